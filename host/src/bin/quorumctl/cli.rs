@@ -1,0 +1,127 @@
+//! Command-line grammar of quorumctl: one struct per subcommand, no behaviour.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+/// quorumctl: back up a master key to n-of-m custodian smart cards, and restore it.
+#[derive(Debug, Parser)]
+#[command(name = "quorumctl", version, about, long_about = None)]
+pub struct Cli {
+    /// Print every APDU to standard error (PINs, sealed shares and unseal data redacted).
+    #[arg(long, global = true)]
+    pub trace: bool,
+    /// Print the number of APDU round trips per card and operation to standard error.
+    #[arg(long, global = true)]
+    pub stats: bool,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The ceremonies and inspections quorumctl performs.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// List readers and the cards in them (applet found or not, state, label).
+    Readers,
+    /// Show one card's public information; needs no PIN.
+    Status(CardArgs),
+    /// Personalise a blank card: set its PIN and generate its key pair on the card.
+    Init(InitArgs),
+    /// Split a master secret n-of-m onto the personalised cards presented.
+    Enroll(EnrollArgs),
+    /// Collect cards until n shares of one set open, and restore the master secret.
+    Recover(RecoverArgs),
+}
+
+/// Which card: the one reader named, or the only card present.
+#[derive(Debug, Args)]
+pub struct CardArgs {
+    /// Reader to use (its full name or a unique part of it); default: the only card present.
+    #[arg(long, short = 'r')]
+    pub reader: Option<String>,
+}
+
+/// Where PINs come from when nobody types them.
+#[derive(Debug, Args, Default)]
+pub struct PinArgs {
+    /// Read PINs from FILE instead of the keyboard: one PIN for every card, or lines "FINGERPRINT PIN".
+    #[arg(long, value_name = "FILE", conflicts_with = "pin_fd")]
+    pub pin_file: Option<PathBuf>,
+    /// Read PINs, in the --pin-file format, from inherited file descriptor N.
+    #[arg(long, value_name = "N")]
+    pub pin_fd: Option<i32>,
+}
+
+/// Options of `init`.
+#[derive(Debug, Args)]
+pub struct InitArgs {
+    #[command(flatten)]
+    pub card: CardArgs,
+    /// Wrong PIN entries allowed before the card blocks for good (3 to 10).
+    #[arg(long, default_value_t = 5, value_name = "N")]
+    pub retries: u8,
+    #[command(flatten)]
+    pub pins: PinArgs,
+}
+
+/// Options of `enroll`.
+#[derive(Debug, Args)]
+pub struct EnrollArgs {
+    /// Number of cards needed to recover (n).
+    #[arg(long, short = 'n', value_name = "N")]
+    pub threshold: u8,
+    /// Number of cards to enroll (m); default: every personalised card present. Required with --reader.
+    #[arg(long, short = 'm', value_name = "M")]
+    pub shares: Option<u8>,
+    /// Read the master secret from FILE (default: standard input).
+    #[arg(long = "in", value_name = "FILE", conflicts_with = "generate")]
+    pub input: Option<PathBuf>,
+    /// Generate a random master secret of BYTES bytes (written to --out).
+    #[arg(long, value_name = "BYTES", requires = "out")]
+    pub generate: Option<usize>,
+    /// Where to write the generated master secret (mode 0600).
+    #[arg(long, value_name = "FILE")]
+    pub out: Option<PathBuf>,
+    /// Replace existing output and bundle files.
+    #[arg(long)]
+    pub force: bool,
+    /// Name of the set, stored on every card (for example "root-ca-2026").
+    #[arg(long, value_name = "TEXT")]
+    pub label: String,
+    /// Custodian names: FINGERPRINT=NAME, repeated (default: "custodian K").
+    #[arg(long = "name", value_name = "FINGERPRINT=NAME")]
+    pub names: Vec<String>,
+    /// Where to write the public set description (default: LABEL.quorum.json).
+    #[arg(long, value_name = "FILE")]
+    pub bundle: Option<PathBuf>,
+    /// Use one reader and swap the cards through it, instead of every reader.
+    #[arg(long, short = 'r')]
+    pub reader: Option<String>,
+    /// Seconds to wait for each card to be inserted or removed.
+    #[arg(long, default_value_t = 300, value_name = "SECONDS")]
+    pub timeout: u64,
+    #[command(flatten)]
+    pub pins: PinArgs,
+}
+
+/// Options of `recover`.
+#[derive(Debug, Args)]
+pub struct RecoverArgs {
+    /// Write the master secret to FILE (mode 0600); default: standard output if not a terminal.
+    #[arg(long, value_name = "FILE")]
+    pub out: Option<PathBuf>,
+    /// Replace FILE if it exists.
+    #[arg(long)]
+    pub force: bool,
+    /// Recover this set only (its id in hex, as shown by status); default: the first card's set.
+    #[arg(long, value_name = "SET_ID")]
+    pub set: Option<String>,
+    /// Use one reader and swap the cards through it, instead of every reader.
+    #[arg(long, short = 'r')]
+    pub reader: Option<String>,
+    /// Seconds to wait for each card to be inserted or removed.
+    #[arg(long, default_value_t = 300, value_name = "SECONDS")]
+    pub timeout: u64,
+    #[command(flatten)]
+    pub pins: PinArgs,
+}
