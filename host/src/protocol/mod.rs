@@ -1,1 +1,75 @@
-//! placeholder
+//! The quorum card protocol, version 1, as a pure codec: command APDUs, status words and
+//! response layouts (apdu-spec/README.md). No I/O happens here; `transport` moves the
+//! bytes and `card` runs the operations.
+//!
+//! - [`command`]: builders for every command APDU, each marking which bytes are secret so
+//!   that traces can redact them;
+//! - [`chain`]: the PUT RECORD stream and its split into a chain of short APDUs;
+//! - [`status`]: the typed status word;
+//! - [`response`]: parsers for the fixed-layout responses.
+
+pub mod chain;
+pub mod command;
+pub mod response;
+pub mod status;
+
+pub use chain::{PutRecordStream, StreamError};
+pub use command::{CommandApdu, RecordPart};
+pub use response::{
+    parse_dh_output, parse_public_key, Capabilities, CardStatus, LifeCycle, ParseError,
+    ProtocolVersion, SelectInfo,
+};
+pub use status::StatusWord;
+
+/// The applet's AID, selected before anything else (`F0` proprietary, ASCII `QUORUM`, 01 01).
+pub const APPLET_AID: [u8; 9] = [0xF0, 0x51, 0x55, 0x4F, 0x52, 0x55, 0x4D, 0x01, 0x01];
+/// The package's AID, for installers that load the applet.
+pub const PACKAGE_AID: [u8; 8] = [0xF0, 0x51, 0x55, 0x4F, 0x52, 0x55, 0x4D, 0x01];
+/// Protocol major version this host speaks; a card with another major is refused.
+pub const PROTOCOL_MAJOR: u8 = 1;
+
+/// CLA of the ISO commands (SELECT, VERIFY, CHANGE REFERENCE DATA, GET RESPONSE).
+pub const CLA_ISO: u8 = 0x00;
+/// CLA of quorum's own commands.
+pub const CLA_PROPRIETARY: u8 = 0x80;
+/// CLA bit that marks "more of this command follows" (PUT RECORD only).
+pub const CLA_CHAINING: u8 = 0x10;
+
+/// SELECT by AID.
+pub const INS_SELECT: u8 = 0xA4;
+/// GET STATUS.
+pub const INS_GET_STATUS: u8 = 0x10;
+/// INITIALISE (key generation and first PIN).
+pub const INS_INITIALISE: u8 = 0x12;
+/// PUT RECORD (chained).
+pub const INS_PUT_RECORD: u8 = 0x14;
+/// GET RECORD (public or sealed part).
+pub const INS_GET_RECORD: u8 = 0x16;
+/// UNSEAL (the card's DH step).
+pub const INS_UNSEAL: u8 = 0x18;
+/// FACTORY RESET.
+pub const INS_FACTORY_RESET: u8 = 0x1E;
+/// VERIFY (ISO 7816-4).
+pub const INS_VERIFY: u8 = 0x20;
+/// CHANGE REFERENCE DATA (ISO 7816-4).
+pub const INS_CHANGE_REFERENCE_DATA: u8 = 0x24;
+/// GET RESPONSE (ISO 7816-4), fetches output announced by 61xx.
+pub const INS_GET_RESPONSE: u8 = 0xC0;
+
+/// P2 of VERIFY / CHANGE REFERENCE DATA: the card's one PIN (specific reference 01).
+pub const P2_PIN: u8 = 0x81;
+/// P1 of VERIFY that clears the validated state.
+pub const P1_VERIFY_CLEAR: u8 = 0xFF;
+/// P1 of FACTORY RESET; magic so that it is never sent by accident.
+pub const P1_FACTORY_RESET: u8 = 0xAA;
+/// P2 of FACTORY RESET; magic so that it is never sent by accident.
+pub const P2_FACTORY_RESET: u8 = 0x55;
+
+/// Largest command data field of a short APDU.
+pub const MAX_SHORT_DATA: usize = 255;
+/// Largest response data field of a short APDU (Le = 00).
+pub const MAX_SHORT_RESPONSE: u16 = 256;
+/// Length of an uncompressed Wei25519 point `04 ‖ X ‖ Y`.
+pub const POINT_LEN: usize = 65;
+/// Length of the UNSEAL answer: the big-endian X coordinate of d·P.
+pub const DH_LEN: usize = 32;

@@ -1,0 +1,478 @@
+//! Parsers for the responses with a fixed layout.
+//!
+//! SELECT and GET STATUS may grow new fields at the end in a later minor version, so
+//! their parsers ignore trailing bytes; short data is refused with a typed error. Points
+//! and the UNSEAL answer have an exact length.
+
+use std::fmt;
+
+use zeroize::Zeroizing;
+
+use super::{DH_LEN, POINT_LEN};
+
+/// Why a response could not be read; says which response and what was wrong.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum ParseError {
+    /// Fewer bytes than the layout needs.
+    #[error("the {what} answer has {got} bytes, at least {need} are needed")]
+    TooShort {
+        /// Which response.
+        what: &'static str,
+        /// Bytes the layout needs.
+        need: usize,
+        /// Bytes received.
+        got: usize,
+    },
+    /// A response of exact length with another length.
+    #[error("the {what} answer has {got} bytes, exactly {expected} are expected")]
+    WrongLength {
+        /// Which response.
+        what: &'static str,
+        /// Bytes the layout has.
+        expected: usize,
+        /// Bytes received.
+        got: usize,
+    },
+    /// A life-cycle byte this host does not know.
+    #[error("unknown life-cycle state {0:#04x} (known: 00 BLANK, 01 PERSONALISED, 02 ENROLLED)")]
+    UnknownState(u8),
+    /// GET STATUS announced a key length other than 0 or 65.
+    #[error("public-key length {0} in GET STATUS (expected 0 or 65)")]
+    KeyLength(u8),
+    /// A point that is not in uncompressed form.
+    #[error("the {what} is not an uncompressed point (first byte {first:#04x}, expected 0x04)")]
+    NotUncompressed {
+        /// Which point.
+        what: &'static str,
+        /// The byte found.
+        first: u8,
+    },
+    /// Key presence contradicts the life-cycle state.
+    #[error("GET STATUS reports state {state} {problem}")]
+    KeyStateMismatch {
+        /// The reported state.
+        state: LifeCycle,
+        /// "with a public key" / "without a public key".
+        problem: &'static str,
+    },
+}
+
+/// The card's life-cycle state; what it allows is in the security matrix.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum LifeCycle {
+    /// `00`: no key, no PIN, no record.
+    Blank,
+    /// `01`: key pair and PIN, no record.
+    Personalised,
+    /// `02`: a record is stored.
+    Enrolled,
+}
+
+impl LifeCycle {
+    /// Decodes the state byte of SELECT and GET STATUS.
+    pub fn from_byte(byte: u8) -> Result<LifeCycle, ParseError> {
+        match byte {
+            0x00 => Ok(LifeCycle::Blank),
+            0x01 => Ok(LifeCycle::Personalised),
+            0x02 => Ok(LifeCycle::Enrolled),
+            other => Err(ParseError::UnknownState(other)),
+        }
+    }
+
+    /// The state byte on the wire.
+    pub fn to_byte(self) -> u8 {
+        match self {
+            LifeCycle::Blank => 0x00,
+            LifeCycle::Personalised => 0x01,
+            LifeCycle::Enrolled => 0x02,
+        }
+    }
+
+    /// The state's name as the spec writes it.
+    pub fn name(self) -> &'static str {
+        match self {
+            LifeCycle::Blank => "BLANK",
+            LifeCycle::Personalised => "PERSONALISED",
+            LifeCycle::Enrolled => "ENROLLED",
+        }
+    }
+}
+
+impl fmt::Display for LifeCycle {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// Protocol version the applet implements; the host refuses another major.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct ProtocolVersion {
+    /// Incompatible changes.
+    pub major: u8,
+    /// Compatible additions (for example trailing response fields).
+    pub minor: u8,
+}
+
+impl fmt::Display for ProtocolVersion {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}.{}", self.major, self.minor)
+    }
+}
+
+/// Optional features the applet announces in SELECT.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct Capabilities(pub u8);
+
+impl Capabilities {
+    /// Bit 0: UNSEAL takes a blinded point.
+    pub fn blinded_unseal(self) -> bool {
+        self.0 & 0x01 != 0
+    }
+
+    /// Bit 1: PUT RECORD accepts command chaining.
+    pub fn command_chaining(self) -> bool {
+        self.0 & 0x02 != 0
+    }
+
+    /// Bit 2: long responses use 61xx output chaining.
+    pub fn output_chaining(self) -> bool {
+        self.0 & 0x04 != 0
+    }
+}
+
+/// What SELECT tells about the applet, enough to decide whether to talk to it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct SelectInfo {
+    /// Protocol version (`01 00` for 1.0).
+    pub version: ProtocolVersion,
+    /// Feature bits.
+    pub capabilities: Capabilities,
+    /// Life-cycle state.
+    pub state: LifeCycle,
+    /// Most bytes public + sealed the card can store.
+    pub record_capacity: u16,
+}
+
+/// Bytes of the SELECT answer this host reads.
+const SELECT_LEN: usize = 6;
+
+impl SelectInfo {
+    /// Reads the 6-byte SELECT answer; trailing bytes are a later minor version's and ignored.
+    pub fn parse(data: &[u8]) -> Result<SelectInfo, ParseError> {
+        let d = need(data, SELECT_LEN, "SELECT")?;
+        Ok(SelectInfo {
+            version: ProtocolVersion {
+                major: d[0],
+                minor: d[1],
+            },
+            capabilities: Capabilities(d[2]),
+            state: LifeCycle::from_byte(d[3])?,
+            record_capacity: u16::from_be_bytes([d[4], d[5]]),
+        })
+    }
+}
+
+/// What GET STATUS tells: state, PIN counters, record sizes and the card's public key.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct CardStatus {
+    /// Life-cycle state.
+    pub state: LifeCycle,
+    /// The PIN is blocked (tries left reached 0).
+    pub blocked: bool,
+    /// The PIN is validated in this session right now.
+    pub validated: bool,
+    /// Tries left before the PIN blocks (0 in BLANK).
+    pub tries_left: u8,
+    /// Retry limit chosen at INITIALISE (0 in BLANK).
+    pub retry_limit: u8,
+    /// Record capacity in bytes.
+    pub capacity: u16,
+    /// Length of the stored public part (0 unless ENROLLED).
+    pub public_len: u16,
+    /// Length of the stored sealed part (0 unless ENROLLED).
+    pub sealed_len: u16,
+    /// The card's Wei25519 public key `04 ‖ X ‖ Y`; present in every state but BLANK.
+    pub public_key: Option<[u8; POINT_LEN]>,
+}
+
+/// Bytes of GET STATUS before the public key.
+const STATUS_FIXED_LEN: usize = 11;
+
+impl CardStatus {
+    /// Reads the GET STATUS answer; trailing bytes after the key are ignored.
+    pub fn parse(data: &[u8]) -> Result<CardStatus, ParseError> {
+        let d = need(data, STATUS_FIXED_LEN, "GET STATUS")?;
+        let state = LifeCycle::from_byte(d[0])?;
+        let public_key = match d[10] {
+            0 => None,
+            65 => {
+                let with_key = need(data, STATUS_FIXED_LEN + POINT_LEN, "GET STATUS")?;
+                Some(parse_public_key(&with_key[STATUS_FIXED_LEN..])?)
+            }
+            other => return Err(ParseError::KeyLength(other)),
+        };
+        match (state, public_key.is_some()) {
+            (LifeCycle::Blank, true) => {
+                return Err(ParseError::KeyStateMismatch {
+                    state,
+                    problem: "with a public key",
+                })
+            }
+            (LifeCycle::Personalised | LifeCycle::Enrolled, false) => {
+                return Err(ParseError::KeyStateMismatch {
+                    state,
+                    problem: "without a public key",
+                })
+            }
+            _ => {}
+        }
+        Ok(CardStatus {
+            state,
+            blocked: d[1] & 0x01 != 0,
+            validated: d[1] & 0x02 != 0,
+            tries_left: d[2],
+            retry_limit: d[3],
+            capacity: u16::from_be_bytes([d[4], d[5]]),
+            public_len: u16::from_be_bytes([d[6], d[7]]),
+            sealed_len: u16::from_be_bytes([d[8], d[9]]),
+            public_key,
+        })
+    }
+}
+
+/// Reads a card public key (INITIALISE answer, GET STATUS field): exactly `04 ‖ X ‖ Y`.
+pub fn parse_public_key(data: &[u8]) -> Result<[u8; POINT_LEN], ParseError> {
+    let key: [u8; POINT_LEN] = data.try_into().map_err(|_| ParseError::WrongLength {
+        what: "public key",
+        expected: POINT_LEN,
+        got: data.len(),
+    })?;
+    if key[0] != 0x04 {
+        return Err(ParseError::NotUncompressed {
+            what: "card public key",
+            first: key[0],
+        });
+    }
+    Ok(key)
+}
+
+/// Reads the UNSEAL answer: exactly the 32-byte X coordinate, kept in a zeroizing box.
+pub fn parse_dh_output(data: &[u8]) -> Result<Zeroizing<[u8; DH_LEN]>, ParseError> {
+    if data.len() != DH_LEN {
+        return Err(ParseError::WrongLength {
+            what: "UNSEAL",
+            expected: DH_LEN,
+            got: data.len(),
+        });
+    }
+    let mut out = Zeroizing::new([0u8; DH_LEN]);
+    out.copy_from_slice(data);
+    Ok(out)
+}
+
+/// The first `len` bytes, or a typed error naming the response.
+fn need<'a>(data: &'a [u8], len: usize, what: &'static str) -> Result<&'a [u8], ParseError> {
+    data.get(..len).ok_or(ParseError::TooShort {
+        what,
+        need: len,
+        got: data.len(),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn key() -> [u8; POINT_LEN] {
+        let mut key = [0u8; POINT_LEN];
+        key[0] = 0x04;
+        for (i, b) in key[1..].iter_mut().enumerate() {
+            *b = i as u8;
+        }
+        key
+    }
+
+    /// A GET STATUS answer: capacity 0x2000, public 0x012C, sealed 0x0051, tries 4 of 5.
+    fn status_bytes(state: u8, flags: u8, with_key: bool) -> Vec<u8> {
+        let mut bytes = vec![state, flags, 4, 5, 0x20, 0x00, 0x01, 0x2C, 0x00, 0x51];
+        bytes.push(if with_key { 65 } else { 0 });
+        if with_key {
+            bytes.extend_from_slice(&key());
+        }
+        bytes
+    }
+
+    #[test]
+    fn select_answer_is_read_and_trailing_bytes_ignored() {
+        let info = SelectInfo::parse(&[1, 0, 7, 2, 0x20, 0x00, 0xEE, 0xEE]).unwrap();
+        assert_eq!(info.version, ProtocolVersion { major: 1, minor: 0 });
+        assert!(info.capabilities.blinded_unseal());
+        assert!(info.capabilities.command_chaining());
+        assert!(info.capabilities.output_chaining());
+        assert_eq!(info.state, LifeCycle::Enrolled);
+        assert_eq!(info.record_capacity, 8192);
+        assert_eq!(info.version.to_string(), "1.0");
+    }
+
+    #[test]
+    fn short_select_answer_is_refused() {
+        assert_eq!(
+            SelectInfo::parse(&[1, 0, 7, 2, 0x20]).unwrap_err(),
+            ParseError::TooShort {
+                what: "SELECT",
+                need: 6,
+                got: 5
+            }
+        );
+        assert_eq!(
+            SelectInfo::parse(&[1, 0, 7, 9, 0x20, 0]).unwrap_err(),
+            ParseError::UnknownState(9)
+        );
+    }
+
+    #[test]
+    fn status_answer_is_read() {
+        let status = CardStatus::parse(&status_bytes(2, 0x02, true)).unwrap();
+        assert_eq!(status.state, LifeCycle::Enrolled);
+        assert!(!status.blocked);
+        assert!(status.validated);
+        assert_eq!((status.tries_left, status.retry_limit), (4, 5));
+        assert_eq!(status.capacity, 0x2000);
+        assert_eq!(status.public_len, 0x012C);
+        assert_eq!(status.sealed_len, 0x0051);
+        assert_eq!(status.public_key, Some(key()));
+
+        let blank = CardStatus::parse(&status_bytes(0, 0x00, false)).unwrap();
+        assert_eq!(blank.state, LifeCycle::Blank);
+        assert_eq!(blank.public_key, None);
+
+        let blocked = CardStatus::parse(&status_bytes(1, 0x01, true)).unwrap();
+        assert!(blocked.blocked && !blocked.validated);
+    }
+
+    #[test]
+    fn status_trailing_bytes_are_ignored() {
+        let mut bytes = status_bytes(1, 0, true);
+        bytes.extend_from_slice(&[0xEE; 7]);
+        assert_eq!(CardStatus::parse(&bytes).unwrap().public_key, Some(key()));
+    }
+
+    #[test]
+    fn bad_status_answers_are_refused_with_typed_errors() {
+        let full = status_bytes(2, 0, true);
+        assert_eq!(
+            CardStatus::parse(&full[..10]).unwrap_err(),
+            ParseError::TooShort {
+                what: "GET STATUS",
+                need: 11,
+                got: 10
+            }
+        );
+        assert_eq!(
+            CardStatus::parse(&full[..70]).unwrap_err(),
+            ParseError::TooShort {
+                what: "GET STATUS",
+                need: 76,
+                got: 70
+            }
+        );
+        let mut bad_len = full.clone();
+        bad_len[10] = 33;
+        assert_eq!(
+            CardStatus::parse(&bad_len).unwrap_err(),
+            ParseError::KeyLength(33)
+        );
+        let mut compressed = full.clone();
+        compressed[11] = 0x02;
+        assert!(matches!(
+            CardStatus::parse(&compressed).unwrap_err(),
+            ParseError::NotUncompressed { first: 0x02, .. }
+        ));
+        assert!(matches!(
+            CardStatus::parse(&status_bytes(0, 0, true)).unwrap_err(),
+            ParseError::KeyStateMismatch {
+                state: LifeCycle::Blank,
+                ..
+            }
+        ));
+        assert!(matches!(
+            CardStatus::parse(&status_bytes(2, 0, false)).unwrap_err(),
+            ParseError::KeyStateMismatch {
+                state: LifeCycle::Enrolled,
+                ..
+            }
+        ));
+    }
+
+    #[test]
+    fn public_key_and_dh_output_have_exact_lengths() {
+        assert_eq!(parse_public_key(&key()).unwrap(), key());
+        assert!(matches!(
+            parse_public_key(&key()[..64]).unwrap_err(),
+            ParseError::WrongLength {
+                expected: 65,
+                got: 64,
+                ..
+            }
+        ));
+        assert_eq!(*parse_dh_output(&[7; 32]).unwrap(), [7; 32]);
+        assert!(matches!(
+            parse_dh_output(&[7; 33]).unwrap_err(),
+            ParseError::WrongLength {
+                what: "UNSEAL",
+                expected: 32,
+                got: 33
+            }
+        ));
+    }
+
+    #[test]
+    fn life_cycle_bytes_round_trip() {
+        for state in [
+            LifeCycle::Blank,
+            LifeCycle::Personalised,
+            LifeCycle::Enrolled,
+        ] {
+            assert_eq!(LifeCycle::from_byte(state.to_byte()).unwrap(), state);
+        }
+    }
+
+    proptest! {
+        #[test]
+        fn parsers_never_panic(data in proptest::collection::vec(any::<u8>(), 0..120)) {
+            let _ = SelectInfo::parse(&data);
+            let _ = CardStatus::parse(&data);
+            let _ = parse_public_key(&data);
+            let _ = parse_dh_output(&data);
+        }
+
+        #[test]
+        fn status_parse_accepts_every_well_formed_answer(
+            state in 0u8..=2, flags: u8, tries: u8, limit: u8,
+            capacity: u16, public: u16, sealed: u16,
+            coords in proptest::collection::vec(any::<u8>(), 64),
+            trailing in proptest::collection::vec(any::<u8>(), 0..8),
+        ) {
+            let mut bytes = vec![state, flags, tries, limit];
+            for v in [capacity, public, sealed] {
+                bytes.extend_from_slice(&v.to_be_bytes());
+            }
+            let with_key = state != 0;
+            bytes.push(if with_key { 65 } else { 0 });
+            if with_key {
+                bytes.push(0x04);
+                bytes.extend_from_slice(&coords);
+            }
+            bytes.extend_from_slice(&trailing);
+            let status = CardStatus::parse(&bytes).unwrap();
+            prop_assert_eq!(status.state.to_byte(), state);
+            prop_assert_eq!(status.blocked, flags & 1 != 0);
+            prop_assert_eq!(status.validated, flags & 2 != 0);
+            prop_assert_eq!((status.tries_left, status.retry_limit), (tries, limit));
+            prop_assert_eq!((status.capacity, status.public_len, status.sealed_len), (capacity, public, sealed));
+            prop_assert_eq!(status.public_key.map(|k| k[1..].to_vec()), with_key.then(|| coords.clone()));
+        }
+    }
+}

@@ -1,0 +1,139 @@
+//! Failures below the card protocol, each worded with what the custodian can do about it.
+
+/// What went wrong between the host and the card, before any status word was read.
+#[derive(Debug, Clone, thiserror::Error)]
+#[non_exhaustive]
+pub enum TransportError {
+    /// pcscd is not running or its socket cannot be reached.
+    #[error("cannot reach the PC/SC service (pcscd): it is not running or its socket is not reachable. {advice}")]
+    NoService {
+        /// How to start it, including the private-socket variable currently in effect.
+        advice: String,
+    },
+    /// pcscd runs but knows no reader.
+    #[error("no smart-card reader found: connect a reader (for tests: start the simulated card farm) and try again")]
+    NoReaders,
+    /// The reader name is not (or no longer) known to pcscd.
+    #[error("reader \"{0}\" not found (unplugged?); run `quorumctl readers` to list the readers")]
+    UnknownReader(String),
+    /// No card in the reader.
+    #[error("no card in reader \"{0}\": insert a custodian card")]
+    NoCard(String),
+    /// The card left the reader during an operation.
+    #[error("the card was removed during the operation; insert it again and repeat the command (an interrupted record write keeps the card's previous record)")]
+    CardRemoved,
+    /// The card was reset during an operation; its PIN state is gone.
+    #[error("the card was reset during the operation (by another program or by the reader); repeat the command, the PIN will be asked again")]
+    CardReset,
+    /// Another program holds the card.
+    #[error("the card in reader \"{0}\" is in use by another program; close other smart-card programs (a browser, `gpgconf --kill scdaemon`, other quorumctl runs) and try again")]
+    CardInUse(String),
+    /// The card does not answer.
+    #[error("the card does not respond; take it out, check its orientation and contacts, and insert it again")]
+    CardUnresponsive,
+    /// A response too short to hold a status word.
+    #[error("the reader returned {0} bytes, too few for a status word; the reader or its driver is faulty")]
+    MalformedResponse(usize),
+    /// Any other PC/SC failure, with the call that failed.
+    #[error("PC/SC error while {operation}: {source}")]
+    Pcsc {
+        /// What was being done.
+        operation: &'static str,
+        /// pcsc-lite's error.
+        #[source]
+        source: ::pcsc::Error,
+    },
+}
+
+impl TransportError {
+    /// The error for an unreachable pcscd, with advice for the system and private daemons.
+    pub fn no_service() -> TransportError {
+        let socket = match std::env::var("PCSCLITE_CSOCK_NAME") {
+            Ok(path) => format!(
+                "PCSCLITE_CSOCK_NAME is set to {path}: check that a pcscd listens there \
+                 (for example `systemd-socket-activate -l {path} pcscd -f`), or unset it to use \
+                 the system daemon."
+            ),
+            Err(_) => {
+                "To use a private daemon, set PCSCLITE_CSOCK_NAME to its socket path.".to_owned()
+            }
+        };
+        TransportError::NoService {
+            advice: format!(
+                "Start it with `sudo systemctl start pcscd.socket` (Debian/Ubuntu: install it \
+                 with `sudo apt install pcscd`), or run `sudo pcscd -f` in another terminal. {socket}"
+            ),
+        }
+    }
+
+    /// Maps a pcsc-lite error met while `operation`, with the reader for messages that need it.
+    pub fn from_pcsc(
+        error: ::pcsc::Error,
+        operation: &'static str,
+        reader: &str,
+    ) -> TransportError {
+        use ::pcsc::Error as E;
+        match error {
+            E::NoService | E::ServiceStopped => TransportError::no_service(),
+            E::NoReadersAvailable => TransportError::NoReaders,
+            E::UnknownReader | E::ReaderUnavailable => {
+                TransportError::UnknownReader(reader.to_owned())
+            }
+            E::NoSmartcard => TransportError::NoCard(reader.to_owned()),
+            E::RemovedCard => TransportError::CardRemoved,
+            E::ResetCard => TransportError::CardReset,
+            E::SharingViolation => TransportError::CardInUse(reader.to_owned()),
+            E::UnresponsiveCard | E::UnpoweredCard | E::UnsupportedCard => {
+                TransportError::CardUnresponsive
+            }
+            source => TransportError::Pcsc { operation, source },
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pcsc_errors_map_to_actionable_variants() {
+        let map = |e| TransportError::from_pcsc(e, "testing", "Reader 00 00");
+        assert!(matches!(
+            map(::pcsc::Error::NoService),
+            TransportError::NoService { .. }
+        ));
+        assert!(matches!(
+            map(::pcsc::Error::ResetCard),
+            TransportError::CardReset
+        ));
+        assert!(matches!(
+            map(::pcsc::Error::RemovedCard),
+            TransportError::CardRemoved
+        ));
+        assert!(
+            matches!(map(::pcsc::Error::NoSmartcard), TransportError::NoCard(r) if r == "Reader 00 00")
+        );
+        assert!(matches!(
+            map(::pcsc::Error::SharingViolation),
+            TransportError::CardInUse(_)
+        ));
+        assert!(matches!(
+            map(::pcsc::Error::NoReadersAvailable),
+            TransportError::NoReaders
+        ));
+        assert!(matches!(
+            map(::pcsc::Error::CommError),
+            TransportError::Pcsc {
+                operation: "testing",
+                source: ::pcsc::Error::CommError
+            }
+        ));
+    }
+
+    #[test]
+    fn no_service_advice_says_how_to_start_pcscd() {
+        let message = TransportError::no_service().to_string();
+        assert!(message.contains("systemctl start pcscd"), "{message}");
+        assert!(message.contains("PCSCLITE_CSOCK_NAME"), "{message}");
+    }
+}

@@ -1,0 +1,267 @@
+//! The [`Transport`] over PC/SC (pcscd), and the reader-side work around it: listing
+//! readers, connecting exclusively, and waiting for cards without busy polling.
+//!
+//! A connection is opened with `ShareMode::Exclusive` and held for a whole logical
+//! operation, so VERIFY and the command it guards run on one connection that no other
+//! program can interleave with (pcscd powers idle cards down within seconds, and a reset
+//! clears the PIN's validated state). Dropping a [`PcscTransport`] disconnects with a card
+//! reset, which also clears the validated state.
+//!
+//! Waiting uses `SCardGetStatusChange` with a timeout: the call blocks in pcscd until a
+//! reader's state changes, so no polling loop burns CPU.
+
+use std::ffi::CString;
+use std::time::{Duration, Instant};
+
+use ::pcsc::ffi::DWORD;
+use ::pcsc::{
+    Context, Disposition, Error as PcscError, Protocols, ReaderState, Scope, ShareMode, State,
+    MAX_BUFFER_SIZE, PNP_NOTIFICATION,
+};
+use zeroize::Zeroizing;
+
+use super::{RawResponse, Transport, TransportError};
+
+/// One reader as pcscd sees it right now.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ReaderInfo {
+    /// The reader's name, as given to [`PcscContext::connect`].
+    pub name: String,
+    /// A card is in the reader.
+    pub card_present: bool,
+    /// A card is present but does not answer (bad contact, unsupported card).
+    pub card_mute: bool,
+    /// Another program holds the card exclusively.
+    pub exclusive: bool,
+    /// Another program has the card open (shared).
+    pub in_use: bool,
+    /// The card's Answer To Reset (empty without a card).
+    pub atr: Vec<u8>,
+    /// pcscd's full state word including its event counter, the baseline for waiting.
+    raw_state: State,
+}
+
+impl ReaderInfo {
+    fn from_state(state: &ReaderState) -> ReaderInfo {
+        let event = state.event_state();
+        ReaderInfo {
+            name: state.name().to_string_lossy().into_owned(),
+            card_present: event.contains(State::PRESENT),
+            card_mute: event.contains(State::MUTE),
+            exclusive: event.contains(State::EXCLUSIVE),
+            in_use: event.contains(State::INUSE),
+            atr: state.atr().to_vec(),
+            raw_state: State::from_bits_retain(
+                (event - State::CHANGED).bits() | (DWORD::from(state.event_count()) << 16),
+            ),
+        }
+    }
+
+    /// Whether pcscd no longer knows the reader (it was unplugged).
+    fn gone(state: &ReaderState) -> bool {
+        state
+            .event_state()
+            .intersects(State::UNKNOWN | State::UNAVAILABLE | State::IGNORE)
+    }
+}
+
+/// A session with pcscd; everything reader-related starts here.
+pub struct PcscContext {
+    context: Context,
+}
+
+impl PcscContext {
+    /// Connects to pcscd (`PCSCLITE_CSOCK_NAME` chooses a private daemon's socket).
+    pub fn establish() -> Result<PcscContext, TransportError> {
+        let context = Context::establish(Scope::User)
+            .map_err(|e| TransportError::from_pcsc(e, "connecting to pcscd", ""))?;
+        Ok(PcscContext { context })
+    }
+
+    /// The names of the readers pcscd knows, in its order; empty when there are none.
+    pub fn reader_names(&self) -> Result<Vec<String>, TransportError> {
+        match self.context.list_readers_owned() {
+            Ok(names) => Ok(names
+                .into_iter()
+                .map(|n| n.to_string_lossy().into_owned())
+                .collect()),
+            Err(PcscError::NoReadersAvailable) => Ok(Vec::new()),
+            Err(e) => Err(TransportError::from_pcsc(e, "listing readers", "")),
+        }
+    }
+
+    /// Every reader with whether a card is in it, read at once (zero timeout).
+    pub fn readers(&self) -> Result<Vec<ReaderInfo>, TransportError> {
+        let names = self.reader_names()?;
+        if names.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut states = names
+            .iter()
+            .map(|name| Ok(ReaderState::new(c_name(name)?, State::UNAWARE)))
+            .collect::<Result<Vec<_>, TransportError>>()?;
+        match self.context.get_status_change(Duration::ZERO, &mut states) {
+            Ok(()) | Err(PcscError::Timeout) => {}
+            Err(e) => return Err(TransportError::from_pcsc(e, "reading reader states", "")),
+        }
+        Ok(states
+            .iter()
+            .filter(|s| !ReaderInfo::gone(s))
+            .map(ReaderInfo::from_state)
+            .collect())
+    }
+
+    /// Opens the card in `reader` exclusively, so no other program can come between our APDUs.
+    pub fn connect(&self, reader: &str) -> Result<PcscTransport, TransportError> {
+        let name = c_name(reader)?;
+        let card = self
+            .context
+            .connect(&name, ShareMode::Exclusive, Protocols::ANY)
+            .map_err(|e| TransportError::from_pcsc(e, "connecting to the card", reader))?;
+        Ok(PcscTransport {
+            card,
+            reader: reader.to_owned(),
+        })
+    }
+
+    /// Blocks until a card is in `reader` (at once if one is); `None` when `timeout` passes.
+    pub fn wait_for_card(
+        &self,
+        reader: &str,
+        timeout: Option<Duration>,
+    ) -> Result<Option<ReaderInfo>, TransportError> {
+        self.wait_for_reader(reader, timeout, |info| info.card_present)
+    }
+
+    /// Blocks until `reader` is empty (at once if it is); `false` when `timeout` passes.
+    pub fn wait_for_removal(
+        &self,
+        reader: &str,
+        timeout: Option<Duration>,
+    ) -> Result<bool, TransportError> {
+        Ok(self
+            .wait_for_reader(reader, timeout, |info| !info.card_present)?
+            .is_some())
+    }
+
+    /// Blocks until anything differs from `known` (a card in or out, a reader plugged or
+    /// unplugged), then returns the new list; `None` when `timeout` passes. Pass the list
+    /// from [`PcscContext::readers`] or from the previous call.
+    pub fn wait_for_change(
+        &self,
+        known: &[ReaderInfo],
+        timeout: Option<Duration>,
+    ) -> Result<Option<Vec<ReaderInfo>>, TransportError> {
+        let mut states = Vec::with_capacity(known.len() + 1);
+        for info in known {
+            states.push(ReaderState::new(c_name(&info.name)?, info.raw_state));
+        }
+        // The PnP pseudo-reader reports readers being plugged in or out; pcsc-lite keeps the
+        // number of readers it last reported in the upper 16 bits.
+        let reader_count = DWORD::from(u16::try_from(known.len()).unwrap_or(u16::MAX)) << 16;
+        states.push(ReaderState::new(
+            PNP_NOTIFICATION(),
+            State::from_bits_retain(reader_count),
+        ));
+        match self.context.get_status_change(timeout, &mut states) {
+            // A reader of `known` that pcscd no longer knows is a change too.
+            Ok(()) | Err(PcscError::UnknownReader) => Ok(Some(self.readers()?)),
+            Err(PcscError::Timeout) => Ok(None),
+            Err(e) => Err(TransportError::from_pcsc(
+                e,
+                "waiting for a reader change",
+                "",
+            )),
+        }
+    }
+
+    /// Waits on one reader until `done` holds, re-arming on every state change.
+    fn wait_for_reader(
+        &self,
+        reader: &str,
+        timeout: Option<Duration>,
+        done: impl Fn(&ReaderInfo) -> bool,
+    ) -> Result<Option<ReaderInfo>, TransportError> {
+        let deadline = timeout.map(|t| Instant::now() + t);
+        let mut states = [ReaderState::new(c_name(reader)?, State::UNAWARE)];
+        loop {
+            let remaining = deadline.map(|d| d.saturating_duration_since(Instant::now()));
+            match self.context.get_status_change(remaining, &mut states) {
+                Ok(()) => {}
+                Err(PcscError::Timeout) => return Ok(None),
+                Err(e) => return Err(TransportError::from_pcsc(e, "waiting for the card", reader)),
+            }
+            if ReaderInfo::gone(&states[0]) {
+                return Err(TransportError::UnknownReader(reader.to_owned()));
+            }
+            let info = ReaderInfo::from_state(&states[0]);
+            if done(&info) {
+                return Ok(Some(info));
+            }
+            if remaining == Some(Duration::ZERO) {
+                return Ok(None);
+            }
+            states[0].sync_current_state();
+        }
+    }
+}
+
+/// An exclusive connection to the card in one reader.
+pub struct PcscTransport {
+    card: ::pcsc::Card,
+    reader: String,
+}
+
+impl PcscTransport {
+    /// The reader this connection goes through, for messages.
+    pub fn reader(&self) -> &str {
+        &self.reader
+    }
+
+    /// The card's Answer To Reset.
+    pub fn atr(&self) -> Result<Vec<u8>, TransportError> {
+        let status = self
+            .card
+            .status2_owned()
+            .map_err(|e| TransportError::from_pcsc(e, "reading the card status", &self.reader))?;
+        Ok(status.atr().to_vec())
+    }
+
+    /// Closes the connection leaving the card powered (drop resets it instead).
+    pub fn disconnect_leaving_card(self) -> Result<(), TransportError> {
+        let reader = self.reader;
+        self.card
+            .disconnect(Disposition::LeaveCard)
+            .map_err(|(_, e)| TransportError::from_pcsc(e, "disconnecting", &reader))
+    }
+}
+
+impl Transport for PcscTransport {
+    fn transmit(&mut self, command: &[u8]) -> Result<RawResponse, TransportError> {
+        let mut buffer = Zeroizing::new([0u8; MAX_BUFFER_SIZE]);
+        let response = self
+            .card
+            .transmit(command, &mut buffer[..])
+            .map_err(|e| TransportError::from_pcsc(e, "sending a command", &self.reader))?;
+        RawResponse::from_apdu(response)
+    }
+
+    fn reconnect(&mut self) -> Result<(), TransportError> {
+        self.card
+            .reconnect(ShareMode::Exclusive, Protocols::ANY, Disposition::LeaveCard)
+            .map_err(|e| TransportError::from_pcsc(e, "reconnecting to the card", &self.reader))
+    }
+}
+
+impl std::fmt::Debug for PcscTransport {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PcscTransport")
+            .field("reader", &self.reader)
+            .finish()
+    }
+}
+
+/// A reader name as PC/SC wants it; a name with a NUL byte cannot exist.
+fn c_name(reader: &str) -> Result<CString, TransportError> {
+    CString::new(reader).map_err(|_| TransportError::UnknownReader(reader.to_owned()))
+}
