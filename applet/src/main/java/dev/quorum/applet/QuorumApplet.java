@@ -1,0 +1,532 @@
+package dev.quorum.applet;
+
+import javacard.framework.APDU;
+import javacard.framework.Applet;
+import javacard.framework.ISO7816;
+import javacard.framework.ISOException;
+import javacard.framework.JCSystem;
+import javacard.framework.Util;
+import javacard.security.CryptoException;
+
+/**
+ * The quorum custodian applet: an on-card Wei25519 key pair, a PIN with a retry counter, and one
+ * sealed record (protocol version 1, apdu-spec/). process() does the work shared by every
+ * command once — class and chaining checks, receiving, output chaining, wiping, mapping
+ * exceptions to documented status words — and hands each instruction to one processXxx method.
+ */
+public final class QuorumApplet extends Applet {
+
+    private final CardKey key;
+    private final CurveCheck curveCheck;
+    private final Pin pin;
+    private final RecordStore store;
+    private final Session session;
+
+    /** Allocates everything the applet will ever use, so that process() never allocates. */
+    private QuorumApplet(short capacity) {
+        Wei25519 curve = new Wei25519();
+        key = new CardKey(curve);
+        curveCheck = new CurveCheck(curve);
+        pin = new Pin();
+        store = new RecordStore(capacity);
+        session = new Session();
+    }
+
+    /**
+     * Installs the applet. bArray holds the standard install parameters: Li, instance AID,
+     * Lc, control info, La, applet data; applet data is empty (capacity 8192) or a 2-byte
+     * big-endian record capacity, 512..32767. An empty bArray (bLength 0) means defaults.
+     */
+    public static void install(byte[] bArray, short bOffset, byte bLength) {
+        short capacity = Constants.CAPACITY_DEFAULT;
+        short aidLength = 0;
+        if (bLength != 0) {
+            short end = (short) (bOffset + (short) (bLength & 0xFF));
+            short at = bOffset;
+            aidLength = (short) (bArray[at] & 0xFF);
+            at = (short) (at + 1 + aidLength);
+            if (at >= end) {
+                ISOException.throwIt(Constants.SW_WRONG_DATA);
+            }
+            at = (short) (at + 1 + (short) (bArray[at] & 0xFF));
+            if (at >= end) {
+                ISOException.throwIt(Constants.SW_WRONG_DATA);
+            }
+            short dataLength = (short) (bArray[at] & 0xFF);
+            at++;
+            if ((short) (at + dataLength) > end) {
+                ISOException.throwIt(Constants.SW_WRONG_DATA);
+            }
+            if (dataLength == 2) {
+                capacity = Util.getShort(bArray, at);
+                if (capacity < Constants.CAPACITY_MIN) {
+                    ISOException.throwIt(Constants.SW_WRONG_DATA);
+                }
+            } else if (dataLength != 0) {
+                ISOException.throwIt(Constants.SW_WRONG_DATA);
+            }
+        }
+        QuorumApplet applet = new QuorumApplet(capacity);
+        if (aidLength == 0) {
+            applet.register();
+        } else {
+            applet.register(bArray, (short) (bOffset + 1), (byte) aidLength);
+        }
+    }
+
+    /** Ends the session: PIN no longer validated, chain and pending output dropped. */
+    public void deselect() {
+        pin.resetValidated();
+        session.reset();
+    }
+
+    /** Dispatches one APDU; see the class comment for what happens here once for all commands. */
+    public void process(APDU apdu) {
+        byte[] buf = apdu.getBuffer();
+        byte ins = buf[ISO7816.OFFSET_INS];
+        try {
+            if (selectingApplet()) {
+                processSelect(apdu);
+                return;
+            }
+            byte cla = buf[ISO7816.OFFSET_CLA];
+            checkClassAndChaining(cla, ins);
+            short lc = receive(apdu);
+            switch (ins) {
+                case Constants.INS_SELECT:
+                    processForwardedSelect(buf);
+                    break;
+                case Constants.INS_GET_STATUS:
+                    processGetStatus(apdu, lc);
+                    break;
+                case Constants.INS_INITIALISE:
+                    processInitialise(apdu, lc);
+                    break;
+                case Constants.INS_VERIFY:
+                    processVerify(buf, lc);
+                    break;
+                case Constants.INS_CHANGE_REFERENCE_DATA:
+                    processChangeReferenceData(buf, lc);
+                    break;
+                case Constants.INS_PUT_RECORD:
+                    processPutRecord(buf, cla, lc);
+                    break;
+                case Constants.INS_GET_RECORD:
+                    processGetRecord(apdu, lc);
+                    break;
+                case Constants.INS_UNSEAL:
+                    processUnseal(apdu, lc);
+                    break;
+                case Constants.INS_FACTORY_RESET:
+                    processFactoryReset(buf, lc);
+                    break;
+                case Constants.INS_GET_RESPONSE:
+                    processGetResponse(apdu, lc);
+                    break;
+                default:
+                    ISOException.throwIt(Constants.SW_INS_NOT_SUPPORTED);
+            }
+        } catch (ISOException e) {
+            short sw = e.getReason();
+            if ((short) (sw & (short) 0xFF00) != Constants.SW_BYTES_REMAINING) {
+                failed(buf, ins);
+            }
+            throw e;
+        } catch (CryptoException e) {
+            failed(buf, ins);
+            ISOException.throwIt(Constants.SW_CONDITIONS_NOT_SATISFIED);
+        } catch (RuntimeException e) {
+            failed(buf, ins);
+            ISOException.throwIt(Constants.SW_CONDITIONS_NOT_SATISFIED);
+        } finally {
+            if (ins == Constants.INS_VERIFY || ins == Constants.INS_CHANGE_REFERENCE_DATA) {
+                wipeCommandData(buf, Constants.CHANGE_DATA_LENGTH);
+            }
+        }
+    }
+
+    // ---------------------------------------------------------------- commands
+
+    /** SELECT of this applet: a new session; returns version, capabilities, state, capacity. */
+    private void processSelect(APDU apdu) {
+        pin.resetValidated();
+        session.reset();
+        byte[] out = session.response;
+        out[0] = Constants.PROTOCOL_MAJOR;
+        out[1] = Constants.PROTOCOL_MINOR;
+        out[2] = Constants.CAPABILITIES;
+        out[3] = lifeCycle();
+        Util.setShort(out, (short) 4, store.capacity());
+        respond(apdu, Constants.SELECT_RESPONSE_LENGTH);
+    }
+
+    /** A SELECT that reached the applet without selecting it (no applet has that AID). */
+    private void processForwardedSelect(byte[] buf) {
+        checkP1P2(buf, Constants.P1_SELECT_BY_NAME, (byte) 0x00);
+        ISOException.throwIt(Constants.SW_WRONG_DATA);
+    }
+
+    /** GET STATUS: everything a host needs to decide what to do next, no PIN. */
+    private void processGetStatus(APDU apdu, short lc) {
+        byte[] buf = apdu.getBuffer();
+        checkP1P2(buf, (byte) 0x00, (byte) 0x00);
+        requireLength(lc, (short) 0);
+        byte state = lifeCycle();
+        byte[] out = session.response;
+        Util.arrayFillNonAtomic(out, (short) 0, Constants.STATUS_KEY, (byte) 0);
+        out[Constants.STATUS_STATE] = state;
+        Util.setShort(out, Constants.STATUS_CAPACITY, store.capacity());
+        short length = Constants.STATUS_KEY;
+        if (state != Constants.STATE_BLANK) {
+            byte flags = 0;
+            if (pin.isBlocked()) {
+                flags |= Constants.FLAG_PIN_BLOCKED;
+            }
+            if (pin.isValidated()) {
+                flags |= Constants.FLAG_PIN_VALIDATED;
+            }
+            out[Constants.STATUS_FLAGS] = flags;
+            out[Constants.STATUS_TRIES_LEFT] = pin.triesLeft();
+            out[Constants.STATUS_RETRY_LIMIT] = pin.limit();
+            if (state == Constants.STATE_ENROLLED) {
+                Util.setShort(out, Constants.STATUS_PUBLIC_LENGTH, store.publicLength());
+                Util.setShort(out, Constants.STATUS_SEALED_LENGTH, store.sealedLength());
+            }
+            short keyLength = key.copyPublic(out, Constants.STATUS_KEY);
+            out[Constants.STATUS_KEY_LENGTH] = (byte) keyLength;
+            length = (short) (Constants.STATUS_KEY + keyLength);
+        }
+        respond(apdu, length);
+    }
+
+    /** INITIALISE: key pair generated on the card, PIN and retry limit set; BLANK only. */
+    private void processInitialise(APDU apdu, short lc) {
+        byte[] buf = apdu.getBuffer();
+        checkP1P2(buf, (byte) 0x00, (byte) 0x00);
+        requireState(lifeCycle() == Constants.STATE_BLANK);
+        requireLength(lc, Constants.INITIALISE_DATA_LENGTH);
+        byte limit = buf[ISO7816.OFFSET_CDATA];
+        short pinOffset = (short) (ISO7816.OFFSET_CDATA + 1);
+        if (limit < Constants.RETRY_LIMIT_MIN || limit > Constants.RETRY_LIMIT_MAX
+                || !Pin.isWellFormed(buf, pinOffset)) {
+            ISOException.throwIt(Constants.SW_WRONG_DATA);
+        }
+        // Everything before the commit byte is redone by a retry, so a torn INITIALISE (or a
+        // torn FACTORY RESET before it) leaves a BLANK card that INITIALISE accepts again.
+        store.wipe();
+        key.generate();
+        pin.set(buf, pinOffset, limit);
+        wipeCommandData(buf, Constants.INITIALISE_DATA_LENGTH);
+        store.commitPersonalised();
+        respond(apdu, key.copyPublic(session.response, (short) 0));
+    }
+
+    /** VERIFY: checks the PIN (P1=00 with data), reports it (no data), or forgets it (P1=FF). */
+    private void processVerify(byte[] buf, short lc) {
+        byte p1 = buf[ISO7816.OFFSET_P1];
+        if (buf[ISO7816.OFFSET_P2] != Constants.P2_PIN_REFERENCE
+                || (p1 != Constants.P1_VERIFY_CHECK && p1 != Constants.P1_VERIFY_RESET)) {
+            ISOException.throwIt(Constants.SW_INCORRECT_P1P2);
+        }
+        requireState(lifeCycle() != Constants.STATE_BLANK);
+        if (p1 == Constants.P1_VERIFY_RESET) {
+            requireLength(lc, (short) 0);
+            pin.resetValidated();
+            return;
+        }
+        if (pin.isBlocked()) {
+            ISOException.throwIt(Constants.SW_PIN_BLOCKED);
+        }
+        if (lc == 0) {
+            if (!pin.isValidated()) {
+                throwTriesLeft();
+            }
+            return;
+        }
+        requireLength(lc, Constants.PIN_BLOCK_LENGTH);
+        if (!Pin.isWellFormed(buf, ISO7816.OFFSET_CDATA)) {
+            ISOException.throwIt(Constants.SW_WRONG_DATA);
+        }
+        if (!pin.check(buf, ISO7816.OFFSET_CDATA)) {
+            throwTriesLeft();
+        }
+    }
+
+    /** CHANGE REFERENCE DATA: old block then new block; the old one counts as a VERIFY. */
+    private void processChangeReferenceData(byte[] buf, short lc) {
+        checkP1P2(buf, (byte) 0x00, Constants.P2_PIN_REFERENCE);
+        requireState(lifeCycle() != Constants.STATE_BLANK);
+        if (pin.isBlocked()) {
+            ISOException.throwIt(Constants.SW_PIN_BLOCKED);
+        }
+        requireLength(lc, Constants.CHANGE_DATA_LENGTH);
+        short newOffset = (short) (ISO7816.OFFSET_CDATA + Constants.PIN_BLOCK_LENGTH);
+        if (!Pin.isWellFormed(buf, ISO7816.OFFSET_CDATA) || !Pin.isWellFormed(buf, newOffset)) {
+            ISOException.throwIt(Constants.SW_WRONG_DATA);
+        }
+        if (!pin.check(buf, ISO7816.OFFSET_CDATA)) {
+            throwTriesLeft();
+        }
+        pin.change(buf, newOffset);
+    }
+
+    /**
+     * PUT RECORD: one APDU of the stream public length(2) || sealed length(2) || public || sealed.
+     * Bytes go to the staging slot; the last APDU commits with one byte write.
+     */
+    private void processPutRecord(byte[] buf, byte cla, short lc) {
+        checkP1P2(buf, (byte) 0x00, (byte) 0x00);
+        requireState(lifeCycle() != Constants.STATE_BLANK);
+        requirePin();
+        short offset = ISO7816.OFFSET_CDATA;
+        short length = lc;
+        if (!session.chainActive()) {
+            if (length < Constants.RECORD_HEADER_LENGTH) {
+                ISOException.throwIt(Constants.SW_WRONG_DATA);
+            }
+            short publicLength = Util.getShort(buf, offset);
+            short sealedLength = Util.getShort(buf, (short) (offset + 2));
+            if (publicLength == 0 || sealedLength == 0) {
+                ISOException.throwIt(Constants.SW_WRONG_DATA);
+            }
+            short capacity = store.capacity();
+            // lengths of 0x8000 and more are negative shorts: all larger than any capacity
+            if (publicLength < 0 || sealedLength < 0 || publicLength > capacity
+                    || sealedLength > (short) (capacity - publicLength)) {
+                ISOException.throwIt(Constants.SW_NOT_ENOUGH_MEMORY);
+            }
+            session.startChain(publicLength, sealedLength);
+            offset = (short) (offset + Constants.RECORD_HEADER_LENGTH);
+            length = (short) (length - Constants.RECORD_HEADER_LENGTH);
+        }
+        short total = (short) (session.chainPublic() + session.chainSealed());
+        short received = session.chainReceived();
+        if (length > (short) (total - received)) {
+            ISOException.throwIt(Constants.SW_WRONG_LENGTH);
+        }
+        store.stage(received, buf, offset, length);
+        received = (short) (received + length);
+        if ((byte) (cla & Constants.CLA_CHAINING_BIT) != 0) {
+            session.setChainReceived(received);
+            return;
+        }
+        if (received != total) {
+            ISOException.throwIt(Constants.SW_WRONG_LENGTH);
+        }
+        store.commitStaged(session.chainPublic(), session.chainSealed());
+        session.abortChain();
+    }
+
+    /** GET RECORD: the public part (no PIN) or the sealed part (PIN), with output chaining. */
+    private void processGetRecord(APDU apdu, short lc) {
+        byte[] buf = apdu.getBuffer();
+        byte p1 = buf[ISO7816.OFFSET_P1];
+        if ((p1 != Constants.P1_RECORD_PUBLIC && p1 != Constants.P1_RECORD_SEALED)
+                || buf[ISO7816.OFFSET_P2] != 0) {
+            ISOException.throwIt(Constants.SW_INCORRECT_P1P2);
+        }
+        requireState(lifeCycle() == Constants.STATE_ENROLLED);
+        if (p1 == Constants.P1_RECORD_SEALED) {
+            requirePin();
+        }
+        requireLength(lc, (short) 0);
+        short publicLength = store.publicLength();
+        if (p1 == Constants.P1_RECORD_PUBLIC) {
+            session.startOutput(store.activeSlot(), (short) 0, publicLength);
+        } else {
+            session.startOutput(store.activeSlot(), publicLength, store.sealedLength());
+        }
+        sendPending(apdu);
+    }
+
+    /** UNSEAL: x(d * P) for a point P on Wei25519; the host blinds P, so the result is blinded. */
+    private void processUnseal(APDU apdu, short lc) {
+        byte[] buf = apdu.getBuffer();
+        checkP1P2(buf, (byte) 0x00, (byte) 0x00);
+        requireState(lifeCycle() == Constants.STATE_ENROLLED);
+        requirePin();
+        requireLength(lc, Constants.POINT_LENGTH);
+        if (!curveCheck.isOnCurve(buf, ISO7816.OFFSET_CDATA)) {
+            ISOException.throwIt(Constants.SW_WRONG_DATA);
+        }
+        short length = 0;
+        try {
+            length = key.agree(buf, ISO7816.OFFSET_CDATA, session.response, (short) 0);
+        } catch (CryptoException e) {
+            ISOException.throwIt(Constants.SW_WRONG_DATA);
+        } catch (RuntimeException e) {
+            // some platforms throw their own exception for a point they cannot use
+            ISOException.throwIt(Constants.SW_WRONG_DATA);
+        }
+        respond(apdu, length);
+    }
+
+    /** FACTORY RESET: private key first, then PIN, then record, then BLANK; magic P1/P2, no PIN. */
+    private void processFactoryReset(byte[] buf, short lc) {
+        checkP1P2(buf, Constants.P1_FACTORY_RESET, Constants.P2_FACTORY_RESET);
+        requireLength(lc, (short) 0);
+        pin.resetValidated();
+        key.clear();
+        pin.clear();
+        store.wipe();
+        store.commitBlank();
+    }
+
+    /** GET RESPONSE: the next chunk of pending output. */
+    private void processGetResponse(APDU apdu, short lc) {
+        checkP1P2(apdu.getBuffer(), (byte) 0x00, (byte) 0x00);
+        requireState(session.outputPending());
+        requireLength(lc, (short) 0);
+        sendPending(apdu);
+    }
+
+    // ---------------------------------------------------------------- shared work
+
+    /**
+     * The checks every command shares, in the documented order: CLA (6E00), chain in progress
+     * (6883), chaining bit (6884), INS (6D00). Also drops pending output unless this is
+     * GET RESPONSE. Any failure here aborts a chain (see process()).
+     */
+    private void checkClassAndChaining(byte cla, byte ins) {
+        if (cla != Constants.CLA_ISO || ins != Constants.INS_GET_RESPONSE) {
+            session.discardOutput();
+        }
+        byte base = (byte) (cla & (byte) ~Constants.CLA_CHAINING_BIT);
+        byte insClass = classOf(ins);
+        boolean classOk = (base == Constants.CLA_ISO || base == Constants.CLA_PROPRIETARY)
+                && (insClass == Constants.CLA_NONE || insClass == base);
+        if (!classOk) {
+            ISOException.throwIt(Constants.SW_CLA_NOT_SUPPORTED);
+        }
+        if (session.chainActive() && ins != Constants.INS_PUT_RECORD) {
+            ISOException.throwIt(Constants.SW_LAST_COMMAND_EXPECTED);
+        }
+        if ((byte) (cla & Constants.CLA_CHAINING_BIT) != 0 && ins != Constants.INS_PUT_RECORD) {
+            ISOException.throwIt(Constants.SW_CHAINING_NOT_SUPPORTED);
+        }
+        if (insClass == Constants.CLA_NONE) {
+            ISOException.throwIt(Constants.SW_INS_NOT_SUPPORTED);
+        }
+    }
+
+    /** The class an instruction belongs to (CLA_ISO, CLA_PROPRIETARY) or CLA_NONE. */
+    private static byte classOf(byte ins) {
+        switch (ins) {
+            case Constants.INS_SELECT:
+            case Constants.INS_VERIFY:
+            case Constants.INS_CHANGE_REFERENCE_DATA:
+            case Constants.INS_GET_RESPONSE:
+                return Constants.CLA_ISO;
+            case Constants.INS_GET_STATUS:
+            case Constants.INS_INITIALISE:
+            case Constants.INS_PUT_RECORD:
+            case Constants.INS_GET_RECORD:
+            case Constants.INS_UNSEAL:
+            case Constants.INS_FACTORY_RESET:
+                return Constants.CLA_PROPRIETARY;
+            default:
+                return Constants.CLA_NONE;
+        }
+    }
+
+    /** Receives the whole command data field (short APDUs) and returns Lc. */
+    private static short receive(APDU apdu) {
+        short received = apdu.setIncomingAndReceive();
+        short lc = apdu.getIncomingLength();
+        while (received < lc) {
+            received = (short) (received
+                    + apdu.receiveBytes((short) (ISO7816.OFFSET_CDATA + received)));
+        }
+        return lc;
+    }
+
+    /** Queues length bytes of session.response and sends the first chunk. */
+    private void respond(APDU apdu, short length) {
+        session.startOutput(Session.SOURCE_RESPONSE, (short) 0, length);
+        sendPending(apdu);
+    }
+
+    /**
+     * Sends min(Ne, pending) bytes (Ne = 256 for Le = 00 or no Le) and, if bytes remain,
+     * 61xx with xx = remaining, or 00 for 256 and more.
+     */
+    private void sendPending(APDU apdu) {
+        short ne = apdu.setOutgoing();
+        if (ne <= 0 || ne > Constants.MAX_SHORT_NE) {
+            ne = Constants.MAX_SHORT_NE;
+        }
+        short remaining = session.outputRemaining();
+        short count = remaining < ne ? remaining : ne;
+        byte source = session.outputSource();
+        byte[] from = source == Session.SOURCE_RESPONSE ? session.response : store.slot(source);
+        byte[] buf = apdu.getBuffer();
+        Util.arrayCopyNonAtomic(from, session.outputOffset(), buf, (short) 0, count);
+        session.advanceOutput(count);
+        remaining = (short) (remaining - count);
+        apdu.setOutgoingLength(count);
+        apdu.sendBytes((short) 0, count);
+        if (remaining != 0) {
+            ISOException.throwIt((short) (Constants.SW_BYTES_REMAINING | (remaining > 255 ? 0 : remaining)));
+        }
+    }
+
+    /** The life-cycle state as reported: BLANK also when a factory reset was torn after the key. */
+    private byte lifeCycle() {
+        if (!store.isPersonalised() || !key.isPresent()) {
+            return Constants.STATE_BLANK;
+        }
+        return store.hasRecord() ? Constants.STATE_ENROLLED : Constants.STATE_PERSONALISED;
+    }
+
+    /** After any error status: no chain, no pending output, no PIN left in the buffer. */
+    private void failed(byte[] buf, byte ins) {
+        if (JCSystem.getTransactionDepth() != 0) {
+            JCSystem.abortTransaction();
+        }
+        session.reset();
+        if (ins == Constants.INS_INITIALISE) {
+            wipeCommandData(buf, Constants.INITIALISE_DATA_LENGTH);
+        }
+    }
+
+    /** Overwrites command data that may hold a PIN block (never called after output was sent). */
+    private static void wipeCommandData(byte[] buf, short length) {
+        Util.arrayFillNonAtomic(buf, ISO7816.OFFSET_CDATA, length, (byte) 0);
+    }
+
+    /** 6A86 unless P1 and P2 are as given. */
+    private static void checkP1P2(byte[] buf, byte p1, byte p2) {
+        if (buf[ISO7816.OFFSET_P1] != p1 || buf[ISO7816.OFFSET_P2] != p2) {
+            ISOException.throwIt(Constants.SW_INCORRECT_P1P2);
+        }
+    }
+
+    /** 6985 unless the life-cycle (or pending-output) condition holds. */
+    private static void requireState(boolean condition) {
+        if (!condition) {
+            ISOException.throwIt(Constants.SW_CONDITIONS_NOT_SATISFIED);
+        }
+    }
+
+    /** 6983 if the PIN is blocked, 6982 if it is not validated in this session. */
+    private void requirePin() {
+        if (pin.isBlocked()) {
+            ISOException.throwIt(Constants.SW_PIN_BLOCKED);
+        }
+        if (!pin.isValidated()) {
+            ISOException.throwIt(Constants.SW_SECURITY_NOT_SATISFIED);
+        }
+    }
+
+    /** 6700 unless Lc is exactly as specified. */
+    private static void requireLength(short lc, short expected) {
+        if (lc != expected) {
+            ISOException.throwIt(Constants.SW_WRONG_LENGTH);
+        }
+    }
+
+    /** 63Cx with x = tries left (63C0: now blocked). */
+    private void throwTriesLeft() {
+        ISOException.throwIt((short) (Constants.SW_PIN_TRIES_LEFT | pin.triesLeft()));
+    }
+}

@@ -1,0 +1,125 @@
+package dev.quorum.applet;
+
+import javacard.framework.JCSystem;
+import javacard.framework.Util;
+
+/**
+ * State that lives for one selection only, in RAM cleared on deselect and reset: the PUT RECORD
+ * chain in progress and the output waiting for GET RESPONSE.
+ */
+final class Session {
+
+    /** Output source: the response buffer below (0 and 1 are record slots). */
+    static final byte SOURCE_RESPONSE = (byte) 2;
+
+    private static final short CHAIN_PUBLIC = (short) 0;
+    private static final short CHAIN_SEALED = (short) 1;
+    private static final short CHAIN_RECEIVED = (short) 2;
+    private static final short OUT_SOURCE = (short) 3;
+    private static final short OUT_OFFSET = (short) 4;
+    private static final short OUT_REMAINING = (short) 5;
+    private static final short VALUE_COUNT = (short) 6;
+
+    private final short[] values;
+    /** Response data that is not a record (may hold a DH output): wiped once sent or dropped. */
+    final byte[] response;
+
+    /** Allocates the RAM (install time only). */
+    Session() {
+        values = JCSystem.makeTransientShortArray(VALUE_COUNT, JCSystem.CLEAR_ON_DESELECT);
+        response = JCSystem.makeTransientByteArray(Constants.RESPONSE_BUFFER_LENGTH, JCSystem.CLEAR_ON_DESELECT);
+    }
+
+    /** Drops the chain and the pending output (SELECT, deselect, any error). */
+    void reset() {
+        abortChain();
+        discardOutput();
+    }
+
+    // ---- PUT RECORD chain ----
+
+    /** Whether a PUT RECORD chain is in progress (its public length is never 0). */
+    boolean chainActive() {
+        return values[CHAIN_PUBLIC] != 0;
+    }
+
+    /** Starts a chain from a validated header. */
+    void startChain(short publicLength, short sealedLength) {
+        values[CHAIN_PUBLIC] = publicLength;
+        values[CHAIN_SEALED] = sealedLength;
+        values[CHAIN_RECEIVED] = 0;
+    }
+
+    /** Public length announced by the chain's header. */
+    short chainPublic() {
+        return values[CHAIN_PUBLIC];
+    }
+
+    /** Sealed length announced by the chain's header. */
+    short chainSealed() {
+        return values[CHAIN_SEALED];
+    }
+
+    /** Record bytes received so far (header excluded). */
+    short chainReceived() {
+        return values[CHAIN_RECEIVED];
+    }
+
+    /** Notes the record bytes received so far. */
+    void setChainReceived(short received) {
+        values[CHAIN_RECEIVED] = received;
+    }
+
+    /** Forgets the chain; whatever was staged stays unreachable in the staging slot. */
+    void abortChain() {
+        values[CHAIN_PUBLIC] = 0;
+        values[CHAIN_SEALED] = 0;
+        values[CHAIN_RECEIVED] = 0;
+    }
+
+    // ---- Output chaining ----
+
+    /** Queues length bytes of a source (record slot 0/1 or SOURCE_RESPONSE) from offset. */
+    void startOutput(byte source, short offset, short length) {
+        values[OUT_SOURCE] = source;
+        values[OUT_OFFSET] = offset;
+        values[OUT_REMAINING] = length;
+    }
+
+    /** Whether GET RESPONSE has something to fetch. */
+    boolean outputPending() {
+        return values[OUT_REMAINING] != 0;
+    }
+
+    /** Source of the pending output. */
+    byte outputSource() {
+        return (byte) values[OUT_SOURCE];
+    }
+
+    /** Offset of the next pending byte in its source. */
+    short outputOffset() {
+        return values[OUT_OFFSET];
+    }
+
+    /** Bytes still pending. */
+    short outputRemaining() {
+        return values[OUT_REMAINING];
+    }
+
+    /** Marks count bytes as sent; wipes the response buffer once everything is out. */
+    void advanceOutput(short count) {
+        values[OUT_OFFSET] = (short) (values[OUT_OFFSET] + count);
+        values[OUT_REMAINING] = (short) (values[OUT_REMAINING] - count);
+        if (values[OUT_REMAINING] == 0) {
+            discardOutput();
+        }
+    }
+
+    /** Drops the pending output and wipes the response buffer. */
+    void discardOutput() {
+        values[OUT_SOURCE] = 0;
+        values[OUT_OFFSET] = 0;
+        values[OUT_REMAINING] = 0;
+        Util.arrayFillNonAtomic(response, (short) 0, Constants.RESPONSE_BUFFER_LENGTH, (byte) 0);
+    }
+}

@@ -1,0 +1,888 @@
+package dev.quorum.applet;
+
+import static dev.quorum.applet.SimCard.HEX;
+import static dev.quorum.applet.SimCard.LIMIT;
+import static dev.quorum.applet.SimCard.PIN;
+import static dev.quorum.applet.SimCard.bytes;
+import static dev.quorum.applet.SimCard.pinBlock;
+import static dev.quorum.applet.SimCard.stream;
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.math.BigInteger;
+import java.util.Arrays;
+import java.util.Random;
+import javax.smartcardio.CommandAPDU;
+import javax.smartcardio.ResponseAPDU;
+import org.junit.jupiter.api.Nested;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
+
+/** The applet against apdu-spec/, one nested group per command; every test gets fresh cards. */
+class QuorumAppletTest {
+
+    static final byte[] PUBLIC = bytes(300, 1);
+    static final byte[] SEALED = bytes(81, 2);
+
+    @Nested
+    class Install {
+        @Test
+        void defaultCapacityIs8192() {
+            SimCard card = SimCard.blank();
+            assertEquals(8192, card.parsedStatus().capacity());
+        }
+
+        @Test
+        void capacityFromAppletData() {
+            SimCard card = SimCard.withParameters(SimCard.capacityParameters(512));
+            assertEquals(512, card.parsedStatus().capacity());
+            ResponseAPDU select = card.select();
+            assertArrayEquals(HEX.parseHex("0100070002" + "00"), select.getData());
+        }
+
+        @Test
+        void maximumCapacity() {
+            SimCard card = SimCard.withParameters(SimCard.capacityParameters(32767));
+            assertEquals(32767, card.parsedStatus().capacity());
+        }
+
+        @Test
+        void emptyAppletDataMeansDefault() {
+            byte[] params = HEX.parseHex("08" + "F0515552554D0101" + "00" + "00");
+            assertEquals(8192, SimCard.withParameters(params).parsedStatus().capacity());
+        }
+
+        @ParameterizedTest
+        @ValueSource(strings = {"08F0515552554D01010002" + "01FF", "08F0515552554D0101000101",
+            "08F0515552554D0101000300200000", "08F0515552554D01010002" + "8000", "08F0515552554D0101"})
+        void badParametersRefuseTheInstall(String hex) {
+            byte[] params = HEX.parseHex(hex);
+            assertThrows(RuntimeException.class, () -> SimCard.withParameters(params));
+        }
+    }
+
+    @Nested
+    class Dispatch {
+        final SimCard card = SimCard.blank();
+
+        @ParameterizedTest
+        @ValueSource(ints = {0x00, 0x80})
+        void unknownInstruction(int cla) {
+            card.expect(0x6D00, card.send(cla, 0x50, 0x00, 0x00));
+            card.expect(0x6D00, card.send(cla, 0xCA, 0x00, 0x00));
+        }
+
+        @ParameterizedTest
+        @ValueSource(ints = {0x01, 0x04, 0x0C, 0x40, 0x84, 0xA0, 0xB0, 0xFF})
+        void unsupportedClass(int cla) {
+            card.expect(0x6E00, card.send(cla, 0x10, 0x00, 0x00));
+        }
+
+        @Test
+        void instructionOfTheOtherClass() {
+            card.expect(0x6E00, card.send(0x00, 0x10, 0x00, 0x00));
+            card.expect(0x6E00, card.send(0x80, 0x20, 0x00, 0x81));
+            card.expect(0x6E00, card.send(0x80, 0xC0, 0x00, 0x00));
+            card.expect(0x6E00, card.send(0x10, 0x14, 0x00, 0x00, new byte[4]));
+        }
+
+        @Test
+        void chainingBitOnOtherInstructions() {
+            card.expect(0x6884, card.send(0x90, 0x10, 0x00, 0x00));
+            card.expect(0x6884, card.send(0x10, 0x20, 0x00, 0x81, pinBlock(PIN)));
+            card.expect(0x6884, card.send(0x90, 0x1E, 0xAA, 0x55));
+            assertEquals(0, card.parsedStatus().state(), "FACTORY RESET with chaining bit did not run");
+        }
+
+        @Test
+        void checkOrderClaBeforeInsBeforeP1P2() {
+            card.expect(0x6E00, card.send(0x84, 0x50, 0x01, 0x02));
+            card.expect(0x6884, card.send(0x90, 0x50, 0x01, 0x02));
+            card.expect(0x6D00, card.send(0x80, 0x50, 0x01, 0x02));
+            card.expect(0x6A86, card.send(0x80, 0x12, 0x01, 0x02));
+        }
+
+        @Test
+        void caseOneApdus() {
+            card.expect(0x6A86, card.transmit(HEX.parseHex("80100100")));
+            card.expect(0x9000, card.transmit(HEX.parseHex("80100000")));
+        }
+    }
+
+    @Nested
+    class Select {
+        @Test
+        void blankCard() {
+            SimCard card = SimCard.blank();
+            ResponseAPDU r = card.expect(0x9000, card.select());
+            assertArrayEquals(HEX.parseHex("010007002000"), r.getData());
+        }
+
+        @Test
+        void withoutLeStillAnswersSixBytes() {
+            SimCard card = SimCard.blank();
+            ResponseAPDU r = card.expect(0x9000,
+                    card.transmit(new CommandAPDU(0x00, 0xA4, 0x04, 0x00, SimCard.AID_BYTES)));
+            assertEquals(6, r.getData().length);
+        }
+
+        @Test
+        void reportsLifeCycle() {
+            SimCard card = SimCard.personalised();
+            assertEquals(1, card.select().getData()[3]);
+            card.expect(0x9000, card.verify(PIN));
+            card.expect(0x9000, card.putRecord(stream(PUBLIC, SEALED), 255));
+            assertEquals(2, card.select().getData()[3]);
+        }
+
+        @Test
+        void clearsPinValidated() {
+            SimCard card = SimCard.personalised();
+            card.expect(0x9000, card.verify(PIN));
+            card.expect(0x9000, card.send(0x00, 0x20, 0x00, 0x81));
+            card.expect(0x9000, card.select());
+            card.expect(0x63C5, card.send(0x00, 0x20, 0x00, 0x81));
+            assertFalse(card.parsedStatus().validated());
+        }
+
+        @Test
+        void abortsChainAndProceeds() {
+            SimCard card = SimCard.enrolled(PUBLIC, SEALED);
+            byte[] next = stream(bytes(400, 3), bytes(81, 4));
+            card.expect(0x9000, card.send(0x90, 0x14, 0x00, 0x00, Arrays.copyOf(next, 200)));
+            card.expect(0x9000, card.select());
+            card.expect(0x9000, card.verify(PIN));
+            // a new chain starts from a header again, the old record is intact
+            card.expect(0x9000, card.putRecord(next, 255));
+            assertArrayEquals(bytes(400, 3), card.getRecord(0).getData());
+        }
+
+        @Test
+        void forwardedSelectOfAnotherAid() {
+            SimCard card = SimCard.blank();
+            card.expect(0x6A80, card.send(0x00, 0xA4, 0x04, 0x00, HEX.parseHex("A000000003000000")));
+            card.expect(0x6A86, card.send(0x00, 0xA4, 0x00, 0x0C, HEX.parseHex("3F00")));
+            card.expect(0x9000, card.status());
+        }
+    }
+
+    @Nested
+    class GetStatus {
+        @Test
+        void blank() {
+            SimCard card = SimCard.blank();
+            ResponseAPDU r = card.expect(0x9000, card.status());
+            assertArrayEquals(HEX.parseHex("0000000020000000000000"), r.getData());
+        }
+
+        @Test
+        void personalisedShowsPinAndKey() {
+            SimCard card = SimCard.blank();
+            byte[] key = card.expect(0x9000, card.initialise(7, PIN)).getData();
+            SimCard.Status s = card.parsedStatus();
+            assertEquals(1, s.state());
+            assertEquals(0, s.flags());
+            assertEquals(7, s.triesLeft());
+            assertEquals(7, s.limit());
+            assertEquals(0, s.publicLength());
+            assertEquals(0, s.sealedLength());
+            assertArrayEquals(key, s.publicKey());
+            card.expect(0x9000, card.verify(PIN));
+            assertTrue(card.parsedStatus().validated());
+        }
+
+        @Test
+        void enrolledShowsLengths() {
+            SimCard.Status s = SimCard.enrolled(PUBLIC, SEALED).parsedStatus();
+            assertEquals(2, s.state());
+            assertEquals(PUBLIC.length, s.publicLength());
+            assertEquals(SEALED.length, s.sealedLength());
+            assertEquals(65, s.publicKey().length);
+        }
+
+        @Test
+        void blockedFlag() {
+            SimCard card = SimCard.personalised();
+            for (int i = 0; i < LIMIT; i++) {
+                card.verify("999999");
+            }
+            SimCard.Status s = card.parsedStatus();
+            assertTrue(s.blocked());
+            assertEquals(0, s.triesLeft());
+        }
+
+        @Test
+        void shortLeUsesOutputChaining() {
+            SimCard card = SimCard.personalised();
+            ResponseAPDU r = card.transmit(new CommandAPDU(0x80, 0x10, 0x00, 0x00, 16));
+            assertEquals(16, r.getData().length);
+            assertEquals(0x613C, r.getSW());
+            ResponseAPDU rest = card.expect(0x9000, card.transmit(new CommandAPDU(0x00, 0xC0, 0x00, 0x00, 0x3C)));
+            assertEquals(60, rest.getData().length);
+        }
+
+        @Test
+        void wrongP1P2() {
+            SimCard card = SimCard.blank();
+            card.expect(0x6A86, card.send(0x80, 0x10, 0x01, 0x00));
+            card.expect(0x6A86, card.send(0x80, 0x10, 0x00, 0x01));
+        }
+
+        @Test
+        void dataIsWrongLength() {
+            SimCard card = SimCard.blank();
+            card.expect(0x6700, card.send(0x80, 0x10, 0x00, 0x00, new byte[1]));
+        }
+    }
+
+    @Nested
+    class Initialise {
+        @Test
+        void generatesKeyOnCurveAndPersonalises() {
+            SimCard card = SimCard.blank();
+            byte[] key = card.expect(0x9000, card.initialise(LIMIT, PIN)).getData();
+            assertEquals(65, key.length);
+            assertTrue(WeiMath.onCurve(WeiMath.decode(key)));
+            SimCard.Status s = card.parsedStatus();
+            assertEquals(1, s.state());
+            assertFalse(s.validated(), "PIN not validated after INITIALISE");
+            card.expect(0x63C5, card.send(0x00, 0x20, 0x00, 0x81));
+        }
+
+        @Test
+        void twoCardsGenerateDifferentKeys() {
+            byte[] a = SimCard.blank().initialise(LIMIT, PIN).getData();
+            byte[] b = SimCard.blank().initialise(LIMIT, PIN).getData();
+            assertFalse(Arrays.equals(a, b));
+        }
+
+        @Test
+        void onlyInBlank() {
+            SimCard card = SimCard.personalised();
+            card.expect(0x6985, card.initialise(LIMIT, PIN));
+            card.expect(0x9000, card.verify(PIN));
+            card.expect(0x9000, card.putRecord(stream(PUBLIC, SEALED), 255));
+            card.expect(0x6985, card.initialise(LIMIT, PIN));
+        }
+
+        @ParameterizedTest
+        @ValueSource(ints = {3, 10})
+        void retryLimitBounds(int limit) {
+            SimCard card = SimCard.blank();
+            card.expect(0x9000, card.initialise(limit, "123456789012"));
+            assertEquals(limit, card.parsedStatus().limit());
+        }
+
+        @ParameterizedTest
+        @ValueSource(ints = {0, 2, 11, 0xFF})
+        void retryLimitOutOfRange(int limit) {
+            SimCard card = SimCard.blank();
+            card.expect(0x6A80, card.initialise(limit, PIN));
+            assertEquals(0, card.parsedStatus().state());
+        }
+
+        @ParameterizedTest
+        @ValueSource(strings = {"12345", "12345a", "", "1 3456", "-123456"})
+        void malformedPin(String pin) {
+            SimCard card = SimCard.blank();
+            card.expect(0x6A80, card.initialise(LIMIT, pin));
+            assertEquals(0, card.parsedStatus().state());
+        }
+
+        @Test
+        void wrongLength() {
+            SimCard card = SimCard.blank();
+            card.expect(0x6700, card.send(0x80, 0x12, 0x00, 0x00, new byte[12]));
+            card.expect(0x6700, card.send(0x80, 0x12, 0x00, 0x00, new byte[14]));
+            card.expect(0x6700, card.send(0x80, 0x12, 0x00, 0x00));
+        }
+
+        @Test
+        void wrongP1P2() {
+            SimCard card = SimCard.blank();
+            card.expect(0x6A86, card.transmit(new CommandAPDU(0x80, 0x12, 0x01, 0x00, new byte[13])));
+        }
+    }
+
+    @Nested
+    class Verify {
+        final SimCard card = SimCard.personalised();
+
+        @Test
+        void correctPin() {
+            card.expect(0x9000, card.verify(PIN));
+            card.expect(0x9000, card.send(0x00, 0x20, 0x00, 0x81));
+            assertTrue(card.parsedStatus().validated());
+        }
+
+        @Test
+        void wrongPinCountsDownAndCorrectPinRestores() {
+            card.expect(0x63C4, card.verify("654321"));
+            card.expect(0x63C3, card.verify("6543210"));
+            card.expect(0x63C3, card.send(0x00, 0x20, 0x00, 0x81));
+            assertEquals(3, card.parsedStatus().triesLeft());
+            card.expect(0x9000, card.verify(PIN));
+            assertEquals(LIMIT, card.parsedStatus().triesLeft());
+        }
+
+        @Test
+        void wrongPinClearsValidated() {
+            card.expect(0x9000, card.verify(PIN));
+            card.expect(0x63C4, card.verify("000000"));
+            assertFalse(card.parsedStatus().validated());
+        }
+
+        @Test
+        void blockedAfterLimit() {
+            for (int left = LIMIT - 1; left >= 0; left--) {
+                card.expect(0x63C0 | left, card.verify("000000"));
+            }
+            card.expect(0x6983, card.verify(PIN));
+            card.expect(0x6983, card.send(0x00, 0x20, 0x00, 0x81));
+            card.expect(0x6983, card.verifyRaw(HEX.parseHex("31FFFFFFFFFFFFFFFFFFFFFF")));
+            card.resetAndSelect();
+            card.expect(0x6983, card.verify(PIN));
+        }
+
+        @ParameterizedTest
+        @ValueSource(strings = {"313233343536FFFFFFFFFF31", "31323334FFFFFFFFFFFFFFFF", "3132333435363AFFFFFFFFFF",
+            "000000000000000000000000", "FFFFFFFFFFFFFFFFFFFFFFFF", "31323334353637383930312F"})
+        void malformedBlockCostsNoTry(String block) {
+            card.expect(0x6A80, card.verifyRaw(HEX.parseHex(block)));
+            assertEquals(LIMIT, card.parsedStatus().triesLeft());
+        }
+
+        @Test
+        void wrongLength() {
+            card.expect(0x6700, card.verifyRaw(new byte[11]));
+            card.expect(0x6700, card.verifyRaw(new byte[13]));
+            assertEquals(LIMIT, card.parsedStatus().triesLeft());
+        }
+
+        @Test
+        void wrongP1P2() {
+            card.expect(0x6A86, card.send(0x00, 0x20, 0x01, 0x81, pinBlock(PIN)));
+            card.expect(0x6A86, card.send(0x00, 0x20, 0x00, 0x82, pinBlock(PIN)));
+            card.expect(0x6A86, card.send(0x00, 0x20, 0xFF, 0x00));
+        }
+
+        @Test
+        void p1FfClearsValidated() {
+            card.expect(0x9000, card.verify(PIN));
+            card.expect(0x9000, card.send(0x00, 0x20, 0xFF, 0x81));
+            card.expect(0x63C5, card.send(0x00, 0x20, 0x00, 0x81));
+            card.expect(0x6700, card.send(0x00, 0x20, 0xFF, 0x81, pinBlock(PIN)));
+        }
+
+        @Test
+        void blankCard() {
+            SimCard blank = SimCard.blank();
+            blank.expect(0x6985, blank.verify(PIN));
+            blank.expect(0x6985, blank.send(0x00, 0x20, 0x00, 0x81));
+        }
+
+        @Test
+        void validatedClearedByReset() {
+            card.expect(0x9000, card.verify(PIN));
+            card.resetAndSelect();
+            card.expect(0x63C5, card.send(0x00, 0x20, 0x00, 0x81));
+            card.expect(0x6982, card.putRecord(stream(PUBLIC, SEALED), 255));
+        }
+    }
+
+    @Nested
+    class ChangeReferenceData {
+        final SimCard card = SimCard.personalised();
+
+        @Test
+        void changesPinAndValidates() {
+            card.expect(0x9000, card.changePin(PIN, "24681357"));
+            assertTrue(card.parsedStatus().validated());
+            card.expect(0x63C4, card.verify(PIN));
+            card.expect(0x9000, card.verify("24681357"));
+            assertEquals(LIMIT, card.parsedStatus().triesLeft());
+        }
+
+        @Test
+        void wrongOldPin() {
+            card.expect(0x63C4, card.changePin("000000", "111111"));
+            card.expect(0x9000, card.verify(PIN));
+        }
+
+        @Test
+        void malformedBlocksCostNoTry() {
+            card.expect(0x6A80, card.changePin(PIN, "12345"));
+            card.expect(0x6A80, card.changePin("12a456", "123456"));
+            assertEquals(LIMIT, card.parsedStatus().triesLeft());
+            card.expect(0x63C4, card.verify("111111"));
+        }
+
+        @Test
+        void blocked() {
+            for (int i = 0; i < LIMIT; i++) {
+                card.verify("000000");
+            }
+            card.expect(0x6983, card.changePin(PIN, "111111"));
+            card.expect(0x6983, card.send(0x00, 0x24, 0x00, 0x81, new byte[3]));
+        }
+
+        @Test
+        void wrongLength() {
+            card.expect(0x6700, card.send(0x00, 0x24, 0x00, 0x81, pinBlock(PIN)));
+            card.expect(0x6700, card.send(0x00, 0x24, 0x00, 0x81));
+        }
+
+        @Test
+        void wrongP1P2() {
+            card.expect(0x6A86, card.send(0x00, 0x24, 0x01, 0x81, new byte[24]));
+            card.expect(0x6A86, card.send(0x00, 0x24, 0x00, 0x80, new byte[24]));
+        }
+
+        @Test
+        void blankCard() {
+            SimCard blank = SimCard.blank();
+            blank.expect(0x6985, blank.changePin(PIN, "111111"));
+        }
+    }
+
+    @Nested
+    class PutRecord {
+        final SimCard card = SimCard.personalised();
+
+        @Test
+        void singleApdu() {
+            card.expect(0x9000, card.verify(PIN));
+            card.expect(0x9000, card.send(0x80, 0x14, 0x00, 0x00, stream(bytes(100, 5), bytes(81, 6))));
+            assertEquals(2, card.parsedStatus().state());
+            assertArrayEquals(bytes(100, 5), card.getRecord(0).getData());
+            assertArrayEquals(bytes(81, 6), card.getRecord(1).getData());
+        }
+
+        @Test
+        void chainOfManyApdusAndReplacement() {
+            card.expect(0x9000, card.verify(PIN));
+            card.expect(0x9000, card.putRecord(stream(bytes(5000, 7), bytes(81, 8)), 254));
+            assertArrayEquals(bytes(5000, 7), card.getRecord(0).getData());
+            for (int round = 0; round < 3; round++) {
+                byte[] pub = bytes(700 + round, 20 + round);
+                card.expect(0x9000, card.putRecord(stream(pub, SEALED), 99));
+                assertArrayEquals(pub, card.getRecord(0).getData());
+                assertArrayEquals(SEALED, card.getRecord(1).getData());
+            }
+        }
+
+        @Test
+        void fillsCapacityExactly() {
+            SimCard small = SimCard.withParameters(SimCard.capacityParameters(512));
+            small.expect(0x9000, small.initialise(LIMIT, PIN));
+            small.expect(0x9000, small.verify(PIN));
+            small.expect(0x6A84, small.putRecord(stream(bytes(432, 1), bytes(81, 2)), 255));
+            small.expect(0x9000, small.putRecord(stream(bytes(431, 1), bytes(81, 2)), 255));
+            assertEquals(431, small.parsedStatus().publicLength());
+        }
+
+        @Test
+        void tooLargeAbortsChain() {
+            card.expect(0x9000, card.verify(PIN));
+            card.expect(0x6A84, card.send(0x90, 0x14, 0x00, 0x00, HEX.parseHex("2000000100")));
+            card.expect(0x6A84, card.send(0x90, 0x14, 0x00, 0x00, HEX.parseHex("80000001")));
+            card.expect(0x6A84, card.send(0x90, 0x14, 0x00, 0x00, HEX.parseHex("0001FFFF")));
+            // no chain was left open: this APDU is read as a new header
+            card.expect(0x9000, card.send(0x80, 0x14, 0x00, 0x00, stream(bytes(3, 1), bytes(2, 2))));
+        }
+
+        @Test
+        void malformedHeader() {
+            card.expect(0x9000, card.verify(PIN));
+            card.expect(0x6A80, card.send(0x80, 0x14, 0x00, 0x00, HEX.parseHex("000100")));
+            card.expect(0x6A80, card.send(0x90, 0x14, 0x00, 0x00));
+            card.expect(0x6A80, card.send(0x80, 0x14, 0x00, 0x00, HEX.parseHex("00000001AA")));
+            card.expect(0x6A80, card.send(0x80, 0x14, 0x00, 0x00, HEX.parseHex("00010000AA")));
+            assertEquals(1, card.parsedStatus().state());
+        }
+
+        @Test
+        void moreDataThanAnnounced() {
+            card.expect(0x9000, card.verify(PIN));
+            card.expect(0x6700, card.send(0x80, 0x14, 0x00, 0x00, HEX.parseHex("00010001AABBCC")));
+            card.expect(0x9000, card.send(0x90, 0x14, 0x00, 0x00, HEX.parseHex("00020001AA")));
+            card.expect(0x6700, card.send(0x90, 0x14, 0x00, 0x00, HEX.parseHex("BBCCDD")));
+            assertEquals(1, card.parsedStatus().state());
+        }
+
+        @Test
+        void lastApduLeavesTotalShort() {
+            card.expect(0x9000, card.verify(PIN));
+            card.expect(0x9000, card.send(0x90, 0x14, 0x00, 0x00, HEX.parseHex("00020002AA")));
+            card.expect(0x6700, card.send(0x80, 0x14, 0x00, 0x00, HEX.parseHex("BBCC")));
+            // the chain is gone: a continuation is now read as a (malformed) header
+            card.expect(0x6A80, card.send(0x80, 0x14, 0x00, 0x00, HEX.parseHex("DD")));
+            assertEquals(1, card.parsedStatus().state());
+        }
+
+        @Test
+        void needsPin() {
+            card.expect(0x6982, card.putRecord(stream(PUBLIC, SEALED), 255));
+        }
+
+        @Test
+        void blocked() {
+            for (int i = 0; i < LIMIT; i++) {
+                card.verify("000000");
+            }
+            card.expect(0x6983, card.putRecord(stream(PUBLIC, SEALED), 255));
+        }
+
+        @Test
+        void blankCard() {
+            SimCard blank = SimCard.blank();
+            blank.expect(0x6985, blank.putRecord(stream(PUBLIC, SEALED), 255));
+        }
+
+        @Test
+        void wrongP1P2() {
+            card.expect(0x9000, card.verify(PIN));
+            card.expect(0x6A86, card.send(0x80, 0x14, 0x01, 0x00, stream(bytes(10, 1), bytes(10, 2))));
+            card.expect(0x6A86, card.send(0x80, 0x14, 0x00, 0x80, stream(bytes(10, 1), bytes(10, 2))));
+        }
+
+        @Test
+        void wrongP1P2MidChainAbortsIt() {
+            SimCard enrolled = SimCard.enrolled(PUBLIC, SEALED);
+            byte[] next = stream(bytes(600, 9), SEALED);
+            enrolled.expect(0x9000, enrolled.send(0x90, 0x14, 0x00, 0x00, Arrays.copyOf(next, 255)));
+            enrolled.expect(0x6A86, enrolled.send(0x90, 0x14, 0x00, 0x01, Arrays.copyOfRange(next, 255, 510)));
+            assertArrayEquals(PUBLIC, enrolled.getRecord(0).getData());
+        }
+
+        @Test
+        void chainAbortedByResetKeepsPreviousRecord() {
+            SimCard enrolled = SimCard.enrolled(PUBLIC, SEALED);
+            byte[] next = stream(bytes(2000, 10), bytes(81, 11));
+            for (int off = 0; off < 1000; off += 250) {
+                enrolled.expect(0x9000, enrolled.send(0x90, 0x14, 0x00, 0x00, Arrays.copyOfRange(next, off, off + 250)));
+            }
+            enrolled.resetAndSelect();
+            SimCard.Status s = enrolled.parsedStatus();
+            assertEquals(2, s.state());
+            assertEquals(PUBLIC.length, s.publicLength());
+            assertArrayEquals(PUBLIC, enrolled.getRecord(0).getData());
+            enrolled.expect(0x9000, enrolled.verify(PIN));
+            assertArrayEquals(SEALED, enrolled.getRecord(1).getData());
+        }
+
+        @Test
+        void chainAbortedByAnotherCommandKeepsPreviousRecord() {
+            SimCard enrolled = SimCard.enrolled(PUBLIC, SEALED);
+            byte[] next = stream(bytes(2000, 12), bytes(81, 13));
+            enrolled.expect(0x9000, enrolled.send(0x90, 0x14, 0x00, 0x00, Arrays.copyOf(next, 255)));
+            enrolled.expect(0x6883, enrolled.status());
+            // the chain is gone: the next piece is read as a header (and is too large)
+            ResponseAPDU r = enrolled.send(0x80, 0x14, 0x00, 0x00, Arrays.copyOfRange(next, 255, 510));
+            assertTrue(r.getSW() == 0x6A84 || r.getSW() == 0x6A80 || r.getSW() == 0x6700,
+                    String.format("%04X", r.getSW()));
+            assertArrayEquals(PUBLIC, enrolled.getRecord(0).getData());
+            assertArrayEquals(SEALED, enrolled.getRecord(1).getData());
+        }
+
+        @Test
+        void otherCommandMidChainIsNotExecuted() {
+            SimCard enrolled = SimCard.enrolled(PUBLIC, SEALED);
+            enrolled.expect(0x9000, enrolled.send(0x90, 0x14, 0x00, 0x00, HEX.parseHex("00100010")));
+            enrolled.expect(0x6883, enrolled.factoryReset());
+            assertEquals(2, enrolled.parsedStatus().state());
+        }
+    }
+
+    @Nested
+    class GetRecord {
+        @Test
+        void publicWithoutPinSealedWithPin() {
+            SimCard card = SimCard.enrolled(PUBLIC, SEALED);
+            card.resetAndSelect();
+            assertArrayEquals(PUBLIC, card.expect(0x9000, card.getRecord(0)).getData());
+            card.expect(0x6982, card.getRecord(1));
+            card.expect(0x9000, card.verify(PIN));
+            assertArrayEquals(SEALED, card.expect(0x9000, card.getRecord(1)).getData());
+        }
+
+        @Test
+        void outputChainingForLargeRecord() {
+            byte[] pub = bytes(600, 30);
+            SimCard card = SimCard.enrolled(pub, SEALED);
+            ResponseAPDU first = card.transmit(new CommandAPDU(0x80, 0x16, 0x00, 0x00, 256));
+            assertEquals(0x6100, first.getSW());
+            assertArrayEquals(Arrays.copyOf(pub, 256), first.getData());
+            ResponseAPDU second = card.transmit(new CommandAPDU(0x00, 0xC0, 0x00, 0x00, 256));
+            assertEquals(0x6158, second.getSW());
+            assertArrayEquals(Arrays.copyOfRange(pub, 256, 512), second.getData());
+            ResponseAPDU third = card.transmit(new CommandAPDU(0x00, 0xC0, 0x00, 0x00, 0x58));
+            assertEquals(0x9000, third.getSW());
+            assertArrayEquals(Arrays.copyOfRange(pub, 512, 600), third.getData());
+            card.expect(0x6985, card.transmit(new CommandAPDU(0x00, 0xC0, 0x00, 0x00, 256)));
+        }
+
+        @Test
+        void smallLe() {
+            SimCard card = SimCard.enrolled(PUBLIC, SEALED);
+            ResponseAPDU r = card.transmit(new CommandAPDU(0x80, 0x16, 0x01, 0x00, 0x20));
+            assertEquals(0x6131, r.getSW());
+            assertArrayEquals(Arrays.copyOf(SEALED, 32), r.getData());
+        }
+
+        @Test
+        void hostMayStopEarly() {
+            SimCard card = SimCard.enrolled(bytes(600, 31), SEALED);
+            card.expect(0x6100, card.transmit(new CommandAPDU(0x80, 0x16, 0x00, 0x00, 256)));
+            card.expect(0x9000, card.status());
+            card.expect(0x6985, card.transmit(new CommandAPDU(0x00, 0xC0, 0x00, 0x00, 256)));
+        }
+
+        @Test
+        void notEnrolled() {
+            SimCard card = SimCard.personalised();
+            card.expect(0x9000, card.verify(PIN));
+            card.expect(0x6985, card.getRecord(0));
+            card.expect(0x6985, card.getRecord(1));
+            SimCard blank = SimCard.blank();
+            blank.expect(0x6985, blank.getRecord(0));
+        }
+
+        @Test
+        void blockedSealed() {
+            SimCard card = SimCard.enrolled(PUBLIC, SEALED);
+            for (int i = 0; i < LIMIT; i++) {
+                card.verify("000000");
+            }
+            card.expect(0x6983, card.getRecord(1));
+            card.expect(0x9000, card.getRecord(0));
+        }
+
+        @Test
+        void wrongP1P2AndLength() {
+            SimCard card = SimCard.enrolled(PUBLIC, SEALED);
+            card.expect(0x6A86, card.getRecord(2));
+            card.expect(0x6A86, card.send(0x80, 0x16, 0x00, 0x01));
+            card.expect(0x6700, card.send(0x80, 0x16, 0x00, 0x00, new byte[1]));
+        }
+    }
+
+    @Nested
+    class Unseal {
+        @Test
+        void generatorGivesOwnPublicX() {
+            SimCard card = SimCard.enrolled(PUBLIC, SEALED);
+            byte[] key = card.parsedStatus().publicKey();
+            ResponseAPDU r = card.expect(0x9000, card.unseal(WeiMath.encode(WeiMath.G)));
+            assertArrayEquals(Arrays.copyOfRange(key, 1, 33), r.getData());
+        }
+
+        @Test
+        void blindedPointMatchesHostSideArithmetic() {
+            SimCard card = SimCard.enrolled(PUBLIC, SEALED);
+            BigInteger[] cardKey = WeiMath.decode(card.parsedStatus().publicKey());
+            Random random = new Random(42);
+            for (int i = 0; i < 3; i++) {
+                BigInteger t = WeiMath.randomScalar(random);
+                byte[] point = WeiMath.encode(WeiMath.multiply(t, WeiMath.G));
+                byte[] expected = WeiMath.fixed(WeiMath.multiply(t, cardKey)[0]);
+                assertArrayEquals(expected, card.expect(0x9000, card.unseal(point)).getData());
+            }
+        }
+
+        @Test
+        void keyAgreementCommutes() {
+            SimCard a = SimCard.enrolled(PUBLIC, SEALED);
+            SimCard b = SimCard.enrolled(PUBLIC, SEALED);
+            byte[] keyA = a.parsedStatus().publicKey();
+            byte[] keyB = b.parsedStatus().publicKey();
+            byte[] ab = a.expect(0x9000, a.unseal(keyB)).getData();
+            byte[] ba = b.expect(0x9000, b.unseal(keyA)).getData();
+            assertEquals(32, ab.length);
+            assertArrayEquals(ab, ba);
+        }
+
+        @Test
+        void pointNotOnCurve() {
+            SimCard card = SimCard.enrolled(PUBLIC, SEALED);
+            byte[] point = WeiMath.encode(WeiMath.G);
+            point[64] ^= 1;
+            card.expect(0x6A80, card.unseal(point));
+            byte[] zero = new byte[65];
+            zero[0] = 4;
+            card.expect(0x6A80, card.unseal(zero));
+            // X = p: not canonical
+            byte[] big = WeiMath.encode(new BigInteger[] {WeiMath.P, WeiMath.GY});
+            card.expect(0x6A80, card.unseal(big));
+        }
+
+        @ParameterizedTest
+        @ValueSource(ints = {1, 2, 4})
+        void lowOrderPoints(int multiple) {
+            SimCard card = SimCard.enrolled(PUBLIC, SEALED);
+            BigInteger[] t = WeiMath.multiply(BigInteger.valueOf(multiple), WeiMath.torsionPointOfOrder8());
+            assertTrue(WeiMath.onCurve(t));
+            card.expect(0x6A80, card.unseal(WeiMath.encode(t)));
+        }
+
+        @Test
+        void mixedOrderPoints() {
+            SimCard card = SimCard.enrolled(PUBLIC, SEALED);
+            BigInteger[] t = WeiMath.torsionPointOfOrder8();
+            Random random = new Random(43);
+            for (int i = 1; i < 8; i++) {
+                BigInteger[] subgroup = WeiMath.multiply(WeiMath.randomScalar(random), WeiMath.G);
+                BigInteger[] mixed = WeiMath.add(subgroup, WeiMath.multiply(BigInteger.valueOf(i), t));
+                assertTrue(WeiMath.onCurve(mixed));
+                card.expect(0x6A80, card.unseal(WeiMath.encode(mixed)));
+                card.expect(0x9000, card.unseal(WeiMath.encode(subgroup)));
+            }
+        }
+
+        @ParameterizedTest
+        @ValueSource(ints = {0x00, 0x02, 0x03, 0x05, 0x06})
+        void notUncompressed(int prefix) {
+            SimCard card = SimCard.enrolled(PUBLIC, SEALED);
+            byte[] point = WeiMath.encode(WeiMath.G);
+            point[0] = (byte) prefix;
+            card.expect(0x6A80, card.unseal(point));
+        }
+
+        @ParameterizedTest
+        @ValueSource(ints = {0, 33, 64, 66})
+        void wrongLength(int length) {
+            SimCard card = SimCard.enrolled(PUBLIC, SEALED);
+            byte[] data = Arrays.copyOf(WeiMath.encode(WeiMath.G), length);
+            ResponseAPDU r = length == 0 ? card.send(0x80, 0x18, 0x00, 0x00) : card.unseal(data);
+            card.expect(0x6700, r);
+        }
+
+        @Test
+        void needsPinAndEnrolment() {
+            SimCard card = SimCard.enrolled(PUBLIC, SEALED);
+            card.resetAndSelect();
+            card.expect(0x6982, card.unseal(WeiMath.encode(WeiMath.G)));
+            SimCard personalised = SimCard.personalised();
+            personalised.expect(0x9000, personalised.verify(PIN));
+            personalised.expect(0x6985, personalised.unseal(WeiMath.encode(WeiMath.G)));
+            SimCard blank = SimCard.blank();
+            blank.expect(0x6985, blank.unseal(WeiMath.encode(WeiMath.G)));
+        }
+
+        @Test
+        void blocked() {
+            SimCard card = SimCard.enrolled(PUBLIC, SEALED);
+            for (int i = 0; i < LIMIT; i++) {
+                card.verify("000000");
+            }
+            card.expect(0x6983, card.unseal(WeiMath.encode(WeiMath.G)));
+        }
+
+        @Test
+        void wrongP1P2() {
+            SimCard card = SimCard.enrolled(PUBLIC, SEALED);
+            card.expect(0x6A86, card.transmit(new CommandAPDU(0x80, 0x18, 0x01, 0x00, WeiMath.encode(WeiMath.G), 256)));
+        }
+    }
+
+    @Nested
+    class FactoryReset {
+        @Test
+        void blockedEnrolledCardBecomesBlankAndCanBeInitialisedAgain() {
+            SimCard card = SimCard.enrolled(PUBLIC, SEALED);
+            byte[] oldKey = card.parsedStatus().publicKey();
+            for (int i = 0; i < LIMIT; i++) {
+                card.verify("000000");
+            }
+            assertTrue(card.parsedStatus().blocked());
+            card.expect(0x9000, card.factoryReset());
+            SimCard.Status s = card.parsedStatus();
+            assertEquals(0, s.state());
+            assertEquals(0, s.flags());
+            assertEquals(0, s.triesLeft());
+            assertEquals(0, s.limit());
+            assertEquals(0, s.publicLength());
+            assertEquals(0, s.publicKey().length);
+            card.expect(0x6985, card.getRecord(0));
+            byte[] newKey = card.expect(0x9000, card.initialise(4, "7777777")).getData();
+            assertFalse(Arrays.equals(oldKey, newKey));
+            card.expect(0x9000, card.verify("7777777"));
+            card.expect(0x9000, card.putRecord(stream(PUBLIC, SEALED), 255));
+            assertArrayEquals(PUBLIC, card.getRecord(0).getData());
+        }
+
+        @Test
+        void clearsValidated() {
+            SimCard card = SimCard.personalised();
+            card.expect(0x9000, card.verify(PIN));
+            card.expect(0x9000, card.factoryReset());
+            card.expect(0x9000, card.initialise(LIMIT, PIN));
+            assertFalse(card.parsedStatus().validated());
+        }
+
+        @Test
+        void blankCardToo() {
+            SimCard card = SimCard.blank();
+            card.expect(0x9000, card.factoryReset());
+            assertEquals(0, card.parsedStatus().state());
+        }
+
+        @Test
+        void magicP1P2() {
+            SimCard card = SimCard.personalised();
+            card.expect(0x6A86, card.transmit(new CommandAPDU(0x80, 0x1E, 0x00, 0x00)));
+            card.expect(0x6A86, card.transmit(new CommandAPDU(0x80, 0x1E, 0x55, 0xAA)));
+            card.expect(0x6700, card.transmit(new CommandAPDU(0x80, 0x1E, 0xAA, 0x55, new byte[1])));
+            assertEquals(1, card.parsedStatus().state());
+        }
+    }
+
+    @Nested
+    class GetResponse {
+        @Test
+        void nothingPending() {
+            SimCard card = SimCard.blank();
+            card.expect(0x6985, card.transmit(new CommandAPDU(0x00, 0xC0, 0x00, 0x00, 256)));
+        }
+
+        @Test
+        void wrongP1P2() {
+            SimCard card = SimCard.enrolled(bytes(600, 1), SEALED);
+            card.expect(0x6100, card.transmit(new CommandAPDU(0x80, 0x16, 0x00, 0x00, 256)));
+            card.expect(0x6A86, card.transmit(new CommandAPDU(0x00, 0xC0, 0x01, 0x00, 256)));
+        }
+
+        @Test
+        void dataIsWrongLength() {
+            SimCard card = SimCard.enrolled(bytes(600, 1), SEALED);
+            card.expect(0x6100, card.transmit(new CommandAPDU(0x80, 0x16, 0x00, 0x00, 256)));
+            card.expect(0x6700, card.transmit(new CommandAPDU(0x00, 0xC0, 0x00, 0x00, new byte[1], 256)));
+        }
+
+        @Test
+        void discardedByResetAndSelect() {
+            SimCard card = SimCard.enrolled(bytes(600, 1), SEALED);
+            card.expect(0x6100, card.transmit(new CommandAPDU(0x80, 0x16, 0x00, 0x00, 256)));
+            card.expect(0x9000, card.select());
+            card.expect(0x6985, card.transmit(new CommandAPDU(0x00, 0xC0, 0x00, 0x00, 256)));
+            card.expect(0x6100, card.transmit(new CommandAPDU(0x80, 0x16, 0x00, 0x00, 256)));
+            card.resetAndSelect();
+            card.expect(0x6985, card.transmit(new CommandAPDU(0x00, 0xC0, 0x00, 0x00, 256)));
+        }
+
+        @Test
+        void smallChunks() {
+            SimCard card = SimCard.blank();
+            ResponseAPDU r = card.transmit(new CommandAPDU(0x80, 0x10, 0x00, 0x00, 4));
+            assertEquals(0x6107, r.getSW());
+            r = card.transmit(new CommandAPDU(0x00, 0xC0, 0x00, 0x00, 3));
+            assertEquals(0x6104, r.getSW());
+            r = card.expect(0x9000, card.transmit(new CommandAPDU(0x00, 0xC0, 0x00, 0x00, 256)));
+            assertArrayEquals(HEX.parseHex("00000000"), r.getData());
+        }
+    }
+}
