@@ -1,1 +1,7 @@
+//! End-to-end tests: the real quorumctl binary, a private pcscd, virtual readers, and the
+//! applet running in jcardsim inside the card farm. Tests share the farm and take turns
+//! (`farm::lock`); each one makes its own fresh cards.
 
+mod core;
+mod farm;
+mod run;

@@ -1,1 +1,230 @@
-fn main() {}
+//! quorumctl: the command-line front of the quorum library. Parsing, then one call into
+//! `quorum::ceremony` per subcommand, then reporting; no protocol or crypto here.
+
+mod cli;
+
+use std::io::{self, IsTerminal};
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use clap::Parser;
+
+use quorum::bundle::Bundle;
+use quorum::ceremony::enroll::{enroll, EnrollRequest};
+use quorum::ceremony::init::init;
+use quorum::ceremony::inspect::{list_readers, summarize};
+use quorum::ceremony::recover::{recover, RecoverRequest};
+use quorum::ceremony::{choose_reader, resolve_reader, CardsFrom, CeremonyError};
+use quorum::pin::{PinSource, RetryLimit};
+use quorum::secret_io::{check_writable, read_master, write_private_file, write_stdout, MasterSource, SecretIoError};
+use quorum::transport::pcsc::PcscContext;
+
+use cli::{Cli, Command, EnrollArgs, InitArgs, PinArgs, RecoverArgs};
+
+/// Exit code for usage errors, as clap uses.
+const EXIT_USAGE: u8 = 2;
+
+fn main() -> ExitCode {
+    quorum::harden_process();
+    let cli = Cli::parse();
+    let trace = cli.trace || std::env::var_os(quorum::card::TRACE_ENV).is_some_and(|v| v == "1" || v == "true" || v == "yes");
+    match run(&cli, trace) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e}");
+            let mut source = std::error::Error::source(&e);
+            while let Some(s) = source {
+                if !e.to_string().contains(&s.to_string()) {
+                    eprintln!("  caused by: {s}");
+                }
+                source = s.source();
+            }
+            ExitCode::from(if matches!(e, CeremonyError::Usage(_)) { EXIT_USAGE } else { 1 })
+        }
+    }
+}
+
+fn run(cli: &Cli, trace: bool) -> Result<(), CeremonyError> {
+    match &cli.command {
+        Command::Readers => readers(trace),
+        Command::Status(args) => {
+            let ctx = PcscContext::establish()?;
+            let reader = choose_reader(&ctx, args.reader.as_deref())?;
+            let summary = summarize(&ctx, &reader, trace)?;
+            println!("Reader:      {reader}");
+            println!("State:       {}", summary.state.name());
+            println!("PIN:         {}", if summary.blocked { "BLOCKED".to_owned() } else { format!("{} of {} tries left", summary.tries_left, summary.retry_limit) });
+            println!("Capacity:    {} bytes", summary.capacity);
+            if let Some(fp) = &summary.fingerprint {
+                println!("Fingerprint: {fp}");
+            }
+            if let Some(set) = &summary.set {
+                println!("Set:         \"{}\" ({}-of-{}), version {}", set.label, set.threshold, set.count, set.set_version);
+                println!("Set id:      {}", set.set_id);
+                println!("Custodian:   {} \"{}\"", set.index, set.custodian);
+            }
+            Ok(())
+        }
+        Command::Init(args) => init_card(args, trace),
+        Command::Enroll(args) => enroll_set(args, trace, cli.stats),
+        Command::Recover(args) => recover_set(args, trace, cli.stats),
+    }
+}
+
+fn readers(trace: bool) -> Result<(), CeremonyError> {
+    let ctx = PcscContext::establish()?;
+    for report in list_readers(&ctx, trace)? {
+        println!("{}: {}", report.reader, report.card);
+    }
+    Ok(())
+}
+
+fn pin_source(args: &PinArgs) -> Result<PinSource, CeremonyError> {
+    let fd = match args.pin_fd {
+        Some(fd) if fd < 0 => return Err(CeremonyError::Usage(format!("--pin-fd {fd}: a file descriptor is a number of 0 or more"))),
+        Some(fd) => Some(fd as u32),
+        None => None,
+    };
+    let source = PinSource::from_options(args.pin_file.as_deref(), fd)?;
+    if matches!(source, PinSource::Prompt) && !io::stdin().is_terminal() {
+        return Err(CeremonyError::Usage(
+            "PINs are typed on a terminal, and standard input is not one: run quorumctl in a terminal, or give --pin-file / --pin-fd".to_owned(),
+        ));
+    }
+    Ok(source)
+}
+
+fn init_card(args: &InitArgs, trace: bool) -> Result<(), CeremonyError> {
+    let limit = RetryLimit::new(args.retries)?;
+    let pins = pin_source(&args.pins)?;
+    let ctx = PcscContext::establish()?;
+    let reader = choose_reader(&ctx, args.card.reader.as_deref())?;
+    let mut err = io::stderr();
+    let done = init(&ctx, &reader, limit, &pins, trace, &mut err)?;
+    eprintln!("The key pair was generated on the card; its private key never leaves it.");
+    println!("Card personalised in \"{}\" (PIN retry limit {}). Fingerprint: {}", done.reader, done.retry_limit, done.key.fingerprint());
+    Ok(())
+}
+
+fn parse_names(names: &[String]) -> Result<Vec<(String, String)>, CeremonyError> {
+    names
+        .iter()
+        .map(|n| match n.split_once('=') {
+            Some((fp, name)) if !fp.trim().is_empty() => Ok((fp.trim().to_owned(), name.to_owned())),
+            _ => Err(CeremonyError::Usage(format!("--name {n:?}: write it as FINGERPRINT=NAME (fingerprints are shown by init and status)"))),
+        })
+        .collect()
+}
+
+fn default_bundle_path(label: &str) -> PathBuf {
+    let safe: String = label.chars().map(|c| if c.is_ascii_alphanumeric() || c == '-' || c == '_' { c } else { '_' }).collect();
+    PathBuf::from(format!("{safe}.quorum.json"))
+}
+
+fn enroll_set(args: &EnrollArgs, trace: bool, stats: bool) -> Result<(), CeremonyError> {
+    let names = parse_names(&args.names)?;
+    if args.reader.is_some() && args.shares.is_none() {
+        return Err(CeremonyError::Usage("with --reader, give the number of cards to enroll with --shares M".to_owned()));
+    }
+    if args.out.is_some() && args.generate.is_none() {
+        return Err(CeremonyError::Usage("--out is where a --generate'd secret goes; with --in or standard input you already hold the secret".to_owned()));
+    }
+    let bundle_path = args.bundle.clone().unwrap_or_else(|| default_bundle_path(&args.label));
+    check_writable(&bundle_path, args.force)?;
+    if let Some(out) = &args.out {
+        check_writable(out, args.force)?;
+    }
+    let pins = pin_source(&args.pins)?;
+    let source = match (&args.input, args.generate) {
+        (Some(path), _) => MasterSource::File(path.clone()),
+        (None, Some(len)) => MasterSource::Generate(len),
+        (None, None) => MasterSource::Stdin,
+    };
+    let master = read_master(&source)?;
+    let ctx = PcscContext::establish()?;
+    let from = cards_from(&ctx, args.reader.as_deref(), args.timeout)?;
+    let request = EnrollRequest {
+        master: &master,
+        threshold: args.threshold,
+        count: args.shares,
+        label: &args.label,
+        names: &names,
+        from,
+        pins: &pins,
+        trace,
+        stats,
+    };
+    let mut err = io::stderr();
+    let outcome = enroll(&ctx, &request, &mut err)?;
+    let bundle = Bundle::from_enrollment(&outcome.enrollment);
+    bundle.write(&bundle_path, args.force).map_err(|e| CeremonyError::Usage(format!("the set is enrolled on every card, but the bundle could not be written: {e}")))?;
+    if let Some(out) = &args.out {
+        write_private_file(out, &master, args.force)?;
+    }
+    println!(
+        "Enrolled set \"{}\" ({}-of-{}), id {}.",
+        args.label,
+        args.threshold,
+        outcome.cards.len(),
+        hex::encode(outcome.enrollment.set_id)
+    );
+    for c in &outcome.cards {
+        println!("  custodian {} \"{}\": card {} (written and read back in \"{}\")", c.index, c.name, c.fingerprint, c.reader);
+    }
+    println!("Bundle (public set description): {}", bundle_path.display());
+    if let Some(out) = &args.out {
+        println!("Generated master secret ({} bytes): {}", master.len(), out.display());
+    }
+    Ok(())
+}
+
+fn cards_from(ctx: &PcscContext, reader: Option<&str>, timeout: u64) -> Result<CardsFrom, CeremonyError> {
+    Ok(match reader {
+        None => CardsFrom::EveryReader,
+        Some(given) => CardsFrom::OneReader { reader: resolve_reader(&ctx.reader_names()?, given)?, timeout: Duration::from_secs(timeout) },
+    })
+}
+
+fn recover_set(args: &RecoverArgs, trace: bool, stats: bool) -> Result<(), CeremonyError> {
+    match &args.out {
+        Some(out) => check_writable(out, args.force)?,
+        None if io::stdout().is_terminal() => return Err(SecretIoError::StdoutIsTerminal.into()),
+        None => {}
+    }
+    let set_id = args
+        .set
+        .as_deref()
+        .map(|s| {
+            hex::decode(s)
+                .ok()
+                .and_then(|b| <[u8; 16]>::try_from(b).ok())
+                .ok_or_else(|| CeremonyError::Usage(format!("--set {s:?}: a set id is 32 hex digits, as `quorumctl status` shows")))
+        })
+        .transpose()?;
+    let pins = pin_source(&args.pins)?;
+    let ctx = PcscContext::establish()?;
+    let from = cards_from(&ctx, args.reader.as_deref(), args.timeout)?;
+    let request = RecoverRequest { set_id, from, pins: &pins, trace, stats };
+    let mut err = io::stderr();
+    let recovered = recover(&ctx, &request, &mut err)?;
+    match &args.out {
+        Some(out) => write_private_file(out, &recovered.master, args.force)?,
+        None => write_stdout(&recovered.master)?,
+    }
+    eprintln!(
+        "Recovered the master secret of set \"{}\" ({}-of-{}, id {}): {} bytes, checked (it decrypts under the set's key).",
+        recovered.set.label,
+        recovered.set.threshold,
+        recovered.set.count,
+        recovered.set.set_id,
+        recovered.master.len()
+    );
+    for c in &recovered.cards {
+        eprintln!("  {} {} in \"{}\": {}", if c.used { "used   " } else { "skipped" }, c.card, c.reader, c.note);
+    }
+    if let Some(out) = &args.out {
+        eprintln!("Written to {} (mode 0600).", out.display());
+    }
+    Ok(())
+}

@@ -1,0 +1,212 @@
+//! The ceremonies (init, enroll, recover) and card inspections, on top of the card layer
+//! and the I/O-free sharing core. Progress for the people at the table goes to a writer
+//! (standard error in quorumctl); results are returned, never printed here.
+
+pub mod enroll;
+pub mod init;
+pub mod inspect;
+pub mod presence;
+pub mod recover;
+
+use std::io::Write;
+
+use thiserror::Error;
+
+use crate::card::{Card, CardError};
+use crate::crypto::{CardKey, PointError};
+use crate::pin::PinError;
+use crate::protocol::{CardStatus, LifeCycle};
+use crate::record::RecordError;
+use crate::secret_io::SecretIoError;
+use crate::sharing::{EnrollError, RecoverError};
+use crate::transport::{Transport, TransportError};
+
+pub use presence::{CardsFrom, Presenter};
+
+/// Why a ceremony stopped; each message names the card or file and what to do.
+#[derive(Debug, Error)]
+pub enum CeremonyError {
+    /// Below the card protocol: pcscd, readers, connections.
+    #[error(transparent)]
+    Transport(#[from] TransportError),
+    /// A card operation failed on the card named.
+    #[error("card in \"{reader}\": {source}")]
+    Card {
+        /// Where the card is.
+        reader: String,
+        /// What failed.
+        #[source]
+        source: CardError,
+    },
+    /// PIN entry or the PIN file failed.
+    #[error(transparent)]
+    Pin(#[from] PinError),
+    /// Reading the master secret or writing a file failed.
+    #[error(transparent)]
+    SecretIo(#[from] SecretIoError),
+    /// The inputs of an enrollment were refused.
+    #[error(transparent)]
+    Enroll(#[from] EnrollError),
+    /// The shares did not give back the master secret.
+    #[error(transparent)]
+    Recover(#[from] RecoverError),
+    /// No reader holds a card.
+    #[error("no card is inserted in any reader: insert the custodian cards (or use --reader to swap them through one reader)")]
+    NoCards,
+    /// The named reader does not exist.
+    #[error("no reader named \"{0}\": run `quorumctl readers` to list them")]
+    NoSuchReader(String),
+    /// `--reader` matched several readers.
+    #[error("\"{given}\" matches several readers ({matches}); give more of the name")]
+    AmbiguousReader {
+        /// What the user typed.
+        given: String,
+        /// The readers it matches.
+        matches: String,
+    },
+    /// No `--reader` and not exactly one card present.
+    #[error("{0}; choose one with --reader")]
+    WhichCard(String),
+    /// Nobody inserted or removed a card in time.
+    #[error("timed out after {secs} s waiting for {what} in \"{reader}\"; run the command again when the custodian is ready (or raise --timeout)")]
+    WaitTimedOut {
+        /// What was awaited.
+        what: &'static str,
+        /// The reader.
+        reader: String,
+        /// The timeout.
+        secs: u64,
+    },
+    /// The card is not in the state the ceremony needs.
+    #[error("card {card} in \"{reader}\" {problem}")]
+    CardRefused {
+        /// The card's fingerprint, or a description when it has none.
+        card: String,
+        /// Where it is.
+        reader: String,
+        /// What is wrong and what to do.
+        problem: String,
+    },
+    /// A card's key or record failed validation.
+    #[error("card in \"{reader}\": its public key is invalid ({source}); it is not a genuine quorum card")]
+    BadCardKey {
+        /// Where it is.
+        reader: String,
+        /// What was wrong.
+        #[source]
+        source: PointError,
+    },
+    /// A record could not be built or read.
+    #[error(transparent)]
+    Record(#[from] RecordError),
+    /// Command-line values that cannot work together.
+    #[error("{0}")]
+    Usage(String),
+    /// An enrollment that did not complete on every card.
+    #[error("the set was NOT enrolled: {0}")]
+    NotEnrolled(String),
+    /// Fewer valid shares than the threshold, with what happened to every card.
+    #[error("cannot recover: {0}")]
+    NotEnoughShares(String),
+    /// Writing progress or results failed.
+    #[error("cannot write output: {0}")]
+    Output(#[from] std::io::Error),
+}
+
+impl CeremonyError {
+    /// Wraps a card error with the reader it happened in.
+    pub fn card(reader: &str, source: CardError) -> CeremonyError {
+        CeremonyError::Card { reader: reader.to_owned(), source }
+    }
+}
+
+/// Prints one progress line for the people at the table; output errors are not fatal.
+pub fn say(out: &mut dyn Write, line: &str) {
+    let _ = writeln!(out, "{line}");
+    let _ = out.flush();
+}
+
+/// What a card says about itself after SELECT and GET STATUS, with its key validated.
+pub struct Identity {
+    /// The status as read.
+    pub status: CardStatus,
+    /// The card's key, absent on a blank card.
+    pub key: Option<CardKey>,
+}
+
+impl Identity {
+    /// The fingerprint to show, or a description for a blank card.
+    pub fn name(&self) -> String {
+        self.key.map_or_else(|| "(blank, no key yet)".to_owned(), |k| k.fingerprint())
+    }
+}
+
+/// SELECT, GET STATUS and key validation: the start of every ceremony step on a card.
+pub fn identify<T: Transport>(card: &mut Card<T>, reader: &str) -> Result<Identity, CeremonyError> {
+    card.select().map_err(|e| CeremonyError::card(reader, e))?;
+    let status = card.status().map_err(|e| CeremonyError::card(reader, e))?;
+    let key = match (&status.public_key, status.state) {
+        (Some(point), LifeCycle::Personalised | LifeCycle::Enrolled) => Some(
+            CardKey::from_card_point(&point[..])
+                .map_err(|source| CeremonyError::BadCardKey { reader: reader.to_owned(), source })?,
+        ),
+        _ => None,
+    };
+    Ok(Identity { status, key })
+}
+
+/// Resolves `--reader`: an exact name, or a part of exactly one reader's name.
+pub fn resolve_reader(names: &[String], given: &str) -> Result<String, CeremonyError> {
+    if let Some(exact) = names.iter().find(|n| *n == given) {
+        return Ok(exact.clone());
+    }
+    let lower = given.to_lowercase();
+    let matches: Vec<&String> = names.iter().filter(|n| n.to_lowercase().contains(&lower)).collect();
+    match matches.as_slice() {
+        [one] => Ok((*one).clone()),
+        [] => Err(CeremonyError::NoSuchReader(given.to_owned())),
+        many => Err(CeremonyError::AmbiguousReader {
+            given: given.to_owned(),
+            matches: many.iter().map(|m| format!("\"{m}\"")).collect::<Vec<_>>().join(", "),
+        }),
+    }
+}
+
+/// The reader of a one-card command: `--reader` resolved, or the only reader holding a card.
+pub fn choose_reader(ctx: &crate::transport::pcsc::PcscContext, given: Option<&str>) -> Result<String, CeremonyError> {
+    let readers = ctx.readers()?;
+    if readers.is_empty() {
+        return Err(TransportError::NoReaders.into());
+    }
+    if let Some(given) = given {
+        let names: Vec<String> = readers.iter().map(|r| r.name.clone()).collect();
+        return resolve_reader(&names, given);
+    }
+    let with_card: Vec<&str> = readers.iter().filter(|r| r.card_present).map(|r| r.name.as_str()).collect();
+    match with_card.as_slice() {
+        [one] => Ok((*one).to_owned()),
+        [] => Err(CeremonyError::NoCards),
+        many => Err(CeremonyError::WhichCard(format!(
+            "cards are present in {} readers ({})",
+            many.len(),
+            many.iter().map(|m| format!("\"{m}\"")).collect::<Vec<_>>().join(", ")
+        ))),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn names() -> Vec<String> {
+        ["Quorum Sim A 00 00", "Quorum Sim A 00 01", "Other Reader 00 00"].iter().map(|s| s.to_string()).collect()
+    }
+
+    #[test]
+    fn reader_is_resolved_by_exact_name_or_unique_part() {
+        assert_eq!(resolve_reader(&names(), "Quorum Sim A 00 01").unwrap(), "Quorum Sim A 00 01");
+        assert_eq!(resolve_reader(&names(), "other").unwrap(), "Other Reader 00 00");
+        assert!(matches!(resolve_reader(&names(), "Sim A"), Err(CeremonyError::AmbiguousReader { .. })));
+        assert!(matches!(resolve_reader(&names(), "nothing"), Err(CeremonyError::NoSuchReader(_))));
+    }
+}
