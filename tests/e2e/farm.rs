@@ -1,0 +1,339 @@
+//! Harness for end-to-end tests: the simulated card stack (a private pcscd whose readers
+//! are vpcd slots, and the card farm that puts jcardsim cards into them), started through
+//! `scripts/sim`, and a client for the farm's control channel.
+//!
+//! Call [`Sim::ensure`] (or [`Farm::connect`], which calls it) before the first
+//! `pcsc::Context` of the process: libpcsclite reads `PCSCLITE_CSOCK_NAME` once.
+//!
+//! Protocol of the control channel: tests/cardfarm/README.md.
+
+// Each e2e test uses a different part of this harness.
+#![allow(dead_code)]
+
+use std::collections::HashSet;
+use std::ffi::CString;
+use std::io::{BufRead, BufReader, Write};
+use std::net::TcpStream;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::{Mutex, MutexGuard, OnceLock};
+use std::time::{Duration, Instant};
+
+/// How long pcscd may take to notice an insertion or removal; it polls vpcd about every
+/// 400 ms, so this leaves room for a loaded machine without hiding a real hang.
+const PCSC_CHANGE_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// How long one control request may take; creating a card installs the applet.
+const CONTROL_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// The running simulator, shared by every test of this process.
+pub struct Sim {
+    env: Vec<(String, String)>,
+    control: String,
+    dir: String,
+}
+
+static SIM: OnceLock<Sim> = OnceLock::new();
+
+impl Sim {
+    /// Starts the simulator with `scripts/sim start` unless it already runs (once per
+    /// process, thread-safe) and sets `PCSCLITE_CSOCK_NAME` in this process, so PC/SC
+    /// contexts and spawned `quorumctl` processes talk to the private pcscd.
+    pub fn ensure() -> &'static Sim {
+        SIM.get_or_init(|| {
+            let script = repo_root().join("scripts").join("sim");
+            run_script(&script, "start");
+            let env = parse_exports(&run_script(&script, "env"));
+            let control = env
+                .iter()
+                .find(|(k, _)| k == "QUORUM_SIM_CONTROL")
+                .map(|(_, v)| v.clone())
+                .unwrap_or_else(|| panic!("`scripts/sim env` printed no QUORUM_SIM_CONTROL"));
+            assert!(
+                env.iter().any(|(k, _)| k == "PCSCLITE_CSOCK_NAME"),
+                "`scripts/sim env` printed no PCSCLITE_CSOCK_NAME"
+            );
+            let dir = env
+                .iter()
+                .find(|(k, _)| k == "QUORUM_SIM_DIR")
+                .map(|(_, v)| v.clone())
+                .unwrap_or_else(|| panic!("`scripts/sim env` printed no QUORUM_SIM_DIR"));
+            for (k, v) in &env {
+                std::env::set_var(k, v);
+            }
+            Sim { env, control, dir }
+        })
+    }
+
+    /// The variables a spawned command needs to reach the simulator
+    /// (`PCSCLITE_CSOCK_NAME`, `QUORUM_SIM_DIR`, `QUORUM_SIM_CONTROL`), for `Command::envs`.
+    pub fn env() -> Vec<(String, String)> {
+        Sim::ensure().env.clone()
+    }
+}
+
+/// A client of the card farm plus a PC/SC context on the private pcscd, so every change
+/// it makes can be waited for until pcscd reports it.
+pub struct Farm {
+    control: Mutex<BufReader<TcpStream>>,
+    ctx: pcsc::Context,
+    readers: Vec<String>,
+    applet: Option<String>,
+}
+
+impl Farm {
+    /// Connects to the farm (starting the simulator if needed) and checks that pcscd
+    /// lists every reader the farm serves.
+    pub fn connect() -> Farm {
+        let sim = Sim::ensure();
+        let stream = TcpStream::connect(&sim.control).unwrap_or_else(|e| {
+            panic!(
+                "cannot reach the card farm at {}: {e}; see {}/farm.log",
+                sim.control, sim.dir
+            )
+        });
+        stream
+            .set_read_timeout(Some(CONTROL_TIMEOUT))
+            .and_then(|()| stream.set_nodelay(true))
+            .expect("configure the control socket");
+        let ctx = pcsc::Context::establish(pcsc::Scope::User)
+            .unwrap_or_else(|e| panic!("no PC/SC context on the private pcscd: {e}"));
+        let mut farm = Farm {
+            control: Mutex::new(BufReader::new(stream)),
+            ctx,
+            readers: Vec::new(),
+            applet: None,
+        };
+        let ping = farm.request("ping").remove(0);
+        farm.applet = ping
+            .split(' ')
+            .find_map(|w| w.strip_prefix("applet="))
+            .filter(|a| *a != "none")
+            .map(str::to_owned);
+        farm.readers = farm
+            .request("readers")
+            .iter()
+            .map(|row| {
+                row.splitn(5, ' ')
+                    .nth(4)
+                    .unwrap_or_else(|| panic!("malformed `readers` row from the farm: {row:?}"))
+                    .to_owned()
+            })
+            .collect();
+        farm.check_pcscd_lists_readers();
+        farm
+    }
+
+    /// Makes a new card with the farm's applet; `capacity` becomes the applet's install
+    /// parameter (record capacity in bytes). Returns the card id.
+    pub fn new_card(&self, capacity: Option<u16>) -> String {
+        let request = match capacity {
+            Some(c) => format!("new {c}"),
+            None => "new".to_owned(),
+        };
+        self.request(&request).remove(0)
+    }
+
+    /// Makes a new card without any applet: a foreign card, whose SELECT of the quorum
+    /// AID fails with 6A82. Returns the card id.
+    pub fn new_card_without_applet(&self) -> String {
+        self.request("new noapplet").remove(0)
+    }
+
+    /// Puts `card` into reader `reader_index` and returns once pcscd reports a card there.
+    pub fn insert(&self, card: &str, reader_index: usize) {
+        let name = self.reader_name(reader_index).to_owned();
+        self.request(&format!("insert {card} {reader_index}"));
+        let took = self.wait_for_reader(reader_index, true);
+        eprintln!("farm: {card} in reader {reader_index} ({name}), pcscd saw it after {took:?}");
+    }
+
+    /// Pulls the card out of reader `reader_index` (no-op when empty) and returns once
+    /// pcscd reports the reader empty.
+    pub fn remove(&self, reader_index: usize) {
+        let pulled = self.request(&format!("remove {reader_index}")).remove(0);
+        let took = self.wait_for_reader(reader_index, false);
+        eprintln!("farm: {pulled} out of reader {reader_index}, pcscd saw it after {took:?}");
+    }
+
+    /// Pulls every card out and returns once pcscd reports every reader empty, so a
+    /// test starts from a known state whatever the previous one left.
+    pub fn clear_all(&self) {
+        self.request("clear");
+        for i in 0..self.readers.len() {
+            self.wait_for_reader(i, false);
+        }
+    }
+
+    /// The PC/SC reader names as pcscd reports them, in reader-index order.
+    pub fn reader_names(&self) -> Vec<String> {
+        self.readers.clone()
+    }
+
+    /// The PC/SC name of one reader, for `pcsc::Context::connect` or `quorumctl --reader`.
+    pub fn reader_name(&self, reader_index: usize) -> &str {
+        self.readers.get(reader_index).unwrap_or_else(|| {
+            panic!(
+                "no reader {reader_index}: the farm has {} readers",
+                self.readers.len()
+            )
+        })
+    }
+
+    /// The applet class the farm installs on new cards, or None when it installs none.
+    pub fn applet_class(&self) -> Option<&str> {
+        self.applet.as_deref()
+    }
+
+    /// The harness's PC/SC context on the private pcscd, for connecting to a reader.
+    pub fn context(&self) -> &pcsc::Context {
+        &self.ctx
+    }
+
+    /// Every card the farm holds and the reader it is in (None while out).
+    pub fn cards(&self) -> Vec<(String, Option<usize>)> {
+        self.request("list")
+            .iter()
+            .map(|row| {
+                let mut words = row.split(' ');
+                let id = words.next().unwrap_or_default().to_owned();
+                let reader = words.next().and_then(|r| r.parse().ok());
+                (id, reader)
+            })
+            .collect()
+    }
+
+    /// Sends one request; returns the value after `ok` (one element) or the rows of a
+    /// listing. Panics with the farm's reason on `err`.
+    fn request(&self, line: &str) -> Vec<String> {
+        let mut control = self.control.lock().unwrap_or_else(|p| p.into_inner());
+        // One write per request: split writes would wait on Nagle and delayed ACKs.
+        control
+            .get_mut()
+            .write_all(format!("{line}\n").as_bytes())
+            .unwrap_or_else(|e| panic!("farm control channel: cannot send {line:?}: {e}"));
+        let status = read_line(&mut control, line);
+        if let Some(reason) = status.strip_prefix("err ") {
+            panic!("farm refused {line:?}: {reason}");
+        }
+        let value = match status.strip_prefix("ok") {
+            Some(v) => v.trim_start().to_owned(),
+            None => panic!("farm answered {line:?} with {status:?}"),
+        };
+        let command = line.split_whitespace().next().unwrap_or_default();
+        if !matches!(command, "list" | "readers" | "help") {
+            return vec![value];
+        }
+        let count: usize = value
+            .parse()
+            .unwrap_or_else(|_| panic!("farm answered {line:?} with {status:?}, not a row count"));
+        (0..count).map(|_| read_line(&mut control, line)).collect()
+    }
+
+    /// Waits until pcscd reports reader `reader_index` with a responsive card (`present`)
+    /// or empty; returns how long that took.
+    fn wait_for_reader(&self, reader_index: usize, present: bool) -> Duration {
+        let name = self.reader_name(reader_index);
+        let c_name = CString::new(name).expect("reader names have no NUL byte");
+        let mut states = [pcsc::ReaderState::new(c_name, pcsc::State::UNAWARE)];
+        let start = Instant::now();
+        let deadline = start + PCSC_CHANGE_TIMEOUT;
+        loop {
+            let remaining = deadline.saturating_duration_since(Instant::now());
+            match self.ctx.get_status_change(remaining, &mut states) {
+                Ok(()) => {}
+                Err(pcsc::Error::Timeout) => {}
+                Err(e) => panic!("pcscd status of {name:?}: {e}"),
+            }
+            let s = states[0].event_state();
+            let done = if present {
+                s.contains(pcsc::State::PRESENT) && !s.contains(pcsc::State::MUTE)
+            } else {
+                s.contains(pcsc::State::EMPTY)
+            };
+            if done {
+                return start.elapsed();
+            }
+            if remaining.is_zero() {
+                let dir = &Sim::ensure().dir;
+                panic!(
+                    "pcscd did not report reader {reader_index} ({name}) {} within {PCSC_CHANGE_TIMEOUT:?}; \
+                     last state {s:?}; see {dir}/farm.log and {dir}/pcscd.log",
+                    if present { "with a card" } else { "empty" }
+                );
+            }
+            states[0].sync_current_state();
+        }
+    }
+
+    fn check_pcscd_lists_readers(&self) {
+        let listed: HashSet<String> = self
+            .ctx
+            .list_readers_owned()
+            .unwrap_or_else(|e| panic!("pcscd lists no readers: {e}"))
+            .into_iter()
+            .map(|n| n.to_string_lossy().into_owned())
+            .collect();
+        let missing: Vec<&String> = self
+            .readers
+            .iter()
+            .filter(|n| !listed.contains(*n))
+            .collect();
+        assert!(
+            missing.is_empty(),
+            "pcscd does not list the farm's readers {missing:?} (it lists {listed:?}); \
+             is PCSCLITE_CSOCK_NAME pointing at another pcscd?"
+        );
+    }
+}
+
+/// Serialises the e2e tests that share the farm: hold the guard for the whole test.
+/// A test that panicked does not block the others (the poison is ignored).
+pub fn lock() -> MutexGuard<'static, ()> {
+    static LOCK: Mutex<()> = Mutex::new(());
+    LOCK.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+fn repo_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("the host crate sits one level below the repository root")
+        .to_path_buf()
+}
+
+fn run_script(script: &Path, command: &str) -> String {
+    let out = Command::new(script)
+        .arg(command)
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run {}: {e}", script.display()));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    if !out.status.success() {
+        panic!("`scripts/sim {command}` failed ({}):\n{stderr}", out.status);
+    }
+    if !stderr.is_empty() {
+        eprint!("{stderr}");
+    }
+    String::from_utf8(out.stdout).expect("scripts/sim prints UTF-8")
+}
+
+/// Parses `export NAME='VALUE'` lines as printed by `scripts/sim env`.
+fn parse_exports(text: &str) -> Vec<(String, String)> {
+    text.lines()
+        .filter_map(|l| l.strip_prefix("export "))
+        .map(|kv| {
+            let (k, v) = kv
+                .split_once('=')
+                .unwrap_or_else(|| panic!("unexpected line from `scripts/sim env`: {kv:?}"));
+            (k.to_owned(), v.trim_matches('\'').to_owned())
+        })
+        .collect()
+}
+
+fn read_line(control: &mut BufReader<TcpStream>, request: &str) -> String {
+    let mut line = String::new();
+    match control.read_line(&mut line) {
+        Ok(0) => panic!("the card farm closed the control channel while answering {request:?}"),
+        Ok(_) => line.trim_end_matches(['\r', '\n']).to_owned(),
+        Err(e) => panic!("farm control channel: no answer to {request:?}: {e}"),
+    }
+}
