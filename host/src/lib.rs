@@ -10,4 +10,5 @@ pub mod crypto;
 pub mod pin;
 pub mod protocol;
 pub mod record;
+pub mod sharing;
 pub mod transport;
