@@ -1,1 +1,686 @@
-//! TODO(owner: see lib.rs)
+//! The record a card stores: a public part (the set description and the wrapped
+//! master, readable without a PIN) and a sealed part (this card's HPKE-sealed share).
+//!
+//! The card stores both opaquely; only the host parses them, strictly: every length is
+//! checked, text must be UTF-8 without control characters, and trailing bytes are an
+//! error, so one byte string has exactly one meaning. Layout: apdu-spec/record-format.md.
+
+use thiserror::Error;
+
+use crate::crypto::hpke::{ENC_LEN, TAG_LEN};
+use crate::crypto::wrap::{WrappedMaster, NONCE_LEN};
+use crate::crypto::{CardKey, PointError};
+
+/// First four bytes of every public part: format "QRM", version 1.
+pub const MAGIC: [u8; 4] = *b"QRM1";
+/// Length of the random set identifier.
+pub const SET_ID_LEN: usize = 16;
+/// Longest set label, in UTF-8 bytes.
+pub const MAX_LABEL_LEN: usize = 64;
+/// Longest custodian name, in UTF-8 bytes.
+pub const MAX_NAME_LEN: usize = 64;
+/// Most custodians in a set: a blahaj share index is one nonzero byte.
+pub const MAX_CUSTODIANS: usize = 255;
+/// Largest master secret, in bytes (a 2.4 KiB RSA key fits with room to spare).
+pub const MAX_MASTER_LEN: usize = 8000;
+/// Length of a blahaj share of the 32-byte DEK: x (1 byte) ‖ y (32 bytes).
+pub const SHARE_LEN: usize = 33;
+/// Length of the HPKE ciphertext of a share.
+pub const SEALED_CT_LEN: usize = SHARE_LEN + TAG_LEN;
+/// Length of the sealed part: enc ‖ ciphertext.
+pub const SEALED_LEN: usize = ENC_LEN + SEALED_CT_LEN;
+/// HPKE `info` prefix for sealing a share; set id and index follow.
+pub const SHARE_INFO_PREFIX: &[u8; 15] = b"quorum/v1/share";
+
+/// What is wrong with a record, precisely enough to tell a truncated read from tampering.
+#[derive(Debug, Error, Clone, PartialEq, Eq)]
+pub enum RecordError {
+    /// The bytes end inside a field.
+    #[error("the public record is truncated: it ends inside {field} (needs {need} more bytes, {have} left)")]
+    Truncated {
+        /// The field being read.
+        field: &'static str,
+        /// Bytes the field needs.
+        need: usize,
+        /// Bytes that were left.
+        have: usize,
+    },
+    /// The first four bytes are not "QRM1".
+    #[error("not a quorum version 1 record: it starts with {0:02x?}, expected \"QRM1\"")]
+    BadMagic([u8; 4]),
+    /// Bytes follow the wrapped master.
+    #[error("the public record has {0} unexpected bytes after its end")]
+    TrailingBytes(usize),
+    /// set_version is 0.
+    #[error("the record's set version is 0; versions start at 1")]
+    ZeroSetVersion,
+    /// No custodians, or more than 255.
+    #[error("a set has 1 to 255 custodians, this record lists {0}")]
+    CustodianCount(usize),
+    /// Threshold outside 1..=m.
+    #[error("threshold {threshold} is impossible with {count} custodians: it must be between 1 and {count}")]
+    Threshold {
+        /// n.
+        threshold: u8,
+        /// m.
+        count: usize,
+    },
+    /// A custodian index of 0 (not a valid share x).
+    #[error("custodian index 0 is not allowed: share indices are 1 to 255")]
+    ZeroIndex,
+    /// Two custodians share an index.
+    #[error("custodian index {0} appears twice")]
+    DuplicateIndex(u8),
+    /// Two custodians share a card key.
+    #[error("custodians {first} and {second} have the same card key: every custodian needs their own card")]
+    DuplicateCardKey {
+        /// The earlier custodian's index.
+        first: u8,
+        /// The later custodian's index.
+        second: u8,
+    },
+    /// A card key is not a valid subgroup point.
+    #[error("custodian {index}'s card key is invalid: {source}")]
+    InvalidCardKey {
+        /// The custodian's index.
+        index: u8,
+        /// What is wrong with the point.
+        source: PointError,
+    },
+    /// The record's own index is not among the custodians.
+    #[error("the record is for custodian {0}, who is not in its custodian list")]
+    IndexNotListed(u8),
+    /// Label length outside 1..=64.
+    #[error("the set label is {0} bytes; it must be 1 to 64 bytes of UTF-8")]
+    LabelLength(usize),
+    /// Name longer than 64 bytes.
+    #[error("custodian {index}'s name is {len} bytes; names are at most 64 bytes of UTF-8")]
+    NameLength {
+        /// The custodian's index.
+        index: u8,
+        /// Its length in bytes.
+        len: usize,
+    },
+    /// Text is not valid UTF-8.
+    #[error("the {0} is not valid UTF-8")]
+    NotUtf8(TextField),
+    /// Text contains a control character (which could rewrite what a terminal shows).
+    #[error("the {0} contains a control character; use printable text")]
+    ControlCharacter(TextField),
+    /// The wrapped master's ciphertext length is impossible.
+    #[error("the wrapped master is {0} bytes; it must be 17 to 8016 (a 1..8000-byte master plus its 16-byte tag)")]
+    WrappedLength(usize),
+    /// The sealed part is not 81 bytes.
+    #[error(
+        "the sealed part is {0} bytes; it must be 81 (32-byte HPKE enc and 49-byte ciphertext)"
+    )]
+    SealedLength(usize),
+    /// A PUT RECORD part is empty or longer than its 2-byte length allows.
+    #[error("the {part} part is {len} bytes; the PUT RECORD stream needs 1 to 65535")]
+    StreamPartLength {
+        /// "public" or "sealed".
+        part: &'static str,
+        /// Its length.
+        len: usize,
+    },
+}
+
+/// Which text field an error is about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TextField {
+    /// The set label.
+    Label,
+    /// A custodian's name, by custodian index.
+    Name(u8),
+}
+
+impl std::fmt::Display for TextField {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            TextField::Label => f.write_str("set label"),
+            TextField::Name(i) => write!(f, "name of custodian {i}"),
+        }
+    }
+}
+
+/// One custodian as the record lists them: share index, card key, name.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Custodian {
+    /// Share x-coordinate, 1..=255.
+    pub index: u8,
+    /// The custodian card's public key.
+    pub card_key: CardKey,
+    /// Free-text name, 0..=64 bytes.
+    pub name: String,
+}
+
+/// The public part of one card's record: everything needed to recover except the shares.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PublicRecord {
+    /// Random identifier of the set.
+    pub set_id: [u8; SET_ID_LEN],
+    /// 1 at enrollment; grows when the set changes.
+    pub set_version: u16,
+    /// This card's share index.
+    pub index: u8,
+    /// Shares needed (n).
+    pub threshold: u8,
+    /// Set label, 1..=64 bytes.
+    pub label: String,
+    /// All custodians of the set (m of them).
+    pub custodians: Vec<Custodian>,
+    /// The master secret under the DEK.
+    pub wrapped: WrappedMaster,
+}
+
+impl PublicRecord {
+    /// Checks every rule of the format, so nothing invalid is ever written to a card.
+    pub fn validate(&self) -> Result<(), RecordError> {
+        if self.set_version == 0 {
+            return Err(RecordError::ZeroSetVersion);
+        }
+        let m = self.custodians.len();
+        if m == 0 || m > MAX_CUSTODIANS {
+            return Err(RecordError::CustodianCount(m));
+        }
+        if self.threshold == 0 || usize::from(self.threshold) > m {
+            return Err(RecordError::Threshold {
+                threshold: self.threshold,
+                count: m,
+            });
+        }
+        check_text(&self.label, 1, MAX_LABEL_LEN, TextField::Label)
+            .map_err(|e| e.unwrap_or(RecordError::LabelLength(self.label.len())))?;
+        for (i, c) in self.custodians.iter().enumerate() {
+            if c.index == 0 {
+                return Err(RecordError::ZeroIndex);
+            }
+            check_text(&c.name, 0, MAX_NAME_LEN, TextField::Name(c.index)).map_err(|e| {
+                e.unwrap_or(RecordError::NameLength {
+                    index: c.index,
+                    len: c.name.len(),
+                })
+            })?;
+            for earlier in &self.custodians[..i] {
+                if earlier.index == c.index {
+                    return Err(RecordError::DuplicateIndex(c.index));
+                }
+                if earlier.card_key == c.card_key {
+                    return Err(RecordError::DuplicateCardKey {
+                        first: earlier.index,
+                        second: c.index,
+                    });
+                }
+            }
+        }
+        if self.custodian(self.index).is_none() {
+            return Err(RecordError::IndexNotListed(self.index));
+        }
+        let ct = self.wrapped.ct.len();
+        if !(1 + TAG_LEN..=MAX_MASTER_LEN + TAG_LEN).contains(&ct) {
+            return Err(RecordError::WrappedLength(ct));
+        }
+        Ok(())
+    }
+
+    /// The custodian with this share index, if any.
+    pub fn custodian(&self, index: u8) -> Option<&Custodian> {
+        self.custodians.iter().find(|c| c.index == index)
+    }
+
+    /// HPKE `info` for this card's share: "quorum/v1/share" ‖ set_id ‖ index.
+    pub fn share_info(&self) -> [u8; 32] {
+        share_info(&self.set_id, self.index)
+    }
+
+    /// Serializes after validating, so an encoded record always decodes.
+    pub fn encode(&self) -> Result<Vec<u8>, RecordError> {
+        self.validate()?;
+        let mut out = Vec::with_capacity(64 + self.custodians.len() * 40 + self.wrapped.ct.len());
+        out.extend_from_slice(&MAGIC);
+        out.extend_from_slice(&self.set_id);
+        out.extend_from_slice(&self.set_version.to_be_bytes());
+        out.push(self.index);
+        out.push(self.threshold);
+        out.push(self.custodians.len() as u8);
+        out.push(self.label.len() as u8);
+        out.extend_from_slice(self.label.as_bytes());
+        for c in &self.custodians {
+            out.push(c.index);
+            out.extend_from_slice(&c.card_key.to_x25519());
+            out.push(c.name.len() as u8);
+            out.extend_from_slice(c.name.as_bytes());
+        }
+        out.extend_from_slice(&self.wrapped.nonce);
+        out.extend_from_slice(&(self.wrapped.ct.len() as u16).to_be_bytes());
+        out.extend_from_slice(&self.wrapped.ct);
+        Ok(out)
+    }
+
+    /// Parses strictly: any deviation from the layout, any rule broken, any trailing byte is an error.
+    pub fn decode(bytes: &[u8]) -> Result<Self, RecordError> {
+        let mut r = Reader(bytes);
+        let magic: [u8; 4] = r.array("magic")?;
+        if magic != MAGIC {
+            return Err(RecordError::BadMagic(magic));
+        }
+        let set_id = r.array("set_id")?;
+        let set_version = u16::from_be_bytes(r.array("set_version")?);
+        let [index] = r.array("index")?;
+        let [threshold] = r.array("threshold")?;
+        let [count] = r.array("count")?;
+        let label = r.text("label", TextField::Label)?;
+        let mut custodians = Vec::with_capacity(count.into());
+        for _ in 0..count {
+            let [c_index] = r.array("custodian index")?;
+            let key: [u8; 32] = r.array("custodian card key")?;
+            let card_key =
+                CardKey::from_x25519(&key).map_err(|source| RecordError::InvalidCardKey {
+                    index: c_index,
+                    source,
+                })?;
+            let name = r.text("custodian name", TextField::Name(c_index))?;
+            custodians.push(Custodian {
+                index: c_index,
+                card_key,
+                name,
+            });
+        }
+        let nonce: [u8; NONCE_LEN] = r.array("wrapped master nonce")?;
+        let ct_len = u16::from_be_bytes(r.array("wrapped master length")?);
+        let ct = r.take(ct_len.into(), "wrapped master")?.to_vec();
+        if !r.0.is_empty() {
+            return Err(RecordError::TrailingBytes(r.0.len()));
+        }
+        let record = Self {
+            set_id,
+            set_version,
+            index,
+            threshold,
+            label,
+            custodians,
+            wrapped: WrappedMaster { nonce, ct },
+        };
+        record.validate()?;
+        Ok(record)
+    }
+}
+
+/// HPKE `info` for sealing the share of custodian `index` in set `set_id`.
+pub fn share_info(set_id: &[u8; SET_ID_LEN], index: u8) -> [u8; 32] {
+    let mut info = [0u8; 32];
+    info[..15].copy_from_slice(SHARE_INFO_PREFIX);
+    info[15..31].copy_from_slice(set_id);
+    info[31] = index;
+    info
+}
+
+/// The sealed part: HPKE enc ‖ ciphertext of the 33-byte share.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SealedShare {
+    /// HPKE encapsulated key (X25519 u, little-endian).
+    pub enc: [u8; ENC_LEN],
+    /// HPKE ciphertext of the share (33 + 16 bytes).
+    pub ct: [u8; SEALED_CT_LEN],
+}
+
+impl SealedShare {
+    /// Serializes to the 81 bytes stored on the card.
+    pub fn encode(&self) -> [u8; SEALED_LEN] {
+        let mut out = [0u8; SEALED_LEN];
+        out[..ENC_LEN].copy_from_slice(&self.enc);
+        out[ENC_LEN..].copy_from_slice(&self.ct);
+        out
+    }
+
+    /// Parses the card's sealed part; anything but 81 bytes is refused.
+    pub fn decode(bytes: &[u8]) -> Result<Self, RecordError> {
+        if bytes.len() != SEALED_LEN {
+            return Err(RecordError::SealedLength(bytes.len()));
+        }
+        Ok(Self {
+            enc: bytes[..ENC_LEN].try_into().expect("length checked"),
+            ct: bytes[ENC_LEN..].try_into().expect("length checked"),
+        })
+    }
+}
+
+/// Builds the PUT RECORD stream public length(2) ‖ sealed length(2) ‖ public ‖ sealed.
+pub fn put_record_stream(public: &[u8], sealed: &[u8]) -> Result<Vec<u8>, RecordError> {
+    for (part, len) in [("public", public.len()), ("sealed", sealed.len())] {
+        if len == 0 || len > usize::from(u16::MAX) {
+            return Err(RecordError::StreamPartLength { part, len });
+        }
+    }
+    let mut out = Vec::with_capacity(4 + public.len() + sealed.len());
+    out.extend_from_slice(&(public.len() as u16).to_be_bytes());
+    out.extend_from_slice(&(sealed.len() as u16).to_be_bytes());
+    out.extend_from_slice(public);
+    out.extend_from_slice(sealed);
+    Ok(out)
+}
+
+/// Checks length and characters of a text field; `Err(None)` means "length out of range".
+fn check_text(
+    s: &str,
+    min: usize,
+    max: usize,
+    field: TextField,
+) -> Result<(), Option<RecordError>> {
+    if !(min..=max).contains(&s.len()) {
+        return Err(None);
+    }
+    if s.chars().any(char::is_control) {
+        return Err(Some(RecordError::ControlCharacter(field)));
+    }
+    Ok(())
+}
+
+/// A cursor that turns "ran out of bytes" into a typed error naming the field.
+struct Reader<'a>(&'a [u8]);
+
+impl<'a> Reader<'a> {
+    fn take(&mut self, n: usize, field: &'static str) -> Result<&'a [u8], RecordError> {
+        if self.0.len() < n {
+            return Err(RecordError::Truncated {
+                field,
+                need: n,
+                have: self.0.len(),
+            });
+        }
+        let (head, rest) = self.0.split_at(n);
+        self.0 = rest;
+        Ok(head)
+    }
+
+    fn array<const N: usize>(&mut self, field: &'static str) -> Result<[u8; N], RecordError> {
+        Ok(self
+            .take(N, field)?
+            .try_into()
+            .expect("take returned N bytes"))
+    }
+
+    fn text(&mut self, field: &'static str, which: TextField) -> Result<String, RecordError> {
+        let [len] = self.array(field)?;
+        let bytes = self.take(len.into(), field)?;
+        String::from_utf8(bytes.to_vec()).map_err(|_| RecordError::NotUtf8(which))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use curve25519_dalek::montgomery::MontgomeryPoint;
+    use proptest::prelude::*;
+
+    fn key(seed: u8) -> CardKey {
+        CardKey::from_x25519(&MontgomeryPoint::mul_base_clamped([seed; 32]).to_bytes()).unwrap()
+    }
+
+    fn sample() -> PublicRecord {
+        PublicRecord {
+            set_id: [0x11; 16],
+            set_version: 1,
+            index: 2,
+            threshold: 2,
+            label: "root CA".into(),
+            custodians: (1..=3)
+                .map(|i| Custodian {
+                    index: i,
+                    card_key: key(i),
+                    name: format!("custodian {i}"),
+                })
+                .collect(),
+            wrapped: WrappedMaster {
+                nonce: [3; 12],
+                ct: vec![0xee; 48],
+            },
+        }
+    }
+
+    #[test]
+    fn layout_matches_the_spec() {
+        let r = sample();
+        let b = r.encode().unwrap();
+        assert_eq!(&b[..4], b"QRM1");
+        assert_eq!(&b[4..20], &[0x11; 16]);
+        assert_eq!(&b[20..22], &[0, 1]);
+        assert_eq!(b[22..25], [2, 2, 3]);
+        assert_eq!(b[25], 7);
+        assert_eq!(&b[26..33], b"root CA");
+        assert_eq!(b[33], 1);
+        assert_eq!(&b[34..66], &key(1).to_x25519());
+        assert_eq!(b[66], 11);
+        let tail = &b[b.len() - 62..];
+        assert_eq!(&tail[..12], &[3; 12]);
+        assert_eq!(&tail[12..14], &[0, 48]);
+        assert_eq!(b.len(), 26 + 7 + 3 * (1 + 32 + 1 + 11) + 12 + 2 + 48);
+        assert_eq!(PublicRecord::decode(&b).unwrap(), r);
+    }
+
+    #[test]
+    fn each_rule_has_its_error() {
+        let enc = |f: &dyn Fn(&mut PublicRecord)| {
+            let mut r = sample();
+            f(&mut r);
+            r.encode().unwrap_err()
+        };
+        assert_eq!(enc(&|r| r.set_version = 0), RecordError::ZeroSetVersion);
+        assert_eq!(
+            enc(&|r| r.threshold = 0),
+            RecordError::Threshold {
+                threshold: 0,
+                count: 3
+            }
+        );
+        assert_eq!(
+            enc(&|r| r.threshold = 4),
+            RecordError::Threshold {
+                threshold: 4,
+                count: 3
+            }
+        );
+        assert_eq!(enc(&|r| r.label.clear()), RecordError::LabelLength(0));
+        assert_eq!(
+            enc(&|r| r.label = "x".repeat(65)),
+            RecordError::LabelLength(65)
+        );
+        assert_eq!(
+            enc(&|r| r.label = "a\u{1b}[2J".into()),
+            RecordError::ControlCharacter(TextField::Label)
+        );
+        assert_eq!(
+            enc(&|r| r.custodians[1].name = "é".repeat(33)),
+            RecordError::NameLength { index: 2, len: 66 }
+        );
+        assert_eq!(
+            enc(&|r| r.custodians[2].index = 1),
+            RecordError::DuplicateIndex(1)
+        );
+        assert_eq!(enc(&|r| r.custodians[0].index = 0), RecordError::ZeroIndex);
+        assert_eq!(
+            enc(&|r| r.custodians[2].card_key = key(1)),
+            RecordError::DuplicateCardKey {
+                first: 1,
+                second: 3
+            }
+        );
+        assert_eq!(enc(&|r| r.index = 9), RecordError::IndexNotListed(9));
+        assert_eq!(
+            enc(&|r| r.custodians.clear()),
+            RecordError::CustodianCount(0)
+        );
+        assert_eq!(
+            enc(&|r| r.wrapped.ct.truncate(16)),
+            RecordError::WrappedLength(16)
+        );
+        assert_eq!(
+            enc(&|r| r.wrapped.ct = vec![0; 8017]),
+            RecordError::WrappedLength(8017)
+        );
+        // an empty name is fine, a 64-byte label too
+        let mut r = sample();
+        r.custodians[0].name.clear();
+        r.label = "L".repeat(64);
+        assert_eq!(PublicRecord::decode(&r.encode().unwrap()).unwrap(), r);
+    }
+
+    #[test]
+    fn decoding_refuses_malformed_bytes() {
+        let good = sample().encode().unwrap();
+        let mut b = good.clone();
+        b.push(0);
+        assert_eq!(PublicRecord::decode(&b), Err(RecordError::TrailingBytes(1)));
+        assert!(matches!(
+            PublicRecord::decode(&good[..good.len() - 1]),
+            Err(RecordError::Truncated {
+                field: "wrapped master",
+                ..
+            })
+        ));
+        assert!(matches!(
+            PublicRecord::decode(&good[..3]),
+            Err(RecordError::Truncated { field: "magic", .. })
+        ));
+        let mut b = good.clone();
+        b[3] = b'2';
+        assert_eq!(
+            PublicRecord::decode(&b),
+            Err(RecordError::BadMagic(*b"QRM2"))
+        );
+        let mut b = good.clone();
+        b[26] = 0xff; // label's first byte
+        assert_eq!(
+            PublicRecord::decode(&b),
+            Err(RecordError::NotUtf8(TextField::Label))
+        );
+        let mut b = good.clone();
+        b[34..66].fill(0); // first card key → low order
+        assert_eq!(
+            PublicRecord::decode(&b),
+            Err(RecordError::InvalidCardKey {
+                index: 1,
+                source: PointError::LowOrder
+            })
+        );
+    }
+
+    #[test]
+    fn sealed_part_and_stream() {
+        let s = SealedShare {
+            enc: [1; 32],
+            ct: [2; 49],
+        };
+        let b = s.encode();
+        assert_eq!(b.len(), 81);
+        assert_eq!(SealedShare::decode(&b).unwrap(), s);
+        assert_eq!(
+            SealedShare::decode(&b[..80]),
+            Err(RecordError::SealedLength(80))
+        );
+        let stream = put_record_stream(&[0xaa; 300], &b).unwrap();
+        assert_eq!(&stream[..4], &[0x01, 0x2c, 0x00, 0x51]);
+        assert_eq!(&stream[4..304], &[0xaa; 300]);
+        assert_eq!(&stream[304..], &b);
+        assert_eq!(
+            put_record_stream(&[], &b),
+            Err(RecordError::StreamPartLength {
+                part: "public",
+                len: 0
+            })
+        );
+        assert_eq!(
+            put_record_stream(&[1], &vec![0; 65536]),
+            Err(RecordError::StreamPartLength {
+                part: "sealed",
+                len: 65536
+            })
+        );
+    }
+
+    #[test]
+    fn share_info_layout() {
+        let info = share_info(&[0x5a; 16], 7);
+        assert_eq!(&info[..15], b"quorum/v1/share");
+        assert_eq!(&info[15..31], &[0x5a; 16]);
+        assert_eq!(info[31], 7);
+    }
+
+    fn arb_text(max: usize) -> impl Strategy<Value = String> {
+        proptest::string::string_regex(&format!("[a-zA-Z0-9 éü漢-]{{0,{max}}}"))
+            .unwrap()
+            .prop_map(move |mut s| {
+                while s.len() > max {
+                    s.pop();
+                }
+                s
+            })
+    }
+
+    /// Twelve distinct valid card keys, computed once (point validation is slow in debug builds).
+    fn key_pool() -> &'static [CardKey] {
+        static POOL: std::sync::OnceLock<Vec<CardKey>> = std::sync::OnceLock::new();
+        POOL.get_or_init(|| (1..=12).map(key).collect())
+    }
+
+    prop_compose! {
+        fn arb_record()(
+            keys in Just(key_pool().to_vec()).prop_shuffle(),
+            m in 1usize..=8,
+            names in proptest::collection::vec(arb_text(64), 8),
+            label in arb_text(63),
+            set_id in any::<[u8; 16]>(),
+            set_version in 1u16..,
+            pick in any::<proptest::sample::Index>(),
+            n_pick in any::<proptest::sample::Index>(),
+            first_index in 1u8..=247,
+            wrapped in (any::<[u8; 12]>(), proptest::collection::vec(any::<u8>(), 17..300)),
+        ) -> PublicRecord {
+            let custodians: Vec<Custodian> = (0..m).map(|i| Custodian {
+                index: first_index + i as u8,
+                card_key: keys[i],
+                name: names[i].clone(),
+            }).collect();
+            PublicRecord {
+                set_id,
+                set_version,
+                index: custodians[pick.index(m)].index,
+                threshold: 1 + n_pick.index(m) as u8,
+                label: format!("L{label}"),
+                custodians,
+                wrapped: WrappedMaster { nonce: wrapped.0, ct: wrapped.1 },
+            }
+        }
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(96))]
+
+        #[test]
+        fn encode_decode_round_trip(r in arb_record()) {
+            let bytes = r.encode().unwrap();
+            prop_assert_eq!(PublicRecord::decode(&bytes).unwrap(), r);
+        }
+
+        #[test]
+        fn decode_never_panics_on_arbitrary_bytes(bytes in proptest::collection::vec(any::<u8>(), 0..700)) {
+            let _ = PublicRecord::decode(&bytes);
+            let _ = SealedShare::decode(&bytes);
+        }
+
+        /// Damaged valid records never panic, and whatever decodes re-encodes to the same bytes (one meaning per byte string).
+        #[test]
+        fn decode_is_canonical_on_damaged_records(r in arb_record(), at in any::<proptest::sample::Index>(), byte in any::<u8>(), cut in any::<proptest::sample::Index>()) {
+            let good = r.encode().unwrap();
+            let mut bytes = good.clone();
+            let i = at.index(bytes.len());
+            bytes[i] = byte;
+            if let Ok(d) = PublicRecord::decode(&bytes) {
+                prop_assert_eq!(d.encode().unwrap(), bytes);
+            }
+            let short = &good[..cut.index(good.len())];
+            let truncated = matches!(PublicRecord::decode(short), Err(RecordError::Truncated { .. }));
+            prop_assert!(truncated, "a strict prefix of a record must be reported as truncated");
+        }
+    }
+}

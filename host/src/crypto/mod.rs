@@ -1,1 +1,16 @@
-//! placeholder
+//! quorum's cryptography, no I/O: the Wei25519 ⇄ X25519 mapping and point validation,
+//! HPKE (RFC 9180) with a pluggable recipient DH, the blinded unseal, the master wrap
+//! and card fingerprints. Primitives come from the chosen crates; this module only
+//! assembles them. apdu-spec/crypto.md is the byte-exact description.
+
+pub mod blind;
+pub mod card_key;
+pub mod hpke;
+pub(crate) mod rng;
+pub mod wei25519;
+pub mod wrap;
+
+pub use blind::Blinding;
+pub use card_key::CardKey;
+pub use wei25519::{PointError, SubgroupPoint};
+pub use wrap::{Dek, WrapError, WrappedMaster};

@@ -1,0 +1,201 @@
+//! Blinded unseal: the card performs the HPKE recipient's DH without ever seeing the
+//! ephemeral key E, and its answer is useless to anyone who records the APDUs.
+//!
+//! The host picks a random nonzero scalar t, sends t·E, the card answers x(d·t·E), and the
+//! host multiplies by t⁻¹ mod r to get d·E, the X25519 DH output HPKE's Decap needs. An
+//! observer sees t·E and d·t·E, two uniformly random subgroup points; getting d·E from
+//! them (and E, from the sealed part) is the computational Diffie-Hellman problem.
+
+use curve25519_dalek::montgomery::MontgomeryPoint;
+use curve25519_dalek::scalar::Scalar;
+use rand::{CryptoRng, RngCore};
+use zeroize::{Zeroize, Zeroizing};
+
+use super::wei25519::{PointError, SubgroupPoint, POINT_LEN};
+
+/// One blinded DH in flight: holds t until the card answers, wipes it afterwards.
+pub struct Blinding {
+    t: Scalar,
+    card_point: [u8; POINT_LEN],
+}
+
+impl std::fmt::Debug for Blinding {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Blinding")
+            .field("t", &"<redacted>")
+            .field("card_point", &hex::encode(self.card_point))
+            .finish()
+    }
+}
+
+impl Drop for Blinding {
+    fn drop(&mut self) {
+        self.t.zeroize();
+    }
+}
+
+impl Blinding {
+    /// Blinds a validated ephemeral key E with a fresh random t, ready to send to the card.
+    pub fn new<R: RngCore + CryptoRng>(enc: &SubgroupPoint, rng: &mut R) -> Self {
+        let t = random_nonzero_scalar(rng);
+        // By reference on purpose: a by-value Scalar would leave an unwiped copy of t.
+        #[allow(clippy::op_ref)]
+        let mut blinded = enc.montgomery() * &t;
+        let point = SubgroupPoint::from_u(&blinded.to_bytes())
+            .expect("t·E with t nonzero and E in the subgroup is in the subgroup");
+        blinded.zeroize();
+        Self {
+            t,
+            card_point: point.to_wei_point(),
+        }
+    }
+
+    /// The 65-byte Wei25519 point t·E for the UNSEAL command.
+    pub fn card_point(&self) -> &[u8; POINT_LEN] {
+        &self.card_point
+    }
+
+    /// Validates the card's x(d·t·E) and removes t, giving DH(d, E) as X25519 bytes; t is wiped.
+    pub fn unblind(self, card_x: &[u8; 32]) -> Result<Zeroizing<[u8; 32]>, PointError> {
+        let answer = SubgroupPoint::from_wei_x(card_x)?;
+        let mut t_inv = self.t.invert();
+        #[allow(clippy::op_ref)] // by reference: no unwiped copy of t⁻¹
+        let mut dh: MontgomeryPoint = answer.montgomery() * &t_inv;
+        t_inv.zeroize();
+        let out = Zeroizing::new(dh.to_bytes());
+        dh.zeroize();
+        Ok(out)
+    }
+}
+
+/// A uniformly random scalar in [1, r): 64 random bytes reduced mod r, redrawn on zero.
+fn random_nonzero_scalar<R: RngCore + CryptoRng>(rng: &mut R) -> Scalar {
+    loop {
+        let mut wide = Zeroizing::new([0u8; 64]);
+        rng.fill_bytes(&mut wide[..]);
+        let s = Scalar::from_bytes_mod_order_wide(&wide);
+        if s != Scalar::ZERO {
+            return s;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::crypto::wei25519::u_to_wei_x;
+    use curve25519_dalek::constants::{ED25519_BASEPOINT_POINT, EIGHT_TORSION};
+    use rand::SeedableRng;
+    use rand_chacha::ChaCha20Rng;
+    use x25519_dalek::{PublicKey, StaticSecret};
+
+    /// A software "card": a Wei25519 private scalar d, doing what ALG_EC_SVDP_DH_PLAIN does.
+    struct SoftCard {
+        d: Scalar,
+    }
+
+    impl SoftCard {
+        fn unseal(&self, point: &[u8; 65]) -> [u8; 32] {
+            let p = SubgroupPoint::from_wei_point(point).expect("host sends valid points");
+            u_to_wei_x(&(p.montgomery() * self.d).to_bytes()).unwrap()
+        }
+    }
+
+    fn clamp(mut k: [u8; 32]) -> [u8; 32] {
+        k[0] &= 248;
+        k[31] &= 127;
+        k[31] |= 64;
+        k
+    }
+
+    #[test]
+    fn unblinded_result_is_the_plain_dh() {
+        let mut rng = ChaCha20Rng::seed_from_u64(11);
+        for _ in 0..48 {
+            let card = SoftCard {
+                d: random_nonzero_scalar(&mut rng),
+            };
+            let sk_e = StaticSecret::random_from_rng(&mut rng);
+            let e = SubgroupPoint::from_u(&PublicKey::from(&sk_e).to_bytes()).unwrap();
+            let b = Blinding::new(&e, &mut rng);
+            // the card never sees E
+            assert_ne!(&b.card_point()[1..33], &e.wei_x()[..]);
+            let answer = card.unseal(b.card_point());
+            let dh = b.unblind(&answer).unwrap();
+            assert_eq!(*dh, (e.montgomery() * card.d).to_bytes());
+            // and the sender's side agrees: DH(skE, pkR) with pkR = d·G
+            let pk_r = MontgomeryPoint::mul_base(&card.d);
+            assert_eq!(
+                *dh,
+                sk_e.diffie_hellman(&PublicKey::from(pk_r.to_bytes()))
+                    .to_bytes()
+            );
+        }
+    }
+
+    #[test]
+    fn card_with_an_x25519_key_matches_x25519_dalek() {
+        // An X25519 secret k acts on the subgroup as the scalar clamp(k) mod r.
+        let mut rng = ChaCha20Rng::seed_from_u64(12);
+        for _ in 0..16 {
+            let sk_r = StaticSecret::random_from_rng(&mut rng);
+            let card = SoftCard {
+                d: Scalar::from_bytes_mod_order(clamp(sk_r.to_bytes())),
+            };
+            let sk_e = StaticSecret::random_from_rng(&mut rng);
+            let enc = PublicKey::from(&sk_e);
+            let b = Blinding::new(&SubgroupPoint::from_u(enc.as_bytes()).unwrap(), &mut rng);
+            let answer = card.unseal(b.card_point());
+            let dh = b.unblind(&answer).unwrap();
+            assert_eq!(*dh, sk_r.diffie_hellman(&enc).to_bytes());
+        }
+    }
+
+    #[test]
+    fn two_blindings_of_one_key_look_unrelated() {
+        let mut rng = ChaCha20Rng::seed_from_u64(13);
+        let e = SubgroupPoint::from_u(
+            &MontgomeryPoint::mul_base(&random_nonzero_scalar(&mut rng)).to_bytes(),
+        )
+        .unwrap();
+        let a = Blinding::new(&e, &mut rng);
+        let b = Blinding::new(&e, &mut rng);
+        assert_ne!(a.card_point(), b.card_point());
+        assert!(!format!("{a:?}").contains(&hex::encode(a.t.to_bytes())));
+    }
+
+    #[test]
+    fn bad_card_answers_are_refused() {
+        let mut rng = ChaCha20Rng::seed_from_u64(14);
+        let e = SubgroupPoint::from_u(
+            &MontgomeryPoint::mul_base(&random_nonzero_scalar(&mut rng)).to_bytes(),
+        )
+        .unwrap();
+        let low = u_to_wei_x(&EIGHT_TORSION[3].to_montgomery().to_bytes()).unwrap();
+        assert_eq!(
+            Blinding::new(&e, &mut rng).unblind(&low).unwrap_err(),
+            PointError::LowOrder
+        );
+        let mixed = (ED25519_BASEPOINT_POINT + EIGHT_TORSION[1])
+            .to_montgomery()
+            .to_bytes();
+        let mixed = u_to_wei_x(&mixed).unwrap();
+        assert_eq!(
+            Blinding::new(&e, &mut rng).unblind(&mixed).unwrap_err(),
+            PointError::NotInSubgroup
+        );
+        let mut twist = [0u8; 32];
+        twist[0] = 2;
+        let twist = u_to_wei_x(&twist).unwrap();
+        assert_eq!(
+            Blinding::new(&e, &mut rng).unblind(&twist).unwrap_err(),
+            PointError::OnTwist
+        );
+        assert_eq!(
+            Blinding::new(&e, &mut rng)
+                .unblind(&[0xff; 32])
+                .unwrap_err(),
+            PointError::NonCanonical
+        );
+    }
+}
