@@ -107,10 +107,19 @@ impl Bundle {
     /// Describes a finished enrollment.
     pub fn from_enrollment(enrollment: &Enrollment) -> Bundle {
         let first = &enrollment.cards[0].record;
-        Bundle::from_records(first, enrollment.cards.iter().map(|c| (c.index(), c.public.as_slice())))
+        Bundle::from_records(
+            first,
+            enrollment
+                .cards
+                .iter()
+                .map(|c| (c.index(), c.public.as_slice())),
+        )
     }
 
-    fn from_records<'a>(first: &PublicRecord, records: impl Iterator<Item = (u8, &'a [u8])>) -> Bundle {
+    fn from_records<'a>(
+        first: &PublicRecord,
+        records: impl Iterator<Item = (u8, &'a [u8])>,
+    ) -> Bundle {
         Bundle {
             format: BUNDLE_FORMAT.to_owned(),
             set_id: hex::encode(first.set_id),
@@ -127,8 +136,16 @@ impl Bundle {
                     card_key: hex::encode(c.card_key.to_x25519()),
                 })
                 .collect(),
-            wrapped_master: BundleWrapped { nonce: hex::encode(first.wrapped.nonce), ciphertext: hex::encode(&first.wrapped.ct) },
-            records: records.map(|(index, public)| BundleRecord { index, public: hex::encode(public) }).collect(),
+            wrapped_master: BundleWrapped {
+                nonce: hex::encode(first.wrapped.nonce),
+                ciphertext: hex::encode(&first.wrapped.ct),
+            },
+            records: records
+                .map(|(index, public)| BundleRecord {
+                    index,
+                    public: hex::encode(public),
+                })
+                .collect(),
         }
     }
 
@@ -143,7 +160,8 @@ impl Bundle {
         for r in &records {
             check_same_set(first, r)?;
         }
-        let rebuilt = Bundle::from_records(first, bundle.records.iter().map(|r| (r.index, &[][..])));
+        let rebuilt =
+            Bundle::from_records(first, bundle.records.iter().map(|r| (r.index, &[][..])));
         if rebuilt.custodians != bundle.custodians
             || rebuilt.set_id != bundle.set_id
             || rebuilt.label != bundle.label
@@ -151,7 +169,9 @@ impl Bundle {
             || rebuilt.set_version != bundle.set_version
             || rebuilt.wrapped_master != bundle.wrapped_master
         {
-            return Err(BundleError::Inconsistent("the summary fields do not match the records".to_owned()));
+            return Err(BundleError::Inconsistent(
+                "the summary fields do not match the records".to_owned(),
+            ));
         }
         Ok(bundle)
     }
@@ -162,9 +182,16 @@ impl Bundle {
             .iter()
             .map(|r| {
                 let bytes = hex::decode(&r.public).map_err(|_| BundleError::Hex(r.index))?;
-                let record = PublicRecord::decode(&bytes).map_err(|source| BundleError::Record { index: r.index, source })?;
+                let record =
+                    PublicRecord::decode(&bytes).map_err(|source| BundleError::Record {
+                        index: r.index,
+                        source,
+                    })?;
                 if record.index != r.index {
-                    return Err(BundleError::Inconsistent(format!("record filed as {} is custodian {}'s", r.index, record.index)));
+                    return Err(BundleError::Inconsistent(format!(
+                        "record filed as {} is custodian {}'s",
+                        r.index, record.index
+                    )));
                 }
                 Ok(record)
             })

@@ -5,7 +5,10 @@
 /// /proc/PID/mem for other processes). Best effort: failures are ignored, because the
 /// ceremony is still correct without them, only less defended.
 pub fn harden_process() {
-    let no_core = libc::rlimit { rlim_cur: 0, rlim_max: 0 };
+    let no_core = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
     // SAFETY: setrlimit and prctl take plain values and pointers to a live local; they
     // change only this process's own limits and flags.
     unsafe {
@@ -16,7 +19,10 @@ pub fn harden_process() {
 
 /// Whether core dumps are off, so tests can check `harden_process` did its job.
 pub fn core_dumps_disabled() -> bool {
-    let mut limit = libc::rlimit { rlim_cur: 1, rlim_max: 1 };
+    let mut limit = libc::rlimit {
+        rlim_cur: 1,
+        rlim_max: 1,
+    };
     // SAFETY: getrlimit writes into the local it is given.
     let ok = unsafe { libc::getrlimit(libc::RLIMIT_CORE, &mut limit) } == 0;
     ok && limit.rlim_cur == 0

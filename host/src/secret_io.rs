@@ -41,9 +41,15 @@ pub enum SecretIoError {
     Empty(String),
     /// The input exceeds what one card record can hold.
     #[error("the master secret from {origin} is {len} bytes; quorum backs up at most {max} bytes")]
-    TooLarge { origin: String, len: usize, max: usize },
+    TooLarge {
+        origin: String,
+        len: usize,
+        max: usize,
+    },
     /// Standard input is a terminal, so there is no piped secret to read.
-    #[error("no master secret given: use --in FILE, --generate BYTES, or pipe it on standard input")]
+    #[error(
+        "no master secret given: use --in FILE, --generate BYTES, or pipe it on standard input"
+    )]
     StdinIsTerminal,
     /// The requested output would overwrite an existing file.
     #[error("refusing to overwrite {0}: it already exists (use --force to replace it)")]
@@ -52,7 +58,9 @@ pub enum SecretIoError {
     #[error("cannot write {path}: {source}")]
     Write { path: PathBuf, source: io::Error },
     /// Standard output is a terminal, where a secret would be displayed.
-    #[error("refusing to print the secret to a terminal: use --out FILE or redirect standard output")]
+    #[error(
+        "refusing to print the secret to a terminal: use --out FILE or redirect standard output"
+    )]
     StdoutIsTerminal,
 }
 
@@ -63,7 +71,10 @@ pub fn read_master(source: &MasterSource) -> Result<Zeroizing<Vec<u8>>, SecretIo
             let mut buf = Zeroizing::new(Vec::new());
             File::open(path)
                 .and_then(|mut f| f.read_to_end(&mut buf))
-                .map_err(|source| SecretIoError::Read { path: path.clone(), source })?;
+                .map_err(|source| SecretIoError::Read {
+                    path: path.clone(),
+                    source,
+                })?;
             (buf, path.display().to_string())
         }
         MasterSource::Stdin => {
@@ -72,7 +83,10 @@ pub fn read_master(source: &MasterSource) -> Result<Zeroizing<Vec<u8>>, SecretIo
                 return Err(SecretIoError::StdinIsTerminal);
             }
             let mut buf = Zeroizing::new(Vec::new());
-            stdin.lock().read_to_end(&mut buf).map_err(SecretIoError::ReadStdin)?;
+            stdin
+                .lock()
+                .read_to_end(&mut buf)
+                .map_err(SecretIoError::ReadStdin)?;
             (buf, "standard input".to_string())
         }
         MasterSource::Generate(len) => {
@@ -109,7 +123,10 @@ pub fn check_writable(path: &Path, force: bool) -> Result<(), SecretIoError> {
 
 /// Writes `data` to `path` with mode 0600: a new file, or with `force` an atomic replacement.
 pub fn write_private_file(path: &Path, data: &[u8], force: bool) -> Result<(), SecretIoError> {
-    let werr = |source| SecretIoError::Write { path: path.to_path_buf(), source };
+    let werr = |source| SecretIoError::Write {
+        path: path.to_path_buf(),
+        source,
+    };
     if !force {
         let mut f = OpenOptions::new()
             .write(true)
@@ -152,7 +169,10 @@ pub fn write_stdout(data: &[u8]) -> Result<(), SecretIoError> {
     let mut lock = stdout.lock();
     lock.write_all(data)
         .and_then(|()| lock.flush())
-        .map_err(|source| SecretIoError::Write { path: PathBuf::from("<stdout>"), source })
+        .map_err(|source| SecretIoError::Write {
+            path: PathBuf::from("<stdout>"),
+            source,
+        })
 }
 
 fn write_all_synced(f: &mut File, data: &[u8]) -> io::Result<()> {
@@ -161,7 +181,10 @@ fn write_all_synced(f: &mut File, data: &[u8]) -> io::Result<()> {
 }
 
 fn temp_sibling(path: &Path) -> PathBuf {
-    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
     let tag = rand::rngs::OsRng.next_u64();
     path.with_file_name(format!(".{name}.{tag:016x}.tmp"))
 }
@@ -172,7 +195,8 @@ mod tests {
     use std::os::unix::fs::PermissionsExt;
 
     fn scratch() -> PathBuf {
-        let dir = std::env::temp_dir().join(format!("quorum-secret-io-{}", rand::rngs::OsRng.next_u64()));
+        let dir =
+            std::env::temp_dir().join(format!("quorum-secret-io-{}", rand::rngs::OsRng.next_u64()));
         fs::create_dir_all(&dir).unwrap();
         dir
     }
@@ -183,7 +207,10 @@ mod tests {
         let p = dir.join("out.bin");
         write_private_file(&p, b"abc", false).unwrap();
         assert_eq!(fs::read(&p).unwrap(), b"abc");
-        assert_eq!(fs::metadata(&p).unwrap().permissions().mode() & 0o777, 0o600);
+        assert_eq!(
+            fs::metadata(&p).unwrap().permissions().mode() & 0o777,
+            0o600
+        );
     }
 
     #[test]
@@ -191,8 +218,14 @@ mod tests {
         let dir = scratch();
         let p = dir.join("out.bin");
         fs::write(&p, b"old").unwrap();
-        assert!(matches!(check_writable(&p, false), Err(SecretIoError::Exists(_))));
-        assert!(matches!(write_private_file(&p, b"new", false), Err(SecretIoError::Exists(_))));
+        assert!(matches!(
+            check_writable(&p, false),
+            Err(SecretIoError::Exists(_))
+        ));
+        assert!(matches!(
+            write_private_file(&p, b"new", false),
+            Err(SecretIoError::Exists(_))
+        ));
         assert_eq!(fs::read(&p).unwrap(), b"old");
     }
 
@@ -204,7 +237,10 @@ mod tests {
         check_writable(&p, true).unwrap();
         write_private_file(&p, b"new", true).unwrap();
         assert_eq!(fs::read(&p).unwrap(), b"new");
-        assert_eq!(fs::metadata(&p).unwrap().permissions().mode() & 0o777, 0o600);
+        assert_eq!(
+            fs::metadata(&p).unwrap().permissions().mode() & 0o777,
+            0o600
+        );
         assert_eq!(fs::read_dir(&dir).unwrap().count(), 1);
     }
 
@@ -213,15 +249,27 @@ mod tests {
         let dir = scratch();
         let empty = dir.join("empty");
         fs::write(&empty, b"").unwrap();
-        assert!(matches!(read_master(&MasterSource::File(empty)), Err(SecretIoError::Empty(_))));
+        assert!(matches!(
+            read_master(&MasterSource::File(empty)),
+            Err(SecretIoError::Empty(_))
+        ));
         let big = dir.join("big");
         fs::write(&big, vec![7u8; MAX_MASTER_LEN + 1]).unwrap();
-        assert!(matches!(read_master(&MasterSource::File(big)), Err(SecretIoError::TooLarge { .. })));
+        assert!(matches!(
+            read_master(&MasterSource::File(big)),
+            Err(SecretIoError::TooLarge { .. })
+        ));
         let ok = dir.join("ok");
         fs::write(&ok, vec![7u8; MAX_MASTER_LEN]).unwrap();
-        assert_eq!(read_master(&MasterSource::File(ok)).unwrap().len(), MAX_MASTER_LEN);
+        assert_eq!(
+            read_master(&MasterSource::File(ok)).unwrap().len(),
+            MAX_MASTER_LEN
+        );
         let missing = dir.join("missing");
-        assert!(matches!(read_master(&MasterSource::File(missing)), Err(SecretIoError::Read { .. })));
+        assert!(matches!(
+            read_master(&MasterSource::File(missing)),
+            Err(SecretIoError::Read { .. })
+        ));
     }
 
     #[test]
@@ -230,6 +278,9 @@ mod tests {
         let b = read_master(&MasterSource::Generate(32)).unwrap();
         assert_eq!(a.len(), 32);
         assert_ne!(*a, *b);
-        assert!(matches!(read_master(&MasterSource::Generate(0)), Err(SecretIoError::Empty(_))));
+        assert!(matches!(
+            read_master(&MasterSource::Generate(0)),
+            Err(SecretIoError::Empty(_))
+        ));
     }
 }

@@ -25,27 +25,47 @@ fn personalise(farm: &Farm, dir: &Path, n: usize) -> Vec<Custodian> {
         let card = farm.new_card(None);
         farm.insert(&card, i);
         let pin = format!("{:06}", 246_800 + i * 11);
-        let pins = pin_file(dir, "init-pin", &[pin.clone()]);
-        let done = run_ok(&["init", "--reader", farm.reader_name(i), "--pin-file", pins.to_str().unwrap()]);
+        let pins = pin_file(dir, "init-pin", std::slice::from_ref(&pin));
+        let done = run_ok(&[
+            "init",
+            "--reader",
+            farm.reader_name(i),
+            "--pin-file",
+            pins.to_str().unwrap(),
+        ]);
         let stdout = String::from_utf8(done.stdout).unwrap();
         let fingerprint = stdout
             .split("Fingerprint: ")
             .nth(1)
             .map(|s| s.trim().to_owned())
             .unwrap_or_else(|| panic!("init printed no fingerprint: {stdout}"));
-        out.push(Custodian { card, fingerprint, pin });
+        out.push(Custodian {
+            card,
+            fingerprint,
+            pin,
+        });
     }
     out
 }
 
 /// The PIN file of a ceremony: one "FINGERPRINT PIN" line per custodian.
 fn pins_of(dir: &Path, name: &str, custodians: &[Custodian]) -> PathBuf {
-    let lines: Vec<String> = custodians.iter().map(|c| format!("{} {}", c.fingerprint, c.pin)).collect();
+    let lines: Vec<String> = custodians
+        .iter()
+        .map(|c| format!("{} {}", c.fingerprint, c.pin))
+        .collect();
     pin_file(dir, name, &lines)
 }
 
 /// Personalises `m` cards and enrolls `master` n-of-m with every card in a reader.
-fn enrolled(farm: &Farm, dir: &Path, label: &str, n: usize, m: usize, master: &[u8]) -> (Vec<Custodian>, PathBuf, Bundle) {
+fn enrolled(
+    farm: &Farm,
+    dir: &Path,
+    label: &str,
+    n: usize,
+    m: usize,
+    master: &[u8],
+) -> (Vec<Custodian>, PathBuf, Bundle) {
     let custodians = personalise(farm, dir, m);
     let pins = pins_of(dir, &format!("{label}.pins"), &custodians);
     let input = dir.join(format!("{label}.master"));
@@ -87,7 +107,11 @@ fn enroll_3_of_5_then_recover_with_each_of_the_10_three_card_subsets() {
     let dir = scratch("subsets");
     let custodians = personalise(&farm, &dir, 5);
     let distinct: HashSet<&str> = custodians.iter().map(|c| c.fingerprint.as_str()).collect();
-    assert_eq!(distinct.len(), 5, "two cards got the same key: {custodians:?}");
+    assert_eq!(
+        distinct.len(),
+        5,
+        "two cards got the same key: {custodians:?}"
+    );
     let pins = pins_of(&dir, "pins", &custodians);
     let master = dir.join("master.key");
     let bundle_path = dir.join("set.quorum.json");
@@ -106,13 +130,31 @@ fn enroll_3_of_5_then_recover_with_each_of_the_10_three_card_subsets() {
         "--pin-file",
         pins.to_str().unwrap(),
     ]);
-    assert!(text(&enrolled.stdout).contains("Enrolled set \"e2e-root\" (3-of-5)"), "{}", show(&enrolled));
+    assert!(
+        text(&enrolled.stdout).contains("Enrolled set \"e2e-root\" (3-of-5)"),
+        "{}",
+        show(&enrolled)
+    );
     let secret = std::fs::read(&master).unwrap();
     assert_eq!(secret.len(), 32);
-    assert_eq!(std::fs::metadata(&master).unwrap().permissions().mode() & 0o777, 0o600);
+    assert_eq!(
+        std::fs::metadata(&master).unwrap().permissions().mode() & 0o777,
+        0o600
+    );
     let bundle = Bundle::parse(&std::fs::read_to_string(&bundle_path).unwrap()).unwrap();
-    assert_eq!((bundle.threshold, bundle.custodians.len(), bundle.records.len()), (3, 5, 5));
-    let bundle_fps: HashSet<&str> = bundle.custodians.iter().map(|c| c.fingerprint.as_str()).collect();
+    assert_eq!(
+        (
+            bundle.threshold,
+            bundle.custodians.len(),
+            bundle.records.len()
+        ),
+        (3, 5, 5)
+    );
+    let bundle_fps: HashSet<&str> = bundle
+        .custodians
+        .iter()
+        .map(|c| c.fingerprint.as_str())
+        .collect();
     assert_eq!(bundle_fps, distinct);
 
     let mut subsets = 0;
@@ -121,9 +163,19 @@ fn enroll_3_of_5_then_recover_with_each_of_the_10_three_card_subsets() {
             for c in b + 1..5 {
                 present(&farm, &[&custodians[a], &custodians[b], &custodians[c]]);
                 let out = dir.join(format!("recovered-{a}{b}{c}"));
-                let done = run_ok(&["--stats", "recover", "--out", out.to_str().unwrap(), "--pin-file", pins.to_str().unwrap()]);
+                let done = run_ok(&[
+                    "--stats",
+                    "recover",
+                    "--out",
+                    out.to_str().unwrap(),
+                    "--pin-file",
+                    pins.to_str().unwrap(),
+                ]);
                 assert_eq!(std::fs::read(&out).unwrap(), secret, "subset {a}{b}{c}");
-                assert_eq!(std::fs::metadata(&out).unwrap().permissions().mode() & 0o777, 0o600);
+                assert_eq!(
+                    std::fs::metadata(&out).unwrap().permissions().mode() & 0o777,
+                    0o600
+                );
                 assert_unseal_round_trips(&text(&done.stderr), 3);
                 subsets += 1;
             }
@@ -134,8 +186,15 @@ fn enroll_3_of_5_then_recover_with_each_of_the_10_three_card_subsets() {
 
 /// Every card's recovery took at most 4 commands after SELECT (continuations aside).
 fn assert_unseal_round_trips(stderr: &str, cards: usize) {
-    let lines: Vec<&str> = stderr.lines().filter(|l| l.starts_with("stats: ") && l.contains(" recover: ")).collect();
-    assert_eq!(lines.len(), cards, "one stats line per card expected:\n{stderr}");
+    let lines: Vec<&str> = stderr
+        .lines()
+        .filter(|l| l.starts_with("stats: ") && l.contains(" recover: "))
+        .collect();
+    assert_eq!(
+        lines.len(),
+        cards,
+        "one stats line per card expected:\n{stderr}"
+    );
     for line in lines {
         let commands: u64 = line
             .split('(')
@@ -143,7 +202,10 @@ fn assert_unseal_round_trips(stderr: &str, cards: usize) {
             .and_then(|s| s.split(" commands").next())
             .and_then(|n| n.trim().parse().ok())
             .unwrap_or_else(|| panic!("unreadable stats line: {line}"));
-        assert_eq!(commands, 4, "unsealing one share must take 4 commands after SELECT: {line}");
+        assert_eq!(
+            commands, 4,
+            "unsealing one share must take 4 commands after SELECT: {line}"
+        );
     }
 }
 
@@ -152,10 +214,23 @@ fn recovery_with_too_few_cards_fails_and_says_how_many_are_missing() {
     let _guard = lock();
     let farm = Farm::connect();
     let dir = scratch("too-few");
-    let (custodians, pins, _) = enrolled(&farm, &dir, "too-few", 3, 4, b"0123456789abcdef0123456789abcdef");
+    let (custodians, pins, _) = enrolled(
+        &farm,
+        &dir,
+        "too-few",
+        3,
+        4,
+        b"0123456789abcdef0123456789abcdef",
+    );
     present(&farm, &[&custodians[0], &custodians[2]]);
     let out = dir.join("never");
-    let failed = run(&["recover", "--out", out.to_str().unwrap(), "--pin-file", pins.to_str().unwrap()]);
+    let failed = run(&[
+        "recover",
+        "--out",
+        out.to_str().unwrap(),
+        "--pin-file",
+        pins.to_str().unwrap(),
+    ]);
     assert_eq!(failed.status.code(), Some(1), "{}", show(&failed));
     let err = text(&failed.stderr);
     assert!(err.contains("only 2 of the 3 shares needed"), "{err}");
@@ -176,20 +251,43 @@ fn a_wrong_pin_reports_the_tries_left_and_the_card_is_skipped() {
 
     // Alone with one good card, the wrong PIN leaves recovery one share short.
     present(&farm, &[&custodians[0], &custodians[1]]);
-    let failed = run(&["recover", "--out", dir.join("no").to_str().unwrap(), "--pin-file", pins.to_str().unwrap()]);
+    let failed = run(&[
+        "recover",
+        "--out",
+        dir.join("no").to_str().unwrap(),
+        "--pin-file",
+        pins.to_str().unwrap(),
+    ]);
     assert_eq!(failed.status.code(), Some(1), "{}", show(&failed));
     let err = text(&failed.stderr);
-    assert!(err.contains(&custodians[0].fingerprint), "the card is named: {err}");
+    assert!(
+        err.contains(&custodians[0].fingerprint),
+        "the card is named: {err}"
+    );
     assert!(err.contains("wrong PIN; 4 tries left"), "{err}");
 
     // With all three, the card with the wrong PIN is skipped and the others suffice.
     present(&farm, &[&custodians[0], &custodians[1], &custodians[2]]);
     let out = dir.join("recovered");
-    let done = run_ok(&["recover", "--out", out.to_str().unwrap(), "--pin-file", pins.to_str().unwrap()]);
-    assert!(text(&done.stderr).contains("wrong PIN; 3 tries left"), "{}", show(&done));
+    let done = run_ok(&[
+        "recover",
+        "--out",
+        out.to_str().unwrap(),
+        "--pin-file",
+        pins.to_str().unwrap(),
+    ]);
+    assert!(
+        text(&done.stderr).contains("wrong PIN; 3 tries left"),
+        "{}",
+        show(&done)
+    );
     assert_eq!(std::fs::read(&out).unwrap(), master);
     let status = run_ok(&["status", "--reader", farm.reader_name(0)]);
-    assert!(text(&status.stdout).contains("3 of 5 tries left"), "{}", show(&status));
+    assert!(
+        text(&status.stdout).contains("3 of 5 tries left"),
+        "{}",
+        show(&status)
+    );
 }
 
 #[test]
@@ -199,22 +297,44 @@ fn a_card_of_another_set_is_named_and_skipped() {
     let dir = scratch("other-set");
     let (set_a, pins_a, bundle_a) = enrolled(&farm, &dir, "set-a", 2, 2, b"secret of set A");
     let (set_b, pins_b, _) = enrolled(&farm, &dir, "set-b", 1, 1, b"secret of set B");
-    let all_pins = std::fs::read_to_string(&pins_a).unwrap() + &std::fs::read_to_string(&pins_b).unwrap();
+    let all_pins =
+        std::fs::read_to_string(&pins_a).unwrap() + &std::fs::read_to_string(&pins_b).unwrap();
     let pins = dir.join("all.pins");
     std::fs::write(&pins, all_pins).unwrap();
     present(&farm, &[&set_a[0], &set_b[0], &set_a[1]]);
     let out = dir.join("a.out");
-    let done = run_ok(&["recover", "--out", out.to_str().unwrap(), "--pin-file", pins.to_str().unwrap()]);
+    let done = run_ok(&[
+        "recover",
+        "--out",
+        out.to_str().unwrap(),
+        "--pin-file",
+        pins.to_str().unwrap(),
+    ]);
     let err = text(&done.stderr);
-    assert!(err.contains(&format!("Skipped {}", set_b[0].fingerprint)), "{err}");
+    assert!(
+        err.contains(&format!("Skipped {}", set_b[0].fingerprint)),
+        "{err}"
+    );
     assert!(err.contains("belongs to another set \"set-b\""), "{err}");
     assert_eq!(std::fs::read(&out).unwrap(), b"secret of set A");
 
     // Asking for set A by id skips B even when B's card comes first.
     present(&farm, &[&set_b[0], &set_a[1], &set_a[0]]);
     let out2 = dir.join("a2.out");
-    let done = run_ok(&["recover", "--set", &bundle_a.set_id, "--out", out2.to_str().unwrap(), "--pin-file", pins.to_str().unwrap()]);
-    assert!(text(&done.stderr).contains(&format!("Skipped {}", set_b[0].fingerprint)), "{}", show(&done));
+    let done = run_ok(&[
+        "recover",
+        "--set",
+        &bundle_a.set_id,
+        "--out",
+        out2.to_str().unwrap(),
+        "--pin-file",
+        pins.to_str().unwrap(),
+    ]);
+    assert!(
+        text(&done.stderr).contains(&format!("Skipped {}", set_b[0].fingerprint)),
+        "{}",
+        show(&done)
+    );
     assert_eq!(std::fs::read(&out2).unwrap(), b"secret of set A");
 }
 
@@ -223,11 +343,16 @@ fn a_4_kib_master_secret_round_trips() {
     let _guard = lock();
     let farm = Farm::connect();
     let dir = scratch("4k");
-    let master: Vec<u8> = (0..4096u32).map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8).collect();
+    let master: Vec<u8> = (0..4096u32)
+        .map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8)
+        .collect();
     let (custodians, pins, _) = enrolled(&farm, &dir, "big", 2, 3, &master);
     present(&farm, &[&custodians[2], &custodians[0]]);
     let done = run_ok(&["--stats", "recover", "--pin-file", pins.to_str().unwrap()]);
-    assert_eq!(done.stdout, master, "the secret goes to standard output when it is not a terminal");
+    assert_eq!(
+        done.stdout, master,
+        "the secret goes to standard output when it is not a terminal"
+    );
     assert_unseal_round_trips(&text(&done.stderr), 2);
 }
 
@@ -250,9 +375,25 @@ fn recovery_through_one_reader_with_cards_swapped() {
     let (custodians, pins, _) = enrolled(&farm, &dir, "swap", 3, 5, &master);
     farm.clear_all();
     let out = dir.join("recovered");
-    let mut running = Running::start(&["recover", "--reader", farm.reader_name(0), "--out", out.to_str().unwrap(), "--pin-file", pins.to_str().unwrap()]);
+    let mut running = Running::start(&[
+        "recover",
+        "--reader",
+        farm.reader_name(0),
+        "--out",
+        out.to_str().unwrap(),
+        "--pin-file",
+        pins.to_str().unwrap(),
+    ]);
     // The same card twice is named and skipped, then two more cards complete the quorum.
-    for (k, c) in [&custodians[4], &custodians[4], &custodians[1], &custodians[3]].iter().enumerate() {
+    for (k, c) in [
+        &custodians[4],
+        &custodians[4],
+        &custodians[1],
+        &custodians[3],
+    ]
+    .iter()
+    .enumerate()
+    {
         running.expect("Insert");
         farm.insert(&c.card, 0);
         if k == 1 {
@@ -278,20 +419,46 @@ fn enroll_refuses_foreign_and_blank_cards_and_writes_nothing() {
     let blank = farm.new_card(None);
     present(&farm, &[&fresh[0], &old_set[0], &fresh[1]]);
     farm.insert(&blank, 3);
-    let pins = pins_of(&dir, "pins", &[fresh[0].clone(), fresh[1].clone(), old_set[0].clone()]);
+    let pins = pins_of(
+        &dir,
+        "pins",
+        &[fresh[0].clone(), fresh[1].clone(), old_set[0].clone()],
+    );
     let input = dir.join("m");
     std::fs::write(&input, b"new master").unwrap();
     let bundle = dir.join("new.quorum.json");
-    let failed = run(&["enroll", "--threshold", "2", "--label", "new-set", "--in", input.to_str().unwrap(), "--bundle", bundle.to_str().unwrap(), "--pin-file", pins.to_str().unwrap()]);
+    let failed = run(&[
+        "enroll",
+        "--threshold",
+        "2",
+        "--label",
+        "new-set",
+        "--in",
+        input.to_str().unwrap(),
+        "--bundle",
+        bundle.to_str().unwrap(),
+        "--pin-file",
+        pins.to_str().unwrap(),
+    ]);
     assert_eq!(failed.status.code(), Some(1), "{}", show(&failed));
     let err = text(&failed.stderr);
     assert!(err.contains("NOT enrolled"), "{err}");
-    assert!(err.contains(&old_set[0].fingerprint) && err.contains("already holds a share"), "{err}");
-    assert!(err.contains("old-set"), "the foreign card's set is named: {err}");
+    assert!(
+        err.contains(&old_set[0].fingerprint) && err.contains("already holds a share"),
+        "{err}"
+    );
+    assert!(
+        err.contains("old-set"),
+        "the foreign card's set is named: {err}"
+    );
     assert!(err.contains("is blank"), "{err}");
     assert!(!bundle.exists());
     for i in [0, 2] {
         let status = run_ok(&["status", "--reader", farm.reader_name(i)]);
-        assert!(text(&status.stdout).contains("State:       personalised"), "nothing was written: {}", show(&status));
+        assert!(
+            text(&status.stdout).contains("State:       PERSONALISED"),
+            "nothing was written: {}",
+            show(&status)
+        );
     }
 }

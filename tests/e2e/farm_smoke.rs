@@ -6,11 +6,9 @@
 //! QUORUM_SIM_APPLET_CLASS=dev.quorum.cardfarm.testapplet.ProbeApplet`) and the quorum
 //! applet (the default), whose protocol is in apdu-spec/README.md.
 
-
-
 use std::ffi::CString;
 
-use crate::farm::Farm;
+use crate::farm::{self, Farm};
 
 const SELECT_QUORUM: [u8; 14] = [
     0x00, 0xA4, 0x04, 0x00, 0x09, 0xF0, 0x51, 0x55, 0x4F, 0x52, 0x55, 0x4D, 0x01, 0x01,

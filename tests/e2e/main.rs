@@ -4,4 +4,5 @@
 
 mod core;
 mod farm;
+mod farm_smoke;
 mod run;

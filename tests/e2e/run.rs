@@ -37,7 +37,12 @@ pub fn run(args: &[&str]) -> Output {
 /// Runs quorumctl and fails the test, showing its output, unless it succeeds.
 pub fn run_ok(args: &[&str]) -> Output {
     let out = run(args);
-    assert!(out.status.success(), "quorumctl {:?} failed:\n{}", args, show(&out));
+    assert!(
+        out.status.success(),
+        "quorumctl {:?} failed:\n{}",
+        args,
+        show(&out)
+    );
     out
 }
 
@@ -85,7 +90,11 @@ impl Running {
                 }
             }
         });
-        Running { child, lines: rx, seen: Vec::new() }
+        Running {
+            child,
+            lines: rx,
+            seen: Vec::new(),
+        }
     }
 
     /// Waits until quorumctl prints a line containing `needle`; fails the test after 60 s.
@@ -102,7 +111,10 @@ impl Running {
                 }
                 Err(RecvTimeoutError::Timeout) | Err(RecvTimeoutError::Disconnected) => {
                     let _ = self.child.kill();
-                    panic!("quorumctl never printed {needle:?}; it printed:\n{}", self.seen.join("\n"));
+                    panic!(
+                        "quorumctl never printed {needle:?}; it printed:\n{}",
+                        self.seen.join("\n")
+                    );
                 }
             }
         }

@@ -70,10 +70,18 @@ struct Registered {
 }
 
 /// Runs the whole enrollment; on any card failure the set is reported as not enrolled.
-pub fn enroll(ctx: &PcscContext, req: &EnrollRequest<'_>, out: &mut dyn Write) -> Result<EnrollOutcome, CeremonyError> {
+pub fn enroll(
+    ctx: &PcscContext,
+    req: &EnrollRequest<'_>,
+    out: &mut dyn Write,
+) -> Result<EnrollOutcome, CeremonyError> {
     let mut presenter = Presenter::new(ctx, req.from.clone(), req.trace)?;
     let registered = if presenter.swapping() {
-        let count = req.count.ok_or_else(|| CeremonyError::Usage("with --reader, give the number of cards with --shares M".to_owned()))?;
+        let count = req.count.ok_or_else(|| {
+            CeremonyError::Usage(
+                "with --reader, give the number of cards with --shares M".to_owned(),
+            )
+        })?;
         register_swapped(&mut presenter, req, usize::from(count), out)?
     } else {
         register_present(&mut presenter, req, out)?
@@ -81,9 +89,18 @@ pub fn enroll(ctx: &PcscContext, req: &EnrollRequest<'_>, out: &mut dyn Write) -
     let custodians: Vec<NewCustodian> = registered
         .iter()
         .enumerate()
-        .map(|(i, r)| NewCustodian { card_key: r.key, name: name_for(req.names, &r.key, i + 1) })
+        .map(|(i, r)| NewCustodian {
+            card_key: r.key,
+            name: name_for(req.names, &r.key, i + 1),
+        })
         .collect();
-    let enrollment = sharing::enroll(req.master, req.threshold, req.label, &custodians, &mut OsRng)?;
+    let enrollment = sharing::enroll(
+        req.master,
+        req.threshold,
+        req.label,
+        &custodians,
+        &mut OsRng,
+    )?;
     for (r, c) in registered.iter().zip(&enrollment.cards) {
         let size = c.public.len() + c.sealed.len();
         if size > usize::from(r.capacity) {
@@ -94,13 +111,16 @@ pub fn enroll(ctx: &PcscContext, req: &EnrollRequest<'_>, out: &mut dyn Write) -
             )));
         }
     }
-    say(out, &format!(
-        "Writing set \"{}\" ({}-of-{}, id {}) to the cards.",
-        req.label,
-        req.threshold,
-        registered.len(),
-        hex::encode(enrollment.set_id)
-    ));
+    say(
+        out,
+        &format!(
+            "Writing set \"{}\" ({}-of-{}, id {}) to the cards.",
+            req.label,
+            req.threshold,
+            registered.len(),
+            hex::encode(enrollment.set_id)
+        ),
+    );
     let cards = if presenter.swapping() {
         write_swapped(&mut presenter, req, registered, &enrollment, out)?
     } else {
@@ -120,7 +140,10 @@ fn name_for(names: &[(String, String)], key: &CardKey, position: usize) -> Strin
 /// Why a card cannot join, or `None` if it can.
 fn refusal(id: &Identity, registered: &[Registered]) -> Option<String> {
     if id.status.blocked {
-        return Some("has a blocked PIN; it cannot be enrolled (a factory reset makes it usable again)".to_owned());
+        return Some(
+            "has a blocked PIN; it cannot be enrolled (a factory reset makes it usable again)"
+                .to_owned(),
+        );
     }
     match id.status.state {
         LifeCycle::Blank => return Some("is blank; personalise it first with `quorumctl init`".to_owned()),
@@ -128,18 +151,28 @@ fn refusal(id: &Identity, registered: &[Registered]) -> Option<String> {
         LifeCycle::Personalised => {}
     }
     let key = id.key?;
-    registered
-        .iter()
-        .position(|r| r.key == key)
-        .map(|i| format!("was already registered as card {} of this set (the same card twice)", i + 1))
+    registered.iter().position(|r| r.key == key).map(|i| {
+        format!(
+            "was already registered as card {} of this set (the same card twice)",
+            i + 1
+        )
+    })
 }
 
-fn refused_message(id: &Identity, session: &mut Card<PcscTransport>, reader: &str, problem: &str) -> String {
+fn refused_message(
+    id: &Identity,
+    session: &mut Card<PcscTransport>,
+    reader: &str,
+    problem: &str,
+) -> String {
     let mut what = format!("card {} in \"{reader}\" {problem}", id.name());
     if id.status.state == LifeCycle::Enrolled {
         if let Ok(public) = session.get_record_public() {
             if let Ok(record) = PublicRecord::decode(&public) {
-                what.push_str(&format!(" ({})", super::inspect::SetMembership::from_record(&record)));
+                what.push_str(&format!(
+                    " ({})",
+                    super::inspect::SetMembership::from_record(&record)
+                ));
             }
         }
     }
@@ -147,13 +180,24 @@ fn refused_message(id: &Identity, session: &mut Card<PcscTransport>, reader: &st
 }
 
 /// Checks the PIN now, so a wrong PIN is found before any card is written.
-fn check_pin(session: &mut Card<PcscTransport>, pins: &PinSource, key: &CardKey, reader: &str) -> Result<PinBlock, CeremonyError> {
+fn check_pin(
+    session: &mut Card<PcscTransport>,
+    pins: &PinSource,
+    key: &CardKey,
+    reader: &str,
+) -> Result<PinBlock, CeremonyError> {
     let pin = pins.current_pin(&key.fingerprint())?;
-    session.verify(&pin).map_err(|e| CeremonyError::card(reader, e))?;
+    session
+        .verify(&pin)
+        .map_err(|e| CeremonyError::card(reader, e))?;
     Ok(pin)
 }
 
-fn register_present(presenter: &mut Presenter<'_>, req: &EnrollRequest<'_>, out: &mut dyn Write) -> Result<Vec<Registered>, CeremonyError> {
+fn register_present(
+    presenter: &mut Presenter<'_>,
+    req: &EnrollRequest<'_>,
+    out: &mut dyn Write,
+) -> Result<Vec<Registered>, CeremonyError> {
     let mut registered: Vec<Registered> = Vec::new();
     let mut problems = Vec::new();
     let mut sink = std::io::sink();
@@ -172,8 +216,22 @@ fn register_present(presenter: &mut Presenter<'_>, req: &EnrollRequest<'_>, out:
         let key = id.key.expect("a personalised card has a key");
         match check_pin(&mut p.card, req.pins, &key, &p.reader) {
             Ok(pin) => {
-                say(out, &format!("Card {} in \"{}\": PIN accepted, registered as card {}.", key.fingerprint(), p.reader, registered.len() + 1));
-                registered.push(Registered { reader: p.reader, key, capacity: id.status.capacity, pin, session: Some(p.card) });
+                say(
+                    out,
+                    &format!(
+                        "Card {} in \"{}\": PIN accepted, registered as card {}.",
+                        key.fingerprint(),
+                        p.reader,
+                        registered.len() + 1
+                    ),
+                );
+                registered.push(Registered {
+                    reader: p.reader,
+                    key,
+                    capacity: id.status.capacity,
+                    pin,
+                    session: Some(p.card),
+                });
             }
             Err(e) => problems.push(format!("card {}: {e}", key.fingerprint())),
         }
@@ -181,7 +239,11 @@ fn register_present(presenter: &mut Presenter<'_>, req: &EnrollRequest<'_>, out:
     if !problems.is_empty() {
         return Err(CeremonyError::NotEnrolled(format!(
             "nothing was written, because {}:\n  - {}",
-            if problems.len() == 1 { "a card was refused" } else { "cards were refused" },
+            if problems.len() == 1 {
+                "a card was refused"
+            } else {
+                "cards were refused"
+            },
             problems.join("\n  - ")
         )));
     }
@@ -196,12 +258,24 @@ fn register_present(presenter: &mut Presenter<'_>, req: &EnrollRequest<'_>, out:
     Ok(registered)
 }
 
-fn register_swapped(presenter: &mut Presenter<'_>, req: &EnrollRequest<'_>, count: usize, out: &mut dyn Write) -> Result<Vec<Registered>, CeremonyError> {
+fn register_swapped(
+    presenter: &mut Presenter<'_>,
+    req: &EnrollRequest<'_>,
+    count: usize,
+    out: &mut dyn Write,
+) -> Result<Vec<Registered>, CeremonyError> {
     let mut registered: Vec<Registered> = Vec::new();
-    say(out, &format!("Registering {count} cards: each custodian inserts their card and enters their PIN."));
+    say(
+        out,
+        &format!(
+            "Registering {count} cards: each custodian inserts their card and enters their PIN."
+        ),
+    );
     while registered.len() < count {
         let k = registered.len() + 1;
-        let Some(mut p) = presenter.next(out, &format!("custodian card {k} of {count}"))? else { break };
+        let Some(mut p) = presenter.next(out, &format!("custodian card {k} of {count}"))? else {
+            break;
+        };
         let id = match identify(&mut p.card, &p.reader) {
             Ok(id) => id,
             Err(e) => {
@@ -219,8 +293,20 @@ fn register_swapped(presenter: &mut Presenter<'_>, req: &EnrollRequest<'_>, coun
         let key = id.key.expect("a personalised card has a key");
         match check_pin(&mut p.card, req.pins, &key, &p.reader) {
             Ok(pin) => {
-                say(out, &format!("Card {}: PIN accepted, registered as card {k} of {count}.", key.fingerprint()));
-                registered.push(Registered { reader: p.reader.clone(), key, capacity: id.status.capacity, pin, session: None });
+                say(
+                    out,
+                    &format!(
+                        "Card {}: PIN accepted, registered as card {k} of {count}.",
+                        key.fingerprint()
+                    ),
+                );
+                registered.push(Registered {
+                    reader: p.reader.clone(),
+                    key,
+                    capacity: id.status.capacity,
+                    pin,
+                    session: None,
+                });
                 presenter.release(out, p, "registered")?;
             }
             Err(e) => {
@@ -233,43 +319,70 @@ fn register_swapped(presenter: &mut Presenter<'_>, req: &EnrollRequest<'_>, coun
 }
 
 /// PUT RECORD, then read both parts back and compare; re-verifies once if the card was reset.
-fn write_one(session: &mut Card<PcscTransport>, reg: &Registered, card: &EnrolledCard) -> Result<(), CeremonyError> {
+fn write_one(
+    session: &mut Card<PcscTransport>,
+    reg: &Registered,
+    card: &EnrolledCard,
+) -> Result<(), CeremonyError> {
     let reader = reg.reader.as_str();
     let stream = Zeroizing::new(card.put_record_stream());
     match session.put_record(&stream) {
         Err(CardError::PinNotVerified { .. }) => {
-            session.select().map_err(|e| CeremonyError::card(reader, e))?;
-            session.verify(&reg.pin).map_err(|e| CeremonyError::card(reader, e))?;
-            session.put_record(&stream).map_err(|e| CeremonyError::card(reader, e))?;
+            session
+                .select()
+                .map_err(|e| CeremonyError::card(reader, e))?;
+            session
+                .verify(&reg.pin)
+                .map_err(|e| CeremonyError::card(reader, e))?;
+            session
+                .put_record(&stream)
+                .map_err(|e| CeremonyError::card(reader, e))?;
         }
         other => other.map_err(|e| CeremonyError::card(reader, e))?,
     }
-    let public = session.get_record_public().map_err(|e| CeremonyError::card(reader, e))?;
-    let sealed = session.get_record_sealed().map_err(|e| CeremonyError::card(reader, e))?;
+    let public = session
+        .get_record_public()
+        .map_err(|e| CeremonyError::card(reader, e))?;
+    let sealed = session
+        .get_record_sealed()
+        .map_err(|e| CeremonyError::card(reader, e))?;
     if public != card.public || sealed[..] != card.sealed[..] {
         return Err(CeremonyError::CardRefused {
             card: reg.key.fingerprint(),
             reader: reader.to_owned(),
-            problem: "returned a record different from the one written; the card is faulty".to_owned(),
+            problem: "returned a record different from the one written; the card is faulty"
+                .to_owned(),
         });
     }
     Ok(())
 }
 
-fn not_enrolled(reg: &Registered, card: &EnrolledCard, error: &CeremonyError, written: &[EnrolledCardReport]) -> CeremonyError {
+fn not_enrolled(
+    reg: &Registered,
+    card: &EnrolledCard,
+    error: &CeremonyError,
+    written: &[EnrolledCardReport],
+) -> CeremonyError {
     let done = if written.is_empty() {
         "no card was written".to_owned()
     } else {
         format!(
             "cards already written with this unfinished set: {}",
-            written.iter().map(|w| w.fingerprint.clone()).collect::<Vec<_>>().join(", ")
+            written
+                .iter()
+                .map(|w| w.fingerprint.clone())
+                .collect::<Vec<_>>()
+                .join(", ")
         )
     };
     CeremonyError::NotEnrolled(format!(
         "writing card {} (custodian {} \"{}\") in \"{}\" failed: {error}; {done}",
         reg.key.fingerprint(),
         card.index(),
-        card.record.custodian(card.index()).map(|c| c.name.as_str()).unwrap_or(""),
+        card.record
+            .custodian(card.index())
+            .map(|c| c.name.as_str())
+            .unwrap_or(""),
         reg.reader
     ))
 }
@@ -279,37 +392,87 @@ fn report(reg: &Registered, card: &EnrolledCard) -> EnrolledCardReport {
         reader: reg.reader.clone(),
         fingerprint: reg.key.fingerprint(),
         index: card.index(),
-        name: card.record.custodian(card.index()).map(|c| c.name.clone()).unwrap_or_default(),
+        name: card
+            .record
+            .custodian(card.index())
+            .map(|c| c.name.clone())
+            .unwrap_or_default(),
     }
 }
 
-fn print_stats(out: &mut dyn Write, req: &EnrollRequest<'_>, key: &CardKey, session: &Card<PcscTransport>) {
+fn print_stats(
+    out: &mut dyn Write,
+    req: &EnrollRequest<'_>,
+    key: &CardKey,
+    session: &Card<PcscTransport>,
+) {
     if req.stats {
-        say(out, &format!("stats: card {} enroll: {}", key.fingerprint(), session.stats()));
+        say(
+            out,
+            &format!(
+                "stats: card {} enroll: {}",
+                key.fingerprint(),
+                session.stats()
+            ),
+        );
     }
 }
 
-fn write_present(req: &EnrollRequest<'_>, registered: Vec<Registered>, enrollment: &Enrollment, out: &mut dyn Write) -> Result<Vec<EnrolledCardReport>, CeremonyError> {
+fn write_present(
+    req: &EnrollRequest<'_>,
+    registered: Vec<Registered>,
+    enrollment: &Enrollment,
+    out: &mut dyn Write,
+) -> Result<Vec<EnrolledCardReport>, CeremonyError> {
     let mut written = Vec::new();
     for (mut reg, card) in registered.into_iter().zip(&enrollment.cards) {
-        let mut session = reg.session.take().expect("every-reader registration keeps the session");
+        let mut session = reg
+            .session
+            .take()
+            .expect("every-reader registration keeps the session");
         if let Err(e) = write_one(&mut session, &reg, card) {
             return Err(not_enrolled(&reg, card, &e, &written));
         }
-        say(out, &format!("Card {} (custodian {} \"{}\"): share written and read back.", reg.key.fingerprint(), card.index(), report(&reg, card).name));
+        say(
+            out,
+            &format!(
+                "Card {} (custodian {} \"{}\"): share written and read back.",
+                reg.key.fingerprint(),
+                card.index(),
+                report(&reg, card).name
+            ),
+        );
         print_stats(out, req, &reg.key, &session);
         written.push(report(&reg, card));
     }
     Ok(written)
 }
 
-fn write_swapped(presenter: &mut Presenter<'_>, req: &EnrollRequest<'_>, registered: Vec<Registered>, enrollment: &Enrollment, out: &mut dyn Write) -> Result<Vec<EnrolledCardReport>, CeremonyError> {
+fn write_swapped(
+    presenter: &mut Presenter<'_>,
+    req: &EnrollRequest<'_>,
+    registered: Vec<Registered>,
+    enrollment: &Enrollment,
+    out: &mut dyn Write,
+) -> Result<Vec<EnrolledCardReport>, CeremonyError> {
     let total = registered.len();
     let mut done = vec![false; total];
     let mut written = Vec::new();
-    say(out, "Writing the shares: insert each registered card again, in any order.");
+    say(
+        out,
+        "Writing the shares: insert each registered card again, in any order.",
+    );
     while written.len() < total {
-        let Some(mut p) = presenter.next(out, &format!("a registered card ({} of {total} written so far)", written.len()))? else { break };
+        let Some(mut p) = presenter.next(
+            out,
+            &format!(
+                "a registered card ({} of {total} written so far)",
+                written.len()
+            ),
+        )?
+        else {
+            break;
+        };
         let id = match identify(&mut p.card, &p.reader) {
             Ok(id) => id,
             Err(e) => {
@@ -318,22 +481,46 @@ fn write_swapped(presenter: &mut Presenter<'_>, req: &EnrollRequest<'_>, registe
                 continue;
             }
         };
-        let Some(i) = id.key.and_then(|k| registered.iter().position(|r| r.key == k)) else {
-            say(out, &format!("Skipped: card {} was not registered for this set.", id.name()));
+        let Some(i) = id
+            .key
+            .and_then(|k| registered.iter().position(|r| r.key == k))
+        else {
+            say(
+                out,
+                &format!(
+                    "Skipped: card {} was not registered for this set.",
+                    id.name()
+                ),
+            );
             presenter.release(out, p, "not part of this set")?;
             continue;
         };
         if done[i] {
-            say(out, &format!("Skipped: card {} already holds its share.", id.name()));
+            say(
+                out,
+                &format!("Skipped: card {} already holds its share.", id.name()),
+            );
             presenter.release(out, p, "already written")?;
             continue;
         }
         let (reg, card) = (&registered[i], &enrollment.cards[i]);
-        let result = p.card.verify(&reg.pin).map_err(|e| CeremonyError::card(&p.reader, e)).and_then(|()| write_one(&mut p.card, reg, card));
+        let result = p
+            .card
+            .verify(&reg.pin)
+            .map_err(|e| CeremonyError::card(&p.reader, e))
+            .and_then(|()| write_one(&mut p.card, reg, card));
         if let Err(e) = result {
             return Err(not_enrolled(reg, card, &e, &written));
         }
-        say(out, &format!("Card {} (custodian {} \"{}\"): share written and read back.", reg.key.fingerprint(), card.index(), report(reg, card).name));
+        say(
+            out,
+            &format!(
+                "Card {} (custodian {} \"{}\"): share written and read back.",
+                reg.key.fingerprint(),
+                card.index(),
+                report(reg, card).name
+            ),
+        );
         print_stats(out, req, &reg.key, &p.card);
         done[i] = true;
         written.push(report(reg, card));

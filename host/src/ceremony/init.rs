@@ -42,20 +42,38 @@ pub fn init(
             ),
         });
     }
-    say(out, &format!("Personalising the blank card in \"{reader}\" (PIN retry limit {}).", retry_limit.get()));
+    say(
+        out,
+        &format!(
+            "Personalising the blank card in \"{reader}\" (PIN retry limit {}).",
+            retry_limit.get()
+        ),
+    );
     let pin = pins.new_pin(&format!("the card in \"{reader}\""))?;
-    let point = card.initialise(retry_limit, &pin).map_err(|e| CeremonyError::card(reader, e))?;
+    let point = card
+        .initialise(retry_limit, &pin)
+        .map_err(|e| CeremonyError::card(reader, e))?;
     drop(pin);
-    let key = CardKey::from_card_point(&point[..])
-        .map_err(|source| CeremonyError::BadCardKey { reader: reader.to_owned(), source })?;
+    let key = CardKey::from_card_point(&point[..]).map_err(|source| CeremonyError::BadCardKey {
+        reader: reader.to_owned(),
+        source,
+    })?;
     // Read back: the card must now report the key it returned and the limit asked for.
     let check = identify(&mut card, reader)?;
-    if check.key != Some(key) || check.status.retry_limit != retry_limit.get() || check.status.state != LifeCycle::Personalised {
+    if check.key != Some(key)
+        || check.status.retry_limit != retry_limit.get()
+        || check.status.state != LifeCycle::Personalised
+    {
         return Err(CeremonyError::CardRefused {
             card: key.fingerprint(),
             reader: reader.to_owned(),
-            problem: "does not report the key and PIN limit it was just given; the card is faulty".to_owned(),
+            problem: "does not report the key and PIN limit it was just given; the card is faulty"
+                .to_owned(),
         });
     }
-    Ok(Initialised { reader: reader.to_owned(), key, retry_limit: retry_limit.get() })
+    Ok(Initialised {
+        reader: reader.to_owned(),
+        key,
+        retry_limit: retry_limit.get(),
+    })
 }

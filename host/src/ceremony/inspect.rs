@@ -80,7 +80,10 @@ impl SetMembership {
             index: record.index,
             threshold: record.threshold,
             count: record.custodians.len(),
-            custodian: record.custodian(record.index).map(|c| c.name.clone()).unwrap_or_default(),
+            custodian: record
+                .custodian(record.index)
+                .map(|c| c.name.clone())
+                .unwrap_or_default(),
         }
     }
 }
@@ -101,7 +104,11 @@ impl fmt::Display for CardSummary {
         if self.blocked {
             write!(f, ", PIN BLOCKED")?;
         } else if self.state != LifeCycle::Blank {
-            write!(f, ", PIN tries left {}/{}", self.tries_left, self.retry_limit)?;
+            write!(
+                f,
+                ", PIN tries left {}/{}",
+                self.tries_left, self.retry_limit
+            )?;
         }
         if let Some(fp) = &self.fingerprint {
             write!(f, ", card {fp}")?;
@@ -138,21 +145,33 @@ pub fn list_readers(ctx: &PcscContext, trace: bool) -> Result<Vec<ReaderReport>,
             } else {
                 match summarize(ctx, &info.name, trace) {
                     Ok(summary) => Found::Quorum(summary),
-                    Err(CeremonyError::Card { source: CardError::AppletNotFound, .. }) => Found::NoApplet,
+                    Err(CeremonyError::Card {
+                        source: CardError::AppletNotFound,
+                        ..
+                    }) => Found::NoApplet,
                     Err(e) => Found::Unreadable(e.to_string()),
                 }
             };
-            ReaderReport { reader: info.name, card }
+            ReaderReport {
+                reader: info.name,
+                card,
+            }
         })
         .collect())
 }
 
 /// One card's public information: SELECT, GET STATUS and, when enrolled, its public record.
-pub fn summarize(ctx: &PcscContext, reader: &str, trace: bool) -> Result<CardSummary, CeremonyError> {
+pub fn summarize(
+    ctx: &PcscContext,
+    reader: &str,
+    trace: bool,
+) -> Result<CardSummary, CeremonyError> {
     let mut card = Card::with_trace(connect_settled(ctx, reader)?, trace);
     let id = identify(&mut card, reader)?;
     let set = if id.status.state == LifeCycle::Enrolled {
-        let public = card.get_record_public().map_err(|e| CeremonyError::card(reader, e))?;
+        let public = card
+            .get_record_public()
+            .map_err(|e| CeremonyError::card(reader, e))?;
         Some(SetMembership::from_record(&PublicRecord::decode(&public)?))
     } else {
         None

@@ -116,7 +116,10 @@ pub enum CeremonyError {
 impl CeremonyError {
     /// Wraps a card error with the reader it happened in.
     pub fn card(reader: &str, source: CardError) -> CeremonyError {
-        CeremonyError::Card { reader: reader.to_owned(), source }
+        CeremonyError::Card {
+            reader: reader.to_owned(),
+            source,
+        }
     }
 }
 
@@ -137,7 +140,8 @@ pub struct Identity {
 impl Identity {
     /// The fingerprint to show, or a description for a blank card.
     pub fn name(&self) -> String {
-        self.key.map_or_else(|| "(blank, no key yet)".to_owned(), |k| k.fingerprint())
+        self.key
+            .map_or_else(|| "(blank, no key yet)".to_owned(), |k| k.fingerprint())
     }
 }
 
@@ -146,10 +150,14 @@ pub fn identify<T: Transport>(card: &mut Card<T>, reader: &str) -> Result<Identi
     card.select().map_err(|e| CeremonyError::card(reader, e))?;
     let status = card.status().map_err(|e| CeremonyError::card(reader, e))?;
     let key = match (&status.public_key, status.state) {
-        (Some(point), LifeCycle::Personalised | LifeCycle::Enrolled) => Some(
-            CardKey::from_card_point(&point[..])
-                .map_err(|source| CeremonyError::BadCardKey { reader: reader.to_owned(), source })?,
-        ),
+        (Some(point), LifeCycle::Personalised | LifeCycle::Enrolled) => {
+            Some(CardKey::from_card_point(&point[..]).map_err(|source| {
+                CeremonyError::BadCardKey {
+                    reader: reader.to_owned(),
+                    source,
+                }
+            })?)
+        }
         _ => None,
     };
     Ok(Identity { status, key })
@@ -161,19 +169,29 @@ pub fn resolve_reader(names: &[String], given: &str) -> Result<String, CeremonyE
         return Ok(exact.clone());
     }
     let lower = given.to_lowercase();
-    let matches: Vec<&String> = names.iter().filter(|n| n.to_lowercase().contains(&lower)).collect();
+    let matches: Vec<&String> = names
+        .iter()
+        .filter(|n| n.to_lowercase().contains(&lower))
+        .collect();
     match matches.as_slice() {
         [one] => Ok((*one).clone()),
         [] => Err(CeremonyError::NoSuchReader(given.to_owned())),
         many => Err(CeremonyError::AmbiguousReader {
             given: given.to_owned(),
-            matches: many.iter().map(|m| format!("\"{m}\"")).collect::<Vec<_>>().join(", "),
+            matches: many
+                .iter()
+                .map(|m| format!("\"{m}\""))
+                .collect::<Vec<_>>()
+                .join(", "),
         }),
     }
 }
 
 /// The reader of a one-card command: `--reader` resolved, or the only reader holding a card.
-pub fn choose_reader(ctx: &crate::transport::pcsc::PcscContext, given: Option<&str>) -> Result<String, CeremonyError> {
+pub fn choose_reader(
+    ctx: &crate::transport::pcsc::PcscContext,
+    given: Option<&str>,
+) -> Result<String, CeremonyError> {
     let readers = ctx.readers()?;
     if readers.is_empty() {
         return Err(TransportError::NoReaders.into());
@@ -182,14 +200,21 @@ pub fn choose_reader(ctx: &crate::transport::pcsc::PcscContext, given: Option<&s
         let names: Vec<String> = readers.iter().map(|r| r.name.clone()).collect();
         return resolve_reader(&names, given);
     }
-    let with_card: Vec<&str> = readers.iter().filter(|r| r.card_present).map(|r| r.name.as_str()).collect();
+    let with_card: Vec<&str> = readers
+        .iter()
+        .filter(|r| r.card_present)
+        .map(|r| r.name.as_str())
+        .collect();
     match with_card.as_slice() {
         [one] => Ok((*one).to_owned()),
         [] => Err(CeremonyError::NoCards),
         many => Err(CeremonyError::WhichCard(format!(
             "cards are present in {} readers ({})",
             many.len(),
-            many.iter().map(|m| format!("\"{m}\"")).collect::<Vec<_>>().join(", ")
+            many.iter()
+                .map(|m| format!("\"{m}\""))
+                .collect::<Vec<_>>()
+                .join(", ")
         ))),
     }
 }
@@ -199,14 +224,33 @@ mod tests {
     use super::*;
 
     fn names() -> Vec<String> {
-        ["Quorum Sim A 00 00", "Quorum Sim A 00 01", "Other Reader 00 00"].iter().map(|s| s.to_string()).collect()
+        [
+            "Quorum Sim A 00 00",
+            "Quorum Sim A 00 01",
+            "Other Reader 00 00",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect()
     }
 
     #[test]
     fn reader_is_resolved_by_exact_name_or_unique_part() {
-        assert_eq!(resolve_reader(&names(), "Quorum Sim A 00 01").unwrap(), "Quorum Sim A 00 01");
-        assert_eq!(resolve_reader(&names(), "other").unwrap(), "Other Reader 00 00");
-        assert!(matches!(resolve_reader(&names(), "Sim A"), Err(CeremonyError::AmbiguousReader { .. })));
-        assert!(matches!(resolve_reader(&names(), "nothing"), Err(CeremonyError::NoSuchReader(_))));
+        assert_eq!(
+            resolve_reader(&names(), "Quorum Sim A 00 01").unwrap(),
+            "Quorum Sim A 00 01"
+        );
+        assert_eq!(
+            resolve_reader(&names(), "other").unwrap(),
+            "Other Reader 00 00"
+        );
+        assert!(matches!(
+            resolve_reader(&names(), "Sim A"),
+            Err(CeremonyError::AmbiguousReader { .. })
+        ));
+        assert!(matches!(
+            resolve_reader(&names(), "nothing"),
+            Err(CeremonyError::NoSuchReader(_))
+        ));
     }
 }

@@ -47,11 +47,14 @@ impl<'a> Presenter<'a> {
         let mut queue = VecDeque::new();
         match &from {
             CardsFrom::EveryReader => {
-                for info in ctx.readers()? {
-                    if info.card_present {
-                        queue.push_back(info.name);
-                    }
-                }
+                let mut names: Vec<String> = ctx
+                    .readers()?
+                    .into_iter()
+                    .filter(|r| r.card_present)
+                    .map(|r| r.name)
+                    .collect();
+                names.sort();
+                queue.extend(names);
                 if queue.is_empty() {
                     return Err(CeremonyError::NoCards);
                 }
@@ -62,7 +65,12 @@ impl<'a> Presenter<'a> {
                 }
             }
         }
-        Ok(Presenter { ctx, from, queue, trace })
+        Ok(Presenter {
+            ctx,
+            from,
+            queue,
+            trace,
+        })
     }
 
     /// Whether cards are swapped through one reader (so the operator must be asked for each).
@@ -77,7 +85,11 @@ impl<'a> Presenter<'a> {
 
     /// The next card: in every-reader mode the next occupied reader (`None` when all were
     /// handed out); with one reader, asks for a card with `ask` and waits for it.
-    pub fn next(&mut self, out: &mut dyn Write, ask: &str) -> Result<Option<Presented>, CeremonyError> {
+    pub fn next(
+        &mut self,
+        out: &mut dyn Write,
+        ask: &str,
+    ) -> Result<Option<Presented>, CeremonyError> {
         match &self.from {
             CardsFrom::EveryReader => match self.queue.pop_front() {
                 Some(reader) => self.open(&reader).map(Some),
@@ -85,11 +97,19 @@ impl<'a> Presenter<'a> {
             },
             CardsFrom::OneReader { reader, timeout } => {
                 let (reader, timeout) = (reader.clone(), *timeout);
-                let present = self.ctx.readers()?.iter().any(|r| r.name == reader && r.card_present);
+                let present = self
+                    .ctx
+                    .readers()?
+                    .iter()
+                    .any(|r| r.name == reader && r.card_present);
                 if !present {
                     say(out, &format!("Insert {ask} into \"{reader}\"."));
                     if self.ctx.wait_for_card(&reader, Some(timeout))?.is_none() {
-                        return Err(CeremonyError::WaitTimedOut { what: "a card to be inserted", reader, secs: timeout.as_secs() });
+                        return Err(CeremonyError::WaitTimedOut {
+                            what: "a card to be inserted",
+                            reader,
+                            secs: timeout.as_secs(),
+                        });
                     }
                 }
                 self.open(&reader).map(Some)
@@ -98,14 +118,23 @@ impl<'a> Presenter<'a> {
     }
 
     /// Done with a card: with one reader, asks for its removal and waits until it is out.
-    pub fn release(&mut self, out: &mut dyn Write, presented: Presented, why: &str) -> Result<(), CeremonyError> {
+    pub fn release(
+        &mut self,
+        out: &mut dyn Write,
+        presented: Presented,
+        why: &str,
+    ) -> Result<(), CeremonyError> {
         let reader = presented.reader.clone();
         drop(presented);
         if let CardsFrom::OneReader { timeout, .. } = &self.from {
             let timeout = *timeout;
             say(out, &format!("Remove the card from \"{reader}\" ({why})."));
             if !self.ctx.wait_for_removal(&reader, Some(timeout))? {
-                return Err(CeremonyError::WaitTimedOut { what: "the card to be removed", reader, secs: timeout.as_secs() });
+                return Err(CeremonyError::WaitTimedOut {
+                    what: "the card to be removed",
+                    reader,
+                    secs: timeout.as_secs(),
+                });
             }
         }
         Ok(())
@@ -117,13 +146,21 @@ impl<'a> Presenter<'a> {
         let reader = presented.reader.clone();
         drop(presented);
         if self.swapping() {
-            say(out, &format!("That was the last card needed; its custodian may take it out of \"{reader}\"."));
+            say(
+                out,
+                &format!(
+                    "That was the last card needed; its custodian may take it out of \"{reader}\"."
+                ),
+            );
         }
     }
 
     fn open(&self, reader: &str) -> Result<Presented, CeremonyError> {
         let transport = connect_settled(self.ctx, reader)?;
-        Ok(Presented { reader: reader.to_owned(), card: Card::with_trace(transport, self.trace) })
+        Ok(Presented {
+            reader: reader.to_owned(),
+            card: Card::with_trace(transport, self.trace),
+        })
     }
 }
 
@@ -133,7 +170,12 @@ pub fn connect_settled(ctx: &PcscContext, reader: &str) -> Result<PcscTransport,
     for _ in 0..20 {
         match ctx.connect(reader) {
             Ok(t) => return Ok(t),
-            Err(e @ (TransportError::CardReset | TransportError::CardRemoved | TransportError::CardUnresponsive | TransportError::NoCard(_))) => {
+            Err(
+                e @ (TransportError::CardReset
+                | TransportError::CardRemoved
+                | TransportError::CardUnresponsive
+                | TransportError::NoCard(_)),
+            ) => {
                 last = Some(e);
                 std::thread::sleep(Duration::from_millis(100));
             }

@@ -59,7 +59,11 @@ pub struct Recovered {
 }
 
 /// Runs the recovery until the threshold is reached or the cards run out.
-pub fn recover(ctx: &PcscContext, req: &RecoverRequest<'_>, out: &mut dyn Write) -> Result<Recovered, CeremonyError> {
+pub fn recover(
+    ctx: &PcscContext,
+    req: &RecoverRequest<'_>,
+    out: &mut dyn Write,
+) -> Result<Recovered, CeremonyError> {
     let mut presenter = Presenter::new(ctx, req.from.clone(), req.trace)?;
     let mut target: Option<PublicRecord> = None;
     let mut shares: Vec<OpenedShare> = Vec::new();
@@ -70,22 +74,44 @@ pub fn recover(ctx: &PcscContext, req: &RecoverRequest<'_>, out: &mut dyn Write)
             break;
         }
         let ask = match need {
-            Some(n) => format!("a custodian card of set \"{}\" ({} of {n} opened)", target.as_ref().map_or("", |t| t.label.as_str()), shares.len()),
+            Some(n) => format!(
+                "a custodian card of set \"{}\" ({} of {n} opened)",
+                target.as_ref().map_or("", |t| t.label.as_str()),
+                shares.len()
+            ),
             None => "a custodian card".to_owned(),
         };
-        let Some(mut p) = presenter.next(out, &ask)? else { break };
+        let Some(mut p) = presenter.next(out, &ask)? else {
+            break;
+        };
         let reader = p.reader.clone();
-        let outcome = take_share(&mut p.card, &reader, req, &mut target, &mut shares);
+        let outcome = take_share(&mut p.card, req, &mut target, &mut shares);
         if req.stats {
-            say(out, &format!("stats: card in \"{reader}\" recover: {} after SELECT", p.card.stats().since(&after_select_baseline())));
+            say(
+                out,
+                &format!(
+                    "stats: card in \"{reader}\" recover: {} after SELECT",
+                    p.card.stats().since(&after_select_baseline())
+                ),
+            );
         }
         let (card, used, note) = match outcome {
             Ok((card, note)) => (card, true, note),
             Err((card, note)) => (card, false, note),
         };
-        say(out, &format!("{} {card}: {note}", if used { "Used" } else { "Skipped" }));
-        cards.push(CardOutcome { reader: reader.clone(), card, used, note });
-        let complete = target.as_ref().is_some_and(|t| shares.len() >= usize::from(t.threshold));
+        say(
+            out,
+            &format!("{} {card}: {note}", if used { "Used" } else { "Skipped" }),
+        );
+        cards.push(CardOutcome {
+            reader: reader.clone(),
+            card,
+            used,
+            note,
+        });
+        let complete = target
+            .as_ref()
+            .is_some_and(|t| shares.len() >= usize::from(t.threshold));
         if complete {
             presenter.finish(out, p);
         } else {
@@ -93,7 +119,10 @@ pub fn recover(ctx: &PcscContext, req: &RecoverRequest<'_>, out: &mut dyn Write)
         }
     }
     let Some(record) = target else {
-        return Err(CeremonyError::NotEnoughShares(format!("no card holds a readable share{}", list(&cards))));
+        return Err(CeremonyError::NotEnoughShares(format!(
+            "no card holds a readable share{}",
+            list(&cards)
+        )));
     };
     let need = usize::from(record.threshold);
     if shares.len() < need {
@@ -106,19 +135,29 @@ pub fn recover(ctx: &PcscContext, req: &RecoverRequest<'_>, out: &mut dyn Write)
         )));
     }
     let master = sharing::recover(&shares)?;
-    Ok(Recovered { master, set: SetMembership::from_record(&record), cards })
+    Ok(Recovered {
+        master,
+        set: SetMembership::from_record(&record),
+        cards,
+    })
 }
 
 /// The stats baseline: SELECT is the first command, so counting starts after it.
 fn after_select_baseline() -> crate::card::ApduStats {
-    crate::card::ApduStats { commands: 1, ..Default::default() }
+    crate::card::ApduStats {
+        commands: 1,
+        ..Default::default()
+    }
 }
 
 fn list(cards: &[CardOutcome]) -> String {
     if cards.is_empty() {
         return String::new();
     }
-    let lines: Vec<String> = cards.iter().map(|c| format!("  - {} in \"{}\": {}", c.card, c.reader, c.note)).collect();
+    let lines: Vec<String> = cards
+        .iter()
+        .map(|c| format!("  - {} in \"{}\": {}", c.card, c.reader, c.note))
+        .collect();
     format!(":\n{}", lines.join("\n"))
 }
 
@@ -127,7 +166,6 @@ type Step = Result<(String, String), (String, String)>;
 /// One card: Ok((card, note)) if its share was opened and kept, Err((card, why)) if skipped.
 fn take_share(
     card: &mut Card<PcscTransport>,
-    reader: &str,
     req: &RecoverRequest<'_>,
     target: &mut Option<PublicRecord>,
     shares: &mut Vec<OpenedShare>,
@@ -135,42 +173,88 @@ fn take_share(
     let unnamed = || "card".to_owned();
     let info = card.select().map_err(|e| (unnamed(), e.to_string()))?;
     if info.state != LifeCycle::Enrolled {
-        return Err((unnamed(), format!("holds no share (state: {})", info.state.name())));
+        return Err((
+            unnamed(),
+            format!("holds no share (state: {})", info.state.name()),
+        ));
     }
-    let public = card.get_record_public().map_err(|e| (unnamed(), e.to_string()))?;
-    let record = PublicRecord::decode(&public).map_err(|e| (unnamed(), format!("its record is unreadable: {e}")))?;
-    let custodian = record.custodian(record.index).expect("a decoded record lists its own index").clone();
-    let who = format!("{} (custodian {} \"{}\")", custodian.card_key.fingerprint(), record.index, custodian.name);
+    let public = card
+        .get_record_public()
+        .map_err(|e| (unnamed(), e.to_string()))?;
+    let record = PublicRecord::decode(&public)
+        .map_err(|e| (unnamed(), format!("its record is unreadable: {e}")))?;
+    let custodian = record
+        .custodian(record.index)
+        .expect("a decoded record lists its own index")
+        .clone();
+    let who = format!(
+        "{} (custodian {} \"{}\")",
+        custodian.card_key.fingerprint(),
+        record.index,
+        custodian.name
+    );
     let membership = SetMembership::from_record(&record);
     if let Some(wanted) = req.set_id {
         if record.set_id != wanted {
-            return Err((who, format!("belongs to another {membership}, not to set {}", hex::encode(wanted))));
+            return Err((
+                who,
+                format!(
+                    "belongs to another {membership}, not to set {}",
+                    hex::encode(wanted)
+                ),
+            ));
         }
     }
     if let Some(t) = target.as_ref() {
         if record.set_id != t.set_id {
-            return Err((who, format!("belongs to another {membership}, not to set \"{}\" ({})", t.label, hex::encode(t.set_id))));
+            return Err((
+                who,
+                format!(
+                    "belongs to another {membership}, not to set \"{}\" ({})",
+                    t.label,
+                    hex::encode(t.set_id)
+                ),
+            ));
         }
         if let Err(mismatch) = check_same_set(t, &record) {
             return Err((who, format!("its record disagrees with the other cards of the set ({mismatch}); it may have been tampered with")));
         }
     }
     if shares.iter().any(|s| s.index() == record.index) {
-        return Err((who, "this custodian's share was already opened (the same card twice?)".to_owned()));
+        return Err((
+            who,
+            "this custodian's share was already opened (the same card twice?)".to_owned(),
+        ));
     }
-    let pin = req.pins.current_pin(&custodian.card_key.fingerprint()).map_err(|e| (who.clone(), e.to_string()))?;
-    card.verify(&pin).map_err(|e| (who.clone(), e.to_string()))?;
+    let pin = req
+        .pins
+        .current_pin(&custodian.card_key.fingerprint())
+        .map_err(|e| (who.clone(), e.to_string()))?;
+    card.verify(&pin)
+        .map_err(|e| (who.clone(), e.to_string()))?;
     drop(pin);
-    let sealed = card.get_record_sealed().map_err(|e| (who.clone(), e.to_string()))?;
+    let sealed = card
+        .get_record_sealed()
+        .map_err(|e| (who.clone(), e.to_string()))?;
     let key: CardKey = custodian.card_key;
-    let opened = sharing::open_share(&public, &sealed, &key, &mut OsRng, |point: &[u8; POINT_LEN]| {
-        card.unseal(point).map(|x| *x)
-    })
+    let opened = sharing::open_share(
+        &public,
+        &sealed,
+        &key,
+        &mut OsRng,
+        |point: &[u8; POINT_LEN]| card.unseal(point).map(|x| *x),
+    )
     .map_err(|e| (who.clone(), e.to_string()))?;
     if target.is_none() {
         *target = Some(record.clone());
     }
     shares.push(opened);
     let need = target.as_ref().map_or(0, |t| usize::from(t.threshold));
-    Ok((who, format!("share opened ({} of {need}) from {membership}", shares.len())))
+    Ok((
+        who,
+        format!(
+            "share opened ({} of {need}) from {membership}",
+            shares.len()
+        ),
+    ))
 }

@@ -17,7 +17,9 @@ use quorum::ceremony::inspect::{list_readers, summarize};
 use quorum::ceremony::recover::{recover, RecoverRequest};
 use quorum::ceremony::{choose_reader, resolve_reader, CardsFrom, CeremonyError};
 use quorum::pin::{PinSource, RetryLimit};
-use quorum::secret_io::{check_writable, read_master, write_private_file, write_stdout, MasterSource, SecretIoError};
+use quorum::secret_io::{
+    check_writable, read_master, write_private_file, write_stdout, MasterSource, SecretIoError,
+};
 use quorum::transport::pcsc::PcscContext;
 
 use cli::{Cli, Command, EnrollArgs, InitArgs, PinArgs, RecoverArgs};
@@ -28,7 +30,9 @@ const EXIT_USAGE: u8 = 2;
 fn main() -> ExitCode {
     quorum::harden_process();
     let cli = Cli::parse();
-    let trace = cli.trace || std::env::var_os(quorum::card::TRACE_ENV).is_some_and(|v| v == "1" || v == "true" || v == "yes");
+    let trace = cli.trace
+        || std::env::var_os(quorum::card::TRACE_ENV)
+            .is_some_and(|v| v == "1" || v == "true" || v == "yes");
     match run(&cli, trace) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
@@ -40,7 +44,11 @@ fn main() -> ExitCode {
                 }
                 source = s.source();
             }
-            ExitCode::from(if matches!(e, CeremonyError::Usage(_)) { EXIT_USAGE } else { 1 })
+            ExitCode::from(if matches!(e, CeremonyError::Usage(_)) {
+                EXIT_USAGE
+            } else {
+                1
+            })
         }
     }
 }
@@ -54,13 +62,26 @@ fn run(cli: &Cli, trace: bool) -> Result<(), CeremonyError> {
             let summary = summarize(&ctx, &reader, trace)?;
             println!("Reader:      {reader}");
             println!("State:       {}", summary.state.name());
-            println!("PIN:         {}", if summary.blocked { "BLOCKED".to_owned() } else { format!("{} of {} tries left", summary.tries_left, summary.retry_limit) });
+            println!(
+                "PIN:         {}",
+                if summary.blocked {
+                    "BLOCKED".to_owned()
+                } else {
+                    format!(
+                        "{} of {} tries left",
+                        summary.tries_left, summary.retry_limit
+                    )
+                }
+            );
             println!("Capacity:    {} bytes", summary.capacity);
             if let Some(fp) = &summary.fingerprint {
                 println!("Fingerprint: {fp}");
             }
             if let Some(set) = &summary.set {
-                println!("Set:         \"{}\" ({}-of-{}), version {}", set.label, set.threshold, set.count, set.set_version);
+                println!(
+                    "Set:         \"{}\" ({}-of-{}), version {}",
+                    set.label, set.threshold, set.count, set.set_version
+                );
                 println!("Set id:      {}", set.set_id);
                 println!("Custodian:   {} \"{}\"", set.index, set.custodian);
             }
@@ -82,7 +103,11 @@ fn readers(trace: bool) -> Result<(), CeremonyError> {
 
 fn pin_source(args: &PinArgs) -> Result<PinSource, CeremonyError> {
     let fd = match args.pin_fd {
-        Some(fd) if fd < 0 => return Err(CeremonyError::Usage(format!("--pin-fd {fd}: a file descriptor is a number of 0 or more"))),
+        Some(fd) if fd < 0 => {
+            return Err(CeremonyError::Usage(format!(
+                "--pin-fd {fd}: a file descriptor is a number of 0 or more"
+            )))
+        }
         Some(fd) => Some(fd as u32),
         None => None,
     };
@@ -103,7 +128,12 @@ fn init_card(args: &InitArgs, trace: bool) -> Result<(), CeremonyError> {
     let mut err = io::stderr();
     let done = init(&ctx, &reader, limit, &pins, trace, &mut err)?;
     eprintln!("The key pair was generated on the card; its private key never leaves it.");
-    println!("Card personalised in \"{}\" (PIN retry limit {}). Fingerprint: {}", done.reader, done.retry_limit, done.key.fingerprint());
+    println!(
+        "Card personalised in \"{}\" (PIN retry limit {}). Fingerprint: {}",
+        done.reader,
+        done.retry_limit,
+        done.key.fingerprint()
+    );
     Ok(())
 }
 
@@ -118,19 +148,33 @@ fn parse_names(names: &[String]) -> Result<Vec<(String, String)>, CeremonyError>
 }
 
 fn default_bundle_path(label: &str) -> PathBuf {
-    let safe: String = label.chars().map(|c| if c.is_ascii_alphanumeric() || c == '-' || c == '_' { c } else { '_' }).collect();
+    let safe: String = label
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
     PathBuf::from(format!("{safe}.quorum.json"))
 }
 
 fn enroll_set(args: &EnrollArgs, trace: bool, stats: bool) -> Result<(), CeremonyError> {
     let names = parse_names(&args.names)?;
     if args.reader.is_some() && args.shares.is_none() {
-        return Err(CeremonyError::Usage("with --reader, give the number of cards to enroll with --shares M".to_owned()));
+        return Err(CeremonyError::Usage(
+            "with --reader, give the number of cards to enroll with --shares M".to_owned(),
+        ));
     }
     if args.out.is_some() && args.generate.is_none() {
         return Err(CeremonyError::Usage("--out is where a --generate'd secret goes; with --in or standard input you already hold the secret".to_owned()));
     }
-    let bundle_path = args.bundle.clone().unwrap_or_else(|| default_bundle_path(&args.label));
+    let bundle_path = args
+        .bundle
+        .clone()
+        .unwrap_or_else(|| default_bundle_path(&args.label));
     check_writable(&bundle_path, args.force)?;
     if let Some(out) = &args.out {
         check_writable(out, args.force)?;
@@ -158,7 +202,11 @@ fn enroll_set(args: &EnrollArgs, trace: bool, stats: bool) -> Result<(), Ceremon
     let mut err = io::stderr();
     let outcome = enroll(&ctx, &request, &mut err)?;
     let bundle = Bundle::from_enrollment(&outcome.enrollment);
-    bundle.write(&bundle_path, args.force).map_err(|e| CeremonyError::Usage(format!("the set is enrolled on every card, but the bundle could not be written: {e}")))?;
+    bundle.write(&bundle_path, args.force).map_err(|e| {
+        CeremonyError::Usage(format!(
+            "the set is enrolled on every card, but the bundle could not be written: {e}"
+        ))
+    })?;
     if let Some(out) = &args.out {
         write_private_file(out, &master, args.force)?;
     }
@@ -170,19 +218,33 @@ fn enroll_set(args: &EnrollArgs, trace: bool, stats: bool) -> Result<(), Ceremon
         hex::encode(outcome.enrollment.set_id)
     );
     for c in &outcome.cards {
-        println!("  custodian {} \"{}\": card {} (written and read back in \"{}\")", c.index, c.name, c.fingerprint, c.reader);
+        println!(
+            "  custodian {} \"{}\": card {} (written and read back in \"{}\")",
+            c.index, c.name, c.fingerprint, c.reader
+        );
     }
     println!("Bundle (public set description): {}", bundle_path.display());
     if let Some(out) = &args.out {
-        println!("Generated master secret ({} bytes): {}", master.len(), out.display());
+        println!(
+            "Generated master secret ({} bytes): {}",
+            master.len(),
+            out.display()
+        );
     }
     Ok(())
 }
 
-fn cards_from(ctx: &PcscContext, reader: Option<&str>, timeout: u64) -> Result<CardsFrom, CeremonyError> {
+fn cards_from(
+    ctx: &PcscContext,
+    reader: Option<&str>,
+    timeout: u64,
+) -> Result<CardsFrom, CeremonyError> {
     Ok(match reader {
         None => CardsFrom::EveryReader,
-        Some(given) => CardsFrom::OneReader { reader: resolve_reader(&ctx.reader_names()?, given)?, timeout: Duration::from_secs(timeout) },
+        Some(given) => CardsFrom::OneReader {
+            reader: resolve_reader(&ctx.reader_names()?, given)?,
+            timeout: Duration::from_secs(timeout),
+        },
     })
 }
 
@@ -199,13 +261,23 @@ fn recover_set(args: &RecoverArgs, trace: bool, stats: bool) -> Result<(), Cerem
             hex::decode(s)
                 .ok()
                 .and_then(|b| <[u8; 16]>::try_from(b).ok())
-                .ok_or_else(|| CeremonyError::Usage(format!("--set {s:?}: a set id is 32 hex digits, as `quorumctl status` shows")))
+                .ok_or_else(|| {
+                    CeremonyError::Usage(format!(
+                        "--set {s:?}: a set id is 32 hex digits, as `quorumctl status` shows"
+                    ))
+                })
         })
         .transpose()?;
     let pins = pin_source(&args.pins)?;
     let ctx = PcscContext::establish()?;
     let from = cards_from(&ctx, args.reader.as_deref(), args.timeout)?;
-    let request = RecoverRequest { set_id, from, pins: &pins, trace, stats };
+    let request = RecoverRequest {
+        set_id,
+        from,
+        pins: &pins,
+        trace,
+        stats,
+    };
     let mut err = io::stderr();
     let recovered = recover(&ctx, &request, &mut err)?;
     match &args.out {
@@ -221,7 +293,13 @@ fn recover_set(args: &RecoverArgs, trace: bool, stats: bool) -> Result<(), Cerem
         recovered.master.len()
     );
     for c in &recovered.cards {
-        eprintln!("  {} {} in \"{}\": {}", if c.used { "used   " } else { "skipped" }, c.card, c.reader, c.note);
+        eprintln!(
+            "  {} {} in \"{}\": {}",
+            if c.used { "used   " } else { "skipped" },
+            c.card,
+            c.reader,
+            c.note
+        );
     }
     if let Some(out) = &args.out {
         eprintln!("Written to {} (mode 0600).", out.display());
