@@ -28,6 +28,10 @@ pub enum TransportError {
     /// Another program holds the card.
     #[error("the card in reader \"{0}\" is in use by another program; close other smart-card programs (a browser, `gpgconf --kill scdaemon`, other quorumctl runs) and try again")]
     CardInUse(String),
+    /// The reader could not complete an exchange with the card (pcsc-lite reports
+    /// SCARD_E_NOT_TRANSACTED when the card vanishes mid-command or the driver fails).
+    #[error("the reader could not exchange the command with the card (it was pulled out, or the reader failed); insert it again and repeat the command (an interrupted record write keeps the card's previous record)")]
+    ExchangeFailed,
     /// The card does not answer.
     #[error("the card does not respond; take it out, check its orientation and contacts, and insert it again")]
     CardUnresponsive,
@@ -82,6 +86,7 @@ impl TransportError {
             E::NoSmartcard => TransportError::NoCard(reader.to_owned()),
             E::RemovedCard => TransportError::CardRemoved,
             E::ResetCard => TransportError::CardReset,
+            E::NotTransacted => TransportError::ExchangeFailed,
             E::SharingViolation => TransportError::CardInUse(reader.to_owned()),
             E::UnresponsiveCard | E::UnpoweredCard | E::UnsupportedCard => {
                 TransportError::CardUnresponsive
@@ -109,6 +114,10 @@ mod tests {
         assert!(matches!(
             map(::pcsc::Error::RemovedCard),
             TransportError::CardRemoved
+        ));
+        assert!(matches!(
+            map(::pcsc::Error::NotTransacted),
+            TransportError::ExchangeFailed
         ));
         assert!(
             matches!(map(::pcsc::Error::NoSmartcard), TransportError::NoCard(r) if r == "Reader 00 00")
