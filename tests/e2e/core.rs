@@ -462,3 +462,196 @@ fn enroll_refuses_foreign_and_blank_cards_and_writes_nothing() {
         );
     }
 }
+
+#[test]
+fn enroll_through_one_reader_refuses_the_same_card_twice() {
+    let _guard = lock();
+    let farm = Farm::connect();
+    let dir = scratch("enroll-swap");
+    let custodians = personalise(&farm, &dir, 3);
+    farm.clear_all();
+    let pins = pins_of(&dir, "pins", &custodians);
+    let input = dir.join("m");
+    std::fs::write(&input, b"enrolled card by card").unwrap();
+    let bundle = dir.join("swap.quorum.json");
+    let mut running = Running::start(&[
+        "enroll",
+        "--threshold",
+        "2",
+        "--shares",
+        "3",
+        "--label",
+        "one-reader",
+        "--reader",
+        farm.reader_name(0),
+        "--in",
+        input.to_str().unwrap(),
+        "--bundle",
+        bundle.to_str().unwrap(),
+        "--pin-file",
+        pins.to_str().unwrap(),
+    ]);
+    // Registration: card 0, card 0 again (refused), card 1, card 2.
+    for (k, c) in [
+        &custodians[0],
+        &custodians[0],
+        &custodians[1],
+        &custodians[2],
+    ]
+    .iter()
+    .enumerate()
+    {
+        running.expect("Insert");
+        farm.insert(&c.card, 0);
+        if k == 1 {
+            running.expect("the same card twice");
+        }
+        running.expect("Remove");
+        farm.remove(0);
+    }
+    // Writing: any order; the last card may stay in the reader.
+    for (k, c) in [&custodians[2], &custodians[0], &custodians[1]]
+        .iter()
+        .enumerate()
+    {
+        running.expect("Insert");
+        farm.insert(&c.card, 0);
+        running.expect("share written and read back");
+        if k < 2 {
+            running.expect("Remove");
+            farm.remove(0);
+        }
+    }
+    let (status, stdout, stderr) = running.finish();
+    assert!(status.success(), "{stderr}");
+    assert!(
+        text(&stdout).contains("Enrolled set \"one-reader\" (2-of-3)"),
+        "{}",
+        text(&stdout)
+    );
+    let parsed = Bundle::parse(&std::fs::read_to_string(&bundle).unwrap()).unwrap();
+    assert_eq!(parsed.records.len(), 3);
+
+    present(&farm, &[&custodians[1], &custodians[2]]);
+    let done = run_ok(&["recover", "--pin-file", pins.to_str().unwrap()]);
+    assert_eq!(done.stdout, b"enrolled card by card");
+}
+
+#[test]
+fn enroll_reads_standard_input_and_names_a_card_too_small_for_the_record() {
+    let _guard = lock();
+    let farm = Farm::connect();
+    let dir = scratch("small-card");
+    let mut custodians = personalise(&farm, &dir, 2);
+    // A third card installed with the smallest record capacity.
+    let small = farm.new_card(Some(512));
+    farm.insert(&small, 2);
+    let pin_path = pin_file(&dir, "init-pin", &["112233".to_owned()]);
+    let done = run_ok(&[
+        "init",
+        "--reader",
+        farm.reader_name(2),
+        "--pin-file",
+        pin_path.to_str().unwrap(),
+    ]);
+    let fingerprint = text(&done.stdout)
+        .split("Fingerprint: ")
+        .nth(1)
+        .unwrap()
+        .trim()
+        .to_owned();
+    custodians.push(Custodian {
+        card: small,
+        fingerprint: fingerprint.clone(),
+        pin: "112233".to_owned(),
+    });
+    let pins = pins_of(&dir, "pins", &custodians);
+    let bundle = dir.join("b.json");
+    let big = vec![0x5au8; 1000];
+    let mut child = crate::run::quorumctl(&[
+        "enroll",
+        "--threshold",
+        "2",
+        "--label",
+        "too-big",
+        "--bundle",
+        bundle.to_str().unwrap(),
+        "--pin-file",
+        pins.to_str().unwrap(),
+    ])
+    .stdin(std::process::Stdio::piped())
+    .stdout(std::process::Stdio::piped())
+    .stderr(std::process::Stdio::piped())
+    .spawn()
+    .unwrap();
+    std::io::Write::write_all(&mut child.stdin.take().unwrap(), &big).unwrap();
+    let failed = child.wait_with_output().unwrap();
+    assert_eq!(failed.status.code(), Some(1), "{}", show(&failed));
+    let err = text(&failed.stderr);
+    assert!(
+        err.contains("NOT enrolled")
+            && err.contains(&fingerprint)
+            && err.contains("at most 512 bytes"),
+        "{err}"
+    );
+    assert!(err.contains("nothing was written"), "{err}");
+    assert!(!bundle.exists());
+
+    // Without the small card, the same secret from standard input enrolls and recovers.
+    present(&farm, &[&custodians[0], &custodians[1]]);
+    let mut child = crate::run::quorumctl(&[
+        "enroll",
+        "--threshold",
+        "2",
+        "--label",
+        "from-stdin",
+        "--bundle",
+        bundle.to_str().unwrap(),
+        "--pin-file",
+        pins.to_str().unwrap(),
+    ])
+    .stdin(std::process::Stdio::piped())
+    .stdout(std::process::Stdio::piped())
+    .stderr(std::process::Stdio::piped())
+    .spawn()
+    .unwrap();
+    std::io::Write::write_all(&mut child.stdin.take().unwrap(), &big).unwrap();
+    let enrolled = child.wait_with_output().unwrap();
+    assert!(enrolled.status.success(), "{}", show(&enrolled));
+    let done = run_ok(&["recover", "--pin-file", pins.to_str().unwrap()]);
+    assert_eq!(done.stdout, big);
+}
+
+#[test]
+fn recover_never_overwrites_an_existing_file_without_force() {
+    let _guard = lock();
+    let farm = Farm::connect();
+    let dir = scratch("no-overwrite");
+    let (custodians, pins, _) = enrolled(&farm, &dir, "keep", 1, 1, b"the new secret");
+    present(&farm, &[&custodians[0]]);
+    let out = dir.join("existing");
+    std::fs::write(&out, b"precious").unwrap();
+    let refused = run(&[
+        "recover",
+        "--out",
+        out.to_str().unwrap(),
+        "--pin-file",
+        pins.to_str().unwrap(),
+    ]);
+    assert_eq!(refused.status.code(), Some(1), "{}", show(&refused));
+    assert!(
+        text(&refused.stderr).contains("refusing to overwrite"),
+        "{}",
+        show(&refused)
+    );
+    assert_eq!(std::fs::read(&out).unwrap(), b"precious");
+    run_ok(&[
+        "recover",
+        "--out",
+        out.to_str().unwrap(),
+        "--force",
+        "--pin-file",
+        pins.to_str().unwrap(),
+    ]);
+    assert_eq!(std::fs::read(&out).unwrap(), b"the new secret");
+}
