@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use quorum::bundle::Bundle;
 
 use crate::farm::{lock, Farm};
-use crate::run::{pin_file, run, run_ok, scratch, show, Running};
+use crate::run::{pin_file, run, run_ok, run_with_stdin, scratch, show, Running};
 
 /// One simulated custodian card: farm id, fingerprint, PIN.
 #[derive(Clone, Debug)]
@@ -568,24 +568,20 @@ fn enroll_reads_standard_input_and_names_a_card_too_small_for_the_record() {
     let pins = pins_of(&dir, "pins", &custodians);
     let bundle = dir.join("b.json");
     let big = vec![0x5au8; 1000];
-    let mut child = crate::run::quorumctl(&[
-        "enroll",
-        "--threshold",
-        "2",
-        "--label",
-        "too-big",
-        "--bundle",
-        bundle.to_str().unwrap(),
-        "--pin-file",
-        pins.to_str().unwrap(),
-    ])
-    .stdin(std::process::Stdio::piped())
-    .stdout(std::process::Stdio::piped())
-    .stderr(std::process::Stdio::piped())
-    .spawn()
-    .unwrap();
-    std::io::Write::write_all(&mut child.stdin.take().unwrap(), &big).unwrap();
-    let failed = child.wait_with_output().unwrap();
+    let failed = run_with_stdin(
+        &[
+            "enroll",
+            "--threshold",
+            "2",
+            "--label",
+            "too-big",
+            "--bundle",
+            bundle.to_str().unwrap(),
+            "--pin-file",
+            pins.to_str().unwrap(),
+        ],
+        &big,
+    );
     assert_eq!(failed.status.code(), Some(1), "{}", show(&failed));
     let err = text(&failed.stderr);
     assert!(
@@ -599,24 +595,20 @@ fn enroll_reads_standard_input_and_names_a_card_too_small_for_the_record() {
 
     // Without the small card, the same secret from standard input enrolls and recovers.
     present(&farm, &[&custodians[0], &custodians[1]]);
-    let mut child = crate::run::quorumctl(&[
-        "enroll",
-        "--threshold",
-        "2",
-        "--label",
-        "from-stdin",
-        "--bundle",
-        bundle.to_str().unwrap(),
-        "--pin-file",
-        pins.to_str().unwrap(),
-    ])
-    .stdin(std::process::Stdio::piped())
-    .stdout(std::process::Stdio::piped())
-    .stderr(std::process::Stdio::piped())
-    .spawn()
-    .unwrap();
-    std::io::Write::write_all(&mut child.stdin.take().unwrap(), &big).unwrap();
-    let enrolled = child.wait_with_output().unwrap();
+    let enrolled = run_with_stdin(
+        &[
+            "enroll",
+            "--threshold",
+            "2",
+            "--label",
+            "from-stdin",
+            "--bundle",
+            bundle.to_str().unwrap(),
+            "--pin-file",
+            pins.to_str().unwrap(),
+        ],
+        &big,
+    );
     assert!(enrolled.status.success(), "{}", show(&enrolled));
     let done = run_ok(&["recover", "--pin-file", pins.to_str().unwrap()]);
     assert_eq!(done.stdout, big);

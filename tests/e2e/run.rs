@@ -34,6 +34,18 @@ pub fn run(args: &[&str]) -> Output {
     quorumctl(args).output().expect("quorumctl runs")
 }
 
+/// Runs quorumctl with `input` on its standard input.
+pub fn run_with_stdin(args: &[&str], input: &[u8]) -> Output {
+    let mut child = quorumctl(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("quorumctl starts");
+    child.stdin.take().unwrap().write_all(input).unwrap();
+    child.wait_with_output().unwrap()
+}
+
 /// Runs quorumctl and fails the test, showing its output, unless it succeeds.
 pub fn run_ok(args: &[&str]) -> Output {
     let out = run(args);

@@ -15,6 +15,7 @@ use crate::record::PublicRecord;
 use crate::sharing::{self, EnrolledCard, Enrollment, NewCustodian};
 use crate::transport::pcsc::{PcscContext, PcscTransport};
 
+use super::presence::Presented;
 use super::{identify, say, CardsFrom, CeremonyError, Identity, Presenter};
 
 /// What the administrator asked for.
@@ -179,18 +180,26 @@ fn refused_message(
     what
 }
 
-/// Checks the PIN now, so a wrong PIN is found before any card is written.
-fn check_pin(
-    session: &mut Card<PcscTransport>,
+/// Identifies a presented card, checks it may join, and checks its PIN now, so that a
+/// refused card or a wrong PIN is found before any card is written. `Err` is the reason
+/// the card was refused, naming it.
+fn register_one(
+    p: &mut Presented,
     pins: &PinSource,
-    key: &CardKey,
-    reader: &str,
-) -> Result<PinBlock, CeremonyError> {
-    let pin = pins.current_pin(&key.fingerprint())?;
-    session
+    registered: &[Registered],
+) -> Result<(CardKey, u16, PinBlock), String> {
+    let id = identify(&mut p.card, &p.reader).map_err(|e| e.to_string())?;
+    if let Some(problem) = refusal(&id, registered) {
+        return Err(refused_message(&id, &mut p.card, &p.reader, &problem));
+    }
+    let key = id.key.expect("a personalised card has a key");
+    let pin = pins
+        .current_pin(&key.fingerprint())
+        .map_err(|e| format!("card {}: {e}", key.fingerprint()))?;
+    p.card
         .verify(&pin)
-        .map_err(|e| CeremonyError::card(reader, e))?;
-    Ok(pin)
+        .map_err(|e| format!("card {} in \"{}\": {e}", key.fingerprint(), p.reader))?;
+    Ok((key, id.status.capacity, pin))
 }
 
 fn register_present(
@@ -202,20 +211,8 @@ fn register_present(
     let mut problems = Vec::new();
     let mut sink = std::io::sink();
     while let Some(mut p) = presenter.next(&mut sink, "")? {
-        let id = match identify(&mut p.card, &p.reader) {
-            Ok(id) => id,
-            Err(e) => {
-                problems.push(e.to_string());
-                continue;
-            }
-        };
-        if let Some(problem) = refusal(&id, &registered) {
-            problems.push(refused_message(&id, &mut p.card, &p.reader, &problem));
-            continue;
-        }
-        let key = id.key.expect("a personalised card has a key");
-        match check_pin(&mut p.card, req.pins, &key, &p.reader) {
-            Ok(pin) => {
+        match register_one(&mut p, req.pins, &registered) {
+            Ok((key, capacity, pin)) => {
                 say(
                     out,
                     &format!(
@@ -228,12 +225,12 @@ fn register_present(
                 registered.push(Registered {
                     reader: p.reader,
                     key,
-                    capacity: id.status.capacity,
+                    capacity,
                     pin,
                     session: Some(p.card),
                 });
             }
-            Err(e) => problems.push(format!("card {}: {e}", key.fingerprint())),
+            Err(problem) => problems.push(problem),
         }
     }
     if !problems.is_empty() {
@@ -276,23 +273,8 @@ fn register_swapped(
         let Some(mut p) = presenter.next(out, &format!("custodian card {k} of {count}"))? else {
             break;
         };
-        let id = match identify(&mut p.card, &p.reader) {
-            Ok(id) => id,
-            Err(e) => {
-                say(out, &format!("Refused: {e}"));
-                presenter.release(out, p, "refused")?;
-                continue;
-            }
-        };
-        if let Some(problem) = refusal(&id, &registered) {
-            let msg = refused_message(&id, &mut p.card, &p.reader, &problem);
-            say(out, &format!("Refused: {msg}. Insert another card."));
-            presenter.release(out, p, "refused")?;
-            continue;
-        }
-        let key = id.key.expect("a personalised card has a key");
-        match check_pin(&mut p.card, req.pins, &key, &p.reader) {
-            Ok(pin) => {
+        match register_one(&mut p, req.pins, &registered) {
+            Ok((key, capacity, pin)) => {
                 say(
                     out,
                     &format!(
@@ -303,14 +285,14 @@ fn register_swapped(
                 registered.push(Registered {
                     reader: p.reader.clone(),
                     key,
-                    capacity: id.status.capacity,
+                    capacity,
                     pin,
                     session: None,
                 });
                 presenter.release(out, p, "registered")?;
             }
-            Err(e) => {
-                say(out, &format!("Refused: card {}: {e}", key.fingerprint()));
+            Err(problem) => {
+                say(out, &format!("Refused: {problem}. Insert another card."));
                 presenter.release(out, p, "refused")?;
             }
         }

@@ -52,6 +52,17 @@ pub struct PinArgs {
     pub pin_fd: Option<i32>,
 }
 
+/// Where a ceremony's cards come from: every reader, or one reader with cards swapped.
+#[derive(Debug, Args)]
+pub struct SwapArgs {
+    /// Use one reader and swap the cards through it, instead of every reader.
+    #[arg(long, short = 'r')]
+    pub reader: Option<String>,
+    /// Seconds to wait for each card to be inserted or removed.
+    #[arg(long, default_value_t = 300, value_name = "SECONDS")]
+    pub timeout: u64,
+}
+
 /// Options of `init`.
 #[derive(Debug, Args)]
 pub struct InitArgs {
@@ -94,12 +105,8 @@ pub struct EnrollArgs {
     /// Where to write the public set description (default: LABEL.quorum.json).
     #[arg(long, value_name = "FILE")]
     pub bundle: Option<PathBuf>,
-    /// Use one reader and swap the cards through it, instead of every reader.
-    #[arg(long, short = 'r')]
-    pub reader: Option<String>,
-    /// Seconds to wait for each card to be inserted or removed.
-    #[arg(long, default_value_t = 300, value_name = "SECONDS")]
-    pub timeout: u64,
+    #[command(flatten)]
+    pub cards: SwapArgs,
     #[command(flatten)]
     pub pins: PinArgs,
 }
@@ -116,12 +123,8 @@ pub struct RecoverArgs {
     /// Recover this set only (its id in hex, as shown by status); default: the first card's set.
     #[arg(long, value_name = "SET_ID")]
     pub set: Option<String>,
-    /// Use one reader and swap the cards through it, instead of every reader.
-    #[arg(long, short = 'r')]
-    pub reader: Option<String>,
-    /// Seconds to wait for each card to be inserted or removed.
-    #[arg(long, default_value_t = 300, value_name = "SECONDS")]
-    pub timeout: u64,
+    #[command(flatten)]
+    pub cards: SwapArgs,
     #[command(flatten)]
     pub pins: PinArgs,
 }

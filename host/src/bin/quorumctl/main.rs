@@ -22,7 +22,7 @@ use quorum::secret_io::{
 };
 use quorum::transport::pcsc::PcscContext;
 
-use cli::{Cli, Command, EnrollArgs, InitArgs, PinArgs, RecoverArgs};
+use cli::{Cli, Command, EnrollArgs, InitArgs, PinArgs, RecoverArgs, SwapArgs};
 
 /// Exit code for usage errors, as clap uses.
 const EXIT_USAGE: u8 = 2;
@@ -163,7 +163,7 @@ fn default_bundle_path(label: &str) -> PathBuf {
 
 fn enroll_set(args: &EnrollArgs, trace: bool, stats: bool) -> Result<(), CeremonyError> {
     let names = parse_names(&args.names)?;
-    if args.reader.is_some() && args.shares.is_none() {
+    if args.cards.reader.is_some() && args.shares.is_none() {
         return Err(CeremonyError::Usage(
             "with --reader, give the number of cards to enroll with --shares M".to_owned(),
         ));
@@ -187,7 +187,7 @@ fn enroll_set(args: &EnrollArgs, trace: bool, stats: bool) -> Result<(), Ceremon
     };
     let master = read_master(&source)?;
     let ctx = PcscContext::establish()?;
-    let from = cards_from(&ctx, args.reader.as_deref(), args.timeout)?;
+    let from = cards_from(&ctx, &args.cards)?;
     let request = EnrollRequest {
         master: &master,
         threshold: args.threshold,
@@ -234,12 +234,9 @@ fn enroll_set(args: &EnrollArgs, trace: bool, stats: bool) -> Result<(), Ceremon
     Ok(())
 }
 
-fn cards_from(
-    ctx: &PcscContext,
-    reader: Option<&str>,
-    timeout: u64,
-) -> Result<CardsFrom, CeremonyError> {
-    Ok(match reader {
+fn cards_from(ctx: &PcscContext, args: &SwapArgs) -> Result<CardsFrom, CeremonyError> {
+    let timeout = args.timeout;
+    Ok(match args.reader.as_deref() {
         None => CardsFrom::EveryReader,
         Some(given) => CardsFrom::OneReader {
             reader: resolve_reader(&ctx.reader_names()?, given)?,
@@ -270,7 +267,7 @@ fn recover_set(args: &RecoverArgs, trace: bool, stats: bool) -> Result<(), Cerem
         .transpose()?;
     let pins = pin_source(&args.pins)?;
     let ctx = PcscContext::establish()?;
-    let from = cards_from(&ctx, args.reader.as_deref(), args.timeout)?;
+    let from = cards_from(&ctx, &args.cards)?;
     let request = RecoverRequest {
         set_id,
         from,
