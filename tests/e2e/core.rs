@@ -129,6 +129,10 @@ fn enroll_3_of_5_then_recover_with_each_of_the_10_three_card_subsets() {
         bundle_path.to_str().unwrap(),
         "--pin-file",
         pins.to_str().unwrap(),
+        "--name",
+        &format!("{}=Alice Archer", custodians[0].fingerprint),
+        "--name",
+        &format!("{}=Bob Baker", custodians[3].fingerprint),
     ]);
     assert!(
         text(&enrolled.stdout).contains("Enrolled set \"e2e-root\" (3-of-5)"),
@@ -149,6 +153,17 @@ fn enroll_3_of_5_then_recover_with_each_of_the_10_three_card_subsets() {
             bundle.records.len()
         ),
         (3, 5, 5)
+    );
+    let names: Vec<&str> = bundle.custodians.iter().map(|c| c.name.as_str()).collect();
+    assert_eq!(
+        names,
+        [
+            "Alice Archer",
+            "custodian 2",
+            "custodian 3",
+            "Bob Baker",
+            "custodian 5"
+        ]
     );
     let bundle_fps: HashSet<&str> = bundle
         .custodians
@@ -646,4 +661,56 @@ fn recover_never_overwrites_an_existing_file_without_force() {
         pins.to_str().unwrap(),
     ]);
     assert_eq!(std::fs::read(&out).unwrap(), b"the new secret");
+}
+
+#[test]
+fn readers_and_status_show_each_card_without_a_pin() {
+    let _guard = lock();
+    let farm = Farm::connect();
+    let dir = scratch("readers");
+    let (set, _, bundle) = enrolled(&farm, &dir, "listed-set", 1, 1, b"x");
+    let personalised = personalise(&farm, &dir, 1);
+    let blank = farm.new_card(None);
+    let foreign = farm.new_card_without_applet();
+    present(&farm, &[&personalised[0], &set[0]]);
+    farm.insert(&blank, 2);
+    farm.insert(&foreign, 3);
+    let listed = text(&run_ok(&["readers"]).stdout);
+    let line = |i: usize| {
+        let name = farm.reader_name(i);
+        listed
+            .lines()
+            .find(|l| l.starts_with(&format!("{name}: ")))
+            .unwrap_or_else(|| panic!("reader {name} not listed:\n{listed}"))
+            .to_owned()
+    };
+    assert!(
+        line(0).contains("PERSONALISED") && line(0).contains(&personalised[0].fingerprint),
+        "{listed}"
+    );
+    assert!(
+        line(1).contains("ENROLLED") && line(1).contains("set \"listed-set\""),
+        "{listed}"
+    );
+    assert!(line(2).contains("BLANK"), "{listed}");
+    assert!(line(3).contains("without the quorum applet"), "{listed}");
+    assert!(line(4).contains("no card"), "{listed}");
+
+    let status = text(&run_ok(&["status", "--reader", farm.reader_name(1)]).stdout);
+    assert!(
+        status.contains(&format!("Set id:      {}", bundle.set_id)),
+        "{status}"
+    );
+    assert!(
+        status.contains(&format!("Fingerprint: {}", set[0].fingerprint)),
+        "{status}"
+    );
+    assert!(status.contains("5 of 5 tries left"), "{status}");
+    let ambiguous = run(&["status"]);
+    assert_eq!(ambiguous.status.code(), Some(1), "{}", show(&ambiguous));
+    assert!(
+        text(&ambiguous.stderr).contains("choose one with --reader"),
+        "{}",
+        show(&ambiguous)
+    );
 }
