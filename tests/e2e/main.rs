@@ -5,4 +5,6 @@
 mod core;
 mod farm;
 mod farm_smoke;
+mod fixtures;
+mod pin_lifecycle;
 mod run;

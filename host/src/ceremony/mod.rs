@@ -7,6 +7,7 @@ pub mod init;
 pub mod inspect;
 pub mod presence;
 pub mod recover;
+pub mod reset;
 
 use std::io::Write;
 

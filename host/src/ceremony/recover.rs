@@ -120,7 +120,7 @@ pub fn recover(
     }
     let Some(record) = target else {
         return Err(CeremonyError::NotEnoughShares(format!(
-            "no card holds a readable share{}",
+            "no share could be opened{}",
             list(&cards)
         )));
     };

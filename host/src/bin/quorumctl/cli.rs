@@ -31,6 +31,8 @@ pub enum Command {
     Enroll(EnrollArgs),
     /// Collect cards until n shares of one set open, and restore the master secret.
     Recover(RecoverArgs),
+    /// Factory-reset a card: erase its key, PIN and record (destroys its share).
+    ResetCard(ResetArgs),
 }
 
 /// Which card: the one reader named, or the only card present.
@@ -127,4 +129,14 @@ pub struct RecoverArgs {
     pub cards: SwapArgs,
     #[command(flatten)]
     pub pins: PinArgs,
+}
+
+/// Options of `reset-card`.
+#[derive(Debug, Args)]
+pub struct ResetArgs {
+    #[command(flatten)]
+    pub card: CardArgs,
+    /// Confirm without a prompt by giving the card's fingerprint (as `status` shows it).
+    #[arg(long, value_name = "FINGERPRINT")]
+    pub confirm: Option<String>,
 }

@@ -15,6 +15,7 @@ use quorum::ceremony::enroll::{enroll, EnrollRequest};
 use quorum::ceremony::init::init;
 use quorum::ceremony::inspect::{list_readers, summarize};
 use quorum::ceremony::recover::{recover, RecoverRequest};
+use quorum::ceremony::reset::{reset_card, Confirmation};
 use quorum::ceremony::{choose_reader, resolve_reader, CardsFrom, CeremonyError};
 use quorum::pin::{PinSource, RetryLimit};
 use quorum::secret_io::{
@@ -22,7 +23,7 @@ use quorum::secret_io::{
 };
 use quorum::transport::pcsc::PcscContext;
 
-use cli::{Cli, Command, EnrollArgs, InitArgs, PinArgs, RecoverArgs, SwapArgs};
+use cli::{Cli, Command, EnrollArgs, InitArgs, PinArgs, RecoverArgs, ResetArgs, SwapArgs};
 
 /// Exit code for usage errors, as clap uses.
 const EXIT_USAGE: u8 = 2;
@@ -90,6 +91,7 @@ fn run(cli: &Cli, trace: bool) -> Result<(), CeremonyError> {
         Command::Init(args) => init_card(args, trace),
         Command::Enroll(args) => enroll_set(args, trace, cli.stats),
         Command::Recover(args) => recover_set(args, trace, cli.stats),
+        Command::ResetCard(args) => reset(args, trace),
     }
 }
 
@@ -301,5 +303,31 @@ fn recover_set(args: &RecoverArgs, trace: bool, stats: bool) -> Result<(), Cerem
     if let Some(out) = &args.out {
         eprintln!("Written to {} (mode 0600).", out.display());
     }
+    Ok(())
+}
+
+fn reset(args: &ResetArgs, trace: bool) -> Result<(), CeremonyError> {
+    if args.confirm.is_none() && !io::stdin().is_terminal() {
+        return Err(CeremonyError::Usage(
+            "reset-card destroys the card's key and share: confirm on a terminal, or give --confirm FINGERPRINT".to_owned(),
+        ));
+    }
+    let ctx = PcscContext::establish()?;
+    let reader = choose_reader(&ctx, args.card.reader.as_deref())?;
+    let mut ask = |prompt: &str| -> io::Result<String> {
+        eprint!("{prompt}");
+        let mut line = String::new();
+        io::stdin().read_line(&mut line)?;
+        Ok(line)
+    };
+    let confirmation = match &args.confirm {
+        Some(fp) => Confirmation::Given(fp),
+        None => Confirmation::Ask(&mut ask),
+    };
+    let done = reset_card(&ctx, &reader, confirmation, trace, &mut io::stderr())?;
+    println!(
+        "Card {} in \"{reader}\" was factory-reset: its key, PIN and record are erased; it is blank now (personalise it again with `quorumctl init`).",
+        done.before.fingerprint.as_deref().unwrap_or("")
+    );
     Ok(())
 }

@@ -1,0 +1,100 @@
+//! Ceremony fixtures shared by the end-to-end tests: fresh personalised cards, enrolled
+//! sets, and putting chosen cards into the readers.
+
+use std::path::{Path, PathBuf};
+
+use quorum::bundle::Bundle;
+
+use crate::farm::Farm;
+use crate::run::{pin_file, run_ok};
+
+/// One simulated custodian card: farm id, fingerprint, PIN.
+#[derive(Clone, Debug)]
+pub struct Custodian {
+    pub card: String,
+    pub fingerprint: String,
+    pub pin: String,
+}
+
+/// Makes `n` new cards, puts card i into reader i, and personalises each with its own PIN.
+pub fn personalise(farm: &Farm, dir: &Path, n: usize) -> Vec<Custodian> {
+    farm.clear_all();
+    let mut out = Vec::new();
+    for i in 0..n {
+        let card = farm.new_card(None);
+        farm.insert(&card, i);
+        let pin = format!("{:06}", 246_800 + i * 11);
+        let pins = pin_file(dir, "init-pin", std::slice::from_ref(&pin));
+        let done = run_ok(&[
+            "init",
+            "--reader",
+            farm.reader_name(i),
+            "--pin-file",
+            pins.to_str().unwrap(),
+        ]);
+        let stdout = String::from_utf8(done.stdout).unwrap();
+        let fingerprint = stdout
+            .split("Fingerprint: ")
+            .nth(1)
+            .map(|s| s.trim().to_owned())
+            .unwrap_or_else(|| panic!("init printed no fingerprint: {stdout}"));
+        out.push(Custodian {
+            card,
+            fingerprint,
+            pin,
+        });
+    }
+    out
+}
+
+/// The PIN file of a ceremony: one "FINGERPRINT PIN" line per custodian.
+pub fn pins_of(dir: &Path, name: &str, custodians: &[Custodian]) -> PathBuf {
+    let lines: Vec<String> = custodians
+        .iter()
+        .map(|c| format!("{} {}", c.fingerprint, c.pin))
+        .collect();
+    pin_file(dir, name, &lines)
+}
+
+/// Personalises `m` cards and enrolls `master` n-of-m with every card in a reader.
+pub fn enrolled(
+    farm: &Farm,
+    dir: &Path,
+    label: &str,
+    n: usize,
+    m: usize,
+    master: &[u8],
+) -> (Vec<Custodian>, PathBuf, Bundle) {
+    let custodians = personalise(farm, dir, m);
+    let pins = pins_of(dir, &format!("{label}.pins"), &custodians);
+    let input = dir.join(format!("{label}.master"));
+    std::fs::write(&input, master).unwrap();
+    let bundle_path = dir.join(format!("{label}.quorum.json"));
+    run_ok(&[
+        "enroll",
+        "--threshold",
+        &n.to_string(),
+        "--label",
+        label,
+        "--in",
+        input.to_str().unwrap(),
+        "--bundle",
+        bundle_path.to_str().unwrap(),
+        "--pin-file",
+        pins.to_str().unwrap(),
+    ]);
+    let bundle = Bundle::parse(&std::fs::read_to_string(&bundle_path).unwrap()).unwrap();
+    (custodians, pins, bundle)
+}
+
+/// Puts exactly these cards into readers 0, 1, ... (all others out).
+pub fn present(farm: &Farm, cards: &[&Custodian]) {
+    farm.clear_all();
+    for (i, c) in cards.iter().enumerate() {
+        farm.insert(&c.card, i);
+    }
+}
+
+pub fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
