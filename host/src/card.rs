@@ -14,24 +14,36 @@
 //!
 //! The PIN's validated state lives only as long as the connection: run VERIFY and the
 //! command it guards on the same `Card` without reconnecting in between.
+//!
+//! On a PIN pad reader (PC/SC Part 10, apdu-spec/pinpad.md) [`Card::verify_on_pinpad`] and
+//! [`Card::change_pin_on_pinpad`] send a structure with an all-`FF` APDU template through
+//! a reader control command; the reader collects the digits on its keypad and inserts them,
+//! so the PIN never passes through this computer. These control exchanges are traced
+//! (`>>> CONTROL code name structure` / `<<< answer`: neither holds a secret) and counted
+//! in [`ApduStats::controls`].
 
 use std::fmt;
 use std::io::Write;
 
 use zeroize::Zeroizing;
 
-use crate::pin::{PinBlock, RetryLimit};
+use crate::pin::{PinBlock, RetryLimit, PIN_MAX_DIGITS, PIN_MIN_DIGITS};
 use crate::protocol::command::{command_name, redacted_response};
+use crate::protocol::part10::{PinModify, PinVerify, PinpadFeatures, ReaderFeatures};
 use crate::protocol::{
     parse_dh_output, parse_public_key, CardStatus, CommandApdu, LifeCycle, ParseError,
     PutRecordStream, RecordPart, SelectInfo, StatusWord, StreamError, DH_LEN, POINT_LEN,
     PROTOCOL_MAJOR,
 };
-use crate::transport::{Transport, TransportError};
+use crate::transport::{features_from_answer, Transport, TransportError};
 
 /// Most GET RESPONSE continuations one command may need (256 × 256 bytes = 64 KiB, far
 /// above the largest record); a card that keeps answering 61xx is cut off here.
 pub const MAX_CONTINUATIONS: usize = 256;
+
+/// What readers answer when their firmware refuses a PIN pad structure (OpenSC maps it to
+/// SC_ERROR_READER); outside quorum's status words, so kept as `StatusWord::Other`.
+const SW_PINPAD_REQUEST_REFUSED: u16 = 0x6B80;
 
 /// Environment variable that turns APDU tracing on (`1`, `true` or `yes`).
 pub const TRACE_ENV: &str = "QUORUM_TRACE";
@@ -43,16 +55,19 @@ pub struct ApduStats {
     pub commands: u64,
     /// GET RESPONSE continuations asked for by `61xx`.
     pub continuations: u64,
-    /// Bytes sent in command APDUs.
+    /// Reader control commands (feature request, PIN entry on a PIN pad): each is one more
+    /// exchange, and a PIN pad's carries one command APDU to the card.
+    pub controls: u64,
+    /// Bytes sent in command APDUs and reader control commands.
     pub bytes_sent: u64,
-    /// Bytes received in response APDUs, status words included.
+    /// Bytes received in response APDUs (status words included) and control answers.
     pub bytes_received: u64,
 }
 
 impl ApduStats {
     /// Every exchange with the card: what costs time on a real reader.
     pub fn round_trips(&self) -> u64 {
-        self.commands + self.continuations
+        self.commands + self.continuations + self.controls
     }
 
     /// The counts accumulated since an earlier snapshot (per-operation figures).
@@ -60,6 +75,7 @@ impl ApduStats {
         ApduStats {
             commands: self.commands - earlier.commands,
             continuations: self.continuations - earlier.continuations,
+            controls: self.controls - earlier.controls,
             bytes_sent: self.bytes_sent - earlier.bytes_sent,
             bytes_received: self.bytes_received - earlier.bytes_received,
         }
@@ -70,12 +86,18 @@ impl fmt::Display for ApduStats {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(
             f,
-            "{} APDU round trips ({} commands + {} GET RESPONSE), {} bytes sent, {} bytes received",
+            "{} APDU round trips ({} commands + {} GET RESPONSE",
             self.round_trips(),
             self.commands,
             self.continuations,
-            self.bytes_sent,
-            self.bytes_received
+        )?;
+        if self.controls > 0 {
+            write!(f, " + {} reader controls", self.controls)?;
+        }
+        write!(
+            f,
+            "), {} bytes sent, {} bytes received",
+            self.bytes_sent, self.bytes_received
         )
     }
 }
@@ -213,6 +235,36 @@ pub enum CardError {
         /// Continuations fetched before giving up.
         limit: usize,
     },
+    /// The reader has no PIN pad quorum can use.
+    #[error("the reader has no PIN pad (it offers no PC/SC Part 10 VERIFY PIN DIRECT); the PIN has to be typed on this computer")]
+    NoPinpad,
+    /// The PIN pad verifies PINs but cannot change them.
+    #[error("the reader's PIN pad can check a PIN but not change one (no PC/SC Part 10 MODIFY PIN DIRECT); nothing was changed. Add --no-pinpad to type the current and the new PIN on this computer")]
+    PinpadCannotChange,
+    /// `6401`: the custodian pressed Cancel on the reader.
+    #[error("the PIN entry was cancelled on the reader (6401); nothing was sent to the card, no try was used and nothing was changed. Repeat the command to try again")]
+    PinpadCancelled,
+    /// `6400`: nothing was typed before the reader gave up.
+    #[error("{}", pinpad_timeout_message(*.seconds))]
+    PinpadTimeout {
+        /// The timeout asked for (0 = the reader's own).
+        seconds: u8,
+    },
+    /// `6402`: the new PIN and its confirmation differ.
+    #[error("the new PIN and its confirmation typed on the reader differ (6402); the PIN was not changed and no try was used. Repeat the command and type the same new PIN twice")]
+    PinpadMismatch,
+    /// `6403`: the PIN typed does not have 6 to 12 digits.
+    #[error("the PIN typed on the reader does not have {PIN_MIN_DIGITS} to {PIN_MAX_DIGITS} digits (6403); nothing was sent to the card and no try was used. Repeat the command")]
+    PinpadLength,
+    /// `6A80` on the PIN pad path: the reader built a block the card refuses.
+    #[error("the card refused the PIN block the reader built for {command} (6A80); no try was used. Either fewer than {PIN_MIN_DIGITS} digits were typed, or the reader does not fill quorum's 12-byte ASCII PIN block as asked: type {PIN_MIN_DIGITS} to {PIN_MAX_DIGITS} digits, and if it happens again add --no-pinpad to type the PIN on this computer")]
+    PinpadBlockRejected {
+        /// VERIFY or CHANGE REFERENCE DATA.
+        command: &'static str,
+    },
+    /// `6B80`: the reader's firmware refused the PIN entry request itself.
+    #[error("the reader refused quorum's PIN entry request (6B80): its firmware does not support quorum's PIN format (6 to 12 ASCII digits in a 12-byte block); nothing was sent to the card. Add --no-pinpad to type the PIN on this computer")]
+    PinpadRefused,
     /// Any other status word, kept raw.
     #[error("{command} failed with status {sw}")]
     UnexpectedStatus {
@@ -238,6 +290,14 @@ fn state_advice(command: &str, state: Option<LifeCycle>) -> &'static str {
     }
 }
 
+fn pinpad_timeout_message(seconds: u8) -> String {
+    let limit = match seconds {
+        0 => "within the reader's time limit".to_owned(),
+        n => format!("within {n} seconds"),
+    };
+    format!("no PIN was typed on the reader's keypad {limit} (6400); nothing was sent to the card, no try was used and nothing was changed. Repeat the command, type the PIN on the reader and finish with its OK key")
+}
+
 fn wrong_pin_message(tries_left: u8) -> String {
     match tries_left {
         0 => "wrong PIN; the PIN is now blocked: this card can no longer open its share until a factory reset, which erases its key and record".to_owned(),
@@ -251,6 +311,8 @@ pub struct Card<T: Transport> {
     transport: T,
     trace: Option<Box<dyn Write + Send>>,
     stats: ApduStats,
+    /// The reader's PIN pad once asked for (`None` = not asked yet).
+    pinpad: Option<Option<PinpadFeatures>>,
 }
 
 impl<T: Transport> Card<T> {
@@ -274,6 +336,7 @@ impl<T: Transport> Card<T> {
             transport,
             trace: sink,
             stats: ApduStats::default(),
+            pinpad: None,
         }
     }
 
@@ -283,6 +346,7 @@ impl<T: Transport> Card<T> {
             transport,
             trace: Some(writer),
             stats: ApduStats::default(),
+            pinpad: None,
         }
     }
 
@@ -408,6 +472,96 @@ impl<T: Transport> Card<T> {
         self.run("CHANGE REFERENCE DATA", &command).map(drop)
     }
 
+    /// The reader's PIN pad, if it has one quorum can use (PC/SC Part 10 VERIFY PIN DIRECT);
+    /// asked once per `Card` with a traced feature request, then cached.
+    pub fn pinpad(&mut self) -> Result<Option<PinpadFeatures>, CardError> {
+        if let Some(known) = self.pinpad {
+            return Ok(known);
+        }
+        let features = match self.transport.feature_request_code() {
+            None => ReaderFeatures::default(),
+            Some(code) => {
+                let answer = self.control_exchange(code, "GET FEATURE REQUEST", &[]);
+                features_from_answer(answer)?
+            }
+        };
+        let pinpad = features.pinpad();
+        self.pinpad = Some(pinpad);
+        Ok(pinpad)
+    }
+
+    /// VERIFY with the PIN typed on the reader's keypad (never seen by this computer);
+    /// `timeout_secs` is how long the reader waits (0 = its own default).
+    pub fn verify_on_pinpad(&mut self, timeout_secs: u8) -> Result<(), CardError> {
+        let pinpad = self.pinpad()?.ok_or(CardError::NoPinpad)?;
+        let structure = PinVerify::quorum(timeout_secs)
+            .encode()
+            .expect("quorum's verify structure is well formed");
+        self.pinpad_operation(
+            pinpad.verify_pin_direct,
+            "VERIFY PIN DIRECT",
+            "VERIFY",
+            &structure,
+            timeout_secs,
+        )
+    }
+
+    /// CHANGE REFERENCE DATA with the current PIN and the new one (twice) typed on the
+    /// reader's keypad; afterwards the new PIN counts as verified on this connection.
+    pub fn change_pin_on_pinpad(&mut self, timeout_secs: u8) -> Result<(), CardError> {
+        let pinpad = self.pinpad()?.ok_or(CardError::NoPinpad)?;
+        let code = pinpad
+            .modify_pin_direct
+            .ok_or(CardError::PinpadCannotChange)?;
+        let structure = PinModify::quorum(timeout_secs)
+            .encode()
+            .expect("quorum's modify structure is well formed");
+        self.pinpad_operation(
+            code,
+            "MODIFY PIN DIRECT",
+            "CHANGE REFERENCE DATA",
+            &structure,
+            timeout_secs,
+        )
+    }
+
+    /// Sends a PIN pad structure and maps the reader's or the card's status word.
+    fn pinpad_operation(
+        &mut self,
+        code: u32,
+        feature: &'static str,
+        command: &'static str,
+        structure: &[u8],
+        timeout_secs: u8,
+    ) -> Result<(), CardError> {
+        let answer = self.control_exchange(code, feature, structure)?;
+        let sw = match answer[..] {
+            [sw1, sw2] => StatusWord::from_bytes(sw1, sw2),
+            _ => {
+                return Err(CardError::MalformedResponse {
+                    command,
+                    source: ParseError::WrongLength {
+                        what: feature,
+                        expected: 2,
+                        got: answer.len(),
+                    },
+                })
+            }
+        };
+        match sw {
+            StatusWord::Success => Ok(()),
+            StatusWord::PinpadTimeout => Err(CardError::PinpadTimeout {
+                seconds: timeout_secs,
+            }),
+            StatusWord::PinpadCancelled => Err(CardError::PinpadCancelled),
+            StatusWord::PinpadMismatch => Err(CardError::PinpadMismatch),
+            StatusWord::PinpadLength => Err(CardError::PinpadLength),
+            StatusWord::IncorrectData => Err(CardError::PinpadBlockRejected { command }),
+            StatusWord::Other(SW_PINPAD_REQUEST_REFUSED) => Err(CardError::PinpadRefused),
+            sw => Err(self.status_error(command, sw)),
+        }
+    }
+
     /// Writes a PUT RECORD stream as a chain; the card replaces its record only at the end.
     pub fn put_record(&mut self, stream: &[u8]) -> Result<(), CardError> {
         let stream = PutRecordStream::parse(stream)?;
@@ -530,6 +684,40 @@ impl<T: Transport> Card<T> {
             Err(error) => {
                 self.trace_line(|| format!("<<< no response: {error}"));
                 Err(error.into())
+            }
+        }
+    }
+
+    /// One reader control command: trace, count, send, trace the answer. Nothing on this
+    /// path is secret (structures hold `FF` templates, answers are feature lists or SWs).
+    fn control_exchange(
+        &mut self,
+        code: u32,
+        name: &'static str,
+        input: &[u8],
+    ) -> Result<Zeroizing<Vec<u8>>, TransportError> {
+        self.trace_line(|| {
+            let mut line = format!(">>> CONTROL {code:08X} {name}");
+            if !input.is_empty() {
+                line.push(' ');
+                line.push_str(&hex::encode_upper(input));
+            }
+            line
+        });
+        self.stats.controls += 1;
+        self.stats.bytes_sent += input.len() as u64;
+        match self.transport.control(code, input) {
+            Ok(answer) => {
+                self.stats.bytes_received += answer.len() as u64;
+                self.trace_line(|| match answer.is_empty() {
+                    true => "<<< (no data)".to_owned(),
+                    false => format!("<<< {}", hex::encode_upper(&answer[..])),
+                });
+                Ok(answer)
+            }
+            Err(error) => {
+                self.trace_line(|| format!("<<< no response: {error}"));
+                Err(error)
             }
         }
     }
@@ -1216,6 +1404,320 @@ mod tests {
         }
         assert_eq!(&buffer[..5], &[1, 2, 3, 4, 5]);
         assert_eq!(buffer.len(), 305);
+    }
+
+    /// pcsc-lite's CM_IOCTL_GET_FEATURE_REQUEST.
+    const GET_FEATURES: u32 = 0x4200_0D48;
+    const VERIFY_DIRECT: u32 = 0x4233_0006;
+    const MODIFY_DIRECT: u32 = 0x4233_0007;
+    /// A PIN pad reader's feature list: VERIFY, MODIFY, IFD_PIN_PROPERTIES, GET_TLV_PROPERTIES.
+    const PINPAD_FEATURES: &str = "06044233 0006 07044233 0007 0A044233 000A 12044233 0012";
+    /// PIN_VERIFY_STRUCTURE for quorum with a 30 s timeout, written out field by field.
+    const VERIFY_STRUCTURE_30S: &str = "1E 00 82 0C 00 0C06 02 01 0904 00 000000 11000000 \
+         00200081 0C FFFFFFFFFFFFFFFFFFFFFFFF";
+    /// PIN_MODIFY_STRUCTURE for quorum with a 30 s timeout, written out field by field.
+    const MODIFY_STRUCTURE_30S: &str = "1E 00 82 0C 00 00 0C 0C06 03 02 03 0904 000102 000000 \
+         1D000000 00240081 18 FFFFFFFFFFFFFFFFFFFFFFFF FFFFFFFFFFFFFFFFFFFFFFFF";
+
+    fn pinpad_reader() -> ScriptedTransport {
+        ScriptedTransport::new()
+            .with_reader_controls()
+            .expect_control(GET_FEATURES, "", PINPAD_FEATURES)
+    }
+
+    fn verify_on_pinpad_answering(
+        answer: &str,
+    ) -> (Card<ScriptedTransport>, Result<(), CardError>) {
+        let script = pinpad_reader().expect_control(VERIFY_DIRECT, VERIFY_STRUCTURE_30S, answer);
+        let mut card = scripted_card(script);
+        let result = card.verify_on_pinpad(30);
+        (card, result)
+    }
+
+    fn change_on_pinpad_answering(answer: &str) -> Result<(), CardError> {
+        let script = pinpad_reader().expect_control(MODIFY_DIRECT, MODIFY_STRUCTURE_30S, answer);
+        scripted_card(script).change_pin_on_pinpad(30)
+    }
+
+    #[test]
+    fn pinpad_discovery_is_traced_counted_and_asked_once() {
+        let (mut card, trace) = traced(pinpad_reader());
+        let pinpad = card.pinpad().unwrap().unwrap();
+        assert_eq!(pinpad.verify_pin_direct, VERIFY_DIRECT);
+        assert_eq!(pinpad.modify_pin_direct, Some(MODIFY_DIRECT));
+        // Cached: the script holds a single feature request.
+        assert_eq!(card.pinpad().unwrap(), Some(pinpad));
+        assert_eq!(card.stats().controls, 1);
+        assert_eq!(card.stats().round_trips(), 1);
+        assert_eq!(card.stats().bytes_received, 24);
+        assert_eq!(
+            trace.text(),
+            ">>> CONTROL 42000D48 GET FEATURE REQUEST\n\
+             <<< 060442330006070442330007\
+             0A044233000A120442330012\n"
+        );
+    }
+
+    #[test]
+    fn readers_without_a_usable_pinpad_report_none() {
+        // No reader controls at all (the transport has no feature-request code): nothing sent.
+        let mut card = scripted_card(ScriptedTransport::new());
+        assert_eq!(card.pinpad().unwrap(), None);
+        assert_eq!(card.stats().round_trips(), 0);
+        assert!(matches!(
+            card.verify_on_pinpad(30),
+            Err(CardError::NoPinpad)
+        ));
+        assert!(matches!(
+            card.change_pin_on_pinpad(30),
+            Err(CardError::NoPinpad)
+        ));
+
+        // An empty list, or a list without VERIFY PIN DIRECT.
+        for answer in ["", "07044233 0007 13044233 0013"] {
+            let script = ScriptedTransport::new()
+                .with_reader_controls()
+                .expect_control(GET_FEATURES, "", answer);
+            assert_eq!(scripted_card(script).pinpad().unwrap(), None, "{answer}");
+        }
+
+        // A reader that refuses the request (vpcd answers "not supported").
+        let refused = TransportError::Pcsc {
+            operation: "sending a reader control command",
+            source: ::pcsc::Error::UnsupportedFeature,
+        };
+        let script = ScriptedTransport::new()
+            .with_reader_controls()
+            .expect_control_failure(GET_FEATURES, "", refused);
+        let (mut card, trace) = traced(script);
+        assert_eq!(card.pinpad().unwrap(), None);
+        assert!(matches!(
+            card.verify_on_pinpad(30),
+            Err(CardError::NoPinpad)
+        ));
+        assert!(
+            trace.text().contains("<<< no response: PC/SC error"),
+            "{}",
+            trace.text()
+        );
+        let error = CardError::NoPinpad.to_string();
+        assert!(error.contains("typed on this computer"), "{error}");
+    }
+
+    #[test]
+    fn a_malformed_feature_list_or_a_lost_card_is_an_error_not_a_missing_pinpad() {
+        let script = ScriptedTransport::new()
+            .with_reader_controls()
+            .expect_control(GET_FEATURES, "", "06 04 4233 0006 07");
+        let error = scripted_card(script).pinpad().unwrap_err();
+        assert!(matches!(
+            error,
+            CardError::Transport(TransportError::MalformedFeatures(
+                crate::protocol::FeatureError::Truncated { len: 7 }
+            ))
+        ));
+        assert!(error.to_string().contains("--no-pinpad"), "{error}");
+
+        let script = ScriptedTransport::new()
+            .with_reader_controls()
+            .expect_control_failure(GET_FEATURES, "", TransportError::CardRemoved);
+        assert!(matches!(
+            scripted_card(script).verify_on_pinpad(30),
+            Err(CardError::Transport(TransportError::CardRemoved))
+        ));
+    }
+
+    #[test]
+    fn verify_on_pinpad_maps_every_reader_and_card_answer() {
+        let (card, result) = verify_on_pinpad_answering("9000");
+        result.unwrap();
+        assert_eq!(card.stats().controls, 2);
+        assert_eq!(card.stats().commands, 0);
+
+        let (_, result) = verify_on_pinpad_answering("63C2");
+        let error = result.unwrap_err();
+        assert!(matches!(error, CardError::WrongPin { tries_left: 2 }));
+        assert!(error.to_string().contains("2 tries left"), "{error}");
+
+        let (_, result) = verify_on_pinpad_answering("63C0");
+        assert!(matches!(result, Err(CardError::WrongPin { tries_left: 0 })));
+
+        let (_, result) = verify_on_pinpad_answering("6983");
+        assert!(matches!(result, Err(CardError::PinBlocked)));
+
+        let (_, result) = verify_on_pinpad_answering("6401");
+        let error = result.unwrap_err();
+        assert!(matches!(error, CardError::PinpadCancelled));
+        assert!(
+            error
+                .to_string()
+                .starts_with("the PIN entry was cancelled on the reader"),
+            "{error}"
+        );
+        assert!(error.to_string().contains("nothing was changed"), "{error}");
+
+        let (_, result) = verify_on_pinpad_answering("6400");
+        let error = result.unwrap_err();
+        assert!(matches!(error, CardError::PinpadTimeout { seconds: 30 }));
+        assert!(error.to_string().contains("within 30 seconds"), "{error}");
+
+        let (_, result) = verify_on_pinpad_answering("6403");
+        let error = result.unwrap_err();
+        assert!(matches!(error, CardError::PinpadLength));
+        assert!(error.to_string().contains("6 to 12 digits"), "{error}");
+
+        let (_, result) = verify_on_pinpad_answering("6A80");
+        let error = result.unwrap_err();
+        assert!(matches!(
+            error,
+            CardError::PinpadBlockRejected { command: "VERIFY" }
+        ));
+        assert!(error.to_string().contains("no try was used"), "{error}");
+
+        let (_, result) = verify_on_pinpad_answering("6B80");
+        let error = result.unwrap_err();
+        assert!(matches!(error, CardError::PinpadRefused));
+        assert!(error.to_string().contains("--no-pinpad"), "{error}");
+
+        // A status word without a pinpad meaning goes through the common mapping.
+        let (_, result) = verify_on_pinpad_answering("6F00");
+        assert!(matches!(
+            result,
+            Err(CardError::UnexpectedStatus {
+                command: "VERIFY",
+                sw: StatusWord::Other(0x6F00)
+            })
+        ));
+
+        // An answer that is not exactly a status word.
+        let (_, result) = verify_on_pinpad_answering("019000");
+        assert!(matches!(
+            result,
+            Err(CardError::MalformedResponse {
+                command: "VERIFY",
+                source: ParseError::WrongLength {
+                    expected: 2,
+                    got: 3,
+                    ..
+                }
+            })
+        ));
+    }
+
+    #[test]
+    fn verify_on_pinpad_in_a_blank_card_names_the_state() {
+        let script = pinpad_reader()
+            .expect_control(VERIFY_DIRECT, VERIFY_STRUCTURE_30S, "6985")
+            .expect(GET_STATUS, &status_answer(0));
+        let error = scripted_card(script).verify_on_pinpad(30).unwrap_err();
+        assert!(matches!(
+            error,
+            CardError::WrongState {
+                command: "VERIFY",
+                state: Some(LifeCycle::Blank)
+            }
+        ));
+    }
+
+    #[test]
+    fn the_timeout_goes_into_the_structure_and_the_message() {
+        let mut structure = unhex(VERIFY_STRUCTURE_30S);
+        structure[0] = 0x00;
+        let script =
+            pinpad_reader().expect_control(VERIFY_DIRECT, &hex::encode_upper(&structure), "6400");
+        let error = scripted_card(script).verify_on_pinpad(0).unwrap_err();
+        assert!(matches!(error, CardError::PinpadTimeout { seconds: 0 }));
+        assert!(
+            error.to_string().contains("within the reader's time limit"),
+            "{error}"
+        );
+    }
+
+    #[test]
+    fn change_pin_on_pinpad_maps_every_reader_and_card_answer() {
+        change_on_pinpad_answering("9000").unwrap();
+
+        let error = change_on_pinpad_answering("63C1").unwrap_err();
+        assert!(matches!(error, CardError::WrongPin { tries_left: 1 }));
+
+        let error = change_on_pinpad_answering("6402").unwrap_err();
+        assert!(matches!(error, CardError::PinpadMismatch));
+        assert!(error.to_string().contains("PIN was not changed"), "{error}");
+
+        assert!(matches!(
+            change_on_pinpad_answering("6401"),
+            Err(CardError::PinpadCancelled)
+        ));
+        assert!(matches!(
+            change_on_pinpad_answering("6400"),
+            Err(CardError::PinpadTimeout { seconds: 30 })
+        ));
+        assert!(matches!(
+            change_on_pinpad_answering("6403"),
+            Err(CardError::PinpadLength)
+        ));
+        assert!(matches!(
+            change_on_pinpad_answering("6983"),
+            Err(CardError::PinBlocked)
+        ));
+        assert!(matches!(
+            change_on_pinpad_answering("6A80"),
+            Err(CardError::PinpadBlockRejected {
+                command: "CHANGE REFERENCE DATA"
+            })
+        ));
+    }
+
+    #[test]
+    fn a_pinpad_that_only_verifies_cannot_change_the_pin() {
+        let script = ScriptedTransport::new()
+            .with_reader_controls()
+            .expect_control(GET_FEATURES, "", "06044233 0006")
+            .expect_control(VERIFY_DIRECT, VERIFY_STRUCTURE_30S, "9000");
+        let mut card = scripted_card(script);
+        let error = card.change_pin_on_pinpad(30).unwrap_err();
+        assert!(matches!(error, CardError::PinpadCannotChange));
+        assert!(error.to_string().contains("nothing was changed"), "{error}");
+        // Verifying still works on that reader.
+        card.verify_on_pinpad(30).unwrap();
+        assert_eq!(card.stats().controls, 2);
+    }
+
+    #[test]
+    fn a_pinpad_session_traces_structures_and_status_words_only() {
+        let sealed = [0xA5u8; 81];
+        let script = chained(
+            pinpad_reader()
+                .expect(SELECT, "010007022000 9000")
+                .expect_control(VERIFY_DIRECT, VERIFY_STRUCTURE_30S, "9000"),
+            GET_RECORD_SEALED,
+            &sealed,
+        );
+        let (mut card, trace) = traced(script);
+        assert!(card.pinpad().unwrap().is_some());
+        card.select().unwrap();
+        card.verify_on_pinpad(30).unwrap();
+        assert_eq!(&card.get_record_sealed().unwrap()[..], &sealed[..]);
+        let text = trace.text();
+        let verify_line = format!(
+            ">>> CONTROL 42330006 VERIFY PIN DIRECT {}",
+            VERIFY_STRUCTURE_30S.replace(' ', "")
+        );
+        assert!(text.contains(&verify_line), "{text}");
+        assert!(text.contains("<<< 9000\n"), "{text}");
+        assert!(!text.contains("A5A5"), "{text}");
+        let stats = card.stats();
+        assert_eq!(
+            (stats.commands, stats.controls, stats.round_trips()),
+            (2, 2, 4)
+        );
+        assert!(
+            stats.to_string().starts_with(
+                "4 APDU round trips (2 commands + 0 GET RESPONSE + 2 reader controls)"
+            ),
+            "{stats}"
+        );
+        assert_eq!(card.transport().exchanged(), 4);
     }
 
     proptest! {

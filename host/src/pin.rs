@@ -5,6 +5,13 @@
 //! terminal without echo ([`prompt_pin`], [`prompt_new_pin`]) or, for automation and
 //! tests, from a PIN file or an inherited file descriptor ([`PinTable`]).
 //!
+//! # The PIN pad comes first
+//!
+//! When the reader has a PIN pad (PC/SC Part 10), the PIN is typed on its keypad and never
+//! passes through this computer; [`PinEntry::choose`] picks that path unless the custodian
+//! asks otherwise (`--no-pinpad`). A PIN file given for a PIN pad reader is refused rather
+//! than silently ignored or silently preferred.
+//!
 //! # PIN file format (`--pin-file PATH`, `--pin-fd N`)
 //!
 //! ASCII text, one entry per line; blank lines and lines starting with `#` are ignored,
@@ -32,6 +39,9 @@ use std::path::Path;
 use std::str::FromStr;
 
 use zeroize::{Zeroize, Zeroizing};
+
+use crate::protocol::part10::PinpadFeatures;
+pub use crate::protocol::part10::DEFAULT_TIMEOUT_SECS as PINPAD_TIMEOUT_DEFAULT_SECS;
 
 /// Fewest digits a PIN may have: shorter PINs fall to guessing too easily.
 pub const PIN_MIN_DIGITS: usize = 6;
@@ -121,6 +131,12 @@ pub enum PinError {
     /// --pin-fd on a platform without /dev/fd.
     #[error("--pin-fd is available on Unix-like systems only; use --pin-file PATH")]
     FdUnsupported,
+    /// PINs were given on this computer for a reader with a PIN pad.
+    #[error("{origin} was given, but the reader has a PIN pad, which quorum uses unless told otherwise (there the PIN never passes through this computer): type the PIN on the reader and leave out --pin-file/--pin-fd, or add --no-pinpad to use the {origin}")]
+    PinpadNotBypassed {
+        /// The PIN file or descriptor given.
+        origin: String,
+    },
 }
 
 /// What is wrong with one line of a PIN file, worded so the line itself is never shown.
@@ -416,6 +432,93 @@ impl PinSource {
             )),
             PinSource::Table(table) => table.require_pin_for(fingerprint),
         }
+    }
+}
+
+/// The path a PIN takes to one card: the reader's keypad or this computer.
+#[derive(Debug, Clone, Copy)]
+pub enum PinEntry<'a> {
+    /// Typed on the reader's PIN pad: the reader inserts it into the APDU itself.
+    Pinpad(PinpadFeatures),
+    /// Typed on this computer (no echo) or read from a PIN file or descriptor.
+    Host {
+        /// Where the PINs come from.
+        source: &'a PinSource,
+        /// The reader has a PIN pad that the custodian chose not to use (`--no-pinpad`).
+        pinpad_bypassed: bool,
+    },
+}
+
+impl<'a> PinEntry<'a> {
+    /// Picks the path for a reader: its PIN pad if it has one, unless `no_pinpad`; a PIN
+    /// file for a PIN pad reader is refused, so neither choice happens behind anyone's back.
+    pub fn choose(
+        pinpad: Option<PinpadFeatures>,
+        no_pinpad: bool,
+        source: &'a PinSource,
+    ) -> Result<PinEntry<'a>, PinError> {
+        match (pinpad, no_pinpad, source) {
+            (Some(_), false, PinSource::Table(table)) => Err(PinError::PinpadNotBypassed {
+                origin: table.origin().to_owned(),
+            }),
+            (Some(features), false, PinSource::Prompt) => Ok(PinEntry::Pinpad(features)),
+            (pinpad, _, source) => Ok(PinEntry::Host {
+                source,
+                pinpad_bypassed: pinpad.is_some(),
+            }),
+        }
+    }
+
+    /// Whether the PIN is typed on the reader (then the card operations `*_on_pinpad` apply).
+    pub fn is_pinpad(&self) -> bool {
+        matches!(self, PinEntry::Pinpad(_))
+    }
+
+    /// One line for the output, so the custodian sees where the PIN is expected.
+    pub fn describe(&self) -> String {
+        match self {
+            PinEntry::Pinpad(_) => "PIN typed on the reader's pinpad".to_owned(),
+            PinEntry::Host {
+                source,
+                pinpad_bypassed,
+            } => {
+                let path = match source {
+                    PinSource::Prompt => "PIN typed on this computer (no echo)".to_owned(),
+                    PinSource::Table(table) => {
+                        let origin = table.origin();
+                        format!("PIN from {}", origin.strip_prefix("PIN ").unwrap_or(origin))
+                    }
+                };
+                match pinpad_bypassed {
+                    true => format!("{path}; the reader's pinpad is not used (--no-pinpad)"),
+                    false => path,
+                }
+            }
+        }
+    }
+}
+
+/// What to tell the custodian before a PIN pad waits for the PIN of a card.
+pub fn pinpad_verify_instructions(fingerprint: &str, timeout_secs: u8) -> String {
+    format!(
+        "Type the PIN of card {fingerprint} on the reader's keypad and press OK{}.",
+        within(timeout_secs)
+    )
+}
+
+/// What to tell the custodian before a PIN pad waits for the current and new PIN.
+pub fn pinpad_change_instructions(fingerprint: &str, timeout_secs: u8) -> String {
+    format!(
+        "On the reader's keypad, type the current PIN of card {fingerprint}, then the new PIN \
+         ({PIN_MIN_DIGITS}-{PIN_MAX_DIGITS} digits) twice, pressing OK after each{}.",
+        within(timeout_secs)
+    )
+}
+
+fn within(timeout_secs: u8) -> String {
+    match timeout_secs {
+        0 => String::new(),
+        n => format!(" (within {n} seconds)"),
     }
 }
 
@@ -767,6 +870,74 @@ mod tests {
         assert_eq!(pin.as_bytes()[..6], *b"135790");
         assert_eq!(complaints.len(), 2);
         assert!(complaints.iter().all(|c| !c.contains("abcdef")));
+    }
+
+    const PINPAD: PinpadFeatures = PinpadFeatures {
+        verify_pin_direct: 0x4233_0006,
+        modify_pin_direct: Some(0x4233_0007),
+    };
+
+    #[test]
+    fn a_pinpad_reader_gets_the_pinpad_unless_the_custodian_says_no() {
+        let prompt = PinSource::Prompt;
+        let entry = PinEntry::choose(Some(PINPAD), false, &prompt).unwrap();
+        assert!(matches!(entry, PinEntry::Pinpad(f) if f == PINPAD));
+        assert!(entry.is_pinpad());
+        assert_eq!(entry.describe(), "PIN typed on the reader's pinpad");
+
+        let entry = PinEntry::choose(Some(PINPAD), true, &prompt).unwrap();
+        assert!(matches!(
+            entry,
+            PinEntry::Host {
+                source: PinSource::Prompt,
+                pinpad_bypassed: true
+            }
+        ));
+        assert_eq!(
+            entry.describe(),
+            "PIN typed on this computer (no echo); the reader's pinpad is not used (--no-pinpad)"
+        );
+
+        for no_pinpad in [false, true] {
+            let entry = PinEntry::choose(None, no_pinpad, &prompt).unwrap();
+            assert!(!entry.is_pinpad());
+            assert_eq!(entry.describe(), "PIN typed on this computer (no echo)");
+        }
+    }
+
+    #[test]
+    fn a_pin_file_for_a_pinpad_reader_needs_no_pinpad() {
+        let table = PinSource::Table(PinTable::parse(b"135790\n", "PIN file /tmp/pins").unwrap());
+        let error = PinEntry::choose(Some(PINPAD), false, &table).unwrap_err();
+        assert!(matches!(error, PinError::PinpadNotBypassed { .. }));
+        let message = error.to_string();
+        assert!(message.contains("--no-pinpad"), "{message}");
+        assert!(message.contains("PIN file /tmp/pins"), "{message}");
+
+        let entry = PinEntry::choose(Some(PINPAD), true, &table).unwrap();
+        assert_eq!(
+            entry.describe(),
+            "PIN from file /tmp/pins; the reader's pinpad is not used (--no-pinpad)"
+        );
+        let entry = PinEntry::choose(None, false, &table).unwrap();
+        assert_eq!(entry.describe(), "PIN from file /tmp/pins");
+        let fd = PinSource::Table(PinTable::parse(b"135790\n", "PIN file descriptor 3").unwrap());
+        let entry = PinEntry::choose(None, false, &fd).unwrap();
+        assert_eq!(entry.describe(), "PIN from file descriptor 3");
+    }
+
+    #[test]
+    fn pinpad_instructions_name_the_card_and_the_time_limit() {
+        let text = pinpad_verify_instructions("a1b2-c3d4-e5f6-0718", 30);
+        assert_eq!(
+            text,
+            "Type the PIN of card a1b2-c3d4-e5f6-0718 on the reader's keypad and press OK \
+             (within 30 seconds)."
+        );
+        let text = pinpad_change_instructions("a1b2-c3d4-e5f6-0718", 0);
+        assert!(text.contains("6-12 digits) twice"), "{text}");
+        assert!(!text.contains("seconds"), "{text}");
+        assert_eq!(PINPAD_TIMEOUT_DEFAULT_SECS, 30);
     }
 
     #[test]

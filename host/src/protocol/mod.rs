@@ -6,15 +6,19 @@
 //!   that traces can redact them;
 //! - [`chain`]: the PUT RECORD stream and its split into a chain of short APDUs;
 //! - [`status`]: the typed status word;
-//! - [`response`]: parsers for the fixed-layout responses.
+//! - [`response`]: parsers for the fixed-layout responses;
+//! - [`part10`]: PC/SC Part 10 PIN pad readers: their feature list and the structures that
+//!   make them collect the PIN on their own keypad.
 
 pub mod chain;
 pub mod command;
+pub mod part10;
 pub mod response;
 pub mod status;
 
 pub use chain::{PutRecordStream, StreamError};
 pub use command::{CommandApdu, RecordPart};
+pub use part10::{FeatureError, PinModify, PinVerify, PinpadFeatures, ReaderFeatures};
 pub use response::{
     parse_dh_output, parse_public_key, Capabilities, CardStatus, LifeCycle, ParseError,
     ProtocolVersion, SelectInfo,

@@ -2,11 +2,23 @@
 //! custodian can read; anything else is kept raw, never folded into a generic error.
 //!
 //! Decoding goes through `iso7816::Status`, which already knows the ISO 7816-4 ranges
-//! (61xx, 63Cx); this enum narrows it to what quorum's applet answers.
+//! (61xx, 63Cx); this enum narrows it to what quorum's applet answers, plus the `6400`–`6403`
+//! that PIN pad readers answer in the card's place (PC/SC Part 10). ISO 7816-4 gives `6400`
+//! and `6401` other meanings, but quorum's applet never sends any `64xx`, so on a quorum
+//! connection they can only come from the reader.
 
 use std::fmt;
 
 use iso7816::Status;
+
+/// `6400`: PIN pad reader timeout (pcsc-lite's CCID driver turns CCID bError F0 into it).
+const SW_PINPAD_TIMEOUT: u16 = 0x6400;
+/// `6401`: PIN entry cancelled on the reader (CCID bError EF).
+const SW_PINPAD_CANCELLED: u16 = 0x6401;
+/// `6402`: new PIN and confirmation differ (from the reader's firmware).
+const SW_PINPAD_MISMATCH: u16 = 0x6402;
+/// `6403`: PIN length out of the range the structure allowed (from the reader's firmware).
+const SW_PINPAD_LENGTH: u16 = 0x6403;
 
 /// A status word (SW1 SW2) as the quorum protocol reads it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -38,6 +50,14 @@ pub enum StatusWord {
     ConditionsNotSatisfied,
     /// `6A80`: incorrect data (PIN block, retry limit, point, record header).
     IncorrectData,
+    /// `6400` from a PIN pad reader: nothing was typed before the reader's timeout.
+    PinpadTimeout,
+    /// `6401` from a PIN pad reader: the custodian pressed Cancel.
+    PinpadCancelled,
+    /// `6402` from a PIN pad reader: the new PIN and its confirmation differ.
+    PinpadMismatch,
+    /// `6403` from a PIN pad reader: the PIN typed is shorter or longer than allowed.
+    PinpadLength,
     /// `6A82`: no applet with the quorum AID on this card (answered by the card manager).
     AppletNotFound,
     /// `6A84`: the record is larger than the card's record capacity.
@@ -55,6 +75,13 @@ pub enum StatusWord {
 impl StatusWord {
     /// Decodes SW1 SW2 as one big-endian number.
     pub fn from_u16(sw: u16) -> StatusWord {
+        match sw {
+            SW_PINPAD_TIMEOUT => return StatusWord::PinpadTimeout,
+            SW_PINPAD_CANCELLED => return StatusWord::PinpadCancelled,
+            SW_PINPAD_MISMATCH => return StatusWord::PinpadMismatch,
+            SW_PINPAD_LENGTH => return StatusWord::PinpadLength,
+            _ => {}
+        }
         match Status::from_u16(sw) {
             Status::Success => StatusWord::Success,
             Status::MoreAvailable(available) => StatusWord::MoreData { available },
@@ -98,6 +125,10 @@ impl StatusWord {
             StatusWord::IncorrectP1P2 => Status::IncorrectP1OrP2Parameter,
             StatusWord::InsNotSupported => Status::InstructionNotSupportedOrInvalid,
             StatusWord::ClaNotSupported => Status::ClassNotSupported,
+            StatusWord::PinpadTimeout => return SW_PINPAD_TIMEOUT,
+            StatusWord::PinpadCancelled => return SW_PINPAD_CANCELLED,
+            StatusWord::PinpadMismatch => return SW_PINPAD_MISMATCH,
+            StatusWord::PinpadLength => return SW_PINPAD_LENGTH,
             StatusWord::Other(sw) => return sw,
         };
         status.to_u16()
@@ -136,6 +167,14 @@ impl StatusWord {
             StatusWord::IncorrectP1P2 => "incorrect parameters P1/P2",
             StatusWord::InsNotSupported => "the card does not know this command",
             StatusWord::ClaNotSupported => "the card does not accept this command class",
+            StatusWord::PinpadTimeout => "no PIN was typed on the reader's keypad in time",
+            StatusWord::PinpadCancelled => "the PIN entry was cancelled on the reader",
+            StatusWord::PinpadMismatch => {
+                "the new PIN and its confirmation typed on the reader differ"
+            }
+            StatusWord::PinpadLength => {
+                "the PIN typed on the reader has too few or too many digits"
+            }
             StatusWord::Other(_) => "a status word the quorum protocol does not define",
         }
     }
@@ -196,6 +235,12 @@ mod tests {
             (0x6A86, StatusWord::IncorrectP1P2),
             (0x6D00, StatusWord::InsNotSupported),
             (0x6E00, StatusWord::ClaNotSupported),
+            (0x6400, StatusWord::PinpadTimeout),
+            (0x6401, StatusWord::PinpadCancelled),
+            (0x6402, StatusWord::PinpadMismatch),
+            (0x6403, StatusWord::PinpadLength),
+            (0x6404, StatusWord::Other(0x6404)),
+            (0x6B80, StatusWord::Other(0x6B80)),
             (0x6F00, StatusWord::Other(0x6F00)),
             (0x6C10, StatusWord::Other(0x6C10)),
             (0x1234, StatusWord::Other(0x1234)),
@@ -221,5 +266,10 @@ mod tests {
         );
         assert!(StatusWord::MoreData { available: 0 }.is_success());
         assert!(!StatusWord::PinBlocked.is_success());
+        assert_eq!(
+            StatusWord::PinpadCancelled.to_string(),
+            "6401 (the PIN entry was cancelled on the reader)"
+        );
+        assert!(!StatusWord::PinpadTimeout.is_success());
     }
 }

@@ -35,6 +35,14 @@ pub enum TransportError {
     /// The card does not answer.
     #[error("the card does not respond; take it out, check its orientation and contacts, and insert it again")]
     CardUnresponsive,
+    /// The transport has no way to send reader control commands (SCardControl).
+    #[error(
+        "this connection cannot send control commands to the reader, so it cannot use a PIN pad"
+    )]
+    ControlNotSupported,
+    /// The reader's PC/SC Part 10 feature list does not have the documented layout.
+    #[error("the reader's PC/SC feature list is malformed ({0}); its driver is faulty: update the reader driver, or add --no-pinpad to type the PIN on this computer")]
+    MalformedFeatures(#[source] crate::protocol::part10::FeatureError),
     /// A response too short to hold a status word.
     #[error("the reader returned {0} bytes, too few for a status word; the reader or its driver is faulty")]
     MalformedResponse(usize),
@@ -68,6 +76,21 @@ impl TransportError {
                  with `sudo apt install pcscd`), or run `sudo pcscd -f` in another terminal. {socket}"
             ),
         }
+    }
+
+    /// Whether the connection to the card is gone (as opposed to one request being refused),
+    /// so that nothing more can be sent without reconnecting.
+    pub fn ends_connection(&self) -> bool {
+        matches!(
+            self,
+            TransportError::NoService { .. }
+                | TransportError::NoReaders
+                | TransportError::UnknownReader(_)
+                | TransportError::NoCard(_)
+                | TransportError::CardRemoved
+                | TransportError::CardReset
+                | TransportError::CardUnresponsive
+        )
     }
 
     /// Maps a pcsc-lite error met while `operation`, with the reader for messages that need it.
@@ -137,6 +160,28 @@ mod tests {
                 source: ::pcsc::Error::CommError
             }
         ));
+    }
+
+    #[test]
+    fn lost_connections_are_told_apart_from_refused_requests() {
+        for lost in [
+            TransportError::CardRemoved,
+            TransportError::CardReset,
+            TransportError::NoCard("r".into()),
+            TransportError::no_service(),
+        ] {
+            assert!(lost.ends_connection(), "{lost}");
+        }
+        for refused in [
+            TransportError::ControlNotSupported,
+            TransportError::ExchangeFailed,
+            TransportError::Pcsc {
+                operation: "testing",
+                source: ::pcsc::Error::UnsupportedFeature,
+            },
+        ] {
+            assert!(!refused.ends_connection(), "{refused}");
+        }
     }
 
     #[test]

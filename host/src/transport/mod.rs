@@ -2,7 +2,8 @@
 //! tested without PC/SC.
 //!
 //! - [`Transport`]: transmit one raw command APDU, get the response data and status word;
-//!   reconnect after a reset;
+//!   reconnect after a reset; send a reader control command (SCardControl) and ask the
+//!   reader for its PC/SC Part 10 features (PIN pad);
 //! - [`pcsc`]: the implementation over PC/SC (pcscd), plus reader listing and waiting for
 //!   cards;
 //! - [`TransportError`]: what went wrong below the card protocol, each with what to do.
@@ -15,6 +16,8 @@ pub(crate) mod scripted;
 use std::fmt;
 
 use zeroize::Zeroizing;
+
+use crate::protocol::part10::ReaderFeatures;
 
 pub use error::TransportError;
 
@@ -81,6 +84,41 @@ pub trait Transport {
 
     /// Re-establishes the connection after the card was reset (its session state is gone).
     fn reconnect(&mut self) -> Result<(), TransportError>;
+
+    /// Sends a control command to the reader (SCardControl) and returns its answer, so that
+    /// a PIN pad can collect the PIN itself; transports without reader controls refuse.
+    fn control(&mut self, code: u32, input: &[u8]) -> Result<Zeroizing<Vec<u8>>, TransportError> {
+        let _ = (code, input);
+        Err(TransportError::ControlNotSupported)
+    }
+
+    /// The control code of CM_IOCTL_GET_FEATURE_REQUEST on this platform, or `None` when
+    /// the transport has no reader controls (and so no PIN pad).
+    fn feature_request_code(&self) -> Option<u32> {
+        None
+    }
+
+    /// Asks the reader for its PC/SC Part 10 features (no tracing: `card::Card::pinpad`
+    /// traces its own request); a reader that refuses or lists nothing has none.
+    fn features(&mut self) -> Result<ReaderFeatures, TransportError> {
+        match self.feature_request_code() {
+            None => Ok(ReaderFeatures::default()),
+            Some(code) => features_from_answer(self.control(code, &[])),
+        }
+    }
+}
+
+/// Reads the outcome of a feature request: a refusal (unsupported, driver error) means the
+/// reader has no features; a lost connection is an error; a malformed list is an error too,
+/// so that a PIN pad is never silently skipped.
+pub fn features_from_answer(
+    answer: Result<Zeroizing<Vec<u8>>, TransportError>,
+) -> Result<ReaderFeatures, TransportError> {
+    match answer {
+        Ok(bytes) => ReaderFeatures::parse(&bytes).map_err(TransportError::MalformedFeatures),
+        Err(error) if error.ends_connection() => Err(error),
+        Err(_) => Ok(ReaderFeatures::default()),
+    }
 }
 
 impl<T: Transport + ?Sized> Transport for &mut T {
@@ -91,6 +129,14 @@ impl<T: Transport + ?Sized> Transport for &mut T {
     fn reconnect(&mut self) -> Result<(), TransportError> {
         (**self).reconnect()
     }
+
+    fn control(&mut self, code: u32, input: &[u8]) -> Result<Zeroizing<Vec<u8>>, TransportError> {
+        (**self).control(code, input)
+    }
+
+    fn feature_request_code(&self) -> Option<u32> {
+        (**self).feature_request_code()
+    }
 }
 
 impl<T: Transport + ?Sized> Transport for Box<T> {
@@ -100,6 +146,14 @@ impl<T: Transport + ?Sized> Transport for Box<T> {
 
     fn reconnect(&mut self) -> Result<(), TransportError> {
         (**self).reconnect()
+    }
+
+    fn control(&mut self, code: u32, input: &[u8]) -> Result<Zeroizing<Vec<u8>>, TransportError> {
+        (**self).control(code, input)
+    }
+
+    fn feature_request_code(&self) -> Option<u32> {
+        (**self).feature_request_code()
     }
 }
 
@@ -119,6 +173,81 @@ mod tests {
             RawResponse::from_apdu(&[0x90]),
             Err(TransportError::MalformedResponse(1))
         ));
+    }
+
+    /// A transport that implements only the two required methods, like a test double or a
+    /// remote channel without reader controls.
+    struct ApduOnly;
+
+    impl Transport for ApduOnly {
+        fn transmit(&mut self, _: &[u8]) -> Result<RawResponse, TransportError> {
+            RawResponse::from_apdu(&[0x90, 0x00])
+        }
+
+        fn reconnect(&mut self) -> Result<(), TransportError> {
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn transports_without_reader_controls_have_no_features() {
+        let mut transport = ApduOnly;
+        assert!(matches!(
+            transport.control(0x4200_0D48, &[]),
+            Err(TransportError::ControlNotSupported)
+        ));
+        assert_eq!(transport.feature_request_code(), None);
+        assert!(transport.features().unwrap().is_empty());
+        // Forwarding through &mut and Box keeps the defaults.
+        let mut boxed: Box<dyn Transport> = Box::new(ApduOnly);
+        assert!(boxed.features().unwrap().is_empty());
+    }
+
+    #[test]
+    fn scripted_feature_discovery_reads_present_absent_and_malformed_lists() {
+        use super::scripted::ScriptedTransport;
+        const GET_FEATURES: u32 = 0x4200_0D48;
+
+        // A feature list with a 2-byte value is the driver's fault: refused, not ignored.
+        let mut malformed = ScriptedTransport::new()
+            .with_reader_controls()
+            .expect_control(GET_FEATURES, "", "06 04 42330006 07 02 4233");
+        assert!(matches!(
+            malformed.features(),
+            Err(TransportError::MalformedFeatures(_))
+        ));
+
+        let mut present = ScriptedTransport::new()
+            .with_reader_controls()
+            .expect_control(GET_FEATURES, "", "06 04 42330006 07 04 42330007");
+        let features = present.features().unwrap();
+        assert_eq!(features.verify_pin_direct, Some(0x4233_0006));
+        assert_eq!(features.modify_pin_direct, Some(0x4233_0007));
+
+        let mut empty = ScriptedTransport::new()
+            .with_reader_controls()
+            .expect_control(GET_FEATURES, "", "");
+        assert_eq!(empty.features().unwrap().pinpad(), None);
+
+        let refused = TransportError::Pcsc {
+            operation: "sending a reader control command",
+            source: ::pcsc::Error::UnsupportedFeature,
+        };
+        let mut refusing = ScriptedTransport::new()
+            .with_reader_controls()
+            .expect_control_failure(GET_FEATURES, "", refused);
+        assert!(refusing.features().unwrap().is_empty());
+
+        let mut pulled = ScriptedTransport::new()
+            .with_reader_controls()
+            .expect_control_failure(GET_FEATURES, "", TransportError::CardRemoved);
+        assert!(matches!(
+            pulled.features(),
+            Err(TransportError::CardRemoved)
+        ));
+
+        // A scripted transport without reader controls never sends the request.
+        assert!(ScriptedTransport::new().features().unwrap().is_empty());
     }
 
     #[test]

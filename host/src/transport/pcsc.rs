@@ -9,6 +9,11 @@
 //!
 //! Waiting uses `SCardGetStatusChange` with a timeout: the call blocks in pcscd until a
 //! reader's state changes, so no polling loop burns CPU.
+//!
+//! Reader control commands (`SCardControl`) go through the same exclusive connection:
+//! [`Transport::features`] asks for the PC/SC Part 10 feature list with
+//! `SCARD_CTL_CODE(3400)`, and a PIN pad's VERIFY / MODIFY PIN DIRECT block in pcscd until
+//! the custodian has typed the PIN (or the reader's timeout passes).
 
 use std::ffi::CString;
 use std::time::{Duration, Instant};
@@ -16,11 +21,12 @@ use std::time::{Duration, Instant};
 use ::pcsc::ffi::DWORD;
 use ::pcsc::{
     Context, Disposition, Error as PcscError, Protocols, ReaderState, Scope, ShareMode, State,
-    MAX_BUFFER_SIZE, PNP_NOTIFICATION,
+    MAX_BUFFER_SIZE, MAX_BUFFER_SIZE_EXTENDED, PNP_NOTIFICATION,
 };
 use zeroize::Zeroizing;
 
 use super::{RawResponse, Transport, TransportError};
+use crate::protocol::part10::GET_FEATURE_REQUEST_FUNCTION;
 
 /// One reader as pcscd sees it right now.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -250,6 +256,23 @@ impl Transport for PcscTransport {
         self.card
             .reconnect(ShareMode::Exclusive, Protocols::ANY, Disposition::LeaveCard)
             .map_err(|e| TransportError::from_pcsc(e, "reconnecting to the card", &self.reader))
+    }
+
+    fn control(&mut self, code: u32, input: &[u8]) -> Result<Zeroizing<Vec<u8>>, TransportError> {
+        // Heap, zeroizing, large enough for any answer a reader may give (feature lists,
+        // TLV properties, a PIN pad's response APDU).
+        let mut buffer = Zeroizing::new(vec![0u8; MAX_BUFFER_SIZE_EXTENDED]);
+        let answer = self
+            .card
+            .control(DWORD::from(code), input, &mut buffer[..])
+            .map_err(|e| {
+                TransportError::from_pcsc(e, "sending a reader control command", &self.reader)
+            })?;
+        Ok(Zeroizing::new(answer.to_vec()))
+    }
+
+    fn feature_request_code(&self) -> Option<u32> {
+        u32::try_from(::pcsc::ctl_code(DWORD::from(GET_FEATURE_REQUEST_FUNCTION))).ok()
     }
 }
 

@@ -1,22 +1,46 @@
-//! A scripted transport for unit tests: a list of expected command → response pairs that
-//! fails the test on any command it did not expect, and on any step left unused.
+//! A scripted transport for unit tests: a list of expected command → response pairs (and
+//! reader control exchanges) that fails the test on any command it did not expect, and on
+//! any step left unused.
 
 use std::collections::VecDeque;
 
+use zeroize::Zeroizing;
+
 use super::{RawResponse, Transport, TransportError};
+
+/// CM_IOCTL_GET_FEATURE_REQUEST as pcsc-lite numbers it: SCARD_CTL_CODE(3400).
+pub(crate) const PCSC_LITE_FEATURE_REQUEST: u32 = 0x4200_0D48;
 
 enum Step {
     Exchange {
         command: Vec<u8>,
         reply: Result<Vec<u8>, TransportError>,
     },
+    Control {
+        code: u32,
+        input: Vec<u8>,
+        reply: Result<Vec<u8>, TransportError>,
+    },
     Reconnect,
+}
+
+impl Step {
+    fn describe(&self) -> String {
+        match self {
+            Step::Exchange { command, .. } => format!("command {}", hex::encode_upper(command)),
+            Step::Control { code, input, .. } => {
+                format!("control {code:08X} {}", hex::encode_upper(input))
+            }
+            Step::Reconnect => "a reconnect".to_owned(),
+        }
+    }
 }
 
 /// Plays a fixed conversation with a card; panics (failing the test) on any deviation.
 pub(crate) struct ScriptedTransport {
     steps: VecDeque<Step>,
     exchanged: usize,
+    feature_request: Option<u32>,
 }
 
 /// Hex with optional spaces, for readable scripts.
@@ -31,7 +55,39 @@ impl ScriptedTransport {
         ScriptedTransport {
             steps: VecDeque::new(),
             exchanged: 0,
+            feature_request: None,
         }
+    }
+
+    /// Behaves like a PC/SC reader connection: it has the pcsc-lite feature-request code.
+    pub(crate) fn with_reader_controls(mut self) -> Self {
+        self.feature_request = Some(PCSC_LITE_FEATURE_REQUEST);
+        self
+    }
+
+    /// Expects a control command `code` with `input` (hex) next and answers `output` (hex).
+    pub(crate) fn expect_control(mut self, code: u32, input: &str, output: &str) -> Self {
+        self.steps.push_back(Step::Control {
+            code,
+            input: unhex(input),
+            reply: Ok(unhex(output)),
+        });
+        self
+    }
+
+    /// Expects a control command `code` with `input` (hex) next and fails it.
+    pub(crate) fn expect_control_failure(
+        mut self,
+        code: u32,
+        input: &str,
+        error: TransportError,
+    ) -> Self {
+        self.steps.push_back(Step::Control {
+            code,
+            input: unhex(input),
+            reply: Err(error),
+        });
+        self
     }
 
     /// Expects `command` (hex) next and answers `response` (hex, data ‖ SW).
@@ -63,7 +119,7 @@ impl ScriptedTransport {
         self
     }
 
-    /// How many command exchanges have been played.
+    /// How many command and control exchanges have been played.
     pub(crate) fn exchanged(&self) -> usize {
         self.exchanged
     }
@@ -86,7 +142,7 @@ impl Transport for ScriptedTransport {
                 self.exchanged += 1;
                 RawResponse::from_apdu(&reply?)
             }
-            Some(Step::Reconnect) => panic!("expected a reconnect, got command {got}"),
+            Some(other) => panic!("expected {}, got command {got}", other.describe()),
             None => panic!("unexpected command {got}: the script is finished"),
         }
     }
@@ -94,12 +150,38 @@ impl Transport for ScriptedTransport {
     fn reconnect(&mut self) -> Result<(), TransportError> {
         match self.steps.pop_front() {
             Some(Step::Reconnect) => Ok(()),
-            Some(Step::Exchange { command, .. }) => panic!(
-                "unexpected reconnect: the script expects command {}",
-                hex::encode_upper(command)
+            Some(other) => panic!(
+                "unexpected reconnect: the script expects {}",
+                other.describe()
             ),
             None => panic!("unexpected reconnect: the script is finished"),
         }
+    }
+
+    fn control(&mut self, code: u32, input: &[u8]) -> Result<Zeroizing<Vec<u8>>, TransportError> {
+        let got = format!("control {code:08X} {}", hex::encode_upper(input));
+        match self.steps.pop_front() {
+            Some(Step::Control {
+                code: want_code,
+                input: want_input,
+                reply,
+            }) => {
+                assert_eq!(
+                    got,
+                    format!("control {want_code:08X} {}", hex::encode_upper(want_input)),
+                    "exchange {} sent an unexpected control command",
+                    self.exchanged
+                );
+                self.exchanged += 1;
+                reply.map(Zeroizing::new)
+            }
+            Some(other) => panic!("expected {}, got {got}", other.describe()),
+            None => panic!("unexpected {got}: the script is finished"),
+        }
+    }
+
+    fn feature_request_code(&self) -> Option<u32> {
+        self.feature_request
     }
 }
 
