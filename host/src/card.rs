@@ -275,6 +275,21 @@ pub enum CardError {
     },
 }
 
+/// A pinpad VERIFY or CHANGE REFERENCE DATA answers with a status word alone.
+fn no_data(command: &'static str, feature: &'static str, data: &[u8]) -> Result<(), CardError> {
+    if data.is_empty() {
+        return Ok(());
+    }
+    Err(CardError::MalformedResponse {
+        command,
+        source: ParseError::WrongLength {
+            what: feature,
+            expected: 2,
+            got: data.len() + 2,
+        },
+    })
+}
+
 fn state_name(state: Option<LifeCycle>) -> &'static str {
     state.map_or("in a state that could not be read", LifeCycle::name)
 }
@@ -504,6 +519,7 @@ impl<T: Transport> Card<T> {
             &structure,
             timeout_secs,
         )
+        .and_then(|data| no_data("VERIFY", "VERIFY PIN DIRECT", &data))
     }
 
     /// CHANGE REFERENCE DATA with the current PIN and the new one (twice) typed on the
@@ -523,9 +539,38 @@ impl<T: Transport> Card<T> {
             &structure,
             timeout_secs,
         )
+        .and_then(|data| no_data("CHANGE REFERENCE DATA", "MODIFY PIN DIRECT", &data))
     }
 
-    /// Sends a PIN pad structure and maps the reader's or the card's status word.
+    /// INITIALISE with the first PIN typed twice on the reader's keypad (it never passes
+    /// through this computer); returns the card's new public key like [`Card::initialise`].
+    pub fn initialise_on_pinpad(
+        &mut self,
+        retry_limit: RetryLimit,
+        timeout_secs: u8,
+    ) -> Result<[u8; POINT_LEN], CardError> {
+        let pinpad = self.pinpad()?.ok_or(CardError::NoPinpad)?;
+        let code = pinpad
+            .modify_pin_direct
+            .ok_or(CardError::PinpadCannotChange)?;
+        let structure = PinModify::quorum_initialise(retry_limit.get(), timeout_secs)
+            .encode()
+            .expect("quorum's initialise structure is well formed");
+        let data = self.pinpad_operation(
+            code,
+            "MODIFY PIN DIRECT",
+            "INITIALISE",
+            &structure,
+            timeout_secs,
+        )?;
+        parse_public_key(&data).map_err(|source| CardError::MalformedResponse {
+            command: "INITIALISE",
+            source,
+        })
+    }
+
+    /// Sends a PIN pad structure and maps the reader's or the card's status word; returns
+    /// the card's response data.
     fn pinpad_operation(
         &mut self,
         code: u32,
@@ -533,23 +578,23 @@ impl<T: Transport> Card<T> {
         command: &'static str,
         structure: &[u8],
         timeout_secs: u8,
-    ) -> Result<(), CardError> {
-        let answer = self.control_exchange(code, feature, structure)?;
-        let sw = match answer[..] {
-            [sw1, sw2] => StatusWord::from_bytes(sw1, sw2),
-            _ => {
-                return Err(CardError::MalformedResponse {
-                    command,
-                    source: ParseError::WrongLength {
-                        what: feature,
-                        expected: 2,
-                        got: answer.len(),
-                    },
-                })
-            }
-        };
+    ) -> Result<Zeroizing<Vec<u8>>, CardError> {
+        let mut answer = self.control_exchange(code, feature, structure)?;
+        if answer.len() < 2 {
+            return Err(CardError::MalformedResponse {
+                command,
+                source: ParseError::WrongLength {
+                    what: feature,
+                    expected: 2,
+                    got: answer.len(),
+                },
+            });
+        }
+        let sw = StatusWord::from_bytes(answer[answer.len() - 2], answer[answer.len() - 1]);
+        let data_len = answer.len() - 2;
+        answer.truncate(data_len);
         match sw {
-            StatusWord::Success => Ok(()),
+            StatusWord::Success => Ok(answer),
             StatusWord::PinpadTimeout => Err(CardError::PinpadTimeout {
                 seconds: timeout_secs,
             }),
@@ -1437,6 +1482,49 @@ mod tests {
     fn change_on_pinpad_answering(answer: &str) -> Result<(), CardError> {
         let script = pinpad_reader().expect_control(MODIFY_DIRECT, MODIFY_STRUCTURE_30S, answer);
         scripted_card(script).change_pin_on_pinpad(30)
+    }
+
+    /// PIN_MODIFY_STRUCTURE for INITIALISE (limit 5, 30 s): no current PIN, the new one
+    /// inserted after the retry-limit byte and confirmed, case-4 template.
+    const INITIALISE_STRUCTURE_30S: &str = "1E 00 82 0C 00 00 01 0C06 01 02 02 0904 010200 000000 \
+         13000000 80120000 0D 05 FFFFFFFFFFFFFFFFFFFFFFFF 00";
+
+    #[test]
+    fn initialise_on_pinpad_returns_the_key_and_maps_reader_answers() {
+        let key = format!("04{}", "11".repeat(64));
+        let script = pinpad_reader().expect_control(
+            MODIFY_DIRECT,
+            INITIALISE_STRUCTURE_30S,
+            &format!("{key}9000"),
+        );
+        let mut card = scripted_card(script);
+        let point = card
+            .initialise_on_pinpad(RetryLimit::new(5).unwrap(), 30)
+            .unwrap();
+        assert_eq!(hex::encode_upper(point), key.to_uppercase());
+        assert_eq!(
+            card.stats().commands,
+            0,
+            "the PIN went through the reader only"
+        );
+
+        for (answer, check) in [
+            ("6401", "cancelled on the reader"),
+            ("6402", ""),
+            ("6400", ""),
+        ] {
+            let script =
+                pinpad_reader().expect_control(MODIFY_DIRECT, INITIALISE_STRUCTURE_30S, answer);
+            let error = scripted_card(script)
+                .initialise_on_pinpad(RetryLimit::new(5).unwrap(), 30)
+                .unwrap_err();
+            match answer {
+                "6401" => assert!(matches!(error, CardError::PinpadCancelled)),
+                "6402" => assert!(matches!(error, CardError::PinpadMismatch)),
+                _ => assert!(matches!(error, CardError::PinpadTimeout { seconds: 30 })),
+            }
+            assert!(error.to_string().contains(check), "{error}");
+        }
     }
 
     #[test]

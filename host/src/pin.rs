@@ -131,12 +131,6 @@ pub enum PinError {
     /// --pin-fd on a platform without /dev/fd.
     #[error("--pin-fd is available on Unix-like systems only; use --pin-file PATH")]
     FdUnsupported,
-    /// PINs were given on this computer for a reader with a PIN pad.
-    #[error("{origin} was given, but the reader has a PIN pad, which quorum uses unless told otherwise (there the PIN never passes through this computer): type the PIN on the reader and leave out --pin-file/--pin-fd, or add --no-pinpad to use the {origin}")]
-    PinpadNotBypassed {
-        /// The PIN file or descriptor given.
-        origin: String,
-    },
 }
 
 /// What is wrong with one line of a PIN file, worded so the line itself is never shown.
@@ -450,22 +444,20 @@ pub enum PinEntry<'a> {
 }
 
 impl<'a> PinEntry<'a> {
-    /// Picks the path for a reader: its PIN pad if it has one, unless `no_pinpad`; a PIN
-    /// file for a PIN pad reader is refused, so neither choice happens behind anyone's back.
+    /// Picks the path for a reader: its PIN pad whenever it has one, unless the user asked
+    /// for `--no-pinpad`. A PIN file or descriptor serves only readers without a pinpad, so a
+    /// ceremony can mix both kinds and a pinpad is never bypassed behind anyone's back.
     pub fn choose(
         pinpad: Option<PinpadFeatures>,
         no_pinpad: bool,
         source: &'a PinSource,
-    ) -> Result<PinEntry<'a>, PinError> {
-        match (pinpad, no_pinpad, source) {
-            (Some(_), false, PinSource::Table(table)) => Err(PinError::PinpadNotBypassed {
-                origin: table.origin().to_owned(),
-            }),
-            (Some(features), false, PinSource::Prompt) => Ok(PinEntry::Pinpad(features)),
-            (pinpad, _, source) => Ok(PinEntry::Host {
+    ) -> PinEntry<'a> {
+        match (pinpad, no_pinpad) {
+            (Some(features), false) => PinEntry::Pinpad(features),
+            (pinpad, _) => PinEntry::Host {
                 source,
                 pinpad_bypassed: pinpad.is_some(),
-            }),
+            },
         }
     }
 
@@ -880,12 +872,12 @@ mod tests {
     #[test]
     fn a_pinpad_reader_gets_the_pinpad_unless_the_custodian_says_no() {
         let prompt = PinSource::Prompt;
-        let entry = PinEntry::choose(Some(PINPAD), false, &prompt).unwrap();
+        let entry = PinEntry::choose(Some(PINPAD), false, &prompt);
         assert!(matches!(entry, PinEntry::Pinpad(f) if f == PINPAD));
         assert!(entry.is_pinpad());
         assert_eq!(entry.describe(), "PIN typed on the reader's pinpad");
 
-        let entry = PinEntry::choose(Some(PINPAD), true, &prompt).unwrap();
+        let entry = PinEntry::choose(Some(PINPAD), true, &prompt);
         assert!(matches!(
             entry,
             PinEntry::Host {
@@ -899,30 +891,26 @@ mod tests {
         );
 
         for no_pinpad in [false, true] {
-            let entry = PinEntry::choose(None, no_pinpad, &prompt).unwrap();
+            let entry = PinEntry::choose(None, no_pinpad, &prompt);
             assert!(!entry.is_pinpad());
             assert_eq!(entry.describe(), "PIN typed on this computer (no echo)");
         }
     }
 
     #[test]
-    fn a_pin_file_for_a_pinpad_reader_needs_no_pinpad() {
+    fn a_pinpad_reader_is_used_even_when_a_pin_file_is_given() {
         let table = PinSource::Table(PinTable::parse(b"135790\n", "PIN file /tmp/pins").unwrap());
-        let error = PinEntry::choose(Some(PINPAD), false, &table).unwrap_err();
-        assert!(matches!(error, PinError::PinpadNotBypassed { .. }));
-        let message = error.to_string();
-        assert!(message.contains("--no-pinpad"), "{message}");
-        assert!(message.contains("PIN file /tmp/pins"), "{message}");
+        assert!(PinEntry::choose(Some(PINPAD), false, &table).is_pinpad());
 
-        let entry = PinEntry::choose(Some(PINPAD), true, &table).unwrap();
+        let entry = PinEntry::choose(Some(PINPAD), true, &table);
         assert_eq!(
             entry.describe(),
             "PIN from file /tmp/pins; the reader's pinpad is not used (--no-pinpad)"
         );
-        let entry = PinEntry::choose(None, false, &table).unwrap();
+        let entry = PinEntry::choose(None, false, &table);
         assert_eq!(entry.describe(), "PIN from file /tmp/pins");
         let fd = PinSource::Table(PinTable::parse(b"135790\n", "PIN file descriptor 3").unwrap());
-        let entry = PinEntry::choose(None, false, &fd).unwrap();
+        let entry = PinEntry::choose(None, false, &fd);
         assert_eq!(entry.describe(), "PIN from file descriptor 3");
     }
 

@@ -11,7 +11,10 @@
 //! Nothing here is secret: the structures carry a template of `FF` bytes, the reader
 //! writes the digits into its copy of the APDU, and the host only ever sees the status word.
 
-use super::{CLA_ISO, INS_CHANGE_REFERENCE_DATA, INS_VERIFY, MAX_SHORT_DATA, P2_PIN};
+use super::{
+    CLA_ISO, CLA_PROPRIETARY, INS_CHANGE_REFERENCE_DATA, INS_INITIALISE, INS_VERIFY,
+    MAX_SHORT_DATA, P2_PIN,
+};
 use crate::pin::{PIN_BLOCK_LEN, PIN_MAX_DIGITS, PIN_MIN_DIGITS};
 
 /// Function number of `CM_IOCTL_GET_FEATURE_REQUEST`; the transport turns it into the
@@ -321,6 +324,21 @@ impl PinModify {
         }
     }
 
+    /// quorum's INITIALISE with the first PIN typed on the reader: a modify without the
+    /// current PIN (there is none yet), the new PIN asked twice and written after the
+    /// retry-limit byte. Only a blank card accepts it.
+    pub fn quorum_initialise(retry_limit: u8, timeout_secs: u8) -> PinModify {
+        PinModify {
+            insertion_offset_old: 0,
+            insertion_offset_new: 1,
+            confirm_pin: CONFIRM_NEW_PIN,
+            number_message: 0x02,
+            msg_index: [0x01, 0x02, 0x00],
+            apdu: initialise_template(retry_limit),
+            ..PinModify::quorum(timeout_secs)
+        }
+    }
+
     /// The packed structure as SCardControl sends it.
     pub fn encode(&self) -> Result<Vec<u8>, StructureError> {
         check_digits(self.min_digits, self.max_digits)?;
@@ -353,6 +371,22 @@ impl PinModify {
 /// quorum's VERIFY with an all-`FF` PIN block for the reader to fill.
 pub fn verify_template() -> Vec<u8> {
     template(INS_VERIFY, PIN_BLOCK_LEN)
+}
+
+/// quorum's INITIALISE with the retry limit and an all-`FF` PIN block for the reader to fill
+/// (case 4: the card answers with its new public key).
+pub fn initialise_template(retry_limit: u8) -> Vec<u8> {
+    let mut apdu = vec![
+        CLA_PROPRIETARY,
+        INS_INITIALISE,
+        0x00,
+        0x00,
+        1 + PIN_BLOCK_LEN as u8,
+        retry_limit,
+    ];
+    apdu.resize(6 + PIN_BLOCK_LEN, 0xFF);
+    apdu.push(0x00);
+    apdu
 }
 
 /// quorum's CHANGE REFERENCE DATA with two all-`FF` PIN blocks for the reader to fill.
