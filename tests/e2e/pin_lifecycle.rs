@@ -106,3 +106,82 @@ fn a_blocked_card_is_skipped_and_only_a_confirmed_reset_revives_it() {
         "a reset card gets a new key"
     );
 }
+
+#[test]
+fn change_pin_with_the_pin_typed_on_the_host() {
+    let _guard = lock();
+    let farm = Farm::connect();
+    let dir = scratch("change-pin");
+    let (custodians, old_pins, _) = enrolled(&farm, &dir, "change-pin", 1, 1, b"pin changed");
+    present(&farm, &[&custodians[0]]);
+    let reader = farm.reader_name(0);
+    let new_pin = pin_file(&dir, "new", &["80808080".to_owned()]);
+
+    // The new PIN must come from somewhere when the old one comes from a file.
+    let usage = run(&[
+        "change-pin",
+        "--reader",
+        reader,
+        "--pin-file",
+        old_pins.to_str().unwrap(),
+    ]);
+    assert_eq!(usage.status.code(), Some(2), "{}", show(&usage));
+    assert!(
+        text(&usage.stderr).contains("--new-pin-file"),
+        "{}",
+        show(&usage)
+    );
+
+    // A wrong current PIN changes nothing and costs a try.
+    let wrong = pin_file(&dir, "wrong", &["111111".to_owned()]);
+    let failed = run(&[
+        "change-pin",
+        "--reader",
+        reader,
+        "--pin-file",
+        wrong.to_str().unwrap(),
+        "--new-pin-file",
+        new_pin.to_str().unwrap(),
+    ]);
+    assert_eq!(failed.status.code(), Some(1), "{}", show(&failed));
+    assert!(
+        text(&failed.stderr).contains("wrong PIN; 4 tries left"),
+        "{}",
+        show(&failed)
+    );
+
+    let done = run_ok(&[
+        "change-pin",
+        "--reader",
+        reader,
+        "--pin-file",
+        old_pins.to_str().unwrap(),
+        "--new-pin-file",
+        new_pin.to_str().unwrap(),
+    ]);
+    assert!(
+        text(&done.stdout).contains("was changed"),
+        "{}",
+        show(&done)
+    );
+    assert!(
+        text(&done.stderr).contains("PIN from file"),
+        "the path used is said: {}",
+        show(&done)
+    );
+    let status = text(&run_ok(&["status", "--reader", reader]).stdout);
+    assert!(
+        status.contains("5 of 5 tries left"),
+        "a correct PIN restores the tries: {status}"
+    );
+
+    let old = run(&["recover", "--pin-file", old_pins.to_str().unwrap()]);
+    assert_eq!(
+        old.status.code(),
+        Some(1),
+        "the old PIN no longer opens the share: {}",
+        show(&old)
+    );
+    let recovered = run_ok(&["recover", "--pin-file", new_pin.to_str().unwrap()]);
+    assert_eq!(recovered.stdout, b"pin changed");
+}

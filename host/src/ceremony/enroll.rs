@@ -9,14 +9,14 @@ use zeroize::Zeroizing;
 
 use crate::card::{Card, CardError};
 use crate::crypto::CardKey;
-use crate::pin::{PinBlock, PinSource};
 use crate::protocol::LifeCycle;
 use crate::record::PublicRecord;
 use crate::sharing::{self, EnrolledCard, Enrollment, NewCustodian};
 use crate::transport::pcsc::{PcscContext, PcscTransport};
 
+use super::pin_step::{reverify, verify_pin, Verified};
 use super::presence::Presented;
-use super::{identify, say, CardsFrom, CeremonyError, Identity, Presenter};
+use super::{identify, say, CardsFrom, CeremonyError, Identity, PinPolicy, Presenter};
 
 /// What the administrator asked for.
 pub struct EnrollRequest<'a> {
@@ -32,8 +32,8 @@ pub struct EnrollRequest<'a> {
     pub names: &'a [(String, String)],
     /// Where the cards come from.
     pub from: CardsFrom,
-    /// Where PINs come from.
-    pub pins: &'a PinSource,
+    /// How PINs reach the cards.
+    pub pins: PinPolicy<'a>,
     /// Trace APDUs.
     pub trace: bool,
     /// Report APDU counts.
@@ -66,7 +66,7 @@ struct Registered {
     reader: String,
     key: CardKey,
     capacity: u16,
-    pin: PinBlock,
+    pin: Verified,
     session: Option<Card<PcscTransport>>,
 }
 
@@ -185,20 +185,18 @@ fn refused_message(
 /// the card was refused, naming it.
 fn register_one(
     p: &mut Presented,
-    pins: &PinSource,
+    pins: &PinPolicy<'_>,
     registered: &[Registered],
-) -> Result<(CardKey, u16, PinBlock), String> {
+    out: &mut dyn Write,
+) -> Result<(CardKey, u16, Verified), String> {
     let id = identify(&mut p.card, &p.reader).map_err(|e| e.to_string())?;
     if let Some(problem) = refusal(&id, registered) {
         return Err(refused_message(&id, &mut p.card, &p.reader, &problem));
     }
     let key = id.key.expect("a personalised card has a key");
-    let pin = pins
-        .current_pin(&key.fingerprint())
-        .map_err(|e| format!("card {}: {e}", key.fingerprint()))?;
-    p.card
-        .verify(&pin)
-        .map_err(|e| format!("card {} in \"{}\": {e}", key.fingerprint(), p.reader))?;
+    let fingerprint = key.fingerprint();
+    let pin = verify_pin(&mut p.card, pins, &fingerprint, &p.reader, out)
+        .map_err(|e| format!("card {fingerprint}: {e}"))?;
     Ok((key, id.status.capacity, pin))
 }
 
@@ -211,7 +209,7 @@ fn register_present(
     let mut problems = Vec::new();
     let mut sink = std::io::sink();
     while let Some(mut p) = presenter.next(&mut sink, "")? {
-        match register_one(&mut p, req.pins, &registered) {
+        match register_one(&mut p, &req.pins, &registered, out) {
             Ok((key, capacity, pin)) => {
                 say(
                     out,
@@ -273,7 +271,7 @@ fn register_swapped(
         let Some(mut p) = presenter.next(out, &format!("custodian card {k} of {count}"))? else {
             break;
         };
-        match register_one(&mut p, req.pins, &registered) {
+        match register_one(&mut p, &req.pins, &registered, out) {
             Ok((key, capacity, pin)) => {
                 say(
                     out,
@@ -305,6 +303,8 @@ fn write_one(
     session: &mut Card<PcscTransport>,
     reg: &Registered,
     card: &EnrolledCard,
+    pins: &PinPolicy<'_>,
+    out: &mut dyn Write,
 ) -> Result<(), CeremonyError> {
     let reader = reg.reader.as_str();
     let stream = Zeroizing::new(card.put_record_stream());
@@ -313,9 +313,7 @@ fn write_one(
             session
                 .select()
                 .map_err(|e| CeremonyError::card(reader, e))?;
-            session
-                .verify(&reg.pin)
-                .map_err(|e| CeremonyError::card(reader, e))?;
+            reverify(session, &reg.pin, pins, &reg.key.fingerprint(), reader, out)?;
             session
                 .put_record(&stream)
                 .map_err(|e| CeremonyError::card(reader, e))?;
@@ -412,7 +410,7 @@ fn write_present(
             .session
             .take()
             .expect("every-reader registration keeps the session");
-        if let Err(e) = write_one(&mut session, &reg, card) {
+        if let Err(e) = write_one(&mut session, &reg, card, &req.pins, out) {
             return Err(not_enrolled(&reg, card, &e, &written));
         }
         say(
@@ -486,11 +484,16 @@ fn write_swapped(
             continue;
         }
         let (reg, card) = (&registered[i], &enrollment.cards[i]);
-        let result = p
-            .card
-            .verify(&reg.pin)
-            .map_err(|e| CeremonyError::card(&p.reader, e))
-            .and_then(|()| write_one(&mut p.card, reg, card));
+        let fingerprint = reg.key.fingerprint();
+        let result = reverify(
+            &mut p.card,
+            &reg.pin,
+            &req.pins,
+            &fingerprint,
+            &p.reader,
+            out,
+        )
+        .and_then(|()| write_one(&mut p.card, reg, card, &req.pins, out));
         if let Err(e) = result {
             return Err(not_enrolled(reg, card, &e, &written));
         }

@@ -4,11 +4,11 @@ use std::io::Write;
 
 use crate::card::Card;
 use crate::crypto::CardKey;
-use crate::pin::{PinSource, RetryLimit};
+use crate::pin::RetryLimit;
 use crate::protocol::LifeCycle;
 use crate::transport::pcsc::PcscContext;
 
-use super::{identify, presence::connect_settled, say, CeremonyError};
+use super::{identify, pin_step, presence::connect_settled, say, CeremonyError, PinPolicy};
 
 /// A personalised card, as the custodian should note it.
 #[derive(Debug, Clone)]
@@ -26,7 +26,7 @@ pub fn init(
     ctx: &PcscContext,
     reader: &str,
     retry_limit: RetryLimit,
-    pins: &PinSource,
+    pins: &PinPolicy<'_>,
     trace: bool,
     out: &mut dyn Write,
 ) -> Result<Initialised, CeremonyError> {
@@ -49,11 +49,7 @@ pub fn init(
             retry_limit.get()
         ),
     );
-    let pin = pins.new_pin(&format!("the card in \"{reader}\""))?;
-    let point = card
-        .initialise(retry_limit, &pin)
-        .map_err(|e| CeremonyError::card(reader, e))?;
-    drop(pin);
+    let point = pin_step::initialise(&mut card, pins, retry_limit, reader, out)?;
     let key = CardKey::from_card_point(&point[..]).map_err(|source| CeremonyError::BadCardKey {
         reader: reader.to_owned(),
         source,

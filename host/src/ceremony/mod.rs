@@ -2,9 +2,11 @@
 //! and the I/O-free sharing core. Progress for the people at the table goes to a writer
 //! (standard error in quorumctl); results are returned, never printed here.
 
+pub mod change_pin;
 pub mod enroll;
 pub mod init;
 pub mod inspect;
+pub mod pin_step;
 pub mod presence;
 pub mod recover;
 pub mod reset;
@@ -22,6 +24,7 @@ use crate::secret_io::SecretIoError;
 use crate::sharing::{EnrollError, RecoverError};
 use crate::transport::{Transport, TransportError};
 
+pub use pin_step::PinPolicy;
 pub use presence::{CardsFrom, Presenter};
 
 /// Why a ceremony stopped; each message names the card or file and what to do.

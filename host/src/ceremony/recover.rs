@@ -12,14 +12,14 @@ use zeroize::Zeroizing;
 use crate::card::Card;
 use crate::crypto::wei25519::POINT_LEN;
 use crate::crypto::CardKey;
-use crate::pin::PinSource;
 use crate::protocol::LifeCycle;
 use crate::record::{PublicRecord, SET_ID_LEN};
 use crate::sharing::{self, check_same_set, OpenedShare};
 use crate::transport::pcsc::{PcscContext, PcscTransport};
 
 use super::inspect::SetMembership;
-use super::{say, CardsFrom, CeremonyError, Presenter};
+use super::pin_step::verify_pin;
+use super::{say, CardsFrom, CeremonyError, PinPolicy, Presenter};
 
 /// What the custodians asked for.
 pub struct RecoverRequest<'a> {
@@ -27,8 +27,8 @@ pub struct RecoverRequest<'a> {
     pub set_id: Option<[u8; SET_ID_LEN]>,
     /// Where the cards come from.
     pub from: CardsFrom,
-    /// Where PINs come from.
-    pub pins: &'a PinSource,
+    /// How PINs reach the cards.
+    pub pins: PinPolicy<'a>,
     /// Trace APDUs.
     pub trace: bool,
     /// Report APDU counts.
@@ -85,7 +85,7 @@ pub fn recover(
             break;
         };
         let reader = p.reader.clone();
-        let outcome = take_share(&mut p.card, req, &mut target, &mut shares);
+        let outcome = take_share(&mut p.card, &reader, req, &mut target, &mut shares, out);
         if req.stats {
             say(
                 out,
@@ -166,9 +166,11 @@ type Step = Result<(String, String), (String, String)>;
 /// One card: Ok((card, note)) if its share was opened and kept, Err((card, why)) if skipped.
 fn take_share(
     card: &mut Card<PcscTransport>,
+    reader: &str,
     req: &RecoverRequest<'_>,
     target: &mut Option<PublicRecord>,
     shares: &mut Vec<OpenedShare>,
+    out: &mut dyn Write,
 ) -> Step {
     let unnamed = || "card".to_owned();
     let info = card.select().map_err(|e| (unnamed(), e.to_string()))?;
@@ -226,13 +228,9 @@ fn take_share(
             "this custodian's share was already opened (the same card twice?)".to_owned(),
         ));
     }
-    let pin = req
-        .pins
-        .current_pin(&custodian.card_key.fingerprint())
+    let fingerprint = custodian.card_key.fingerprint();
+    verify_pin(card, &req.pins, &fingerprint, reader, out)
         .map_err(|e| (who.clone(), e.to_string()))?;
-    card.verify(&pin)
-        .map_err(|e| (who.clone(), e.to_string()))?;
-    drop(pin);
     let sealed = card
         .get_record_sealed()
         .map_err(|e| (who.clone(), e.to_string()))?;

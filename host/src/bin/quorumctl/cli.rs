@@ -31,6 +31,8 @@ pub enum Command {
     Enroll(EnrollArgs),
     /// Collect cards until n shares of one set open, and restore the master secret.
     Recover(RecoverArgs),
+    /// Change a card's PIN (on the reader's keypad when it has one).
+    ChangePin(ChangePinArgs),
     /// Factory-reset a card: erase its key, PIN and record (destroys its share).
     ResetCard(ResetArgs),
 }
@@ -52,6 +54,12 @@ pub struct PinArgs {
     /// Read PINs, in the --pin-file format, from inherited file descriptor N.
     #[arg(long, value_name = "N")]
     pub pin_fd: Option<i32>,
+    /// Do not use a reader's PIN pad: take PINs from this computer even where the reader has a keypad.
+    #[arg(long)]
+    pub no_pinpad: bool,
+    /// Seconds a PIN pad waits for each PIN entry.
+    #[arg(long, default_value_t = 30, value_name = "SECONDS", value_parser = clap::value_parser!(u8).range(1..))]
+    pub pinpad_timeout: u8,
 }
 
 /// Where a ceremony's cards come from: every reader, or one reader with cards swapped.
@@ -139,4 +147,16 @@ pub struct ResetArgs {
     /// Confirm without a prompt by giving the card's fingerprint (as `status` shows it).
     #[arg(long, value_name = "FINGERPRINT")]
     pub confirm: Option<String>,
+}
+
+/// Options of `change-pin`.
+#[derive(Debug, Args)]
+pub struct ChangePinArgs {
+    #[command(flatten)]
+    pub card: CardArgs,
+    #[command(flatten)]
+    pub pins: PinArgs,
+    /// Read the new PIN from FILE (one line) when the current one comes from --pin-file/--pin-fd.
+    #[arg(long, value_name = "FILE")]
+    pub new_pin_file: Option<PathBuf>,
 }

@@ -11,19 +11,22 @@ use std::time::Duration;
 use clap::Parser;
 
 use quorum::bundle::Bundle;
+use quorum::ceremony::change_pin::change_pin;
 use quorum::ceremony::enroll::{enroll, EnrollRequest};
 use quorum::ceremony::init::init;
 use quorum::ceremony::inspect::{list_readers, summarize};
 use quorum::ceremony::recover::{recover, RecoverRequest};
 use quorum::ceremony::reset::{reset_card, Confirmation};
-use quorum::ceremony::{choose_reader, resolve_reader, CardsFrom, CeremonyError};
+use quorum::ceremony::{choose_reader, resolve_reader, CardsFrom, CeremonyError, PinPolicy};
 use quorum::pin::{PinSource, RetryLimit};
 use quorum::secret_io::{
     check_writable, read_master, write_private_file, write_stdout, MasterSource, SecretIoError,
 };
 use quorum::transport::pcsc::PcscContext;
 
-use cli::{Cli, Command, EnrollArgs, InitArgs, PinArgs, RecoverArgs, ResetArgs, SwapArgs};
+use cli::{
+    ChangePinArgs, Cli, Command, EnrollArgs, InitArgs, PinArgs, RecoverArgs, ResetArgs, SwapArgs,
+};
 
 /// Exit code for usage errors, as clap uses.
 const EXIT_USAGE: u8 = 2;
@@ -91,6 +94,7 @@ fn run(cli: &Cli, trace: bool) -> Result<(), CeremonyError> {
         Command::Init(args) => init_card(args, trace),
         Command::Enroll(args) => enroll_set(args, trace, cli.stats),
         Command::Recover(args) => recover_set(args, trace, cli.stats),
+        Command::ChangePin(args) => change(args, trace),
         Command::ResetCard(args) => reset(args, trace),
     }
 }
@@ -113,13 +117,15 @@ fn pin_source(args: &PinArgs) -> Result<PinSource, CeremonyError> {
         Some(fd) => Some(fd as u32),
         None => None,
     };
-    let source = PinSource::from_options(args.pin_file.as_deref(), fd)?;
-    if matches!(source, PinSource::Prompt) && !io::stdin().is_terminal() {
-        return Err(CeremonyError::Usage(
-            "PINs are typed on a terminal, and standard input is not one: run quorumctl in a terminal, or give --pin-file / --pin-fd".to_owned(),
-        ));
+    Ok(PinSource::from_options(args.pin_file.as_deref(), fd)?)
+}
+
+fn pin_policy<'a>(args: &PinArgs, source: &'a PinSource) -> PinPolicy<'a> {
+    PinPolicy {
+        source,
+        no_pinpad: args.no_pinpad,
+        pinpad_timeout: args.pinpad_timeout,
     }
-    Ok(source)
 }
 
 fn init_card(args: &InitArgs, trace: bool) -> Result<(), CeremonyError> {
@@ -128,7 +134,14 @@ fn init_card(args: &InitArgs, trace: bool) -> Result<(), CeremonyError> {
     let ctx = PcscContext::establish()?;
     let reader = choose_reader(&ctx, args.card.reader.as_deref())?;
     let mut err = io::stderr();
-    let done = init(&ctx, &reader, limit, &pins, trace, &mut err)?;
+    let done = init(
+        &ctx,
+        &reader,
+        limit,
+        &pin_policy(&args.pins, &pins),
+        trace,
+        &mut err,
+    )?;
     eprintln!("The key pair was generated on the card; its private key never leaves it.");
     println!(
         "Card personalised in \"{}\" (PIN retry limit {}). Fingerprint: {}",
@@ -197,7 +210,7 @@ fn enroll_set(args: &EnrollArgs, trace: bool, stats: bool) -> Result<(), Ceremon
         label: &args.label,
         names: &names,
         from,
-        pins: &pins,
+        pins: pin_policy(&args.pins, &pins),
         trace,
         stats,
     };
@@ -273,7 +286,7 @@ fn recover_set(args: &RecoverArgs, trace: bool, stats: bool) -> Result<(), Cerem
     let request = RecoverRequest {
         set_id,
         from,
-        pins: &pins,
+        pins: pin_policy(&args.pins, &pins),
         trace,
         stats,
     };
@@ -329,5 +342,26 @@ fn reset(args: &ResetArgs, trace: bool) -> Result<(), CeremonyError> {
         "Card {} in \"{reader}\" was factory-reset: its key, PIN and record are erased; it is blank now (personalise it again with `quorumctl init`).",
         done.before.fingerprint.as_deref().unwrap_or("")
     );
+    Ok(())
+}
+
+fn change(args: &ChangePinArgs, trace: bool) -> Result<(), CeremonyError> {
+    let pins = pin_source(&args.pins)?;
+    let new = args
+        .new_pin_file
+        .as_deref()
+        .map(|p| PinSource::from_options(Some(p), None))
+        .transpose()?;
+    let ctx = PcscContext::establish()?;
+    let reader = choose_reader(&ctx, args.card.reader.as_deref())?;
+    let fingerprint = change_pin(
+        &ctx,
+        &reader,
+        &pin_policy(&args.pins, &pins),
+        new.as_ref(),
+        trace,
+        &mut io::stderr(),
+    )?;
+    println!("The PIN of card {fingerprint} in \"{reader}\" was changed.");
     Ok(())
 }
