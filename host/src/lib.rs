@@ -3,13 +3,15 @@
 //! Layers, bottom up: `protocol` (APDU codec, no I/O), `transport` (a trait and its
 //! PC/SC implementation), `card` (typed card operations over a transport), `crypto`,
 //! `record` and `sharing` (sealing, the stored record, splitting and recovering, no
-//! I/O), `ceremony` (init, enroll, recover, inspection), and the thin `quorumctl` binary.
+//! I/O), `ceremony` (init, enroll, recover, inspection), `log` (the hash-chained ceremony log),
+//! and the thin `quorumctl` binary.
 
 pub mod bundle;
 pub mod card;
 pub mod ceremony;
 pub mod crypto;
 mod hardening;
+pub mod log;
 pub mod pin;
 pub mod protocol;
 pub mod record;

@@ -14,6 +14,12 @@ pub struct Cli {
     /// Print the number of APDU round trips per card and operation to standard error.
     #[arg(long, global = true)]
     pub stats: bool,
+    /// Ceremony log to append to, or to verify (default: $QUORUM_LOG, else ./quorum-log.jsonl).
+    #[arg(long, global = true, value_name = "FILE")]
+    pub log: Option<PathBuf>,
+    /// Write no ceremony log line for this run.
+    #[arg(long, global = true, conflicts_with = "log")]
+    pub no_log: bool,
     #[command(subcommand)]
     pub command: Command,
 }
@@ -35,6 +41,37 @@ pub enum Command {
     ChangePin(ChangePinArgs),
     /// Factory-reset a card: erase its key, PIN and record (destroys its share).
     ResetCard(ResetArgs),
+    /// Show what a bundle file describes (set, custodians, records); needs no card.
+    Inspect(InspectArgs),
+    /// Check the hash-chained ceremony log.
+    #[command(subcommand)]
+    Log(LogCommand),
+}
+
+/// Options of `inspect`.
+#[derive(Debug, Args)]
+pub struct InspectArgs {
+    /// Print a JSON document instead of text.
+    #[arg(long)]
+    pub json: bool,
+    /// The bundle file written by enroll.
+    #[arg(value_name = "BUNDLE")]
+    pub bundle: PathBuf,
+}
+
+/// What `log` does.
+#[derive(Debug, Subcommand)]
+pub enum LogCommand {
+    /// Walk the chain and report the first edited, removed, reordered or inserted line.
+    Verify(LogVerifyArgs),
+}
+
+/// Options of `log verify`.
+#[derive(Debug, Args)]
+pub struct LogVerifyArgs {
+    /// The head recorded in the ceremony minutes: the log must end exactly there (catches a cut tail).
+    #[arg(long, value_name = "HASH")]
+    pub expect_head: Option<String>,
 }
 
 /// Which card: the one reader named, or the only card present.

@@ -1,6 +1,7 @@
 //! quorumctl: the command-line front of the quorum library. Parsing, then one call into
 //! `quorum::ceremony` per subcommand, then reporting; no protocol or crypto here.
 
+mod audit;
 mod cli;
 
 use std::io::{self, IsTerminal};
@@ -34,6 +35,9 @@ const EXIT_USAGE: u8 = 2;
 fn main() -> ExitCode {
     quorum::harden_process();
     let cli = Cli::parse();
+    if let Some(code) = audit::run(&cli) {
+        return code;
+    }
     let trace = cli.trace
         || std::env::var_os(quorum::card::TRACE_ENV)
             .is_some_and(|v| v == "1" || v == "true" || v == "yes");
@@ -96,6 +100,7 @@ fn run(cli: &Cli, trace: bool) -> Result<(), CeremonyError> {
         Command::Recover(args) => recover_set(args, trace, cli.stats),
         Command::ChangePin(args) => change(args, trace),
         Command::ResetCard(args) => reset(args, trace),
+        Command::Inspect(_) | Command::Log(_) => unreachable!("answered by audit::run"),
     }
 }
 

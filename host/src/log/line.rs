@@ -1,0 +1,243 @@
+//! The bytes of one log line and its hash, written and checked here only, so that the
+//! writer and the verifier cannot drift apart. Format: apdu-spec/log-format.md.
+//!
+//! A line is one compact JSON object ending in `,"hash":"H"}` and a newline, where H is
+//! the hex SHA-256 of every byte of the line before `,"hash":"`. The hash is over the
+//! exact bytes written, never over a re-serialisation, so there is nothing to canonicalise.
+
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use super::entry::{valid_command, CardEntry, Entry, Outcome};
+use super::{LogError, Problem};
+
+/// The string whose SHA-256 is the `prev` of line 1; it also names the format version.
+pub const GENESIS: &str = "quorum-log/1 genesis";
+
+/// What separates a line's hashed content from its hash.
+const HASH_KEY: &str = ",\"hash\":\"";
+/// Hex digits of a SHA-256.
+pub(super) const HASH_HEX_LEN: usize = 64;
+
+/// The `prev` of the first line: hex SHA-256 of [`GENESIS`].
+pub fn genesis_hash() -> String {
+    hex::encode(Sha256::digest(GENESIS.as_bytes()))
+}
+
+/// Whether text is a hash as the log writes it: 64 lowercase hex digits.
+pub(super) fn is_hash(text: &str) -> bool {
+    text.len() == HASH_HEX_LEN
+        && text
+            .bytes()
+            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+}
+
+/// How a ceremony ended, as written in the `outcome` field.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum OutcomeKind {
+    /// `"ok"`.
+    Ok,
+    /// `"failed"`, with a `message`.
+    Failed,
+}
+
+/// The fields before `hash`, in the order they are written.
+#[derive(Serialize)]
+struct Body<'a> {
+    seq: u64,
+    time: &'a str,
+    command: &'a str,
+    set_id: Option<String>,
+    set_label: Option<&'a str>,
+    cards: &'a [CardEntry],
+    outcome: OutcomeKind,
+    message: Option<&'a str>,
+    prev: &'a str,
+}
+
+/// One line as read back from the file, for the verifier and for anyone reading the log.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LogLine {
+    /// Position in the chain, 1 for the first line.
+    pub seq: u64,
+    /// When the line was written, RFC 3339 UTC.
+    pub time: String,
+    /// The quorumctl subcommand.
+    pub command: String,
+    /// The set's id in hex, when known.
+    pub set_id: Option<String>,
+    /// The set's label, when known.
+    pub set_label: Option<String>,
+    /// The cards the ceremony touched.
+    pub cards: Vec<CardEntry>,
+    /// How it ended.
+    pub outcome: OutcomeKind,
+    /// Why it failed (only with `failed`).
+    pub message: Option<String>,
+    /// Hash of the previous line (the genesis hash for line 1).
+    pub prev: String,
+    /// Hash of this line's bytes before `,"hash":"`.
+    pub hash: String,
+}
+
+/// Writes an entry as line `seq` after a line whose hash is `prev`; returns the line (with its newline) and its hash.
+pub(super) fn build(
+    entry: &Entry,
+    seq: u64,
+    time: &str,
+    prev: &str,
+) -> Result<(String, String), LogError> {
+    if !valid_command(entry.command) {
+        return Err(LogError::BadCommand(entry.command));
+    }
+    let (outcome, message) = match &entry.outcome {
+        Outcome::Ok => (OutcomeKind::Ok, None),
+        Outcome::Failed(m) => (OutcomeKind::Failed, Some(m.as_str())),
+    };
+    let body = Body {
+        seq,
+        time,
+        command: entry.command,
+        set_id: entry.set.as_ref().and_then(|s| s.id()).map(hex::encode),
+        set_label: entry.set.as_ref().and_then(|s| s.label()),
+        cards: &entry.cards,
+        outcome,
+        message,
+        prev,
+    };
+    let json = serde_json::to_string(&body).expect("the body is plain strings and numbers");
+    let content = json
+        .strip_suffix('}')
+        .expect("a JSON object ends with a brace");
+    let hash = hex::encode(Sha256::digest(content.as_bytes()));
+    Ok((format!("{content}{HASH_KEY}{hash}\"}}\n"), hash))
+}
+
+/// Checks one line on its own (without its newline): its hash matches its bytes and it parses.
+pub(super) fn check(line: &[u8]) -> Result<LogLine, Problem> {
+    let text = std::str::from_utf8(line)
+        .map_err(|_| Problem::Malformed("it is not UTF-8 text".to_owned()))?;
+    if text.is_empty() {
+        return Err(Problem::Malformed("it is empty".to_owned()));
+    }
+    let (content, claimed) = text
+        .strip_suffix("\"}")
+        .and_then(|t| t.len().checked_sub(HASH_HEX_LEN).map(|at| t.split_at(at)))
+        .and_then(|(head, hash)| Some((head.strip_suffix(HASH_KEY)?, hash)))
+        .filter(|(_, hash)| is_hash(hash))
+        .ok_or_else(|| {
+            Problem::Malformed("it does not end with its hash (,\"hash\":\"…\"})".to_owned())
+        })?;
+    if hex::encode(Sha256::digest(content.as_bytes())) != claimed {
+        return Err(Problem::Edited);
+    }
+    let parsed: LogLine =
+        serde_json::from_str(text).map_err(|e| Problem::Malformed(e.to_string()))?;
+    if parsed.hash != claimed || !is_hash(&parsed.prev) {
+        return Err(Problem::Malformed(
+            "its hash or prev field is not a 64-digit lowercase hex hash".to_owned(),
+        ));
+    }
+    Ok(parsed)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::log::entry::{CardOutcome, Fingerprint, Message, SetRef};
+
+    fn entry() -> Entry {
+        Entry {
+            command: "enroll",
+            set: Some(SetRef::from_hex(&"5a".repeat(16), "root-ca").unwrap()),
+            cards: vec![CardEntry {
+                fingerprint: Fingerprint::parse("a1b2-c3d4-e5f6-0718").unwrap(),
+                outcome: CardOutcome::Ok,
+            }],
+            outcome: Outcome::Ok,
+        }
+    }
+
+    #[test]
+    fn a_line_hashes_its_own_bytes_before_the_hash_field() {
+        let prev = genesis_hash();
+        let (line, hash) = build(&entry(), 1, "2026-01-02T03:04:05Z", &prev).unwrap();
+        assert!(line.ends_with(&format!(",\"hash\":\"{hash}\"}}\n")));
+        let content = &line[..line.len() - HASH_KEY.len() - HASH_HEX_LEN - 3];
+        assert_eq!(hex::encode(Sha256::digest(content.as_bytes())), hash);
+        assert!(content.starts_with(
+            "{\"seq\":1,\"time\":\"2026-01-02T03:04:05Z\",\"command\":\"enroll\",\"set_id\":\"5a5a"
+        ));
+        let parsed = check(line.trim_end_matches('\n').as_bytes()).unwrap();
+        assert_eq!(parsed.seq, 1);
+        assert_eq!(parsed.prev, prev);
+        assert_eq!(parsed.hash, hash);
+        assert_eq!(parsed.set_label.as_deref(), Some("root-ca"));
+        assert_eq!(parsed.cards, entry().cards);
+        assert_eq!(parsed.outcome, OutcomeKind::Ok);
+        assert_eq!(parsed.message, None);
+    }
+
+    #[test]
+    fn the_genesis_hash_is_the_sha256_of_the_genesis_string() {
+        assert_eq!(
+            genesis_hash(),
+            hex::encode(Sha256::digest(b"quorum-log/1 genesis"))
+        );
+        assert!(is_hash(&genesis_hash()));
+    }
+
+    #[test]
+    fn failures_carry_their_message() {
+        #[derive(Debug, thiserror::Error)]
+        #[error("no card is inserted")]
+        struct NoCard;
+        let mut e = entry();
+        e.set = None;
+        e.outcome = Outcome::Failed(Message::from_error(&NoCard));
+        let (line, _) = build(&e, 7, "2026-01-02T03:04:05Z", &genesis_hash()).unwrap();
+        assert!(line.contains(
+            "\"set_id\":null,\"set_label\":null,\"cards\":[{\"fingerprint\":\"a1b2-c3d4-e5f6-0718\",\"outcome\":\"ok\"}],\"outcome\":\"failed\",\"message\":\"no card is inserted\""
+        ));
+        let parsed = check(line.trim_end().as_bytes()).unwrap();
+        assert_eq!(parsed.message.as_deref(), Some("no card is inserted"));
+    }
+
+    #[test]
+    fn damaged_lines_are_told_apart() {
+        let (line, _) = build(&entry(), 1, "2026-01-02T03:04:05Z", &genesis_hash()).unwrap();
+        let line = line.trim_end();
+        assert_eq!(
+            check(line.replace("root-ca", "root-cb").as_bytes()),
+            Err(Problem::Edited)
+        );
+        assert!(matches!(
+            check(&line.as_bytes()[..line.len() - 5]),
+            Err(Problem::Malformed(_))
+        ));
+        assert!(matches!(check(b""), Err(Problem::Malformed(_))));
+        assert!(matches!(check(&[0xff, 0xfe]), Err(Problem::Malformed(_))));
+        // A line whose hash is right but whose fields are not a log line's.
+        let bogus = "{\"seq\":\"one\"";
+        let forged = format!(
+            "{bogus}{HASH_KEY}{}\"}}",
+            hex::encode(Sha256::digest(bogus.as_bytes()))
+        );
+        assert!(matches!(
+            check(forged.as_bytes()),
+            Err(Problem::Malformed(_))
+        ));
+    }
+
+    #[test]
+    fn bad_command_names_are_refused() {
+        let mut e = entry();
+        e.command = "Enroll now";
+        assert!(matches!(
+            build(&e, 1, "t", &genesis_hash()),
+            Err(LogError::BadCommand("Enroll now"))
+        ));
+    }
+}
