@@ -6,5 +6,6 @@ mod core;
 mod farm;
 mod farm_smoke;
 mod fixtures;
+mod log;
 mod pin_lifecycle;
 mod run;

@@ -17,6 +17,11 @@ pub fn scratch(name: &str) -> PathBuf {
     dir
 }
 
+/// The ceremony log every quorumctl run of this test process appends to (tests take turns).
+pub fn log_path() -> PathBuf {
+    std::env::temp_dir().join(format!("quorum-e2e-{}.log.jsonl", std::process::id()))
+}
+
 /// The quorumctl command with the simulator's environment and no inherited terminal.
 pub fn quorumctl(args: &[&str]) -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_quorumctl"));
@@ -25,6 +30,7 @@ pub fn quorumctl(args: &[&str]) -> Command {
         cmd.env(k, v);
     }
     cmd.env_remove("QUORUM_TRACE");
+    cmd.env("QUORUM_LOG", log_path());
     cmd.stdin(Stdio::null());
     cmd
 }

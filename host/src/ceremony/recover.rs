@@ -38,6 +38,8 @@ pub struct RecoverRequest<'a> {
 /// What happened to one card.
 #[derive(Debug, Clone)]
 pub struct CardOutcome {
+    /// The card's fingerprint, once its record was read.
+    pub fingerprint: Option<String>,
     /// Reader.
     pub reader: String,
     /// Fingerprint or description.
@@ -95,15 +97,17 @@ pub fn recover(
                 ),
             );
         }
-        let (card, used, note) = match outcome {
-            Ok((card, note)) => (card, true, note),
-            Err((card, note)) => (card, false, note),
+        let (who, used, note) = match outcome {
+            Ok((who, note)) => (who, true, note),
+            Err((who, note)) => (who, false, note),
         };
+        let card = who.text;
         say(
             out,
             &format!("{} {card}: {note}", if used { "Used" } else { "Skipped" }),
         );
         cards.push(CardOutcome {
+            fingerprint: who.fingerprint,
             reader: reader.clone(),
             card,
             used,
@@ -161,7 +165,14 @@ fn list(cards: &[CardOutcome]) -> String {
     format!(":\n{}", lines.join("\n"))
 }
 
-type Step = Result<(String, String), (String, String)>;
+/// How a card is named in the report: its fingerprint once its record is read.
+#[derive(Clone)]
+struct Who {
+    fingerprint: Option<String>,
+    text: String,
+}
+
+type Step = Result<(Who, String), (Who, String)>;
 
 /// One card: Ok((card, note)) if its share was opened and kept, Err((card, why)) if skipped.
 fn take_share(
@@ -172,7 +183,10 @@ fn take_share(
     shares: &mut Vec<OpenedShare>,
     out: &mut dyn Write,
 ) -> Step {
-    let unnamed = || "card".to_owned();
+    let unnamed = || Who {
+        fingerprint: None,
+        text: "card".to_owned(),
+    };
     let info = card.select().map_err(|e| (unnamed(), e.to_string()))?;
     if info.state != LifeCycle::Enrolled {
         return Err((
@@ -189,12 +203,16 @@ fn take_share(
         .custodian(record.index)
         .expect("a decoded record lists its own index")
         .clone();
-    let who = format!(
-        "{} (custodian {} \"{}\")",
-        custodian.card_key.fingerprint(),
-        record.index,
-        custodian.name
-    );
+    let fingerprint = custodian.card_key.fingerprint();
+    let who = Who {
+        fingerprint: Some(fingerprint.clone()),
+        text: format!(
+            "{} (custodian {} \"{}\")",
+            custodian.card_key.fingerprint(),
+            record.index,
+            custodian.name
+        ),
+    };
     let membership = SetMembership::from_record(&record);
     if let Some(wanted) = req.set_id {
         if record.set_id != wanted {
@@ -228,7 +246,6 @@ fn take_share(
             "this custodian's share was already opened (the same card twice?)".to_owned(),
         ));
     }
-    let fingerprint = custodian.card_key.fingerprint();
     verify_pin(card, &req.pins, &fingerprint, reader, out)
         .map_err(|e| (who.clone(), e.to_string()))?;
     let sealed = card

@@ -103,10 +103,6 @@ pub fn log_target(cli: &Cli) -> Option<PathBuf> {
 
 /// Appends a command's entry to this run's log (nothing with `--no-log`) and tells the
 /// people at the table the new head, which belongs in the ceremony minutes.
-#[allow(
-    dead_code,
-    reason = "the ceremonies call it once they are wired to the log"
-)]
 pub fn log_command(cli: &Cli, entry: &Entry) -> Result<Option<Appended>, LogError> {
     let Some(path) = log_target(cli) else {
         return Ok(None);

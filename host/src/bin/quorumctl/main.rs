@@ -19,6 +19,7 @@ use quorum::ceremony::inspect::{list_readers, summarize};
 use quorum::ceremony::recover::{recover, RecoverRequest};
 use quorum::ceremony::reset::{reset_card, Confirmation};
 use quorum::ceremony::{choose_reader, resolve_reader, CardsFrom, CeremonyError, PinPolicy};
+use quorum::log::{CardEntry, CardOutcome, Entry, Fingerprint, Outcome, SetRef};
 use quorum::pin::{PinSource, RetryLimit};
 use quorum::secret_io::{
     check_writable, read_master, write_private_file, write_stdout, MasterSource, SecretIoError,
@@ -41,7 +42,39 @@ fn main() -> ExitCode {
     let trace = cli.trace
         || std::env::var_os(quorum::card::TRACE_ENV)
             .is_some_and(|v| v == "1" || v == "true" || v == "yes");
-    match run(&cli, trace) {
+    let ceremony = ceremony_name(&cli.command);
+    if ceremony.is_some() {
+        // A damaged or unwritable log stops the ceremony before any card is touched.
+        // The whole chain is checked, so a ceremony never extends a log that was tampered with.
+        if let Some(path) = audit::log_target(&cli) {
+            let check = if path.exists() {
+                quorum::log::verify(&path, None).map(drop)
+            } else {
+                quorum::log::Log::open(&path).map(drop)
+            };
+            if let Err(e) = check {
+                eprintln!(
+                    "error: the ceremony log {} cannot be extended: {e}. Nothing was done; inspect it with `quorumctl log verify`, or choose another log with --log",
+                    path.display()
+                );
+                return ExitCode::from(1);
+            }
+        }
+    }
+    let mut logged = Logged::default();
+    let result = run(&cli, trace, &mut logged);
+    if let Some(command) = ceremony {
+        let entry = Entry {
+            command,
+            set: logged.set,
+            cards: logged.cards,
+            outcome: Outcome::of(&result),
+        };
+        if let Err(e) = audit::log_command(&cli, &entry) {
+            eprintln!("warning: the ceremony could not be appended to its log: {e}");
+        }
+    }
+    match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("error: {e}");
@@ -61,7 +94,38 @@ fn main() -> ExitCode {
     }
 }
 
-fn run(cli: &Cli, trace: bool) -> Result<(), CeremonyError> {
+/// The log's name for a command that changes cards or handles the secret; `None` for
+/// read-only commands, which are not logged.
+fn ceremony_name(command: &Command) -> Option<&'static str> {
+    match command {
+        Command::Init(_) => Some("init"),
+        Command::Enroll(_) => Some("enroll"),
+        Command::Recover(_) => Some("recover"),
+        Command::ChangePin(_) => Some("change-pin"),
+        Command::ResetCard(_) => Some("reset-card"),
+        Command::Readers | Command::Status(_) | Command::Inspect(_) | Command::Log(_) => None,
+    }
+}
+
+/// What a successful ceremony tells the log: the set and every card with its outcome.
+#[derive(Default)]
+struct Logged {
+    set: Option<SetRef>,
+    cards: Vec<CardEntry>,
+}
+
+impl Logged {
+    fn card(&mut self, fingerprint: &str, outcome: CardOutcome) {
+        if let Ok(fingerprint) = Fingerprint::parse(fingerprint) {
+            self.cards.push(CardEntry {
+                fingerprint,
+                outcome,
+            });
+        }
+    }
+}
+
+fn run(cli: &Cli, trace: bool, logged: &mut Logged) -> Result<(), CeremonyError> {
     match &cli.command {
         Command::Readers => readers(trace),
         Command::Status(args) => {
@@ -95,11 +159,11 @@ fn run(cli: &Cli, trace: bool) -> Result<(), CeremonyError> {
             }
             Ok(())
         }
-        Command::Init(args) => init_card(args, trace),
-        Command::Enroll(args) => enroll_set(args, trace, cli.stats),
-        Command::Recover(args) => recover_set(args, trace, cli.stats),
-        Command::ChangePin(args) => change(args, trace),
-        Command::ResetCard(args) => reset(args, trace),
+        Command::Init(args) => init_card(args, trace, logged),
+        Command::Enroll(args) => enroll_set(args, trace, cli.stats, logged),
+        Command::Recover(args) => recover_set(args, trace, cli.stats, logged),
+        Command::ChangePin(args) => change(args, trace, logged),
+        Command::ResetCard(args) => reset(args, trace, logged),
         Command::Inspect(_) | Command::Log(_) => unreachable!("answered by audit::run"),
     }
 }
@@ -133,7 +197,7 @@ fn pin_policy<'a>(args: &PinArgs, source: &'a PinSource) -> PinPolicy<'a> {
     }
 }
 
-fn init_card(args: &InitArgs, trace: bool) -> Result<(), CeremonyError> {
+fn init_card(args: &InitArgs, trace: bool, logged: &mut Logged) -> Result<(), CeremonyError> {
     let limit = RetryLimit::new(args.retries)?;
     let pins = pin_source(&args.pins)?;
     let ctx = PcscContext::establish()?;
@@ -147,6 +211,7 @@ fn init_card(args: &InitArgs, trace: bool) -> Result<(), CeremonyError> {
         trace,
         &mut err,
     )?;
+    logged.card(&done.key.fingerprint(), CardOutcome::Ok);
     eprintln!("The key pair was generated on the card; its private key never leaves it.");
     println!(
         "Card personalised in \"{}\" (PIN retry limit {}). Fingerprint: {}",
@@ -181,7 +246,12 @@ fn default_bundle_path(label: &str) -> PathBuf {
     PathBuf::from(format!("{safe}.quorum.json"))
 }
 
-fn enroll_set(args: &EnrollArgs, trace: bool, stats: bool) -> Result<(), CeremonyError> {
+fn enroll_set(
+    args: &EnrollArgs,
+    trace: bool,
+    stats: bool,
+    logged: &mut Logged,
+) -> Result<(), CeremonyError> {
     let names = parse_names(&args.names)?;
     if args.cards.reader.is_some() && args.shares.is_none() {
         return Err(CeremonyError::Usage(
@@ -221,6 +291,10 @@ fn enroll_set(args: &EnrollArgs, trace: bool, stats: bool) -> Result<(), Ceremon
     };
     let mut err = io::stderr();
     let outcome = enroll(&ctx, &request, &mut err)?;
+    logged.set = Some(SetRef::from_record(&outcome.enrollment.cards[0].record));
+    for c in &outcome.cards {
+        logged.card(&c.fingerprint, CardOutcome::Ok);
+    }
     let bundle = Bundle::from_enrollment(&outcome.enrollment);
     bundle.write(&bundle_path, args.force).map_err(|e| {
         CeremonyError::Usage(format!(
@@ -265,7 +339,12 @@ fn cards_from(ctx: &PcscContext, args: &SwapArgs) -> Result<CardsFrom, CeremonyE
     })
 }
 
-fn recover_set(args: &RecoverArgs, trace: bool, stats: bool) -> Result<(), CeremonyError> {
+fn recover_set(
+    args: &RecoverArgs,
+    trace: bool,
+    stats: bool,
+    logged: &mut Logged,
+) -> Result<(), CeremonyError> {
     match &args.out {
         Some(out) => check_writable(out, args.force)?,
         None if io::stdout().is_terminal() => return Err(SecretIoError::StdoutIsTerminal.into()),
@@ -297,6 +376,17 @@ fn recover_set(args: &RecoverArgs, trace: bool, stats: bool) -> Result<(), Cerem
     };
     let mut err = io::stderr();
     let recovered = recover(&ctx, &request, &mut err)?;
+    logged.set = SetRef::from_hex(&recovered.set.set_id, &recovered.set.label).ok();
+    for c in &recovered.cards {
+        if let Some(fp) = &c.fingerprint {
+            let outcome = if c.used {
+                CardOutcome::Ok
+            } else {
+                CardOutcome::Skipped
+            };
+            logged.card(fp, outcome);
+        }
+    }
     match &args.out {
         Some(out) => write_private_file(out, &recovered.master, args.force)?,
         None => write_stdout(&recovered.master)?,
@@ -324,7 +414,7 @@ fn recover_set(args: &RecoverArgs, trace: bool, stats: bool) -> Result<(), Cerem
     Ok(())
 }
 
-fn reset(args: &ResetArgs, trace: bool) -> Result<(), CeremonyError> {
+fn reset(args: &ResetArgs, trace: bool, logged: &mut Logged) -> Result<(), CeremonyError> {
     if args.confirm.is_none() && !io::stdin().is_terminal() {
         return Err(CeremonyError::Usage(
             "reset-card destroys the card's key and share: confirm on a terminal, or give --confirm FINGERPRINT".to_owned(),
@@ -343,6 +433,13 @@ fn reset(args: &ResetArgs, trace: bool) -> Result<(), CeremonyError> {
         None => Confirmation::Ask(&mut ask),
     };
     let done = reset_card(&ctx, &reader, confirmation, trace, &mut io::stderr())?;
+    if let Some(set) = &done.before.set {
+        logged.set = SetRef::from_hex(&set.set_id, &set.label).ok();
+    }
+    logged.card(
+        done.before.fingerprint.as_deref().unwrap_or(""),
+        CardOutcome::Ok,
+    );
     println!(
         "Card {} in \"{reader}\" was factory-reset: its key, PIN and record are erased; it is blank now (personalise it again with `quorumctl init`).",
         done.before.fingerprint.as_deref().unwrap_or("")
@@ -350,7 +447,7 @@ fn reset(args: &ResetArgs, trace: bool) -> Result<(), CeremonyError> {
     Ok(())
 }
 
-fn change(args: &ChangePinArgs, trace: bool) -> Result<(), CeremonyError> {
+fn change(args: &ChangePinArgs, trace: bool, logged: &mut Logged) -> Result<(), CeremonyError> {
     let pins = pin_source(&args.pins)?;
     let new = args
         .new_pin_file
@@ -367,6 +464,7 @@ fn change(args: &ChangePinArgs, trace: bool) -> Result<(), CeremonyError> {
         trace,
         &mut io::stderr(),
     )?;
+    logged.card(&fingerprint, CardOutcome::Ok);
     println!("The PIN of card {fingerprint} in \"{reader}\" was changed.");
     Ok(())
 }
