@@ -7,6 +7,7 @@
 
 use thiserror::Error;
 
+use crate::crypto::commitment::COMMITMENT_LEN;
 use crate::crypto::hpke::{ENC_LEN, TAG_LEN};
 use crate::crypto::wrap::{WrappedMaster, NONCE_LEN};
 use crate::crypto::{CardKey, PointError};
@@ -143,13 +144,15 @@ impl std::fmt::Display for TextField {
     }
 }
 
-/// One custodian as the record lists them: share index, card key, name.
+/// One custodian as the record lists them: share index, card key, share commitment, name.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Custodian {
     /// Share x-coordinate, 1..=255.
     pub index: u8,
     /// The custodian card's public key.
     pub card_key: CardKey,
+    /// SHA-256 commitment to this custodian's share (crypto::commitment), so the card can be checked alone.
+    pub commitment: [u8; COMMITMENT_LEN],
     /// Free-text name, 0..=64 bytes.
     pub name: String,
 }
@@ -236,7 +239,7 @@ impl PublicRecord {
     /// Serializes after validating, so an encoded record always decodes.
     pub fn encode(&self) -> Result<Vec<u8>, RecordError> {
         self.validate()?;
-        let mut out = Vec::with_capacity(64 + self.custodians.len() * 40 + self.wrapped.ct.len());
+        let mut out = Vec::with_capacity(64 + self.custodians.len() * 80 + self.wrapped.ct.len());
         out.extend_from_slice(&MAGIC);
         out.extend_from_slice(&self.set_id);
         out.extend_from_slice(&self.set_version.to_be_bytes());
@@ -248,6 +251,7 @@ impl PublicRecord {
         for c in &self.custodians {
             out.push(c.index);
             out.extend_from_slice(&c.card_key.to_x25519());
+            out.extend_from_slice(&c.commitment);
             out.push(c.name.len() as u8);
             out.extend_from_slice(c.name.as_bytes());
         }
@@ -279,10 +283,12 @@ impl PublicRecord {
                     index: c_index,
                     source,
                 })?;
+            let commitment = r.array("custodian share commitment")?;
             let name = r.text("custodian name", TextField::Name(c_index))?;
             custodians.push(Custodian {
                 index: c_index,
                 card_key,
+                commitment,
                 name,
             });
         }
@@ -428,6 +434,7 @@ mod tests {
                 .map(|i| Custodian {
                     index: i,
                     card_key: key(i),
+                    commitment: [0xc0 | i; 32],
                     name: format!("custodian {i}"),
                 })
                 .collect(),
@@ -450,11 +457,15 @@ mod tests {
         assert_eq!(&b[26..33], b"root CA");
         assert_eq!(b[33], 1);
         assert_eq!(&b[34..66], &key(1).to_x25519());
-        assert_eq!(b[66], 11);
+        assert_eq!(&b[66..98], &[0xc1; 32]);
+        assert_eq!(b[98], 11);
+        assert_eq!(&b[99..110], b"custodian 1");
+        assert_eq!(b[110], 2);
+        assert_eq!(&b[143..175], &[0xc2; 32]);
         let tail = &b[b.len() - 62..];
         assert_eq!(&tail[..12], &[3; 12]);
         assert_eq!(&tail[12..14], &[0, 48]);
-        assert_eq!(b.len(), 26 + 7 + 3 * (1 + 32 + 1 + 11) + 12 + 2 + 48);
+        assert_eq!(b.len(), 26 + 7 + 3 * (1 + 32 + 32 + 1 + 11) + 12 + 2 + 48);
         assert_eq!(PublicRecord::decode(&b).unwrap(), r);
     }
 
@@ -542,6 +553,14 @@ mod tests {
             PublicRecord::decode(&good[..3]),
             Err(RecordError::Truncated { field: "magic", .. })
         ));
+        assert_eq!(
+            PublicRecord::decode(&good[..80]),
+            Err(RecordError::Truncated {
+                field: "custodian share commitment",
+                need: 32,
+                have: 14
+            })
+        );
         let mut b = good.clone();
         b[3] = b'2';
         assert_eq!(
@@ -628,6 +647,7 @@ mod tests {
             keys in Just(key_pool().to_vec()).prop_shuffle(),
             m in 1usize..=8,
             names in proptest::collection::vec(arb_text(64), 8),
+            commitments in proptest::collection::vec(any::<[u8; 32]>(), 8),
             label in arb_text(63),
             set_id in any::<[u8; 16]>(),
             set_version in 1u16..,
@@ -639,6 +659,7 @@ mod tests {
             let custodians: Vec<Custodian> = (0..m).map(|i| Custodian {
                 index: first_index + i as u8,
                 card_key: keys[i],
+                commitment: commitments[i],
                 name: names[i].clone(),
             }).collect();
             PublicRecord {

@@ -1,7 +1,18 @@
 //! The ceremony's core without I/O: enrollment turns a master secret and the cards' public
 //! keys into one record per card; recovery turns records and the cards' unseal answers
-//! back into the master secret. Card access arrives as a closure, so this module runs the
-//! same against a real card, a simulated one, or a software key.
+//! back into the master secret; add-card and reshare change a set. Card access arrives as
+//! a closure, so this module runs the same against a real card, a simulated one, or a
+//! software key.
+
+mod add_card;
+mod reshare;
+mod set;
+#[cfg(test)]
+pub(crate) mod testkit;
+
+pub use add_card::{add_card, AddCardError, AddedCard};
+pub use reshare::{reshare, ReshareError};
+pub use set::{check_same_set, newest_of_one_set, SetField, SetMismatch};
 
 use blahaj::{Share, Sharks};
 use rand::{CryptoRng, RngCore};
@@ -9,6 +20,7 @@ use thiserror::Error;
 use x25519_dalek::StaticSecret;
 use zeroize::Zeroizing;
 
+use crate::crypto::commitment::{commitment_matches, share_commitment};
 use crate::crypto::hpke::{self, HpkeError, OpenError};
 use crate::crypto::rng::Rng10;
 use crate::crypto::wei25519::{PointError, SubgroupPoint, POINT_LEN};
@@ -219,6 +231,7 @@ pub fn enroll_with(
             .map(|(i, c)| Custodian {
                 index: i as u8 + 1,
                 card_key: c.card_key,
+                commitment: share_commitment(&secrets.set_id, &secrets.shares[i]),
                 name: c.name.clone(),
             })
             .collect(),
@@ -226,32 +239,67 @@ pub fn enroll_with(
     };
     record.validate()?;
     let mut cards = Vec::with_capacity(m);
-    for (i, c) in custodians.iter().enumerate() {
+    for i in 0..m {
         record.index = i as u8 + 1;
-        let public = record.encode()?;
-        let sealed = hpke::seal_with_ephemeral(
+        cards.push(seal_card(
+            record.clone(),
+            &secrets.shares[i],
             &secrets.ephemeral[i],
-            &c.card_key.to_x25519(),
-            &share_info(&record.set_id, record.index),
-            &public,
-            &secrets.shares[i][..],
-        )?;
-        let sealed = SealedShare {
-            enc: sealed.enc,
-            ct: sealed
-                .ct
-                .try_into()
-                .expect("a 33-byte share seals to 49 bytes"),
-        };
-        cards.push(EnrolledCard {
-            record: record.clone(),
-            public,
-            sealed: sealed.encode().to_vec(),
-        });
+        )?);
     }
     Ok(Enrollment {
         set_id: secrets.set_id,
         cards,
+    })
+}
+
+/// Why sealing one card's record failed.
+#[derive(Debug, Error)]
+enum SealCardError {
+    #[error(transparent)]
+    Record(#[from] RecordError),
+    #[error(transparent)]
+    Hpke(#[from] HpkeError),
+}
+
+impl From<SealCardError> for EnrollError {
+    fn from(e: SealCardError) -> Self {
+        match e {
+            SealCardError::Record(e) => EnrollError::Record(e),
+            SealCardError::Hpke(e) => EnrollError::Hpke(e),
+        }
+    }
+}
+
+/// Encodes `record` and seals `share` under it to the card of the custodian it is for: one card's complete record.
+fn seal_card(
+    record: PublicRecord,
+    share: &[u8; SHARE_LEN],
+    ephemeral: &StaticSecret,
+) -> Result<EnrolledCard, SealCardError> {
+    let public = record.encode()?;
+    let card_key = record
+        .custodian(record.index)
+        .expect("an encoded record lists its own index")
+        .card_key;
+    let sealed = hpke::seal_with_ephemeral(
+        ephemeral,
+        &card_key.to_x25519(),
+        &share_info(&record.set_id, record.index),
+        &public,
+        share,
+    )?;
+    let sealed = SealedShare {
+        enc: sealed.enc,
+        ct: sealed
+            .ct
+            .try_into()
+            .expect("a 33-byte share seals to 49 bytes"),
+    };
+    Ok(EnrolledCard {
+        record,
+        public,
+        sealed: sealed.encode().to_vec(),
     })
 }
 
@@ -273,6 +321,11 @@ fn check_inputs(
     if master.is_empty() || master.len() > MAX_MASTER_LEN {
         return Err(EnrollError::MasterLength(master.len()));
     }
+    check_custodians(threshold, custodians)
+}
+
+/// The checks on the new cards alone, so reshare can refuse bad input before it decrypts anything.
+fn check_custodians(threshold: u8, custodians: &[NewCustodian]) -> Result<(), EnrollError> {
     check_counts(threshold, custodians.len())?;
     for (j, c) in custodians.iter().enumerate() {
         if let Some(i) = custodians[..j]
@@ -287,72 +340,6 @@ fn check_inputs(
         }
     }
     Ok(())
-}
-
-/// A field of the set description that two records disagree on.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum SetField {
-    /// The set identifier: the records are from different sets.
-    SetId,
-    /// The set version: one card holds an older version of the set.
-    SetVersion,
-    /// The threshold.
-    Threshold,
-    /// The label.
-    Label,
-    /// The custodian list.
-    Custodians,
-    /// The wrapped master.
-    WrappedMaster,
-}
-
-impl std::fmt::Display for SetField {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(match self {
-            SetField::SetId => "set id",
-            SetField::SetVersion => "set version",
-            SetField::Threshold => "threshold",
-            SetField::Label => "label",
-            SetField::Custodians => "custodian list",
-            SetField::WrappedMaster => "wrapped master",
-        })
-    }
-}
-
-/// Two cards' records describe different sets (or one was altered); names the first field that differs.
-#[derive(Debug, Error, Clone, Copy, PartialEq, Eq)]
-#[error("the records of custodians {first} and {other} differ in their {field}: the cards are from different sets, different versions of a set, or a record was altered")]
-pub struct SetMismatch {
-    /// The field that differs.
-    pub field: SetField,
-    /// Index of the first card.
-    pub first: u8,
-    /// Index of the other card.
-    pub other: u8,
-}
-
-/// Checks that two cards' public parts describe the same set, so shares are only combined with their own kind.
-pub fn check_same_set(a: &PublicRecord, b: &PublicRecord) -> Result<(), SetMismatch> {
-    let field = if a.set_id != b.set_id {
-        SetField::SetId
-    } else if a.set_version != b.set_version {
-        SetField::SetVersion
-    } else if a.threshold != b.threshold {
-        SetField::Threshold
-    } else if a.label != b.label {
-        SetField::Label
-    } else if a.custodians != b.custodians {
-        SetField::Custodians
-    } else if a.wrapped != b.wrapped {
-        SetField::WrappedMaster
-    } else {
-        return Ok(());
-    };
-    Err(SetMismatch {
-        field,
-        first: a.index,
-        other: b.index,
-    })
 }
 
 /// One card's share, opened and checked against its record; wiped on drop, never printed.
@@ -379,6 +366,11 @@ impl OpenedShare {
     /// The share's index (equal to the record's).
     pub fn index(&self) -> u8 {
         self.record.index
+    }
+
+    /// The version of the set description on this card (1 at enrollment, + 1 per add-card).
+    pub fn set_version(&self) -> u16 {
+        self.record.set_version
     }
 }
 
@@ -417,6 +409,12 @@ pub enum UnsealError<E> {
         expected: u8,
         /// The share's x.
         found: u8,
+    },
+    /// The card opens a share, but not the one its set description commits to.
+    #[error("custodian {index}'s card opens a share that does not match the commitment in its set description: the card's record was replaced or written by a faulty enrollment, so this card must not be counted on; recover with other cards and reshare the set")]
+    CommitmentMismatch {
+        /// The record's index.
+        index: u8,
     },
 }
 
@@ -480,6 +478,14 @@ where
     }
     let mut share = Zeroizing::new([0u8; SHARE_LEN]);
     share.copy_from_slice(&opened);
+    let own = record
+        .custodian(record.index)
+        .expect("a validated record lists its own index");
+    if !commitment_matches(&record.set_id, &share, &own.commitment) {
+        return Err(UnsealError::CommitmentMismatch {
+            index: record.index,
+        });
+    }
     Ok(OpenedShare { record, share })
 }
 
@@ -508,101 +514,87 @@ pub enum RecoverError {
     SharesDoNotMatch,
 }
 
-/// Combines at least n opened shares of one set and decrypts the master secret.
+/// Combines at least n opened shares of one set (any mix of its versions) and decrypts the master secret.
 pub fn recover<'a>(
     shares: impl IntoIterator<Item = &'a OpenedShare>,
 ) -> Result<Zeroizing<Vec<u8>>, RecoverError> {
     let shares: Vec<&OpenedShare> = shares.into_iter().collect();
-    let first = *shares.first().ok_or(RecoverError::NoShares)?;
+    let newest = quorum(&shares)?;
+    let dek = Dek::from_bytes(interpolate_at(
+        shares.iter().map(|s| &*s.share),
+        newest.threshold,
+        0,
+    )?);
+    wrap::unwrap_master(&dek, &newest.set_id, &newest.wrapped)
+        .map_err(|_| RecoverError::SharesDoNotMatch)
+}
+
+/// Checks that the shares are a quorum of one set: records of one set pairwise, distinct indices, at least n. Returns the newest record.
+fn quorum<'a>(shares: &[&'a OpenedShare]) -> Result<&'a PublicRecord, RecoverError> {
+    let newest = shares
+        .iter()
+        .map(|s| &s.record)
+        .max_by_key(|r| r.set_version)
+        .ok_or(RecoverError::NoShares)?;
     for (j, s) in shares.iter().enumerate() {
-        check_same_set(&first.record, &s.record)?;
-        if shares[..j].iter().any(|e| e.index() == s.index()) {
-            return Err(RecoverError::DuplicateShare(s.index()));
+        for e in &shares[..j] {
+            check_same_set(&e.record, &s.record)?;
+            if e.index() == s.index() {
+                return Err(RecoverError::DuplicateShare(s.index()));
+            }
         }
     }
-    let need = usize::from(first.record.threshold);
+    let need = usize::from(newest.threshold);
     if shares.len() < need {
         return Err(RecoverError::NotEnoughShares {
             have: shares.len(),
             need,
         });
     }
+    Ok(newest)
+}
+
+/// f(x) byte by byte, for the polynomial f through the shares, with blahaj's own interpolation.
+///
+/// blahaj interpolates at 0 only. Addition in GF(2^8) is XOR, so g(z) = f(z ⊕ x) is a
+/// polynomial of the same degree with g(x_i ⊕ x) = f(x_i) and g(0) = f(x): interpolating
+/// the shares moved to x_i ⊕ x at 0 gives f(x). Distinct x_i stay distinct; x = 0 is plain
+/// recovery of the secret. The caller has checked the shares' indices are distinct.
+fn interpolate_at<'a>(
+    shares: impl IntoIterator<Item = &'a [u8; SHARE_LEN]>,
+    threshold: u8,
+    x: u8,
+) -> Result<Zeroizing<[u8; DEK_LEN]>, RecoverError> {
     let parts: Vec<Share> = shares
-        .iter()
-        .map(|s| Share::try_from(&s.share[..]).expect("33 bytes make a share"))
+        .into_iter()
+        .map(|s| {
+            let mut moved = Zeroizing::new(*s);
+            moved[0] ^= x;
+            Share::try_from(&moved[..]).expect("33 bytes make a share")
+        })
         .collect();
     let combined = Zeroizing::new(
-        Sharks(first.record.threshold)
+        Sharks(threshold)
             .recover(parts.iter())
             .map_err(|_| RecoverError::SharesDoNotMatch)?,
     );
+    let mut value = Zeroizing::new([0u8; DEK_LEN]);
     if combined.len() != DEK_LEN {
         return Err(RecoverError::SharesDoNotMatch);
     }
-    let mut key = Zeroizing::new([0u8; DEK_LEN]);
-    key.copy_from_slice(&combined);
-    let dek = Dek::from_bytes(key);
-    wrap::unwrap_master(&dek, &first.record.set_id, &first.record.wrapped)
-        .map_err(|_| RecoverError::SharesDoNotMatch)
+    value.copy_from_slice(&combined);
+    Ok(value)
 }
 
 #[cfg(test)]
 mod tests {
+    use super::testkit::{lagrange_at, open, setup, SoftCard, SoftCardError};
     use super::*;
-    use crate::crypto::wei25519::u_to_wei_x;
-    use curve25519_dalek::montgomery::MontgomeryPoint;
+    use crate::record::put_record_stream;
     use curve25519_dalek::scalar::Scalar;
     use rand::SeedableRng;
     use rand_chacha::ChaCha20Rng;
     use serde_json::Value;
-
-    /// A software card: a Wei25519 private scalar doing what ALG_EC_SVDP_DH_PLAIN does.
-    struct SoftCard {
-        d: Scalar,
-    }
-
-    #[derive(Debug, PartialEq)]
-    struct SoftCardError;
-    impl std::fmt::Display for SoftCardError {
-        fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-            f.write_str("6A80")
-        }
-    }
-    impl std::error::Error for SoftCardError {}
-
-    impl SoftCard {
-        fn new(rng: &mut ChaCha20Rng) -> Self {
-            let mut wide = [0u8; 64];
-            rng.fill_bytes(&mut wide);
-            Self {
-                d: Scalar::from_bytes_mod_order_wide(&wide),
-            }
-        }
-        fn key(&self) -> CardKey {
-            CardKey::from_x25519(&MontgomeryPoint::mul_base(&self.d).to_bytes()).unwrap()
-        }
-        fn unseal(&self, point: &[u8; 65]) -> Result<[u8; 32], SoftCardError> {
-            let p = SubgroupPoint::from_wei_point(point).map_err(|_| SoftCardError)?;
-            Ok(u_to_wei_x(&(p.montgomery() * self.d).to_bytes()).unwrap())
-        }
-    }
-
-    fn setup(m: usize, rng: &mut ChaCha20Rng) -> (Vec<SoftCard>, Vec<NewCustodian>) {
-        let cards: Vec<SoftCard> = (0..m).map(|_| SoftCard::new(rng)).collect();
-        let people = cards
-            .iter()
-            .enumerate()
-            .map(|(i, c)| NewCustodian {
-                card_key: c.key(),
-                name: format!("custodian {}", i + 1),
-            })
-            .collect();
-        (cards, people)
-    }
-
-    fn open(e: &EnrolledCard, card: &SoftCard, rng: &mut ChaCha20Rng) -> OpenedShare {
-        open_share(&e.public, &e.sealed, &card.key(), rng, |p| card.unseal(p)).unwrap()
-    }
 
     #[test]
     fn any_n_of_m_recover_the_master() {
@@ -781,19 +773,7 @@ mod tests {
         // seal a share claiming x = 2 into card 1's record, with card 1's info and aad
         let mut fake = [7u8; 33];
         fake[0] = 2;
-        let s = hpke::seal(
-            &card.card_key().to_x25519(),
-            &card.record.share_info(),
-            &card.public,
-            &fake,
-            &mut rng,
-        )
-        .unwrap();
-        let sealed = SealedShare {
-            enc: s.enc,
-            ct: s.ct.try_into().unwrap(),
-        }
-        .encode();
+        let sealed = reseal(card, &fake, &mut rng);
         let r = open_share(&card.public, &sealed, &cards[0].key(), &mut rng, |p| {
             cards[0].unseal(p)
         });
@@ -804,6 +784,85 @@ mod tests {
                 found: 2
             })
         ));
+    }
+
+    /// Seals `share` into card `i`'s record exactly as an enrollment would, so only the share itself can be wrong.
+    fn reseal(card: &EnrolledCard, share: &[u8; 33], rng: &mut ChaCha20Rng) -> Vec<u8> {
+        let s = hpke::seal(
+            &card.card_key().to_x25519(),
+            &card.record.share_info(),
+            &card.public,
+            share,
+            rng,
+        )
+        .unwrap();
+        SealedShare {
+            enc: s.enc,
+            ct: s.ct.try_into().unwrap(),
+        }
+        .encode()
+        .to_vec()
+    }
+
+    #[test]
+    fn records_commit_to_their_shares() {
+        let mut rng = ChaCha20Rng::seed_from_u64(39);
+        let (_, people) = setup(4, &mut rng);
+        let secrets = EnrollSecrets::draw(3, 4, &mut rng).unwrap();
+        let en = enroll_with(b"master", 3, "x", &people, &secrets).unwrap();
+        for card in &en.cards {
+            assert_eq!(card.record.custodians, en.cards[0].record.custodians);
+            for (c, share) in card.record.custodians.iter().zip(&secrets.shares) {
+                assert_eq!(c.commitment, share_commitment(&en.set_id, share));
+            }
+        }
+    }
+
+    #[test]
+    fn a_share_that_misses_its_commitment_is_reported() {
+        let mut rng = ChaCha20Rng::seed_from_u64(40);
+        let (cards, people) = setup(3, &mut rng);
+        let en = enroll(b"master", 2, "x", &people, &mut rng).unwrap();
+        let card = &en.cards[1];
+        let good = open(card, &cards[1], &mut rng);
+        // the genuine share re-sealed opens, so what follows isolates the commitment check
+        let genuine = reseal(card, &good.share, &mut rng);
+        assert!(
+            open_share(&card.public, &genuine, &cards[1].key(), &mut rng, |p| {
+                cards[1].unseal(p)
+            })
+            .is_ok()
+        );
+        // right card, right index, right set description, HPKE opens: only the share is another
+        for at in [1usize, 17, 32] {
+            let mut other = *good.share;
+            other[at] ^= 1;
+            let sealed = reseal(card, &other, &mut rng);
+            let r = open_share(&card.public, &sealed, &cards[1].key(), &mut rng, |p| {
+                cards[1].unseal(p)
+            });
+            assert!(
+                matches!(r, Err(UnsealError::CommitmentMismatch { index: 2 })),
+                "{r:?}"
+            );
+            let msg = r.unwrap_err().to_string();
+            assert!(
+                msg.contains("custodian 2's card") && msg.contains("reshare"),
+                "{msg}"
+            );
+            assert!(!msg.contains(&hex::encode(&other[1..])));
+        }
+        // a record whose commitment was replaced to fit the share does not open: the public part is the aad
+        let mut forged = card.record.clone();
+        forged.custodians[1].commitment = [0; 32];
+        let r = open_share(
+            &forged.encode().unwrap(),
+            &card.sealed,
+            &cards[1].key(),
+            &mut rng,
+            |p| cards[1].unseal(p),
+        );
+        assert!(matches!(r, Err(UnsealError::OpenFailed)));
     }
 
     #[test]
@@ -821,7 +880,9 @@ mod tests {
             Err(RecoverError::Mismatch(SetMismatch {
                 field: SetField::SetId,
                 first: 1,
-                other: 2
+                first_version: 1,
+                other: 2,
+                other_version: 1
             }))
         );
         let twice = [
@@ -868,27 +929,6 @@ mod tests {
         ));
     }
 
-    /// GF(2^8) product modulo x^8 + x^4 + x^3 + x^2 + 1, written out to pin down the field crypto.md names.
-    fn gf_mul(mut a: u8, mut b: u8) -> u8 {
-        let mut p = 0u8;
-        while b != 0 {
-            if b & 1 != 0 {
-                p ^= a;
-            }
-            let carry = a & 0x80 != 0;
-            a <<= 1;
-            if carry {
-                a ^= 0x1d;
-            }
-            b >>= 1;
-        }
-        p
-    }
-
-    fn gf_inv(a: u8) -> u8 {
-        (0..254).fold(1u8, |acc, _| gf_mul(acc, a))
-    }
-
     /// The shares follow the documented scheme: Lagrange interpolation at 0 over GF(2^8)/0x11d gives the DEK.
     #[test]
     fn shares_use_the_documented_field() {
@@ -897,17 +937,41 @@ mod tests {
         for pick in [[0usize, 1, 2], [1, 3, 4], [4, 0, 2]] {
             let xs: Vec<u8> = pick.iter().map(|&i| secrets.shares[i][0]).collect();
             assert_eq!(xs, pick.iter().map(|&i| i as u8 + 1).collect::<Vec<_>>());
-            let mut dek = [0u8; 32];
-            for (k, byte) in dek.iter_mut().enumerate() {
-                for (a, &i) in pick.iter().enumerate() {
-                    let mut l = 1u8;
-                    for (b, _) in pick.iter().enumerate().filter(|(b, _)| *b != a) {
-                        l = gf_mul(l, gf_mul(xs[b], gf_inv(xs[b] ^ xs[a])));
-                    }
-                    *byte ^= gf_mul(l, secrets.shares[i][1 + k]);
-                }
-            }
-            assert_eq!(&dek, secrets.dek.as_bytes());
+            let points: Vec<[u8; 33]> = pick.iter().map(|&i| *secrets.shares[i]).collect();
+            assert_eq!(&lagrange_at(&points, 0), secrets.dek.as_bytes());
+        }
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(48))]
+
+        /// Interpolating any n dealt shares at any x gives the dealer's own f(x) (the secret at 0), as the textbook formula does.
+        #[test]
+        fn interpolation_at_any_point_matches_the_dealer(
+            secret in proptest::prelude::any::<[u8; 32]>(),
+            n in 1u8..=6,
+            seed in proptest::prelude::any::<u64>(),
+            xs in proptest::sample::subsequence((1u8..=255).collect::<Vec<u8>>(), 6),
+            at in 0u8..=255,
+        ) {
+            let mut rng = ChaCha20Rng::seed_from_u64(seed);
+            let dealt: Vec<[u8; 33]> = Sharks(n)
+                .dealer_rng(&secret, &mut Rng10(&mut rng))
+                .take(255)
+                .map(|s| Vec::from(&s).try_into().unwrap())
+                .collect();
+            let picked: Vec<[u8; 33]> = xs[..usize::from(n)]
+                .iter()
+                .map(|&x| dealt[usize::from(x) - 1])
+                .collect();
+            let got = interpolate_at(&picked, n, at).unwrap();
+            let want: [u8; 32] = if at == 0 {
+                secret
+            } else {
+                dealt[usize::from(at) - 1][1..].try_into().unwrap()
+            };
+            proptest::prop_assert_eq!(*got, want);
+            proptest::prop_assert_eq!(lagrange_at(&picked, at), want);
         }
     }
 
@@ -1006,6 +1070,9 @@ mod tests {
             );
             assert_eq!(card.record.share_info(), h::<32>(&c["info"]));
             assert_eq!(&card.sealed[..32], &h::<32>(&c["enc"]));
+            let commitment = share_commitment(&secrets.set_id, &secrets.shares[i]);
+            assert_eq!(commitment, h::<32>(&c["commitment"]));
+            assert_eq!(card.record.custodians[i].commitment, commitment);
         }
         // the seeded draw reproduces the same secrets, so the generator and `enroll` agree
         let mut rng = ChaCha20Rng::from_seed(h(&en["seed"]));
@@ -1018,5 +1085,112 @@ mod tests {
             .map(|&i| open(&got.cards[i], &soft[i], &mut rng))
             .collect();
         assert_eq!(&recover(&opened).unwrap()[..], &master[..]);
+        add_card_vector_recomputes(&v["add_card"], &got, &secrets, &soft, &master);
+    }
+
+    /// Recomputes record.json's add_card from the enrollment, independently of `add_card`, then replays `add_card` itself.
+    fn add_card_vector_recomputes(
+        v: &Value,
+        en: &Enrollment,
+        secrets: &EnrollSecrets,
+        soft: &[SoftCard],
+        master: &[u8],
+    ) {
+        let donors: Vec<usize> = v["donor_indices"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|i| i.as_u64().unwrap() as usize)
+            .collect();
+        assert_eq!(donors, [5, 2, 4]);
+        let c = &v["custodian"];
+        let mut d: [u8; 32] = h(&c["card_scalar_be"]);
+        d.reverse();
+        let card = SoftCard {
+            d: Scalar::from_canonical_bytes(d).unwrap(),
+        };
+        let key = card.key();
+        assert_eq!(key.to_x25519(), h::<32>(&c["card_key"]));
+        assert_eq!(key.fingerprint(), c["card_fingerprint"].as_str().unwrap());
+        let newcomer = NewCustodian {
+            card_key: key,
+            name: c["name"].as_str().unwrap().to_owned(),
+        };
+        // the new share is f(6), by the textbook Lagrange formula over the donors' shares
+        let share: [u8; 33] = h(&v["share"]);
+        assert_eq!((share[0], c["index"].as_u64()), (6, Some(6)));
+        let points: Vec<[u8; 33]> = donors.iter().map(|&i| *secrets.shares[i - 1]).collect();
+        assert_eq!(share[1..], lagrange_at(&points, 6));
+        assert_eq!(
+            share_commitment(&en.set_id, &share),
+            h::<32>(&v["commitment"])
+        );
+        // version 2 of the set description: version 1's list with the newcomer appended
+        let mut record = en.cards[0].record.clone();
+        record.set_version = 2;
+        assert_eq!(v["set_version"].as_u64(), Some(2));
+        record.custodians.push(Custodian {
+            index: 6,
+            card_key: key,
+            commitment: h(&v["commitment"]),
+            name: newcomer.name.clone(),
+        });
+        let sealed_for = |index: u8, share: &[u8; 33], case: &Value| {
+            let mut mine = record.clone();
+            mine.index = index;
+            let public = mine.encode().unwrap();
+            assert_eq!(hex::encode(&public), case["public_hex"].as_str().unwrap());
+            let eph = StaticSecret::from(h::<32>(&case["ephemeral_sk"]));
+            let pk = mine.custodian(index).unwrap().card_key.to_x25519();
+            let s =
+                hpke::seal_with_ephemeral(&eph, &pk, &mine.share_info(), &public, share).unwrap();
+            let mut sealed = s.enc.to_vec();
+            sealed.extend_from_slice(&s.ct);
+            assert_eq!(hex::encode(&sealed), case["sealed_hex"].as_str().unwrap());
+            assert_eq!(
+                hex::encode(put_record_stream(&public, &sealed).unwrap()),
+                case["stream_hex"].as_str().unwrap()
+            );
+        };
+        sealed_for(6, &share, &v["card"]);
+        let refreshed = v["refreshed"].as_array().unwrap();
+        assert_eq!(refreshed.len(), donors.len());
+        for (&i, case) in donors.iter().zip(refreshed) {
+            assert_eq!(case["index"].as_u64(), Some(i as u64));
+            sealed_for(i as u8, &secrets.shares[i - 1], case);
+        }
+        // add_card itself, seeded as the vector says, gives the same bytes
+        let mut rng = ChaCha20Rng::seed_from_u64(38);
+        let opened: Vec<OpenedShare> = donors
+            .iter()
+            .map(|&i| open(&en.cards[i - 1], &soft[i - 1], &mut rng))
+            .collect();
+        let added = add_card(
+            &opened,
+            &newcomer,
+            &mut ChaCha20Rng::from_seed(h(&v["seed"])),
+        )
+        .unwrap();
+        assert_eq!(
+            hex::encode(&added.card.public),
+            v["card"]["public_hex"].as_str().unwrap()
+        );
+        assert_eq!(
+            hex::encode(&added.card.sealed),
+            v["card"]["sealed_hex"].as_str().unwrap()
+        );
+        for (r, case) in added.refreshed.iter().zip(refreshed) {
+            assert_eq!(hex::encode(&r.sealed), case["sealed_hex"].as_str().unwrap());
+        }
+        // the new card recovers with two cards that took no part, still at version 1
+        let fresh = open(&added.card, &card, &mut rng);
+        let others = [
+            open(&en.cards[0], &soft[0], &mut rng),
+            open(&en.cards[2], &soft[2], &mut rng),
+        ];
+        assert_eq!(
+            &recover([&others[0], &fresh, &others[1]]).unwrap()[..],
+            master
+        );
     }
 }

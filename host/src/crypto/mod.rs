@@ -1,10 +1,11 @@
 //! quorum's cryptography, no I/O: the Wei25519 ⇄ X25519 mapping and point validation,
-//! HPKE (RFC 9180) with a pluggable recipient DH, the blinded unseal, the master wrap
-//! and card fingerprints. Primitives come from the chosen crates; this module only
-//! assembles them. apdu-spec/crypto.md is the byte-exact description.
+//! HPKE (RFC 9180) with a pluggable recipient DH, the blinded unseal, the master wrap,
+//! share commitments and card fingerprints. Primitives come from the chosen crates; this
+//! module only assembles them. apdu-spec/crypto.md is the byte-exact description.
 
 pub mod blind;
 pub mod card_key;
+pub mod commitment;
 pub mod hpke;
 pub(crate) mod rng;
 pub mod wei25519;

@@ -1,0 +1,437 @@
+//! Add-card: with n opened shares of a set, issue a share for a new card at a new index of
+//! the same polynomial, so the master key, the DEK and every other card stay as they are.
+//! The new card gets the next version of the set description; the other cards may keep
+//! theirs, since recovery accepts any mix of versions of one set (`set` module).
+
+use rand::{CryptoRng, RngCore};
+use thiserror::Error;
+use x25519_dalek::StaticSecret;
+use zeroize::Zeroizing;
+
+use super::{
+    interpolate_at, quorum, seal_card, EnrolledCard, NewCustodian, OpenedShare, RecoverError,
+    SealCardError,
+};
+use crate::crypto::commitment::share_commitment;
+use crate::crypto::hpke::HpkeError;
+use crate::crypto::wrap::{self, Dek};
+use crate::record::{Custodian, RecordError, MAX_CUSTODIANS, SHARE_LEN};
+
+/// What an add-card ceremony writes: the new card's record, and optionally fresher records for the cards that took part.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AddedCard {
+    /// The new card's record: set version + 1, the new custodian appended with the smallest unused index.
+    pub card: EnrolledCard,
+    /// For each given share, in the order given: its card's record under the new version (same share, re-sealed). Writing them is optional; recovery never needs it.
+    pub refreshed: Vec<EnrolledCard>,
+}
+
+impl AddedCard {
+    /// The new set version (the old one + 1).
+    pub fn set_version(&self) -> u16 {
+        self.card.record.set_version
+    }
+
+    /// The new card's share index.
+    pub fn index(&self) -> u8 {
+        self.card.index()
+    }
+}
+
+/// Why a new card could not be added.
+#[derive(Debug, Error)]
+pub enum AddCardError {
+    /// The shares given are not a quorum of one set, or do not give its key.
+    #[error("the cards given cannot issue a new share: {0}")]
+    Quorum(#[from] RecoverError),
+    /// The new card already holds a share of the set.
+    #[error("this card ({fingerprint}) is already custodian {index} of the set: each custodian holds one share, so add a different card")]
+    AlreadyCustodian {
+        /// Its index in the set.
+        index: u8,
+        /// Its fingerprint.
+        fingerprint: String,
+    },
+    /// Every share index 1..=255 is taken.
+    #[error("the set already has 255 custodians, the most a share index allows: reshare the master to a new set instead")]
+    SetFull,
+    /// The set version cannot grow.
+    #[error("the set is at version {0}, the last one: reshare the master to a new set instead")]
+    VersionOverflow(u16),
+    /// The new custodian's name breaks the record rules.
+    #[error("{0}")]
+    Record(#[from] RecordError),
+    /// Sealing a share failed.
+    #[error("sealing a share failed: {0}")]
+    Hpke(#[from] HpkeError),
+}
+
+impl From<SealCardError> for AddCardError {
+    fn from(e: SealCardError) -> Self {
+        match e {
+            SealCardError::Record(e) => AddCardError::Record(e),
+            SealCardError::Hpke(e) => AddCardError::Hpke(e),
+        }
+    }
+}
+
+/// Issues a share of the same set for `new_card` from at least n opened shares (any versions of the set), so the master is never re-split.
+///
+/// The shares must give the DEK that opens the wrapped master (checked, then wiped), so a
+/// set whose shares do not belong together is never extended. The new custodian gets the
+/// smallest unused index and is appended to the newest given version's custodian list; the
+/// new version is that version + 1. The new share is f(index) of the set's polynomial f,
+/// computed with blahaj's interpolation (see `interpolate_at`). Randomness: one HPKE
+/// ephemeral key for the new card, then one per given share, in order.
+///
+/// Start from the newest version of the set: if some card not given here (or the bundle)
+/// holds a newer version, the result is a second, diverging version that recovery will not
+/// combine with that one. Check the public parts you can read with [`newest_of_one_set`]
+/// first.
+///
+/// [`newest_of_one_set`]: super::newest_of_one_set
+pub fn add_card<'a, R: RngCore + CryptoRng>(
+    shares: impl IntoIterator<Item = &'a OpenedShare>,
+    new_card: &NewCustodian,
+    rng: &mut R,
+) -> Result<AddedCard, AddCardError> {
+    let shares: Vec<&OpenedShare> = shares.into_iter().collect();
+    let newest = quorum(&shares)?;
+    if let Some(c) = newest
+        .custodians
+        .iter()
+        .find(|c| c.card_key == new_card.card_key)
+    {
+        return Err(AddCardError::AlreadyCustodian {
+            index: c.index,
+            fingerprint: c.card_key.fingerprint(),
+        });
+    }
+    if newest.custodians.len() >= MAX_CUSTODIANS {
+        return Err(AddCardError::SetFull);
+    }
+    let index = (1..=u8::MAX)
+        .find(|i| newest.custodian(*i).is_none())
+        .ok_or(AddCardError::SetFull)?;
+    let set_version = newest
+        .set_version
+        .checked_add(1)
+        .ok_or(AddCardError::VersionOverflow(newest.set_version))?;
+    let points = || shares.iter().map(|s| &*s.share);
+    let dek = Dek::from_bytes(interpolate_at(points(), newest.threshold, 0)?);
+    wrap::unwrap_master(&dek, &newest.set_id, &newest.wrapped)
+        .map_err(|_| RecoverError::SharesDoNotMatch)?;
+    drop(dek);
+    let y = interpolate_at(points(), newest.threshold, index)?;
+    let mut share = Zeroizing::new([0u8; SHARE_LEN]);
+    share[0] = index;
+    share[1..].copy_from_slice(&y[..]);
+    drop(y);
+
+    let mut record = newest.clone();
+    record.set_version = set_version;
+    record.custodians.push(Custodian {
+        index,
+        card_key: new_card.card_key,
+        commitment: share_commitment(&record.set_id, &share),
+        name: new_card.name.clone(),
+    });
+    record.index = index;
+    record.validate()?;
+    let card = seal_card(
+        record.clone(),
+        &share,
+        &StaticSecret::random_from_rng(&mut *rng),
+    )?;
+    let refreshed = shares
+        .iter()
+        .map(|s| {
+            let mut mine = record.clone();
+            mine.index = s.index();
+            seal_card(mine, &s.share, &StaticSecret::random_from_rng(&mut *rng))
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(AddedCard { card, refreshed })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::testkit::{lagrange_at, open, setup};
+    use super::super::{enroll, enroll_with, recover, EnrollSecrets, SetField, SetMismatch};
+    use super::*;
+    use crate::crypto::CardKey;
+    use crate::record::PublicRecord;
+    use curve25519_dalek::montgomery::MontgomeryPoint;
+    use rand::SeedableRng;
+    use rand_chacha::ChaCha20Rng;
+
+    /// Every k-element subset of 0..m, as index lists.
+    fn subsets(m: usize, k: usize) -> Vec<Vec<usize>> {
+        (0u32..1 << m)
+            .filter(|mask| mask.count_ones() as usize == k)
+            .map(|mask| (0..m).filter(|i| mask & (1 << i) != 0).collect())
+            .collect()
+    }
+
+    /// The acceptance proof: for several random sets, the new share with any n − 1 old shares recovers the same master.
+    #[test]
+    fn the_new_share_completes_every_n_minus_1_old_shares() {
+        for (seed, n, m) in [
+            (1u64, 1u8, 2usize),
+            (2, 2, 3),
+            (3, 3, 5),
+            (4, 4, 4),
+            (5, 2, 6),
+        ] {
+            let mut rng = ChaCha20Rng::seed_from_u64(100 + seed);
+            let (cards, people) = setup(m + 1, &mut rng);
+            let mut master = vec![0u8; 1 + (seed as usize * 37) % 200];
+            rng.fill_bytes(&mut master);
+            let en = enroll(&master, n, "add-card", &people[..m], &mut rng).unwrap();
+            let opened: Vec<OpenedShare> = en
+                .cards
+                .iter()
+                .zip(&cards)
+                .map(|(e, c)| open(e, c, &mut rng))
+                .collect();
+            // issue from a quorum that is not the first n cards
+            let donors: Vec<&OpenedShare> = opened.iter().rev().take(n.into()).collect();
+            let added = add_card(donors.iter().copied(), &people[m], &mut rng).unwrap();
+            assert_eq!(added.index() as usize, m + 1);
+            assert_eq!(added.set_version(), 2);
+            let fresh = open(&added.card, &cards[m], &mut rng);
+            // the new share is f(m + 1), by the textbook formula over the donors
+            let points: Vec<[u8; 33]> = donors.iter().map(|s| *s.share).collect();
+            assert_eq!(fresh.share[1..], lagrange_at(&points, m as u8 + 1));
+            for old in subsets(m, usize::from(n) - 1) {
+                let mut pick: Vec<&OpenedShare> = old.iter().map(|&i| &opened[i]).collect();
+                pick.push(&fresh);
+                assert_eq!(
+                    &recover(pick).unwrap()[..],
+                    &master[..],
+                    "n={n} m={m} old={old:?}"
+                );
+            }
+            // and n − 1 old shares alone still do not suffice
+            if n > 1 {
+                let short: Vec<&OpenedShare> = opened[..usize::from(n) - 1].iter().collect();
+                assert!(matches!(
+                    recover(short),
+                    Err(RecoverError::NotEnoughShares { .. })
+                ));
+            }
+        }
+    }
+
+    #[test]
+    fn versions_of_one_set_recover_together() {
+        let mut rng = ChaCha20Rng::seed_from_u64(120);
+        let (cards, people) = setup(5, &mut rng);
+        let master = b"versioned master".to_vec();
+        let en = enroll(&master, 2, "versions", &people[..3], &mut rng).unwrap();
+        let v1: Vec<OpenedShare> = en
+            .cards
+            .iter()
+            .zip(&cards)
+            .map(|(e, c)| open(e, c, &mut rng))
+            .collect();
+        let first = add_card([&v1[0], &v1[2]], &people[3], &mut rng).unwrap();
+        // the refreshed records carry the same shares under version 2
+        assert_eq!(first.refreshed.len(), 2);
+        let again = open(&first.refreshed[1], &cards[2], &mut rng);
+        assert_eq!((again.index(), again.set_version()), (3, 2));
+        assert_eq!(*again.share, *v1[2].share);
+        assert_eq!(
+            first.refreshed[0].record.custodians,
+            first.card.record.custodians
+        );
+        assert_eq!(
+            first.card.record.custodians[..3],
+            en.cards[0].record.custodians[..]
+        );
+        let c4 = open(&first.card, &cards[3], &mut rng);
+        // a second add-card from a mix of versions 1 and 2 builds on the newest
+        let second = add_card([&v1[1], &c4], &people[4], &mut rng).unwrap();
+        assert_eq!((second.index(), second.set_version()), (5, 3));
+        assert_eq!(second.card.record.custodians.len(), 5);
+        let c5 = open(&second.card, &cards[4], &mut rng);
+        for pair in [[&v1[0], &c5], [&c4, &c5], [&again, &v1[1]], [&c4, &v1[2]]] {
+            assert_eq!(&recover(pair).unwrap()[..], &master[..]);
+        }
+        // a card cannot join twice, whatever version the others hold
+        assert!(matches!(
+            add_card([&v1[0], &c5], &people[3], &mut rng),
+            Err(AddCardError::AlreadyCustodian { index: 4, .. })
+        ));
+        // two add-cards from the same version diverge: their new cards do not combine
+        let (other_cards, other_people) = setup(1, &mut rng);
+        let fork = add_card([&v1[0], &v1[1]], &other_people[0], &mut rng).unwrap();
+        assert_eq!(fork.index(), 4);
+        let forked = open(&fork.card, &other_cards[0], &mut rng);
+        assert!(matches!(
+            recover([&forked, &c5]),
+            Err(RecoverError::Mismatch(SetMismatch {
+                field: SetField::Custodians,
+                ..
+            }))
+        ));
+        assert_eq!(&recover([&forked, &v1[2]]).unwrap()[..], &master[..]);
+    }
+
+    #[test]
+    fn add_card_refuses_what_it_cannot_vouch_for() {
+        let mut rng = ChaCha20Rng::seed_from_u64(121);
+        let (cards, people) = setup(4, &mut rng);
+        let en = enroll(b"master", 2, "x", &people[..3], &mut rng).unwrap();
+        let one = open(&en.cards[0], &cards[0], &mut rng);
+        assert!(matches!(
+            add_card([&one], &people[3], &mut rng),
+            Err(AddCardError::Quorum(RecoverError::NotEnoughShares {
+                have: 1,
+                need: 2
+            }))
+        ));
+        assert!(matches!(
+            add_card([], &people[3], &mut rng),
+            Err(AddCardError::Quorum(RecoverError::NoShares))
+        ));
+        let other = enroll(b"master", 2, "x", &people[..3], &mut rng).unwrap();
+        let stranger = open(&other.cards[1], &cards[1], &mut rng);
+        assert!(matches!(
+            add_card([&one, &stranger], &people[3], &mut rng),
+            Err(AddCardError::Quorum(RecoverError::Mismatch(SetMismatch {
+                field: SetField::SetId,
+                ..
+            })))
+        ));
+        let mut named = people[3].clone();
+        named.name = "bad\u{7}name".into();
+        let two = open(&en.cards[1], &cards[1], &mut rng);
+        assert!(matches!(
+            add_card([&one, &two], &named, &mut rng),
+            Err(AddCardError::Record(RecordError::ControlCharacter(_)))
+        ));
+        // shares that do not give the DEK are never extended
+        let mut secrets = EnrollSecrets::draw(2, 3, &mut rng).unwrap();
+        let wrong = EnrollSecrets::draw(2, 3, &mut rng).unwrap();
+        secrets.shares = wrong.shares.iter().map(|s| Zeroizing::new(**s)).collect();
+        let bad = enroll_with(b"master", 2, "x", &people[..3], &secrets).unwrap();
+        let bad: Vec<OpenedShare> = bad
+            .cards
+            .iter()
+            .zip(&cards)
+            .map(|(e, c)| open(e, c, &mut rng))
+            .collect();
+        assert!(matches!(
+            add_card(&bad[..2], &people[3], &mut rng),
+            Err(AddCardError::Quorum(RecoverError::SharesDoNotMatch))
+        ));
+        let msg = add_card([&one, &two], &people[0], &mut rng)
+            .unwrap_err()
+            .to_string();
+        assert!(msg.contains("already custodian 1"), "{msg}");
+    }
+
+    /// A 1-of-m set built by hand (card keys only, no cards), for the limits no real ceremony reaches quickly.
+    fn synthetic(m: usize, set_version: u16) -> (OpenedShare, NewCustodian) {
+        let keys: Vec<CardKey> = (1..=m + 1)
+            .map(|i| {
+                let mut s = [0u8; 32];
+                s[1..9].copy_from_slice(&(i as u64).to_le_bytes());
+                CardKey::from_x25519(&MontgomeryPoint::mul_base_clamped(s).to_bytes()).unwrap()
+            })
+            .collect();
+        let dek = [0x42u8; 32];
+        let mut share = [0x42u8; 33];
+        share[0] = 1;
+        let set_id = [3u8; 16];
+        let wrapped = wrap::wrap_master(
+            &Dek::from_bytes(Zeroizing::new(dek)),
+            &set_id,
+            [0; 12],
+            b"m",
+        )
+        .unwrap();
+        let record = PublicRecord {
+            set_id,
+            set_version,
+            index: 1,
+            threshold: 1,
+            label: "synthetic".into(),
+            custodians: (0..m)
+                .map(|i| Custodian {
+                    index: i as u8 + 1,
+                    card_key: keys[i],
+                    commitment: [0; 32],
+                    name: String::new(),
+                })
+                .collect(),
+            wrapped,
+        };
+        record.validate().unwrap();
+        let opened = OpenedShare {
+            record,
+            share: Zeroizing::new(share),
+        };
+        let new = NewCustodian {
+            card_key: keys[m],
+            name: "new".into(),
+        };
+        (opened, new)
+    }
+
+    #[test]
+    fn limits_of_a_set() {
+        let mut rng = ChaCha20Rng::seed_from_u64(122);
+        let (full, new) = synthetic(255, 1);
+        assert!(matches!(
+            add_card([&full], &new, &mut rng),
+            Err(AddCardError::SetFull)
+        ));
+        let (last, new) = synthetic(2, u16::MAX);
+        let e = add_card([&last], &new, &mut rng).unwrap_err();
+        assert!(matches!(e, AddCardError::VersionOverflow(u16::MAX)));
+        assert!(e.to_string().contains("reshare"));
+        // 254 custodians: the last index is free and gets used
+        let (almost, new) = synthetic(254, 7);
+        let added = add_card([&almost], &new, &mut rng).unwrap();
+        assert_eq!((added.index(), added.set_version()), (255, 8));
+        assert_eq!(added.card.record.custodians.len(), 255);
+    }
+
+    #[test]
+    fn the_smallest_unused_index_is_taken() {
+        let mut rng = ChaCha20Rng::seed_from_u64(123);
+        let (mut gap, new) = synthetic(3, 1);
+        // a set whose custodians are 1, 3 and 4: index 2 is free
+        gap.record.custodians[1].index = 4;
+        gap.record.custodians[2].index = 3;
+        gap.record.validate().unwrap();
+        let added = add_card([&gap], &new, &mut rng).unwrap();
+        assert_eq!(added.index(), 2);
+        let indices: Vec<u8> = added
+            .card
+            .record
+            .custodians
+            .iter()
+            .map(|c| c.index)
+            .collect();
+        assert_eq!(indices, [1, 4, 3, 2]);
+    }
+
+    #[test]
+    fn a_seeded_add_card_is_reproducible() {
+        let mut rng = ChaCha20Rng::seed_from_u64(124);
+        let (cards, people) = setup(3, &mut rng);
+        let en = enroll(b"master", 2, "x", &people[..2], &mut rng).unwrap();
+        let both: Vec<OpenedShare> = en
+            .cards
+            .iter()
+            .zip(&cards)
+            .map(|(e, c)| open(e, c, &mut rng))
+            .collect();
+        let a = add_card(&both, &people[2], &mut ChaCha20Rng::seed_from_u64(9)).unwrap();
+        let b = add_card(&both, &people[2], &mut ChaCha20Rng::seed_from_u64(9)).unwrap();
+        assert_eq!(a, b);
+    }
+}
