@@ -5,4 +5,6 @@
 mod core;
 mod farm;
 mod farm_smoke;
+mod pinpad;
+mod pinpad_smoke;
 mod run;
