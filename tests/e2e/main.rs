@@ -8,4 +8,6 @@ mod farm_smoke;
 mod fixtures;
 mod log;
 mod pin_lifecycle;
+mod pinpad;
+mod pinpad_smoke;
 mod run;
