@@ -9,5 +9,6 @@ mod fixtures;
 mod log;
 mod pin_lifecycle;
 mod pinpad;
+mod pinpad_ceremony;
 mod pinpad_smoke;
 mod run;

@@ -35,11 +35,8 @@ fn entry<'a, T: Transport>(
     policy: &PinPolicy<'a>,
     reader: &str,
 ) -> Result<PinEntry<'a>, CeremonyError> {
-    let pinpad = if policy.no_pinpad {
-        None
-    } else {
-        card.pinpad().map_err(|e| CeremonyError::card(reader, e))?
-    };
+    // Asked even with --no-pinpad, so the output can say that a keypad was bypassed.
+    let pinpad = card.pinpad().map_err(|e| CeremonyError::card(reader, e))?;
     Ok(PinEntry::choose(pinpad, policy.no_pinpad, policy.source))
 }
 
@@ -103,7 +100,7 @@ pub fn initialise<T: Transport>(
     out: &mut dyn Write,
 ) -> Result<[u8; 65], CeremonyError> {
     let entry = entry(card, policy, reader)?;
-    say(out, &format!("The PIN is {}.", entry.describe()));
+    say(out, &format!("PIN entry: {}.", entry.describe()));
     let point = match entry {
         PinEntry::Pinpad(_) => {
             say(
@@ -133,7 +130,7 @@ pub fn change<T: Transport>(
     out: &mut dyn Write,
 ) -> Result<(), CeremonyError> {
     let entry = entry(card, policy, reader)?;
-    say(out, &format!("The PINs are {}.", entry.describe()));
+    say(out, &format!("PIN entry: {}.", entry.describe()));
     match entry {
         PinEntry::Pinpad(_) => {
             say(out, &crate::pin::pinpad_change_instructions(fingerprint, policy.pinpad_timeout));
