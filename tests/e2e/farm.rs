@@ -337,3 +337,22 @@ fn read_line(control: &mut BufReader<TcpStream>, request: &str) -> String {
         Err(e) => panic!("farm control channel: no answer to {request:?}: {e}"),
     }
 }
+
+/// Connects to the card in a reader directly (shared mode), below quorumctl.
+pub fn connect(farm: &Farm, reader_index: usize) -> pcsc::Card {
+    let name = CString::new(farm.reader_name(reader_index)).expect("no NUL in reader names");
+    farm.context()
+        .connect(&name, pcsc::ShareMode::Shared, pcsc::Protocols::ANY)
+        .unwrap_or_else(|e| panic!("connect to reader {reader_index}: {e}"))
+}
+
+/// Sends one APDU; returns the response data and the status word.
+pub fn transmit(card: &pcsc::Card, apdu: &[u8]) -> (Vec<u8>, u16) {
+    let mut buf = [0u8; pcsc::MAX_BUFFER_SIZE];
+    let response = card
+        .transmit(apdu, &mut buf)
+        .unwrap_or_else(|e| panic!("transmit {}: {e}", hex::encode(&apdu[..apdu.len().min(4)])));
+    assert!(response.len() >= 2, "response without a status word");
+    let (data, sw) = response.split_at(response.len() - 2);
+    (data.to_vec(), u16::from_be_bytes([sw[0], sw[1]]))
+}

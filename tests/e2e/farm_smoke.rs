@@ -8,7 +8,7 @@
 
 use std::ffi::CString;
 
-use crate::farm::{self, Farm};
+use crate::farm::{self, connect, transmit, Farm};
 
 const SELECT_QUORUM: [u8; 14] = [
     0x00, 0xA4, 0x04, 0x00, 0x09, 0xF0, 0x51, 0x55, 0x4F, 0x52, 0x55, 0x4D, 0x01, 0x01,
@@ -19,24 +19,6 @@ const QUORUM_APPLET: &str = "dev.quorum.applet.QuorumApplet";
 const PIN_BLOCK: [u8; 12] = [
     0x31, 0x32, 0x33, 0x34, 0x35, 0x36, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF,
 ];
-
-fn connect(farm: &Farm, reader_index: usize) -> pcsc::Card {
-    let name = CString::new(farm.reader_name(reader_index)).expect("no NUL in reader names");
-    farm.context()
-        .connect(&name, pcsc::ShareMode::Shared, pcsc::Protocols::ANY)
-        .unwrap_or_else(|e| panic!("connect to reader {reader_index}: {e}"))
-}
-
-/// Sends one APDU; returns the response data and the status word.
-fn transmit(card: &pcsc::Card, apdu: &[u8]) -> (Vec<u8>, u16) {
-    let mut buf = [0u8; pcsc::MAX_BUFFER_SIZE];
-    let response = card
-        .transmit(apdu, &mut buf)
-        .unwrap_or_else(|e| panic!("transmit {}: {e}", hex::encode(apdu)));
-    assert!(response.len() >= 2, "response without a status word");
-    let (data, sw) = response.split_at(response.len() - 2);
-    (data.to_vec(), u16::from_be_bytes([sw[0], sw[1]]))
-}
 
 /// Changes persistent and transient state on a freshly selected card.
 fn leave_a_mark(applet: &str, card: &pcsc::Card, select_response: &[u8]) {

@@ -4,10 +4,9 @@
 //! keys too few digits or mistypes the confirmation. The card is the quorum applet,
 //! personalised with raw APDUs (apdu-spec/README.md).
 
-use std::ffi::CString;
 use std::time::{Duration, Instant};
 
-use crate::farm::{self, Farm};
+use crate::farm::{self, connect, transmit, Farm};
 use crate::pinpad::{pinpad_reader_indexes, Pinpad};
 
 const SELECT_QUORUM: [u8; 14] = [
@@ -68,22 +67,6 @@ fn modify_structure() -> Vec<u8> {
     s.extend_from_slice(&(apdu.len() as u32).to_le_bytes());
     s.extend_from_slice(&apdu);
     s
-}
-
-fn connect(farm: &Farm, reader_index: usize) -> pcsc::Card {
-    let name = CString::new(farm.reader_name(reader_index)).expect("no NUL in reader names");
-    farm.context()
-        .connect(&name, pcsc::ShareMode::Shared, pcsc::Protocols::ANY)
-        .unwrap_or_else(|e| panic!("connect to reader {reader_index}: {e}"))
-}
-
-fn transmit(card: &pcsc::Card, apdu: &[u8]) -> (Vec<u8>, u16) {
-    let mut buf = [0u8; pcsc::MAX_BUFFER_SIZE];
-    let response = card
-        .transmit(apdu, &mut buf)
-        .unwrap_or_else(|e| panic!("transmit {}: {e}", hex::encode(&apdu[..4])));
-    let (data, sw) = response.split_at(response.len() - 2);
-    (data.to_vec(), u16::from_be_bytes([sw[0], sw[1]]))
 }
 
 /// SCardControl; the answer bytes or the PC/SC error.
