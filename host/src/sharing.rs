@@ -10,7 +10,7 @@ mod set;
 #[cfg(test)]
 pub(crate) mod testkit;
 
-pub use add_card::{add_card, AddCardError, AddedCard};
+pub use add_card::{add_card, add_card_to, AddCardError, AddedCard};
 pub use reshare::{reshare, ReshareError};
 pub use set::{check_same_set, newest_of_one_set, SetField, SetMismatch};
 

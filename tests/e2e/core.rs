@@ -441,7 +441,7 @@ fn enroll_through_one_reader_refuses_the_same_card_twice() {
     {
         running.expect("Insert");
         farm.insert(&c.card, 0);
-        running.expect("share written and read back");
+        running.expect("share written, read back and opened");
         if k < 2 {
             running.expect("Remove");
             farm.remove(0);

@@ -6,6 +6,7 @@ mod core;
 mod farm;
 mod farm_smoke;
 mod fixtures;
+mod health;
 mod log;
 mod pin_lifecycle;
 mod pinpad;

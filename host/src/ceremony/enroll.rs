@@ -1,5 +1,5 @@
-//! Enrollment: register the cards (key and PIN checked), split and seal, then write and
-//! read back every record. Nothing is written to any card until every card has been
+//! Enrollment: register the cards (key and PIN checked), split and seal, then write, read
+//! back and open every record (the health check of `verify`, done at once). Nothing is written to any card until every card has been
 //! registered and its PIN accepted, so a refused card or a wrong PIN costs nothing.
 
 use std::io::Write;
@@ -8,6 +8,7 @@ use rand::rngs::OsRng;
 use zeroize::Zeroizing;
 
 use crate::card::{Card, CardError};
+use crate::crypto::wei25519::POINT_LEN;
 use crate::crypto::CardKey;
 use crate::protocol::LifeCycle;
 use crate::record::PublicRecord;
@@ -334,7 +335,30 @@ fn write_one(
                 .to_owned(),
         });
     }
-    Ok(())
+    check_opens(session, reg.key, card, reader)
+}
+
+/// The health check of `quorumctl verify`, right after writing: the card unseals its new
+/// share and the share matches its commitment, so no set is left with an unreadable share.
+pub(super) fn check_opens(
+    session: &mut Card<PcscTransport>,
+    key: CardKey,
+    card: &EnrolledCard,
+    reader: &str,
+) -> Result<(), CeremonyError> {
+    sharing::open_share(
+        &card.public,
+        &card.sealed,
+        &key,
+        &mut OsRng,
+        |point: &[u8; POINT_LEN]| session.unseal(point).map(|x| *x),
+    )
+    .map(drop)
+    .map_err(|e| CeremonyError::CardRefused {
+        card: key.fingerprint(),
+        reader: reader.to_owned(),
+        problem: format!("was written but does not open its new share: {e}"),
+    })
 }
 
 fn not_enrolled(
@@ -416,7 +440,7 @@ fn write_present(
         say(
             out,
             &format!(
-                "Card {} (custodian {} \"{}\"): share written and read back.",
+                "Card {} (custodian {} \"{}\"): share written, read back and opened (it matches its commitment).",
                 reg.key.fingerprint(),
                 card.index(),
                 report(&reg, card).name
@@ -500,7 +524,7 @@ fn write_swapped(
         say(
             out,
             &format!(
-                "Card {} (custodian {} \"{}\"): share written and read back.",
+                "Card {} (custodian {} \"{}\"): share written, read back and opened (it matches its commitment).",
                 reg.key.fingerprint(),
                 card.index(),
                 report(reg, card).name

@@ -10,6 +10,8 @@ pub mod pin_step;
 pub mod presence;
 pub mod recover;
 pub mod reset;
+pub mod share;
+pub mod verify;
 
 use std::io::Write;
 
@@ -112,6 +114,9 @@ pub enum CeremonyError {
     /// Fewer valid shares than the threshold, with what happened to every card.
     #[error("cannot recover: {0}")]
     NotEnoughShares(String),
+    /// Some of the cards checked did not pass (each is reported separately).
+    #[error("{0}")]
+    CardsFailed(String),
     /// Writing progress or results failed.
     #[error("cannot write output: {0}")]
     Output(#[from] std::io::Error),

@@ -6,19 +6,15 @@
 
 use std::io::Write;
 
-use rand::rngs::OsRng;
 use zeroize::Zeroizing;
 
 use crate::card::Card;
-use crate::crypto::wei25519::POINT_LEN;
-use crate::crypto::CardKey;
-use crate::protocol::LifeCycle;
 use crate::record::{PublicRecord, SET_ID_LEN};
 use crate::sharing::{self, check_same_set, OpenedShare};
 use crate::transport::pcsc::{PcscContext, PcscTransport};
 
 use super::inspect::SetMembership;
-use super::pin_step::verify_pin;
+use super::share::{open_member, read_member, Refusal, Who};
 use super::{say, CardsFrom, CeremonyError, PinPolicy, Presenter};
 
 /// What the custodians asked for.
@@ -165,15 +161,6 @@ fn list(cards: &[CardOutcome]) -> String {
     format!(":\n{}", lines.join("\n"))
 }
 
-/// How a card is named in the report: its fingerprint once its record is read.
-#[derive(Clone)]
-struct Who {
-    fingerprint: Option<String>,
-    text: String,
-}
-
-type Step = Result<(Who, String), (Who, String)>;
-
 /// One card: Ok((card, note)) if its share was opened and kept, Err((card, why)) if skipped.
 fn take_share(
     card: &mut Card<PcscTransport>,
@@ -182,38 +169,11 @@ fn take_share(
     target: &mut Option<PublicRecord>,
     shares: &mut Vec<OpenedShare>,
     out: &mut dyn Write,
-) -> Step {
-    let unnamed = || Who {
-        fingerprint: None,
-        text: "card".to_owned(),
-    };
-    let info = card.select().map_err(|e| (unnamed(), e.to_string()))?;
-    if info.state != LifeCycle::Enrolled {
-        return Err((
-            unnamed(),
-            format!("holds no share (state: {})", info.state.name()),
-        ));
-    }
-    let public = card
-        .get_record_public()
-        .map_err(|e| (unnamed(), e.to_string()))?;
-    let record = PublicRecord::decode(&public)
-        .map_err(|e| (unnamed(), format!("its record is unreadable: {e}")))?;
-    let custodian = record
-        .custodian(record.index)
-        .expect("a decoded record lists its own index")
-        .clone();
-    let fingerprint = custodian.card_key.fingerprint();
-    let who = Who {
-        fingerprint: Some(fingerprint.clone()),
-        text: format!(
-            "{} (custodian {} \"{}\")",
-            custodian.card_key.fingerprint(),
-            record.index,
-            custodian.name
-        ),
-    };
-    let membership = SetMembership::from_record(&record);
+) -> Result<(Who, String), Refusal> {
+    let member = read_member(card)?;
+    let who = member.who.clone();
+    let record = &member.record;
+    let membership = member.membership();
     if let Some(wanted) = req.set_id {
         if record.set_id != wanted {
             return Err((
@@ -236,7 +196,7 @@ fn take_share(
                 ),
             ));
         }
-        if let Err(mismatch) = check_same_set(t, &record) {
+        if let Err(mismatch) = check_same_set(t, record) {
             return Err((who, format!("its record disagrees with the other cards of the set ({mismatch}); it may have been tampered with")));
         }
     }
@@ -246,22 +206,9 @@ fn take_share(
             "this custodian's share was already opened (the same card twice?)".to_owned(),
         ));
     }
-    verify_pin(card, &req.pins, &fingerprint, reader, out)
-        .map_err(|e| (who.clone(), e.to_string()))?;
-    let sealed = card
-        .get_record_sealed()
-        .map_err(|e| (who.clone(), e.to_string()))?;
-    let key: CardKey = custodian.card_key;
-    let opened = sharing::open_share(
-        &public,
-        &sealed,
-        &key,
-        &mut OsRng,
-        |point: &[u8; POINT_LEN]| card.unseal(point).map(|x| *x),
-    )
-    .map_err(|e| (who.clone(), e.to_string()))?;
+    let opened = open_member(card, &member, &req.pins, reader, out)?;
     if target.is_none() {
-        *target = Some(record.clone());
+        *target = Some(member.record.clone());
     }
     shares.push(opened);
     let need = target.as_ref().map_or(0, |t| usize::from(t.threshold));

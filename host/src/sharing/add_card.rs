@@ -9,13 +9,13 @@ use x25519_dalek::StaticSecret;
 use zeroize::Zeroizing;
 
 use super::{
-    interpolate_at, quorum, seal_card, EnrolledCard, NewCustodian, OpenedShare, RecoverError,
-    SealCardError,
+    check_same_set, interpolate_at, quorum, seal_card, EnrolledCard, NewCustodian, OpenedShare,
+    RecoverError, SealCardError,
 };
 use crate::crypto::commitment::share_commitment;
 use crate::crypto::hpke::HpkeError;
 use crate::crypto::wrap::{self, Dek};
-use crate::record::{Custodian, RecordError, MAX_CUSTODIANS, SHARE_LEN};
+use crate::record::{Custodian, PublicRecord, RecordError, MAX_CUSTODIANS, SHARE_LEN};
 
 /// What an add-card ceremony writes: the new card's record, and optionally fresher records for the cards that took part.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -51,6 +51,14 @@ pub enum AddCardError {
         index: u8,
         /// Its fingerprint.
         fingerprint: String,
+    },
+    /// A card holds a newer version of the set than the description the new card would extend.
+    #[error("a card holds version {card} of the set but the set description given is version {base}: it is out of date; start from the bundle written by the last add-card")]
+    BaseOutdated {
+        /// Version of the description given.
+        base: u16,
+        /// Newest version among the cards.
+        card: u16,
     },
     /// Every share index 1..=255 is taken.
     #[error("the set already has 255 custodians, the most a share index allows: reshare the master to a new set instead")]
@@ -96,7 +104,29 @@ pub fn add_card<'a, R: RngCore + CryptoRng>(
     rng: &mut R,
 ) -> Result<AddedCard, AddCardError> {
     let shares: Vec<&OpenedShare> = shares.into_iter().collect();
-    let newest = quorum(&shares)?;
+    let newest = quorum(&shares)?.clone();
+    add_card_to(&newest, shares, new_card, rng)
+}
+
+/// [`add_card`] starting from a published version of the set (the bundle's), which may be
+/// newer than every given share's record, so a card added from old cards never reuses an
+/// index or a version already issued.
+pub fn add_card_to<'a, R: RngCore + CryptoRng>(
+    base: &PublicRecord,
+    shares: impl IntoIterator<Item = &'a OpenedShare>,
+    new_card: &NewCustodian,
+    rng: &mut R,
+) -> Result<AddedCard, AddCardError> {
+    let shares: Vec<&OpenedShare> = shares.into_iter().collect();
+    let newest_given = quorum(&shares)?;
+    check_same_set(base, newest_given).map_err(RecoverError::Mismatch)?;
+    if newest_given.set_version > base.set_version {
+        return Err(AddCardError::BaseOutdated {
+            base: base.set_version,
+            card: newest_given.set_version,
+        });
+    }
+    let newest = base;
     if let Some(c) = newest
         .custodians
         .iter()
@@ -221,6 +251,46 @@ mod tests {
                 ));
             }
         }
+    }
+
+    /// Two add-cards from the same old cards: the second starts from the first's published
+    /// version, so it takes the next index and version instead of diverging.
+    #[test]
+    fn add_card_to_a_newer_published_version_does_not_diverge() {
+        let mut rng = ChaCha20Rng::seed_from_u64(130);
+        let (cards, people) = setup(5, &mut rng);
+        let master = b"published version".to_vec();
+        let en = enroll(&master, 2, "base", &people[..3], &mut rng).unwrap();
+        let opened: Vec<OpenedShare> = en
+            .cards
+            .iter()
+            .zip(&cards)
+            .map(|(e, c)| open(e, c, &mut rng))
+            .collect();
+        let first = add_card(&opened[..2], &people[3], &mut rng).unwrap();
+        let v2 = first.card.record.clone();
+        // the same v1 cards, but the published description is v2 now
+        let second = add_card_to(&v2, &opened[..2], &people[4], &mut rng).unwrap();
+        assert_eq!((second.index(), second.set_version()), (5, 3));
+        let fourth = open(&first.card, &cards[3], &mut rng);
+        let fifth = open(&second.card, &cards[4], &mut rng);
+        assert_eq!(&recover([&fourth, &fifth]).unwrap()[..], &master[..]);
+        assert_eq!(&recover([&opened[2], &fifth]).unwrap()[..], &master[..]);
+        // starting from v1 while a card holds v2 is refused
+        let v1 = en.cards[0].record.clone();
+        assert!(matches!(
+            add_card_to(&v1, [&opened[0], &fourth], &people[4], &mut rng),
+            Err(AddCardError::BaseOutdated { base: 1, card: 2 })
+        ));
+        // a description of another set is refused
+        let other = enroll(&master, 2, "other", &people[..3], &mut rng).unwrap();
+        assert!(matches!(
+            add_card_to(&other.cards[0].record, &opened[..2], &people[4], &mut rng),
+            Err(AddCardError::Quorum(RecoverError::Mismatch(SetMismatch {
+                field: SetField::SetId,
+                ..
+            })))
+        ));
     }
 
     #[test]

@@ -37,6 +37,8 @@ pub enum Command {
     Enroll(EnrollArgs),
     /// Collect cards until n shares of one set open, and restore the master secret.
     Recover(RecoverArgs),
+    /// Health check: prove each card presented still opens its share, without other cards.
+    Verify(VerifyArgs),
     /// Change a card's PIN (on the reader's keypad when it has one).
     ChangePin(ChangePinArgs),
     /// Factory-reset a card: erase its key, PIN and record (destroys its share).
@@ -196,4 +198,19 @@ pub struct ChangePinArgs {
     /// Read the new PIN from FILE (one line) when the current one comes from --pin-file/--pin-fd.
     #[arg(long, value_name = "FILE")]
     pub new_pin_file: Option<PathBuf>,
+}
+
+/// Options of `verify`.
+#[derive(Debug, Args)]
+pub struct VerifyArgs {
+    /// The set's bundle file: also check that each card's record agrees with it.
+    #[arg(long, value_name = "FILE")]
+    pub bundle: Option<PathBuf>,
+    /// With --reader: how many cards to check, one after the other.
+    #[arg(long, default_value_t = 1, value_name = "K", requires = "reader", value_parser = clap::value_parser!(u8).range(1..))]
+    pub count: u8,
+    #[command(flatten)]
+    pub cards: SwapArgs,
+    #[command(flatten)]
+    pub pins: PinArgs,
 }

@@ -18,6 +18,7 @@ use quorum::ceremony::init::init;
 use quorum::ceremony::inspect::{list_readers, summarize};
 use quorum::ceremony::recover::{recover, RecoverRequest};
 use quorum::ceremony::reset::{reset_card, Confirmation};
+use quorum::ceremony::verify::{verify, VerifyRequest};
 use quorum::ceremony::{choose_reader, resolve_reader, CardsFrom, CeremonyError, PinPolicy};
 use quorum::log::{CardEntry, CardOutcome, Entry, Fingerprint, Outcome, SetRef};
 use quorum::pin::{PinSource, RetryLimit};
@@ -28,6 +29,7 @@ use quorum::transport::pcsc::PcscContext;
 
 use cli::{
     ChangePinArgs, Cli, Command, EnrollArgs, InitArgs, PinArgs, RecoverArgs, ResetArgs, SwapArgs,
+    VerifyArgs,
 };
 
 /// Exit code for usage errors, as clap uses.
@@ -101,6 +103,7 @@ fn ceremony_name(command: &Command) -> Option<&'static str> {
         Command::Init(_) => Some("init"),
         Command::Enroll(_) => Some("enroll"),
         Command::Recover(_) => Some("recover"),
+        Command::Verify(_) => Some("verify"),
         Command::ChangePin(_) => Some("change-pin"),
         Command::ResetCard(_) => Some("reset-card"),
         Command::Readers | Command::Status(_) | Command::Inspect(_) | Command::Log(_) => None,
@@ -162,6 +165,7 @@ fn run(cli: &Cli, trace: bool, logged: &mut Logged) -> Result<(), CeremonyError>
         Command::Init(args) => init_card(args, trace, logged),
         Command::Enroll(args) => enroll_set(args, trace, cli.stats, logged),
         Command::Recover(args) => recover_set(args, trace, cli.stats, logged),
+        Command::Verify(args) => verify_cards(args, trace, logged),
         Command::ChangePin(args) => change(args, trace, logged),
         Command::ResetCard(args) => reset(args, trace, logged),
         Command::Inspect(_) | Command::Log(_) => unreachable!("answered by audit::run"),
@@ -313,7 +317,7 @@ fn enroll_set(
     );
     for c in &outcome.cards {
         println!(
-            "  custodian {} \"{}\": card {} (written and read back in \"{}\")",
+            "  custodian {} \"{}\": card {} (written, read back and opened in \"{}\")",
             c.index, c.name, c.fingerprint, c.reader
         );
     }
@@ -466,5 +470,62 @@ fn change(args: &ChangePinArgs, trace: bool, logged: &mut Logged) -> Result<(), 
     )?;
     logged.card(&fingerprint, CardOutcome::Ok);
     println!("The PIN of card {fingerprint} in \"{reader}\" was changed.");
+    Ok(())
+}
+
+fn verify_cards(args: &VerifyArgs, trace: bool, logged: &mut Logged) -> Result<(), CeremonyError> {
+    let bundle = args
+        .bundle
+        .as_deref()
+        .map(|path| {
+            Bundle::read(path)
+                .map_err(|e| CeremonyError::Usage(format!("--bundle {}: {e}", path.display())))
+        })
+        .transpose()?;
+    let pins = pin_source(&args.pins)?;
+    let ctx = PcscContext::establish()?;
+    let from = cards_from(&ctx, &args.cards)?;
+    let request = VerifyRequest {
+        bundle: bundle.as_ref(),
+        from,
+        count: usize::from(args.count),
+        pins: pin_policy(&args.pins, &pins),
+        trace,
+    };
+    let checks = verify(&ctx, &request, &mut io::stderr())?;
+    for c in &checks {
+        if let Some(fp) = &c.who.fingerprint {
+            logged.card(
+                fp,
+                if c.ok {
+                    CardOutcome::Ok
+                } else {
+                    CardOutcome::Failed
+                },
+            );
+        }
+        if logged.set.is_none() {
+            if let Some(set) = &c.set {
+                logged.set = SetRef::from_hex(&set.set_id, &set.label).ok();
+            }
+        }
+    }
+    println!("Health check of {} card(s):", checks.len());
+    for c in &checks {
+        println!(
+            "  {} {} in \"{}\": {}",
+            if c.ok { "ok    " } else { "FAILED" },
+            c.who.text,
+            c.reader,
+            c.note
+        );
+    }
+    let failed = checks.iter().filter(|c| !c.ok).count();
+    if failed > 0 {
+        return Err(CeremonyError::CardsFailed(format!(
+            "{failed} of {} card(s) failed the health check; see above for each card and what to do",
+            checks.len()
+        )));
+    }
     Ok(())
 }

@@ -1,0 +1,127 @@
+//! The step recover, verify, add-card and reshare have in common: read a custodian card's
+//! public record (no PIN), then, after the PIN, open its share with one blinded UNSEAL
+//! (the share is checked against its commitment). Failures are sentences naming the card,
+//! so a ceremony can report them and carry on with the next card.
+
+use std::io::Write;
+
+use rand::rngs::OsRng;
+
+use crate::card::Card;
+use crate::crypto::wei25519::POINT_LEN;
+use crate::crypto::CardKey;
+use crate::protocol::LifeCycle;
+use crate::record::PublicRecord;
+use crate::sharing::{self, OpenedShare};
+use crate::transport::Transport;
+
+use super::inspect::SetMembership;
+use super::pin_step::verify_pin;
+use super::PinPolicy;
+
+/// How a card is named in reports: its fingerprint and place in its set once its record was read.
+#[derive(Debug, Clone)]
+pub struct Who {
+    /// The card's fingerprint, when its record was read.
+    pub fingerprint: Option<String>,
+    /// Fingerprint, custodian index and name; or "card" when nothing is known.
+    pub text: String,
+}
+
+impl Who {
+    /// A card whose record could not be read.
+    pub fn unknown() -> Who {
+        Who {
+            fingerprint: None,
+            text: "card".to_owned(),
+        }
+    }
+}
+
+/// A custodian card's public record, read without a PIN.
+#[derive(Debug, Clone)]
+pub struct Member {
+    /// The public part as stored (also the HPKE aad of the sealed part).
+    pub public: Vec<u8>,
+    /// The public part, decoded.
+    pub record: PublicRecord,
+    /// The key the record names for this card.
+    pub key: CardKey,
+    /// How to name the card.
+    pub who: Who,
+}
+
+impl Member {
+    /// The card's set, index and custodian name, for messages.
+    pub fn membership(&self) -> SetMembership {
+        SetMembership::from_record(&self.record)
+    }
+
+    /// The card's fingerprint.
+    pub fn fingerprint(&self) -> String {
+        self.key.fingerprint()
+    }
+}
+
+/// A card that cannot take part, with the sentence that says why.
+pub type Refusal = (Who, String);
+
+/// SELECT and GET RECORD (public): the card's place in its set; refused unless ENROLLED.
+pub fn read_member<T: Transport>(card: &mut Card<T>) -> Result<Member, Refusal> {
+    let info = card.select().map_err(|e| (Who::unknown(), e.to_string()))?;
+    if info.state != LifeCycle::Enrolled {
+        return Err((
+            Who::unknown(),
+            format!("holds no share (state: {})", info.state.name()),
+        ));
+    }
+    let public = card
+        .get_record_public()
+        .map_err(|e| (Who::unknown(), e.to_string()))?;
+    let record = PublicRecord::decode(&public)
+        .map_err(|e| (Who::unknown(), format!("its record is unreadable: {e}")))?;
+    let custodian = record
+        .custodian(record.index)
+        .expect("a decoded record lists its own index");
+    let key = custodian.card_key;
+    let who = Who {
+        fingerprint: Some(key.fingerprint()),
+        text: format!(
+            "{} (custodian {} \"{}\")",
+            key.fingerprint(),
+            record.index,
+            custodian.name
+        ),
+    };
+    Ok(Member {
+        public,
+        record,
+        key,
+        who,
+    })
+}
+
+/// VERIFY, GET RECORD (sealed) and UNSEAL: the member's share, opened and checked against
+/// the commitment its set description publishes.
+pub fn open_member<T: Transport>(
+    card: &mut Card<T>,
+    member: &Member,
+    pins: &PinPolicy<'_>,
+    reader: &str,
+    out: &mut dyn Write,
+) -> Result<OpenedShare, Refusal> {
+    let refuse = |e: String| (member.who.clone(), e);
+    verify_pin(card, pins, &member.fingerprint(), reader, out)
+        .map_err(|e| refuse(e.to_string()))?;
+    let sealed = card
+        .get_record_sealed()
+        .map_err(|e| refuse(e.to_string()))?;
+    sharing::open_share(
+        &member.public,
+        &sealed,
+        &member.key,
+        &mut OsRng,
+        |point: &[u8; POINT_LEN]| card.unseal(point).map(|x| *x),
+    )
+    .map_err(|e| refuse(e.to_string()))
+}

