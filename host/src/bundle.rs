@@ -1,5 +1,5 @@
-//! The bundle file: the public description of an enrolled set, for audit and as a spare
-//! copy of what every card already holds. It contains no secret.
+//! The bundle file: the public description of a set, for audit and as a spare copy of what
+//! every card already holds. It contains no secret; its format is apdu-spec/bundle-format.md.
 
 use std::fmt;
 use std::fs::File;
@@ -9,35 +9,39 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
+use crate::crypto::commitment::COMMITMENT_LEN;
 use crate::crypto::hpke::TAG_LEN;
-use crate::record::{PublicRecord, RecordError};
+use crate::record::{Custodian, PublicRecord, RecordError};
 use crate::secret_io::{write_private_file, SecretIoError};
-use crate::sharing::{check_same_set, Enrollment, SetMismatch};
+use crate::sharing::{check_same_set, newest_of_one_set, Enrollment, SetField, SetMismatch};
 
-/// Format tag of version 1 bundles.
-pub const BUNDLE_FORMAT: &str = "quorum-bundle/1";
+/// Format tag of the bundles this build writes and reads (2: share commitments and set versions).
+pub const BUNDLE_FORMAT: &str = "quorum-bundle/2";
+
+/// Format tag of the development builds before commitments, named so their files get a precise error.
+pub const OLD_BUNDLE_FORMAT: &str = "quorum-bundle/1";
 
 /// Largest bundle file read: 255 records of the largest size, in hex, fit with room to spare.
 pub const MAX_BUNDLE_BYTES: u64 = 32 << 20;
 
-/// The JSON document written at enrollment.
+/// The JSON document written at enrollment and updated by add-card.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
 pub struct Bundle {
     /// Always [`BUNDLE_FORMAT`].
     pub format: String,
     /// Set id, hex.
     pub set_id: String,
-    /// Set version.
+    /// The newest set version among the records: the one this summary describes.
     pub set_version: u16,
     /// Set label.
     pub label: String,
     /// Shares needed (n).
     pub threshold: u8,
-    /// The custodians (m of them).
+    /// The custodians of the newest version (m of them), in record order.
     pub custodians: Vec<BundleCustodian>,
     /// The master secret under the DEK: nonce and ciphertext, hex.
     pub wrapped_master: BundleWrapped,
-    /// Each card's public record as stored on the card, hex.
+    /// Each card's public record as stored on the card, hex, sorted by index.
     pub records: Vec<BundleRecord>,
 }
 
@@ -52,6 +56,8 @@ pub struct BundleCustodian {
     pub fingerprint: String,
     /// Card X25519 public key, hex.
     pub card_key: String,
+    /// Commitment to the custodian's share (crypto.md §7), hex, so one card can be checked alone.
+    pub commitment: String,
 }
 
 /// The wrapped master secret.
@@ -68,11 +74,13 @@ pub struct BundleWrapped {
 pub struct BundleRecord {
     /// Share index.
     pub index: u8,
+    /// The set version this record holds: cards not rewritten by add-card keep an older one.
+    pub set_version: u16,
     /// The public part, hex.
     pub public: String,
 }
 
-/// Why a bundle could not be read or written.
+/// Why a bundle could not be read or written, or does not match a card.
 #[derive(Debug, Error)]
 pub enum BundleError {
     /// Not JSON of the expected shape.
@@ -81,11 +89,23 @@ pub enum BundleError {
     /// Another format version.
     #[error("the bundle has format \"{0}\", this quorumctl reads \"{BUNDLE_FORMAT}\"")]
     Format(String),
+    /// A format 1 file, from before commitments and set versions.
+    #[error("the bundle has format \"{OLD_BUNDLE_FORMAT}\": it was written by an older development build of quorumctl, before bundles carried share commitments and set versions; export the bundle again from the cards with this quorumctl (every card's public record holds the same data)")]
+    OldFormat,
     /// A record inside is malformed.
     #[error("record {index} in the bundle is malformed: {source}")]
     Record {
         /// Its index.
         index: u8,
+        /// What is wrong.
+        #[source]
+        source: RecordError,
+    },
+    /// A public part given to add to the bundle is malformed.
+    #[error("public record {position} of those given is malformed: {source}")]
+    NewRecord {
+        /// Its position among those given, from 1.
+        position: usize,
         /// What is wrong.
         #[source]
         source: RecordError,
@@ -96,6 +116,24 @@ pub enum BundleError {
     /// The records disagree with each other or with the summary.
     #[error("the bundle is inconsistent: {0}")]
     Inconsistent(String),
+    /// A record's version field is not the version inside its public part.
+    #[error("the bundle is inconsistent: it files record {index} as set version {filed}, but the record is version {actual}; the file was edited: use an intact copy")]
+    RecordVersion {
+        /// The record's index.
+        index: u8,
+        /// The version the bundle states.
+        filed: u16,
+        /// The version in the public part.
+        actual: u16,
+    },
+    /// A record is filed under an index the set does not have.
+    #[error("the bundle is inconsistent: it holds a record for custodian {index}, but version {version} of the set lists no such custodian; the file was edited: use an intact copy")]
+    NotListed {
+        /// The index the record is filed under.
+        index: u8,
+        /// The newest set version in the bundle.
+        version: u16,
+    },
     /// The bundle has no records.
     #[error("the bundle holds no record")]
     Empty,
@@ -130,6 +168,61 @@ pub enum BundleError {
     /// Two records filed under one index.
     #[error("the bundle holds two records for custodian {0}")]
     DuplicateRecord(u8),
+    /// The card's own record breaks the record rules.
+    #[error("the card's public record is malformed: {0}")]
+    CardRecord(#[source] RecordError),
+    /// The card belongs to another set than the bundle describes.
+    #[error("the card holds a record of set {card} but the bundle describes set {bundle}: it is a card of another set, or the wrong bundle")]
+    CardOtherSet {
+        /// The card's set id, hex.
+        card: String,
+        /// The bundle's set id, hex.
+        bundle: String,
+    },
+    /// The card holds a newer version than the bundle.
+    #[error("the card holds version {card} of the set but the bundle only version {bundle}: the bundle is out of date; use the bundle written by the last add-card")]
+    CardNewer {
+        /// The card's set version.
+        card: u16,
+        /// The bundle's newest set version.
+        bundle: u16,
+    },
+    /// The card's index is not a custodian in the bundle.
+    #[error("the card's record makes it custodian {index}, whom the bundle (set version {version}) does not list: the card's record was altered or comes from a diverging add-card; do not count on this card")]
+    CardNotListed {
+        /// The card's index.
+        index: u8,
+        /// The bundle's newest set version.
+        version: u16,
+    },
+    /// The card's record names another card key for its own index.
+    #[error("for custodian {index} the card's record lists card {card} but the bundle lists card {bundle}: the card's record or the bundle was altered; compare with the other cards before counting on this one")]
+    CardKeyDiffers {
+        /// The card's index.
+        index: u8,
+        /// Fingerprint of the key in the card's record.
+        card: String,
+        /// Fingerprint of the key in the bundle.
+        bundle: String,
+    },
+    /// The card's record commits its index to another share.
+    #[error("for custodian {index} the card's record holds another share commitment than the bundle: the card's record or the bundle was altered; compare with the other cards before counting on this one")]
+    CardCommitmentDiffers {
+        /// The card's index.
+        index: u8,
+    },
+    /// The card's record and the bundle are not one set description (versions aside).
+    #[error("the card's record (custodian {index}, set version {card_version}) and the bundle (set version {bundle_version}) disagree on the {field}: the card's record or the bundle was altered, or they come from diverging add-card ceremonies")]
+    CardDisagrees {
+        /// The card's index.
+        index: u8,
+        /// The field that differs.
+        field: SetField,
+        /// The card's set version.
+        card_version: u16,
+        /// The bundle's newest set version.
+        bundle_version: u16,
+    },
 }
 
 impl From<SetMismatch> for BundleError {
@@ -138,85 +231,110 @@ impl From<SetMismatch> for BundleError {
     }
 }
 
+/// Just the format field, read first so an older bundle is named as such rather than as malformed JSON.
+#[derive(Deserialize)]
+struct FormatTag {
+    format: Option<serde_json::Value>,
+}
+
+/// A JSON error, told apart into a truncated file and any other malformation.
+fn json_error(e: serde_json::Error) -> BundleError {
+    if e.is_eof() {
+        BundleError::Truncated {
+            line: e.line(),
+            column: e.column(),
+        }
+    } else {
+        BundleError::Json(e)
+    }
+}
+
 impl Bundle {
     /// Describes a finished enrollment.
     pub fn from_enrollment(enrollment: &Enrollment) -> Bundle {
-        let first = &enrollment.cards[0].record;
-        Bundle::from_records(
-            first,
+        let newest = enrollment
+            .cards
+            .iter()
+            .map(|c| &c.record)
+            .max_by_key(|r| r.set_version)
+            .expect("an enrollment has at least one card");
+        Bundle::describe(
+            newest,
             enrollment
                 .cards
                 .iter()
-                .map(|c| (c.index(), c.public.as_slice())),
+                .map(|c| BundleRecord {
+                    index: c.index(),
+                    set_version: c.record.set_version,
+                    public: hex::encode(&c.public),
+                })
+                .collect(),
         )
     }
 
-    fn from_records<'a>(
-        first: &PublicRecord,
-        records: impl Iterator<Item = (u8, &'a [u8])>,
-    ) -> Bundle {
+    /// The summary of `newest` over the given records, sorted by index.
+    fn describe(newest: &PublicRecord, mut records: Vec<BundleRecord>) -> Bundle {
+        records.sort_by_key(|r| r.index);
         Bundle {
             format: BUNDLE_FORMAT.to_owned(),
-            set_id: hex::encode(first.set_id),
-            set_version: first.set_version,
-            label: first.label.clone(),
-            threshold: first.threshold,
-            custodians: first
-                .custodians
-                .iter()
-                .map(|c| BundleCustodian {
-                    index: c.index,
-                    name: c.name.clone(),
-                    fingerprint: c.card_key.fingerprint(),
-                    card_key: hex::encode(c.card_key.to_x25519()),
-                })
-                .collect(),
+            set_id: hex::encode(newest.set_id),
+            set_version: newest.set_version,
+            label: newest.label.clone(),
+            threshold: newest.threshold,
+            custodians: newest.custodians.iter().map(bundle_custodian).collect(),
             wrapped_master: BundleWrapped {
-                nonce: hex::encode(first.wrapped.nonce),
-                ciphertext: hex::encode(&first.wrapped.ct),
+                nonce: hex::encode(newest.wrapped.nonce),
+                ciphertext: hex::encode(&newest.wrapped.ct),
             },
-            records: records
-                .map(|(index, public)| BundleRecord {
-                    index,
-                    public: hex::encode(public),
-                })
-                .collect(),
+            records,
         }
     }
 
-    /// Parses a bundle and checks that its records decode, agree, and match its summary.
+    /// Parses a bundle and checks that its records decode, are versions of one set, and match its summary.
     pub fn parse(json: &str) -> Result<Bundle, BundleError> {
-        let bundle: Bundle = serde_json::from_str(json).map_err(|e| {
-            if e.is_eof() {
-                BundleError::Truncated {
-                    line: e.line(),
-                    column: e.column(),
-                }
-            } else {
-                BundleError::Json(e)
+        let tag: FormatTag = serde_json::from_str(json).map_err(json_error)?;
+        if let Some(serde_json::Value::String(format)) = tag.format {
+            if format == OLD_BUNDLE_FORMAT {
+                return Err(BundleError::OldFormat);
             }
-        })?;
-        if bundle.format != BUNDLE_FORMAT {
-            return Err(BundleError::Format(bundle.format));
+            if format != BUNDLE_FORMAT {
+                return Err(BundleError::Format(format));
+            }
         }
-        for (i, r) in bundle.records.iter().enumerate() {
-            if bundle.records[..i].iter().any(|e| e.index == r.index) {
+        let bundle: Bundle = serde_json::from_str(json).map_err(json_error)?;
+        bundle.check()?;
+        Ok(bundle)
+    }
+
+    /// Every check of [`Bundle::parse`] after the JSON, so a bundle built here passes what a reader demands.
+    fn check(&self) -> Result<(), BundleError> {
+        if self.format != BUNDLE_FORMAT {
+            return Err(BundleError::Format(self.format.clone()));
+        }
+        for (i, r) in self.records.iter().enumerate() {
+            if self.records[..i].iter().any(|e| e.index == r.index) {
                 return Err(BundleError::DuplicateRecord(r.index));
             }
         }
-        let records = bundle.decoded_records()?;
-        let first = records.first().ok_or(BundleError::Empty)?;
-        for r in &records {
-            check_same_set(first, r)?;
+        let records = self.decode_each()?;
+        let newest = newest_of_one_set(&records)?.ok_or(BundleError::Empty)?;
+        for (filed, record) in self.records.iter().zip(&records) {
+            if newest.custodian(filed.index).is_none() {
+                return Err(BundleError::NotListed {
+                    index: filed.index,
+                    version: newest.set_version,
+                });
+            }
+            check_filed(filed, record)?;
         }
-        let rebuilt =
-            Bundle::from_records(first, bundle.records.iter().map(|r| (r.index, &[][..])));
-        if let Some(field) = summary_difference(&rebuilt, &bundle) {
+        let rebuilt = Bundle::describe(newest, Vec::new());
+        if let Some(field) = summary_difference(&rebuilt, self) {
             return Err(BundleError::Inconsistent(format!(
-                "its {field} does not match what its records say"
+                "its {field} does not match what its newest record (set version {}) says; the file was edited: use an intact copy",
+                newest.set_version
             )));
         }
-        Ok(bundle)
+        Ok(())
     }
 
     /// Reads and parses a bundle file (see [`Bundle::parse`]), refusing files no bundle could be.
@@ -253,12 +371,17 @@ impl Bundle {
             custodians: self
                 .custodians
                 .iter()
-                .map(|c| CustodianSummary {
-                    index: c.index,
-                    name: c.name.clone(),
-                    fingerprint: c.fingerprint.clone(),
-                    card_key: c.card_key.clone(),
-                    record: self.records.iter().any(|r| r.index == c.index),
+                .map(|c| {
+                    let held = self.records.iter().find(|r| r.index == c.index);
+                    CustodianSummary {
+                        index: c.index,
+                        name: c.name.clone(),
+                        fingerprint: c.fingerprint.clone(),
+                        card_key: c.card_key.clone(),
+                        commitment: c.commitment.clone(),
+                        record: held.is_some(),
+                        record_version: held.map(|r| r.set_version),
+                    }
                 })
                 .collect(),
             wrapped_master: WrappedSummary {
@@ -269,26 +392,133 @@ impl Bundle {
         }
     }
 
-    /// The records, decoded; each must carry the index the bundle files it under.
+    /// The records, decoded; each must carry the index and version the bundle files it under.
     pub fn decoded_records(&self) -> Result<Vec<PublicRecord>, BundleError> {
+        let records = self.decode_each()?;
+        for (filed, record) in self.records.iter().zip(&records) {
+            check_filed(filed, record)?;
+        }
+        Ok(records)
+    }
+
+    /// The records decoded, each on its own: hex and record rules only.
+    fn decode_each(&self) -> Result<Vec<PublicRecord>, BundleError> {
         self.records
             .iter()
             .map(|r| {
                 let bytes = hex::decode(&r.public).map_err(|_| BundleError::Hex(r.index))?;
-                let record =
-                    PublicRecord::decode(&bytes).map_err(|source| BundleError::Record {
-                        index: r.index,
-                        source,
-                    })?;
-                if record.index != r.index {
-                    return Err(BundleError::Inconsistent(format!(
-                        "record filed as {} is custodian {}'s",
-                        r.index, record.index
-                    )));
-                }
-                Ok(record)
+                PublicRecord::decode(&bytes).map_err(|source| BundleError::Record {
+                    index: r.index,
+                    source,
+                })
             })
             .collect()
+    }
+
+    /// The newest record, decoded: the set description as last published, which every card's record must agree with.
+    pub fn newest_record(&self) -> Result<PublicRecord, BundleError> {
+        let records = self.decoded_records()?;
+        let newest = newest_of_one_set(&records)?.ok_or(BundleError::Empty)?;
+        Ok(newest.clone())
+    }
+
+    /// A new bundle with these public parts replacing the records at their indices or added, so add-card's output can be published.
+    ///
+    /// The result passes every check of [`Bundle::parse`]: a record of a newer version moves
+    /// the summary to that version. Each given record must be of one set with every record
+    /// the bundle holds, the replaced ones included, so a record of another set or of a
+    /// diverging version (a second add-card from an older version) is refused rather than
+    /// silently switching the bundle to the other branch. Records stay sorted by index.
+    pub fn with_records(&self, publics: &[Vec<u8>]) -> Result<Bundle, BundleError> {
+        let held = self.decoded_records()?;
+        let mut records = self.records.clone();
+        let mut given: Vec<PublicRecord> = Vec::with_capacity(publics.len());
+        for (i, public) in publics.iter().enumerate() {
+            let record = PublicRecord::decode(public).map_err(|source| BundleError::NewRecord {
+                position: i + 1,
+                source,
+            })?;
+            if given.iter().any(|g| g.index == record.index) {
+                return Err(BundleError::DuplicateRecord(record.index));
+            }
+            let entry = BundleRecord {
+                index: record.index,
+                set_version: record.set_version,
+                public: hex::encode(public),
+            };
+            match records.iter_mut().find(|r| r.index == entry.index) {
+                Some(old) => *old = entry,
+                None => records.push(entry),
+            }
+            given.push(record);
+        }
+        newest_of_one_set(held.iter().chain(&given))?;
+        let mut bundle = self.clone();
+        bundle.records = records;
+        let decoded = bundle.decoded_records()?;
+        let newest = newest_of_one_set(&decoded)?.ok_or(BundleError::Empty)?;
+        let bundle = Bundle::describe(newest, bundle.records);
+        bundle.check()?;
+        Ok(bundle)
+    }
+
+    /// The commitment the bundle lists for custodian `index`, to compare with what a card opens.
+    pub fn commitment_of(&self, index: u8) -> Option<[u8; COMMITMENT_LEN]> {
+        let custodian = self.custodians.iter().find(|c| c.index == index)?;
+        let mut commitment = [0u8; COMMITMENT_LEN];
+        hex::decode_to_slice(&custodian.commitment, &mut commitment).ok()?;
+        Some(commitment)
+    }
+
+    /// Checks a card's public record against the bundle, so a custodian learns whether their card still belongs to the published set.
+    ///
+    /// Same set id; the card's version at most the bundle's; the card's own custodian entry
+    /// (card key, commitment) equal to the bundle's for that index; and the rest of the set
+    /// description of one set with the bundle's newest record (older versions are prefixes).
+    pub fn check_card_record(&self, record: &PublicRecord) -> Result<(), BundleError> {
+        record.validate().map_err(BundleError::CardRecord)?;
+        let newest = self.newest_record()?;
+        if record.set_id != newest.set_id {
+            return Err(BundleError::CardOtherSet {
+                card: hex::encode(record.set_id),
+                bundle: hex::encode(newest.set_id),
+            });
+        }
+        if record.set_version > newest.set_version {
+            return Err(BundleError::CardNewer {
+                card: record.set_version,
+                bundle: newest.set_version,
+            });
+        }
+        let mine = record
+            .custodian(record.index)
+            .ok_or(BundleError::CardRecord(RecordError::IndexNotListed(
+                record.index,
+            )))?;
+        let listed = newest
+            .custodian(record.index)
+            .ok_or(BundleError::CardNotListed {
+                index: record.index,
+                version: newest.set_version,
+            })?;
+        if mine.card_key != listed.card_key {
+            return Err(BundleError::CardKeyDiffers {
+                index: record.index,
+                card: mine.card_key.fingerprint(),
+                bundle: listed.card_key.fingerprint(),
+            });
+        }
+        if mine.commitment != listed.commitment {
+            return Err(BundleError::CardCommitmentDiffers {
+                index: record.index,
+            });
+        }
+        check_same_set(&newest, record).map_err(|m| BundleError::CardDisagrees {
+            index: record.index,
+            field: m.field,
+            card_version: record.set_version,
+            bundle_version: newest.set_version,
+        })
     }
 
     /// Pretty JSON with a final newline.
@@ -305,7 +535,36 @@ impl Bundle {
     }
 }
 
-/// The first summary field of `given` that differs from the one rebuilt from its records.
+/// A custodian entry as the bundle shows it.
+fn bundle_custodian(c: &Custodian) -> BundleCustodian {
+    BundleCustodian {
+        index: c.index,
+        name: c.name.clone(),
+        fingerprint: c.card_key.fingerprint(),
+        card_key: hex::encode(c.card_key.to_x25519()),
+        commitment: hex::encode(c.commitment),
+    }
+}
+
+/// Checks that a decoded record is the one its bundle entry says: same index, same version.
+fn check_filed(filed: &BundleRecord, record: &PublicRecord) -> Result<(), BundleError> {
+    if record.index != filed.index {
+        return Err(BundleError::Inconsistent(format!(
+            "record filed as {} is custodian {}'s",
+            filed.index, record.index
+        )));
+    }
+    if record.set_version != filed.set_version {
+        return Err(BundleError::RecordVersion {
+            index: filed.index,
+            filed: filed.set_version,
+            actual: record.set_version,
+        });
+    }
+    Ok(())
+}
+
+/// The first summary field of `given` that differs from the one rebuilt from its newest record.
 fn summary_difference(rebuilt: &Bundle, given: &Bundle) -> Option<String> {
     let field = if rebuilt.set_id != given.set_id {
         "set id"
@@ -325,14 +584,22 @@ fn summary_difference(rebuilt: &Bundle, given: &Bundle) -> Option<String> {
             .iter()
             .zip(&given.custodians)
             .find(|(r, g)| r != g)?;
-        return Some(if r.index != g.index {
-            format!(
+        if r.index != g.index {
+            return Some(format!(
                 "custodian list (custodian {} where {} is expected)",
                 g.index, r.index
-            )
+            ));
+        }
+        let part = if r.card_key != g.card_key {
+            "card key"
+        } else if r.fingerprint != g.fingerprint {
+            "fingerprint"
+        } else if r.commitment != g.commitment {
+            "commitment"
         } else {
-            format!("entry for custodian {}", g.index)
-        });
+            "name"
+        };
+        return Some(format!("{part} of custodian {}", g.index));
     };
     Some(field.to_owned())
 }
@@ -346,7 +613,7 @@ pub struct BundleSummary {
     pub label: String,
     /// Set id, hex.
     pub set_id: String,
-    /// Set version.
+    /// The newest set version the bundle holds.
     pub set_version: u16,
     /// Shares needed (n).
     pub threshold: u8,
@@ -371,8 +638,12 @@ pub struct CustodianSummary {
     pub fingerprint: String,
     /// Card X25519 public key, hex.
     pub card_key: String,
+    /// Commitment to the custodian's share, hex, to compare with what the card opens.
+    pub commitment: String,
     /// The bundle holds this card's public record.
     pub record: bool,
+    /// The set version of that record: older than the summary's when add-card did not rewrite the card.
+    pub record_version: Option<u16>,
 }
 
 /// How big the wrapped master is, so an auditor can tell a 32-byte key from an RSA key.
@@ -383,6 +654,9 @@ pub struct WrappedSummary {
     /// The master secret's length: the ciphertext less the 16-byte tag.
     pub master_bytes: usize,
 }
+
+/// Hex digits of a commitment shown in the text summary: enough to compare by eye.
+const COMMITMENT_SHOWN: usize = 16;
 
 impl BundleSummary {
     /// Pretty JSON with a final newline, for `quorumctl inspect --json`.
@@ -406,23 +680,43 @@ impl fmt::Display for BundleSummary {
             "Wrapped master: {} bytes (a {}-byte secret and its 16-byte tag)",
             self.wrapped_master.ciphertext_bytes, self.wrapped_master.master_bytes
         )?;
-        writeln!(f, "Custodians:")?;
+        writeln!(
+            f,
+            "Custodians:     index, card fingerprint, record held (its set version), share commitment, name"
+        )?;
         for c in &self.custodians {
+            let record = match c.record_version {
+                Some(v) => format!("record v{v}"),
+                None => "no record".to_owned(),
+            };
+            let shown = c
+                .commitment
+                .get(..COMMITMENT_SHOWN)
+                .unwrap_or(&c.commitment);
             writeln!(
                 f,
-                "  {:>3}  {}  {:<10}  \"{}\"",
-                c.index,
-                c.fingerprint,
-                if c.record { "record" } else { "no record" },
-                c.name
+                "  {:>3}  {}  {:<11}  {}…  \"{}\"",
+                c.index, c.fingerprint, record, shown, c.name
             )?;
         }
+        let older = self
+            .custodians
+            .iter()
+            .filter(|c| c.record_version.is_some_and(|v| v < self.set_version))
+            .count();
         write!(
             f,
             "Records:        {} of {} cards' public records",
             self.records.len(),
             self.count
-        )
+        )?;
+        if older > 0 {
+            write!(
+                f,
+                "\n                ({older} of an older set version: cards that add-card did not rewrite keep theirs, and still recover)"
+            )?;
+        }
+        Ok(())
     }
 }
 
@@ -431,8 +725,10 @@ mod tests {
     use super::*;
     use crate::crypto::CardKey;
     use crate::log::tests::TempDir;
-    use crate::sharing::{enroll, NewCustodian};
+    use crate::sharing::testkit::{open, setup};
+    use crate::sharing::{add_card, enroll, AddedCard, NewCustodian, OpenedShare};
     use curve25519_dalek::montgomery::MontgomeryPoint;
+    use proptest::prelude::*;
     use rand::SeedableRng;
     use rand_chacha::ChaCha20Rng;
 
@@ -457,6 +753,50 @@ mod tests {
         (Bundle::from_enrollment(&enrollment), keys)
     }
 
+    /// A set's life with software cards: a 2-of-3 enrollment (version 1), an add-card of a
+    /// fourth custodian by cards 1 and 3 (version 2), a second add-card from version 1 that
+    /// diverges from the first, and a record of an unrelated set.
+    struct Story {
+        v1: Bundle,
+        enrolled: Vec<PublicRecord>,
+        added: AddedCard,
+        fork: AddedCard,
+        stranger: crate::sharing::EnrolledCard,
+        spare_key: CardKey,
+    }
+
+    fn story() -> Story {
+        let mut rng = ChaCha20Rng::seed_from_u64(77);
+        let (cards, people) = setup(6, &mut rng);
+        let en = enroll(b"story master", 2, "story", &people[..3], &mut rng).unwrap();
+        let opened: Vec<OpenedShare> = en
+            .cards
+            .iter()
+            .zip(&cards)
+            .map(|(e, c)| open(e, c, &mut rng))
+            .collect();
+        let added = add_card([&opened[0], &opened[2]], &people[3], &mut rng).unwrap();
+        let fork = add_card([&opened[0], &opened[1]], &people[4], &mut rng).unwrap();
+        let other = enroll(b"story master", 2, "story", &people[..3], &mut rng).unwrap();
+        Story {
+            v1: Bundle::from_enrollment(&en),
+            enrolled: en.cards.iter().map(|c| c.record.clone()).collect(),
+            added,
+            fork,
+            stranger: other.cards[1].clone(),
+            spare_key: people[5].card_key,
+        }
+    }
+
+    impl Story {
+        /// The bundle after the first add-card: the new card's record added.
+        fn v2(&self) -> Bundle {
+            self.v1
+                .with_records(std::slice::from_ref(&self.added.card.public))
+                .unwrap()
+        }
+    }
+
     #[test]
     fn a_written_bundle_reads_back_and_summarises() {
         let (b, keys) = bundle();
@@ -465,13 +805,17 @@ mod tests {
         b.write(&path, false).unwrap();
         let read = Bundle::read(&path).unwrap();
         assert_eq!(read, b);
+        assert_eq!(read.format, "quorum-bundle/2");
+        let newest = read.newest_record().unwrap();
         let s = read.summary();
         assert_eq!(
             (s.label.as_str(), s.threshold, s.count, s.set_version),
             ("root-ca", 2, 3, 1)
         );
         assert_eq!(s.set_id, b.set_id);
+        assert_eq!(s.set_id, hex::encode(newest.set_id));
         assert_eq!(s.records, vec![1, 2, 3]);
+        assert!(b.records.iter().all(|r| r.set_version == 1));
         assert_eq!(
             s.wrapped_master,
             WrappedSummary {
@@ -479,20 +823,43 @@ mod tests {
                 master_bytes: 32
             }
         );
-        for (c, k) in s.custodians.iter().zip(&keys) {
+        for ((c, k), listed) in s.custodians.iter().zip(&keys).zip(&newest.custodians) {
             assert_eq!(c.fingerprint, k.fingerprint());
             assert_eq!(c.card_key, hex::encode(k.to_x25519()));
+            assert_eq!(c.commitment, hex::encode(listed.commitment));
+            assert_eq!(read.commitment_of(c.index), Some(listed.commitment));
             assert!(c.record);
+            assert_eq!(c.record_version, Some(1));
         }
+        assert_eq!(read.commitment_of(4), None);
         let text = s.to_string();
         assert!(text.contains("\"root-ca\" (2-of-3), version 1"));
-        assert!(text.contains(&format!("{}  record      \"chloé\"", keys[2].fingerprint())));
+        assert!(
+            text.contains(&format!(
+                "{}  record v1    {}…  \"chloé\"",
+                keys[2].fingerprint(),
+                &hex::encode(newest.custodians[2].commitment)[..16]
+            )),
+            "{text}"
+        );
         assert!(text.contains("3 of 3"));
+        assert!(!text.contains("older set version"));
         let json: serde_json::Value = serde_json::from_str(&s.to_json()).unwrap();
         assert_eq!(json["custodians"][1]["name"], "bob");
         assert_eq!(json["custodians"][1]["record"], true);
+        assert_eq!(json["custodians"][1]["record_version"], 1);
+        assert_eq!(
+            json["custodians"][1]["commitment"],
+            hex::encode(newest.custodians[1].commitment)
+        );
         assert_eq!(json["wrapped_master"]["master_bytes"], 32);
         assert_eq!(json["set_id"], b.set_id.as_str());
+        let file: serde_json::Value = serde_json::from_str(&b.to_json()).unwrap();
+        assert_eq!(file["records"][2]["set_version"], 1);
+        assert_eq!(
+            file["custodians"][0]["commitment"],
+            s.custodians[0].commitment
+        );
     }
 
     #[test]
@@ -501,9 +868,188 @@ mod tests {
         b.records.remove(1);
         let s = Bundle::parse(&b.to_json()).unwrap().summary();
         assert_eq!(s.records, vec![1, 3]);
-        let present: Vec<bool> = s.custodians.iter().map(|c| c.record).collect();
-        assert_eq!(present, [true, false, true]);
+        let present: Vec<Option<u16>> = s.custodians.iter().map(|c| c.record_version).collect();
+        assert_eq!(present, [Some(1), None, Some(1)]);
+        assert!(!s.custodians[1].record);
         assert!(s.to_string().contains("no record"));
+    }
+
+    #[test]
+    fn add_card_makes_version_2_and_keeps_the_older_records() {
+        let st = story();
+        let v2 = st.v2();
+        assert_eq!(Bundle::parse(&v2.to_json()).unwrap(), v2);
+        let s = v2.summary();
+        assert_eq!((s.set_version, s.count, s.threshold), (2, 4, 2));
+        let versions: Vec<(u8, Option<u16>)> = s
+            .custodians
+            .iter()
+            .map(|c| (c.index, c.record_version))
+            .collect();
+        assert_eq!(
+            versions,
+            [(1, Some(1)), (2, Some(1)), (3, Some(1)), (4, Some(2))]
+        );
+        assert_eq!(v2.newest_record().unwrap(), st.added.card.record);
+        assert_eq!(
+            v2.commitment_of(4),
+            Some(st.added.card.record.custodians[3].commitment)
+        );
+        // the older records are the enrollment's, byte for byte
+        assert_eq!(v2.records[..3], st.v1.records[..]);
+        assert!(s.to_string().contains("3 of an older set version"));
+        assert!(s.to_string().contains("(2-of-4), version 2"));
+
+        // a refreshed record replaces the older one at its index, and keeps the order
+        let refreshed = v2
+            .with_records(std::slice::from_ref(&st.added.refreshed[1].public))
+            .unwrap();
+        let held: Vec<(u8, u16)> = refreshed
+            .records
+            .iter()
+            .map(|r| (r.index, r.set_version))
+            .collect();
+        assert_eq!(held, [(1, 1), (2, 1), (3, 2), (4, 2)]);
+        assert_eq!(refreshed.custodians, v2.custodians);
+        // a refreshed record alone already publishes version 2: custodian 4 without a record
+        let only_refreshed = st
+            .v1
+            .with_records(std::slice::from_ref(&st.added.refreshed[0].public))
+            .unwrap();
+        let s = only_refreshed.summary();
+        assert_eq!(
+            (s.set_version, s.count, s.records.clone()),
+            (2, 4, vec![1, 2, 3])
+        );
+        assert_eq!(s.custodians[3].record_version, None);
+        // the fork started from version 1 too, but it is not the same version 2: neither
+        // its new card (which would replace custodian 4's record) nor its refreshed cards
+        for fork in [&st.fork.card, &st.fork.refreshed[0]] {
+            let e = v2
+                .with_records(std::slice::from_ref(&fork.public))
+                .unwrap_err();
+            assert!(
+                matches!(&e, BundleError::Inconsistent(m) if m.contains("custodian list")),
+                "{e}"
+            );
+        }
+        // while a version 1 bundle takes either branch
+        assert_eq!(
+            st.v1
+                .with_records(std::slice::from_ref(&st.fork.card.public))
+                .unwrap()
+                .newest_record()
+                .unwrap(),
+            st.fork.card.record
+        );
+    }
+
+    #[test]
+    fn with_records_refuses_what_is_not_this_set() {
+        let st = story();
+        let e = st
+            .v1
+            .with_records(std::slice::from_ref(&st.stranger.public))
+            .unwrap_err();
+        assert!(
+            matches!(&e, BundleError::Inconsistent(m) if m.contains("set id")),
+            "{e}"
+        );
+        let mut cut = st.added.card.public.clone();
+        cut.pop();
+        assert!(matches!(
+            st.v1.with_records(&[st.added.card.public.clone(), cut]),
+            Err(BundleError::NewRecord {
+                position: 2,
+                source: RecordError::Truncated { .. }
+            })
+        ));
+        let twice = vec![st.added.card.public.clone(); 2];
+        assert!(matches!(
+            st.v1.with_records(&twice),
+            Err(BundleError::DuplicateRecord(4))
+        ));
+        // nothing given: the same bundle
+        assert_eq!(st.v1.with_records(&[]).unwrap(), st.v1);
+    }
+
+    #[test]
+    fn cards_are_checked_against_the_bundle() {
+        let st = story();
+        let v2 = st.v2();
+        for card in &st.enrolled {
+            st.v1.check_card_record(card).unwrap();
+            v2.check_card_record(card).unwrap();
+        }
+        v2.check_card_record(&st.added.card.record).unwrap();
+        for r in &st.added.refreshed {
+            v2.check_card_record(&r.record).unwrap();
+        }
+
+        let e = st.v1.check_card_record(&st.added.card.record).unwrap_err();
+        assert!(
+            matches!(e, BundleError::CardNewer { card: 2, bundle: 1 }),
+            "{e}"
+        );
+        assert!(e.to_string().contains("the bundle is out of date"), "{e}");
+        let e = v2.check_card_record(&st.stranger.record).unwrap_err();
+        assert!(matches!(&e, BundleError::CardOtherSet { card, bundle }
+            if *card == hex::encode(st.stranger.record.set_id) && *bundle == v2.set_id));
+        let mut rekeyed = st.enrolled[1].clone();
+        rekeyed.custodians[1].card_key = st.spare_key;
+        let e = v2.check_card_record(&rekeyed).unwrap_err();
+        assert!(
+            matches!(&e, BundleError::CardKeyDiffers { index: 2, card, .. }
+                if *card == st.spare_key.fingerprint()),
+            "{e}"
+        );
+        let mut recommitted = st.enrolled[2].clone();
+        recommitted.custodians[2].commitment[0] ^= 1;
+        assert!(matches!(
+            v2.check_card_record(&recommitted),
+            Err(BundleError::CardCommitmentDiffers { index: 3 })
+        ));
+        // the fork's new card is custodian 4 too, with another key
+        assert!(matches!(
+            v2.check_card_record(&st.fork.card.record),
+            Err(BundleError::CardKeyDiffers { index: 4, .. })
+        ));
+        // the fork's refreshed card 1 has its own entry right, but not the custodian list
+        assert!(matches!(
+            v2.check_card_record(&st.fork.refreshed[0].record),
+            Err(BundleError::CardDisagrees {
+                index: 1,
+                field: SetField::Custodians,
+                card_version: 2,
+                bundle_version: 2
+            })
+        ));
+        let mut relabelled = st.enrolled[0].clone();
+        relabelled.label.push('!');
+        assert!(matches!(
+            v2.check_card_record(&relabelled),
+            Err(BundleError::CardDisagrees {
+                field: SetField::Label,
+                ..
+            })
+        ));
+        let mut lost = st.enrolled[0].clone();
+        lost.index = 9;
+        assert!(matches!(
+            v2.check_card_record(&lost),
+            Err(BundleError::CardRecord(RecordError::IndexNotListed(9)))
+        ));
+        // a card index the bundle does not list, at a version the bundle has
+        let mut unlisted = st.added.card.record.clone();
+        unlisted.custodians[3].index = 7;
+        unlisted.index = 7;
+        assert!(matches!(
+            v2.check_card_record(&unlisted),
+            Err(BundleError::CardNotListed {
+                index: 7,
+                version: 2
+            })
+        ));
     }
 
     #[test]
@@ -526,6 +1072,30 @@ mod tests {
     }
 
     #[test]
+    fn a_format_1_bundle_is_named_as_such() {
+        let (good, _) = bundle();
+        let mut old: serde_json::Value = serde_json::from_str(&good.to_json()).unwrap();
+        old["format"] = "quorum-bundle/1".into();
+        for c in old["custodians"].as_array_mut().unwrap() {
+            c.as_object_mut().unwrap().remove("commitment");
+        }
+        for r in old["records"].as_array_mut().unwrap() {
+            r.as_object_mut().unwrap().remove("set_version");
+        }
+        let e = Bundle::parse(&old.to_string()).unwrap_err();
+        assert!(matches!(e, BundleError::OldFormat), "{e}");
+        let msg = e.to_string();
+        assert!(msg.contains("older development build"), "{msg}");
+        assert!(msg.contains("every card"), "{msg}");
+        // without the format tag, the same document is simply not a bundle
+        old.as_object_mut().unwrap().remove("format");
+        assert!(matches!(
+            Bundle::parse(&old.to_string()),
+            Err(BundleError::Json(_))
+        ));
+    }
+
+    #[test]
     fn corrupted_bundles_name_what_is_wrong() {
         let (good, _) = bundle();
         let parse = |f: &dyn Fn(&mut Bundle)| {
@@ -538,8 +1108,8 @@ mod tests {
             Err(BundleError::Json(_))
         ));
         assert!(matches!(
-            parse(&|b| b.format = "quorum-bundle/2".into()),
-            BundleError::Format(f) if f == "quorum-bundle/2"
+            parse(&|b| b.format = "quorum-bundle/3".into()),
+            BundleError::Format(f) if f == "quorum-bundle/3"
         ));
         assert!(matches!(parse(&|b| b.records.clear()), BundleError::Empty));
         assert!(matches!(
@@ -564,12 +1134,37 @@ mod tests {
             parse(&|b| b.records[2].index = 2),
             BundleError::DuplicateRecord(2)
         ));
-        let mut swapped = good.clone();
-        swapped.records[0].index = 9;
         assert!(matches!(
-            Bundle::parse(&swapped.to_json()),
-            Err(BundleError::Inconsistent(m)) if m.contains("filed as 9")
+            parse(&|b| {
+                b.records[0].index = 2;
+                b.records[1].index = 1;
+            }),
+            BundleError::Inconsistent(m) if m.contains("filed as 2")
         ));
+        let e = parse(&|b| b.records[0].index = 9);
+        assert!(
+            matches!(
+                e,
+                BundleError::NotListed {
+                    index: 9,
+                    version: 1
+                }
+            ),
+            "{e}"
+        );
+        assert!(e.to_string().contains("lists no such custodian"));
+        let e = parse(&|b| b.records[1].set_version = 2);
+        assert!(
+            matches!(
+                e,
+                BundleError::RecordVersion {
+                    index: 2,
+                    filed: 2,
+                    actual: 1
+                }
+            ),
+            "{e}"
+        );
         // One record's wrapped master altered: the records no longer describe one set.
         let e = parse(&|b| {
             let r = &mut b.records[2].public;
@@ -578,6 +1173,15 @@ mod tests {
         });
         assert!(
             matches!(&e, BundleError::Inconsistent(m) if m.contains("wrapped master")),
+            "{e}"
+        );
+        // A record of another set in the place of custodian 2's.
+        let mut rng = ChaCha20Rng::seed_from_u64(5);
+        let (_, people) = setup(3, &mut rng);
+        let other = enroll(&[0x42; 32], 2, "root-ca", &people, &mut rng).unwrap();
+        let e = parse(&|b| b.records[1].public = hex::encode(&other.cards[1].public));
+        assert!(
+            matches!(&e, BundleError::Inconsistent(m) if m.contains("set id")),
             "{e}"
         );
         let summary_field = |f: &dyn Fn(&mut Bundle)| match parse(f) {
@@ -590,9 +1194,22 @@ mod tests {
         assert!(summary_field(&|b| b.set_id = "00".repeat(16)).contains("set id"));
         assert!(
             summary_field(&|b| b.custodians[1].fingerprint = "0000-0000-0000-0000".into())
-                .contains("entry for custodian 2")
+                .contains("fingerprint of custodian 2")
         );
-        assert!(summary_field(&|b| b.custodians[1].name = "mallory".into()).contains("custodian 2"));
+        assert!(summary_field(&|b| b.custodians[1].name = "mallory".into())
+            .contains("name of custodian 2"));
+        assert!(
+            summary_field(&|b| b.custodians[2].card_key = "11".repeat(32))
+                .contains("card key of custodian 3")
+        );
+        let m = summary_field(&|b| {
+            let c = &mut b.custodians[0].commitment;
+            let first = if c.starts_with('0') { "1" } else { "0" };
+            c.replace_range(..1, first);
+        });
+        assert!(m.contains("commitment of custodian 1"), "{m}");
+        assert!(m.contains("use an intact copy"), "{m}");
+        assert!(summary_field(&|b| b.custodians.swap(0, 1)).contains("custodian list"));
         assert!(summary_field(&|b| {
             b.custodians.pop();
         })
@@ -618,5 +1235,79 @@ mod tests {
             Bundle::read(&dir.0.join("absent.json")),
             Err(BundleError::Read { .. })
         ));
+    }
+
+    /// The valid bundle the fuzzing starts from, as characters (it holds a non-ASCII name).
+    fn valid_chars() -> &'static [char] {
+        static CHARS: std::sync::OnceLock<Vec<char>> = std::sync::OnceLock::new();
+        CHARS.get_or_init(|| bundle().0.to_json().chars().collect())
+    }
+
+    /// What a parse result must be: a bundle that writes back to itself, or an error that says something.
+    fn typed_outcome(result: Result<Bundle, BundleError>) -> Result<(), TestCaseError> {
+        match result {
+            Ok(b) => prop_assert_eq!(Bundle::parse(&b.to_json()).unwrap(), b),
+            Err(e) => prop_assert!(!e.to_string().is_empty()),
+        }
+        Ok(())
+    }
+
+    /// One edit of a JSON text: overwrite, delete or insert a character.
+    #[derive(Debug, Clone)]
+    enum Edit {
+        Put(prop::sample::Index, char),
+        Cut(prop::sample::Index, usize),
+        Insert(prop::sample::Index, char),
+    }
+
+    fn edit() -> impl Strategy<Value = Edit> {
+        let ch = prop::sample::select(
+            "0123456789abcdefx\"{}[],:- .\\é\u{7}"
+                .chars()
+                .collect::<Vec<char>>(),
+        );
+        prop_oneof![
+            (any::<prop::sample::Index>(), ch.clone()).prop_map(|(i, c)| Edit::Put(i, c)),
+            (any::<prop::sample::Index>(), 1usize..40).prop_map(|(i, n)| Edit::Cut(i, n)),
+            (any::<prop::sample::Index>(), ch).prop_map(|(i, c)| Edit::Insert(i, c)),
+        ]
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(128))]
+
+        /// Any text at all parses to a bundle or a typed error, never a panic.
+        #[test]
+        fn arbitrary_text_never_panics(text in any::<String>(), shaped in "[{}\\[\\]\",:0-9a-z_/ ]{0,300}") {
+            typed_outcome(Bundle::parse(&text))?;
+            typed_outcome(Bundle::parse(&shaped))?;
+        }
+
+        /// A valid bundle with a few characters changed parses to a bundle or a typed error, never a panic.
+        #[test]
+        fn mutated_bundles_never_panic(edits in prop::collection::vec(edit(), 1..6)) {
+            let mut chars = valid_chars().to_vec();
+            for e in edits {
+                match e {
+                    Edit::Put(i, c) => {
+                        let at = i.index(chars.len());
+                        chars[at] = c;
+                    }
+                    Edit::Cut(i, n) => {
+                        let at = i.index(chars.len());
+                        chars.drain(at..(at + n).min(chars.len()));
+                    }
+                    Edit::Insert(i, c) => {
+                        let at = i.index(chars.len() + 1);
+                        chars.insert(at, c);
+                    }
+                }
+                if chars.is_empty() {
+                    break;
+                }
+            }
+            let text: String = chars.into_iter().collect();
+            typed_outcome(Bundle::parse(&text))?;
+        }
     }
 }

@@ -19,32 +19,34 @@ pub struct Custodian {
 /// Makes `n` new cards, puts card i into reader i, and personalises each with its own PIN.
 pub fn personalise(farm: &Farm, dir: &Path, n: usize) -> Vec<Custodian> {
     farm.clear_all();
-    let mut out = Vec::new();
-    for i in 0..n {
-        let card = farm.new_card(None);
-        farm.insert(&card, i);
-        let pin = format!("{:06}", 246_800 + i * 11);
-        let pins = pin_file(dir, "init-pin", std::slice::from_ref(&pin));
-        let done = run_ok(&[
-            "init",
-            "--reader",
-            farm.reader_name(i),
-            "--pin-file",
-            pins.to_str().unwrap(),
-        ]);
-        let stdout = String::from_utf8(done.stdout).unwrap();
-        let fingerprint = stdout
-            .split("Fingerprint: ")
-            .nth(1)
-            .map(|s| s.trim().to_owned())
-            .unwrap_or_else(|| panic!("init printed no fingerprint: {stdout}"));
-        out.push(Custodian {
-            card,
-            fingerprint,
-            pin,
-        });
+    (0..n).map(|i| personalise_in(farm, dir, i, i)).collect()
+}
+
+/// Makes one new card in reader `reader` (which must be empty) and personalises it with
+/// the PIN numbered `k` (distinct for distinct k).
+pub fn personalise_in(farm: &Farm, dir: &Path, reader: usize, k: usize) -> Custodian {
+    let card = farm.new_card(None);
+    farm.insert(&card, reader);
+    let pin = format!("{:06}", 246_800 + k * 11);
+    let pins = pin_file(dir, "init-pin", std::slice::from_ref(&pin));
+    let done = run_ok(&[
+        "init",
+        "--reader",
+        farm.reader_name(reader),
+        "--pin-file",
+        pins.to_str().unwrap(),
+    ]);
+    let stdout = String::from_utf8(done.stdout).unwrap();
+    let fingerprint = stdout
+        .split("Fingerprint: ")
+        .nth(1)
+        .map(|s| s.trim().to_owned())
+        .unwrap_or_else(|| panic!("init printed no fingerprint: {stdout}"));
+    Custodian {
+        card,
+        fingerprint,
+        pin,
     }
-    out
 }
 
 /// The PIN file of a ceremony: one "FINGERPRINT PIN" line per custodian.

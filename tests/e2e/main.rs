@@ -2,6 +2,7 @@
 //! applet running in jcardsim inside the card farm. Tests share the farm and take turns
 //! (`farm::lock`); each one makes its own fresh cards.
 
+mod add_card;
 mod core;
 mod farm;
 mod farm_smoke;

@@ -299,7 +299,7 @@ fn register_swapped(
     Ok(registered)
 }
 
-/// PUT RECORD, then read both parts back and compare; re-verifies once if the card was reset.
+/// PUT RECORD, then read both parts back and compare, then open; re-verifies once if the card was reset.
 fn write_one(
     session: &mut Card<PcscTransport>,
     reg: &Registered,
@@ -307,14 +307,27 @@ fn write_one(
     pins: &PinPolicy<'_>,
     out: &mut dyn Write,
 ) -> Result<(), CeremonyError> {
-    let reader = reg.reader.as_str();
+    write_and_check(session, &reg.reader, reg.key, &reg.pin, card, pins, out)
+}
+
+/// Writes one card's record (the PIN was accepted in this session), reads it back, and
+/// opens the new share: what every ceremony that writes a card does.
+pub(super) fn write_and_check(
+    session: &mut Card<PcscTransport>,
+    reader: &str,
+    key: CardKey,
+    pin: &Verified,
+    card: &EnrolledCard,
+    pins: &PinPolicy<'_>,
+    out: &mut dyn Write,
+) -> Result<(), CeremonyError> {
     let stream = Zeroizing::new(card.put_record_stream());
     match session.put_record(&stream) {
         Err(CardError::PinNotVerified { .. }) => {
             session
                 .select()
                 .map_err(|e| CeremonyError::card(reader, e))?;
-            reverify(session, &reg.pin, pins, &reg.key.fingerprint(), reader, out)?;
+            reverify(session, pin, pins, &key.fingerprint(), reader, out)?;
             session
                 .put_record(&stream)
                 .map_err(|e| CeremonyError::card(reader, e))?;
@@ -329,13 +342,13 @@ fn write_one(
         .map_err(|e| CeremonyError::card(reader, e))?;
     if public != card.public || sealed[..] != card.sealed[..] {
         return Err(CeremonyError::CardRefused {
-            card: reg.key.fingerprint(),
+            card: key.fingerprint(),
             reader: reader.to_owned(),
             problem: "returned a record different from the one written; the card is faulty"
                 .to_owned(),
         });
     }
-    check_opens(session, reg.key, card, reader)
+    check_opens(session, key, card, reader)
 }
 
 /// The health check of `quorumctl verify`, right after writing: the card unseals its new

@@ -2,6 +2,7 @@
 //! and the I/O-free sharing core. Progress for the people at the table goes to a writer
 //! (standard error in quorumctl); results are returned, never printed here.
 
+pub mod add_card;
 pub mod change_pin;
 pub mod enroll;
 pub mod init;
@@ -23,7 +24,7 @@ use crate::pin::PinError;
 use crate::protocol::{CardStatus, LifeCycle};
 use crate::record::RecordError;
 use crate::secret_io::SecretIoError;
-use crate::sharing::{EnrollError, RecoverError};
+use crate::sharing::{AddCardError, EnrollError, RecoverError};
 use crate::transport::{Transport, TransportError};
 
 pub use pin_step::PinPolicy;
@@ -53,6 +54,9 @@ pub enum CeremonyError {
     /// The inputs of an enrollment were refused.
     #[error(transparent)]
     Enroll(#[from] EnrollError),
+    /// A new share could not be issued.
+    #[error(transparent)]
+    AddCard(#[from] AddCardError),
     /// The shares did not give back the master secret.
     #[error(transparent)]
     Recover(#[from] RecoverError),

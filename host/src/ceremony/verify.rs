@@ -102,8 +102,10 @@ fn check_one(
 ) -> Result<(Who, SetMembership, String), Refusal> {
     let member = read_member(card)?;
     let set = member.membership();
-    if let Some(_bundle) = req.bundle {
-        // MERGE-BUNDLE: bundle.check_card_record(&member.record)
+    if let Some(bundle) = req.bundle {
+        bundle
+            .check_card_record(&member.record)
+            .map_err(|e| (member.who.clone(), e.to_string()))?;
     }
     let opened = open_member(card, &member, &req.pins, reader, out)?;
     let note = format!(

@@ -39,6 +39,8 @@ pub enum Command {
     Recover(RecoverArgs),
     /// Health check: prove each card presented still opens its share, without other cards.
     Verify(VerifyArgs),
+    /// Issue a share of an existing set to one new card, with a quorum of the set present.
+    AddCard(AddCardArgs),
     /// Change a card's PIN (on the reader's keypad when it has one).
     ChangePin(ChangePinArgs),
     /// Factory-reset a card: erase its key, PIN and record (destroys its share).
@@ -209,6 +211,31 @@ pub struct VerifyArgs {
     /// With --reader: how many cards to check, one after the other.
     #[arg(long, default_value_t = 1, value_name = "K", requires = "reader", value_parser = clap::value_parser!(u8).range(1..))]
     pub count: u8,
+    #[command(flatten)]
+    pub cards: SwapArgs,
+    #[command(flatten)]
+    pub pins: PinArgs,
+}
+
+/// Options of `add-card`.
+#[derive(Debug, Args)]
+pub struct AddCardArgs {
+    /// The set's bundle file: the published description the new card extends. It is
+    /// replaced by the new version; the old one is kept as FILE.vN (N: its version).
+    #[arg(long, value_name = "FILE")]
+    pub bundle: PathBuf,
+    /// Write the new version of the bundle here instead of replacing --bundle.
+    #[arg(long, value_name = "FILE")]
+    pub out_bundle: Option<PathBuf>,
+    /// Replace an existing --out-bundle file or FILE.vN backup.
+    #[arg(long)]
+    pub force: bool,
+    /// The new card's fingerprint (needed when several personalised cards are present).
+    #[arg(long = "new", value_name = "FINGERPRINT")]
+    pub new_card: Option<String>,
+    /// The new custodian's name (default: "custodian K", K the new index).
+    #[arg(long, value_name = "TEXT")]
+    pub name: Option<String>,
     #[command(flatten)]
     pub cards: SwapArgs,
     #[command(flatten)]

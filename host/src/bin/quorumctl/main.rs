@@ -12,6 +12,7 @@ use std::time::Duration;
 use clap::Parser;
 
 use quorum::bundle::Bundle;
+use quorum::ceremony::add_card::{add_card, AddCardRequest};
 use quorum::ceremony::change_pin::change_pin;
 use quorum::ceremony::enroll::{enroll, EnrollRequest};
 use quorum::ceremony::init::init;
@@ -28,8 +29,8 @@ use quorum::secret_io::{
 use quorum::transport::pcsc::PcscContext;
 
 use cli::{
-    ChangePinArgs, Cli, Command, EnrollArgs, InitArgs, PinArgs, RecoverArgs, ResetArgs, SwapArgs,
-    VerifyArgs,
+    AddCardArgs, ChangePinArgs, Cli, Command, EnrollArgs, InitArgs, PinArgs, RecoverArgs,
+    ResetArgs, SwapArgs, VerifyArgs,
 };
 
 /// Exit code for usage errors, as clap uses.
@@ -104,6 +105,7 @@ fn ceremony_name(command: &Command) -> Option<&'static str> {
         Command::Enroll(_) => Some("enroll"),
         Command::Recover(_) => Some("recover"),
         Command::Verify(_) => Some("verify"),
+        Command::AddCard(_) => Some("add-card"),
         Command::ChangePin(_) => Some("change-pin"),
         Command::ResetCard(_) => Some("reset-card"),
         Command::Readers | Command::Status(_) | Command::Inspect(_) | Command::Log(_) => None,
@@ -166,6 +168,7 @@ fn run(cli: &Cli, trace: bool, logged: &mut Logged) -> Result<(), CeremonyError>
         Command::Enroll(args) => enroll_set(args, trace, cli.stats, logged),
         Command::Recover(args) => recover_set(args, trace, cli.stats, logged),
         Command::Verify(args) => verify_cards(args, trace, logged),
+        Command::AddCard(args) => add_new_card(args, trace, logged),
         Command::ChangePin(args) => change(args, trace, logged),
         Command::ResetCard(args) => reset(args, trace, logged),
         Command::Inspect(_) | Command::Log(_) => unreachable!("answered by audit::run"),
@@ -474,14 +477,7 @@ fn change(args: &ChangePinArgs, trace: bool, logged: &mut Logged) -> Result<(), 
 }
 
 fn verify_cards(args: &VerifyArgs, trace: bool, logged: &mut Logged) -> Result<(), CeremonyError> {
-    let bundle = args
-        .bundle
-        .as_deref()
-        .map(|path| {
-            Bundle::read(path)
-                .map_err(|e| CeremonyError::Usage(format!("--bundle {}: {e}", path.display())))
-        })
-        .transpose()?;
+    let bundle = args.bundle.as_deref().map(read_bundle).transpose()?;
     let pins = pin_source(&args.pins)?;
     let ctx = PcscContext::establish()?;
     let from = cards_from(&ctx, &args.cards)?;
@@ -526,6 +522,114 @@ fn verify_cards(args: &VerifyArgs, trace: bool, logged: &mut Logged) -> Result<(
             "{failed} of {} card(s) failed the health check; see above for each card and what to do",
             checks.len()
         )));
+    }
+    Ok(())
+}
+
+/// Reads the bundle a ceremony starts from; a bundle problem is the user's to fix.
+fn read_bundle(path: &std::path::Path) -> Result<Bundle, CeremonyError> {
+    Bundle::read(path)
+        .map_err(|e| CeremonyError::Usage(format!("--bundle {}: {e}", path.display())))
+}
+
+fn add_new_card(args: &AddCardArgs, trace: bool, logged: &mut Logged) -> Result<(), CeremonyError> {
+    let bundle = read_bundle(&args.bundle)?;
+    let base = bundle
+        .newest_record()
+        .map_err(|e| CeremonyError::Usage(format!("--bundle {}: {e}", args.bundle.display())))?;
+    // Where the new version goes, checked before any card is touched.
+    let (target, backup) = match &args.out_bundle {
+        Some(out) => {
+            check_writable(out, args.force)?;
+            (out.clone(), None)
+        }
+        None => {
+            let backup = PathBuf::from(format!("{}.v{}", args.bundle.display(), base.set_version));
+            check_writable(&backup, args.force)?;
+            (args.bundle.clone(), Some(backup))
+        }
+    };
+    let pins = pin_source(&args.pins)?;
+    let ctx = PcscContext::establish()?;
+    let from = cards_from(&ctx, &args.cards)?;
+    let request = AddCardRequest {
+        base: &base,
+        new_card: args.new_card.as_deref(),
+        name: args.name.as_deref(),
+        from,
+        pins: pin_policy(&args.pins, &pins),
+        trace,
+    };
+    logged.set = Some(SetRef::from_record(&base));
+    let done = add_card(&ctx, &request, &mut io::stderr())?;
+    for c in &done.cards {
+        if let Some(fp) = &c.who.fingerprint {
+            logged.card(
+                fp,
+                if c.used {
+                    CardOutcome::Ok
+                } else {
+                    CardOutcome::Skipped
+                },
+            );
+        }
+    }
+    let updated = bundle
+        .with_records(&[done.card.public.clone()])
+        .map_err(|e| {
+            CeremonyError::NotEnrolled(format!(
+                "the new card was written, but the new bundle could not be made: {e}"
+            ))
+        })?;
+    let written = match &backup {
+        Some(backup) => std::fs::rename(&args.bundle, backup)
+            .map_err(|e| format!("cannot keep the old bundle as {}: {e}", backup.display()))
+            .and_then(|()| {
+                updated
+                    .write(&target, false)
+                    .map_err(|e| format!("{e} (the previous version is at {})", backup.display()))
+            }),
+        None => updated
+            .write(&target, args.force)
+            .map_err(|e| e.to_string()),
+    };
+    written.map_err(|e| {
+        CeremonyError::Usage(format!(
+            "the new card holds its share (set version {}), but the bundle was not updated: {e}. Every card of the set carries the description; `quorumctl inspect` a bundle written again later",
+            done.card.record.set_version
+        ))
+    })?;
+    let record = &done.card.record;
+    let custodian = record
+        .custodian(record.index)
+        .expect("a written record lists its own index");
+    println!(
+        "Added custodian {} \"{}\" to set \"{}\" ({}-of-{}), now version {}: card {} in \"{}\".",
+        record.index,
+        custodian.name,
+        record.label,
+        record.threshold,
+        record.custodians.len(),
+        record.set_version,
+        custodian.card_key.fingerprint(),
+        done.reader
+    );
+    for c in &done.cards {
+        println!(
+            "  {} {} in \"{}\": {}",
+            if c.used { "used   " } else { "skipped" },
+            c.who.text,
+            c.reader,
+            c.note
+        );
+    }
+    println!(
+        "Bundle (version {}): {}",
+        record.set_version,
+        target.display()
+    );
+    if let Some(backup) = &backup {
+        println!("Previous bundle kept as {}.", backup.display());
     }
     Ok(())
 }
