@@ -575,7 +575,7 @@ fn add_new_card(args: &AddCardArgs, trace: bool, logged: &mut Logged) -> Result<
         }
     }
     let updated = bundle
-        .with_records(&[done.card.public.clone()])
+        .with_records(std::slice::from_ref(&done.card.public))
         .map_err(|e| {
             CeremonyError::NotEnrolled(format!(
                 "the new card was written, but the new bundle could not be made: {e}"
