@@ -13,4 +13,5 @@ mod pin_lifecycle;
 mod pinpad;
 mod pinpad_ceremony;
 mod pinpad_smoke;
+mod reshare;
 mod run;

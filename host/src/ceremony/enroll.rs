@@ -131,7 +131,8 @@ pub fn enroll(
     Ok(EnrollOutcome { enrollment, cards })
 }
 
-fn name_for(names: &[(String, String)], key: &CardKey, position: usize) -> String {
+/// The custodian name given for a card, or "custodian K" by its position.
+pub(super) fn name_for(names: &[(String, String)], key: &CardKey, position: usize) -> String {
     let fp = key.fingerprint();
     names
         .iter()

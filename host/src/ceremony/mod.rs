@@ -11,6 +11,7 @@ pub mod pin_step;
 pub mod presence;
 pub mod recover;
 pub mod reset;
+pub mod reshare;
 pub mod share;
 pub mod verify;
 
@@ -118,6 +119,16 @@ pub enum CeremonyError {
     /// Fewer valid shares than the threshold, with what happened to every card.
     #[error("cannot recover: {0}")]
     NotEnoughShares(String),
+    /// A reshare stopped after cards were written; says which set can be recovered.
+    #[error("the reshare stopped in phase {phase}: {cause}. Where the sets stand: {state}")]
+    ReshareInterrupted {
+        /// 1: writing the new set; 2: wiping the old cards.
+        phase: u8,
+        /// What stopped it.
+        cause: String,
+        /// Which set is complete.
+        state: String,
+    },
     /// Some of the cards checked did not pass (each is reported separately).
     #[error("{0}")]
     CardsFailed(String),

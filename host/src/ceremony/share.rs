@@ -16,7 +16,7 @@ use crate::sharing::{self, OpenedShare};
 use crate::transport::Transport;
 
 use super::inspect::SetMembership;
-use super::pin_step::verify_pin;
+use super::pin_step::{verify_pin, Verified};
 use super::PinPolicy;
 
 /// How a card is named in reports: its fingerprint and place in its set once its record was read.
@@ -110,8 +110,20 @@ pub fn open_member<T: Transport>(
     reader: &str,
     out: &mut dyn Write,
 ) -> Result<OpenedShare, Refusal> {
+    open_member_keeping_pin(card, member, pins, reader, out).map(|(share, _)| share)
+}
+
+/// [`open_member`], also returning the PIN the card accepted, for a ceremony that writes
+/// the same card later.
+pub fn open_member_keeping_pin<T: Transport>(
+    card: &mut Card<T>,
+    member: &Member,
+    pins: &PinPolicy<'_>,
+    reader: &str,
+    out: &mut dyn Write,
+) -> Result<(OpenedShare, Verified), Refusal> {
     let refuse = |e: String| (member.who.clone(), e);
-    verify_pin(card, pins, &member.fingerprint(), reader, out)
+    let pin = verify_pin(card, pins, &member.fingerprint(), reader, out)
         .map_err(|e| refuse(e.to_string()))?;
     let sealed = card
         .get_record_sealed()
@@ -123,5 +135,6 @@ pub fn open_member<T: Transport>(
         &mut OsRng,
         |point: &[u8; POINT_LEN]| card.unseal(point).map(|x| *x),
     )
+    .map(|share| (share, pin))
     .map_err(|e| refuse(e.to_string()))
 }

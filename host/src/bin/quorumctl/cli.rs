@@ -41,6 +41,9 @@ pub enum Command {
     Verify(VerifyArgs),
     /// Issue a share of an existing set to one new card, with a quorum of the set present.
     AddCard(AddCardArgs),
+    /// Move the master to a new set (new n, m, key and set id) with a quorum of the old set
+    /// present; the new set is written and checked before any old card is wiped.
+    Reshare(ReshareArgs),
     /// Change a card's PIN (on the reader's keypad when it has one).
     ChangePin(ChangePinArgs),
     /// Factory-reset a card: erase its key, PIN and record (destroys its share).
@@ -236,6 +239,45 @@ pub struct AddCardArgs {
     /// The new custodian's name (default: "custodian K", K the new index).
     #[arg(long, value_name = "TEXT")]
     pub name: Option<String>,
+    #[command(flatten)]
+    pub cards: SwapArgs,
+    #[command(flatten)]
+    pub pins: PinArgs,
+}
+
+/// Options of `reshare`.
+#[derive(Debug, Args)]
+pub struct ReshareArgs {
+    /// Number of cards the new set needs to recover (n).
+    #[arg(long, short = 'n', value_name = "N")]
+    pub threshold: u8,
+    /// Number of cards in the new set (m); default: every card that can join. Required with --reader.
+    #[arg(long, short = 'm', value_name = "M")]
+    pub shares: Option<u8>,
+    /// Name of the new set.
+    #[arg(long, value_name = "TEXT")]
+    pub label: String,
+    /// The old set's bundle, to check its cards against (optional).
+    #[arg(long, value_name = "FILE")]
+    pub bundle: Option<PathBuf>,
+    /// Reshare this old set (its id, as `status` shows); default: the first old card's set.
+    #[arg(long, value_name = "SET_ID")]
+    pub set: Option<String>,
+    /// Where to write the new set's bundle (default: LABEL.quorum.json).
+    #[arg(long, value_name = "FILE")]
+    pub new_bundle: Option<PathBuf>,
+    /// Replace an existing --new-bundle file.
+    #[arg(long)]
+    pub force: bool,
+    /// An old card that joins the new set (its old share is overwritten), by fingerprint; repeated.
+    #[arg(long, value_name = "FINGERPRINT")]
+    pub reuse: Vec<String>,
+    /// New custodian names: FINGERPRINT=NAME, repeated (default: "custodian K").
+    #[arg(long = "name", value_name = "FINGERPRINT=NAME")]
+    pub names: Vec<String>,
+    /// Do not wipe the old cards the new set does not use (the old set stays usable).
+    #[arg(long)]
+    pub keep_old: bool,
     #[command(flatten)]
     pub cards: SwapArgs,
     #[command(flatten)]

@@ -19,6 +19,7 @@ use quorum::ceremony::init::init;
 use quorum::ceremony::inspect::{list_readers, summarize};
 use quorum::ceremony::recover::{recover, RecoverRequest};
 use quorum::ceremony::reset::{reset_card, Confirmation};
+use quorum::ceremony::reshare::{reshare, ReshareRequest};
 use quorum::ceremony::verify::{verify, VerifyRequest};
 use quorum::ceremony::{choose_reader, resolve_reader, CardsFrom, CeremonyError, PinPolicy};
 use quorum::log::{CardEntry, CardOutcome, Entry, Fingerprint, Outcome, SetRef};
@@ -30,7 +31,7 @@ use quorum::transport::pcsc::PcscContext;
 
 use cli::{
     AddCardArgs, ChangePinArgs, Cli, Command, EnrollArgs, InitArgs, PinArgs, RecoverArgs,
-    ResetArgs, SwapArgs, VerifyArgs,
+    ResetArgs, ReshareArgs, SwapArgs, VerifyArgs,
 };
 
 /// Exit code for usage errors, as clap uses.
@@ -106,6 +107,7 @@ fn ceremony_name(command: &Command) -> Option<&'static str> {
         Command::Recover(_) => Some("recover"),
         Command::Verify(_) => Some("verify"),
         Command::AddCard(_) => Some("add-card"),
+        Command::Reshare(_) => Some("reshare"),
         Command::ChangePin(_) => Some("change-pin"),
         Command::ResetCard(_) => Some("reset-card"),
         Command::Readers | Command::Status(_) | Command::Inspect(_) | Command::Log(_) => None,
@@ -169,6 +171,7 @@ fn run(cli: &Cli, trace: bool, logged: &mut Logged) -> Result<(), CeremonyError>
         Command::Recover(args) => recover_set(args, trace, cli.stats, logged),
         Command::Verify(args) => verify_cards(args, trace, logged),
         Command::AddCard(args) => add_new_card(args, trace, logged),
+        Command::Reshare(args) => reshare_set(args, trace, logged),
         Command::ChangePin(args) => change(args, trace, logged),
         Command::ResetCard(args) => reset(args, trace, logged),
         Command::Inspect(_) | Command::Log(_) => unreachable!("answered by audit::run"),
@@ -357,20 +360,7 @@ fn recover_set(
         None if io::stdout().is_terminal() => return Err(SecretIoError::StdoutIsTerminal.into()),
         None => {}
     }
-    let set_id = args
-        .set
-        .as_deref()
-        .map(|s| {
-            hex::decode(s)
-                .ok()
-                .and_then(|b| <[u8; 16]>::try_from(b).ok())
-                .ok_or_else(|| {
-                    CeremonyError::Usage(format!(
-                        "--set {s:?}: a set id is 32 hex digits, as `quorumctl status` shows"
-                    ))
-                })
-        })
-        .transpose()?;
+    let set_id = args.set.as_deref().map(parse_set_id).transpose()?;
     let pins = pin_source(&args.pins)?;
     let ctx = PcscContext::establish()?;
     let from = cards_from(&ctx, &args.cards)?;
@@ -631,5 +621,106 @@ fn add_new_card(args: &AddCardArgs, trace: bool, logged: &mut Logged) -> Result<
     if let Some(backup) = &backup {
         println!("Previous bundle kept as {}.", backup.display());
     }
+    Ok(())
+}
+
+fn parse_set_id(s: &str) -> Result<[u8; 16], CeremonyError> {
+    hex::decode(s)
+        .ok()
+        .and_then(|b| <[u8; 16]>::try_from(b).ok())
+        .ok_or_else(|| {
+            CeremonyError::Usage(format!(
+                "--set {s:?}: a set id is 32 hex digits, as `quorumctl status` shows"
+            ))
+        })
+}
+
+fn reshare_set(args: &ReshareArgs, trace: bool, logged: &mut Logged) -> Result<(), CeremonyError> {
+    let names = parse_names(&args.names)?;
+    if args.cards.reader.is_some() && args.shares.is_none() {
+        return Err(CeremonyError::Usage(
+            "with --reader, give the new set's number of cards with --shares M".to_owned(),
+        ));
+    }
+    let old_set = args.set.as_deref().map(parse_set_id).transpose()?;
+    let bundle = args.bundle.as_deref().map(read_bundle).transpose()?;
+    let published = bundle
+        .as_ref()
+        .map(|b| {
+            b.newest_record()
+                .map_err(|e| CeremonyError::Usage(format!("--bundle: {e}")))
+        })
+        .transpose()?;
+    if let (Some(id), Some(p)) = (old_set, &published) {
+        if id != p.set_id {
+            return Err(CeremonyError::Usage(format!(
+                "--set {} and the bundle's set {} differ: give the bundle of the set to reshare",
+                hex::encode(id),
+                hex::encode(p.set_id)
+            )));
+        }
+    }
+    let new_bundle = args
+        .new_bundle
+        .clone()
+        .unwrap_or_else(|| default_bundle_path(&args.label));
+    check_writable(&new_bundle, args.force)?;
+    let pins = pin_source(&args.pins)?;
+    let ctx = PcscContext::establish()?;
+    let from = cards_from(&ctx, &args.cards)?;
+    let request = ReshareRequest {
+        old_set,
+        published: published.as_ref(),
+        threshold: args.threshold,
+        count: args.shares,
+        label: &args.label,
+        names: &names,
+        reuse: &args.reuse,
+        keep_old: args.keep_old,
+        from,
+        pins: pin_policy(&args.pins, &pins),
+        trace,
+    };
+    let mut publish = |enrollment: &quorum::sharing::Enrollment| {
+        Bundle::from_enrollment(enrollment)
+            .write(&new_bundle, args.force)
+            .map_err(|e| e.to_string())
+    };
+    let done = reshare(&ctx, &request, &mut publish, &mut io::stderr())?;
+    logged.set = Some(SetRef::from_record(&done.enrollment.cards[0].record));
+    for fp in &done.opened {
+        logged.card(fp, CardOutcome::Ok);
+    }
+    for c in &done.cards {
+        logged.card(&c.fingerprint, CardOutcome::Ok);
+    }
+    for fp in &done.wiped {
+        logged.card(fp, CardOutcome::Ok);
+    }
+    println!(
+        "Reshared the master of set \"{}\" ({}-of-{}, id {}) to the new set \"{}\" ({}-of-{}, id {}).",
+        done.old.label,
+        done.old.threshold,
+        done.old.count,
+        done.old.set_id,
+        args.label,
+        args.threshold,
+        done.cards.len(),
+        hex::encode(done.enrollment.set_id)
+    );
+    for fp in &done.opened {
+        println!("  old card {fp}: share opened");
+    }
+    for c in &done.cards {
+        println!(
+            "  new custodian {} \"{}\": card {} (written, read back and opened in \"{}\")",
+            c.index, c.name, c.fingerprint, c.reader
+        );
+    }
+    for fp in &done.wiped {
+        println!("  old card {fp}: wiped (blank now)");
+    }
+    println!("Where the sets stand: {}.", done.progress.describe());
+    println!("New bundle: {}", new_bundle.display());
     Ok(())
 }
