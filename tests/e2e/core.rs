@@ -155,7 +155,7 @@ fn recovery_with_too_few_cards_fails_and_says_how_many_are_missing() {
         "--pin-file",
         pins.to_str().unwrap(),
     ]);
-    assert_eq!(failed.status.code(), Some(1), "{}", show(&failed));
+    assert_eq!(failed.status.code(), Some(3), "{}", show(&failed));
     let err = text(&failed.stderr);
     assert!(err.contains("only 2 of the 3 shares needed"), "{err}");
     assert!(err.contains("bring 1 more custodian card"), "{err}");
@@ -182,7 +182,7 @@ fn a_wrong_pin_reports_the_tries_left_and_the_card_is_skipped() {
         "--pin-file",
         pins.to_str().unwrap(),
     ]);
-    assert_eq!(failed.status.code(), Some(1), "{}", show(&failed));
+    assert_eq!(failed.status.code(), Some(3), "{}", show(&failed));
     let err = text(&failed.stderr);
     assert!(
         err.contains(&custodians[0].fingerprint),
@@ -365,7 +365,7 @@ fn enroll_refuses_foreign_and_blank_cards_and_writes_nothing() {
         "--pin-file",
         pins.to_str().unwrap(),
     ]);
-    assert_eq!(failed.status.code(), Some(1), "{}", show(&failed));
+    assert_eq!(failed.status.code(), Some(4), "{}", show(&failed));
     let err = text(&failed.stderr);
     assert!(err.contains("NOT enrolled"), "{err}");
     assert!(
@@ -507,7 +507,7 @@ fn enroll_reads_standard_input_and_names_a_card_too_small_for_the_record() {
         ],
         &big,
     );
-    assert_eq!(failed.status.code(), Some(1), "{}", show(&failed));
+    assert_eq!(failed.status.code(), Some(4), "{}", show(&failed));
     let err = text(&failed.stderr);
     assert!(
         err.contains("NOT enrolled")
@@ -555,7 +555,7 @@ fn recover_never_overwrites_an_existing_file_without_force() {
         "--pin-file",
         pins.to_str().unwrap(),
     ]);
-    assert_eq!(refused.status.code(), Some(1), "{}", show(&refused));
+    assert_eq!(refused.status.code(), Some(8), "{}", show(&refused));
     assert!(
         text(&refused.stderr).contains("refusing to overwrite"),
         "{}",
@@ -617,7 +617,7 @@ fn readers_and_status_show_each_card_without_a_pin() {
     );
     assert!(status.contains("5 of 5 tries left"), "{status}");
     let ambiguous = run(&["status"]);
-    assert_eq!(ambiguous.status.code(), Some(1), "{}", show(&ambiguous));
+    assert_eq!(ambiguous.status.code(), Some(2), "{}", show(&ambiguous));
     assert!(
         text(&ambiguous.stderr).contains("choose one with --reader"),
         "{}",

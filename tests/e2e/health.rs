@@ -58,7 +58,7 @@ fn one_custodian_alone_checks_their_card_and_a_damaged_card_fails() {
     // A wrong PIN fails the check and says how many tries are left.
     let wrong = pin_file(&dir, "wrong-pin", &["999999".to_owned()]);
     let failed = run(&["verify", "--pin-file", wrong.to_str().unwrap()]);
-    assert_eq!(failed.status.code(), Some(1), "{}", show(&failed));
+    assert_eq!(failed.status.code(), Some(4), "{}", show(&failed));
     assert!(text(&failed.stdout).contains("FAILED"), "{}", show(&failed));
     assert!(
         text(&failed.stderr).contains("tries left"),
@@ -79,7 +79,7 @@ fn one_custodian_alone_checks_their_card_and_a_damaged_card_fails() {
     // A card whose record was altered no longer opens its share; the others still do.
     alter_own_commitment(&farm, 2, &custodians[2]);
     let damaged = run(&["verify", "--pin-file", pins.to_str().unwrap()]);
-    assert_eq!(damaged.status.code(), Some(1), "{}", show(&damaged));
+    assert_eq!(damaged.status.code(), Some(4), "{}", show(&damaged));
     let stdout = text(&damaged.stdout);
     assert_eq!(stdout.matches("ok     ").count(), 2, "{}", show(&damaged));
     assert!(

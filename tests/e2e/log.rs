@@ -36,7 +36,7 @@ fn ceremonies_are_logged_and_tampering_is_detected() {
     ]);
     assert_eq!(
         failed.status.code(),
-        Some(1),
+        Some(8),
         "the second run refuses to overwrite: {}",
         show(&failed)
     );
@@ -76,13 +76,13 @@ fn ceremonies_are_logged_and_tampering_is_detected() {
     let edited = lines[0].replace("\"outcome\":\"ok\"", "\"outcome\":\"failed\"");
     std::fs::write(&log, format!("{edited}\n{}\n", lines[1])).unwrap();
     let caught = run(&["--log", log_arg, "log", "verify"]);
-    assert_eq!(caught.status.code(), Some(1), "{}", show(&caught));
+    assert_eq!(caught.status.code(), Some(9), "{}", show(&caught));
     assert!(text(&caught.stderr).contains("line 1"), "{}", show(&caught));
 
     // A removed line is found.
     std::fs::write(&log, format!("{}\n", lines[1])).unwrap();
     let caught = run(&["--log", log_arg, "log", "verify"]);
-    assert_eq!(caught.status.code(), Some(1), "{}", show(&caught));
+    assert_eq!(caught.status.code(), Some(9), "{}", show(&caught));
 
     // And a damaged log stops the next ceremony before it touches a card.
     let refused = run(&[
@@ -94,6 +94,6 @@ fn ceremonies_are_logged_and_tampering_is_detected() {
         "--pin-file",
         pins.to_str().unwrap(),
     ]);
-    assert_eq!(refused.status.code(), Some(1), "{}", show(&refused));
+    assert_eq!(refused.status.code(), Some(9), "{}", show(&refused));
     assert!(!dir.join("x").exists());
 }

@@ -18,7 +18,7 @@ fn a_blocked_card_is_skipped_and_only_a_confirmed_reset_revives_it() {
     present(&farm, &[&custodians[0]]);
     for left in (0..5).rev() {
         let failed = run(&["recover", "--pin-file", bad_pins.to_str().unwrap()]);
-        assert_eq!(failed.status.code(), Some(1), "{}", show(&failed));
+        assert_eq!(failed.status.code(), Some(3), "{}", show(&failed));
         let expected = match left {
             0 => "the PIN is now blocked".to_owned(),
             1 => "1 try left".to_owned(),
@@ -50,7 +50,7 @@ fn a_blocked_card_is_skipped_and_only_a_confirmed_reset_revives_it() {
         "--confirm",
         &custodians[1].fingerprint,
     ]);
-    assert_eq!(refused.status.code(), Some(1), "{}", show(&refused));
+    assert_eq!(refused.status.code(), Some(2), "{}", show(&refused));
     assert!(
         text(&refused.stderr).contains("was NOT reset"),
         "{}",
@@ -143,7 +143,7 @@ fn change_pin_with_the_pin_typed_on_the_host() {
         "--new-pin-file",
         new_pin.to_str().unwrap(),
     ]);
-    assert_eq!(failed.status.code(), Some(1), "{}", show(&failed));
+    assert_eq!(failed.status.code(), Some(5), "{}", show(&failed));
     assert!(
         text(&failed.stderr).contains("wrong PIN; 4 tries left"),
         "{}",
@@ -178,7 +178,7 @@ fn change_pin_with_the_pin_typed_on_the_host() {
     let old = run(&["recover", "--pin-file", old_pins.to_str().unwrap()]);
     assert_eq!(
         old.status.code(),
-        Some(1),
+        Some(3),
         "the old PIN no longer opens the share: {}",
         show(&old)
     );

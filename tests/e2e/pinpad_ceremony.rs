@@ -98,7 +98,7 @@ fn personalise_enroll_recover_and_change_the_pin_on_a_pinpad_reader() {
     // A wrong PIN on the keypad reports the tries left.
     pad.type_pin("999999");
     let wrong = run(&["recover", "--pin-file", host_pins.to_str().unwrap()]);
-    assert_eq!(wrong.status.code(), Some(1), "{}", show(&wrong));
+    assert_eq!(wrong.status.code(), Some(3), "{}", show(&wrong));
     assert!(
         text(&wrong.stderr).contains("wrong PIN; 4 tries left"),
         "{}",

@@ -173,7 +173,7 @@ fn reshare_onto_reused_old_cards_keeps_a_complete_set_at_every_step() {
         "--pin-file",
         two_pins.to_str().unwrap(),
     ]);
-    assert_eq!(refused.status.code(), Some(1), "{}", show(&refused));
+    assert_eq!(refused.status.code(), Some(4), "{}", show(&refused));
     assert!(
         text(&refused.stderr)
             .contains("neither the old set (2-of-2) nor the new one (2-of-2) is complete"),

@@ -5,6 +5,7 @@
 pub mod add_card;
 pub mod change_pin;
 pub mod enroll;
+pub mod exit;
 pub mod init;
 pub mod inspect;
 pub mod pin_step;
@@ -28,6 +29,7 @@ use crate::secret_io::SecretIoError;
 use crate::sharing::{AddCardError, EnrollError, RecoverError};
 use crate::transport::{Transport, TransportError};
 
+pub use exit::ExitStatus;
 pub use pin_step::PinPolicy;
 pub use presence::{CardsFrom, Presenter};
 
@@ -122,12 +124,26 @@ pub enum CeremonyError {
     /// A reshare stopped after cards were written; says which set can be recovered.
     #[error("the reshare stopped in phase {phase}: {cause}. Where the sets stand: {state}")]
     ReshareInterrupted {
-        /// 1: writing the new set; 2: wiping the old cards.
+        /// 0: gathering (nothing written); 1: writing the new set; 2: wiping the old cards.
         phase: u8,
         /// What stopped it.
         cause: String,
         /// Which set is complete.
         state: String,
+        /// The exit status: the cause's in phase 0, "incomplete" once cards were written.
+        exit: ExitStatus,
+    },
+    /// Cards were changed as asked, but a last step (such as writing the bundle) failed.
+    #[error("{0}")]
+    Unfinished(String),
+    /// A bundle file given as input cannot be used.
+    #[error("the bundle {}: {source}", .path.display())]
+    Bundle {
+        /// The file.
+        path: std::path::PathBuf,
+        /// What is wrong with it.
+        #[source]
+        source: crate::bundle::BundleError,
     },
     /// Some of the cards checked did not pass (each is reported separately).
     #[error("{0}")]

@@ -67,14 +67,10 @@ pub fn reset_card(
         ))?,
     };
     if !typed.trim().eq_ignore_ascii_case(&fingerprint) {
-        return Err(CeremonyError::CardRefused {
-            card: fingerprint,
-            reader: reader.to_owned(),
-            problem: format!(
-                "was NOT reset: the confirmation \"{}\" is not its fingerprint",
-                typed.trim()
-            ),
-        });
+        return Err(CeremonyError::Usage(format!(
+            "card {fingerprint} in \"{reader}\" was NOT reset: the confirmation \"{}\" is not its fingerprint",
+            typed.trim()
+        )));
     }
     let mut card = Card::with_trace(connect_settled(ctx, reader)?, trace);
     card.select().map_err(|e| CeremonyError::card(reader, e))?;

@@ -30,7 +30,7 @@ use super::inspect::SetMembership;
 use super::pin_step::{reverify, verify_pin, Verified};
 use super::presence::Presented;
 use super::share::{open_member, open_member_keeping_pin, read_member};
-use super::{identify, say, CardsFrom, CeremonyError, PinPolicy, Presenter};
+use super::{identify, say, CardsFrom, CeremonyError, ExitStatus, PinPolicy, Presenter};
 
 /// What the administrator asked for.
 pub struct ReshareRequest<'a> {
@@ -129,6 +129,7 @@ pub fn reshare(
             phase: 0,
             cause: other.to_string(),
             state: "nothing was written, so the old set is as it was".to_owned(),
+            exit: other.exit_status(),
         },
     })?;
     let old = g.old.clone().expect("a quorum was opened");
@@ -610,6 +611,7 @@ fn interrupted(phase: u8, cause: impl std::fmt::Display, progress: &Progress) ->
         phase,
         cause: cause.to_string(),
         state: progress.describe(),
+        exit: ExitStatus::Incomplete,
     }
 }
 

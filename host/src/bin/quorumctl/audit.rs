@@ -3,92 +3,79 @@
 
 use std::error::Error;
 use std::path::PathBuf;
-use std::process::ExitCode;
+
+use serde_json::json;
 
 use quorum::bundle::Bundle;
 use quorum::log::{self, Appended, Entry, Log, LogError};
 
+use quorum::ceremony::ExitStatus;
+
 use crate::cli::{Cli, Command, InspectArgs, LogCommand, LogVerifyArgs};
-use crate::EXIT_USAGE;
+use crate::report::{causes, Report};
 
 /// Runs `inspect` and `log …`; `None` for every other command, which `run` handles.
-pub fn run(cli: &Cli) -> Option<ExitCode> {
+pub fn run(cli: &Cli, report: &mut Report) -> Option<Outcome> {
     let result = match &cli.command {
-        Command::Inspect(args) => inspect(args),
-        Command::Log(LogCommand::Verify(args)) => verify(cli, args),
+        Command::Inspect(args) => inspect(args, report),
+        Command::Log(LogCommand::Verify(args)) => verify(cli, args, report),
         _ => return None,
     };
-    Some(match result {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(Failure::Usage(message)) => {
-            eprintln!("error: {message}");
-            ExitCode::from(EXIT_USAGE)
-        }
-        Err(Failure::Failed(e)) => {
-            report(e.as_ref());
-            ExitCode::FAILURE
-        }
-    })
+    Some(result)
 }
 
-/// How an audit command ends badly: bad options (exit 2) or a failed check (exit 1).
-enum Failure {
-    Usage(String),
-    Failed(Box<dyn Error>),
+/// How an audit command ended, for `Report::finish`.
+pub type Outcome = Result<(), (ExitStatus, String, Vec<String>)>;
+
+fn failed(status: ExitStatus, e: &dyn Error) -> (ExitStatus, String, Vec<String>) {
+    (status, e.to_string(), causes(e))
 }
 
-impl<E: Error + 'static> From<E> for Failure {
-    fn from(e: E) -> Failure {
-        Failure::Failed(Box::new(e))
-    }
-}
-
-/// Prints an error and those of its causes that its message does not already include.
-fn report(e: &dyn Error) {
-    eprintln!("error: {e}");
-    let mut source = e.source();
-    while let Some(s) = source {
-        if !e.to_string().contains(&s.to_string()) {
-            eprintln!("  caused by: {s}");
-        }
-        source = s.source();
-    }
-}
-
-fn inspect(args: &InspectArgs) -> Result<(), Failure> {
-    let summary = Bundle::read(&args.bundle)?.summary();
-    if args.json {
+fn inspect(args: &InspectArgs, report: &mut Report) -> Outcome {
+    let summary = Bundle::read(&args.bundle)
+        .map_err(|e| failed(ExitStatus::File, &e))?
+        .summary();
+    if args.json && !report.json() {
         print!("{}", summary.to_json());
     } else {
-        println!("Bundle:         {}", args.bundle.display());
-        println!("{summary}");
+        report.line(format!("Bundle:         {}", args.bundle.display()));
+        report.line(summary.to_string());
     }
+    report.set("bundle", json!(args.bundle.display().to_string()));
+    report.set(
+        "summary",
+        serde_json::to_value(&summary).expect("a summary always serialises"),
+    );
     Ok(())
 }
 
-fn verify(cli: &Cli, args: &LogVerifyArgs) -> Result<(), Failure> {
+fn verify(cli: &Cli, args: &LogVerifyArgs, report: &mut Report) -> Outcome {
     let Some(path) = log_target(cli) else {
-        return Err(Failure::Usage(
+        return Err((
+            ExitStatus::Usage,
             "--no-log turns the log off; to verify a log, name it with --log FILE".to_owned(),
+            Vec::new(),
         ));
     };
     let verified = match log::verify(&path, args.expect_head.as_deref()) {
-        Err(LogError::BadHead(head)) => {
-            return Err(Failure::Usage(LogError::BadHead(head).to_string()))
-        }
-        other => other?,
+        Err(e @ LogError::BadHead(_)) => return Err(failed(ExitStatus::Usage, &e)),
+        other => other.map_err(|e| failed(ExitStatus::Log, &e))?,
     };
-    println!(
+    report.line(format!(
         "The ceremony log {} is intact: {} lines, head {}.",
         path.display(),
         verified.lines,
         verified.head
-    );
+    ));
     if args.expect_head.is_some() {
-        println!("It ends at the expected head.");
+        report.line("It ends at the expected head.");
     } else {
         eprintln!("Lines cut from the end of a log cannot be detected without the head recorded when they were written: compare the head with your ceremony minutes, or give it with --expect-head.");
     }
+    report.set("log", json!(path.display().to_string()));
+    report.set("lines", json!(verified.lines));
+    report.set("head", json!(verified.head.to_string()));
+    report.set("expected_head", json!(args.expect_head.is_some()));
     Ok(())
 }
 

@@ -17,6 +17,9 @@ pub struct Cli {
     /// Ceremony log to append to, or to verify (default: $QUORUM_LOG, else ./quorum-log.jsonl).
     #[arg(long, global = true, value_name = "FILE")]
     pub log: Option<PathBuf>,
+    /// Print the result as one JSON document on standard output (progress stays on standard error).
+    #[arg(long, global = true)]
+    pub json: bool,
     /// Write no ceremony log line for this run.
     #[arg(long, global = true, conflicts_with = "log")]
     pub no_log: bool,

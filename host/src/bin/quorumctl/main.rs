@@ -3,6 +3,7 @@
 
 mod audit;
 mod cli;
+mod report;
 
 use std::io::{self, IsTerminal};
 use std::path::PathBuf;
@@ -14,14 +15,16 @@ use clap::Parser;
 use quorum::bundle::Bundle;
 use quorum::ceremony::add_card::{add_card, AddCardRequest};
 use quorum::ceremony::change_pin::change_pin;
-use quorum::ceremony::enroll::{enroll, EnrollRequest};
+use quorum::ceremony::enroll::{enroll, EnrollRequest, EnrolledCardReport};
 use quorum::ceremony::init::init;
-use quorum::ceremony::inspect::{list_readers, summarize};
+use quorum::ceremony::inspect::{list_readers, summarize, CardSummary, Found, SetMembership};
 use quorum::ceremony::recover::{recover, RecoverRequest};
 use quorum::ceremony::reset::{reset_card, Confirmation};
 use quorum::ceremony::reshare::{reshare, ReshareRequest};
 use quorum::ceremony::verify::{verify, VerifyRequest};
-use quorum::ceremony::{choose_reader, resolve_reader, CardsFrom, CeremonyError, PinPolicy};
+use quorum::ceremony::{
+    choose_reader, resolve_reader, CardsFrom, CeremonyError, ExitStatus, PinPolicy,
+};
 use quorum::log::{CardEntry, CardOutcome, Entry, Fingerprint, Outcome, SetRef};
 use quorum::pin::{PinSource, RetryLimit};
 use quorum::secret_io::{
@@ -29,19 +32,21 @@ use quorum::secret_io::{
 };
 use quorum::transport::pcsc::PcscContext;
 
+use serde_json::{json, Value};
+
+use report::Report;
+
 use cli::{
-    AddCardArgs, ChangePinArgs, Cli, Command, EnrollArgs, InitArgs, PinArgs, RecoverArgs,
+    AddCardArgs, CardArgs, ChangePinArgs, Cli, Command, EnrollArgs, InitArgs, PinArgs, RecoverArgs,
     ResetArgs, ReshareArgs, SwapArgs, VerifyArgs,
 };
-
-/// Exit code for usage errors, as clap uses.
-const EXIT_USAGE: u8 = 2;
 
 fn main() -> ExitCode {
     quorum::harden_process();
     let cli = Cli::parse();
-    if let Some(code) = audit::run(&cli) {
-        return code;
+    let mut report = Report::new(command_name(&cli.command), cli.json);
+    if let Some(outcome) = audit::run(&cli, &mut report) {
+        return report.finish(outcome);
     }
     let trace = cli.trace
         || std::env::var_os(quorum::card::TRACE_ENV)
@@ -57,16 +62,19 @@ fn main() -> ExitCode {
                 quorum::log::Log::open(&path).map(drop)
             };
             if let Err(e) = check {
-                eprintln!(
-                    "error: the ceremony log {} cannot be extended: {e}. Nothing was done; inspect it with `quorumctl log verify`, or choose another log with --log",
-                    path.display()
-                );
-                return ExitCode::from(1);
+                return report.finish(Err((
+                    ExitStatus::Log,
+                    format!(
+                        "the ceremony log {} cannot be extended: {e}. Nothing was done; inspect it with `quorumctl log verify`, or choose another log with --log",
+                        path.display()
+                    ),
+                    Vec::new(),
+                )));
             }
         }
     }
     let mut logged = Logged::default();
-    let result = run(&cli, trace, &mut logged);
+    let result = run(&cli, trace, &mut logged, &mut report);
     if let Some(command) = ceremony {
         let entry = Entry {
             command,
@@ -74,27 +82,26 @@ fn main() -> ExitCode {
             cards: logged.cards,
             outcome: Outcome::of(&result),
         };
-        if let Err(e) = audit::log_command(&cli, &entry) {
-            eprintln!("warning: the ceremony could not be appended to its log: {e}");
+        match audit::log_command(&cli, &entry) {
+            Ok(Some(appended)) => report.set(
+                "log",
+                json!({ "line": appended.seq, "head": appended.hash.to_string() }),
+            ),
+            Ok(None) => {}
+            Err(e) => eprintln!("warning: the ceremony could not be appended to its log: {e}"),
         }
     }
-    match result {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("error: {e}");
-            let mut source = std::error::Error::source(&e);
-            while let Some(s) = source {
-                if !e.to_string().contains(&s.to_string()) {
-                    eprintln!("  caused by: {s}");
-                }
-                source = s.source();
-            }
-            ExitCode::from(if matches!(e, CeremonyError::Usage(_)) {
-                EXIT_USAGE
-            } else {
-                1
-            })
-        }
+    report.finish(result.map_err(|e| (e.exit_status(), e.to_string(), report::causes(&e))))
+}
+
+/// The command's name in `--json` output and the log.
+fn command_name(command: &Command) -> &'static str {
+    match command {
+        Command::Readers => "readers",
+        Command::Status(_) => "status",
+        Command::Inspect(_) => "inspect",
+        Command::Log(_) => "log verify",
+        other => ceremony_name(other).expect("every other command is a ceremony"),
     }
 }
 
@@ -132,57 +139,102 @@ impl Logged {
     }
 }
 
-fn run(cli: &Cli, trace: bool, logged: &mut Logged) -> Result<(), CeremonyError> {
+fn run(
+    cli: &Cli,
+    trace: bool,
+    logged: &mut Logged,
+    report: &mut Report,
+) -> Result<(), CeremonyError> {
     match &cli.command {
-        Command::Readers => readers(trace),
-        Command::Status(args) => {
-            let ctx = PcscContext::establish()?;
-            let reader = choose_reader(&ctx, args.reader.as_deref())?;
-            let summary = summarize(&ctx, &reader, trace)?;
-            println!("Reader:      {reader}");
-            println!("State:       {}", summary.state.name());
-            println!(
-                "PIN:         {}",
-                if summary.blocked {
-                    "BLOCKED".to_owned()
-                } else {
-                    format!(
-                        "{} of {} tries left",
-                        summary.tries_left, summary.retry_limit
-                    )
-                }
-            );
-            println!("Capacity:    {} bytes", summary.capacity);
-            if let Some(fp) = &summary.fingerprint {
-                println!("Fingerprint: {fp}");
-            }
-            if let Some(set) = &summary.set {
-                println!(
-                    "Set:         \"{}\" ({}-of-{}), version {}",
-                    set.label, set.threshold, set.count, set.set_version
-                );
-                println!("Set id:      {}", set.set_id);
-                println!("Custodian:   {} \"{}\"", set.index, set.custodian);
-            }
-            Ok(())
-        }
-        Command::Init(args) => init_card(args, trace, logged),
-        Command::Enroll(args) => enroll_set(args, trace, cli.stats, logged),
-        Command::Recover(args) => recover_set(args, trace, cli.stats, logged),
-        Command::Verify(args) => verify_cards(args, trace, logged),
-        Command::AddCard(args) => add_new_card(args, trace, logged),
-        Command::Reshare(args) => reshare_set(args, trace, logged),
-        Command::ChangePin(args) => change(args, trace, logged),
-        Command::ResetCard(args) => reset(args, trace, logged),
+        Command::Readers => readers(trace, report),
+        Command::Status(args) => status(args, trace, report),
+        Command::Init(args) => init_card(args, trace, logged, report),
+        Command::Enroll(args) => enroll_set(args, trace, cli.stats, logged, report),
+        Command::Recover(args) => recover_set(args, trace, cli.stats, logged, report),
+        Command::Verify(args) => verify_cards(args, trace, logged, report),
+        Command::AddCard(args) => add_new_card(args, trace, logged, report),
+        Command::Reshare(args) => reshare_set(args, trace, logged, report),
+        Command::ChangePin(args) => change(args, trace, logged, report),
+        Command::ResetCard(args) => reset(args, trace, logged, report),
         Command::Inspect(_) | Command::Log(_) => unreachable!("answered by audit::run"),
     }
 }
 
-fn readers(trace: bool) -> Result<(), CeremonyError> {
+fn readers(trace: bool, report: &mut Report) -> Result<(), CeremonyError> {
     let ctx = PcscContext::establish()?;
-    for report in list_readers(&ctx, trace)? {
-        println!("{}: {}", report.reader, report.card);
+    let mut all = Vec::new();
+    for r in list_readers(&ctx, trace)? {
+        report.line(format!("{}: {}", r.reader, r.card));
+        let card = match &r.card {
+            Found::Empty => json!(null),
+            Found::NoApplet => json!({ "applet": false }),
+            Found::Unreadable(why) => json!({ "applet": null, "error": why }),
+            Found::Quorum(summary) => card_json(summary),
+        };
+        all.push(json!({ "reader": r.reader, "card": card }));
     }
+    report.set("readers", Value::Array(all));
+    Ok(())
+}
+
+/// A card's public information as `--json` shows it.
+fn card_json(summary: &CardSummary) -> Value {
+    json!({
+        "applet": true,
+        "state": summary.state.name(),
+        "blocked": summary.blocked,
+        "tries_left": summary.tries_left,
+        "retry_limit": summary.retry_limit,
+        "capacity": summary.capacity,
+        "fingerprint": summary.fingerprint,
+        "set": summary.set.as_ref().map(set_json),
+    })
+}
+
+/// A card's set and place in it, as `--json` shows it.
+fn set_json(set: &SetMembership) -> Value {
+    json!({
+        "label": set.label,
+        "set_id": set.set_id,
+        "set_version": set.set_version,
+        "threshold": set.threshold,
+        "count": set.count,
+        "index": set.index,
+        "custodian": set.custodian,
+    })
+}
+
+fn status(args: &CardArgs, trace: bool, report: &mut Report) -> Result<(), CeremonyError> {
+    let ctx = PcscContext::establish()?;
+    let reader = choose_reader(&ctx, args.reader.as_deref())?;
+    let summary = summarize(&ctx, &reader, trace)?;
+    report.line(format!("Reader:      {reader}"));
+    report.line(format!("State:       {}", summary.state.name()));
+    report.line(format!(
+        "PIN:         {}",
+        if summary.blocked {
+            "BLOCKED".to_owned()
+        } else {
+            format!(
+                "{} of {} tries left",
+                summary.tries_left, summary.retry_limit
+            )
+        }
+    ));
+    report.line(format!("Capacity:    {} bytes", summary.capacity));
+    if let Some(fp) = &summary.fingerprint {
+        report.line(format!("Fingerprint: {fp}"));
+    }
+    if let Some(set) = &summary.set {
+        report.line(format!(
+            "Set:         \"{}\" ({}-of-{}), version {}",
+            set.label, set.threshold, set.count, set.set_version
+        ));
+        report.line(format!("Set id:      {}", set.set_id));
+        report.line(format!("Custodian:   {} \"{}\"", set.index, set.custodian));
+    }
+    report.set("reader", json!(reader));
+    report.set("card", card_json(&summary));
     Ok(())
 }
 
@@ -207,7 +259,12 @@ fn pin_policy<'a>(args: &PinArgs, source: &'a PinSource) -> PinPolicy<'a> {
     }
 }
 
-fn init_card(args: &InitArgs, trace: bool, logged: &mut Logged) -> Result<(), CeremonyError> {
+fn init_card(
+    args: &InitArgs,
+    trace: bool,
+    logged: &mut Logged,
+    report: &mut Report,
+) -> Result<(), CeremonyError> {
     let limit = RetryLimit::new(args.retries)?;
     let pins = pin_source(&args.pins)?;
     let ctx = PcscContext::establish()?;
@@ -223,12 +280,15 @@ fn init_card(args: &InitArgs, trace: bool, logged: &mut Logged) -> Result<(), Ce
     )?;
     logged.card(&done.key.fingerprint(), CardOutcome::Ok);
     eprintln!("The key pair was generated on the card; its private key never leaves it.");
-    println!(
+    report.line(format!(
         "Card personalised in \"{}\" (PIN retry limit {}). Fingerprint: {}",
         done.reader,
         done.retry_limit,
         done.key.fingerprint()
-    );
+    ));
+    report.set("reader", json!(done.reader));
+    report.set("fingerprint", json!(done.key.fingerprint()));
+    report.set("retry_limit", json!(done.retry_limit));
     Ok(())
 }
 
@@ -261,6 +321,7 @@ fn enroll_set(
     trace: bool,
     stats: bool,
     logged: &mut Logged,
+    report: &mut Report,
 ) -> Result<(), CeremonyError> {
     let names = parse_names(&args.names)?;
     if args.cards.reader.is_some() && args.shares.is_none() {
@@ -307,35 +368,72 @@ fn enroll_set(
     }
     let bundle = Bundle::from_enrollment(&outcome.enrollment);
     bundle.write(&bundle_path, args.force).map_err(|e| {
-        CeremonyError::Usage(format!(
-            "the set is enrolled on every card, but the bundle could not be written: {e}"
+        CeremonyError::Unfinished(format!(
+            "the set is enrolled on every card, but the bundle could not be written: {e}. Every card carries the set description, so nothing is lost: fix the cause and write the bundle from the cards with `quorumctl export-bundle`"
         ))
     })?;
     if let Some(out) = &args.out {
-        write_private_file(out, &master, args.force)?;
+        write_private_file(out, &master, args.force).map_err(|e| {
+            CeremonyError::Unfinished(format!(
+                "the set is enrolled on every card, but the generated secret could not be written: {e}. Nothing is lost: recover it from the cards with `quorumctl recover --out FILE`"
+            ))
+        })?;
     }
-    println!(
+    report.line(format!(
         "Enrolled set \"{}\" ({}-of-{}), id {}.",
         args.label,
         args.threshold,
         outcome.cards.len(),
         hex::encode(outcome.enrollment.set_id)
-    );
+    ));
     for c in &outcome.cards {
-        println!(
+        report.line(format!(
             "  custodian {} \"{}\": card {} (written, read back and opened in \"{}\")",
             c.index, c.name, c.fingerprint, c.reader
-        );
+        ));
     }
-    println!("Bundle (public set description): {}", bundle_path.display());
+    report.line(format!(
+        "Bundle (public set description): {}",
+        bundle_path.display()
+    ));
     if let Some(out) = &args.out {
-        println!(
+        report.line(format!(
             "Generated master secret ({} bytes): {}",
             master.len(),
             out.display()
-        );
+        ));
     }
+    report.set(
+        "set",
+        set_json(&SetMembership::from_record(
+            &outcome.enrollment.cards[0].record,
+        )),
+    );
+    report.set("cards", new_cards_json(&outcome.cards));
+    report.set("bundle", json!(bundle_path.display().to_string()));
+    report.set(
+        "generated_out",
+        json!(args.out.as_ref().map(|o| o.display().to_string())),
+    );
     Ok(())
+}
+
+/// The cards a ceremony wrote, as `--json` shows them.
+fn new_cards_json(cards: &[EnrolledCardReport]) -> Value {
+    Value::Array(
+        cards
+            .iter()
+            .map(|c| {
+                json!({
+                    "index": c.index,
+                    "name": c.name,
+                    "fingerprint": c.fingerprint,
+                    "reader": c.reader,
+                    "result": "written, read back and opened",
+                })
+            })
+            .collect(),
+    )
 }
 
 fn cards_from(ctx: &PcscContext, args: &SwapArgs) -> Result<CardsFrom, CeremonyError> {
@@ -354,9 +452,15 @@ fn recover_set(
     trace: bool,
     stats: bool,
     logged: &mut Logged,
+    report: &mut Report,
 ) -> Result<(), CeremonyError> {
     match &args.out {
         Some(out) => check_writable(out, args.force)?,
+        None if report.json() => {
+            return Err(CeremonyError::Usage(
+                "with --json, standard output carries the JSON result: write the secret with --out FILE".to_owned(),
+            ))
+        }
         None if io::stdout().is_terminal() => return Err(SecretIoError::StdoutIsTerminal.into()),
         None => {}
     }
@@ -408,10 +512,38 @@ fn recover_set(
     if let Some(out) = &args.out {
         eprintln!("Written to {} (mode 0600).", out.display());
     }
+    report.set("set", set_json(&recovered.set));
+    report.set("secret_bytes", json!(recovered.master.len()));
+    report.set(
+        "out",
+        json!(args.out.as_ref().map(|o| o.display().to_string())),
+    );
+    report.set(
+        "cards",
+        Value::Array(
+            recovered
+                .cards
+                .iter()
+                .map(|c| {
+                    json!({
+                        "fingerprint": c.fingerprint,
+                        "reader": c.reader,
+                        "result": if c.used { "used" } else { "skipped" },
+                        "note": c.note,
+                    })
+                })
+                .collect(),
+        ),
+    );
     Ok(())
 }
 
-fn reset(args: &ResetArgs, trace: bool, logged: &mut Logged) -> Result<(), CeremonyError> {
+fn reset(
+    args: &ResetArgs,
+    trace: bool,
+    logged: &mut Logged,
+    report: &mut Report,
+) -> Result<(), CeremonyError> {
     if args.confirm.is_none() && !io::stdin().is_terminal() {
         return Err(CeremonyError::Usage(
             "reset-card destroys the card's key and share: confirm on a terminal, or give --confirm FINGERPRINT".to_owned(),
@@ -437,14 +569,23 @@ fn reset(args: &ResetArgs, trace: bool, logged: &mut Logged) -> Result<(), Cerem
         done.before.fingerprint.as_deref().unwrap_or(""),
         CardOutcome::Ok,
     );
-    println!(
+    report.line(format!(
         "Card {} in \"{reader}\" was factory-reset: its key, PIN and record are erased; it is blank now (personalise it again with `quorumctl init`).",
         done.before.fingerprint.as_deref().unwrap_or("")
-    );
+    ));
+    report.set("reader", json!(reader));
+    report.set("fingerprint", json!(done.before.fingerprint));
+    report.set("set", json!(done.before.set.as_ref().map(set_json)));
+    report.set("state", json!("BLANK"));
     Ok(())
 }
 
-fn change(args: &ChangePinArgs, trace: bool, logged: &mut Logged) -> Result<(), CeremonyError> {
+fn change(
+    args: &ChangePinArgs,
+    trace: bool,
+    logged: &mut Logged,
+    report: &mut Report,
+) -> Result<(), CeremonyError> {
     let pins = pin_source(&args.pins)?;
     let new = args
         .new_pin_file
@@ -462,11 +603,20 @@ fn change(args: &ChangePinArgs, trace: bool, logged: &mut Logged) -> Result<(), 
         &mut io::stderr(),
     )?;
     logged.card(&fingerprint, CardOutcome::Ok);
-    println!("The PIN of card {fingerprint} in \"{reader}\" was changed.");
+    report.line(format!(
+        "The PIN of card {fingerprint} in \"{reader}\" was changed."
+    ));
+    report.set("reader", json!(reader));
+    report.set("fingerprint", json!(fingerprint));
     Ok(())
 }
 
-fn verify_cards(args: &VerifyArgs, trace: bool, logged: &mut Logged) -> Result<(), CeremonyError> {
+fn verify_cards(
+    args: &VerifyArgs,
+    trace: bool,
+    logged: &mut Logged,
+    report: &mut Report,
+) -> Result<(), CeremonyError> {
     let bundle = args.bundle.as_deref().map(read_bundle).transpose()?;
     let pins = pin_source(&args.pins)?;
     let ctx = PcscContext::establish()?;
@@ -496,16 +646,33 @@ fn verify_cards(args: &VerifyArgs, trace: bool, logged: &mut Logged) -> Result<(
             }
         }
     }
-    println!("Health check of {} card(s):", checks.len());
+    report.line(format!("Health check of {} card(s):", checks.len()));
     for c in &checks {
-        println!(
+        report.line(format!(
             "  {} {} in \"{}\": {}",
             if c.ok { "ok    " } else { "FAILED" },
             c.who.text,
             c.reader,
             c.note
-        );
+        ));
     }
+    report.set(
+        "cards",
+        Value::Array(
+            checks
+                .iter()
+                .map(|c| {
+                    json!({
+                        "fingerprint": c.who.fingerprint,
+                        "reader": c.reader,
+                        "result": if c.ok { "healthy" } else { "failed" },
+                        "set": c.set.as_ref().map(set_json),
+                        "note": c.note,
+                    })
+                })
+                .collect(),
+        ),
+    );
     let failed = checks.iter().filter(|c| !c.ok).count();
     if failed > 0 {
         return Err(CeremonyError::CardsFailed(format!(
@@ -518,15 +685,25 @@ fn verify_cards(args: &VerifyArgs, trace: bool, logged: &mut Logged) -> Result<(
 
 /// Reads the bundle a ceremony starts from; a bundle problem is the user's to fix.
 fn read_bundle(path: &std::path::Path) -> Result<Bundle, CeremonyError> {
-    Bundle::read(path)
-        .map_err(|e| CeremonyError::Usage(format!("--bundle {}: {e}", path.display())))
+    Bundle::read(path).map_err(|source| CeremonyError::Bundle {
+        path: path.to_path_buf(),
+        source,
+    })
 }
 
-fn add_new_card(args: &AddCardArgs, trace: bool, logged: &mut Logged) -> Result<(), CeremonyError> {
+fn add_new_card(
+    args: &AddCardArgs,
+    trace: bool,
+    logged: &mut Logged,
+    report: &mut Report,
+) -> Result<(), CeremonyError> {
     let bundle = read_bundle(&args.bundle)?;
     let base = bundle
         .newest_record()
-        .map_err(|e| CeremonyError::Usage(format!("--bundle {}: {e}", args.bundle.display())))?;
+        .map_err(|source| CeremonyError::Bundle {
+            path: args.bundle.clone(),
+            source,
+        })?;
     // Where the new version goes, checked before any card is touched.
     let (target, backup) = match &args.out_bundle {
         Some(out) => {
@@ -584,8 +761,8 @@ fn add_new_card(args: &AddCardArgs, trace: bool, logged: &mut Logged) -> Result<
             .map_err(|e| e.to_string()),
     };
     written.map_err(|e| {
-        CeremonyError::Usage(format!(
-            "the new card holds its share (set version {}), but the bundle was not updated: {e}. Every card of the set carries the description; `quorumctl inspect` a bundle written again later",
+        CeremonyError::Unfinished(format!(
+            "the new card holds its share (set version {}), but the bundle was not updated: {e}. Nothing is lost: every card carries the set description; fix the cause and write the bundle from the new card with `quorumctl export-bundle`",
             done.card.record.set_version
         ))
     })?;
@@ -593,7 +770,7 @@ fn add_new_card(args: &AddCardArgs, trace: bool, logged: &mut Logged) -> Result<
     let custodian = record
         .custodian(record.index)
         .expect("a written record lists its own index");
-    println!(
+    report.line(format!(
         "Added custodian {} \"{}\" to set \"{}\" ({}-of-{}), now version {}: card {} in \"{}\".",
         record.index,
         custodian.name,
@@ -603,24 +780,55 @@ fn add_new_card(args: &AddCardArgs, trace: bool, logged: &mut Logged) -> Result<
         record.set_version,
         custodian.card_key.fingerprint(),
         done.reader
-    );
+    ));
     for c in &done.cards {
-        println!(
+        report.line(format!(
             "  {} {} in \"{}\": {}",
             if c.used { "used   " } else { "skipped" },
             c.who.text,
             c.reader,
             c.note
-        );
+        ));
     }
-    println!(
+    report.line(format!(
         "Bundle (version {}): {}",
         record.set_version,
         target.display()
-    );
+    ));
     if let Some(backup) = &backup {
-        println!("Previous bundle kept as {}.", backup.display());
+        report.line(format!("Previous bundle kept as {}.", backup.display()));
     }
+    report.set("set", set_json(&SetMembership::from_record(record)));
+    report.set(
+        "new_card",
+        json!({
+            "index": record.index,
+            "name": custodian.name,
+            "fingerprint": custodian.card_key.fingerprint(),
+            "reader": done.reader,
+        }),
+    );
+    report.set(
+        "cards",
+        Value::Array(
+            done.cards
+                .iter()
+                .map(|c| {
+                    json!({
+                        "fingerprint": c.who.fingerprint,
+                        "reader": c.reader,
+                        "result": if c.used { "used" } else { "skipped" },
+                        "note": c.note,
+                    })
+                })
+                .collect(),
+        ),
+    );
+    report.set("bundle", json!(target.display().to_string()));
+    report.set(
+        "previous_bundle",
+        json!(backup.as_ref().map(|b| b.display().to_string())),
+    );
     Ok(())
 }
 
@@ -635,7 +843,12 @@ fn parse_set_id(s: &str) -> Result<[u8; 16], CeremonyError> {
         })
 }
 
-fn reshare_set(args: &ReshareArgs, trace: bool, logged: &mut Logged) -> Result<(), CeremonyError> {
+fn reshare_set(
+    args: &ReshareArgs,
+    trace: bool,
+    logged: &mut Logged,
+    report: &mut Report,
+) -> Result<(), CeremonyError> {
     let names = parse_names(&args.names)?;
     if args.cards.reader.is_some() && args.shares.is_none() {
         return Err(CeremonyError::Usage(
@@ -643,12 +856,16 @@ fn reshare_set(args: &ReshareArgs, trace: bool, logged: &mut Logged) -> Result<(
         ));
     }
     let old_set = args.set.as_deref().map(parse_set_id).transpose()?;
-    let bundle = args.bundle.as_deref().map(read_bundle).transpose()?;
-    let published = bundle
-        .as_ref()
-        .map(|b| {
-            b.newest_record()
-                .map_err(|e| CeremonyError::Usage(format!("--bundle: {e}")))
+    let published = args
+        .bundle
+        .as_deref()
+        .map(|path| {
+            read_bundle(path)?
+                .newest_record()
+                .map_err(|source| CeremonyError::Bundle {
+                    path: path.to_path_buf(),
+                    source,
+                })
         })
         .transpose()?;
     if let (Some(id), Some(p)) = (old_set, &published) {
@@ -697,7 +914,7 @@ fn reshare_set(args: &ReshareArgs, trace: bool, logged: &mut Logged) -> Result<(
     for fp in &done.wiped {
         logged.card(fp, CardOutcome::Ok);
     }
-    println!(
+    report.line(format!(
         "Reshared the master of set \"{}\" ({}-of-{}, id {}) to the new set \"{}\" ({}-of-{}, id {}).",
         done.old.label,
         done.old.threshold,
@@ -707,20 +924,35 @@ fn reshare_set(args: &ReshareArgs, trace: bool, logged: &mut Logged) -> Result<(
         args.threshold,
         done.cards.len(),
         hex::encode(done.enrollment.set_id)
-    );
+    ));
     for fp in &done.opened {
-        println!("  old card {fp}: share opened");
+        report.line(format!("  old card {fp}: share opened"));
     }
     for c in &done.cards {
-        println!(
+        report.line(format!(
             "  new custodian {} \"{}\": card {} (written, read back and opened in \"{}\")",
             c.index, c.name, c.fingerprint, c.reader
-        );
+        ));
     }
     for fp in &done.wiped {
-        println!("  old card {fp}: wiped (blank now)");
+        report.line(format!("  old card {fp}: wiped (blank now)"));
     }
-    println!("Where the sets stand: {}.", done.progress.describe());
-    println!("New bundle: {}", new_bundle.display());
+    report.line(format!(
+        "Where the sets stand: {}.",
+        done.progress.describe()
+    ));
+    report.line(format!("New bundle: {}", new_bundle.display()));
+    report.set("old_set", set_json(&done.old));
+    report.set(
+        "set",
+        set_json(&SetMembership::from_record(
+            &done.enrollment.cards[0].record,
+        )),
+    );
+    report.set("cards", new_cards_json(&done.cards));
+    report.set("opened", json!(done.opened));
+    report.set("wiped", json!(done.wiped));
+    report.set("state", json!(done.progress.describe()));
+    report.set("bundle", json!(new_bundle.display().to_string()));
     Ok(())
 }

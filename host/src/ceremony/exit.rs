@@ -1,0 +1,254 @@
+//! quorumctl's exit statuses: one per kind of outcome a script must tell apart (retry with
+//! more cards, fix the options, wait for the custodian, check the log, ...). The numbers
+//! are documented in the README and never change meaning.
+
+use crate::card::CardError;
+use crate::pin::PinError;
+use crate::secret_io::SecretIoError;
+use crate::sharing::{AddCardError, EnrollError, RecoverError};
+use crate::transport::TransportError;
+
+use super::CeremonyError;
+
+/// The kind of outcome, with its exit code and its name in `--json` output.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ExitStatus {
+    /// 0: done.
+    Ok,
+    /// 1: failed for a reason no other status names.
+    Failed,
+    /// 2: bad or missing options; nothing was done.
+    Usage,
+    /// 3: fewer usable cards than needed (no card present, fewer than n shares opened).
+    NotEnoughCards,
+    /// 4: a card refused, failed or does not belong (wrong, damaged, faulty card).
+    Card,
+    /// 5: a PIN was wrong, is blocked, or its entry was cancelled or timed out.
+    Pin,
+    /// 6: nobody inserted or removed a card in time.
+    Timeout,
+    /// 7: PC/SC is unavailable: pcscd not running, no reader, reader unknown or unplugged.
+    Pcsc,
+    /// 8: a file: the output exists, an input or the bundle is missing, unreadable or corrupt.
+    File,
+    /// 9: the ceremony log is damaged or cannot be extended.
+    Log,
+    /// 10: cards were changed but the ceremony did not finish; the message says where things stand.
+    Incomplete,
+}
+
+impl ExitStatus {
+    /// Every status, in code order (for documentation and tests).
+    pub const ALL: [ExitStatus; 11] = [
+        ExitStatus::Ok,
+        ExitStatus::Failed,
+        ExitStatus::Usage,
+        ExitStatus::NotEnoughCards,
+        ExitStatus::Card,
+        ExitStatus::Pin,
+        ExitStatus::Timeout,
+        ExitStatus::Pcsc,
+        ExitStatus::File,
+        ExitStatus::Log,
+        ExitStatus::Incomplete,
+    ];
+
+    /// The process exit code.
+    pub fn code(self) -> u8 {
+        match self {
+            ExitStatus::Ok => 0,
+            ExitStatus::Failed => 1,
+            ExitStatus::Usage => 2,
+            ExitStatus::NotEnoughCards => 3,
+            ExitStatus::Card => 4,
+            ExitStatus::Pin => 5,
+            ExitStatus::Timeout => 6,
+            ExitStatus::Pcsc => 7,
+            ExitStatus::File => 8,
+            ExitStatus::Log => 9,
+            ExitStatus::Incomplete => 10,
+        }
+    }
+
+    /// The name `--json` output gives it.
+    pub fn name(self) -> &'static str {
+        match self {
+            ExitStatus::Ok => "ok",
+            ExitStatus::Failed => "failed",
+            ExitStatus::Usage => "usage",
+            ExitStatus::NotEnoughCards => "not-enough-cards",
+            ExitStatus::Card => "card",
+            ExitStatus::Pin => "pin",
+            ExitStatus::Timeout => "timeout",
+            ExitStatus::Pcsc => "pcsc",
+            ExitStatus::File => "file",
+            ExitStatus::Log => "log",
+            ExitStatus::Incomplete => "incomplete",
+        }
+    }
+
+    /// The status of a transport failure.
+    pub fn of_transport(e: &TransportError) -> ExitStatus {
+        match e {
+            TransportError::NoService { .. }
+            | TransportError::NoReaders
+            | TransportError::UnknownReader(_) => ExitStatus::Pcsc,
+            TransportError::NoCard(_)
+            | TransportError::CardRemoved
+            | TransportError::CardReset
+            | TransportError::CardInUse(_)
+            | TransportError::ExchangeFailed
+            | TransportError::CardUnresponsive
+            | TransportError::MalformedResponse(_) => ExitStatus::Card,
+            _ => ExitStatus::Failed,
+        }
+    }
+
+    /// The status of a card operation's failure.
+    pub fn of_card(e: &CardError) -> ExitStatus {
+        match e {
+            CardError::Transport(t) => ExitStatus::of_transport(t),
+            CardError::WrongPin { .. }
+            | CardError::PinBlocked
+            | CardError::PinNotVerified { .. }
+            | CardError::PinpadCancelled
+            | CardError::PinpadTimeout { .. }
+            | CardError::PinpadMismatch
+            | CardError::PinpadLength
+            | CardError::PinpadBlockRejected { .. } => ExitStatus::Pin,
+            _ => ExitStatus::Card,
+        }
+    }
+}
+
+impl CeremonyError {
+    /// How quorumctl exits when the ceremony stops with this error.
+    pub fn exit_status(&self) -> ExitStatus {
+        match self {
+            CeremonyError::Transport(t) => ExitStatus::of_transport(t),
+            CeremonyError::Card { source, .. } => ExitStatus::of_card(source),
+            CeremonyError::Pin(PinError::Read { .. } | PinError::TooLarge { .. }) => {
+                ExitStatus::File
+            }
+            CeremonyError::Pin(_) => ExitStatus::Pin,
+            CeremonyError::SecretIo(
+                SecretIoError::StdinIsTerminal | SecretIoError::StdoutIsTerminal,
+            ) => ExitStatus::Usage,
+            CeremonyError::SecretIo(_) | CeremonyError::Bundle { .. } => ExitStatus::File,
+            CeremonyError::Enroll(
+                EnrollError::MasterLength(_)
+                | EnrollError::CardCount(_)
+                | EnrollError::Threshold { .. }
+                | EnrollError::Record(_),
+            ) => ExitStatus::Usage,
+            CeremonyError::Enroll(EnrollError::DuplicateCard { .. }) => ExitStatus::Card,
+            CeremonyError::Enroll(_) => ExitStatus::Failed,
+            CeremonyError::Recover(r) | CeremonyError::AddCard(AddCardError::Quorum(r)) => {
+                match r {
+                    RecoverError::NoShares | RecoverError::NotEnoughShares { .. } => {
+                        ExitStatus::NotEnoughCards
+                    }
+                    _ => ExitStatus::Card,
+                }
+            }
+            CeremonyError::AddCard(AddCardError::Record(_)) => ExitStatus::Usage,
+            CeremonyError::AddCard(AddCardError::BaseOutdated { .. }) => ExitStatus::File,
+            CeremonyError::AddCard(_) => ExitStatus::Card,
+            CeremonyError::NoCards | CeremonyError::NotEnoughShares(_) => {
+                ExitStatus::NotEnoughCards
+            }
+            CeremonyError::NoSuchReader(_) => ExitStatus::Pcsc,
+            CeremonyError::AmbiguousReader { .. }
+            | CeremonyError::WhichCard(_)
+            | CeremonyError::Record(_)
+            | CeremonyError::Usage(_) => ExitStatus::Usage,
+            CeremonyError::WaitTimedOut { .. } => ExitStatus::Timeout,
+            CeremonyError::CardRefused { .. }
+            | CeremonyError::BadCardKey { .. }
+            | CeremonyError::CardsFailed(_)
+            | CeremonyError::NotEnrolled(_) => ExitStatus::Card,
+            CeremonyError::ReshareInterrupted { exit, .. } => *exit,
+            CeremonyError::Unfinished(_) => ExitStatus::Incomplete,
+            CeremonyError::Output(_) => ExitStatus::Failed,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn codes_are_distinct_and_in_order() {
+        for (i, s) in ExitStatus::ALL.iter().enumerate() {
+            assert_eq!(usize::from(s.code()), i);
+        }
+        let names: std::collections::HashSet<&str> =
+            ExitStatus::ALL.iter().map(|s| s.name()).collect();
+        assert_eq!(names.len(), ExitStatus::ALL.len());
+    }
+
+    #[test]
+    fn each_kind_of_failure_has_its_status() {
+        let cases: Vec<(CeremonyError, ExitStatus)> = vec![
+            (CeremonyError::NoCards, ExitStatus::NotEnoughCards),
+            (
+                CeremonyError::NotEnoughShares("1 of 3".into()),
+                ExitStatus::NotEnoughCards,
+            ),
+            (
+                CeremonyError::Transport(TransportError::NoReaders),
+                ExitStatus::Pcsc,
+            ),
+            (
+                CeremonyError::card("r", CardError::WrongPin { tries_left: 2 }),
+                ExitStatus::Pin,
+            ),
+            (
+                CeremonyError::card("r", CardError::PinBlocked),
+                ExitStatus::Pin,
+            ),
+            (
+                CeremonyError::card("r", CardError::Transport(TransportError::CardRemoved)),
+                ExitStatus::Card,
+            ),
+            (
+                CeremonyError::WaitTimedOut {
+                    what: "a card",
+                    reader: "r".into(),
+                    secs: 3,
+                },
+                ExitStatus::Timeout,
+            ),
+            (
+                CeremonyError::SecretIo(SecretIoError::Exists("x".into())),
+                ExitStatus::File,
+            ),
+            (
+                CeremonyError::SecretIo(SecretIoError::StdoutIsTerminal),
+                ExitStatus::Usage,
+            ),
+            (CeremonyError::Usage("bad".into()), ExitStatus::Usage),
+            (
+                CeremonyError::Recover(RecoverError::SharesDoNotMatch),
+                ExitStatus::Card,
+            ),
+            (
+                CeremonyError::ReshareInterrupted {
+                    phase: 1,
+                    cause: "pulled".into(),
+                    state: "old complete".into(),
+                    exit: ExitStatus::Incomplete,
+                },
+                ExitStatus::Incomplete,
+            ),
+            (
+                CeremonyError::Unfinished("bundle".into()),
+                ExitStatus::Incomplete,
+            ),
+        ];
+        for (e, want) in cases {
+            assert_eq!(e.exit_status(), want, "{e}");
+        }
+    }
+}
