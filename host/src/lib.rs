@@ -12,6 +12,8 @@ pub mod ceremony;
 pub mod crypto;
 mod hardening;
 pub mod log;
+#[cfg(test)]
+mod mutation;
 pub mod pin;
 pub mod protocol;
 pub mod record;

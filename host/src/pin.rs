@@ -620,6 +620,8 @@ fn read_bounded(mut source: impl Read, origin: &str) -> Result<Zeroizing<Vec<u8>
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::mutation::any_mutation;
+    use proptest::prelude::*;
     use std::collections::VecDeque;
 
     #[test]
@@ -935,5 +937,124 @@ mod tests {
         };
         let error = ask_pin_with(&mut ask, "PIN: ", &mut |_| {}).unwrap_err();
         assert!(error.to_string().contains("--pin-file"));
+    }
+
+    /// One line of a PIN file in any of its legal forms.
+    #[derive(Debug, Clone)]
+    enum PinLine {
+        Comment(String),
+        Blank(String),
+        AnyCard(String),
+        Card([u8; 8], String),
+    }
+
+    prop_compose! {
+        /// A valid PIN file: comments, blank lines, at most one any-card PIN and distinct
+        /// cards, with stray spaces, tabs, CRLF endings and upper-case fingerprints.
+        fn arb_pin_file()(
+            comments in proptest::collection::vec("#[ -~]{0,30}", 0..3),
+            blanks in proptest::collection::vec("[ \t]{0,3}", 0..3),
+            any_card in proptest::option::of("[0-9]{6,12}"),
+            cards in proptest::collection::btree_map(any::<[u8; 8]>(), "[0-9]{6,12}", 0..5),
+            order in any::<u64>(),
+            pad in "[ \t]{0,2}",
+            crlf: bool,
+            upper: bool,
+        ) -> (Vec<u8>, Option<String>, Vec<(String, String)>) {
+            let mut lines: Vec<PinLine> = comments.into_iter().map(PinLine::Comment).collect();
+            lines.extend(blanks.into_iter().map(PinLine::Blank));
+            lines.extend(any_card.clone().map(PinLine::AnyCard));
+            lines.extend(cards.iter().map(|(fp, pin)| PinLine::Card(*fp, pin.clone())));
+            // a cheap deterministic shuffle
+            let n = lines.len();
+            for i in (1..n).rev() {
+                lines.swap(i, (order.rotate_left(i as u32) % (i as u64 + 1)) as usize);
+            }
+            let eol = if crlf { "\r\n" } else { "\n" };
+            let mut text = String::new();
+            for line in &lines {
+                match line {
+                    PinLine::Comment(c) => text.push_str(c),
+                    PinLine::Blank(b) => text.push_str(b),
+                    PinLine::AnyCard(pin) => text.push_str(&format!("{pad}{pin}{pad}")),
+                    PinLine::Card(fp, pin) => {
+                        let fp = fingerprint_of(*fp);
+                        let fp = if upper { fp.to_ascii_uppercase() } else { fp };
+                        text.push_str(&format!("{pad}{fp} {pad}{pin}"));
+                    }
+                }
+                text.push_str(eol);
+            }
+            let cards = cards.into_iter().map(|(fp, pin)| (fingerprint_of(fp), pin)).collect();
+            (text.into_bytes(), any_card, cards)
+        }
+    }
+
+    fn fingerprint_of(bytes: [u8; 8]) -> String {
+        let h = hex::encode(bytes);
+        format!("{}-{}-{}-{}", &h[..4], &h[4..8], &h[8..12], &h[12..])
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(2000))]
+
+        /// Any bytes given as a PIN file are read or refused with a typed error naming a line of the file.
+        #[test]
+        fn pin_file_parsing_never_panics(text in proptest::collection::vec(any::<u8>(), 0..300)) {
+            match PinTable::parse(&text, "test") {
+                Ok(_) => {}
+                Err(PinError::Format { line, .. }) => {
+                    prop_assert!(line >= 1 && line <= 1 + text.iter().filter(|&&b| b == b'\n').count());
+                }
+                Err(other) => prop_assert!(false, "unexpected error {}", other),
+            }
+        }
+
+        /// A valid PIN file gives each card its own PIN and every other card the any-card PIN.
+        #[test]
+        fn valid_pin_files_give_each_card_its_pin(
+            (text, any_card, cards) in arb_pin_file(),
+            stranger: [u8; 8],
+        ) {
+            let table = PinTable::parse(&text, "test").unwrap();
+            for (fp, pin) in &cards {
+                let block = table.pin_for(&fp.to_ascii_uppercase()).unwrap();
+                prop_assert_eq!(&block.as_bytes()[..pin.len()], pin.as_bytes());
+            }
+            let stranger = fingerprint_of(stranger);
+            if !cards.iter().any(|(fp, _)| *fp == stranger) {
+                let block = table.pin_for(&stranger);
+                prop_assert_eq!(
+                    block.map(|b| b.as_bytes().to_vec()),
+                    any_card.map(|pin| PinBlock::new(&pin).unwrap().as_bytes().to_vec())
+                );
+            }
+        }
+
+        /// A damaged PIN file is read or refused with an error that names a line but shows no PIN.
+        #[test]
+        fn damaged_pin_files_never_show_a_pin(
+            (text, any_card, cards) in arb_pin_file().prop_filter("not empty", |(t, _, _)| !t.is_empty()),
+            m in any_mutation(),
+        ) {
+            let bad = m.apply(&text);
+            match PinTable::parse(&bad, "test") {
+                Ok(table) => {
+                    // whatever was read is one normalised, distinct fingerprint per card
+                    for (i, (fp, _)) in table.per_card.iter().enumerate() {
+                        prop_assert_eq!(normalise_fingerprint(fp.as_bytes()), Some(fp.clone()));
+                        prop_assert!(table.per_card[..i].iter().all(|(f, _)| f != fp));
+                    }
+                }
+                Err(e @ PinError::Format { line, .. }) => {
+                    prop_assert!(line >= 1 && line <= 1 + bad.iter().filter(|&&b| b == b'\n').count());
+                    let shown = e.to_string();
+                    for pin in any_card.iter().chain(cards.iter().map(|(_, pin)| pin)) {
+                        prop_assert!(!shown.contains(pin.as_str()), "{}", shown);
+                    }
+                }
+                Err(other) => prop_assert!(false, "unexpected error {}", other),
+            }
+        }
     }
 }

@@ -416,6 +416,7 @@ impl<'a> Reader<'a> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::mutation::{any_mutation, Mutation};
     use curve25519_dalek::montgomery::MontgomeryPoint;
     use proptest::prelude::*;
 
@@ -585,6 +586,26 @@ mod tests {
     }
 
     #[test]
+    fn every_low_order_card_key_is_refused() {
+        use crate::crypto::wei25519::tests::low_order_encodings;
+        use crate::crypto::SubgroupPoint;
+        let good = sample().encode().unwrap();
+        for u in low_order_encodings() {
+            let mut b = good.clone();
+            b[34..66].copy_from_slice(&u); // first custodian's card key
+            assert_eq!(
+                PublicRecord::decode(&b),
+                Err(RecordError::InvalidCardKey {
+                    index: 1,
+                    source: SubgroupPoint::from_u(&u).unwrap_err()
+                }),
+                "{}",
+                hex::encode(u)
+            );
+        }
+    }
+
+    #[test]
     fn sealed_part_and_stream() {
         let s = SealedShare {
             enc: [1; 32],
@@ -702,6 +723,63 @@ mod tests {
             let short = &good[..cut.index(good.len())];
             let truncated = matches!(PublicRecord::decode(short), Err(RecordError::Truncated { .. }));
             prop_assert!(truncated, "a strict prefix of a record must be reported as truncated");
+        }
+    }
+
+    /// Valid records with one or two custodians, encoded once (each decode validates every card key, which is slow in debug builds).
+    fn small_records() -> &'static [Vec<u8>] {
+        static POOL: std::sync::OnceLock<Vec<Vec<u8>>> = std::sync::OnceLock::new();
+        POOL.get_or_init(|| {
+            (1..=2)
+                .map(|m| {
+                    let mut r = sample();
+                    r.custodians.truncate(m);
+                    r.index = 1;
+                    r.threshold = 1;
+                    r.encode().unwrap()
+                })
+                .collect()
+        })
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(200))]
+
+        /// A damaged record never panics the decoder: what still decodes re-encodes to the same
+        /// bytes (one meaning per byte string), a cut is reported as truncation, bytes after
+        /// the end as trailing bytes, anything else as a typed error.
+        #[test]
+        fn mutated_records_give_typed_errors(
+            good in proptest::sample::select(small_records()),
+            m in any_mutation(),
+        ) {
+            let bytes = m.apply(&good);
+            let decoded = PublicRecord::decode(&bytes);
+            match (&m, decoded) {
+                (Mutation::Truncate(_), r) => {
+                    prop_assert!(matches!(r, Err(RecordError::Truncated { .. })), "{:?}", r);
+                }
+                (Mutation::Extend(extra), r) => {
+                    prop_assert_eq!(r, Err(RecordError::TrailingBytes(extra.len())));
+                }
+                (_, Ok(d)) => prop_assert_eq!(d.encode().unwrap(), bytes),
+                (_, Err(e)) => prop_assert!(!e.to_string().is_empty()),
+            }
+        }
+
+        /// The sealed part takes any 81 bytes as enc ‖ ct and refuses every other length by name.
+        #[test]
+        fn sealed_part_decodes_by_length_alone(bytes in proptest::collection::vec(any::<u8>(), 0..200)) {
+            match SealedShare::decode(&bytes) {
+                Ok(s) => {
+                    prop_assert_eq!(bytes.len(), SEALED_LEN);
+                    prop_assert_eq!(&s.encode()[..], &bytes[..]);
+                }
+                Err(e) => {
+                    prop_assert_ne!(bytes.len(), SEALED_LEN);
+                    prop_assert_eq!(e, RecordError::SealedLength(bytes.len()));
+                }
+            }
         }
     }
 }

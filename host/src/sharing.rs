@@ -764,6 +764,83 @@ mod tests {
         assert!(matches!(r, Err(UnsealError::BadEnc(PointError::LowOrder))));
     }
 
+    /// The unseal path refuses every low-order encoding as the sealed part's enc before the
+    /// card is asked anything, and every low-order, twist or non-canonical x as the card's answer.
+    #[test]
+    fn unseal_refuses_low_order_and_twist_points() {
+        use crate::crypto::wei25519::tests::low_order_encodings;
+        use crate::crypto::wei25519::u_to_wei_x;
+        use num_bigint::BigUint;
+        let mut rng = ChaCha20Rng::seed_from_u64(35);
+        let (cards, people) = setup(2, &mut rng);
+        let en = enroll(b"master", 2, "x", &people, &mut rng).unwrap();
+        let card = &en.cards[0];
+        let p = BigUint::parse_bytes(crate::crypto::wei25519::P_HEX.as_bytes(), 16).unwrap();
+        for u in low_order_encodings() {
+            let mut sealed = card.sealed.clone();
+            sealed[..32].copy_from_slice(&u);
+            let asked = std::cell::Cell::new(false);
+            let r = open_share(&card.public, &sealed, &cards[0].key(), &mut rng, |pt| {
+                asked.set(true);
+                cards[0].unseal(pt)
+            });
+            assert!(
+                matches!(r, Err(UnsealError::BadEnc(_))),
+                "enc {}: {r:?}",
+                hex::encode(u)
+            );
+            assert!(!asked.get(), "the card was asked to unseal a low-order enc");
+            // the same points as the card's answer, canonical and not
+            let value = BigUint::from_bytes_le(&u) % &p;
+            let mut reduced = [0u8; 32];
+            let le = value.to_bytes_le();
+            reduced[..le.len()].copy_from_slice(&le);
+            let x = u_to_wei_x(&reduced).unwrap();
+            // x < p, so x + p < 2p < 2^256 still fits the 32 bytes of an answer
+            let mut x_plus_p = [0u8; 32];
+            let be = (BigUint::from_bytes_be(&x) + &p).to_bytes_be();
+            x_plus_p[32 - be.len()..].copy_from_slice(&be);
+            for answer in [x, x_plus_p] {
+                let r = open_share(
+                    &card.public,
+                    &card.sealed,
+                    &cards[0].key(),
+                    &mut rng,
+                    |_| Ok::<_, SoftCardError>(answer),
+                );
+                assert!(
+                    matches!(
+                        r,
+                        Err(UnsealError::BadCardAnswer(
+                            PointError::LowOrder | PointError::OnTwist | PointError::NonCanonical
+                        ))
+                    ),
+                    "answer {}: {r:?}",
+                    hex::encode(answer)
+                );
+            }
+        }
+        // twist points as the card's answer: u = 2 and u = 3 have no curve point
+        for small in [2u8, 3] {
+            let mut u = [0u8; 32];
+            u[0] = small;
+            let answer = u_to_wei_x(&u).unwrap();
+            let r = open_share(
+                &card.public,
+                &card.sealed,
+                &cards[0].key(),
+                &mut rng,
+                |_| Ok::<_, SoftCardError>(answer),
+            );
+            assert!(
+                matches!(r, Err(UnsealError::BadCardAnswer(PointError::OnTwist))),
+                "u = {small}: {r:?}"
+            );
+        }
+        // and the genuine card still opens it
+        open(card, &cards[0], &mut rng);
+    }
+
     #[test]
     fn a_share_sealed_under_the_wrong_index_is_caught() {
         let mut rng = ChaCha20Rng::seed_from_u64(34);

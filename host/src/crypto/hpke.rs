@@ -498,6 +498,26 @@ mod tests {
         }
     }
 
+    impl Context {
+        /// A context with a given key and base nonce, so AEAD vectors reach `seal`/`open` directly.
+        fn from_parts(key: &[u8; 32], base_nonce: &[u8; 12]) -> Self {
+            Self {
+                key: Zeroizing::new(*key),
+                base_nonce: Zeroizing::new(*base_nonce),
+            }
+        }
+    }
+
+    /// Every Wycheproof ChaCha20-Poly1305 case through the AEAD calls of HPKE's first (and only) message.
+    #[test]
+    fn wycheproof_chacha20poly1305_through_the_hpke_context() {
+        use crate::crypto::wrap::tests::run_wycheproof_chacha20poly1305;
+        run_wycheproof_chacha20poly1305(
+            |key, nonce, aad, pt| Context::from_parts(key, nonce).seal(aad, pt),
+            |key, nonce, aad, ct| Context::from_parts(key, nonce).open(aad, ct),
+        );
+    }
+
     #[test]
     fn tampering_is_detected() {
         let mut rng = ChaCha20Rng::seed_from_u64(4);
@@ -540,6 +560,40 @@ mod tests {
             r,
             Err(OpenError::Hpke(HpkeError::ZeroSharedSecret))
         ));
+    }
+
+    /// X25519 reads a key modulo 2^255 (RFC 7748): the seven low-order encodings below 2^255
+    /// give an all-zero DH, which seal and open refuse; the five with bit 255 set are other
+    /// points to X25519, and are refused as non-canonical before any key reaches HPKE
+    /// (`CardKey`, and `SubgroupPoint` for the enc of a sealed share).
+    #[test]
+    fn every_low_order_key_is_refused() {
+        use crate::crypto::wei25519::tests::low_order_encodings;
+        use crate::crypto::{CardKey, PointError, SubgroupPoint};
+        let mut rng = ChaCha20Rng::seed_from_u64(7);
+        let sk_r = StaticSecret::random_from_rng(&mut rng);
+        let (mut zero_dh, mut top_bit) = (0, 0);
+        for u in low_order_encodings() {
+            let name = hex::encode(u);
+            if u[31] & 0x80 != 0 {
+                top_bit += 1;
+                assert_eq!(CardKey::from_x25519(&u), Err(PointError::NonCanonical));
+                assert_eq!(SubgroupPoint::from_u(&u), Err(PointError::NonCanonical));
+                continue;
+            }
+            zero_dh += 1;
+            assert_eq!(
+                seal(&u, b"info", b"aad", &[0x5a; 33], &mut rng).unwrap_err(),
+                HpkeError::ZeroSharedSecret,
+                "seal to {name}"
+            );
+            assert_eq!(
+                open(&sk_r, &u, b"info", b"aad", &[0u8; 49]).unwrap_err(),
+                HpkeError::ZeroSharedSecret,
+                "open with enc {name}"
+            );
+        }
+        assert_eq!((zero_dh, top_bit), (7, 5));
     }
 
     #[test]

@@ -259,13 +259,56 @@ fn to_be32(v: &BigUint) -> [u8; 32] {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use curve25519_dalek::constants::{ED25519_BASEPOINT_POINT, EIGHT_TORSION, X25519_BASEPOINT};
     use curve25519_dalek::scalar::Scalar;
+    use proptest::prelude::*;
     use rand::{RngCore, SeedableRng};
     use rand_chacha::ChaCha20Rng;
     use serde_json::Value;
+
+    /// u of the two points of order 8 (cr.yp.to/ecdh.html lists them with the other low-order values).
+    const ORDER_8_U: [&str; 2] = [
+        "325606250916557431795983626356110631294008115727848805560023387167927233504",
+        "39382357235489614581723060781553021112529911719440698176882885853963445705823",
+    ];
+
+    /// The twelve 32-byte X25519 public keys of small order, as integers: 0, 1, the two
+    /// order-8 u, p − 1, and their non-canonical forms p, p + 1, p + u8, 2p − 1, 2p, 2p + 1.
+    fn low_order_values() -> Vec<BigUint> {
+        let p = big(P_HEX);
+        let dec = |s: &str| BigUint::parse_bytes(s.as_bytes(), 10).unwrap();
+        let (k1, k2) = (dec(ORDER_8_U[0]), dec(ORDER_8_U[1]));
+        let two_p = &p * 2u32;
+        vec![
+            BigUint::ZERO,
+            BigUint::from(1u32),
+            k1.clone(),
+            k2.clone(),
+            &p - 1u32,
+            p.clone(),
+            &p + 1u32,
+            &p + k1,
+            &p + k2,
+            &two_p - 1u32,
+            two_p.clone(),
+            two_p + 1u32,
+        ]
+    }
+
+    /// The twelve low-order encodings as little-endian X25519 public keys, for every layer that takes one.
+    pub(crate) fn low_order_encodings() -> Vec<[u8; 32]> {
+        low_order_values()
+            .iter()
+            .map(|v| {
+                let mut le = [0u8; 32];
+                let bytes = v.to_bytes_le();
+                le[..bytes.len()].copy_from_slice(&bytes);
+                le
+            })
+            .collect()
+    }
 
     fn big(s: &str) -> BigUint {
         BigUint::parse_bytes(s.as_bytes(), 16).unwrap()
@@ -353,6 +396,148 @@ mod tests {
                 assert_eq!(
                     SubgroupPoint::from_wei_x(&w[1..33].try_into().unwrap()),
                     Err(PointError::LowOrder)
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn the_low_order_list_holds_every_torsion_u() {
+        let list = low_order_encodings();
+        assert_eq!(list.len(), 12);
+        // the canonical ones are the u of the eight torsion points, plus p − 1
+        let mut torsion: Vec<[u8; 32]> = EIGHT_TORSION
+            .iter()
+            .map(|t| t.to_montgomery().to_bytes())
+            .collect();
+        torsion.sort();
+        torsion.dedup();
+        let p = big(P_HEX);
+        let mut canonical: Vec<[u8; 32]> = list
+            .iter()
+            .copied()
+            .filter(|u| BigUint::from_bytes_le(u) < &p - 1u32)
+            .collect();
+        canonical.sort();
+        assert_eq!(canonical, torsion);
+        // and each non-canonical one reduces to a canonical one of the list
+        for u in &list {
+            let reduced = to_be32(&(BigUint::from_bytes_le(u) % &p));
+            let mut reduced_le = reduced;
+            reduced_le.reverse();
+            assert!(list[..5].contains(&reduced_le), "{}", hex::encode(u));
+        }
+    }
+
+    /// All twelve low-order encodings are refused, in both dresses: as X25519 u and as the Wei25519 x or point a card would send.
+    #[test]
+    fn every_low_order_encoding_is_refused() {
+        let p = big(P_HEX);
+        let minus_one = to_be32(&(&p - 1u32));
+        for u in low_order_encodings() {
+            let value = BigUint::from_bytes_le(&u);
+            let canonical = value.clone() % &p;
+            let want = if value >= p {
+                PointError::NonCanonical
+            } else if to_be32(&value) == minus_one {
+                // u = −1 is a point of order 4 on the twist: no curve point has it
+                PointError::OnTwist
+            } else {
+                PointError::LowOrder
+            };
+            assert_eq!(SubgroupPoint::from_u(&u), Err(want), "{}", hex::encode(u));
+            assert_eq!(
+                crate::crypto::CardKey::from_x25519(&u),
+                Err(want),
+                "{}",
+                hex::encode(u)
+            );
+            // the same point as a card answer: x of the reduced u, and x + p (non-canonical)
+            let mut reduced_le = to_be32(&canonical);
+            reduced_le.reverse();
+            let x = u_to_wei_x(&reduced_le).unwrap();
+            let verdict = SubgroupPoint::from_wei_x(&x);
+            assert!(
+                matches!(verdict, Err(PointError::LowOrder | PointError::OnTwist)),
+                "{}: {verdict:?}",
+                hex::encode(u)
+            );
+            // x < p, so x + p < 2p < 2^256 still fits the 32 bytes of an answer
+            let x_plus_p = BigUint::from_bytes_be(&x) + &p;
+            assert_eq!(
+                SubgroupPoint::from_wei_x(&to_be32(&x_plus_p)),
+                Err(PointError::NonCanonical)
+            );
+            if let Ok(point) = wei_point_from_u(&reduced_le) {
+                assert_eq!(
+                    SubgroupPoint::from_wei_point(&point),
+                    Err(PointError::LowOrder)
+                );
+                assert_eq!(
+                    crate::crypto::CardKey::from_card_point(&point),
+                    Err(PointError::LowOrder)
+                );
+            } else {
+                // only u = −1 has no Wei25519 point to send
+                assert_eq!(canonical, &p - 1u32, "{}", hex::encode(u));
+            }
+        }
+    }
+
+    /// Random u classified by Euler's criterion, independently of the code under test: every twist u is refused as such, in both dresses.
+    #[test]
+    fn random_twist_points_are_refused() {
+        let p = big(P_HEX);
+        let a = BigUint::from(MONTGOMERY_A);
+        let half = (&p - 1u32) >> 1;
+        let mut rng = ChaCha20Rng::seed_from_u64(41);
+        let (mut twist, mut curve) = (0, 0);
+        for _ in 0..96 {
+            let mut u = [0u8; 32];
+            rng.fill_bytes(&mut u);
+            u[31] &= 0x7f;
+            let uv = BigUint::from_bytes_le(&u);
+            if uv >= p {
+                continue;
+            }
+            // v² = u³ + A·u² + u; a non-square means the u belongs to the twist
+            let v2 = (&uv * &uv % &p * &uv + &a * &uv % &p * &uv + &uv) % &p;
+            let on_twist = v2 != BigUint::ZERO && v2.modpow(&half, &p) != BigUint::from(1u32);
+            let x = u_to_wei_x(&u).unwrap();
+            if on_twist {
+                twist += 1;
+                assert_eq!(SubgroupPoint::from_u(&u), Err(PointError::OnTwist));
+                assert_eq!(SubgroupPoint::from_wei_x(&x), Err(PointError::OnTwist));
+                assert_eq!(wei_point_from_u(&u), Err(PointError::OnTwist));
+            } else {
+                curve += 1;
+                assert_ne!(SubgroupPoint::from_u(&u), Err(PointError::OnTwist));
+                assert_ne!(SubgroupPoint::from_wei_x(&x), Err(PointError::OnTwist));
+            }
+        }
+        assert!(twist > 10 && curve > 10, "twist {twist}, curve {curve}");
+    }
+
+    /// A subgroup point plus any of the seven nonzero torsion points is refused, whatever its dress.
+    #[test]
+    fn every_torsion_offset_leaves_the_subgroup() {
+        let mut rng = ChaCha20Rng::seed_from_u64(42);
+        for _ in 0..4 {
+            let mut k = [0u8; 64];
+            rng.fill_bytes(&mut k);
+            let base = ED25519_BASEPOINT_POINT * Scalar::from_bytes_mod_order_wide(&k);
+            let good = base.to_montgomery().to_bytes();
+            assert!(SubgroupPoint::from_u(&good).is_ok());
+            for t in &EIGHT_TORSION[1..] {
+                let u = (base + t).to_montgomery().to_bytes();
+                assert_eq!(SubgroupPoint::from_u(&u), Err(PointError::NotInSubgroup));
+                assert_eq!(
+                    SubgroupPoint::from_wei_x(&u_to_wei_x(&u).unwrap()),
+                    Err(PointError::NotInSubgroup)
+                );
+                assert_eq!(
+                    SubgroupPoint::from_wei_point(&wei_point_from_u(&u).unwrap()),
+                    Err(PointError::NotInSubgroup)
                 );
             }
         }
@@ -519,6 +704,80 @@ mod tests {
                 case["reason"].as_str().unwrap(),
                 "{}",
                 case["name"]
+            );
+        }
+    }
+
+    /// Sixteen valid card points, computed once (validation is slow in debug builds).
+    fn card_point_pool() -> &'static [[u8; POINT_LEN]] {
+        static POOL: OnceLock<Vec<[u8; POINT_LEN]>> = OnceLock::new();
+        POOL.get_or_init(|| {
+            (1..=16u8)
+                .map(|seed| {
+                    let u = MontgomeryPoint::mul_base_clamped([seed; 32]).to_bytes();
+                    let point = SubgroupPoint::from_u(&u).unwrap().to_wei_point();
+                    assert!(SubgroupPoint::from_wei_point(&point).is_ok());
+                    point
+                })
+                .collect()
+        })
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(250))]
+
+        /// Whatever bytes arrive as a point, an x or an X25519 key, the parsers give a typed error or a point, never a panic.
+        #[test]
+        fn point_parsers_never_panic(
+            bytes in proptest::collection::vec(any::<u8>(), 0..100),
+            word: [u8; 32],
+        ) {
+            if let Err(e) = SubgroupPoint::from_wei_point(&bytes) {
+                prop_assert!(!e.to_string().is_empty());
+            }
+            let mut point = [0u8; POINT_LEN];
+            point[0] = 0x04;
+            point[1..33].copy_from_slice(&word);
+            point[33..].copy_from_slice(&word);
+            let _ = SubgroupPoint::from_wei_point(&point);
+            let _ = SubgroupPoint::from_wei_x(&word);
+            let _ = SubgroupPoint::from_u(&word);
+            let _ = wei_point_from_u(&word);
+            let _ = u_to_wei_x(&word);
+            let _ = wei_x_to_u(&word);
+        }
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(2000))]
+
+        /// Every bit flip of a valid card point is refused, and so is every truncation or extension.
+        #[test]
+        fn damaged_card_points_are_refused(
+            good in proptest::sample::select(card_point_pool()),
+            bit in 0usize..POINT_LEN * 8,
+            cut in 0usize..POINT_LEN,
+            extra in proptest::collection::vec(any::<u8>(), 1..8),
+        ) {
+            let mut flipped = good;
+            flipped[bit / 8] ^= 1 << (bit % 8);
+            let verdict = SubgroupPoint::from_wei_point(&flipped);
+            prop_assert!(
+                matches!(
+                    verdict,
+                    Err(PointError::NotUncompressed(_) | PointError::NonCanonical | PointError::NotOnCurve)
+                ),
+                "bit {}: {:?}", bit, verdict
+            );
+            prop_assert_eq!(
+                SubgroupPoint::from_wei_point(&good[..cut]),
+                Err(PointError::WrongLength(cut))
+            );
+            let mut long = good.to_vec();
+            long.extend_from_slice(&extra);
+            prop_assert_eq!(
+                SubgroupPoint::from_wei_point(&long),
+                Err(PointError::WrongLength(POINT_LEN + extra.len()))
             );
         }
     }

@@ -77,16 +77,7 @@ pub fn wrap_master(
     nonce: [u8; NONCE_LEN],
     master: &[u8],
 ) -> Result<WrappedMaster, WrapError> {
-    let cipher = ChaCha20Poly1305::new(dek.as_bytes().into());
-    let ct = cipher
-        .encrypt(
-            (&nonce).into(),
-            Payload {
-                msg: master,
-                aad: &master_aad(set_id),
-            },
-        )
-        .map_err(|_| WrapError::Wrap)?;
+    let ct = aead_seal(dek.as_bytes(), &nonce, &master_aad(set_id), master)?;
     Ok(WrappedMaster { nonce, ct })
 }
 
@@ -96,24 +87,133 @@ pub fn unwrap_master(
     set_id: &[u8; 16],
     wrapped: &WrappedMaster,
 ) -> Result<Zeroizing<Vec<u8>>, WrapError> {
-    let cipher = ChaCha20Poly1305::new(dek.as_bytes().into());
+    aead_open(
+        dek.as_bytes(),
+        &wrapped.nonce,
+        &master_aad(set_id),
+        &wrapped.ct,
+    )
+}
+
+/// The ChaCha20-Poly1305 encryption of the wrap, apart from its key and aad, so Wycheproof's vectors run through it.
+pub(crate) fn aead_seal(
+    key: &[u8; DEK_LEN],
+    nonce: &[u8; NONCE_LEN],
+    aad: &[u8],
+    pt: &[u8],
+) -> Result<Vec<u8>, WrapError> {
+    let cipher = ChaCha20Poly1305::new(key.into());
     cipher
-        .decrypt(
-            (&wrapped.nonce).into(),
-            Payload {
-                msg: &wrapped.ct,
-                aad: &master_aad(set_id),
-            },
-        )
+        .encrypt(nonce.into(), Payload { msg: pt, aad })
+        .map_err(|_| WrapError::Wrap)
+}
+
+/// The ChaCha20-Poly1305 decryption of the unwrap, apart from its key and aad, so Wycheproof's vectors run through it.
+pub(crate) fn aead_open(
+    key: &[u8; DEK_LEN],
+    nonce: &[u8; NONCE_LEN],
+    aad: &[u8],
+    ct: &[u8],
+) -> Result<Zeroizing<Vec<u8>>, WrapError> {
+    let cipher = ChaCha20Poly1305::new(key.into());
+    cipher
+        .decrypt(nonce.into(), Payload { msg: ct, aad })
         .map(Zeroizing::new)
         .map_err(|_| WrapError::Unwrap)
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use rand::SeedableRng;
     use rand_chacha::ChaCha20Rng;
+    use wycheproof::aead::{TestName, TestSet};
+    use wycheproof::TestResult;
+
+    /// What one pass over Wycheproof's ChaCha20-Poly1305 file did; the counts add up to the file's size.
+    #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+    pub(crate) struct WycheproofCounts {
+        /// Cases run through seal and open (key of 32 bytes, nonce of 12).
+        pub(crate) checked: usize,
+        /// Checked cases marked valid: sealed to exactly ct ‖ tag, opened to the plaintext.
+        pub(crate) valid: usize,
+        /// Checked cases marked invalid: refused by open, and not what seal produces.
+        pub(crate) invalid: usize,
+        /// Cases whose key or nonce has another size: quorum's `[u8; 32]` / `[u8; 12]` parameters cannot take them.
+        pub(crate) refused_by_type: usize,
+    }
+
+    /// Runs every case of Wycheproof's ChaCha20-Poly1305 file through `seal` and `open`
+    /// (key, nonce, aad, input), asserting each verdict and that no case was skipped.
+    pub(crate) fn run_wycheproof_chacha20poly1305<E1, E2>(
+        seal: impl Fn(&[u8; 32], &[u8; 12], &[u8], &[u8]) -> Result<Vec<u8>, E1>,
+        open: impl Fn(&[u8; 32], &[u8; 12], &[u8], &[u8]) -> Result<Zeroizing<Vec<u8>>, E2>,
+    ) -> WycheproofCounts {
+        let set = TestSet::load(TestName::ChaCha20Poly1305).unwrap();
+        let mut counts = WycheproofCounts::default();
+        let mut expected_checked = 0;
+        for group in &set.test_groups {
+            if group.key_size == 8 * DEK_LEN && group.nonce_size == 8 * NONCE_LEN {
+                expected_checked += group.tests.len();
+            }
+            for t in &group.tests {
+                let id = t.tc_id;
+                let sizes = (
+                    <[u8; DEK_LEN]>::try_from(&t.key[..]),
+                    <[u8; NONCE_LEN]>::try_from(&t.nonce[..]),
+                );
+                let (Ok(key), Ok(nonce)) = sizes else {
+                    assert_eq!(
+                        t.result,
+                        TestResult::Invalid,
+                        "tcId {id}: a valid case has a key or nonce size quorum cannot take"
+                    );
+                    counts.refused_by_type += 1;
+                    continue;
+                };
+                counts.checked += 1;
+                let mut ct_tag = t.ct.to_vec();
+                ct_tag.extend_from_slice(&t.tag);
+                let opened = open(&key, &nonce, &t.aad, &ct_tag);
+                match t.result {
+                    TestResult::Valid => {
+                        let sealed = seal(&key, &nonce, &t.aad, &t.pt);
+                        assert_eq!(sealed.ok(), Some(ct_tag), "tcId {id}: seal");
+                        assert_eq!(
+                            opened.ok().map(|pt| pt.to_vec()),
+                            Some(t.pt.to_vec()),
+                            "tcId {id}: open"
+                        );
+                        counts.valid += 1;
+                    }
+                    TestResult::Invalid => {
+                        assert!(opened.is_err(), "tcId {id}: an invalid case opened");
+                        let sealed = seal(&key, &nonce, &t.aad, &t.pt);
+                        assert_ne!(sealed.ok(), Some(ct_tag), "tcId {id}: seal");
+                        counts.invalid += 1;
+                    }
+                    TestResult::Acceptable => panic!(
+                        "tcId {id}: an 'acceptable' case, which this file had none of; decide its verdict"
+                    ),
+                }
+            }
+        }
+        assert!(counts.checked > 0 && counts.valid > 0 && counts.invalid > 0);
+        assert_eq!(counts.checked, expected_checked, "{counts:?}");
+        assert_eq!(counts.valid + counts.invalid, counts.checked);
+        assert_eq!(
+            counts.checked + counts.refused_by_type,
+            set.number_of_tests,
+            "{counts:?}"
+        );
+        counts
+    }
+
+    /// Every Wycheproof ChaCha20-Poly1305 case through the wrap's own seal and open.
+    #[test]
+    fn wycheproof_chacha20poly1305_through_the_wrap() {
+        run_wycheproof_chacha20poly1305(aead_seal, aead_open);
+    }
 
     #[test]
     fn wrap_round_trip_and_binding() {

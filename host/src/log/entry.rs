@@ -222,7 +222,9 @@ pub(super) fn valid_command(name: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::mutation::any_mutation;
     use curve25519_dalek::montgomery::MontgomeryPoint;
+    use proptest::prelude::*;
 
     #[derive(Debug, thiserror::Error)]
     #[error("card in \"Reader 1\": the card refused the PIN\n(2 tries left)")]
@@ -309,6 +311,73 @@ mod tests {
             "a".repeat(33).as_str(),
         ] {
             assert!(!valid_command(bad), "{bad}");
+        }
+    }
+
+    /// A fingerprint as quorumctl shows it, from any 8 bytes.
+    fn fingerprint_text(bytes: [u8; 8]) -> String {
+        let h = hex::encode(bytes);
+        format!("{}-{}-{}-{}", &h[..4], &h[4..8], &h[8..12], &h[12..])
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(2000))]
+
+        /// Any text offered as a fingerprint, set id or label is taken only in its documented
+        /// shape; a refusal never panics and quotes at most 80 characters of the input.
+        #[test]
+        fn identifiers_are_taken_only_in_shape(text in any::<String>(), id in "[0-9a-fA-F]{0,40}") {
+            match Fingerprint::parse(&text) {
+                Ok(fp) => {
+                    prop_assert_eq!(fp.as_str(), &text);
+                    prop_assert_eq!(fingerprint_text(hex::decode(text.replace('-', "")).unwrap().try_into().unwrap()), text.clone());
+                }
+                Err(LogError::BadFingerprint(quoted)) => prop_assert!(quoted.chars().count() <= 80),
+                Err(other) => prop_assert!(false, "unexpected error {}", other),
+            }
+            match SetRef::new(None, Some(&text)) {
+                Ok(set) => {
+                    prop_assert_eq!(set.label(), Some(text.as_str()));
+                    prop_assert!(!text.is_empty() && text.len() <= MAX_LABEL_LEN && !text.chars().any(char::is_control));
+                }
+                Err(LogError::BadLabel(quoted)) => prop_assert!(quoted.chars().count() <= 80),
+                Err(other) => prop_assert!(false, "unexpected error {}", other),
+            }
+            for candidate in [&id, &text] {
+                match SetRef::from_hex(candidate, "label") {
+                    Ok(set) => prop_assert_eq!(set.id().map(hex::encode), Some(candidate.to_ascii_lowercase())),
+                    Err(LogError::BadSetId(quoted)) => prop_assert!(quoted.chars().count() <= 80),
+                    Err(other) => prop_assert!(false, "unexpected error {}", other),
+                }
+            }
+        }
+
+        /// Damaged fingerprints (a changed, added or removed byte) are refused unless still well formed.
+        #[test]
+        fn damaged_fingerprints_are_refused(fp: [u8; 8], m in any_mutation()) {
+            let good = fingerprint_text(fp);
+            let bad = m.apply(good.as_bytes());
+            let Ok(text) = String::from_utf8(bad) else { return Ok(()); };
+            let well_formed = text.len() == 19
+                && text.char_indices().all(|(i, c)| if i % 5 == 4 { c == '-' } else { matches!(c, '0'..='9' | 'a'..='f') });
+            prop_assert_eq!(Fingerprint::parse(&text).is_ok(), well_formed);
+        }
+
+        /// Any error text becomes a logged message without control characters, within the cap, cut on a character boundary.
+        #[test]
+        fn any_error_text_becomes_a_clean_capped_message(text in any::<String>(), repeat in 1usize..400) {
+            #[derive(Debug, thiserror::Error)]
+            #[error("{0}")]
+            struct AnyText(String);
+            let long = text.repeat(repeat);
+            let m = Message::from_error(&AnyText(long.clone()));
+            prop_assert!(m.as_str().len() <= MAX_MESSAGE_LEN);
+            prop_assert!(!m.as_str().chars().any(char::is_control));
+            if long.len() <= MAX_MESSAGE_LEN {
+                prop_assert_eq!(m.as_str().chars().count(), long.chars().count());
+            } else {
+                prop_assert!(m.as_str().ends_with('…'));
+            }
         }
     }
 }

@@ -124,7 +124,8 @@ pub(super) fn check(line: &[u8]) -> Result<LogLine, Problem> {
     }
     let (content, claimed) = text
         .strip_suffix("\"}")
-        .and_then(|t| t.len().checked_sub(HASH_HEX_LEN).map(|at| t.split_at(at)))
+        // checked: in a damaged line the hash's first byte may sit inside a multi-byte character
+        .and_then(|t| t.split_at_checked(t.len().checked_sub(HASH_HEX_LEN)?))
         .and_then(|(head, hash)| Some((head.strip_suffix(HASH_KEY)?, hash)))
         .filter(|(_, hash)| is_hash(hash))
         .ok_or_else(|| {
@@ -147,6 +148,8 @@ pub(super) fn check(line: &[u8]) -> Result<LogLine, Problem> {
 mod tests {
     use super::*;
     use crate::log::entry::{CardOutcome, Fingerprint, Message, SetRef};
+    use crate::mutation::any_mutation;
+    use proptest::prelude::*;
 
     fn entry() -> Entry {
         Entry {
@@ -231,6 +234,13 @@ mod tests {
         ));
     }
 
+    /// A line whose last 64 bytes before `"}` start inside a multi-byte character is malformed, not a crash.
+    #[test]
+    fn a_character_across_the_hash_boundary_is_malformed() {
+        let text = format!("{{\"x\":\"é{}\"}}", "a".repeat(HASH_HEX_LEN - 1));
+        assert!(matches!(check(text.as_bytes()), Err(Problem::Malformed(_))));
+    }
+
     #[test]
     fn bad_command_names_are_refused() {
         let mut e = entry();
@@ -239,5 +249,80 @@ mod tests {
             build(&e, 1, "t", &genesis_hash()),
             Err(LogError::BadCommand("Enroll now"))
         ));
+    }
+
+    /// An error whose message is any text, as the failure reason of a ceremony.
+    #[derive(Debug, thiserror::Error)]
+    #[error("{0}")]
+    struct AnyText(String);
+
+    prop_compose! {
+        /// Any entry a ceremony could log: known command, optional set, zero to three cards, either outcome.
+        fn arb_entry()(
+            command in proptest::sample::select(&["init", "enroll", "recover", "reset-card", "add-card"][..]),
+            id in proptest::option::of(any::<[u8; 16]>()),
+            label in proptest::option::of("[a-zA-Z0-9 éü漢\"\\-]{1,20}"),
+            cards in proptest::collection::vec((any::<[u8; 8]>(), 0u8..3), 0..4),
+            failure in proptest::option::of(any::<String>()),
+        ) -> Entry {
+            let cards = cards
+                .into_iter()
+                .map(|(fp, outcome)| {
+                    let h = hex::encode(fp);
+                    CardEntry {
+                        fingerprint: Fingerprint::parse(&format!("{}-{}-{}-{}", &h[..4], &h[4..8], &h[8..12], &h[12..])).unwrap(),
+                        outcome: [CardOutcome::Ok, CardOutcome::Skipped, CardOutcome::Failed][usize::from(outcome)],
+                    }
+                })
+                .collect();
+            Entry {
+                command,
+                set: (id.is_some() || label.is_some())
+                    .then(|| SetRef::new(id, label.as_deref()).unwrap()),
+                cards,
+                outcome: match failure {
+                    None => Outcome::Ok,
+                    Some(text) => Outcome::Failed(Message::from_error(&AnyText(text))),
+                },
+            }
+        }
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(1000))]
+
+        /// Whatever text a log line holds, checking it gives a line or a typed problem, never a panic;
+        /// the text is also tried in the shape of a line, ending in a hash field of any characters.
+        #[test]
+        fn check_never_panics(
+            raw in proptest::collection::vec(any::<u8>(), 0..200),
+            head in any::<String>(),
+            hash in "\\PC{60,66}",
+        ) {
+            let _ = check(&raw);
+            let shaped = format!("{head}{HASH_KEY}{hash}\"}}");
+            if let Err(problem) = check(shaped.as_bytes()) {
+                prop_assert!(!problem.to_string().is_empty());
+            }
+        }
+
+        /// A line reads back as written, and any damage to it is found: edited, or not a line.
+        #[test]
+        fn damaged_lines_are_refused(
+            entry in arb_entry(),
+            seq in 1u64..1_000_000,
+            m in any_mutation(),
+        ) {
+            let (text, hash) = build(&entry, seq, "2026-01-02T03:04:05Z", &genesis_hash()).unwrap();
+            let good = text.strip_suffix('\n').unwrap().as_bytes();
+            let parsed = check(good).unwrap();
+            prop_assert_eq!((parsed.seq, &parsed.hash, &parsed.cards), (seq, &hash, &entry.cards));
+            let bad = m.apply(good);
+            match check(&bad) {
+                Ok(_) => prop_assert_eq!(&bad[..], good, "a damaged line passed"),
+                Err(Problem::Edited | Problem::Malformed(_)) => {}
+                Err(other) => prop_assert!(false, "unexpected problem {:?}", other),
+            }
+        }
     }
 }

@@ -114,6 +114,8 @@ mod tests {
     use super::*;
     use crate::log::tests::{entry, TempDir};
     use crate::log::Log;
+    use crate::mutation::{any_mutation, Mutation};
+    use proptest::prelude::*;
 
     /// A five-line log; returns its directory guard, path, lines (without newlines) and head.
     fn five() -> (TempDir, std::path::PathBuf, Vec<String>, String) {
@@ -292,5 +294,50 @@ mod tests {
             verify(&path, Some("abc")),
             Err(LogError::BadHead(_))
         ));
+    }
+
+    /// The bytes of a valid five-line log and its head, written once through `Log::append`.
+    fn valid_log() -> &'static (Vec<u8>, String) {
+        static LOG: std::sync::OnceLock<(Vec<u8>, String)> = std::sync::OnceLock::new();
+        LOG.get_or_init(|| {
+            let (_dir, path, _, head) = five();
+            (std::fs::read(&path).unwrap(), head)
+        })
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(400))]
+
+        /// Any damage to a log file is found: with the recorded head, only the untouched file
+        /// verifies; without it, only the untouched file or one cut at a line's end. Nothing
+        /// panics, and opening the damaged log for appending either works or says it is damaged.
+        #[test]
+        fn damaged_log_files_fail_verification(m in any_mutation()) {
+            let (good, head) = valid_log();
+            let bad = m.apply(good);
+            let dir = TempDir::new("verify-prop");
+            let path = dir.0.join("log.jsonl");
+            std::fs::write(&path, &bad).unwrap();
+            let untouched = bad == *good;
+            let with_head = verify(&path, Some(head));
+            prop_assert_eq!(with_head.is_ok(), untouched, "{:?}", with_head);
+            let cut_at_line_end = matches!(m, Mutation::Truncate(_)) && (bad.is_empty() || bad.ends_with(b"\n"));
+            match verify(&path, None) {
+                Ok(v) => {
+                    prop_assert!(untouched || cut_at_line_end, "damage not found");
+                    prop_assert_eq!(v.lines, bad.iter().filter(|&&b| b == b'\n').count() as u64);
+                }
+                Err(LogError::Broken { line, problem, .. }) => {
+                    prop_assert!(!untouched);
+                    prop_assert!(line >= 1 && line <= 1 + bad.iter().filter(|&&b| b == b'\n').count() as u64);
+                    prop_assert!(!problem.to_string().is_empty());
+                }
+                Err(other) => prop_assert!(false, "unexpected error {}", other),
+            }
+            match Log::open(&path) {
+                Ok(_) | Err(LogError::Damaged { .. }) => {}
+                Err(other) => prop_assert!(false, "unexpected error {}", other),
+            }
+        }
     }
 }

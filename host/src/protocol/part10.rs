@@ -594,4 +594,58 @@ mod tests {
         modify.apdu = vec![0x00, 0x24, 0x00, 0x81];
         assert_eq!(modify.encode().unwrap().len(), MODIFY_HEADER_LEN + 4);
     }
+
+    /// Every code the parse put somewhere, as (tag, code), in tag order.
+    fn listed(f: &ReaderFeatures) -> Vec<(u8, u32)> {
+        let mut all: Vec<(u8, u32)> = [
+            (FEATURE_VERIFY_PIN_DIRECT, f.verify_pin_direct),
+            (FEATURE_MODIFY_PIN_DIRECT, f.modify_pin_direct),
+            (FEATURE_IFD_PIN_PROPERTIES, f.ifd_pin_properties),
+            (FEATURE_GET_TLV_PROPERTIES, f.get_tlv_properties),
+        ]
+        .into_iter()
+        .filter_map(|(tag, code)| code.map(|c| (tag, c)))
+        .chain(f.others.iter().copied())
+        .collect();
+        all.sort();
+        all
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(2000))]
+
+        /// A reader's feature list, well formed or damaged, is read completely or refused with a typed error; nothing is lost or invented.
+        #[test]
+        fn feature_lists_are_read_completely_or_refused(
+            features in proptest::collection::btree_map(proptest::prelude::any::<u8>(), proptest::prelude::any::<u32>(), 0..8),
+            m in crate::mutation::any_mutation(),
+        ) {
+            let mut good = Vec::new();
+            for (tag, code) in &features {
+                good.extend_from_slice(&[*tag, FEATURE_VALUE_LEN]);
+                good.extend_from_slice(&code.to_be_bytes());
+            }
+            let parsed = ReaderFeatures::parse(&good).unwrap();
+            let expected: Vec<(u8, u32)> = features.into_iter().collect();
+            proptest::prop_assert_eq!(listed(&parsed), expected);
+            if good.is_empty() {
+                return Ok(());
+            }
+            let bad = m.apply(&good);
+            match ReaderFeatures::parse(&bad) {
+                Ok(f) => {
+                    proptest::prop_assert_eq!(bad.len() % FEATURE_TLV_LEN, 0);
+                    proptest::prop_assert_eq!(listed(&f).len(), bad.len() / FEATURE_TLV_LEN);
+                }
+                Err(FeatureError::Truncated { len }) => {
+                    proptest::prop_assert_eq!(len, bad.len());
+                    proptest::prop_assert_ne!(len % FEATURE_TLV_LEN, 0);
+                }
+                Err(FeatureError::ValueLength { length, .. }) => proptest::prop_assert_ne!(length, FEATURE_VALUE_LEN),
+                Err(FeatureError::Duplicate(tag)) => {
+                    proptest::prop_assert!(bad.chunks(FEATURE_TLV_LEN).filter(|t| t[0] == tag).count() >= 2);
+                }
+            }
+        }
+    }
 }

@@ -283,6 +283,7 @@ fn need<'a>(data: &'a [u8], len: usize, what: &'static str) -> Result<&'a [u8], 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::mutation::any_mutation;
     use proptest::prelude::*;
 
     fn key() -> [u8; POINT_LEN] {
@@ -440,6 +441,8 @@ mod tests {
     }
 
     proptest! {
+        #![proptest_config(ProptestConfig::with_cases(2000))]
+
         #[test]
         fn parsers_never_panic(data in proptest::collection::vec(any::<u8>(), 0..120)) {
             let _ = SelectInfo::parse(&data);
@@ -473,6 +476,141 @@ mod tests {
             prop_assert_eq!((status.tries_left, status.retry_limit), (tries, limit));
             prop_assert_eq!((status.capacity, status.public_len, status.sealed_len), (capacity, public, sealed));
             prop_assert_eq!(status.public_key.map(|k| k[1..].to_vec()), with_key.then(|| coords.clone()));
+        }
+    }
+
+    /// The SELECT answer bytes this host reads, rebuilt from what it read.
+    fn select_bytes(info: &SelectInfo) -> Vec<u8> {
+        let mut b = vec![
+            info.version.major,
+            info.version.minor,
+            info.capabilities.0,
+            info.state.to_byte(),
+        ];
+        b.extend_from_slice(&info.record_capacity.to_be_bytes());
+        b
+    }
+
+    /// The GET STATUS answer bytes this host reads, rebuilt from what it read.
+    fn card_status_bytes(s: &CardStatus) -> Vec<u8> {
+        let flags = u8::from(s.blocked) | u8::from(s.validated) << 1;
+        let mut b = vec![s.state.to_byte(), flags, s.tries_left, s.retry_limit];
+        for v in [s.capacity, s.public_len, s.sealed_len] {
+            b.extend_from_slice(&v.to_be_bytes());
+        }
+        match s.public_key {
+            Some(key) => {
+                b.push(POINT_LEN as u8);
+                b.extend_from_slice(&key);
+            }
+            None => b.push(0),
+        }
+        b
+    }
+
+    prop_compose! {
+        /// A well-formed SELECT answer, as the applet sends it.
+        fn arb_select_answer()(state in 0u8..=2, caps in 0u8..8, capacity: u16) -> Vec<u8> {
+            let mut b = vec![1, 0, caps, state];
+            b.extend_from_slice(&capacity.to_be_bytes());
+            b
+        }
+    }
+
+    prop_compose! {
+        /// A well-formed GET STATUS answer, as the applet sends it in each state.
+        fn arb_status_answer()(state in 0u8..=2, flags in 0u8..4, tries in 0u8..=10, limit in 3u8..=10,
+                               capacity: u16, public: u16, sealed: u16, coords: [u8; 64]) -> Vec<u8> {
+            let mut b = vec![state, flags, tries, limit];
+            for v in [capacity, public, sealed] {
+                b.extend_from_slice(&v.to_be_bytes());
+            }
+            if state == 0 {
+                b.push(0);
+            } else {
+                b.push(65);
+                b.push(0x04);
+                b.extend_from_slice(&coords);
+            }
+            b
+        }
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(2000))]
+
+        /// A damaged SELECT answer is read exactly as its bytes say, or refused for the one reason there is.
+        #[test]
+        fn damaged_select_answers_are_read_or_refused_exactly(
+            good in arb_select_answer(),
+            m in any_mutation(),
+        ) {
+            let bytes = m.apply(&good);
+            match SelectInfo::parse(&bytes) {
+                Ok(info) => prop_assert_eq!(select_bytes(&info), bytes[..SELECT_LEN].to_vec()),
+                Err(ParseError::TooShort { what: "SELECT", need: SELECT_LEN, got }) => {
+                    prop_assert_eq!(got, bytes.len());
+                    prop_assert!(got < SELECT_LEN);
+                }
+                Err(ParseError::UnknownState(state)) => {
+                    prop_assert_eq!(state, bytes[3]);
+                    prop_assert!(state > 2);
+                }
+                Err(other) => prop_assert!(false, "unexpected error {:?}", other),
+            }
+        }
+
+        /// A damaged GET STATUS answer is read exactly as its bytes say, or refused with a typed error that names the cause.
+        #[test]
+        fn damaged_status_answers_are_read_or_refused_exactly(
+            good in arb_status_answer(),
+            m in any_mutation(),
+        ) {
+            let bytes = m.apply(&good);
+            match CardStatus::parse(&bytes) {
+                Ok(status) => {
+                    // flag bits other than 0 and 1 are not defined, so not read
+                    let mut expected = bytes.clone();
+                    expected[1] &= 0x03;
+                    let read = card_status_bytes(&status);
+                    prop_assert_eq!(&read[..], &expected[..read.len()]);
+                }
+                Err(e @ ParseError::TooShort { got, need, .. }) => {
+                    prop_assert_eq!(got, bytes.len());
+                    prop_assert!(got < need && (need == STATUS_FIXED_LEN || need == STATUS_FIXED_LEN + POINT_LEN));
+                    prop_assert!(!e.to_string().is_empty());
+                }
+                Err(ParseError::UnknownState(state)) => prop_assert_eq!(state, bytes[0]),
+                Err(ParseError::KeyLength(len)) => {
+                    prop_assert_eq!(len, bytes[10]);
+                    prop_assert!(len != 0 && len != 65);
+                }
+                Err(ParseError::NotUncompressed { first, .. }) => {
+                    prop_assert_eq!(first, bytes[STATUS_FIXED_LEN]);
+                    prop_assert_ne!(first, 0x04);
+                }
+                Err(ParseError::KeyStateMismatch { state, .. }) => {
+                    prop_assert_eq!(state.to_byte(), bytes[0]);
+                    prop_assert_eq!(state == LifeCycle::Blank, bytes[10] == 65);
+                }
+                Err(other) => prop_assert!(false, "unexpected error {:?}", other),
+            }
+        }
+
+        /// The exact-length answers (public key, UNSEAL) are accepted exactly when length and form are right.
+        #[test]
+        fn damaged_keys_and_dh_outputs_are_refused_by_length(
+            coords: [u8; 64],
+            m in any_mutation(),
+        ) {
+            let mut key = vec![0x04];
+            key.extend_from_slice(&coords);
+            let bytes = m.apply(&key);
+            let expect_key = bytes.len() == POINT_LEN && bytes[0] == 0x04;
+            prop_assert_eq!(parse_public_key(&bytes).ok().map(|k| k.to_vec()), expect_key.then(|| bytes.clone()));
+            let dh = m.apply(&coords[..DH_LEN]);
+            let expect_dh = dh.len() == DH_LEN;
+            prop_assert_eq!(parse_dh_output(&dh).ok().map(|d| d.to_vec()), expect_dh.then(|| dh.clone()));
         }
     }
 }

@@ -215,6 +215,20 @@ mod tests {
         }
     }
 
+    /// Any two bytes a card may end its answer with, all 65536 of them: decoded without a
+    /// panic, shown with their hex value and a meaning, success only for 9000 and 61xx.
+    #[test]
+    fn every_status_word_is_shown_with_its_value() {
+        for sw in 0..=u16::MAX {
+            let [sw1, sw2] = sw.to_be_bytes();
+            let word = StatusWord::from_bytes(sw1, sw2);
+            let text = word.to_string();
+            assert!(text.starts_with(&format!("{sw:04X} (")), "{text}");
+            assert!(text.ends_with(')') && !word.meaning().is_empty(), "{text}");
+            assert_eq!(word.is_success(), sw == 0x9000 || sw1 == 0x61, "{sw:04X}");
+        }
+    }
+
     #[test]
     fn protocol_status_words_decode_to_their_variants() {
         let cases = [

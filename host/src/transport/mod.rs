@@ -258,4 +258,25 @@ mod tests {
             "RawResponse(2 data bytes, SW 9000)"
         );
     }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(2000))]
+
+        /// Whatever a reader returns is split into data and the last two bytes, or refused by length.
+        #[test]
+        fn any_response_apdu_is_split_or_refused(apdu in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..300)) {
+            match RawResponse::from_apdu(&apdu) {
+                Ok(r) => {
+                    let n = apdu.len();
+                    proptest::prop_assert!(n >= 2);
+                    proptest::prop_assert_eq!(r.data(), &apdu[..n - 2]);
+                    proptest::prop_assert_eq!(r.sw(), u16::from_be_bytes([apdu[n - 2], apdu[n - 1]]));
+                }
+                Err(TransportError::MalformedResponse(len)) => {
+                    proptest::prop_assert!(len < 2 && len == apdu.len());
+                }
+                Err(other) => proptest::prop_assert!(false, "unexpected error {}", other),
+            }
+        }
+    }
 }
