@@ -272,6 +272,25 @@ impl Bundle {
         )
     }
 
+    /// A bundle made from cards' public parts alone, so a lost or unwritable bundle can be
+    /// written again from any cards of the set (they carry the whole description).
+    pub fn from_publics(publics: &[Vec<u8>]) -> Result<Bundle, BundleError> {
+        let first = publics.first().ok_or(BundleError::Empty)?;
+        let record = PublicRecord::decode(first).map_err(|source| BundleError::NewRecord {
+            position: 1,
+            source,
+        })?;
+        let seed = Bundle::describe(
+            &record,
+            vec![BundleRecord {
+                index: record.index,
+                set_version: record.set_version,
+                public: hex::encode(first),
+            }],
+        );
+        seed.with_records(&publics[1..])
+    }
+
     /// The summary of `newest` over the given records, sorted by index.
     fn describe(newest: &PublicRecord, mut records: Vec<BundleRecord>) -> Bundle {
         records.sort_by_key(|r| r.index);
@@ -942,6 +961,24 @@ mod tests {
                 .unwrap(),
             st.fork.card.record
         );
+    }
+
+    #[test]
+    fn from_publics_rebuilds_the_bundle_from_cards() {
+        let story = story();
+        let v2 = story.v2();
+        let publics: Vec<Vec<u8>> = v2
+            .records
+            .iter()
+            .rev()
+            .map(|r| hex::decode(&r.public).unwrap())
+            .collect();
+        assert_eq!(Bundle::from_publics(&publics).unwrap(), v2);
+        assert!(matches!(Bundle::from_publics(&[]), Err(BundleError::Empty)));
+        assert!(matches!(
+            Bundle::from_publics(&[vec![0u8; 3]]),
+            Err(BundleError::NewRecord { position: 1, .. })
+        ));
     }
 
     #[test]

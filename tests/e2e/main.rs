@@ -8,6 +8,7 @@ mod farm;
 mod farm_smoke;
 mod fixtures;
 mod health;
+mod json;
 mod log;
 mod pin_lifecycle;
 mod pinpad;

@@ -186,3 +186,45 @@ pub fn summarize(
         set,
     })
 }
+
+/// One card's public record, read without a PIN.
+pub struct PublicPart {
+    /// The reader it is in.
+    pub reader: String,
+    /// The public part as stored.
+    pub public: Vec<u8>,
+    /// The same, decoded.
+    pub record: PublicRecord,
+}
+
+/// The public records of the enrolled cards in `readers` (others are named in `skipped`),
+/// so a bundle can be written again from the cards alone.
+pub fn read_public_parts(
+    ctx: &PcscContext,
+    readers: &[String],
+    trace: bool,
+) -> Result<(Vec<PublicPart>, Vec<String>), CeremonyError> {
+    let mut parts = Vec::new();
+    let mut skipped = Vec::new();
+    for reader in readers {
+        let mut card = Card::with_trace(connect_settled(ctx, reader)?, trace);
+        let read = card.select().map_err(|e| e.to_string()).and_then(|info| {
+            if info.state != LifeCycle::Enrolled {
+                return Err(format!("holds no record (state: {})", info.state.name()));
+            }
+            let public = card.get_record_public().map_err(|e| e.to_string())?;
+            let record = PublicRecord::decode(&public)
+                .map_err(|e| format!("its record is unreadable: {e}"))?;
+            Ok((public, record))
+        });
+        match read {
+            Ok((public, record)) => parts.push(PublicPart {
+                reader: reader.clone(),
+                public,
+                record,
+            }),
+            Err(why) => skipped.push(format!("card in \"{reader}\": {why}")),
+        }
+    }
+    Ok((parts, skipped))
+}

@@ -51,6 +51,8 @@ pub enum Command {
     ChangePin(ChangePinArgs),
     /// Factory-reset a card: erase its key, PIN and record (destroys its share).
     ResetCard(ResetArgs),
+    /// Write a set's bundle again from the public records of the cards present (no PIN).
+    ExportBundle(ExportArgs),
     /// Show what a bundle file describes (set, custodians, records); needs no card.
     Inspect(InspectArgs),
     /// Check the hash-chained ceremony log.
@@ -285,4 +287,21 @@ pub struct ReshareArgs {
     pub cards: SwapArgs,
     #[command(flatten)]
     pub pins: PinArgs,
+}
+
+/// Options of `export-bundle`.
+#[derive(Debug, Args)]
+pub struct ExportArgs {
+    /// Where to write the bundle.
+    #[arg(long, value_name = "FILE")]
+    pub out: PathBuf,
+    /// Replace FILE if it exists.
+    #[arg(long)]
+    pub force: bool,
+    /// Export this set (its id, as `status` shows) when cards of several sets are present.
+    #[arg(long, value_name = "SET_ID")]
+    pub set: Option<String>,
+    /// Read only the card in this reader; default: every card present.
+    #[arg(long, short = 'r')]
+    pub reader: Option<String>,
 }

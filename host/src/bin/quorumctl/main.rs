@@ -17,7 +17,9 @@ use quorum::ceremony::add_card::{add_card, AddCardRequest};
 use quorum::ceremony::change_pin::change_pin;
 use quorum::ceremony::enroll::{enroll, EnrollRequest, EnrolledCardReport};
 use quorum::ceremony::init::init;
-use quorum::ceremony::inspect::{list_readers, summarize, CardSummary, Found, SetMembership};
+use quorum::ceremony::inspect::{
+    list_readers, read_public_parts, summarize, CardSummary, Found, SetMembership,
+};
 use quorum::ceremony::recover::{recover, RecoverRequest};
 use quorum::ceremony::reset::{reset_card, Confirmation};
 use quorum::ceremony::reshare::{reshare, ReshareRequest};
@@ -37,8 +39,8 @@ use serde_json::{json, Value};
 use report::Report;
 
 use cli::{
-    AddCardArgs, CardArgs, ChangePinArgs, Cli, Command, EnrollArgs, InitArgs, PinArgs, RecoverArgs,
-    ResetArgs, ReshareArgs, SwapArgs, VerifyArgs,
+    AddCardArgs, CardArgs, ChangePinArgs, Cli, Command, EnrollArgs, ExportArgs, InitArgs, PinArgs,
+    RecoverArgs, ResetArgs, ReshareArgs, SwapArgs, VerifyArgs,
 };
 
 fn main() -> ExitCode {
@@ -99,6 +101,7 @@ fn command_name(command: &Command) -> &'static str {
     match command {
         Command::Readers => "readers",
         Command::Status(_) => "status",
+        Command::ExportBundle(_) => "export-bundle",
         Command::Inspect(_) => "inspect",
         Command::Log(_) => "log verify",
         other => ceremony_name(other).expect("every other command is a ceremony"),
@@ -117,7 +120,11 @@ fn ceremony_name(command: &Command) -> Option<&'static str> {
         Command::Reshare(_) => Some("reshare"),
         Command::ChangePin(_) => Some("change-pin"),
         Command::ResetCard(_) => Some("reset-card"),
-        Command::Readers | Command::Status(_) | Command::Inspect(_) | Command::Log(_) => None,
+        Command::Readers
+        | Command::Status(_)
+        | Command::ExportBundle(_)
+        | Command::Inspect(_)
+        | Command::Log(_) => None,
     }
 }
 
@@ -148,6 +155,7 @@ fn run(
     match &cli.command {
         Command::Readers => readers(trace, report),
         Command::Status(args) => status(args, trace, report),
+        Command::ExportBundle(args) => export_bundle(args, trace, report),
         Command::Init(args) => init_card(args, trace, logged, report),
         Command::Enroll(args) => enroll_set(args, trace, cli.stats, logged, report),
         Command::Recover(args) => recover_set(args, trace, cli.stats, logged, report),
@@ -954,5 +962,88 @@ fn reshare_set(
     report.set("wiped", json!(done.wiped));
     report.set("state", json!(done.progress.describe()));
     report.set("bundle", json!(new_bundle.display().to_string()));
+    Ok(())
+}
+
+fn export_bundle(args: &ExportArgs, trace: bool, report: &mut Report) -> Result<(), CeremonyError> {
+    let set_id = args.set.as_deref().map(parse_set_id).transpose()?;
+    check_writable(&args.out, args.force)?;
+    let ctx = PcscContext::establish()?;
+    let readers: Vec<String> = match args.reader.as_deref() {
+        Some(given) => vec![resolve_reader(&ctx.reader_names()?, given)?],
+        None => ctx
+            .readers()?
+            .into_iter()
+            .filter(|r| r.card_present)
+            .map(|r| r.name)
+            .collect(),
+    };
+    if readers.is_empty() {
+        return Err(CeremonyError::NoCards);
+    }
+    let (parts, mut skipped) = read_public_parts(&ctx, &readers, trace)?;
+    let wanted = set_id.or(parts.first().map(|p| p.record.set_id));
+    let mut publics = Vec::new();
+    let mut used = Vec::new();
+    for p in &parts {
+        if Some(p.record.set_id) == wanted {
+            publics.push(p.public.clone());
+            used.push(p);
+        } else {
+            skipped.push(format!(
+                "card in \"{}\": belongs to another {}",
+                p.reader,
+                SetMembership::from_record(&p.record)
+            ));
+        }
+    }
+    if publics.is_empty() {
+        return Err(CeremonyError::CardsFailed(format!(
+            "no card of {} is present, so no bundle was written{}",
+            set_id.map_or_else(
+                || "any set".to_owned(),
+                |id| format!("set {}", hex::encode(id))
+            ),
+            skipped
+                .iter()
+                .map(|s| format!("\n  - {s}"))
+                .collect::<String>()
+        )));
+    }
+    let bundle = Bundle::from_publics(&publics).map_err(|source| CeremonyError::Bundle {
+        path: args.out.clone(),
+        source,
+    })?;
+    bundle
+        .write(&args.out, args.force)
+        .map_err(|source| CeremonyError::Bundle {
+            path: args.out.clone(),
+            source,
+        })?;
+    let summary = bundle.summary();
+    report.line(format!(
+        "Wrote the bundle of set \"{}\" ({}-of-{}, version {}) from {} card(s) to {}.",
+        summary.label,
+        summary.threshold,
+        summary.count,
+        summary.set_version,
+        used.len(),
+        args.out.display()
+    ));
+    for p in &used {
+        report.line(format!(
+            "  custodian {} (set version {}) in \"{}\"",
+            p.record.index, p.record.set_version, p.reader
+        ));
+    }
+    for s in &skipped {
+        eprintln!("Skipped {s}.");
+    }
+    report.set("bundle", json!(args.out.display().to_string()));
+    report.set(
+        "summary",
+        serde_json::to_value(&summary).expect("a summary always serialises"),
+    );
+    report.set("skipped", json!(skipped));
     Ok(())
 }
