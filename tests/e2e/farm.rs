@@ -156,6 +156,13 @@ impl Farm {
         eprintln!("farm: {pulled} out of reader {reader_index}, pcscd saw it after {took:?}");
     }
 
+    /// Pulls the card out of reader `reader_index` without waiting for pcscd to notice:
+    /// a card yanked while quorumctl is in the middle of a command.
+    pub fn pull(&self, reader_index: usize) {
+        let pulled = self.request(&format!("remove {reader_index}")).remove(0);
+        eprintln!("farm: {pulled} yanked out of reader {reader_index}");
+    }
+
     /// Pulls every card out and returns once pcscd reports every reader empty, so a
     /// test starts from a known state whatever the previous one left.
     pub fn clear_all(&self) {

@@ -14,5 +14,6 @@ mod pin_lifecycle;
 mod pinpad;
 mod pinpad_ceremony;
 mod pinpad_smoke;
+mod pulled;
 mod reshare;
 mod run;

@@ -7,17 +7,17 @@ use std::io::Write;
 
 use rand::rngs::OsRng;
 
-use crate::card::Card;
+use crate::card::{Card, CardError};
 use crate::crypto::wei25519::POINT_LEN;
 use crate::crypto::CardKey;
 use crate::protocol::LifeCycle;
 use crate::record::PublicRecord;
 use crate::sharing::{self, OpenedShare};
-use crate::transport::Transport;
+use crate::transport::{Transport, TransportError};
 
 use super::inspect::SetMembership;
 use super::pin_step::{verify_pin, Verified};
-use super::PinPolicy;
+use super::{CeremonyError, PinPolicy};
 
 /// How a card is named in reports: its fingerprint and place in its set once its record was read.
 #[derive(Debug, Clone)]
@@ -68,7 +68,7 @@ pub type Refusal = (Who, String);
 
 /// SELECT and GET RECORD (public): the card's place in its set; refused unless ENROLLED.
 pub fn read_member<T: Transport>(card: &mut Card<T>) -> Result<Member, Refusal> {
-    let info = card.select().map_err(|e| (Who::unknown(), e.to_string()))?;
+    let info = card.select().map_err(|e| (Who::unknown(), sentence(&e)))?;
     if info.state != LifeCycle::Enrolled {
         return Err((
             Who::unknown(),
@@ -77,7 +77,7 @@ pub fn read_member<T: Transport>(card: &mut Card<T>) -> Result<Member, Refusal> 
     }
     let public = card
         .get_record_public()
-        .map_err(|e| (Who::unknown(), e.to_string()))?;
+        .map_err(|e| (Who::unknown(), sentence(&e)))?;
     let record = PublicRecord::decode(&public)
         .map_err(|e| (Who::unknown(), format!("its record is unreadable: {e}")))?;
     let custodian = record
@@ -124,10 +124,8 @@ pub fn open_member_keeping_pin<T: Transport>(
 ) -> Result<(OpenedShare, Verified), Refusal> {
     let refuse = |e: String| (member.who.clone(), e);
     let pin = verify_pin(card, pins, &member.fingerprint(), reader, out)
-        .map_err(|e| refuse(e.to_string()))?;
-    let sealed = card
-        .get_record_sealed()
-        .map_err(|e| refuse(e.to_string()))?;
+        .map_err(|e| refuse(sentence(&e)))?;
+    let sealed = card.get_record_sealed().map_err(|e| refuse(sentence(&e)))?;
     sharing::open_share(
         &member.public,
         &sealed,
@@ -136,5 +134,56 @@ pub fn open_member_keeping_pin<T: Transport>(
         |point: &[u8; POINT_LEN]| card.unseal(point).map(|x| *x),
     )
     .map(|share| (share, pin))
-    .map_err(|e| refuse(e.to_string()))
+    .map_err(|e| refuse(sentence(&e)))
+}
+
+/// A failure as a sentence for a ceremony that goes on with other cards: a card that left
+/// the reader in the middle of a step is said to be pulled out (nothing on it changed, it
+/// may come back), instead of the stand-alone advice to repeat the command.
+pub fn sentence(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut cause: Option<&(dyn std::error::Error + 'static)> = Some(e);
+    while let Some(c) = cause {
+        let transport = c
+            .downcast_ref::<TransportError>()
+            .or_else(|| match c.downcast_ref::<CardError>() {
+                Some(CardError::Transport(t)) => Some(t),
+                _ => None,
+            })
+            .or_else(|| match c.downcast_ref::<CeremonyError>() {
+                Some(CeremonyError::Transport(t)) => Some(t),
+                _ => None,
+            });
+        if let Some(
+            TransportError::CardRemoved
+            | TransportError::ExchangeFailed
+            | TransportError::NoCard(_),
+        ) = transport
+        {
+            return "was pulled out of the reader (or the reader failed) before this step finished; nothing on the card changed: insert it again when a card is asked for".to_owned();
+        }
+        cause = c.source();
+    }
+    e.to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_card_that_left_the_reader_is_said_to_be_pulled_out_at_any_depth() {
+        let direct = TransportError::CardRemoved;
+        let in_card = CardError::Transport(TransportError::ExchangeFailed);
+        let in_ceremony =
+            CeremonyError::card("r", CardError::Transport(TransportError::CardRemoved));
+        for text in [
+            sentence(&direct),
+            sentence(&in_card),
+            sentence(&in_ceremony),
+        ] {
+            assert!(text.starts_with("was pulled out of the reader"), "{text}");
+        }
+        let other = CardError::PinBlocked;
+        assert_eq!(sentence(&other), other.to_string());
+    }
 }

@@ -5,7 +5,7 @@
 use std::fmt;
 use std::io::{self, ErrorKind};
 use std::net::{Ipv4Addr, TcpListener, TcpStream};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use crate::frames::{self, GET_ATR, POWER_OFF, POWER_ON, RESET};
 use crate::ifd::MAX_ATR_SIZE;
@@ -13,6 +13,12 @@ use crate::ifd::MAX_ATR_SIZE;
 /// How long a card may take to answer one frame (jcardsim generating a key pair takes
 /// well under a second; this only stops a hung farm from hanging pcscd).
 const CARD_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// How long the slot reads empty after a card is lost, whenever that is noticed (in a
+/// presence poll or in the middle of a command): longer than pcscd's 400 ms poll, so
+/// its event thread always sees the removal even when another call to the presence
+/// poll came first. No hand re-inserts a card faster.
+const MIN_ABSENCE: Duration = Duration::from_millis(1500);
 
 /// What went wrong talking to the card.
 #[derive(Debug)]
@@ -51,6 +57,8 @@ pub struct CardLink {
     listener: TcpListener,
     card: Option<TcpStream>,
     atr: Vec<u8>,
+    /// When the last card was lost: the slot stays empty for [`MIN_ABSENCE`] after it.
+    gone_at: Option<Instant>,
 }
 
 impl CardLink {
@@ -62,6 +70,7 @@ impl CardLink {
             listener,
             card: None,
             atr: Vec::new(),
+            gone_at: None,
         })
     }
 
@@ -73,6 +82,8 @@ impl CardLink {
                 return true;
             }
             self.drop_card();
+        }
+        if self.gone_at.is_some_and(|t| t.elapsed() < MIN_ABSENCE) {
             return false;
         }
         match self.listener.accept() {
@@ -179,7 +190,9 @@ impl CardLink {
     }
 
     fn drop_card(&mut self) {
-        self.card = None;
+        if self.card.take().is_some() {
+            self.gone_at = Some(Instant::now());
+        }
         self.atr.clear();
     }
 }
@@ -306,6 +319,25 @@ mod tests {
         let second = fake_card(port, 1);
         thread::sleep(Duration::from_millis(50));
         assert!(!link.poll_presence(), "the removal is reported first");
+        poll_until(&mut link, true);
+        second.join().expect("second card");
+    }
+
+    #[test]
+    fn a_card_lost_in_the_middle_of_a_command_is_reported_absent_once() {
+        let port = free_port();
+        let mut link = CardLink::listen(port).expect("listen");
+        let first = fake_card(port, 1);
+        poll_until(&mut link, true);
+        first.join().expect("first card");
+        // The next card is already waiting when the command finds the first one gone.
+        let second = fake_card(port, 1);
+        thread::sleep(Duration::from_millis(50));
+        assert!(matches!(
+            link.transmit(&[0, 0xA4, 4, 0]),
+            Err(LinkError::Lost(_))
+        ));
+        assert!(!link.poll_presence(), "pcscd must see the removal");
         poll_until(&mut link, true);
         second.join().expect("second card");
     }

@@ -92,7 +92,20 @@ impl Reader {
 
     /// pcscd's presence poll.
     pub fn poll_presence(&self) -> bool {
-        self.link().poll_presence()
+        let mut link = self.link();
+        let before = link.has_card();
+        let present = link.poll_presence();
+        if present != before {
+            log(
+                self.ports,
+                if present {
+                    "presence: a card was inserted"
+                } else {
+                    "presence: the card is gone"
+                },
+            );
+        }
+        present
     }
 
     /// The ATR of the card in the reader, empty when there is none.
