@@ -62,6 +62,10 @@ final class CardKey {
             Util.arrayFillNonAtomic(scratch, (short) 0, (short) (-d), (byte) 0);
             d = 0;
         }
+        // d again as exactly 32 bytes: jcardsim (3.0.5.11) computes with its whole stored array,
+        // so a shorter d generated into a key that held a longer one (after a FACTORY RESET) would
+        // be used with stale trailing bytes; on a card this rewrites the same value
+        privateKey.setS(scratch, d, SCALAR_LENGTH);
         short negated = (short) (SCALAR_LENGTH + 2);
         short borrow = 0;
         for (short i = (short) (SCALAR_LENGTH - 1); i >= 0; i--) {

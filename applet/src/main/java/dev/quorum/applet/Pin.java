@@ -11,8 +11,14 @@ import javacard.framework.Util;
  */
 final class Pin {
 
-    /** The reference PIN block, in EEPROM. */
-    private final byte[] reference;
+    /**
+     * Two reference PIN blocks in EEPROM; {@link #current} names the valid one. A new PIN is
+     * written into the other block and becomes valid by one single-byte write, so a card pulled
+     * at any moment keeps either the old PIN or the new one, whatever a copy's atomicity.
+     */
+    private final byte[] blocks;
+    /** 0 or 1: which block of {@link #blocks} is the PIN. */
+    private byte current;
     /** Retry limit set at INITIALISE (3..10); 0 while BLANK. */
     private byte limit;
     /** Tries left; 0 means blocked. Written before every comparison. */
@@ -20,9 +26,9 @@ final class Pin {
     /** validated[0]: the PIN was presented correctly since the last reset, SELECT or deselect. */
     private final boolean[] validated;
 
-    /** Allocates the reference block and the transient flag (install time only). */
+    /** Allocates the two PIN blocks and the transient flag (install time only). */
     Pin() {
-        reference = new byte[Constants.PIN_BLOCK_LENGTH];
+        blocks = new byte[(short) (2 * Constants.PIN_BLOCK_LENGTH)];
         validated = JCSystem.makeTransientBooleanArray((short) 1, JCSystem.CLEAR_ON_RESET);
     }
 
@@ -46,16 +52,31 @@ final class Pin {
     /** Sets a new PIN and retry limit at INITIALISE; the PIN is not validated afterwards. */
     void set(byte[] buf, short off, byte retryLimit) {
         validated[0] = false;
-        Util.arrayCopy(buf, off, reference, (short) 0, Constants.PIN_BLOCK_LENGTH);
+        replace(buf, off);
         limit = retryLimit;
         triesLeft = retryLimit;
     }
 
-    /** Replaces the PIN after the old one was checked; the session stays validated. */
+    /**
+     * Replaces the PIN after check() accepted the old one (which restored the tries left); the
+     * session stays validated.
+     */
     void change(byte[] buf, short off) {
-        Util.arrayCopy(buf, off, reference, (short) 0, Constants.PIN_BLOCK_LENGTH);
-        triesLeft = limit;
+        replace(buf, off);
         validated[0] = true;
+    }
+
+    /** Writes the new block into the unused one, commits it with one byte write, wipes the old. */
+    private void replace(byte[] buf, short off) {
+        byte old = current;
+        byte next = (byte) (old ^ 1);
+        Util.arrayCopyNonAtomic(buf, off, blocks, blockOffset(next), Constants.PIN_BLOCK_LENGTH);
+        current = next;
+        Util.arrayFillNonAtomic(blocks, blockOffset(old), Constants.PIN_BLOCK_LENGTH, (byte) 0);
+    }
+
+    private static short blockOffset(byte block) {
+        return (short) (block * Constants.PIN_BLOCK_LENGTH);
     }
 
     /**
@@ -68,9 +89,10 @@ final class Pin {
             return false;
         }
         triesLeft = (byte) (triesLeft - 1);
+        short reference = blockOffset(current);
         byte diff = 0;
         for (short i = 0; i < Constants.PIN_BLOCK_LENGTH; i++) {
-            diff = (byte) (diff | (byte) (reference[i] ^ buf[(short) (off + i)]));
+            diff = (byte) (diff | (byte) (blocks[(short) (reference + i)] ^ buf[(short) (off + i)]));
         }
         if (diff != 0) {
             return false;
@@ -108,7 +130,8 @@ final class Pin {
     /** Forgets the PIN at factory reset. */
     void clear() {
         validated[0] = false;
-        Util.arrayFillNonAtomic(reference, (short) 0, Constants.PIN_BLOCK_LENGTH, (byte) 0);
+        Util.arrayFillNonAtomic(blocks, (short) 0, (short) (2 * Constants.PIN_BLOCK_LENGTH), (byte) 0);
+        current = 0;
         triesLeft = 0;
         limit = 0;
     }

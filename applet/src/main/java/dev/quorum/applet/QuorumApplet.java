@@ -211,8 +211,13 @@ public final class QuorumApplet extends Applet {
                 || !Pin.isWellFormed(buf, pinOffset)) {
             ISOException.throwIt(Constants.SW_WRONG_DATA);
         }
-        // Everything before the commit byte is redone by a retry, so a torn INITIALISE (or a
-        // torn FACTORY RESET before it) leaves a BLANK card that INITIALISE accepts again.
+        // Nothing written before the commit byte is visible, so a torn INITIALISE leaves a BLANK
+        // card that INITIALISE accepts again. The byte is BLANK already unless the card reports
+        // BLANK for want of a key; then it is made so first, or a torn INITIALISE could surface
+        // the slots, key and PIN it is halfway through writing under the old byte.
+        if (store.isPersonalised()) {
+            store.commitBlank();
+        }
         store.wipe();
         key.generate();
         pin.set(buf, pinOffset, limit);
@@ -361,15 +366,19 @@ public final class QuorumApplet extends Applet {
         respond(apdu, length);
     }
 
-    /** FACTORY RESET: private key first, then PIN, then record, then BLANK; magic P1/P2, no PIN. */
+    /**
+     * FACTORY RESET: BLANK first (the commit point: one byte), then the private key, the PIN and
+     * the record are erased; magic P1/P2, no PIN. A card pulled after the first write is BLANK and
+     * no command reaches what is left; INITIALISE or another FACTORY RESET erases it.
+     */
     private void processFactoryReset(byte[] buf, short lc) {
         checkP1P2(buf, Constants.P1_FACTORY_RESET, Constants.P2_FACTORY_RESET);
         requireLength(lc, (short) 0);
         pin.resetValidated();
+        store.commitBlank();
         key.clear();
         pin.clear();
         store.wipe();
-        store.commitBlank();
     }
 
     /** GET RESPONSE: the next chunk of pending output. */

@@ -4,8 +4,8 @@ import javacard.framework.Util;
 
 /**
  * The persistent life-cycle byte and the two record slots. The life-cycle byte also names the
- * active slot, so one single-byte EEPROM write (atomic on every JavaCard) commits INITIALISE and
- * every PUT RECORD: a card pulled before that write keeps what it had.
+ * active slot, so one single-byte EEPROM write (atomic on every JavaCard) commits INITIALISE,
+ * every PUT RECORD and FACTORY RESET: a card pulled before that write keeps what it had.
  */
 final class RecordStore {
 
@@ -91,7 +91,7 @@ final class RecordStore {
         commit = COMMIT_PERSONALISED;
     }
 
-    /** Commit point of FACTORY RESET: blank. */
+    /** Commit point of FACTORY RESET (its first write): blank. */
     void commitBlank() {
         commit = COMMIT_BLANK;
     }

@@ -815,6 +815,26 @@ class QuorumAppletTest {
             assertArrayEquals(PUBLIC, card.getRecord(0).getData());
         }
 
+        /**
+         * A key generated into key objects that held one before (after FACTORY RESET) still
+         * matches its public key. jcardsim 3.0.5.11 computes with the whole array it stored for
+         * the first d, so a shorter new d (1 key in 16) used to give a wrong d * P unless the
+         * applet writes d back as 32 bytes; 100 rounds miss that with probability 0.2 %.
+         */
+        @Test
+        void keyAgreementWorksAfterEveryReinitialisation() {
+            SimCard card = SimCard.withParameters(SimCard.capacityParameters(512));
+            byte[] generator = WeiMath.encode(WeiMath.G);
+            for (int round = 0; round < 100; round++) {
+                byte[] key = card.expect(0x9000, card.initialise(LIMIT, PIN)).getData();
+                card.expect(0x9000, card.verify(PIN));
+                card.expect(0x9000, card.send(0x80, 0x14, 0x00, 0x00, stream(bytes(3, 1), bytes(2, 2))));
+                ResponseAPDU r = card.expect(0x9000, card.unseal(generator));
+                assertArrayEquals(Arrays.copyOfRange(key, 1, 33), r.getData(), "round " + round + ": d * G is not the public key");
+                card.expect(0x9000, card.factoryReset());
+            }
+        }
+
         @Test
         void clearsValidated() {
             SimCard card = SimCard.personalised();

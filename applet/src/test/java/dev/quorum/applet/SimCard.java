@@ -9,6 +9,7 @@ import java.nio.charset.StandardCharsets;
 import java.util.Arrays;
 import java.util.HexFormat;
 import javacard.framework.AID;
+import javacard.framework.Applet;
 import javax.smartcardio.CommandAPDU;
 import javax.smartcardio.ResponseAPDU;
 
@@ -23,9 +24,9 @@ final class SimCard {
 
     final CardSimulator sim;
 
-    private SimCard(byte[] installParameters) {
+    private SimCard(Class<? extends Applet> applet, byte[] installParameters) {
         sim = new CardSimulator();
-        sim.installApplet(APPLET_AID, QuorumApplet.class, installParameters, (short) 0,
+        sim.installApplet(APPLET_AID, applet, installParameters, (short) 0,
                 (byte) installParameters.length);
     }
 
@@ -36,7 +37,12 @@ final class SimCard {
 
     /** A fresh card installed with a raw install bArray, selected. */
     static SimCard withParameters(byte[] bArray) {
-        SimCard card = new SimCard(bArray);
+        return installed(QuorumApplet.class, bArray);
+    }
+
+    /** A fresh card running a given applet class (e.g. one loaded by a test class loader), selected. */
+    static SimCard installed(Class<? extends Applet> applet, byte[] bArray) {
+        SimCard card = new SimCard(applet, bArray);
         card.select();
         return card;
     }
