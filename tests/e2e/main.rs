@@ -10,6 +10,7 @@ mod fixtures;
 mod health;
 mod json;
 mod log;
+mod mixed;
 mod pin_lifecycle;
 mod pinpad;
 mod pinpad_ceremony;

@@ -89,7 +89,8 @@ pub fn add_card(
     let base = req.base;
     let need = usize::from(base.threshold);
     let mut presenter = Presenter::new(ctx, req.from.clone(), req.trace)?;
-    let swapping = presenter.swapping();
+    // With one reader the new card comes last; otherwise it may wait in its reader.
+    let swapping = presenter.one_reader();
     let mut shares: Vec<OpenedShare> = Vec::new();
     let mut new_card: Option<NewCard> = None;
     let mut seen: Vec<SeenCard> = Vec::new();

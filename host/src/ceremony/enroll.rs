@@ -81,7 +81,8 @@ pub fn enroll(
     let registered = if presenter.swapping() {
         let count = req.count.ok_or_else(|| {
             CeremonyError::Usage(
-                "with --reader, give the number of cards with --shares M".to_owned(),
+                "with --reader or --any-reader, give the number of cards with --shares M"
+                    .to_owned(),
             )
         })?;
         register_swapped(&mut presenter, req, usize::from(count), out)?
@@ -473,6 +474,7 @@ fn write_swapped(
     enrollment: &Enrollment,
     out: &mut dyn Write,
 ) -> Result<Vec<EnrolledCardReport>, CeremonyError> {
+    presenter.again();
     let total = registered.len();
     let mut done = vec![false; total];
     let mut written = Vec::new();

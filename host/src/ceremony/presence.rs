@@ -1,9 +1,9 @@
 //! Where a ceremony's cards come from: every reader at once, or one reader with the cards
 //! swapped through it. Waiting uses pcscd's status-change events, never busy polling.
 
-use std::collections::VecDeque;
+use std::collections::{HashSet, VecDeque};
 use std::io::Write;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use crate::card::Card;
 use crate::transport::pcsc::{PcscContext, PcscTransport};
@@ -23,6 +23,11 @@ pub enum CardsFrom {
         /// How long to wait for each insertion or removal.
         timeout: Duration,
     },
+    /// A mix: the cards present first, then each card inserted into any reader.
+    AnyReader {
+        /// How long to wait for each insertion.
+        timeout: Duration,
+    },
 }
 
 /// A card presented for the ceremony, connected exclusively.
@@ -39,6 +44,8 @@ pub struct Presenter<'a> {
     from: CardsFrom,
     queue: VecDeque<String>,
     trace: bool,
+    /// Any-reader mode: readers whose current card was already handed out in this pass.
+    handed: HashSet<String>,
 }
 
 impl<'a> Presenter<'a> {
@@ -64,18 +71,36 @@ impl<'a> Presenter<'a> {
                     return Err(CeremonyError::NoSuchReader(reader.clone()));
                 }
             }
+            CardsFrom::AnyReader { .. } => {
+                if ctx.reader_names()?.is_empty() {
+                    return Err(TransportError::NoReaders.into());
+                }
+            }
         }
         Ok(Presenter {
             ctx,
             from,
             queue,
             trace,
+            handed: HashSet::new(),
         })
     }
 
-    /// Whether cards are swapped through one reader (so the operator must be asked for each).
+    /// Whether cards may come and go during the ceremony (one reader, or a mix), so the
+    /// operator is asked for each card and a card's session does not outlast its step.
     pub fn swapping(&self) -> bool {
+        !matches!(self.from, CardsFrom::EveryReader)
+    }
+
+    /// Whether every card goes through a single reader, so only one is in at a time.
+    pub fn one_reader(&self) -> bool {
         matches!(self.from, CardsFrom::OneReader { .. })
+    }
+
+    /// Starts a new pass over the cards (for example writing after registering): in
+    /// any-reader mode the cards still in their readers are handed out again.
+    pub fn again(&mut self) {
+        self.handed.clear();
     }
 
     /// Readers with a card, in every-reader mode, in the order they will be handed out.
@@ -114,6 +139,48 @@ impl<'a> Presenter<'a> {
                 }
                 self.open(&reader).map(Some)
             }
+            CardsFrom::AnyReader { timeout } => {
+                let timeout = *timeout;
+                self.next_any(out, ask, timeout).map(Some)
+            }
+        }
+    }
+
+    /// Any-reader mode: a card present and not yet handed out in this pass, else the next
+    /// card inserted into any reader.
+    fn next_any(
+        &mut self,
+        out: &mut dyn Write,
+        ask: &str,
+        timeout: Duration,
+    ) -> Result<Presented, CeremonyError> {
+        let deadline = Instant::now() + timeout;
+        let mut asked = false;
+        loop {
+            let readers = self.ctx.readers()?;
+            self.handed
+                .retain(|h| readers.iter().any(|r| &r.name == h && r.card_present));
+            let fresh = readers
+                .iter()
+                .filter(|r| r.card_present && !self.handed.contains(&r.name))
+                .map(|r| r.name.clone())
+                .min();
+            if let Some(reader) = fresh {
+                self.handed.insert(reader.clone());
+                return self.open(&reader);
+            }
+            if !asked {
+                say(out, &format!("Insert {ask} into any free reader."));
+                asked = true;
+            }
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() || self.ctx.wait_for_change(&readers, Some(left))?.is_none() {
+                return Err(CeremonyError::WaitTimedOut {
+                    what: "a card to be inserted",
+                    reader: "any reader".to_owned(),
+                    secs: timeout.as_secs(),
+                });
+            }
         }
     }
 
@@ -126,6 +193,14 @@ impl<'a> Presenter<'a> {
     ) -> Result<(), CeremonyError> {
         let reader = presented.reader.clone();
         drop(presented);
+        if let CardsFrom::AnyReader { .. } = &self.from {
+            say(
+                out,
+                &format!(
+                    "Done with the card in \"{reader}\" ({why}); its custodian may take it out."
+                ),
+            );
+        }
         if let CardsFrom::OneReader { timeout, .. } = &self.from {
             let timeout = *timeout;
             say(out, &format!("Remove the card from \"{reader}\" ({why})."));

@@ -113,7 +113,8 @@ pub fn reshare(
     let gathered = if presenter.swapping() {
         let count = req.count.ok_or_else(|| {
             CeremonyError::Usage(
-                "with --reader, give the new set's number of cards with --shares M".to_owned(),
+                "with --reader or --any-reader, give the new set's number of cards with --shares M"
+                    .to_owned(),
             )
         })?;
         let mut g = Gathered::default();
@@ -528,6 +529,7 @@ fn register_swapped(
     count: usize,
     out: &mut dyn Write,
 ) -> Result<(), CeremonyError> {
+    presenter.again();
     say(
         out,
         &format!("Registering the new set's {count} cards: each custodian inserts their card and enters their PIN."),
@@ -692,6 +694,7 @@ fn write_swapped(
     wipe_follows: bool,
     out: &mut dyn Write,
 ) -> Result<Vec<EnrolledCardReport>, CeremonyError> {
+    presenter.again();
     let total = members.len();
     let mut done = vec![false; total];
     let mut written = Vec::new();
@@ -778,6 +781,7 @@ fn wipe(
             wiped.push(o.key.fingerprint());
         }
     }
+    presenter.again();
     while presenter.swapping() && wiped.len() < retire.len() {
         let left: Vec<String> = retire
             .iter()

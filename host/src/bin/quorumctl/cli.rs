@@ -111,12 +111,15 @@ pub struct PinArgs {
     pub pinpad_timeout: u8,
 }
 
-/// Where a ceremony's cards come from: every reader, or one reader with cards swapped.
+/// Where a ceremony's cards come from: every reader, one reader with cards swapped, or a mix.
 #[derive(Debug, Args)]
 pub struct SwapArgs {
     /// Use one reader and swap the cards through it, instead of every reader.
-    #[arg(long, short = 'r')]
+    #[arg(long, short = 'r', conflicts_with = "any_reader")]
     pub reader: Option<String>,
+    /// Use the cards present, then wait for more cards in any reader (fewer readers than cards).
+    #[arg(long)]
+    pub any_reader: bool,
     /// Seconds to wait for each card to be inserted or removed.
     #[arg(long, default_value_t = 300, value_name = "SECONDS")]
     pub timeout: u64,
@@ -216,8 +219,8 @@ pub struct VerifyArgs {
     /// The set's bundle file: also check that each card's record agrees with it.
     #[arg(long, value_name = "FILE")]
     pub bundle: Option<PathBuf>,
-    /// With --reader: how many cards to check, one after the other.
-    #[arg(long, default_value_t = 1, value_name = "K", requires = "reader", value_parser = clap::value_parser!(u8).range(1..))]
+    /// With --reader or --any-reader: how many cards to check, one after the other.
+    #[arg(long, default_value_t = 1, value_name = "K", value_parser = clap::value_parser!(u8).range(1..))]
     pub count: u8,
     #[command(flatten)]
     pub cards: SwapArgs,

@@ -332,9 +332,10 @@ fn enroll_set(
     report: &mut Report,
 ) -> Result<(), CeremonyError> {
     let names = parse_names(&args.names)?;
-    if args.cards.reader.is_some() && args.shares.is_none() {
+    if (args.cards.reader.is_some() || args.cards.any_reader) && args.shares.is_none() {
         return Err(CeremonyError::Usage(
-            "with --reader, give the number of cards to enroll with --shares M".to_owned(),
+            "with --reader or --any-reader, give the number of cards to enroll with --shares M"
+                .to_owned(),
         ));
     }
     if args.out.is_some() && args.generate.is_none() {
@@ -447,6 +448,9 @@ fn new_cards_json(cards: &[EnrolledCardReport]) -> Value {
 fn cards_from(ctx: &PcscContext, args: &SwapArgs) -> Result<CardsFrom, CeremonyError> {
     let timeout = args.timeout;
     Ok(match args.reader.as_deref() {
+        None if args.any_reader => CardsFrom::AnyReader {
+            timeout: Duration::from_secs(timeout),
+        },
         None => CardsFrom::EveryReader,
         Some(given) => CardsFrom::OneReader {
             reader: resolve_reader(&ctx.reader_names()?, given)?,
@@ -858,9 +862,10 @@ fn reshare_set(
     report: &mut Report,
 ) -> Result<(), CeremonyError> {
     let names = parse_names(&args.names)?;
-    if args.cards.reader.is_some() && args.shares.is_none() {
+    if (args.cards.reader.is_some() || args.cards.any_reader) && args.shares.is_none() {
         return Err(CeremonyError::Usage(
-            "with --reader, give the new set's number of cards with --shares M".to_owned(),
+            "with --reader or --any-reader, give the new set's number of cards with --shares M"
+                .to_owned(),
         ));
     }
     let old_set = args.set.as_deref().map(parse_set_id).transpose()?;

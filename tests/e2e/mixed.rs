@@ -1,0 +1,72 @@
+//! A mix of readers: the cards present are used first, then quorumctl waits for the next
+//! card in any reader (fewer readers than cards, without swapping through one reader).
+
+use crate::farm::{lock, Farm};
+use crate::fixtures::{personalise, pins_of, text};
+use crate::run::{scratch, Running};
+
+#[test]
+fn enroll_and_recover_with_cards_present_and_more_inserted_into_any_reader() {
+    let _guard = lock();
+    let farm = Farm::connect();
+    let dir = scratch("mixed");
+    let custodians = personalise(&farm, &dir, 3);
+    let pins = pins_of(&dir, "mixed.pins", &custodians);
+    let master = dir.join("mixed.master");
+    std::fs::write(&master, b"a mix of readers").unwrap();
+    let bundle = dir.join("mixed.quorum.json");
+
+    // Two cards in readers 0 and 1; the third comes into reader 2 when asked.
+    farm.remove(2);
+    let mut running = Running::start(&[
+        "enroll",
+        "--threshold",
+        "2",
+        "--shares",
+        "3",
+        "--label",
+        "mixed",
+        "--in",
+        master.to_str().unwrap(),
+        "--bundle",
+        bundle.to_str().unwrap(),
+        "--any-reader",
+        "--timeout",
+        "30",
+        "--pin-file",
+        pins.to_str().unwrap(),
+    ]);
+    running.expect("into any free reader");
+    farm.insert(&custodians[2].card, 2);
+    let (status, stdout, stderr) = running.finish();
+    assert!(status.success(), "{stderr}");
+    assert!(
+        text(&stdout).contains("Enrolled set \"mixed\" (2-of-3)"),
+        "{stderr}"
+    );
+    assert_eq!(
+        stderr.matches("Insert").count(),
+        1,
+        "the cards left in their readers are written without being asked for again:\n{stderr}"
+    );
+
+    // Recover: one card present, the second inserted into another reader.
+    farm.clear_all();
+    farm.insert(&custodians[1].card, 3);
+    let out = dir.join("mixed.key");
+    let mut running = Running::start(&[
+        "recover",
+        "--any-reader",
+        "--timeout",
+        "30",
+        "--out",
+        out.to_str().unwrap(),
+        "--pin-file",
+        pins.to_str().unwrap(),
+    ]);
+    running.expect("into any free reader");
+    farm.insert(&custodians[0].card, 5);
+    let (status, _, stderr) = running.finish();
+    assert!(status.success(), "{stderr}");
+    assert_eq!(std::fs::read(&out).unwrap(), b"a mix of readers");
+}
