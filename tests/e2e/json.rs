@@ -8,7 +8,7 @@ use quorum::bundle::Bundle;
 use serde_json::Value;
 
 use crate::farm::{lock, Farm};
-use crate::fixtures::{enrolled, present};
+use crate::fixtures::{enrolled, present, text};
 use crate::run::{quorumctl, run, scratch, show};
 
 /// Runs quorumctl with `--json` and returns the document, checked against the exit code.
@@ -114,6 +114,11 @@ fn every_command_answers_in_json_and_export_bundle_rebuilds_the_bundle() {
     assert_eq!(
         (doc["status"].as_str(), out.status.code()),
         (Some("pcsc"), Some(7)),
+        "{}",
+        show(&out)
+    );
+    assert!(
+        text(&out.stderr).contains("cannot reach the PC/SC service"),
         "{}",
         show(&out)
     );

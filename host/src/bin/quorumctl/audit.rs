@@ -33,7 +33,13 @@ fn failed(status: ExitStatus, e: &dyn Error) -> (ExitStatus, String, Vec<String>
 
 fn inspect(args: &InspectArgs, report: &mut Report) -> Outcome {
     let summary = Bundle::read(&args.bundle)
-        .map_err(|e| failed(ExitStatus::File, &e))?
+        .map_err(|e| {
+            (
+                ExitStatus::File,
+                format!("the bundle {}: {e}", args.bundle.display()),
+                causes(&e),
+            )
+        })?
         .summary();
     if args.json && !report.json() {
         print!("{}", summary.to_json());

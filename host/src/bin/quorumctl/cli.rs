@@ -150,8 +150,8 @@ pub struct EnrollArgs {
     #[arg(long = "in", value_name = "FILE", conflicts_with = "generate")]
     pub input: Option<PathBuf>,
     /// Generate a random master secret of BYTES bytes (written to --out).
-    #[arg(long, value_name = "BYTES", requires = "out")]
-    pub generate: Option<usize>,
+    #[arg(long, value_name = "BYTES", requires = "out", value_parser = clap::value_parser!(u16).range(1..=quorum::secret_io::MAX_MASTER_LEN as i64))]
+    pub generate: Option<u16>,
     /// Where to write the generated master secret (mode 0600).
     #[arg(long, value_name = "FILE")]
     pub out: Option<PathBuf>,

@@ -352,7 +352,7 @@ fn enroll_set(
     let pins = pin_source(&args.pins)?;
     let source = match (&args.input, args.generate) {
         (Some(path), _) => MasterSource::File(path.clone()),
-        (None, Some(len)) => MasterSource::Generate(len),
+        (None, Some(len)) => MasterSource::Generate(usize::from(len)),
         (None, None) => MasterSource::Stdin,
     };
     let master = read_master(&source)?;
