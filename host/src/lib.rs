@@ -21,4 +21,4 @@ pub mod secret_io;
 pub mod sharing;
 pub mod transport;
 
-pub use hardening::{core_dumps_disabled, harden_process};
+pub use hardening::{core_dumps_disabled, harden_process, locked_kib, Hardening};

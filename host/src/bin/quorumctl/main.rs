@@ -44,7 +44,7 @@ use cli::{
 };
 
 fn main() -> ExitCode {
-    quorum::harden_process();
+    let hardening = quorum::harden_process();
     let cli = Cli::parse();
     let mut report = Report::new(command_name(&cli.command), cli.json);
     if let Some(outcome) = audit::run(&cli, &mut report) {
@@ -53,6 +53,9 @@ fn main() -> ExitCode {
     let trace = cli.trace
         || std::env::var_os(quorum::card::TRACE_ENV)
             .is_some_and(|v| v == "1" || v == "true" || v == "yes");
+    if trace {
+        eprintln!("hardening: {hardening}");
+    }
     let ceremony = ceremony_name(&cli.command);
     if ceremony.is_some() {
         // A damaged or unwritable log stops the ceremony before any card is touched.
