@@ -52,13 +52,13 @@ class QuorumAppletTest {
 
         @Test
         void emptyAppletDataMeansDefault() {
-            byte[] params = HEX.parseHex("08" + "F0515552554D0101" + "00" + "00");
+            byte[] params = HEX.parseHex("09" + "F051554F52554D0101" + "00" + "00");
             assertEquals(8192, SimCard.withParameters(params).parsedStatus().capacity());
         }
 
         @ParameterizedTest
-        @ValueSource(strings = {"08F0515552554D01010002" + "01FF", "08F0515552554D0101000101",
-            "08F0515552554D0101000300200000", "08F0515552554D01010002" + "8000", "08F0515552554D0101"})
+        @ValueSource(strings = {"09F051554F52554D01010002" + "01FF", "09F051554F52554D0101000101",
+            "09F051554F52554D0101000300200000", "09F051554F52554D01010002" + "8000", "09F051554F52554D0101"})
         void badParametersRefuseTheInstall(String hex) {
             byte[] params = HEX.parseHex(hex);
             assertThrows(RuntimeException.class, () -> SimCard.withParameters(params));

@@ -17,7 +17,7 @@ import javax.smartcardio.ResponseAPDU;
 final class SimCard {
 
     static final HexFormat HEX = HexFormat.of();
-    static final byte[] AID_BYTES = HEX.parseHex("F0515552554D0101");
+    static final byte[] AID_BYTES = HEX.parseHex("F051554F52554D0101");
     static final AID APPLET_AID = AIDUtil.create(AID_BYTES);
     static final String PIN = "123456";
     static final int LIMIT = 5;
