@@ -407,15 +407,22 @@ fn not_enrolled(
 }
 
 fn report(reg: &Registered, card: &EnrolledCard) -> EnrolledCardReport {
-    EnrolledCardReport {
-        reader: reg.reader.clone(),
-        fingerprint: reg.key.fingerprint(),
-        index: card.index(),
-        name: card
-            .record
-            .custodian(card.index())
-            .map(|c| c.name.clone())
-            .unwrap_or_default(),
+    EnrolledCardReport::new(&reg.reader, &reg.key, card)
+}
+
+impl EnrolledCardReport {
+    /// The report line of a card written with `card`'s record in `reader`.
+    pub(super) fn new(reader: &str, key: &CardKey, card: &EnrolledCard) -> EnrolledCardReport {
+        EnrolledCardReport {
+            reader: reader.to_owned(),
+            fingerprint: key.fingerprint(),
+            index: card.index(),
+            name: card
+                .record
+                .custodian(card.index())
+                .map(|c| c.name.clone())
+                .unwrap_or_default(),
+        }
     }
 }
 

@@ -618,16 +618,7 @@ fn interrupted(phase: u8, cause: impl std::fmt::Display, progress: &Progress) ->
 }
 
 fn report(m: &NewMember, card: &sharing::EnrolledCard) -> EnrolledCardReport {
-    EnrolledCardReport {
-        reader: m.reader.clone(),
-        fingerprint: m.key.fingerprint(),
-        index: card.index(),
-        name: card
-            .record
-            .custodian(card.index())
-            .map(|c| c.name.clone())
-            .unwrap_or_default(),
-    }
+    EnrolledCardReport::new(&m.reader, &m.key, card)
 }
 
 fn written_line(

@@ -335,12 +335,7 @@ fn enroll_set(
     report: &mut Report,
 ) -> Result<(), CeremonyError> {
     let names = parse_names(&args.names)?;
-    if (args.cards.reader.is_some() || args.cards.any_reader) && args.shares.is_none() {
-        return Err(CeremonyError::Usage(
-            "with --reader or --any-reader, give the number of cards to enroll with --shares M"
-                .to_owned(),
-        ));
-    }
+    require_count(&args.cards, args.shares, "the number of cards to enroll")?;
     if args.out.is_some() && args.generate.is_none() {
         return Err(CeremonyError::Usage("--out is where a --generate'd secret goes; with --in or standard input you already hold the secret".to_owned()));
     }
@@ -446,6 +441,16 @@ fn new_cards_json(cards: &[EnrolledCardReport]) -> Value {
             })
             .collect(),
     )
+}
+
+/// With cards coming one after another, the number to expect must be given.
+fn require_count(cards: &SwapArgs, shares: Option<u8>, what: &str) -> Result<(), CeremonyError> {
+    if (cards.reader.is_some() || cards.any_reader) && shares.is_none() {
+        return Err(CeremonyError::Usage(format!(
+            "with --reader or --any-reader, give {what} with --shares M"
+        )));
+    }
+    Ok(())
 }
 
 fn cards_from(ctx: &PcscContext, args: &SwapArgs) -> Result<CardsFrom, CeremonyError> {
@@ -865,12 +870,7 @@ fn reshare_set(
     report: &mut Report,
 ) -> Result<(), CeremonyError> {
     let names = parse_names(&args.names)?;
-    if (args.cards.reader.is_some() || args.cards.any_reader) && args.shares.is_none() {
-        return Err(CeremonyError::Usage(
-            "with --reader or --any-reader, give the new set's number of cards with --shares M"
-                .to_owned(),
-        ));
-    }
+    require_count(&args.cards, args.shares, "the new set's number of cards")?;
     let old_set = args.set.as_deref().map(parse_set_id).transpose()?;
     let published = args
         .bundle
