@@ -37,8 +37,8 @@ static SIM: OnceLock<Sim> = OnceLock::new();
 
 impl Sim {
     /// Starts the simulator with `scripts/sim start` unless it already runs (once per
-    /// process, thread-safe) and sets `PCSCLITE_CSOCK_NAME` in this process, so PC/SC
-    /// contexts and spawned `quorumctl` processes talk to the private pcscd.
+    /// process, thread-safe; pcscd logs every APDU) and sets `PCSCLITE_CSOCK_NAME` in this
+    /// process, so PC/SC contexts and spawned `quorumctl` processes talk to the private pcscd.
     pub fn ensure() -> &'static Sim {
         SIM.get_or_init(|| {
             let script = repo_root().join("scripts").join("sim");
@@ -63,6 +63,12 @@ impl Sim {
             }
             Sim { env, control, dir }
         })
+    }
+
+    /// pcscd's log, where it writes every APDU and response (the harness starts the sim
+    /// with `QUORUM_SIM_APDU_LOG=1`), so a test can check what crossed the wire.
+    pub fn pcscd_log() -> PathBuf {
+        Path::new(&Sim::ensure().dir).join("pcscd.log")
     }
 
     /// The variables a spawned command needs to reach the simulator
@@ -309,8 +315,11 @@ fn repo_root() -> PathBuf {
 }
 
 fn run_script(script: &Path, command: &str) -> String {
+    // pcscd logs every APDU (pcscd -a) for the tests that check what crosses the wire; a
+    // running pcscd that does not is restarted by `scripts/sim start`.
     let out = Command::new(script)
         .arg(command)
+        .env("QUORUM_SIM_APDU_LOG", "1")
         .output()
         .unwrap_or_else(|e| panic!("cannot run {}: {e}", script.display()));
     let stderr = String::from_utf8_lossy(&out.stderr);

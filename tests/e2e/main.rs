@@ -20,3 +20,4 @@ mod pinpad_smoke;
 mod pulled;
 mod reshare;
 mod run;
+mod secrets;
