@@ -17,3 +17,4 @@ mod pinpad_smoke;
 mod pulled;
 mod reshare;
 mod run;
+mod unplug;
