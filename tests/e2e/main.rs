@@ -21,3 +21,4 @@ mod pulled;
 mod reshare;
 mod run;
 mod secrets;
+mod unplug;

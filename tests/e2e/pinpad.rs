@@ -14,22 +14,30 @@
 //! keys stay for the next prompt or the next SCardControl call. Queue the keys before
 //! the SCardControl call (or while it waits: an empty queue waits for keys until the
 //! prompt's bTimerOut). `press_nothing` makes the next prompt wait out its whole timeout
-//! (64 00). `Pinpad::for_reader` clears what an earlier test left (keys, display log,
-//! outcome). Protocol: tests/pinpad-ifd/README.md.
+//! (64 00). `Pinpad::unplug` / `Pinpad::plug` pull the reader's USB cable and plug it
+//! back (pcscd then reports the reader unavailable, and later usable again with the card
+//! still in it). `Pinpad::for_reader` clears what an earlier test left (keys, display
+//! log, outcome, a cable left out). Protocol: tests/pinpad-ifd/README.md.
 
 // Each e2e test uses a different part of this harness.
 #![allow(dead_code)]
 
+use std::ffi::CString;
 use std::io::{BufRead, BufReader, Write};
 use std::net::TcpStream;
 use std::path::PathBuf;
 use std::sync::Mutex;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use crate::farm::Sim;
 
 /// How long one control request may take (they answer at once; this catches a hang).
 const CONTROL_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// How long pcscd may take to notice a reader unplugged or plugged back: it polls about
+/// every 400 ms, and each IFD_NO_SUCH_DEVICE costs it a second (it signals itself to
+/// rescan its readers and sleeps).
+const CABLE_CHANGE_TIMEOUT: Duration = Duration::from_secs(15);
 
 /// One row of `pinpads.tsv`.
 #[derive(Debug, Clone)]
@@ -113,6 +121,10 @@ impl Pinpad {
             control: Mutex::new(BufReader::new(stream)),
         };
         pad.reset();
+        if !pad.plugged() {
+            // An earlier test stopped before plugging the reader back in.
+            pad.plug();
+        }
         pad
     }
 
@@ -179,6 +191,103 @@ impl Pinpad {
     /// Forgets queued keys, the display log and the last outcome.
     pub fn reset(&self) {
         self.request("reset", "reset");
+    }
+
+    /// Waits until a PIN prompt waits for keys (quorumctl's SCardControl reached the
+    /// reader); fails the test after `CONTROL_TIMEOUT`.
+    pub fn wait_for_prompt(&self) {
+        let deadline = Instant::now() + CONTROL_TIMEOUT;
+        loop {
+            let status = self.request("status", "status").remove(0);
+            if status.starts_with("prompting") {
+                return;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "pinpad {} never prompted for a PIN (status: {status})",
+                self.index
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    /// Whether the reader's USB cable is in, as the driver says.
+    pub fn plugged(&self) -> bool {
+        match self.request("cable", "cable").remove(0).as_str() {
+            "plugged" => true,
+            "unplugged" => false,
+            other => panic!("pinpad {} answered cable with {other:?}", self.index),
+        }
+    }
+
+    /// Pulls the reader's USB cable: every call pcscd makes to it answers
+    /// IFD_NO_SUCH_DEVICE (a waiting PIN prompt ends at once); the card stays in the slot.
+    /// Returns once pcscd reports the reader unavailable.
+    pub fn unplug(&self) {
+        self.request("unplug", "unplug");
+        let took = self.wait_for_pcscd(true);
+        eprintln!(
+            "pinpad {}: unplugged, pcscd saw it after {took:?}",
+            self.index
+        );
+    }
+
+    /// Plugs the reader back in and returns once pcscd reports it usable again (empty,
+    /// or with the card that stayed in it, freshly powered).
+    pub fn plug(&self) {
+        self.request("plug", "plug");
+        let took = self.wait_for_pcscd(false);
+        eprintln!(
+            "pinpad {}: plugged in, pcscd saw it after {took:?}",
+            self.index
+        );
+    }
+
+    /// Plugs the reader back in without waiting for pcscd and without failing: clean-up
+    /// for a test that is already failing, so that later tests find the reader usable.
+    pub fn plug_quietly(&self) {
+        let mut control = self.control.lock().unwrap_or_else(|p| p.into_inner());
+        if control.get_mut().write_all(b"plug\n").is_ok() {
+            let mut reply = String::new();
+            let _ = control.read_line(&mut reply);
+        }
+    }
+
+    /// Waits until pcscd reports the reader `unavailable` (or usable); returns how long
+    /// that took.
+    fn wait_for_pcscd(&self, unavailable: bool) -> Duration {
+        let ctx = pcsc::Context::establish(pcsc::Scope::User)
+            .unwrap_or_else(|e| panic!("no PC/SC context on the private pcscd: {e}"));
+        let name = CString::new(self.name.as_str()).expect("reader names have no NUL byte");
+        let mut states = [pcsc::ReaderState::new(name, pcsc::State::UNAWARE)];
+        let start = Instant::now();
+        let deadline = start + CABLE_CHANGE_TIMEOUT;
+        loop {
+            let remaining = deadline.saturating_duration_since(Instant::now());
+            match ctx.get_status_change(remaining, &mut states) {
+                Ok(()) | Err(pcsc::Error::Timeout) => {}
+                Err(e) => panic!("pcscd status of {:?}: {e}", self.name),
+            }
+            let s = states[0].event_state();
+            let done = if unavailable {
+                s.contains(pcsc::State::UNAVAILABLE)
+            } else {
+                !s.intersects(pcsc::State::UNAVAILABLE | pcsc::State::UNKNOWN)
+                    && (s.contains(pcsc::State::EMPTY)
+                        || (s.contains(pcsc::State::PRESENT) && !s.contains(pcsc::State::MUTE)))
+            };
+            if done {
+                return start.elapsed();
+            }
+            assert!(
+                !remaining.is_zero(),
+                "pcscd did not report pinpad {} ({}) {} within {CABLE_CHANGE_TIMEOUT:?}; last state {s:?}",
+                self.index,
+                self.name,
+                if unavailable { "unavailable" } else { "usable again" }
+            );
+            states[0].sync_current_state();
+        }
     }
 
     /// Sends one request; returns the value after `ok` (one element) or the lines of a

@@ -92,7 +92,8 @@ impl ExitStatus {
         match e {
             TransportError::NoService { .. }
             | TransportError::NoReaders
-            | TransportError::UnknownReader(_) => ExitStatus::Pcsc,
+            | TransportError::UnknownReader(_)
+            | TransportError::ReaderGone(_) => ExitStatus::Pcsc,
             TransportError::NoCard(_)
             | TransportError::CardRemoved
             | TransportError::CardReset
@@ -211,6 +212,17 @@ mod tests {
             (
                 CeremonyError::card("r", CardError::Transport(TransportError::CardRemoved)),
                 ExitStatus::Card,
+            ),
+            (
+                CeremonyError::Transport(TransportError::ReaderGone("r".into())),
+                ExitStatus::Pcsc,
+            ),
+            (
+                CeremonyError::card(
+                    "r",
+                    CardError::Transport(TransportError::ReaderGone("r".into())),
+                ),
+                ExitStatus::Pcsc,
             ),
             (
                 CeremonyError::WaitTimedOut {

@@ -13,9 +13,13 @@ pub enum TransportError {
     /// pcscd runs but knows no reader.
     #[error("no smart-card reader found: connect a reader (for tests: start the simulated card farm) and try again")]
     NoReaders,
-    /// The reader name is not (or no longer) known to pcscd.
+    /// The reader name is not known to pcscd (mistyped, or unplugged before the command).
     #[error("reader \"{0}\" not found (unplugged?); run `quorumctl readers` to list the readers")]
     UnknownReader(String),
+    /// A reader in use went away: unplugged, or its driver stopped answering (pcsc-lite
+    /// then reports it unavailable, or forgets it).
+    #[error("reader \"{0}\" disappeared: it was unplugged or its driver stopped answering. Plug it in again, check that `quorumctl readers` lists it, and repeat the command")]
+    ReaderGone(String),
     /// No card in the reader.
     #[error("no card in reader \"{0}\": insert a custodian card")]
     NoCard(String),
@@ -86,6 +90,7 @@ impl TransportError {
             TransportError::NoService { .. }
                 | TransportError::NoReaders
                 | TransportError::UnknownReader(_)
+                | TransportError::ReaderGone(_)
                 | TransportError::NoCard(_)
                 | TransportError::CardRemoved
                 | TransportError::CardReset
@@ -103,6 +108,11 @@ impl TransportError {
         match error {
             E::NoService | E::ServiceStopped => TransportError::no_service(),
             E::NoReadersAvailable => TransportError::NoReaders,
+            // pcsc-lite: the reader is listed but its driver answers IFD_NO_SUCH_DEVICE
+            // (unplugged) or fails its presence poll.
+            E::ReaderUnavailable if !reader.is_empty() => {
+                TransportError::ReaderGone(reader.to_owned())
+            }
             E::UnknownReader | E::ReaderUnavailable => {
                 TransportError::UnknownReader(reader.to_owned())
             }
@@ -153,6 +163,17 @@ mod tests {
             map(::pcsc::Error::NoReadersAvailable),
             TransportError::NoReaders
         ));
+        assert!(
+            matches!(map(::pcsc::Error::ReaderUnavailable), TransportError::ReaderGone(r) if r == "Reader 00 00")
+        );
+        assert!(
+            matches!(map(::pcsc::Error::UnknownReader), TransportError::UnknownReader(r) if r == "Reader 00 00")
+        );
+        // Without a reader to name (listing readers), it stays a plain unknown reader.
+        assert!(matches!(
+            TransportError::from_pcsc(::pcsc::Error::ReaderUnavailable, "listing readers", ""),
+            TransportError::UnknownReader(_)
+        ));
         assert!(matches!(
             map(::pcsc::Error::CommError),
             TransportError::Pcsc {
@@ -165,6 +186,7 @@ mod tests {
     #[test]
     fn lost_connections_are_told_apart_from_refused_requests() {
         for lost in [
+            TransportError::ReaderGone("r".into()),
             TransportError::CardRemoved,
             TransportError::CardReset,
             TransportError::NoCard("r".into()),
@@ -181,6 +203,19 @@ mod tests {
             },
         ] {
             assert!(!refused.ends_connection(), "{refused}");
+        }
+    }
+
+    #[test]
+    fn a_vanished_reader_is_named_with_what_happened_and_what_to_do() {
+        let message = TransportError::ReaderGone("Pinpad 00 00".into()).to_string();
+        for part in [
+            "\"Pinpad 00 00\" disappeared",
+            "unplugged",
+            "Plug it in again",
+            "quorumctl readers",
+        ] {
+            assert!(message.contains(part), "{part:?} missing: {message}");
         }
     }
 

@@ -69,6 +69,12 @@ impl ReaderInfo {
             .event_state()
             .intersects(State::UNKNOWN | State::UNAVAILABLE | State::IGNORE)
     }
+
+    /// Whether pcscd still lists the reader but cannot reach it: its driver reports the
+    /// device gone (IFD_NO_SUCH_DEVICE, an unplugged reader) or fails its presence poll.
+    fn unavailable(state: &ReaderState) -> bool {
+        state.event_state().contains(State::UNAVAILABLE)
+    }
 }
 
 /// A session with pcscd; everything reader-related starts here.
@@ -181,7 +187,9 @@ impl PcscContext {
         }
     }
 
-    /// Waits on one reader until `done` holds, re-arming on every state change.
+    /// Waits on one reader until `done` holds, re-arming on every state change. A reader
+    /// that goes away during the wait (unplugged) is [`TransportError::ReaderGone`]; one
+    /// pcscd never knew is [`TransportError::UnknownReader`].
     fn wait_for_reader(
         &self,
         reader: &str,
@@ -190,16 +198,25 @@ impl PcscContext {
     ) -> Result<Option<ReaderInfo>, TransportError> {
         let deadline = timeout.map(|t| Instant::now() + t);
         let mut states = [ReaderState::new(c_name(reader)?, State::UNAWARE)];
+        let mut seen = false;
         loop {
             let remaining = deadline.map(|d| d.saturating_duration_since(Instant::now()));
             match self.context.get_status_change(remaining, &mut states) {
                 Ok(()) => {}
                 Err(PcscError::Timeout) => return Ok(None),
+                Err(PcscError::UnknownReader) if seen => {
+                    return Err(TransportError::ReaderGone(reader.to_owned()))
+                }
                 Err(e) => return Err(TransportError::from_pcsc(e, "waiting for the card", reader)),
             }
             if ReaderInfo::gone(&states[0]) {
-                return Err(TransportError::UnknownReader(reader.to_owned()));
+                return Err(if seen || ReaderInfo::unavailable(&states[0]) {
+                    TransportError::ReaderGone(reader.to_owned())
+                } else {
+                    TransportError::UnknownReader(reader.to_owned())
+                });
             }
+            seen = true;
             let info = ReaderInfo::from_state(&states[0]);
             if done(&info) {
                 return Ok(Some(info));

@@ -29,6 +29,8 @@ pub enum LinkError {
     Lost(io::Error),
     /// The card answered something that is not a valid ATR or response.
     BadAnswer(String),
+    /// The reader itself is unplugged (see `cable`); the card was not reached.
+    Unplugged,
 }
 
 impl fmt::Display for LinkError {
@@ -37,6 +39,7 @@ impl fmt::Display for LinkError {
             LinkError::NoCard => f.write_str("no card in the reader"),
             LinkError::Lost(e) => write!(f, "connection to the card farm lost: {e}"),
             LinkError::BadAnswer(what) => write!(f, "the card answered badly: {what}"),
+            LinkError::Unplugged => f.write_str("the reader is unplugged"),
         }
     }
 }

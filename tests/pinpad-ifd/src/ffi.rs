@@ -205,8 +205,10 @@ pub unsafe extern "C" fn IFDHSetProtocolParameters(
     _pts3: u8,
 ) -> ResponseCode {
     guarded(|| {
-        if reader(lun).is_none() {
-            return IFD_COMMUNICATION_ERROR;
+        match reader(lun) {
+            None => return IFD_COMMUNICATION_ERROR,
+            Some(r) if !r.cable().plugged() => return IFD_NO_SUCH_DEVICE,
+            Some(_) => {}
         }
         if protocol == SCARD_PROTOCOL_T1 {
             IFD_SUCCESS
@@ -266,6 +268,10 @@ pub unsafe extern "C" fn IFDHPowerICC(
                 clear();
                 IFD_ICC_NOT_PRESENT
             }
+            Err(LinkError::Unplugged) => {
+                clear();
+                IFD_NO_SUCH_DEVICE
+            }
             Err(e) => {
                 eprintln!("quorum-pinpad: power {power:?}: {e}");
                 clear();
@@ -321,6 +327,7 @@ pub unsafe extern "C" fn IFDHTransmitToICC(
                 IFD_SUCCESS
             }
             Err(LinkError::NoCard) => fail(IFD_ICC_NOT_PRESENT),
+            Err(LinkError::Unplugged) => fail(IFD_NO_SUCH_DEVICE),
             Err(_) => fail(IFD_COMMUNICATION_ERROR),
         }
     })
@@ -376,15 +383,14 @@ pub unsafe extern "C" fn IFDHControl(
     })
 }
 
-/// pcscd's presence poll (every 400 ms or so).
+/// pcscd's presence poll (every 400 ms or so); IFD_NO_SUCH_DEVICE while unplugged.
 ///
 /// # Safety
 /// No pointers; unsafe only to match the other entry points.
 #[no_mangle]
 pub unsafe extern "C" fn IFDHICCPresence(lun: Dword) -> ResponseCode {
     guarded(|| match reader(lun) {
-        Some(r) if r.poll_presence() => IFD_ICC_PRESENT,
-        Some(_) => IFD_ICC_NOT_PRESENT,
+        Some(r) => r.presence(),
         None => IFD_COMMUNICATION_ERROR,
     })
 }
@@ -480,6 +486,57 @@ mod tests {
         // SAFETY: atr holds atr_len bytes.
         let rc = unsafe { IFDHPowerICC(lun, IFD_POWER_UP, atr.as_mut_ptr(), &mut atr_len) };
         assert_eq!((rc, atr_len), (IFD_ICC_NOT_PRESENT, 0));
+
+        // Unplugged, every call that reaches the reader answers IFD_NO_SUCH_DEVICE.
+        reader(lun).expect("open").cable().unplug();
+        // SAFETY: no pointers.
+        assert_eq!(unsafe { IFDHICCPresence(lun) }, IFD_NO_SUCH_DEVICE);
+        // SAFETY: no pointers.
+        assert_eq!(
+            unsafe { IFDHSetProtocolParameters(lun, SCARD_PROTOCOL_T1, 0, 0, 0, 0) },
+            IFD_NO_SUCH_DEVICE
+        );
+        atr_len = MAX_ATR_SIZE as Dword;
+        // SAFETY: atr holds atr_len bytes.
+        let rc = unsafe { IFDHPowerICC(lun, IFD_POWER_UP, atr.as_mut_ptr(), &mut atr_len) };
+        assert_eq!((rc, atr_len), (IFD_NO_SUCH_DEVICE, 0));
+        let mut apdu_rx = [0u8; 258];
+        let mut apdu_len: Dword = 258;
+        let select = [0x00u8, 0xA4, 0x04, 0x00];
+        let header = ScardIoHeader {
+            protocol: SCARD_PROTOCOL_T1,
+            length: 0,
+        };
+        // SAFETY: select holds 4 bytes, apdu_rx holds apdu_len bytes; no receive PCI.
+        let rc = unsafe {
+            IFDHTransmitToICC(
+                lun,
+                header,
+                select.as_ptr(),
+                4,
+                apdu_rx.as_mut_ptr(),
+                &mut apdu_len,
+                ptr::null_mut(),
+            )
+        };
+        assert_eq!((rc, apdu_len), (IFD_NO_SUCH_DEVICE, 0));
+        // SAFETY: rx holds 258 bytes; no input.
+        let rc = unsafe {
+            IFDHControl(
+                lun,
+                Dword::from(CM_IOCTL_GET_FEATURE_REQUEST),
+                ptr::null(),
+                0,
+                rx.as_mut_ptr(),
+                258,
+                &mut returned,
+            )
+        };
+        assert_eq!((rc, returned), (IFD_NO_SUCH_DEVICE, 0));
+        // Plugged back, the empty slot reads empty again.
+        reader(lun).expect("open").cable().plug();
+        // SAFETY: no pointers.
+        assert_eq!(unsafe { IFDHICCPresence(lun) }, IFD_ICC_NOT_PRESENT);
 
         // SAFETY: no pointers.
         assert_eq!(unsafe { IFDHCloseChannel(lun) }, IFD_SUCCESS);

@@ -29,6 +29,9 @@ pub const IFD_NOT_SUPPORTED: ResponseCode = 614;
 pub const IFD_ICC_PRESENT: ResponseCode = 615;
 /// ICCPresence and card operations: the reader is empty.
 pub const IFD_ICC_NOT_PRESENT: ResponseCode = 616;
+/// Every call: the reader is gone from the bus (a CCID driver's answer once libusb says
+/// LIBUSB_ERROR_NO_DEVICE); pcscd marks the reader unavailable and rescans its readers.
+pub const IFD_NO_SUCH_DEVICE: ResponseCode = 617;
 /// The caller's buffer is too small (pcscd maps it to SCARD_E_INSUFFICIENT_BUFFER).
 pub const IFD_ERROR_INSUFFICIENT_BUFFER: ResponseCode = 618;
 

@@ -88,6 +88,8 @@ pub enum Outcome {
     Rejected(String),
     /// The card was missing or its link failed.
     CardError(String),
+    /// The reader was unplugged during the operation (or before it): IFD_NO_SUCH_DEVICE.
+    Unplugged,
 }
 
 impl fmt::Display for Outcome {
@@ -101,6 +103,7 @@ impl fmt::Display for Outcome {
             Outcome::LengthOutOfRange => f.write_str("length"),
             Outcome::Rejected(why) => write!(f, "rejected {why}"),
             Outcome::CardError(why) => write!(f, "card-error {why}"),
+            Outcome::Unplugged => f.write_str("unplugged"),
         }
     }
 }
@@ -114,6 +117,8 @@ pub enum EntryEnd {
     Cancelled,
     /// The entry was validated with fewer than min or more than max digits.
     LengthOutOfRange,
+    /// The prompt's stop condition held: the reader was unplugged, the pad went dark.
+    Stopped,
 }
 
 /// The rules for one prompt.
@@ -216,14 +221,35 @@ impl Keypad {
         prompt: Option<&str>,
         rules: &EntryRules,
     ) -> Result<PinDigits, EntryEnd> {
+        self.read_pin_unless(prompt, rules, &|| false)
+    }
+
+    /// Like [`Keypad::read_pin`], but the prompt ends with [`EntryEnd::Stopped`] as soon
+    /// as `stop` holds (checked before each key and whenever [`Keypad::wake`] is called),
+    /// keeping the keys that are still queued.
+    pub fn read_pin_unless(
+        &self,
+        prompt: Option<&str>,
+        rules: &EntryRules,
+        stop: &dyn Fn() -> bool,
+    ) -> Result<PinDigits, EntryEnd> {
         let mut s = self.lock();
         if let Some(p) = prompt {
             s.display.push(p.to_owned());
         }
         s.prompting = true;
-        let (mut s, result) = self.collect(s, rules);
+        let (mut s, result) = self.collect(s, rules, stop);
         s.prompting = false;
         result
+    }
+
+    /// Makes a waiting prompt look at its stop condition again (call it after changing
+    /// what the condition reads, e.g. after pulling the reader's cable).
+    pub fn wake(&self) {
+        // Taking the lock orders this with a prompt that checked its condition and is
+        // about to wait, so the wake-up cannot fall between the two.
+        let _s = self.lock();
+        self.keys_arrived.notify_all();
     }
 
     /// Waits for a key (or anything that wakes the pad) until `deadline`.
@@ -242,10 +268,14 @@ impl Keypad {
         &self,
         mut s: MutexGuard<'a, State>,
         rules: &EntryRules,
+        stop: &dyn Fn() -> bool,
     ) -> (MutexGuard<'a, State>, Result<PinDigits, EntryEnd>) {
         let deadline = Instant::now() + rules.timeout;
         let mut pin = PinDigits::new();
         loop {
+            if stop() {
+                return (s, Err(EntryEnd::Stopped));
+            }
             let Some(key) = s.queue.pop_front() else {
                 if Instant::now() >= deadline {
                     return (s, timed_out(pin, rules));
@@ -273,6 +303,9 @@ impl Keypad {
                 Key::Nothing => {
                     // The custodian walks away: wait out the prompt, ignore the queue.
                     while Instant::now() < deadline {
+                        if stop() {
+                            return (s, Err(EntryEnd::Stopped));
+                        }
                         s = self.wait_until(s, deadline);
                     }
                     return (s, timed_out(pin, rules));
@@ -456,6 +489,46 @@ mod tests {
     }
 
     #[test]
+    fn a_stop_condition_ends_a_waiting_prompt_at_once_and_keeps_the_queue() {
+        use std::sync::atomic::{AtomicBool, Ordering};
+        // Already true: no key is taken.
+        let pad = pad_with("1234 ok");
+        assert_eq!(
+            pad.read_pin_unless(None, &rules(5000, 0x02, 4, 8), &|| true)
+                .unwrap_err(),
+            EntryEnd::Stopped
+        );
+        assert_eq!(pad.status(), (false, 5));
+
+        // Becomes true while the prompt waits for keys (or waits out `nothing`).
+        for words in ["", "nothing"] {
+            let pad = Arc::new(pad_with(words));
+            let stop = Arc::new(AtomicBool::new(false));
+            let puller = {
+                let (pad, stop) = (Arc::clone(&pad), Arc::clone(&stop));
+                thread::spawn(move || {
+                    while !pad.status().0 {
+                        thread::sleep(Duration::from_millis(5));
+                    }
+                    thread::sleep(Duration::from_millis(50));
+                    stop.store(true, Ordering::SeqCst);
+                    pad.wake();
+                })
+            };
+            let start = Instant::now();
+            let end = pad
+                .read_pin_unless(Some("enter PIN"), &rules(10_000, 0x02, 4, 8), &|| {
+                    stop.load(Ordering::SeqCst)
+                })
+                .unwrap_err();
+            assert_eq!(end, EntryEnd::Stopped, "{words:?}");
+            assert!(start.elapsed() < Duration::from_secs(5), "{words:?}");
+            assert!(!pad.status().0, "the prompt is over");
+            puller.join().expect("puller");
+        }
+    }
+
+    #[test]
     fn reset_forgets_keys_display_and_outcome() {
         let pad = pad_with("1 2 3");
         pad.show("enter PIN");
@@ -477,5 +550,6 @@ mod tests {
         assert_eq!(Outcome::LengthOutOfRange.to_string(), "length");
         assert_eq!(Outcome::Rejected("x".into()).to_string(), "rejected x");
         assert_eq!(Outcome::CardError("y".into()).to_string(), "card-error y");
+        assert_eq!(Outcome::Unplugged.to_string(), "unplugged");
     }
 }

@@ -15,9 +15,13 @@
 //!   FEATURE_MODIFY_PIN_DIRECT like pcsc-lite's CCID driver plus a CCID pinpad's firmware.
 //! - Custodian side (`keypad`, `control`): keys queued over the control channel (default
 //!   port PORT + 1000), the display log, the last outcome.
+//! - The reader's cable (`cable`): the control channel can unplug the reader and plug it
+//!   back; meanwhile every call answers IFD_NO_SUCH_DEVICE like a CCID reader gone from
+//!   the bus.
 //!
 //! PIN digits are never logged, and buffers that hold them are wiped (`secret`).
 
+pub mod cable;
 pub mod card_link;
 pub mod control;
 pub mod device_name;

@@ -6,6 +6,7 @@ use std::io;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
+use crate::cable::Cable;
 use crate::card_link::{CardLink, LinkError, Power};
 use crate::control::ControlServer;
 use crate::device_name::Ports;
@@ -16,7 +17,7 @@ use crate::features::{
 };
 use crate::ifd::{
     ResponseCode, IFD_COMMUNICATION_ERROR, IFD_ERROR_INSUFFICIENT_BUFFER, IFD_ERROR_NOT_SUPPORTED,
-    IFD_ICC_NOT_PRESENT, IFD_NOT_SUPPORTED,
+    IFD_ICC_NOT_PRESENT, IFD_ICC_PRESENT, IFD_NOT_SUPPORTED, IFD_NO_SUCH_DEVICE,
 };
 use crate::keypad::{EntryEnd, EntryRules, Keypad, Outcome};
 use crate::pin_block;
@@ -56,6 +57,7 @@ pub struct Reader {
     ports: Ports,
     link: Arc<Mutex<CardLink>>,
     keypad: Arc<Keypad>,
+    cable: Arc<Cable>,
     _control: ControlServer,
 }
 
@@ -66,17 +68,20 @@ impl Reader {
             io::Error::new(e.kind(), format!("card port 127.0.0.1:{}: {e}", ports.card))
         })?;
         let keypad = Arc::new(Keypad::new());
-        let control = ControlServer::start(ports, Arc::clone(&keypad)).map_err(|e| {
-            io::Error::new(
-                e.kind(),
-                format!("control port 127.0.0.1:{}: {e}", ports.control),
-            )
-        })?;
+        let cable = Arc::new(Cable::new());
+        let control = ControlServer::start(ports, Arc::clone(&keypad), Arc::clone(&cable))
+            .map_err(|e| {
+                io::Error::new(
+                    e.kind(),
+                    format!("control port 127.0.0.1:{}: {e}", ports.control),
+                )
+            })?;
         log(ports, "listening for the card farm and the control channel");
         Ok(Reader {
             ports,
             link: Arc::new(Mutex::new(link)),
             keypad,
+            cable,
             _control: control,
         })
     }
@@ -88,6 +93,23 @@ impl Reader {
     /// The keypad, for tests that drive a reader without the control channel.
     pub fn keypad(&self) -> &Keypad {
         &self.keypad
+    }
+
+    /// The reader's cable, for tests that drive a reader without the control channel.
+    pub fn cable(&self) -> &Cable {
+        &self.cable
+    }
+
+    /// IFDHICCPresence's answer: a card, no card, or no reader at all while unplugged
+    /// (then the slot is not even looked at, as a CCID driver cannot reach it).
+    pub fn presence(&self) -> ResponseCode {
+        if !self.cable.plugged() {
+            IFD_NO_SUCH_DEVICE
+        } else if self.poll_presence() {
+            IFD_ICC_PRESENT
+        } else {
+            IFD_ICC_NOT_PRESENT
+        }
     }
 
     /// pcscd's presence poll.
@@ -115,17 +137,26 @@ impl Reader {
 
     /// Powers the card up or down, or resets it; returns the ATR.
     pub fn power(&self, action: Power) -> Result<Vec<u8>, LinkError> {
+        if !self.cable.plugged() {
+            return Err(LinkError::Unplugged);
+        }
         self.link().power(action)
     }
 
     /// Sends an APDU from SCardTransmit to the card.
     pub fn transmit(&self, apdu: &[u8]) -> Result<Vec<u8>, LinkError> {
+        if !self.cable.plugged() {
+            return Err(LinkError::Unplugged);
+        }
         self.link().transmit(apdu)
     }
 
     /// SCardControl: the answer bytes, or the IFD code pcscd turns into an error.
     /// `capacity` is the size of the caller's receive buffer.
     pub fn control(&self, code: u32, tx: &[u8], capacity: usize) -> Result<Vec<u8>, ResponseCode> {
+        if !self.cable.plugged() {
+            return Err(IFD_NO_SUCH_DEVICE);
+        }
         let fits = |answer: Vec<u8>, need: usize| {
             if capacity < need {
                 Err(IFD_ERROR_INSUFFICIENT_BUFFER)
@@ -228,6 +259,9 @@ impl Reader {
             )));
             return Err(IFD_ERROR_INSUFFICIENT_BUFFER);
         }
+        if !self.cable.plugged() {
+            return Err(self.unplugged(op));
+        }
         if !self.link().has_card() {
             self.keypad
                 .set_outcome(Outcome::CardError("no card in the reader".to_owned()));
@@ -252,11 +286,15 @@ impl Reader {
             ),
         );
         let mut entered: Vec<(Phase, PinDigits)> = Vec::with_capacity(phases.len());
+        let unplugged = || !self.cable.plugged();
         for (i, phase) in phases.iter().enumerate() {
             let message = message_for(prompting, i, *phase);
-            match self.keypad.read_pin(message.as_deref(), &rules) {
+            match self
+                .keypad
+                .read_pin_unless(message.as_deref(), &rules, &unplugged)
+            {
                 Ok(pin) => entered.push((*phase, pin)),
-                Err(end) => return Ok(self.entry_failed(op, end)),
+                Err(end) => return self.entry_failed(op, end),
             }
         }
         let new = entered
@@ -289,12 +327,15 @@ impl Reader {
         })?;
         drop(entered);
 
-        let response = self.link().transmit(command.as_slice()).map_err(|e| {
-            log(self.ports, &format!("{op}: {e}"));
-            self.keypad.set_outcome(Outcome::CardError(e.to_string()));
-            match e {
-                LinkError::NoCard => IFD_ICC_NOT_PRESENT,
-                _ => IFD_COMMUNICATION_ERROR,
+        let response = self.transmit(command.as_slice()).map_err(|e| match e {
+            LinkError::Unplugged => self.unplugged(op),
+            e => {
+                log(self.ports, &format!("{op}: {e}"));
+                self.keypad.set_outcome(Outcome::CardError(e.to_string()));
+                match e {
+                    LinkError::NoCard => IFD_ICC_NOT_PRESENT,
+                    _ => IFD_COMMUNICATION_ERROR,
+                }
             }
         })?;
         drop(command);
@@ -311,18 +352,29 @@ impl Reader {
     }
 
     /// A prompt ended without a PIN: the status word a CCID pinpad returns instead of
-    /// the card's.
-    fn entry_failed(&self, op: &str, end: EntryEnd) -> Vec<u8> {
+    /// the card's, or no answer at all when the reader was unplugged meanwhile.
+    fn entry_failed(&self, op: &str, end: EntryEnd) -> Result<Vec<u8>, ResponseCode> {
         let (outcome, sw2, what) = match end {
             EntryEnd::Timeout => (Outcome::Timeout, 0x00, "timed out"),
             EntryEnd::Cancelled => (Outcome::Cancelled, 0x01, "cancelled"),
             EntryEnd::LengthOutOfRange => {
                 (Outcome::LengthOutOfRange, 0x03, "PIN length out of range")
             }
+            EntryEnd::Stopped => return Err(self.unplugged(op)),
         };
         log(self.ports, &format!("{op}: entry {what}: 64 {sw2:02X}"));
         self.keypad.set_outcome(outcome);
-        vec![0x64, sw2]
+        Ok(vec![0x64, sw2])
+    }
+
+    /// A PIN operation met an unplugged reader: nothing reached the card.
+    fn unplugged(&self, op: &str) -> ResponseCode {
+        log(
+            self.ports,
+            &format!("{op}: the reader is unplugged: IFD_NO_SUCH_DEVICE"),
+        );
+        self.keypad.set_outcome(Outcome::Unplugged);
+        IFD_NO_SUCH_DEVICE
     }
 }
 
@@ -444,6 +496,75 @@ mod tests {
         );
         assert_eq!(reader.keypad().display_log(), ["enter PIN"]);
         assert_eq!(reader.keypad().outcome(), Outcome::Sent(0x9000));
+    }
+
+    #[test]
+    fn an_unplugged_reader_answers_no_such_device_and_comes_back_with_its_card() {
+        let (reader, apdus) = reader_with_card();
+        assert!(reader.cable().unplug());
+        assert_eq!(reader.presence(), IFD_NO_SUCH_DEVICE);
+        assert!(matches!(
+            reader.transmit(&[0x00, 0xA4, 0x04, 0x00]),
+            Err(LinkError::Unplugged)
+        ));
+        assert!(matches!(reader.power(Power::Up), Err(LinkError::Unplugged)));
+        assert_eq!(
+            reader.control(CM_IOCTL_GET_FEATURE_REQUEST, &[], 258),
+            Err(IFD_NO_SUCH_DEVICE)
+        );
+        type_keys(&reader, "123456 ok");
+        assert_eq!(
+            reader.control(IOCTL_VERIFY_PIN_DIRECT, &quorum_verify(), 258),
+            Err(IFD_NO_SUCH_DEVICE)
+        );
+        assert!(
+            reader.keypad().display_log().is_empty(),
+            "a dark pad prompts for nothing"
+        );
+        assert!(apdus.try_recv().is_err(), "no APDU reached the card");
+
+        // Plugged back: the card is still in, answers, and the queued keys still count.
+        assert!(reader.cable().plug());
+        assert_eq!(reader.presence(), IFD_ICC_PRESENT);
+        assert_eq!(
+            reader.transmit(&[0x00, 0xA4, 0x04, 0x00]).expect("apdu"),
+            [0x90, 0x00]
+        );
+        assert_eq!(
+            apdus.recv_timeout(Duration::from_secs(5)).expect("apdu"),
+            [0x00, 0xA4, 0x04, 0x00]
+        );
+        assert_eq!(
+            reader.control(IOCTL_VERIFY_PIN_DIRECT, &quorum_verify(), 258),
+            Ok(vec![0x90, 0x00])
+        );
+    }
+
+    #[test]
+    fn unplugging_during_a_prompt_ends_it_at_once_and_sends_nothing() {
+        let (reader, apdus) = reader_with_card();
+        let reader = Arc::new(reader);
+        let mut slow = quorum_verify();
+        slow[0] = 20; // bTimerOut: 20 s
+        let verify = {
+            let reader = Arc::clone(&reader);
+            thread::spawn(move || reader.control(IOCTL_VERIFY_PIN_DIRECT, &slow, 258))
+        };
+        while !reader.keypad().status().0 {
+            thread::sleep(Duration::from_millis(5));
+        }
+        type_keys(&reader, "123");
+        let start = Instant::now();
+        let ports = reader.ports;
+        assert_eq!(
+            crate::control::answer("unplug", ports, reader.keypad(), reader.cable()),
+            ["ok unplugged"]
+        );
+        assert_eq!(verify.join().expect("verify"), Err(IFD_NO_SUCH_DEVICE));
+        assert!(start.elapsed() < Duration::from_secs(5));
+        assert_eq!(reader.keypad().outcome(), Outcome::Unplugged);
+        assert_eq!(reader.keypad().display_log(), ["enter PIN"]);
+        assert!(apdus.try_recv().is_err(), "no APDU reached the card");
     }
 
     #[test]
