@@ -5,6 +5,7 @@
 mod add_card;
 mod bad_input;
 mod core;
+mod cut;
 mod farm;
 mod farm_smoke;
 mod fixtures;
