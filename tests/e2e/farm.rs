@@ -169,6 +169,17 @@ impl Farm {
         eprintln!("farm: {pulled} yanked out of reader {reader_index}");
     }
 
+    /// Arms the farm to pull the card out of reader `reader_index` right after it has
+    /// answered `apdus` more command APDUs (0 disarms), and returns how many it answered
+    /// since its insertion: `pull_after(r, 0)` before and after a command counts its APDUs.
+    pub fn pull_after(&self, reader_index: usize, apdus: u32) -> u32 {
+        let line = format!("pull-after {reader_index} {apdus}");
+        let answered = self.request(&line).remove(0);
+        answered
+            .parse()
+            .unwrap_or_else(|_| panic!("farm answered {line:?} with {answered:?}, not a count"))
+    }
+
     /// Pulls every card out and returns once pcscd reports every reader empty, so a
     /// test starts from a known state whatever the previous one left.
     pub fn clear_all(&self) {

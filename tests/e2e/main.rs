@@ -5,6 +5,7 @@
 mod add_card;
 mod bad_input;
 mod core;
+mod cut;
 mod dh_cross;
 mod farm;
 mod farm_smoke;

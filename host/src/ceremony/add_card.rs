@@ -395,12 +395,19 @@ fn finish_new(
             n.key.fingerprint()
         ),
     );
-    write_and_check(session, &n.reader, n.key, &n.pin, &card, &req.pins, out).map_err(|e| {
-        CeremonyError::NotEnrolled(format!(
+    write_and_check(session, &n.reader, n.key, &n.pin, &card, &req.pins, out).map_err(|e| match e {
+        CeremonyError::WrittenUnchecked { .. } => CeremonyError::Unfinished(format!(
+            "{e}. It is now custodian {index} of set \"{label}\" version {version}, but no bundle of that version was written; the other cards were not changed. Insert it again and run `quorumctl verify --reader \"{reader}\"`: if that passes, `quorumctl export-bundle --reader \"{reader}\" --out FILE` writes the version {version} bundle from it; if not, factory-reset it (`quorumctl reset-card`), personalise it again (`quorumctl init`) and repeat add-card",
+            index = card.index(),
+            label = req.base.label,
+            version = card.record.set_version,
+            reader = n.reader,
+        )),
+        e => CeremonyError::NotEnrolled(format!(
             "writing the new card {} in \"{}\" failed: {e}; the other cards were not changed, so the set is as it was",
             n.key.fingerprint(),
             n.reader
-        ))
+        )),
     })?;
     say(
         out,

@@ -17,6 +17,7 @@ use crate::transport::pcsc::{PcscContext, PcscTransport};
 
 use super::pin_step::{reverify, verify_pin, Verified};
 use super::presence::Presented;
+use super::share::card_left;
 use super::{identify, say, CardsFrom, CeremonyError, Identity, PinPolicy, Presenter};
 
 /// What the administrator asked for.
@@ -336,12 +337,13 @@ pub(super) fn write_and_check(
         }
         other => other.map_err(|e| CeremonyError::card(reader, e))?,
     }
+    // From here on the card holds the new record: a failure must not read as "nothing changed".
     let public = session
         .get_record_public()
-        .map_err(|e| CeremonyError::card(reader, e))?;
+        .map_err(|e| after_commit(key, reader, e))?;
     let sealed = session
         .get_record_sealed()
-        .map_err(|e| CeremonyError::card(reader, e))?;
+        .map_err(|e| after_commit(key, reader, e))?;
     if public != card.public || sealed[..] != card.sealed[..] {
         return Err(CeremonyError::CardRefused {
             card: key.fingerprint(),
@@ -351,6 +353,24 @@ pub(super) fn write_and_check(
         });
     }
     check_opens(session, key, card, reader)
+}
+
+/// A failure after the card accepted its whole record: a card that left the reader holds
+/// the new record, unchecked, and is reported so; other failures say it themselves.
+fn after_commit(key: CardKey, reader: &str, e: CardError) -> CeremonyError {
+    if card_left(&e) {
+        unchecked(key, reader)
+    } else {
+        CeremonyError::card(reader, e)
+    }
+}
+
+/// The card holds its new record but left the reader before it was read back and opened.
+fn unchecked(key: CardKey, reader: &str) -> CeremonyError {
+    CeremonyError::WrittenUnchecked {
+        card: key.fingerprint(),
+        reader: reader.to_owned(),
+    }
 }
 
 /// The health check of `quorumctl verify`, right after writing: the card unseals its new
@@ -369,10 +389,15 @@ pub(super) fn check_opens(
         |point: &[u8; POINT_LEN]| session.unseal(point).map(|x| *x),
     )
     .map(drop)
-    .map_err(|e| CeremonyError::CardRefused {
-        card: key.fingerprint(),
-        reader: reader.to_owned(),
-        problem: format!("was written but does not open its new share: {e}"),
+    .map_err(|e| {
+        if card_left(&e) {
+            return unchecked(key, reader);
+        }
+        CeremonyError::CardRefused {
+            card: key.fingerprint(),
+            reader: reader.to_owned(),
+            problem: format!("was written but does not open its new share: {e}"),
+        }
     })
 }
 
@@ -382,16 +407,16 @@ fn not_enrolled(
     error: &CeremonyError,
     written: &[EnrolledCardReport],
 ) -> CeremonyError {
-    let done = if written.is_empty() {
+    let mut holding: Vec<String> = written.iter().map(|w| w.fingerprint.clone()).collect();
+    if let CeremonyError::WrittenUnchecked { .. } = error {
+        holding.push(format!("{} (unchecked)", reg.key.fingerprint()));
+    }
+    let done = if holding.is_empty() {
         "no card was written".to_owned()
     } else {
         format!(
-            "cards already written with this unfinished set: {}",
-            written
-                .iter()
-                .map(|w| w.fingerprint.clone())
-                .collect::<Vec<_>>()
-                .join(", ")
+            "cards already written with this unfinished set: {}. Their shares are of no use without the rest of the set: insert each one again, factory-reset it (`quorumctl reset-card`) and personalise it again (`quorumctl init`) before enrolling again",
+            holding.join(", ")
         )
     };
     CeremonyError::NotEnrolled(format!(

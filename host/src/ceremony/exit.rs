@@ -169,7 +169,9 @@ impl CeremonyError {
             | CeremonyError::CardsFailed(_)
             | CeremonyError::NotEnrolled(_) => ExitStatus::Card,
             CeremonyError::ReshareInterrupted { exit, .. } => *exit,
-            CeremonyError::Unfinished(_) => ExitStatus::Incomplete,
+            CeremonyError::Unfinished(_) | CeremonyError::WrittenUnchecked { .. } => {
+                ExitStatus::Incomplete
+            }
             CeremonyError::Output(_) => ExitStatus::Failed,
         }
     }
@@ -256,6 +258,13 @@ mod tests {
             ),
             (
                 CeremonyError::Unfinished("bundle".into()),
+                ExitStatus::Incomplete,
+            ),
+            (
+                CeremonyError::WrittenUnchecked {
+                    card: "a1b2-c3d4-e5f6-0718".into(),
+                    reader: "r".into(),
+                },
                 ExitStatus::Incomplete,
             ),
         ];

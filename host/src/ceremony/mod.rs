@@ -133,6 +133,15 @@ pub enum CeremonyError {
         /// The exit status: the cause's in phase 0, "incomplete" once cards were written.
         exit: ExitStatus,
     },
+    /// A card accepted its whole new record (the last PUT RECORD was answered), then left
+    /// the reader before the read-back and opening: it holds the new record, unchecked.
+    #[error("card {card} in \"{reader}\" holds its new record (it accepted all of it), but it was pulled out of the reader (or the reader failed) before the record was read back and checked")]
+    WrittenUnchecked {
+        /// The card's fingerprint.
+        card: String,
+        /// Where it is.
+        reader: String,
+    },
     /// Cards were changed as asked, but a last step (such as writing the bundle) failed.
     #[error("{0}")]
     Unfinished(String),

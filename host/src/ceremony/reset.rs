@@ -9,6 +9,7 @@ use crate::protocol::LifeCycle;
 use crate::transport::pcsc::PcscContext;
 
 use super::inspect::{summarize, CardSummary};
+use super::share::card_left;
 use super::{presence::connect_settled, say, CeremonyError};
 
 /// The confirmation a destructive reset needs: the fingerprint of the card to destroy.
@@ -72,11 +73,38 @@ pub fn reset_card(
             typed.trim()
         )));
     }
-    let mut card = Card::with_trace(connect_settled(ctx, reader)?, trace);
-    card.select().map_err(|e| CeremonyError::card(reader, e))?;
-    card.factory_reset()
-        .map_err(|e| CeremonyError::card(reader, e))?;
-    let after = card.status().map_err(|e| CeremonyError::card(reader, e))?;
+    let pulled_early = |e: CeremonyError| {
+        if !card_left(&e) {
+            return e;
+        }
+        CeremonyError::CardRefused {
+            card: fingerprint.clone(),
+            reader: reader.to_owned(),
+            problem: "was pulled out of the reader (or the reader failed) before the reset began: nothing was erased; insert it again and repeat the command".to_owned(),
+        }
+    };
+    let mut card = Card::with_trace(connect_settled(ctx, reader).map_err(pulled_early)?, trace);
+    card.select()
+        .map_err(|e| pulled_early(CeremonyError::card(reader, e)))?;
+    card.factory_reset().map_err(|e| {
+        if !card_left(&e) {
+            return CeremonyError::card(reader, e);
+        }
+        CeremonyError::CardRefused {
+            card: fingerprint.clone(),
+            reader: reader.to_owned(),
+            problem: "was pulled out of the reader (or the reader failed) before it confirmed the FACTORY RESET: insert it again and run `quorumctl status`; BLANK means the reset was done, otherwise nothing was erased and `quorumctl reset-card` can be repeated".to_owned(),
+        }
+    })?;
+    // The card confirmed the reset: from here on, a failure must not read as "nothing changed".
+    let after = card.status().map_err(|e| {
+        if !card_left(&e) {
+            return CeremonyError::card(reader, e);
+        }
+        CeremonyError::Unfinished(format!(
+            "card {fingerprint} in \"{reader}\" confirmed the FACTORY RESET, so its key, PIN and record are erased, but it was pulled out of the reader (or the reader failed) before quorumctl could check that it is blank: insert it again, `quorumctl status` shows it BLANK; personalise it again with `quorumctl init`"
+        ))
+    })?;
     if after.state != LifeCycle::Blank || after.public_key.is_some() {
         return Err(CeremonyError::CardRefused {
             card: fingerprint,

@@ -617,6 +617,15 @@ fn interrupted(phase: u8, cause: impl std::fmt::Display, progress: &Progress) ->
     }
 }
 
+/// Phase 1 stopped while writing a card: a re-used old card that accepted its new record
+/// (checked or not) no longer holds its old share, and the state said must count that.
+fn write_failed(e: CeremonyError, reused: bool, progress: &mut Progress) -> CeremonyError {
+    if reused && matches!(e, CeremonyError::WrittenUnchecked { .. }) {
+        progress.old_gone += 1;
+    }
+    interrupted(1, e, progress)
+}
+
 fn report(m: &NewMember, card: &sharing::EnrolledCard) -> EnrolledCardReport {
     EnrolledCardReport::new(&m.reader, &m.key, card)
 }
@@ -664,7 +673,7 @@ fn write_present(
             .take()
             .expect("every-reader mode keeps the session");
         write_and_check(&mut session, &m.reader, m.key, &m.pin, card, &req.pins, out)
-            .map_err(|e| interrupted(1, e, progress))?;
+            .map_err(|e| write_failed(e, m.reused, progress))?;
         progress.new_written += 1;
         if m.reused {
             progress.old_gone += 1;
@@ -730,7 +739,7 @@ fn write_swapped(
             out,
         )
         .and_then(|()| write_and_check(&mut p.card, &reader, m.key, &m.pin, card, &req.pins, out))
-        .map_err(|e| interrupted(1, e, progress))?;
+        .map_err(|e| write_failed(e, m.reused, progress))?;
         progress.new_written += 1;
         if m.reused {
             progress.old_gone += 1;
@@ -838,4 +847,46 @@ fn wipe_one(
         ),
     );
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::card::CardError;
+    use crate::transport::TransportError;
+
+    /// An old 2-of-2 set, a new 1-of-2 set, nothing written yet.
+    fn start() -> Progress {
+        Progress {
+            old_threshold: 2,
+            old_total: 2,
+            old_gone: 0,
+            new_threshold: 1,
+            new_total: 2,
+            new_written: 0,
+        }
+    }
+
+    #[test]
+    fn a_reused_card_that_accepted_its_record_no_longer_counts_for_the_old_set() {
+        let unchecked = || CeremonyError::WrittenUnchecked {
+            card: "a1b2-c3d4-e5f6-0718".into(),
+            reader: "r".into(),
+        };
+        let mut reused = start();
+        let said = write_failed(unchecked(), true, &mut reused).to_string();
+        assert_eq!(reused.old_gone, 1);
+        assert!(said.contains("the old set is no longer complete"), "{said}");
+        assert!(said.contains("holds its new record"), "{said}");
+
+        let mut fresh = start();
+        write_failed(unchecked(), false, &mut fresh);
+        assert_eq!(fresh.old_gone, 0);
+
+        let mut not_written = start();
+        let pulled = CeremonyError::card("r", CardError::Transport(TransportError::CardRemoved));
+        let said = write_failed(pulled, true, &mut not_written).to_string();
+        assert_eq!(not_written.old_gone, 0);
+        assert!(said.contains("the old set is still complete"), "{said}");
+    }
 }

@@ -141,6 +141,15 @@ pub fn open_member_keeping_pin<T: Transport>(
 /// the reader in the middle of a step is said to be pulled out (nothing on it changed, it
 /// may come back), instead of the stand-alone advice to repeat the command.
 pub fn sentence(e: &(dyn std::error::Error + 'static)) -> String {
+    if card_left(e) {
+        return "was pulled out of the reader (or the reader failed) before this step finished; nothing on the card changed: insert it again when a card is asked for".to_owned();
+    }
+    e.to_string()
+}
+
+/// Whether a failure, at any depth, is the card leaving the reader (or the reader failing)
+/// in the middle of an exchange, so that messages can say what that did to the card.
+pub fn card_left(e: &(dyn std::error::Error + 'static)) -> bool {
     let mut cause: Option<&(dyn std::error::Error + 'static)> = Some(e);
     while let Some(c) = cause {
         let transport = c
@@ -159,11 +168,11 @@ pub fn sentence(e: &(dyn std::error::Error + 'static)) -> String {
             | TransportError::NoCard(_),
         ) = transport
         {
-            return "was pulled out of the reader (or the reader failed) before this step finished; nothing on the card changed: insert it again when a card is asked for".to_owned();
+            return true;
         }
         cause = c.source();
     }
-    e.to_string()
+    false
 }
 
 #[cfg(test)]

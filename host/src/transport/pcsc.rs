@@ -259,6 +259,16 @@ impl PcscTransport {
     }
 }
 
+/// A reader's answer as a response APDU. An empty answer means nothing came back from the
+/// card: vpcd reports a card pulled out in the middle of an exchange this way (other drivers
+/// fail the call), so it is said as such rather than blamed on a faulty reader.
+fn response_of(answer: &[u8]) -> Result<RawResponse, TransportError> {
+    if answer.is_empty() {
+        return Err(TransportError::ExchangeFailed);
+    }
+    RawResponse::from_apdu(answer)
+}
+
 impl Transport for PcscTransport {
     fn transmit(&mut self, command: &[u8]) -> Result<RawResponse, TransportError> {
         let mut buffer = Zeroizing::new([0u8; MAX_BUFFER_SIZE]);
@@ -266,7 +276,7 @@ impl Transport for PcscTransport {
             .card
             .transmit(command, &mut buffer[..])
             .map_err(|e| TransportError::from_pcsc(e, "sending a command", &self.reader))?;
-        RawResponse::from_apdu(response)
+        response_of(response)
     }
 
     fn reconnect(&mut self) -> Result<(), TransportError> {
@@ -304,4 +314,23 @@ impl std::fmt::Debug for PcscTransport {
 /// A reader name as PC/SC wants it; a name with a NUL byte cannot exist.
 fn c_name(reader: &str) -> Result<CString, TransportError> {
     CString::new(reader).map_err(|_| TransportError::UnknownReader(reader.to_owned()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_empty_answer_is_a_failed_exchange_and_a_short_one_is_malformed() {
+        assert!(matches!(
+            response_of(&[]),
+            Err(TransportError::ExchangeFailed)
+        ));
+        assert!(matches!(
+            response_of(&[0x90]),
+            Err(TransportError::MalformedResponse(1))
+        ));
+        let ok = response_of(&[0x01, 0x90, 0x00]).unwrap();
+        assert_eq!((ok.data(), ok.sw()), (&[0x01][..], 0x9000));
+    }
 }

@@ -9,6 +9,17 @@ import java.util.OptionalInt;
  * The control channel's line protocol (documented in README.md), without the socket:
  * one request line in, reply lines out. Every reply starts with {@code ok} or
  * {@code err <reason>}; {@code ok N} on a listing means N more lines follow.
+ *
+ * <p>{@code pull-after READER N} cuts a card off between two APDUs: the card in READER is
+ * pulled out, exactly as by {@code remove READER}, right after it has sent its answer to
+ * the N-th command APDU from now. Counted are the command APDUs vpcd passes to the card
+ * (frames longer than one byte), whatever the card answers, GET RESPONSE included (the
+ * applet answers it itself, there is no T=0 layer in between); power on/off, reset and
+ * ATR requests are not. The host receives that N-th answer; its next APDU finds the card
+ * gone. {@code N = 0} disarms; taking the card out ({@code remove}, {@code clear}) or a
+ * new {@code insert} leaves nothing armed. The reply {@code ok ANSWERED} gives how many
+ * command APDUs the card answered since its insertion, so {@code pull-after READER 0}
+ * reads that count without arming. An empty reader is an error.
  */
 final class ControlProtocol {
     /** What the connection does after the reply has been sent. */
@@ -39,6 +50,9 @@ final class ControlProtocol {
         }
     }
 
+    /** The largest N of {@code pull-after READER N}. */
+    static final int MAX_PULL_AFTER = 1_000_000;
+
     /** Version string in the {@code ping} answer. */
     static final String NAME = "quorum-cardfarm 0.1.0";
 
@@ -48,6 +62,8 @@ final class ControlProtocol {
             "new noapplet          -> ok CARD   (new card without any applet)",
             "insert CARD READER    -> ok",
             "remove READER         -> ok CARD | ok -",
+            "pull-after READER N   -> ok ANSWERED  (pull the card after N more APDUs; 0 disarms;",
+            "                         ANSWERED = APDUs it answered since its insertion)",
             "clear                 -> ok N      (pulls every card; N were in)",
             "list                  -> ok N, then N lines: CARD READER|- APPLET|-",
             "readers               -> ok N, then N lines: INDEX PORT empty|connecting|connected CARD|- NAME",
@@ -79,6 +95,11 @@ final class ControlProtocol {
                 case "remove" -> expect(words, 1, "remove READER", () -> {
                     String pulled = farm.remove(readerIndex(words[1]));
                     return Reply.ok(pulled == null ? "-" : pulled);
+                });
+                case "pull-after" -> expect(words, 2, "pull-after READER N", () -> {
+                    int reader = readerIndex(words[1]);
+                    int apdus = number(words[2], MAX_PULL_AFTER, "APDU count");
+                    return Reply.ok(Integer.toString(farm.pullAfter(reader, apdus)));
                 });
                 case "clear" -> expect(words, 0, "clear", () -> Reply.ok(Integer.toString(farm.clear())));
                 case "list" -> expect(words, 0, "list", () -> Reply.listing(cardRows()));

@@ -102,6 +102,20 @@ final class Farm implements AutoCloseable {
         return pulled.id();
     }
 
+    /**
+     * Arms (apdus &gt; 0) or disarms (0) a pull of the card in a reader after its next
+     * {@code apdus} answers; returns the command APDUs it answered since its insertion.
+     */
+    synchronized int pullAfter(int reader, int apdus) throws FarmException {
+        VirtualReader target = reader(reader);
+        int answered = target.pullAfter(apdus);
+        LOG.info(apdus == 0
+                ? "reader " + reader + ": no pull armed; its card answered " + answered + " APDUs since its insertion"
+                : "reader " + reader + ": its card will be pulled after " + apdus + " more APDUs (answered "
+                        + answered + " since its insertion)");
+        return answered;
+    }
+
     /** Pulls every card out; returns how many were in. */
     synchronized int clear() {
         int pulled = 0;

@@ -15,6 +15,10 @@ import java.util.logging.Logger;
  * TCP connection to vpcd and answers its frames with that card; pulling the card closes
  * the socket, which is how pcscd learns the card is gone. If vpcd goes away (pcscd
  * stopped or restarted) the session reconnects until the card is pulled.
+ *
+ * <p>A pull can be armed to happen between two APDUs ({@link #pullAfter}): the session
+ * thread pulls the card itself right after sending the answer that used up the count, so
+ * the host has that answer and its next APDU finds the card gone.
  */
 final class VirtualReader {
     private static final Logger LOG = Logger.getLogger(VirtualReader.class.getName());
@@ -79,6 +83,40 @@ final class VirtualReader {
         return session.connected() ? Link.CONNECTED : Link.CONNECTING;
     }
 
+    /**
+     * Arms a pull: the card is pulled out (as by {@link #remove}) right after it has answered
+     * {@code apdus} more command APDUs; 0 disarms. Returns how many command APDUs the card
+     * has answered since it was inserted (so {@code pullAfter(0)} also reads that count).
+     */
+    synchronized int pullAfter(int apdus) throws FarmException {
+        if (apdus < 0) {
+            throw new IllegalArgumentException("negative APDU count " + apdus);
+        }
+        if (session == null) {
+            throw new FarmException("reader " + index + " is empty; insert a card first");
+        }
+        session.pullLeft = apdus;
+        return session.answered;
+    }
+
+    /**
+     * Counts one answer the session is about to send; when that uses up an armed count, the
+     * card is taken out of the reader here (the session sends the answer, then closes the
+     * socket and cuts the power). Returns true when the session must pull its card.
+     */
+    private synchronized boolean countAnswer(Session s) {
+        if (session != s) {
+            return false;
+        }
+        s.answered++;
+        if (s.pullLeft == 0 || --s.pullLeft > 0) {
+            return false;
+        }
+        card = null;
+        session = null;
+        return true;
+    }
+
     /** Puts a card in; the caller has checked the reader is empty. */
     synchronized void insert(SimCard newCard) {
         if (card != null) {
@@ -117,6 +155,10 @@ final class VirtualReader {
         private final Thread thread;
         private volatile boolean stopped;
         private volatile Socket socket;
+        /** Command APDUs answered since insertion; guarded by the reader's lock. */
+        private int answered;
+        /** Answers left before an armed pull, 0 when none is armed; guarded by the reader's lock. */
+        private int pullLeft;
 
         Session(SimCard inserted) {
             this.inserted = inserted;
@@ -208,11 +250,32 @@ final class VirtualReader {
                     control(frame[0] & 0xFF, out);
                     acknowledgeNow(s);
                 } else if (frame.length > 1) {
-                    VpcdFrames.write(out, inserted.transmit(frame));
+                    byte[] answer = inserted.transmit(frame);
+                    // Counted before it is sent: whoever has the answer also sees the count.
+                    boolean pullNow = countAnswer(this);
+                    VpcdFrames.write(out, answer);
+                    if (pullNow) {
+                        pullSelf(s);
+                        return;
+                    }
                 } else {
                     LOG.warning("reader " + index + ": ignoring an empty vpcd frame");
                 }
             }
+        }
+
+        /**
+         * An armed pull is due: the reader already forgot this card ({@link VirtualReader#countAnswer}); end
+         * the session as {@link #stop} would, without waiting for this very thread, and cut
+         * the power as {@link VirtualReader#remove} does. The answer just written leaves
+         * before the connection's end, so vpcd receives it.
+         */
+        private void pullSelf(Socket s) {
+            stopped = true;
+            closeQuietly(s);
+            inserted.reset();
+            LOG.info("reader " + index + ": card " + inserted.id() + " pulled out (pull-after) after answering "
+                    + answered + " command APDUs since its insertion");
         }
 
         /**

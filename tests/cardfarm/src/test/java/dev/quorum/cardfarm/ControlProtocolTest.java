@@ -135,7 +135,7 @@ class ControlProtocolTest {
     void helpListsEveryCommand() {
         List<String> lines = ask("help");
         assertEquals("ok " + (lines.size() - 1), lines.get(0));
-        for (String cmd : List.of("ping", "new", "insert", "remove", "clear", "list", "readers", "quit", "shutdown")) {
+        for (String cmd : List.of("ping", "new", "insert", "remove", "pull-after", "clear", "list", "readers", "quit", "shutdown")) {
             assertEquals(true, lines.stream().anyMatch(l -> l.startsWith(cmd + " ")), cmd);
         }
     }
@@ -145,5 +145,20 @@ class ControlProtocolTest {
         assertEquals(ControlProtocol.After.CLOSE, protocol.handle("quit").after());
         assertEquals(ControlProtocol.After.SHUTDOWN, protocol.handle("shutdown").after());
         assertEquals(ControlProtocol.After.CONTINUE, protocol.handle("ping").after());
+    }
+
+    @Test
+    void pullAfterNeedsACardAndANumberAndReportsTheCount() {
+        one("new");
+        assertEquals("err reader 2 is empty; insert a card first", one("pull-after 2 3"));
+        one("insert c1 2");
+        assertEquals("ok 0", one("pull-after 2 3"));
+        assertEquals("ok 0", one("PULL-AFTER 2 0"));
+        assertEquals("err APDU count must be a number 0..1000000, got 'x'", one("pull-after 2 x"));
+        assertEquals("err APDU count must be a number 0..1000000, got 1000001", one("pull-after 2 1000001"));
+        assertEquals("err reader must be a number 0..3, got 4", one("pull-after 4 1"));
+        assertEquals("err usage: pull-after READER N", one("pull-after 2"));
+        assertEquals("ok c1", one("remove 2"));
+        assertEquals("err reader 2 is empty; insert a card first", one("pull-after 2 0"));
     }
 }

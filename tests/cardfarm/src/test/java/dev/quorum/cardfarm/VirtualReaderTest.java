@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertSame;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.quorum.cardfarm.testapplet.ProbeApplet;
@@ -122,6 +123,81 @@ class VirtualReaderTest {
         try (FakeVpcd vpcd = new FakeVpcd(port)) {
             vpcd.acceptCard();
             assertEquals(0x9000, sw(vpcd.send(Probe.SELECT)));
+            reader.remove();
+        }
+    }
+
+    @Test
+    void anArmedPullComesRightAfterTheNthAnswer() throws Exception {
+        try (FakeVpcd vpcd = new FakeVpcd()) {
+            VirtualReader reader = new VirtualReader(0, "Test 00 00", vpcd.address());
+            reader.insert(card);
+            vpcd.acceptCard();
+            assertEquals(0, reader.pullAfter(3), "nothing answered yet");
+            // Power and ATR frames are no APDUs: they do not count.
+            vpcd.send(new byte[] {VpcdFrames.GET_ATR});
+            vpcd.control(VpcdFrames.POWER_ON);
+            assertEquals(0x9000, sw(vpcd.send(Probe.SELECT)));
+            assertEquals(0x9000, sw(vpcd.send(command(ProbeApplet.INS_PUT, hex("C0DE")))));
+            assertEquals(0x9000, sw(vpcd.send(command(ProbeApplet.INS_SET_FLAG, new byte[0]))),
+                    "the third answer still reaches vpcd");
+            assertTrue(vpcd.cardHungUp(), "then the card is gone");
+            assertNull(reader.card());
+            assertEquals(VirtualReader.Link.EMPTY, reader.link());
+            assertNull(reader.remove(), "the reader is empty, as after remove");
+            assertThrows(FarmException.class, () -> reader.pullAfter(1));
+
+            reader.insert(card);
+            vpcd.acceptCard();
+            assertEquals(0, reader.pullAfter(0), "a new insertion counts from zero");
+            vpcd.send(Probe.SELECT);
+            assertEquals("C0DE9000", hex(vpcd.send(command(ProbeApplet.INS_GET, new byte[0]))),
+                    "what the card wrote before the pull stays");
+            assertEquals("009000", hex(vpcd.send(command(ProbeApplet.INS_GET_FLAG, new byte[0]))),
+                    "the pull cut the card's power");
+            assertEquals(3, reader.pullAfter(0));
+            reader.remove();
+        }
+    }
+
+    @Test
+    void everyCommandApduCountsGetResponseAndRefusedOnesIncluded() throws Exception {
+        try (FakeVpcd vpcd = new FakeVpcd()) {
+            VirtualReader reader = new VirtualReader(0, "Test 00 00", vpcd.address());
+            reader.insert(card);
+            vpcd.acceptCard();
+            vpcd.send(Probe.SELECT);
+            assertEquals(1, reader.pullAfter(2));
+            assertEquals(0x6D00, sw(vpcd.send(hex("00C0000000"))), "GET RESPONSE, refused by the probe");
+            assertEquals(0x6D00, sw(vpcd.send(command((byte) 0x7E, new byte[0]))));
+            assertTrue(vpcd.cardHungUp());
+            assertNull(reader.card());
+        }
+    }
+
+    @Test
+    void disarmingOrTakingTheCardOutLeavesNoPullArmed() throws Exception {
+        try (FakeVpcd vpcd = new FakeVpcd()) {
+            VirtualReader reader = new VirtualReader(0, "Test 00 00", vpcd.address());
+            reader.insert(card);
+            vpcd.acceptCard();
+            reader.pullAfter(1);
+            assertEquals(0, reader.pullAfter(0));
+            for (int i = 0; i < 3; i++) {
+                assertEquals(0x9000, sw(vpcd.send(Probe.SELECT)));
+            }
+            assertSame(card, reader.card(), "disarmed: still in after 3 APDUs");
+
+            reader.pullAfter(2);
+            assertEquals(0x9000, sw(vpcd.send(Probe.SELECT)));
+            assertSame(card, reader.remove());
+            assertTrue(vpcd.cardHungUp());
+            reader.insert(card);
+            vpcd.acceptCard();
+            for (int i = 0; i < 3; i++) {
+                assertEquals(0x9000, sw(vpcd.send(Probe.SELECT)));
+            }
+            assertSame(card, reader.card(), "a new insertion starts with nothing armed");
             reader.remove();
         }
     }
