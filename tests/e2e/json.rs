@@ -9,7 +9,7 @@ use serde_json::Value;
 
 use crate::farm::{lock, Farm};
 use crate::fixtures::{enrolled, present, text};
-use crate::run::{quorumctl, run, scratch, show};
+use crate::run::{pin_file, quorumctl, run, scratch, show};
 
 /// Runs quorumctl with `--json` and returns the document, checked against the exit code.
 fn json_run(args: &[&str]) -> (Value, Output) {
@@ -121,5 +121,164 @@ fn every_command_answers_in_json_and_export_bundle_rebuilds_the_bundle() {
         text(&out.stderr).contains("cannot reach the PC/SC service"),
         "{}",
         show(&out)
+    );
+}
+
+#[test]
+fn ceremonies_that_change_cards_answer_in_json_too() {
+    let _guard = lock();
+    let farm = Farm::connect();
+    let dir = scratch("json-ceremonies");
+    farm.clear_all();
+    // init: four cards personalised, each with its own PIN.
+    let mut cards = Vec::new();
+    let mut pins = Vec::new();
+    let mut fingerprints = Vec::new();
+    for i in 0..4 {
+        let card = farm.new_card(None);
+        farm.insert(&card, i);
+        let pin = format!("{}", 7_130_000 + i * 7);
+        let file = pin_file(&dir, &format!("init{i}"), std::slice::from_ref(&pin));
+        let (doc, _) = json_run(&[
+            "init",
+            "--reader",
+            farm.reader_name(i),
+            "--pin-file",
+            file.to_str().unwrap(),
+        ]);
+        assert_eq!(doc["result"]["retry_limit"], 5, "{doc}");
+        let fp = doc["result"]["fingerprint"].as_str().unwrap().to_owned();
+        pins.push(format!("{fp} {pin}"));
+        fingerprints.push(fp);
+        cards.push(card);
+    }
+    let pin_lines = pin_file(&dir, "all", &pins);
+    let pin_arg = pin_lines.to_str().unwrap();
+
+    // enroll 2-of-2 with the first two cards.
+    farm.remove(2);
+    farm.remove(3);
+    let bundle = dir.join("json.quorum.json");
+    let secret = dir.join("json.key");
+    let (doc, _) = json_run(&[
+        "enroll",
+        "--threshold",
+        "2",
+        "--label",
+        "json-ceremony",
+        "--generate",
+        "32",
+        "--out",
+        secret.to_str().unwrap(),
+        "--bundle",
+        bundle.to_str().unwrap(),
+        "--pin-file",
+        pin_arg,
+    ]);
+    assert_eq!(doc["result"]["set"]["threshold"], 2, "{doc}");
+    assert_eq!(doc["result"]["cards"].as_array().unwrap().len(), 2, "{doc}");
+    assert!(doc["result"]["log"]["head"].is_string(), "{doc}");
+
+    // A failure is a document too: one card cannot recover a 2-of-2 set.
+    farm.remove(1);
+    let never = dir.join("never.key");
+    let (doc, out) = json_run(&[
+        "recover",
+        "--out",
+        never.to_str().unwrap(),
+        "--pin-file",
+        pin_arg,
+    ]);
+    assert_eq!(
+        (doc["status"].as_str(), out.status.code()),
+        (Some("not-enough-cards"), Some(3)),
+        "{doc}"
+    );
+    assert!(
+        doc["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("only 1 of the 2"),
+        "{doc}"
+    );
+    assert!(!never.exists());
+
+    // add-card: both custodians and the third card.
+    farm.insert(&cards[1], 1);
+    farm.insert(&cards[2], 2);
+    let (doc, _) = json_run(&[
+        "add-card",
+        "--bundle",
+        bundle.to_str().unwrap(),
+        "--name",
+        "Carol",
+        "--pin-file",
+        pin_arg,
+    ]);
+    assert_eq!(doc["result"]["new_card"]["index"], 3, "{doc}");
+    assert_eq!(doc["result"]["set"]["set_version"], 2, "{doc}");
+    assert_eq!(
+        doc["result"]["new_card"]["fingerprint"],
+        fingerprints[2].as_str()
+    );
+
+    // change-pin on the new card, alone in its reader.
+    farm.clear_all();
+    farm.insert(&cards[2], 0);
+    let new_pin = pin_file(&dir, "new-pin", &["5550123456".to_owned()]);
+    let (doc, _) = json_run(&[
+        "change-pin",
+        "--pin-file",
+        pin_arg,
+        "--new-pin-file",
+        new_pin.to_str().unwrap(),
+    ]);
+    assert_eq!(
+        doc["result"]["fingerprint"],
+        fingerprints[2].as_str(),
+        "{doc}"
+    );
+    let pins_now: Vec<String> = pins[..2]
+        .iter()
+        .cloned()
+        .chain([format!("{} 5550123456", fingerprints[2]), pins[3].clone()])
+        .collect();
+    let pin_lines = pin_file(&dir, "now", &pins_now);
+    let pin_arg = pin_lines.to_str().unwrap();
+
+    // reshare 2-of-3 onto the fourth card plus card 1 re-used: 1-of-2.
+    farm.insert(&cards[0], 1);
+    farm.insert(&cards[1], 2);
+    farm.insert(&cards[3], 3);
+    let new_bundle = dir.join("json-new.quorum.json");
+    let (doc, _) = json_run(&[
+        "reshare",
+        "--threshold",
+        "1",
+        "--label",
+        "json-new",
+        "--new-bundle",
+        new_bundle.to_str().unwrap(),
+        "--reuse",
+        &fingerprints[0],
+        "--pin-file",
+        pin_arg,
+    ]);
+    assert_eq!(doc["result"]["old_set"]["label"], "json-ceremony", "{doc}");
+    assert_eq!(doc["result"]["set"]["threshold"], 1, "{doc}");
+    assert_eq!(doc["result"]["cards"].as_array().unwrap().len(), 2, "{doc}");
+    assert_eq!(doc["result"]["wiped"].as_array().unwrap().len(), 2, "{doc}");
+
+    // reset-card: the fourth card back to blank.
+    farm.clear_all();
+    farm.insert(&cards[3], 0);
+    let (doc, _) = json_run(&["reset-card", "--confirm", &fingerprints[3]]);
+    assert_eq!(
+        (
+            doc["result"]["state"].as_str(),
+            doc["result"]["fingerprint"].as_str()
+        ),
+        (Some("BLANK"), Some(fingerprints[3].as_str())),
+        "{doc}"
     );
 }
