@@ -704,6 +704,14 @@ fn cut_enroll_of_two_cards_leaves_each_personalised_or_enrolled() {
                 written.sort();
                 named.sort();
                 assert_eq!(named, written, "{what}, k={k}:\n{}", show(&out));
+                // Cards changed: "incomplete"; none changed: the card's fault, nothing to undo.
+                let expected = if written.is_empty() { 4 } else { 10 };
+                assert_eq!(
+                    out.status.code(),
+                    Some(expected),
+                    "{what}, k={k}:\n{}",
+                    show(&out)
+                );
                 if written.is_empty() {
                     assert!(
                         text(&out.stderr).contains("nothing was written")

@@ -7,9 +7,9 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use crate::farm::{lock, Farm};
-use crate::fixtures::{enrolled, Custodian};
+use crate::fixtures::{enrolled, text, Custodian};
 use crate::pinpad::{pinpad_reader_indexes, Pinpad};
-use crate::run::{run_ok, scratch, show, Running};
+use crate::run::{run, run_ok, scratch, show, Running};
 
 /// The exit code README "Exit codes" gives to an unusable reader (`pcsc`).
 const EXIT_PCSC: i32 = 7;
@@ -122,6 +122,14 @@ fn a_reader_unplugged_mid_recovery_stops_it_with_exit_7_and_works_again_once_plu
     let (status, stdout, stderr) = running.finish();
     assert!(stdout.is_empty(), "nothing on standard output");
     assert_reader_gone(status, &stderr, &reader, &out, since);
+    // A one-card command names the unplugged reader as such, not as unknown.
+    let status = run(&["status", "--reader", &reader]);
+    assert_eq!(status.status.code(), Some(EXIT_PCSC), "{}", show(&status));
+    assert!(
+        text(&status.stderr).contains("disappeared"),
+        "{}",
+        show(&status)
+    );
 
     // Plugged back in, the reader serves the next ceremony of the same pcscd.
     pad.plug();

@@ -419,7 +419,7 @@ fn not_enrolled(
             holding.join(", ")
         )
     };
-    CeremonyError::NotEnrolled(format!(
+    let what = format!(
         "writing card {} (custodian {} \"{}\") in \"{}\" failed: {error}; {done}",
         reg.key.fingerprint(),
         card.index(),
@@ -428,7 +428,13 @@ fn not_enrolled(
             .map(|c| c.name.as_str())
             .unwrap_or(""),
         reg.reader
-    ))
+    );
+    if holding.is_empty() {
+        CeremonyError::NotEnrolled(what)
+    } else {
+        // Cards were changed: the "incomplete" exit status, with the same wording.
+        CeremonyError::Unfinished(format!("the set was NOT enrolled: {what}"))
+    }
 }
 
 fn report(reg: &Registered, card: &EnrolledCard) -> EnrolledCardReport {

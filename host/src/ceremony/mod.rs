@@ -247,7 +247,14 @@ pub fn choose_reader(
     }
     if let Some(given) = given {
         let names: Vec<String> = readers.iter().map(|r| r.name.clone()).collect();
-        return resolve_reader(&names, given);
+        return resolve_reader(&names, given).or_else(|e| match e {
+            // pcscd still lists it, but cannot reach it: say it is unplugged, not unknown.
+            CeremonyError::NoSuchReader(_) => match resolve_reader(&ctx.reader_names()?, given) {
+                Ok(name) => Err(TransportError::ReaderGone(name).into()),
+                Err(_) => Err(e),
+            },
+            other => Err(other),
+        });
     }
     let with_card: Vec<&str> = readers
         .iter()
