@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 use quorum::bundle::Bundle;
 
 use crate::farm::{connect, lock, transmit, Farm};
-use crate::fixtures::{personalise_in, pins_of, text, Custodian};
+use crate::fixtures::{init_fingerprint, personalise_in, pins_of, text, Custodian};
 use crate::run::{pin_file, run, run_ok, scratch, show};
 
 /// SELECT of the quorum applet.
@@ -370,12 +370,7 @@ fn renew(farm: &Farm, dir: &Path, reader: usize, card: &Custodian, k: usize) -> 
     let pin = format!("{:06}", 135_700 + k * 7);
     let pins = pin_file(dir, "renew.pin", std::slice::from_ref(&pin));
     let done = run_ok(&["init", "--reader", name, "--pin-file", path(&pins)]);
-    let stdout = text(&done.stdout);
-    let fingerprint = stdout
-        .split("Fingerprint: ")
-        .nth(1)
-        .map(|s| s.trim().to_owned())
-        .unwrap_or_else(|| panic!("init printed no fingerprint: {stdout}"));
+    let fingerprint = init_fingerprint(&done);
     Custodian {
         card: card.card.clone(),
         fingerprint,

@@ -36,17 +36,22 @@ pub fn personalise_in(farm: &Farm, dir: &Path, reader: usize, k: usize) -> Custo
         "--pin-file",
         pins.to_str().unwrap(),
     ]);
-    let stdout = String::from_utf8(done.stdout).unwrap();
-    let fingerprint = stdout
-        .split("Fingerprint: ")
-        .nth(1)
-        .map(|s| s.trim().to_owned())
-        .unwrap_or_else(|| panic!("init printed no fingerprint: {stdout}"));
+    let fingerprint = init_fingerprint(&done);
     Custodian {
         card,
         fingerprint,
         pin,
     }
+}
+
+/// The fingerprint `quorumctl init` printed for the card it personalised.
+pub fn init_fingerprint(done: &std::process::Output) -> String {
+    let stdout = text(&done.stdout);
+    stdout
+        .split("Fingerprint: ")
+        .nth(1)
+        .map(|s| s.trim().to_owned())
+        .unwrap_or_else(|| panic!("init printed no fingerprint: {stdout}"))
 }
 
 /// The PIN file of a ceremony: one "FINGERPRINT PIN" line per custodian.

@@ -24,7 +24,7 @@ use quorum::transport::pcsc::PcscContext;
 use zeroize::Zeroizing;
 
 use crate::farm::{lock, Farm, Sim};
-use crate::fixtures::{enrolled, pins_of, present, Custodian};
+use crate::fixtures::{enrolled, init_fingerprint, pins_of, present, Custodian};
 use crate::run::{pin_file, run, run_ok, scratch, show};
 
 /// Printable, so its raw text is searched for as well as its hex.
@@ -315,12 +315,7 @@ impl Transcript {
             "--pin-file",
             pins.to_str().unwrap(),
         ]);
-        let stdout = String::from_utf8_lossy(&out.stdout);
-        let fingerprint = stdout
-            .split("Fingerprint: ")
-            .nth(1)
-            .map(|s| s.trim().to_owned())
-            .unwrap_or_else(|| panic!("init printed no fingerprint: {stdout}"));
+        let fingerprint = init_fingerprint(&out);
         Custodian {
             card,
             fingerprint,
