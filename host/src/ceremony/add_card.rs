@@ -17,10 +17,10 @@ use crate::record::PublicRecord;
 use crate::sharing::{self, check_same_set, EnrolledCard, NewCustodian, OpenedShare};
 use crate::transport::pcsc::{PcscContext, PcscTransport};
 
-use super::enroll::write_and_check;
+use super::enroll::{check_fits, write_and_check};
 use super::pin_step::{verify_pin, Verified};
 use super::presence::Presented;
-use super::share::{open_member, read_member, Refusal, Who};
+use super::share::{open_member, read_member, Refusal, SeenCard, Who};
 use super::{identify, say, CardsFrom, CeremonyError, PinPolicy, Presenter};
 
 /// What the administrator asked for.
@@ -37,19 +37,6 @@ pub struct AddCardRequest<'a> {
     pub pins: PinPolicy<'a>,
     /// Trace APDUs.
     pub trace: bool,
-}
-
-/// One card seen during the ceremony.
-#[derive(Debug, Clone)]
-pub struct SeenCard {
-    /// The reader it was in.
-    pub reader: String,
-    /// How it is named.
-    pub who: Who,
-    /// What it did: "share opened", "new card", or why it was skipped.
-    pub note: String,
-    /// Its share was used, or it is the new card.
-    pub used: bool,
 }
 
 /// The finished ceremony.
@@ -125,7 +112,7 @@ pub fn add_card(
         let reader = p.reader.clone();
         let (who, note, used) = match role {
             Role::Share(s) => {
-                let who = member_who(&s);
+                let who = Who::custodian(s.record());
                 shares.push(s);
                 let note = format!("share opened ({} of {need})", shares.len());
                 (who, note, true)
@@ -194,13 +181,13 @@ pub fn add_card(
             "only {} of the {need} shares needed to issue a new share of set \"{}\" could be opened; nothing was written{}",
             shares.len(),
             base.label,
-            listing(&seen)
+            SeenCard::listing(&seen)
         )));
     }
     let Some(mut n) = new_card else {
         return Err(CeremonyError::NotEnrolled(format!(
             "no new card was presented: insert a card personalised with `quorumctl init` that is in no set; nothing was written{}",
-            listing(&seen)
+            SeenCard::listing(&seen)
         )));
     };
     let mut session = n
@@ -217,33 +204,6 @@ pub fn add_card(
         reader,
         cards: seen,
     })
-}
-
-fn member_who(s: &OpenedShare) -> Who {
-    let c = s
-        .record()
-        .custodian(s.index())
-        .expect("an opened record lists its own index");
-    Who {
-        fingerprint: Some(c.card_key.fingerprint()),
-        text: format!(
-            "{} (custodian {} \"{}\")",
-            c.card_key.fingerprint(),
-            s.index(),
-            c.name
-        ),
-    }
-}
-
-fn listing(seen: &[SeenCard]) -> String {
-    if seen.is_empty() {
-        return String::new();
-    }
-    let lines: Vec<String> = seen
-        .iter()
-        .map(|s| format!("  - {} in \"{}\": {}", s.who.text, s.reader, s.note))
-        .collect();
-    format!(":\n{}", lines.join("\n"))
 }
 
 /// Decides what a presented card is for, opening its share or checking its PIN.
@@ -377,14 +337,7 @@ fn finish_new(
     };
     let added = sharing::add_card_to(req.base, shares, &custodian, &mut OsRng)?;
     let card = added.card;
-    let size = card.public.len() + card.sealed.len();
-    if size > usize::from(n.capacity) {
-        return Err(CeremonyError::NotEnrolled(format!(
-            "the new card's record is {size} bytes but card {} holds at most {} bytes; nothing was written",
-            n.key.fingerprint(),
-            n.capacity
-        )));
-    }
+    check_fits(&n.key, n.capacity, &card)?;
     say(
         out,
         &format!(

@@ -106,14 +106,7 @@ pub fn enroll(
         &mut OsRng,
     )?;
     for (r, c) in registered.iter().zip(&enrollment.cards) {
-        let size = c.public.len() + c.sealed.len();
-        if size > usize::from(r.capacity) {
-            return Err(CeremonyError::NotEnrolled(format!(
-                "the record for card {} is {size} bytes but the card holds at most {} bytes; nothing was written. Use a shorter master secret, label or names, or cards installed with a larger record capacity",
-                r.key.fingerprint(),
-                r.capacity
-            )));
-        }
+        check_fits(&r.key, r.capacity, c)?;
     }
     say(
         out,
@@ -131,6 +124,22 @@ pub fn enroll(
         write_present(req, registered, &enrollment, out)?
     };
     Ok(EnrollOutcome { enrollment, cards })
+}
+
+/// Refuses, before anything is written, a record larger than its card's record capacity.
+pub(super) fn check_fits(
+    key: &CardKey,
+    capacity: u16,
+    card: &EnrolledCard,
+) -> Result<(), CeremonyError> {
+    let size = card.public.len() + card.sealed.len();
+    if size > usize::from(capacity) {
+        return Err(CeremonyError::NotEnrolled(format!(
+            "the record for card {} is {size} bytes but the card holds at most {capacity} bytes; nothing was written. Use a shorter master secret, label or names, or cards installed with a larger record capacity",
+            key.fingerprint()
+        )));
+    }
+    Ok(())
 }
 
 /// The custodian name given for a card, or "custodian K" by its position.

@@ -14,7 +14,7 @@ use crate::sharing::{self, check_same_set, OpenedShare};
 use crate::transport::pcsc::{PcscContext, PcscTransport};
 
 use super::inspect::SetMembership;
-use super::share::{open_member, read_member, Refusal, Who};
+use super::share::{open_member, read_member, Refusal, SeenCard, Who};
 use super::{say, CardsFrom, CeremonyError, PinPolicy, Presenter};
 
 /// What the custodians asked for.
@@ -31,21 +31,6 @@ pub struct RecoverRequest<'a> {
     pub stats: bool,
 }
 
-/// What happened to one card.
-#[derive(Debug, Clone)]
-pub struct CardOutcome {
-    /// The card's fingerprint, once its record was read.
-    pub fingerprint: Option<String>,
-    /// Reader.
-    pub reader: String,
-    /// Fingerprint or description.
-    pub card: String,
-    /// Its share was used.
-    pub used: bool,
-    /// What happened.
-    pub note: String,
-}
-
 /// The restored secret and how each card contributed.
 pub struct Recovered {
     /// The master secret, wiped on drop.
@@ -53,7 +38,7 @@ pub struct Recovered {
     /// The set it came from.
     pub set: SetMembership,
     /// Every card seen, in order.
-    pub cards: Vec<CardOutcome>,
+    pub cards: Vec<SeenCard>,
 }
 
 /// Runs the recovery until the threshold is reached or the cards run out.
@@ -65,7 +50,7 @@ pub fn recover(
     let mut presenter = Presenter::new(ctx, req.from.clone(), req.trace)?;
     let mut target: Option<PublicRecord> = None;
     let mut shares: Vec<OpenedShare> = Vec::new();
-    let mut cards: Vec<CardOutcome> = Vec::new();
+    let mut cards: Vec<SeenCard> = Vec::new();
     loop {
         let need = target.as_ref().map(|t| usize::from(t.threshold));
         if need.is_some_and(|n| shares.len() >= n) {
@@ -97,15 +82,17 @@ pub fn recover(
             Ok((who, note)) => (who, true, note),
             Err((who, note)) => (who, false, note),
         };
-        let card = who.text;
         say(
             out,
-            &format!("{} {card}: {note}", if used { "Used" } else { "Skipped" }),
+            &format!(
+                "{} {}: {note}",
+                if used { "Used" } else { "Skipped" },
+                who.text
+            ),
         );
-        cards.push(CardOutcome {
-            fingerprint: who.fingerprint,
+        cards.push(SeenCard {
             reader: reader.clone(),
-            card,
+            who,
             used,
             note,
         });
@@ -121,7 +108,7 @@ pub fn recover(
     let Some(record) = target else {
         return Err(CeremonyError::NotEnoughShares(format!(
             "no share could be opened{}",
-            list(&cards)
+            SeenCard::listing(&cards)
         )));
     };
     let need = usize::from(record.threshold);
@@ -131,7 +118,7 @@ pub fn recover(
             shares.len(),
             record.label,
             need - shares.len(),
-            list(&cards)
+            SeenCard::listing(&cards)
         )));
     }
     let master = sharing::recover(&shares)?;
@@ -148,17 +135,6 @@ fn after_select_baseline() -> crate::card::ApduStats {
         commands: 1,
         ..Default::default()
     }
-}
-
-fn list(cards: &[CardOutcome]) -> String {
-    if cards.is_empty() {
-        return String::new();
-    }
-    let lines: Vec<String> = cards
-        .iter()
-        .map(|c| format!("  - {} in \"{}\": {}", c.card, c.reader, c.note))
-        .collect();
-    format!(":\n{}", lines.join("\n"))
 }
 
 /// One card: Ok((card, note)) if its share was opened and kept, Err((card, why)) if skipped.

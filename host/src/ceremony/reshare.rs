@@ -25,7 +25,7 @@ use crate::transport::pcsc::{PcscContext, PcscTransport};
 
 pub use progress::Progress;
 
-use super::enroll::{name_for, write_and_check, EnrolledCardReport};
+use super::enroll::{check_fits, name_for, write_and_check, EnrolledCardReport};
 use super::inspect::SetMembership;
 use super::pin_step::{reverify, verify_pin, Verified};
 use super::presence::Presented;
@@ -134,10 +134,13 @@ pub fn reshare(
         },
     })?;
     let old = g.old.clone().expect("a quorum was opened");
-    let old_newest = match req.published {
-        Some(p) if p.set_version > old.set_version => p.clone(),
-        _ => newest_opened(&g.shares),
-    };
+    // The old set's newest known version: the bundle's, unless an opened card is newer.
+    let opened_newest = newest_opened(&g.shares);
+    let old_newest = req
+        .published
+        .filter(|p| p.set_version > opened_newest.set_version)
+        .cloned()
+        .unwrap_or(opened_newest);
     // Fresh cards first, then the re-used old ones: the order that keeps a set complete.
     g.members.sort_by_key(|m| m.reused);
     let fresh = g.members.iter().filter(|m| !m.reused).count();
@@ -178,14 +181,7 @@ pub fn reshare(
         .collect();
     drop(std::mem::take(&mut g.shares));
     for (m, c) in g.members.iter().zip(&enrollment.cards) {
-        let size = c.public.len() + c.sealed.len();
-        if size > usize::from(m.capacity) {
-            return Err(CeremonyError::NotEnrolled(format!(
-                "the new record for card {} is {size} bytes but the card holds at most {} bytes; nothing was written",
-                m.key.fingerprint(),
-                m.capacity
-            )));
-        }
+        check_fits(&m.key, m.capacity, c)?;
     }
     say(
         out,

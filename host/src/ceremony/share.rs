@@ -36,6 +36,48 @@ impl Who {
             text: "card".to_owned(),
         }
     }
+
+    /// The card of the custodian a record is for (its own index).
+    pub fn custodian(record: &PublicRecord) -> Who {
+        let custodian = record
+            .custodian(record.index)
+            .expect("a decoded record lists its own index");
+        let fingerprint = custodian.card_key.fingerprint();
+        Who {
+            text: format!(
+                "{fingerprint} (custodian {} \"{}\")",
+                record.index, custodian.name
+            ),
+            fingerprint: Some(fingerprint),
+        }
+    }
+}
+
+/// One card seen during a ceremony that goes on when a card is refused.
+#[derive(Debug, Clone)]
+pub struct SeenCard {
+    /// The reader it was in.
+    pub reader: String,
+    /// How it is named.
+    pub who: Who,
+    /// It took part (its share was used, or it is the new card).
+    pub used: bool,
+    /// What happened, or why it was skipped.
+    pub note: String,
+}
+
+impl SeenCard {
+    /// The cards as a list for an error message ("" when there are none).
+    pub fn listing(cards: &[SeenCard]) -> String {
+        if cards.is_empty() {
+            return String::new();
+        }
+        let lines: Vec<String> = cards
+            .iter()
+            .map(|c| format!("  - {} in \"{}\": {}", c.who.text, c.reader, c.note))
+            .collect();
+        format!(":\n{}", lines.join("\n"))
+    }
 }
 
 /// A custodian card's public record, read without a PIN.
@@ -80,19 +122,11 @@ pub fn read_member<T: Transport>(card: &mut Card<T>) -> Result<Member, Refusal> 
         .map_err(|e| (Who::unknown(), sentence(&e)))?;
     let record = PublicRecord::decode(&public)
         .map_err(|e| (Who::unknown(), format!("its record is unreadable: {e}")))?;
-    let custodian = record
+    let key = record
         .custodian(record.index)
-        .expect("a decoded record lists its own index");
-    let key = custodian.card_key;
-    let who = Who {
-        fingerprint: Some(key.fingerprint()),
-        text: format!(
-            "{} (custodian {} \"{}\")",
-            key.fingerprint(),
-            record.index,
-            custodian.name
-        ),
-    };
+        .expect("a decoded record lists its own index")
+        .card_key;
+    let who = Who::custodian(&record);
     Ok(Member {
         public,
         record,

@@ -23,6 +23,7 @@ use quorum::ceremony::inspect::{
 use quorum::ceremony::recover::{recover, RecoverRequest};
 use quorum::ceremony::reset::{reset_card, Confirmation};
 use quorum::ceremony::reshare::{reshare, ReshareRequest};
+use quorum::ceremony::share::SeenCard;
 use quorum::ceremony::verify::{verify, VerifyRequest};
 use quorum::ceremony::{
     choose_reader, resolve_reader, CardsFrom, CeremonyError, ExitStatus, PinPolicy,
@@ -147,6 +148,48 @@ impl Logged {
             });
         }
     }
+
+    /// Every identified card of a ceremony that skips the cards it cannot use.
+    fn seen(&mut self, cards: &[SeenCard]) {
+        for c in cards {
+            if let Some(fp) = &c.who.fingerprint {
+                let outcome = if c.used {
+                    CardOutcome::Ok
+                } else {
+                    CardOutcome::Skipped
+                };
+                self.card(fp, outcome);
+            }
+        }
+    }
+}
+
+/// One card of the final summary: used or skipped, which card, where, what happened.
+fn seen_line(c: &SeenCard) -> String {
+    format!(
+        "  {} {} in \"{}\": {}",
+        if c.used { "used   " } else { "skipped" },
+        c.who.text,
+        c.reader,
+        c.note
+    )
+}
+
+/// The cards of the final summary, as `--json` shows them.
+fn seen_json(cards: &[SeenCard]) -> Value {
+    Value::Array(
+        cards
+            .iter()
+            .map(|c| {
+                json!({
+                    "fingerprint": c.who.fingerprint,
+                    "reader": c.reader,
+                    "result": if c.used { "used" } else { "skipped" },
+                    "note": c.note,
+                })
+            })
+            .collect(),
+    )
 }
 
 fn run(
@@ -498,16 +541,7 @@ fn recover_set(
     let mut err = io::stderr();
     let recovered = recover(&ctx, &request, &mut err)?;
     logged.set = SetRef::from_hex(&recovered.set.set_id, &recovered.set.label).ok();
-    for c in &recovered.cards {
-        if let Some(fp) = &c.fingerprint {
-            let outcome = if c.used {
-                CardOutcome::Ok
-            } else {
-                CardOutcome::Skipped
-            };
-            logged.card(fp, outcome);
-        }
-    }
+    logged.seen(&recovered.cards);
     match &args.out {
         Some(out) => write_private_file(out, &recovered.master, args.force)?,
         None => write_stdout(&recovered.master)?,
@@ -521,13 +555,7 @@ fn recover_set(
         recovered.master.len()
     );
     for c in &recovered.cards {
-        eprintln!(
-            "  {} {} in \"{}\": {}",
-            if c.used { "used   " } else { "skipped" },
-            c.card,
-            c.reader,
-            c.note
-        );
+        eprintln!("{}", seen_line(c));
     }
     if let Some(out) = &args.out {
         eprintln!("Written to {} (mode 0600).", out.display());
@@ -538,23 +566,7 @@ fn recover_set(
         "out",
         json!(args.out.as_ref().map(|o| o.display().to_string())),
     );
-    report.set(
-        "cards",
-        Value::Array(
-            recovered
-                .cards
-                .iter()
-                .map(|c| {
-                    json!({
-                        "fingerprint": c.fingerprint,
-                        "reader": c.reader,
-                        "result": if c.used { "used" } else { "skipped" },
-                        "note": c.note,
-                    })
-                })
-                .collect(),
-        ),
-    );
+    report.set("cards", seen_json(&recovered.cards));
     Ok(())
 }
 
@@ -749,18 +761,7 @@ fn add_new_card(
     };
     logged.set = Some(SetRef::from_record(&base));
     let done = add_card(&ctx, &request, &mut io::stderr())?;
-    for c in &done.cards {
-        if let Some(fp) = &c.who.fingerprint {
-            logged.card(
-                fp,
-                if c.used {
-                    CardOutcome::Ok
-                } else {
-                    CardOutcome::Skipped
-                },
-            );
-        }
-    }
+    logged.seen(&done.cards);
     let updated = bundle
         .with_records(std::slice::from_ref(&done.card.public))
         .map_err(|e| {
@@ -802,13 +803,7 @@ fn add_new_card(
         done.reader
     ));
     for c in &done.cards {
-        report.line(format!(
-            "  {} {} in \"{}\": {}",
-            if c.used { "used   " } else { "skipped" },
-            c.who.text,
-            c.reader,
-            c.note
-        ));
+        report.line(seen_line(c));
     }
     report.line(format!(
         "Bundle (version {}): {}",
@@ -828,22 +823,7 @@ fn add_new_card(
             "reader": done.reader,
         }),
     );
-    report.set(
-        "cards",
-        Value::Array(
-            done.cards
-                .iter()
-                .map(|c| {
-                    json!({
-                        "fingerprint": c.who.fingerprint,
-                        "reader": c.reader,
-                        "result": if c.used { "used" } else { "skipped" },
-                        "note": c.note,
-                    })
-                })
-                .collect(),
-        ),
-    );
+    report.set("cards", seen_json(&done.cards));
     report.set("bundle", json!(target.display().to_string()));
     report.set(
         "previous_bundle",
