@@ -744,8 +744,8 @@ mod tests {
     use super::*;
     use crate::crypto::CardKey;
     use crate::log::tests::TempDir;
-    use crate::sharing::testkit::{open, setup};
-    use crate::sharing::{add_card, enroll, AddedCard, NewCustodian, OpenedShare};
+    use crate::sharing::testkit::{open_all, setup};
+    use crate::sharing::{add_card, enroll, AddedCard, NewCustodian};
     use curve25519_dalek::montgomery::MontgomeryPoint;
     use proptest::prelude::*;
     use rand::SeedableRng;
@@ -788,12 +788,7 @@ mod tests {
         let mut rng = ChaCha20Rng::seed_from_u64(77);
         let (cards, people) = setup(6, &mut rng);
         let en = enroll(b"story master", 2, "story", &people[..3], &mut rng).unwrap();
-        let opened: Vec<OpenedShare> = en
-            .cards
-            .iter()
-            .zip(&cards)
-            .map(|(e, c)| open(e, c, &mut rng))
-            .collect();
+        let opened = open_all(&en, &cards, &mut rng);
         let added = add_card([&opened[0], &opened[2]], &people[3], &mut rng).unwrap();
         let fork = add_card([&opened[0], &opened[1]], &people[4], &mut rng).unwrap();
         let other = enroll(b"story master", 2, "story", &people[..3], &mut rng).unwrap();

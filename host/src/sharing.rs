@@ -588,7 +588,7 @@ fn interpolate_at<'a>(
 
 #[cfg(test)]
 mod tests {
-    use super::testkit::{lagrange_at, open, setup, SoftCard, SoftCardError};
+    use super::testkit::{lagrange_at, open, open_all, setup, SoftCard, SoftCardError};
     use super::*;
     use crate::record::put_record_stream;
     use curve25519_dalek::scalar::Scalar;
@@ -605,12 +605,7 @@ mod tests {
             rng.fill_bytes(&mut master);
             let en = enroll(&master, 3, "root CA 2025", &people, &mut rng).unwrap();
             assert_eq!(en.cards.len(), 5);
-            let opened: Vec<OpenedShare> = en
-                .cards
-                .iter()
-                .zip(&cards)
-                .map(|(e, c)| open(e, c, &mut rng))
-                .collect();
+            let opened = open_all(&en, &cards, &mut rng);
             for mask in 0u32..32 {
                 let subset: Vec<&OpenedShare> = (0..5)
                     .filter(|i| mask & (1 << i) != 0)

@@ -186,7 +186,7 @@ pub fn add_card_to<'a, R: RngCore + CryptoRng>(
 
 #[cfg(test)]
 mod tests {
-    use super::super::testkit::{lagrange_at, open, setup};
+    use super::super::testkit::{lagrange_at, open, open_all, setup};
     use super::super::{enroll, enroll_with, recover, EnrollSecrets, SetField, SetMismatch};
     use super::*;
     use crate::crypto::CardKey;
@@ -218,12 +218,7 @@ mod tests {
             let mut master = vec![0u8; 1 + (seed as usize * 37) % 200];
             rng.fill_bytes(&mut master);
             let en = enroll(&master, n, "add-card", &people[..m], &mut rng).unwrap();
-            let opened: Vec<OpenedShare> = en
-                .cards
-                .iter()
-                .zip(&cards)
-                .map(|(e, c)| open(e, c, &mut rng))
-                .collect();
+            let opened = open_all(&en, &cards, &mut rng);
             // issue from a quorum that is not the first n cards
             let donors: Vec<&OpenedShare> = opened.iter().rev().take(n.into()).collect();
             let added = add_card(donors.iter().copied(), &people[m], &mut rng).unwrap();
@@ -261,12 +256,7 @@ mod tests {
         let (cards, people) = setup(5, &mut rng);
         let master = b"published version".to_vec();
         let en = enroll(&master, 2, "base", &people[..3], &mut rng).unwrap();
-        let opened: Vec<OpenedShare> = en
-            .cards
-            .iter()
-            .zip(&cards)
-            .map(|(e, c)| open(e, c, &mut rng))
-            .collect();
+        let opened = open_all(&en, &cards, &mut rng);
         let first = add_card(&opened[..2], &people[3], &mut rng).unwrap();
         let v2 = first.card.record.clone();
         // the same v1 cards, but the published description is v2 now
@@ -299,12 +289,7 @@ mod tests {
         let (cards, people) = setup(5, &mut rng);
         let master = b"versioned master".to_vec();
         let en = enroll(&master, 2, "versions", &people[..3], &mut rng).unwrap();
-        let v1: Vec<OpenedShare> = en
-            .cards
-            .iter()
-            .zip(&cards)
-            .map(|(e, c)| open(e, c, &mut rng))
-            .collect();
+        let v1 = open_all(&en, &cards, &mut rng);
         let first = add_card([&v1[0], &v1[2]], &people[3], &mut rng).unwrap();
         // the refreshed records carry the same shares under version 2
         assert_eq!(first.refreshed.len(), 2);
@@ -386,12 +371,7 @@ mod tests {
         let wrong = EnrollSecrets::draw(2, 3, &mut rng).unwrap();
         secrets.shares = wrong.shares.iter().map(|s| Zeroizing::new(**s)).collect();
         let bad = enroll_with(b"master", 2, "x", &people[..3], &secrets).unwrap();
-        let bad: Vec<OpenedShare> = bad
-            .cards
-            .iter()
-            .zip(&cards)
-            .map(|(e, c)| open(e, c, &mut rng))
-            .collect();
+        let bad = open_all(&bad, &cards, &mut rng);
         assert!(matches!(
             add_card(&bad[..2], &people[3], &mut rng),
             Err(AddCardError::Quorum(RecoverError::SharesDoNotMatch))
@@ -494,12 +474,7 @@ mod tests {
         let mut rng = ChaCha20Rng::seed_from_u64(124);
         let (cards, people) = setup(3, &mut rng);
         let en = enroll(b"master", 2, "x", &people[..2], &mut rng).unwrap();
-        let both: Vec<OpenedShare> = en
-            .cards
-            .iter()
-            .zip(&cards)
-            .map(|(e, c)| open(e, c, &mut rng))
-            .collect();
+        let both = open_all(&en, &cards, &mut rng);
         let a = add_card(&both, &people[2], &mut ChaCha20Rng::seed_from_u64(9)).unwrap();
         let b = add_card(&both, &people[2], &mut ChaCha20Rng::seed_from_u64(9)).unwrap();
         assert_eq!(a, b);

@@ -40,7 +40,7 @@ pub fn reshare<'a, R: RngCore + CryptoRng>(
 
 #[cfg(test)]
 mod tests {
-    use super::super::testkit::{open, setup};
+    use super::super::testkit::{open, open_all, setup};
     use super::super::{add_card, SetField, SetMismatch};
     use super::*;
     use rand::SeedableRng;
@@ -52,12 +52,7 @@ mod tests {
         let (cards, people) = setup(6, &mut rng);
         let master = b"the master outlives its sets".to_vec();
         let old = enroll(&master, 2, "old", &people[..3], &mut rng).unwrap();
-        let opened: Vec<OpenedShare> = old
-            .cards
-            .iter()
-            .zip(&cards)
-            .map(|(e, c)| open(e, c, &mut rng))
-            .collect();
+        let opened = open_all(&old, &cards, &mut rng);
         // new set: 3 of 4, two old cards and two new ones, given in another order
         let new_people = [
             people[5].clone(),

@@ -5,7 +5,7 @@ use curve25519_dalek::scalar::Scalar;
 use rand::RngCore;
 use rand_chacha::ChaCha20Rng;
 
-use super::{open_share, EnrolledCard, NewCustodian, OpenedShare};
+use super::{open_share, EnrolledCard, Enrollment, NewCustodian, OpenedShare};
 use crate::crypto::wei25519::{u_to_wei_x, SubgroupPoint};
 use crate::crypto::CardKey;
 
@@ -62,6 +62,19 @@ pub(crate) fn setup(m: usize, rng: &mut ChaCha20Rng) -> (Vec<SoftCard>, Vec<NewC
 /// Opens a card's share as a recovery would.
 pub(crate) fn open(e: &EnrolledCard, card: &SoftCard, rng: &mut ChaCha20Rng) -> OpenedShare {
     open_share(&e.public, &e.sealed, &card.key(), rng, |p| card.unseal(p)).unwrap()
+}
+
+/// Opens every card of an enrollment, card i with software card i (extra cards are unused).
+pub(crate) fn open_all(
+    en: &Enrollment,
+    cards: &[SoftCard],
+    rng: &mut ChaCha20Rng,
+) -> Vec<OpenedShare> {
+    en.cards
+        .iter()
+        .zip(cards)
+        .map(|(e, c)| open(e, c, rng))
+        .collect()
 }
 
 /// GF(2^8) product modulo x^8 + x^4 + x^3 + x^2 + 1, written out to pin down the field crypto.md names.
