@@ -90,6 +90,21 @@ fn open_first_share(running: &mut Running, farm: &Farm, pad: &Pinpad, c: &Custod
     running.expect("Insert a custodian card");
 }
 
+/// Starts a recovery through `reader` into `out`, PINs as `pins` says.
+fn recovery(reader: &str, out: &Path, pins: &[&str]) -> Running {
+    let mut args = vec![
+        "recover",
+        "--reader",
+        reader,
+        "--timeout",
+        "60",
+        "--out",
+        out.to_str().unwrap(),
+    ];
+    args.extend_from_slice(pins);
+    Running::start(&args)
+}
+
 #[test]
 fn a_reader_unplugged_mid_recovery_stops_it_with_exit_7_and_works_again_once_plugged() {
     let _guard = lock();
@@ -104,18 +119,11 @@ fn a_reader_unplugged_mid_recovery_stops_it_with_exit_7_and_works_again_once_plu
 
     // 1. Unplugged while quorumctl waits for the second card (PINs from a file).
     let out = dir.join("waiting.key");
-    let mut running = Running::start(&[
-        "recover",
-        "--reader",
+    let mut running = recovery(
         &reader,
-        "--timeout",
-        "60",
-        "--no-pinpad",
-        "--pin-file",
-        pins.to_str().unwrap(),
-        "--out",
-        out.to_str().unwrap(),
-    ]);
+        &out,
+        &["--no-pinpad", "--pin-file", pins.to_str().unwrap()],
+    );
     open_first_share(&mut running, &farm, &pad, &custodians[0], false);
     let since = Instant::now();
     pad.unplug();
@@ -139,17 +147,7 @@ fn a_reader_unplugged_mid_recovery_stops_it_with_exit_7_and_works_again_once_plu
 
     // 2. Unplugged while the second card is in use: its PIN prompt waits on the keypad.
     let out = dir.join("in-use.key");
-    let mut running = Running::start(&[
-        "recover",
-        "--reader",
-        &reader,
-        "--timeout",
-        "60",
-        "--pinpad-timeout",
-        "30",
-        "--out",
-        out.to_str().unwrap(),
-    ]);
+    let mut running = recovery(&reader, &out, &["--pinpad-timeout", "30"]);
     open_first_share(&mut running, &farm, &pad, &custodians[0], true);
     farm.insert(&custodians[2].card, pad.index());
     running.expect("on the reader's keypad");
@@ -170,18 +168,11 @@ fn a_reader_unplugged_mid_recovery_stops_it_with_exit_7_and_works_again_once_plu
     assert_card_untouched(&pad);
     farm.remove(pad.index());
     let out = dir.join("after.key");
-    let mut running = Running::start(&[
-        "recover",
-        "--reader",
+    let mut running = recovery(
         &reader,
-        "--timeout",
-        "60",
-        "--no-pinpad",
-        "--pin-file",
-        pins.to_str().unwrap(),
-        "--out",
-        out.to_str().unwrap(),
-    ]);
+        &out,
+        &["--no-pinpad", "--pin-file", pins.to_str().unwrap()],
+    );
     open_first_share(&mut running, &farm, &pad, &custodians[2], false);
     farm.insert(&custodians[1].card, pad.index());
     let (status, _, stderr) = running.finish();
