@@ -16,8 +16,9 @@ import javacard.security.KeyPair;
  * Besides d the card keeps r - d (r: the prime subgroup order). For a point P = P' + T on the
  * curve (P' in the prime-order subgroup, T of order 1, 2, 4 or 8), (r - d) * P = -d * P' +
  * (r - d) * T, so x((r - d) * P) equals x(d * P) exactly when T is the identity (r = 5 mod 8).
- * Two runs of the platform's plain ECDH thus refuse low-order and mixed-order points without
- * any curve arithmetic of our own.
+ * Two runs of the platform's plain ECDH thus refuse mixed-order points without any curve
+ * arithmetic of our own. Points of order 2, 4 and 8 never get here: UNSEAL refuses their x first
+ * (CurveCheck.isLowOrderX), since d times such a point depends on d mod 8 alone.
  */
 final class CardKey {
 

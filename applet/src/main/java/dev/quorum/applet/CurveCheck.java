@@ -6,7 +6,8 @@ import javacard.framework.Util;
 /**
  * Checks that a point sent to UNSEAL lies on Wei25519 (y^2 = x^3 + a*x + b mod p) before the
  * card's key touches it, because KeyAgreement is not required to reject points of another curve
- * (jcardsim does not), and such points would leak the private key modulo small primes.
+ * (jcardsim does not), and such points would leak the private key modulo small primes. Before
+ * that, {@link #isLowOrderX} refuses the x of every point of order 2, 4 and 8 in constant time.
  * <p>
  * Numbers are 32-byte big-endian; arithmetic works byte by byte with short accumulators, and
  * reduces with 2^256 = 38 (mod p). It computes nothing secret: it only reads the public input.
@@ -32,6 +33,33 @@ final class CurveCheck {
         wide = JCSystem.makeTransientByteArray(WIDE_LENGTH, JCSystem.CLEAR_ON_DESELECT);
         rhs = JCSystem.makeTransientByteArray(LENGTH, JCSystem.CLEAR_ON_DESELECT);
         tmp = JCSystem.makeTransientByteArray(LENGTH, JCSystem.CLEAR_ON_DESELECT);
+    }
+
+    /**
+     * Whether the 32-byte X at buf[off] is one of the {@link Wei25519#lowOrderX} values: the x of
+     * a point of order 2, 4 or 8, or of the twist point u = p - 1. The scalar multiplication of
+     * such a point by d, its timing and any answer derived from it depend on d mod 8 only, so
+     * UNSEAL calls this before anything else touches the point.
+     * <p>
+     * Constant time in X: every byte of every candidate is read, with no early exit. Per
+     * candidate the XORs of all 32 byte pairs are ORed together (0 exactly when X equals it); that
+     * byte is turned into all-ones or zero without a branch ((diff - 1) >> 15) and ORed into the
+     * verdict. The only branch that depends on X is the one on that final verdict.
+     */
+    boolean isLowOrderX(byte[] buf, short off) {
+        byte[] table = curve.lowOrderX;
+        short at = 0;
+        short found = 0;
+        for (short k = 0; k < Wei25519.LOW_ORDER_COUNT; k++) {
+            short diff = 0;
+            for (short i = 0; i < LENGTH; i++) {
+                diff = (short) (diff | (short) ((short) (buf[(short) (off + i)] ^ table[at]) & 0xFF));
+                at++;
+            }
+            // diff is 0..255: diff - 1 is negative (sign bit set) exactly when X equals candidate k
+            found = (short) (found | (short) ((short) (diff - 1) >> 15));
+        }
+        return found != 0;
     }
 
     /** Whether buf[off..off+65) is 04 || X || Y with X, Y < p and the curve equation holding. */

@@ -344,13 +344,21 @@ public final class QuorumApplet extends Applet {
         sendPending(apdu);
     }
 
-    /** UNSEAL: x(d * P) for a point P on Wei25519; the host blinds P, so the result is blinded. */
+    /**
+     * UNSEAL: x(d * P) for a point P on Wei25519; the host blinds P, so the result is blinded.
+     * The point's checks, all 6A80, in the documented order: X of a low-order point (constant
+     * time, before any arithmetic on the point), then encoding and curve equation, then the
+     * prime-order subgroup (two ECDHs in CardKey.agree).
+     */
     private void processUnseal(APDU apdu, short lc) {
         byte[] buf = apdu.getBuffer();
         checkP1P2(buf, (byte) 0x00, (byte) 0x00);
         requireState(lifeCycle() == Constants.STATE_ENROLLED);
         requirePin();
         requireLength(lc, Constants.POINT_LENGTH);
+        if (curveCheck.isLowOrderX(buf, (short) (ISO7816.OFFSET_CDATA + 1))) {
+            ISOException.throwIt(Constants.SW_WRONG_DATA);
+        }
         if (!curveCheck.isOnCurve(buf, ISO7816.OFFSET_CDATA)) {
             ISOException.throwIt(Constants.SW_WRONG_DATA);
         }

@@ -441,6 +441,13 @@ final class CardModel {
             return error(0x6700);
         }
         byte[] point = a.data();
+        // unseal.md: first the X of a low-order point, whatever the first byte and Y are
+        BigInteger pointX = new BigInteger(1, Arrays.copyOfRange(point, 1, 33));
+        for (BigInteger u : WeiMath.LOW_ORDER_U) {
+            if (WeiMath.weierstrassX(u).equals(pointX)) {
+                return error(0x6A80);
+            }
+        }
         if (point[0] != 4) {
             return error(0x6A80);
         }

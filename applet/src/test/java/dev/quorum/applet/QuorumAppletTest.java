@@ -12,8 +12,12 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import java.io.IOException;
+import java.io.InputStream;
 import java.math.BigInteger;
+import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.List;
 import java.util.Random;
 import javax.smartcardio.CommandAPDU;
 import javax.smartcardio.ResponseAPDU;
@@ -21,6 +25,11 @@ import org.junit.jupiter.api.Nested;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
+import org.objectweb.asm.ClassReader;
+import org.objectweb.asm.tree.AbstractInsnNode;
+import org.objectweb.asm.tree.ClassNode;
+import org.objectweb.asm.tree.MethodInsnNode;
+import org.objectweb.asm.tree.MethodNode;
 
 /** The applet against apdu-spec/, one nested group per command; every test gets fresh cards. */
 class QuorumAppletTest {
@@ -727,6 +736,70 @@ class QuorumAppletTest {
             BigInteger[] t = WeiMath.multiply(BigInteger.valueOf(multiple), WeiMath.torsionPointOfOrder8());
             assertTrue(WeiMath.onCurve(t));
             card.expect(0x6A80, card.unseal(WeiMath.encode(t)));
+        }
+
+        /**
+         * Each x of the low-order table, with both y where the curve has a point there (one when
+         * y = 0), and with y = 0 and y = 1 for u = p - 1, which has none: 6A80, and nothing changes
+         * (state, tries, validated PIN, key, record); a normal point works right after.
+         */
+        @ParameterizedTest
+        @ValueSource(ints = {0, 1, 2, 3, 4})
+        void lowOrderXIsRefused(int index) {
+            SimCard card = SimCard.enrolled(PUBLIC, SEALED);
+            SimCard.Status before = card.parsedStatus();
+            BigInteger x = WeiMath.weierstrassX(WeiMath.LOW_ORDER_U[index]);
+            BigInteger y = WeiMath.sqrt(WeiMath.rhs(x));
+            List<BigInteger> ys = y == null ? List.of(BigInteger.ZERO, BigInteger.ONE)
+                    : y.signum() == 0 ? List.of(y) : List.of(y, WeiMath.P.subtract(y));
+            assertEquals(index == 2, y == null, "only u = p - 1 has no point");
+            assertEquals(index == 0, y != null && y.signum() == 0, "only u = 0 has y = 0");
+            for (BigInteger root : ys) {
+                card.expect(0x6A80, card.unseal(WeiMath.encode(new BigInteger[] {x, root})));
+                SimCard.Status after = card.parsedStatus();
+                assertEquals(before.state(), after.state());
+                assertEquals(before.flags(), after.flags(), "PIN still validated, not blocked");
+                assertEquals(before.triesLeft(), after.triesLeft());
+                assertEquals(before.publicLength(), after.publicLength());
+                assertEquals(before.sealedLength(), after.sealedLength());
+                assertArrayEquals(before.publicKey(), after.publicKey());
+            }
+            assertTrue(card.parsedStatus().validated());
+            ResponseAPDU r = card.expect(0x9000, card.unseal(WeiMath.encode(WeiMath.G)));
+            assertArrayEquals(Arrays.copyOfRange(before.publicKey(), 1, 33), r.getData());
+            card.expect(0x9000, card.getRecord(1));
+        }
+
+        /** The refusal depends on X alone: any first byte and any Y with a low-order X is 6A80. */
+        @Test
+        void lowOrderXWithAnyPrefixOrY() {
+            SimCard card = SimCard.enrolled(PUBLIC, SEALED);
+            byte[] point = WeiMath.encode(new BigInteger[] {WeiMath.weierstrassX(WeiMath.LOW_ORDER_U[3]), WeiMath.GY});
+            card.expect(0x6A80, card.unseal(point));
+            point[0] = 2;
+            card.expect(0x6A80, card.unseal(point));
+            card.expect(0x9000, card.unseal(WeiMath.encode(WeiMath.G)));
+        }
+
+        /**
+         * The order of UNSEAL's point checks (unseal.md): the low-order X test comes before the
+         * curve check and before any key agreement, read from the applet's bytecode.
+         */
+        @Test
+        void lowOrderCheckComesBeforeAnyCurveArithmetic() throws IOException {
+            ClassNode node = new ClassNode();
+            try (InputStream in = QuorumApplet.class.getResourceAsStream("QuorumApplet.class")) {
+                new ClassReader(in).accept(node, 0);
+            }
+            MethodNode unseal = node.methods.stream().filter(m -> m.name.equals("processUnseal")).findFirst().orElseThrow();
+            List<String> calls = new ArrayList<>();
+            for (AbstractInsnNode insn : unseal.instructions) {
+                if (insn instanceof MethodInsnNode call
+                        && (call.owner.endsWith("/CurveCheck") || call.owner.endsWith("/CardKey"))) {
+                    calls.add(call.name);
+                }
+            }
+            assertEquals(List.of("isLowOrderX", "isOnCurve", "agree"), calls);
         }
 
         @Test

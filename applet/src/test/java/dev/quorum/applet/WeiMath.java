@@ -22,6 +22,20 @@ final class WeiMath {
     static final BigInteger GY = new BigInteger("20ae19a1b8a086b4e01edd2c7748d14c923d4d7e6d7c61b229e9c5a27eced3d9", 16);
     static final BigInteger R = BigInteger.TWO.pow(252).add(new BigInteger("14def9dea2f79cd65812631a5cf5d3ed", 16));
     static final BigInteger[] G = {GX, GY};
+    /** A/3 mod p: Weierstrass x = Montgomery u + A/3. */
+    static final BigInteger A_THIRD = MONTGOMERY_A.multiply(BigInteger.valueOf(3).modInverse(P)).mod(P);
+    /**
+     * The canonical Montgomery u of the X25519 small-order list (libsodium's blacklist; RFC 7748
+     * implementations refuse the same): 0 (order 2), 1 (order 4), p - 1 (on the twist) and the two
+     * u of the points of order 8, in the order the applet stores their x.
+     */
+    static final BigInteger[] LOW_ORDER_U = {
+        BigInteger.ZERO,
+        BigInteger.ONE,
+        P.subtract(BigInteger.ONE),
+        new BigInteger("325606250916557431795983626356110631294008115727848805560023387167927233504"),
+        new BigInteger("39382357235489614581723060781553021112529911719440698176882885853963445705823"),
+    };
 
     private WeiMath() {
     }
@@ -100,6 +114,16 @@ final class WeiMath {
             x = x.multiply(BigInteger.TWO.modPow(P.subtract(BigInteger.ONE).shiftRight(2), P)).mod(P);
         }
         return x.multiply(x).subtract(v).mod(P).equals(BigInteger.ZERO) ? x : null;
+    }
+
+    /** Weierstrass x of a Montgomery u. */
+    static BigInteger weierstrassX(BigInteger u) {
+        return u.add(A_THIRD).mod(P);
+    }
+
+    /** x^3 + a*x + b mod p: y^2 of a point with this x (a square iff the x is on the curve). */
+    static BigInteger rhs(BigInteger x) {
+        return x.pow(3).add(A.multiply(x)).add(B).mod(P);
     }
 
     /** A point of order 8 (r times a curve point whose torsion part has order 8). */
