@@ -11,15 +11,16 @@ use thiserror::Error;
 
 use crate::crypto::commitment::COMMITMENT_LEN;
 use crate::crypto::hpke::TAG_LEN;
+use crate::crypto::SetDigest;
 use crate::record::{Custodian, PublicRecord, RecordError};
 use crate::secret_io::{write_private_file, SecretIoError};
 use crate::sharing::{check_same_set, newest_of_one_set, Enrollment, SetField, SetMismatch};
 
-/// Format tag of the bundles this build writes and reads (2: share commitments and set versions).
-pub const BUNDLE_FORMAT: &str = "quorum-bundle/2";
+/// Format tag of the bundles this build writes and reads (3: record format 2, with the set digest, key check value and description MAC).
+pub const BUNDLE_FORMAT: &str = "quorum-bundle/3";
 
-/// Format tag of the development builds before commitments, named so their files get a precise error.
-pub const OLD_BUNDLE_FORMAT: &str = "quorum-bundle/1";
+/// Format tags of earlier builds, named so their files get a precise error.
+pub const OLD_BUNDLE_FORMATS: [&str; 2] = ["quorum-bundle/1", "quorum-bundle/2"];
 
 /// Largest bundle file read: 255 records of the largest size, in hex, fit with room to spare.
 pub const MAX_BUNDLE_BYTES: u64 = 32 << 20;
@@ -37,10 +38,16 @@ pub struct Bundle {
     pub label: String,
     /// Shares needed (n).
     pub threshold: u8,
+    /// The set digest, hex (crypto.md §10): what people compare and `recover --expect` takes.
+    pub set_digest: String,
+    /// The master's key check value, hex (crypto.md §10).
+    pub key_check: String,
     /// The custodians of the newest version (m of them), in record order.
     pub custodians: Vec<BundleCustodian>,
     /// The master secret under the DEK: nonce and ciphertext, hex.
     pub wrapped_master: BundleWrapped,
+    /// The newest version's description MAC, hex (crypto.md §10).
+    pub description_mac: String,
     /// Each card's public record as stored on the card, hex, sorted by index.
     pub records: Vec<BundleRecord>,
 }
@@ -89,9 +96,9 @@ pub enum BundleError {
     /// Another format version.
     #[error("the bundle has format \"{0}\", this quorumctl reads \"{BUNDLE_FORMAT}\"")]
     Format(String),
-    /// A format 1 file, from before commitments and set versions.
-    #[error("the bundle has format \"{OLD_BUNDLE_FORMAT}\": it was written by an older development build of quorumctl, before bundles carried share commitments and set versions; export the bundle again from the cards with this quorumctl (every card's public record holds the same data)")]
-    OldFormat,
+    /// A file of an earlier format, from before set digests and authenticated descriptions.
+    #[error("the bundle has format \"{0}\": it was written by an earlier quorumctl, before set digests and authenticated set descriptions, and its records are of a format this quorumctl does not read; use the quorumctl that wrote it")]
+    OldFormat(String),
     /// A record inside is malformed.
     #[error("record {index} in the bundle is malformed: {source}")]
     Record {
@@ -300,11 +307,14 @@ impl Bundle {
             set_version: newest.set_version,
             label: newest.label.clone(),
             threshold: newest.threshold,
+            set_digest: newest.set_digest().to_hex(),
+            key_check: newest.key_check.to_hex(),
             custodians: newest.custodians.iter().map(bundle_custodian).collect(),
             wrapped_master: BundleWrapped {
                 nonce: hex::encode(newest.wrapped.nonce),
                 ciphertext: hex::encode(&newest.wrapped.ct),
             },
+            description_mac: hex::encode(newest.mac),
             records,
         }
     }
@@ -313,8 +323,8 @@ impl Bundle {
     pub fn parse(json: &str) -> Result<Bundle, BundleError> {
         let tag: FormatTag = serde_json::from_str(json).map_err(json_error)?;
         if let Some(serde_json::Value::String(format)) = tag.format {
-            if format == OLD_BUNDLE_FORMAT {
-                return Err(BundleError::OldFormat);
+            if OLD_BUNDLE_FORMATS.contains(&format.as_str()) {
+                return Err(BundleError::OldFormat(format));
             }
             if format != BUNDLE_FORMAT {
                 return Err(BundleError::Format(format));
@@ -377,15 +387,27 @@ impl Bundle {
         Bundle::parse(&text)
     }
 
+    /// The set digest of the set the bundle describes (from its newest record), the anchor of `recover --bundle`.
+    pub fn set_digest(&self) -> Result<SetDigest, BundleError> {
+        Ok(self.newest_record()?.set_digest())
+    }
+
     /// What a person or a script needs to know about the set, without any card.
     pub fn summary(&self) -> BundleSummary {
         let ciphertext_bytes = self.wrapped_master.ciphertext.len() / 2;
+        let newest = self.newest_record().ok();
         BundleSummary {
             format: self.format.clone(),
             label: self.label.clone(),
             set_id: self.set_id.clone(),
             set_version: self.set_version,
             threshold: self.threshold,
+            set_digest: newest
+                .as_ref()
+                .map_or_else(|| self.set_digest.clone(), |r| r.set_digest().to_string()),
+            key_check: newest
+                .as_ref()
+                .map_or_else(|| self.key_check.clone(), |r| r.key_check.to_string()),
             count: self.custodians.len(),
             custodians: self
                 .custodians
@@ -595,6 +617,12 @@ fn summary_difference(rebuilt: &Bundle, given: &Bundle) -> Option<String> {
         "threshold"
     } else if rebuilt.wrapped_master != given.wrapped_master {
         "wrapped master"
+    } else if rebuilt.set_digest != given.set_digest {
+        "set digest"
+    } else if rebuilt.key_check != given.key_check {
+        "key check value"
+    } else if rebuilt.description_mac != given.description_mac {
+        "description MAC"
     } else if rebuilt.custodians.len() != given.custodians.len() {
         "custodian count"
     } else {
@@ -636,6 +664,10 @@ pub struct BundleSummary {
     pub set_version: u16,
     /// Shares needed (n).
     pub threshold: u8,
+    /// The set digest as people compare it (eight groups of four hex digits).
+    pub set_digest: String,
+    /// The master's key check value as people compare it (four groups of four hex digits).
+    pub key_check: String,
     /// Custodians (m).
     pub count: usize,
     /// Each custodian, with whether the bundle holds their card's record.
@@ -694,6 +726,8 @@ impl fmt::Display for BundleSummary {
             self.label, self.threshold, self.count, self.set_version
         )?;
         writeln!(f, "Set id:         {}", self.set_id)?;
+        writeln!(f, "Set digest:     {}", self.set_digest)?;
+        writeln!(f, "Key check:      {}", self.key_check)?;
         writeln!(
             f,
             "Wrapped master: {} bytes (a {}-byte secret and its 16-byte tag)",
@@ -819,7 +853,8 @@ mod tests {
         b.write(&path, false).unwrap();
         let read = Bundle::read(&path).unwrap();
         assert_eq!(read, b);
-        assert_eq!(read.format, "quorum-bundle/2");
+        assert_eq!(read.format, "quorum-bundle/3");
+        assert_eq!(read.set_digest, newest_digest(&read));
         let newest = read.newest_record().unwrap();
         let s = read.summary();
         assert_eq!(
@@ -900,13 +935,15 @@ mod tests {
             .iter()
             .map(|c| (c.index, c.record_version))
             .collect();
+        let new = st.added.index();
+        assert!(new > 3);
         assert_eq!(
             versions,
-            [(1, Some(1)), (2, Some(1)), (3, Some(1)), (4, Some(2))]
+            [(1, Some(1)), (2, Some(1)), (3, Some(1)), (new, Some(2))]
         );
         assert_eq!(v2.newest_record().unwrap(), st.added.card.record);
         assert_eq!(
-            v2.commitment_of(4),
+            v2.commitment_of(new),
             Some(st.added.card.record.custodians[3].commitment)
         );
         // the older records are the enrollment's, byte for byte
@@ -923,9 +960,9 @@ mod tests {
             .iter()
             .map(|r| (r.index, r.set_version))
             .collect();
-        assert_eq!(held, [(1, 1), (2, 1), (3, 2), (4, 2)]);
+        assert_eq!(held, [(1, 1), (2, 1), (3, 2), (new, 2)]);
         assert_eq!(refreshed.custodians, v2.custodians);
-        // a refreshed record alone already publishes version 2: custodian 4 without a record
+        // a refreshed record alone already publishes version 2: the new custodian without a record
         let only_refreshed = st
             .v1
             .with_records(std::slice::from_ref(&st.added.refreshed[0].public))
@@ -937,7 +974,7 @@ mod tests {
         );
         assert_eq!(s.custodians[3].record_version, None);
         // the fork started from version 1 too, but it is not the same version 2: neither
-        // its new card (which would replace custodian 4's record) nor its refreshed cards
+        // its new card (at another random index) nor its refreshed cards
         for fork in [&st.fork.card, &st.fork.refreshed[0]] {
             let e = v2
                 .with_records(std::slice::from_ref(&fork.public))
@@ -999,7 +1036,7 @@ mod tests {
         let twice = vec![st.added.card.public.clone(); 2];
         assert!(matches!(
             st.v1.with_records(&twice),
-            Err(BundleError::DuplicateRecord(4))
+            Err(BundleError::DuplicateRecord(i)) if i == st.added.index()
         ));
         // nothing given: the same bundle
         assert_eq!(st.v1.with_records(&[]).unwrap(), st.v1);
@@ -1041,10 +1078,13 @@ mod tests {
             v2.check_card_record(&recommitted),
             Err(BundleError::CardCommitmentDiffers { index: 3 })
         ));
-        // the fork's new card is custodian 4 too, with another key
+        // the fork's new card drew another index, which the bundle does not list (with the
+        // smallest unused index both branches would have issued the same one)
+        let fork_index = st.fork.index();
+        assert_ne!(fork_index, st.added.index());
         assert!(matches!(
             v2.check_card_record(&st.fork.card.record),
-            Err(BundleError::CardKeyDiffers { index: 4, .. })
+            Err(BundleError::CardNotListed { index, version: 2 }) if index == fork_index
         ));
         // the fork's refreshed card 1 has its own entry right, but not the custodian list
         assert!(matches!(
@@ -1103,9 +1143,20 @@ mod tests {
         assert!(err.to_string().contains("truncated"), "{err}");
     }
 
+    fn newest_digest(b: &Bundle) -> String {
+        b.newest_record().unwrap().set_digest().to_hex()
+    }
+
     #[test]
-    fn a_format_1_bundle_is_named_as_such() {
+    fn earlier_formats_are_named_as_such() {
         let (good, _) = bundle();
+        let mut two: serde_json::Value = serde_json::from_str(&good.to_json()).unwrap();
+        two["format"] = "quorum-bundle/2".into();
+        let e = Bundle::parse(&two.to_string()).unwrap_err();
+        assert!(
+            matches!(&e, BundleError::OldFormat(f) if f == "quorum-bundle/2"),
+            "{e}"
+        );
         let mut old: serde_json::Value = serde_json::from_str(&good.to_json()).unwrap();
         old["format"] = "quorum-bundle/1".into();
         for c in old["custodians"].as_array_mut().unwrap() {
@@ -1115,10 +1166,10 @@ mod tests {
             r.as_object_mut().unwrap().remove("set_version");
         }
         let e = Bundle::parse(&old.to_string()).unwrap_err();
-        assert!(matches!(e, BundleError::OldFormat), "{e}");
+        assert!(matches!(e, BundleError::OldFormat(_)), "{e}");
         let msg = e.to_string();
-        assert!(msg.contains("older development build"), "{msg}");
-        assert!(msg.contains("every card"), "{msg}");
+        assert!(msg.contains("earlier quorumctl"), "{msg}");
+        assert!(msg.contains("use the quorumctl that wrote it"), "{msg}");
         // without the format tag, the same document is simply not a bundle
         old.as_object_mut().unwrap().remove("format");
         assert!(matches!(
@@ -1140,8 +1191,8 @@ mod tests {
             Err(BundleError::Json(_))
         ));
         assert!(matches!(
-            parse(&|b| b.format = "quorum-bundle/3".into()),
-            BundleError::Format(f) if f == "quorum-bundle/3"
+            parse(&|b| b.format = "quorum-bundle/4".into()),
+            BundleError::Format(f) if f == "quorum-bundle/4"
         ));
         assert!(matches!(parse(&|b| b.records.clear()), BundleError::Empty));
         assert!(matches!(
@@ -1200,13 +1251,45 @@ mod tests {
         // One record's wrapped master altered: the records no longer describe one set.
         let e = parse(&|b| {
             let r = &mut b.records[2].public;
-            let last = r.pop().unwrap();
-            r.push(if last == '0' { '1' } else { '0' });
+            let at = r.len() - 2 * (8 + 32) - 1;
+            let digit = if &r[at..=at] == "0" { "1" } else { "0" };
+            r.replace_range(at..=at, digit);
         });
         assert!(
             matches!(&e, BundleError::Inconsistent(m) if m.contains("wrapped master")),
             "{e}"
         );
+        // One record's MAC altered: the same version with two MACs.
+        let e = parse(&|b| {
+            let r = &mut b.records[2].public;
+            let last = r.pop().unwrap();
+            r.push(if last == '0' { '1' } else { '0' });
+        });
+        assert!(
+            matches!(&e, BundleError::Inconsistent(m) if m.contains("description MAC")),
+            "{e}"
+        );
+        // The summary's digest, key check or MAC edited.
+        for (edit, field) in [
+            (
+                &(|b: &mut Bundle| b.set_digest = "00".repeat(32)) as &dyn Fn(&mut Bundle),
+                "set digest",
+            ),
+            (
+                &|b: &mut Bundle| b.key_check = "00".repeat(8),
+                "key check value",
+            ),
+            (
+                &|b: &mut Bundle| b.description_mac = "00".repeat(32),
+                "description MAC",
+            ),
+        ] {
+            let e = parse(edit);
+            assert!(
+                matches!(&e, BundleError::Inconsistent(m) if m.contains(field)),
+                "{e}"
+            );
+        }
         // A record of another set in the place of custodian 2's.
         let mut rng = ChaCha20Rng::seed_from_u64(5);
         let (_, people) = setup(3, &mut rng);

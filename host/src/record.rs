@@ -4,16 +4,23 @@
 //! The card stores both opaquely; only the host parses them, strictly: every length is
 //! checked, text must be UTF-8 without control characters, and trailing bytes are an
 //! error, so one byte string has exactly one meaning. Layout: apdu-spec/record-format.md.
+//!
+//! Each version of the set description carries a MAC under a key derived from the DEK, and
+//! the description of version 1 hashes to the set digest people compare (crypto.md §10).
 
 use thiserror::Error;
+use unicode_properties::{GeneralCategory, UnicodeGeneralCategory};
 
+use crate::crypto::anchor::{DESCRIPTION_MAC_LEN, KEY_CHECK_LEN};
 use crate::crypto::commitment::COMMITMENT_LEN;
 use crate::crypto::hpke::{ENC_LEN, TAG_LEN};
 use crate::crypto::wrap::{WrappedMaster, NONCE_LEN};
-use crate::crypto::{CardKey, PointError};
+use crate::crypto::{CardKey, DescriptionKey, KeyCheck, PointError, SetDigest};
 
-/// First four bytes of every public part: format "QRM", version 1.
-pub const MAGIC: [u8; 4] = *b"QRM1";
+/// First four bytes of every public part: format "QRM", version 2.
+pub const MAGIC: [u8; 4] = *b"QRM2";
+/// The magic of format 1 (no key check value, no description MAC), refused by name.
+pub const OLD_MAGIC: [u8; 4] = *b"QRM1";
 /// Length of the random set identifier.
 pub const SET_ID_LEN: usize = 16;
 /// Longest set label, in UTF-8 bytes.
@@ -22,8 +29,10 @@ pub const MAX_LABEL_LEN: usize = 64;
 pub const MAX_NAME_LEN: usize = 64;
 /// Most custodians in a set: a blahaj share index is one nonzero byte.
 pub const MAX_CUSTODIANS: usize = 255;
-/// Largest master secret, in bytes (a 2.4 KiB RSA key fits with room to spare).
-pub const MAX_MASTER_LEN: usize = 8000;
+/// Largest master secret, in bytes: with it, a set of 16 custodians named in up to 32 bytes
+/// under a 64-byte label still fits the default record capacity of 8192 bytes
+/// (record-format.md, "Size"). A 2.4 KiB RSA key fits with room to spare.
+pub const MAX_MASTER_LEN: usize = 6144;
 /// Length of a blahaj share of the 32-byte DEK: x (1 byte) ‖ y (32 bytes).
 pub const SHARE_LEN: usize = 33;
 /// Length of the HPKE ciphertext of a share.
@@ -46,15 +55,26 @@ pub enum RecordError {
         /// Bytes that were left.
         have: usize,
     },
-    /// The first four bytes are not "QRM1".
-    #[error("not a quorum version 1 record: it starts with {0:02x?}, expected \"QRM1\"")]
+    /// The first four bytes are not "QRM2".
+    #[error("not a quorum record: it starts with {0:02x?}, expected \"QRM2\"")]
     BadMagic([u8; 4]),
+    /// A format 1 record ("QRM1"), written before set digests and authenticated descriptions.
+    #[error("this is a format 1 record (\"QRM1\"), written by a quorumctl before set digests and authenticated set descriptions; this quorumctl reads format 2 only: recover the master with the quorumctl that enrolled the set, then enroll it again")]
+    OldFormat,
     /// Bytes follow the wrapped master.
     #[error("the public record has {0} unexpected bytes after its end")]
     TrailingBytes(usize),
     /// set_version is 0.
     #[error("the record's set version is 0; versions start at 1")]
     ZeroSetVersion,
+    /// Version k lists fewer than k custodians, so it cannot be version 1 plus one custodian per add-card.
+    #[error("the record is set version {version} but lists only {count} custodians; each version after the first adds one, so version {version} lists at least {version}")]
+    VersionCount {
+        /// set_version.
+        version: u16,
+        /// m.
+        count: usize,
+    },
     /// No custodians, or more than 255.
     #[error("a set has 1 to 255 custodians, this record lists {0}")]
     CustodianCount(usize),
@@ -105,11 +125,11 @@ pub enum RecordError {
     /// Text is not valid UTF-8.
     #[error("the {0} is not valid UTF-8")]
     NotUtf8(TextField),
-    /// Text contains a control character (which could rewrite what a terminal shows).
-    #[error("the {0} contains a control character; use printable text")]
+    /// Text contains a control or format character (which could rewrite or reorder what a terminal shows).
+    #[error("the {0} contains a control or format character (such as a bidirectional override); use printable text")]
     ControlCharacter(TextField),
     /// The wrapped master's ciphertext length is impossible.
-    #[error("the wrapped master is {0} bytes; it must be 17 to 8016 (a 1..8000-byte master plus its 16-byte tag)")]
+    #[error("the wrapped master is {0} bytes; it must be {min} to {max} (a 1..{MAX_MASTER_LEN}-byte master plus its 16-byte tag)", min = 1 + TAG_LEN, max = MAX_MASTER_LEN + TAG_LEN)]
     WrappedLength(usize),
     /// The sealed part is not 81 bytes.
     #[error(
@@ -174,6 +194,10 @@ pub struct PublicRecord {
     pub custodians: Vec<Custodian>,
     /// The master secret under the DEK.
     pub wrapped: WrappedMaster,
+    /// Check value of the master secret, compared by people at enrollment and recovery.
+    pub key_check: KeyCheck,
+    /// HMAC of this version's description under the key derived from the DEK.
+    pub mac: [u8; DESCRIPTION_MAC_LEN],
 }
 
 impl PublicRecord {
@@ -185,6 +209,12 @@ impl PublicRecord {
         let m = self.custodians.len();
         if m == 0 || m > MAX_CUSTODIANS {
             return Err(RecordError::CustodianCount(m));
+        }
+        if usize::from(self.set_version) > m {
+            return Err(RecordError::VersionCount {
+                version: self.set_version,
+                count: m,
+            });
         }
         if self.threshold == 0 || usize::from(self.threshold) > m {
             return Err(RecordError::Threshold {
@@ -239,16 +269,50 @@ impl PublicRecord {
     /// Serializes after validating, so an encoded record always decodes.
     pub fn encode(&self) -> Result<Vec<u8>, RecordError> {
         self.validate()?;
-        let mut out = Vec::with_capacity(64 + self.custodians.len() * 80 + self.wrapped.ct.len());
+        let mut out = self.layout(Some(self.index), self.set_version, &self.custodians);
+        out.extend_from_slice(&self.mac);
+        Ok(out)
+    }
+
+    /// The bytes the MAC covers: the public part without this card's `index` and without the MAC, the same on every card of one version.
+    pub fn description(&self) -> Vec<u8> {
+        self.layout(None, self.set_version, &self.custodians)
+    }
+
+    /// How many custodians version 1 listed: each later version appended exactly one.
+    pub fn enrolled_count(&self) -> usize {
+        self.custodians.len() + 1 - usize::from(self.set_version)
+    }
+
+    /// The digest of the enrolled set: of version 1's description, which every later version extends, so add-card keeps it.
+    pub fn set_digest(&self) -> SetDigest {
+        SetDigest::of_description(&self.layout(None, 1, &self.custodians[..self.enrolled_count()]))
+    }
+
+    /// Sets the MAC of this version's description under the set's description key.
+    pub fn authenticate(&mut self, key: &DescriptionKey) {
+        self.mac = key.mac(&self.description());
+    }
+
+    /// Whether this version's description carries a valid MAC under the set's description key.
+    pub fn is_authentic(&self, key: &DescriptionKey) -> bool {
+        key.verify(&self.description(), &self.mac)
+    }
+
+    /// The public part's layout up to the key check value, with the index byte when given.
+    fn layout(&self, index: Option<u8>, version: u16, custodians: &[Custodian]) -> Vec<u8> {
+        let mut out = Vec::with_capacity(
+            96 + custodians.len() * (34 + COMMITMENT_LEN) + self.wrapped.ct.len(),
+        );
         out.extend_from_slice(&MAGIC);
         out.extend_from_slice(&self.set_id);
-        out.extend_from_slice(&self.set_version.to_be_bytes());
-        out.push(self.index);
+        out.extend_from_slice(&version.to_be_bytes());
+        out.extend(index);
         out.push(self.threshold);
-        out.push(self.custodians.len() as u8);
+        out.push(custodians.len() as u8);
         out.push(self.label.len() as u8);
         out.extend_from_slice(self.label.as_bytes());
-        for c in &self.custodians {
+        for c in custodians {
             out.push(c.index);
             out.extend_from_slice(&c.card_key.to_x25519());
             out.extend_from_slice(&c.commitment);
@@ -258,13 +322,17 @@ impl PublicRecord {
         out.extend_from_slice(&self.wrapped.nonce);
         out.extend_from_slice(&(self.wrapped.ct.len() as u16).to_be_bytes());
         out.extend_from_slice(&self.wrapped.ct);
-        Ok(out)
+        out.extend_from_slice(&self.key_check.0);
+        out
     }
 
     /// Parses strictly: any deviation from the layout, any rule broken, any trailing byte is an error.
     pub fn decode(bytes: &[u8]) -> Result<Self, RecordError> {
         let mut r = Reader(bytes);
         let magic: [u8; 4] = r.array("magic")?;
+        if magic == OLD_MAGIC {
+            return Err(RecordError::OldFormat);
+        }
         if magic != MAGIC {
             return Err(RecordError::BadMagic(magic));
         }
@@ -295,6 +363,8 @@ impl PublicRecord {
         let nonce: [u8; NONCE_LEN] = r.array("wrapped master nonce")?;
         let ct_len = u16::from_be_bytes(r.array("wrapped master length")?);
         let ct = r.take(ct_len.into(), "wrapped master")?.to_vec();
+        let key_check = KeyCheck(r.array::<KEY_CHECK_LEN>("key check value")?);
+        let mac = r.array("description MAC")?;
         if !r.0.is_empty() {
             return Err(RecordError::TrailingBytes(r.0.len()));
         }
@@ -306,6 +376,8 @@ impl PublicRecord {
             label,
             custodians,
             wrapped: WrappedMaster { nonce, ct },
+            key_check,
+            mac,
         };
         record.validate()?;
         Ok(record)
@@ -376,7 +448,9 @@ fn check_text(
     if !(min..=max).contains(&s.len()) {
         return Err(None);
     }
-    if s.chars().any(char::is_control) {
+    if s.chars()
+        .any(|c| c.is_control() || c.general_category() == GeneralCategory::Format)
+    {
         return Err(Some(RecordError::ControlCharacter(field)));
     }
     Ok(())
@@ -443,6 +517,8 @@ mod tests {
                 nonce: [3; 12],
                 ct: vec![0xee; 48],
             },
+            key_check: KeyCheck([0x4b; 8]),
+            mac: [0x3a; 32],
         }
     }
 
@@ -450,7 +526,7 @@ mod tests {
     fn layout_matches_the_spec() {
         let r = sample();
         let b = r.encode().unwrap();
-        assert_eq!(&b[..4], b"QRM1");
+        assert_eq!(&b[..4], b"QRM2");
         assert_eq!(&b[4..20], &[0x11; 16]);
         assert_eq!(&b[20..22], &[0, 1]);
         assert_eq!(b[22..25], [2, 2, 3]);
@@ -463,11 +539,90 @@ mod tests {
         assert_eq!(&b[99..110], b"custodian 1");
         assert_eq!(b[110], 2);
         assert_eq!(&b[143..175], &[0xc2; 32]);
-        let tail = &b[b.len() - 62..];
+        let tail = &b[b.len() - 102..];
         assert_eq!(&tail[..12], &[3; 12]);
         assert_eq!(&tail[12..14], &[0, 48]);
-        assert_eq!(b.len(), 26 + 7 + 3 * (1 + 32 + 32 + 1 + 11) + 12 + 2 + 48);
+        assert_eq!(&tail[62..70], &[0x4b; 8]);
+        assert_eq!(&tail[70..], &[0x3a; 32]);
+        assert_eq!(
+            b.len(),
+            26 + 7 + 3 * (1 + 32 + 32 + 1 + 11) + 12 + 2 + 48 + 8 + 32
+        );
         assert_eq!(PublicRecord::decode(&b).unwrap(), r);
+        // the description is the public part without the index and the MAC
+        let d = r.description();
+        assert_eq!(d.len(), b.len() - 1 - 32);
+        assert_eq!(&d[..22], &b[..22]);
+        assert_eq!(&d[22..], &b[23..b.len() - 32]);
+    }
+
+    #[test]
+    fn the_digest_is_of_version_1_and_add_card_keeps_it() {
+        let v1 = sample();
+        let mut v2 = v1.clone();
+        v2.set_version = 2;
+        v2.custodians.push(Custodian {
+            index: 9,
+            card_key: key(9),
+            commitment: [9; 32],
+            name: String::new(),
+        });
+        v2.index = 9;
+        assert_eq!(v2.enrolled_count(), 3);
+        assert_eq!(v1.set_digest(), v2.set_digest());
+        assert_eq!(
+            v1.set_digest(),
+            SetDigest::of_description(&v1.description())
+        );
+        assert_ne!(v1.description(), v2.description());
+        // every field of the enrolled description moves the digest; the MAC and index do not
+        let moved = |f: &dyn Fn(&mut PublicRecord)| {
+            let mut r = sample();
+            f(&mut r);
+            r.set_digest() != v1.set_digest()
+        };
+        assert!(moved(&|r| r.set_id[0] ^= 1));
+        assert!(moved(&|r| r.threshold = 3));
+        assert!(moved(&|r| r.label.push('.')));
+        assert!(moved(&|r| r.custodians[1].name.push('.')));
+        assert!(moved(&|r| r.custodians[2].commitment[5] ^= 1));
+        assert!(moved(&|r| r.wrapped.ct[0] ^= 1));
+        assert!(moved(&|r| r.key_check.0[0] ^= 1));
+        assert!(!moved(&|r| r.index = 3));
+        assert!(!moved(&|r| r.mac[0] ^= 1));
+    }
+
+    #[test]
+    fn the_mac_covers_every_field_but_the_index() {
+        use crate::crypto::Dek;
+        let key = DescriptionKey::derive(
+            &Dek::from_bytes(zeroize::Zeroizing::new([5; 32])),
+            &[0x11; 16],
+        );
+        let mut r = sample();
+        assert!(!r.is_authentic(&key));
+        r.authenticate(&key);
+        assert!(r.is_authentic(&key));
+        let still = |f: &dyn Fn(&mut PublicRecord)| {
+            let mut e = r.clone();
+            f(&mut e);
+            e.is_authentic(&key)
+        };
+        assert!(still(&|e| e.index = 3));
+        assert!(!still(&|e| e.set_version = 2));
+        assert!(!still(&|e| e.custodians[0].name.push('!')));
+        assert!(!still(&|e| e.custodians.truncate(2)));
+        assert!(!still(&|e| e.key_check.0[7] ^= 1));
+        assert!(!still(&|e| e.wrapped.nonce[0] ^= 1));
+    }
+
+    #[test]
+    fn a_format_1_record_is_refused_by_name() {
+        let mut b = sample().encode().unwrap();
+        b[3] = b'1';
+        let e = PublicRecord::decode(&b).unwrap_err();
+        assert_eq!(e, RecordError::OldFormat);
+        assert!(e.to_string().contains("format 1"), "{e}");
     }
 
     #[test]
@@ -501,6 +656,20 @@ mod tests {
             enc(&|r| r.label = "a\u{1b}[2J".into()),
             RecordError::ControlCharacter(TextField::Label)
         );
+        // format characters: a right-to-left override, a zero-width joiner, a BOM
+        for cf in ['\u{202e}', '\u{200d}', '\u{feff}', '\u{2066}', '\u{e0001}'] {
+            assert_eq!(
+                enc(&|r| r.custodians[0].name = format!("ab{cf}cd")),
+                RecordError::ControlCharacter(TextField::Name(1))
+            );
+        }
+        assert_eq!(
+            enc(&|r| r.set_version = 4),
+            RecordError::VersionCount {
+                version: 4,
+                count: 3
+            }
+        );
         assert_eq!(
             enc(&|r| r.custodians[1].name = "é".repeat(33)),
             RecordError::NameLength { index: 2, len: 66 }
@@ -527,9 +696,12 @@ mod tests {
             RecordError::WrappedLength(16)
         );
         assert_eq!(
-            enc(&|r| r.wrapped.ct = vec![0; 8017]),
-            RecordError::WrappedLength(8017)
+            enc(&|r| r.wrapped.ct = vec![0; MAX_MASTER_LEN + 17]),
+            RecordError::WrappedLength(MAX_MASTER_LEN + 17)
         );
+        let mut r = sample();
+        r.wrapped.ct = vec![0; MAX_MASTER_LEN + 16];
+        assert_eq!(PublicRecord::decode(&r.encode().unwrap()).unwrap(), r);
         // an empty name is fine, a 64-byte label too
         let mut r = sample();
         r.custodians[0].name.clear();
@@ -546,7 +718,7 @@ mod tests {
         assert!(matches!(
             PublicRecord::decode(&good[..good.len() - 1]),
             Err(RecordError::Truncated {
-                field: "wrapped master",
+                field: "description MAC",
                 ..
             })
         ));
@@ -563,10 +735,10 @@ mod tests {
             })
         );
         let mut b = good.clone();
-        b[3] = b'2';
+        b[3] = b'3';
         assert_eq!(
             PublicRecord::decode(&b),
-            Err(RecordError::BadMagic(*b"QRM2"))
+            Err(RecordError::BadMagic(*b"QRM3"))
         );
         let mut b = good.clone();
         b[26] = 0xff; // label's first byte
@@ -671,7 +843,8 @@ mod tests {
             commitments in proptest::collection::vec(any::<[u8; 32]>(), 8),
             label in arb_text(63),
             set_id in any::<[u8; 16]>(),
-            set_version in 1u16..,
+            version_pick in any::<proptest::sample::Index>(),
+            tail in (any::<[u8; 8]>(), any::<[u8; 32]>()),
             pick in any::<proptest::sample::Index>(),
             n_pick in any::<proptest::sample::Index>(),
             first_index in 1u8..=247,
@@ -685,12 +858,14 @@ mod tests {
             }).collect();
             PublicRecord {
                 set_id,
-                set_version,
+                set_version: 1 + version_pick.index(m) as u16,
                 index: custodians[pick.index(m)].index,
                 threshold: 1 + n_pick.index(m) as u8,
                 label: format!("L{label}"),
                 custodians,
                 wrapped: WrappedMaster { nonce: wrapped.0, ct: wrapped.1 },
+                key_check: KeyCheck(tail.0),
+                mac: tail.1,
             }
         }
     }

@@ -12,6 +12,7 @@ pub(crate) mod testkit;
 
 pub use add_card::{add_card, add_card_to, AddCardError, AddedCard};
 pub use reshare::{reshare, ReshareError};
+
 pub use set::{check_same_set, newest_of_one_set, SetField, SetMismatch};
 
 use blahaj::{Share, Sharks};
@@ -25,7 +26,7 @@ use crate::crypto::hpke::{self, HpkeError, OpenError};
 use crate::crypto::rng::Rng10;
 use crate::crypto::wei25519::{PointError, SubgroupPoint, POINT_LEN};
 use crate::crypto::wrap::{self, Dek, WrapError, DEK_LEN, NONCE_LEN};
-use crate::crypto::{Blinding, CardKey};
+use crate::crypto::{Blinding, CardKey, DescriptionKey, KeyCheck};
 use crate::record::{
     put_record_stream, share_info, Custodian, PublicRecord, RecordError, SealedShare,
     MAX_CUSTODIANS, MAX_MASTER_LEN, SET_ID_LEN, SHARE_LEN,
@@ -145,7 +146,7 @@ impl EnrollSecrets {
 #[derive(Debug, Error)]
 pub enum EnrollError {
     /// The master secret is empty or too long.
-    #[error("the master secret is {0} bytes; quorum backs up 1 to 8000 bytes")]
+    #[error("the master secret is {0} bytes; quorum backs up 1 to {MAX_MASTER_LEN} bytes")]
     MasterLength(usize),
     /// No cards, or more than 255.
     #[error("a set needs 1 to 255 cards, {0} were given")]
@@ -236,8 +237,11 @@ pub fn enroll_with(
             })
             .collect(),
         wrapped,
+        key_check: KeyCheck::of_master(master),
+        mac: [0; 32],
     };
     record.validate()?;
+    record.authenticate(&DescriptionKey::derive(&secrets.dek, &secrets.set_id));
     let mut cards = Vec::with_capacity(m);
     for i in 0..m {
         record.index = i as u8 + 1;
@@ -512,11 +516,81 @@ pub enum RecoverError {
     /// The shares combined to a key that does not decrypt the master.
     #[error("the shares do not belong together or a record was tampered with: the recovered key does not decrypt the master")]
     SharesDoNotMatch,
+    /// A set description does not carry the MAC of the set's key: it was edited by someone who never held the DEK.
+    #[error("{} holds set version {version} with a description that fails authentication under the set's key: it was edited after the set was made (a custodian added or removed, a name, commitment or key check changed, or a version rolled back); nothing was written", match card { Some(i) => format!("custodian {i}'s card"), None => "the bundle".to_owned() })]
+    Forged {
+        /// The card's index, or None for the bundle.
+        card: Option<u8>,
+        /// Its set version.
+        version: u16,
+    },
+    /// The master decrypted, but its check value is not the one the description holds.
+    #[error("the recovered secret's check value {found} is not the {expected} its set description holds: the set was made by a faulty quorumctl; nothing was written")]
+    KeyCheckMismatch {
+        /// In the description.
+        expected: KeyCheck,
+        /// Of the recovered secret.
+        found: KeyCheck,
+    },
+}
+
+/// Where a set description to authenticate came from, for the error that names it.
+#[derive(Debug, Clone, Copy)]
+enum Published<'a> {
+    /// A record read from a card (its own index names it).
+    Card(&'a PublicRecord),
+    /// A record of the bundle file.
+    Bundle(&'a PublicRecord),
+}
+
+impl Published<'_> {
+    fn record(&self) -> &PublicRecord {
+        match self {
+            Published::Card(r) | Published::Bundle(r) => r,
+        }
+    }
+
+    fn card(&self) -> Option<u8> {
+        match self {
+            Published::Card(r) => Some(r.index),
+            Published::Bundle(_) => None,
+        }
+    }
+}
+
+/// Checks that every description carries the MAC of the set's key, naming the first that does not.
+fn authenticate_all<'a>(
+    key: &DescriptionKey,
+    descriptions: impl IntoIterator<Item = Published<'a>>,
+) -> Result<(), RecoverError> {
+    for d in descriptions {
+        if !d.record().is_authentic(key) {
+            return Err(RecoverError::Forged {
+                card: d.card(),
+                version: d.record().set_version,
+            });
+        }
+    }
+    Ok(())
 }
 
 /// Combines at least n opened shares of one set (any mix of its versions) and decrypts the master secret.
 pub fn recover<'a>(
     shares: impl IntoIterator<Item = &'a OpenedShare>,
+) -> Result<Zeroizing<Vec<u8>>, RecoverError> {
+    recover_checking(shares, &[])
+}
+
+/// [`recover`], also authenticating the published descriptions given (the bundle's), so a
+/// recovery anchored to a bundle fails when the bundle was edited.
+///
+/// Order: the DEK is combined and checked against the wrapped master first (shares that do
+/// not belong together say so), then every card's and every published description must
+/// carry the MAC under the set's key, and last the master's check value must be the one
+/// the newest description holds. Nothing is returned unless all hold.
+pub fn recover_checking<'a>(
+    shares: impl IntoIterator<Item = &'a OpenedShare>,
+    published: &[PublicRecord],
 ) -> Result<Zeroizing<Vec<u8>>, RecoverError> {
     let shares: Vec<&OpenedShare> = shares.into_iter().collect();
     let newest = quorum(&shares)?;
@@ -525,8 +599,25 @@ pub fn recover<'a>(
         newest.threshold,
         0,
     )?);
-    wrap::unwrap_master(&dek, &newest.set_id, &newest.wrapped)
-        .map_err(|_| RecoverError::SharesDoNotMatch)
+    let master = wrap::unwrap_master(&dek, &newest.set_id, &newest.wrapped)
+        .map_err(|_| RecoverError::SharesDoNotMatch)?;
+    let key = DescriptionKey::derive(&dek, &newest.set_id);
+    drop(dek);
+    authenticate_all(
+        &key,
+        shares
+            .iter()
+            .map(|s| Published::Card(&s.record))
+            .chain(published.iter().map(Published::Bundle)),
+    )?;
+    let found = KeyCheck::of_master(&master);
+    if found != newest.key_check {
+        return Err(RecoverError::KeyCheckMismatch {
+            expected: newest.key_check,
+            found,
+        });
+    }
+    Ok(master)
 }
 
 /// Checks that the shares are a quorum of one set: records of one set pairwise, distinct indices, at least n. Returns the newest record.
@@ -600,7 +691,7 @@ mod tests {
     fn any_n_of_m_recover_the_master() {
         let mut rng = ChaCha20Rng::seed_from_u64(31);
         let (cards, people) = setup(5, &mut rng);
-        for len in [1usize, 32, 8000] {
+        for len in [1usize, 32, MAX_MASTER_LEN] {
             let mut master = vec![0u8; len];
             rng.fill_bytes(&mut master);
             let en = enroll(&master, 3, "root CA 2025", &people, &mut rng).unwrap();
@@ -1146,6 +1237,41 @@ mod tests {
             assert_eq!(commitment, h::<32>(&c["commitment"]));
             assert_eq!(card.record.custodians[i].commitment, commitment);
         }
+        // the anchors: key check value, description MAC and set digest, computed by hand
+        let record = &got.cards[0].record;
+        let mut kcv_input = b"quorum/v2/key-check".to_vec();
+        kcv_input.extend_from_slice(&master);
+        assert_eq!(
+            record.key_check.0[..],
+            <sha2::Sha256 as sha2::Digest>::digest(&kcv_input)[..8]
+        );
+        assert_eq!(record.key_check.to_hex(), en["key_check"].as_str().unwrap());
+        let description = record.description();
+        assert_eq!(
+            hex::encode(&description),
+            en["description"].as_str().unwrap()
+        );
+        assert_eq!(record.mac, mac_by_hand(&secrets, &description));
+        assert_eq!(
+            hex::encode(record.mac),
+            en["description_mac"].as_str().unwrap()
+        );
+        let mut digest_input = b"quorum/v2/set-digest".to_vec();
+        digest_input.extend_from_slice(&description);
+        assert_eq!(
+            record.set_digest().0[..],
+            <sha2::Sha256 as sha2::Digest>::digest(&digest_input)[..]
+        );
+        assert_eq!(
+            record.set_digest().to_hex(),
+            en["set_digest"].as_str().unwrap()
+        );
+        // the public part is the description with the index inserted and the MAC appended
+        let public = &got.cards[2].public;
+        assert_eq!(public[..22], description[..22]);
+        assert_eq!(public[22], 3);
+        assert_eq!(public[23..public.len() - 32], description[22..]);
+        assert_eq!(public[public.len() - 32..], record.mac);
         // the seeded draw reproduces the same secrets, so the generator and `enroll` agree
         let mut rng = ChaCha20Rng::from_seed(h(&en["seed"]));
         let replay = enroll(&master, threshold, label, &people, &mut rng).unwrap();
@@ -1158,6 +1284,18 @@ mod tests {
             .collect();
         assert_eq!(&recover(&opened).unwrap()[..], &master[..]);
         add_card_vector_recomputes(&v["add_card"], &got, &secrets, &soft, &master);
+    }
+
+    /// HMAC-SHA256 under HKDF-SHA256(salt = set id, ikm = DEK, "quorum/v2/description-mac-key"), straight from the crates.
+    fn mac_by_hand(secrets: &EnrollSecrets, description: &[u8]) -> [u8; 32] {
+        use hmac::Mac;
+        let mut key = [0u8; 32];
+        hkdf::Hkdf::<sha2::Sha256>::new(Some(&secrets.set_id), secrets.dek.as_bytes())
+            .expand(b"quorum/v2/description-mac-key", &mut key)
+            .unwrap();
+        let mut mac = hmac::Hmac::<sha2::Sha256>::new_from_slice(&key).unwrap();
+        mac.update(description);
+        mac.finalize().into_bytes().into()
     }
 
     /// Recomputes record.json's add_card from the enrollment, independently of `add_card`, then replays `add_card` itself.
@@ -1188,11 +1326,14 @@ mod tests {
             card_key: key,
             name: c["name"].as_str().unwrap().to_owned(),
         };
-        // the new share is f(6), by the textbook Lagrange formula over the donors' shares
+        // the index: the seed's first u32 picks among the unused indices 6..=255, ascending
+        let first = ChaCha20Rng::from_seed(h(&v["seed"])).next_u32();
+        let x = 6 + (first % 250) as u8;
+        // the new share is f(x), by the textbook Lagrange formula over the donors' shares
         let share: [u8; 33] = h(&v["share"]);
-        assert_eq!((share[0], c["index"].as_u64()), (6, Some(6)));
+        assert_eq!((share[0], c["index"].as_u64()), (x, Some(u64::from(x))));
         let points: Vec<[u8; 33]> = donors.iter().map(|&i| *secrets.shares[i - 1]).collect();
-        assert_eq!(share[1..], lagrange_at(&points, 6));
+        assert_eq!(share[1..], lagrange_at(&points, x));
         assert_eq!(
             share_commitment(&en.set_id, &share),
             h::<32>(&v["commitment"])
@@ -1202,11 +1343,25 @@ mod tests {
         record.set_version = 2;
         assert_eq!(v["set_version"].as_u64(), Some(2));
         record.custodians.push(Custodian {
-            index: 6,
+            index: x,
             card_key: key,
             commitment: h(&v["commitment"]),
             name: newcomer.name.clone(),
         });
+        record.mac = mac_by_hand(secrets, &record.description());
+        assert_eq!(
+            hex::encode(record.description()),
+            v["description"].as_str().unwrap()
+        );
+        assert_eq!(
+            hex::encode(record.mac),
+            v["description_mac"].as_str().unwrap()
+        );
+        assert_eq!(record.set_digest(), en.cards[0].record.set_digest());
+        assert_eq!(
+            record.set_digest().to_hex(),
+            v["set_digest"].as_str().unwrap()
+        );
         let sealed_for = |index: u8, share: &[u8; 33], case: &Value| {
             let mut mine = record.clone();
             mine.index = index;
@@ -1224,7 +1379,7 @@ mod tests {
                 case["stream_hex"].as_str().unwrap()
             );
         };
-        sealed_for(6, &share, &v["card"]);
+        sealed_for(x, &share, &v["card"]);
         let refreshed = v["refreshed"].as_array().unwrap();
         assert_eq!(refreshed.len(), donors.len());
         for (&i, case) in donors.iter().zip(refreshed) {

@@ -27,6 +27,8 @@ use super::{identify, say, CardsFrom, CeremonyError, PinPolicy, Presenter};
 pub struct AddCardRequest<'a> {
     /// The published set description (the bundle's newest record) the new card extends.
     pub base: &'a PublicRecord,
+    /// Every record of the bundle: their description MACs are checked once the DEK is known.
+    pub bundle_records: &'a [PublicRecord],
     /// The new card's fingerprint, needed when several personalised cards are present.
     pub new_card: Option<&'a str>,
     /// The new custodian's name; default "custodian K", K = the set's size after adding.
@@ -335,7 +337,7 @@ fn finish_new(
         card_key: n.key,
         name: name.clone(),
     };
-    let added = sharing::add_card_to(req.base, shares, &custodian, &mut OsRng)?;
+    let added = sharing::add_card_to(req.base, req.bundle_records, shares, &custodian, &mut OsRng)?;
     let card = added.card;
     check_fits(&n.key, n.capacity, &card)?;
     say(

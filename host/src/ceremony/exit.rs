@@ -149,6 +149,7 @@ impl CeremonyError {
                     RecoverError::NoShares | RecoverError::NotEnoughShares { .. } => {
                         ExitStatus::NotEnoughCards
                     }
+                    RecoverError::Forged { card: None, .. } => ExitStatus::File,
                     _ => ExitStatus::Card,
                 }
             }
@@ -162,6 +163,7 @@ impl CeremonyError {
             CeremonyError::AmbiguousReader { .. }
             | CeremonyError::WhichCard(_)
             | CeremonyError::Record(_)
+            | CeremonyError::SeveralSets(_)
             | CeremonyError::Usage(_) => ExitStatus::Usage,
             CeremonyError::WaitTimedOut { .. } => ExitStatus::Timeout,
             CeremonyError::CardRefused { .. }

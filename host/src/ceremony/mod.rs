@@ -118,6 +118,9 @@ pub enum CeremonyError {
     /// An enrollment that did not complete on every card.
     #[error("the set was NOT enrolled: {0}")]
     NotEnrolled(String),
+    /// Cards of several sets are in sight and the operator named none of them (or an ambiguous one).
+    #[error("cannot recover: {0}")]
+    SeveralSets(String),
     /// Fewer valid shares than the threshold, with what happened to every card.
     #[error("cannot recover: {0}")]
     NotEnoughShares(String),

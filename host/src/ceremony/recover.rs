@@ -1,26 +1,95 @@
 //! Recovery: collect cards until n shares of one set open, then combine and decrypt.
 //!
-//! Per card, after SELECT: GET RECORD (public), VERIFY, GET RECORD (sealed), UNSEAL — four
-//! commands (61xx continuations aside). Cards of another set, duplicates, blocked cards and
-//! failures are named and skipped, never fatal, so the custodians can try another card.
+//! Per card, after SELECT: GET RECORD (public), GET STATUS (the card's own key, compared
+//! with the key its record lists), VERIFY, GET RECORD (sealed), UNSEAL. A recovery is bound
+//! to one set, named by its set digest: the operator's anchor (a bundle, a digest read
+//! aloud, or a label or id prefix) chooses it, and without one a single set must be in
+//! sight. Cards of other sets, duplicates, copied records, blocked cards and failures are
+//! named and skipped, never fatal, so the custodians can try another card.
 
 use std::io::Write;
 
 use zeroize::Zeroizing;
 
 use crate::card::Card;
-use crate::record::{PublicRecord, SET_ID_LEN};
+use crate::crypto::{KeyCheck, SetDigest};
+use crate::record::PublicRecord;
 use crate::sharing::{self, check_same_set, OpenedShare};
 use crate::transport::pcsc::{PcscContext, PcscTransport};
 
 use super::inspect::SetMembership;
-use super::share::{open_member, read_member, Refusal, SeenCard, Who};
+use super::presence::Presented;
+use super::share::{open_member, read_member, Member, Refusal, SeenCard, Who};
 use super::{say, CardsFrom, CeremonyError, PinPolicy, Presenter};
+
+/// Which set the operator wants recovered.
+#[derive(Debug, Clone)]
+pub enum Anchor {
+    /// Nothing named: the one set in sight; several sets stop the recovery before any PIN.
+    None,
+    /// `--set`: a label, or a prefix of the set id; must name one set among those seen.
+    Named(String),
+    /// `--expect`: a prefix (at least 8 hex digits) of the set digest.
+    Digest(String),
+    /// `--bundle`: the set the bundle describes; its descriptions are authenticated too.
+    Bundle {
+        /// The bundle's set digest.
+        digest: SetDigest,
+        /// The bundle's newest record, which every card must be of one set with.
+        newest: PublicRecord,
+        /// Every record of the bundle, authenticated once the DEK is known.
+        records: Vec<PublicRecord>,
+    },
+}
+
+impl Anchor {
+    /// Whether a card's record is of the anchored set; `None` if it is, else why not.
+    fn refuses(&self, record: &PublicRecord, digest: &SetDigest) -> Option<String> {
+        match self {
+            Anchor::None => None,
+            Anchor::Named(name) => {
+                let id = hex::encode(record.set_id);
+                (record.label != *name && !id.starts_with(&name.to_ascii_lowercase()))
+                    .then(|| format!("is not of the set named \"{name}\" (--set)"))
+            }
+            Anchor::Digest(prefix) => (!digest.starts_with(prefix)).then(|| {
+                format!("its set digest {digest} does not start with {prefix} (--expect)")
+            }),
+            Anchor::Bundle {
+                digest: want,
+                newest,
+                ..
+            } => {
+                if digest != want {
+                    Some(format!(
+                        "its set digest {digest} is not the bundle's {want}: it is a card of another set (or of a set forged to look like it)"
+                    ))
+                } else {
+                    check_same_set(newest, record).err().map(|m| {
+                        format!("its record disagrees with the bundle ({m}); leave it out")
+                    })
+                }
+            }
+        }
+    }
+
+    /// Whether the operator named a set, so cards of other sets are skipped rather than stopping the recovery.
+    fn names_one_set(&self) -> bool {
+        matches!(self, Anchor::Digest(_) | Anchor::Bundle { .. })
+    }
+
+    fn bundle_records(&self) -> &[PublicRecord] {
+        match self {
+            Anchor::Bundle { records, .. } => records,
+            _ => &[],
+        }
+    }
+}
 
 /// What the custodians asked for.
 pub struct RecoverRequest<'a> {
-    /// Recover only this set; `None`: the set of the first valid card.
-    pub set_id: Option<[u8; SET_ID_LEN]>,
+    /// The set to recover.
+    pub anchor: Anchor,
     /// Where the cards come from.
     pub from: CardsFrom,
     /// How PINs reach the cards.
@@ -37,8 +106,74 @@ pub struct Recovered {
     pub master: Zeroizing<Vec<u8>>,
     /// The set it came from.
     pub set: SetMembership,
+    /// The set's digest, to compare with the ceremony minutes.
+    pub digest: SetDigest,
+    /// The recovered secret's check value, to compare with the ceremony minutes.
+    pub key_check: KeyCheck,
     /// Every card seen, in order.
     pub cards: Vec<SeenCard>,
+}
+
+/// One set seen during a recovery, for the list shown when several are in sight.
+#[derive(Debug, Clone)]
+pub struct SetSeen {
+    /// Its digest.
+    pub digest: SetDigest,
+    /// Its label.
+    pub label: String,
+    /// n.
+    pub threshold: u8,
+    /// m, in the newest version seen.
+    pub count: usize,
+    /// Its cards seen, with their readers.
+    pub cards: Vec<String>,
+}
+
+impl SetSeen {
+    /// The sets as a list for an error message.
+    pub fn listing(sets: &[SetSeen]) -> String {
+        sets.iter()
+            .map(|s| {
+                format!(
+                    "  - \"{}\", {}-of-{}, set digest {}; cards: {}",
+                    s.label,
+                    s.threshold,
+                    s.count,
+                    s.digest,
+                    s.cards.join(", ")
+                )
+            })
+            .collect::<Vec<_>>()
+            .join("\n")
+    }
+}
+
+/// The sets seen so far, in the order their first card appeared.
+#[derive(Default)]
+struct Sightings(Vec<SetSeen>);
+
+impl Sightings {
+    fn note(&mut self, member: &Member, reader: &str) {
+        let digest = member.record.set_digest();
+        let card = format!("{} in \"{reader}\"", member.fingerprint());
+        match self.0.iter_mut().find(|s| s.digest == digest) {
+            Some(s) => {
+                s.cards.push(card);
+                s.count = s.count.max(member.record.custodians.len());
+            }
+            None => self.0.push(SetSeen {
+                digest,
+                label: member.record.label.clone(),
+                threshold: member.record.threshold,
+                count: member.record.custodians.len(),
+                cards: vec![card],
+            }),
+        }
+    }
+
+    fn several(&self) -> bool {
+        self.0.len() > 1
+    }
 }
 
 /// Runs the recovery until the threshold is reached or the cards run out.
@@ -48,33 +183,240 @@ pub fn recover(
     out: &mut dyn Write,
 ) -> Result<Recovered, CeremonyError> {
     let mut presenter = Presenter::new(ctx, req.from.clone(), req.trace)?;
-    let mut target: Option<PublicRecord> = None;
-    let mut shares: Vec<OpenedShare> = Vec::new();
-    let mut cards: Vec<SeenCard> = Vec::new();
-    loop {
-        let need = target.as_ref().map(|t| usize::from(t.threshold));
-        if need.is_some_and(|n| shares.len() >= n) {
-            break;
+    let mut run = Run {
+        req,
+        target: None,
+        shares: Vec::new(),
+        cards: Vec::new(),
+        sightings: Sightings::default(),
+    };
+    if presenter.swapping() {
+        run.swapped(&mut presenter, out)?;
+    } else {
+        run.present(&mut presenter, out)?;
+    }
+    let Run {
+        target,
+        shares,
+        cards,
+        ..
+    } = run;
+    let Some(record) = target else {
+        return Err(CeremonyError::NotEnoughShares(format!(
+            "no share could be opened{}",
+            SeenCard::listing(&cards)
+        )));
+    };
+    let need = usize::from(record.threshold);
+    if shares.len() < need {
+        return Err(CeremonyError::NotEnoughShares(format!(
+            "only {} of the {need} shares needed for set \"{}\" (set digest {}) could be opened; bring {} more custodian card(s){}",
+            shares.len(),
+            record.label,
+            record.set_digest(),
+            need - shares.len(),
+            SeenCard::listing(&cards)
+        )));
+    }
+    let master = sharing::recover_checking(&shares, req.anchor.bundle_records())?;
+    let newest = shares
+        .iter()
+        .map(|s| s.record())
+        .max_by_key(|r| r.set_version)
+        .expect("at least n shares");
+    Ok(Recovered {
+        key_check: KeyCheck::of_master(&master),
+        digest: newest.set_digest(),
+        set: SetMembership::from_record(newest),
+        master,
+        cards,
+    })
+}
+
+/// The state of one recovery.
+struct Run<'r, 'a> {
+    req: &'r RecoverRequest<'a>,
+    /// The first opened card's record: the set being recovered.
+    target: Option<PublicRecord>,
+    shares: Vec<OpenedShare>,
+    cards: Vec<SeenCard>,
+    sightings: Sightings,
+}
+
+impl Run<'_, '_> {
+    fn complete(&self) -> bool {
+        self.target
+            .as_ref()
+            .is_some_and(|t| self.shares.len() >= usize::from(t.threshold))
+    }
+
+    /// Every card is in a reader: read every public record first, so that a choice between
+    /// sets is made before any PIN is asked.
+    fn present(
+        &mut self,
+        presenter: &mut Presenter<'_>,
+        out: &mut dyn Write,
+    ) -> Result<(), CeremonyError> {
+        let mut read: Vec<(Presented, Result<Member, Refusal>)> = Vec::new();
+        while let Some(mut p) = presenter.next(out, "")? {
+            let member = read_member(&mut p.card);
+            read.push((p, member));
         }
-        let ask = match need {
-            Some(n) => format!(
-                "a custodian card of set \"{}\" ({} of {n} opened)",
-                target.as_ref().map_or("", |t| t.label.as_str()),
-                shares.len()
+        for (p, member) in &read {
+            if let Ok(m) = member {
+                if self
+                    .req
+                    .anchor
+                    .refuses(&m.record, &m.record.set_digest())
+                    .is_none()
+                {
+                    self.sightings.note(m, &p.reader);
+                }
+            }
+        }
+        self.stop_if_several_sets(false)?;
+        for (mut p, member) in read {
+            if self.complete() {
+                continue;
+            }
+            let outcome = member.and_then(|m| self.take(&mut p.card, &p.reader, m, out));
+            self.report(&mut p.card, &p.reader, outcome, out);
+        }
+        Ok(())
+    }
+
+    /// Cards arrive one after another: each is judged when it comes; a second set in sight
+    /// without an anchor stops the recovery (shares opened so far are discarded).
+    fn swapped(
+        &mut self,
+        presenter: &mut Presenter<'_>,
+        out: &mut dyn Write,
+    ) -> Result<(), CeremonyError> {
+        while !self.complete() {
+            let ask = match &self.target {
+                Some(t) => format!(
+                    "a custodian card of set \"{}\" ({} of {} opened)",
+                    t.label,
+                    self.shares.len(),
+                    t.threshold
+                ),
+                None => "a custodian card".to_owned(),
+            };
+            let Some(mut p) = presenter.next(out, &ask)? else {
+                break;
+            };
+            let member = read_member(&mut p.card);
+            if let Ok(m) = &member {
+                if self
+                    .req
+                    .anchor
+                    .refuses(&m.record, &m.record.set_digest())
+                    .is_none()
+                {
+                    self.sightings.note(m, &p.reader);
+                }
+            }
+            self.stop_if_several_sets(!self.shares.is_empty())?;
+            let outcome = member.and_then(|m| self.take(&mut p.card, &p.reader, m, out));
+            let used = outcome.is_ok();
+            self.report(&mut p.card, &p.reader, outcome, out);
+            if self.complete() {
+                presenter.finish(out, p);
+            } else {
+                presenter.release(out, p, if used { "share opened" } else { "skipped" })?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Without a digest or bundle, cards of two sets in sight mean the operator must choose.
+    fn stop_if_several_sets(&self, opened: bool) -> Result<(), CeremonyError> {
+        if self.req.anchor.names_one_set() || !self.sightings.several() {
+            return Ok(());
+        }
+        let how = match &self.req.anchor {
+            Anchor::Named(name) => format!(
+                "--set \"{name}\" matches cards of {} sets",
+                self.sightings.0.len()
             ),
-            None => "a custodian card".to_owned(),
+            _ => format!("cards of {} sets are in sight", self.sightings.0.len()),
         };
-        let Some(mut p) = presenter.next(out, &ask)? else {
-            break;
+        let pins = if opened {
+            "the shares opened so far were discarded and nothing was written"
+        } else {
+            "no PIN was asked and nothing was written"
         };
-        let reader = p.reader.clone();
-        let outcome = take_share(&mut p.card, &reader, req, &mut target, &mut shares, out);
-        if req.stats {
+        Err(CeremonyError::SeveralSets(format!(
+            "{how}; {pins}. Choose the set with --bundle FILE (its bundle) or --expect DIGEST (its set digest from the ceremony minutes, at least 8 hex digits), then run recover again:\n{}",
+            SetSeen::listing(&self.sightings.0)
+        )))
+    }
+
+    /// One card's share: Ok(note) if opened and kept, Err((card, why)) if skipped.
+    fn take(
+        &mut self,
+        card: &mut Card<PcscTransport>,
+        reader: &str,
+        member: Member,
+        out: &mut dyn Write,
+    ) -> Result<(Who, String), Refusal> {
+        let who = member.who.clone();
+        let record = &member.record;
+        let membership = member.membership();
+        let digest = record.set_digest();
+        if let Some(why) = self.req.anchor.refuses(record, &digest) {
+            return Err((who, format!("{why}; it belongs to {membership}")));
+        }
+        if let Some(t) = self.target.as_ref() {
+            if t.set_digest() != digest {
+                return Err((
+                    who,
+                    format!(
+                        "belongs to another {membership} (set digest {digest}), not to set \"{}\" (set digest {})",
+                        t.label,
+                        t.set_digest()
+                    ),
+                ));
+            }
+            if let Err(mismatch) = check_same_set(t, record) {
+                return Err((who, format!("its record disagrees with the other cards of the set ({mismatch}); it may have been tampered with")));
+            }
+        }
+        if self.shares.iter().any(|s| s.index() == record.index) {
+            return Err((
+                who,
+                "this custodian's share was already opened (the same card twice?)".to_owned(),
+            ));
+        }
+        let opened = open_member(card, &member, &self.req.pins, reader, out)?;
+        if self.target.is_none() {
+            self.target = Some(member.record.clone());
+        }
+        self.shares.push(opened);
+        let need = self.target.as_ref().map_or(0, |t| usize::from(t.threshold));
+        Ok((
+            who,
+            format!(
+                "share opened ({} of {need}) from {membership}",
+                self.shares.len()
+            ),
+        ))
+    }
+
+    /// Says what happened to a card and remembers it.
+    fn report(
+        &mut self,
+        card: &mut Card<PcscTransport>,
+        reader: &str,
+        outcome: Result<(Who, String), Refusal>,
+        out: &mut dyn Write,
+    ) {
+        if self.req.stats {
             say(
                 out,
                 &format!(
                     "stats: card in \"{reader}\" recover: {} after SELECT",
-                    p.card.stats().since(&after_select_baseline())
+                    card.stats().since(&after_select_baseline())
                 ),
             );
         }
@@ -90,43 +432,13 @@ pub fn recover(
                 who.text
             ),
         );
-        cards.push(SeenCard {
-            reader: reader.clone(),
+        self.cards.push(SeenCard {
+            reader: reader.to_owned(),
             who,
             used,
             note,
         });
-        let complete = target
-            .as_ref()
-            .is_some_and(|t| shares.len() >= usize::from(t.threshold));
-        if complete {
-            presenter.finish(out, p);
-        } else {
-            presenter.release(out, p, if used { "share opened" } else { "skipped" })?;
-        }
     }
-    let Some(record) = target else {
-        return Err(CeremonyError::NotEnoughShares(format!(
-            "no share could be opened{}",
-            SeenCard::listing(&cards)
-        )));
-    };
-    let need = usize::from(record.threshold);
-    if shares.len() < need {
-        return Err(CeremonyError::NotEnoughShares(format!(
-            "only {} of the {need} shares needed for set \"{}\" could be opened; bring {} more custodian card(s){}",
-            shares.len(),
-            record.label,
-            need - shares.len(),
-            SeenCard::listing(&cards)
-        )));
-    }
-    let master = sharing::recover(&shares)?;
-    Ok(Recovered {
-        master,
-        set: SetMembership::from_record(&record),
-        cards,
-    })
 }
 
 /// The stats baseline: SELECT is the first command, so counting starts after it.
@@ -135,64 +447,4 @@ fn after_select_baseline() -> crate::card::ApduStats {
         commands: 1,
         ..Default::default()
     }
-}
-
-/// One card: Ok((card, note)) if its share was opened and kept, Err((card, why)) if skipped.
-fn take_share(
-    card: &mut Card<PcscTransport>,
-    reader: &str,
-    req: &RecoverRequest<'_>,
-    target: &mut Option<PublicRecord>,
-    shares: &mut Vec<OpenedShare>,
-    out: &mut dyn Write,
-) -> Result<(Who, String), Refusal> {
-    let member = read_member(card)?;
-    let who = member.who.clone();
-    let record = &member.record;
-    let membership = member.membership();
-    if let Some(wanted) = req.set_id {
-        if record.set_id != wanted {
-            return Err((
-                who,
-                format!(
-                    "belongs to another {membership}, not to set {}",
-                    hex::encode(wanted)
-                ),
-            ));
-        }
-    }
-    if let Some(t) = target.as_ref() {
-        if record.set_id != t.set_id {
-            return Err((
-                who,
-                format!(
-                    "belongs to another {membership}, not to set \"{}\" ({})",
-                    t.label,
-                    hex::encode(t.set_id)
-                ),
-            ));
-        }
-        if let Err(mismatch) = check_same_set(t, record) {
-            return Err((who, format!("its record disagrees with the other cards of the set ({mismatch}); it may have been tampered with")));
-        }
-    }
-    if shares.iter().any(|s| s.index() == record.index) {
-        return Err((
-            who,
-            "this custodian's share was already opened (the same card twice?)".to_owned(),
-        ));
-    }
-    let opened = open_member(card, &member, &req.pins, reader, out)?;
-    if target.is_none() {
-        *target = Some(member.record.clone());
-    }
-    shares.push(opened);
-    let need = target.as_ref().map_or(0, |t| usize::from(t.threshold));
-    Ok((
-        who,
-        format!(
-            "share opened ({} of {need}) from {membership}",
-            shares.len()
-        ),
-    ))
 }

@@ -38,6 +38,8 @@ pub struct ReshareRequest<'a> {
     pub old_set: Option<[u8; SET_ID_LEN]>,
     /// The old set's published description (bundle), to check its cards against.
     pub published: Option<&'a PublicRecord>,
+    /// Every record of the bundle: their description MACs are checked once the DEK is known.
+    pub bundle_records: &'a [PublicRecord],
     /// The new n.
     pub threshold: u8,
     /// The new m: required with one reader; with every reader, checked when given.
@@ -171,8 +173,15 @@ pub fn reshare(
             name: name_for(req.names, &m.key, i + 1),
         })
         .collect();
-    let enrollment = sharing::reshare(&g.shares, req.threshold, req.label, &custodians, &mut OsRng)
-        .map_err(|e| CeremonyError::NotEnrolled(format!("{e}; nothing was written")))?;
+    let enrollment = sharing::reshare(
+        &g.shares,
+        req.bundle_records,
+        req.threshold,
+        req.label,
+        &custodians,
+        &mut OsRng,
+    )
+    .map_err(|e| CeremonyError::NotEnrolled(format!("{e}; nothing was written")))?;
     let opened: Vec<String> = g
         .shares
         .iter()

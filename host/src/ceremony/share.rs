@@ -9,7 +9,7 @@ use rand::rngs::OsRng;
 
 use crate::card::{Card, CardError};
 use crate::crypto::wei25519::POINT_LEN;
-use crate::crypto::CardKey;
+use crate::crypto::{CardKey, PointError};
 use crate::protocol::LifeCycle;
 use crate::record::PublicRecord;
 use crate::sharing::{self, OpenedShare};
@@ -87,7 +87,7 @@ pub struct Member {
     pub public: Vec<u8>,
     /// The public part, decoded.
     pub record: PublicRecord,
-    /// The key the record names for this card.
+    /// The card's own key (GET STATUS), equal to the one its record names for it.
     pub key: CardKey,
     /// How to name the card.
     pub who: Who,
@@ -108,7 +108,9 @@ impl Member {
 /// A card that cannot take part, with the sentence that says why.
 pub type Refusal = (Who, String);
 
-/// SELECT and GET RECORD (public): the card's place in its set; refused unless ENROLLED.
+/// SELECT, GET RECORD (public) and GET STATUS: the card's place in its set; refused unless
+/// ENROLLED and unless the card's own key is the one its record lists for it, so a card
+/// carrying a copied record is named before any PIN is sent to it.
 pub fn read_member<T: Transport>(card: &mut Card<T>) -> Result<Member, Refusal> {
     let info = card.select().map_err(|e| (Who::unknown(), sentence(&e)))?;
     if info.state != LifeCycle::Enrolled {
@@ -122,11 +124,36 @@ pub fn read_member<T: Transport>(card: &mut Card<T>) -> Result<Member, Refusal> 
         .map_err(|e| (Who::unknown(), sentence(&e)))?;
     let record = PublicRecord::decode(&public)
         .map_err(|e| (Who::unknown(), format!("its record is unreadable: {e}")))?;
-    let key = record
+    let listed = record
         .custodian(record.index)
         .expect("a decoded record lists its own index")
         .card_key;
     let who = Who::custodian(&record);
+    let status = card.status().map_err(|e| (who.clone(), sentence(&e)))?;
+    let key = status
+        .public_key
+        .ok_or(PointError::WrongLength(0))
+        .and_then(|p| CardKey::from_card_point(&p))
+        .map_err(|e| {
+            (
+                who.clone(),
+                format!("its own public key is invalid ({e}): it is not a genuine quorum card; no PIN was sent to it"),
+            )
+        })?;
+    if key != listed {
+        return Err((
+            Who {
+                fingerprint: Some(key.fingerprint()),
+                text: format!("{} (carrying custodian {}'s record)", key.fingerprint(), record.index),
+            },
+            format!(
+                "this card's key is {}, but its record is custodian {}'s, written for card {}: the record was copied onto another card; no PIN was sent to it",
+                key.fingerprint(),
+                record.index,
+                listed.fingerprint()
+            ),
+        ));
+    }
     Ok(Member {
         public,
         record,

@@ -409,7 +409,7 @@ mod tests {
             assert_eq!(PublicKey::from(&sk_e).to_bytes(), arr::<32>(&c["pkEm"]));
             let (info, aad, pt) = (unhex(&c["info"]), unhex(&c["aad"]), unhex(&c["pt"]));
             assert_eq!(&info[..15], b"quorum/v1/share");
-            assert_eq!(&aad[..4], b"QRM1");
+            assert_eq!(&aad[..4], b"QRM2");
             let (enc, ss) = encap_with_ephemeral(&sk_e, &pk_r).unwrap();
             assert_eq!(enc, arr::<32>(&c["enc"]));
             assert_eq!(ss.as_bytes(), &arr::<32>(&c["shared_secret"]));

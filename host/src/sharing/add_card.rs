@@ -9,18 +9,19 @@ use x25519_dalek::StaticSecret;
 use zeroize::Zeroizing;
 
 use super::{
-    check_same_set, interpolate_at, quorum, seal_card, EnrolledCard, NewCustodian, OpenedShare,
-    RecoverError, SealCardError,
+    authenticate_all, check_same_set, interpolate_at, quorum, seal_card, EnrolledCard,
+    NewCustodian, OpenedShare, Published, RecoverError, SealCardError,
 };
 use crate::crypto::commitment::share_commitment;
 use crate::crypto::hpke::HpkeError;
 use crate::crypto::wrap::{self, Dek};
+use crate::crypto::DescriptionKey;
 use crate::record::{Custodian, PublicRecord, RecordError, MAX_CUSTODIANS, SHARE_LEN};
 
 /// What an add-card ceremony writes: the new card's record, and optionally fresher records for the cards that took part.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct AddedCard {
-    /// The new card's record: set version + 1, the new custodian appended with the smallest unused index.
+    /// The new card's record: set version + 1, the new custodian appended with an unused index drawn at random.
     pub card: EnrolledCard,
     /// For each given share, in the order given: its card's record under the new version (same share, re-sealed). Writing them is optional; recovery never needs it.
     pub refreshed: Vec<EnrolledCard>,
@@ -63,9 +64,6 @@ pub enum AddCardError {
     /// Every share index 1..=255 is taken.
     #[error("the set already has 255 custodians, the most a share index allows: reshare the master to a new set instead")]
     SetFull,
-    /// The set version cannot grow.
-    #[error("the set is at version {0}, the last one: reshare the master to a new set instead")]
-    VersionOverflow(u16),
     /// The new custodian's name breaks the record rules.
     #[error("{0}")]
     Record(#[from] RecordError),
@@ -105,14 +103,17 @@ pub fn add_card<'a, R: RngCore + CryptoRng>(
 ) -> Result<AddedCard, AddCardError> {
     let shares: Vec<&OpenedShare> = shares.into_iter().collect();
     let newest = quorum(&shares)?.clone();
-    add_card_to(&newest, shares, new_card, rng)
+    add_card_to(&newest, &[], shares, new_card, rng)
 }
 
 /// [`add_card`] starting from a published version of the set (the bundle's), which may be
 /// newer than every given share's record, so a card added from old cards never reuses an
-/// index or a version already issued.
+/// index or a version already issued. `base` and the other `published` records (the
+/// bundle's) must carry the set's description MAC, checked as soon as the DEK is known and
+/// before anything is sealed.
 pub fn add_card_to<'a, R: RngCore + CryptoRng>(
     base: &PublicRecord,
+    published: &[PublicRecord],
     shares: impl IntoIterator<Item = &'a OpenedShare>,
     new_card: &NewCustodian,
     rng: &mut R,
@@ -140,18 +141,31 @@ pub fn add_card_to<'a, R: RngCore + CryptoRng>(
     if newest.custodians.len() >= MAX_CUSTODIANS {
         return Err(AddCardError::SetFull);
     }
-    let index = (1..=u8::MAX)
-        .find(|i| newest.custodian(*i).is_none())
-        .ok_or(AddCardError::SetFull)?;
-    let set_version = newest
-        .set_version
-        .checked_add(1)
-        .ok_or(AddCardError::VersionOverflow(newest.set_version))?;
+    let unused: Vec<u8> = (1..=u8::MAX)
+        .filter(|i| newest.custodian(*i).is_none())
+        .collect();
+    if unused.is_empty() {
+        return Err(AddCardError::SetFull);
+    }
+    // At random, not the smallest: two add-cards started from one stale version then
+    // almost never issue the same index to two cards (crypto.md §8).
+    let index = unused[(rng.next_u32() as usize) % unused.len()];
+    // A version lists at least as many custodians as its number, at most 255 (SetFull above).
+    let set_version = newest.set_version + 1;
     let points = || shares.iter().map(|s| &*s.share);
     let dek = Dek::from_bytes(interpolate_at(points(), newest.threshold, 0)?);
     wrap::unwrap_master(&dek, &newest.set_id, &newest.wrapped)
         .map_err(|_| RecoverError::SharesDoNotMatch)?;
+    let key = DescriptionKey::derive(&dek, &newest.set_id);
     drop(dek);
+    authenticate_all(
+        &key,
+        shares.iter().map(|s| Published::Card(&s.record)).chain(
+            std::iter::once(base)
+                .chain(published)
+                .map(Published::Bundle),
+        ),
+    )?;
     let y = interpolate_at(points(), newest.threshold, index)?;
     let mut share = Zeroizing::new([0u8; SHARE_LEN]);
     share[0] = index;
@@ -168,6 +182,7 @@ pub fn add_card_to<'a, R: RngCore + CryptoRng>(
     });
     record.index = index;
     record.validate()?;
+    record.authenticate(&key);
     let card = seal_card(
         record.clone(),
         &share,
@@ -222,12 +237,13 @@ mod tests {
             // issue from a quorum that is not the first n cards
             let donors: Vec<&OpenedShare> = opened.iter().rev().take(n.into()).collect();
             let added = add_card(donors.iter().copied(), &people[m], &mut rng).unwrap();
-            assert_eq!(added.index() as usize, m + 1);
+            let x = added.index();
+            assert!(usize::from(x) > m, "a fresh index, got {x}");
             assert_eq!(added.set_version(), 2);
             let fresh = open(&added.card, &cards[m], &mut rng);
-            // the new share is f(m + 1), by the textbook formula over the donors
+            // the new share is f(x), by the textbook formula over the donors
             let points: Vec<[u8; 33]> = donors.iter().map(|s| *s.share).collect();
-            assert_eq!(fresh.share[1..], lagrange_at(&points, m as u8 + 1));
+            assert_eq!(fresh.share[1..], lagrange_at(&points, x));
             for old in subsets(m, usize::from(n) - 1) {
                 let mut pick: Vec<&OpenedShare> = old.iter().map(|&i| &opened[i]).collect();
                 pick.push(&fresh);
@@ -260,8 +276,9 @@ mod tests {
         let first = add_card(&opened[..2], &people[3], &mut rng).unwrap();
         let v2 = first.card.record.clone();
         // the same v1 cards, but the published description is v2 now
-        let second = add_card_to(&v2, &opened[..2], &people[4], &mut rng).unwrap();
-        assert_eq!((second.index(), second.set_version()), (5, 3));
+        let second = add_card_to(&v2, &[], &opened[..2], &people[4], &mut rng).unwrap();
+        assert_eq!(second.set_version(), 3);
+        assert!(v2.custodian(second.index()).is_none());
         let fourth = open(&first.card, &cards[3], &mut rng);
         let fifth = open(&second.card, &cards[4], &mut rng);
         assert_eq!(&recover([&fourth, &fifth]).unwrap()[..], &master[..]);
@@ -269,13 +286,19 @@ mod tests {
         // starting from v1 while a card holds v2 is refused
         let v1 = en.cards[0].record.clone();
         assert!(matches!(
-            add_card_to(&v1, [&opened[0], &fourth], &people[4], &mut rng),
+            add_card_to(&v1, &[], [&opened[0], &fourth], &people[4], &mut rng),
             Err(AddCardError::BaseOutdated { base: 1, card: 2 })
         ));
         // a description of another set is refused
         let other = enroll(&master, 2, "other", &people[..3], &mut rng).unwrap();
         assert!(matches!(
-            add_card_to(&other.cards[0].record, &opened[..2], &people[4], &mut rng),
+            add_card_to(
+                &other.cards[0].record,
+                &[],
+                &opened[..2],
+                &people[4],
+                &mut rng
+            ),
             Err(AddCardError::Quorum(RecoverError::Mismatch(SetMismatch {
                 field: SetField::SetId,
                 ..
@@ -307,7 +330,8 @@ mod tests {
         let c4 = open(&first.card, &cards[3], &mut rng);
         // a second add-card from a mix of versions 1 and 2 builds on the newest
         let second = add_card([&v1[1], &c4], &people[4], &mut rng).unwrap();
-        assert_eq!((second.index(), second.set_version()), (5, 3));
+        assert_eq!(second.set_version(), 3);
+        assert!(first.card.record.custodian(second.index()).is_none());
         assert_eq!(second.card.record.custodians.len(), 5);
         let c5 = open(&second.card, &cards[4], &mut rng);
         for pair in [[&v1[0], &c5], [&c4, &c5], [&again, &v1[1]], [&c4, &v1[2]]] {
@@ -316,12 +340,17 @@ mod tests {
         // a card cannot join twice, whatever version the others hold
         assert!(matches!(
             add_card([&v1[0], &c5], &people[3], &mut rng),
-            Err(AddCardError::AlreadyCustodian { index: 4, .. })
+            Err(AddCardError::AlreadyCustodian { index, .. }) if index == first.index()
         ));
         // two add-cards from the same version diverge: their new cards do not combine
         let (other_cards, other_people) = setup(1, &mut rng);
         let fork = add_card([&v1[0], &v1[1]], &other_people[0], &mut rng).unwrap();
-        assert_eq!(fork.index(), 4);
+        assert_eq!(fork.set_version(), 2);
+        assert_ne!(
+            fork.index(),
+            first.index(),
+            "a random index, unlike the first branch's"
+        );
         let forked = open(&fork.card, &other_cards[0], &mut rng);
         assert!(matches!(
             recover([&forked, &c5]),
@@ -383,6 +412,14 @@ mod tests {
     }
 
     /// A 1-of-m set built by hand (card keys only, no cards), for the limits no real ceremony reaches quickly.
+    /// The description key of every synthetic set (DEK 0x42…, set id 0x03…).
+    fn synthetic_key() -> crate::crypto::DescriptionKey {
+        crate::crypto::DescriptionKey::derive(
+            &Dek::from_bytes(Zeroizing::new([0x42; 32])),
+            &[3; 16],
+        )
+    }
+
     fn synthetic(m: usize, set_version: u16) -> (OpenedShare, NewCustodian) {
         let keys: Vec<CardKey> = (1..=m + 1)
             .map(|i| {
@@ -402,7 +439,7 @@ mod tests {
             b"m",
         )
         .unwrap();
-        let record = PublicRecord {
+        let mut record = PublicRecord {
             set_id,
             set_version,
             index: 1,
@@ -417,7 +454,10 @@ mod tests {
                 })
                 .collect(),
             wrapped,
+            key_check: crate::crypto::KeyCheck::of_master(b"m"),
+            mac: [0; 32],
         };
+        record.authenticate(&synthetic_key());
         record.validate().unwrap();
         let opened = OpenedShare {
             record,
@@ -438,10 +478,6 @@ mod tests {
             add_card([&full], &new, &mut rng),
             Err(AddCardError::SetFull)
         ));
-        let (last, new) = synthetic(2, u16::MAX);
-        let e = add_card([&last], &new, &mut rng).unwrap_err();
-        assert!(matches!(e, AddCardError::VersionOverflow(u16::MAX)));
-        assert!(e.to_string().contains("reshare"));
         // 254 custodians: the last index is free and gets used
         let (almost, new) = synthetic(254, 7);
         let added = add_card([&almost], &new, &mut rng).unwrap();
@@ -449,24 +485,34 @@ mod tests {
         assert_eq!(added.card.record.custodians.len(), 255);
     }
 
+    /// The index is drawn among the unused ones, so two add-cards started from one stale
+    /// version almost never issue the same index twice.
     #[test]
-    fn the_smallest_unused_index_is_taken() {
+    fn an_unused_index_is_drawn_at_random() {
         let mut rng = ChaCha20Rng::seed_from_u64(123);
         let (mut gap, new) = synthetic(3, 1);
-        // a set whose custodians are 1, 3 and 4: index 2 is free
+        // a set whose custodians are 1, 4 and 3
         gap.record.custodians[1].index = 4;
         gap.record.custodians[2].index = 3;
+        gap.record.authenticate(&synthetic_key());
         gap.record.validate().unwrap();
-        let added = add_card([&gap], &new, &mut rng).unwrap();
-        assert_eq!(added.index(), 2);
-        let indices: Vec<u8> = added
-            .card
-            .record
-            .custodians
-            .iter()
-            .map(|c| c.index)
-            .collect();
-        assert_eq!(indices, [1, 4, 3, 2]);
+        let mut drawn = std::collections::BTreeSet::new();
+        for _ in 0..400 {
+            let added = add_card([&gap], &new, &mut rng).unwrap();
+            let indices: Vec<u8> = added
+                .card
+                .record
+                .custodians
+                .iter()
+                .map(|c| c.index)
+                .collect();
+            assert_eq!(indices[..3], [1, 4, 3]);
+            assert!(![0, 1, 3, 4].contains(&indices[3]), "{indices:?}");
+            drawn.insert(indices[3]);
+        }
+        // 400 draws over 252 free indices leave few untouched: the draw is spread, not the smallest
+        assert!(drawn.len() > 150, "only {} distinct indices", drawn.len());
+        assert!(drawn.iter().any(|&i| i > 128));
     }
 
     #[test]

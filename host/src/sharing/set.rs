@@ -8,7 +8,7 @@ use std::cmp::Ordering;
 
 use thiserror::Error;
 
-use crate::record::{Custodian, PublicRecord};
+use crate::record::PublicRecord;
 
 /// A field of the set description that two records disagree on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -25,6 +25,10 @@ pub enum SetField {
     Custodians,
     /// The wrapped master.
     WrappedMaster,
+    /// The master's key check value.
+    KeyCheck,
+    /// The description MAC: equal descriptions of one version carry the same MAC.
+    Mac,
 }
 
 impl SetField {
@@ -35,7 +39,11 @@ impl SetField {
             SetField::SetVersion => {
                 "each new version of a set appends custodians, so two versions cannot list the same ones: a record was altered"
             }
-            SetField::Threshold | SetField::Label | SetField::WrappedMaster => {
+            SetField::Threshold
+            | SetField::Label
+            | SetField::WrappedMaster
+            | SetField::KeyCheck
+            | SetField::Mac => {
                 "this never changes within a set: a record was altered; leave that card out"
             }
             SetField::Custodians => {
@@ -54,6 +62,8 @@ impl std::fmt::Display for SetField {
             SetField::Label => "label",
             SetField::Custodians => "custodian list",
             SetField::WrappedMaster => "wrapped master",
+            SetField::KeyCheck => "key check value",
+            SetField::Mac => "description MAC",
         })
     }
 }
@@ -76,8 +86,9 @@ pub struct SetMismatch {
 
 /// Checks that two cards' public parts are of one set, in the same or different versions, so shares are only combined with their own kind.
 ///
-/// Same set id, threshold, label and wrapped master; equal custodian lists if the versions
-/// are equal, otherwise the older version's list is a strict prefix of the newer one's.
+/// Same set id, threshold, label, wrapped master and key check value; equal custodian lists
+/// and MACs if the versions are equal, otherwise the older version's list is a prefix of
+/// the newer one's, which has one more entry per version.
 pub fn check_same_set(a: &PublicRecord, b: &PublicRecord) -> Result<(), SetMismatch> {
     let field = if a.set_id != b.set_id {
         Some(SetField::SetId)
@@ -87,11 +98,14 @@ pub fn check_same_set(a: &PublicRecord, b: &PublicRecord) -> Result<(), SetMisma
         Some(SetField::Label)
     } else if a.wrapped != b.wrapped {
         Some(SetField::WrappedMaster)
+    } else if a.key_check != b.key_check {
+        Some(SetField::KeyCheck)
     } else {
         match a.set_version.cmp(&b.set_version) {
-            Ordering::Equal => (a.custodians != b.custodians).then_some(SetField::Custodians),
-            Ordering::Less => extension_error(&a.custodians, &b.custodians),
-            Ordering::Greater => extension_error(&b.custodians, &a.custodians),
+            Ordering::Equal if a.custodians != b.custodians => Some(SetField::Custodians),
+            Ordering::Equal => (a.mac != b.mac).then_some(SetField::Mac),
+            Ordering::Less => extension_error(a, b),
+            Ordering::Greater => extension_error(b, a),
         }
     };
     match field {
@@ -106,11 +120,13 @@ pub fn check_same_set(a: &PublicRecord, b: &PublicRecord) -> Result<(), SetMisma
     }
 }
 
-/// None if `newer` strictly extends `older`; else the field to blame.
-fn extension_error(older: &[Custodian], newer: &[Custodian]) -> Option<SetField> {
-    if newer == older {
+/// None if `newer`'s list extends `older`'s by one entry per version; else the field to blame.
+fn extension_error(older: &PublicRecord, newer: &PublicRecord) -> Option<SetField> {
+    let (o, n) = (&older.custodians, &newer.custodians);
+    let added = usize::from(newer.set_version - older.set_version);
+    if n == o {
         Some(SetField::SetVersion)
-    } else if newer.len() > older.len() && newer[..older.len()] == *older {
+    } else if n.len() == o.len() + added && n[..o.len()] == **o {
         None
     } else {
         Some(SetField::Custodians)
@@ -134,7 +150,8 @@ pub fn newest_of_one_set<'a>(
 mod tests {
     use super::*;
     use crate::crypto::wrap::WrappedMaster;
-    use crate::crypto::CardKey;
+    use crate::crypto::{CardKey, KeyCheck};
+    use crate::record::Custodian;
     use curve25519_dalek::montgomery::MontgomeryPoint;
 
     fn custodian(i: u8) -> Custodian {
@@ -160,6 +177,8 @@ mod tests {
                 nonce: [1; 12],
                 ct: vec![2; 40],
             },
+            key_check: KeyCheck([3; 8]),
+            mac: [v as u8; 32],
         }
     }
 
@@ -196,6 +215,16 @@ mod tests {
             with(&|r| r.wrapped.nonce[0] ^= 1),
             Some(SetField::WrappedMaster)
         );
+        assert_eq!(with(&|r| r.key_check.0[0] ^= 1), Some(SetField::KeyCheck));
+        // one entry per version: version 2 cannot list two more than version 1
+        assert_eq!(
+            with(&|r| r.custodians.push(custodian(8))),
+            Some(SetField::Custodians)
+        );
+        // one version, one description, one MAC
+        let mut twin = version(1, 2);
+        twin.mac[0] ^= 1;
+        assert_eq!(field(&base, &twin), Some(SetField::Mac));
         // a newer version must extend the older list entry by entry
         assert_eq!(
             with(&|r| r.custodians[0].name.push('x')),
@@ -252,7 +281,7 @@ mod tests {
     }
 
     proptest::proptest! {
-        /// Two prefixes of one growing list are of one set exactly when the longer list has the higher version (or both are equal); any change to a common entry breaks it.
+        /// Two prefixes of one growing list are of one set exactly when the longer list has one more entry per version (or both are equal); any change to a common entry breaks it.
         #[test]
         fn prefixes_of_one_list_are_one_set_when_versions_agree(
             la in 1usize..=7, lb in 1usize..=7, va in 1u16..=4, vb in 1u16..=4,
@@ -264,7 +293,9 @@ mod tests {
             let mut b = a.clone();
             b.set_version = vb;
             b.custodians = pool()[..lb].to_vec();
-            let compatible = (va == vb && la == lb) || (va < vb && la < lb) || (va > vb && la > lb);
+            let compatible = (va == vb && la == lb)
+                || (va < vb && lb == la + usize::from(vb - va))
+                || (va > vb && la == lb + usize::from(va - vb));
             proptest::prop_assert_eq!(check_same_set(&a, &b).is_ok(), compatible);
             proptest::prop_assert_eq!(check_same_set(&b, &a).is_ok(), compatible);
             let common = alter.index(la.min(lb));
@@ -284,17 +315,14 @@ mod tests {
             3
         );
         assert_eq!(newest_of_one_set([]).unwrap(), None);
-        // each record agrees with the newest, yet the two older ones do not agree with each other
-        let mut odd = version(1, 1);
-        odd.custodians.push(custodian(4));
-        let mut two = version(2, 2);
-        two.custodians.truncate(3);
-        let mut top = version(3, 3);
-        top.custodians.truncate(5);
-        assert!(check_same_set(&odd, &top).is_ok());
-        assert!(check_same_set(&two, &top).is_ok());
+        // one entry per version: a record that agrees with the newest is the newest's prefix
+        // of exactly its length, so two records that agree with it agree with each other;
+        // the pairs are checked all the same, and any disagreement is found
+        let mut fork = version(2, 2);
+        fork.custodians[3] = custodian(6);
+        assert!(check_same_set(&v1, &fork).is_ok());
         assert_eq!(
-            newest_of_one_set([&odd, &two, &top]).unwrap_err().field,
+            newest_of_one_set([&v1, &fork, &v3]).unwrap_err().field,
             SetField::Custodians
         );
     }

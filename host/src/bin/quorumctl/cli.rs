@@ -182,8 +182,14 @@ pub struct RecoverArgs {
     /// Replace FILE if it exists.
     #[arg(long)]
     pub force: bool,
-    /// Recover this set only (its id in hex, as shown by status); default: the first card's set.
-    #[arg(long, value_name = "SET_ID")]
+    /// Recover the set this bundle describes: only its cards count, and its descriptions are authenticated.
+    #[arg(long, value_name = "FILE")]
+    pub bundle: Option<PathBuf>,
+    /// Recover the set with this set digest (at least 8 hex digits, as enroll printed it).
+    #[arg(long, value_name = "DIGEST")]
+    pub expect: Option<String>,
+    /// Recover the set with this label or set id prefix (weaker than --bundle or --expect: a forged set can copy both).
+    #[arg(long, value_name = "LABEL_OR_ID", conflicts_with_all = ["bundle", "expect"])]
     pub set: Option<String>,
     #[command(flatten)]
     pub cards: SwapArgs,

@@ -20,7 +20,7 @@ use quorum::ceremony::init::init;
 use quorum::ceremony::inspect::{
     list_readers, read_public_parts, summarize, CardSummary, Found, SetMembership,
 };
-use quorum::ceremony::recover::{recover, RecoverRequest};
+use quorum::ceremony::recover::{recover, Anchor, RecoverRequest};
 use quorum::ceremony::reset::{reset_card, Confirmation};
 use quorum::ceremony::reshare::{reshare, ReshareRequest};
 use quorum::ceremony::share::SeenCard;
@@ -28,6 +28,8 @@ use quorum::ceremony::verify::{verify, VerifyRequest};
 use quorum::ceremony::{
     choose_reader, resolve_reader, CardsFrom, CeremonyError, ExitStatus, PinPolicy,
 };
+use quorum::crypto::anchor::parse_digest_prefix;
+use quorum::crypto::{KeyCheck, SetDigest};
 use quorum::log::{CardEntry, CardOutcome, Entry, Fingerprint, Outcome, SetRef};
 use quorum::pin::{PinSource, RetryLimit};
 use quorum::secret_io::{
@@ -527,12 +529,12 @@ fn recover_set(
         None if io::stdout().is_terminal() => return Err(SecretIoError::StdoutIsTerminal.into()),
         None => {}
     }
-    let set_id = args.set.as_deref().map(parse_set_id).transpose()?;
+    let anchor = recover_anchor(args)?;
     let pins = pin_source(&args.pins)?;
     let ctx = PcscContext::establish()?;
     let from = cards_from(&ctx, &args.cards)?;
     let request = RecoverRequest {
-        set_id,
+        anchor,
         from,
         pins: pin_policy(&args.pins, &pins),
         trace,
@@ -547,7 +549,7 @@ fn recover_set(
         None => write_stdout(&recovered.master)?,
     }
     eprintln!(
-        "Recovered the master secret of set \"{}\" ({}-of-{}, id {}): {} bytes, checked (it decrypts under the set's key).",
+        "Recovered the master secret of set \"{}\" ({}-of-{}, id {}): {} bytes, checked (it decrypts under the set's key, and the set description is authentic).",
         recovered.set.label,
         recovered.set.threshold,
         recovered.set.count,
@@ -560,7 +562,10 @@ fn recover_set(
     if let Some(out) = &args.out {
         eprintln!("Written to {} (mode 0600).", out.display());
     }
+    eprintln!("{}", anchor_lines(&recovered.digest, &recovered.key_check));
     report.set("set", set_json(&recovered.set));
+    report.set("set_digest", json!(recovered.digest.to_hex()));
+    report.set("key_check", json!(recovered.key_check.to_hex()));
     report.set("secret_bytes", json!(recovered.master.len()));
     report.set(
         "out",
@@ -751,8 +756,15 @@ fn add_new_card(
     let pins = pin_source(&args.pins)?;
     let ctx = PcscContext::establish()?;
     let from = cards_from(&ctx, &args.cards)?;
+    let bundle_records = bundle
+        .decoded_records()
+        .map_err(|source| CeremonyError::Bundle {
+            path: args.bundle.clone(),
+            source,
+        })?;
     let request = AddCardRequest {
         base: &base,
+        bundle_records: &bundle_records,
         new_card: args.new_card.as_deref(),
         name: args.name.as_deref(),
         from,
@@ -832,6 +844,50 @@ fn add_new_card(
     Ok(())
 }
 
+/// The set `recover` is bound to, from --bundle, --expect or --set; checked before any card is touched.
+fn recover_anchor(args: &RecoverArgs) -> Result<Anchor, CeremonyError> {
+    let expect = args
+        .expect
+        .as_deref()
+        .map(|e| {
+            parse_digest_prefix(e).map_err(|err| CeremonyError::Usage(format!("--expect: {err}")))
+        })
+        .transpose()?;
+    if let Some(path) = &args.bundle {
+        let bundle = read_bundle(path)?;
+        let as_bundle_error = |source| CeremonyError::Bundle {
+            path: path.clone(),
+            source,
+        };
+        let records = bundle.decoded_records().map_err(as_bundle_error)?;
+        let newest = bundle.newest_record().map_err(as_bundle_error)?;
+        let digest = newest.set_digest();
+        if let Some(prefix) = &expect {
+            if !digest.starts_with(prefix) {
+                return Err(CeremonyError::Usage(format!(
+                    "--expect {prefix} is not the set digest of the bundle {} ({digest}): check which set you mean; no card was touched",
+                    path.display()
+                )));
+            }
+        }
+        return Ok(Anchor::Bundle {
+            digest,
+            newest,
+            records,
+        });
+    }
+    Ok(match (expect, &args.set) {
+        (Some(prefix), _) => Anchor::Digest(prefix),
+        (None, Some(name)) => Anchor::Named(name.clone()),
+        (None, None) => Anchor::None,
+    })
+}
+
+/// The two lines people compare with the ceremony minutes, read aloud.
+fn anchor_lines(digest: &SetDigest, key_check: &KeyCheck) -> String {
+    format!("  Set digest: {digest}\n  Key check:  {key_check}\nCompare both with the ceremony minutes before the secret is used.")
+}
+
 fn parse_set_id(s: &str) -> Result<[u8; 16], CeremonyError> {
     hex::decode(s)
         .ok()
@@ -852,18 +908,18 @@ fn reshare_set(
     let names = parse_names(&args.names)?;
     require_count(&args.cards, args.shares, "the new set's number of cards")?;
     let old_set = args.set.as_deref().map(parse_set_id).transpose()?;
-    let published = args
-        .bundle
-        .as_deref()
-        .map(|path| {
+    let bundle_records = match args.bundle.as_deref() {
+        Some(path) => {
             read_bundle(path)?
-                .newest_record()
+                .decoded_records()
                 .map_err(|source| CeremonyError::Bundle {
                     path: path.to_path_buf(),
                     source,
-                })
-        })
-        .transpose()?;
+                })?
+        }
+        None => Vec::new(),
+    };
+    let published = bundle_records.iter().max_by_key(|r| r.set_version);
     if let (Some(id), Some(p)) = (old_set, &published) {
         if id != p.set_id {
             return Err(CeremonyError::Usage(format!(
@@ -883,7 +939,8 @@ fn reshare_set(
     let from = cards_from(&ctx, &args.cards)?;
     let request = ReshareRequest {
         old_set,
-        published: published.as_ref(),
+        published,
+        bundle_records: &bundle_records,
         threshold: args.threshold,
         count: args.shares,
         label: &args.label,
