@@ -3,6 +3,7 @@
 
 mod audit;
 mod cli;
+mod memlock;
 mod report;
 
 use std::io::{self, IsTerminal};
@@ -70,6 +71,9 @@ fn main() -> ExitCode {
                 )));
             }
         }
+    }
+    if let Some(warning) = memlock::warning(&hardening, &cli.command) {
+        eprintln!("{warning}");
     }
     let mut logged = Logged::default();
     let result = run(&cli, trace, &mut logged, &mut report);
