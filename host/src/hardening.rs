@@ -2,15 +2,42 @@
 //! file, other processes of the same user must not read our memory, and secrets must not
 //! be paged out to swap.
 
-/// What `harden_process` achieved, for `--trace` and tests.
+/// What `harden_process` achieved, for quorumctl's warning, `--trace` and tests.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Hardening {
     /// RLIMIT_CORE is 0.
     pub core_dumps_off: bool,
     /// PR_SET_DUMPABLE is 0 (no ptrace attach, no /proc/PID/mem for other processes).
     pub non_dumpable: bool,
-    /// Every page is locked in memory as it is touched (mlockall).
-    pub memory_locked: bool,
+    /// Whether every page is locked against swapping, and if not, why.
+    pub memory: MemoryLock,
+}
+
+impl Hardening {
+    /// Whether every page is locked in memory as it is touched (mlockall).
+    pub fn memory_locked(&self) -> bool {
+        self.memory == MemoryLock::Locked
+    }
+}
+
+/// Whether the process's memory is locked against swapping, so a caller can tell the
+/// people at the table when secrets could reach swap, and what would allow locking.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MemoryLock {
+    /// mlockall(MCL_CURRENT | MCL_FUTURE | MCL_ONFAULT) succeeded: every page is locked as
+    /// it is touched.
+    Locked,
+    /// Not attempted: the memlock limit is below [`MEMLOCK_NEEDED`] and the process lacks
+    /// CAP_IPC_LOCK, so locking every future page would make later allocations fail.
+    LimitTooSmall {
+        /// The soft RLIMIT_MEMLOCK, in bytes.
+        limit: u64,
+    },
+    /// Reading the limit or mlockall failed with this OS error number.
+    Failed {
+        /// The errno.
+        errno: i32,
+    },
 }
 
 impl std::fmt::Display for Hardening {
@@ -18,20 +45,26 @@ impl std::fmt::Display for Hardening {
         let yes_no = |b: bool| if b { "yes" } else { "no" };
         write!(
             f,
-            "core dumps off: {}; non-dumpable: {}; memory locked against swapping: {}",
+            "core dumps off: {}; non-dumpable: {}; memory locked against swapping: ",
             yes_no(self.core_dumps_off),
             yes_no(self.non_dumpable),
-            if self.memory_locked {
-                "yes"
-            } else {
-                "no (the memlock limit is too small or locking is not permitted; use encrypted swap or none)"
+        )?;
+        match self.memory {
+            MemoryLock::Locked => write!(f, "yes"),
+            MemoryLock::LimitTooSmall { limit } => write!(
+                f,
+                "no (memlock limit {limit} bytes, below {MEMLOCK_NEEDED}, and no CAP_IPC_LOCK)"
+            ),
+            MemoryLock::Failed { errno } => {
+                write!(f, "no ({})", std::io::Error::from_raw_os_error(errno))
             }
-        )
+        }
     }
 }
 
-/// The memlock limit above which locking every future page cannot starve allocations.
-const ROOMY_MEMLOCK: libc::rlim_t = 512 << 20;
+/// The memlock limit (512 MiB) from which locking every future page cannot starve
+/// allocations; below it, only CAP_IPC_LOCK lets quorumctl lock its memory.
+pub const MEMLOCK_NEEDED: u64 = 512 << 20;
 
 /// Turns core dumps off, makes the process non-dumpable and, where the memlock limit
 /// allows, locks all its memory. Best effort: failures are reported, not fatal, because
@@ -47,13 +80,13 @@ pub fn harden_process() -> Hardening {
         libc::setrlimit(libc::RLIMIT_CORE, &no_core);
         libc::prctl(libc::PR_SET_DUMPABLE, 0, 0, 0, 0);
     }
-    let memory_locked = lock_memory();
+    let memory = lock_memory();
     // SAFETY: PR_GET_DUMPABLE takes no pointer arguments.
     let dumpable = unsafe { libc::prctl(libc::PR_GET_DUMPABLE, 0, 0, 0, 0) };
     Hardening {
         core_dumps_off: core_dumps_disabled(),
         non_dumpable: dumpable == 0,
-        memory_locked,
+        memory,
     }
 }
 
@@ -61,21 +94,29 @@ pub fn harden_process() -> Hardening {
 /// roomy, or CAP_IPC_LOCK lifts it: under a small limit, locking future pages would make
 /// later allocations fail.
 /// MCL_ONFAULT locks pages as they are touched, so large reserved mappings cost nothing.
-fn lock_memory() -> bool {
+fn lock_memory() -> MemoryLock {
+    let failed = || MemoryLock::Failed {
+        errno: std::io::Error::last_os_error().raw_os_error().unwrap_or(0),
+    };
     let mut limit = libc::rlimit {
         rlim_cur: 0,
         rlim_max: 0,
     };
     // SAFETY: getrlimit writes into the local it is given.
     if unsafe { libc::getrlimit(libc::RLIMIT_MEMLOCK, &mut limit) } != 0 {
-        return false;
+        return failed();
     }
-    let roomy = limit.rlim_cur == libc::RLIM_INFINITY || limit.rlim_cur >= ROOMY_MEMLOCK;
+    let roomy = limit.rlim_cur == libc::RLIM_INFINITY || limit.rlim_cur >= MEMLOCK_NEEDED;
     if !roomy && !may_lock_without_limit() {
-        return false;
+        return MemoryLock::LimitTooSmall {
+            limit: limit.rlim_cur,
+        };
     }
     // SAFETY: mlockall takes flags only and affects this process's own pages.
-    unsafe { libc::mlockall(libc::MCL_CURRENT | libc::MCL_FUTURE | libc::MCL_ONFAULT) == 0 }
+    if unsafe { libc::mlockall(libc::MCL_CURRENT | libc::MCL_FUTURE | libc::MCL_ONFAULT) } != 0 {
+        return failed();
+    }
+    MemoryLock::Locked
 }
 
 /// CAP_IPC_LOCK (bit 14 of the effective capabilities) lifts the memlock limit.
@@ -122,7 +163,11 @@ mod tests {
         // What it reports about locking is what the kernel says.
         let secret = vec![0x5au8; 64 << 10];
         let locked = locked_kib().expect("Linux reports VmLck");
-        assert_eq!(done.memory_locked, locked > 0, "VmLck {locked} kB");
+        assert_eq!(done.memory_locked(), locked > 0, "VmLck {locked} kB");
+        // Locking is skipped for a small limit only when CAP_IPC_LOCK cannot lift it.
+        if let MemoryLock::LimitTooSmall { limit } = done.memory {
+            assert!(limit < MEMLOCK_NEEDED && !may_lock_without_limit());
+        }
         assert_eq!(secret[1000], 0x5a);
     }
 }

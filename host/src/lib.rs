@@ -21,4 +21,6 @@ pub mod secret_io;
 pub mod sharing;
 pub mod transport;
 
-pub use hardening::{core_dumps_disabled, harden_process, locked_kib, Hardening};
+pub use hardening::{
+    core_dumps_disabled, harden_process, locked_kib, Hardening, MemoryLock, MEMLOCK_NEEDED,
+};

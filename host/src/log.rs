@@ -4,8 +4,9 @@
 //! what the chain can and cannot detect: apdu-spec/log-format.md.
 //!
 //! Appending is safe against crashes and concurrent ceremonies: the file is opened with
-//! O_APPEND, held under an exclusive `flock` while the last line is read and the new one
-//! written in one `write` call, then fsync'ed.
+//! O_APPEND, held under an exclusive `flock` while the whole chain is verified and the new
+//! line written in one `write` call, then fsync'ed. Opening the log verifies the whole
+//! chain too, so a ceremony never starts when its line could not be chained to an intact log.
 
 pub mod entry;
 pub mod line;
@@ -14,7 +15,7 @@ mod verify;
 
 use std::ffi::OsStr;
 use std::fs::{File, OpenOptions};
-use std::io::{self, Read, Seek, SeekFrom, Write};
+use std::io::{self, Seek, SeekFrom, Write};
 use std::os::fd::AsRawFd;
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
@@ -24,7 +25,7 @@ use thiserror::Error;
 pub use entry::{CardEntry, CardOutcome, Entry, Fingerprint, Message, Outcome, SetRef};
 pub use line::{genesis_hash, LogLine, OutcomeKind, GENESIS};
 pub use time::rfc3339;
-pub use verify::{verify, Verified};
+pub use verify::{verify, Verified, MAX_LINE_LEN};
 
 /// Where the log goes when neither `--log` nor `QUORUM_LOG` says otherwise (the current directory).
 pub const DEFAULT_LOG_FILE: &str = "quorum-log.jsonl";
@@ -100,12 +101,12 @@ pub enum LogError {
         #[source]
         source: io::Error,
     },
-    /// The last line is unusable, so nothing can be chained after it.
-    #[error("nothing was appended to the ceremony log {path}: its last line ({line}) {problem}; keep the file as evidence, run `quorumctl log verify --log {path}`, and start a new log with --log FILE")]
+    /// The chain is broken at a line, so nothing may be chained after it.
+    #[error("nothing can be appended to the ceremony log {path}: it fails verification at line {line}: that line {problem}; keep the file as evidence, run `quorumctl log verify --log {path}`, and start a new log with --log FILE")]
     Damaged {
         /// The log file.
         path: PathBuf,
-        /// The last line's number.
+        /// The first bad line (1-based).
         line: u64,
         /// What is wrong with it.
         problem: Problem,
@@ -154,6 +155,9 @@ pub enum LogError {
     /// A set label that breaks the record's label rules.
     #[error("the set label \"{0}\" cannot be logged: a label is 1 to 64 bytes of printable UTF-8")]
     BadLabel(String),
+    /// A line longer than any reader accepts (a ceremony that met tens of thousands of cards).
+    #[error("the log line would be {0} bytes, more than the {MAX_LINE_LEN} a log line may have")]
+    LineTooLong(usize),
     /// A command name outside `[a-z][a-z0-9-]*`.
     #[error("\"{0}\" is not a command name: use lowercase letters, digits and dashes, at most 32")]
     BadCommand(&'static str),
@@ -176,15 +180,15 @@ pub struct Log {
 }
 
 impl Log {
-    /// Opens the log, creating it if needed, and checks that its last line can be chained
-    /// to, so a ceremony learns before it starts whether its log line can be written.
+    /// Opens the log, creating it if needed, and verifies its whole chain, so a ceremony
+    /// learns before it starts whether its line can be written to an intact log.
     pub fn open(path: impl AsRef<Path>) -> Result<Log, LogError> {
         let log = Log {
             path: path.as_ref().to_path_buf(),
         };
         let mut file = log.open_file()?;
         lock(&file, libc::LOCK_SH).map_err(|e| log.io("lock", e))?;
-        log.tail(&mut file)?;
+        log.chain_end(&mut file)?;
         Ok(log)
     }
 
@@ -197,7 +201,7 @@ impl Log {
     pub fn append(&self, entry: &Entry) -> Result<Appended, LogError> {
         let mut file = self.open_file()?;
         lock(&file, libc::LOCK_EX).map_err(|e| self.io("lock", e))?;
-        let (last, prev) = self.tail(&mut file)?;
+        let (last, prev) = self.chain_end(&mut file)?;
         let seq = last + 1;
         let (text, hash) = line::build(entry, seq, &time::now_rfc3339(), &prev)?;
         // One write call: with O_APPEND and the lock held, the line lands whole at the end.
@@ -256,36 +260,20 @@ impl Log {
         }
     }
 
-    /// The last line's number and hash ((0, genesis) for an empty log), read under the caller's lock.
-    fn tail(&self, file: &mut File) -> Result<(u64, String), LogError> {
-        let mut bytes = Vec::new();
+    /// The last line's number and hash ((0, genesis) for an empty log) after verifying the
+    /// whole chain, read under the caller's lock.
+    fn chain_end(&self, file: &mut File) -> Result<(u64, String), LogError> {
         file.seek(SeekFrom::Start(0))
-            .and_then(|_| file.read_to_end(&mut bytes))
             .map_err(|e| self.io("read", e))?;
-        if bytes.is_empty() {
-            return Ok((0, genesis_hash()));
-        }
-        let lines = bytes.iter().filter(|&&b| b == b'\n').count() as u64;
-        let damaged = |line, problem| LogError::Damaged {
-            path: self.path.clone(),
-            line,
-            problem,
-        };
-        let Some(body) = bytes.strip_suffix(b"\n") else {
-            return Err(damaged(lines + 1, Problem::Truncated));
-        };
-        let last = body.rsplit(|&b| b == b'\n').next().unwrap_or(body);
-        let parsed = line::check(last).map_err(|p| damaged(lines, p))?;
-        if parsed.seq != lines {
-            let (expected, found) = (lines, parsed.seq);
-            let problem = if found > expected {
-                Problem::Removed { expected, found }
-            } else {
-                Problem::Inserted { expected, found }
-            };
-            return Err(damaged(lines, problem));
-        }
-        Ok((lines, parsed.hash))
+        let end = verify::walk(&*file, None).map_err(|e| match e {
+            verify::WalkError::Io(e) => self.io("read", e),
+            verify::WalkError::Bad(line, problem) => LogError::Damaged {
+                path: self.path.clone(),
+                line,
+                problem,
+            },
+        })?;
+        Ok((end.lines, end.head))
     }
 }
 
@@ -432,11 +420,68 @@ pub(crate) mod tests {
             .unwrap()
             .replace("skipped", "failed");
         std::fs::write(&path, edited).unwrap();
+        // Both lines were edited: the first bad line is the one named.
         assert!(matches!(
             log.append(&entry("recover", 3)),
             Err(LogError::Damaged {
-                line: 2,
+                line: 1,
                 problem: Problem::Edited,
+                ..
+            })
+        ));
+    }
+
+    #[test]
+    fn a_log_edited_in_the_middle_cannot_be_opened_and_the_line_is_named() {
+        let dir = TempDir::new("log");
+        let path = dir.0.join("log.jsonl");
+        let log = Log::open(&path).unwrap();
+        for (i, command) in ["init", "enroll", "recover", "verify"]
+            .into_iter()
+            .enumerate()
+        {
+            log.append(&entry(command, i as u8)).unwrap();
+        }
+        let good = std::fs::read_to_string(&path).unwrap();
+        let lines: Vec<&str> = good.lines().collect();
+
+        // A field of line 2 edited; the last line is intact.
+        let edited = good.replacen(lines[1], &lines[1].replace("skipped", "failed"), 1);
+        std::fs::write(&path, &edited).unwrap();
+        let err = Log::open(&path).unwrap_err();
+        assert!(
+            matches!(
+                &err,
+                LogError::Damaged {
+                    line: 2,
+                    problem: Problem::Edited,
+                    ..
+                }
+            ),
+            "{err}"
+        );
+        assert!(err.to_string().contains("at line 2"), "{err}");
+        assert!(matches!(
+            log.append(&entry("recover", 9)),
+            Err(LogError::Damaged { line: 2, .. })
+        ));
+        assert_eq!(
+            std::fs::read_to_string(&path).unwrap(),
+            edited,
+            "nothing appended"
+        );
+
+        // Line 2 rewritten with its own hash recomputed: line 3 no longer follows it.
+        let old: LogLine = serde_json::from_str(lines[1]).unwrap();
+        let mut forged = entry("enroll", 1);
+        forged.outcome = Outcome::Failed(Message::from_error(&io::Error::other("forged")));
+        let (text, _) = line::build(&forged, 2, &old.time, &old.prev).unwrap();
+        std::fs::write(&path, good.replacen(lines[1], text.trim_end(), 1)).unwrap();
+        assert!(matches!(
+            Log::open(&path),
+            Err(LogError::Damaged {
+                line: 3,
+                problem: Problem::Unlinked,
                 ..
             })
         ));

@@ -593,28 +593,14 @@ fn normalise_fingerprint(text: &[u8]) -> Option<String> {
 
 /// Reads a whole PIN source into one preallocated zeroizing buffer (no reallocation copies).
 fn read_bounded(mut source: impl Read, origin: &str) -> Result<Zeroizing<Vec<u8>>, PinError> {
-    let mut buffer = Zeroizing::new(vec![0u8; PIN_FILE_MAX]);
-    let mut filled = 0;
-    loop {
-        if filled == PIN_FILE_MAX {
-            return Err(PinError::TooLarge {
-                origin: origin.to_owned(),
-            });
-        }
-        match source.read(&mut buffer[filled..]) {
-            Ok(0) => break,
-            Ok(n) => filled += n,
-            Err(error) if error.kind() == io::ErrorKind::Interrupted => continue,
-            Err(error) => {
-                return Err(PinError::Read {
-                    origin: origin.to_owned(),
-                    error,
-                })
-            }
-        }
-    }
-    buffer.truncate(filled);
-    Ok(buffer)
+    crate::secret_io::read_bounded(&mut source, PIN_FILE_MAX)
+        .map_err(|error| PinError::Read {
+            origin: origin.to_owned(),
+            error,
+        })?
+        .ok_or_else(|| PinError::TooLarge {
+            origin: origin.to_owned(),
+        })
 }
 
 #[cfg(test)]

@@ -1,11 +1,14 @@
 //! Reading and writing the master secret, the only place where it touches files or pipes.
 //!
-//! Rules: a secret is read into zeroizing memory; it is written only where the user asked,
-//! with mode 0600, never over an existing file unless forced (and then by an atomic
-//! rename, so a failure leaves the old file intact), and never to a terminal.
+//! Rules: a secret is read into zeroizing memory allocated once, at its largest size, and
+//! never reallocated (a reallocation would leave a copy behind in freed memory); it is
+//! written only where the user asked, with mode 0600, never over an existing file unless
+//! forced (and then by an atomic rename, so a failure leaves the old file intact), and
+//! never to a terminal.
 
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, IsTerminal, Read, Write};
+use std::os::fd::AsFd;
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 
@@ -40,10 +43,12 @@ pub enum SecretIoError {
     #[error("the master secret from {0} is empty; give a non-empty secret")]
     Empty(String),
     /// The input exceeds what one card record can hold.
-    #[error("the master secret from {origin} is {len} bytes; quorum backs up at most {max} bytes")]
+    #[error("the master secret from {origin} is {}; quorum backs up at most {max} bytes", size_text(.len, *.max))]
     TooLarge {
         origin: String,
-        len: usize,
+        /// Its size when known (a regular file, a generated secret); `None` for a pipe,
+        /// which is refused as soon as it passes `max` bytes, unread beyond.
+        len: Option<u64>,
         max: usize,
     },
     /// Standard input is a terminal, so there is no piped secret to read.
@@ -68,26 +73,31 @@ pub enum SecretIoError {
 pub fn read_master(source: &MasterSource) -> Result<Zeroizing<Vec<u8>>, SecretIoError> {
     let (secret, origin) = match source {
         MasterSource::File(path) => {
-            let mut buf = Zeroizing::new(Vec::new());
-            File::open(path)
-                .and_then(|mut f| f.read_to_end(&mut buf))
-                .map_err(|source| SecretIoError::Read {
-                    path: path.clone(),
-                    source,
-                })?;
-            (buf, path.display().to_string())
+            let origin = path.display().to_string();
+            let read_err = |source| SecretIoError::Read {
+                path: path.clone(),
+                source,
+            };
+            let file = File::open(path).map_err(read_err)?;
+            (read_limited(file, &origin, read_err)?, origin)
         }
         MasterSource::Stdin => {
             let stdin = io::stdin();
             if stdin.is_terminal() {
                 return Err(SecretIoError::StdinIsTerminal);
             }
-            let mut buf = Zeroizing::new(Vec::new());
-            stdin
-                .lock()
-                .read_to_end(&mut buf)
+            // A duplicate of descriptor 0, read without std's stdin buffer, which would
+            // keep a copy of the secret that nothing wipes.
+            let origin = "standard input".to_string();
+            let file = stdin
+                .as_fd()
+                .try_clone_to_owned()
+                .map(File::from)
                 .map_err(SecretIoError::ReadStdin)?;
-            (buf, "standard input".to_string())
+            (
+                read_limited(file, &origin, SecretIoError::ReadStdin)?,
+                origin,
+            )
         }
         MasterSource::Generate(len) => {
             let mut buf = Zeroizing::new(vec![0u8; *len]);
@@ -99,6 +109,64 @@ pub fn read_master(source: &MasterSource) -> Result<Zeroizing<Vec<u8>>, SecretIo
     Ok(secret)
 }
 
+/// Reads a file, pipe or FIFO holding the master secret: a regular file's size is checked
+/// before any byte is read, and any source is refused as soon as it passes the limit.
+fn read_limited(
+    mut file: File,
+    origin: &str,
+    io_err: impl Fn(io::Error) -> SecretIoError,
+) -> Result<Zeroizing<Vec<u8>>, SecretIoError> {
+    let too_large = |len| SecretIoError::TooLarge {
+        origin: origin.to_string(),
+        len,
+        max: MAX_MASTER_LEN,
+    };
+    let meta = file.metadata().map_err(&io_err)?;
+    if meta.is_file() && meta.len() > MAX_MASTER_LEN as u64 {
+        return Err(too_large(Some(meta.len())));
+    }
+    read_bounded(&mut file, MAX_MASTER_LEN)
+        .map_err(io_err)?
+        .ok_or_else(|| too_large(None))
+}
+
+/// Reads all of `source` into one zeroizing buffer of `max + 1` bytes, allocated before the
+/// first read and never reallocated, so no copy of a secret is left in freed memory;
+/// `Ok(None)` as soon as more than `max` bytes arrive (nothing further is read).
+pub(crate) fn read_bounded(
+    source: &mut impl Read,
+    max: usize,
+) -> io::Result<Option<Zeroizing<Vec<u8>>>> {
+    let mut buffer = Zeroizing::new(vec![0u8; max + 1]);
+    Ok(fill(&mut buffer, source)?.then_some(buffer))
+}
+
+/// Reads into the whole of `buffer` (its length is the room there is) and truncates it to
+/// what was read, which never moves or grows it; false if `source` filled every byte,
+/// that is, gave more than `buffer.len() - 1`.
+fn fill(buffer: &mut Vec<u8>, source: &mut impl Read) -> io::Result<bool> {
+    let room = buffer.len();
+    let mut filled = 0;
+    while filled < room {
+        match source.read(&mut buffer[filled..]) {
+            Ok(0) => break,
+            Ok(n) => filled += n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    buffer.truncate(filled);
+    Ok(filled < room)
+}
+
+/// "N bytes" when the size is known, else "more than MAX bytes".
+fn size_text(len: &Option<u64>, max: usize) -> String {
+    match len {
+        Some(len) => format!("{len} bytes"),
+        None => format!("more than {max} bytes"),
+    }
+}
+
 fn check_len(secret: &[u8], origin: &str) -> Result<(), SecretIoError> {
     if secret.is_empty() {
         return Err(SecretIoError::Empty(origin.to_string()));
@@ -106,7 +174,7 @@ fn check_len(secret: &[u8], origin: &str) -> Result<(), SecretIoError> {
     if secret.len() > MAX_MASTER_LEN {
         return Err(SecretIoError::TooLarge {
             origin: origin.to_string(),
-            len: secret.len(),
+            len: Some(secret.len() as u64),
             max: MAX_MASTER_LEN,
         });
     }
@@ -255,9 +323,11 @@ mod tests {
         ));
         let big = dir.join("big");
         fs::write(&big, vec![7u8; MAX_MASTER_LEN + 1]).unwrap();
+        // A regular file's size is known before reading: the message gives it.
+        let len = Some(MAX_MASTER_LEN as u64 + 1);
         assert!(matches!(
             read_master(&MasterSource::File(big)),
-            Err(SecretIoError::TooLarge { .. })
+            Err(SecretIoError::TooLarge { len: l, .. }) if l == len
         ));
         let ok = dir.join("ok");
         fs::write(&ok, vec![7u8; MAX_MASTER_LEN]).unwrap();
@@ -270,6 +340,100 @@ mod tests {
             read_master(&MasterSource::File(missing)),
             Err(SecretIoError::Read { .. })
         ));
+    }
+
+    #[test]
+    fn an_oversized_stream_is_refused_once_it_passes_the_limit() {
+        // An endless source: refused after max + 1 bytes, not read to its end.
+        let mut endless = io::repeat(7);
+        assert!(read_bounded(&mut endless, MAX_MASTER_LEN)
+            .unwrap()
+            .is_none());
+        let mut one_over = io::repeat(7).take(MAX_MASTER_LEN as u64 + 1);
+        assert!(read_bounded(&mut one_over, MAX_MASTER_LEN)
+            .unwrap()
+            .is_none());
+        assert_eq!(one_over.limit(), 0);
+        // A FIFO goes the same way, and the error says the size is unknown.
+        let dir = scratch();
+        let fifo = dir.join("fifo");
+        let c = std::ffi::CString::new(fifo.to_str().unwrap()).unwrap();
+        // SAFETY: mkfifo reads a NUL-terminated path that lives for the call.
+        assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0);
+        let writer = {
+            let fifo = fifo.clone();
+            std::thread::spawn(move || {
+                // The reader stops early and closes its end: the writer then gets EPIPE.
+                let _ = fs::OpenOptions::new()
+                    .write(true)
+                    .open(&fifo)
+                    .and_then(|mut f| f.write_all(&vec![1u8; 4 * MAX_MASTER_LEN]));
+            })
+        };
+        let err = read_master(&MasterSource::File(fifo)).unwrap_err();
+        writer.join().unwrap();
+        assert!(
+            matches!(err, SecretIoError::TooLarge { len: None, .. }),
+            "{err}"
+        );
+        assert!(err
+            .to_string()
+            .contains(&format!("more than {MAX_MASTER_LEN} bytes")));
+    }
+
+    #[test]
+    fn exactly_the_maximum_is_accepted_from_a_stream() {
+        let mut exact = io::repeat(7).take(MAX_MASTER_LEN as u64);
+        let secret = read_bounded(&mut exact, MAX_MASTER_LEN).unwrap().unwrap();
+        assert_eq!(*secret, vec![7u8; MAX_MASTER_LEN]);
+        let mut empty = io::empty();
+        assert!(read_bounded(&mut empty, MAX_MASTER_LEN)
+            .unwrap()
+            .unwrap()
+            .is_empty());
+    }
+
+    /// Gives its bytes a few at a time, and an interruption in between, like a slow pipe.
+    struct Trickle(Vec<u8>, usize, bool);
+
+    impl Read for Trickle {
+        fn read(&mut self, out: &mut [u8]) -> io::Result<usize> {
+            self.2 = !self.2;
+            if self.2 {
+                return Err(io::ErrorKind::Interrupted.into());
+            }
+            let n = out.len().min(7).min(self.0.len() - self.1);
+            out[..n].copy_from_slice(&self.0[self.1..self.1 + n]);
+            self.1 += n;
+            Ok(n)
+        }
+    }
+
+    #[test]
+    fn the_buffer_is_never_moved_or_grown() {
+        for len in [
+            0,
+            1,
+            100,
+            MAX_MASTER_LEN,
+            MAX_MASTER_LEN + 1,
+            3 * MAX_MASTER_LEN,
+        ] {
+            let mut buffer = Zeroizing::new(vec![0u8; MAX_MASTER_LEN + 1]);
+            let (ptr, capacity) = (buffer.as_ptr(), buffer.capacity());
+            let mut source = Trickle(vec![9u8; len], 0, false);
+            let fits = fill(&mut buffer, &mut source).unwrap();
+            assert_eq!(fits, len <= MAX_MASTER_LEN, "{len}");
+            assert_eq!(buffer.len(), len.min(MAX_MASTER_LEN + 1));
+            assert_eq!(
+                (buffer.as_ptr(), buffer.capacity()),
+                (ptr, capacity),
+                "{len}"
+            );
+        }
+        let mut source = io::repeat(1).take(10);
+        let secret = read_bounded(&mut source, MAX_MASTER_LEN).unwrap().unwrap();
+        assert!(secret.capacity() > MAX_MASTER_LEN);
     }
 
     #[test]

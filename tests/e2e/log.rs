@@ -1,9 +1,10 @@
 //! The ceremony log end to end: every ceremony appends a line, `log verify` accepts the
-//! chain, and detects an edited or removed line.
+//! chain, and detects an edited or removed line; a ceremony does not start on a log whose
+//! chain is broken anywhere.
 
-use crate::farm::{lock, Farm};
+use crate::farm::{lock, Farm, Sim};
 use crate::fixtures::{enrolled, present, text};
-use crate::run::{run, run_ok, scratch, show};
+use crate::run::{pin_file, run, run_ok, scratch, show};
 
 #[test]
 fn ceremonies_are_logged_and_tampering_is_detected() {
@@ -96,4 +97,59 @@ fn ceremonies_are_logged_and_tampering_is_detected() {
     ]);
     assert_eq!(refused.status.code(), Some(9), "{}", show(&refused));
     assert!(!dir.join("x").exists());
+
+    // A log edited in the middle, its last line intact: the next ceremony refuses to
+    // start, names the line as `log verify` does, and sends nothing to any card.
+    std::fs::write(&log, format!("{}\n{}\n", lines[0], lines[1])).unwrap();
+    let third = run(&[
+        "--log",
+        log_arg,
+        "recover",
+        "--out",
+        out.to_str().unwrap(),
+        "--pin-file",
+        pins.to_str().unwrap(),
+    ]);
+    assert_eq!(third.status.code(), Some(8), "{}", show(&third));
+    let intact = std::fs::read_to_string(&log).unwrap();
+    let three: Vec<&str> = intact.lines().collect();
+    assert_eq!(three.len(), 3, "{intact}");
+    let tampered = intact.replacen(three[1], &three[1].replace("refusing", "declining"), 1);
+    std::fs::write(&log, &tampered).unwrap();
+    let caught = run(&["--log", log_arg, "log", "verify"]);
+    assert_eq!(caught.status.code(), Some(9), "{}", show(&caught));
+    assert!(text(&caught.stderr).contains("line 2"), "{}", show(&caught));
+
+    farm.clear_all();
+    let blank = farm.new_card(None);
+    farm.insert(&blank, 0);
+    let apdus = Sim::pcscd_log();
+    let apdus_before = std::fs::read(&apdus).map(|b| b.len()).unwrap_or(0);
+    let new_pin = pin_file(&dir, "new-pin", &["135790".to_owned()]);
+    let refused = run(&[
+        "--log",
+        log_arg,
+        "init",
+        "--reader",
+        farm.reader_name(0),
+        "--pin-file",
+        new_pin.to_str().unwrap(),
+    ]);
+    assert_eq!(refused.status.code(), Some(9), "{}", show(&refused));
+    let said = text(&refused.stderr);
+    assert!(
+        said.contains("at line 2") && said.contains("edited") && said.contains("did not start"),
+        "{}",
+        show(&refused)
+    );
+    let sent = std::fs::read(&apdus).unwrap_or_default();
+    let sent = text(&sent[apdus_before.min(sent.len())..]);
+    assert!(!sent.contains("APDU:"), "a command reached a card: {sent}");
+    assert_eq!(
+        std::fs::read_to_string(&log).unwrap(),
+        tampered,
+        "nothing appended"
+    );
+    let status = run_ok(&["status", "--reader", farm.reader_name(0)]);
+    assert!(text(&status.stdout).contains("BLANK"), "{}", show(&status));
 }

@@ -13,6 +13,7 @@ mod fixtures;
 mod health;
 mod json;
 mod log;
+mod memlock;
 mod mixed;
 mod pin_lifecycle;
 mod pinpad;

@@ -24,7 +24,21 @@ pub fn log_path() -> PathBuf {
 
 /// The quorumctl command with the simulator's environment and no inherited terminal.
 pub fn quorumctl(args: &[&str]) -> Command {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_quorumctl"));
+    quorumctl_via(&[], args)
+}
+
+/// quorumctl started by `wrapper` (a program and its options, which runs the command that
+/// follows them, as setpriv or prlimit do), with the simulator's environment.
+pub fn quorumctl_via(wrapper: &[&str], args: &[&str]) -> Command {
+    let bin = env!("CARGO_BIN_EXE_quorumctl");
+    let mut cmd = match wrapper.split_first() {
+        None => Command::new(bin),
+        Some((program, options)) => {
+            let mut cmd = Command::new(program);
+            cmd.args(options).arg(bin);
+            cmd
+        }
+    };
     cmd.args(args);
     for (k, v) in Sim::env() {
         cmd.env(k, v);

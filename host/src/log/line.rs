@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use super::entry::{valid_command, CardEntry, Entry, Outcome};
-use super::{LogError, Problem};
+use super::{LogError, Problem, MAX_LINE_LEN};
 
 /// The string whose SHA-256 is the `prev` of line 1; it also names the format version.
 pub const GENESIS: &str = "quorum-log/1 genesis";
@@ -112,7 +112,11 @@ pub(super) fn build(
         .strip_suffix('}')
         .expect("a JSON object ends with a brace");
     let hash = hex::encode(Sha256::digest(content.as_bytes()));
-    Ok((format!("{content}{HASH_KEY}{hash}\"}}\n"), hash))
+    let text = format!("{content}{HASH_KEY}{hash}\"}}\n");
+    if text.len() > MAX_LINE_LEN {
+        return Err(LogError::LineTooLong(text.len()));
+    }
+    Ok((text, hash))
 }
 
 /// Checks one line on its own (without its newline): its hash matches its bytes and it parses.

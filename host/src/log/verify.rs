@@ -1,13 +1,21 @@
 //! Walking the chain: every line must match its own hash, carry the next sequence number
 //! and name the previous line's hash; the first line that does not is reported, with a
 //! guess at what was done to it. Algorithm: apdu-spec/log-format.md.
+//!
+//! One walk serves the verifier and the writer (which checks the whole chain before it
+//! appends). It streams the file a line at a time and holds at most one line
+//! ([`MAX_LINE_LEN`] bytes), so a log of any length is checked in bounded memory.
 
 use std::fs::File;
-use std::io::{self, Read};
+use std::io::{self, BufRead, BufReader, Read};
 use std::path::Path;
 
 use super::line::{self, genesis_hash, is_hash};
 use super::{lock, LogError, Problem};
+
+/// Longest line, newline included, that a writer writes and a reader accepts: it bounds
+/// the memory a walk needs, whatever the file holds (a line of 18 000 cards still fits).
+pub const MAX_LINE_LEN: usize = 1 << 20;
 
 /// A log that verified: how many lines and the hash of the last (its head).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -36,31 +44,27 @@ pub fn verify(path: &Path, expect_head: Option<&str>) -> Result<Verified, LogErr
         action,
         source,
     };
-    let mut file = File::open(path).map_err(|e| match e.kind() {
+    let file = File::open(path).map_err(|e| match e.kind() {
         io::ErrorKind::NotFound => LogError::Missing(path.to_path_buf()),
         _ => io_err("open", e),
     })?;
     // A shared lock waits for an appender to finish its line.
     lock(&file, libc::LOCK_SH).map_err(|e| io_err("lock", e))?;
-    let mut bytes = Vec::new();
-    file.read_to_end(&mut bytes)
-        .map_err(|e| io_err("read", e))?;
-    let hashes = walk(&bytes).map_err(|(line, problem)| LogError::Broken {
-        path: path.to_path_buf(),
-        line,
-        problem,
+    let end = walk(&file, expected.as_deref()).map_err(|e| match e {
+        WalkError::Io(e) => io_err("read", e),
+        WalkError::Bad(line, problem) => LogError::Broken {
+            path: path.to_path_buf(),
+            line,
+            problem,
+        },
     })?;
-    let lines = hashes.len() as u64 - 1;
-    let head = hashes
-        .last()
-        .expect("the genesis hash is always there")
-        .clone();
+    let (lines, head) = (end.lines, end.head);
     if let Some(expected) = expected {
         if expected != head {
-            return Err(match hashes.iter().position(|h| *h == expected) {
+            return Err(match end.found_at {
                 Some(line) => LogError::NotHead {
                     path: path.to_path_buf(),
-                    line: line as u64,
+                    line,
                     lines,
                 },
                 None => LogError::HeadMismatch {
@@ -75,38 +79,113 @@ pub fn verify(path: &Path, expect_head: Option<&str>) -> Result<Verified, LogErr
     Ok(Verified { lines, head })
 }
 
-/// The chain's hashes, genesis first then one per line; or the first bad line and why.
-fn walk(bytes: &[u8]) -> Result<Vec<String>, (u64, Problem)> {
-    let mut segments: Vec<&[u8]> = bytes.split(|&b| b == b'\n').collect();
-    // After the last newline: empty for a well-terminated file, else a cut line.
-    let rest = segments.pop().unwrap_or_default();
-    let mut hashes = vec![genesis_hash()];
-    for (i, segment) in segments.iter().enumerate() {
-        let number = i as u64 + 1;
-        let parsed = line::check(segment).map_err(|p| (number, p))?;
+/// Why a walk stopped before the end of the file.
+pub(super) enum WalkError {
+    /// Reading failed.
+    Io(io::Error),
+    /// The first bad line (1-based) and what is wrong with it.
+    Bad(u64, Problem),
+}
+
+/// The end of an intact chain.
+pub(super) struct ChainEnd {
+    /// Lines in the chain.
+    pub(super) lines: u64,
+    /// The last line's hash; the genesis hash for an empty log.
+    pub(super) head: String,
+    /// The first line whose hash is the one looked for (0: the genesis hash).
+    pub(super) found_at: Option<u64>,
+}
+
+/// Walks the whole chain from the reader's start; notes where the hash `look_for` occurs.
+pub(super) fn walk(source: impl Read, look_for: Option<&str>) -> Result<ChainEnd, WalkError> {
+    let mut reader = BufReader::new(source);
+    let mut buf = Vec::new();
+    let mut head = genesis_hash();
+    let mut found_at = (look_for == Some(head.as_str())).then_some(0);
+    let mut lines = 0u64;
+    loop {
+        let number = lines + 1;
+        let bad = |problem| WalkError::Bad(number, problem);
+        match next_line(&mut reader, &mut buf).map_err(WalkError::Io)? {
+            Segment::End => break,
+            Segment::Line => {}
+            Segment::Cut => return Err(bad(Problem::Truncated)),
+            Segment::TooLong => return Err(bad(too_long())),
+        }
+        let parsed = line::check(&buf).map_err(bad)?;
         if parsed.seq != number {
             let (expected, found) = (number, parsed.seq);
-            let later = segments[i + 1..]
-                .iter()
-                .any(|s| line::check(s).is_ok_and(|l| l.seq == expected));
             let problem = if found < expected {
                 Problem::Inserted { expected, found }
-            } else if later {
+            } else if appears_later(&mut reader, &mut buf, expected).map_err(WalkError::Io)? {
                 Problem::Reordered { expected, found }
             } else {
                 Problem::Removed { expected, found }
             };
-            return Err((number, problem));
+            return Err(bad(problem));
         }
-        if parsed.prev != hashes[i] {
-            return Err((number, Problem::Unlinked));
+        if parsed.prev != head {
+            return Err(bad(Problem::Unlinked));
         }
-        hashes.push(parsed.hash);
+        head = parsed.hash;
+        lines = number;
+        if found_at.is_none() && look_for == Some(head.as_str()) {
+            found_at = Some(number);
+        }
     }
-    if !rest.is_empty() {
-        return Err((segments.len() as u64 + 1, Problem::Truncated));
+    Ok(ChainEnd {
+        lines,
+        head,
+        found_at,
+    })
+}
+
+/// Whether a later whole line is sound and carries sequence number `seq` (it was moved).
+fn appears_later(reader: &mut impl BufRead, buf: &mut Vec<u8>, seq: u64) -> io::Result<bool> {
+    loop {
+        match next_line(reader, buf)? {
+            Segment::Line if line::check(buf).is_ok_and(|l| l.seq == seq) => return Ok(true),
+            Segment::Line => {}
+            Segment::End | Segment::Cut | Segment::TooLong => return Ok(false),
+        }
     }
-    Ok(hashes)
+}
+
+/// What the next read of a line found.
+enum Segment {
+    /// A whole line, now in the buffer without its newline.
+    Line,
+    /// The end of the file, right after a newline (or an empty file).
+    End,
+    /// Bytes and then the end of the file, with no newline: an incomplete last line.
+    Cut,
+    /// [`MAX_LINE_LEN`] bytes without a newline.
+    TooLong,
+}
+
+/// Reads the next line into `buf` (cleared first), never more than [`MAX_LINE_LEN`] bytes.
+fn next_line(reader: &mut impl BufRead, buf: &mut Vec<u8>) -> io::Result<Segment> {
+    buf.clear();
+    let read = reader
+        .by_ref()
+        .take(MAX_LINE_LEN as u64)
+        .read_until(b'\n', buf)?;
+    Ok(if read == 0 {
+        Segment::End
+    } else if buf.pop_if(|b| *b == b'\n').is_some() {
+        Segment::Line
+    } else if read == MAX_LINE_LEN {
+        Segment::TooLong
+    } else {
+        Segment::Cut
+    })
+}
+
+fn too_long() -> Problem {
+    Problem::Malformed(format!(
+        "it is longer than {MAX_LINE_LEN} bytes, the longest a log line may be"
+    ))
 }
 
 #[cfg(test)]
@@ -296,6 +375,33 @@ mod tests {
         ));
     }
 
+    #[test]
+    fn a_line_longer_than_the_limit_is_refused_without_holding_it() {
+        let (_d, path, lines, _) = five();
+        let mut bytes = (lines[..2].join("\n") + "\n").into_bytes();
+        bytes.extend(std::iter::repeat_n(b'x', MAX_LINE_LEN + 10));
+        bytes.extend_from_slice(b"\n");
+        std::fs::write(&path, &bytes).unwrap();
+        let (line, problem) = broken(&path);
+        assert_eq!(line, 3);
+        assert!(problem.to_string().contains("longer than"), "{problem}");
+        // A line of exactly the limit (newline included) is read whole, then judged.
+        bytes.truncate(bytes.len() - 12);
+        bytes.push(b'\n');
+        std::fs::write(&path, &bytes).unwrap();
+        assert!(matches!(broken(&path), (3, Problem::Malformed(m)) if !m.contains("longer")));
+    }
+
+    #[test]
+    fn the_writer_never_writes_a_line_the_reader_refuses() {
+        let mut huge = entry("recover", 1);
+        huge.cards = std::iter::repeat_n(huge.cards[0].clone(), MAX_LINE_LEN / 50).collect();
+        assert!(matches!(
+            line::build(&huge, 1, "2026-01-01T00:00:00Z", &genesis_hash()),
+            Err(LogError::LineTooLong(n)) if n > MAX_LINE_LEN
+        ));
+    }
+
     /// The bytes of a valid five-line log and its head, written once through `Log::append`.
     fn valid_log() -> &'static (Vec<u8>, String) {
         static LOG: std::sync::OnceLock<(Vec<u8>, String)> = std::sync::OnceLock::new();
@@ -334,9 +440,15 @@ mod tests {
                 }
                 Err(other) => prop_assert!(false, "unexpected error {}", other),
             }
-            match Log::open(&path) {
-                Ok(_) | Err(LogError::Damaged { .. }) => {}
-                Err(other) => prop_assert!(false, "unexpected error {}", other),
+            // The writer walks the same chain: it opens exactly the logs that verify, and
+            // names the same line and problem as the verifier.
+            match (Log::open(&path), verify(&path, None)) {
+                (Ok(_), Ok(_)) => {}
+                (
+                    Err(LogError::Damaged { line, problem, .. }),
+                    Err(LogError::Broken { line: l, problem: p, .. }),
+                ) => prop_assert_eq!((line, problem), (l, p)),
+                (open, verified) => prop_assert!(false, "open {:?}, verify {:?}", open, verified),
             }
         }
     }

@@ -3,6 +3,7 @@
 
 mod audit;
 mod cli;
+mod memlock;
 mod report;
 
 use std::io::{self, IsTerminal};
@@ -62,24 +63,19 @@ fn main() -> ExitCode {
     let ceremony = ceremony_name(&cli.command);
     if ceremony.is_some() {
         // A damaged or unwritable log stops the ceremony before any card is touched.
-        // The whole chain is checked, so a ceremony never extends a log that was tampered with.
+        // Opening verifies the whole chain, so a ceremony never extends a tampered log.
         if let Some(path) = audit::log_target(&cli) {
-            let check = if path.exists() {
-                quorum::log::verify(&path, None).map(drop)
-            } else {
-                quorum::log::Log::open(&path).map(drop)
-            };
-            if let Err(e) = check {
+            if let Err(e) = quorum::log::Log::open(&path) {
                 return report.finish(Err((
                     ExitStatus::Log,
-                    format!(
-                        "the ceremony log {} cannot be extended: {e}. Nothing was done; inspect it with `quorumctl log verify`, or choose another log with --log",
-                        path.display()
-                    ),
+                    format!("{e}. Nothing was done: the ceremony did not start"),
                     Vec::new(),
                 )));
             }
         }
+    }
+    if let Some(warning) = memlock::warning(&hardening, &cli.command) {
+        eprintln!("{warning}");
     }
     let mut logged = Logged::default();
     let result = run(&cli, trace, &mut logged, &mut report);
