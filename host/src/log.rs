@@ -70,6 +70,9 @@ pub enum Problem {
         /// The number found.
         found: u64,
     },
+    /// Line 1 starts a format 1 log, written before set digests and key check values.
+    #[error("starts a format 1 log (written by an earlier quorumctl, before set digests and key check values); this quorumctl appends format 2 lines only: keep this log with the ceremony minutes and start a new one with --log FILE")]
+    OldFormat,
     /// Its `prev` is not the previous line's hash although its number fits.
     #[error("does not follow the line before it (its prev is not that line's hash, or the genesis hash for line 1): a line before it was replaced, inserted or removed")]
     Unlinked,
@@ -335,6 +338,7 @@ pub(crate) mod tests {
         Entry {
             command,
             set: Some(SetRef::new(Some([n; 16]), Some("root-ca")).unwrap()),
+            key_check: None,
             cards: vec![
                 CardEntry {
                     fingerprint: Fingerprint::parse("a1b2-c3d4-e5f6-0718").unwrap(),

@@ -2,6 +2,7 @@
 
 use std::fmt;
 
+use crate::crypto::{KeyCheck, SetDigest};
 use crate::card::{Card, CardError};
 use crate::protocol::LifeCycle;
 use crate::record::PublicRecord;
@@ -68,6 +69,10 @@ pub struct SetMembership {
     pub count: usize,
     /// The custodian's name.
     pub custodian: String,
+    /// The set digest people compare with the ceremony minutes.
+    pub digest: SetDigest,
+    /// The master's key check value, as the set description holds it.
+    pub key_check: KeyCheck,
 }
 
 impl SetMembership {
@@ -84,6 +89,8 @@ impl SetMembership {
                 .custodian(record.index)
                 .map(|c| c.name.clone())
                 .unwrap_or_default(),
+            digest: record.set_digest(),
+            key_check: record.key_check,
         }
     }
 }

@@ -7,7 +7,7 @@ use std::error::Error;
 
 use serde::{Deserialize, Serialize};
 
-use crate::crypto::CardKey;
+use crate::crypto::{CardKey, KeyCheck, SetDigest};
 use crate::record::{PublicRecord, MAX_LABEL_LEN, SET_ID_LEN};
 
 use super::LogError;
@@ -24,6 +24,8 @@ pub struct Entry {
     pub command: &'static str,
     /// The set the ceremony worked on, when known.
     pub set: Option<SetRef>,
+    /// The check value of the master the ceremony held (enroll, recover, add-card, reshare), when it held one.
+    pub key_check: Option<KeyCheck>,
     /// Every card the ceremony touched, with what happened to it.
     pub cards: Vec<CardEntry>,
     /// How the ceremony ended.
@@ -35,6 +37,7 @@ pub struct Entry {
 pub struct SetRef {
     id: Option<[u8; SET_ID_LEN]>,
     label: Option<String>,
+    digest: Option<SetDigest>,
 }
 
 impl SetRef {
@@ -43,6 +46,7 @@ impl SetRef {
         SetRef {
             id: Some(record.set_id),
             label: Some(record.label.clone()),
+            digest: Some(record.set_digest()),
         }
     }
 
@@ -59,6 +63,7 @@ impl SetRef {
         Ok(SetRef {
             id,
             label: label.map(str::to_owned),
+            digest: None,
         })
     }
 
@@ -79,6 +84,17 @@ impl SetRef {
     /// The label, when known.
     pub fn label(&self) -> Option<&str> {
         self.label.as_deref()
+    }
+
+    /// The set digest, when known.
+    pub fn digest(&self) -> Option<&SetDigest> {
+        self.digest.as_ref()
+    }
+
+    /// The same set with its digest, so the log line carries what people compare.
+    pub fn with_digest(mut self, digest: SetDigest) -> SetRef {
+        self.digest = Some(digest);
+        self
     }
 }
 

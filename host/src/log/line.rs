@@ -12,7 +12,10 @@ use super::entry::{valid_command, CardEntry, Entry, Outcome};
 use super::{LogError, Problem, MAX_LINE_LEN};
 
 /// The string whose SHA-256 is the `prev` of line 1; it also names the format version.
-pub const GENESIS: &str = "quorum-log/1 genesis";
+pub const GENESIS: &str = "quorum-log/2 genesis";
+
+/// The genesis string of format 1 (no set digest, no key check), named so such a log gets a precise error.
+pub const OLD_GENESIS: &str = "quorum-log/1 genesis";
 
 /// What separates a line's hashed content from its hash.
 const HASH_KEY: &str = ",\"hash\":\"";
@@ -22,6 +25,11 @@ pub(super) const HASH_HEX_LEN: usize = 64;
 /// The `prev` of the first line: hex SHA-256 of [`GENESIS`].
 pub fn genesis_hash() -> String {
     hex::encode(Sha256::digest(GENESIS.as_bytes()))
+}
+
+/// The `prev` of the first line of a format 1 log.
+pub fn old_genesis_hash() -> String {
+    hex::encode(Sha256::digest(OLD_GENESIS.as_bytes()))
 }
 
 /// Whether text is a hash as the log writes it: 64 lowercase hex digits.
@@ -50,6 +58,8 @@ struct Body<'a> {
     command: &'a str,
     set_id: Option<String>,
     set_label: Option<&'a str>,
+    set_digest: Option<String>,
+    key_check: Option<String>,
     cards: &'a [CardEntry],
     outcome: OutcomeKind,
     message: Option<&'a str>,
@@ -70,6 +80,10 @@ pub struct LogLine {
     pub set_id: Option<String>,
     /// The set's label, when known.
     pub set_label: Option<String>,
+    /// The set digest in hex (64 digits), when known.
+    pub set_digest: Option<String>,
+    /// The master's key check value in hex (16 digits), when the ceremony held the master.
+    pub key_check: Option<String>,
     /// The cards the ceremony touched.
     pub cards: Vec<CardEntry>,
     /// How it ended.
@@ -102,6 +116,12 @@ pub(super) fn build(
         command: entry.command,
         set_id: entry.set.as_ref().and_then(|s| s.id()).map(hex::encode),
         set_label: entry.set.as_ref().and_then(|s| s.label()),
+        set_digest: entry
+            .set
+            .as_ref()
+            .and_then(|s| s.digest())
+            .map(|d| d.to_hex()),
+        key_check: entry.key_check.map(|k| k.to_hex()),
         cards: &entry.cards,
         outcome,
         message,
@@ -159,6 +179,7 @@ mod tests {
         Entry {
             command: "enroll",
             set: Some(SetRef::from_hex(&"5a".repeat(16), "root-ca").unwrap()),
+            key_check: Some(crate::crypto::KeyCheck([0x00, 0x11, 0x22, 0x33, 0xaa, 0xbb, 0xcc, 0xdd])),
             cards: vec![CardEntry {
                 fingerprint: Fingerprint::parse("a1b2-c3d4-e5f6-0718").unwrap(),
                 outcome: CardOutcome::Ok,
@@ -182,6 +203,8 @@ mod tests {
         assert_eq!(parsed.prev, prev);
         assert_eq!(parsed.hash, hash);
         assert_eq!(parsed.set_label.as_deref(), Some("root-ca"));
+        assert_eq!(parsed.set_digest, None);
+        assert_eq!(parsed.key_check.as_deref(), Some("00112233aabbccdd"));
         assert_eq!(parsed.cards, entry().cards);
         assert_eq!(parsed.outcome, OutcomeKind::Ok);
         assert_eq!(parsed.message, None);
@@ -191,9 +214,17 @@ mod tests {
     fn the_genesis_hash_is_the_sha256_of_the_genesis_string() {
         assert_eq!(
             genesis_hash(),
-            hex::encode(Sha256::digest(b"quorum-log/1 genesis"))
+            hex::encode(Sha256::digest(b"quorum-log/2 genesis"))
+        );
+        assert_eq!(
+            genesis_hash(),
+            "ad26277edb1c6269b29037d22a1b422f8425ffbc66c7ecb6857b90c4b1c3cb7a"
         );
         assert!(is_hash(&genesis_hash()));
+        assert_eq!(
+            old_genesis_hash(),
+            "41723ea1b8fd3ddf446bf0b2ad7b864f052f991b0c647614f87f0fee3e66ac8c"
+        );
     }
 
     #[test]
@@ -203,10 +234,11 @@ mod tests {
         struct NoCard;
         let mut e = entry();
         e.set = None;
+        e.key_check = None;
         e.outcome = Outcome::Failed(Message::from_error(&NoCard));
         let (line, _) = build(&e, 7, "2026-01-02T03:04:05Z", &genesis_hash()).unwrap();
         assert!(line.contains(
-            "\"set_id\":null,\"set_label\":null,\"cards\":[{\"fingerprint\":\"a1b2-c3d4-e5f6-0718\",\"outcome\":\"ok\"}],\"outcome\":\"failed\",\"message\":\"no card is inserted\""
+            "\"set_id\":null,\"set_label\":null,\"set_digest\":null,\"key_check\":null,\"cards\":[{\"fingerprint\":\"a1b2-c3d4-e5f6-0718\",\"outcome\":\"ok\"}],\"outcome\":\"failed\",\"message\":\"no card is inserted\""
         ));
         let parsed = check(line.trim_end().as_bytes()).unwrap();
         assert_eq!(parsed.message.as_deref(), Some("no card is inserted"));
@@ -283,6 +315,7 @@ mod tests {
                 command,
                 set: (id.is_some() || label.is_some())
                     .then(|| SetRef::new(id, label.as_deref()).unwrap()),
+                key_check: None,
                 cards,
                 outcome: match failure {
                     None => Outcome::Ok,

@@ -126,6 +126,9 @@ pub(super) fn walk(source: impl Read, look_for: Option<&str>) -> Result<ChainEnd
             return Err(bad(problem));
         }
         if parsed.prev != head {
+            if number == 1 && parsed.prev == line::old_genesis_hash() {
+                return Err(bad(Problem::OldFormat));
+            }
             return Err(bad(Problem::Unlinked));
         }
         head = parsed.hash;
@@ -390,6 +393,22 @@ mod tests {
         bytes.push(b'\n');
         std::fs::write(&path, &bytes).unwrap();
         assert!(matches!(broken(&path), (3, Problem::Malformed(m)) if !m.contains("longer")));
+    }
+
+    #[test]
+    fn a_format_1_log_is_named_as_such() {
+        let (_d, path, _, _) = five();
+        let (first, _) = line::build(
+            &entry("enroll", 1),
+            1,
+            "2026-01-01T00:00:00Z",
+            &line::old_genesis_hash(),
+        )
+        .unwrap();
+        std::fs::write(&path, first).unwrap();
+        let (line, problem) = broken(&path);
+        assert_eq!((line, problem.clone()), (1, Problem::OldFormat));
+        assert!(problem.to_string().contains("format 1"), "{problem}");
     }
 
     #[test]

@@ -83,6 +83,7 @@ fn main() -> ExitCode {
         let entry = Entry {
             command,
             set: logged.set,
+            key_check: logged.key_check,
             cards: logged.cards,
             outcome: Outcome::of(&result),
         };
@@ -134,6 +135,7 @@ fn ceremony_name(command: &Command) -> Option<&'static str> {
 #[derive(Default)]
 struct Logged {
     set: Option<SetRef>,
+    key_check: Option<KeyCheck>,
     cards: Vec<CardEntry>,
 }
 
@@ -253,7 +255,16 @@ fn set_json(set: &SetMembership) -> Value {
         "count": set.count,
         "index": set.index,
         "custodian": set.custodian,
+        "set_digest": set.digest.to_hex(),
+        "key_check": set.key_check.to_hex(),
     })
+}
+
+/// The log's name for a set a ceremony reported, with its digest.
+fn set_ref(set: &SetMembership) -> Option<SetRef> {
+    SetRef::from_hex(&set.set_id, &set.label)
+        .ok()
+        .map(|s| s.with_digest(set.digest))
 }
 
 fn status(args: &CardArgs, trace: bool, report: &mut Report) -> Result<(), CeremonyError> {
@@ -283,6 +294,8 @@ fn status(args: &CardArgs, trace: bool, report: &mut Report) -> Result<(), Cerem
             set.label, set.threshold, set.count, set.set_version
         ));
         report.line(format!("Set id:      {}", set.set_id));
+        report.line(format!("Set digest:  {}", set.digest));
+        report.line(format!("Key check:   {}", set.key_check));
         report.line(format!("Custodian:   {} \"{}\"", set.index, set.custodian));
     }
     report.set("reader", json!(reader));
@@ -410,7 +423,9 @@ fn enroll_set(
     };
     let mut err = io::stderr();
     let outcome = enroll(&ctx, &request, &mut err)?;
-    logged.set = Some(SetRef::from_record(&outcome.enrollment.cards[0].record));
+    let record = &outcome.enrollment.cards[0].record;
+    logged.set = Some(SetRef::from_record(record));
+    logged.key_check = Some(record.key_check);
     for c in &outcome.cards {
         logged.card(&c.fingerprint, CardOutcome::Ok);
     }
@@ -444,6 +459,10 @@ fn enroll_set(
         "Bundle (public set description): {}",
         bundle_path.display()
     ));
+    report.line(anchor_lines(&record.set_digest(), &record.key_check));
+    report.line(
+        "Write both into the ceremony minutes: recover prints them again, and `recover --expect` takes the digest.",
+    );
     if let Some(out) = &args.out {
         report.line(format!(
             "Generated master secret ({} bytes): {}",
@@ -538,7 +557,8 @@ fn recover_set(
     };
     let mut err = io::stderr();
     let recovered = recover(&ctx, &request, &mut err)?;
-    logged.set = SetRef::from_hex(&recovered.set.set_id, &recovered.set.label).ok();
+    logged.set = set_ref(&recovered.set);
+    logged.key_check = Some(recovered.key_check);
     logged.seen(&recovered.cards);
     match &args.out {
         Some(out) => write_private_file(out, &recovered.master, args.force)?,
@@ -559,6 +579,7 @@ fn recover_set(
         eprintln!("Written to {} (mode 0600).", out.display());
     }
     eprintln!("{}", anchor_lines(&recovered.digest, &recovered.key_check));
+    eprintln!("Compare both with the ceremony minutes before the secret is used.");
     report.set("set", set_json(&recovered.set));
     report.set("set_digest", json!(recovered.digest.to_hex()));
     report.set("key_check", json!(recovered.key_check.to_hex()));
@@ -596,7 +617,7 @@ fn reset(
     };
     let done = reset_card(&ctx, &reader, confirmation, trace, &mut io::stderr())?;
     if let Some(set) = &done.before.set {
-        logged.set = SetRef::from_hex(&set.set_id, &set.label).ok();
+        logged.set = set_ref(set);
     }
     logged.card(
         done.before.fingerprint.as_deref().unwrap_or(""),
@@ -675,7 +696,7 @@ fn verify_cards(
         }
         if logged.set.is_none() {
             if let Some(set) = &c.set {
-                logged.set = SetRef::from_hex(&set.set_id, &set.label).ok();
+                logged.set = set_ref(set);
             }
         }
     }
@@ -688,6 +709,14 @@ fn verify_cards(
             c.reader,
             c.note
         ));
+    }
+    let mut shown: Vec<SetDigest> = Vec::new();
+    for set in checks.iter().filter_map(|c| c.set.as_ref()) {
+        if !shown.contains(&set.digest) {
+            shown.push(set.digest);
+            report.line(format!("Set \"{}\" as the cards describe it:", set.label));
+            report.line(anchor_lines(&set.digest, &set.key_check));
+        }
     }
     report.set(
         "cards",
@@ -768,6 +797,7 @@ fn add_new_card(
         trace,
     };
     logged.set = Some(SetRef::from_record(&base));
+    logged.key_check = Some(base.key_check);
     let done = add_card(&ctx, &request, &mut io::stderr())?;
     logged.seen(&done.cards);
     let updated = bundle
@@ -821,6 +851,10 @@ fn add_new_card(
     if let Some(backup) = &backup {
         report.line(format!("Previous bundle kept as {}.", backup.display()));
     }
+    report.line(format!(
+        "The set keeps its digest (add-card only appends a custodian):\n{}",
+        anchor_lines(&record.set_digest(), &record.key_check)
+    ));
     report.set("set", set_json(&SetMembership::from_record(record)));
     report.set(
         "new_card",
@@ -881,7 +915,7 @@ fn recover_anchor(args: &RecoverArgs) -> Result<Anchor, CeremonyError> {
 
 /// The two lines people compare with the ceremony minutes, read aloud.
 fn anchor_lines(digest: &SetDigest, key_check: &KeyCheck) -> String {
-    format!("  Set digest: {digest}\n  Key check:  {key_check}\nCompare both with the ceremony minutes before the secret is used.")
+    format!("  Set digest: {digest}\n  Key check:  {key_check}")
 }
 
 fn parse_set_id(s: &str) -> Result<[u8; 16], CeremonyError> {
@@ -953,7 +987,9 @@ fn reshare_set(
             .map_err(|e| e.to_string())
     };
     let done = reshare(&ctx, &request, &mut publish, &mut io::stderr())?;
-    logged.set = Some(SetRef::from_record(&done.enrollment.cards[0].record));
+    let new_record = &done.enrollment.cards[0].record;
+    logged.set = Some(SetRef::from_record(new_record));
+    logged.key_check = Some(new_record.key_check);
     for fp in &done.opened {
         logged.card(fp, CardOutcome::Ok);
     }
@@ -991,6 +1027,11 @@ fn reshare_set(
         done.progress.describe()
     ));
     report.line(format!("New bundle: {}", new_bundle.display()));
+    report.line(format!(
+        "The old set's digest was {}; the new set's (write it into the ceremony minutes):\n{}",
+        done.old.digest,
+        anchor_lines(&new_record.set_digest(), &new_record.key_check)
+    ));
     report.set("old_set", set_json(&done.old));
     report.set(
         "set",
