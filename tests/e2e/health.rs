@@ -6,9 +6,10 @@ use quorum::pin::PinBlock;
 use quorum::record::{put_record_stream, PublicRecord};
 use quorum::transport::pcsc::PcscContext;
 
-use crate::farm::{lock, Farm};
+use crate::farm::{lock, Farm, Sim};
 use crate::fixtures::{enrolled, present, text, Custodian};
 use crate::run::{pin_file, run, run_ok, scratch, show, Running};
+use crate::secrets::pcscd_log_since;
 
 /// Rewrites the card's public record with one byte of its own commitment changed,
 /// keeping the sealed part: what an attacker with the PIN (or a faulty tool) could do.
@@ -123,4 +124,56 @@ fn verify_through_one_reader_checks_cards_one_after_the_other() {
     let (status, stdout, stderr) = running.finish();
     assert!(status.success(), "{stderr}");
     assert_eq!(text(&stdout).matches("ok     ").count(), 2, "{stderr}");
+}
+
+#[test]
+fn verify_no_open_proves_the_key_and_never_reads_the_share() {
+    let _guard = lock();
+    let farm = Farm::connect();
+    let dir = scratch("verify-no-open");
+    let (custodians, pins, bundle) = enrolled(&farm, &dir, "no-open", 2, 3, b"no-open key");
+    let bundle_path = dir.join("no-open.quorum.json");
+    present(&farm, &[&custodians[1]]);
+    let log = Sim::pcscd_log();
+    let from = std::fs::metadata(&log).map(|m| m.len()).unwrap_or(0);
+    let done = run_ok(&[
+        "verify",
+        "--no-open",
+        "--bundle",
+        bundle_path.to_str().unwrap(),
+        "--pin-file",
+        pins.to_str().unwrap(),
+    ]);
+    let stdout = text(&done.stdout);
+    for needle in [
+        format!("ok     {}", custodians[1].fingerprint),
+        "answered a fresh key challenge with the key its record lists for custodian 2".to_owned(),
+        "its share was not read".to_owned(),
+        "agrees with the bundle".to_owned(),
+    ] {
+        assert!(stdout.contains(&needle), "{needle}: {}", show(&done));
+    }
+    // the digest people compare, as the bundle has it
+    let shown: String = bundle.set_digest[..32]
+        .as_bytes()
+        .chunks(4)
+        .map(|c| std::str::from_utf8(c).unwrap())
+        .collect::<Vec<_>>()
+        .join("-");
+    assert!(
+        stdout.contains(&format!("Set digest: {shown}")),
+        "{}",
+        show(&done)
+    );
+    // one UNSEAL of a fresh point, and the sealed part never asked for
+    let slice = pcscd_log_since(&log, from, 1);
+    assert_eq!(
+        slice.matches("APDU: 80 18 00 00 41 04 ").count(),
+        1,
+        "{slice}"
+    );
+    assert!(
+        !slice.contains("APDU: 80 16 01 00"),
+        "GET RECORD (sealed) was sent:\n{slice}"
+    );
 }

@@ -3,6 +3,7 @@
 //! (`farm::lock`); each one makes its own fresh cards.
 
 mod add_card;
+mod anchor;
 mod bad_input;
 mod core;
 mod cut;

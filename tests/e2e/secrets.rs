@@ -549,7 +549,7 @@ fn ceremonies_at_the_most_verbose_level_print_no_secret() {
 
 /// Reads what pcscd appended to its log since byte `from`, waiting until it shows
 /// `unseals` UNSEAL commands (pcscd writes the lines as the exchanges happen).
-fn pcscd_log_since(log: &Path, from: u64, unseals: usize) -> String {
+pub(crate) fn pcscd_log_since(log: &Path, from: u64, unseals: usize) -> String {
     let deadline = Instant::now() + Duration::from_secs(10);
     loop {
         let all = std::fs::read(log).unwrap_or_else(|e| panic!("{}: {e}", log.display()));

@@ -2,8 +2,8 @@
 
 use std::fmt;
 
-use crate::crypto::{KeyCheck, SetDigest};
 use crate::card::{Card, CardError};
+use crate::crypto::{KeyCheck, SetDigest};
 use crate::protocol::LifeCycle;
 use crate::record::PublicRecord;
 use crate::transport::pcsc::PcscContext;

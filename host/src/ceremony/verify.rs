@@ -1,14 +1,20 @@
 //! Health check without a meeting: one custodian proves their card still opens its share
 //! (PIN accepted, share decrypts, and it matches the commitment the set description
-//! publishes for it) without any other card and without reconstructing anything.
+//! publishes for it) without any other card and without reconstructing anything. With
+//! `no_open`, the card instead proves it holds the key its record lists (a DH challenge on
+//! a fresh random point) and its share is never read or opened on this computer.
 
 use std::io::Write;
 
+use rand::rngs::OsRng;
+
 use crate::bundle::Bundle;
+use crate::crypto::KeyChallenge;
 use crate::transport::pcsc::PcscContext;
 
 use super::inspect::SetMembership;
-use super::share::{open_member, read_member, Refusal, Who};
+use super::pin_step::verify_pin;
+use super::share::{open_member, read_member, sentence, Member, Refusal, Who};
 use super::{say, CardsFrom, CeremonyError, PinPolicy, Presenter};
 
 /// What to check.
@@ -23,6 +29,8 @@ pub struct VerifyRequest<'a> {
     pub pins: PinPolicy<'a>,
     /// Trace APDUs.
     pub trace: bool,
+    /// Prove the card's key with a fresh challenge instead of opening its share on this computer.
+    pub no_open: bool,
 }
 
 /// The result for one card.
@@ -107,6 +115,10 @@ fn check_one(
             .check_card_record(&member.record)
             .map_err(|e| (member.who.clone(), e.to_string()))?;
     }
+    if req.no_open {
+        let note = prove_key(card, &member, req, reader, out)?;
+        return Ok((member.who, set, note));
+    }
     let opened = open_member(card, &member, &req.pins, reader, out)?;
     let note = format!(
         "PIN accepted; the share opens and matches the commitment published for custodian {} of {} (set version {}){}",
@@ -120,6 +132,45 @@ fn check_one(
         }
     );
     Ok((member.who, set, note))
+}
+
+/// VERIFY, then one UNSEAL of s·G for a fresh s: the answer must be x(s·Q) for the key the
+/// record lists. GET RECORD (sealed) is never sent, so the share never reaches this computer.
+fn prove_key(
+    card: &mut crate::card::Card<crate::transport::pcsc::PcscTransport>,
+    member: &Member,
+    req: &VerifyRequest<'_>,
+    reader: &str,
+    out: &mut dyn Write,
+) -> Result<String, Refusal> {
+    let refuse = |e: String| (member.who.clone(), e);
+    verify_pin(card, &req.pins, &member.fingerprint(), reader, out)
+        .map_err(|e| refuse(sentence(&e)))?;
+    let challenge = KeyChallenge::new(member.key.point(), &mut OsRng);
+    let answer = card
+        .unseal(challenge.card_point())
+        .map_err(|e| refuse(sentence(&e)))?;
+    match challenge.answered(&answer) {
+        Ok(true) => Ok(format!(
+            "PIN accepted; the card answered a fresh key challenge with the key its record lists for custodian {} of {} (set version {}); its share was not read{}",
+            member.record.index,
+            set_name(&member.membership()),
+            member.record.set_version,
+            if req.bundle.is_some() {
+                "; the card's record agrees with the bundle"
+            } else {
+                ""
+            }
+        )),
+        Ok(false) => Err(refuse(format!(
+            "the card's answer to a fresh key challenge is not the one the key {} gives: it does not hold that key's private half, so it cannot open custodian {}'s share; do not count on it",
+            member.fingerprint(),
+            member.record.index
+        ))),
+        Err(e) => Err(refuse(format!(
+            "the card's answer to a key challenge is not a valid point ({e}): the card is faulty or not a quorum card"
+        ))),
+    }
 }
 
 fn set_name(set: &SetMembership) -> String {

@@ -68,6 +68,51 @@ impl Blinding {
     }
 }
 
+/// A proof that a card holds the private key of a given public key, without any share:
+/// the host sends s·G for a fresh random s and expects x(s·Q) back (`verify --no-open`).
+///
+/// The pair (s·G, x(d·s·G)) is what anyone who knows Q alone can produce, so the APDU log
+/// of the check carries nothing about a share or a DH secret of any sealed part.
+pub struct KeyChallenge {
+    expected: [u8; 32],
+    card_point: [u8; POINT_LEN],
+}
+
+impl std::fmt::Debug for KeyChallenge {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("KeyChallenge")
+            .field("card_point", &hex::encode(self.card_point))
+            .finish()
+    }
+}
+
+impl KeyChallenge {
+    /// A fresh challenge for the card whose public key is `key` (Montgomery u of Q).
+    pub fn new<R: RngCore + CryptoRng>(key: &SubgroupPoint, rng: &mut R) -> Self {
+        let mut s = random_nonzero_scalar(rng);
+        let point = SubgroupPoint::from_u(&MontgomeryPoint::mul_base(&s).to_bytes())
+            .expect("s·G with s nonzero is in the subgroup");
+        #[allow(clippy::op_ref)] // by reference: no unwiped copy of s
+        let expected = (key.montgomery() * &s).to_bytes();
+        s.zeroize();
+        Self {
+            expected,
+            card_point: point.to_wei_point(),
+        }
+    }
+
+    /// The 65-byte Wei25519 point s·G for the UNSEAL command.
+    pub fn card_point(&self) -> &[u8; POINT_LEN] {
+        &self.card_point
+    }
+
+    /// Whether the card's answer x(d·s·G) is x(s·Q): the card holds d for Q; an invalid answer is an error.
+    pub fn answered(&self, card_x: &[u8; 32]) -> Result<bool, PointError> {
+        let answer = SubgroupPoint::from_wei_x(card_x)?;
+        Ok(answer.u() == self.expected)
+    }
+}
+
 /// A uniformly random scalar in [1, r): 64 random bytes reduced mod r, redrawn on zero.
 fn random_nonzero_scalar<R: RngCore + CryptoRng>(rng: &mut R) -> Scalar {
     loop {
@@ -106,6 +151,31 @@ mod tests {
         k[31] &= 127;
         k[31] |= 64;
         k
+    }
+
+    #[test]
+    fn a_key_challenge_passes_for_the_right_card_only() {
+        let mut rng = ChaCha20Rng::seed_from_u64(13);
+        for _ in 0..16 {
+            let card = SoftCard {
+                d: random_nonzero_scalar(&mut rng),
+            };
+            let other = SoftCard {
+                d: random_nonzero_scalar(&mut rng),
+            };
+            let q = SubgroupPoint::from_u(&MontgomeryPoint::mul_base(&card.d).to_bytes()).unwrap();
+            let c = KeyChallenge::new(&q, &mut rng);
+            assert!(c.answered(&card.unseal(c.card_point())).unwrap());
+            assert!(!c.answered(&other.unseal(c.card_point())).unwrap());
+            // a fresh point every time
+            assert_ne!(KeyChallenge::new(&q, &mut rng).card_point(), c.card_point());
+        }
+        let q = SubgroupPoint::from_u(&MontgomeryPoint::mul_base(&Scalar::ONE).to_bytes()).unwrap();
+        let c = KeyChallenge::new(&q, &mut rng);
+        assert!(
+            c.answered(&[0xff; 32]).is_err(),
+            "a non-canonical x is an error"
+        );
     }
 
     #[test]

@@ -14,7 +14,7 @@ pub mod wei25519;
 pub mod wrap;
 
 pub use anchor::{DescriptionKey, KeyCheck, SetDigest};
-pub use blind::Blinding;
+pub use blind::{Blinding, KeyChallenge};
 pub use card_key::CardKey;
 pub use wei25519::{PointError, SubgroupPoint};
 pub use wrap::{Dek, WrapError, WrappedMaster};

@@ -179,7 +179,9 @@ mod tests {
         Entry {
             command: "enroll",
             set: Some(SetRef::from_hex(&"5a".repeat(16), "root-ca").unwrap()),
-            key_check: Some(crate::crypto::KeyCheck([0x00, 0x11, 0x22, 0x33, 0xaa, 0xbb, 0xcc, 0xdd])),
+            key_check: Some(crate::crypto::KeyCheck([
+                0x00, 0x11, 0x22, 0x33, 0xaa, 0xbb, 0xcc, 0xdd,
+            ])),
             cards: vec![CardEntry {
                 fingerprint: Fingerprint::parse("a1b2-c3d4-e5f6-0718").unwrap(),
                 outcome: CardOutcome::Ok,

@@ -228,6 +228,9 @@ pub struct VerifyArgs {
     /// With --reader or --any-reader: how many cards to check, one after the other.
     #[arg(long, default_value_t = 1, value_name = "K", value_parser = clap::value_parser!(u8).range(1..))]
     pub count: u8,
+    /// Prove the card holds its key with a fresh challenge and never read its share here (for an everyday computer).
+    #[arg(long)]
+    pub no_open: bool,
     #[command(flatten)]
     pub cards: SwapArgs,
     #[command(flatten)]

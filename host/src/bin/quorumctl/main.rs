@@ -681,6 +681,7 @@ fn verify_cards(
         count: usize::from(args.count),
         pins: pin_policy(&args.pins, &pins),
         trace,
+        no_open: args.no_open,
     };
     let checks = verify(&ctx, &request, &mut io::stderr())?;
     for c in &checks {
