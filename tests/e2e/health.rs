@@ -154,8 +154,7 @@ fn verify_no_open_proves_the_key_and_never_reads_the_share() {
         assert!(stdout.contains(&needle), "{needle}: {}", show(&done));
     }
     // the digest people compare, as the bundle has it
-    let shown: String = bundle.set_digest[..32]
-        .as_bytes()
+    let shown: String = bundle.set_digest.as_bytes()[..32]
         .chunks(4)
         .map(|c| std::str::from_utf8(c).unwrap())
         .collect::<Vec<_>>()
