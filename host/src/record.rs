@@ -595,18 +595,18 @@ mod tests {
     #[test]
     fn the_mac_covers_every_field_but_the_index() {
         use crate::crypto::Dek;
-        let key = DescriptionKey::derive(
+        let mac_key = DescriptionKey::derive(
             &Dek::from_bytes(zeroize::Zeroizing::new([5; 32])),
             &[0x11; 16],
         );
         let mut r = sample();
-        assert!(!r.is_authentic(&key));
-        r.authenticate(&key);
-        assert!(r.is_authentic(&key));
+        assert!(!r.is_authentic(&mac_key));
+        r.authenticate(&mac_key);
+        assert!(r.is_authentic(&mac_key));
         let still = |f: &dyn Fn(&mut PublicRecord)| {
             let mut e = r.clone();
             f(&mut e);
-            e.is_authentic(&key)
+            e.is_authentic(&mac_key)
         };
         assert!(still(&|e| e.index = 3));
         assert!(!still(&|e| e.set_version = 2));
@@ -614,6 +614,22 @@ mod tests {
         assert!(!still(&|e| e.custodians.truncate(2)));
         assert!(!still(&|e| e.key_check.0[7] ^= 1));
         assert!(!still(&|e| e.wrapped.nonce[0] ^= 1));
+        // version 2, authenticated, then rolled back to version 1 by dropping its last entry
+        let mut v2 = r.clone();
+        v2.set_version = 2;
+        v2.custodians.push(Custodian {
+            index: 7,
+            card_key: key(7),
+            commitment: [7; 32],
+            name: "new".into(),
+        });
+        v2.authenticate(&mac_key);
+        assert!(v2.is_authentic(&mac_key));
+        let mut rolled = v2.clone();
+        rolled.set_version = 1;
+        rolled.custodians.pop();
+        assert_eq!(rolled.set_digest(), r.set_digest(), "the same enrolled set");
+        assert!(!rolled.is_authentic(&mac_key), "but not version 1's MAC");
     }
 
     #[test]

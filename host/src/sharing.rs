@@ -517,7 +517,7 @@ pub enum RecoverError {
     #[error("the shares do not belong together or a record was tampered with: the recovered key does not decrypt the master")]
     SharesDoNotMatch,
     /// A set description does not carry the MAC of the set's key: it was edited by someone who never held the DEK.
-    #[error("{} holds set version {version} with a description that fails authentication under the set's key: it was edited after the set was made (a custodian added or removed, a name, commitment or key check changed, or a version rolled back); nothing was written", match card { Some(i) => format!("custodian {i}'s card"), None => "the bundle".to_owned() })]
+    #[error("{} holds set version {version} with a description that fails authentication under the set's key: it was edited after the set was made (a custodian added or removed, a name, commitment or key check changed, or a version rolled back)", match card { Some(i) => format!("custodian {i}'s card"), None => "the bundle".to_owned() })]
     Forged {
         /// The card's index, or None for the bundle.
         card: Option<u8>,
@@ -525,7 +525,7 @@ pub enum RecoverError {
         version: u16,
     },
     /// The master decrypted, but its check value is not the one the description holds.
-    #[error("the recovered secret's check value {found} is not the {expected} its set description holds: the set was made by a faulty quorumctl; nothing was written")]
+    #[error("the recovered secret's check value {found} is not the {expected} its set description holds: the set was made by a faulty quorumctl")]
     KeyCheckMismatch {
         /// In the description.
         expected: KeyCheck,

@@ -333,9 +333,24 @@ fn a_card_carrying_a_copied_record_is_named_and_gets_no_pin() {
     assert_no_pin_tried(&farm, 0, &d);
 }
 
-/// A's bundle edited three ways by someone who never held the DEK: each record decoded,
-/// changed and encoded again with its old MAC, so each bundle still parses.
-fn edited_bundles(dir: &Path, bundle: &Bundle) -> Vec<(&'static str, PathBuf)> {
+/// An edited copy of A's bundle, made by someone who never held the DEK.
+struct Edited {
+    /// What was changed.
+    name: &'static str,
+    /// The edited bundle file.
+    path: PathBuf,
+    /// Whether A's cards still agree with it. Only appending a custodian keeps the enrolled
+    /// description (and so the set digest), so only then do the shares open and the MAC
+    /// check (crypto.md §10) find the forgery; any other edit makes the bundle disagree with
+    /// every card of A, which is refused before any PIN is sent to them.
+    reaches_mac: bool,
+}
+
+/// A's bundle edited three ways, each record decoded, changed and encoded again with its
+/// old MAC, so each bundle still passes `Bundle::parse`: (a) a custodian's name changed in
+/// every record, (b) a commitment changed in every record, (c) a custodian added: one
+/// record becomes version 2 with a fourth entry for a key the forger holds.
+fn edited_bundles(dir: &Path, bundle: &Bundle) -> Vec<Edited> {
     let records = bundle.decoded_records().unwrap();
     let each = |edit: &dyn Fn(&mut PublicRecord)| -> Vec<Vec<u8>> {
         records
@@ -349,8 +364,6 @@ fn edited_bundles(dir: &Path, bundle: &Bundle) -> Vec<(&'static str, PathBuf)> {
     };
     let renamed = each(&|r| r.custodians[1].name = "Mallory".to_owned());
     let recommitted = each(&|r| r.custodians[1].commitment[0] ^= 0x01);
-    // A custodian added: one record becomes version 2 with a fourth entry for a key the
-    // forger holds; the others stay as they were.
     let mut grown = each(&|_| {});
     let mut added = records[0].clone();
     added.set_version += 1;
@@ -363,27 +376,84 @@ fn edited_bundles(dir: &Path, bundle: &Bundle) -> Vec<(&'static str, PathBuf)> {
     });
     grown[0] = added.encode().unwrap();
     [
-        ("renamed", renamed),
-        ("recommitted", recommitted),
-        ("grown", grown),
+        ("renamed", renamed, false),
+        ("recommitted", recommitted, false),
+        ("custodian added", grown, true),
     ]
     .into_iter()
-    .map(|(name, publics)| {
+    .map(|(name, publics, reaches_mac)| {
         let json = Bundle::from_publics(&publics).unwrap().to_json();
         Bundle::parse(&json).unwrap();
-        let path = dir.join(format!("{name}.quorum.json"));
+        let path = dir.join(format!("{}.quorum.json", name.replace(' ', "-")));
         std::fs::write(&path, json).unwrap();
-        (name, path)
+        Edited {
+            name,
+            path,
+            reaches_mac,
+        }
     })
     .collect()
 }
 
-/// Fails unless the run was refused because the bundle's description fails authentication.
-fn assert_forged_bundle_refused(done: &std::process::Output, edit: &str) {
-    assert_eq!(done.status.code(), Some(8), "{edit}: {}", show(done));
+/// The PIN file for a run with an edited bundle: A's cards get their PINs only when the
+/// forgery is found by the MAC (their shares must open first); otherwise wrong ones, so a
+/// PIN sent to them would show in their tries. The other cards get theirs.
+fn pins_for(dir: &Path, edit: &Edited, a: &[&Custodian], others: &[&Custodian]) -> PathBuf {
+    let mut lines: Vec<Custodian> = a
+        .iter()
+        .map(|c| match edit.reaches_mac {
+            true => (*c).clone(),
+            false => with_wrong_pin(c),
+        })
+        .collect();
+    lines.extend(others.iter().map(|c| (*c).clone()));
+    pins_of(
+        dir,
+        &format!("{}.pins", edit.name.replace(' ', "-")),
+        &lines,
+    )
+}
+
+/// Fails unless the run refused the edited bundle: when A's cards (in readers 0, 1, ...)
+/// agree with it, because its description fails authentication once the shares are
+/// combined (exit 8, the bundle's fault); otherwise with every card of A named for
+/// disagreeing with it (`why`) and no PIN sent to any (exit 3, no share could be opened).
+fn assert_edit_refused(
+    farm: &Farm,
+    done: &std::process::Output,
+    edit: &Edited,
+    a: &[&Custodian],
+    why: &str,
+) {
+    let err = text(&done.stderr);
+    if edit.reaches_mac {
+        assert_eq!(done.status.code(), Some(8), "{}: {}", edit.name, show(done));
+        assert!(
+            err.contains(
+                "the bundle holds set version 2 with a description that fails authentication"
+            ),
+            "{}: {}",
+            edit.name,
+            show(done)
+        );
+        return;
+    }
+    assert_eq!(done.status.code(), Some(3), "{}: {}", edit.name, show(done));
+    for (reader, c) in a.iter().enumerate() {
+        assert!(
+            err.contains(&format!("Skipped {}", c.fingerprint))
+                || err.contains(&format!("Skipped: card {}", c.fingerprint)),
+            "{}: card {} not named: {}",
+            edit.name,
+            c.fingerprint,
+            show(done)
+        );
+        assert_no_pin_tried(farm, reader, c);
+    }
     assert!(
-        text(&done.stderr).contains("fails authentication"),
-        "{edit}: {}",
+        err.matches(why).count() >= a.len(),
+        "{}: each card should be refused for {why:?}: {}",
+        edit.name,
         show(done)
     );
 }
@@ -393,17 +463,19 @@ fn recover_refuses_an_edited_bundle_and_writes_nothing() {
     let _guard = lock();
     let farm = Farm::connect();
     let dir = scratch("anchor-edited-recover");
-    let (a, pins, bundle) = enrolled(&farm, &dir, "root-ca", 2, 3, MASTER_A);
-    present(&farm, &[&a[0], &a[1]]);
-    for (edit, path) in edited_bundles(&dir, &bundle) {
+    let (a, _, bundle) = enrolled(&farm, &dir, "root-ca", 2, 3, MASTER_A);
+    let quorum = [&a[0], &a[1]];
+    for edit in edited_bundles(&dir, &bundle) {
+        present(&farm, &quorum);
+        let pins = pins_for(&dir, &edit, &quorum, &[]);
         let (done, out) = recover(
             &dir,
-            &format!("{edit}.key"),
+            &format!("{}.key", edit.name.replace(' ', "-")),
             &pins,
-            &["--bundle", path.to_str().unwrap()],
+            &["--bundle", edit.path.to_str().unwrap()],
         );
-        assert_forged_bundle_refused(&done, edit);
-        assert!(!out.exists(), "{edit}: the output was written");
+        assert_edit_refused(&farm, &done, &edit, &quorum, "is not the bundle's");
+        assert!(!out.exists(), "{}: the secret was written", edit.name);
     }
 }
 
@@ -414,31 +486,37 @@ fn add_card_refuses_an_edited_bundle_and_writes_nothing() {
     let dir = scratch("anchor-edited-add-card");
     let (a, _, bundle) = enrolled(&farm, &dir, "root-ca", 2, 3, MASTER_A);
     let n = personalise_in(&farm, &dir, 3, 9);
-    let pins = pins_of(&dir, "pins", &[a[0].clone(), a[1].clone(), n.clone()]);
-    for (edit, path) in edited_bundles(&dir, &bundle) {
-        let before = std::fs::read(&path).unwrap();
+    let quorum = [&a[0], &a[1]];
+    for edit in edited_bundles(&dir, &bundle) {
+        let before = std::fs::read(&edit.path).unwrap();
         present(&farm, &[&a[0], &a[1], &n]);
+        let pins = pins_for(&dir, &edit, &quorum, &[&n]);
         let done = run(&[
             "add-card",
             "--bundle",
-            path.to_str().unwrap(),
+            edit.path.to_str().unwrap(),
             "--pin-file",
             pins.to_str().unwrap(),
         ]);
-        assert_forged_bundle_refused(&done, edit);
+        assert_edit_refused(&farm, &done, &edit, &quorum, "disagrees with the bundle");
         assert_unwritten(&farm, 2, &n);
         assert_eq!(
-            std::fs::read(&path).unwrap(),
+            std::fs::read(&edit.path).unwrap(),
             before,
-            "{edit}: bundle changed"
+            "{}: the bundle was changed",
+            edit.name
         );
-        let stem = format!("{}.v", path.file_name().unwrap().to_str().unwrap());
+        let stem = format!("{}.v", edit.path.file_name().unwrap().to_str().unwrap());
         let backups: Vec<String> = std::fs::read_dir(&dir)
             .unwrap()
             .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
             .filter(|f| f.starts_with(&stem))
             .collect();
-        assert!(backups.is_empty(), "{edit}: backup written: {backups:?}");
+        assert!(
+            backups.is_empty(),
+            "{}: backup written: {backups:?}",
+            edit.name
+        );
     }
 }
 
@@ -453,19 +531,11 @@ fn reshare_refuses_an_edited_bundle_and_writes_nothing() {
     let fresh: Vec<Custodian> = (0..2)
         .map(|k| personalise_in(&farm, &dir, k, 10 + k))
         .collect();
-    let pins = pins_of(
-        &dir,
-        "pins",
-        &[
-            a[0].clone(),
-            a[1].clone(),
-            fresh[0].clone(),
-            fresh[1].clone(),
-        ],
-    );
-    for (edit, path) in edited_bundles(&dir, &bundle) {
+    let quorum = [&a[0], &a[1]];
+    for edit in edited_bundles(&dir, &bundle) {
         present(&farm, &[&a[0], &a[1], &fresh[0], &fresh[1]]);
-        let new_bundle = dir.join(format!("new-{edit}.quorum.json"));
+        let pins = pins_for(&dir, &edit, &quorum, &[&fresh[0], &fresh[1]]);
+        let new_bundle = dir.join(format!("new-{}.quorum.json", edit.name.replace(' ', "-")));
         let done = run(&[
             "reshare",
             "--threshold",
@@ -473,24 +543,30 @@ fn reshare_refuses_an_edited_bundle_and_writes_nothing() {
             "--label",
             "new",
             "--bundle",
-            path.to_str().unwrap(),
+            edit.path.to_str().unwrap(),
             "--new-bundle",
             new_bundle.to_str().unwrap(),
             "--pin-file",
             pins.to_str().unwrap(),
         ]);
-        assert_forged_bundle_refused(&done, edit);
-        assert!(!new_bundle.exists(), "{edit}: a new bundle was written");
+        assert_edit_refused(&farm, &done, &edit, &quorum, "disagrees with the set");
+        assert!(
+            !new_bundle.exists(),
+            "{}: a new bundle was written",
+            edit.name
+        );
         for (reader, record) in records.iter().enumerate() {
             assert_eq!(
                 status_of(&farm, reader).state,
                 LifeCycle::Enrolled,
-                "{edit}"
+                "{}",
+                edit.name
             );
             assert_eq!(
                 &public_record(&farm, reader),
                 record,
-                "{edit}: card changed"
+                "{}: an old card was changed",
+                edit.name
             );
         }
         for (i, f) in fresh.iter().enumerate() {

@@ -57,11 +57,11 @@ pub enum CeremonyError {
     /// The inputs of an enrollment were refused.
     #[error(transparent)]
     Enroll(#[from] EnrollError),
-    /// A new share could not be issued.
-    #[error(transparent)]
+    /// A new share could not be issued (always found before any card is written).
+    #[error("{0}; nothing was written")]
     AddCard(#[from] AddCardError),
-    /// The shares did not give back the master secret.
-    #[error(transparent)]
+    /// The shares did not give back the master secret (found before any output is written).
+    #[error("{0}; nothing was written")]
     Recover(#[from] RecoverError),
     /// No reader holds a card.
     #[error("no card is inserted in any reader: insert the custodian cards (or use --reader to swap them through one reader)")]

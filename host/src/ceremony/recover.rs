@@ -78,6 +78,12 @@ impl Anchor {
         matches!(self, Anchor::Digest(_) | Anchor::Bundle { .. })
     }
 
+    /// Whether a card refused by a bundle anchor still carries the bundle's set id: the
+    /// cards of the set disagreeing with its bundle point at the bundle.
+    fn same_id_as_bundle(&self, record: &PublicRecord) -> bool {
+        matches!(self, Anchor::Bundle { newest, .. } if newest.set_id == record.set_id)
+    }
+
     fn bundle_records(&self) -> &[PublicRecord] {
         match self {
             Anchor::Bundle { records, .. } => records,
@@ -189,6 +195,7 @@ pub fn recover(
         shares: Vec::new(),
         cards: Vec::new(),
         sightings: Sightings::default(),
+        disagreeing: 0,
     };
     if presenter.swapping() {
         run.swapped(&mut presenter, out)?;
@@ -199,18 +206,24 @@ pub fn recover(
         target,
         shares,
         cards,
+        disagreeing,
         ..
     } = run;
+    let hint = if disagreeing > 0 {
+        format!("\n{disagreeing} card(s) carry the bundle's set id but disagree with its description: if they are the set's own cards, the bundle was edited; use an intact copy, or --expect with the set digest from the ceremony minutes")
+    } else {
+        String::new()
+    };
     let Some(record) = target else {
         return Err(CeremonyError::NotEnoughShares(format!(
-            "no share could be opened{}",
+            "no share could be opened{}{hint}",
             SeenCard::listing(&cards)
         )));
     };
     let need = usize::from(record.threshold);
     if shares.len() < need {
         return Err(CeremonyError::NotEnoughShares(format!(
-            "only {} of the {need} shares needed for set \"{}\" (set digest {}) could be opened; bring {} more custodian card(s){}",
+            "only {} of the {need} shares needed for set \"{}\" (set digest {}) could be opened; bring {} more custodian card(s){}{hint}",
             shares.len(),
             record.label,
             record.set_digest(),
@@ -241,6 +254,8 @@ struct Run<'r, 'a> {
     shares: Vec<OpenedShare>,
     cards: Vec<SeenCard>,
     sightings: Sightings,
+    /// Cards skipped by a bundle anchor although they carry its set id.
+    disagreeing: usize,
 }
 
 impl Run<'_, '_> {
@@ -365,6 +380,9 @@ impl Run<'_, '_> {
         let membership = member.membership();
         let digest = record.set_digest();
         if let Some(why) = self.req.anchor.refuses(record, &digest) {
+            if self.req.anchor.same_id_as_bundle(record) {
+                self.disagreeing += 1;
+            }
             return Err((who, format!("{why}; it belongs to {membership}")));
         }
         if let Some(t) = self.target.as_ref() {

@@ -20,7 +20,9 @@ use crate::card::Card;
 use crate::crypto::CardKey;
 use crate::protocol::LifeCycle;
 use crate::record::{PublicRecord, SET_ID_LEN};
-use crate::sharing::{self, check_same_set, Enrollment, NewCustodian, OpenedShare};
+use crate::sharing::{
+    self, check_same_set, Enrollment, NewCustodian, OpenedShare, RecoverError, ReshareError,
+};
 use crate::transport::pcsc::{PcscContext, PcscTransport};
 
 pub use progress::Progress;
@@ -181,7 +183,13 @@ pub fn reshare(
         &custodians,
         &mut OsRng,
     )
-    .map_err(|e| CeremonyError::NotEnrolled(format!("{e}; nothing was written")))?;
+    .map_err(|e| match e {
+        // an edited bundle is the file's fault, not a card's: exit as a bad bundle does
+        ReshareError::Recover(r @ RecoverError::Forged { card: None, .. }) => {
+            CeremonyError::Recover(r)
+        }
+        other => CeremonyError::NotEnrolled(format!("{other}; nothing was written")),
+    })?;
     let opened: Vec<String> = g
         .shares
         .iter()
