@@ -11,9 +11,9 @@ import javacard.security.CryptoException;
 /**
  * The quorum custodian applet: an on-card Wei25519 key pair (and room for a pending one, PREPARE
  * KEY), a PIN with a retry counter, and one sealed record (protocol version 1.1, apdu-spec/).
- * process() does the work shared by every
- * command once — class and chaining checks, receiving, output chaining, wiping, mapping
- * exceptions to documented status words — and hands each instruction to one processXxx method.
+ * process() does the work shared by every command once — class and chaining checks, receiving,
+ * output chaining, wiping, mapping exceptions to documented status words — and hands each
+ * instruction to one processXxx method.
  */
 public final class QuorumApplet extends Applet {
 
