@@ -10,8 +10,9 @@ import javacard.security.KeyBuilder;
 import javacard.security.KeyPair;
 
 /**
- * The card's own Wei25519 key pair and its key agreement, so that the private key is created,
- * used and destroyed in one place and never leaves it.
+ * One key slot: a Wei25519 key pair of the card and its key agreement, so that the private key is
+ * created, used and destroyed in one place and never leaves it. The applet has two slots (the
+ * active key and a pending one, see RecordStore); which is which is named by the commit byte.
  * <p>
  * Besides d the card keeps r - d (r: the prime subgroup order). For a point P = P' + T on the
  * curve (P' in the prime-order subgroup, T of order 1, 2, 4 or 8), (r - d) * P = -d * P' +
@@ -36,16 +37,30 @@ final class CardKey {
     /** RAM for r - d at generation and for the second DH result: wiped after each use. */
     private final byte[] scratch;
 
-    /** Allocates the key objects and the key agreement (install time only). */
+    /** Allocates the key objects, the key agreement and the scratch RAM (install time only). */
     CardKey(Wei25519 curve) {
+        this(curve, KeyAgreement.getInstance(KeyAgreement.ALG_EC_SVDP_DH_PLAIN, false),
+                JCSystem.makeTransientByteArray(SCRATCH_LENGTH, JCSystem.CLEAR_ON_DESELECT));
+    }
+
+    /**
+     * A second key slot (install time only): its own key objects, but the key agreement and the
+     * scratch RAM of the first, since a command uses one key at a time and each use wipes the
+     * scratch.
+     */
+    CardKey(CardKey first) {
+        this(first.curve, first.agreement, first.scratch);
+    }
+
+    private CardKey(Wei25519 curve, KeyAgreement agreement, byte[] scratch) {
         this.curve = curve;
         pair = new KeyPair(KeyPair.ALG_EC_FP, KeyBuilder.LENGTH_EC_FP_256);
         privateKey = (ECPrivateKey) pair.getPrivate();
         publicKey = (ECPublicKey) pair.getPublic();
         negatedKey = (ECPrivateKey) KeyBuilder.buildKey(KeyBuilder.TYPE_EC_FP_PRIVATE,
                 KeyBuilder.LENGTH_EC_FP_256, false);
-        agreement = KeyAgreement.getInstance(KeyAgreement.ALG_EC_SVDP_DH_PLAIN, false);
-        scratch = JCSystem.makeTransientByteArray(SCRATCH_LENGTH, JCSystem.CLEAR_ON_DESELECT);
+        this.agreement = agreement;
+        this.scratch = scratch;
     }
 
     /** Generates a fresh pair on the card; the parameters are set again since clearKey may drop them. */
@@ -108,7 +123,7 @@ final class CardKey {
         return length;
     }
 
-    /** Destroys the private key first (both scalars), then the public key. */
+    /** Destroys the private key first (both scalars), then the public key; a no-op on an empty slot. */
     void clear() {
         privateKey.clearKey();
         negatedKey.clearKey();

@@ -22,6 +22,7 @@ final class Constants {
     static final byte INS_PUT_RECORD = (byte) 0x14;
     static final byte INS_GET_RECORD = (byte) 0x16;
     static final byte INS_UNSEAL = (byte) 0x18;
+    static final byte INS_PREPARE_KEY = (byte) 0x1C;
     static final byte INS_FACTORY_RESET = (byte) 0x1E;
     static final byte INS_VERIFY = (byte) 0x20;
     static final byte INS_CHANGE_REFERENCE_DATA = (byte) 0x24;
@@ -34,6 +35,10 @@ final class Constants {
     static final byte P2_PIN_REFERENCE = (byte) 0x81;
     static final byte P1_RECORD_PUBLIC = (byte) 0x00;
     static final byte P1_RECORD_SEALED = (byte) 0x01;
+    /** PUT RECORD: keep the active key. */
+    static final byte P1_PUT_KEEP_KEY = (byte) 0x00;
+    /** PUT RECORD: the commit also makes the pending key (PREPARE KEY) the active one. */
+    static final byte P1_PUT_PENDING_KEY = (byte) 0x01;
     static final byte P1_FACTORY_RESET = (byte) 0xAA;
     static final byte P2_FACTORY_RESET = (byte) 0x55;
 
@@ -59,9 +64,12 @@ final class Constants {
 
     // ---- SELECT response ----
     static final byte PROTOCOL_MAJOR = (byte) 0x01;
-    static final byte PROTOCOL_MINOR = (byte) 0x00;
-    /** bit0 blinded unseal, bit1 PUT RECORD command chaining, bit2 61xx output chaining. */
-    static final byte CAPABILITIES = (byte) 0x07;
+    static final byte PROTOCOL_MINOR = (byte) 0x01;
+    /**
+     * bit0 blinded unseal, bit1 PUT RECORD command chaining, bit2 61xx output chaining, bit3 key
+     * renewal (PREPARE KEY, PUT RECORD P1=01).
+     */
+    static final byte CAPABILITIES = (byte) 0x0F;
     static final short SELECT_RESPONSE_LENGTH = (short) 6;
 
     // ---- GET STATUS response layout ----
@@ -76,6 +84,7 @@ final class Constants {
     static final short STATUS_KEY = (short) 11;
     static final byte FLAG_PIN_BLOCKED = (byte) 0x01;
     static final byte FLAG_PIN_VALIDATED = (byte) 0x02;
+    static final byte FLAG_KEY_PENDING = (byte) 0x04;
 
     // ---- PIN ----
     static final short PIN_BLOCK_LENGTH = (short) 12;

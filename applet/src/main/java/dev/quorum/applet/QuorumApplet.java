@@ -9,14 +9,17 @@ import javacard.framework.Util;
 import javacard.security.CryptoException;
 
 /**
- * The quorum custodian applet: an on-card Wei25519 key pair, a PIN with a retry counter, and one
- * sealed record (protocol version 1, apdu-spec/). process() does the work shared by every
- * command once — class and chaining checks, receiving, output chaining, wiping, mapping
- * exceptions to documented status words — and hands each instruction to one processXxx method.
+ * The quorum custodian applet: an on-card Wei25519 key pair (and room for a pending one, PREPARE
+ * KEY), a PIN with a retry counter, and one sealed record (protocol version 1.1, apdu-spec/).
+ * process() does the work shared by every command once — class and chaining checks, receiving,
+ * output chaining, wiping, mapping exceptions to documented status words — and hands each
+ * instruction to one processXxx method.
  */
 public final class QuorumApplet extends Applet {
 
-    private final CardKey key;
+    /** The two key slots; the commit byte (RecordStore) names the active one and a pending one. */
+    private final CardKey key0;
+    private final CardKey key1;
     private final CurveCheck curveCheck;
     private final Pin pin;
     private final RecordStore store;
@@ -25,7 +28,8 @@ public final class QuorumApplet extends Applet {
     /** Allocates everything the applet will ever use, so that process() never allocates. */
     private QuorumApplet(short capacity) {
         Wei25519 curve = new Wei25519();
-        key = new CardKey(curve);
+        key0 = new CardKey(curve);
+        key1 = new CardKey(key0);
         curveCheck = new CurveCheck(curve);
         pin = new Pin();
         store = new RecordStore(capacity);
@@ -117,6 +121,9 @@ public final class QuorumApplet extends Applet {
                 case Constants.INS_UNSEAL:
                     processUnseal(apdu, lc);
                     break;
+                case Constants.INS_PREPARE_KEY:
+                    processPrepareKey(apdu, lc);
+                    break;
                 case Constants.INS_FACTORY_RESET:
                     processFactoryReset(buf, lc);
                     break;
@@ -185,6 +192,9 @@ public final class QuorumApplet extends Applet {
             if (pin.isValidated()) {
                 flags |= Constants.FLAG_PIN_VALIDATED;
             }
+            if (store.hasPendingKey()) {
+                flags |= Constants.FLAG_KEY_PENDING;
+            }
             out[Constants.STATUS_FLAGS] = flags;
             out[Constants.STATUS_TRIES_LEFT] = pin.triesLeft();
             out[Constants.STATUS_RETRY_LIMIT] = pin.limit();
@@ -192,7 +202,7 @@ public final class QuorumApplet extends Applet {
                 Util.setShort(out, Constants.STATUS_PUBLIC_LENGTH, store.publicLength());
                 Util.setShort(out, Constants.STATUS_SEALED_LENGTH, store.sealedLength());
             }
-            short keyLength = key.copyPublic(out, Constants.STATUS_KEY);
+            short keyLength = activeKey().copyPublic(out, Constants.STATUS_KEY);
             out[Constants.STATUS_KEY_LENGTH] = (byte) keyLength;
             length = (short) (Constants.STATUS_KEY + keyLength);
         }
@@ -218,12 +228,15 @@ public final class QuorumApplet extends Applet {
         if (store.isPersonalised()) {
             store.commitBlank();
         }
+        // BLANK names key slot 0 active and nothing pending; slot 1 is erased in case a torn
+        // FACTORY RESET left a key in it
         store.wipe();
-        key.generate();
+        key0.generate();
+        key1.clear();
         pin.set(buf, pinOffset, limit);
         wipeCommandData(buf, Constants.INITIALISE_DATA_LENGTH);
         store.commitPersonalised();
-        respond(apdu, key.copyPublic(session.response, (short) 0));
+        respond(apdu, key0.copyPublic(session.response, (short) 0));
     }
 
     /** VERIFY: checks the PIN (P1=00 with data), reports it (no data), or forgets it (P1=FF). */
@@ -277,11 +290,20 @@ public final class QuorumApplet extends Applet {
 
     /**
      * PUT RECORD: one APDU of the stream public length(2) || sealed length(2) || public || sealed.
-     * Bytes go to the staging slot; the last APDU commits with one byte write.
+     * Bytes go to the staging slot; the last APDU commits with one byte write, which with P1=01 also
+     * makes the pending key the active one; the old key is then destroyed. Every APDU of a chain
+     * carries the P1 of its first one.
      */
     private void processPutRecord(byte[] buf, byte cla, short lc) {
-        checkP1P2(buf, (byte) 0x00, (byte) 0x00);
+        byte p1 = buf[ISO7816.OFFSET_P1];
+        if ((p1 != Constants.P1_PUT_KEEP_KEY && p1 != Constants.P1_PUT_PENDING_KEY)
+                || buf[ISO7816.OFFSET_P2] != 0
+                || (session.chainActive() && p1 != session.chainP1())) {
+            ISOException.throwIt(Constants.SW_INCORRECT_P1P2);
+        }
+        boolean renewKey = p1 == Constants.P1_PUT_PENDING_KEY;
         requireState(lifeCycle() != Constants.STATE_BLANK);
+        requireState(!renewKey || store.hasPendingKey());
         requirePin();
         short offset = ISO7816.OFFSET_CDATA;
         short length = lc;
@@ -300,7 +322,7 @@ public final class QuorumApplet extends Applet {
                     || sealedLength > (short) (capacity - publicLength)) {
                 ISOException.throwIt(Constants.SW_NOT_ENOUGH_MEMORY);
             }
-            session.startChain(publicLength, sealedLength);
+            session.startChain(publicLength, sealedLength, p1);
             offset = (short) (offset + Constants.RECORD_HEADER_LENGTH);
             length = (short) (length - Constants.RECORD_HEADER_LENGTH);
         }
@@ -318,8 +340,14 @@ public final class QuorumApplet extends Applet {
         if (received != total) {
             ISOException.throwIt(Constants.SW_WRONG_LENGTH);
         }
-        store.commitStaged(session.chainPublic(), session.chainSealed());
+        CardKey oldKey = activeKey();
+        store.commitStaged(session.chainPublic(), session.chainSealed(), renewKey);
         session.abortChain();
+        if (renewKey) {
+            // after the commit: the old key is the spare slot, which nothing reads until the next
+            // PREPARE KEY regenerates it; its old sealed parts can never be opened again
+            oldKey.clear();
+        }
     }
 
     /** GET RECORD: the public part (no PIN) or the sealed part (PIN), with output chaining. */
@@ -364,7 +392,7 @@ public final class QuorumApplet extends Applet {
         }
         short length = 0;
         try {
-            length = key.agree(buf, ISO7816.OFFSET_CDATA, session.response, (short) 0);
+            length = activeKey().agree(buf, ISO7816.OFFSET_CDATA, session.response, (short) 0);
         } catch (CryptoException e) {
             ISOException.throwIt(Constants.SW_WRONG_DATA);
         } catch (RuntimeException e) {
@@ -375,7 +403,28 @@ public final class QuorumApplet extends Applet {
     }
 
     /**
-     * FACTORY RESET: BLANK first (the commit point: one byte), then the private key, the PIN and
+     * PREPARE KEY: a fresh key pair in the spare key slot, made pending; the active key, the record
+     * and the PIN do not change. A pending key is never regenerated in place: its flag is dropped
+     * first (one byte), so that a torn generation is never pending, and set again once the pair is
+     * complete (one byte, the commit point).
+     */
+    private void processPrepareKey(APDU apdu, short lc) {
+        byte[] buf = apdu.getBuffer();
+        checkP1P2(buf, (byte) 0x00, (byte) 0x00);
+        requireState(lifeCycle() == Constants.STATE_ENROLLED);
+        requirePin();
+        requireLength(lc, (short) 0);
+        if (store.hasPendingKey()) {
+            store.dropPendingKey();
+        }
+        CardKey pending = spareKey();
+        pending.generate();
+        store.commitPendingKey();
+        respond(apdu, pending.copyPublic(session.response, (short) 0));
+    }
+
+    /**
+     * FACTORY RESET: BLANK first (the commit point: one byte), then both key slots, the PIN and
      * the record are erased; magic P1/P2, no PIN. A card pulled after the first write is BLANK and
      * no command reaches what is left; INITIALISE or another FACTORY RESET erases it.
      */
@@ -384,7 +433,8 @@ public final class QuorumApplet extends Applet {
         requireLength(lc, (short) 0);
         pin.resetValidated();
         store.commitBlank();
-        key.clear();
+        key0.clear();
+        key1.clear();
         pin.clear();
         store.wipe();
     }
@@ -439,6 +489,7 @@ public final class QuorumApplet extends Applet {
             case Constants.INS_PUT_RECORD:
             case Constants.INS_GET_RECORD:
             case Constants.INS_UNSEAL:
+            case Constants.INS_PREPARE_KEY:
             case Constants.INS_FACTORY_RESET:
                 return Constants.CLA_PROPRIETARY;
             default:
@@ -487,9 +538,19 @@ public final class QuorumApplet extends Applet {
         }
     }
 
+    /** The key slot the commit byte names active: GET STATUS shows it, UNSEAL uses it. */
+    private CardKey activeKey() {
+        return store.activeKey() == 0 ? key0 : key1;
+    }
+
+    /** The other key slot: the pending key, if the commit byte says there is one. */
+    private CardKey spareKey() {
+        return store.activeKey() == 0 ? key1 : key0;
+    }
+
     /** The life-cycle state as reported: BLANK also when a factory reset was torn after the key. */
     private byte lifeCycle() {
-        if (!store.isPersonalised() || !key.isPresent()) {
+        if (!store.isPersonalised() || !activeKey().isPresent()) {
             return Constants.STATE_BLANK;
         }
         return store.hasRecord() ? Constants.STATE_ENROLLED : Constants.STATE_PERSONALISED;

@@ -3,17 +3,24 @@ package dev.quorum.applet;
 import javacard.framework.Util;
 
 /**
- * The persistent life-cycle byte and the two record slots. The life-cycle byte also names the
- * active slot, so one single-byte EEPROM write (atomic on every JavaCard) commits INITIALISE,
- * every PUT RECORD and FACTORY RESET: a card pulled before that write keeps what it had.
+ * The persistent commit byte and the two record slots. The commit byte holds the life-cycle
+ * state, which record slot is active, which of the two key slots is active and whether the other
+ * key slot holds a pending key (PREPARE KEY), so that one single-byte EEPROM write (atomic on every
+ * JavaCard) commits INITIALISE, every PUT RECORD (also one that makes the pending key active),
+ * PREPARE KEY and FACTORY RESET: a card pulled before that write keeps what it had.
  */
 final class RecordStore {
 
-    /** Commit-byte values: no key/PIN, personalised without record, enrolled with slot 0 or 1 active. */
+    /** Bits 0-1 of the commit byte: no key/PIN, personalised without record, enrolled with slot 0 or 1 active. */
     private static final byte COMMIT_BLANK = (byte) 0x00;
     private static final byte COMMIT_PERSONALISED = (byte) 0x01;
     private static final byte COMMIT_ENROLLED_SLOT0 = (byte) 0x02;
     private static final byte COMMIT_ENROLLED_SLOT1 = (byte) 0x03;
+    private static final byte RECORD_BITS = (byte) 0x03;
+    /** Bit 2: key slot 1 is the active key (else key slot 0). */
+    private static final byte ACTIVE_KEY_1 = (byte) 0x04;
+    /** Bit 3: the key slot that is not active holds a complete pending key. */
+    private static final byte KEY_PENDING = (byte) 0x08;
 
     /** The commit byte: the only field whose write changes what the card reports. */
     private byte commit;
@@ -40,22 +47,32 @@ final class RecordStore {
 
     /** Whether INITIALISE completed (and no factory reset completed since). */
     boolean isPersonalised() {
-        return commit != COMMIT_BLANK;
+        return (byte) (commit & RECORD_BITS) != COMMIT_BLANK;
     }
 
     /** Whether a committed record exists. */
     boolean hasRecord() {
-        return commit == COMMIT_ENROLLED_SLOT0 || commit == COMMIT_ENROLLED_SLOT1;
+        return (byte) (commit & COMMIT_ENROLLED_SLOT0) != 0;
     }
 
     /** The slot holding the committed record (meaningful only if hasRecord()). */
     byte activeSlot() {
-        return commit == COMMIT_ENROLLED_SLOT1 ? (byte) 1 : (byte) 0;
+        return (byte) (commit & RECORD_BITS) == COMMIT_ENROLLED_SLOT1 ? (byte) 1 : (byte) 0;
     }
 
     /** The slot a new record is staged in: never the active one. */
     byte stagingSlot() {
-        return commit == COMMIT_ENROLLED_SLOT0 ? (byte) 1 : (byte) 0;
+        return (byte) (commit & RECORD_BITS) == COMMIT_ENROLLED_SLOT0 ? (byte) 1 : (byte) 0;
+    }
+
+    /** The key slot (0 or 1) whose key GET STATUS shows and UNSEAL uses; 0 while BLANK. */
+    byte activeKey() {
+        return (byte) (commit & ACTIVE_KEY_1) != 0 ? (byte) 1 : (byte) 0;
+    }
+
+    /** Whether the other key slot holds a pending key that PUT RECORD P1=01 would make active. */
+    boolean hasPendingKey() {
+        return (byte) (commit & KEY_PENDING) != 0;
     }
 
     /** The bytes of slot 0 or 1. */
@@ -78,20 +95,40 @@ final class RecordStore {
         Util.arrayCopyNonAtomic(src, srcOff, slot(stagingSlot()), offset, length);
     }
 
-    /** Records the staged lengths, then makes the staging slot active with one byte write. */
-    void commitStaged(short publicLength, short sealedLength) {
+    /**
+     * Records the staged lengths, then makes the staging slot active with one byte write. With
+     * withPendingKey the same write makes the pending key active (and no key pending); otherwise the
+     * key bits stay as they are, a pending key included.
+     */
+    void commitStaged(short publicLength, short sealedLength, boolean withPendingKey) {
         byte slot = stagingSlot();
         lengths[(short) (2 * slot)] = publicLength;
         lengths[(short) (2 * slot + 1)] = sealedLength;
-        commit = slot == 0 ? COMMIT_ENROLLED_SLOT0 : COMMIT_ENROLLED_SLOT1;
+        byte next = slot == 0 ? COMMIT_ENROLLED_SLOT0 : COMMIT_ENROLLED_SLOT1;
+        if (withPendingKey) {
+            next |= (byte) (commit & ACTIVE_KEY_1) == 0 ? ACTIVE_KEY_1 : (byte) 0;
+        } else {
+            next |= (byte) (commit & (byte) (ACTIVE_KEY_1 | KEY_PENDING));
+        }
+        commit = next;
     }
 
-    /** Commit point of INITIALISE: personalised, no record. */
+    /** Commit point of INITIALISE: personalised, no record, key slot 0 active, nothing pending. */
     void commitPersonalised() {
         commit = COMMIT_PERSONALISED;
     }
 
-    /** Commit point of FACTORY RESET (its first write): blank. */
+    /** Commit point of PREPARE KEY: the other key slot, now complete, is pending. */
+    void commitPendingKey() {
+        commit = (byte) (commit | KEY_PENDING);
+    }
+
+    /** First write of a PREPARE KEY that replaces a pending key: nothing pending while it is regenerated. */
+    void dropPendingKey() {
+        commit = (byte) (commit & (byte) ~KEY_PENDING);
+    }
+
+    /** Commit point of FACTORY RESET (its first write): blank, key slot 0, nothing pending. */
     void commitBlank() {
         commit = COMMIT_BLANK;
     }

@@ -15,10 +15,11 @@ final class Session {
     private static final short CHAIN_PUBLIC = (short) 0;
     private static final short CHAIN_SEALED = (short) 1;
     private static final short CHAIN_RECEIVED = (short) 2;
-    private static final short OUT_SOURCE = (short) 3;
-    private static final short OUT_OFFSET = (short) 4;
-    private static final short OUT_REMAINING = (short) 5;
-    private static final short VALUE_COUNT = (short) 6;
+    private static final short CHAIN_P1 = (short) 3;
+    private static final short OUT_SOURCE = (short) 4;
+    private static final short OUT_OFFSET = (short) 5;
+    private static final short OUT_REMAINING = (short) 6;
+    private static final short VALUE_COUNT = (short) 7;
 
     private final short[] values;
     /** Response data that is not a record (may hold a DH output): wiped once sent or dropped. */
@@ -43,11 +44,17 @@ final class Session {
         return values[CHAIN_PUBLIC] != 0;
     }
 
-    /** Starts a chain from a validated header. */
-    void startChain(short publicLength, short sealedLength) {
+    /** Starts a chain from a validated header; p1 is the PUT RECORD P1 every APDU of it must carry. */
+    void startChain(short publicLength, short sealedLength, byte p1) {
         values[CHAIN_PUBLIC] = publicLength;
         values[CHAIN_SEALED] = sealedLength;
         values[CHAIN_RECEIVED] = 0;
+        values[CHAIN_P1] = p1;
+    }
+
+    /** The P1 of the chain's first APDU. */
+    byte chainP1() {
+        return (byte) values[CHAIN_P1];
     }
 
     /** Public length announced by the chain's header. */
@@ -75,6 +82,7 @@ final class Session {
         values[CHAIN_PUBLIC] = 0;
         values[CHAIN_SEALED] = 0;
         values[CHAIN_RECEIVED] = 0;
+        values[CHAIN_P1] = 0;
     }
 
     // ---- Output chaining ----

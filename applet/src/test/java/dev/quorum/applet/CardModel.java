@@ -10,12 +10,13 @@ import java.util.Map;
  * What a conforming card answers, written from apdu-spec/ alone (never from the applet's code),
  * so that a fuzz campaign can predict every status word and every response byte and hold the
  * card to it. It keeps the whole card state a host could ever observe: life-cycle, PIN, tries,
- * validated flag, record, the public key (learned from the card's own answers, since it is
- * generated on the card), a PUT RECORD chain in progress and pending 61xx output.
+ * validated flag, record, the public key and the pending key of PREPARE KEY (both learned from
+ * the card's own answers, since they are generated on the card), a PUT RECORD chain in progress
+ * and pending 61xx output.
  * <p>
  * Response bytes are predicted as cells: 0..255 a byte, {@link #KEY} + i byte i of the public
- * key, {@link #ANY} a byte the model cannot know (the result of UNSEAL for a point whose discrete
- * logarithm the campaign does not know).
+ * key, {@link #PENDING_KEY} + i byte i of the pending key, {@link #ANY} a byte the model cannot
+ * know (the result of UNSEAL for a point whose discrete logarithm the campaign does not know).
  */
 final class CardModel {
 
@@ -24,6 +25,7 @@ final class CardModel {
     static final int ENROLLED = 2;
     static final int ANY = -1;
     static final int KEY = 1000;
+    static final int PENDING_KEY = 2000;
     private static final int[] NONE = new int[0];
 
     /** One short command APDU; data null = no Lc; le -1 = no Le, 0 or 256 = Le byte 00, else 1..255. */
@@ -77,10 +79,14 @@ final class CardModel {
     byte[] sealed;
     /** The public key, -1 where not yet seen; all -1 in BLANK. */
     final int[] key = new int[65];
-    /** PUT RECORD chain in progress (null if none) and its announced lengths. */
+    /** Whether a pending key exists (PREPARE KEY), and its bytes, -1 where not yet seen. */
+    boolean keyPending;
+    final int[] pendingKey = new int[65];
+    /** PUT RECORD chain in progress (null if none), its announced lengths and the P1 of its first APDU. */
     ByteArrayOutputStream chain;
     int chainPublic;
     int chainSealed;
+    int chainP1;
     /** Output waiting for GET RESPONSE (null if none). */
     int[] pending;
     int pendingOffset;
@@ -94,6 +100,7 @@ final class CardModel {
         this.capacity = capacity;
         this.aid = aid.clone();
         Arrays.fill(key, -1);
+        Arrays.fill(pendingKey, -1);
     }
 
     /** Tells the model a point's discrete logarithm, so that it can predict UNSEAL's answer. */
@@ -124,7 +131,7 @@ final class CardModel {
     Expected process(Apdu a) {
         if (selects(a)) {
             reset();
-            return respond(new int[] {1, 0, 7, state, (capacity >> 8) & 0xFF, capacity & 0xFF}, a);
+            return respond(new int[] {1, 1, 0x0F, state, (capacity >> 8) & 0xFF, capacity & 0xFF}, a);
         }
         // the common checks (README.md, "Checks happen in this order")
         if (a.cla() != 0x00 || a.ins() != 0xC0) {
@@ -150,6 +157,7 @@ final class CardModel {
             case 0x14 -> putRecord(a);
             case 0x16 -> getRecord(a);
             case 0x18 -> unseal(a);
+            case 0x1C -> prepareKey(a);
             case 0x1E -> factoryReset(a);
             case 0xC0 -> getResponse(a);
             default -> error(0x6D00);
@@ -172,7 +180,7 @@ final class CardModel {
     private static int classOf(int ins) {
         return switch (ins) {
             case 0xA4, 0x20, 0x24, 0xC0 -> 0x00;
-            case 0x10, 0x12, 0x14, 0x16, 0x18, 0x1E -> 0x80;
+            case 0x10, 0x12, 0x14, 0x16, 0x18, 0x1C, 0x1E -> 0x80;
             default -> -1;
         };
     }
@@ -224,7 +232,7 @@ final class CardModel {
         cells[4] = (capacity >> 8) & 0xFF;
         cells[5] = capacity & 0xFF;
         if (state != BLANK) {
-            cells[1] = (tries == 0 ? 1 : 0) | (validated ? 2 : 0);
+            cells[1] = (tries == 0 ? 1 : 0) | (validated ? 2 : 0) | (keyPending ? 4 : 0);
             cells[2] = tries;
             cells[3] = limit;
             if (state == ENROLLED) {
@@ -278,6 +286,8 @@ final class CardModel {
         tries = newLimit;
         validated = false;
         Arrays.fill(key, -1);
+        keyPending = false;
+        Arrays.fill(pendingKey, -1);
         products.clear();
         int[] cells = new int[65];
         for (int i = 0; i < 65; i++) {
@@ -359,10 +369,14 @@ final class CardModel {
     }
 
     private Expected putRecord(Apdu a) {
-        if (!p1p2(a, 0, 0)) {
+        // put-record.md: P1 00 or 01, the same on every APDU of a chain
+        if ((a.p1() != 0 && a.p1() != 1) || a.p2() != 0 || (chain != null && a.p1() != chainP1)) {
             return error(0x6A86);
         }
         if (state == BLANK) {
+            return error(0x6985);
+        }
+        if (a.p1() == 1 && !keyPending) {
             return error(0x6985);
         }
         if (pinStatus() != 0) {
@@ -385,6 +399,7 @@ final class CardModel {
             chain = new ByteArrayOutputStream();
             chainPublic = p;
             chainSealed = s;
+            chainP1 = a.p1();
             from = 4;
         }
         int total = chainPublic + chainSealed;
@@ -403,6 +418,12 @@ final class CardModel {
         sealed = Arrays.copyOfRange(stream, chainPublic, total);
         state = ENROLLED;
         chain = null;
+        if (chainP1 == 1) {
+            System.arraycopy(pendingKey, 0, key, 0, 65);
+            Arrays.fill(pendingKey, -1);
+            keyPending = false;
+            products.clear();
+        }
         return ok();
     }
 
@@ -479,6 +500,29 @@ final class CardModel {
         return products.computeIfAbsent(t, s -> WeiMath.fixed(WeiMath.multiply(s, WeiMath.decode(k))[0]));
     }
 
+    /** PREPARE KEY: a new pending key, whose bytes the answer teaches the model. */
+    private Expected prepareKey(Apdu a) {
+        if (!p1p2(a, 0, 0)) {
+            return error(0x6A86);
+        }
+        if (state != ENROLLED) {
+            return error(0x6985);
+        }
+        if (pinStatus() != 0) {
+            return error(pinStatus());
+        }
+        if (a.lc() != 0) {
+            return error(0x6700);
+        }
+        keyPending = true;
+        Arrays.fill(pendingKey, -1);
+        int[] cells = new int[65];
+        for (int i = 0; i < 65; i++) {
+            cells[i] = PENDING_KEY + i;
+        }
+        return respond(cells, a);
+    }
+
     private Expected factoryReset(Apdu a) {
         if (!p1p2(a, 0xAA, 0x55)) {
             return error(0x6A86);
@@ -494,6 +538,8 @@ final class CardModel {
         pub = null;
         sealed = null;
         Arrays.fill(key, -1);
+        keyPending = false;
+        Arrays.fill(pendingKey, -1);
         products.clear();
         return ok();
     }
@@ -522,7 +568,14 @@ final class CardModel {
         for (int i = 0; i < cells.length; i++) {
             int b = actual[i] & 0xFF;
             int c = cells[i];
-            if (c >= KEY) {
+            if (c >= PENDING_KEY) {
+                int k = c - PENDING_KEY;
+                if (pendingKey[k] < 0) {
+                    pendingKey[k] = b;
+                } else if (pendingKey[k] != b) {
+                    return "pending key byte " + k + " changed from " + pendingKey[k] + " to " + b;
+                }
+            } else if (c >= KEY) {
                 int k = c - KEY;
                 if (key[k] < 0) {
                     key[k] = b;

@@ -33,9 +33,10 @@ import org.junit.jupiter.params.provider.MethodSource;
  *     model: the state moves only BLANK → PERSONALISED → ENROLLED, or to BLANK by FACTORY RESET;
  *     tries left never grow except by a correct PIN or a new INITIALISE; a blocked card stays
  *     blocked until FACTORY RESET; limit, key and record change only by the commands that may
- *     change them;</li>
+ *     change them (the key: INITIALISE, or PUT RECORD P1=01 after PREPARE KEY); the pending-key
+ *     flag appears only by PREPARE KEY and goes only by PUT RECORD P1=01 or FACTORY RESET;</li>
  * <li>the PIN cannot be bypassed: every success of a command the security matrix protects by
- *     the PIN (PUT RECORD, GET RECORD sealed, UNSEAL) follows a VERIFY or CHANGE REFERENCE DATA
+ *     the PIN (PUT RECORD, GET RECORD sealed, UNSEAL, PREPARE KEY) follows a VERIFY or CHANGE REFERENCE DATA
  *     with the right PIN since the last SELECT or reset, and no VERIFY or CHANGE REFERENCE DATA
  *     with any other PIN ever succeeds.</li>
  * </ul>
@@ -138,6 +139,7 @@ class FuzzCampaignTest {
             assertTrue(invariants.statesSeen == 0b111 && invariants.blockedSeen,
                     "seed " + seed + " did not visit every state and a blocked PIN");
             assertTrue(gate.protectedSuccesses > 0, "seed " + seed + " never ran a PIN-protected command");
+            assertTrue(invariants.renewalsSeen > 0, "seed " + seed + " never renewed the key (PUT RECORD P1=01)");
         }
 
         // ------------------------------------------------------------ sending and checking
@@ -206,6 +208,7 @@ class FuzzCampaignTest {
                 case 0x14 -> "PUT RECORD";
                 case 0x16 -> "GET RECORD";
                 case 0x18 -> "UNSEAL";
+                case 0x1C -> "PREPARE KEY";
                 case 0x1E -> "FACTORY RESET";
                 case 0xC0 -> "GET RESPONSE";
                 default -> "other INS";
@@ -234,8 +237,10 @@ class FuzzCampaignTest {
 
         private void report(double seconds) {
             System.out.printf("fuzz seed %d, capacity %d: %,d APDUs (%,d campaign steps, %,d GET STATUS invariant probes, "
-                            + "%,d card resets) in %.1f s; %,d PIN-protected successes checked%n  status words %s%n  commands %s%n",
-                    seed, model.capacity, sent, step, probes, resets, seconds, gate.protectedSuccesses, statusWords, commands);
+                            + "%,d card resets) in %.1f s; %,d PIN-protected successes checked; %,d key renewals%n"
+                            + "  status words %s%n  commands %s%n",
+                    seed, model.capacity, sent, step, probes, resets, seconds, gate.protectedSuccesses,
+                    invariants.renewalsSeen, statusWords, commands);
         }
 
         // ------------------------------------------------------------ the generator
@@ -278,6 +283,7 @@ class FuzzCampaignTest {
                 enrolled && open ? 0.5 : 0.3, // 11 UNSEAL
                 model.blocked() ? 3 : 0.4, // 12 FACTORY RESET
                 0.3, // 13 PIN guessing burst
+                enrolled && open ? 0.7 : 0.15, // 14 PREPARE KEY (key generation is slow in jcardsim)
             };
             double total = Arrays.stream(weights).sum();
             double r = random.nextDouble() * total;
@@ -300,6 +306,7 @@ class FuzzCampaignTest {
                 case 10 -> new Apdu(0x00, 0xC0, 0x00, 0x00, null, random.nextInt(4) == 0 ? le() : lastRemaining);
                 case 11 -> unseal();
                 case 12 -> new Apdu(0x80, 0x1E, 0xAA, 0x55, null, -1);
+                case 14 -> new Apdu(0x80, 0x1C, 0x00, 0x00, null, le());
                 default -> {
                     burst = 2 + random.nextInt(10);
                     yield verify(wrongPin());
@@ -351,6 +358,8 @@ class FuzzCampaignTest {
                 pub = capacity - sealed + 1 + random.nextInt(100);
             }
             sealed = Math.min(sealed, Math.max(1, capacity - 1));
+            // P1 = 01 (make the pending key active) mostly when there is one to make active
+            int p1 = random.nextInt(100) < (model.keyPending ? 50 : 4) ? 0x01 : 0x00;
             byte[] stream = SimCard.stream(bytes(Math.min(pub, 65535)), bytes(sealed));
             plan = new ArrayList<>();
             int off = 0;
@@ -358,7 +367,7 @@ class FuzzCampaignTest {
                 int size = off == 0 ? 4 + random.nextInt(252) : random.nextInt(10) == 0 ? 0 : 1 + random.nextInt(255);
                 int end = Math.min(stream.length, off + size);
                 boolean last = end == stream.length;
-                plan.add(new Apdu(last ? 0x80 : 0x90, 0x14, 0x00, 0x00, Arrays.copyOfRange(stream, off, end), -1));
+                plan.add(new Apdu(last ? 0x80 : 0x90, 0x14, p1, 0x00, Arrays.copyOfRange(stream, off, end), -1));
                 off = end;
                 if (plan.size() > 80) {
                     break;
@@ -434,14 +443,14 @@ class FuzzCampaignTest {
                     data = grown;
                 }
                 case 7 -> le = random.nextInt(3) == 0 ? -1 : 1 + random.nextInt(256);
-                default -> ins = new int[] {0x10, 0x12, 0x14, 0x16, 0x18, 0x1E, 0x20, 0x24, 0xA4, 0xC0}[random.nextInt(10)];
+                default -> ins = new int[] {0x10, 0x12, 0x14, 0x16, 0x18, 0x1C, 0x1E, 0x20, 0x24, 0xA4, 0xC0}[random.nextInt(11)];
             }
             return new Apdu(cla & 0xFF, ins & 0xFF, p1 & 0xFF, p2 & 0xFF, data, le);
         }
 
         private Apdu randomApdu() {
             int[] classes = {0x00, 0x10, 0x80, 0x90, random.nextInt(256)};
-            int[] instructions = {0x10, 0x12, 0x14, 0x16, 0x18, 0x1E, 0x20, 0x24, 0xA4, 0xC0, random.nextInt(256)};
+            int[] instructions = {0x10, 0x12, 0x14, 0x16, 0x18, 0x1C, 0x1E, 0x20, 0x24, 0xA4, 0xC0, random.nextInt(256)};
             byte[] data = random.nextInt(3) == 0 ? null : bytes(1 + random.nextInt(255));
             return sane(new Apdu(classes[random.nextInt(classes.length)], instructions[random.nextInt(instructions.length)],
                     random.nextInt(256), random.nextInt(256), data, random.nextBoolean() ? -1 : 1 + random.nextInt(256)));
@@ -551,7 +560,8 @@ class FuzzCampaignTest {
             } else if (proprietary && a.ins() == 0x1E) {
                 pin = null;
                 presented = false;
-            } else if (proprietary && ((a.ins() == 0x14) || (a.ins() == 0x16 && a.p1() == 0x01) || a.ins() == 0x18)) {
+            } else if (proprietary && (a.ins() == 0x14 || (a.ins() == 0x16 && a.p1() == 0x01) || a.ins() == 0x18
+                    || a.ins() == 0x1C)) {
                 protectedSuccesses++;
                 if (!presented) {
                     return "a PIN-protected command succeeded without the right PIN since the last SELECT or reset";
@@ -571,8 +581,11 @@ class FuzzCampaignTest {
         private boolean committed;
         private boolean reset;
         private boolean rightPin;
+        private boolean prepared;
+        private boolean renewed;
         int statesSeen;
         boolean blockedSeen;
+        long renewalsSeen;
 
         /** Notes what a successful command may change; returns a violation, or null. */
         String observe(Apdu a, int sw) {
@@ -585,6 +598,12 @@ class FuzzCampaignTest {
                 initialised = true;
             } else if (a.cla() == 0x80 && a.ins() == 0x14) {
                 committed = true;
+                if (a.p1() == 0x01) {
+                    renewed = true;
+                    renewalsSeen++;
+                }
+            } else if (base == 0x80 && a.ins() == 0x1C) {
+                prepared = true;
             } else if (base == 0x80 && a.ins() == 0x1E) {
                 reset = true;
             } else if (a.cla() == 0x00 && (a.ins() == 0x20 || a.ins() == 0x24) && a.data() != null) {
@@ -613,6 +632,8 @@ class FuzzCampaignTest {
             committed = false;
             reset = false;
             rightPin = false;
+            prepared = false;
+            renewed = false;
             return null;
         }
 
@@ -635,8 +656,25 @@ class FuzzCampaignTest {
                 if ((before[1] & 1) != 0 && (after[1] & 1) == 0) {
                     return "a blocked PIN was unblocked without FACTORY RESET";
                 }
-                if (before[3] != after[3] || !Arrays.equals(Arrays.copyOfRange(before, 10, 76), Arrays.copyOfRange(after, 10, 76))) {
-                    return "retry limit or key changed without INITIALISE";
+                if (before[3] != after[3]) {
+                    return "retry limit changed without INITIALISE";
+                }
+                if (!renewed && !Arrays.equals(Arrays.copyOfRange(before, 10, 76), Arrays.copyOfRange(after, 10, 76))) {
+                    return "key changed without INITIALISE or PUT RECORD P1=01";
+                }
+                boolean pendingBefore = (before[1] & 4) != 0;
+                boolean pendingAfter = (after[1] & 4) != 0;
+                if (!pendingBefore && pendingAfter && !prepared) {
+                    return "a pending key appeared without PREPARE KEY";
+                }
+                if (pendingBefore && !pendingAfter && !renewed) {
+                    return "a pending key vanished without PUT RECORD P1=01 or FACTORY RESET";
+                }
+                if (renewed && !prepared && pendingAfter) {
+                    return "PUT RECORD P1=01 committed but a key is still pending";
+                }
+                if (renewed && Arrays.equals(Arrays.copyOfRange(before, 11, 76), Arrays.copyOfRange(after, 11, 76))) {
+                    return "PUT RECORD P1=01 committed but the key did not change";
                 }
                 if (!committed && !Arrays.equals(Arrays.copyOfRange(before, 6, 10), Arrays.copyOfRange(after, 6, 10))) {
                     return "record lengths changed without PUT RECORD";

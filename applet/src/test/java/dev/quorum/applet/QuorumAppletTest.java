@@ -50,7 +50,7 @@ class QuorumAppletTest {
             SimCard card = SimCard.withParameters(SimCard.capacityParameters(512));
             assertEquals(512, card.parsedStatus().capacity());
             ResponseAPDU select = card.select();
-            assertArrayEquals(HEX.parseHex("0100070002" + "00"), select.getData());
+            assertArrayEquals(HEX.parseHex("01010F0002" + "00"), select.getData());
         }
 
         @Test
@@ -97,6 +97,7 @@ class QuorumAppletTest {
             card.expect(0x6E00, card.send(0x80, 0x20, 0x00, 0x81));
             card.expect(0x6E00, card.send(0x80, 0xC0, 0x00, 0x00));
             card.expect(0x6E00, card.send(0x10, 0x14, 0x00, 0x00, new byte[4]));
+            card.expect(0x6E00, card.send(0x00, 0x1C, 0x00, 0x00));
         }
 
         @Test
@@ -104,6 +105,7 @@ class QuorumAppletTest {
             card.expect(0x6884, card.send(0x90, 0x10, 0x00, 0x00));
             card.expect(0x6884, card.send(0x10, 0x20, 0x00, 0x81, pinBlock(PIN)));
             card.expect(0x6884, card.send(0x90, 0x1E, 0xAA, 0x55));
+            card.expect(0x6884, card.send(0x90, 0x1C, 0x00, 0x00));
             assertEquals(0, card.parsedStatus().state(), "FACTORY RESET with chaining bit did not run");
         }
 
@@ -128,7 +130,7 @@ class QuorumAppletTest {
         void blankCard() {
             SimCard card = SimCard.blank();
             ResponseAPDU r = card.expect(0x9000, card.select());
-            assertArrayEquals(HEX.parseHex("010007002000"), r.getData());
+            assertArrayEquals(HEX.parseHex("01010F002000"), r.getData());
         }
 
         @Test
@@ -555,8 +557,19 @@ class QuorumAppletTest {
         @Test
         void wrongP1P2() {
             card.expect(0x9000, card.verify(PIN));
-            card.expect(0x6A86, card.send(0x80, 0x14, 0x01, 0x00, stream(bytes(10, 1), bytes(10, 2))));
+            card.expect(0x6A86, card.send(0x80, 0x14, 0x02, 0x00, stream(bytes(10, 1), bytes(10, 2))));
+            card.expect(0x6A86, card.send(0x80, 0x14, 0xFF, 0x00, stream(bytes(10, 1), bytes(10, 2))));
             card.expect(0x6A86, card.send(0x80, 0x14, 0x00, 0x80, stream(bytes(10, 1), bytes(10, 2))));
+            card.expect(0x6A86, card.send(0x80, 0x14, 0x01, 0x01, stream(bytes(10, 1), bytes(10, 2))));
+            assertEquals(1, card.parsedStatus().state());
+        }
+
+        @Test
+        void pendingKeyP1WithoutAPendingKey() {
+            card.expect(0x9000, card.verify(PIN));
+            // PERSONALISED: there can be no pending key
+            card.expect(0x6985, card.send(0x80, 0x14, 0x01, 0x00, stream(bytes(10, 1), bytes(10, 2))));
+            assertEquals(1, card.parsedStatus().state());
         }
 
         @Test
@@ -862,6 +875,282 @@ class QuorumAppletTest {
         }
     }
 
+    /** x(t * K) for a public key K as the card encodes it, computed on the host side. */
+    static byte[] xOfMultiple(BigInteger t, byte[] publicKey) {
+        return WeiMath.fixed(WeiMath.multiply(t, WeiMath.decode(publicKey))[0]);
+    }
+
+    /** The X coordinate of a public key 04 || X || Y: what UNSEAL of G answers with its d. */
+    static byte[] xOf(byte[] publicKey) {
+        return Arrays.copyOfRange(publicKey, 1, 33);
+    }
+
+    @Nested
+    class PrepareKey {
+        final SimCard card = SimCard.enrolled(PUBLIC, SEALED);
+        final byte[] oldKey = card.parsedStatus().publicKey();
+
+        @Test
+        void answersAFreshPendingKeyAndChangesNothingElse() {
+            SimCard.Status before = card.parsedStatus();
+            assertFalse(before.keyPending());
+            byte[] pending = card.expect(0x9000, card.prepareKey()).getData();
+            assertEquals(65, pending.length);
+            assertTrue(WeiMath.onCurve(WeiMath.decode(pending)));
+            assertFalse(Arrays.equals(oldKey, pending));
+            SimCard.Status after = card.parsedStatus();
+            assertTrue(after.keyPending(), "GET STATUS flag bit 2");
+            assertEquals(before.flags() | 0x04, after.flags());
+            assertEquals(2, after.state());
+            assertEquals(before.triesLeft(), after.triesLeft());
+            assertEquals(before.limit(), after.limit());
+            assertEquals(PUBLIC.length, after.publicLength());
+            assertEquals(SEALED.length, after.sealedLength());
+            assertArrayEquals(oldKey, after.publicKey(), "GET STATUS still shows the active key");
+            assertArrayEquals(PUBLIC, card.expect(0x9000, card.getRecord(0)).getData());
+            assertArrayEquals(SEALED, card.expect(0x9000, card.getRecord(1)).getData());
+        }
+
+        @Test
+        void unsealStillUsesTheActiveKey() {
+            byte[] pending = card.expect(0x9000, card.prepareKey()).getData();
+            assertArrayEquals(xOf(oldKey), card.expect(0x9000, card.unseal(WeiMath.encode(WeiMath.G))).getData());
+            BigInteger t = WeiMath.randomScalar(new Random(44));
+            byte[] answer = card.expect(0x9000, card.unseal(WeiMath.encode(WeiMath.multiply(t, WeiMath.G)))).getData();
+            assertArrayEquals(xOfMultiple(t, oldKey), answer);
+            assertFalse(Arrays.equals(xOfMultiple(t, pending), answer));
+        }
+
+        @Test
+        void secondPrepareKeyReplacesTheFirst() {
+            byte[] first = card.expect(0x9000, card.prepareKey()).getData();
+            byte[] second = card.expect(0x9000, card.prepareKey()).getData();
+            assertFalse(Arrays.equals(first, second));
+            assertTrue(card.parsedStatus().keyPending());
+            card.expect(0x9000, card.putRecord(stream(PUBLIC, SEALED), 255, 0x01));
+            assertArrayEquals(second, card.parsedStatus().publicKey(), "the second pending key became active");
+            assertArrayEquals(xOf(second), card.expect(0x9000, card.unseal(WeiMath.encode(WeiMath.G))).getData());
+        }
+
+        @Test
+        void pendingKeySurvivesACardReset() {
+            byte[] pending = card.expect(0x9000, card.prepareKey()).getData();
+            card.resetAndSelect();
+            assertTrue(card.parsedStatus().keyPending());
+            card.expect(0x9000, card.verify(PIN));
+            card.expect(0x9000, card.putRecord(stream(PUBLIC, SEALED), 255, 0x01));
+            assertArrayEquals(pending, card.parsedStatus().publicKey());
+        }
+
+        @Test
+        void shortLeUsesOutputChaining() {
+            ResponseAPDU r = card.transmit(new CommandAPDU(0x80, 0x1C, 0x00, 0x00, 0x20));
+            assertEquals(0x6121, r.getSW());
+            byte[] rest = card.expect(0x9000, card.transmit(new CommandAPDU(0x00, 0xC0, 0x00, 0x00, 0x21))).getData();
+            byte[] pending = new byte[65];
+            System.arraycopy(r.getData(), 0, pending, 0, 32);
+            System.arraycopy(rest, 0, pending, 32, 33);
+            card.expect(0x9000, card.putRecord(stream(PUBLIC, SEALED), 255, 0x01));
+            assertArrayEquals(pending, card.parsedStatus().publicKey());
+        }
+
+        /** Nothing pending afterwards, the active key unchanged. */
+        private void unchanged(SimCard c, byte[] key) {
+            SimCard.Status s = c.parsedStatus();
+            assertFalse(s.keyPending(), "a refused PREPARE KEY left a pending key");
+            assertArrayEquals(key, s.publicKey());
+        }
+
+        @Test
+        void notEnrolled() {
+            SimCard blank = SimCard.blank();
+            blank.expect(0x6985, blank.prepareKey());
+            SimCard personalised = SimCard.personalised();
+            personalised.expect(0x9000, personalised.verify(PIN));
+            personalised.expect(0x6985, personalised.prepareKey());
+            unchanged(personalised, personalised.parsedStatus().publicKey());
+        }
+
+        @Test
+        void needsPin() {
+            card.resetAndSelect();
+            card.expect(0x6982, card.prepareKey());
+            card.expect(0x9000, card.verify(PIN));
+            card.expect(0x9000, card.send(0x00, 0x20, 0xFF, 0x81));
+            card.expect(0x6982, card.prepareKey());
+            unchanged(card, oldKey);
+        }
+
+        @Test
+        void blocked() {
+            for (int i = 0; i < LIMIT; i++) {
+                card.verify("000000");
+            }
+            card.expect(0x6983, card.prepareKey());
+            unchanged(card, oldKey);
+        }
+
+        @Test
+        void wrongP1P2() {
+            card.expect(0x6A86, card.send(0x80, 0x1C, 0x01, 0x00));
+            card.expect(0x6A86, card.send(0x80, 0x1C, 0x00, 0x01));
+            card.expect(0x6A86, card.send(0x80, 0x1C, 0xFF, 0xFF));
+            unchanged(card, oldKey);
+        }
+
+        @Test
+        void dataIsWrongLength() {
+            card.expect(0x6700, card.transmit(new CommandAPDU(0x80, 0x1C, 0x00, 0x00, new byte[1], 256)));
+            card.expect(0x6700, card.send(0x80, 0x1C, 0x00, 0x00, oldKey));
+            unchanged(card, oldKey);
+        }
+
+        @Test
+        void classAndChaining() {
+            card.expect(0x6E00, card.send(0x00, 0x1C, 0x00, 0x00));
+            card.expect(0x6884, card.send(0x90, 0x1C, 0x00, 0x00));
+            card.expect(0x9000, card.send(0x90, 0x14, 0x00, 0x00, HEX.parseHex("00100010")));
+            card.expect(0x6883, card.prepareKey());
+            unchanged(card, oldKey);
+        }
+
+        @Test
+        void checkOrderStateBeforePinBeforeLength() {
+            SimCard personalised = SimCard.personalised();
+            personalised.expect(0x6985, personalised.send(0x80, 0x1C, 0x00, 0x00, new byte[3]));
+            card.resetAndSelect();
+            card.expect(0x6982, card.send(0x80, 0x1C, 0x00, 0x00, new byte[3]));
+            card.expect(0x6A86, card.send(0x80, 0x1C, 0x01, 0x00, new byte[3]));
+        }
+    }
+
+    /** PUT RECORD P1 = 01: the record and the key change at one commit point. */
+    @Nested
+    class KeyRenewal {
+        final SimCard card = SimCard.enrolled(PUBLIC, SEALED);
+        final byte[] oldKey = card.parsedStatus().publicKey();
+        final byte[] newPublic = bytes(700, 60);
+        final byte[] newSealed = bytes(81, 61);
+
+        @Test
+        void switchesRecordAndKeyAtOnce() {
+            byte[] pending = card.expect(0x9000, card.prepareKey()).getData();
+            SimCard.Status before = card.parsedStatus();
+            card.expect(0x9000, card.putRecord(stream(newPublic, newSealed), 100, 0x01));
+            SimCard.Status s = card.parsedStatus();
+            assertArrayEquals(pending, s.publicKey(), "GET STATUS shows the key PREPARE KEY returned");
+            assertFalse(s.keyPending());
+            assertEquals(2, s.state());
+            assertEquals(newPublic.length, s.publicLength());
+            assertArrayEquals(newPublic, card.expect(0x9000, card.getRecord(0)).getData());
+            assertArrayEquals(newSealed, card.expect(0x9000, card.getRecord(1)).getData());
+            // UNSEAL of G gives x(d * G), the X of the public key: the new d
+            byte[] x = card.expect(0x9000, card.unseal(WeiMath.encode(WeiMath.G))).getData();
+            assertArrayEquals(xOf(pending), x);
+            assertFalse(Arrays.equals(xOf(oldKey), x), "the old key still answers");
+            BigInteger t = WeiMath.randomScalar(new Random(45));
+            byte[] blinded = card.expect(0x9000, card.unseal(WeiMath.encode(WeiMath.multiply(t, WeiMath.G)))).getData();
+            assertArrayEquals(xOfMultiple(t, pending), blinded);
+            assertFalse(Arrays.equals(xOfMultiple(t, oldKey), blinded));
+            // the PIN and its counters are kept
+            assertEquals(before.triesLeft(), s.triesLeft());
+            assertEquals(before.limit(), s.limit());
+            card.resetAndSelect();
+            card.expect(0x63C4, card.verify("000000"));
+            card.expect(0x9000, card.verify(PIN));
+            assertArrayEquals(xOf(pending), card.expect(0x9000, card.unseal(WeiMath.encode(WeiMath.G))).getData());
+        }
+
+        @Test
+        void withoutAPendingKeyNothingChanges() {
+            card.expect(0x6985, card.putRecord(stream(newPublic, newSealed), 255, 0x01));
+            // a chain: refused at its first APDU, before any data is staged
+            card.expect(0x6985, card.putRecord(stream(newPublic, newSealed), 100, 0x01));
+            SimCard.Status s = card.parsedStatus();
+            assertArrayEquals(oldKey, s.publicKey());
+            assertFalse(s.keyPending());
+            assertEquals(PUBLIC.length, s.publicLength());
+            assertArrayEquals(PUBLIC, card.expect(0x9000, card.getRecord(0)).getData());
+            assertArrayEquals(SEALED, card.expect(0x9000, card.getRecord(1)).getData());
+            assertArrayEquals(xOf(oldKey), card.expect(0x9000, card.unseal(WeiMath.encode(WeiMath.G))).getData());
+        }
+
+        @Test
+        void stateCheckComesBeforeThePin() {
+            card.resetAndSelect();
+            card.expect(0x6985, card.send(0x80, 0x14, 0x01, 0x00, stream(bytes(10, 1), SEALED)));
+            card.expect(0x6982, card.send(0x80, 0x14, 0x00, 0x00, stream(bytes(10, 1), SEALED)));
+        }
+
+        @Test
+        void p1ZeroKeepsTheKeyAndThePendingKey() {
+            byte[] pending = card.expect(0x9000, card.prepareKey()).getData();
+            card.expect(0x9000, card.putRecord(stream(newPublic, newSealed), 100));
+            SimCard.Status s = card.parsedStatus();
+            assertArrayEquals(oldKey, s.publicKey());
+            assertTrue(s.keyPending());
+            assertArrayEquals(newPublic, card.expect(0x9000, card.getRecord(0)).getData());
+            assertArrayEquals(xOf(oldKey), card.expect(0x9000, card.unseal(WeiMath.encode(WeiMath.G))).getData());
+            card.expect(0x9000, card.putRecord(stream(PUBLIC, SEALED), 255, 0x01));
+            assertArrayEquals(pending, card.parsedStatus().publicKey());
+        }
+
+        @Test
+        void p1MismatchInAChainIs6A86AndAbortsIt() {
+            byte[] pending = card.expect(0x9000, card.prepareKey()).getData();
+            byte[] next = stream(newPublic, newSealed);
+            card.expect(0x9000, card.send(0x90, 0x14, 0x01, 0x00, Arrays.copyOf(next, 255)));
+            card.expect(0x6A86, card.send(0x80, 0x14, 0x00, 0x00, Arrays.copyOfRange(next, 255, 510)));
+            card.expect(0x9000, card.send(0x90, 0x14, 0x00, 0x00, Arrays.copyOf(next, 255)));
+            card.expect(0x6A86, card.send(0x90, 0x14, 0x01, 0x00, Arrays.copyOfRange(next, 255, 510)));
+            // the chain is gone: what follows is read as a new header, not as a continuation
+            ResponseAPDU r = card.send(0x80, 0x14, 0x01, 0x00, Arrays.copyOfRange(next, 510, 765));
+            assertTrue(r.getSW() == 0x6A84 || r.getSW() == 0x6A80 || r.getSW() == 0x6700, String.format("%04X", r.getSW()));
+            SimCard.Status s = card.parsedStatus();
+            assertArrayEquals(oldKey, s.publicKey());
+            assertTrue(s.keyPending());
+            assertArrayEquals(PUBLIC, card.expect(0x9000, card.getRecord(0)).getData());
+            card.expect(0x9000, card.putRecord(next, 200, 0x01));
+            assertArrayEquals(pending, card.parsedStatus().publicKey());
+        }
+
+        @Test
+        void chainBrokenByAResetKeepsOldKeyRecordAndPendingKey() {
+            byte[] pending = card.expect(0x9000, card.prepareKey()).getData();
+            byte[] next = stream(newPublic, newSealed);
+            card.expect(0x9000, card.send(0x90, 0x14, 0x01, 0x00, Arrays.copyOf(next, 255)));
+            card.expect(0x9000, card.send(0x90, 0x14, 0x01, 0x00, Arrays.copyOfRange(next, 255, 510)));
+            card.resetAndSelect();
+            SimCard.Status s = card.parsedStatus();
+            assertArrayEquals(oldKey, s.publicKey());
+            assertTrue(s.keyPending());
+            assertArrayEquals(PUBLIC, card.expect(0x9000, card.getRecord(0)).getData());
+            card.expect(0x9000, card.verify(PIN));
+            assertArrayEquals(xOf(oldKey), card.expect(0x9000, card.unseal(WeiMath.encode(WeiMath.G))).getData());
+            card.expect(0x9000, card.putRecord(next, 255, 0x01));
+            assertArrayEquals(pending, card.parsedStatus().publicKey());
+        }
+
+        /**
+         * Renewal after renewal: each key is generated into the slot the previous renewal cleared
+         * (jcardsim reuses a cleared key's arrays, see keyAgreementWorksAfterEveryReinitialisation).
+         */
+        @Test
+        void renewsAgainAndAgain() {
+            byte[] generator = WeiMath.encode(WeiMath.G);
+            byte[] previous = oldKey;
+            for (int round = 0; round < 24; round++) {
+                byte[] pending = card.expect(0x9000, card.prepareKey()).getData();
+                card.expect(0x9000, card.putRecord(stream(bytes(3, round), bytes(2, round)), 255, 0x01));
+                assertArrayEquals(pending, card.parsedStatus().publicKey());
+                byte[] x = card.expect(0x9000, card.unseal(generator)).getData();
+                assertArrayEquals(xOf(pending), x, "round " + round + ": d * G is not the new public key");
+                assertFalse(Arrays.equals(xOf(previous), x));
+                previous = pending;
+            }
+        }
+    }
+
     @Nested
     class FactoryReset {
         @Test
@@ -915,6 +1204,21 @@ class QuorumAppletTest {
             card.expect(0x9000, card.factoryReset());
             card.expect(0x9000, card.initialise(LIMIT, PIN));
             assertFalse(card.parsedStatus().validated());
+        }
+
+        @Test
+        void destroysThePendingKey() {
+            SimCard card = SimCard.enrolled(PUBLIC, SEALED);
+            card.expect(0x9000, card.prepareKey());
+            assertTrue(card.parsedStatus().keyPending());
+            card.expect(0x9000, card.factoryReset());
+            assertEquals(0, card.parsedStatus().flags());
+            card.expect(0x9000, card.initialise(LIMIT, PIN));
+            assertFalse(card.parsedStatus().keyPending(), "INITIALISE starts without a pending key");
+            card.expect(0x9000, card.verify(PIN));
+            card.expect(0x9000, card.putRecord(stream(PUBLIC, SEALED), 255));
+            assertFalse(card.parsedStatus().keyPending());
+            card.expect(0x6985, card.putRecord(stream(PUBLIC, SEALED), 255, 0x01));
         }
 
         @Test

@@ -120,11 +120,14 @@ class RandomApduTest {
         if (choice < 68) {
             return new CommandAPDU(0x80, 0x1E, p(0xAA), p(0x55));
         }
+        if (choice < 70) {
+            return new CommandAPDU(0x80, 0x1C, p(0), p(0), le());
+        }
         if (choice < 80) {
             return new CommandAPDU(0x00, 0xC0, p(0), p(0), le());
         }
         int[] classes = {0x00, 0x10, 0x80, 0x90, random.nextInt(256)};
-        int[] instructions = {0x10, 0x12, 0x14, 0x16, 0x18, 0x1E, 0x20, 0x24, 0xA4, 0xC0, random.nextInt(256)};
+        int[] instructions = {0x10, 0x12, 0x14, 0x16, 0x18, 0x1C, 0x1E, 0x20, 0x24, 0xA4, 0xC0, random.nextInt(256)};
         int cla = classes[random.nextInt(classes.length)];
         int ins = instructions[random.nextInt(instructions.length)];
         byte[] data = bytes(random.nextInt(3) == 0 ? 0 : random.nextInt(255));

@@ -151,12 +151,17 @@ final class SimCard {
 
     /** Sends a PUT RECORD stream in APDUs of at most chunk bytes; returns the last response. */
     ResponseAPDU putRecord(byte[] stream, int chunk) {
+        return putRecord(stream, chunk, 0x00);
+    }
+
+    /** PUT RECORD with a P1 on every APDU (01: the commit makes the pending key active). */
+    ResponseAPDU putRecord(byte[] stream, int chunk, int p1) {
         ResponseAPDU r = null;
         int offset = 0;
         do {
             int n = Math.min(chunk, stream.length - offset);
             boolean last = offset + n == stream.length;
-            r = send(last ? 0x80 : 0x90, 0x14, 0x00, 0x00, Arrays.copyOfRange(stream, offset, offset + n));
+            r = send(last ? 0x80 : 0x90, 0x14, p1, 0x00, Arrays.copyOfRange(stream, offset, offset + n));
             offset += n;
             if (!last && r.getSW() != 0x9000) {
                 return r;
@@ -171,6 +176,11 @@ final class SimCard {
 
     ResponseAPDU unseal(byte[] point) {
         return transmit(new CommandAPDU(0x80, 0x18, 0x00, 0x00, point, 256));
+    }
+
+    /** PREPARE KEY: 80 1C 00 00 00, answers the pending public key. */
+    ResponseAPDU prepareKey() {
+        return transmit(new CommandAPDU(0x80, 0x1C, 0x00, 0x00, 256));
     }
 
     ResponseAPDU factoryReset() {
@@ -227,6 +237,10 @@ final class SimCard {
 
         boolean validated() {
             return (flags & 2) != 0;
+        }
+
+        boolean keyPending() {
+            return (flags & 4) != 0;
         }
     }
 }
