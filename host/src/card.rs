@@ -32,7 +32,7 @@ use crate::protocol::command::{command_name, redacted_response};
 use crate::protocol::part10::{PinModify, PinVerify, PinpadFeatures, ReaderFeatures};
 use crate::protocol::{
     parse_dh_output, parse_public_key, CardStatus, CommandApdu, LifeCycle, ParseError,
-    PutRecordStream, RecordPart, SelectInfo, StatusWord, StreamError, DH_LEN, POINT_LEN,
+    PutRecordStream, RecordKey, RecordPart, SelectInfo, StatusWord, StreamError, DH_LEN, POINT_LEN,
     PROTOCOL_MAJOR,
 };
 use crate::transport::{features_from_answer, Transport, TransportError};
@@ -609,8 +609,27 @@ impl<T: Transport> Card<T> {
 
     /// Writes a PUT RECORD stream as a chain; the card replaces its record only at the end.
     pub fn put_record(&mut self, stream: &[u8]) -> Result<(), CardError> {
+        self.put_record_for(stream, RecordKey::Present)
+    }
+
+    /// PUT RECORD P1 = 01 (protocol 1.1): the record and the key PREPARE KEY made pending
+    /// become active in one commit, and the card's previous key is destroyed.
+    pub fn put_record_renewing_key(&mut self, stream: &[u8]) -> Result<(), CardError> {
+        self.put_record_for(stream, RecordKey::Pending)
+    }
+
+    /// PREPARE KEY (protocol 1.1): a new key pair, pending until PUT RECORD P1 = 01; needs the PIN.
+    pub fn prepare_key(&mut self) -> Result<[u8; POINT_LEN], CardError> {
+        let data = self.run("PREPARE KEY", &CommandApdu::prepare_key())?;
+        parse_public_key(&data).map_err(|source| CardError::MalformedResponse {
+            command: "PREPARE KEY",
+            source,
+        })
+    }
+
+    fn put_record_for(&mut self, stream: &[u8], key: RecordKey) -> Result<(), CardError> {
         let stream = PutRecordStream::parse(stream)?;
-        for link in stream.commands() {
+        for link in stream.commands(key) {
             let response = self.transmit(&link)?;
             match response.sw() {
                 StatusWord::Success => {}
@@ -1074,6 +1093,31 @@ mod tests {
                 apdu
             })
             .collect()
+    }
+
+    #[test]
+    fn key_renewal_prepares_a_key_then_writes_every_link_with_p1_01() {
+        let stream = PutRecordStream::encode(&[0x11; 400], &[0xA5; 81]).unwrap();
+        let mut answer = key().to_vec();
+        answer.extend_from_slice(&[0x90, 0x00]);
+        let mut script = ScriptedTransport::new().expect_bytes(unhex("801C000000"), answer);
+        for mut link in expected_links(&stream) {
+            link[2] = 0x01;
+            script = script.expect_bytes(link, vec![0x90, 0x00]);
+        }
+        let mut card = scripted_card(script);
+        assert_eq!(card.prepare_key().unwrap(), key());
+        card.put_record_renewing_key(&stream).unwrap();
+        assert_eq!(card.stats().commands, 1 + 2);
+        // a card without the command (protocol 1.0) says so with 6D00
+        let mut old = scripted_card(ScriptedTransport::new().expect("801C000000", "6D00"));
+        assert!(matches!(
+            old.prepare_key(),
+            Err(CardError::UnexpectedStatus {
+                command: "PREPARE KEY",
+                ..
+            })
+        ));
     }
 
     #[test]

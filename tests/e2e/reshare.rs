@@ -4,12 +4,27 @@
 use std::path::{Path, PathBuf};
 
 use quorum::bundle::Bundle;
+use quorum::card::Card;
+use quorum::crypto::CardKey;
+use quorum::pin::PinBlock;
+use quorum::record::PublicRecord;
+use quorum::sharing::{open_share, UnsealError};
+use quorum::transport::pcsc::{PcscContext, PcscTransport};
+use rand::rngs::OsRng;
 
 use crate::farm::{lock, Farm};
 use crate::fixtures::{enrolled, personalise_in, pins_of, present, text, Custodian};
 use crate::run::{run, run_ok, scratch, show, Running};
 
 const MASTER: &[u8] = b"HSM master key moving to a smaller set";
+
+/// The card in `reader`, selected, through the library.
+fn connected(farm: &Farm, reader: usize) -> Card<PcscTransport> {
+    let ctx = PcscContext::establish().unwrap();
+    let mut card = Card::new(ctx.connect(farm.reader_name(reader)).unwrap());
+    card.select().unwrap();
+    card
+}
 
 /// Recovers with exactly these cards present and returns the secret, or the failure text.
 fn recover_with(
@@ -109,6 +124,13 @@ fn reshare_onto_reused_old_cards_keeps_a_complete_set_at_every_step() {
     let dir = scratch("reshare-reuse");
     let (old, pins, _) = enrolled(&farm, &dir, "reuse-old", 3, 5, MASTER);
     present(&farm, &old.iter().collect::<Vec<_>>());
+    // What an old APDU log could hold of custodian 1's card: its public and sealed parts.
+    let (old_public, old_sealed) = {
+        let mut card = connected(&farm, 0);
+        let public = card.get_record_public().unwrap();
+        card.verify(&PinBlock::new(&old[0].pin).unwrap()).unwrap();
+        (public, card.get_record_sealed().unwrap())
+    };
     let new_bundle = dir.join("reuse-new.quorum.json");
     let done = run_ok(&[
         "reshare",
@@ -131,9 +153,18 @@ fn reshare_onto_reused_old_cards_keeps_a_complete_set_at_every_step() {
     // After each re-used card is overwritten, quorumctl states that one set is complete.
     let states: Vec<&str> = stderr
         .lines()
-        .filter(|l| l.contains("re-used old card): written"))
+        .filter(|l| l.contains(", re-used old card ") && l.contains("): written"))
         .collect();
     assert_eq!(states.len(), 3, "{}", show(&done));
+    for (line, c) in states.iter().zip(&old) {
+        assert!(
+            line.contains(&format!(
+                "re-used old card {}: its old key is destroyed",
+                c.fingerprint
+            )),
+            "{line}"
+        );
+    }
     assert!(
         states[0].contains("the old set is still complete (4 of its 5"),
         "{}",
@@ -150,10 +181,47 @@ fn reshare_onto_reused_old_cards_keeps_a_complete_set_at_every_step() {
         states[2]
     );
     assert_eq!(text(&done.stdout).matches("wiped (blank now)").count(), 2);
+    // Each re-used card has a new key pair (a new fingerprint) and kept its PIN.
+    let renewed: Vec<Custodian> = (0..3)
+        .map(|reader| {
+            let mut c = old[reader].clone();
+            c.fingerprint = CardKey::from_card_point(
+                &connected(&farm, reader)
+                    .status()
+                    .unwrap()
+                    .public_key
+                    .unwrap(),
+            )
+            .unwrap()
+            .fingerprint();
+            assert_ne!(c.fingerprint, old[reader].fingerprint, "reader {reader}");
+            assert!(
+                text(&done.stdout).contains(&c.fingerprint),
+                "{}",
+                show(&done)
+            );
+            c
+        })
+        .collect();
+    let new_pins = pins_of(&dir, "renewed.pins", &renewed);
     assert_eq!(
-        recover_with(&farm, &dir, &pins, &[&old[1], &old[2]]).unwrap(),
+        recover_with(&farm, &dir, &new_pins, &[&renewed[1], &renewed[2]]).unwrap(),
         MASTER
     );
+    // The old sealed part of custodian 1's card never opens again, even with its PIN.
+    present(&farm, &[&renewed[0]]);
+    let mut card = connected(&farm, 0);
+    card.verify(&PinBlock::new(&renewed[0].pin).unwrap())
+        .unwrap();
+    let old_key = PublicRecord::decode(&old_public).unwrap().custodians[0].card_key;
+    let reopened = open_share(&old_public, &old_sealed, &old_key, &mut OsRng, |p| {
+        card.unseal(p).map(|x| *x)
+    });
+    assert!(
+        matches!(reopened, Err(UnsealError::OpenFailed)),
+        "{reopened:?}"
+    );
+    drop(card);
 
     // A plan that would pass through no complete set is refused before anything is written.
     let (two, two_pins, _) = enrolled(&farm, &dir, "two-of-two", 2, 2, MASTER);

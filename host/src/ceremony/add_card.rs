@@ -12,7 +12,7 @@ use rand::rngs::OsRng;
 
 use crate::card::Card;
 use crate::crypto::CardKey;
-use crate::protocol::LifeCycle;
+use crate::protocol::{LifeCycle, RecordKey};
 use crate::record::PublicRecord;
 use crate::sharing::{self, check_same_set, EnrolledCard, NewCustodian, OpenedShare};
 use crate::transport::pcsc::{PcscContext, PcscTransport};
@@ -350,7 +350,7 @@ fn finish_new(
             n.key.fingerprint()
         ),
     );
-    write_and_check(session, &n.reader, n.key, &n.pin, &card, &req.pins, out).map_err(|e| match e {
+    write_and_check(session, &n.reader, n.key, RecordKey::Present, &n.pin, &card, &req.pins, out).map_err(|e| match e {
         CeremonyError::WrittenUnchecked { .. } => CeremonyError::Unfinished(format!(
             "{e}. It is now custodian {index} of set \"{label}\" version {version}, but no bundle of that version was written; the other cards were not changed. Insert it again and run `quorumctl verify --reader \"{reader}\"`: if that passes, `quorumctl export-bundle --reader \"{reader}\" --out FILE` writes the version {version} bundle from it; if not, factory-reset it (`quorumctl reset-card`), personalise it again (`quorumctl init`) and repeat add-card",
             index = card.index(),

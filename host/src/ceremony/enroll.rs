@@ -10,7 +10,7 @@ use zeroize::Zeroizing;
 use crate::card::{Card, CardError};
 use crate::crypto::wei25519::POINT_LEN;
 use crate::crypto::CardKey;
-use crate::protocol::LifeCycle;
+use crate::protocol::{LifeCycle, RecordKey};
 use crate::record::PublicRecord;
 use crate::sharing::{self, EnrolledCard, Enrollment, NewCustodian};
 use crate::transport::pcsc::{PcscContext, PcscTransport};
@@ -319,30 +319,45 @@ fn write_one(
     pins: &PinPolicy<'_>,
     out: &mut dyn Write,
 ) -> Result<(), CeremonyError> {
-    write_and_check(session, &reg.reader, reg.key, &reg.pin, card, pins, out)
+    write_and_check(
+        session,
+        &reg.reader,
+        reg.key,
+        RecordKey::Present,
+        &reg.pin,
+        card,
+        pins,
+        out,
+    )
 }
 
 /// Writes one card's record (the PIN was accepted in this session), reads it back, and
-/// opens the new share: what every ceremony that writes a card does.
+/// opens the new share with `key`: what every ceremony that writes a card does. With
+/// [`RecordKey::Pending`] the record is written for the key PREPARE KEY made pending, which
+/// becomes the card's key in the same commit (a re-used card in reshare).
+#[allow(clippy::too_many_arguments)]
 pub(super) fn write_and_check(
     session: &mut Card<PcscTransport>,
     reader: &str,
     key: CardKey,
+    renewal: RecordKey,
     pin: &Verified,
     card: &EnrolledCard,
     pins: &PinPolicy<'_>,
     out: &mut dyn Write,
 ) -> Result<(), CeremonyError> {
     let stream = Zeroizing::new(card.put_record_stream());
-    match session.put_record(&stream) {
+    let put = |session: &mut Card<PcscTransport>| match renewal {
+        RecordKey::Present => session.put_record(&stream),
+        RecordKey::Pending => session.put_record_renewing_key(&stream),
+    };
+    match put(session) {
         Err(CardError::PinNotVerified { .. }) => {
             session
                 .select()
                 .map_err(|e| CeremonyError::card(reader, e))?;
             reverify(session, pin, pins, &key.fingerprint(), reader, out)?;
-            session
-                .put_record(&stream)
-                .map_err(|e| CeremonyError::card(reader, e))?;
+            put(session).map_err(|e| CeremonyError::card(reader, e))?;
         }
         other => other.map_err(|e| CeremonyError::card(reader, e))?,
     }

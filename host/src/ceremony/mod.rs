@@ -23,7 +23,7 @@ use thiserror::Error;
 use crate::card::{Card, CardError};
 use crate::crypto::{CardKey, PointError};
 use crate::pin::PinError;
-use crate::protocol::{CardStatus, LifeCycle};
+use crate::protocol::{CardStatus, LifeCycle, SelectInfo};
 use crate::record::RecordError;
 use crate::secret_io::SecretIoError;
 use crate::sharing::{AddCardError, EnrollError, RecoverError};
@@ -183,6 +183,8 @@ pub fn say(out: &mut dyn Write, line: &str) {
 
 /// What a card says about itself after SELECT and GET STATUS, with its key validated.
 pub struct Identity {
+    /// What SELECT told: protocol version and capabilities.
+    pub select: SelectInfo,
     /// The status as read.
     pub status: CardStatus,
     /// The card's key, absent on a blank card.
@@ -199,7 +201,7 @@ impl Identity {
 
 /// SELECT, GET STATUS and key validation: the start of every ceremony step on a card.
 pub fn identify<T: Transport>(card: &mut Card<T>, reader: &str) -> Result<Identity, CeremonyError> {
-    card.select().map_err(|e| CeremonyError::card(reader, e))?;
+    let select = card.select().map_err(|e| CeremonyError::card(reader, e))?;
     let status = card.status().map_err(|e| CeremonyError::card(reader, e))?;
     let key = match (&status.public_key, status.state) {
         (Some(point), LifeCycle::Personalised | LifeCycle::Enrolled) => {
@@ -212,7 +214,11 @@ pub fn identify<T: Transport>(card: &mut Card<T>, reader: &str) -> Result<Identi
         }
         _ => None,
     };
-    Ok(Identity { status, key })
+    Ok(Identity {
+        select,
+        status,
+        key,
+    })
 }
 
 /// Resolves `--reader`: an exact name, or a part of exactly one reader's name.

@@ -18,12 +18,13 @@ use rand::rngs::OsRng;
 
 use crate::card::Card;
 use crate::crypto::CardKey;
-use crate::protocol::LifeCycle;
+use crate::protocol::{LifeCycle, RecordKey, SelectInfo};
 use crate::record::{PublicRecord, SET_ID_LEN};
 use crate::sharing::{
     self, check_same_set, Enrollment, NewCustodian, OpenedShare, RecoverError, ReshareError,
 };
 use crate::transport::pcsc::{PcscContext, PcscTransport};
+use crate::transport::Transport;
 
 pub use progress::Progress;
 
@@ -81,12 +82,52 @@ pub struct Reshared {
 /// A card of the new set, registered in phase 0.
 struct NewMember {
     reader: String,
+    /// The key the new set seals to: a re-used card's pending key (PREPARE KEY).
     key: CardKey,
     capacity: u16,
     pin: Verified,
     /// It holds a share of the old set now (re-used card).
     reused: bool,
+    /// A re-used card's present key, active until its new record is written.
+    old_key: Option<CardKey>,
     session: Option<Card<PcscTransport>>,
+}
+
+impl NewMember {
+    /// Which key its new record is written for: a re-used card switches to its pending key.
+    fn renewal(&self) -> RecordKey {
+        if self.old_key.is_some() {
+            RecordKey::Pending
+        } else {
+            RecordKey::Present
+        }
+    }
+
+    /// Whether this member is the card whose present key is `key`.
+    fn is_card(&self, key: &CardKey) -> bool {
+        self.old_key.as_ref().unwrap_or(&self.key) == key
+    }
+}
+
+/// Gives a re-used old card a new key pair (PREPARE KEY; its PIN was accepted in this
+/// session), so that its old sealed share, which old APDU logs may hold, never opens again
+/// once its new record is written. Until then its present key and record stay active, and
+/// it still counts for the old set. The PIN and its tries are kept.
+fn renew_key<T: Transport>(
+    card: &mut Card<T>,
+    select: &SelectInfo,
+    name: &str,
+) -> Result<CardKey, String> {
+    if !select.capabilities.key_renewal() {
+        return Err(format!(
+            "{name} runs applet protocol {}.{}, which cannot give a re-used card a new key pair (protocol 1.1 can); a re-used card needs one, so that its old sealed share, which old APDU logs may hold, never opens again. Install the 1.1 applet on it, or bring a fresh card instead of --reuse",
+            select.version.major, select.version.minor
+        ));
+    }
+    let point = card.prepare_key().map_err(|e| format!("{name}: {e}"))?;
+    CardKey::from_card_point(&point).map_err(|e| {
+        format!("{name}: the new key it answered is invalid ({e}); it is not a genuine quorum card")
+    })
 }
 
 /// An old card seen in phase 0 that the new set does not re-use: wiped in phase 2.
@@ -172,7 +213,7 @@ pub fn reshare(
         .enumerate()
         .map(|(i, m)| NewCustodian {
             card_key: m.key,
-            name: name_for(req.names, &m.key, i + 1),
+            name: name_for(req.names, m.old_key.as_ref().unwrap_or(&m.key), i + 1),
         })
         .collect();
     let enrollment = sharing::reshare(
@@ -343,11 +384,10 @@ fn check_gathered(
         )));
     }
     for fp in req.reuse {
-        if !g
-            .members
-            .iter()
-            .any(|m| m.reused && m.key.fingerprint().eq_ignore_ascii_case(fp))
-        {
+        if !g.members.iter().any(|m| {
+            m.old_key
+                .is_some_and(|k| k.fingerprint().eq_ignore_ascii_case(fp))
+        }) {
             return Err(CeremonyError::NotEnrolled(format!(
                 "--reuse {fp}: that card was not presented as a card of the old set; nothing was written{listing}"
             )));
@@ -407,6 +447,7 @@ fn gather_one(
             capacity: id.status.capacity,
             pin,
             reused: false,
+            old_key: None,
             session: Some(p.card),
         });
         return Ok(());
@@ -436,19 +477,22 @@ fn gather_one(
             None => verify_pin(&mut p.card, &req.pins, &key.fingerprint(), &reader, out)
                 .map_err(|e| format!("{name}: {e}"))?,
         };
+        let renewed = renew_key(&mut p.card, &id.select, &name)?;
         say(
             out,
             &format!(
-                "Old card {}: registered to be re-used in the new set.",
-                member.who.text
+                "Old card {}: registered to be re-used in the new set, with a new key pair {} (it takes effect when its new record is written; the PIN stays).",
+                member.who.text,
+                renewed.fingerprint()
             ),
         );
         g.members.push(NewMember {
             reader,
-            key,
+            key: renewed,
             capacity: id.status.capacity,
             pin,
             reused: true,
+            old_key: Some(key),
             session: Some(p.card),
         });
     } else {
@@ -554,17 +598,20 @@ fn register_swapped(
         };
         let reader = p.reader.clone();
         match register_one(&mut p, req, g, out) {
-            Ok((key, capacity, pin, reused)) => {
+            Ok((key, capacity, pin, old_key)) => {
+                let renewed = match old_key {
+                    Some(old) => format!(
+                        " (re-used from the old set as card {}; its new key pair {} takes effect when its new record is written, and the PIN stays)",
+                        old.fingerprint(),
+                        key.fingerprint()
+                    ),
+                    None => String::new(),
+                };
                 say(
                     out,
                     &format!(
-                        "Card {}: PIN accepted, registered as new-set card {k} of {count}{}.",
-                        key.fingerprint(),
-                        if reused {
-                            " (re-used from the old set)"
-                        } else {
-                            ""
-                        }
+                        "Card {}: PIN accepted, registered as new-set card {k} of {count}{renewed}.",
+                        old_key.unwrap_or(key).fingerprint(),
                     ),
                 );
                 g.members.push(NewMember {
@@ -572,7 +619,8 @@ fn register_swapped(
                     key,
                     capacity,
                     pin,
-                    reused,
+                    reused: old_key.is_some(),
+                    old_key,
                     session: None,
                 });
                 presenter.release(out, p, "registered")?;
@@ -591,7 +639,7 @@ fn register_one(
     req: &ReshareRequest<'_>,
     g: &Gathered,
     out: &mut dyn Write,
-) -> Result<(CardKey, u16, Verified, bool), String> {
+) -> Result<(CardKey, u16, Verified, Option<CardKey>), String> {
     let id = identify(&mut p.card, &p.reader).map_err(|e| e.to_string())?;
     let name = format!("card {}", id.name());
     if id.status.blocked {
@@ -602,7 +650,7 @@ fn register_one(
             "{name} is blank: personalise it with `quorumctl init` first"
         ));
     };
-    if g.members.iter().any(|m| m.key == key) {
+    if g.members.iter().any(|m| m.is_card(&key)) {
         return Err(format!(
             "{name} is already registered (the same card twice)"
         ));
@@ -617,7 +665,11 @@ fn register_one(
     }
     let pin = verify_pin(&mut p.card, &req.pins, &key.fingerprint(), &p.reader, out)
         .map_err(|e| format!("{name}: {e}"))?;
-    Ok((key, id.status.capacity, pin, reused))
+    if reused {
+        let renewed = renew_key(&mut p.card, &id.select, &name)?;
+        return Ok((renewed, id.status.capacity, pin, Some(key)));
+    }
+    Ok((key, id.status.capacity, pin, None))
 }
 
 /// The error of an interrupted phase 1 or 2, saying which set is complete.
@@ -655,7 +707,13 @@ fn written_line(
             "Card {} (new custodian {}{}): written, read back and opened. Now {}.",
             m.key.fingerprint(),
             card.index(),
-            if m.reused { ", re-used old card" } else { "" },
+            match m.old_key {
+                Some(old) => format!(
+                    ", re-used old card {}: its old key is destroyed, so its old share can never be opened again; write the new fingerprint on its sleeve",
+                    old.fingerprint()
+                ),
+                None => String::new(),
+            },
             progress.describe()
         ),
     );
@@ -685,8 +743,17 @@ fn write_present(
             .session
             .take()
             .expect("every-reader mode keeps the session");
-        write_and_check(&mut session, &m.reader, m.key, &m.pin, card, &req.pins, out)
-            .map_err(|e| write_failed(e, m.reused, progress))?;
+        write_and_check(
+            &mut session,
+            &m.reader,
+            m.key,
+            m.renewal(),
+            &m.pin,
+            card,
+            &req.pins,
+            out,
+        )
+        .map_err(|e| write_failed(e, m.reused, progress))?;
         progress.new_written += 1;
         if m.reused {
             progress.old_gone += 1;
@@ -725,7 +792,7 @@ fn write_swapped(
         let found = identify(&mut p.card, &reader)
             .ok()
             .and_then(|id| id.key)
-            .and_then(|k| members.iter().position(|m| m.key == k));
+            .and_then(|k| members.iter().position(|m| m.is_card(&k) || m.key == k));
         let skip = match found {
             None => Some("it was not registered for the new set".to_owned()),
             Some(i) if done[i] => Some("it already holds its new share".to_owned()),
@@ -747,11 +814,22 @@ fn write_swapped(
             &mut p.card,
             &m.pin,
             &req.pins,
-            &m.key.fingerprint(),
+            &m.old_key.unwrap_or(m.key).fingerprint(),
             &reader,
             out,
         )
-        .and_then(|()| write_and_check(&mut p.card, &reader, m.key, &m.pin, card, &req.pins, out))
+        .and_then(|()| {
+            write_and_check(
+                &mut p.card,
+                &reader,
+                m.key,
+                m.renewal(),
+                &m.pin,
+                card,
+                &req.pins,
+                out,
+            )
+        })
         .map_err(|e| write_failed(e, m.reused, progress))?;
         progress.new_written += 1;
         if m.reused {
@@ -865,6 +943,24 @@ fn wipe_one(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_card_of_protocol_1_0_cannot_be_re_used_and_is_asked_nothing() {
+        use crate::protocol::{Capabilities, ProtocolVersion};
+        use crate::transport::scripted::ScriptedTransport;
+        let select = SelectInfo {
+            version: ProtocolVersion { major: 1, minor: 0 },
+            capabilities: Capabilities(0x07),
+            state: LifeCycle::Enrolled,
+            record_capacity: 8192,
+        };
+        // no command is scripted: the refusal comes from SELECT's capabilities alone
+        let mut card = Card::with_trace(ScriptedTransport::new(), false);
+        let e = renew_key(&mut card, &select, "card 1111-2222-3333-4444").unwrap_err();
+        assert!(e.contains("protocol 1.0"), "{e}");
+        assert!(e.contains("never opens again"), "{e}");
+        assert!(e.contains("bring a fresh card instead of --reuse"), "{e}");
+    }
     use crate::card::CardError;
     use crate::transport::TransportError;
 

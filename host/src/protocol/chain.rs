@@ -7,7 +7,7 @@
 
 use zeroize::Zeroizing;
 
-use super::command::CommandApdu;
+use super::command::{CommandApdu, RecordKey};
 use super::MAX_SHORT_DATA;
 
 /// Size of the stream header: two big-endian lengths.
@@ -133,7 +133,7 @@ impl<'a> PutRecordStream<'a> {
     }
 
     /// The chain: full 255-byte links with CLA 90, then the last APDU with CLA 80.
-    pub fn commands(&self) -> Vec<CommandApdu> {
+    pub fn commands(&self, key: RecordKey) -> Vec<CommandApdu> {
         let sealed_offset = self.sealed_offset();
         let links = self.chain_len();
         self.bytes
@@ -144,7 +144,7 @@ impl<'a> PutRecordStream<'a> {
                 let end = start + chunk.len();
                 let secret_from =
                     (sealed_offset < end).then(|| sealed_offset.saturating_sub(start));
-                CommandApdu::put_record_part(chunk, index + 1 == links, secret_from)
+                CommandApdu::put_record_part(chunk, index + 1 == links, secret_from, key)
             })
             .collect()
     }
@@ -237,7 +237,7 @@ mod tests {
     fn four_kib_record_takes_seventeen_links() {
         let stream = PutRecordStream::encode(&vec![0x11; 4096 - 81], &[0xA5; 81]).unwrap();
         let parsed = PutRecordStream::parse(&stream).unwrap();
-        let commands = parsed.commands();
+        let commands = parsed.commands(RecordKey::Present);
         // 4 + 4096 = 4100 bytes = 16 × 255 + 20.
         assert_eq!(commands.len(), 17);
         assert_eq!(parsed.chain_len(), 17);
@@ -252,7 +252,9 @@ mod tests {
     fn the_sealed_part_is_marked_secret_where_it_starts() {
         // public 300 bytes: the sealed part starts at stream offset 304, in link 1 at 49.
         let stream = PutRecordStream::encode(&[0x22; 300], &[0xA5; 81]).unwrap();
-        let commands = PutRecordStream::parse(&stream).unwrap().commands();
+        let commands = PutRecordStream::parse(&stream)
+            .unwrap()
+            .commands(RecordKey::Present);
         assert_eq!(commands.len(), 2);
         assert_eq!(commands[0].secret_data_offset(), None);
         assert_eq!(commands[1].secret_data_offset(), Some(304 - 255));
@@ -263,7 +265,9 @@ mod tests {
     #[test]
     fn a_single_apdu_record_is_sent_with_cla_80() {
         let stream = PutRecordStream::encode(&[1, 2, 3], &[4]).unwrap();
-        let commands = PutRecordStream::parse(&stream).unwrap().commands();
+        let commands = PutRecordStream::parse(&stream)
+            .unwrap()
+            .commands(RecordKey::Present);
         assert_eq!(commands.len(), 1);
         assert_eq!(
             hex::encode_upper(commands[0].as_bytes()),
@@ -282,7 +286,7 @@ mod tests {
             let parsed = PutRecordStream::parse(&stream).unwrap();
             prop_assert_eq!(parsed.public_len(), public.len());
             prop_assert_eq!(parsed.sealed_len(), sealed.len());
-            let commands = parsed.commands();
+            let commands = parsed.commands(RecordKey::Present);
             prop_assert_eq!(commands.len(), stream.len().div_ceil(255));
             for (index, command) in commands.iter().enumerate() {
                 let last = index + 1 == commands.len();

@@ -59,6 +59,25 @@ pub enum EncodeError {
     InvalidClass,
 }
 
+/// Which key a PUT RECORD leaves active: the card's present one (P1 = 00) or the one PREPARE
+/// KEY made pending (P1 = 01), switched in the same commit as the record.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RecordKey {
+    /// P1 = 00: the record is written for the card's present key.
+    Present,
+    /// P1 = 01: the record is written for the pending key, which becomes the card's key.
+    Pending,
+}
+
+impl RecordKey {
+    fn p1(self) -> u8 {
+        match self {
+            RecordKey::Present => 0x00,
+            RecordKey::Pending => 0x01,
+        }
+    }
+}
+
 /// One encoded short command APDU plus what a trace must not show.
 pub struct CommandApdu {
     bytes: Zeroizing<Vec<u8>>,
@@ -174,17 +193,27 @@ impl CommandApdu {
     }
 
     /// One APDU of a PUT RECORD chain (used by [`super::PutRecordStream::commands`]).
-    pub(crate) fn put_record_part(data: &[u8], last: bool, secret_from: Option<usize>) -> Self {
+    pub(crate) fn put_record_part(
+        data: &[u8],
+        last: bool,
+        secret_from: Option<usize>,
+        key: RecordKey,
+    ) -> Self {
         let class = if last {
             NO_SM_CLA
         } else {
             NO_SM_CLA.as_chained()
         };
-        let command = Self::encode(class, super::INS_PUT_RECORD, 0x00, 0x00, data, 0);
+        let command = Self::encode(class, super::INS_PUT_RECORD, key.p1(), 0x00, data, 0);
         match secret_from {
             Some(offset) => command.secret_data_from(offset),
             None => command,
         }
+    }
+
+    /// PREPARE KEY: the card generates a pending key pair and answers its public key (1.1).
+    pub fn prepare_key() -> Self {
+        Self::encode(NO_SM_CLA, super::INS_PREPARE_KEY, 0x00, 0x00, &[], NE_MAX)
     }
 
     /// Encodes a command whose sizes the caller has already bounded.
@@ -345,6 +374,7 @@ pub fn command_name(ins: u8) -> &'static str {
         INS_GET_STATUS => "GET STATUS",
         INS_INITIALISE => "INITIALISE",
         super::INS_PUT_RECORD => "PUT RECORD",
+        super::INS_PREPARE_KEY => "PREPARE KEY",
         INS_GET_RECORD => "GET RECORD",
         INS_UNSEAL => "UNSEAL",
         INS_FACTORY_RESET => "FACTORY RESET",

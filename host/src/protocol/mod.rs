@@ -17,7 +17,7 @@ pub mod response;
 pub mod status;
 
 pub use chain::{PutRecordStream, StreamError};
-pub use command::{CommandApdu, RecordPart};
+pub use command::{CommandApdu, RecordKey, RecordPart};
 pub use part10::{FeatureError, PinModify, PinVerify, PinpadFeatures, ReaderFeatures};
 pub use response::{
     parse_dh_output, parse_public_key, Capabilities, CardStatus, LifeCycle, ParseError,
@@ -51,6 +51,8 @@ pub const INS_PUT_RECORD: u8 = 0x14;
 pub const INS_GET_RECORD: u8 = 0x16;
 /// UNSEAL (the card's DH step).
 pub const INS_UNSEAL: u8 = 0x18;
+/// PREPARE KEY: a new key pair kept pending until PUT RECORD P1 = 01 makes it active (1.1).
+pub const INS_PREPARE_KEY: u8 = 0x1C;
 /// FACTORY RESET.
 pub const INS_FACTORY_RESET: u8 = 0x1E;
 /// VERIFY (ISO 7816-4).

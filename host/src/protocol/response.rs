@@ -139,6 +139,11 @@ impl Capabilities {
     pub fn output_chaining(self) -> bool {
         self.0 & 0x04 != 0
     }
+
+    /// Bit 3 (protocol 1.1): PREPARE KEY and PUT RECORD P1 = 01 renew the card's key pair.
+    pub fn key_renewal(self) -> bool {
+        self.0 & 0x08 != 0
+    }
 }
 
 /// What SELECT tells about the applet, enough to decide whether to talk to it.
@@ -182,6 +187,8 @@ pub struct CardStatus {
     pub blocked: bool,
     /// The PIN is validated in this session right now.
     pub validated: bool,
+    /// A key made by PREPARE KEY waits for PUT RECORD P1 = 01 (protocol 1.1; false on 1.0 cards).
+    pub key_pending: bool,
     /// Tries left before the PIN blocks (0 in BLANK).
     pub tries_left: u8,
     /// Retry limit chosen at INITIALISE (0 in BLANK).
@@ -231,6 +238,7 @@ impl CardStatus {
             state,
             blocked: d[1] & 0x01 != 0,
             validated: d[1] & 0x02 != 0,
+            key_pending: d[1] & 0x04 != 0,
             tries_left: d[2],
             retry_limit: d[3],
             capacity: u16::from_be_bytes([d[4], d[5]]),
