@@ -404,10 +404,10 @@ impl Bundle {
             threshold: self.threshold,
             set_digest: newest
                 .as_ref()
-                .map_or_else(|| self.set_digest.clone(), |r| r.set_digest().to_string()),
+                .map_or_else(|| self.set_digest.clone(), |r| r.set_digest().to_hex()),
             key_check: newest
                 .as_ref()
-                .map_or_else(|| self.key_check.clone(), |r| r.key_check.to_string()),
+                .map_or_else(|| self.key_check.clone(), |r| r.key_check.to_hex()),
             count: self.custodians.len(),
             custodians: self
                 .custodians
@@ -664,9 +664,9 @@ pub struct BundleSummary {
     pub set_version: u16,
     /// Shares needed (n).
     pub threshold: u8,
-    /// The set digest as people compare it (eight groups of four hex digits).
+    /// The set digest, 64 hex digits (shown as its first 32 in eight groups of four).
     pub set_digest: String,
-    /// The master's key check value as people compare it (four groups of four hex digits).
+    /// The master's key check value, 16 hex digits (shown in four groups of four).
     pub key_check: String,
     /// Custodians (m).
     pub count: usize,
@@ -706,6 +706,15 @@ pub struct WrappedSummary {
     pub master_bytes: usize,
 }
 
+/// Hex digits in groups of four joined by dashes, as quorumctl shows digests and fingerprints.
+fn grouped(hex: &str) -> String {
+    hex.as_bytes()
+        .chunks(4)
+        .map(|c| String::from_utf8_lossy(c).into_owned())
+        .collect::<Vec<_>>()
+        .join("-")
+}
+
 /// Hex digits of a commitment shown in the text summary: enough to compare by eye.
 const COMMITMENT_SHOWN: usize = 16;
 
@@ -726,8 +735,12 @@ impl fmt::Display for BundleSummary {
             self.label, self.threshold, self.count, self.set_version
         )?;
         writeln!(f, "Set id:         {}", self.set_id)?;
-        writeln!(f, "Set digest:     {}", self.set_digest)?;
-        writeln!(f, "Key check:      {}", self.key_check)?;
+        writeln!(
+            f,
+            "Set digest:     {}",
+            grouped(self.set_digest.get(..32).unwrap_or(&self.set_digest))
+        )?;
+        writeln!(f, "Key check:      {}", grouped(&self.key_check))?;
         writeln!(
             f,
             "Wrapped master: {} bytes (a {}-byte secret and its 16-byte tag)",
