@@ -105,3 +105,19 @@ pub fn present(farm: &Farm, cards: &[&Custodian]) {
 pub fn text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
 }
+
+/// The fingerprint of the card in `reader`, read from the card itself (GET STATUS): after a
+/// reshare re-uses a card, its key and so its fingerprint are new.
+pub fn fingerprint_in(farm: &Farm, reader: usize) -> String {
+    let ctx = quorum::transport::pcsc::PcscContext::establish().unwrap();
+    let mut card = quorum::card::Card::new(ctx.connect(farm.reader_name(reader)).unwrap());
+    card.select().unwrap();
+    let point = card
+        .status()
+        .unwrap()
+        .public_key
+        .expect("a personalised card");
+    quorum::crypto::CardKey::from_card_point(&point)
+        .unwrap()
+        .fingerprint()
+}

@@ -5,7 +5,6 @@ use std::path::{Path, PathBuf};
 
 use quorum::bundle::Bundle;
 use quorum::card::Card;
-use quorum::crypto::CardKey;
 use quorum::pin::PinBlock;
 use quorum::record::PublicRecord;
 use quorum::sharing::{open_share, UnsealError};
@@ -13,7 +12,9 @@ use quorum::transport::pcsc::{PcscContext, PcscTransport};
 use rand::rngs::OsRng;
 
 use crate::farm::{lock, Farm};
-use crate::fixtures::{enrolled, personalise_in, pins_of, present, text, Custodian};
+use crate::fixtures::{
+    enrolled, fingerprint_in, personalise_in, pins_of, present, text, Custodian,
+};
 use crate::run::{run, run_ok, scratch, show, Running};
 
 const MASTER: &[u8] = b"HSM master key moving to a smaller set";
@@ -185,15 +186,7 @@ fn reshare_onto_reused_old_cards_keeps_a_complete_set_at_every_step() {
     let renewed: Vec<Custodian> = (0..3)
         .map(|reader| {
             let mut c = old[reader].clone();
-            c.fingerprint = CardKey::from_card_point(
-                &connected(&farm, reader)
-                    .status()
-                    .unwrap()
-                    .public_key
-                    .unwrap(),
-            )
-            .unwrap()
-            .fingerprint();
+            c.fingerprint = fingerprint_in(&farm, reader);
             assert_ne!(c.fingerprint, old[reader].fingerprint, "reader {reader}");
             assert!(
                 text(&done.stdout).contains(&c.fingerprint),

@@ -24,7 +24,7 @@ use quorum::transport::pcsc::PcscContext;
 use zeroize::Zeroizing;
 
 use crate::farm::{lock, Farm, Sim};
-use crate::fixtures::{enrolled, init_fingerprint, pins_of, present, Custodian};
+use crate::fixtures::{enrolled, fingerprint_in, init_fingerprint, pins_of, present, Custodian};
 use crate::run::{pin_file, run, run_ok, scratch, show};
 
 /// Printable, so its raw text is searched for as well as its hex.
@@ -449,6 +449,15 @@ fn ceremonies_at_the_most_verbose_level_print_no_secret() {
         "--pin-file",
         pins.to_str().unwrap(),
     ]);
+    // The re-used card has a new key pair, so a new fingerprint; its PIN stays.
+    present(&farm, &[&cards[0]]);
+    let renewed = fingerprint_in(&farm, 0);
+    assert_ne!(
+        renewed, cards[0].fingerprint,
+        "a re-used card gets a new key"
+    );
+    cards[0].fingerprint = renewed;
+    let pins = pins_of(&dir, "all-after-reshare.pins", &cards);
     present(&farm, &[&cards[4], &cards[0]]);
     let recovered = dir.join("recovered-2.key");
     t.run_ok(&[

@@ -94,13 +94,23 @@ struct NewMember {
 }
 
 impl NewMember {
-    /// Which key its new record is written for: a re-used card switches to its pending key.
-    fn renewal(&self) -> RecordKey {
-        if self.old_key.is_some() {
-            RecordKey::Pending
-        } else {
-            RecordKey::Present
-        }
+    /// Writes its new record, reads it back and opens it: a re-used card's record is
+    /// written for its pending key, which becomes its key in the same commit.
+    fn write(
+        &self,
+        session: &mut Card<PcscTransport>,
+        reader: &str,
+        card: &sharing::EnrolledCard,
+        pins: &PinPolicy<'_>,
+        out: &mut dyn Write,
+    ) -> Result<(), CeremonyError> {
+        let renewal = match self.old_key {
+            Some(_) => RecordKey::Pending,
+            None => RecordKey::Present,
+        };
+        write_and_check(
+            session, reader, self.key, renewal, &self.pin, card, pins, out,
+        )
     }
 
     /// Whether this member is the card whose present key is `key`.
@@ -743,17 +753,8 @@ fn write_present(
             .session
             .take()
             .expect("every-reader mode keeps the session");
-        write_and_check(
-            &mut session,
-            &m.reader,
-            m.key,
-            m.renewal(),
-            &m.pin,
-            card,
-            &req.pins,
-            out,
-        )
-        .map_err(|e| write_failed(e, m.reused, progress))?;
+        m.write(&mut session, &m.reader, card, &req.pins, out)
+            .map_err(|e| write_failed(e, m.reused, progress))?;
         progress.new_written += 1;
         if m.reused {
             progress.old_gone += 1;
@@ -818,18 +819,7 @@ fn write_swapped(
             &reader,
             out,
         )
-        .and_then(|()| {
-            write_and_check(
-                &mut p.card,
-                &reader,
-                m.key,
-                m.renewal(),
-                &m.pin,
-                card,
-                &req.pins,
-                out,
-            )
-        })
+        .and_then(|()| m.write(&mut p.card, &reader, card, &req.pins, out))
         .map_err(|e| write_failed(e, m.reused, progress))?;
         progress.new_written += 1;
         if m.reused {
