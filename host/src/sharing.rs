@@ -517,12 +517,14 @@ pub enum RecoverError {
     #[error("the shares do not belong together or a record was tampered with: the recovered key does not decrypt the master")]
     SharesDoNotMatch,
     /// A set description does not carry the MAC of the set's key: it was edited by someone who never held the DEK.
-    #[error("{} holds set version {version} with a description that fails authentication under the set's key: it was edited after the set was made (a custodian added or removed, a name, commitment or key check changed, or a version rolled back)", match card { Some(i) => format!("custodian {i}'s card"), None => "the bundle".to_owned() })]
+    #[error("{} holds set version {version} with a description that fails authentication under the set's key: it was edited after the set was made (a custodian added or removed, a name, commitment or key check changed, or a version rolled back){}", match card { Some(i) => format!("custodian {i}'s card"), None => "the bundle".to_owned() }, unlisted_note(unlisted))]
     Forged {
         /// The card's index, or None for the bundle.
         card: Option<u8>,
         /// Its set version.
         version: u16,
+        /// Custodian indices it lists that no authentic description lists (custodians added by the edit).
+        unlisted: Vec<u8>,
     },
     /// The master decrypted, but its check value is not the one the description holds.
     #[error("the recovered secret's check value {found} is not the {expected} its set description holds: the set was made by a faulty quorumctl")]
@@ -543,9 +545,9 @@ enum Published<'a> {
     Bundle(&'a PublicRecord),
 }
 
-impl Published<'_> {
-    fn record(&self) -> &PublicRecord {
-        match self {
+impl<'a> Published<'a> {
+    fn record(&self) -> &'a PublicRecord {
+        match *self {
             Published::Card(r) | Published::Bundle(r) => r,
         }
     }
@@ -563,15 +565,38 @@ fn authenticate_all<'a>(
     key: &DescriptionKey,
     descriptions: impl IntoIterator<Item = Published<'a>>,
 ) -> Result<(), RecoverError> {
-    for d in descriptions {
-        if !d.record().is_authentic(key) {
-            return Err(RecoverError::Forged {
-                card: d.card(),
-                version: d.record().set_version,
-            });
-        }
+    let descriptions: Vec<Published<'a>> = descriptions.into_iter().collect();
+    let authentic: Vec<&PublicRecord> = descriptions
+        .iter()
+        .map(Published::record)
+        .filter(|r| r.is_authentic(key))
+        .collect();
+    match descriptions.iter().find(|d| !d.record().is_authentic(key)) {
+        None => Ok(()),
+        Some(d) => Err(RecoverError::Forged {
+            card: d.card(),
+            version: d.record().set_version,
+            unlisted: d
+                .record()
+                .custodians
+                .iter()
+                .map(|c| c.index)
+                .filter(|i| !authentic.iter().any(|a| a.custodian(*i).is_some()))
+                .collect(),
+        }),
     }
-    Ok(())
+}
+
+/// "; it lists custodian(s) … that no authentic version lists", or nothing.
+fn unlisted_note(unlisted: &[u8]) -> String {
+    if unlisted.is_empty() {
+        return String::new();
+    }
+    let list: Vec<String> = unlisted.iter().map(u8::to_string).collect();
+    format!(
+        "; it lists custodian(s) {} that no authentic version of the set lists",
+        list.join(", ")
+    )
 }
 
 /// Combines at least n opened shares of one set (any mix of its versions) and decrypts the master secret.
@@ -686,6 +711,50 @@ mod tests {
     use rand::SeedableRng;
     use rand_chacha::ChaCha20Rng;
     use serde_json::Value;
+
+    #[test]
+    fn an_edited_published_description_is_refused_and_its_added_custodians_named() {
+        let mut rng = ChaCha20Rng::seed_from_u64(41);
+        let (cards, people) = setup(4, &mut rng);
+        let en = enroll(b"anchored", 2, "anchor", &people[..3], &mut rng).unwrap();
+        let opened = open_all(&en, &cards, &mut rng);
+        // the bundle's record, authentic: recovery goes through
+        let published = en.cards[2].record.clone();
+        assert_eq!(
+            &recover_checking(&opened[..2], std::slice::from_ref(&published)).unwrap()[..],
+            b"anchored"
+        );
+        // a custodian appended as version 2 by someone without the DEK (the MAC is version 1's)
+        let mut forged = published.clone();
+        forged.set_version = 2;
+        forged.custodians.push(Custodian {
+            index: 9,
+            card_key: people[3].card_key,
+            commitment: [9; 32],
+            name: "Mallory".into(),
+        });
+        let e = recover_checking(&opened[..2], &[published.clone(), forged]).unwrap_err();
+        assert_eq!(
+            e,
+            RecoverError::Forged {
+                card: None,
+                version: 2,
+                unlisted: vec![9]
+            }
+        );
+        assert!(
+            e.to_string().contains("the bundle holds set version 2"),
+            "{e}"
+        );
+        assert!(e.to_string().contains("custodian(s) 9"), "{e}");
+        // a name edited in version 1: nothing unlisted, still refused
+        let mut renamed = published;
+        renamed.custodians[0].name = "Mallory".into();
+        assert!(matches!(
+            recover_checking(&opened[..2], &[renamed]),
+            Err(RecoverError::Forged { card: None, version: 1, ref unlisted }) if unlisted.is_empty()
+        ));
+    }
 
     #[test]
     fn any_n_of_m_recover_the_master() {
