@@ -222,18 +222,12 @@ impl PublicRecord {
                 count: m,
             });
         }
-        check_text(&self.label, 1, MAX_LABEL_LEN, TextField::Label)
-            .map_err(|e| e.unwrap_or(RecordError::LabelLength(self.label.len())))?;
+        check_label(&self.label)?;
         for (i, c) in self.custodians.iter().enumerate() {
             if c.index == 0 {
                 return Err(RecordError::ZeroIndex);
             }
-            check_text(&c.name, 0, MAX_NAME_LEN, TextField::Name(c.index)).map_err(|e| {
-                e.unwrap_or(RecordError::NameLength {
-                    index: c.index,
-                    len: c.name.len(),
-                })
-            })?;
+            check_name(&c.name, c.index)?;
             for earlier in &self.custodians[..i] {
                 if earlier.index == c.index {
                     return Err(RecordError::DuplicateIndex(c.index));
@@ -382,6 +376,22 @@ impl PublicRecord {
         record.validate()?;
         Ok(record)
     }
+}
+
+/// Checks a set label against the record's text rules, so a bad label is refused before any card is asked for anything.
+pub fn check_label(label: &str) -> Result<(), RecordError> {
+    check_text(label, 1, MAX_LABEL_LEN, TextField::Label)
+        .map_err(|e| e.unwrap_or(RecordError::LabelLength(label.len())))
+}
+
+/// Checks a custodian name (for the custodian at `index`) against the record's text rules.
+pub fn check_name(name: &str, index: u8) -> Result<(), RecordError> {
+    check_text(name, 0, MAX_NAME_LEN, TextField::Name(index)).map_err(|e| {
+        e.unwrap_or(RecordError::NameLength {
+            index,
+            len: name.len(),
+        })
+    })
 }
 
 /// HPKE `info` for sealing the share of custodian `index` in set `set_id`.

@@ -59,6 +59,14 @@ pub enum SecretIoError {
     /// The requested output would overwrite an existing file.
     #[error("refusing to overwrite {0}: it already exists (use --force to replace it)")]
     Exists(PathBuf),
+    /// The output's directory does not exist, so the file could never be written.
+    #[error("cannot write {}: its directory {} does not exist; create it or choose another path", .path.display(), .dir.display())]
+    NoDirectory {
+        /// The output file.
+        path: PathBuf,
+        /// Its missing directory.
+        dir: PathBuf,
+    },
     /// The output file could not be written.
     #[error("cannot write {path}: {source}")]
     Write { path: PathBuf, source: io::Error },
@@ -181,10 +189,20 @@ fn check_len(secret: &[u8], origin: &str) -> Result<(), SecretIoError> {
     Ok(())
 }
 
-/// Fails early, before any card is touched, if `path` exists and may not be replaced.
+/// Fails early, before any card is touched, if `path` exists and may not be replaced, or its directory is missing.
 pub fn check_writable(path: &Path, force: bool) -> Result<(), SecretIoError> {
     if !force && fs::symlink_metadata(path).is_ok() {
         return Err(SecretIoError::Exists(path.to_path_buf()));
+    }
+    let dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => Path::new("."),
+    };
+    if !dir.is_dir() {
+        return Err(SecretIoError::NoDirectory {
+            path: path.to_path_buf(),
+            dir: dir.to_path_buf(),
+        });
     }
     Ok(())
 }
@@ -267,6 +285,20 @@ mod tests {
             std::env::temp_dir().join(format!("quorum-secret-io-{}", rand::rngs::OsRng.next_u64()));
         fs::create_dir_all(&dir).unwrap();
         dir
+    }
+
+    #[test]
+    fn an_output_in_a_missing_directory_is_refused_before_anything_else() {
+        let dir = scratch();
+        assert!(check_writable(&dir.join("out.bin"), false).is_ok());
+        assert!(check_writable(Path::new("relative.bin"), false).is_ok());
+        let missing = dir.join("no-such-dir").join("out.bin");
+        let e = check_writable(&missing, true).unwrap_err();
+        assert!(
+            matches!(&e, SecretIoError::NoDirectory { dir: d, .. } if d.ends_with("no-such-dir")),
+            "{e}"
+        );
+        assert!(e.to_string().contains("does not exist"), "{e}");
     }
 
     #[test]

@@ -161,6 +161,8 @@ fn recovery_with_too_few_cards_fails_and_says_how_many_are_missing() {
     let err = text(&failed.stderr);
     assert!(err.contains("only 2 of the 3 shares needed"), "{err}");
     assert!(err.contains("bring 1 more custodian card"), "{err}");
+    assert!(err.contains("no PIN was asked"), "{err}");
+    assert!(!err.contains("PIN accepted"), "{err}");
     assert!(!out.exists(), "no output file may be left behind");
 }
 

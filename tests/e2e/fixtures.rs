@@ -77,10 +77,11 @@ pub fn enrolled(
     let input = dir.join(format!("{label}.master"));
     std::fs::write(&input, master).unwrap();
     let bundle_path = dir.join(format!("{label}.quorum.json"));
-    run_ok(&[
+    let threshold = n.to_string();
+    let mut args = vec![
         "enroll",
         "--threshold",
-        &n.to_string(),
+        &threshold,
         "--label",
         label,
         "--in",
@@ -89,7 +90,11 @@ pub fn enrolled(
         bundle_path.to_str().unwrap(),
         "--pin-file",
         pins.to_str().unwrap(),
-    ]);
+    ];
+    if n == 1 {
+        args.push("--allow-single-card");
+    }
+    run_ok(&args);
     let bundle = Bundle::parse(&std::fs::read_to_string(&bundle_path).unwrap()).unwrap();
     (custodians, pins, bundle)
 }

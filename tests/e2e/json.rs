@@ -257,6 +257,7 @@ fn ceremonies_that_change_cards_answer_in_json_too() {
         "reshare",
         "--threshold",
         "1",
+        "--allow-single-card",
         "--label",
         "json-new",
         "--new-bundle",

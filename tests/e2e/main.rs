@@ -8,6 +8,7 @@ mod bad_input;
 mod core;
 mod cut;
 mod dh_cross;
+mod early;
 mod farm;
 mod farm_smoke;
 mod fixtures;

@@ -152,7 +152,7 @@ pub(super) fn name_for(names: &[(String, String)], key: &CardKey, position: usiz
 }
 
 /// Why a card cannot join, or `None` if it can.
-fn refusal(id: &Identity, registered: &[Registered]) -> Option<String> {
+fn refusal(id: &Identity, registered: &[CardKey]) -> Option<String> {
     if id.status.blocked {
         return Some(
             "has a blocked PIN; it cannot be enrolled (a factory reset makes it usable again)"
@@ -165,7 +165,7 @@ fn refusal(id: &Identity, registered: &[Registered]) -> Option<String> {
         LifeCycle::Personalised => {}
     }
     let key = id.key?;
-    registered.iter().position(|r| r.key == key).map(|i| {
+    registered.iter().position(|r| *r == key).map(|i| {
         format!(
             "was already registered as card {} of this set (the same card twice)",
             i + 1
@@ -203,7 +203,8 @@ fn register_one(
     out: &mut dyn Write,
 ) -> Result<(CardKey, u16, Verified), String> {
     let id = identify(&mut p.card, &p.reader).map_err(|e| e.to_string())?;
-    if let Some(problem) = refusal(&id, registered) {
+    let keys: Vec<CardKey> = registered.iter().map(|r| r.key).collect();
+    if let Some(problem) = refusal(&id, &keys) {
         return Err(refused_message(&id, &mut p.card, &p.reader, &problem));
     }
     let key = id.key.expect("a personalised card has a key");
@@ -218,35 +219,29 @@ fn register_present(
     req: &EnrollRequest<'_>,
     out: &mut dyn Write,
 ) -> Result<Vec<Registered>, CeremonyError> {
-    let mut registered: Vec<Registered> = Vec::new();
+    // First every card without a PIN: any refusal, a count that does not fit or a name for
+    // a card that is not there stops the enrollment before anyone types a PIN.
+    let mut found: Vec<(Presented, CardKey, u16)> = Vec::new();
     let mut problems = Vec::new();
     let mut sink = std::io::sink();
     while let Some(mut p) = presenter.next(&mut sink, "")? {
-        match register_one(&mut p, &req.pins, &registered, out) {
-            Ok((key, capacity, pin)) => {
-                say(
-                    out,
-                    &format!(
-                        "Card {} in \"{}\": PIN accepted, registered as card {}.",
-                        key.fingerprint(),
-                        p.reader,
-                        registered.len() + 1
-                    ),
-                );
-                registered.push(Registered {
-                    reader: p.reader,
-                    key,
-                    capacity,
-                    pin,
-                    session: Some(p.card),
-                });
-            }
-            Err(problem) => problems.push(problem),
+        let keys: Vec<CardKey> = found.iter().map(|(_, k, _)| *k).collect();
+        match identify(&mut p.card, &p.reader) {
+            Err(e) => problems.push(e.to_string()),
+            Ok(id) => match refusal(&id, &keys) {
+                Some(problem) => {
+                    problems.push(refused_message(&id, &mut p.card, &p.reader, &problem))
+                }
+                None => {
+                    let key = id.key.expect("a personalised card has a key");
+                    found.push((p, key, id.status.capacity));
+                }
+            },
         }
     }
     if !problems.is_empty() {
         return Err(CeremonyError::NotEnrolled(format!(
-            "nothing was written, because {}:\n  - {}",
+            "no PIN was asked and nothing was written, because {}:\n  - {}",
             if problems.len() == 1 {
                 "a card was refused"
             } else {
@@ -255,15 +250,66 @@ fn register_present(
             problems.join("\n  - ")
         )));
     }
+    let keys: Vec<CardKey> = found.iter().map(|(_, k, _)| *k).collect();
+    check_plan(req, &keys, "no PIN was asked and nothing was written")?;
+    let mut registered: Vec<Registered> = Vec::with_capacity(found.len());
+    for (mut p, key, capacity) in found {
+        let fingerprint = key.fingerprint();
+        let pin =
+            verify_pin(&mut p.card, &req.pins, &fingerprint, &p.reader, out).map_err(|e| {
+                CeremonyError::NotEnrolled(format!(
+                    "nothing was written, because card {fingerprint} in \"{}\": {e}",
+                    p.reader
+                ))
+            })?;
+        say(
+            out,
+            &format!(
+                "Card {fingerprint} in \"{}\": PIN accepted, registered as card {}.",
+                p.reader,
+                registered.len() + 1
+            ),
+        );
+        registered.push(Registered {
+            reader: p.reader,
+            key,
+            capacity,
+            pin,
+            session: Some(p.card),
+        });
+    }
+    Ok(registered)
+}
+
+/// The plan as the cards make it: their count against --shares and the threshold, and every
+/// --name given for a card that is among them. `done` says what has happened so far.
+fn check_plan(req: &EnrollRequest<'_>, keys: &[CardKey], done: &str) -> Result<(), CeremonyError> {
     if let Some(count) = req.count {
-        if registered.len() != usize::from(count) {
+        if keys.len() != usize::from(count) {
             return Err(CeremonyError::NotEnrolled(format!(
-                "--shares {count} was asked but {} personalised cards are present; nothing was written",
-                registered.len()
+                "--shares {count} was asked but {} personalised cards are present; {done}",
+                keys.len()
             )));
         }
     }
-    Ok(registered)
+    if usize::from(req.threshold) > keys.len() {
+        return Err(CeremonyError::Usage(format!(
+            "--threshold {} needs at least {} cards, but {} personalised card(s) are present; insert more cards or lower the threshold; {done}",
+            req.threshold,
+            req.threshold,
+            keys.len()
+        )));
+    }
+    let fingerprints: Vec<String> = keys.iter().map(CardKey::fingerprint).collect();
+    for (fp, _) in req.names {
+        if !fingerprints.iter().any(|f| f.eq_ignore_ascii_case(fp)) {
+            return Err(CeremonyError::Usage(format!(
+                "--name {fp}=…: no card with fingerprint {fp} is among the cards ({}); check the fingerprint `quorumctl status` shows; {done}",
+                fingerprints.join(", ")
+            )));
+        }
+    }
+    Ok(())
 }
 
 fn register_swapped(
@@ -308,6 +354,8 @@ fn register_swapped(
             }
         }
     }
+    let keys: Vec<CardKey> = registered.iter().map(|r| r.key).collect();
+    check_plan(req, &keys, "nothing was written")?;
     Ok(registered)
 }
 

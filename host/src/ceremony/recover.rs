@@ -290,6 +290,26 @@ impl Run<'_, '_> {
             }
         }
         self.stop_if_several_sets(false)?;
+        if let [set] = self.sightings.0.as_slice() {
+            let mut indices: Vec<u8> = read
+                .iter()
+                .filter_map(|(_, m)| m.as_ref().ok())
+                .filter(|m| m.record.set_digest() == set.digest)
+                .map(|m| m.record.index)
+                .collect();
+            indices.sort_unstable();
+            indices.dedup();
+            let need = usize::from(set.threshold);
+            if indices.len() < need {
+                return Err(CeremonyError::NotEnoughShares(format!(
+                    "only {} of the {need} shares needed for set \"{}\" (set digest {}) are present: bring {} more custodian card(s), or use --reader or --any-reader to bring them one after another; no PIN was asked and nothing was written",
+                    indices.len(),
+                    set.label,
+                    set.digest,
+                    need - indices.len()
+                )));
+            }
+        }
         for (mut p, member) in read {
             if self.complete() {
                 continue;

@@ -140,9 +140,12 @@ pub struct InitArgs {
 /// Options of `enroll`.
 #[derive(Debug, Args)]
 pub struct EnrollArgs {
-    /// Number of cards needed to recover (n).
-    #[arg(long, short = 'n', value_name = "N")]
+    /// Number of cards needed to recover (n), 1 to m (1 needs --allow-single-card).
+    #[arg(long, short = 'n', value_name = "N", value_parser = clap::value_parser!(u8).range(1..))]
     pub threshold: u8,
+    /// Allow --threshold 1: any one card, with its PIN, recovers the master alone.
+    #[arg(long)]
+    pub allow_single_card: bool,
     /// Number of cards to enroll (m); default: every personalised card present. Required with --reader.
     #[arg(long, short = 'm', value_name = "M")]
     pub shares: Option<u8>,
@@ -265,9 +268,12 @@ pub struct AddCardArgs {
 /// Options of `reshare`.
 #[derive(Debug, Args)]
 pub struct ReshareArgs {
-    /// Number of cards the new set needs to recover (n).
-    #[arg(long, short = 'n', value_name = "N")]
+    /// Number of cards the new set needs to recover (n), 1 to m (1 needs --allow-single-card).
+    #[arg(long, short = 'n', value_name = "N", value_parser = clap::value_parser!(u8).range(1..))]
     pub threshold: u8,
+    /// Allow --threshold 1: any one card of the new set, with its PIN, recovers the master alone.
+    #[arg(long)]
+    pub allow_single_card: bool,
     /// Number of cards in the new set (m); default: every card that can join. Required with --reader.
     #[arg(long, short = 'm', value_name = "M")]
     pub shares: Option<u8>,

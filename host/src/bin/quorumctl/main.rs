@@ -33,6 +33,7 @@ use quorum::crypto::anchor::parse_digest_prefix;
 use quorum::crypto::{KeyCheck, SetDigest};
 use quorum::log::{CardEntry, CardOutcome, Entry, Fingerprint, Outcome, SetRef};
 use quorum::pin::{PinSource, RetryLimit};
+use quorum::record;
 use quorum::secret_io::{
     check_writable, read_master, write_private_file, write_stdout, MasterSource, SecretIoError,
 };
@@ -367,6 +368,48 @@ fn parse_names(names: &[String]) -> Result<Vec<(String, String)>, CeremonyError>
         .collect()
 }
 
+/// A custodian name as the record takes it, refused before any card is touched.
+fn check_custodian_name(option: &str, name: &str) -> Result<(), CeremonyError> {
+    record::check_name(name, 0).map_err(|_| {
+        CeremonyError::Usage(format!(
+            "{option}: a custodian name is at most {} bytes of printable UTF-8 (no control or format characters); nothing was done",
+            record::MAX_NAME_LEN
+        ))
+    })
+}
+
+/// The set options every card would refuse, checked before any card is asked for a PIN:
+/// the label and names against the record's text rules, the threshold against --shares.
+fn check_set_options(
+    label: &str,
+    names: &[(String, String)],
+    threshold: u8,
+    shares: Option<u8>,
+    allow_single_card: bool,
+) -> Result<(), CeremonyError> {
+    record::check_label(label)
+        .map_err(|e| CeremonyError::Usage(format!("--label: {e}; nothing was done")))?;
+    for (fp, name) in names {
+        check_custodian_name(&format!("--name {fp}={name:?}"), name)?;
+    }
+    if let Some(m) = shares {
+        if threshold > m {
+            return Err(CeremonyError::Usage(format!(
+                "--threshold {threshold} is more than the {m} cards of --shares: a set of {m} cards can need at most {m}; nothing was done"
+            )));
+        }
+    }
+    if threshold == 1 {
+        if !allow_single_card {
+            return Err(CeremonyError::Usage(
+                "--threshold 1 means any one card, with its PIN, recovers the master alone, with no quorum to protect it; if that is what you want, add --allow-single-card; nothing was done".to_owned(),
+            ));
+        }
+        eprintln!("Warning: threshold 1: each card of this set, with its PIN, recovers the master secret on its own.");
+    }
+    Ok(())
+}
+
 fn default_bundle_path(label: &str) -> PathBuf {
     let safe: String = label
         .chars()
@@ -390,6 +433,13 @@ fn enroll_set(
 ) -> Result<(), CeremonyError> {
     let names = parse_names(&args.names)?;
     require_count(&args.cards, args.shares, "the number of cards to enroll")?;
+    check_set_options(
+        &args.label,
+        &names,
+        args.threshold,
+        args.shares,
+        args.allow_single_card,
+    )?;
     if args.out.is_some() && args.generate.is_none() {
         return Err(CeremonyError::Usage("--out is where a --generate'd secret goes; with --in or standard input you already hold the secret".to_owned()));
     }
@@ -760,6 +810,9 @@ fn add_new_card(
     logged: &mut Logged,
     report: &mut Report,
 ) -> Result<(), CeremonyError> {
+    if let Some(name) = &args.name {
+        check_custodian_name(&format!("--name {name:?}"), name)?;
+    }
     let bundle = read_bundle(&args.bundle)?;
     let base = bundle
         .newest_record()
@@ -938,6 +991,13 @@ fn reshare_set(
 ) -> Result<(), CeremonyError> {
     let names = parse_names(&args.names)?;
     require_count(&args.cards, args.shares, "the new set's number of cards")?;
+    check_set_options(
+        &args.label,
+        &names,
+        args.threshold,
+        args.shares,
+        args.allow_single_card,
+    )?;
     let old_set = args.set.as_deref().map(parse_set_id).transpose()?;
     let bundle_records = match args.bundle.as_deref() {
         Some(path) => {

@@ -1,0 +1,119 @@
+//! Options that cannot work are refused before any card is asked for a PIN: the threshold
+//! against the cards, the label and names against the record's rules, an output in a
+//! missing directory, a 1-of-m set without its flag. pcscd's APDU log shows no VERIFY.
+
+use crate::farm::{lock, Farm, Sim};
+use crate::fixtures::{personalise, pins_of, text};
+use crate::run::{run, scratch, show};
+use crate::secrets::pcscd_log_since;
+
+#[test]
+fn enroll_refuses_impossible_options_before_any_pin() {
+    let _guard = lock();
+    let farm = Farm::connect();
+    let dir = scratch("early");
+    let cards = personalise(&farm, &dir, 3);
+    let pins = pins_of(&dir, "early.pins", &cards);
+    let master = dir.join("early.master");
+    std::fs::write(&master, b"never enrolled").unwrap();
+    let bundle = dir.join("early.quorum.json");
+    let long_label = "x".repeat(300);
+    let missing = dir.join("no-such-dir").join("key");
+    let bidi = "Alice\u{202e}ecilA";
+    let eve = "0000-1111-2222-3333=Eve";
+    let named = format!("{}={bidi}", cards[0].fingerprint);
+    let cases: Vec<(Vec<&str>, i32, &str)> = vec![
+        (vec!["--threshold", "0"], 2, "--threshold"),
+        (
+            vec!["--threshold", "4"],
+            2,
+            "needs at least 4 cards, but 3 personalised card(s) are present",
+        ),
+        (
+            vec!["--threshold", "3", "--shares", "2"],
+            2,
+            "more than the 2 cards of --shares",
+        ),
+        (vec!["--threshold", "1"], 2, "add --allow-single-card"),
+        (vec!["--threshold", "2", "--label", ""], 2, "--label"),
+        (
+            vec!["--threshold", "2", "--label", &long_label],
+            2,
+            "--label",
+        ),
+        (
+            vec!["--threshold", "2", "--name", eve],
+            2,
+            "no card with fingerprint 0000-1111-2222-3333",
+        ),
+        (
+            vec!["--threshold", "2", "--name", &named],
+            2,
+            "printable UTF-8",
+        ),
+    ];
+    let log = Sim::pcscd_log();
+    let from = std::fs::metadata(&log).map(|m| m.len()).unwrap_or(0);
+    for (options, code, says) in &cases {
+        let mut args = vec!["enroll"];
+        args.extend_from_slice(options);
+        if !options.contains(&"--label") {
+            args.extend_from_slice(&["--label", "early"]);
+        }
+        args.extend_from_slice(&[
+            "--in",
+            master.to_str().unwrap(),
+            "--bundle",
+            bundle.to_str().unwrap(),
+            "--pin-file",
+            pins.to_str().unwrap(),
+        ]);
+        let done = run(&args);
+        assert_eq!(
+            done.status.code(),
+            Some(*code),
+            "{options:?}: {}",
+            show(&done)
+        );
+        assert!(
+            text(&done.stderr).contains(says),
+            "{options:?}: {}",
+            show(&done)
+        );
+        assert!(!bundle.exists(), "{options:?}: a bundle was written");
+    }
+    // a generated secret whose --out directory does not exist: refused before any card
+    let done = run(&[
+        "enroll",
+        "--threshold",
+        "2",
+        "--label",
+        "early",
+        "--generate",
+        "32",
+        "--out",
+        missing.to_str().unwrap(),
+        "--bundle",
+        bundle.to_str().unwrap(),
+        "--pin-file",
+        pins.to_str().unwrap(),
+    ]);
+    assert_eq!(done.status.code(), Some(8), "{}", show(&done));
+    assert!(
+        text(&done.stderr).contains("does not exist"),
+        "{}",
+        show(&done)
+    );
+    let slice = pcscd_log_since(&log, from, 0);
+    // the log is on: the count and name checks read every card (SELECT, GET STATUS) ...
+    assert!(slice.contains("APDU: 80 10 00 00"), "pcscd logged no APDU:\n{slice}");
+    // ... and none of them was sent a PIN or a record
+    assert!(
+        !slice.contains("APDU: 00 20 00 81 0C"),
+        "a PIN was sent:\n{slice}"
+    );
+    assert!(
+        !slice.contains("APDU: 80 14"),
+        "a record was written:\n{slice}"
+    );
+}
