@@ -106,7 +106,10 @@ fn enroll_refuses_impossible_options_before_any_pin() {
     );
     let slice = pcscd_log_since(&log, from, 0);
     // the log is on: the count and name checks read every card (SELECT, GET STATUS) ...
-    assert!(slice.contains("APDU: 80 10 00 00"), "pcscd logged no APDU:\n{slice}");
+    assert!(
+        slice.contains("APDU: 80 10 00 00"),
+        "pcscd logged no APDU:\n{slice}"
+    );
     // ... and none of them was sent a PIN or a record
     assert!(
         !slice.contains("APDU: 00 20 00 81 0C"),
