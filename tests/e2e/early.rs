@@ -4,7 +4,7 @@
 
 use crate::farm::{lock, Farm, Sim};
 use crate::fixtures::{personalise, pins_of, text};
-use crate::run::{run, scratch, show};
+use crate::run::{pin_file, run, scratch, show};
 use crate::secrets::pcscd_log_since;
 
 #[test]
@@ -119,4 +119,40 @@ fn enroll_refuses_impossible_options_before_any_pin() {
         !slice.contains("APDU: 80 14"),
         "a record was written:\n{slice}"
     );
+}
+
+#[test]
+fn exit_codes_follow_the_readme() {
+    let _guard = lock();
+    let farm = Farm::connect();
+    let dir = scratch("exit-codes");
+    // (verify with a wrong PIN exits 5: health::one_custodian_alone_checks_their_card_…)
+    // a retry limit the card would refuse is a usage error, refused before any card (2)
+    farm.clear_all();
+    let blank = farm.new_card(None);
+    farm.insert(&blank, 0);
+    let pin = pin_file(&dir, "init-pin", &["123456".to_owned()]);
+    let reader = farm.reader_name(0).to_owned();
+    let retries = run(&[
+        "init",
+        "--reader",
+        &reader,
+        "--retries",
+        "20",
+        "--pin-file",
+        pin.to_str().unwrap(),
+    ]);
+    assert_eq!(retries.status.code(), Some(2), "{}", show(&retries));
+    // init on an empty reader: no card present, as `status` says with no card anywhere (3)
+    farm.clear_all();
+    let empty = run(&[
+        "init",
+        "--reader",
+        &reader,
+        "--pin-file",
+        pin.to_str().unwrap(),
+    ]);
+    assert_eq!(empty.status.code(), Some(3), "{}", show(&empty));
+    let status = run(&["status"]);
+    assert_eq!(status.status.code(), Some(3), "{}", show(&status));
 }

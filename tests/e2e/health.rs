@@ -59,7 +59,7 @@ fn one_custodian_alone_checks_their_card_and_a_damaged_card_fails() {
     // A wrong PIN fails the check and says how many tries are left.
     let wrong = pin_file(&dir, "wrong-pin", &["999999".to_owned()]);
     let failed = run(&["verify", "--pin-file", wrong.to_str().unwrap()]);
-    assert_eq!(failed.status.code(), Some(4), "{}", show(&failed));
+    assert_eq!(failed.status.code(), Some(5), "{}", show(&failed));
     assert!(text(&failed.stdout).contains("FAILED"), "{}", show(&failed));
     assert!(
         text(&failed.stderr).contains("tries left"),

@@ -94,8 +94,9 @@ impl ExitStatus {
             | TransportError::NoReaders
             | TransportError::UnknownReader(_)
             | TransportError::ReaderGone(_) => ExitStatus::Pcsc,
-            TransportError::NoCard(_)
-            | TransportError::CardRemoved
+            // no card in the reader named: as with no card in any reader
+            TransportError::NoCard(_) => ExitStatus::NotEnoughCards,
+            TransportError::CardRemoved
             | TransportError::CardReset
             | TransportError::CardInUse(_)
             | TransportError::ExchangeFailed
@@ -131,7 +132,10 @@ impl CeremonyError {
             CeremonyError::Pin(PinError::Read { .. } | PinError::TooLarge { .. }) => {
                 ExitStatus::File
             }
-            CeremonyError::Pin(_) => ExitStatus::Pin,
+            CeremonyError::Pin(PinError::RetryLimit(_) | PinError::RetryLimitSyntax) => {
+                ExitStatus::Usage
+            }
+            CeremonyError::Pin(_) | CeremonyError::PinsFailed(_) => ExitStatus::Pin,
             CeremonyError::SecretIo(
                 SecretIoError::StdinIsTerminal | SecretIoError::StdoutIsTerminal,
             ) => ExitStatus::Usage,
@@ -245,6 +249,45 @@ mod tests {
                 ExitStatus::Usage,
             ),
             (CeremonyError::Usage("bad".into()), ExitStatus::Usage),
+            (
+                CeremonyError::Pin(PinError::RetryLimit(20)),
+                ExitStatus::Usage,
+            ),
+            (
+                CeremonyError::PinsFailed("1 of 1 card(s) failed".into()),
+                ExitStatus::Pin,
+            ),
+            (
+                CeremonyError::CardsFailed("1 of 1 card(s) failed".into()),
+                ExitStatus::Card,
+            ),
+            (
+                CeremonyError::card(
+                    "r",
+                    CardError::Transport(TransportError::NoCard("r".into())),
+                ),
+                ExitStatus::NotEnoughCards,
+            ),
+            (
+                CeremonyError::Recover(RecoverError::Forged {
+                    card: None,
+                    version: 2,
+                    unlisted: vec![],
+                }),
+                ExitStatus::File,
+            ),
+            (
+                CeremonyError::Recover(RecoverError::Forged {
+                    card: Some(3),
+                    version: 2,
+                    unlisted: vec![],
+                }),
+                ExitStatus::Card,
+            ),
+            (
+                CeremonyError::SeveralSets("two sets".into()),
+                ExitStatus::Usage,
+            ),
             (
                 CeremonyError::Recover(RecoverError::SharesDoNotMatch),
                 ExitStatus::Card,

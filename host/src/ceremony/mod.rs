@@ -160,6 +160,9 @@ pub enum CeremonyError {
     /// Some of the cards checked did not pass (each is reported separately).
     #[error("{0}")]
     CardsFailed(String),
+    /// Every card that did not pass failed at its PIN (each is reported separately).
+    #[error("{0}")]
+    PinsFailed(String),
     /// Writing progress or results failed.
     #[error("cannot write output: {0}")]
     Output(#[from] std::io::Error),

@@ -183,9 +183,18 @@ pub fn open_member_keeping_pin<T: Transport>(
     reader: &str,
     out: &mut dyn Write,
 ) -> Result<(OpenedShare, Verified), Refusal> {
-    let refuse = |e: String| (member.who.clone(), e);
     let pin = verify_pin(card, pins, &member.fingerprint(), reader, out)
-        .map_err(|e| refuse(sentence(&e)))?;
+        .map_err(|e| (member.who.clone(), sentence(&e)))?;
+    open_verified(card, member).map(|share| (share, pin))
+}
+
+/// GET RECORD (sealed) and UNSEAL on a card whose PIN was accepted in this session: the
+/// member's share, opened and checked against its commitment.
+pub fn open_verified<T: Transport>(
+    card: &mut Card<T>,
+    member: &Member,
+) -> Result<OpenedShare, Refusal> {
+    let refuse = |e: String| (member.who.clone(), e);
     let sealed = card.get_record_sealed().map_err(|e| refuse(sentence(&e)))?;
     sharing::open_share(
         &member.public,
@@ -194,7 +203,6 @@ pub fn open_member_keeping_pin<T: Transport>(
         &mut OsRng,
         |point: &[u8; POINT_LEN]| card.unseal(point).map(|x| *x),
     )
-    .map(|share| (share, pin))
     .map_err(|e| refuse(sentence(&e)))
 }
 

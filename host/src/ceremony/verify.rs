@@ -14,7 +14,7 @@ use crate::transport::pcsc::PcscContext;
 
 use super::inspect::SetMembership;
 use super::pin_step::verify_pin;
-use super::share::{open_member, read_member, sentence, Member, Refusal, Who};
+use super::share::{open_verified, read_member, sentence, Member, Refusal, Who};
 use super::{say, CardsFrom, CeremonyError, PinPolicy, Presenter};
 
 /// What to check.
@@ -44,6 +44,8 @@ pub struct CardCheck {
     pub set: Option<SetMembership>,
     /// The card opened its share and the share matches its commitment.
     pub ok: bool,
+    /// It failed at its PIN (wrong, blocked, cancelled or timed out on a keypad).
+    pub pin_failed: bool,
     /// What was found.
     pub note: String,
 }
@@ -73,13 +75,15 @@ pub fn verify(
                 who,
                 set: Some(set),
                 ok: true,
+                pin_failed: false,
                 note,
             },
-            Err((who, note)) => CardCheck {
+            Err(Failed { who, note, pin }) => CardCheck {
                 reader: reader.clone(),
                 who,
                 set: None,
                 ok: false,
+                pin_failed: pin,
                 note,
             },
         };
@@ -102,12 +106,29 @@ pub fn verify(
     Ok(checks)
 }
 
+/// Why a card failed its check, and whether it was at its PIN (the exit status says so).
+struct Failed {
+    who: Who,
+    note: String,
+    pin: bool,
+}
+
+impl From<Refusal> for Failed {
+    fn from((who, note): Refusal) -> Failed {
+        Failed {
+            who,
+            note,
+            pin: false,
+        }
+    }
+}
+
 fn check_one(
     card: &mut crate::card::Card<crate::transport::pcsc::PcscTransport>,
     reader: &str,
     req: &VerifyRequest<'_>,
     out: &mut dyn Write,
-) -> Result<(Who, SetMembership, String), Refusal> {
+) -> Result<(Who, SetMembership, String), Failed> {
     let member = read_member(card)?;
     let set = member.membership();
     if let Some(bundle) = req.bundle {
@@ -115,11 +136,16 @@ fn check_one(
             .check_card_record(&member.record)
             .map_err(|e| (member.who.clone(), e.to_string()))?;
     }
+    verify_pin(card, &req.pins, &member.fingerprint(), reader, out).map_err(|e| Failed {
+        who: member.who.clone(),
+        note: sentence(&e),
+        pin: e.exit_status() == super::ExitStatus::Pin,
+    })?;
     if req.no_open {
-        let note = prove_key(card, &member, req, reader, out)?;
+        let note = prove_key(card, &member, req)?;
         return Ok((member.who, set, note));
     }
-    let opened = open_member(card, &member, &req.pins, reader, out)?;
+    let opened = open_verified(card, &member)?;
     let note = format!(
         "PIN accepted; the share opens and matches the commitment published for custodian {} of {} (set version {}){}",
         opened.index(),
@@ -134,18 +160,15 @@ fn check_one(
     Ok((member.who, set, note))
 }
 
-/// VERIFY, then one UNSEAL of s·G for a fresh s: the answer must be x(s·Q) for the key the
-/// record lists. GET RECORD (sealed) is never sent, so the share never reaches this computer.
+/// One UNSEAL of s·G for a fresh s (the PIN was accepted): the answer must be x(s·Q) for the
+/// key the record lists. GET RECORD (sealed) is never sent, so the share never reaches this
+/// computer.
 fn prove_key(
     card: &mut crate::card::Card<crate::transport::pcsc::PcscTransport>,
     member: &Member,
     req: &VerifyRequest<'_>,
-    reader: &str,
-    out: &mut dyn Write,
 ) -> Result<String, Refusal> {
     let refuse = |e: String| (member.who.clone(), e);
-    verify_pin(card, &req.pins, &member.fingerprint(), reader, out)
-        .map_err(|e| refuse(sentence(&e)))?;
     let challenge = KeyChallenge::new(member.key.point(), &mut OsRng);
     let answer = card
         .unseal(challenge.card_point())

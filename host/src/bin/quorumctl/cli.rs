@@ -131,7 +131,8 @@ pub struct InitArgs {
     #[command(flatten)]
     pub card: CardArgs,
     /// Wrong PIN entries allowed before the card blocks for good (3 to 10).
-    #[arg(long, default_value_t = 5, value_name = "N")]
+    #[arg(long, default_value_t = 5, value_name = "N",
+          value_parser = clap::value_parser!(u8).range(i64::from(quorum::pin::RETRY_LIMIT_MIN)..=i64::from(quorum::pin::RETRY_LIMIT_MAX)))]
     pub retries: u8,
     #[command(flatten)]
     pub pins: PinArgs,

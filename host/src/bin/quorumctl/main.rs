@@ -25,7 +25,7 @@ use quorum::ceremony::recover::{recover, Anchor, RecoverRequest};
 use quorum::ceremony::reset::{reset_card, Confirmation};
 use quorum::ceremony::reshare::{reshare, ReshareRequest};
 use quorum::ceremony::share::SeenCard;
-use quorum::ceremony::verify::{verify, VerifyRequest};
+use quorum::ceremony::verify::{verify, CardCheck, VerifyRequest};
 use quorum::ceremony::{
     choose_reader, resolve_reader, CardsFrom, CeremonyError, ExitStatus, PinPolicy,
 };
@@ -786,12 +786,19 @@ fn verify_cards(
                 .collect(),
         ),
     );
-    let failed = checks.iter().filter(|c| !c.ok).count();
-    if failed > 0 {
-        return Err(CeremonyError::CardsFailed(format!(
-            "{failed} of {} card(s) failed the health check; see above for each card and what to do",
+    let failed: Vec<&CardCheck> = checks.iter().filter(|c| !c.ok).collect();
+    if !failed.is_empty() {
+        let message = format!(
+            "{} of {} card(s) failed the health check; see above for each card and what to do",
+            failed.len(),
             checks.len()
-        )));
+        );
+        // a PIN that did not go through is the custodian's to fix, not the card's
+        return Err(if failed.iter().all(|c| c.pin_failed) {
+            CeremonyError::PinsFailed(message)
+        } else {
+            CeremonyError::CardsFailed(message)
+        });
     }
     Ok(())
 }
