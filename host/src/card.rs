@@ -1495,24 +1495,13 @@ mod tests {
         assert_eq!(buffer.len(), 305);
     }
 
-    /// pcsc-lite's CM_IOCTL_GET_FEATURE_REQUEST.
-    const GET_FEATURES: u32 = 0x4200_0D48;
-    const VERIFY_DIRECT: u32 = 0x4233_0006;
+    use crate::transport::scripted::{
+        pinpad_reader, GET_FEATURES, VERIFY_DIRECT, VERIFY_STRUCTURE_30S,
+    };
     const MODIFY_DIRECT: u32 = 0x4233_0007;
-    /// A PIN pad reader's feature list: VERIFY, MODIFY, IFD_PIN_PROPERTIES, GET_TLV_PROPERTIES.
-    const PINPAD_FEATURES: &str = "06044233 0006 07044233 0007 0A044233 000A 12044233 0012";
-    /// PIN_VERIFY_STRUCTURE for quorum with a 30 s timeout, written out field by field.
-    const VERIFY_STRUCTURE_30S: &str = "1E 00 82 0C 00 0C06 02 01 0904 00 000000 11000000 \
-         00200081 0C FFFFFFFFFFFFFFFFFFFFFFFF";
     /// PIN_MODIFY_STRUCTURE for quorum with a 30 s timeout, written out field by field.
     const MODIFY_STRUCTURE_30S: &str = "1E 00 82 0C 00 00 0C 0C06 03 02 03 0904 000102 000000 \
          1D000000 00240081 18 FFFFFFFFFFFFFFFFFFFFFFFF FFFFFFFFFFFFFFFFFFFFFFFF";
-
-    fn pinpad_reader() -> ScriptedTransport {
-        ScriptedTransport::new()
-            .with_reader_controls()
-            .expect_control(GET_FEATURES, "", PINPAD_FEATURES)
-    }
 
     fn verify_on_pinpad_answering(
         answer: &str,

@@ -95,24 +95,26 @@ fn personalise_enroll_recover_and_change_the_pin_on_a_pinpad_reader() {
     );
     assert_pin_absent(&enroll, PAD_PIN);
 
-    // A wrong PIN on the keypad reports the tries left.
+    // A wrong PIN on the keypad is asked again in place, the tries stated; the custodian
+    // cancels on the keypad: the card is left out and nothing else happens.
     pad.type_pin("999999");
-    let wrong = run(&["recover", "--pin-file", host_pins.to_str().unwrap()]);
-    assert_eq!(wrong.status.code(), Some(3), "{}", show(&wrong));
-    assert!(
-        text(&wrong.stderr).contains("wrong PIN; 4 tries left"),
-        "{}",
-        show(&wrong)
-    );
-
-    // Cancel and timeout are reported and change nothing.
     pad.cancel();
     let cancelled = run(&["recover", "--pin-file", host_pins.to_str().unwrap()]);
+    assert_eq!(cancelled.status.code(), Some(3), "{}", show(&cancelled));
+    let err = text(&cancelled.stderr);
     assert!(
-        text(&cancelled.stderr).contains("cancelled on the reader"),
+        err.contains("wrong PIN, 4 tries left; type it again on the reader's keypad"),
         "{}",
         show(&cancelled)
     );
+    assert!(
+        err.contains("cancelled on the reader"),
+        "{}",
+        show(&cancelled)
+    );
+
+    // A keypad that times out waits once more; twice, and the card is left out.
+    pad.press_nothing();
     pad.press_nothing();
     let timed_out = run(&[
         "recover",
@@ -121,9 +123,10 @@ fn personalise_enroll_recover_and_change_the_pin_on_a_pinpad_reader() {
         "--pin-file",
         host_pins.to_str().unwrap(),
     ]);
+    let err = text(&timed_out.stderr);
+    assert!(err.contains("it waits once more"), "{}", show(&timed_out));
     assert!(
-        text(&timed_out.stderr)
-            .contains("no PIN was typed on the reader's keypad within 2 seconds"),
+        err.contains("no PIN was typed on the reader's keypad within 2 seconds"),
         "{}",
         show(&timed_out)
     );
@@ -131,6 +134,32 @@ fn personalise_enroll_recover_and_change_the_pin_on_a_pinpad_reader() {
     assert!(
         status.contains("4 of 5 tries left"),
         "cancel and timeout used no try: {status}"
+    );
+
+    // A wrong PIN, then the right one in the same ceremony; a time-out, then the PIN.
+    pad.type_pin("999999");
+    pad.type_pin(PAD_PIN);
+    let retried = run_ok(&["recover", "--pin-file", host_pins.to_str().unwrap()]);
+    assert_eq!(retried.stdout, b"typed on the keypad");
+    assert!(
+        text(&retried.stderr).contains("wrong PIN, 3 tries left; type it again"),
+        "{}",
+        show(&retried)
+    );
+    pad.press_nothing();
+    pad.type_pin(PAD_PIN);
+    let waited = run_ok(&[
+        "recover",
+        "--pinpad-timeout",
+        "2",
+        "--pin-file",
+        host_pins.to_str().unwrap(),
+    ]);
+    assert_eq!(waited.stdout, b"typed on the keypad");
+    assert!(
+        text(&waited.stderr).contains("it waits once more"),
+        "{}",
+        show(&waited)
     );
 
     // The right PIN on the keypad: recovery succeeds, and the PIN never reached quorumctl.

@@ -4,7 +4,7 @@
 
 use std::io::Write;
 
-use crate::card::Card;
+use crate::card::{Card, CardError};
 use crate::pin::{PinBlock, PinEntry, PinSource, RetryLimit, PIN_MAX_DIGITS, PIN_MIN_DIGITS};
 use crate::transport::Transport;
 
@@ -40,7 +40,19 @@ fn entry<'a, T: Transport>(
     Ok(PinEntry::choose(pinpad, policy.no_pinpad, policy.source))
 }
 
+/// A wrong PIN is asked again in place only while more tries than this are left: the last
+/// try is never spent by a retry, so one slip too many cannot block a card for good.
+const RETRY_WHILE_MORE_THAN: u8 = 1;
+
+/// How many keypad time-outs are forgiven (the custodian is asked once more) per card.
+const PINPAD_TIMEOUTS_FORGIVEN: u8 = 1;
+
 /// VERIFY the card's PIN by the path its reader allows, and say which path it was.
+///
+/// A slip is forgiven in place: a wrong PIN typed on the keypad or at the prompt is asked
+/// again while more than one try is left (the tries are stated), and a keypad that timed
+/// out waits once more. A PIN from a file is not asked again (it would be the same PIN),
+/// and a cancel on the keypad is the custodian's choice: the card is left out.
 pub fn verify_pin<T: Transport>(
     card: &mut Card<T>,
     policy: &PinPolicy<'_>,
@@ -49,29 +61,58 @@ pub fn verify_pin<T: Transport>(
     out: &mut dyn Write,
 ) -> Result<Verified, CeremonyError> {
     let entry = entry(card, policy, reader)?;
-    match entry {
-        PinEntry::Pinpad(_) => {
-            say(
-                out,
-                &crate::pin::pinpad_verify_instructions(fingerprint, policy.pinpad_timeout),
-            );
-            card.verify_on_pinpad(policy.pinpad_timeout)
-                .map_err(|e| CeremonyError::card(reader, e))?;
-            say(
-                out,
-                &format!("Card {fingerprint}: PIN accepted ({}).", entry.describe()),
-            );
-            Ok(Verified::Pinpad)
-        }
-        PinEntry::Host { source, .. } => {
-            let pin = source.current_pin(fingerprint)?;
-            card.verify(&pin)
-                .map_err(|e| CeremonyError::card(reader, e))?;
-            say(
-                out,
-                &format!("Card {fingerprint}: PIN accepted ({}).", entry.describe()),
-            );
-            Ok(Verified::Host(pin))
+    let mut timeouts = 0;
+    loop {
+        let attempt = match entry {
+            PinEntry::Pinpad(_) => {
+                say(
+                    out,
+                    &crate::pin::pinpad_verify_instructions(fingerprint, policy.pinpad_timeout),
+                );
+                card.verify_on_pinpad(policy.pinpad_timeout)
+                    .map(|()| Verified::Pinpad)
+            }
+            PinEntry::Host { source, .. } => {
+                let pin = source.current_pin(fingerprint)?;
+                card.verify(&pin).map(|()| Verified::Host(pin))
+            }
+        };
+        let asks_again = match entry {
+            PinEntry::Pinpad(_) => "type it again on the reader's keypad",
+            PinEntry::Host {
+                source: PinSource::Prompt,
+                ..
+            } => "type it again",
+            PinEntry::Host { .. } => "",
+        };
+        match attempt {
+            Ok(verified) => {
+                say(
+                    out,
+                    &format!("Card {fingerprint}: PIN accepted ({}).", entry.describe()),
+                );
+                return Ok(verified);
+            }
+            Err(CardError::WrongPin { tries_left })
+                if tries_left > RETRY_WHILE_MORE_THAN && !asks_again.is_empty() =>
+            {
+                say(
+                    out,
+                    &format!(
+                        "Card {fingerprint} in \"{reader}\": wrong PIN, {tries_left} tries left; {asks_again}."
+                    ),
+                );
+            }
+            Err(CardError::PinpadTimeout { seconds }) if timeouts < PINPAD_TIMEOUTS_FORGIVEN => {
+                timeouts += 1;
+                say(
+                    out,
+                    &format!(
+                        "Card {fingerprint} in \"{reader}\": nothing was typed on the keypad within {seconds} seconds (no try was used); it waits once more."
+                    ),
+                );
+            }
+            Err(e) => return Err(CeremonyError::card(reader, e)),
         }
     }
 }
@@ -154,4 +195,85 @@ pub fn change<T: Transport>(
         }
     }
     .map_err(|e| CeremonyError::card(reader, e))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::pin::PinTable;
+    use crate::transport::scripted::{
+        pinpad_reader, ScriptedTransport, VERIFY_DIRECT, VERIFY_STRUCTURE_30S,
+    };
+
+    fn policy(source: &PinSource) -> PinPolicy<'_> {
+        PinPolicy {
+            source,
+            no_pinpad: false,
+            pinpad_timeout: 30,
+        }
+    }
+
+    fn run(script: ScriptedTransport, source: &PinSource) -> (Result<(), String>, String) {
+        let mut card = Card::with_trace(script, false);
+        let mut out = Vec::new();
+        let result = verify_pin(&mut card, &policy(source), "fp", "Pad", &mut out)
+            .map(drop)
+            .map_err(|e| e.to_string());
+        (result, String::from_utf8(out).unwrap())
+    }
+
+    #[test]
+    fn a_wrong_pin_on_the_keypad_is_asked_again_while_more_than_one_try_is_left() {
+        let script = pinpad_reader()
+            .expect_control(VERIFY_DIRECT, VERIFY_STRUCTURE_30S, "63C4")
+            .expect_control(VERIFY_DIRECT, VERIFY_STRUCTURE_30S, "63C2")
+            .expect_control(VERIFY_DIRECT, VERIFY_STRUCTURE_30S, "9000");
+        let (result, said) = run(script, &PinSource::Prompt);
+        assert_eq!(result, Ok(()));
+        assert!(
+            said.contains("wrong PIN, 4 tries left; type it again on the reader's keypad"),
+            "{said}"
+        );
+        assert!(said.contains("wrong PIN, 2 tries left"), "{said}");
+        assert!(
+            said.contains("PIN accepted (PIN typed on the reader's pinpad)"),
+            "{said}"
+        );
+        // with one try left the card is left out rather than risk blocking it
+        let script = pinpad_reader().expect_control(VERIFY_DIRECT, VERIFY_STRUCTURE_30S, "63C1");
+        let (result, said) = run(script, &PinSource::Prompt);
+        let e = result.unwrap_err();
+        assert!(
+            e.contains("1 tries left") || e.contains("1 try left"),
+            "{e}"
+        );
+        assert!(!said.contains("type it again"), "{said}");
+    }
+
+    #[test]
+    fn a_keypad_time_out_waits_once_more_and_a_cancel_leaves_the_card_out() {
+        let script = pinpad_reader()
+            .expect_control(VERIFY_DIRECT, VERIFY_STRUCTURE_30S, "6400")
+            .expect_control(VERIFY_DIRECT, VERIFY_STRUCTURE_30S, "9000");
+        let (result, said) = run(script, &PinSource::Prompt);
+        assert_eq!(result, Ok(()));
+        assert!(said.contains("nothing was typed on the keypad within 30 seconds (no try was used); it waits once more"), "{said}");
+        let script = pinpad_reader()
+            .expect_control(VERIFY_DIRECT, VERIFY_STRUCTURE_30S, "6400")
+            .expect_control(VERIFY_DIRECT, VERIFY_STRUCTURE_30S, "6400");
+        let (result, _) = run(script, &PinSource::Prompt);
+        assert!(result.is_err());
+        let script = pinpad_reader().expect_control(VERIFY_DIRECT, VERIFY_STRUCTURE_30S, "6401");
+        let (result, said) = run(script, &PinSource::Prompt);
+        assert!(result.unwrap_err().contains("cancelled"), "{said}");
+    }
+
+    #[test]
+    fn a_wrong_pin_from_a_file_is_not_sent_again() {
+        let table = PinSource::Table(PinTable::parse(b"999999\n", "PIN file test").unwrap());
+        let script = ScriptedTransport::new().expect("002000810C393939393939FFFFFFFFFFFF", "63C4");
+        let (result, said) = run(script, &table);
+        assert!(result.unwrap_err().contains("4 tries left"), "{said}");
+        assert!(!said.contains("type it again"), "{said}");
+    }
 }

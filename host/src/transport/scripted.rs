@@ -49,6 +49,23 @@ pub(crate) fn unhex(text: &str) -> Vec<u8> {
     hex::decode(compact).unwrap_or_else(|e| panic!("bad hex in script {text:?}: {e}"))
 }
 
+/// pcsc-lite's CM_IOCTL_GET_FEATURE_REQUEST.
+pub(crate) const GET_FEATURES: u32 = 0x4200_0D48;
+/// FEATURE_VERIFY_PIN_DIRECT's control code on the virtual pinpad.
+pub(crate) const VERIFY_DIRECT: u32 = 0x4233_0006;
+/// A PIN pad reader's feature list: VERIFY, MODIFY, IFD_PIN_PROPERTIES, GET_TLV_PROPERTIES.
+pub(crate) const PINPAD_FEATURES: &str = "06044233 0006 07044233 0007 0A044233 000A 12044233 0012";
+/// PIN_VERIFY_STRUCTURE for quorum with a 30 s timeout, written out field by field.
+pub(crate) const VERIFY_STRUCTURE_30S: &str = "1E 00 82 0C 00 0C06 02 01 0904 00 000000 11000000 \
+     00200081 0C FFFFFFFFFFFFFFFFFFFFFFFF";
+
+/// A PIN pad reader whose feature list is asked for first.
+pub(crate) fn pinpad_reader() -> ScriptedTransport {
+    ScriptedTransport::new()
+        .with_reader_controls()
+        .expect_control(GET_FEATURES, "", PINPAD_FEATURES)
+}
+
 impl ScriptedTransport {
     /// An empty script.
     pub(crate) fn new() -> Self {
