@@ -16,8 +16,8 @@ use rand::RngCore;
 use thiserror::Error;
 use zeroize::Zeroizing;
 
-/// Largest master secret quorum accepts: it must fit, wrapped, in one card record.
-pub const MAX_MASTER_LEN: usize = 6144;
+/// Largest master secret quorum accepts: the record format's one bound (record-format.md, "Size").
+pub use crate::record::MAX_MASTER_LEN;
 
 /// Where the master secret to back up comes from.
 #[derive(Debug, Clone)]

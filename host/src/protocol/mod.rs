@@ -75,7 +75,7 @@ pub const P2_FACTORY_RESET: u8 = 0x55;
 pub const MAX_SHORT_DATA: usize = 255;
 /// Largest response data field of a short APDU (Le = 00).
 pub const MAX_SHORT_RESPONSE: u16 = 256;
-/// Length of an uncompressed Wei25519 point `04 ‖ X ‖ Y`.
-pub const POINT_LEN: usize = 65;
+/// Length of an uncompressed Wei25519 point `04 ‖ X ‖ Y`: the crypto module's, one value.
+pub use crate::crypto::wei25519::POINT_LEN;
 /// Length of the UNSEAL answer: the big-endian X coordinate of d·P.
 pub const DH_LEN: usize = 32;
