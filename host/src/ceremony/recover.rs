@@ -278,16 +278,7 @@ impl Run<'_, '_> {
             read.push((p, member));
         }
         for (p, member) in &read {
-            if let Ok(m) = member {
-                if self
-                    .req
-                    .anchor
-                    .refuses(&m.record, &m.record.set_digest())
-                    .is_none()
-                {
-                    self.sightings.note(m, &p.reader);
-                }
-            }
+            self.sight(member, &p.reader);
         }
         self.stop_if_several_sets(false)?;
         if let [set] = self.sightings.0.as_slice() {
@@ -341,16 +332,7 @@ impl Run<'_, '_> {
                 break;
             };
             let member = read_member(&mut p.card);
-            if let Ok(m) = &member {
-                if self
-                    .req
-                    .anchor
-                    .refuses(&m.record, &m.record.set_digest())
-                    .is_none()
-                {
-                    self.sightings.note(m, &p.reader);
-                }
-            }
+            self.sight(&member, &p.reader);
             self.stop_if_several_sets(!self.shares.is_empty())?;
             let outcome = member.and_then(|m| self.take(&mut p.card, &p.reader, m, out));
             let used = outcome.is_ok();
@@ -362,6 +344,20 @@ impl Run<'_, '_> {
             }
         }
         Ok(())
+    }
+
+    /// Notes the set of a card the anchor admits, so that several sets in sight are seen.
+    fn sight(&mut self, member: &Result<Member, Refusal>, reader: &str) {
+        if let Ok(m) = member {
+            if self
+                .req
+                .anchor
+                .refuses(&m.record, &m.record.set_digest())
+                .is_none()
+            {
+                self.sightings.note(m, reader);
+            }
+        }
     }
 
     /// Without a digest or bundle, cards of two sets in sight mean the operator must choose.
