@@ -9,6 +9,7 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
+use crate::crypto::anchor::{grouped_hex, SET_DIGEST_SHOWN};
 use crate::crypto::commitment::COMMITMENT_LEN;
 use crate::crypto::hpke::TAG_LEN;
 use crate::crypto::SetDigest;
@@ -387,7 +388,7 @@ impl Bundle {
         Bundle::parse(&text)
     }
 
-    /// The set digest of the set the bundle describes (from its newest record), the anchor of `recover --bundle`.
+    /// The set digest of the set the bundle describes (from its newest record): what `recover --expect` compares.
     pub fn set_digest(&self) -> Result<SetDigest, BundleError> {
         Ok(self.newest_record()?.set_digest())
     }
@@ -395,19 +396,14 @@ impl Bundle {
     /// What a person or a script needs to know about the set, without any card.
     pub fn summary(&self) -> BundleSummary {
         let ciphertext_bytes = self.wrapped_master.ciphertext.len() / 2;
-        let newest = self.newest_record().ok();
         BundleSummary {
             format: self.format.clone(),
             label: self.label.clone(),
             set_id: self.set_id.clone(),
             set_version: self.set_version,
             threshold: self.threshold,
-            set_digest: newest
-                .as_ref()
-                .map_or_else(|| self.set_digest.clone(), |r| r.set_digest().to_hex()),
-            key_check: newest
-                .as_ref()
-                .map_or_else(|| self.key_check.clone(), |r| r.key_check.to_hex()),
+            set_digest: self.set_digest.clone(),
+            key_check: self.key_check.clone(),
             count: self.custodians.len(),
             custodians: self
                 .custodians
@@ -706,15 +702,6 @@ pub struct WrappedSummary {
     pub master_bytes: usize,
 }
 
-/// Hex digits in groups of four joined by dashes, as quorumctl shows digests and fingerprints.
-fn grouped(hex: &str) -> String {
-    hex.as_bytes()
-        .chunks(4)
-        .map(|c| String::from_utf8_lossy(c).into_owned())
-        .collect::<Vec<_>>()
-        .join("-")
-}
-
 /// Hex digits of a commitment shown in the text summary: enough to compare by eye.
 const COMMITMENT_SHOWN: usize = 16;
 
@@ -738,9 +725,13 @@ impl fmt::Display for BundleSummary {
         writeln!(
             f,
             "Set digest:     {}",
-            grouped(self.set_digest.get(..32).unwrap_or(&self.set_digest))
+            grouped_hex(
+                self.set_digest
+                    .get(..2 * SET_DIGEST_SHOWN)
+                    .unwrap_or(&self.set_digest)
+            )
         )?;
-        writeln!(f, "Key check:      {}", grouped(&self.key_check))?;
+        writeln!(f, "Key check:      {}", grouped_hex(&self.key_check))?;
         writeln!(
             f,
             "Wrapped master: {} bytes (a {}-byte secret and its 16-byte tag)",

@@ -565,13 +565,10 @@ fn authenticate_all<'a>(
     key: &DescriptionKey,
     descriptions: impl IntoIterator<Item = Published<'a>>,
 ) -> Result<(), RecoverError> {
-    let descriptions: Vec<Published<'a>> = descriptions.into_iter().collect();
-    let authentic: Vec<&PublicRecord> = descriptions
-        .iter()
-        .map(Published::record)
-        .filter(|r| r.is_authentic(key))
-        .collect();
-    match descriptions.iter().find(|d| !d.record().is_authentic(key)) {
+    let (authentic, forged): (Vec<Published<'a>>, Vec<Published<'a>>) = descriptions
+        .into_iter()
+        .partition(|d| d.record().is_authentic(key));
+    match forged.first() {
         None => Ok(()),
         Some(d) => Err(RecoverError::Forged {
             card: d.card(),
@@ -581,7 +578,7 @@ fn authenticate_all<'a>(
                 .custodians
                 .iter()
                 .map(|c| c.index)
-                .filter(|i| !authentic.iter().any(|a| a.custodian(*i).is_some()))
+                .filter(|i| !authentic.iter().any(|a| a.record().custodian(*i).is_some()))
                 .collect(),
         }),
     }

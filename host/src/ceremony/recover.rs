@@ -12,7 +12,7 @@ use std::io::Write;
 use zeroize::Zeroizing;
 
 use crate::card::Card;
-use crate::crypto::{KeyCheck, SetDigest};
+use crate::crypto::SetDigest;
 use crate::record::PublicRecord;
 use crate::sharing::{self, check_same_set, OpenedShare};
 use crate::transport::pcsc::{PcscContext, PcscTransport};
@@ -43,8 +43,9 @@ pub enum Anchor {
 }
 
 impl Anchor {
-    /// Whether a card's record is of the anchored set; `None` if it is, else why not.
-    fn refuses(&self, record: &PublicRecord, digest: &SetDigest) -> Option<String> {
+    /// Whether a card is of the anchored set; `None` if it is, else why not.
+    fn refuses(&self, member: &Member) -> Option<String> {
+        let (record, digest) = (&member.record, &member.digest);
         match self {
             Anchor::None => None,
             Anchor::Named(name) => {
@@ -110,12 +111,9 @@ pub struct RecoverRequest<'a> {
 pub struct Recovered {
     /// The master secret, wiped on drop.
     pub master: Zeroizing<Vec<u8>>,
-    /// The set it came from.
+    /// The set it came from, with the digest and key check value people compare with the
+    /// ceremony minutes (the key check is the recovered secret's: `recover_checking` made sure).
     pub set: SetMembership,
-    /// The set's digest, to compare with the ceremony minutes.
-    pub digest: SetDigest,
-    /// The recovered secret's check value, to compare with the ceremony minutes.
-    pub key_check: KeyCheck,
     /// Every card seen, in order.
     pub cards: Vec<SeenCard>,
 }
@@ -160,7 +158,7 @@ struct Sightings(Vec<SetSeen>);
 
 impl Sightings {
     fn note(&mut self, member: &Member, reader: &str) {
-        let digest = member.record.set_digest();
+        let digest = member.digest;
         let card = format!("{} in \"{reader}\"", member.fingerprint());
         match self.0.iter_mut().find(|s| s.digest == digest) {
             Some(s) => {
@@ -214,7 +212,7 @@ pub fn recover(
     } else {
         String::new()
     };
-    let Some(record) = target else {
+    let Some((record, _)) = target else {
         return Err(CeremonyError::NotEnoughShares(format!(
             "no share could be opened{}{hint}",
             SeenCard::listing(&cards)
@@ -238,8 +236,6 @@ pub fn recover(
         .max_by_key(|r| r.set_version)
         .expect("at least n shares");
     Ok(Recovered {
-        key_check: KeyCheck::of_master(&master),
-        digest: newest.set_digest(),
         set: SetMembership::from_record(newest),
         master,
         cards,
@@ -249,8 +245,8 @@ pub fn recover(
 /// The state of one recovery.
 struct Run<'r, 'a> {
     req: &'r RecoverRequest<'a>,
-    /// The first opened card's record: the set being recovered.
-    target: Option<PublicRecord>,
+    /// The first opened card's record and its digest: the set being recovered.
+    target: Option<(PublicRecord, SetDigest)>,
     shares: Vec<OpenedShare>,
     cards: Vec<SeenCard>,
     sightings: Sightings,
@@ -262,7 +258,7 @@ impl Run<'_, '_> {
     fn complete(&self) -> bool {
         self.target
             .as_ref()
-            .is_some_and(|t| self.shares.len() >= usize::from(t.threshold))
+            .is_some_and(|(t, _)| self.shares.len() >= usize::from(t.threshold))
     }
 
     /// Every card is in a reader: read every public record first, so that a choice between
@@ -285,7 +281,7 @@ impl Run<'_, '_> {
             let mut indices: Vec<u8> = read
                 .iter()
                 .filter_map(|(_, m)| m.as_ref().ok())
-                .filter(|m| m.record.set_digest() == set.digest)
+                .filter(|m| m.digest == set.digest)
                 .map(|m| m.record.index)
                 .collect();
             indices.sort_unstable();
@@ -320,7 +316,7 @@ impl Run<'_, '_> {
     ) -> Result<(), CeremonyError> {
         while !self.complete() {
             let ask = match &self.target {
-                Some(t) => format!(
+                Some((t, _)) => format!(
                     "a custodian card of set \"{}\" ({} of {} opened)",
                     t.label,
                     self.shares.len(),
@@ -349,12 +345,7 @@ impl Run<'_, '_> {
     /// Notes the set of a card the anchor admits, so that several sets in sight are seen.
     fn sight(&mut self, member: &Result<Member, Refusal>, reader: &str) {
         if let Ok(m) = member {
-            if self
-                .req
-                .anchor
-                .refuses(&m.record, &m.record.set_digest())
-                .is_none()
-            {
+            if self.req.anchor.refuses(m).is_none() {
                 self.sightings.note(m, reader);
             }
         }
@@ -394,21 +385,20 @@ impl Run<'_, '_> {
         let who = member.who.clone();
         let record = &member.record;
         let membership = member.membership();
-        let digest = record.set_digest();
-        if let Some(why) = self.req.anchor.refuses(record, &digest) {
+        let digest = member.digest;
+        if let Some(why) = self.req.anchor.refuses(&member) {
             if self.req.anchor.same_id_as_bundle(record) {
                 self.disagreeing += 1;
             }
             return Err((who, format!("{why}; it belongs to {membership}")));
         }
-        if let Some(t) = self.target.as_ref() {
-            if t.set_digest() != digest {
+        if let Some((t, t_digest)) = self.target.as_ref() {
+            if *t_digest != digest {
                 return Err((
                     who,
                     format!(
-                        "belongs to another {membership} (set digest {digest}), not to set \"{}\" (set digest {})",
+                        "belongs to another {membership} (set digest {digest}), not to set \"{}\" (set digest {t_digest})",
                         t.label,
-                        t.set_digest()
                     ),
                 ));
             }
@@ -424,10 +414,13 @@ impl Run<'_, '_> {
         }
         let opened = open_member(card, &member, &self.req.pins, reader, out)?;
         if self.target.is_none() {
-            self.target = Some(member.record.clone());
+            self.target = Some((member.record.clone(), digest));
         }
         self.shares.push(opened);
-        let need = self.target.as_ref().map_or(0, |t| usize::from(t.threshold));
+        let need = self
+            .target
+            .as_ref()
+            .map_or(0, |(t, _)| usize::from(t.threshold));
         Ok((
             who,
             format!(

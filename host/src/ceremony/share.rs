@@ -9,7 +9,7 @@ use rand::rngs::OsRng;
 
 use crate::card::{Card, CardError};
 use crate::crypto::wei25519::POINT_LEN;
-use crate::crypto::{CardKey, PointError};
+use crate::crypto::{CardKey, SetDigest};
 use crate::protocol::LifeCycle;
 use crate::record::PublicRecord;
 use crate::sharing::{self, OpenedShare};
@@ -89,6 +89,8 @@ pub struct Member {
     pub record: PublicRecord,
     /// The card's own key (GET STATUS), equal to the one its record names for it.
     pub key: CardKey,
+    /// The digest of the set its record describes, computed once.
+    pub digest: SetDigest,
     /// How to name the card.
     pub who: Who,
 }
@@ -130,16 +132,21 @@ pub fn read_member<T: Transport>(card: &mut Card<T>) -> Result<Member, Refusal> 
         .card_key;
     let who = Who::custodian(&record);
     let status = card.status().map_err(|e| (who.clone(), sentence(&e)))?;
-    let key = status
-        .public_key
-        .ok_or(PointError::WrongLength(0))
-        .and_then(|p| CardKey::from_card_point(&p))
-        .map_err(|e| {
-            (
-                who.clone(),
-                format!("its own public key is invalid ({e}): it is not a genuine quorum card; no PIN was sent to it"),
-            )
-        })?;
+    let Some(point) = status.public_key else {
+        return Err((
+            who,
+            format!(
+                "reports no key of its own (state: {}): it is not a genuine quorum card; no PIN was sent to it",
+                status.state.name()
+            ),
+        ));
+    };
+    let key = CardKey::from_card_point(&point).map_err(|e| {
+        (
+            who.clone(),
+            format!("its own public key is invalid ({e}): it is not a genuine quorum card; no PIN was sent to it"),
+        )
+    })?;
     if key != listed {
         return Err((
             Who {
@@ -155,6 +162,7 @@ pub fn read_member<T: Transport>(card: &mut Card<T>) -> Result<Member, Refusal> 
         ));
     }
     Ok(Member {
+        digest: record.set_digest(),
         public,
         record,
         key,

@@ -141,16 +141,23 @@ fn check_one(
         note: sentence(&e),
         pin: e.exit_status() == super::ExitStatus::Pin,
     })?;
-    if req.no_open {
-        let note = prove_key(card, &member, req)?;
-        return Ok((member.who, set, note));
-    }
-    let opened = open_verified(card, &member)?;
+    let what = if req.no_open {
+        prove_key(card, &member)?;
+        "the card answered a fresh key challenge with the key its record lists for custodian"
+    } else {
+        open_verified(card, &member)?;
+        "the share opens and matches the commitment published for custodian"
+    };
     let note = format!(
-        "PIN accepted; the share opens and matches the commitment published for custodian {} of {} (set version {}){}",
-        opened.index(),
+        "PIN accepted; {what} {} of {} (set version {}){}{}",
+        member.record.index,
         set_name(&set),
         member.record.set_version,
+        if req.no_open {
+            "; its share was not read"
+        } else {
+            ""
+        },
         if req.bundle.is_some() {
             "; the card's record agrees with the bundle"
         } else {
@@ -166,25 +173,14 @@ fn check_one(
 fn prove_key(
     card: &mut crate::card::Card<crate::transport::pcsc::PcscTransport>,
     member: &Member,
-    req: &VerifyRequest<'_>,
-) -> Result<String, Refusal> {
+) -> Result<(), Refusal> {
     let refuse = |e: String| (member.who.clone(), e);
     let challenge = KeyChallenge::new(member.key.point(), &mut OsRng);
     let answer = card
         .unseal(challenge.card_point())
         .map_err(|e| refuse(sentence(&e)))?;
     match challenge.answered(&answer) {
-        Ok(true) => Ok(format!(
-            "PIN accepted; the card answered a fresh key challenge with the key its record lists for custodian {} of {} (set version {}); its share was not read{}",
-            member.record.index,
-            set_name(&member.membership()),
-            member.record.set_version,
-            if req.bundle.is_some() {
-                "; the card's record agrees with the bundle"
-            } else {
-                ""
-            }
-        )),
+        Ok(true) => Ok(()),
         Ok(false) => Err(refuse(format!(
             "the card's answer to a fresh key challenge is not the one the key {} gives: it does not hold that key's private half, so it cannot open custodian {}'s share; do not count on it",
             member.fingerprint(),

@@ -170,10 +170,14 @@ impl std::fmt::Debug for DescriptionKey {
 
 /// Lowercase hex in groups of four digits joined by dashes, as fingerprints are written.
 fn grouped(bytes: &[u8]) -> String {
-    let h = hex::encode(bytes);
-    h.as_bytes()
+    grouped_hex(&hex::encode(bytes))
+}
+
+/// Hex digits in groups of four joined by dashes: how digests and check values are shown.
+pub fn grouped_hex(hex: &str) -> String {
+    hex.as_bytes()
         .chunks(4)
-        .map(|c| std::str::from_utf8(c).expect("hex is ASCII"))
+        .map(|c| String::from_utf8_lossy(c).into_owned())
         .collect::<Vec<_>>()
         .join("-")
 }

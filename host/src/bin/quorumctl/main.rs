@@ -33,7 +33,7 @@ use quorum::crypto::anchor::parse_digest_prefix;
 use quorum::crypto::{KeyCheck, SetDigest};
 use quorum::log::{CardEntry, CardOutcome, Entry, Fingerprint, Outcome, SetRef};
 use quorum::pin::{PinSource, RetryLimit};
-use quorum::record;
+use quorum::record::{self, PublicRecord};
 use quorum::secret_io::{
     check_writable, read_master, write_private_file, write_stdout, MasterSource, SecretIoError,
 };
@@ -608,7 +608,7 @@ fn recover_set(
     let mut err = io::stderr();
     let recovered = recover(&ctx, &request, &mut err)?;
     logged.set = set_ref(&recovered.set);
-    logged.key_check = Some(recovered.key_check);
+    logged.key_check = Some(recovered.set.key_check);
     logged.seen(&recovered.cards);
     match &args.out {
         Some(out) => write_private_file(out, &recovered.master, args.force)?,
@@ -628,11 +628,14 @@ fn recover_set(
     if let Some(out) = &args.out {
         eprintln!("Written to {} (mode 0600).", out.display());
     }
-    eprintln!("{}", anchor_lines(&recovered.digest, &recovered.key_check));
+    eprintln!(
+        "{}",
+        anchor_lines(&recovered.set.digest, &recovered.set.key_check)
+    );
     eprintln!("Compare both with the ceremony minutes before the secret is used.");
     report.set("set", set_json(&recovered.set));
-    report.set("set_digest", json!(recovered.digest.to_hex()));
-    report.set("key_check", json!(recovered.key_check.to_hex()));
+    report.set("set_digest", json!(recovered.set.digest.to_hex()));
+    report.set("key_check", json!(recovered.set.key_check.to_hex()));
     report.set("secret_bytes", json!(recovered.master.len()));
     report.set(
         "out",
@@ -811,6 +814,26 @@ fn read_bundle(path: &std::path::Path) -> Result<Bundle, CeremonyError> {
     })
 }
 
+/// A bundle with its records decoded and its newest record (parsing checked that they are
+/// versions of one set, so the highest version is the newest).
+fn read_bundle_records(
+    path: &std::path::Path,
+) -> Result<(Bundle, Vec<PublicRecord>, PublicRecord), CeremonyError> {
+    let bundle = read_bundle(path)?;
+    let records = bundle
+        .decoded_records()
+        .map_err(|source| CeremonyError::Bundle {
+            path: path.to_path_buf(),
+            source,
+        })?;
+    let newest = records
+        .iter()
+        .max_by_key(|r| r.set_version)
+        .expect("a parsed bundle holds at least one record")
+        .clone();
+    Ok((bundle, records, newest))
+}
+
 fn add_new_card(
     args: &AddCardArgs,
     trace: bool,
@@ -820,13 +843,7 @@ fn add_new_card(
     if let Some(name) = &args.name {
         check_custodian_name(&format!("--name {name:?}"), name)?;
     }
-    let bundle = read_bundle(&args.bundle)?;
-    let base = bundle
-        .newest_record()
-        .map_err(|source| CeremonyError::Bundle {
-            path: args.bundle.clone(),
-            source,
-        })?;
+    let (bundle, bundle_records, base) = read_bundle_records(&args.bundle)?;
     // Where the new version goes, checked before any card is touched.
     let (target, backup) = match &args.out_bundle {
         Some(out) => {
@@ -842,12 +859,6 @@ fn add_new_card(
     let pins = pin_source(&args.pins)?;
     let ctx = PcscContext::establish()?;
     let from = cards_from(&ctx, &args.cards)?;
-    let bundle_records = bundle
-        .decoded_records()
-        .map_err(|source| CeremonyError::Bundle {
-            path: args.bundle.clone(),
-            source,
-        })?;
     let request = AddCardRequest {
         base: &base,
         bundle_records: &bundle_records,
@@ -945,13 +956,7 @@ fn recover_anchor(args: &RecoverArgs) -> Result<Anchor, CeremonyError> {
         })
         .transpose()?;
     if let Some(path) = &args.bundle {
-        let bundle = read_bundle(path)?;
-        let as_bundle_error = |source| CeremonyError::Bundle {
-            path: path.clone(),
-            source,
-        };
-        let records = bundle.decoded_records().map_err(as_bundle_error)?;
-        let newest = bundle.newest_record().map_err(as_bundle_error)?;
+        let (_, records, newest) = read_bundle_records(path)?;
         let digest = newest.set_digest();
         if let Some(prefix) = &expect {
             if !digest.starts_with(prefix) {
@@ -1007,14 +1012,7 @@ fn reshare_set(
     )?;
     let old_set = args.set.as_deref().map(parse_set_id).transpose()?;
     let bundle_records = match args.bundle.as_deref() {
-        Some(path) => {
-            read_bundle(path)?
-                .decoded_records()
-                .map_err(|source| CeremonyError::Bundle {
-                    path: path.to_path_buf(),
-                    source,
-                })?
-        }
+        Some(path) => read_bundle_records(path)?.1,
         None => Vec::new(),
     };
     let published = bundle_records.iter().max_by_key(|r| r.set_version);
