@@ -86,8 +86,6 @@ struct NewMember {
     key: CardKey,
     capacity: u16,
     pin: Verified,
-    /// It holds a share of the old set now (re-used card).
-    reused: bool,
     /// A re-used card's present key, active until its new record is written.
     old_key: Option<CardKey>,
     session: Option<Card<PcscTransport>>,
@@ -111,6 +109,11 @@ impl NewMember {
         write_and_check(
             session, reader, self.key, renewal, &self.pin, card, pins, out,
         )
+    }
+
+    /// It holds a share of the old set now (a re-used card, which gets a new key).
+    fn reused(&self) -> bool {
+        self.old_key.is_some()
     }
 
     /// Whether this member is the card whose present key is `key`.
@@ -197,8 +200,8 @@ pub fn reshare(
         .cloned()
         .unwrap_or(opened_newest);
     // Fresh cards first, then the re-used old ones: the order that keeps a set complete.
-    g.members.sort_by_key(|m| m.reused);
-    let fresh = g.members.iter().filter(|m| !m.reused).count();
+    g.members.sort_by_key(|m| m.reused());
+    let fresh = g.members.iter().filter(|m| !m.reused()).count();
     let reused = g.members.len() - fresh;
     let mut progress = Progress {
         old_threshold: usize::from(old.threshold),
@@ -456,7 +459,6 @@ fn gather_one(
             key,
             capacity: id.status.capacity,
             pin,
-            reused: false,
             old_key: None,
             session: Some(p.card),
         });
@@ -501,7 +503,6 @@ fn gather_one(
             key: renewed,
             capacity: id.status.capacity,
             pin,
-            reused: true,
             old_key: Some(key),
             session: Some(p.card),
         });
@@ -629,7 +630,6 @@ fn register_swapped(
                     key,
                     capacity,
                     pin,
-                    reused: old_key.is_some(),
                     old_key,
                     session: None,
                 });
@@ -739,7 +739,7 @@ fn write_present(
 ) -> Result<Vec<EnrolledCardReport>, CeremonyError> {
     let mut written = Vec::new();
     for (m, card) in members.iter_mut().zip(&enrollment.cards) {
-        if !progress.may_write(m.reused) {
+        if !progress.may_write(m.reused()) {
             return Err(interrupted(
                 1,
                 format!(
@@ -754,9 +754,9 @@ fn write_present(
             .take()
             .expect("every-reader mode keeps the session");
         m.write(&mut session, &m.reader, card, &req.pins, out)
-            .map_err(|e| write_failed(e, m.reused, progress))?;
+            .map_err(|e| write_failed(e, m.reused(), progress))?;
         progress.new_written += 1;
-        if m.reused {
+        if m.reused() {
             progress.old_gone += 1;
         }
         written_line(out, m, card, progress);
@@ -797,7 +797,7 @@ fn write_swapped(
         let skip = match found {
             None => Some("it was not registered for the new set".to_owned()),
             Some(i) if done[i] => Some("it already holds its new share".to_owned()),
-            Some(i) if !progress.may_write(members[i].reused) => Some(
+            Some(i) if !progress.may_write(members[i].reused()) => Some(
                 "it holds a share of the old set, and overwriting it now would leave no complete set: insert the fresh cards first".to_owned(),
             ),
             Some(_) => None,
@@ -820,9 +820,9 @@ fn write_swapped(
             out,
         )
         .and_then(|()| m.write(&mut p.card, &reader, card, &req.pins, out))
-        .map_err(|e| write_failed(e, m.reused, progress))?;
+        .map_err(|e| write_failed(e, m.reused(), progress))?;
         progress.new_written += 1;
-        if m.reused {
+        if m.reused() {
             progress.old_gone += 1;
         }
         done[i] = true;
