@@ -1,7 +1,7 @@
 //! `quorumctl add-card`: a quorum issues a share to a new card; the other cards stay as
 //! they are, recovery mixes versions, and the bundle moves to the next version.
 
-use quorum::bundle::Bundle;
+use quorum_protocol::bundle::Bundle;
 
 use crate::farm::{lock, Farm};
 use crate::fixtures::{enrolled, personalise_in, pins_of, present, text, Custodian};

@@ -14,14 +14,14 @@ use std::path::{Path, PathBuf};
 use rand::rngs::OsRng;
 use x25519_dalek::{PublicKey, StaticSecret};
 
-use quorum::bundle::Bundle;
-use quorum::card::Card;
-use quorum::crypto::CardKey;
-use quorum::pin::PinBlock;
-use quorum::protocol::{CardStatus, LifeCycle};
-use quorum::record::{put_record_stream, Custodian as Listed, PublicRecord};
-use quorum::sharing::{enroll_with, EnrollSecrets, NewCustodian};
-use quorum::transport::pcsc::{PcscContext, PcscTransport};
+use quorum_card::card::Card;
+use quorum_pcsc::{PcscContext, PcscTransport};
+use quorum_protocol::apdu::{CardStatus, LifeCycle};
+use quorum_protocol::bundle::Bundle;
+use quorum_protocol::crypto::CardKey;
+use quorum_protocol::pin::PinBlock;
+use quorum_protocol::record::{put_record_stream, Custodian as Listed, PublicRecord};
+use quorum_protocol::sharing::{enroll_with, EnrollSecrets, NewCustodian};
 
 use crate::farm::{lock, Farm};
 use crate::fixtures::{enrolled, personalise_in, pins_of, present, text, Custodian};
@@ -51,7 +51,7 @@ fn shown(digest_hex: &str) -> String {
 /// A connection to the card in `reader`, SELECTed.
 fn open_card(farm: &Farm, reader: usize) -> Card<PcscTransport> {
     let ctx = PcscContext::establish().unwrap();
-    let mut card = Card::new(ctx.connect(farm.reader_name(reader)).unwrap());
+    let mut card = Card::new(ctx.connect_pcsc(farm.reader_name(reader)).unwrap());
     card.select().unwrap();
     card
 }

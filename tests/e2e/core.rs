@@ -3,7 +3,7 @@
 use std::collections::HashSet;
 use std::os::unix::fs::PermissionsExt;
 
-use quorum::bundle::Bundle;
+use quorum_protocol::bundle::Bundle;
 
 use crate::farm::{lock, Farm};
 use crate::fixtures::{enrolled, personalise, pins_of, present, text, Custodian};

@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 use std::process::Output;
 use std::time::{Duration, Instant};
 
-use quorum::bundle::Bundle;
+use quorum_protocol::bundle::Bundle;
 
 use crate::farm::{connect, lock, transmit, Farm};
 use crate::fixtures::{init_fingerprint, personalise_in, pins_of, text, Custodian};

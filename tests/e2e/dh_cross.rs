@@ -5,11 +5,11 @@
 use rand::RngCore;
 use x25519_dalek::{x25519, X25519_BASEPOINT_BYTES};
 
-use quorum::card::{Card, CardError};
-use quorum::crypto::wei25519::{wei_point_from_u, wei_x_to_u};
-use quorum::crypto::CardKey;
-use quorum::pin::PinBlock;
-use quorum::transport::pcsc::PcscContext;
+use quorum_card::card::{Card, CardError};
+use quorum_pcsc::PcscContext;
+use quorum_protocol::crypto::wei25519::{wei_point_from_u, wei_x_to_u};
+use quorum_protocol::crypto::CardKey;
+use quorum_protocol::pin::PinBlock;
 
 use crate::farm::{lock, Farm};
 use crate::fixtures::{enrolled, present};
@@ -26,7 +26,7 @@ fn the_cards_dh_matches_x25519_dalek_for_random_points() {
     let (custodians, _, _) = enrolled(&farm, &dir, "dh-cross", 1, 1, b"dh cross-check");
     present(&farm, &[&custodians[0]]);
     let ctx = PcscContext::establish().unwrap();
-    let mut card = Card::new(ctx.connect(farm.reader_name(0)).unwrap());
+    let mut card = Card::new(ctx.connect_pcsc(farm.reader_name(0)).unwrap());
     card.select().unwrap();
     let status = card.status().unwrap();
     let key = CardKey::from_card_point(&status.public_key.unwrap()[..]).unwrap();

@@ -320,8 +320,9 @@ pub fn lock() -> MutexGuard<'static, ()> {
 
 fn repo_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .expect("the host crate sits one level below the repository root")
+        .ancestors()
+        .nth(2)
+        .expect("quorumctl's crate sits two levels below the repository root (crates/quorumctl)")
         .to_path_buf()
 }
 

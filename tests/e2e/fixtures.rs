@@ -3,7 +3,7 @@
 
 use std::path::{Path, PathBuf};
 
-use quorum::bundle::Bundle;
+use quorum_protocol::bundle::Bundle;
 
 use crate::farm::Farm;
 use crate::run::{pin_file, run_ok};
@@ -114,15 +114,16 @@ pub fn text(bytes: &[u8]) -> String {
 /// The fingerprint of the card in `reader`, read from the card itself (GET STATUS): after a
 /// reshare re-uses a card, its key and so its fingerprint are new.
 pub fn fingerprint_in(farm: &Farm, reader: usize) -> String {
-    let ctx = quorum::transport::pcsc::PcscContext::establish().unwrap();
-    let mut card = quorum::card::Card::new(ctx.connect(farm.reader_name(reader)).unwrap());
+    let ctx = quorum_pcsc::PcscContext::establish().unwrap();
+    let mut card =
+        quorum_card::card::Card::new(ctx.connect_pcsc(farm.reader_name(reader)).unwrap());
     card.select().unwrap();
     let point = card
         .status()
         .unwrap()
         .public_key
         .expect("a personalised card");
-    quorum::crypto::CardKey::from_card_point(&point)
+    quorum_protocol::crypto::CardKey::from_card_point(&point)
         .unwrap()
         .fingerprint()
 }

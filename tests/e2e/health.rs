@@ -1,10 +1,10 @@
 //! `quorumctl verify`: one custodian alone proves their card still opens its share; a card
 //! whose record was altered, a wrong PIN and a card of another set fail, each named.
 
-use quorum::card::Card;
-use quorum::pin::PinBlock;
-use quorum::record::{put_record_stream, PublicRecord};
-use quorum::transport::pcsc::PcscContext;
+use quorum_card::card::Card;
+use quorum_pcsc::PcscContext;
+use quorum_protocol::pin::PinBlock;
+use quorum_protocol::record::{put_record_stream, PublicRecord};
 
 use crate::farm::{lock, Farm, Sim};
 use crate::fixtures::{enrolled, present, text, Custodian};
@@ -15,7 +15,7 @@ use crate::secrets::pcscd_log_since;
 /// keeping the sealed part: what an attacker with the PIN (or a faulty tool) could do.
 fn alter_own_commitment(farm: &Farm, reader: usize, custodian: &Custodian) {
     let ctx = PcscContext::establish().unwrap();
-    let mut card = Card::new(ctx.connect(farm.reader_name(reader)).unwrap());
+    let mut card = Card::new(ctx.connect_pcsc(farm.reader_name(reader)).unwrap());
     card.select().unwrap();
     let mut record = PublicRecord::decode(&card.get_record_public().unwrap()).unwrap();
     card.verify(&PinBlock::new(&custodian.pin).unwrap())

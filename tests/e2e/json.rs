@@ -4,7 +4,8 @@
 
 use std::process::Output;
 
-use quorum::bundle::Bundle;
+use quorum_ceremony::bundle_file::BundleFile;
+use quorum_protocol::bundle::Bundle;
 use serde_json::Value;
 
 use crate::farm::{lock, Farm};

@@ -3,12 +3,12 @@
 
 use std::path::{Path, PathBuf};
 
-use quorum::bundle::Bundle;
-use quorum::card::Card;
-use quorum::pin::PinBlock;
-use quorum::record::PublicRecord;
-use quorum::sharing::{open_share, UnsealError};
-use quorum::transport::pcsc::{PcscContext, PcscTransport};
+use quorum_card::card::Card;
+use quorum_pcsc::{PcscContext, PcscTransport};
+use quorum_protocol::bundle::Bundle;
+use quorum_protocol::pin::PinBlock;
+use quorum_protocol::record::PublicRecord;
+use quorum_protocol::sharing::{open_share, UnsealError};
 use rand::rngs::OsRng;
 
 use crate::farm::{lock, Farm};
@@ -22,7 +22,7 @@ const MASTER: &[u8] = b"HSM master key moving to a smaller set";
 /// The card in `reader`, selected, through the library.
 fn connected(farm: &Farm, reader: usize) -> Card<PcscTransport> {
     let ctx = PcscContext::establish().unwrap();
-    let mut card = Card::new(ctx.connect(farm.reader_name(reader)).unwrap());
+    let mut card = Card::new(ctx.connect_pcsc(farm.reader_name(reader)).unwrap());
     card.select().unwrap();
     card
 }

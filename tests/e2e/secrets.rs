@@ -14,13 +14,13 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use blahaj::{Share, Sharks};
-use quorum::card::Card;
-use quorum::crypto::hpke::open_with_dh;
-use quorum::crypto::wrap::{unwrap_master, Dek, WrappedMaster};
-use quorum::crypto::SubgroupPoint;
-use quorum::pin::PinBlock;
-use quorum::record::{PublicRecord, SealedShare, SET_ID_LEN, SHARE_LEN};
-use quorum::transport::pcsc::PcscContext;
+use quorum_card::card::Card;
+use quorum_pcsc::PcscContext;
+use quorum_protocol::crypto::hpke::open_with_dh;
+use quorum_protocol::crypto::wrap::{unwrap_master, Dek, WrappedMaster};
+use quorum_protocol::crypto::SubgroupPoint;
+use quorum_protocol::pin::PinBlock;
+use quorum_protocol::record::{PublicRecord, SealedShare, SET_ID_LEN, SHARE_LEN};
 use zeroize::Zeroizing;
 
 use crate::farm::{lock, Farm, Sim};
@@ -51,7 +51,7 @@ struct Opened {
 /// it is, so the answer is the DH output. Runs below quorumctl, on the test's own context.
 fn open_unblinded(farm: &Farm, reader: usize, pin: &str) -> Opened {
     let ctx = PcscContext::establish().unwrap();
-    let mut card = Card::new(ctx.connect(farm.reader_name(reader)).unwrap());
+    let mut card = Card::new(ctx.connect_pcsc(farm.reader_name(reader)).unwrap());
     card.select().unwrap();
     let public = card.get_record_public().unwrap();
     let record = PublicRecord::decode(&public).unwrap();

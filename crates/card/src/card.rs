@@ -1,0 +1,1875 @@
+//! Typed card operations over a [`Transport`], through one transmit path.
+//!
+//! [`Card::transmit`] is the only place an APDU leaves the host. It
+//! - follows `61xx` with GET RESPONSE (bounded), collecting the output in a zeroizing buffer;
+//! - traces each exchange to stderr when tracing is on (`QUORUM_TRACE=1` or the
+//!   constructor flag), one line per APDU:
+//!   `>>> CLA INS P1 P2 [Lc DATA] [Le]` and `<<< [DATA] SW`, with PIN blocks, the sealed
+//!   record part and UNSEAL points and answers shown as `<REDACTED n bytes>`;
+//! - counts round trips in [`ApduStats`] (commands and GET RESPONSE continuations apart).
+//!
+//! The operations map every status word the protocol defines to a [`CardError`] a
+//! custodian can act on. A `6985` answer costs one extra GET STATUS so that the error can
+//! name the card's life-cycle state.
+//!
+//! The PIN's validated state lives only as long as the connection: run VERIFY and the
+//! command it guards on the same `Card` without reconnecting in between.
+//!
+//! On a PIN pad reader (PC/SC Part 10, apdu-spec/pinpad.md) [`Card::verify_on_pinpad`] and
+//! [`Card::change_pin_on_pinpad`] send a structure with an all-`FF` APDU template through
+//! a reader control command; the reader collects the digits on its keypad and inserts them,
+//! so the PIN never passes through this computer. These control exchanges are traced
+//! (`>>> CONTROL code name structure` / `<<< answer`: neither holds a secret) and counted
+//! in [`ApduStats::controls`].
+
+use std::fmt;
+use std::io::Write;
+
+use zeroize::Zeroizing;
+
+use crate::transport::{features_from_answer, Transport, TransportError};
+use quorum_protocol::apdu::command::{command_name, redacted_response};
+use quorum_protocol::apdu::part10::{PinModify, PinVerify, PinpadFeatures, ReaderFeatures};
+use quorum_protocol::apdu::{
+    parse_dh_output, parse_public_key, CardStatus, CommandApdu, LifeCycle, ParseError,
+    PutRecordStream, RecordKey, RecordPart, SelectInfo, StatusWord, StreamError, DH_LEN, POINT_LEN,
+    PROTOCOL_MAJOR,
+};
+use quorum_protocol::pin::{PinBlock, RetryLimit, PIN_MAX_DIGITS, PIN_MIN_DIGITS};
+
+/// Most GET RESPONSE continuations one command may need (256 × 256 bytes = 64 KiB, far
+/// above the largest record); a card that keeps answering 61xx is cut off here.
+pub const MAX_CONTINUATIONS: usize = 256;
+
+/// What readers answer when their firmware refuses a PIN pad structure (OpenSC maps it to
+/// SC_ERROR_READER); outside quorum's status words, so kept as `StatusWord::Other`.
+const SW_PINPAD_REQUEST_REFUSED: u16 = 0x6B80;
+
+/// Environment variable that turns APDU tracing on (`1`, `true` or `yes`).
+pub const TRACE_ENV: &str = "QUORUM_TRACE";
+
+/// APDU counts of a [`Card`], for `--stats` and for tests that pin round trips down.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct ApduStats {
+    /// Command APDUs sent (every link of a PUT RECORD chain counts).
+    pub commands: u64,
+    /// GET RESPONSE continuations asked for by `61xx`.
+    pub continuations: u64,
+    /// Reader control commands (feature request, PIN entry on a PIN pad): each is one more
+    /// exchange, and a PIN pad's carries one command APDU to the card.
+    pub controls: u64,
+    /// Bytes sent in command APDUs and reader control commands.
+    pub bytes_sent: u64,
+    /// Bytes received in response APDUs (status words included) and control answers.
+    pub bytes_received: u64,
+}
+
+impl ApduStats {
+    /// Every exchange with the card: what costs time on a real reader.
+    pub fn round_trips(&self) -> u64 {
+        self.commands + self.continuations + self.controls
+    }
+
+    /// The counts accumulated since an earlier snapshot (per-operation figures).
+    pub fn since(&self, earlier: &ApduStats) -> ApduStats {
+        ApduStats {
+            commands: self.commands - earlier.commands,
+            continuations: self.continuations - earlier.continuations,
+            controls: self.controls - earlier.controls,
+            bytes_sent: self.bytes_sent - earlier.bytes_sent,
+            bytes_received: self.bytes_received - earlier.bytes_received,
+        }
+    }
+}
+
+impl fmt::Display for ApduStats {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{} APDU round trips ({} commands + {} GET RESPONSE",
+            self.round_trips(),
+            self.commands,
+            self.continuations,
+        )?;
+        if self.controls > 0 {
+            write!(f, " + {} reader controls", self.controls)?;
+        }
+        write!(
+            f,
+            "), {} bytes sent, {} bytes received",
+            self.bytes_sent, self.bytes_received
+        )
+    }
+}
+
+/// A complete response: all output chunks joined, and the final status word.
+pub struct Response {
+    data: Zeroizing<Vec<u8>>,
+    sw: StatusWord,
+}
+
+impl Response {
+    /// The response data.
+    pub fn data(&self) -> &[u8] {
+        &self.data
+    }
+
+    /// The final status word (never `61xx`).
+    pub fn sw(&self) -> StatusWord {
+        self.sw
+    }
+
+    /// Hands the zeroizing data buffer over.
+    pub fn into_data(self) -> Zeroizing<Vec<u8>> {
+        self.data
+    }
+}
+
+impl fmt::Debug for Response {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "Response({} data bytes, SW {})",
+            self.data.len(),
+            self.sw
+        )
+    }
+}
+
+/// The PIN's state as VERIFY without data reports it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PinState {
+    /// Validated in this session.
+    Validated,
+    /// Not validated; this many wrong entries remain before it blocks.
+    NotValidated {
+        /// Tries left.
+        tries_left: u8,
+    },
+    /// Blocked: only a factory reset helps.
+    Blocked,
+}
+
+/// Why a card operation failed, worded so that a custodian knows what to do next.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum CardError {
+    /// The reader, pcscd or the connection failed.
+    #[error(transparent)]
+    Transport(#[from] TransportError),
+    /// SELECT found no quorum applet.
+    #[error("this card has no quorum applet (SELECT answered 6A82): insert a quorum custodian card, or install the applet on this one")]
+    AppletNotFound,
+    /// The applet speaks another major protocol version.
+    #[error("the card's applet speaks protocol {major}.{minor}, this quorumctl speaks {PROTOCOL_MAJOR}.x: use a quorumctl release made for that applet")]
+    UnsupportedProtocol {
+        /// Major version reported by SELECT.
+        major: u8,
+        /// Minor version reported by SELECT.
+        minor: u8,
+    },
+    /// `6985`: not allowed in the card's life-cycle state.
+    #[error("{command} is not allowed while the card is {}: {}", state_name(*.state), state_advice(.command, *.state))]
+    WrongState {
+        /// The refused command.
+        command: &'static str,
+        /// The state GET STATUS reported right after (None if it could not be read).
+        state: Option<LifeCycle>,
+    },
+    /// `6982`: the PIN is not validated in this session.
+    #[error("{command} needs the PIN, and the card says it is not verified in this session (the card was reset or re-selected after VERIFY?); repeat the operation")]
+    PinNotVerified {
+        /// The refused command.
+        command: &'static str,
+    },
+    /// `63Cx`: wrong PIN.
+    #[error("{}", wrong_pin_message(*.tries_left))]
+    WrongPin {
+        /// Tries left; 0 means the PIN is now blocked.
+        tries_left: u8,
+    },
+    /// `6983`: the PIN is blocked.
+    #[error("the card's PIN is blocked (no tries left): this card can no longer open its share; recover with the other custodians' cards, and factory-reset this one (erasing its key and record) to use it again")]
+    PinBlocked,
+    /// `6A84`: the record does not fit.
+    #[error("the record ({size} bytes) is larger than the card's record capacity; the card keeps its previous record. Shorten the set (label, names, master secret) or use a card installed with a larger capacity")]
+    RecordTooLarge {
+        /// public + sealed bytes.
+        size: usize,
+    },
+    /// `6A80`: the card refused the data.
+    #[error("the card rejected the data of {command} as malformed (6A80); host and card disagree about the protocol, or the data is corrupted (for UNSEAL: the record's sealed part may be damaged)")]
+    InvalidData {
+        /// The refused command.
+        command: &'static str,
+    },
+    /// `6700`: the card refused a length.
+    #[error("the card rejected the length of {command} (6700); host and card disagree about the protocol or the record's size")]
+    WrongLength {
+        /// The refused command.
+        command: &'static str,
+    },
+    /// `6883`: a PUT RECORD chain was interrupted.
+    #[error("the card aborted a record write that another command interrupted (6883) before {command}; repeat the write, the card kept its previous record")]
+    ChainAborted {
+        /// The command that interrupted the chain.
+        command: &'static str,
+    },
+    /// The record to write is malformed (caught before sending).
+    #[error("the record to write is malformed: {0}")]
+    InvalidRecordStream(#[from] StreamError),
+    /// A response that does not have the documented layout.
+    #[error("the card's answer to {command} is malformed: {source}; the card may run an incompatible applet")]
+    MalformedResponse {
+        /// The command answered.
+        command: &'static str,
+        /// What was wrong.
+        #[source]
+        source: ParseError,
+    },
+    /// More output than any quorum response has.
+    #[error("the card kept announcing more output for {command} after {limit} GET RESPONSE continuations; it is not a conforming quorum applet")]
+    ResponseTooLong {
+        /// The command answered.
+        command: &'static str,
+        /// Continuations fetched before giving up.
+        limit: usize,
+    },
+    /// The reader has no PIN pad quorum can use.
+    #[error("the reader has no PIN pad (it offers no PC/SC Part 10 VERIFY PIN DIRECT); the PIN has to be typed on this computer")]
+    NoPinpad,
+    /// The PIN pad verifies PINs but cannot change them.
+    #[error("the reader's PIN pad can check a PIN but not change one (no PC/SC Part 10 MODIFY PIN DIRECT); nothing was changed. Add --no-pinpad to type the current and the new PIN on this computer")]
+    PinpadCannotChange,
+    /// `6401`: the custodian pressed Cancel on the reader.
+    #[error("the PIN entry was cancelled on the reader (6401); nothing was sent to the card, no try was used and nothing was changed. Repeat the command to try again")]
+    PinpadCancelled,
+    /// `6400`: nothing was typed before the reader gave up.
+    #[error("{}", pinpad_timeout_message(*.seconds))]
+    PinpadTimeout {
+        /// The timeout asked for (0 = the reader's own).
+        seconds: u8,
+    },
+    /// `6402`: the new PIN and its confirmation differ.
+    #[error("the new PIN and its confirmation typed on the reader differ (6402); the PIN was not changed and no try was used. Repeat the command and type the same new PIN twice")]
+    PinpadMismatch,
+    /// `6403`: the PIN typed does not have 6 to 12 digits.
+    #[error("the PIN typed on the reader does not have {PIN_MIN_DIGITS} to {PIN_MAX_DIGITS} digits (6403); nothing was sent to the card and no try was used. Repeat the command")]
+    PinpadLength,
+    /// `6A80` on the PIN pad path: the reader built a block the card refuses.
+    #[error("the card refused the PIN block the reader built for {command} (6A80); no try was used. Either fewer than {PIN_MIN_DIGITS} digits were typed, or the reader does not fill quorum's 12-byte ASCII PIN block as asked: type {PIN_MIN_DIGITS} to {PIN_MAX_DIGITS} digits, and if it happens again add --no-pinpad to type the PIN on this computer")]
+    PinpadBlockRejected {
+        /// VERIFY or CHANGE REFERENCE DATA.
+        command: &'static str,
+    },
+    /// `6B80`: the reader's firmware refused the PIN entry request itself.
+    #[error("the reader refused quorum's PIN entry request (6B80): its firmware does not support quorum's PIN format (6 to 12 ASCII digits in a 12-byte block); nothing was sent to the card. Add --no-pinpad to type the PIN on this computer")]
+    PinpadRefused,
+    /// Any other status word, kept raw.
+    #[error("{command} failed with status {sw}")]
+    UnexpectedStatus {
+        /// The refused command.
+        command: &'static str,
+        /// The status word as received.
+        sw: StatusWord,
+    },
+}
+
+impl CardError {
+    /// Whether the PIN is what failed (wrong, blocked, not verified, or its keypad entry
+    /// cancelled, timed out or mistyped), as opposed to the card or the connection.
+    pub fn is_pin_failure(&self) -> bool {
+        matches!(
+            self,
+            CardError::WrongPin { .. }
+                | CardError::PinBlocked
+                | CardError::PinNotVerified { .. }
+                | CardError::PinpadCancelled
+                | CardError::PinpadTimeout { .. }
+                | CardError::PinpadMismatch
+                | CardError::PinpadLength
+                | CardError::PinpadBlockRejected { .. }
+        )
+    }
+}
+
+/// A pinpad VERIFY or CHANGE REFERENCE DATA answers with a status word alone.
+fn no_data(command: &'static str, feature: &'static str, data: &[u8]) -> Result<(), CardError> {
+    if data.is_empty() {
+        return Ok(());
+    }
+    Err(CardError::MalformedResponse {
+        command,
+        source: ParseError::WrongLength {
+            what: feature,
+            expected: 2,
+            got: data.len() + 2,
+        },
+    })
+}
+
+fn state_name(state: Option<LifeCycle>) -> &'static str {
+    state.map_or("in a state that could not be read", LifeCycle::name)
+}
+
+fn state_advice(command: &str, state: Option<LifeCycle>) -> &'static str {
+    match (state, command) {
+        (Some(LifeCycle::Blank), _) => "the card is blank; initialise it first",
+        (Some(_), "INITIALISE") => {
+            "the card is already initialised; only a factory reset (which erases its key and record) makes it blank again"
+        }
+        (Some(LifeCycle::Personalised), _) => "the card holds no record yet; enroll it in a set first",
+        _ => "check the card's state with `quorumctl status`",
+    }
+}
+
+fn pinpad_timeout_message(seconds: u8) -> String {
+    let limit = match seconds {
+        0 => "within the reader's time limit".to_owned(),
+        n => format!("within {n} seconds"),
+    };
+    format!("no PIN was typed on the reader's keypad {limit} (6400); nothing was sent to the card, no try was used and nothing was changed. Repeat the command, type the PIN on the reader and finish with its OK key")
+}
+
+fn wrong_pin_message(tries_left: u8) -> String {
+    match tries_left {
+        0 => "wrong PIN; the PIN is now blocked: this card can no longer open its share until a factory reset, which erases its key and record".to_owned(),
+        1 => "wrong PIN; 1 try left before the PIN blocks for good: make sure of the PIN before trying again".to_owned(),
+        n => format!("wrong PIN; {n} tries left before the PIN blocks"),
+    }
+}
+
+/// One custodian card behind a transport; every APDU goes through [`Card::transmit`].
+pub struct Card<T: Transport> {
+    transport: T,
+    trace: Option<Box<dyn Write + Send>>,
+    stats: ApduStats,
+    /// The reader's PIN pad once asked for (`None` = not asked yet).
+    pinpad: Option<Option<PinpadFeatures>>,
+}
+
+impl<T: Transport> Card<T> {
+    /// Wraps a transport; traces to stderr if `QUORUM_TRACE=1` is set.
+    pub fn new(transport: T) -> Card<T> {
+        let on = matches!(
+            std::env::var(TRACE_ENV).as_deref(),
+            Ok("1") | Ok("true") | Ok("yes")
+        );
+        Card::with_trace(transport, on)
+    }
+
+    /// Wraps a transport; traces to stderr when `trace` is true (the CLI's `--trace`).
+    pub fn with_trace(transport: T, trace: bool) -> Card<T> {
+        let sink: Option<Box<dyn Write + Send>> = if trace {
+            Some(Box::new(std::io::stderr()))
+        } else {
+            None
+        };
+        Card {
+            transport,
+            trace: sink,
+            stats: ApduStats::default(),
+            pinpad: None,
+        }
+    }
+
+    /// Wraps a transport and traces into `writer` (a log file, a test's buffer).
+    pub fn with_trace_writer(transport: T, writer: Box<dyn Write + Send>) -> Card<T> {
+        Card {
+            transport,
+            trace: Some(writer),
+            stats: ApduStats::default(),
+            pinpad: None,
+        }
+    }
+
+    /// APDU counts since creation or the last [`Card::reset_stats`].
+    pub fn stats(&self) -> ApduStats {
+        self.stats
+    }
+
+    /// Starts counting from zero (per-phase figures).
+    pub fn reset_stats(&mut self) {
+        self.stats = ApduStats::default();
+    }
+
+    /// The transport, for reader details.
+    pub fn transport(&self) -> &T {
+        &self.transport
+    }
+
+    /// Gives the transport back (the connection stays open).
+    pub fn into_transport(self) -> T {
+        self.transport
+    }
+
+    /// Sends one command and follows `61xx` to the end: the one transmit path.
+    pub fn transmit(&mut self, command: &CommandApdu) -> Result<Response, CardError> {
+        let first = self.exchange(command, false)?;
+        let mut sw = StatusWord::from_u16(first.sw());
+        let mut data = first.into_data();
+        let mut continuations = 0;
+        while let StatusWord::MoreData { available } = sw {
+            if continuations == MAX_CONTINUATIONS {
+                return Err(CardError::ResponseTooLong {
+                    command: command_name(command.ins()),
+                    limit: MAX_CONTINUATIONS,
+                });
+            }
+            let get_response =
+                CommandApdu::get_response(available).secret_response(command.has_secret_response());
+            let next = self.exchange(&get_response, true)?;
+            continuations += 1;
+            sw = StatusWord::from_u16(next.sw());
+            if !sw.is_success() {
+                return Err(CardError::UnexpectedStatus {
+                    command: "GET RESPONSE",
+                    sw,
+                });
+            }
+            append_wiping(&mut data, next.data());
+        }
+        Ok(Response { data, sw })
+    }
+
+    /// SELECT the applet; refuses a card without it or with another major protocol version.
+    pub fn select(&mut self) -> Result<SelectInfo, CardError> {
+        let response = self.transmit(&CommandApdu::select())?;
+        match response.sw() {
+            StatusWord::Success => {
+                let info = SelectInfo::parse(response.data()).map_err(|source| {
+                    CardError::MalformedResponse {
+                        command: "SELECT",
+                        source,
+                    }
+                })?;
+                if info.version.major != PROTOCOL_MAJOR {
+                    return Err(CardError::UnsupportedProtocol {
+                        major: info.version.major,
+                        minor: info.version.minor,
+                    });
+                }
+                Ok(info)
+            }
+            StatusWord::AppletNotFound => Err(CardError::AppletNotFound),
+            sw => Err(self.status_error("SELECT", sw)),
+        }
+    }
+
+    /// GET STATUS: state, PIN counters, record sizes, public key; needs no PIN.
+    pub fn status(&mut self) -> Result<CardStatus, CardError> {
+        let data = self.run("GET STATUS", &CommandApdu::get_status())?;
+        CardStatus::parse(&data).map_err(|source| CardError::MalformedResponse {
+            command: "GET STATUS",
+            source,
+        })
+    }
+
+    /// INITIALISE a BLANK card: it generates its key pair and takes the first PIN.
+    pub fn initialise(
+        &mut self,
+        retry_limit: RetryLimit,
+        pin: &PinBlock,
+    ) -> Result<[u8; POINT_LEN], CardError> {
+        let data = self.run("INITIALISE", &CommandApdu::initialise(retry_limit, pin))?;
+        parse_public_key(&data).map_err(|source| CardError::MalformedResponse {
+            command: "INITIALISE",
+            source,
+        })
+    }
+
+    /// VERIFY the PIN for the commands that follow on this connection.
+    pub fn verify(&mut self, pin: &PinBlock) -> Result<(), CardError> {
+        self.run("VERIFY", &CommandApdu::verify(pin)).map(drop)
+    }
+
+    /// Asks whether the PIN is validated and how many tries are left, using no try.
+    pub fn pin_tries_left(&mut self) -> Result<PinState, CardError> {
+        let response = self.transmit(&CommandApdu::verify_query())?;
+        match response.sw() {
+            StatusWord::Success => Ok(PinState::Validated),
+            StatusWord::WrongPin { tries_left } => Ok(PinState::NotValidated { tries_left }),
+            StatusWord::PinBlocked => Ok(PinState::Blocked),
+            sw => Err(self.status_error("VERIFY", sw)),
+        }
+    }
+
+    /// Drops the PIN's validated state when the host is done with the card.
+    pub fn clear_pin(&mut self) -> Result<(), CardError> {
+        self.run("VERIFY", &CommandApdu::verify_clear()).map(drop)
+    }
+
+    /// Changes the PIN; afterwards the new PIN counts as verified on this connection.
+    pub fn change_pin(&mut self, old: &PinBlock, new: &PinBlock) -> Result<(), CardError> {
+        let command = CommandApdu::change_reference_data(old, new);
+        self.run("CHANGE REFERENCE DATA", &command).map(drop)
+    }
+
+    /// The reader's PIN pad, if it has one quorum can use (PC/SC Part 10 VERIFY PIN DIRECT);
+    /// asked once per `Card` with a traced feature request, then cached.
+    pub fn pinpad(&mut self) -> Result<Option<PinpadFeatures>, CardError> {
+        if let Some(known) = self.pinpad {
+            return Ok(known);
+        }
+        let features = match self.transport.feature_request_code() {
+            None => ReaderFeatures::default(),
+            Some(code) => {
+                let answer = self.control_exchange(code, "GET FEATURE REQUEST", &[]);
+                features_from_answer(answer)?
+            }
+        };
+        let pinpad = features.pinpad();
+        self.pinpad = Some(pinpad);
+        Ok(pinpad)
+    }
+
+    /// VERIFY with the PIN typed on the reader's keypad (never seen by this computer);
+    /// `timeout_secs` is how long the reader waits (0 = its own default).
+    pub fn verify_on_pinpad(&mut self, timeout_secs: u8) -> Result<(), CardError> {
+        let pinpad = self.pinpad()?.ok_or(CardError::NoPinpad)?;
+        let structure = PinVerify::quorum(timeout_secs)
+            .encode()
+            .expect("quorum's verify structure is well formed");
+        self.pinpad_operation(
+            pinpad.verify_pin_direct,
+            "VERIFY PIN DIRECT",
+            "VERIFY",
+            &structure,
+            timeout_secs,
+        )
+        .and_then(|data| no_data("VERIFY", "VERIFY PIN DIRECT", &data))
+    }
+
+    /// CHANGE REFERENCE DATA with the current PIN and the new one (twice) typed on the
+    /// reader's keypad; afterwards the new PIN counts as verified on this connection.
+    pub fn change_pin_on_pinpad(&mut self, timeout_secs: u8) -> Result<(), CardError> {
+        let pinpad = self.pinpad()?.ok_or(CardError::NoPinpad)?;
+        let code = pinpad
+            .modify_pin_direct
+            .ok_or(CardError::PinpadCannotChange)?;
+        let structure = PinModify::quorum(timeout_secs)
+            .encode()
+            .expect("quorum's modify structure is well formed");
+        self.pinpad_operation(
+            code,
+            "MODIFY PIN DIRECT",
+            "CHANGE REFERENCE DATA",
+            &structure,
+            timeout_secs,
+        )
+        .and_then(|data| no_data("CHANGE REFERENCE DATA", "MODIFY PIN DIRECT", &data))
+    }
+
+    /// INITIALISE with the first PIN typed twice on the reader's keypad (it never passes
+    /// through this computer); returns the card's new public key like [`Card::initialise`].
+    pub fn initialise_on_pinpad(
+        &mut self,
+        retry_limit: RetryLimit,
+        timeout_secs: u8,
+    ) -> Result<[u8; POINT_LEN], CardError> {
+        let pinpad = self.pinpad()?.ok_or(CardError::NoPinpad)?;
+        let code = pinpad
+            .modify_pin_direct
+            .ok_or(CardError::PinpadCannotChange)?;
+        let structure = PinModify::quorum_initialise(retry_limit.get(), timeout_secs)
+            .encode()
+            .expect("quorum's initialise structure is well formed");
+        let data = self.pinpad_operation(
+            code,
+            "MODIFY PIN DIRECT",
+            "INITIALISE",
+            &structure,
+            timeout_secs,
+        )?;
+        parse_public_key(&data).map_err(|source| CardError::MalformedResponse {
+            command: "INITIALISE",
+            source,
+        })
+    }
+
+    /// Sends a PIN pad structure and maps the reader's or the card's status word; returns
+    /// the card's response data.
+    fn pinpad_operation(
+        &mut self,
+        code: u32,
+        feature: &'static str,
+        command: &'static str,
+        structure: &[u8],
+        timeout_secs: u8,
+    ) -> Result<Zeroizing<Vec<u8>>, CardError> {
+        let mut answer = self.control_exchange(code, feature, structure)?;
+        if answer.len() < 2 {
+            return Err(CardError::MalformedResponse {
+                command,
+                source: ParseError::WrongLength {
+                    what: feature,
+                    expected: 2,
+                    got: answer.len(),
+                },
+            });
+        }
+        let sw = StatusWord::from_bytes(answer[answer.len() - 2], answer[answer.len() - 1]);
+        let data_len = answer.len() - 2;
+        answer.truncate(data_len);
+        match sw {
+            StatusWord::Success => Ok(answer),
+            StatusWord::PinpadTimeout => Err(CardError::PinpadTimeout {
+                seconds: timeout_secs,
+            }),
+            StatusWord::PinpadCancelled => Err(CardError::PinpadCancelled),
+            StatusWord::PinpadMismatch => Err(CardError::PinpadMismatch),
+            StatusWord::PinpadLength => Err(CardError::PinpadLength),
+            StatusWord::IncorrectData => Err(CardError::PinpadBlockRejected { command }),
+            StatusWord::Other(SW_PINPAD_REQUEST_REFUSED) => Err(CardError::PinpadRefused),
+            sw => Err(self.status_error(command, sw)),
+        }
+    }
+
+    /// Writes a PUT RECORD stream as a chain; the card replaces its record only at the end.
+    pub fn put_record(&mut self, stream: &[u8]) -> Result<(), CardError> {
+        self.put_record_for(stream, RecordKey::Present)
+    }
+
+    /// PUT RECORD P1 = 01 (protocol 1.1): the record and the key PREPARE KEY made pending
+    /// become active in one commit, and the card's previous key is destroyed.
+    pub fn put_record_renewing_key(&mut self, stream: &[u8]) -> Result<(), CardError> {
+        self.put_record_for(stream, RecordKey::Pending)
+    }
+
+    /// PREPARE KEY (protocol 1.1): a new key pair, pending until PUT RECORD P1 = 01; needs the PIN.
+    pub fn prepare_key(&mut self) -> Result<[u8; POINT_LEN], CardError> {
+        let data = self.run("PREPARE KEY", &CommandApdu::prepare_key())?;
+        parse_public_key(&data).map_err(|source| CardError::MalformedResponse {
+            command: "PREPARE KEY",
+            source,
+        })
+    }
+
+    fn put_record_for(&mut self, stream: &[u8], key: RecordKey) -> Result<(), CardError> {
+        let stream = PutRecordStream::parse(stream)?;
+        for link in stream.commands(key) {
+            let response = self.transmit(&link)?;
+            match response.sw() {
+                StatusWord::Success => {}
+                StatusWord::NotEnoughMemory => {
+                    return Err(CardError::RecordTooLarge {
+                        size: stream.record_len(),
+                    })
+                }
+                sw => return Err(self.status_error("PUT RECORD", sw)),
+            }
+        }
+        Ok(())
+    }
+
+    /// GET RECORD of the public part (set description and wrapped master); no PIN.
+    pub fn get_record_public(&mut self) -> Result<Vec<u8>, CardError> {
+        let mut data = self.run("GET RECORD", &CommandApdu::get_record(RecordPart::Public))?;
+        Ok(std::mem::take(&mut *data))
+    }
+
+    /// GET RECORD of the sealed part (this card's HPKE-sealed share); needs the PIN.
+    pub fn get_record_sealed(&mut self) -> Result<Zeroizing<Vec<u8>>, CardError> {
+        self.run("GET RECORD", &CommandApdu::get_record(RecordPart::Sealed))
+    }
+
+    /// UNSEAL: the card's DH step on a blinded point; needs the PIN.
+    pub fn unseal(
+        &mut self,
+        point: &[u8; POINT_LEN],
+    ) -> Result<Zeroizing<[u8; DH_LEN]>, CardError> {
+        let data = self.run("UNSEAL", &CommandApdu::unseal(point))?;
+        parse_dh_output(&data).map_err(|source| CardError::MalformedResponse {
+            command: "UNSEAL",
+            source,
+        })
+    }
+
+    /// FACTORY RESET: erases key, PIN and record; works in any state, without the PIN.
+    pub fn factory_reset(&mut self) -> Result<(), CardError> {
+        self.run("FACTORY RESET", &CommandApdu::factory_reset())
+            .map(drop)
+    }
+
+    /// Reconnects after a reset and selects the applet again (the PIN must be verified again).
+    pub fn reconnect(&mut self) -> Result<SelectInfo, CardError> {
+        self.transport.reconnect()?;
+        self.select()
+    }
+
+    /// Transmits and demands 9000, mapping any other status word to its error.
+    fn run(
+        &mut self,
+        name: &'static str,
+        command: &CommandApdu,
+    ) -> Result<Zeroizing<Vec<u8>>, CardError> {
+        let response = self.transmit(command)?;
+        match response.sw() {
+            StatusWord::Success => Ok(response.into_data()),
+            sw => Err(self.status_error(name, sw)),
+        }
+    }
+
+    /// The error for a status word answered to `command`.
+    fn status_error(&mut self, command: &'static str, sw: StatusWord) -> CardError {
+        match sw {
+            StatusWord::WrongPin { tries_left } => CardError::WrongPin { tries_left },
+            StatusWord::PinBlocked => CardError::PinBlocked,
+            StatusWord::PinNotVerified => CardError::PinNotVerified { command },
+            StatusWord::ConditionsNotSatisfied => CardError::WrongState {
+                command,
+                state: self.state_for_error(),
+            },
+            StatusWord::IncorrectData => CardError::InvalidData { command },
+            StatusWord::WrongLength => CardError::WrongLength { command },
+            StatusWord::ChainAborted => CardError::ChainAborted { command },
+            StatusWord::AppletNotFound => CardError::AppletNotFound,
+            sw => CardError::UnexpectedStatus { command, sw },
+        }
+    }
+
+    /// The card's state for a 6985 error message; `None` if it cannot be read.
+    fn state_for_error(&mut self) -> Option<LifeCycle> {
+        let response = self.transmit(&CommandApdu::get_status()).ok()?;
+        if response.sw() != StatusWord::Success {
+            return None;
+        }
+        CardStatus::parse(response.data()).ok().map(|s| s.state)
+    }
+
+    /// One APDU on the wire: trace, count, send, trace the answer.
+    fn exchange(
+        &mut self,
+        command: &CommandApdu,
+        continuation: bool,
+    ) -> Result<crate::transport::RawResponse, CardError> {
+        self.trace_line(|| format!(">>> {}", command.redacted()));
+        if continuation {
+            self.stats.continuations += 1;
+        } else {
+            self.stats.commands += 1;
+        }
+        self.stats.bytes_sent += command.as_bytes().len() as u64;
+        match self.transport.transmit(command.as_bytes()) {
+            Ok(response) => {
+                self.stats.bytes_received += response.data().len() as u64 + 2;
+                self.trace_line(|| {
+                    let line = redacted_response(
+                        response.data(),
+                        response.sw(),
+                        command.has_secret_response(),
+                    );
+                    format!("<<< {line}")
+                });
+                Ok(response)
+            }
+            Err(error) => {
+                self.trace_line(|| format!("<<< no response: {error}"));
+                Err(error.into())
+            }
+        }
+    }
+
+    /// One reader control command: trace, count, send, trace the answer. Nothing on this
+    /// path is secret (structures hold `FF` templates, answers are feature lists or SWs).
+    fn control_exchange(
+        &mut self,
+        code: u32,
+        name: &'static str,
+        input: &[u8],
+    ) -> Result<Zeroizing<Vec<u8>>, TransportError> {
+        self.trace_line(|| {
+            let mut line = format!(">>> CONTROL {code:08X} {name}");
+            if !input.is_empty() {
+                line.push(' ');
+                line.push_str(&hex::encode_upper(input));
+            }
+            line
+        });
+        self.stats.controls += 1;
+        self.stats.bytes_sent += input.len() as u64;
+        match self.transport.control(code, input) {
+            Ok(answer) => {
+                self.stats.bytes_received += answer.len() as u64;
+                self.trace_line(|| match answer.is_empty() {
+                    true => "<<< (no data)".to_owned(),
+                    false => format!("<<< {}", hex::encode_upper(&answer[..])),
+                });
+                Ok(answer)
+            }
+            Err(error) => {
+                self.trace_line(|| format!("<<< no response: {error}"));
+                Err(error)
+            }
+        }
+    }
+
+    fn trace_line(&mut self, line: impl FnOnce() -> String) {
+        if let Some(sink) = self.trace.as_mut() {
+            // A failing trace sink must not fail the card operation.
+            let _ = writeln!(sink, "{}", line());
+        }
+    }
+}
+
+/// Appends to a zeroizing buffer without leaving an unwiped copy behind when it grows.
+fn append_wiping(buffer: &mut Zeroizing<Vec<u8>>, more: &[u8]) {
+    if buffer.capacity() - buffer.len() < more.len() {
+        let wanted = (buffer.len() + more.len()).max(2 * buffer.capacity());
+        let mut bigger = Zeroizing::new(Vec::with_capacity(wanted));
+        bigger.extend_from_slice(buffer);
+        // The old buffer is wiped as it is dropped here.
+        *buffer = bigger;
+    }
+    buffer.extend_from_slice(more);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::transport::scripted::{unhex, ScriptedTransport};
+    use proptest::prelude::*;
+    use std::sync::{Arc, Mutex};
+
+    const SELECT: &str = "00A4040009F051554F52554D010100";
+    const GET_STATUS: &str = "8010000000";
+    const VERIFY_123456: &str = "002000810C313233343536FFFFFFFFFFFF";
+    const GET_RECORD_PUBLIC: &str = "8016000000";
+    const GET_RECORD_SEALED: &str = "8016010000";
+
+    /// Collects trace lines so that tests can read what would have gone to stderr.
+    #[derive(Clone, Default)]
+    struct TraceBuffer(Arc<Mutex<Vec<u8>>>);
+
+    impl Write for TraceBuffer {
+        fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().unwrap().extend_from_slice(bytes);
+            Ok(bytes.len())
+        }
+
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    impl TraceBuffer {
+        fn text(&self) -> String {
+            String::from_utf8(self.0.lock().unwrap().clone()).unwrap()
+        }
+    }
+
+    fn scripted_card(script: ScriptedTransport) -> Card<ScriptedTransport> {
+        Card::with_trace(script, false)
+    }
+
+    fn traced(script: ScriptedTransport) -> (Card<ScriptedTransport>, TraceBuffer) {
+        let buffer = TraceBuffer::default();
+        (
+            Card::with_trace_writer(script, Box::new(buffer.clone())),
+            buffer,
+        )
+    }
+
+    fn pin(digits: &str) -> PinBlock {
+        PinBlock::new(digits).unwrap()
+    }
+
+    fn key() -> [u8; POINT_LEN] {
+        let mut key = [0x3Cu8; POINT_LEN];
+        key[0] = 0x04;
+        key
+    }
+
+    /// A GET STATUS answer (with 9000) for `state`, capacity 8192, tries 5 of 5.
+    fn status_answer(state: u8) -> String {
+        let key_part = if state == 0 {
+            "00".to_owned()
+        } else {
+            format!("41{}", hex::encode_upper(key()))
+        };
+        let tries = if state == 0 { "0000" } else { "0505" };
+        // capacity 2000, public length 0000, sealed length 0000
+        format!("{state:02X}00{tries}200000000000{key_part}9000")
+    }
+
+    /// Scripts the card's output chaining of `data` for `command`: each answer carries
+    /// min(Ne, remaining) bytes and 61xx (xx = remaining, 00 for 256 or more) while more remain.
+    fn chained(mut script: ScriptedTransport, command: &str, data: &[u8]) -> ScriptedTransport {
+        let mut command = unhex(command);
+        let mut offset = 0;
+        loop {
+            let le = *command.last().unwrap();
+            let ne = if le == 0 { 256 } else { usize::from(le) };
+            let end = (offset + ne).min(data.len());
+            let mut answer = data[offset..end].to_vec();
+            offset = end;
+            let remaining = data.len() - offset;
+            let sw2 = if remaining >= 256 { 0 } else { remaining as u8 };
+            let sw = if remaining == 0 {
+                [0x90, 0x00]
+            } else {
+                [0x61, sw2]
+            };
+            answer.extend_from_slice(&sw);
+            script = script.expect_bytes(command, answer);
+            if remaining == 0 {
+                return script;
+            }
+            command = vec![0x00, 0xC0, 0x00, 0x00, sw2];
+        }
+    }
+
+    #[test]
+    fn status_answer_helper_has_the_documented_layout() {
+        let bytes = unhex(&status_answer(2));
+        assert_eq!(bytes.len(), 11 + 65 + 2);
+        assert_eq!(
+            CardStatus::parse(&bytes[..bytes.len() - 2])
+                .unwrap()
+                .capacity,
+            8192
+        );
+    }
+
+    #[test]
+    fn select_reads_the_applet_info() {
+        let mut card =
+            scripted_card(ScriptedTransport::new().expect(SELECT, "010007 01 2000 9000"));
+        let info = card.select().unwrap();
+        assert_eq!(info.state, LifeCycle::Personalised);
+        assert_eq!(info.record_capacity, 8192);
+        assert_eq!(card.stats().round_trips(), 1);
+    }
+
+    #[test]
+    fn select_refuses_a_card_without_the_applet_or_with_another_major() {
+        let mut card = scripted_card(ScriptedTransport::new().expect(SELECT, "6A82"));
+        assert!(matches!(card.select(), Err(CardError::AppletNotFound)));
+        let mut card = card_with(SELECT, "020007012000 9000");
+        let error = card.select().unwrap_err();
+        assert!(matches!(
+            error,
+            CardError::UnsupportedProtocol { major: 2, minor: 0 }
+        ));
+        assert!(error.to_string().contains("2.0"));
+        let mut card = card_with(SELECT, "0100 07 01 20 9000");
+        assert!(matches!(
+            card.select(),
+            Err(CardError::MalformedResponse {
+                command: "SELECT",
+                ..
+            })
+        ));
+    }
+
+    fn card_with(command: &str, answer: &str) -> Card<ScriptedTransport> {
+        scripted_card(ScriptedTransport::new().expect(command, answer))
+    }
+
+    #[test]
+    fn status_reads_the_card_status() {
+        let mut card = card_with(GET_STATUS, &status_answer(2));
+        let status = card.status().unwrap();
+        assert_eq!(status.state, LifeCycle::Enrolled);
+        assert_eq!((status.tries_left, status.retry_limit), (5, 5));
+        assert_eq!(status.public_key, Some(key()));
+    }
+
+    #[test]
+    fn initialise_returns_the_card_key() {
+        let answer = format!("{}9000", hex::encode_upper(key()));
+        let mut card = card_with("801200000D05313233343536FFFFFFFFFFFF00", &answer);
+        let public_key = card
+            .initialise(RetryLimit::default(), &pin("123456"))
+            .unwrap();
+        assert_eq!(public_key, key());
+    }
+
+    #[test]
+    fn initialise_on_an_initialised_card_names_its_state() {
+        let script = ScriptedTransport::new()
+            .expect("801200000D03313233343536FFFFFFFFFFFF00", "6985")
+            .expect(GET_STATUS, &status_answer(1));
+        let mut card = scripted_card(script);
+        let error = card
+            .initialise(RetryLimit::new(3).unwrap(), &pin("123456"))
+            .unwrap_err();
+        assert!(matches!(
+            error,
+            CardError::WrongState {
+                command: "INITIALISE",
+                state: Some(LifeCycle::Personalised)
+            }
+        ));
+        assert!(error.to_string().contains("PERSONALISED"), "{error}");
+        assert!(error.to_string().contains("factory reset"), "{error}");
+        // The refused command plus the GET STATUS that named the state.
+        assert_eq!(card.stats().commands, 2);
+    }
+
+    #[test]
+    fn wrong_state_without_a_readable_status_still_reports() {
+        let script = ScriptedTransport::new()
+            .expect(GET_RECORD_PUBLIC, "6985")
+            .expect(GET_STATUS, "6F00");
+        let error = scripted_card(script).get_record_public().unwrap_err();
+        assert!(matches!(error, CardError::WrongState { state: None, .. }));
+        assert!(error.to_string().contains("could not be read"), "{error}");
+    }
+
+    #[test]
+    fn verify_maps_every_pin_answer() {
+        assert!(card_with(VERIFY_123456, "9000")
+            .verify(&pin("123456"))
+            .is_ok());
+
+        let error = card_with(VERIFY_123456, "63C2")
+            .verify(&pin("123456"))
+            .unwrap_err();
+        assert!(matches!(error, CardError::WrongPin { tries_left: 2 }));
+        assert!(error.to_string().contains("2 tries left"), "{error}");
+
+        let error = card_with(VERIFY_123456, "63C0")
+            .verify(&pin("123456"))
+            .unwrap_err();
+        assert!(matches!(error, CardError::WrongPin { tries_left: 0 }));
+        assert!(error.to_string().contains("now blocked"), "{error}");
+
+        let error = card_with(VERIFY_123456, "6983")
+            .verify(&pin("123456"))
+            .unwrap_err();
+        assert!(matches!(error, CardError::PinBlocked));
+        assert!(error.to_string().contains("factory-reset"), "{error}");
+
+        let error = card_with(VERIFY_123456, "6A80")
+            .verify(&pin("123456"))
+            .unwrap_err();
+        assert!(matches!(
+            error,
+            CardError::InvalidData { command: "VERIFY" }
+        ));
+
+        let script = ScriptedTransport::new()
+            .expect(VERIFY_123456, "6985")
+            .expect(GET_STATUS, &status_answer(0));
+        let error = scripted_card(script).verify(&pin("123456")).unwrap_err();
+        assert!(matches!(
+            error,
+            CardError::WrongState {
+                state: Some(LifeCycle::Blank),
+                ..
+            }
+        ));
+        assert!(error.to_string().contains("initialise it first"), "{error}");
+    }
+
+    #[test]
+    fn pin_tries_left_reads_the_pin_state_without_using_a_try() {
+        assert_eq!(
+            card_with("00200081", "9000").pin_tries_left().unwrap(),
+            PinState::Validated
+        );
+        assert_eq!(
+            card_with("00200081", "63C3").pin_tries_left().unwrap(),
+            PinState::NotValidated { tries_left: 3 }
+        );
+        assert_eq!(
+            card_with("00200081", "6983").pin_tries_left().unwrap(),
+            PinState::Blocked
+        );
+    }
+
+    #[test]
+    fn clear_pin_and_factory_reset_send_their_fixed_apdus() {
+        card_with("0020FF81", "9000").clear_pin().unwrap();
+        card_with("801EAA55", "9000").factory_reset().unwrap();
+    }
+
+    #[test]
+    fn change_pin_sends_both_blocks() {
+        let command = "0024008118313233343536FFFFFFFFFFFF393837363534FFFFFFFFFFFF";
+        card_with(command, "9000")
+            .change_pin(&pin("123456"), &pin("987654"))
+            .unwrap();
+        let error = card_with(command, "63C1")
+            .change_pin(&pin("123456"), &pin("987654"))
+            .unwrap_err();
+        assert!(matches!(error, CardError::WrongPin { tries_left: 1 }));
+        assert!(error.to_string().contains("1 try left"), "{error}");
+    }
+
+    /// The chain a card must see for `stream`, built independently of the codec.
+    fn expected_links(stream: &[u8]) -> Vec<Vec<u8>> {
+        let count = stream.chunks(255).count();
+        stream
+            .chunks(255)
+            .enumerate()
+            .map(|(i, chunk)| {
+                let cla = if i + 1 == count { 0x80 } else { 0x90 };
+                let mut apdu = vec![cla, 0x14, 0x00, 0x00, chunk.len() as u8];
+                apdu.extend_from_slice(chunk);
+                apdu
+            })
+            .collect()
+    }
+
+    #[test]
+    fn key_renewal_prepares_a_key_then_writes_every_link_with_p1_01() {
+        let stream = PutRecordStream::encode(&[0x11; 400], &[0xA5; 81]).unwrap();
+        let mut answer = key().to_vec();
+        answer.extend_from_slice(&[0x90, 0x00]);
+        let mut script = ScriptedTransport::new().expect_bytes(unhex("801C000000"), answer);
+        for mut link in expected_links(&stream) {
+            link[2] = 0x01;
+            script = script.expect_bytes(link, vec![0x90, 0x00]);
+        }
+        let mut card = scripted_card(script);
+        assert_eq!(card.prepare_key().unwrap(), key());
+        card.put_record_renewing_key(&stream).unwrap();
+        assert_eq!(card.stats().commands, 1 + 2);
+        // a card without the command (protocol 1.0) says so with 6D00
+        let mut old = scripted_card(ScriptedTransport::new().expect("801C000000", "6D00"));
+        assert!(matches!(
+            old.prepare_key(),
+            Err(CardError::UnexpectedStatus {
+                command: "PREPARE KEY",
+                ..
+            })
+        ));
+    }
+
+    #[test]
+    fn put_record_of_4_kib_is_a_chain_of_17_apdus_with_the_sealed_part_redacted() {
+        let stream = PutRecordStream::encode(&vec![0x11; 4096 - 81], &[0xA5; 81]).unwrap();
+        let mut script = ScriptedTransport::new();
+        for link in expected_links(&stream) {
+            script = script.expect_bytes(link, vec![0x90, 0x00]);
+        }
+        let (mut card, trace) = traced(script);
+        card.put_record(&stream).unwrap();
+        assert_eq!(card.stats().commands, 17);
+        assert_eq!(card.stats().continuations, 0);
+        assert_eq!(card.stats().bytes_sent, 4100 + 17 * 5);
+        let text = trace.text();
+        assert_eq!(
+            text.lines()
+                .filter(|l| l.starts_with(">>> 90 14 00 00 FF "))
+                .count(),
+            16
+        );
+        assert!(text.contains(">>> 80 14 00 00 14 "));
+        assert!(
+            !text.contains("A5A5"),
+            "sealed bytes leaked into the trace:\n{text}"
+        );
+        // The sealed part starts 194 bytes into link 15 and fills link 16: 61 + 20 bytes.
+        assert!(text.contains("<REDACTED 61 bytes>"), "{text}");
+        assert!(
+            text.contains(">>> 80 14 00 00 14 <REDACTED 20 bytes>"),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn put_record_stops_at_the_first_refusal() {
+        let stream = PutRecordStream::encode(&vec![0x11; 600], &[0xA5; 81]).unwrap();
+        let links = expected_links(&stream);
+        let script = ScriptedTransport::new().expect_bytes(links[0].clone(), vec![0x6A, 0x84]);
+        let mut card = scripted_card(script);
+        let error = card.put_record(&stream).unwrap_err();
+        assert!(matches!(error, CardError::RecordTooLarge { size: 681 }));
+        assert!(error.to_string().contains("previous record"), "{error}");
+        assert_eq!(card.stats().commands, 1);
+
+        let script = ScriptedTransport::new()
+            .expect_bytes(links[0].clone(), vec![0x90, 0x00])
+            .expect_bytes(links[1].clone(), vec![0x69, 0x82]);
+        let error = scripted_card(script).put_record(&stream).unwrap_err();
+        assert!(matches!(
+            error,
+            CardError::PinNotVerified {
+                command: "PUT RECORD"
+            }
+        ));
+
+        let script = ScriptedTransport::new().expect_bytes(links[0].clone(), vec![0x67, 0x00]);
+        let error = scripted_card(script).put_record(&stream).unwrap_err();
+        assert!(matches!(
+            error,
+            CardError::WrongLength {
+                command: "PUT RECORD"
+            }
+        ));
+    }
+
+    #[test]
+    fn malformed_stream_never_reaches_the_card() {
+        let mut card = scripted_card(ScriptedTransport::new());
+        let error = card
+            .put_record(&[0x00, 0x05, 0x00, 0x01, 0xAA])
+            .unwrap_err();
+        assert!(matches!(
+            error,
+            CardError::InvalidRecordStream(StreamError::LengthMismatch { .. })
+        ));
+        assert_eq!(card.stats().round_trips(), 0);
+    }
+
+    #[test]
+    fn get_record_public_follows_61xx_and_counts_continuations() {
+        let public: Vec<u8> = (0..4000u32).map(|i| (i % 251) as u8).collect();
+        let mut card = scripted_card(chained(
+            ScriptedTransport::new(),
+            GET_RECORD_PUBLIC,
+            &public,
+        ));
+        assert_eq!(card.get_record_public().unwrap(), public);
+        // 256 bytes with the command, then 3744 bytes in 15 GET RESPONSEs (14 × 256 + 160).
+        assert_eq!(card.stats().commands, 1);
+        assert_eq!(card.stats().continuations, 15);
+        assert_eq!(card.stats().round_trips(), 16);
+    }
+
+    #[test]
+    fn sealed_record_is_returned_but_never_traced() {
+        let sealed = [0xA5u8; 300];
+        let (mut card, trace) = traced(chained(
+            ScriptedTransport::new(),
+            GET_RECORD_SEALED,
+            &sealed,
+        ));
+        let data = card.get_record_sealed().unwrap();
+        assert_eq!(&data[..], &sealed[..]);
+        let text = trace.text();
+        assert_eq!(
+            text,
+            ">>> 80 16 01 00 00\n<<< <REDACTED 256 bytes> 612C\n\
+             >>> 00 C0 00 00 2C\n<<< <REDACTED 44 bytes> 9000\n"
+        );
+    }
+
+    #[test]
+    fn unseal_returns_the_dh_output_and_redacts_both_ways() {
+        let mut point = [0x77u8; POINT_LEN];
+        point[0] = 0x04;
+        let command = format!("8018000041{}00", hex::encode_upper(point));
+        let answer = format!("{}9000", "C3".repeat(32));
+        let (mut card, trace) = traced(ScriptedTransport::new().expect(&command, &answer));
+        assert_eq!(*card.unseal(&point).unwrap(), [0xC3; 32]);
+        let text = trace.text();
+        assert!(!text.contains("7777") && !text.contains("C3C3"), "{text}");
+        assert_eq!(
+            text,
+            ">>> 80 18 00 00 41 <REDACTED 65 bytes> 00\n<<< <REDACTED 32 bytes> 9000\n"
+        );
+
+        let error = card_with(&command, "6A80").unseal(&point).unwrap_err();
+        assert!(matches!(
+            error,
+            CardError::InvalidData { command: "UNSEAL" }
+        ));
+        let error = card_with(&command, "6982").unseal(&point).unwrap_err();
+        assert!(matches!(
+            error,
+            CardError::PinNotVerified { command: "UNSEAL" }
+        ));
+        let error = card_with(&command, &format!("{}9000", "C3".repeat(31)))
+            .unseal(&point)
+            .unwrap_err();
+        assert!(matches!(
+            error,
+            CardError::MalformedResponse {
+                command: "UNSEAL",
+                ..
+            }
+        ));
+    }
+
+    #[test]
+    fn trace_of_a_whole_session_shows_no_pin_digits() {
+        let change = "0024008118313335373930FFFFFFFFFFFF323436383032FFFFFFFFFFFF";
+        let script = ScriptedTransport::new()
+            .expect(SELECT, "010007012000 9000")
+            .expect(
+                "801200000D05313335373930FFFFFFFFFFFF00",
+                &format!("{}9000", hex::encode_upper(key())),
+            )
+            .expect("002000810C313335373930FFFFFFFFFFFF", "63C4")
+            .expect("002000810C313335373930FFFFFFFFFFFF", "9000")
+            .expect(change, "9000")
+            .expect("0020FF81", "9000");
+        let (mut card, trace) = traced(script);
+        card.select().unwrap();
+        card.initialise(RetryLimit::default(), &pin("135790"))
+            .unwrap();
+        assert!(card.verify(&pin("135790")).is_err());
+        card.verify(&pin("135790")).unwrap();
+        card.change_pin(&pin("135790"), &pin("246802")).unwrap();
+        card.clear_pin().unwrap();
+        let text = trace.text();
+        for secret in ["3133353739", "3234363830", "135790", "246802"] {
+            assert!(
+                !text.contains(secret),
+                "{secret} leaked into the trace:\n{text}"
+            );
+        }
+        assert_eq!(text.matches("<REDACTED 12 bytes>").count(), 3);
+        assert!(text.contains(">>> 00 24 00 81 18 <REDACTED 24 bytes>"));
+        assert!(text.contains("<<< 63C4"));
+        assert_eq!(text.lines().filter(|l| l.starts_with(">>> ")).count(), 6);
+        assert_eq!(text.lines().filter(|l| l.starts_with("<<< ")).count(), 6);
+    }
+
+    #[test]
+    fn transport_failures_surface_typed_and_traced() {
+        let script = ScriptedTransport::new().expect_failure(GET_STATUS, TransportError::CardReset);
+        let (mut card, trace) = traced(script);
+        let error = card.status().unwrap_err();
+        assert!(matches!(
+            error,
+            CardError::Transport(TransportError::CardReset)
+        ));
+        assert!(
+            error.to_string().contains("PIN will be asked again"),
+            "{error}"
+        );
+        assert!(trace.text().contains("<<< no response: the card was reset"));
+
+        let script = ScriptedTransport::new().expect_failure(SELECT, TransportError::CardRemoved);
+        let error = scripted_card(script).select().unwrap_err();
+        assert!(matches!(
+            error,
+            CardError::Transport(TransportError::CardRemoved)
+        ));
+    }
+
+    #[test]
+    fn reconnect_reselects_the_applet() {
+        let script = ScriptedTransport::new()
+            .expect_reconnect()
+            .expect(SELECT, "010007022000 9000");
+        let mut card = scripted_card(script);
+        assert_eq!(card.reconnect().unwrap().state, LifeCycle::Enrolled);
+    }
+
+    #[test]
+    fn a_broken_output_chain_is_reported_as_such() {
+        let script = ScriptedTransport::new()
+            .expect(GET_RECORD_PUBLIC, &format!("{}6110", "11".repeat(256)))
+            .expect("00C0000010", "6985");
+        let error = scripted_card(script).get_record_public().unwrap_err();
+        assert!(matches!(
+            error,
+            CardError::UnexpectedStatus {
+                command: "GET RESPONSE",
+                sw: StatusWord::ConditionsNotSatisfied
+            }
+        ));
+    }
+
+    #[test]
+    fn endless_61xx_is_cut_off() {
+        let mut script = ScriptedTransport::new().expect(GET_RECORD_PUBLIC, "AA6100");
+        for _ in 0..MAX_CONTINUATIONS {
+            script = script.expect("00C0000000", "AA6100");
+        }
+        let mut card = scripted_card(script);
+        let error = card.get_record_public().unwrap_err();
+        assert!(matches!(
+            error,
+            CardError::ResponseTooLong {
+                command: "GET RECORD",
+                ..
+            }
+        ));
+        assert_eq!(card.stats().continuations, MAX_CONTINUATIONS as u64);
+    }
+
+    #[test]
+    fn unknown_status_words_are_kept_raw() {
+        let error = card_with(GET_STATUS, "6F00").status().unwrap_err();
+        assert!(matches!(
+            error,
+            CardError::UnexpectedStatus {
+                command: "GET STATUS",
+                sw: StatusWord::Other(0x6F00)
+            }
+        ));
+        assert!(error.to_string().contains("6F00"), "{error}");
+        let error = card_with("801EAA55", "6883").factory_reset().unwrap_err();
+        assert!(matches!(
+            error,
+            CardError::ChainAborted {
+                command: "FACTORY RESET"
+            }
+        ));
+    }
+
+    #[test]
+    fn apdu_counts_per_operation() {
+        // (operation, commands, continuations) for a typical answer to each operation.
+        let sealed = [0xA5u8; 81];
+        let public = vec![0x11u8; 700];
+        let stream = PutRecordStream::encode(&public, &sealed).unwrap();
+        let mut script = ScriptedTransport::new()
+            .expect(SELECT, "010007012000 9000")
+            .expect(GET_STATUS, &status_answer(1))
+            .expect(VERIFY_123456, "9000")
+            .expect("00200081", "9000");
+        for link in expected_links(&stream) {
+            script = script.expect_bytes(link, vec![0x90, 0x00]);
+        }
+        script = chained(script, GET_RECORD_PUBLIC, &public);
+        script = chained(script, GET_RECORD_SEALED, &sealed);
+        let mut point = [0x77u8; POINT_LEN];
+        point[0] = 0x04;
+        script = script
+            .expect(
+                &format!("8018000041{}00", hex::encode_upper(point)),
+                &format!("{}9000", "C3".repeat(32)),
+            )
+            .expect("0020FF81", "9000")
+            .expect("801EAA55", "9000");
+        let mut card = scripted_card(script);
+        let measure = |card: &mut Card<ScriptedTransport>,
+                       run: &dyn Fn(&mut Card<ScriptedTransport>)| {
+            let before = card.stats();
+            run(card);
+            let delta = card.stats().since(&before);
+            (delta.commands, delta.continuations)
+        };
+        assert_eq!(
+            measure(&mut card, &|c| {
+                c.select().unwrap();
+            }),
+            (1, 0)
+        );
+        assert_eq!(
+            measure(&mut card, &|c| {
+                c.status().unwrap();
+            }),
+            (1, 0)
+        );
+        assert_eq!(
+            measure(&mut card, &|c| c.verify(&pin("123456")).unwrap()),
+            (1, 0)
+        );
+        assert_eq!(
+            measure(&mut card, &|c| {
+                c.pin_tries_left().unwrap();
+            }),
+            (1, 0)
+        );
+        // 4 + 700 + 81 = 785 bytes = 3 × 255 + 20.
+        assert_eq!(
+            measure(&mut card, &|c| c.put_record(&stream).unwrap()),
+            (4, 0)
+        );
+        // 700 bytes = 256 with the command, then 256 + 188.
+        assert_eq!(
+            measure(&mut card, &|c| {
+                c.get_record_public().unwrap();
+            }),
+            (1, 2)
+        );
+        assert_eq!(
+            measure(&mut card, &|c| {
+                c.get_record_sealed().unwrap();
+            }),
+            (1, 0)
+        );
+        assert_eq!(
+            measure(&mut card, &|c| {
+                c.unseal(&point).unwrap();
+            }),
+            (1, 0)
+        );
+        assert_eq!(measure(&mut card, &|c| c.clear_pin().unwrap()), (1, 0));
+        assert_eq!(measure(&mut card, &|c| c.factory_reset().unwrap()), (1, 0));
+        assert_eq!(card.stats().round_trips(), 15);
+        assert_eq!(card.transport().exchanged(), 15);
+        assert!(card
+            .stats()
+            .to_string()
+            .starts_with("15 APDU round trips (13 commands + 2 GET RESPONSE)"));
+        card.reset_stats();
+        assert_eq!(card.stats(), ApduStats::default());
+    }
+
+    #[test]
+    fn tracing_off_installs_no_sink() {
+        let mut card = Card::with_trace(ScriptedTransport::new().expect("801EAA55", "9000"), false);
+        card.factory_reset().unwrap();
+        assert!(card.trace.is_none());
+    }
+
+    #[test]
+    fn growing_a_wiping_buffer_keeps_its_content() {
+        let mut buffer = Zeroizing::new(Vec::with_capacity(2));
+        for chunk in [&[1u8, 2][..], &[3, 4, 5], &[], &[6; 300]] {
+            append_wiping(&mut buffer, chunk);
+        }
+        assert_eq!(&buffer[..5], &[1, 2, 3, 4, 5]);
+        assert_eq!(buffer.len(), 305);
+    }
+
+    use crate::transport::scripted::{
+        pinpad_reader, GET_FEATURES, VERIFY_DIRECT, VERIFY_STRUCTURE_30S,
+    };
+    const MODIFY_DIRECT: u32 = 0x4233_0007;
+    /// PIN_MODIFY_STRUCTURE for quorum with a 30 s timeout, written out field by field.
+    const MODIFY_STRUCTURE_30S: &str = "1E 00 82 0C 00 00 0C 0C06 03 02 03 0904 000102 000000 \
+         1D000000 00240081 18 FFFFFFFFFFFFFFFFFFFFFFFF FFFFFFFFFFFFFFFFFFFFFFFF";
+
+    fn verify_on_pinpad_answering(
+        answer: &str,
+    ) -> (Card<ScriptedTransport>, Result<(), CardError>) {
+        let script = pinpad_reader().expect_control(VERIFY_DIRECT, VERIFY_STRUCTURE_30S, answer);
+        let mut card = scripted_card(script);
+        let result = card.verify_on_pinpad(30);
+        (card, result)
+    }
+
+    fn change_on_pinpad_answering(answer: &str) -> Result<(), CardError> {
+        let script = pinpad_reader().expect_control(MODIFY_DIRECT, MODIFY_STRUCTURE_30S, answer);
+        scripted_card(script).change_pin_on_pinpad(30)
+    }
+
+    /// PIN_MODIFY_STRUCTURE for INITIALISE (limit 5, 30 s): no current PIN, the new one
+    /// inserted after the retry-limit byte and confirmed, case-4 template.
+    const INITIALISE_STRUCTURE_30S: &str = "1E 00 82 0C 00 00 01 0C06 01 02 02 0904 010200 000000 \
+         13000000 80120000 0D 05 FFFFFFFFFFFFFFFFFFFFFFFF 00";
+
+    #[test]
+    fn initialise_on_pinpad_returns_the_key_and_maps_reader_answers() {
+        let key = format!("04{}", "11".repeat(64));
+        let script = pinpad_reader().expect_control(
+            MODIFY_DIRECT,
+            INITIALISE_STRUCTURE_30S,
+            &format!("{key}9000"),
+        );
+        let mut card = scripted_card(script);
+        let point = card
+            .initialise_on_pinpad(RetryLimit::new(5).unwrap(), 30)
+            .unwrap();
+        assert_eq!(hex::encode_upper(point), key.to_uppercase());
+        assert_eq!(
+            card.stats().commands,
+            0,
+            "the PIN went through the reader only"
+        );
+
+        for (answer, check) in [
+            ("6401", "cancelled on the reader"),
+            ("6402", ""),
+            ("6400", ""),
+        ] {
+            let script =
+                pinpad_reader().expect_control(MODIFY_DIRECT, INITIALISE_STRUCTURE_30S, answer);
+            let error = scripted_card(script)
+                .initialise_on_pinpad(RetryLimit::new(5).unwrap(), 30)
+                .unwrap_err();
+            match answer {
+                "6401" => assert!(matches!(error, CardError::PinpadCancelled)),
+                "6402" => assert!(matches!(error, CardError::PinpadMismatch)),
+                _ => assert!(matches!(error, CardError::PinpadTimeout { seconds: 30 })),
+            }
+            assert!(error.to_string().contains(check), "{error}");
+        }
+    }
+
+    #[test]
+    fn pinpad_discovery_is_traced_counted_and_asked_once() {
+        let (mut card, trace) = traced(pinpad_reader());
+        let pinpad = card.pinpad().unwrap().unwrap();
+        assert_eq!(pinpad.verify_pin_direct, VERIFY_DIRECT);
+        assert_eq!(pinpad.modify_pin_direct, Some(MODIFY_DIRECT));
+        // Cached: the script holds a single feature request.
+        assert_eq!(card.pinpad().unwrap(), Some(pinpad));
+        assert_eq!(card.stats().controls, 1);
+        assert_eq!(card.stats().round_trips(), 1);
+        assert_eq!(card.stats().bytes_received, 24);
+        assert_eq!(
+            trace.text(),
+            ">>> CONTROL 42000D48 GET FEATURE REQUEST\n\
+             <<< 060442330006070442330007\
+             0A044233000A120442330012\n"
+        );
+    }
+
+    #[test]
+    fn readers_without_a_usable_pinpad_report_none() {
+        // No reader controls at all (the transport has no feature-request code): nothing sent.
+        let mut card = scripted_card(ScriptedTransport::new());
+        assert_eq!(card.pinpad().unwrap(), None);
+        assert_eq!(card.stats().round_trips(), 0);
+        assert!(matches!(
+            card.verify_on_pinpad(30),
+            Err(CardError::NoPinpad)
+        ));
+        assert!(matches!(
+            card.change_pin_on_pinpad(30),
+            Err(CardError::NoPinpad)
+        ));
+
+        // An empty list, or a list without VERIFY PIN DIRECT.
+        for answer in ["", "07044233 0007 13044233 0013"] {
+            let script = ScriptedTransport::new()
+                .with_reader_controls()
+                .expect_control(GET_FEATURES, "", answer);
+            assert_eq!(scripted_card(script).pinpad().unwrap(), None, "{answer}");
+        }
+
+        // A reader that refuses the request (vpcd answers "not supported").
+        let refused = TransportError::Backend {
+            backend: "PC/SC",
+            operation: "sending a reader control command",
+            detail: "not supported".into(),
+        };
+        let script = ScriptedTransport::new()
+            .with_reader_controls()
+            .expect_control_failure(GET_FEATURES, "", refused);
+        let (mut card, trace) = traced(script);
+        assert_eq!(card.pinpad().unwrap(), None);
+        assert!(matches!(
+            card.verify_on_pinpad(30),
+            Err(CardError::NoPinpad)
+        ));
+        assert!(
+            trace.text().contains("<<< no response: PC/SC error"),
+            "{}",
+            trace.text()
+        );
+        let error = CardError::NoPinpad.to_string();
+        assert!(error.contains("typed on this computer"), "{error}");
+    }
+
+    #[test]
+    fn a_malformed_feature_list_or_a_lost_card_is_an_error_not_a_missing_pinpad() {
+        let script = ScriptedTransport::new()
+            .with_reader_controls()
+            .expect_control(GET_FEATURES, "", "06 04 4233 0006 07");
+        let error = scripted_card(script).pinpad().unwrap_err();
+        assert!(matches!(
+            error,
+            CardError::Transport(TransportError::MalformedFeatures(
+                quorum_protocol::apdu::FeatureError::Truncated { len: 7 }
+            ))
+        ));
+        assert!(error.to_string().contains("--no-pinpad"), "{error}");
+
+        let script = ScriptedTransport::new()
+            .with_reader_controls()
+            .expect_control_failure(GET_FEATURES, "", TransportError::CardRemoved);
+        assert!(matches!(
+            scripted_card(script).verify_on_pinpad(30),
+            Err(CardError::Transport(TransportError::CardRemoved))
+        ));
+    }
+
+    #[test]
+    fn verify_on_pinpad_maps_every_reader_and_card_answer() {
+        let (card, result) = verify_on_pinpad_answering("9000");
+        result.unwrap();
+        assert_eq!(card.stats().controls, 2);
+        assert_eq!(card.stats().commands, 0);
+
+        let (_, result) = verify_on_pinpad_answering("63C2");
+        let error = result.unwrap_err();
+        assert!(matches!(error, CardError::WrongPin { tries_left: 2 }));
+        assert!(error.to_string().contains("2 tries left"), "{error}");
+
+        let (_, result) = verify_on_pinpad_answering("63C0");
+        assert!(matches!(result, Err(CardError::WrongPin { tries_left: 0 })));
+
+        let (_, result) = verify_on_pinpad_answering("6983");
+        assert!(matches!(result, Err(CardError::PinBlocked)));
+
+        let (_, result) = verify_on_pinpad_answering("6401");
+        let error = result.unwrap_err();
+        assert!(matches!(error, CardError::PinpadCancelled));
+        assert!(
+            error
+                .to_string()
+                .starts_with("the PIN entry was cancelled on the reader"),
+            "{error}"
+        );
+        assert!(error.to_string().contains("nothing was changed"), "{error}");
+
+        let (_, result) = verify_on_pinpad_answering("6400");
+        let error = result.unwrap_err();
+        assert!(matches!(error, CardError::PinpadTimeout { seconds: 30 }));
+        assert!(error.to_string().contains("within 30 seconds"), "{error}");
+
+        let (_, result) = verify_on_pinpad_answering("6403");
+        let error = result.unwrap_err();
+        assert!(matches!(error, CardError::PinpadLength));
+        assert!(error.to_string().contains("6 to 12 digits"), "{error}");
+
+        let (_, result) = verify_on_pinpad_answering("6A80");
+        let error = result.unwrap_err();
+        assert!(matches!(
+            error,
+            CardError::PinpadBlockRejected { command: "VERIFY" }
+        ));
+        assert!(error.to_string().contains("no try was used"), "{error}");
+
+        let (_, result) = verify_on_pinpad_answering("6B80");
+        let error = result.unwrap_err();
+        assert!(matches!(error, CardError::PinpadRefused));
+        assert!(error.to_string().contains("--no-pinpad"), "{error}");
+
+        // A status word without a pinpad meaning goes through the common mapping.
+        let (_, result) = verify_on_pinpad_answering("6F00");
+        assert!(matches!(
+            result,
+            Err(CardError::UnexpectedStatus {
+                command: "VERIFY",
+                sw: StatusWord::Other(0x6F00)
+            })
+        ));
+
+        // An answer that is not exactly a status word.
+        let (_, result) = verify_on_pinpad_answering("019000");
+        assert!(matches!(
+            result,
+            Err(CardError::MalformedResponse {
+                command: "VERIFY",
+                source: ParseError::WrongLength {
+                    expected: 2,
+                    got: 3,
+                    ..
+                }
+            })
+        ));
+    }
+
+    #[test]
+    fn verify_on_pinpad_in_a_blank_card_names_the_state() {
+        let script = pinpad_reader()
+            .expect_control(VERIFY_DIRECT, VERIFY_STRUCTURE_30S, "6985")
+            .expect(GET_STATUS, &status_answer(0));
+        let error = scripted_card(script).verify_on_pinpad(30).unwrap_err();
+        assert!(matches!(
+            error,
+            CardError::WrongState {
+                command: "VERIFY",
+                state: Some(LifeCycle::Blank)
+            }
+        ));
+    }
+
+    #[test]
+    fn the_timeout_goes_into_the_structure_and_the_message() {
+        let mut structure = unhex(VERIFY_STRUCTURE_30S);
+        structure[0] = 0x00;
+        let script =
+            pinpad_reader().expect_control(VERIFY_DIRECT, &hex::encode_upper(&structure), "6400");
+        let error = scripted_card(script).verify_on_pinpad(0).unwrap_err();
+        assert!(matches!(error, CardError::PinpadTimeout { seconds: 0 }));
+        assert!(
+            error.to_string().contains("within the reader's time limit"),
+            "{error}"
+        );
+    }
+
+    #[test]
+    fn change_pin_on_pinpad_maps_every_reader_and_card_answer() {
+        change_on_pinpad_answering("9000").unwrap();
+
+        let error = change_on_pinpad_answering("63C1").unwrap_err();
+        assert!(matches!(error, CardError::WrongPin { tries_left: 1 }));
+
+        let error = change_on_pinpad_answering("6402").unwrap_err();
+        assert!(matches!(error, CardError::PinpadMismatch));
+        assert!(error.to_string().contains("PIN was not changed"), "{error}");
+
+        assert!(matches!(
+            change_on_pinpad_answering("6401"),
+            Err(CardError::PinpadCancelled)
+        ));
+        assert!(matches!(
+            change_on_pinpad_answering("6400"),
+            Err(CardError::PinpadTimeout { seconds: 30 })
+        ));
+        assert!(matches!(
+            change_on_pinpad_answering("6403"),
+            Err(CardError::PinpadLength)
+        ));
+        assert!(matches!(
+            change_on_pinpad_answering("6983"),
+            Err(CardError::PinBlocked)
+        ));
+        assert!(matches!(
+            change_on_pinpad_answering("6A80"),
+            Err(CardError::PinpadBlockRejected {
+                command: "CHANGE REFERENCE DATA"
+            })
+        ));
+    }
+
+    #[test]
+    fn a_pinpad_that_only_verifies_cannot_change_the_pin() {
+        let script = ScriptedTransport::new()
+            .with_reader_controls()
+            .expect_control(GET_FEATURES, "", "06044233 0006")
+            .expect_control(VERIFY_DIRECT, VERIFY_STRUCTURE_30S, "9000");
+        let mut card = scripted_card(script);
+        let error = card.change_pin_on_pinpad(30).unwrap_err();
+        assert!(matches!(error, CardError::PinpadCannotChange));
+        assert!(error.to_string().contains("nothing was changed"), "{error}");
+        // Verifying still works on that reader.
+        card.verify_on_pinpad(30).unwrap();
+        assert_eq!(card.stats().controls, 2);
+    }
+
+    #[test]
+    fn a_pinpad_session_traces_structures_and_status_words_only() {
+        let sealed = [0xA5u8; 81];
+        let script = chained(
+            pinpad_reader()
+                .expect(SELECT, "010007022000 9000")
+                .expect_control(VERIFY_DIRECT, VERIFY_STRUCTURE_30S, "9000"),
+            GET_RECORD_SEALED,
+            &sealed,
+        );
+        let (mut card, trace) = traced(script);
+        assert!(card.pinpad().unwrap().is_some());
+        card.select().unwrap();
+        card.verify_on_pinpad(30).unwrap();
+        assert_eq!(&card.get_record_sealed().unwrap()[..], &sealed[..]);
+        let text = trace.text();
+        let verify_line = format!(
+            ">>> CONTROL 42330006 VERIFY PIN DIRECT {}",
+            VERIFY_STRUCTURE_30S.replace(' ', "")
+        );
+        assert!(text.contains(&verify_line), "{text}");
+        assert!(text.contains("<<< 9000\n"), "{text}");
+        assert!(!text.contains("A5A5"), "{text}");
+        let stats = card.stats();
+        assert_eq!(
+            (stats.commands, stats.controls, stats.round_trips()),
+            (2, 2, 4)
+        );
+        assert!(
+            stats.to_string().starts_with(
+                "4 APDU round trips (2 commands + 0 GET RESPONSE + 2 reader controls)"
+            ),
+            "{stats}"
+        );
+        assert_eq!(card.transport().exchanged(), 4);
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(64))]
+        #[test]
+        fn any_output_chain_is_reassembled_with_the_expected_round_trips(len in 1usize..9000) {
+            let public: Vec<u8> = (0..len).map(|i| (i % 253) as u8).collect();
+            let mut card = scripted_card(chained(ScriptedTransport::new(), GET_RECORD_PUBLIC, &public));
+            prop_assert_eq!(card.get_record_public().unwrap(), public);
+            let expected_continuations = len.saturating_sub(256).div_ceil(256) as u64;
+            prop_assert_eq!(card.stats().commands, 1);
+            prop_assert_eq!(card.stats().continuations, expected_continuations);
+        }
+    }
+}

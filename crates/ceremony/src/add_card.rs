@@ -1,0 +1,376 @@
+//! Add-card: with a quorum of a set present, issue a share for one new card at a new index
+//! of the same polynomial. The master key and the other cards stay as they are; the new
+//! card holds the next version of the set description, which the caller publishes.
+//!
+//! Order: the quorum's shares are opened first (each card named, skipped cards never
+//! fatal), then the new card's PIN is checked, then the new record is computed, written,
+//! read back and opened. Nothing is written to any card but the new one.
+
+use std::io::Write;
+
+use rand::rngs::OsRng;
+
+use quorum_card::card::Card;
+use quorum_card::readers::{Connection, Readers};
+use quorum_protocol::apdu::{LifeCycle, RecordKey};
+use quorum_protocol::crypto::CardKey;
+use quorum_protocol::record::PublicRecord;
+use quorum_protocol::sharing::{self, check_same_set, EnrolledCard, NewCustodian, OpenedShare};
+
+use super::enroll::{check_fits, write_and_check};
+use super::pin_step::{verify_pin, Verified};
+use super::presence::Presented;
+use super::share::{open_member, read_member, Refusal, SeenCard, Who};
+use super::{identify, say, CardsFrom, CeremonyError, PinPolicy, Presenter};
+
+/// What the administrator asked for.
+pub struct AddCardRequest<'a> {
+    /// The published set description (the bundle's newest record) the new card extends.
+    pub base: &'a PublicRecord,
+    /// Every record of the bundle: their description MACs are checked once the DEK is known.
+    pub bundle_records: &'a [PublicRecord],
+    /// The new card's fingerprint, needed when several personalised cards are present.
+    pub new_card: Option<&'a str>,
+    /// The new custodian's name; default "custodian K", K = the set's size after adding.
+    pub name: Option<&'a str>,
+    /// Where the cards come from.
+    pub from: CardsFrom,
+    /// How PINs reach the cards.
+    pub pins: PinPolicy<'a>,
+    /// Trace APDUs.
+    pub trace: bool,
+}
+
+/// The finished ceremony.
+pub struct AddedCardReport {
+    /// The new card's record as written (public and sealed part; nothing secret).
+    pub card: EnrolledCard,
+    /// The new card's reader.
+    pub reader: String,
+    /// Every card seen, in order, the new one last.
+    pub cards: Vec<SeenCard>,
+}
+
+/// The new card while the quorum is gathered: registered, PIN accepted.
+struct NewCard {
+    reader: String,
+    key: CardKey,
+    capacity: u16,
+    pin: Verified,
+    session: Option<Card<Connection>>,
+}
+
+/// What one presented card turned out to be.
+enum Role {
+    Share(OpenedShare),
+    New(NewCard),
+    Skipped(Who, String),
+    /// A second personalised card while no `--new` says which is meant.
+    Ambiguous(String),
+}
+
+/// Runs the ceremony until the new card holds its share, or says what was missing.
+pub fn add_card(
+    ctx: &dyn Readers,
+    req: &AddCardRequest<'_>,
+    out: &mut dyn Write,
+) -> Result<AddedCardReport, CeremonyError> {
+    let base = req.base;
+    let need = usize::from(base.threshold);
+    let mut presenter = Presenter::new(ctx, req.from.clone(), req.trace)?;
+    // With one reader the new card comes last; otherwise it may wait in its reader.
+    let swapping = presenter.one_reader();
+    let mut shares: Vec<OpenedShare> = Vec::new();
+    let mut new_card: Option<NewCard> = None;
+    let mut seen: Vec<SeenCard> = Vec::new();
+    say(
+        out,
+        &format!(
+            "Adding a card to set \"{}\" ({}-of-{}, version {}): {need} custodian card(s) open their shares, then the new card is written.",
+            base.label,
+            base.threshold,
+            base.custodians.len(),
+            base.set_version
+        ),
+    );
+    loop {
+        let quorum_done = shares.len() >= need;
+        if quorum_done && new_card.is_some() {
+            break;
+        }
+        let ask = if quorum_done {
+            "the NEW card (personalised with `quorumctl init`, not yet in any set)".to_owned()
+        } else {
+            format!(
+                "custodian card {} of the {need} needed from set \"{}\"",
+                shares.len() + 1,
+                base.label
+            )
+        };
+        let Some(mut p) = presenter.next(out, &ask)? else {
+            break;
+        };
+        let role = classify(&mut p, req, &shares, new_card.is_some(), swapping, out);
+        let reader = p.reader.clone();
+        let (who, note, used) = match role {
+            Role::Share(s) => {
+                let who = Who::custodian(s.record());
+                shares.push(s);
+                let note = format!("share opened ({} of {need})", shares.len());
+                (who, note, true)
+            }
+            Role::New(mut n) => {
+                let who = Who {
+                    fingerprint: Some(n.key.fingerprint()),
+                    text: format!("{} (new card)", n.key.fingerprint()),
+                };
+                if !swapping {
+                    say(out, &format!("New card {}: PIN accepted; it is written once the quorum's shares are open.", n.key.fingerprint()));
+                    n.session = Some(p.card);
+                    new_card = Some(n);
+                    seen.push(SeenCard {
+                        reader,
+                        who,
+                        note: "new card, PIN accepted".to_owned(),
+                        used: true,
+                    });
+                    continue;
+                }
+                // With one reader the new card comes last and is written while it is in.
+                let card = finish_new(req, &shares, &n, &mut p.card, out)?;
+                seen.push(SeenCard {
+                    reader: reader.clone(),
+                    who,
+                    note: format!("new custodian {} written and checked", card.index()),
+                    used: true,
+                });
+                presenter.finish(out, p);
+                return Ok(AddedCardReport {
+                    card,
+                    reader,
+                    cards: seen,
+                });
+            }
+            Role::Skipped(who, why) => (who, why, false),
+            Role::Ambiguous(fp) => {
+                let first = new_card
+                    .as_ref()
+                    .map(|n| n.key.fingerprint())
+                    .unwrap_or_default();
+                return Err(CeremonyError::Usage(format!(
+                    "two personalised cards are present ({first} and {fp}): name the one to add with --new FINGERPRINT; nothing was written"
+                )));
+            }
+        };
+        say(
+            out,
+            &format!(
+                "{} {}: {note}",
+                if used { "Used" } else { "Skipped" },
+                who.text
+            ),
+        );
+        seen.push(SeenCard {
+            reader,
+            who,
+            note,
+            used,
+        });
+        presenter.release(out, p, if used { "share opened" } else { "skipped" })?;
+    }
+    if shares.len() < need {
+        return Err(CeremonyError::NotEnoughShares(format!(
+            "only {} of the {need} shares needed to issue a new share of set \"{}\" could be opened; nothing was written{}",
+            shares.len(),
+            base.label,
+            SeenCard::listing(&seen)
+        )));
+    }
+    let Some(mut n) = new_card else {
+        return Err(CeremonyError::NotEnrolled(format!(
+            "no new card was presented: insert a card personalised with `quorumctl init` that is in no set; nothing was written{}",
+            SeenCard::listing(&seen)
+        )));
+    };
+    let mut session = n
+        .session
+        .take()
+        .expect("every-reader mode keeps the session");
+    let card = finish_new(req, &shares, &n, &mut session, out)?;
+    if let Some(last) = seen.iter_mut().rev().find(|s| s.reader == n.reader) {
+        last.note = format!("new custodian {} written and checked", card.index());
+    }
+    let reader = n.reader.clone();
+    Ok(AddedCardReport {
+        card,
+        reader,
+        cards: seen,
+    })
+}
+
+/// Decides what a presented card is for, opening its share or checking its PIN.
+fn classify(
+    p: &mut Presented,
+    req: &AddCardRequest<'_>,
+    shares: &[OpenedShare],
+    have_new: bool,
+    swapping: bool,
+    out: &mut dyn Write,
+) -> Role {
+    let id = match identify(&mut p.card, &p.reader) {
+        Ok(id) => id,
+        Err(e) => return Role::Skipped(Who::unknown(), e.to_string()),
+    };
+    let quorum_done = shares.len() >= usize::from(req.base.threshold);
+    let who_of = |key: Option<CardKey>| Who {
+        fingerprint: key.map(|k| k.fingerprint()),
+        text: key.map_or_else(|| "card".to_owned(), |k| k.fingerprint()),
+    };
+    if id.status.blocked {
+        return Role::Skipped(
+            who_of(id.key),
+            "its PIN is blocked; only a factory reset revives it".to_owned(),
+        );
+    }
+    match id.status.state {
+        LifeCycle::Blank => Role::Skipped(
+            who_of(None),
+            "is blank: personalise it with `quorumctl init` first if it is to be the new card"
+                .to_owned(),
+        ),
+        LifeCycle::Personalised => {
+            let key = id.key.expect("a personalised card has a key");
+            let fp = key.fingerprint();
+            if let Some(wanted) = req.new_card {
+                if !wanted.eq_ignore_ascii_case(&fp) {
+                    return Role::Skipped(
+                        who_of(Some(key)),
+                        format!("is not the new card named with --new ({wanted})"),
+                    );
+                }
+            } else if have_new {
+                return Role::Ambiguous(fp);
+            }
+            if swapping && !quorum_done {
+                return Role::Skipped(
+                    who_of(Some(key)),
+                    "is not in the set yet: insert it when the new card is asked for, after the custodians' cards".to_owned(),
+                );
+            }
+            match verify_pin(&mut p.card, &req.pins, &fp, &p.reader, out) {
+                Ok(pin) => Role::New(NewCard {
+                    reader: p.reader.clone(),
+                    key,
+                    capacity: id.status.capacity,
+                    pin,
+                    session: None,
+                }),
+                Err(e) => Role::Skipped(who_of(Some(key)), e.to_string()),
+            }
+        }
+        LifeCycle::Enrolled => match open_quorum_member(p, req, shares, quorum_done, out) {
+            Ok(share) => Role::Share(share),
+            Err((who, why)) => Role::Skipped(who, why),
+        },
+    }
+}
+
+/// A card of the set: checked against the published description, then its share opened.
+fn open_quorum_member(
+    p: &mut Presented,
+    req: &AddCardRequest<'_>,
+    shares: &[OpenedShare],
+    quorum_done: bool,
+    out: &mut dyn Write,
+) -> Result<OpenedShare, Refusal> {
+    let member = read_member(&mut p.card)?;
+    let base = req.base;
+    let who = member.who.clone();
+    if member.record.set_id != base.set_id {
+        return Err((
+            who,
+            format!(
+                "belongs to another {}, not to set \"{}\"; it cannot be the new card either, since that would destroy its share",
+                member.membership(),
+                base.label
+            ),
+        ));
+    }
+    if quorum_done {
+        return Err((
+            who,
+            "already holds a share of this set; the quorum is complete: insert the new card"
+                .to_owned(),
+        ));
+    }
+    if member.record.set_version > base.set_version {
+        return Err((who, format!("holds version {} of the set, newer than the bundle's version {}: the bundle is out of date; use the one written by the last add-card", member.record.set_version, base.set_version)));
+    }
+    if let Err(m) = check_same_set(base, &member.record) {
+        return Err((
+            who,
+            format!("its record disagrees with the bundle ({m}); leave it out"),
+        ));
+    }
+    if shares.iter().any(|s| s.index() == member.record.index) {
+        return Err((
+            who,
+            "this custodian's share was already opened (the same card twice?)".to_owned(),
+        ));
+    }
+    open_member(&mut p.card, &member, &req.pins, &p.reader, out)
+}
+
+/// Computes the new card's record from the quorum, then writes, reads back and opens it.
+fn finish_new(
+    req: &AddCardRequest<'_>,
+    shares: &[OpenedShare],
+    n: &NewCard,
+    session: &mut Card<Connection>,
+    out: &mut dyn Write,
+) -> Result<EnrolledCard, CeremonyError> {
+    let name = req.name.map_or_else(
+        || format!("custodian {}", req.base.custodians.len() + 1),
+        str::to_owned,
+    );
+    let custodian = NewCustodian {
+        card_key: n.key,
+        name: name.clone(),
+    };
+    let added = sharing::add_card_to(req.base, req.bundle_records, shares, &custodian, &mut OsRng)?;
+    let card = added.card;
+    check_fits(&n.key, n.capacity, &card)?;
+    say(
+        out,
+        &format!(
+            "Writing custodian {} \"{}\" (set version {}) to card {}.",
+            card.index(),
+            name,
+            card.record.set_version,
+            n.key.fingerprint()
+        ),
+    );
+    write_and_check(session, &n.reader, n.key, RecordKey::Present, &n.pin, &card, &req.pins, out).map_err(|e| match e {
+        CeremonyError::WrittenUnchecked { .. } => CeremonyError::Unfinished(format!(
+            "{e}. It is now custodian {index} of set \"{label}\" version {version}, but no bundle of that version was written; the other cards were not changed. Insert it again and run `quorumctl verify --reader \"{reader}\"`: if that passes, `quorumctl export-bundle --reader \"{reader}\" --out FILE` writes the version {version} bundle from it; if not, factory-reset it (`quorumctl reset-card`), personalise it again (`quorumctl init`) and repeat add-card",
+            index = card.index(),
+            label = req.base.label,
+            version = card.record.set_version,
+            reader = n.reader,
+        )),
+        e => CeremonyError::NotEnrolled(format!(
+            "writing the new card {} in \"{}\" failed: {e}; the other cards were not changed, so the set is as it was",
+            n.key.fingerprint(),
+            n.reader
+        )),
+    })?;
+    say(
+        out,
+        &format!(
+            "Card {}: custodian {} written, read back and opened (it matches its commitment).",
+            n.key.fingerprint(),
+            card.index()
+        ),
+    );
+    Ok(card)
+}

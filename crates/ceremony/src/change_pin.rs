@@ -1,0 +1,42 @@
+//! Changing a custodian's PIN: the current PIN and the new one (twice), on the reader's
+//! keypad when it has one.
+
+use std::io::Write;
+
+use crate::pins::PinProvider;
+use quorum_card::card::Card;
+use quorum_card::readers::Readers;
+use quorum_protocol::apdu::LifeCycle;
+
+use super::{identify, pin_step, presence::connect_settled, CeremonyError, PinPolicy};
+
+/// Changes the PIN of the card in `reader`; returns its fingerprint.
+pub fn change_pin(
+    ctx: &dyn Readers,
+    reader: &str,
+    pins: &PinPolicy<'_>,
+    new: Option<&dyn PinProvider>,
+    trace: bool,
+    out: &mut dyn Write,
+) -> Result<String, CeremonyError> {
+    let mut card = Card::with_trace(connect_settled(ctx, reader)?, trace);
+    let id = identify(&mut card, reader)?;
+    let refuse = |problem: &str| CeremonyError::CardRefused {
+        card: id.name(),
+        reader: reader.to_owned(),
+        problem: problem.to_owned(),
+    };
+    if id.status.state == LifeCycle::Blank {
+        return Err(refuse(
+            "is blank: it has no PIN yet; personalise it with `quorumctl init`",
+        ));
+    }
+    if id.status.blocked {
+        return Err(refuse(
+            "has a blocked PIN: it cannot be changed; only `quorumctl reset-card` (which erases the card's key and share) makes the card usable again",
+        ));
+    }
+    let fingerprint = id.name();
+    pin_step::change(&mut card, pins, new, &fingerprint, reader, out)?;
+    Ok(fingerprint)
+}

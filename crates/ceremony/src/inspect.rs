@@ -1,0 +1,237 @@
+//! Looking at readers and cards without any PIN: what is where, and in which state.
+
+use std::fmt;
+
+use quorum_card::card::{Card, CardError};
+use quorum_card::readers::Readers;
+use quorum_card::transport::TransportError;
+use quorum_protocol::apdu::LifeCycle;
+use quorum_protocol::crypto::{KeyCheck, SetDigest};
+use quorum_protocol::record::PublicRecord;
+
+use super::{identify, presence::connect_settled, CeremonyError};
+
+/// One reader and what is in it.
+#[derive(Debug, Clone)]
+pub struct ReaderReport {
+    /// The reader's name.
+    pub reader: String,
+    /// What was found.
+    pub card: Found,
+}
+
+/// What a reader holds.
+#[derive(Debug, Clone)]
+pub enum Found {
+    /// No card.
+    Empty,
+    /// A card without the quorum applet.
+    NoApplet,
+    /// A card that could not be read; the reason.
+    Unreadable(String),
+    /// A quorum card.
+    Quorum(CardSummary),
+}
+
+/// A quorum card's public information.
+#[derive(Debug, Clone)]
+pub struct CardSummary {
+    /// Life-cycle state.
+    pub state: LifeCycle,
+    /// The PIN is blocked.
+    pub blocked: bool,
+    /// Wrong PIN entries left.
+    pub tries_left: u8,
+    /// The PIN retry limit.
+    pub retry_limit: u8,
+    /// Record capacity in bytes.
+    pub capacity: u16,
+    /// The key's fingerprint (personalised and enrolled cards).
+    pub fingerprint: Option<String>,
+    /// The set this card belongs to (enrolled cards).
+    pub set: Option<SetMembership>,
+}
+
+/// Which set a card's record belongs to, and its place in it.
+#[derive(Debug, Clone)]
+pub struct SetMembership {
+    /// Set label.
+    pub label: String,
+    /// Set id, hex.
+    pub set_id: String,
+    /// Set version.
+    pub set_version: u16,
+    /// This card's share index.
+    pub index: u8,
+    /// n.
+    pub threshold: u8,
+    /// m.
+    pub count: usize,
+    /// The custodian's name.
+    pub custodian: String,
+    /// The set digest people compare with the ceremony minutes.
+    pub digest: SetDigest,
+    /// The master's key check value, as the set description holds it.
+    pub key_check: KeyCheck,
+}
+
+impl SetMembership {
+    /// Extracts what a person needs to recognise a set from a card's public record.
+    pub fn from_record(record: &PublicRecord) -> SetMembership {
+        SetMembership {
+            label: record.label.clone(),
+            set_id: hex::encode(record.set_id),
+            set_version: record.set_version,
+            index: record.index,
+            threshold: record.threshold,
+            count: record.custodians.len(),
+            custodian: record
+                .custodian(record.index)
+                .map(|c| c.name.clone())
+                .unwrap_or_default(),
+            digest: record.set_digest(),
+            key_check: record.key_check,
+        }
+    }
+}
+
+impl fmt::Display for SetMembership {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "set \"{}\" ({}-of-{}, id {}), custodian {} \"{}\"",
+            self.label, self.threshold, self.count, self.set_id, self.index, self.custodian
+        )
+    }
+}
+
+impl fmt::Display for CardSummary {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.state.name())?;
+        if self.blocked {
+            write!(f, ", PIN BLOCKED")?;
+        } else if self.state != LifeCycle::Blank {
+            write!(
+                f,
+                ", PIN tries left {}/{}",
+                self.tries_left, self.retry_limit
+            )?;
+        }
+        if let Some(fp) = &self.fingerprint {
+            write!(f, ", card {fp}")?;
+        }
+        if let Some(set) = &self.set {
+            write!(f, ", {set}")?;
+        }
+        Ok(())
+    }
+}
+
+impl fmt::Display for Found {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Found::Empty => write!(f, "no card"),
+            Found::NoApplet => write!(f, "a card without the quorum applet"),
+            Found::Unreadable(why) => write!(f, "card not readable: {why}"),
+            Found::Quorum(summary) => write!(f, "quorum card: {summary}"),
+        }
+    }
+}
+
+/// Every reader pcscd knows, with what is in it.
+pub fn list_readers(ctx: &dyn Readers, trace: bool) -> Result<Vec<ReaderReport>, CeremonyError> {
+    let readers = ctx.readers()?;
+    if readers.is_empty() {
+        return Err(TransportError::NoReaders.into());
+    }
+    Ok(readers
+        .into_iter()
+        .map(|info| {
+            let card = if !info.card_present {
+                Found::Empty
+            } else {
+                match summarize(ctx, &info.name, trace) {
+                    Ok(summary) => Found::Quorum(summary),
+                    Err(CeremonyError::Card {
+                        source: CardError::AppletNotFound,
+                        ..
+                    }) => Found::NoApplet,
+                    Err(e) => Found::Unreadable(e.to_string()),
+                }
+            };
+            ReaderReport {
+                reader: info.name,
+                card,
+            }
+        })
+        .collect())
+}
+
+/// One card's public information: SELECT, GET STATUS and, when enrolled, its public record.
+pub fn summarize(
+    ctx: &dyn Readers,
+    reader: &str,
+    trace: bool,
+) -> Result<CardSummary, CeremonyError> {
+    let mut card = Card::with_trace(connect_settled(ctx, reader)?, trace);
+    let id = identify(&mut card, reader)?;
+    let set = if id.status.state == LifeCycle::Enrolled {
+        let public = card
+            .get_record_public()
+            .map_err(|e| CeremonyError::card(reader, e))?;
+        Some(SetMembership::from_record(&PublicRecord::decode(&public)?))
+    } else {
+        None
+    };
+    Ok(CardSummary {
+        state: id.status.state,
+        blocked: id.status.blocked,
+        tries_left: id.status.tries_left,
+        retry_limit: id.status.retry_limit,
+        capacity: id.status.capacity,
+        fingerprint: id.key.map(|k| k.fingerprint()),
+        set,
+    })
+}
+
+/// One card's public record, read without a PIN.
+pub struct PublicPart {
+    /// The reader it is in.
+    pub reader: String,
+    /// The public part as stored.
+    pub public: Vec<u8>,
+    /// The same, decoded.
+    pub record: PublicRecord,
+}
+
+/// The public records of the enrolled cards in `readers` (others are named in `skipped`),
+/// so a bundle can be written again from the cards alone.
+pub fn read_public_parts(
+    ctx: &dyn Readers,
+    readers: &[String],
+    trace: bool,
+) -> Result<(Vec<PublicPart>, Vec<String>), CeremonyError> {
+    let mut parts = Vec::new();
+    let mut skipped = Vec::new();
+    for reader in readers {
+        let mut card = Card::with_trace(connect_settled(ctx, reader)?, trace);
+        let read = card.select().map_err(|e| e.to_string()).and_then(|info| {
+            if info.state != LifeCycle::Enrolled {
+                return Err(format!("holds no record (state: {})", info.state.name()));
+            }
+            let public = card.get_record_public().map_err(|e| e.to_string())?;
+            let record = PublicRecord::decode(&public)
+                .map_err(|e| format!("its record is unreadable: {e}"))?;
+            Ok((public, record))
+        });
+        match read {
+            Ok((public, record)) => parts.push(PublicPart {
+                reader: reader.clone(),
+                public,
+                record,
+            }),
+            Err(why) => skipped.push(format!("card in \"{reader}\": {why}")),
+        }
+    }
+    Ok((parts, skipped))
+}

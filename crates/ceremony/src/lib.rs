@@ -1,0 +1,353 @@
+//! quorum's ceremonies (init, enroll, recover, verify, add-card, reshare, change-pin,
+//! reset) and card inspections, generic over the reader and card traits of `quorum-card`
+//! and built on the I/O-free sharing core of `quorum-protocol`; the ceremony log and
+//! secret files. Progress for the people at the table goes to a writer (standard error in
+//! quorumctl); results are returned, never printed here.
+
+pub mod add_card;
+pub mod bundle_file;
+pub mod change_pin;
+pub mod enroll;
+pub mod init;
+pub mod inspect;
+pub mod log;
+pub mod pin_step;
+pub mod pins;
+pub mod presence;
+pub mod recover;
+pub mod reset;
+pub mod reshare;
+pub mod secret_io;
+pub mod share;
+pub mod verify;
+
+use std::io::Write;
+
+use thiserror::Error;
+
+use quorum_card::card::{Card, CardError};
+use quorum_protocol::crypto::{CardKey, PointError};
+use quorum_protocol::pin::PinError;
+
+use crate::pins::PinSourceError;
+use crate::secret_io::SecretIoError;
+use quorum_card::transport::{Transport, TransportError};
+use quorum_protocol::apdu::{CardStatus, LifeCycle, SelectInfo};
+use quorum_protocol::record::RecordError;
+use quorum_protocol::sharing::{AddCardError, EnrollError, RecoverError};
+
+pub use pin_step::PinPolicy;
+pub use presence::{CardsFrom, Presenter};
+
+/// Why a ceremony stopped; each message names the card or file and what to do.
+#[derive(Debug, Error)]
+pub enum CeremonyError {
+    /// Below the card protocol: pcscd, readers, connections.
+    #[error(transparent)]
+    Transport(#[from] TransportError),
+    /// A card operation failed on the card named.
+    #[error("card in \"{reader}\": {source}")]
+    Card {
+        /// Where the card is.
+        reader: String,
+        /// What failed.
+        #[source]
+        source: CardError,
+    },
+    /// PIN entry or the PIN file failed.
+    #[error(transparent)]
+    Pin(#[from] PinSourceError),
+    /// Reading the master secret or writing a file failed.
+    #[error(transparent)]
+    SecretIo(#[from] SecretIoError),
+    /// The inputs of an enrollment were refused.
+    #[error(transparent)]
+    Enroll(#[from] EnrollError),
+    /// A new share could not be issued (always found before any card is written).
+    #[error("{0}; nothing was written")]
+    AddCard(#[from] AddCardError),
+    /// The shares did not give back the master secret (found before any output is written).
+    #[error("{0}; nothing was written")]
+    Recover(#[from] RecoverError),
+    /// No reader holds a card.
+    #[error("no card is inserted in any reader: insert the custodian cards (or use --reader to swap them through one reader)")]
+    NoCards,
+    /// The named reader does not exist.
+    #[error("no reader named \"{0}\": run `quorumctl readers` to list them")]
+    NoSuchReader(String),
+    /// `--reader` matched several readers.
+    #[error("\"{given}\" matches several readers ({matches}); give more of the name")]
+    AmbiguousReader {
+        /// What the user typed.
+        given: String,
+        /// The readers it matches.
+        matches: String,
+    },
+    /// No `--reader` and not exactly one card present.
+    #[error("{0}; choose one with --reader")]
+    WhichCard(String),
+    /// Nobody inserted or removed a card in time.
+    #[error("timed out after {secs} s waiting for {what} in \"{reader}\"; run the command again when the custodian is ready (or raise --timeout)")]
+    WaitTimedOut {
+        /// What was awaited.
+        what: &'static str,
+        /// The reader.
+        reader: String,
+        /// The timeout.
+        secs: u64,
+    },
+    /// The card is not in the state the ceremony needs.
+    #[error("card {card} in \"{reader}\" {problem}")]
+    CardRefused {
+        /// The card's fingerprint, or a description when it has none.
+        card: String,
+        /// Where it is.
+        reader: String,
+        /// What is wrong and what to do.
+        problem: String,
+    },
+    /// A card's key or record failed validation.
+    #[error("card in \"{reader}\": its public key is invalid ({source}); it is not a genuine quorum card")]
+    BadCardKey {
+        /// Where it is.
+        reader: String,
+        /// What was wrong.
+        #[source]
+        source: PointError,
+    },
+    /// A record could not be built or read.
+    #[error(transparent)]
+    Record(#[from] RecordError),
+    /// Command-line values that cannot work together.
+    #[error("{0}")]
+    Usage(String),
+    /// An enrollment that did not complete on every card.
+    #[error("the set was NOT enrolled: {0}")]
+    NotEnrolled(String),
+    /// Cards of several sets are in sight and the operator named none of them (or an ambiguous one).
+    #[error("cannot recover: {0}")]
+    SeveralSets(String),
+    /// Fewer valid shares than the threshold, with what happened to every card.
+    #[error("cannot recover: {0}")]
+    NotEnoughShares(String),
+    /// A reshare stopped after cards were written; says which set can be recovered.
+    #[error("the reshare stopped in phase {phase}: {cause}. Where the sets stand: {state}")]
+    ReshareInterrupted {
+        /// 0: gathering (nothing written); 1: writing the new set; 2: wiping the old cards.
+        phase: u8,
+        /// What stopped it.
+        cause: String,
+        /// Which set is complete.
+        state: String,
+        /// Phase 0 only: the error that stopped the gathering (nothing was written, so it
+        /// is that error's outcome, not an incomplete one).
+        stopped_by: Option<Box<CeremonyError>>,
+    },
+    /// A card accepted its whole new record (the last PUT RECORD was answered), then left
+    /// the reader before the read-back and opening: it holds the new record, unchecked.
+    #[error("card {card} in \"{reader}\" holds its new record (it accepted all of it), but it was pulled out of the reader (or the reader failed) before the record was read back and checked")]
+    WrittenUnchecked {
+        /// The card's fingerprint.
+        card: String,
+        /// Where it is.
+        reader: String,
+    },
+    /// Cards were changed as asked, but a last step (such as writing the bundle) failed.
+    #[error("{0}")]
+    Unfinished(String),
+    /// A bundle file given as input cannot be used.
+    #[error("the bundle {}: {source}", .path.display())]
+    Bundle {
+        /// The file.
+        path: std::path::PathBuf,
+        /// What is wrong with it.
+        #[source]
+        source: quorum_protocol::bundle::BundleError,
+    },
+    /// Some of the cards checked did not pass (each is reported separately).
+    #[error("{0}")]
+    CardsFailed(String),
+    /// Every card that did not pass failed at its PIN (each is reported separately).
+    #[error("{0}")]
+    PinsFailed(String),
+    /// Writing progress or results failed.
+    #[error("cannot write output: {0}")]
+    Output(#[from] std::io::Error),
+}
+
+impl From<PinError> for CeremonyError {
+    fn from(e: PinError) -> Self {
+        CeremonyError::Pin(PinSourceError::Rule(e))
+    }
+}
+
+impl CeremonyError {
+    /// Whether a PIN is what failed: a card refused it or its entry failed, or no PIN came
+    /// from this computer (a verify counts such a card as "PIN", not "card").
+    pub fn is_pin_failure(&self) -> bool {
+        match self {
+            CeremonyError::Card { source, .. } => source.is_pin_failure(),
+            CeremonyError::Pin(PinSourceError::Read { .. } | PinSourceError::TooLarge { .. }) => {
+                false
+            }
+            CeremonyError::Pin(PinSourceError::Rule(
+                PinError::RetryLimit(_) | PinError::RetryLimitSyntax,
+            )) => false,
+            CeremonyError::Pin(_) | CeremonyError::PinsFailed(_) => true,
+            _ => false,
+        }
+    }
+
+    /// Wraps a card error with the reader it happened in.
+    pub fn card(reader: &str, source: CardError) -> CeremonyError {
+        CeremonyError::Card {
+            reader: reader.to_owned(),
+            source,
+        }
+    }
+}
+
+/// Prints one progress line for the people at the table; output errors are not fatal.
+pub fn say(out: &mut dyn Write, line: &str) {
+    let _ = writeln!(out, "{line}");
+    let _ = out.flush();
+}
+
+/// What a card says about itself after SELECT and GET STATUS, with its key validated.
+pub struct Identity {
+    /// What SELECT told: protocol version and capabilities.
+    pub select: SelectInfo,
+    /// The status as read.
+    pub status: CardStatus,
+    /// The card's key, absent on a blank card.
+    pub key: Option<CardKey>,
+}
+
+impl Identity {
+    /// The fingerprint to show, or a description for a blank card.
+    pub fn name(&self) -> String {
+        self.key
+            .map_or_else(|| "(blank, no key yet)".to_owned(), |k| k.fingerprint())
+    }
+}
+
+/// SELECT, GET STATUS and key validation: the start of every ceremony step on a card.
+pub fn identify<T: Transport>(card: &mut Card<T>, reader: &str) -> Result<Identity, CeremonyError> {
+    let select = card.select().map_err(|e| CeremonyError::card(reader, e))?;
+    let status = card.status().map_err(|e| CeremonyError::card(reader, e))?;
+    let key = match (&status.public_key, status.state) {
+        (Some(point), LifeCycle::Personalised | LifeCycle::Enrolled) => {
+            Some(CardKey::from_card_point(&point[..]).map_err(|source| {
+                CeremonyError::BadCardKey {
+                    reader: reader.to_owned(),
+                    source,
+                }
+            })?)
+        }
+        _ => None,
+    };
+    Ok(Identity {
+        select,
+        status,
+        key,
+    })
+}
+
+/// Resolves `--reader`: an exact name, or a part of exactly one reader's name.
+pub fn resolve_reader(names: &[String], given: &str) -> Result<String, CeremonyError> {
+    if let Some(exact) = names.iter().find(|n| *n == given) {
+        return Ok(exact.clone());
+    }
+    let lower = given.to_lowercase();
+    let matches: Vec<&String> = names
+        .iter()
+        .filter(|n| n.to_lowercase().contains(&lower))
+        .collect();
+    match matches.as_slice() {
+        [one] => Ok((*one).clone()),
+        [] => Err(CeremonyError::NoSuchReader(given.to_owned())),
+        many => Err(CeremonyError::AmbiguousReader {
+            given: given.to_owned(),
+            matches: many
+                .iter()
+                .map(|m| format!("\"{m}\""))
+                .collect::<Vec<_>>()
+                .join(", "),
+        }),
+    }
+}
+
+/// The reader of a one-card command: `--reader` resolved, or the only reader holding a card.
+pub fn choose_reader(
+    ctx: &dyn quorum_card::readers::Readers,
+    given: Option<&str>,
+) -> Result<String, CeremonyError> {
+    let readers = ctx.readers()?;
+    if readers.is_empty() {
+        return Err(TransportError::NoReaders.into());
+    }
+    if let Some(given) = given {
+        let names: Vec<String> = readers.iter().map(|r| r.name.clone()).collect();
+        return resolve_reader(&names, given).or_else(|e| match e {
+            // pcscd still lists it, but cannot reach it: say it is unplugged, not unknown.
+            CeremonyError::NoSuchReader(_) => match resolve_reader(&ctx.reader_names()?, given) {
+                Ok(name) => Err(TransportError::ReaderGone(name).into()),
+                Err(_) => Err(e),
+            },
+            other => Err(other),
+        });
+    }
+    let with_card: Vec<&str> = readers
+        .iter()
+        .filter(|r| r.card_present)
+        .map(|r| r.name.as_str())
+        .collect();
+    match with_card.as_slice() {
+        [one] => Ok((*one).to_owned()),
+        [] => Err(CeremonyError::NoCards),
+        many => Err(CeremonyError::WhichCard(format!(
+            "cards are present in {} readers ({})",
+            many.len(),
+            many.iter()
+                .map(|m| format!("\"{m}\""))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ))),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn names() -> Vec<String> {
+        [
+            "Quorum Sim A 00 00",
+            "Quorum Sim A 00 01",
+            "Other Reader 00 00",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect()
+    }
+
+    #[test]
+    fn reader_is_resolved_by_exact_name_or_unique_part() {
+        assert_eq!(
+            resolve_reader(&names(), "Quorum Sim A 00 01").unwrap(),
+            "Quorum Sim A 00 01"
+        );
+        assert_eq!(
+            resolve_reader(&names(), "other").unwrap(),
+            "Other Reader 00 00"
+        );
+        assert!(matches!(
+            resolve_reader(&names(), "Sim A"),
+            Err(CeremonyError::AmbiguousReader { .. })
+        ));
+        assert!(matches!(
+            resolve_reader(&names(), "nothing"),
+            Err(CeremonyError::NoSuchReader(_))
+        ));
+    }
+}

@@ -1,0 +1,367 @@
+//! The bytes of one log line and its hash, written and checked here only, so that the
+//! writer and the verifier cannot drift apart. Format: apdu-spec/log-format.md.
+//!
+//! A line is one compact JSON object ending in `,"hash":"H"}` and a newline, where H is
+//! the hex SHA-256 of every byte of the line before `,"hash":"`. The hash is over the
+//! exact bytes written, never over a re-serialisation, so there is nothing to canonicalise.
+
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use super::entry::{valid_command, CardEntry, Entry, Outcome};
+use super::{LogError, Problem, MAX_LINE_LEN};
+
+/// The string whose SHA-256 is the `prev` of line 1; it also names the format version.
+pub const GENESIS: &str = "quorum-log/2 genesis";
+
+/// The genesis string of format 1 (no set digest, no key check), named so such a log gets a precise error.
+pub const OLD_GENESIS: &str = "quorum-log/1 genesis";
+
+/// What separates a line's hashed content from its hash.
+const HASH_KEY: &str = ",\"hash\":\"";
+/// Hex digits of a SHA-256.
+pub(super) const HASH_HEX_LEN: usize = 64;
+
+/// The `prev` of the first line: hex SHA-256 of [`GENESIS`].
+pub fn genesis_hash() -> String {
+    hex::encode(Sha256::digest(GENESIS.as_bytes()))
+}
+
+/// The `prev` of the first line of a format 1 log.
+pub fn old_genesis_hash() -> String {
+    hex::encode(Sha256::digest(OLD_GENESIS.as_bytes()))
+}
+
+/// Whether text is a hash as the log writes it: 64 lowercase hex digits.
+pub(super) fn is_hash(text: &str) -> bool {
+    text.len() == HASH_HEX_LEN
+        && text
+            .bytes()
+            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+}
+
+/// How a ceremony ended, as written in the `outcome` field.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum OutcomeKind {
+    /// `"ok"`.
+    Ok,
+    /// `"failed"`, with a `message`.
+    Failed,
+}
+
+/// The fields before `hash`, in the order they are written.
+#[derive(Serialize)]
+struct Body<'a> {
+    seq: u64,
+    time: &'a str,
+    command: &'a str,
+    set_id: Option<String>,
+    set_label: Option<&'a str>,
+    set_digest: Option<String>,
+    key_check: Option<String>,
+    cards: &'a [CardEntry],
+    outcome: OutcomeKind,
+    message: Option<&'a str>,
+    prev: &'a str,
+}
+
+/// One line as read back from the file, for the verifier and for anyone reading the log.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LogLine {
+    /// Position in the chain, 1 for the first line.
+    pub seq: u64,
+    /// When the line was written, RFC 3339 UTC.
+    pub time: String,
+    /// The quorumctl subcommand.
+    pub command: String,
+    /// The set's id in hex, when known.
+    pub set_id: Option<String>,
+    /// The set's label, when known.
+    pub set_label: Option<String>,
+    /// The set digest in hex (64 digits), when known.
+    pub set_digest: Option<String>,
+    /// The master's key check value in hex (16 digits), when the ceremony held the master.
+    pub key_check: Option<String>,
+    /// The cards the ceremony touched.
+    pub cards: Vec<CardEntry>,
+    /// How it ended.
+    pub outcome: OutcomeKind,
+    /// Why it failed (only with `failed`).
+    pub message: Option<String>,
+    /// Hash of the previous line (the genesis hash for line 1).
+    pub prev: String,
+    /// Hash of this line's bytes before `,"hash":"`.
+    pub hash: String,
+}
+
+/// Writes an entry as line `seq` after a line whose hash is `prev`; returns the line (with its newline) and its hash.
+pub(super) fn build(
+    entry: &Entry,
+    seq: u64,
+    time: &str,
+    prev: &str,
+) -> Result<(String, String), LogError> {
+    if !valid_command(entry.command) {
+        return Err(LogError::BadCommand(entry.command));
+    }
+    let (outcome, message) = match &entry.outcome {
+        Outcome::Ok => (OutcomeKind::Ok, None),
+        Outcome::Failed(m) => (OutcomeKind::Failed, Some(m.as_str())),
+    };
+    let body = Body {
+        seq,
+        time,
+        command: entry.command,
+        set_id: entry.set.as_ref().and_then(|s| s.id()).map(hex::encode),
+        set_label: entry.set.as_ref().and_then(|s| s.label()),
+        set_digest: entry
+            .set
+            .as_ref()
+            .and_then(|s| s.digest())
+            .map(|d| d.to_hex()),
+        key_check: entry.key_check.map(|k| k.to_hex()),
+        cards: &entry.cards,
+        outcome,
+        message,
+        prev,
+    };
+    let json = serde_json::to_string(&body).expect("the body is plain strings and numbers");
+    let content = json
+        .strip_suffix('}')
+        .expect("a JSON object ends with a brace");
+    let hash = hex::encode(Sha256::digest(content.as_bytes()));
+    let text = format!("{content}{HASH_KEY}{hash}\"}}\n");
+    if text.len() > MAX_LINE_LEN {
+        return Err(LogError::LineTooLong(text.len()));
+    }
+    Ok((text, hash))
+}
+
+/// Checks one line on its own (without its newline): its hash matches its bytes and it parses.
+pub(super) fn check(line: &[u8]) -> Result<LogLine, Problem> {
+    let text = std::str::from_utf8(line)
+        .map_err(|_| Problem::Malformed("it is not UTF-8 text".to_owned()))?;
+    if text.is_empty() {
+        return Err(Problem::Malformed("it is empty".to_owned()));
+    }
+    let (content, claimed) = text
+        .strip_suffix("\"}")
+        // checked: in a damaged line the hash's first byte may sit inside a multi-byte character
+        .and_then(|t| t.split_at_checked(t.len().checked_sub(HASH_HEX_LEN)?))
+        .and_then(|(head, hash)| Some((head.strip_suffix(HASH_KEY)?, hash)))
+        .filter(|(_, hash)| is_hash(hash))
+        .ok_or_else(|| {
+            Problem::Malformed("it does not end with its hash (,\"hash\":\"…\"})".to_owned())
+        })?;
+    if hex::encode(Sha256::digest(content.as_bytes())) != claimed {
+        return Err(Problem::Edited);
+    }
+    let parsed: LogLine =
+        serde_json::from_str(text).map_err(|e| Problem::Malformed(e.to_string()))?;
+    if parsed.hash != claimed || !is_hash(&parsed.prev) {
+        return Err(Problem::Malformed(
+            "its hash or prev field is not a 64-digit lowercase hex hash".to_owned(),
+        ));
+    }
+    Ok(parsed)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::log::entry::{CardOutcome, Fingerprint, Message, SetRef};
+    use proptest::prelude::*;
+    use quorum_protocol::mutation::any_mutation;
+
+    fn entry() -> Entry {
+        Entry {
+            command: "enroll",
+            set: Some(SetRef::from_hex(&"5a".repeat(16), "root-ca").unwrap()),
+            key_check: Some(quorum_protocol::crypto::KeyCheck([
+                0x00, 0x11, 0x22, 0x33, 0xaa, 0xbb, 0xcc, 0xdd,
+            ])),
+            cards: vec![CardEntry {
+                fingerprint: Fingerprint::parse("a1b2-c3d4-e5f6-0718").unwrap(),
+                outcome: CardOutcome::Ok,
+            }],
+            outcome: Outcome::Ok,
+        }
+    }
+
+    #[test]
+    fn a_line_hashes_its_own_bytes_before_the_hash_field() {
+        let prev = genesis_hash();
+        let (line, hash) = build(&entry(), 1, "2026-01-02T03:04:05Z", &prev).unwrap();
+        assert!(line.ends_with(&format!(",\"hash\":\"{hash}\"}}\n")));
+        let content = &line[..line.len() - HASH_KEY.len() - HASH_HEX_LEN - 3];
+        assert_eq!(hex::encode(Sha256::digest(content.as_bytes())), hash);
+        assert!(content.starts_with(
+            "{\"seq\":1,\"time\":\"2026-01-02T03:04:05Z\",\"command\":\"enroll\",\"set_id\":\"5a5a"
+        ));
+        let parsed = check(line.trim_end_matches('\n').as_bytes()).unwrap();
+        assert_eq!(parsed.seq, 1);
+        assert_eq!(parsed.prev, prev);
+        assert_eq!(parsed.hash, hash);
+        assert_eq!(parsed.set_label.as_deref(), Some("root-ca"));
+        assert_eq!(parsed.set_digest, None);
+        assert_eq!(parsed.key_check.as_deref(), Some("00112233aabbccdd"));
+        assert_eq!(parsed.cards, entry().cards);
+        assert_eq!(parsed.outcome, OutcomeKind::Ok);
+        assert_eq!(parsed.message, None);
+    }
+
+    #[test]
+    fn the_genesis_hash_is_the_sha256_of_the_genesis_string() {
+        assert_eq!(
+            genesis_hash(),
+            hex::encode(Sha256::digest(b"quorum-log/2 genesis"))
+        );
+        assert_eq!(
+            genesis_hash(),
+            "ad26277edb1c6269b29037d22a1b422f8425ffbc66c7ecb6857b90c4b1c3cb7a"
+        );
+        assert!(is_hash(&genesis_hash()));
+        assert_eq!(
+            old_genesis_hash(),
+            "41723ea1b8fd3ddf446bf0b2ad7b864f052f991b0c647614f87f0fee3e66ac8c"
+        );
+    }
+
+    #[test]
+    fn failures_carry_their_message() {
+        #[derive(Debug, thiserror::Error)]
+        #[error("no card is inserted")]
+        struct NoCard;
+        let mut e = entry();
+        e.set = None;
+        e.key_check = None;
+        e.outcome = Outcome::Failed(Message::from_error(&NoCard));
+        let (line, _) = build(&e, 7, "2026-01-02T03:04:05Z", &genesis_hash()).unwrap();
+        assert!(line.contains(
+            "\"set_id\":null,\"set_label\":null,\"set_digest\":null,\"key_check\":null,\"cards\":[{\"fingerprint\":\"a1b2-c3d4-e5f6-0718\",\"outcome\":\"ok\"}],\"outcome\":\"failed\",\"message\":\"no card is inserted\""
+        ));
+        let parsed = check(line.trim_end().as_bytes()).unwrap();
+        assert_eq!(parsed.message.as_deref(), Some("no card is inserted"));
+    }
+
+    #[test]
+    fn damaged_lines_are_told_apart() {
+        let (line, _) = build(&entry(), 1, "2026-01-02T03:04:05Z", &genesis_hash()).unwrap();
+        let line = line.trim_end();
+        assert_eq!(
+            check(line.replace("root-ca", "root-cb").as_bytes()),
+            Err(Problem::Edited)
+        );
+        assert!(matches!(
+            check(&line.as_bytes()[..line.len() - 5]),
+            Err(Problem::Malformed(_))
+        ));
+        assert!(matches!(check(b""), Err(Problem::Malformed(_))));
+        assert!(matches!(check(&[0xff, 0xfe]), Err(Problem::Malformed(_))));
+        // A line whose hash is right but whose fields are not a log line's.
+        let bogus = "{\"seq\":\"one\"";
+        let forged = format!(
+            "{bogus}{HASH_KEY}{}\"}}",
+            hex::encode(Sha256::digest(bogus.as_bytes()))
+        );
+        assert!(matches!(
+            check(forged.as_bytes()),
+            Err(Problem::Malformed(_))
+        ));
+    }
+
+    /// A line whose last 64 bytes before `"}` start inside a multi-byte character is malformed, not a crash.
+    #[test]
+    fn a_character_across_the_hash_boundary_is_malformed() {
+        let text = format!("{{\"x\":\"é{}\"}}", "a".repeat(HASH_HEX_LEN - 1));
+        assert!(matches!(check(text.as_bytes()), Err(Problem::Malformed(_))));
+    }
+
+    #[test]
+    fn bad_command_names_are_refused() {
+        let mut e = entry();
+        e.command = "Enroll now";
+        assert!(matches!(
+            build(&e, 1, "t", &genesis_hash()),
+            Err(LogError::BadCommand("Enroll now"))
+        ));
+    }
+
+    /// An error whose message is any text, as the failure reason of a ceremony.
+    #[derive(Debug, thiserror::Error)]
+    #[error("{0}")]
+    struct AnyText(String);
+
+    prop_compose! {
+        /// Any entry a ceremony could log: known command, optional set, zero to three cards, either outcome.
+        fn arb_entry()(
+            command in proptest::sample::select(&["init", "enroll", "recover", "reset-card", "add-card"][..]),
+            id in proptest::option::of(any::<[u8; 16]>()),
+            label in proptest::option::of("[a-zA-Z0-9 éü漢\"\\-]{1,20}"),
+            cards in proptest::collection::vec((any::<[u8; 8]>(), 0u8..3), 0..4),
+            failure in proptest::option::of(any::<String>()),
+        ) -> Entry {
+            let cards = cards
+                .into_iter()
+                .map(|(fp, outcome)| {
+                    let h = hex::encode(fp);
+                    CardEntry {
+                        fingerprint: Fingerprint::parse(&format!("{}-{}-{}-{}", &h[..4], &h[4..8], &h[8..12], &h[12..])).unwrap(),
+                        outcome: [CardOutcome::Ok, CardOutcome::Skipped, CardOutcome::Failed][usize::from(outcome)],
+                    }
+                })
+                .collect();
+            Entry {
+                command,
+                set: (id.is_some() || label.is_some())
+                    .then(|| SetRef::new(id, label.as_deref()).unwrap()),
+                key_check: None,
+                cards,
+                outcome: match failure {
+                    None => Outcome::Ok,
+                    Some(text) => Outcome::Failed(Message::from_error(&AnyText(text))),
+                },
+            }
+        }
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(1000))]
+
+        /// Whatever text a log line holds, checking it gives a line or a typed problem, never a panic;
+        /// the text is also tried in the shape of a line, ending in a hash field of any characters.
+        #[test]
+        fn check_never_panics(
+            raw in proptest::collection::vec(any::<u8>(), 0..200),
+            head in any::<String>(),
+            hash in "\\PC{60,66}",
+        ) {
+            let _ = check(&raw);
+            let shaped = format!("{head}{HASH_KEY}{hash}\"}}");
+            if let Err(problem) = check(shaped.as_bytes()) {
+                prop_assert!(!problem.to_string().is_empty());
+            }
+        }
+
+        /// A line reads back as written, and any damage to it is found: edited, or not a line.
+        #[test]
+        fn damaged_lines_are_refused(
+            entry in arb_entry(),
+            seq in 1u64..1_000_000,
+            m in any_mutation(),
+        ) {
+            let (text, hash) = build(&entry, seq, "2026-01-02T03:04:05Z", &genesis_hash()).unwrap();
+            let good = text.strip_suffix('\n').unwrap().as_bytes();
+            let parsed = check(good).unwrap();
+            prop_assert_eq!((parsed.seq, &parsed.hash, &parsed.cards), (seq, &hash, &entry.cards));
+            let bad = m.apply(good);
+            match check(&bad) {
+                Ok(_) => prop_assert_eq!(&bad[..], good, "a damaged line passed"),
+                Err(Problem::Edited | Problem::Malformed(_)) => {}
+                Err(other) => prop_assert!(false, "unexpected problem {:?}", other),
+            }
+        }
+    }
+}

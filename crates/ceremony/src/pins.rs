@@ -1,0 +1,759 @@
+//! Where PINs come from: the reader's keypad first, then a [`PinProvider`] on this
+//! computer (quorumctl's terminal prompt, or a [`PinTable`] read from a PIN file).
+//!
+//! # The PIN pad comes first
+//!
+//! When the reader has a PIN pad (PC/SC Part 10), the PIN is typed on its keypad and never
+//! passes through this computer; [`PinEntry::choose`] picks that path unless the custodian
+//! asks otherwise (`--no-pinpad`). A PIN file given for a PIN pad reader is refused rather
+//! than silently ignored or silently preferred.
+//!
+//! # PIN file format (`--pin-file PATH`, `--pin-fd N`)
+//!
+//! ASCII text, one entry per line; blank lines and lines starting with `#` are ignored,
+//! surrounding spaces and a trailing `\r` are tolerated:
+//!
+//! ```text
+//! # a PIN alone on its line applies to any card (at most one such line)
+//! 123456
+//! # `FINGERPRINT PIN` gives one card its own PIN (it wins over the line above)
+//! a1b2-c3d4-e5f6-0718 246801
+//! ```
+//!
+//! The fingerprint is the card fingerprint as `quorumctl` shows it (four dash-separated
+//! groups of four hex digits; upper case is accepted). Every PIN in the file is checked
+//! against the PIN rules when the file is read, so a typo fails before any card is
+//! touched. Error messages name the line, never its content. File input is read into
+//! zeroizing buffers.
+
+use std::fmt;
+use std::io::{self, Read};
+use std::path::Path;
+
+use quorum_protocol::apdu::PinpadFeatures;
+use quorum_protocol::pin::{PinBlock, PinError, PIN_MAX_DIGITS, PIN_MIN_DIGITS};
+use zeroize::Zeroizing;
+
+/// Largest PIN file accepted; a real one holds one short line per card.
+const PIN_FILE_MAX: usize = 64 * 1024;
+
+/// Hands out the PINs typed or stored on this computer, so that ceremonies never touch a
+/// terminal: quorumctl implements it for its prompt, [`PinTable`] for PIN files.
+pub trait PinProvider: fmt::Debug {
+    /// The existing PIN of the card called `card` (its fingerprint, or a custodian's name
+    /// with it); a file looks the card up by fingerprint.
+    fn current_pin(&self, fingerprint: &str) -> Result<PinBlock, PinSourceError>;
+
+    /// A PIN to set on the card (a keyboard asks twice, so a typo cannot lock the card).
+    fn new_pin(&self, fingerprint: &str) -> Result<PinBlock, PinSourceError>;
+
+    /// Whether a person types each PIN, so that after a slip a different one may come; a
+    /// file would give the same wrong PIN again.
+    fn interactive(&self) -> bool;
+
+    /// Where the PINs come from, for the output ("typed on this computer (no echo)").
+    fn origin(&self) -> String;
+}
+
+/// Why no PIN came from this computer; never contains a PIN.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum PinSourceError {
+    /// The PIN breaks the PIN rules.
+    #[error(transparent)]
+    Rule(#[from] PinError),
+    /// The confirmation of a new PIN differed from the first entry.
+    #[error("the two entries of the new PIN differ; enter the same PIN twice")]
+    Mismatch,
+    /// Interactive entry failed validation too many times in a row.
+    #[error("no valid PIN after {attempts} attempts; start the command again")]
+    TooManyAttempts {
+        /// How many entries were refused.
+        attempts: usize,
+    },
+    /// The terminal could not be used for PIN entry.
+    #[error("cannot read a PIN from the terminal ({0}); run in a terminal, or give PINs with --pin-file PATH or --pin-fd N")]
+    Terminal(#[source] io::Error),
+    /// The user interrupted PIN entry (Ctrl-C, or the end of input).
+    #[error("PIN entry was interrupted")]
+    Interrupted,
+    /// A PIN file or descriptor could not be read.
+    #[error("cannot read PINs from {origin}: {error}")]
+    Read {
+        /// Which file or descriptor.
+        origin: String,
+        /// The operating system's reason.
+        #[source]
+        error: io::Error,
+    },
+    /// A PIN file is larger than any sensible PIN file.
+    #[error(
+        "{origin} is larger than {PIN_FILE_MAX} bytes; a PIN file holds one short line per card"
+    )]
+    TooLarge {
+        /// Which file or descriptor.
+        origin: String,
+    },
+    /// A line of a PIN file is malformed.
+    #[error("{origin}, line {line}: {problem}; lines are `PIN` (any card) or `FINGERPRINT PIN` (one card)")]
+    Format {
+        /// Which file or descriptor.
+        origin: String,
+        /// 1-based line number.
+        line: usize,
+        /// What is wrong with the line (never its content).
+        problem: FormatProblem,
+    },
+    /// The PIN source has no PIN for this card.
+    #[error("{origin} has no PIN for card {fingerprint}; add a line `{fingerprint} PIN` or a line with a PIN for any card")]
+    NoPinForCard {
+        /// Which file or descriptor.
+        origin: String,
+        /// The card that needed a PIN.
+        fingerprint: String,
+    },
+    /// Both --pin-file and --pin-fd were given.
+    #[error("give either --pin-file or --pin-fd, not both")]
+    ConflictingSources,
+    /// --pin-fd on a platform without /dev/fd.
+    #[error("--pin-fd is available on Unix-like systems only; use --pin-file PATH")]
+    FdUnsupported,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum FormatProblem {
+    /// The PIN on the line breaks the PIN rules.
+    #[error("the PIN has fewer than {PIN_MIN_DIGITS} or more than {PIN_MAX_DIGITS} digits")]
+    PinLength,
+    /// The PIN on the line has a non-digit.
+    #[error("the PIN contains something other than the digits 0-9")]
+    PinNotDigits,
+    /// The first field of a two-field line is not a fingerprint.
+    #[error("the first field is not a card fingerprint like a1b2-c3d4-e5f6-0718")]
+    BadFingerprint,
+    /// More than two fields.
+    #[error("too many fields")]
+    TooManyFields,
+    /// A second line with a PIN for any card.
+    #[error("a second PIN for any card (only one such line is allowed)")]
+    DuplicateDefault,
+    /// A second line for the same card.
+    #[error("a second PIN for card {0}")]
+    DuplicateCard(String),
+    /// A byte that is not printable ASCII.
+    #[error("the line contains a byte that is not printable ASCII")]
+    NotAscii,
+}
+
+/// PINs read from a file or descriptor, so that scripts and tests run without a terminal.
+pub struct PinTable {
+    origin: String,
+    any_card: Option<PinBlock>,
+    per_card: Vec<(String, PinBlock)>,
+}
+
+impl PinTable {
+    /// Parses PIN-file text (see the module documentation); `origin` names it in errors.
+    pub fn parse(text: &[u8], origin: &str) -> Result<PinTable, PinSourceError> {
+        let mut table = PinTable {
+            origin: origin.to_owned(),
+            any_card: None,
+            per_card: Vec::new(),
+        };
+        for (index, raw_line) in text.split(|&b| b == b'\n').enumerate() {
+            let line = raw_line.trim_ascii();
+            if line.is_empty() || line[0] == b'#' {
+                continue;
+            }
+            let fail = |problem| PinSourceError::Format {
+                origin: origin.to_owned(),
+                line: index + 1,
+                problem,
+            };
+            if !line
+                .iter()
+                .all(|&b| b.is_ascii_graphic() || b == b' ' || b == b'\t')
+            {
+                return Err(fail(FormatProblem::NotAscii));
+            }
+            let mut fields = line
+                .split(u8::is_ascii_whitespace)
+                .filter(|f| !f.is_empty());
+            let first = fields.next().unwrap_or_default();
+            let second = fields.next();
+            if fields.next().is_some() {
+                return Err(fail(FormatProblem::TooManyFields));
+            }
+            match second {
+                None => {
+                    let pin = file_pin(first).map_err(fail)?;
+                    if table.any_card.is_some() {
+                        return Err(fail(FormatProblem::DuplicateDefault));
+                    }
+                    table.any_card = Some(pin);
+                }
+                Some(pin_field) => {
+                    let fingerprint = normalise_fingerprint(first)
+                        .ok_or_else(|| fail(FormatProblem::BadFingerprint))?;
+                    let pin = file_pin(pin_field).map_err(fail)?;
+                    if table.per_card.iter().any(|(f, _)| *f == fingerprint) {
+                        return Err(fail(FormatProblem::DuplicateCard(fingerprint)));
+                    }
+                    table.per_card.push((fingerprint, pin));
+                }
+            }
+        }
+        Ok(table)
+    }
+
+    /// Reads a PIN file given with `--pin-file PATH`.
+    pub fn from_file(path: &Path) -> Result<PinTable, PinSourceError> {
+        let origin = format!("PIN file {}", path.display());
+        let file = std::fs::File::open(path).map_err(|error| PinSourceError::Read {
+            origin: origin.clone(),
+            error,
+        })?;
+        let text = read_bounded(file, &origin)?;
+        PinTable::parse(&text, &origin)
+    }
+
+    /// Reads PINs from an inherited descriptor given with `--pin-fd N` (a pipe keeps PINs off disk).
+    pub fn from_fd(fd: u32) -> Result<PinTable, PinSourceError> {
+        if !cfg!(unix) {
+            return Err(PinSourceError::FdUnsupported);
+        }
+        let origin = format!("PIN file descriptor {fd}");
+        // Opening /dev/fd/N reads the inherited pipe or file without any unsafe code.
+        let file =
+            std::fs::File::open(format!("/dev/fd/{fd}")).map_err(|error| PinSourceError::Read {
+                origin: origin.clone(),
+                error,
+            })?;
+        let text = read_bounded(file, &origin)?;
+        PinTable::parse(&text, &origin)
+    }
+
+    /// The PIN for the card with this fingerprint: its own line, else the any-card line.
+    pub fn pin_for(&self, fingerprint: &str) -> Option<PinBlock> {
+        let wanted = normalise_fingerprint(fingerprint.as_bytes());
+        self.per_card
+            .iter()
+            .find(|(f, _)| Some(f) == wanted.as_ref())
+            .map(|(_, pin)| pin.clone())
+            .or_else(|| self.any_card.clone())
+    }
+
+    /// Like [`PinTable::pin_for`], with an error that says how to fix the file.
+    pub fn require_pin_for(&self, fingerprint: &str) -> Result<PinBlock, PinSourceError> {
+        self.pin_for(fingerprint)
+            .ok_or_else(|| PinSourceError::NoPinForCard {
+                origin: self.origin.clone(),
+                fingerprint: fingerprint.to_owned(),
+            })
+    }
+
+    /// Where the PINs came from, for messages.
+    pub fn origin(&self) -> &str {
+        &self.origin
+    }
+}
+
+impl fmt::Debug for PinTable {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("PinTable")
+            .field("origin", &self.origin)
+            .field("any_card", &self.any_card.is_some())
+            .field(
+                "cards",
+                &self.per_card.iter().map(|(fp, _)| fp).collect::<Vec<_>>(),
+            )
+            .finish()
+    }
+}
+
+/// The PIN table of `--pin-file` / `--pin-fd`; `None` when neither is given (the PINs are
+/// then typed).
+pub fn pin_table(
+    pin_file: Option<&Path>,
+    pin_fd: Option<u32>,
+) -> Result<Option<PinTable>, PinSourceError> {
+    match (pin_file, pin_fd) {
+        (Some(_), Some(_)) => Err(PinSourceError::ConflictingSources),
+        (Some(path), None) => Ok(Some(PinTable::from_file(path)?)),
+        (None, Some(fd)) => Ok(Some(PinTable::from_fd(fd)?)),
+        (None, None) => Ok(None),
+    }
+}
+
+impl PinProvider for PinTable {
+    fn current_pin(&self, fingerprint: &str) -> Result<PinBlock, PinSourceError> {
+        self.require_pin_for(fingerprint)
+    }
+
+    fn new_pin(&self, fingerprint: &str) -> Result<PinBlock, PinSourceError> {
+        self.require_pin_for(fingerprint)
+    }
+
+    fn interactive(&self) -> bool {
+        false
+    }
+
+    fn origin(&self) -> String {
+        let origin = self.origin();
+        format!("from {}", origin.strip_prefix("PIN ").unwrap_or(origin))
+    }
+}
+
+#[derive(Debug, Clone, Copy)]
+pub enum PinEntry<'a> {
+    /// Typed on the reader's PIN pad: the reader inserts it into the APDU itself.
+    Pinpad(PinpadFeatures),
+    /// Typed on this computer (no echo) or read from a PIN file or descriptor.
+    Host {
+        /// Where the PINs come from.
+        source: &'a dyn PinProvider,
+        /// The reader has a PIN pad that the custodian chose not to use (`--no-pinpad`).
+        pinpad_bypassed: bool,
+    },
+}
+
+impl<'a> PinEntry<'a> {
+    /// Picks the path for a reader: its PIN pad whenever it has one, unless the user asked
+    /// for `--no-pinpad`. A PIN file or descriptor serves only readers without a pinpad, so a
+    /// ceremony can mix both kinds and a pinpad is never bypassed behind anyone's back.
+    pub fn choose(
+        pinpad: Option<PinpadFeatures>,
+        no_pinpad: bool,
+        source: &'a dyn PinProvider,
+    ) -> PinEntry<'a> {
+        match (pinpad, no_pinpad) {
+            (Some(features), false) => PinEntry::Pinpad(features),
+            (pinpad, _) => PinEntry::Host {
+                source,
+                pinpad_bypassed: pinpad.is_some(),
+            },
+        }
+    }
+
+    /// Whether the PIN is typed on the reader (then the card operations `*_on_pinpad` apply).
+    pub fn is_pinpad(&self) -> bool {
+        matches!(self, PinEntry::Pinpad(_))
+    }
+
+    /// One line for the output, so the custodian sees where the PIN is expected.
+    pub fn describe(&self) -> String {
+        match self {
+            PinEntry::Pinpad(_) => "PIN typed on the reader's pinpad".to_owned(),
+            PinEntry::Host {
+                source,
+                pinpad_bypassed,
+            } => {
+                let path = format!("PIN {}", source.origin());
+                match pinpad_bypassed {
+                    true => format!("{path}; the reader's pinpad is not used (--no-pinpad)"),
+                    false => path,
+                }
+            }
+        }
+    }
+}
+
+/// What to tell the custodian before a PIN pad waits for the PIN of a card.
+pub fn pinpad_verify_instructions(fingerprint: &str, timeout_secs: u8) -> String {
+    format!(
+        "Type the PIN of card {fingerprint} on the reader's keypad and press OK{}.",
+        within(timeout_secs)
+    )
+}
+
+/// What to tell the custodian before a PIN pad waits for the current and new PIN.
+pub fn pinpad_change_instructions(fingerprint: &str, timeout_secs: u8) -> String {
+    format!(
+        "On the reader's keypad, type the current PIN of card {fingerprint}, then the new PIN \
+         ({PIN_MIN_DIGITS}-{PIN_MAX_DIGITS} digits) twice, pressing OK after each{}.",
+        within(timeout_secs)
+    )
+}
+
+fn within(timeout_secs: u8) -> String {
+    match timeout_secs {
+        0 => String::new(),
+        n => format!(" (within {n} seconds)"),
+    }
+}
+
+/// Turns one PIN field of a PIN file into a block, naming the problem without the PIN.
+fn file_pin(field: &[u8]) -> Result<PinBlock, FormatProblem> {
+    PinBlock::from_digits(field).map_err(|error| match error {
+        PinError::NotDigits => FormatProblem::PinNotDigits,
+        _ => FormatProblem::PinLength,
+    })
+}
+
+/// `a1b2-c3d4-e5f6-0718` in lower case, or `None` if the text is not a fingerprint.
+fn normalise_fingerprint(text: &[u8]) -> Option<String> {
+    let groups: Vec<&[u8]> = text.split(|&b| b == b'-').collect();
+    let well_formed = groups.len() == 4
+        && groups
+            .iter()
+            .all(|g| g.len() == 4 && g.iter().all(u8::is_ascii_hexdigit));
+    well_formed.then(|| String::from_utf8_lossy(text).to_ascii_lowercase())
+}
+
+/// Reads a whole PIN source into one preallocated zeroizing buffer (no reallocation copies).
+fn read_bounded(mut source: impl Read, origin: &str) -> Result<Zeroizing<Vec<u8>>, PinSourceError> {
+    crate::secret_io::read_bounded(&mut source, PIN_FILE_MAX)
+        .map_err(|error| PinSourceError::Read {
+            origin: origin.to_owned(),
+            error,
+        })?
+        .ok_or_else(|| PinSourceError::TooLarge {
+            origin: origin.to_owned(),
+        })
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+    use proptest::prelude::*;
+    use quorum_protocol::mutation::any_mutation;
+    use quorum_protocol::pin::PINPAD_TIMEOUT_DEFAULT_SECS;
+
+    /// A PIN provider standing for a person at the keyboard: answers in order.
+    #[derive(Debug, Default)]
+    pub(crate) struct Typed(pub std::cell::RefCell<std::collections::VecDeque<&'static str>>);
+
+    impl PinProvider for Typed {
+        fn current_pin(&self, _: &str) -> Result<PinBlock, PinSourceError> {
+            let pin = self
+                .0
+                .borrow_mut()
+                .pop_front()
+                .expect("asked for more PINs than typed");
+            Ok(PinBlock::new(pin)?)
+        }
+
+        fn new_pin(&self, fingerprint: &str) -> Result<PinBlock, PinSourceError> {
+            self.current_pin(fingerprint)
+        }
+
+        fn interactive(&self) -> bool {
+            true
+        }
+
+        fn origin(&self) -> String {
+            "typed on this computer (no echo)".to_owned()
+        }
+    }
+
+    #[test]
+    fn errors_never_show_the_pin() {
+        let error = PinTable::parse(b"a1b2-c3d4-e5f6-0718 98765x\n", "test").unwrap_err();
+        assert!(!error.to_string().contains("98765"), "{error}");
+    }
+
+    #[test]
+    fn table_gives_per_card_pins_and_a_default() {
+        let text = b"# comment\n\n  111111  \r\nA1B2-c3d4-e5f6-0718 222222\r\nffff-0000-1111-2222\t333333\n";
+        let table = PinTable::parse(text, "test").unwrap();
+        assert_eq!(
+            table.pin_for("a1b2-c3d4-e5f6-0718").unwrap().as_bytes()[..6],
+            *b"222222"
+        );
+        assert_eq!(
+            table.pin_for("FFFF-0000-1111-2222").unwrap().as_bytes()[..6],
+            *b"333333"
+        );
+        assert_eq!(
+            table.pin_for("0000-0000-0000-0000").unwrap().as_bytes()[..6],
+            *b"111111"
+        );
+    }
+
+    #[test]
+    fn table_without_default_has_no_pin_for_unknown_cards() {
+        let table = PinTable::parse(b"a1b2-c3d4-e5f6-0718 222222\n", "test").unwrap();
+        assert!(table.pin_for("0000-0000-0000-0000").is_none());
+        let error = table.require_pin_for("0000-0000-0000-0000").unwrap_err();
+        assert!(matches!(error, PinSourceError::NoPinForCard { .. }));
+        assert!(error.to_string().contains("0000-0000-0000-0000"));
+    }
+
+    fn format_problem(text: &[u8]) -> (usize, FormatProblem) {
+        match PinTable::parse(text, "test") {
+            Err(PinSourceError::Format { line, problem, .. }) => (line, problem),
+            other => panic!("expected a format error, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn table_format_errors_name_the_line_and_the_problem() {
+        assert_eq!(
+            format_problem(b"111111\n222222\n"),
+            (2, FormatProblem::DuplicateDefault)
+        );
+        assert_eq!(format_problem(b"12345\n"), (1, FormatProblem::PinLength));
+        assert_eq!(
+            format_problem(b"#\n12345x\n"),
+            (2, FormatProblem::PinNotDigits)
+        );
+        assert_eq!(
+            format_problem(b"a1b2-c3d4-e5f6 123456\n"),
+            (1, FormatProblem::BadFingerprint)
+        );
+        assert_eq!(
+            format_problem(b"a1b2-c3d4-e5f6-07g8 123456\n"),
+            (1, FormatProblem::BadFingerprint)
+        );
+        assert_eq!(
+            format_problem(b"a b c\n"),
+            (1, FormatProblem::TooManyFields)
+        );
+        assert_eq!(
+            format_problem("\u{e9}123456\n".as_bytes()),
+            (1, FormatProblem::NotAscii)
+        );
+        assert_eq!(
+            format_problem(b"a1b2-c3d4-e5f6-0718 123456\nA1B2-C3D4-E5F6-0718 654321\n"),
+            (
+                2,
+                FormatProblem::DuplicateCard("a1b2-c3d4-e5f6-0718".into())
+            )
+        );
+    }
+
+    #[test]
+    fn pin_file_is_read_from_disk() {
+        let path = std::env::temp_dir().join(format!("quorum-pin-test-{}", std::process::id()));
+        std::fs::write(&path, b"a1b2-c3d4-e5f6-0718 135790\n").unwrap();
+        let source = pin_table(Some(path.as_path()), None).unwrap().unwrap();
+        std::fs::remove_file(&path).unwrap();
+        let pin = source.current_pin("a1b2-c3d4-e5f6-0718").unwrap();
+        assert_eq!(pin.as_bytes()[..6], *b"135790");
+        let new_pin = source.new_pin("a1b2-c3d4-e5f6-0718").unwrap();
+        assert!(new_pin.same_pin(&pin));
+    }
+
+    #[test]
+    fn missing_pin_file_is_a_read_error_naming_the_file() {
+        let error = PinTable::from_file(Path::new("/nonexistent/quorum-pins")).unwrap_err();
+        assert!(matches!(error, PinSourceError::Read { .. }));
+        assert!(error.to_string().contains("/nonexistent/quorum-pins"));
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn pin_fd_reads_an_open_descriptor() {
+        use std::os::fd::AsRawFd;
+        let path = std::env::temp_dir().join(format!("quorum-pinfd-test-{}", std::process::id()));
+        std::fs::write(&path, b"864200\n").unwrap();
+        let file = std::fs::File::open(&path).unwrap();
+        let fd = u32::try_from(file.as_raw_fd()).unwrap();
+        let table = PinTable::from_fd(fd).unwrap();
+        drop(file);
+        std::fs::remove_file(&path).unwrap();
+        assert_eq!(
+            table.pin_for("1111-2222-3333-4444").unwrap().as_bytes()[..6],
+            *b"864200"
+        );
+    }
+
+    #[test]
+    fn both_sources_at_once_are_refused() {
+        let error = pin_table(Some(Path::new("x")), Some(3)).unwrap_err();
+        assert!(matches!(error, PinSourceError::ConflictingSources));
+    }
+
+    #[test]
+    fn oversized_pin_source_is_refused() {
+        let big = std::io::repeat(b'1').take(PIN_FILE_MAX as u64 + 1);
+        assert!(matches!(
+            read_bounded(big, "test"),
+            Err(PinSourceError::TooLarge { .. })
+        ));
+    }
+
+    const PINPAD: PinpadFeatures = PinpadFeatures {
+        verify_pin_direct: 0x4233_0006,
+        modify_pin_direct: Some(0x4233_0007),
+    };
+
+    #[test]
+    fn a_pinpad_reader_gets_the_pinpad_unless_the_custodian_says_no() {
+        let prompt = Typed::default();
+        let entry = PinEntry::choose(Some(PINPAD), false, &prompt);
+        assert!(matches!(entry, PinEntry::Pinpad(f) if f == PINPAD));
+        assert!(entry.is_pinpad());
+        assert_eq!(entry.describe(), "PIN typed on the reader's pinpad");
+
+        let entry = PinEntry::choose(Some(PINPAD), true, &prompt);
+        assert!(matches!(
+            entry,
+            PinEntry::Host {
+                pinpad_bypassed: true,
+                ..
+            }
+        ));
+        assert_eq!(
+            entry.describe(),
+            "PIN typed on this computer (no echo); the reader's pinpad is not used (--no-pinpad)"
+        );
+
+        for no_pinpad in [false, true] {
+            let entry = PinEntry::choose(None, no_pinpad, &prompt);
+            assert!(!entry.is_pinpad());
+            assert_eq!(entry.describe(), "PIN typed on this computer (no echo)");
+        }
+    }
+
+    #[test]
+    fn a_pinpad_reader_is_used_even_when_a_pin_file_is_given() {
+        let table = PinTable::parse(b"135790\n", "PIN file /tmp/pins").unwrap();
+        assert!(PinEntry::choose(Some(PINPAD), false, &table).is_pinpad());
+
+        let entry = PinEntry::choose(Some(PINPAD), true, &table);
+        assert_eq!(
+            entry.describe(),
+            "PIN from file /tmp/pins; the reader's pinpad is not used (--no-pinpad)"
+        );
+        let entry = PinEntry::choose(None, false, &table);
+        assert_eq!(entry.describe(), "PIN from file /tmp/pins");
+        let fd = PinTable::parse(b"135790\n", "PIN file descriptor 3").unwrap();
+        let entry = PinEntry::choose(None, false, &fd);
+        assert_eq!(entry.describe(), "PIN from file descriptor 3");
+    }
+
+    #[test]
+    fn pinpad_instructions_name_the_card_and_the_time_limit() {
+        let text = pinpad_verify_instructions("a1b2-c3d4-e5f6-0718", 30);
+        assert_eq!(
+            text,
+            "Type the PIN of card a1b2-c3d4-e5f6-0718 on the reader's keypad and press OK \
+             (within 30 seconds)."
+        );
+        let text = pinpad_change_instructions("a1b2-c3d4-e5f6-0718", 0);
+        assert!(text.contains("6-12 digits) twice"), "{text}");
+        assert!(!text.contains("seconds"), "{text}");
+        assert_eq!(PINPAD_TIMEOUT_DEFAULT_SECS, 30);
+    }
+
+    /// One line of a PIN file in any of its legal forms.
+    #[derive(Debug, Clone)]
+    enum PinLine {
+        Comment(String),
+        Blank(String),
+        AnyCard(String),
+        Card([u8; 8], String),
+    }
+
+    prop_compose! {
+        /// A valid PIN file: comments, blank lines, at most one any-card PIN and distinct
+        /// cards, with stray spaces, tabs, CRLF endings and upper-case fingerprints.
+        fn arb_pin_file()(
+            comments in proptest::collection::vec("#[ -~]{0,30}", 0..3),
+            blanks in proptest::collection::vec("[ \t]{0,3}", 0..3),
+            any_card in proptest::option::of("[0-9]{6,12}"),
+            cards in proptest::collection::btree_map(any::<[u8; 8]>(), "[0-9]{6,12}", 0..5),
+            order in any::<u64>(),
+            pad in "[ \t]{0,2}",
+            crlf: bool,
+            upper: bool,
+        ) -> (Vec<u8>, Option<String>, Vec<(String, String)>) {
+            let mut lines: Vec<PinLine> = comments.into_iter().map(PinLine::Comment).collect();
+            lines.extend(blanks.into_iter().map(PinLine::Blank));
+            lines.extend(any_card.clone().map(PinLine::AnyCard));
+            lines.extend(cards.iter().map(|(fp, pin)| PinLine::Card(*fp, pin.clone())));
+            // a cheap deterministic shuffle
+            let n = lines.len();
+            for i in (1..n).rev() {
+                lines.swap(i, (order.rotate_left(i as u32) % (i as u64 + 1)) as usize);
+            }
+            let eol = if crlf { "\r\n" } else { "\n" };
+            let mut text = String::new();
+            for line in &lines {
+                match line {
+                    PinLine::Comment(c) => text.push_str(c),
+                    PinLine::Blank(b) => text.push_str(b),
+                    PinLine::AnyCard(pin) => text.push_str(&format!("{pad}{pin}{pad}")),
+                    PinLine::Card(fp, pin) => {
+                        let fp = fingerprint_of(*fp);
+                        let fp = if upper { fp.to_ascii_uppercase() } else { fp };
+                        text.push_str(&format!("{pad}{fp} {pad}{pin}"));
+                    }
+                }
+                text.push_str(eol);
+            }
+            let cards = cards.into_iter().map(|(fp, pin)| (fingerprint_of(fp), pin)).collect();
+            (text.into_bytes(), any_card, cards)
+        }
+    }
+
+    fn fingerprint_of(bytes: [u8; 8]) -> String {
+        let h = hex::encode(bytes);
+        format!("{}-{}-{}-{}", &h[..4], &h[4..8], &h[8..12], &h[12..])
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(2000))]
+
+        /// Any bytes given as a PIN file are read or refused with a typed error naming a line of the file.
+        #[test]
+        fn pin_file_parsing_never_panics(text in proptest::collection::vec(any::<u8>(), 0..300)) {
+            match PinTable::parse(&text, "test") {
+                Ok(_) => {}
+                Err(PinSourceError::Format { line, .. }) => {
+                    prop_assert!(line >= 1 && line <= 1 + text.iter().filter(|&&b| b == b'\n').count());
+                }
+                Err(other) => prop_assert!(false, "unexpected error {}", other),
+            }
+        }
+
+        /// A valid PIN file gives each card its own PIN and every other card the any-card PIN.
+        #[test]
+        fn valid_pin_files_give_each_card_its_pin(
+            (text, any_card, cards) in arb_pin_file(),
+            stranger: [u8; 8],
+        ) {
+            let table = PinTable::parse(&text, "test").unwrap();
+            for (fp, pin) in &cards {
+                let block = table.pin_for(&fp.to_ascii_uppercase()).unwrap();
+                prop_assert_eq!(&block.as_bytes()[..pin.len()], pin.as_bytes());
+            }
+            let stranger = fingerprint_of(stranger);
+            if !cards.iter().any(|(fp, _)| *fp == stranger) {
+                let block = table.pin_for(&stranger);
+                prop_assert_eq!(
+                    block.map(|b| b.as_bytes().to_vec()),
+                    any_card.map(|pin| PinBlock::new(&pin).unwrap().as_bytes().to_vec())
+                );
+            }
+        }
+
+        /// A damaged PIN file is read or refused with an error that names a line but shows no PIN.
+        #[test]
+        fn damaged_pin_files_never_show_a_pin(
+            (text, any_card, cards) in arb_pin_file().prop_filter("not empty", |(t, _, _)| !t.is_empty()),
+            m in any_mutation(),
+        ) {
+            let bad = m.apply(&text);
+            match PinTable::parse(&bad, "test") {
+                Ok(table) => {
+                    // whatever was read is one normalised, distinct fingerprint per card
+                    for (i, (fp, _)) in table.per_card.iter().enumerate() {
+                        prop_assert_eq!(normalise_fingerprint(fp.as_bytes()), Some(fp.clone()));
+                        prop_assert!(table.per_card[..i].iter().all(|(f, _)| f != fp));
+                    }
+                }
+                Err(e @ PinSourceError::Format { line, .. }) => {
+                    prop_assert!(line >= 1 && line <= 1 + bad.iter().filter(|&&b| b == b'\n').count());
+                    let shown = e.to_string();
+                    for pin in any_card.iter().chain(cards.iter().map(|(_, pin)| pin)) {
+                        prop_assert!(!shown.contains(pin.as_str()), "{}", shown);
+                    }
+                }
+                Err(other) => prop_assert!(false, "unexpected error {}", other),
+            }
+        }
+    }
+}

@@ -1,0 +1,261 @@
+//! Where a ceremony's cards come from: every reader at once, or one reader with the cards
+//! swapped through it. Waiting uses pcscd's status-change events, never busy polling.
+
+use std::collections::{HashSet, VecDeque};
+use std::io::Write;
+use std::time::{Duration, Instant};
+
+use quorum_card::card::Card;
+use quorum_card::readers::{Connection, Readers};
+use quorum_card::transport::TransportError;
+
+use super::{say, CeremonyError};
+
+/// How the operator presents cards.
+#[derive(Debug, Clone)]
+pub enum CardsFrom {
+    /// Every card that is in a reader when the ceremony starts.
+    EveryReader,
+    /// One reader; quorumctl asks for each card in turn and waits for it.
+    OneReader {
+        /// The reader's full name.
+        reader: String,
+        /// How long to wait for each insertion or removal.
+        timeout: Duration,
+    },
+    /// A mix: the cards present first, then each card inserted into any reader.
+    AnyReader {
+        /// How long to wait for each insertion.
+        timeout: Duration,
+    },
+}
+
+/// A card presented for the ceremony, connected exclusively.
+pub struct Presented {
+    /// The reader it is in.
+    pub reader: String,
+    /// The open session.
+    pub card: Card<Connection>,
+}
+
+/// Hands out cards one by one according to [`CardsFrom`].
+pub struct Presenter<'a> {
+    ctx: &'a dyn Readers,
+    from: CardsFrom,
+    queue: VecDeque<String>,
+    trace: bool,
+    /// Any-reader mode: readers whose current card was already handed out in this pass.
+    handed: HashSet<String>,
+}
+
+impl<'a> Presenter<'a> {
+    /// Lists the readers that hold a card now (every-reader mode) or checks the one reader.
+    pub fn new(ctx: &'a dyn Readers, from: CardsFrom, trace: bool) -> Result<Self, CeremonyError> {
+        let mut queue = VecDeque::new();
+        match &from {
+            CardsFrom::EveryReader => {
+                let mut names: Vec<String> = ctx
+                    .readers()?
+                    .into_iter()
+                    .filter(|r| r.card_present)
+                    .map(|r| r.name)
+                    .collect();
+                names.sort();
+                queue.extend(names);
+                if queue.is_empty() {
+                    return Err(CeremonyError::NoCards);
+                }
+            }
+            CardsFrom::OneReader { reader, .. } => {
+                if !ctx.reader_names()?.iter().any(|n| n == reader) {
+                    return Err(CeremonyError::NoSuchReader(reader.clone()));
+                }
+            }
+            CardsFrom::AnyReader { .. } => {
+                if ctx.reader_names()?.is_empty() {
+                    return Err(TransportError::NoReaders.into());
+                }
+            }
+        }
+        Ok(Presenter {
+            ctx,
+            from,
+            queue,
+            trace,
+            handed: HashSet::new(),
+        })
+    }
+
+    /// Whether cards may come and go during the ceremony (one reader, or a mix), so the
+    /// operator is asked for each card and a card's session does not outlast its step.
+    pub fn swapping(&self) -> bool {
+        !matches!(self.from, CardsFrom::EveryReader)
+    }
+
+    /// Whether every card goes through a single reader, so only one is in at a time.
+    pub fn one_reader(&self) -> bool {
+        matches!(self.from, CardsFrom::OneReader { .. })
+    }
+
+    /// Starts a new pass over the cards (for example writing after registering): in
+    /// any-reader mode the cards still in their readers are handed out again.
+    pub fn again(&mut self) {
+        self.handed.clear();
+    }
+
+    /// Readers with a card, in every-reader mode, in the order they will be handed out.
+    pub fn pending_readers(&self) -> Vec<String> {
+        self.queue.iter().cloned().collect()
+    }
+
+    /// The next card: in every-reader mode the next occupied reader (`None` when all were
+    /// handed out); with one reader, asks for a card with `ask` and waits for it.
+    pub fn next(
+        &mut self,
+        out: &mut dyn Write,
+        ask: &str,
+    ) -> Result<Option<Presented>, CeremonyError> {
+        match &self.from {
+            CardsFrom::EveryReader => match self.queue.pop_front() {
+                Some(reader) => self.open(&reader).map(Some),
+                None => Ok(None),
+            },
+            CardsFrom::OneReader { reader, timeout } => {
+                let (reader, timeout) = (reader.clone(), *timeout);
+                let present = self
+                    .ctx
+                    .readers()?
+                    .iter()
+                    .any(|r| r.name == reader && r.card_present);
+                if !present {
+                    say(out, &format!("Insert {ask} into \"{reader}\"."));
+                    if self.ctx.wait_for_card(&reader, Some(timeout))?.is_none() {
+                        return Err(CeremonyError::WaitTimedOut {
+                            what: "a card to be inserted",
+                            reader,
+                            secs: timeout.as_secs(),
+                        });
+                    }
+                }
+                self.open(&reader).map(Some)
+            }
+            CardsFrom::AnyReader { timeout } => {
+                let timeout = *timeout;
+                self.next_any(out, ask, timeout).map(Some)
+            }
+        }
+    }
+
+    /// Any-reader mode: a card present and not yet handed out in this pass, else the next
+    /// card inserted into any reader.
+    fn next_any(
+        &mut self,
+        out: &mut dyn Write,
+        ask: &str,
+        timeout: Duration,
+    ) -> Result<Presented, CeremonyError> {
+        let deadline = Instant::now() + timeout;
+        let mut asked = false;
+        loop {
+            let readers = self.ctx.readers()?;
+            self.handed
+                .retain(|h| readers.iter().any(|r| &r.name == h && r.card_present));
+            let fresh = readers
+                .iter()
+                .filter(|r| r.card_present && !self.handed.contains(&r.name))
+                .map(|r| r.name.clone())
+                .min();
+            if let Some(reader) = fresh {
+                self.handed.insert(reader.clone());
+                return self.open(&reader);
+            }
+            if !asked {
+                say(out, &format!("Insert {ask} into any free reader."));
+                asked = true;
+            }
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() || self.ctx.wait_for_change(&readers, Some(left))?.is_none() {
+                return Err(CeremonyError::WaitTimedOut {
+                    what: "a card to be inserted",
+                    reader: "any reader".to_owned(),
+                    secs: timeout.as_secs(),
+                });
+            }
+        }
+    }
+
+    /// Done with a card: with one reader, asks for its removal and waits until it is out.
+    pub fn release(
+        &mut self,
+        out: &mut dyn Write,
+        presented: Presented,
+        why: &str,
+    ) -> Result<(), CeremonyError> {
+        let reader = presented.reader.clone();
+        drop(presented);
+        if let CardsFrom::AnyReader { .. } = &self.from {
+            say(
+                out,
+                &format!(
+                    "Done with the card in \"{reader}\" ({why}); its custodian may take it out."
+                ),
+            );
+        }
+        if let CardsFrom::OneReader { timeout, .. } = &self.from {
+            let timeout = *timeout;
+            say(out, &format!("Remove the card from \"{reader}\" ({why})."));
+            if !self.ctx.wait_for_removal(&reader, Some(timeout))? {
+                return Err(CeremonyError::WaitTimedOut {
+                    what: "the card to be removed",
+                    reader,
+                    secs: timeout.as_secs(),
+                });
+            }
+        }
+        Ok(())
+    }
+
+    /// Done with the last card of a ceremony: nothing more is needed from the reader, so
+    /// the card may stay until its custodian takes it.
+    pub fn finish(&mut self, out: &mut dyn Write, presented: Presented) {
+        let reader = presented.reader.clone();
+        drop(presented);
+        if self.swapping() {
+            say(
+                out,
+                &format!(
+                    "That was the last card needed; its custodian may take it out of \"{reader}\"."
+                ),
+            );
+        }
+    }
+
+    fn open(&self, reader: &str) -> Result<Presented, CeremonyError> {
+        let transport = connect_settled(self.ctx, reader)?;
+        Ok(Presented {
+            reader: reader.to_owned(),
+            card: Card::with_trace(transport, self.trace),
+        })
+    }
+}
+
+/// Connects to a just-inserted card, retrying briefly while pcscd is still powering it up.
+pub fn connect_settled(ctx: &dyn Readers, reader: &str) -> Result<Connection, CeremonyError> {
+    let mut last = None;
+    for _ in 0..20 {
+        match ctx.connect(reader) {
+            Ok(t) => return Ok(t),
+            Err(
+                e @ (TransportError::CardReset
+                | TransportError::CardRemoved
+                | TransportError::CardUnresponsive
+                | TransportError::NoCard(_)),
+            ) => {
+                last = Some(e);
+                std::thread::sleep(Duration::from_millis(100));
+            }
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Err(last.expect("the loop ran").into())
+}

@@ -1,0 +1,200 @@
+//! Health check without a meeting: one custodian proves their card still opens its share
+//! (PIN accepted, share decrypts, and it matches the commitment the set description
+//! publishes for it) without any other card and without reconstructing anything. With
+//! `no_open`, the card instead proves it holds the key its record lists (a DH challenge on
+//! a fresh random point) and its share is never read or opened on this computer.
+
+use std::io::Write;
+
+use rand::rngs::OsRng;
+
+use quorum_card::readers::Readers;
+use quorum_protocol::bundle::Bundle;
+use quorum_protocol::crypto::KeyChallenge;
+
+use super::inspect::SetMembership;
+use super::pin_step::verify_pin;
+use super::share::{open_verified, read_member, sentence, Member, Refusal, Who};
+use super::{say, CardsFrom, CeremonyError, PinPolicy, Presenter};
+
+/// What to check.
+pub struct VerifyRequest<'a> {
+    /// The published set description to compare each card with, if the custodian has it.
+    pub bundle: Option<&'a Bundle>,
+    /// Where the cards come from.
+    pub from: CardsFrom,
+    /// With one reader: how many cards to check, one after the other.
+    pub count: usize,
+    /// How PINs reach the cards.
+    pub pins: PinPolicy<'a>,
+    /// Trace APDUs.
+    pub trace: bool,
+    /// Prove the card's key with a fresh challenge instead of opening its share on this computer.
+    pub no_open: bool,
+}
+
+/// The result for one card.
+#[derive(Debug, Clone)]
+pub struct CardCheck {
+    /// The reader it was in.
+    pub reader: String,
+    /// The card, named as far as it could be read.
+    pub who: Who,
+    /// Its set and place, once its record was read.
+    pub set: Option<SetMembership>,
+    /// The card opened its share and the share matches its commitment.
+    pub ok: bool,
+    /// It failed at its PIN (wrong, blocked, cancelled or timed out on a keypad).
+    pub pin_failed: bool,
+    /// What was found.
+    pub note: String,
+}
+
+/// Checks every card presented; a card that fails is reported, never fatal to the others.
+pub fn verify(
+    ctx: &dyn Readers,
+    req: &VerifyRequest<'_>,
+    out: &mut dyn Write,
+) -> Result<Vec<CardCheck>, CeremonyError> {
+    let mut presenter = Presenter::new(ctx, req.from.clone(), req.trace)?;
+    let total = if presenter.swapping() {
+        req.count.max(1)
+    } else {
+        presenter.pending_readers().len()
+    };
+    let mut checks: Vec<CardCheck> = Vec::new();
+    while checks.len() < total {
+        let ask = format!("custodian card {} of {total} to check", checks.len() + 1);
+        let Some(mut p) = presenter.next(out, &ask)? else {
+            break;
+        };
+        let reader = p.reader.clone();
+        let check = match check_one(&mut p.card, &reader, req, out) {
+            Ok((who, set, note)) => CardCheck {
+                reader: reader.clone(),
+                who,
+                set: Some(set),
+                ok: true,
+                pin_failed: false,
+                note,
+            },
+            Err(Failed { who, note, pin }) => CardCheck {
+                reader: reader.clone(),
+                who,
+                set: None,
+                ok: false,
+                pin_failed: pin,
+                note,
+            },
+        };
+        say(
+            out,
+            &format!(
+                "{} {}: {}",
+                if check.ok { "Healthy:" } else { "FAILED: " },
+                check.who.text,
+                check.note
+            ),
+        );
+        checks.push(check);
+        if checks.len() == total {
+            presenter.finish(out, p);
+        } else {
+            presenter.release(out, p, "checked")?;
+        }
+    }
+    Ok(checks)
+}
+
+/// Why a card failed its check, and whether it was at its PIN (the exit status says so).
+struct Failed {
+    who: Who,
+    note: String,
+    pin: bool,
+}
+
+impl From<Refusal> for Failed {
+    fn from((who, note): Refusal) -> Failed {
+        Failed {
+            who,
+            note,
+            pin: false,
+        }
+    }
+}
+
+fn check_one(
+    card: &mut quorum_card::card::Card<quorum_card::readers::Connection>,
+    reader: &str,
+    req: &VerifyRequest<'_>,
+    out: &mut dyn Write,
+) -> Result<(Who, SetMembership, String), Failed> {
+    let member = read_member(card)?;
+    let set = member.membership();
+    if let Some(bundle) = req.bundle {
+        bundle
+            .check_card_record(&member.record)
+            .map_err(|e| (member.who.clone(), e.to_string()))?;
+    }
+    verify_pin(card, &req.pins, &member.fingerprint(), reader, out).map_err(|e| Failed {
+        who: member.who.clone(),
+        note: sentence(&e),
+        pin: e.is_pin_failure(),
+    })?;
+    let what = if req.no_open {
+        prove_key(card, &member)?;
+        "the card answered a fresh key challenge with the key its record lists for custodian"
+    } else {
+        open_verified(card, &member)?;
+        "the share opens and matches the commitment published for custodian"
+    };
+    let note = format!(
+        "PIN accepted; {what} {} of {} (set version {}){}{}",
+        member.record.index,
+        set_name(&set),
+        member.record.set_version,
+        if req.no_open {
+            "; its share was not read"
+        } else {
+            ""
+        },
+        if req.bundle.is_some() {
+            "; the card's record agrees with the bundle"
+        } else {
+            ""
+        }
+    );
+    Ok((member.who, set, note))
+}
+
+/// One UNSEAL of s·G for a fresh s (the PIN was accepted): the answer must be x(s·Q) for the
+/// key the record lists. GET RECORD (sealed) is never sent, so the share never reaches this
+/// computer.
+fn prove_key(
+    card: &mut quorum_card::card::Card<quorum_card::readers::Connection>,
+    member: &Member,
+) -> Result<(), Refusal> {
+    let refuse = |e: String| (member.who.clone(), e);
+    let challenge = KeyChallenge::new(member.key.point(), &mut OsRng);
+    let answer = card
+        .unseal(challenge.card_point())
+        .map_err(|e| refuse(sentence(&e)))?;
+    match challenge.answered(&answer) {
+        Ok(true) => Ok(()),
+        Ok(false) => Err(refuse(format!(
+            "the card's answer to a fresh key challenge is not the one the key {} gives: it does not hold that key's private half, so it cannot open custodian {}'s share; do not count on it",
+            member.fingerprint(),
+            member.record.index
+        ))),
+        Err(e) => Err(refuse(format!(
+            "the card's answer to a key challenge is not a valid point ({e}): the card is faulty or not a quorum card"
+        ))),
+    }
+}
+
+fn set_name(set: &SetMembership) -> String {
+    format!(
+        "set \"{}\" ({}-of-{}, id {})",
+        set.label, set.threshold, set.count, set.set_id
+    )
+}

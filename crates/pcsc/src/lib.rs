@@ -1,0 +1,420 @@
+//! quorum's PC/SC backend: the [`Transport`] and [`Readers`] traits over pcscd, the only
+//! place that links pcsc-lite. Listing readers, connecting exclusively, and waiting for
+//! cards without busy polling.
+//!
+//! A connection is opened with `ShareMode::Exclusive` and held for a whole logical
+//! operation, so VERIFY and the command it guards run on one connection that no other
+//! program can interleave with (pcscd powers idle cards down within seconds, and a reset
+//! clears the PIN's validated state). Dropping a [`PcscTransport`] disconnects with a card
+//! reset, which also clears the validated state.
+//!
+//! Waiting uses `SCardGetStatusChange` with a timeout: the call blocks in pcscd until a
+//! reader's state changes, so no polling loop burns CPU.
+//!
+//! Reader control commands (`SCardControl`) go through the same exclusive connection:
+//! [`Transport::features`] asks for the PC/SC Part 10 feature list with
+//! `SCARD_CTL_CODE(3400)`, and a PIN pad's VERIFY / MODIFY PIN DIRECT block in pcscd until
+//! the custodian has typed the PIN (or the reader's timeout passes).
+
+use std::ffi::CString;
+use std::time::{Duration, Instant};
+
+use ::pcsc::ffi::DWORD;
+use ::pcsc::{
+    Context, Disposition, Error as PcscError, Protocols, ReaderState, Scope, ShareMode, State,
+    MAX_BUFFER_SIZE, MAX_BUFFER_SIZE_EXTENDED, PNP_NOTIFICATION,
+};
+use zeroize::Zeroizing;
+
+use quorum_card::readers::{Connection, ReaderInfo, Readers};
+use quorum_card::transport::{RawResponse, Transport, TransportError};
+use quorum_protocol::apdu::part10::GET_FEATURE_REQUEST_FUNCTION;
+
+/// Reads one reader's state as pcscd reports it.
+fn info_from_state(state: &ReaderState) -> ReaderInfo {
+    let event = state.event_state();
+    let baseline = (event - State::CHANGED).bits() | (DWORD::from(state.event_count()) << 16);
+    ReaderInfo {
+        name: state.name().to_string_lossy().into_owned(),
+        card_present: event.contains(State::PRESENT),
+        card_mute: event.contains(State::MUTE),
+        exclusive: event.contains(State::EXCLUSIVE),
+        in_use: event.contains(State::INUSE),
+        atr: state.atr().to_vec(),
+        // DWORD is c_ulong: 64 bits here, 32 on some platforms; it always fits a u64.
+        #[allow(clippy::unnecessary_cast)]
+        baseline: baseline as u64,
+    }
+}
+
+/// Whether pcscd no longer knows the reader (it was unplugged).
+fn gone(state: &ReaderState) -> bool {
+    state
+        .event_state()
+        .intersects(State::UNKNOWN | State::UNAVAILABLE | State::IGNORE)
+}
+
+/// Whether pcscd still lists the reader but cannot reach it: its driver reports the device
+/// gone (IFD_NO_SUCH_DEVICE, an unplugged reader) or fails its presence poll.
+fn unavailable(state: &ReaderState) -> bool {
+    state.event_state().contains(State::UNAVAILABLE)
+}
+
+/// A session with pcscd; everything reader-related starts here.
+pub struct PcscContext {
+    context: Context,
+}
+
+impl PcscContext {
+    /// Connects to pcscd (`PCSCLITE_CSOCK_NAME` chooses a private daemon's socket).
+    pub fn establish() -> Result<PcscContext, TransportError> {
+        let context =
+            Context::establish(Scope::User).map_err(|e| map_error(e, "connecting to pcscd", ""))?;
+        Ok(PcscContext { context })
+    }
+
+    /// Opens the card in `reader` exclusively, keeping the PC/SC connection's own type
+    /// (its ATR, leaving the card powered on disconnect).
+    pub fn connect_pcsc(&self, reader: &str) -> Result<PcscTransport, TransportError> {
+        let name = c_name(reader)?;
+        let card = self
+            .context
+            .connect(&name, ShareMode::Exclusive, Protocols::ANY)
+            .map_err(|e| map_error(e, "connecting to the card", reader))?;
+        Ok(PcscTransport {
+            card,
+            reader: reader.to_owned(),
+        })
+    }
+
+    /// Waits on one reader until `done` holds, re-arming on every state change. A reader
+    /// that goes away during the wait (unplugged) is [`TransportError::ReaderGone`]; one
+    /// pcscd never knew is [`TransportError::UnknownReader`].
+    fn wait_for_reader(
+        &self,
+        reader: &str,
+        timeout: Option<Duration>,
+        done: impl Fn(&ReaderInfo) -> bool,
+    ) -> Result<Option<ReaderInfo>, TransportError> {
+        let deadline = timeout.map(|t| Instant::now() + t);
+        let mut states = [ReaderState::new(c_name(reader)?, State::UNAWARE)];
+        let mut seen = false;
+        loop {
+            let remaining = deadline.map(|d| d.saturating_duration_since(Instant::now()));
+            match self.context.get_status_change(remaining, &mut states) {
+                Ok(()) => {}
+                Err(PcscError::Timeout) => return Ok(None),
+                Err(PcscError::UnknownReader) if seen => {
+                    return Err(TransportError::ReaderGone(reader.to_owned()))
+                }
+                Err(e) => return Err(map_error(e, "waiting for the card", reader)),
+            }
+            if gone(&states[0]) {
+                return Err(if seen || unavailable(&states[0]) {
+                    TransportError::ReaderGone(reader.to_owned())
+                } else {
+                    TransportError::UnknownReader(reader.to_owned())
+                });
+            }
+            seen = true;
+            let info = info_from_state(&states[0]);
+            if done(&info) {
+                return Ok(Some(info));
+            }
+            if remaining == Some(Duration::ZERO) {
+                return Ok(None);
+            }
+            states[0].sync_current_state();
+        }
+    }
+}
+
+impl Readers for PcscContext {
+    /// The names of the readers pcscd knows, in its order; empty when there are none.
+    fn reader_names(&self) -> Result<Vec<String>, TransportError> {
+        match self.context.list_readers_owned() {
+            Ok(names) => Ok(names
+                .into_iter()
+                .map(|n| n.to_string_lossy().into_owned())
+                .collect()),
+            Err(PcscError::NoReadersAvailable) => Ok(Vec::new()),
+            Err(e) => Err(map_error(e, "listing readers", "")),
+        }
+    }
+
+    /// Every reader with whether a card is in it, read at once (zero timeout).
+    fn readers(&self) -> Result<Vec<ReaderInfo>, TransportError> {
+        let names = self.reader_names()?;
+        if names.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut states = names
+            .iter()
+            .map(|name| Ok(ReaderState::new(c_name(name)?, State::UNAWARE)))
+            .collect::<Result<Vec<_>, TransportError>>()?;
+        match self.context.get_status_change(Duration::ZERO, &mut states) {
+            Ok(()) | Err(PcscError::Timeout) => {}
+            Err(e) => return Err(map_error(e, "reading reader states", "")),
+        }
+        Ok(states
+            .iter()
+            .filter(|s| !gone(s))
+            .map(info_from_state)
+            .collect())
+    }
+
+    /// Opens the card in `reader` exclusively, so no other program can come between our APDUs.
+    fn connect(&self, reader: &str) -> Result<Connection, TransportError> {
+        Ok(Box::new(self.connect_pcsc(reader)?))
+    }
+
+    /// Blocks until a card is in `reader` (at once if one is); `None` when `timeout` passes.
+    fn wait_for_card(
+        &self,
+        reader: &str,
+        timeout: Option<Duration>,
+    ) -> Result<Option<ReaderInfo>, TransportError> {
+        self.wait_for_reader(reader, timeout, |info| info.card_present)
+    }
+
+    /// Blocks until `reader` is empty (at once if it is); `false` when `timeout` passes.
+    fn wait_for_removal(
+        &self,
+        reader: &str,
+        timeout: Option<Duration>,
+    ) -> Result<bool, TransportError> {
+        Ok(self
+            .wait_for_reader(reader, timeout, |info| !info.card_present)?
+            .is_some())
+    }
+
+    /// Blocks until anything differs from `known` (a card in or out, a reader plugged or
+    /// unplugged), then returns the new list; `None` when `timeout` passes. Pass the list
+    /// from [`Readers::readers`] or from the previous call.
+    fn wait_for_change(
+        &self,
+        known: &[ReaderInfo],
+        timeout: Option<Duration>,
+    ) -> Result<Option<Vec<ReaderInfo>>, TransportError> {
+        let mut states = Vec::with_capacity(known.len() + 1);
+        for info in known {
+            // The baseline came from this backend, so it fits a DWORD.
+            #[allow(clippy::unnecessary_cast)]
+            let baseline = State::from_bits_retain(info.baseline as DWORD);
+            states.push(ReaderState::new(c_name(&info.name)?, baseline));
+        }
+        // The PnP pseudo-reader reports readers being plugged in or out; pcsc-lite keeps the
+        // number of readers it last reported in the upper 16 bits.
+        let reader_count = DWORD::from(u16::try_from(known.len()).unwrap_or(u16::MAX)) << 16;
+        states.push(ReaderState::new(
+            PNP_NOTIFICATION(),
+            State::from_bits_retain(reader_count),
+        ));
+        match self.context.get_status_change(timeout, &mut states) {
+            // A reader of `known` that pcscd no longer knows is a change too.
+            Ok(()) | Err(PcscError::UnknownReader) => Ok(Some(self.readers()?)),
+            Err(PcscError::Timeout) => Ok(None),
+            Err(e) => Err(map_error(e, "waiting for a reader change", "")),
+        }
+    }
+}
+
+/// An exclusive connection to the card in one reader.
+pub struct PcscTransport {
+    card: ::pcsc::Card,
+    reader: String,
+}
+
+impl PcscTransport {
+    /// The reader this connection goes through, for messages.
+    pub fn reader(&self) -> &str {
+        &self.reader
+    }
+
+    /// The card's Answer To Reset.
+    pub fn atr(&self) -> Result<Vec<u8>, TransportError> {
+        let status = self
+            .card
+            .status2_owned()
+            .map_err(|e| map_error(e, "reading the card status", &self.reader))?;
+        Ok(status.atr().to_vec())
+    }
+
+    /// Closes the connection leaving the card powered (drop resets it instead).
+    pub fn disconnect_leaving_card(self) -> Result<(), TransportError> {
+        let reader = self.reader;
+        self.card
+            .disconnect(Disposition::LeaveCard)
+            .map_err(|(_, e)| map_error(e, "disconnecting", &reader))
+    }
+}
+
+/// A reader's answer as a response APDU. An empty answer means nothing came back from the
+/// card: vpcd reports a card pulled out in the middle of an exchange this way (other drivers
+/// fail the call), so it is said as such rather than blamed on a faulty reader.
+fn response_of(answer: &[u8]) -> Result<RawResponse, TransportError> {
+    if answer.is_empty() {
+        return Err(TransportError::ExchangeFailed);
+    }
+    RawResponse::from_apdu(answer)
+}
+
+impl Transport for PcscTransport {
+    fn transmit(&mut self, command: &[u8]) -> Result<RawResponse, TransportError> {
+        let mut buffer = Zeroizing::new([0u8; MAX_BUFFER_SIZE]);
+        let response = self
+            .card
+            .transmit(command, &mut buffer[..])
+            .map_err(|e| map_error(e, "sending a command", &self.reader))?;
+        response_of(response)
+    }
+
+    fn reconnect(&mut self) -> Result<(), TransportError> {
+        self.card
+            .reconnect(ShareMode::Exclusive, Protocols::ANY, Disposition::LeaveCard)
+            .map_err(|e| map_error(e, "reconnecting to the card", &self.reader))
+    }
+
+    fn control(&mut self, code: u32, input: &[u8]) -> Result<Zeroizing<Vec<u8>>, TransportError> {
+        // Heap, zeroizing, large enough for any answer a reader may give (feature lists,
+        // TLV properties, a PIN pad's response APDU).
+        let mut buffer = Zeroizing::new(vec![0u8; MAX_BUFFER_SIZE_EXTENDED]);
+        let answer = self
+            .card
+            .control(DWORD::from(code), input, &mut buffer[..])
+            .map_err(|e| map_error(e, "sending a reader control command", &self.reader))?;
+        Ok(Zeroizing::new(answer.to_vec()))
+    }
+
+    fn feature_request_code(&self) -> Option<u32> {
+        u32::try_from(::pcsc::ctl_code(DWORD::from(GET_FEATURE_REQUEST_FUNCTION))).ok()
+    }
+}
+
+impl std::fmt::Debug for PcscTransport {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PcscTransport")
+            .field("reader", &self.reader)
+            .finish()
+    }
+}
+
+/// The error for an unreachable pcscd, with advice for the system and private daemons.
+pub fn no_service() -> TransportError {
+    let socket = match std::env::var("PCSCLITE_CSOCK_NAME") {
+        Ok(path) => format!(
+            "PCSCLITE_CSOCK_NAME is set to {path}: check that a pcscd listens there \
+             (for example `systemd-socket-activate -l {path} pcscd -f`), or unset it to use \
+             the system daemon."
+        ),
+        Err(_) => "To use a private daemon, set PCSCLITE_CSOCK_NAME to its socket path.".to_owned(),
+    };
+    TransportError::NoService {
+        advice: format!(
+            "Start it with `sudo systemctl start pcscd.socket` (Debian/Ubuntu: install it \
+             with `sudo apt install pcscd`), or run `sudo pcscd -f` in another terminal. {socket}"
+        ),
+    }
+}
+
+/// Maps a pcsc-lite error met while `operation`, with the reader for messages that need it.
+pub fn map_error(error: PcscError, operation: &'static str, reader: &str) -> TransportError {
+    use PcscError as E;
+    match error {
+        E::NoService | E::ServiceStopped => no_service(),
+        E::NoReadersAvailable => TransportError::NoReaders,
+        // pcsc-lite: the reader is listed but its driver answers IFD_NO_SUCH_DEVICE
+        // (unplugged) or fails its presence poll.
+        E::ReaderUnavailable if !reader.is_empty() => TransportError::ReaderGone(reader.to_owned()),
+        E::UnknownReader | E::ReaderUnavailable => TransportError::UnknownReader(reader.to_owned()),
+        E::NoSmartcard => TransportError::NoCard(reader.to_owned()),
+        E::RemovedCard => TransportError::CardRemoved,
+        E::ResetCard => TransportError::CardReset,
+        E::NotTransacted => TransportError::ExchangeFailed,
+        E::SharingViolation => TransportError::CardInUse(reader.to_owned()),
+        E::UnresponsiveCard | E::UnpoweredCard | E::UnsupportedCard => {
+            TransportError::CardUnresponsive
+        }
+        source => TransportError::Backend {
+            backend: "PC/SC",
+            operation,
+            detail: source.to_string(),
+        },
+    }
+}
+
+/// A reader name as PC/SC wants it; a name with a NUL byte cannot exist.
+fn c_name(reader: &str) -> Result<CString, TransportError> {
+    CString::new(reader).map_err(|_| TransportError::UnknownReader(reader.to_owned()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use PcscError as E;
+
+    #[test]
+    fn pcsc_errors_map_to_actionable_variants() {
+        let map = |e| map_error(e, "testing", "Reader 00 00");
+        assert!(matches!(
+            map(E::NoService),
+            TransportError::NoService { .. }
+        ));
+        assert!(matches!(map(E::ResetCard), TransportError::CardReset));
+        assert!(matches!(map(E::RemovedCard), TransportError::CardRemoved));
+        assert!(matches!(
+            map(E::NotTransacted),
+            TransportError::ExchangeFailed
+        ));
+        assert!(matches!(map(E::NoSmartcard), TransportError::NoCard(r) if r == "Reader 00 00"));
+        assert!(matches!(
+            map(E::SharingViolation),
+            TransportError::CardInUse(_)
+        ));
+        assert!(matches!(
+            map(E::NoReadersAvailable),
+            TransportError::NoReaders
+        ));
+        assert!(
+            matches!(map(E::ReaderUnavailable), TransportError::ReaderGone(r) if r == "Reader 00 00")
+        );
+        assert!(
+            matches!(map(E::UnknownReader), TransportError::UnknownReader(r) if r == "Reader 00 00")
+        );
+        // Without a reader to name (listing readers), it stays a plain unknown reader.
+        assert!(matches!(
+            map_error(E::ReaderUnavailable, "listing readers", ""),
+            TransportError::UnknownReader(_)
+        ));
+        assert!(matches!(
+            map(E::CommError),
+            TransportError::Backend {
+                backend: "PC/SC",
+                operation: "testing",
+                ..
+            }
+        ));
+    }
+
+    #[test]
+    fn no_service_advice_says_how_to_start_pcscd() {
+        let message = no_service().to_string();
+        assert!(message.contains("systemctl start pcscd"), "{message}");
+        assert!(message.contains("PCSCLITE_CSOCK_NAME"), "{message}");
+        assert!(no_service().ends_connection());
+    }
+
+    #[test]
+    fn an_empty_answer_is_a_failed_exchange_and_a_short_one_is_malformed() {
+        assert!(matches!(
+            response_of(&[]),
+            Err(TransportError::ExchangeFailed)
+        ));
+        assert!(matches!(
+            response_of(&[0x90]),
+            Err(TransportError::MalformedResponse(1))
+        ));
+        let ok = response_of(&[0x01, 0x90, 0x00]).unwrap();
+        assert_eq!((ok.data(), ok.sw()), (&[0x01][..], 0x9000));
+    }
+}

@@ -1,0 +1,112 @@
+//! The commands that need no card (`inspect`, `log verify`) and the ceremony log's
+//! plumbing for the others: which file, and one line appended after a command.
+
+use std::error::Error;
+use std::path::PathBuf;
+
+use serde_json::json;
+
+use quorum_ceremony::log::{self, Appended, Entry, Log, LogError};
+use quorum_protocol::bundle::Bundle;
+
+use crate::exit::ExitStatus;
+use quorum_ceremony::bundle_file::BundleFile;
+
+use crate::cli::{Cli, Command, InspectArgs, LogCommand, LogVerifyArgs};
+use crate::report::{causes, Report};
+
+/// Runs `inspect` and `log …`; `None` for every other command, which `run` handles.
+pub fn run(cli: &Cli, report: &mut Report) -> Option<Outcome> {
+    let result = match &cli.command {
+        Command::Inspect(args) => inspect(args, report),
+        Command::Log(LogCommand::Verify(args)) => verify(cli, args, report),
+        _ => return None,
+    };
+    Some(result)
+}
+
+/// How an audit command ended, for `Report::finish`.
+pub type Outcome = Result<(), (ExitStatus, String, Vec<String>)>;
+
+fn failed(status: ExitStatus, e: &dyn Error) -> (ExitStatus, String, Vec<String>) {
+    (status, e.to_string(), causes(e))
+}
+
+fn inspect(args: &InspectArgs, report: &mut Report) -> Outcome {
+    let summary = Bundle::read(&args.bundle)
+        .map_err(|e| {
+            (
+                ExitStatus::File,
+                format!("the bundle {}: {e}", args.bundle.display()),
+                causes(&e),
+            )
+        })?
+        .summary();
+    if args.json && !report.json() {
+        print!("{}", summary.to_json());
+    } else {
+        report.line(format!("Bundle:         {}", args.bundle.display()));
+        report.line(summary.to_string());
+    }
+    report.set("bundle", json!(args.bundle.display().to_string()));
+    report.set(
+        "summary",
+        serde_json::to_value(&summary).expect("a summary always serialises"),
+    );
+    Ok(())
+}
+
+fn verify(cli: &Cli, args: &LogVerifyArgs, report: &mut Report) -> Outcome {
+    let Some(path) = log_target(cli) else {
+        return Err((
+            ExitStatus::Usage,
+            "--no-log turns the log off; to verify a log, name it with --log FILE".to_owned(),
+            Vec::new(),
+        ));
+    };
+    let verified = match log::verify(&path, args.expect_head.as_deref()) {
+        Err(e @ LogError::BadHead(_)) => return Err(failed(ExitStatus::Usage, &e)),
+        other => other.map_err(|e| failed(ExitStatus::Log, &e))?,
+    };
+    report.line(format!(
+        "The ceremony log {} is intact: {} lines, head {}.",
+        path.display(),
+        verified.lines,
+        verified.head
+    ));
+    if args.expect_head.is_some() {
+        report.line("It ends at the expected head.");
+    } else {
+        eprintln!("Lines cut from the end of a log cannot be detected without the head recorded when they were written: compare the head with your ceremony minutes, or give it with --expect-head.");
+    }
+    report.set("log", json!(path.display().to_string()));
+    report.set("lines", json!(verified.lines));
+    report.set("head", json!(verified.head.to_string()));
+    report.set("expected_head", json!(args.expect_head.is_some()));
+    Ok(())
+}
+
+/// The log file for this run: `--log`, else `QUORUM_LOG`, else ./quorum-log.jsonl; `None` with `--no-log`.
+pub fn log_target(cli: &Cli) -> Option<PathBuf> {
+    log::log_path(
+        cli.log.as_deref(),
+        std::env::var_os(log::LOG_ENV).as_deref(),
+        cli.no_log,
+    )
+}
+
+/// Appends a command's entry to this run's log (nothing with `--no-log`) and tells the
+/// people at the table the new head, which belongs in the ceremony minutes.
+pub fn log_command(cli: &Cli, entry: &Entry) -> Result<Option<Appended>, LogError> {
+    let Some(path) = log_target(cli) else {
+        return Ok(None);
+    };
+    let appended = Log::open(&path)?.append(entry)?;
+    eprintln!(
+        "Logged as line {} of {}; the log's head is now {} (note it in the ceremony minutes).",
+        appended.seq,
+        path.display(),
+        appended.hash
+    );
+    Ok(Some(appended))
+}

@@ -1,0 +1,326 @@
+//! Command-line grammar of quorumctl: one struct per subcommand, no behaviour.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+/// quorumctl: back up a master key to n-of-m custodian smart cards, and restore it.
+#[derive(Debug, Parser)]
+#[command(name = "quorumctl", version, about, long_about = None)]
+pub struct Cli {
+    /// Print every APDU to standard error (PINs, sealed shares and unseal data redacted).
+    #[arg(long, global = true)]
+    pub trace: bool,
+    /// Print the number of APDU round trips per card and operation to standard error.
+    #[arg(long, global = true)]
+    pub stats: bool,
+    /// Ceremony log to append to, or to verify (default: $QUORUM_LOG, else ./quorum-log.jsonl).
+    #[arg(long, global = true, value_name = "FILE")]
+    pub log: Option<PathBuf>,
+    /// Print the result as one JSON document on standard output (progress stays on standard error).
+    #[arg(long, global = true)]
+    pub json: bool,
+    /// Write no ceremony log line for this run.
+    #[arg(long, global = true, conflicts_with = "log")]
+    pub no_log: bool,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The ceremonies and inspections quorumctl performs.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// List readers and the cards in them (applet found or not, state, label).
+    Readers,
+    /// Show one card's public information; needs no PIN.
+    Status(CardArgs),
+    /// Personalise a blank card: set its PIN and generate its key pair on the card.
+    Init(InitArgs),
+    /// Split a master secret n-of-m onto the personalised cards presented.
+    Enroll(EnrollArgs),
+    /// Collect cards until n shares of one set open, and restore the master secret.
+    Recover(RecoverArgs),
+    /// Health check: prove each card presented still opens its share, without other cards.
+    Verify(VerifyArgs),
+    /// Issue a share of an existing set to one new card, with a quorum of the set present.
+    AddCard(AddCardArgs),
+    /// Move the master to a new set (new n, m, key and set id) with a quorum of the old set
+    /// present; the new set is written and checked before any old card is wiped.
+    Reshare(ReshareArgs),
+    /// Change a card's PIN (on the reader's keypad when it has one).
+    ChangePin(ChangePinArgs),
+    /// Factory-reset a card: erase its key, PIN and record (destroys its share).
+    ResetCard(ResetArgs),
+    /// Write a set's bundle again from the public records of the cards present (no PIN).
+    ExportBundle(ExportArgs),
+    /// Show what a bundle file describes (set, custodians, records); needs no card.
+    Inspect(InspectArgs),
+    /// Check the hash-chained ceremony log.
+    #[command(subcommand)]
+    Log(LogCommand),
+}
+
+/// Options of `inspect`.
+#[derive(Debug, Args)]
+pub struct InspectArgs {
+    /// Print a JSON document instead of text.
+    #[arg(long)]
+    pub json: bool,
+    /// The bundle file written by enroll.
+    #[arg(value_name = "BUNDLE")]
+    pub bundle: PathBuf,
+}
+
+/// What `log` does.
+#[derive(Debug, Subcommand)]
+pub enum LogCommand {
+    /// Walk the chain and report the first edited, removed, reordered or inserted line.
+    Verify(LogVerifyArgs),
+}
+
+/// Options of `log verify`.
+#[derive(Debug, Args)]
+pub struct LogVerifyArgs {
+    /// The head recorded in the ceremony minutes: the log must end exactly there (catches a cut tail).
+    #[arg(long, value_name = "HASH")]
+    pub expect_head: Option<String>,
+}
+
+/// Which card: the one reader named, or the only card present.
+#[derive(Debug, Args)]
+pub struct CardArgs {
+    /// Reader to use (its full name or a unique part of it); default: the only card present.
+    #[arg(long, short = 'r')]
+    pub reader: Option<String>,
+}
+
+/// Where PINs come from when nobody types them.
+#[derive(Debug, Args, Default)]
+pub struct PinArgs {
+    /// Read PINs from FILE instead of the keyboard: one PIN for every card, or lines "FINGERPRINT PIN".
+    #[arg(long, value_name = "FILE", conflicts_with = "pin_fd")]
+    pub pin_file: Option<PathBuf>,
+    /// Read PINs, in the --pin-file format, from inherited file descriptor N.
+    #[arg(long, value_name = "N")]
+    pub pin_fd: Option<i32>,
+    /// Do not use a reader's PIN pad: take PINs from this computer even where the reader has a keypad.
+    #[arg(long)]
+    pub no_pinpad: bool,
+    /// Seconds a PIN pad waits for each PIN entry.
+    #[arg(long, default_value_t = 30, value_name = "SECONDS", value_parser = clap::value_parser!(u8).range(1..))]
+    pub pinpad_timeout: u8,
+}
+
+/// Where a ceremony's cards come from: every reader, one reader with cards swapped, or a mix.
+#[derive(Debug, Args)]
+pub struct SwapArgs {
+    /// Use one reader and swap the cards through it, instead of every reader.
+    #[arg(long, short = 'r', conflicts_with = "any_reader")]
+    pub reader: Option<String>,
+    /// Use the cards present, then wait for more cards in any reader (fewer readers than cards).
+    #[arg(long)]
+    pub any_reader: bool,
+    /// Seconds to wait for each card to be inserted or removed.
+    #[arg(long, default_value_t = 300, value_name = "SECONDS")]
+    pub timeout: u64,
+}
+
+/// Options of `init`.
+#[derive(Debug, Args)]
+pub struct InitArgs {
+    #[command(flatten)]
+    pub card: CardArgs,
+    /// Wrong PIN entries allowed before the card blocks for good (3 to 10).
+    #[arg(long, default_value_t = 5, value_name = "N",
+          value_parser = clap::value_parser!(u8).range(i64::from(quorum_protocol::pin::RETRY_LIMIT_MIN)..=i64::from(quorum_protocol::pin::RETRY_LIMIT_MAX)))]
+    pub retries: u8,
+    #[command(flatten)]
+    pub pins: PinArgs,
+}
+
+/// Options of `enroll`.
+#[derive(Debug, Args)]
+pub struct EnrollArgs {
+    /// Number of cards needed to recover (n), 1 to m (1 needs --allow-single-card).
+    #[arg(long, short = 'n', value_name = "N", value_parser = clap::value_parser!(u8).range(1..))]
+    pub threshold: u8,
+    /// Allow --threshold 1: any one card, with its PIN, recovers the master alone.
+    #[arg(long)]
+    pub allow_single_card: bool,
+    /// Number of cards to enroll (m); default: every personalised card present. Required with --reader.
+    #[arg(long, short = 'm', value_name = "M")]
+    pub shares: Option<u8>,
+    /// Read the master secret from FILE (default: standard input).
+    #[arg(long = "in", value_name = "FILE", conflicts_with = "generate")]
+    pub input: Option<PathBuf>,
+    /// Generate a random master secret of BYTES bytes (written to --out).
+    #[arg(long, value_name = "BYTES", requires = "out", value_parser = clap::value_parser!(u16).range(1..=quorum_ceremony::secret_io::MAX_MASTER_LEN as i64))]
+    pub generate: Option<u16>,
+    /// Where to write the generated master secret (mode 0600).
+    #[arg(long, value_name = "FILE")]
+    pub out: Option<PathBuf>,
+    /// Replace existing output and bundle files.
+    #[arg(long)]
+    pub force: bool,
+    /// Name of the set, stored on every card (for example "root-ca-2026").
+    #[arg(long, value_name = "TEXT")]
+    pub label: String,
+    /// Custodian names: FINGERPRINT=NAME, repeated (default: "custodian K").
+    #[arg(long = "name", value_name = "FINGERPRINT=NAME")]
+    pub names: Vec<String>,
+    /// Where to write the public set description (default: LABEL.quorum.json).
+    #[arg(long, value_name = "FILE")]
+    pub bundle: Option<PathBuf>,
+    #[command(flatten)]
+    pub cards: SwapArgs,
+    #[command(flatten)]
+    pub pins: PinArgs,
+}
+
+/// Options of `recover`.
+#[derive(Debug, Args)]
+pub struct RecoverArgs {
+    /// Write the master secret to FILE (mode 0600); default: standard output if not a terminal.
+    #[arg(long, value_name = "FILE")]
+    pub out: Option<PathBuf>,
+    /// Replace FILE if it exists.
+    #[arg(long)]
+    pub force: bool,
+    /// Recover the set this bundle describes: only its cards count, and its descriptions are authenticated.
+    #[arg(long, value_name = "FILE")]
+    pub bundle: Option<PathBuf>,
+    /// Recover the set with this set digest (at least 8 hex digits, as enroll printed it).
+    #[arg(long, value_name = "DIGEST")]
+    pub expect: Option<String>,
+    /// Recover the set with this label or set id prefix (weaker than --bundle or --expect: a forged set can copy both).
+    #[arg(long, value_name = "LABEL_OR_ID", conflicts_with_all = ["bundle", "expect"])]
+    pub set: Option<String>,
+    #[command(flatten)]
+    pub cards: SwapArgs,
+    #[command(flatten)]
+    pub pins: PinArgs,
+}
+
+/// Options of `reset-card`.
+#[derive(Debug, Args)]
+pub struct ResetArgs {
+    #[command(flatten)]
+    pub card: CardArgs,
+    /// Confirm without a prompt by giving the card's fingerprint (as `status` shows it).
+    #[arg(long, value_name = "FINGERPRINT")]
+    pub confirm: Option<String>,
+}
+
+/// Options of `change-pin`.
+#[derive(Debug, Args)]
+pub struct ChangePinArgs {
+    #[command(flatten)]
+    pub card: CardArgs,
+    #[command(flatten)]
+    pub pins: PinArgs,
+    /// Read the new PIN from FILE (one line) when the current one comes from --pin-file/--pin-fd.
+    #[arg(long, value_name = "FILE")]
+    pub new_pin_file: Option<PathBuf>,
+}
+
+/// Options of `verify`.
+#[derive(Debug, Args)]
+pub struct VerifyArgs {
+    /// The set's bundle file: also check that each card's record agrees with it.
+    #[arg(long, value_name = "FILE")]
+    pub bundle: Option<PathBuf>,
+    /// With --reader or --any-reader: how many cards to check, one after the other.
+    #[arg(long, default_value_t = 1, value_name = "K", value_parser = clap::value_parser!(u8).range(1..))]
+    pub count: u8,
+    /// Prove the card holds its key with a fresh challenge and never read its share here (for an everyday computer).
+    #[arg(long)]
+    pub no_open: bool,
+    #[command(flatten)]
+    pub cards: SwapArgs,
+    #[command(flatten)]
+    pub pins: PinArgs,
+}
+
+/// Options of `add-card`.
+#[derive(Debug, Args)]
+pub struct AddCardArgs {
+    /// The set's bundle file: the published description the new card extends. It is
+    /// replaced by the new version; the old one is kept as FILE.vN (N: its version).
+    #[arg(long, value_name = "FILE")]
+    pub bundle: PathBuf,
+    /// Write the new version of the bundle here instead of replacing --bundle.
+    #[arg(long, value_name = "FILE")]
+    pub out_bundle: Option<PathBuf>,
+    /// Replace an existing --out-bundle file or FILE.vN backup.
+    #[arg(long)]
+    pub force: bool,
+    /// The new card's fingerprint (needed when several personalised cards are present).
+    #[arg(long = "new", value_name = "FINGERPRINT")]
+    pub new_card: Option<String>,
+    /// The new custodian's name (default: "custodian K", K the new index).
+    #[arg(long, value_name = "TEXT")]
+    pub name: Option<String>,
+    #[command(flatten)]
+    pub cards: SwapArgs,
+    #[command(flatten)]
+    pub pins: PinArgs,
+}
+
+/// Options of `reshare`.
+#[derive(Debug, Args)]
+pub struct ReshareArgs {
+    /// Number of cards the new set needs to recover (n), 1 to m (1 needs --allow-single-card).
+    #[arg(long, short = 'n', value_name = "N", value_parser = clap::value_parser!(u8).range(1..))]
+    pub threshold: u8,
+    /// Allow --threshold 1: any one card of the new set, with its PIN, recovers the master alone.
+    #[arg(long)]
+    pub allow_single_card: bool,
+    /// Number of cards in the new set (m); default: every card that can join. Required with --reader.
+    #[arg(long, short = 'm', value_name = "M")]
+    pub shares: Option<u8>,
+    /// Name of the new set.
+    #[arg(long, value_name = "TEXT")]
+    pub label: String,
+    /// The old set's bundle, to check its cards against (optional).
+    #[arg(long, value_name = "FILE")]
+    pub bundle: Option<PathBuf>,
+    /// Reshare this old set (its id, as `status` shows); default: the first old card's set.
+    #[arg(long, value_name = "SET_ID")]
+    pub set: Option<String>,
+    /// Where to write the new set's bundle (default: LABEL.quorum.json).
+    #[arg(long, value_name = "FILE")]
+    pub new_bundle: Option<PathBuf>,
+    /// Replace an existing --new-bundle file.
+    #[arg(long)]
+    pub force: bool,
+    /// An old card that joins the new set (its old share is overwritten), by fingerprint; repeated.
+    #[arg(long, value_name = "FINGERPRINT")]
+    pub reuse: Vec<String>,
+    /// New custodian names: FINGERPRINT=NAME, repeated (default: "custodian K").
+    #[arg(long = "name", value_name = "FINGERPRINT=NAME")]
+    pub names: Vec<String>,
+    /// Do not wipe the old cards the new set does not use (the old set stays usable).
+    #[arg(long)]
+    pub keep_old: bool,
+    #[command(flatten)]
+    pub cards: SwapArgs,
+    #[command(flatten)]
+    pub pins: PinArgs,
+}
+
+/// Options of `export-bundle`.
+#[derive(Debug, Args)]
+pub struct ExportArgs {
+    /// Where to write the bundle.
+    #[arg(long, value_name = "FILE")]
+    pub out: PathBuf,
+    /// Replace FILE if it exists.
+    #[arg(long)]
+    pub force: bool,
+    /// Export this set (its id, as `status` shows) when cards of several sets are present.
+    #[arg(long, value_name = "SET_ID")]
+    pub set: Option<String>,
+    /// Read only the card in this reader; default: every card present.
+    #[arg(long, short = 'r')]
+    pub reader: Option<String>,
+}

@@ -1,0 +1,323 @@
+//! quorumctl's exit statuses: one per kind of outcome a script must tell apart (retry with
+//! more cards, fix the options, wait for the custodian, check the log, ...). The numbers
+//! are documented in the README and never change meaning.
+
+use quorum_card::card::CardError;
+use quorum_card::transport::TransportError;
+use quorum_ceremony::pins::PinSourceError;
+use quorum_ceremony::secret_io::SecretIoError;
+use quorum_ceremony::CeremonyError;
+use quorum_protocol::pin::PinError;
+use quorum_protocol::sharing::{AddCardError, EnrollError, RecoverError};
+
+/// The kind of outcome, with its exit code and its name in `--json` output.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ExitStatus {
+    /// 0: done.
+    Ok,
+    /// 1: failed for a reason no other status names.
+    Failed,
+    /// 2: bad or missing options; nothing was done.
+    Usage,
+    /// 3: fewer usable cards than needed (no card present, fewer than n shares opened).
+    NotEnoughCards,
+    /// 4: a card refused, failed or does not belong (wrong, damaged, faulty card).
+    Card,
+    /// 5: a PIN was wrong, is blocked, or its entry was cancelled or timed out.
+    Pin,
+    /// 6: nobody inserted or removed a card in time.
+    Timeout,
+    /// 7: PC/SC is unavailable: pcscd not running, no reader, reader unknown or unplugged.
+    Pcsc,
+    /// 8: a file: the output exists, an input or the bundle is missing, unreadable or corrupt.
+    File,
+    /// 9: the ceremony log is damaged or cannot be extended.
+    Log,
+    /// 10: cards were changed but the ceremony did not finish; the message says where things stand.
+    Incomplete,
+}
+
+impl ExitStatus {
+    /// Every status, in code order (for the tests that hold the numbers to the README).
+    #[cfg(test)]
+    pub const ALL: [ExitStatus; 11] = [
+        ExitStatus::Ok,
+        ExitStatus::Failed,
+        ExitStatus::Usage,
+        ExitStatus::NotEnoughCards,
+        ExitStatus::Card,
+        ExitStatus::Pin,
+        ExitStatus::Timeout,
+        ExitStatus::Pcsc,
+        ExitStatus::File,
+        ExitStatus::Log,
+        ExitStatus::Incomplete,
+    ];
+
+    /// The process exit code.
+    pub fn code(self) -> u8 {
+        match self {
+            ExitStatus::Ok => 0,
+            ExitStatus::Failed => 1,
+            ExitStatus::Usage => 2,
+            ExitStatus::NotEnoughCards => 3,
+            ExitStatus::Card => 4,
+            ExitStatus::Pin => 5,
+            ExitStatus::Timeout => 6,
+            ExitStatus::Pcsc => 7,
+            ExitStatus::File => 8,
+            ExitStatus::Log => 9,
+            ExitStatus::Incomplete => 10,
+        }
+    }
+
+    /// The name `--json` output gives it.
+    pub fn name(self) -> &'static str {
+        match self {
+            ExitStatus::Ok => "ok",
+            ExitStatus::Failed => "failed",
+            ExitStatus::Usage => "usage",
+            ExitStatus::NotEnoughCards => "not-enough-cards",
+            ExitStatus::Card => "card",
+            ExitStatus::Pin => "pin",
+            ExitStatus::Timeout => "timeout",
+            ExitStatus::Pcsc => "pcsc",
+            ExitStatus::File => "file",
+            ExitStatus::Log => "log",
+            ExitStatus::Incomplete => "incomplete",
+        }
+    }
+
+    /// The status of a transport failure.
+    pub fn of_transport(e: &TransportError) -> ExitStatus {
+        match e {
+            TransportError::NoService { .. }
+            | TransportError::NoReaders
+            | TransportError::UnknownReader(_)
+            | TransportError::ReaderGone(_) => ExitStatus::Pcsc,
+            // no card in the reader named: as with no card in any reader
+            TransportError::NoCard(_) => ExitStatus::NotEnoughCards,
+            TransportError::CardRemoved
+            | TransportError::CardReset
+            | TransportError::CardInUse(_)
+            | TransportError::ExchangeFailed
+            | TransportError::CardUnresponsive
+            | TransportError::MalformedResponse(_) => ExitStatus::Card,
+            _ => ExitStatus::Failed,
+        }
+    }
+
+    /// The status of a card operation's failure.
+    pub fn of_card(e: &CardError) -> ExitStatus {
+        match e {
+            CardError::Transport(t) => ExitStatus::of_transport(t),
+            e if e.is_pin_failure() => ExitStatus::Pin,
+            _ => ExitStatus::Card,
+        }
+    }
+}
+
+/// How quorumctl exits when a ceremony stops with an error.
+pub trait Exit {
+    /// The exit status of this error.
+    fn exit_status(&self) -> ExitStatus;
+}
+
+impl Exit for CeremonyError {
+    fn exit_status(&self) -> ExitStatus {
+        match self {
+            CeremonyError::Transport(t) => ExitStatus::of_transport(t),
+            CeremonyError::Card { source, .. } => ExitStatus::of_card(source),
+            CeremonyError::Pin(PinSourceError::Read { .. } | PinSourceError::TooLarge { .. }) => {
+                ExitStatus::File
+            }
+            CeremonyError::Pin(PinSourceError::Rule(
+                PinError::RetryLimit(_) | PinError::RetryLimitSyntax,
+            )) => ExitStatus::Usage,
+            CeremonyError::Pin(_) | CeremonyError::PinsFailed(_) => ExitStatus::Pin,
+            CeremonyError::SecretIo(
+                SecretIoError::StdinIsTerminal | SecretIoError::StdoutIsTerminal,
+            ) => ExitStatus::Usage,
+            CeremonyError::SecretIo(_) | CeremonyError::Bundle { .. } => ExitStatus::File,
+            CeremonyError::Enroll(
+                EnrollError::MasterLength(_)
+                | EnrollError::CardCount(_)
+                | EnrollError::Threshold { .. }
+                | EnrollError::Record(_),
+            ) => ExitStatus::Usage,
+            CeremonyError::Enroll(EnrollError::DuplicateCard { .. }) => ExitStatus::Card,
+            CeremonyError::Enroll(_) => ExitStatus::Failed,
+            CeremonyError::Recover(r) | CeremonyError::AddCard(AddCardError::Quorum(r)) => {
+                match r {
+                    RecoverError::NoShares | RecoverError::NotEnoughShares { .. } => {
+                        ExitStatus::NotEnoughCards
+                    }
+                    RecoverError::Forged { card: None, .. } => ExitStatus::File,
+                    _ => ExitStatus::Card,
+                }
+            }
+            CeremonyError::AddCard(AddCardError::Record(_)) => ExitStatus::Usage,
+            CeremonyError::AddCard(AddCardError::BaseOutdated { .. }) => ExitStatus::File,
+            CeremonyError::AddCard(_) => ExitStatus::Card,
+            CeremonyError::NoCards | CeremonyError::NotEnoughShares(_) => {
+                ExitStatus::NotEnoughCards
+            }
+            CeremonyError::NoSuchReader(_) => ExitStatus::Pcsc,
+            CeremonyError::AmbiguousReader { .. }
+            | CeremonyError::WhichCard(_)
+            | CeremonyError::Record(_)
+            | CeremonyError::SeveralSets(_)
+            | CeremonyError::Usage(_) => ExitStatus::Usage,
+            CeremonyError::WaitTimedOut { .. } => ExitStatus::Timeout,
+            CeremonyError::CardRefused { .. }
+            | CeremonyError::BadCardKey { .. }
+            | CeremonyError::CardsFailed(_)
+            | CeremonyError::NotEnrolled(_) => ExitStatus::Card,
+            CeremonyError::ReshareInterrupted {
+                stopped_by: Some(cause),
+                ..
+            } => cause.exit_status(),
+            CeremonyError::ReshareInterrupted { .. } => ExitStatus::Incomplete,
+            CeremonyError::Unfinished(_) | CeremonyError::WrittenUnchecked { .. } => {
+                ExitStatus::Incomplete
+            }
+            CeremonyError::Output(_) => ExitStatus::Failed,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn codes_are_distinct_and_in_order() {
+        for (i, s) in ExitStatus::ALL.iter().enumerate() {
+            assert_eq!(usize::from(s.code()), i);
+        }
+        let names: std::collections::HashSet<&str> =
+            ExitStatus::ALL.iter().map(|s| s.name()).collect();
+        assert_eq!(names.len(), ExitStatus::ALL.len());
+    }
+
+    #[test]
+    fn each_kind_of_failure_has_its_status() {
+        let cases: Vec<(CeremonyError, ExitStatus)> = vec![
+            (CeremonyError::NoCards, ExitStatus::NotEnoughCards),
+            (
+                CeremonyError::NotEnoughShares("1 of 3".into()),
+                ExitStatus::NotEnoughCards,
+            ),
+            (
+                CeremonyError::Transport(TransportError::NoReaders),
+                ExitStatus::Pcsc,
+            ),
+            (
+                CeremonyError::card("r", CardError::WrongPin { tries_left: 2 }),
+                ExitStatus::Pin,
+            ),
+            (
+                CeremonyError::card("r", CardError::PinBlocked),
+                ExitStatus::Pin,
+            ),
+            (
+                CeremonyError::card("r", CardError::Transport(TransportError::CardRemoved)),
+                ExitStatus::Card,
+            ),
+            (
+                CeremonyError::Transport(TransportError::ReaderGone("r".into())),
+                ExitStatus::Pcsc,
+            ),
+            (
+                CeremonyError::card(
+                    "r",
+                    CardError::Transport(TransportError::ReaderGone("r".into())),
+                ),
+                ExitStatus::Pcsc,
+            ),
+            (
+                CeremonyError::WaitTimedOut {
+                    what: "a card",
+                    reader: "r".into(),
+                    secs: 3,
+                },
+                ExitStatus::Timeout,
+            ),
+            (
+                CeremonyError::SecretIo(SecretIoError::Exists("x".into())),
+                ExitStatus::File,
+            ),
+            (
+                CeremonyError::SecretIo(SecretIoError::StdoutIsTerminal),
+                ExitStatus::Usage,
+            ),
+            (CeremonyError::Usage("bad".into()), ExitStatus::Usage),
+            (
+                CeremonyError::from(PinError::RetryLimit(20)),
+                ExitStatus::Usage,
+            ),
+            (
+                CeremonyError::PinsFailed("1 of 1 card(s) failed".into()),
+                ExitStatus::Pin,
+            ),
+            (
+                CeremonyError::CardsFailed("1 of 1 card(s) failed".into()),
+                ExitStatus::Card,
+            ),
+            (
+                CeremonyError::card(
+                    "r",
+                    CardError::Transport(TransportError::NoCard("r".into())),
+                ),
+                ExitStatus::NotEnoughCards,
+            ),
+            (
+                CeremonyError::Recover(RecoverError::Forged {
+                    card: None,
+                    version: 2,
+                    unlisted: vec![],
+                }),
+                ExitStatus::File,
+            ),
+            (
+                CeremonyError::Recover(RecoverError::Forged {
+                    card: Some(3),
+                    version: 2,
+                    unlisted: vec![],
+                }),
+                ExitStatus::Card,
+            ),
+            (
+                CeremonyError::SeveralSets("two sets".into()),
+                ExitStatus::Usage,
+            ),
+            (
+                CeremonyError::Recover(RecoverError::SharesDoNotMatch),
+                ExitStatus::Card,
+            ),
+            (
+                CeremonyError::ReshareInterrupted {
+                    phase: 1,
+                    cause: "pulled".into(),
+                    state: "old complete".into(),
+                    stopped_by: None,
+                },
+                ExitStatus::Incomplete,
+            ),
+            (
+                CeremonyError::Unfinished("bundle".into()),
+                ExitStatus::Incomplete,
+            ),
+            (
+                CeremonyError::WrittenUnchecked {
+                    card: "a1b2-c3d4-e5f6-0718".into(),
+                    reader: "r".into(),
+                },
+                ExitStatus::Incomplete,
+            ),
+        ];
+        for (e, want) in cases {
+            assert_eq!(e.exit_status(), want, "{e}");
+        }
+    }
+}
