@@ -5,7 +5,7 @@
 //! Call [`Sim::ensure`] (or [`Farm::connect`], which calls it) before the first
 //! `pcsc::Context` of the process: libpcsclite reads `PCSCLITE_CSOCK_NAME` once.
 //!
-//! Protocol of the control channel: tests/cardfarm/README.md.
+//! Protocol of the control channel: sim/cardfarm/README.md.
 
 // Each e2e test uses a different part of this harness.
 #![allow(dead_code)]

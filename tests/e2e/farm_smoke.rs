@@ -2,7 +2,7 @@
 //!
 //! Smoke tests of the farm itself, below quorumctl: SELECT, state kept across readers.
 //! It knows two applets: the farm's own probe applet (run with
-//! `QUORUM_SIM_APPLET_JAR=tests/cardfarm/target/quorum-cardfarm-0.1.0-tests.jar
+//! `QUORUM_SIM_APPLET_JAR=sim/cardfarm/target/quorum-cardfarm-0.1.0-tests.jar
 //! QUORUM_SIM_APPLET_CLASS=dev.quorum.cardfarm.testapplet.ProbeApplet`) and the quorum
 //! applet (the default), whose protocol is in apdu-spec/README.md.
 

@@ -1,5 +1,5 @@
 //! Harness for the simulated pinpad readers: quorum's own pcscd driver
-//! (tests/pinpad-ifd) that acts as a CCID pinpad, with the custodian's fingers played
+//! (sim/pinpad-ifd) that acts as a CCID pinpad, with the custodian's fingers played
 //! by test code over the driver's control channel.
 //!
 //! `scripts/sim start` registers the pinpads after the vpcd readers (reader indexes 8
@@ -17,7 +17,7 @@
 //! (64 00). `Pinpad::unplug` / `Pinpad::plug` pull the reader's USB cable and plug it
 //! back (pcscd then reports the reader unavailable, and later usable again with the card
 //! still in it). `Pinpad::for_reader` clears what an earlier test left (keys, display
-//! log, outcome, a cable left out). Protocol: tests/pinpad-ifd/README.md.
+//! log, outcome, a cable left out). Protocol: sim/pinpad-ifd/README.md.
 
 // Each e2e test uses a different part of this harness.
 #![allow(dead_code)]
