@@ -22,276 +22,25 @@
 //! (`>>> CONTROL code name structure` / `<<< answer`: neither holds a secret) and counted
 //! in [`ApduStats::controls`].
 
-use std::fmt;
 use std::io::Write;
 
 use zeroize::Zeroizing;
 
-use crate::transport::{features_from_answer, Transport, TransportError};
-use quorum_protocol::apdu::command::{command_name, redacted_response};
-use quorum_protocol::apdu::part10::{PinModify, PinVerify, PinpadFeatures, ReaderFeatures};
+use crate::transport::Transport;
+use quorum_protocol::apdu::part10::PinpadFeatures;
 use quorum_protocol::apdu::{
     parse_dh_output, parse_public_key, CardStatus, CommandApdu, LifeCycle, ParseError,
-    PutRecordStream, RecordKey, RecordPart, SelectInfo, StatusWord, StreamError, DH_LEN, POINT_LEN,
+    PutRecordStream, RecordKey, RecordPart, SelectInfo, StatusWord, DH_LEN, POINT_LEN,
     PROTOCOL_MAJOR,
 };
-use quorum_protocol::pin::{PinBlock, RetryLimit, PIN_MAX_DIGITS, PIN_MIN_DIGITS};
+use quorum_protocol::pin::{PinBlock, RetryLimit};
 
-/// Most GET RESPONSE continuations one command may need (256 × 256 bytes = 64 KiB, far
-/// above the largest record); a card that keeps answering 61xx is cut off here.
-pub const MAX_CONTINUATIONS: usize = 256;
+mod error;
+mod pinpad;
+mod wire;
 
-/// What readers answer when their firmware refuses a PIN pad structure (OpenSC maps it to
-/// SC_ERROR_READER); outside quorum's status words, so kept as `StatusWord::Other`.
-const SW_PINPAD_REQUEST_REFUSED: u16 = 0x6B80;
-
-/// Environment variable that turns APDU tracing on (`1`, `true` or `yes`).
-pub const TRACE_ENV: &str = "QUORUM_TRACE";
-
-/// APDU counts of a [`Card`], for `--stats` and for tests that pin round trips down.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct ApduStats {
-    /// Command APDUs sent (every link of a PUT RECORD chain counts).
-    pub commands: u64,
-    /// GET RESPONSE continuations asked for by `61xx`.
-    pub continuations: u64,
-    /// Reader control commands (feature request, PIN entry on a PIN pad): each is one more
-    /// exchange, and a PIN pad's carries one command APDU to the card.
-    pub controls: u64,
-    /// Bytes sent in command APDUs and reader control commands.
-    pub bytes_sent: u64,
-    /// Bytes received in response APDUs (status words included) and control answers.
-    pub bytes_received: u64,
-}
-
-impl ApduStats {
-    /// Every exchange with the card: what costs time on a real reader.
-    pub fn round_trips(&self) -> u64 {
-        self.commands + self.continuations + self.controls
-    }
-
-    /// The counts accumulated since an earlier snapshot (per-operation figures).
-    pub fn since(&self, earlier: &ApduStats) -> ApduStats {
-        ApduStats {
-            commands: self.commands - earlier.commands,
-            continuations: self.continuations - earlier.continuations,
-            controls: self.controls - earlier.controls,
-            bytes_sent: self.bytes_sent - earlier.bytes_sent,
-            bytes_received: self.bytes_received - earlier.bytes_received,
-        }
-    }
-}
-
-impl fmt::Display for ApduStats {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "{} APDU round trips ({} commands + {} GET RESPONSE",
-            self.round_trips(),
-            self.commands,
-            self.continuations,
-        )?;
-        if self.controls > 0 {
-            write!(f, " + {} reader controls", self.controls)?;
-        }
-        write!(
-            f,
-            "), {} bytes sent, {} bytes received",
-            self.bytes_sent, self.bytes_received
-        )
-    }
-}
-
-/// A complete response: all output chunks joined, and the final status word.
-pub struct Response {
-    data: Zeroizing<Vec<u8>>,
-    sw: StatusWord,
-}
-
-impl Response {
-    /// The response data.
-    pub fn data(&self) -> &[u8] {
-        &self.data
-    }
-
-    /// The final status word (never `61xx`).
-    pub fn sw(&self) -> StatusWord {
-        self.sw
-    }
-
-    /// Hands the zeroizing data buffer over.
-    pub fn into_data(self) -> Zeroizing<Vec<u8>> {
-        self.data
-    }
-}
-
-impl fmt::Debug for Response {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "Response({} data bytes, SW {})",
-            self.data.len(),
-            self.sw
-        )
-    }
-}
-
-/// The PIN's state as VERIFY without data reports it.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum PinState {
-    /// Validated in this session.
-    Validated,
-    /// Not validated; this many wrong entries remain before it blocks.
-    NotValidated {
-        /// Tries left.
-        tries_left: u8,
-    },
-    /// Blocked: only a factory reset helps.
-    Blocked,
-}
-
-/// Why a card operation failed, worded so that a custodian knows what to do next.
-#[derive(Debug, thiserror::Error)]
-#[non_exhaustive]
-pub enum CardError {
-    /// The reader, pcscd or the connection failed.
-    #[error(transparent)]
-    Transport(#[from] TransportError),
-    /// SELECT found no quorum applet.
-    #[error("this card has no quorum applet (SELECT answered 6A82): insert a quorum custodian card, or install the applet on this one")]
-    AppletNotFound,
-    /// The applet speaks another major protocol version.
-    #[error("the card's applet speaks protocol {major}.{minor}, this quorumctl speaks {PROTOCOL_MAJOR}.x: use a quorumctl release made for that applet")]
-    UnsupportedProtocol {
-        /// Major version reported by SELECT.
-        major: u8,
-        /// Minor version reported by SELECT.
-        minor: u8,
-    },
-    /// `6985`: not allowed in the card's life-cycle state.
-    #[error("{command} is not allowed while the card is {}: {}", state_name(*.state), state_advice(.command, *.state))]
-    WrongState {
-        /// The refused command.
-        command: &'static str,
-        /// The state GET STATUS reported right after (None if it could not be read).
-        state: Option<LifeCycle>,
-    },
-    /// `6982`: the PIN is not validated in this session.
-    #[error("{command} needs the PIN, and the card says it is not verified in this session (the card was reset or re-selected after VERIFY?); repeat the operation")]
-    PinNotVerified {
-        /// The refused command.
-        command: &'static str,
-    },
-    /// `63Cx`: wrong PIN.
-    #[error("{}", wrong_pin_message(*.tries_left))]
-    WrongPin {
-        /// Tries left; 0 means the PIN is now blocked.
-        tries_left: u8,
-    },
-    /// `6983`: the PIN is blocked.
-    #[error("the card's PIN is blocked (no tries left): this card can no longer open its share; recover with the other custodians' cards, and factory-reset this one (erasing its key and record) to use it again")]
-    PinBlocked,
-    /// `6A84`: the record does not fit.
-    #[error("the record ({size} bytes) is larger than the card's record capacity; the card keeps its previous record. Shorten the set (label, names, master secret) or use a card installed with a larger capacity")]
-    RecordTooLarge {
-        /// public + sealed bytes.
-        size: usize,
-    },
-    /// `6A80`: the card refused the data.
-    #[error("the card rejected the data of {command} as malformed (6A80); host and card disagree about the protocol, or the data is corrupted (for UNSEAL: the record's sealed part may be damaged)")]
-    InvalidData {
-        /// The refused command.
-        command: &'static str,
-    },
-    /// `6700`: the card refused a length.
-    #[error("the card rejected the length of {command} (6700); host and card disagree about the protocol or the record's size")]
-    WrongLength {
-        /// The refused command.
-        command: &'static str,
-    },
-    /// `6883`: a PUT RECORD chain was interrupted.
-    #[error("the card aborted a record write that another command interrupted (6883) before {command}; repeat the write, the card kept its previous record")]
-    ChainAborted {
-        /// The command that interrupted the chain.
-        command: &'static str,
-    },
-    /// The record to write is malformed (caught before sending).
-    #[error("the record to write is malformed: {0}")]
-    InvalidRecordStream(#[from] StreamError),
-    /// A response that does not have the documented layout.
-    #[error("the card's answer to {command} is malformed: {source}; the card may run an incompatible applet")]
-    MalformedResponse {
-        /// The command answered.
-        command: &'static str,
-        /// What was wrong.
-        #[source]
-        source: ParseError,
-    },
-    /// More output than any quorum response has.
-    #[error("the card kept announcing more output for {command} after {limit} GET RESPONSE continuations; it is not a conforming quorum applet")]
-    ResponseTooLong {
-        /// The command answered.
-        command: &'static str,
-        /// Continuations fetched before giving up.
-        limit: usize,
-    },
-    /// The reader has no PIN pad quorum can use.
-    #[error("the reader has no PIN pad (it offers no PC/SC Part 10 VERIFY PIN DIRECT); the PIN has to be typed on this computer")]
-    NoPinpad,
-    /// The PIN pad verifies PINs but cannot change them.
-    #[error("the reader's PIN pad can check a PIN but not change one (no PC/SC Part 10 MODIFY PIN DIRECT); nothing was changed. Add --no-pinpad to type the current and the new PIN on this computer")]
-    PinpadCannotChange,
-    /// `6401`: the custodian pressed Cancel on the reader.
-    #[error("the PIN entry was cancelled on the reader (6401); nothing was sent to the card, no try was used and nothing was changed. Repeat the command to try again")]
-    PinpadCancelled,
-    /// `6400`: nothing was typed before the reader gave up.
-    #[error("{}", pinpad_timeout_message(*.seconds))]
-    PinpadTimeout {
-        /// The timeout asked for (0 = the reader's own).
-        seconds: u8,
-    },
-    /// `6402`: the new PIN and its confirmation differ.
-    #[error("the new PIN and its confirmation typed on the reader differ (6402); the PIN was not changed and no try was used. Repeat the command and type the same new PIN twice")]
-    PinpadMismatch,
-    /// `6403`: the PIN typed does not have 6 to 12 digits.
-    #[error("the PIN typed on the reader does not have {PIN_MIN_DIGITS} to {PIN_MAX_DIGITS} digits (6403); nothing was sent to the card and no try was used. Repeat the command")]
-    PinpadLength,
-    /// `6A80` on the PIN pad path: the reader built a block the card refuses.
-    #[error("the card refused the PIN block the reader built for {command} (6A80); no try was used. Either fewer than {PIN_MIN_DIGITS} digits were typed, or the reader does not fill quorum's 12-byte ASCII PIN block as asked: type {PIN_MIN_DIGITS} to {PIN_MAX_DIGITS} digits, and if it happens again add --no-pinpad to type the PIN on this computer")]
-    PinpadBlockRejected {
-        /// VERIFY or CHANGE REFERENCE DATA.
-        command: &'static str,
-    },
-    /// `6B80`: the reader's firmware refused the PIN entry request itself.
-    #[error("the reader refused quorum's PIN entry request (6B80): its firmware does not support quorum's PIN format (6 to 12 ASCII digits in a 12-byte block); nothing was sent to the card. Add --no-pinpad to type the PIN on this computer")]
-    PinpadRefused,
-    /// Any other status word, kept raw.
-    #[error("{command} failed with status {sw}")]
-    UnexpectedStatus {
-        /// The refused command.
-        command: &'static str,
-        /// The status word as received.
-        sw: StatusWord,
-    },
-}
-
-impl CardError {
-    /// Whether the PIN is what failed (wrong, blocked, not verified, or its keypad entry
-    /// cancelled, timed out or mistyped), as opposed to the card or the connection.
-    pub fn is_pin_failure(&self) -> bool {
-        matches!(
-            self,
-            CardError::WrongPin { .. }
-                | CardError::PinBlocked
-                | CardError::PinNotVerified { .. }
-                | CardError::PinpadCancelled
-                | CardError::PinpadTimeout { .. }
-                | CardError::PinpadMismatch
-                | CardError::PinpadLength
-                | CardError::PinpadBlockRejected { .. }
-        )
-    }
-}
+pub use error::{CardError, PinState};
+pub use wire::{ApduStats, Response, MAX_CONTINUATIONS, TRACE_ENV};
 
 /// A pinpad VERIFY or CHANGE REFERENCE DATA answers with a status word alone.
 fn no_data(command: &'static str, feature: &'static str, data: &[u8]) -> Result<(), CardError> {
@@ -306,37 +55,6 @@ fn no_data(command: &'static str, feature: &'static str, data: &[u8]) -> Result<
             got: data.len() + 2,
         },
     })
-}
-
-fn state_name(state: Option<LifeCycle>) -> &'static str {
-    state.map_or("in a state that could not be read", LifeCycle::name)
-}
-
-fn state_advice(command: &str, state: Option<LifeCycle>) -> &'static str {
-    match (state, command) {
-        (Some(LifeCycle::Blank), _) => "the card is blank; initialise it first",
-        (Some(_), "INITIALISE") => {
-            "the card is already initialised; only a factory reset (which erases its key and record) makes it blank again"
-        }
-        (Some(LifeCycle::Personalised), _) => "the card holds no record yet; enroll it in a set first",
-        _ => "check the card's state with `quorumctl status`",
-    }
-}
-
-fn pinpad_timeout_message(seconds: u8) -> String {
-    let limit = match seconds {
-        0 => "within the reader's time limit".to_owned(),
-        n => format!("within {n} seconds"),
-    };
-    format!("no PIN was typed on the reader's keypad {limit} (6400); nothing was sent to the card, no try was used and nothing was changed. Repeat the command, type the PIN on the reader and finish with its OK key")
-}
-
-fn wrong_pin_message(tries_left: u8) -> String {
-    match tries_left {
-        0 => "wrong PIN; the PIN is now blocked: this card can no longer open its share until a factory reset, which erases its key and record".to_owned(),
-        1 => "wrong PIN; 1 try left before the PIN blocks for good: make sure of the PIN before trying again".to_owned(),
-        n => format!("wrong PIN; {n} tries left before the PIN blocks"),
-    }
 }
 
 /// One custodian card behind a transport; every APDU goes through [`Card::transmit`].
@@ -401,35 +119,6 @@ impl<T: Transport> Card<T> {
     /// Gives the transport back (the connection stays open).
     pub fn into_transport(self) -> T {
         self.transport
-    }
-
-    /// Sends one command and follows `61xx` to the end: the one transmit path.
-    pub fn transmit(&mut self, command: &CommandApdu) -> Result<Response, CardError> {
-        let first = self.exchange(command, false)?;
-        let mut sw = StatusWord::from_u16(first.sw());
-        let mut data = first.into_data();
-        let mut continuations = 0;
-        while let StatusWord::MoreData { available } = sw {
-            if continuations == MAX_CONTINUATIONS {
-                return Err(CardError::ResponseTooLong {
-                    command: command_name(command.ins()),
-                    limit: MAX_CONTINUATIONS,
-                });
-            }
-            let get_response =
-                CommandApdu::get_response(available).secret_response(command.has_secret_response());
-            let next = self.exchange(&get_response, true)?;
-            continuations += 1;
-            sw = StatusWord::from_u16(next.sw());
-            if !sw.is_success() {
-                return Err(CardError::UnexpectedStatus {
-                    command: "GET RESPONSE",
-                    sw,
-                });
-            }
-            append_wiping(&mut data, next.data());
-        }
-        Ok(Response { data, sw })
     }
 
     /// SELECT the applet; refuses a card without it or with another major protocol version.
@@ -503,126 +192,6 @@ impl<T: Transport> Card<T> {
     pub fn change_pin(&mut self, old: &PinBlock, new: &PinBlock) -> Result<(), CardError> {
         let command = CommandApdu::change_reference_data(old, new);
         self.run("CHANGE REFERENCE DATA", &command).map(drop)
-    }
-
-    /// The reader's PIN pad, if it has one quorum can use (PC/SC Part 10 VERIFY PIN DIRECT);
-    /// asked once per `Card` with a traced feature request, then cached.
-    pub fn pinpad(&mut self) -> Result<Option<PinpadFeatures>, CardError> {
-        if let Some(known) = self.pinpad {
-            return Ok(known);
-        }
-        let features = match self.transport.feature_request_code() {
-            None => ReaderFeatures::default(),
-            Some(code) => {
-                let answer = self.control_exchange(code, "GET FEATURE REQUEST", &[]);
-                features_from_answer(answer)?
-            }
-        };
-        let pinpad = features.pinpad();
-        self.pinpad = Some(pinpad);
-        Ok(pinpad)
-    }
-
-    /// VERIFY with the PIN typed on the reader's keypad (never seen by this computer);
-    /// `timeout_secs` is how long the reader waits (0 = its own default).
-    pub fn verify_on_pinpad(&mut self, timeout_secs: u8) -> Result<(), CardError> {
-        let pinpad = self.pinpad()?.ok_or(CardError::NoPinpad)?;
-        let structure = PinVerify::quorum(timeout_secs)
-            .encode()
-            .expect("quorum's verify structure is well formed");
-        self.pinpad_operation(
-            pinpad.verify_pin_direct,
-            "VERIFY PIN DIRECT",
-            "VERIFY",
-            &structure,
-            timeout_secs,
-        )
-        .and_then(|data| no_data("VERIFY", "VERIFY PIN DIRECT", &data))
-    }
-
-    /// CHANGE REFERENCE DATA with the current PIN and the new one (twice) typed on the
-    /// reader's keypad; afterwards the new PIN counts as verified on this connection.
-    pub fn change_pin_on_pinpad(&mut self, timeout_secs: u8) -> Result<(), CardError> {
-        let pinpad = self.pinpad()?.ok_or(CardError::NoPinpad)?;
-        let code = pinpad
-            .modify_pin_direct
-            .ok_or(CardError::PinpadCannotChange)?;
-        let structure = PinModify::quorum(timeout_secs)
-            .encode()
-            .expect("quorum's modify structure is well formed");
-        self.pinpad_operation(
-            code,
-            "MODIFY PIN DIRECT",
-            "CHANGE REFERENCE DATA",
-            &structure,
-            timeout_secs,
-        )
-        .and_then(|data| no_data("CHANGE REFERENCE DATA", "MODIFY PIN DIRECT", &data))
-    }
-
-    /// INITIALISE with the first PIN typed twice on the reader's keypad (it never passes
-    /// through this computer); returns the card's new public key like [`Card::initialise`].
-    pub fn initialise_on_pinpad(
-        &mut self,
-        retry_limit: RetryLimit,
-        timeout_secs: u8,
-    ) -> Result<[u8; POINT_LEN], CardError> {
-        let pinpad = self.pinpad()?.ok_or(CardError::NoPinpad)?;
-        let code = pinpad
-            .modify_pin_direct
-            .ok_or(CardError::PinpadCannotChange)?;
-        let structure = PinModify::quorum_initialise(retry_limit.get(), timeout_secs)
-            .encode()
-            .expect("quorum's initialise structure is well formed");
-        let data = self.pinpad_operation(
-            code,
-            "MODIFY PIN DIRECT",
-            "INITIALISE",
-            &structure,
-            timeout_secs,
-        )?;
-        parse_public_key(&data).map_err(|source| CardError::MalformedResponse {
-            command: "INITIALISE",
-            source,
-        })
-    }
-
-    /// Sends a PIN pad structure and maps the reader's or the card's status word; returns
-    /// the card's response data.
-    fn pinpad_operation(
-        &mut self,
-        code: u32,
-        feature: &'static str,
-        command: &'static str,
-        structure: &[u8],
-        timeout_secs: u8,
-    ) -> Result<Zeroizing<Vec<u8>>, CardError> {
-        let mut answer = self.control_exchange(code, feature, structure)?;
-        if answer.len() < 2 {
-            return Err(CardError::MalformedResponse {
-                command,
-                source: ParseError::WrongLength {
-                    what: feature,
-                    expected: 2,
-                    got: answer.len(),
-                },
-            });
-        }
-        let sw = StatusWord::from_bytes(answer[answer.len() - 2], answer[answer.len() - 1]);
-        let data_len = answer.len() - 2;
-        answer.truncate(data_len);
-        match sw {
-            StatusWord::Success => Ok(answer),
-            StatusWord::PinpadTimeout => Err(CardError::PinpadTimeout {
-                seconds: timeout_secs,
-            }),
-            StatusWord::PinpadCancelled => Err(CardError::PinpadCancelled),
-            StatusWord::PinpadMismatch => Err(CardError::PinpadMismatch),
-            StatusWord::PinpadLength => Err(CardError::PinpadLength),
-            StatusWord::IncorrectData => Err(CardError::PinpadBlockRejected { command }),
-            StatusWord::Other(SW_PINPAD_REQUEST_REFUSED) => Err(CardError::PinpadRefused),
-            sw => Err(self.status_error(command, sw)),
-        }
     }
 
     /// Writes a PUT RECORD stream as a chain; the card replaces its record only at the end.
@@ -736,99 +305,15 @@ impl<T: Transport> Card<T> {
         }
         CardStatus::parse(response.data()).ok().map(|s| s.state)
     }
-
-    /// One APDU on the wire: trace, count, send, trace the answer.
-    fn exchange(
-        &mut self,
-        command: &CommandApdu,
-        continuation: bool,
-    ) -> Result<crate::transport::RawResponse, CardError> {
-        self.trace_line(|| format!(">>> {}", command.redacted()));
-        if continuation {
-            self.stats.continuations += 1;
-        } else {
-            self.stats.commands += 1;
-        }
-        self.stats.bytes_sent += command.as_bytes().len() as u64;
-        match self.transport.transmit(command.as_bytes()) {
-            Ok(response) => {
-                self.stats.bytes_received += response.data().len() as u64 + 2;
-                self.trace_line(|| {
-                    let line = redacted_response(
-                        response.data(),
-                        response.sw(),
-                        command.has_secret_response(),
-                    );
-                    format!("<<< {line}")
-                });
-                Ok(response)
-            }
-            Err(error) => {
-                self.trace_line(|| format!("<<< no response: {error}"));
-                Err(error.into())
-            }
-        }
-    }
-
-    /// One reader control command: trace, count, send, trace the answer. Nothing on this
-    /// path is secret (structures hold `FF` templates, answers are feature lists or SWs).
-    fn control_exchange(
-        &mut self,
-        code: u32,
-        name: &'static str,
-        input: &[u8],
-    ) -> Result<Zeroizing<Vec<u8>>, TransportError> {
-        self.trace_line(|| {
-            let mut line = format!(">>> CONTROL {code:08X} {name}");
-            if !input.is_empty() {
-                line.push(' ');
-                line.push_str(&hex::encode_upper(input));
-            }
-            line
-        });
-        self.stats.controls += 1;
-        self.stats.bytes_sent += input.len() as u64;
-        match self.transport.control(code, input) {
-            Ok(answer) => {
-                self.stats.bytes_received += answer.len() as u64;
-                self.trace_line(|| match answer.is_empty() {
-                    true => "<<< (no data)".to_owned(),
-                    false => format!("<<< {}", hex::encode_upper(&answer[..])),
-                });
-                Ok(answer)
-            }
-            Err(error) => {
-                self.trace_line(|| format!("<<< no response: {error}"));
-                Err(error)
-            }
-        }
-    }
-
-    fn trace_line(&mut self, line: impl FnOnce() -> String) {
-        if let Some(sink) = self.trace.as_mut() {
-            // A failing trace sink must not fail the card operation.
-            let _ = writeln!(sink, "{}", line());
-        }
-    }
-}
-
-/// Appends to a zeroizing buffer without leaving an unwiped copy behind when it grows.
-fn append_wiping(buffer: &mut Zeroizing<Vec<u8>>, more: &[u8]) {
-    if buffer.capacity() - buffer.len() < more.len() {
-        let wanted = (buffer.len() + more.len()).max(2 * buffer.capacity());
-        let mut bigger = Zeroizing::new(Vec::with_capacity(wanted));
-        bigger.extend_from_slice(buffer);
-        // The old buffer is wiped as it is dropped here.
-        *buffer = bigger;
-    }
-    buffer.extend_from_slice(more);
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::transport::scripted::{unhex, ScriptedTransport};
+    use crate::transport::TransportError;
     use proptest::prelude::*;
+    use quorum_protocol::apdu::StreamError;
     use std::sync::{Arc, Mutex};
 
     const SELECT: &str = "00A4040009F051554F52554D010100";
@@ -1501,16 +986,6 @@ mod tests {
         let mut card = Card::with_trace(ScriptedTransport::new().expect("801EAA55", "9000"), false);
         card.factory_reset().unwrap();
         assert!(card.trace.is_none());
-    }
-
-    #[test]
-    fn growing_a_wiping_buffer_keeps_its_content() {
-        let mut buffer = Zeroizing::new(Vec::with_capacity(2));
-        for chunk in [&[1u8, 2][..], &[3, 4, 5], &[], &[6; 300]] {
-            append_wiping(&mut buffer, chunk);
-        }
-        assert_eq!(&buffer[..5], &[1, 2, 3, 4, 5]);
-        assert_eq!(buffer.len(), 305);
     }
 
     use crate::transport::scripted::{

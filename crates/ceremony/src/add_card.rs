@@ -20,7 +20,7 @@ use quorum_protocol::sharing::{self, check_same_set, EnrolledCard, NewCustodian,
 use super::enroll::{check_fits, write_and_check};
 use super::pin_step::{verify_pin, Verified};
 use super::presence::Presented;
-use super::share::{open_member, read_member, Refusal, SeenCard, Who};
+use super::share::{open_member, read_member, Refusal, Refused, SeenCard, Who};
 use super::{identify, say, CardsFrom, CeremonyError, PinPolicy, Presenter};
 
 /// What the administrator asked for.
@@ -64,7 +64,7 @@ struct NewCard {
 enum Role {
     Share(OpenedShare),
     New(NewCard),
-    Skipped(Who, String),
+    Skipped(Refusal),
     /// A second personalised card while no `--new` says which is meant.
     Ambiguous(String),
 }
@@ -151,7 +151,7 @@ pub fn add_card(
                     cards: seen,
                 });
             }
-            Role::Skipped(who, why) => (who, why, false),
+            Role::Skipped(Refusal { who, reason }) => (who, reason.to_string(), false),
             Role::Ambiguous(fp) => {
                 let first = new_card
                     .as_ref()
@@ -219,7 +219,7 @@ fn classify(
 ) -> Role {
     let id = match identify(&mut p.card, &p.reader) {
         Ok(id) => id,
-        Err(e) => return Role::Skipped(Who::unknown(), e.to_string()),
+        Err(e) => return Role::Skipped(Refusal::new(Who::unknown(), e)),
     };
     let quorum_done = shares.len() >= usize::from(req.base.threshold);
     let who_of = |key: Option<CardKey>| Who {
@@ -227,35 +227,36 @@ fn classify(
         text: key.map_or_else(|| "card".to_owned(), |k| k.fingerprint()),
     };
     if id.status.blocked {
-        return Role::Skipped(
+        return Role::Skipped(Refusal::new(
             who_of(id.key),
-            "its PIN is blocked; only a factory reset revives it".to_owned(),
-        );
+            Refused::NotUsable("its PIN is blocked; only a factory reset revives it"),
+        ));
     }
     match id.status.state {
-        LifeCycle::Blank => Role::Skipped(
+        LifeCycle::Blank => Role::Skipped(Refusal::new(
             who_of(None),
-            "is blank: personalise it with `quorumctl init` first if it is to be the new card"
-                .to_owned(),
-        ),
+            Refused::NotUsable(
+                "is blank: personalise it with `quorumctl init` first if it is to be the new card",
+            ),
+        )),
         LifeCycle::Personalised => {
             let key = id.key.expect("a personalised card has a key");
             let fp = key.fingerprint();
             if let Some(wanted) = req.new_card {
                 if !wanted.eq_ignore_ascii_case(&fp) {
-                    return Role::Skipped(
+                    return Role::Skipped(Refusal::new(
                         who_of(Some(key)),
-                        format!("is not the new card named with --new ({wanted})"),
-                    );
+                        Refused::NotTheNewCard(wanted.to_owned()),
+                    ));
                 }
             } else if have_new {
                 return Role::Ambiguous(fp);
             }
             if swapping && !quorum_done {
-                return Role::Skipped(
+                return Role::Skipped(Refusal::new(
                     who_of(Some(key)),
-                    "is not in the set yet: insert it when the new card is asked for, after the custodians' cards".to_owned(),
-                );
+                    Refused::NotUsable("is not in the set yet: insert it when the new card is asked for, after the custodians' cards"),
+                ));
             }
             match verify_pin(&mut p.card, &req.pins, &fp, &p.reader, out) {
                 Ok(pin) => Role::New(NewCard {
@@ -265,12 +266,12 @@ fn classify(
                     pin,
                     session: None,
                 }),
-                Err(e) => Role::Skipped(who_of(Some(key)), e.to_string()),
+                Err(e) => Role::Skipped(Refusal::new(who_of(Some(key)), e)),
             }
         }
         LifeCycle::Enrolled => match open_quorum_member(p, req, shares, quorum_done, out) {
             Ok(share) => Role::Share(share),
-            Err((who, why)) => Role::Skipped(who, why),
+            Err(refusal) => Role::Skipped(refusal),
         },
     }
 }
@@ -287,36 +288,41 @@ fn open_quorum_member(
     let base = req.base;
     let who = member.who.clone();
     if member.record.set_id != base.set_id {
-        return Err((
+        return Err(Refusal::new(
             who,
-            format!(
-                "belongs to another {}, not to set \"{}\"; it cannot be the new card either, since that would destroy its share",
-                member.membership(),
-                base.label
-            ),
+            Refused::NotOfTheSet {
+                set: Box::new(member.membership()),
+                wanted: format!(
+                    "set \"{}\"; it cannot be the new card either, since that would destroy its share",
+                    base.label
+                ),
+            },
         ));
     }
     if quorum_done {
-        return Err((
-            who,
-            "already holds a share of this set; the quorum is complete: insert the new card"
-                .to_owned(),
-        ));
+        return Err(Refusal::new(who, Refused::QuorumComplete));
     }
     if member.record.set_version > base.set_version {
-        return Err((who, format!("holds version {} of the set, newer than the bundle's version {}: the bundle is out of date; use the one written by the last add-card", member.record.set_version, base.set_version)));
+        return Err(Refusal::new(
+            who,
+            Refused::NewerThanBundle {
+                version: member.record.set_version,
+                bundle_version: base.set_version,
+            },
+        ));
     }
     if let Err(m) = check_same_set(base, &member.record) {
-        return Err((
+        return Err(Refusal::new(
             who,
-            format!("its record disagrees with the bundle ({m}); leave it out"),
+            Refused::Disagrees {
+                with: "the bundle",
+                mismatch: m,
+                advice: "leave it out",
+            },
         ));
     }
     if shares.iter().any(|s| s.index() == member.record.index) {
-        return Err((
-            who,
-            "this custodian's share was already opened (the same card twice?)".to_owned(),
-        ));
+        return Err(Refusal::new(who, Refused::AlreadyOpened));
     }
     open_member(&mut p.card, &member, &req.pins, &p.reader, out)
 }

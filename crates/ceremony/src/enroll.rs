@@ -17,7 +17,7 @@ use quorum_protocol::sharing::{self, EnrolledCard, Enrollment, NewCustodian};
 
 use super::pin_step::{reverify, verify_pin, Verified};
 use super::presence::Presented;
-use super::share::card_left;
+use super::share::LeftTheReader;
 use super::{identify, say, CardsFrom, CeremonyError, Identity, PinPolicy, Presenter};
 
 /// What the administrator asked for.
@@ -430,7 +430,7 @@ pub(super) fn write_and_check(
 /// A failure after the card accepted its whole record: a card that left the reader holds
 /// the new record, unchecked, and is reported so; other failures say it themselves.
 fn after_commit(key: CardKey, reader: &str, e: CardError) -> CeremonyError {
-    if card_left(&e) {
+    if e.card_left() {
         unchecked(key, reader)
     } else {
         CeremonyError::card(reader, e)
@@ -462,7 +462,7 @@ pub(super) fn check_opens(
     )
     .map(drop)
     .map_err(|e| {
-        if card_left(&e) {
+        if e.card_left() {
             return unchecked(key, reader);
         }
         CeremonyError::CardRefused {

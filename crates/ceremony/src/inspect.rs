@@ -235,3 +235,59 @@ pub fn read_public_parts(
     }
     Ok((parts, skipped))
 }
+
+/// A set's bundle rebuilt from the public records of the cards present (export-bundle).
+pub struct Exported {
+    /// The bundle of the chosen set, its newest version first in mind.
+    pub bundle: quorum_protocol::bundle::Bundle,
+    /// The cards whose records it holds.
+    pub used: Vec<PublicPart>,
+    /// The cards left out, each with why (no record, unreadable, another set).
+    pub skipped: Vec<String>,
+}
+
+/// Reads the public records in `readers` and rebuilds the bundle of set `set_id` (or of the
+/// first card's set when none is named), naming every card left out; no PIN is asked.
+pub fn export_bundle(
+    ctx: &dyn Readers,
+    readers: &[String],
+    set_id: Option<[u8; 16]>,
+    trace: bool,
+) -> Result<Exported, CeremonyError> {
+    if readers.is_empty() {
+        return Err(CeremonyError::NoCards);
+    }
+    let (parts, mut skipped) = read_public_parts(ctx, readers, trace)?;
+    let wanted = set_id.or(parts.first().map(|p| p.record.set_id));
+    let (used, others): (Vec<PublicPart>, Vec<PublicPart>) = parts
+        .into_iter()
+        .partition(|p| Some(p.record.set_id) == wanted);
+    skipped.extend(others.iter().map(|p| {
+        format!(
+            "card in \"{}\": belongs to another {}",
+            p.reader,
+            SetMembership::from_record(&p.record)
+        )
+    }));
+    if used.is_empty() {
+        return Err(CeremonyError::CardsFailed(format!(
+            "no card of {} is present, so no bundle was written{}",
+            set_id.map_or_else(
+                || "any set".to_owned(),
+                |id| format!("set {}", hex::encode(id))
+            ),
+            skipped
+                .iter()
+                .map(|s| format!("\n  - {s}"))
+                .collect::<String>()
+        )));
+    }
+    let publics: Vec<Vec<u8>> = used.iter().map(|p| p.public.clone()).collect();
+    let bundle = quorum_protocol::bundle::Bundle::from_publics(&publics)
+        .map_err(CeremonyError::CardsBundle)?;
+    Ok(Exported {
+        bundle,
+        used,
+        skipped,
+    })
+}

@@ -155,6 +155,15 @@ pub enum CeremonyError {
     /// Cards were changed as asked, but a last step (such as writing the bundle) failed.
     #[error("{0}")]
     Unfinished(String),
+    /// add-card wrote the new card, but the set's new bundle version was not written.
+    #[error("the new card holds its share (set version {version}), but the bundle was not updated: {source}. Nothing is lost: every card carries the set description; fix the cause and write the bundle from the new card with `quorumctl export-bundle`")]
+    BundleNotUpdated {
+        /// The set version the cards now hold.
+        version: u16,
+        /// What failed.
+        #[source]
+        source: crate::bundle_file::BundleUpdateError,
+    },
     /// A bundle file given as input cannot be used.
     #[error("the bundle {}: {source}", .path.display())]
     Bundle {
@@ -164,6 +173,9 @@ pub enum CeremonyError {
         #[source]
         source: quorum_protocol::bundle::BundleError,
     },
+    /// The cards' records do not make one bundle (export-bundle).
+    #[error("the cards' records do not make a bundle: {0}")]
+    CardsBundle(#[source] quorum_protocol::bundle::BundleError),
     /// Some of the cards checked did not pass (each is reported separately).
     #[error("{0}")]
     CardsFailed(String),

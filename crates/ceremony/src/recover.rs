@@ -19,7 +19,7 @@ use quorum_protocol::sharing::{self, check_same_set, OpenedShare};
 
 use super::inspect::SetMembership;
 use super::presence::Presented;
-use super::share::{open_member, read_member, Member, Refusal, SeenCard, Who};
+use super::share::{open_member, read_member, Member, Refusal, Refused, SeenCard, Who};
 use super::{say, CardsFrom, CeremonyError, PinPolicy, Presenter};
 
 /// Which set the operator wants recovered.
@@ -390,27 +390,38 @@ impl Run<'_, '_> {
             if self.req.anchor.same_id_as_bundle(record) {
                 self.disagreeing += 1;
             }
-            return Err((who, format!("{why}; it belongs to {membership}")));
+            return Err(Refusal::new(
+                who,
+                Refused::NotAnchored {
+                    why,
+                    set: Box::new(membership),
+                },
+            ));
         }
         if let Some((t, t_digest)) = self.target.as_ref() {
             if *t_digest != digest {
-                return Err((
+                return Err(Refusal::new(
                     who,
-                    format!(
-                        "belongs to another {membership} (set digest {digest}), not to set \"{}\" (set digest {t_digest})",
-                        t.label,
-                    ),
+                    Refused::OtherSet {
+                        set: Box::new(membership),
+                        wanted: t.label.clone(),
+                        wanted_digest: *t_digest,
+                    },
                 ));
             }
             if let Err(mismatch) = check_same_set(t, record) {
-                return Err((who, format!("its record disagrees with the other cards of the set ({mismatch}); it may have been tampered with")));
+                return Err(Refusal::new(
+                    who,
+                    Refused::Disagrees {
+                        with: "the other cards of the set",
+                        mismatch,
+                        advice: "it may have been tampered with",
+                    },
+                ));
             }
         }
         if self.shares.iter().any(|s| s.index() == record.index) {
-            return Err((
-                who,
-                "this custodian's share was already opened (the same card twice?)".to_owned(),
-            ));
+            return Err(Refusal::new(who, Refused::AlreadyOpened));
         }
         let opened = open_member(card, &member, &self.req.pins, reader, out)?;
         if self.target.is_none() {
@@ -449,7 +460,7 @@ impl Run<'_, '_> {
         }
         let (who, used, note) = match outcome {
             Ok((who, note)) => (who, true, note),
-            Err((who, note)) => (who, false, note),
+            Err(Refusal { who, reason }) => (who, false, reason.to_string()),
         };
         say(
             out,

@@ -9,7 +9,7 @@ use quorum_card::readers::Readers;
 use quorum_protocol::apdu::LifeCycle;
 
 use super::inspect::{summarize, CardSummary};
-use super::share::card_left;
+use super::share::LeftTheReader;
 use super::{presence::connect_settled, say, CeremonyError};
 
 /// The confirmation a destructive reset needs: the fingerprint of the card to destroy.
@@ -74,7 +74,7 @@ pub fn reset_card(
         )));
     }
     let pulled_early = |e: CeremonyError| {
-        if !card_left(&e) {
+        if !e.card_left() {
             return e;
         }
         CeremonyError::CardRefused {
@@ -87,7 +87,7 @@ pub fn reset_card(
     card.select()
         .map_err(|e| pulled_early(CeremonyError::card(reader, e)))?;
     card.factory_reset().map_err(|e| {
-        if !card_left(&e) {
+        if !e.card_left() {
             return CeremonyError::card(reader, e);
         }
         CeremonyError::CardRefused {
@@ -98,7 +98,7 @@ pub fn reset_card(
     })?;
     // The card confirmed the reset: from here on, a failure must not read as "nothing changed".
     let after = card.status().map_err(|e| {
-        if !card_left(&e) {
+        if !e.card_left() {
             return CeremonyError::card(reader, e);
         }
         CeremonyError::Unfinished(format!(

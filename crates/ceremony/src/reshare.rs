@@ -32,7 +32,7 @@ use super::enroll::{check_fits, name_for, write_and_check, EnrolledCardReport};
 use super::inspect::SetMembership;
 use super::pin_step::{reverify, verify_pin, Verified};
 use super::presence::Presented;
-use super::share::{open_member, open_member_keeping_pin, read_member};
+use super::share::{open_member, open_member_keeping_pin, read_member, Refusal, Refused};
 use super::{identify, say, CardsFrom, CeremonyError, PinPolicy, Presenter};
 
 /// What the administrator asked for.
@@ -159,6 +159,18 @@ struct Gathered {
     retire: Vec<OldCard>,
 }
 
+/// Refuses a set named with `--set` that is not the bundle's, before any card is touched.
+fn check_old_set(req: &ReshareRequest<'_>) -> Result<(), CeremonyError> {
+    match (req.old_set, req.published) {
+        (Some(id), Some(p)) if id != p.set_id => Err(CeremonyError::Usage(format!(
+            "--set {} and the bundle's set {} differ: give the bundle of the set to reshare",
+            hex::encode(id),
+            hex::encode(p.set_id)
+        ))),
+        _ => Ok(()),
+    }
+}
+
 /// Runs all phases; an error after phase 0 says which set is complete.
 pub fn reshare(
     ctx: &dyn Readers,
@@ -166,6 +178,7 @@ pub fn reshare(
     publish: &mut dyn FnMut(&Enrollment) -> Result<(), String>,
     out: &mut dyn Write,
 ) -> Result<Reshared, CeremonyError> {
+    check_old_set(req)?;
     let mut presenter = Presenter::new(ctx, req.from.clone(), req.trace)?;
     say(out, "Phase 0 of 2: open the old set's shares and register the new set's cards; nothing is written yet.");
     let gathered = if presenter.swapping() {
@@ -327,29 +340,31 @@ fn of_old_set(
     req: &ReshareRequest<'_>,
     target: &Option<PublicRecord>,
     record: &PublicRecord,
-) -> Result<(), String> {
+) -> Result<(), Refused> {
     let wanted = req
         .old_set
         .or(req.published.map(|p| p.set_id))
         .or(target.as_ref().map(|t| t.set_id));
     if wanted.is_some_and(|w| w != record.set_id) {
-        return Err(format!(
-            "belongs to another {}, not to the set being reshared",
-            SetMembership::from_record(record)
-        ));
+        return Err(Refused::NotOfTheSet {
+            set: Box::new(SetMembership::from_record(record)),
+            wanted: "the set being reshared".to_owned(),
+        });
     }
     for other in req.published.iter().copied().chain(target.as_ref()) {
-        if let Err(m) = check_same_set(other, record) {
-            return Err(format!(
-                "its record disagrees with the set ({m}); leave it out"
-            ));
+        if let Err(mismatch) = check_same_set(other, record) {
+            return Err(Refused::Disagrees {
+                with: "the set",
+                mismatch,
+                advice: "leave it out",
+            });
         }
     }
-    if req
-        .published
-        .is_some_and(|p| record.set_version > p.set_version)
-    {
-        return Err("holds a newer version of the set than the bundle: use the bundle written by the last add-card".to_owned());
+    if let Some(p) = req.published.filter(|p| record.set_version > p.set_version) {
+        return Err(Refused::NewerThanBundle {
+            version: record.set_version,
+            bundle_version: p.set_version,
+        });
     }
     Ok(())
 }
@@ -464,13 +479,13 @@ fn gather_one(
         });
         return Ok(());
     }
-    let member = read_member(&mut p.card).map_err(|(_, e)| format!("{name}: {e}"))?;
+    let member = read_member(&mut p.card).map_err(|r| format!("{name}: {}", r.reason))?;
     of_old_set(req, &g.old, &member.record).map_err(|e| format!("{name} {e}"))?;
     let need = usize::from(member.record.threshold);
     let mut accepted = None;
     if g.shares.len() < need && !g.shares.iter().any(|s| s.index() == member.record.index) {
         let (share, pin) = open_member_keeping_pin(&mut p.card, &member, &req.pins, &reader, out)
-            .map_err(|(who, e)| format!("{}: {e}", who.text))?;
+            .map_err(|r| format!("{}: {}", r.who.text, r.reason))?;
         g.shares.push(share);
         say(
             out,
@@ -541,12 +556,10 @@ fn open_quorum_swapped(
         };
         let reader = p.reader.clone();
         let opened = read_member(&mut p.card).and_then(|member| {
-            of_old_set(req, &g.old, &member.record).map_err(|e| (member.who.clone(), e))?;
+            of_old_set(req, &g.old, &member.record)
+                .map_err(|e| Refusal::new(member.who.clone(), e))?;
             if g.shares.iter().any(|s| s.index() == member.record.index) {
-                return Err((
-                    member.who.clone(),
-                    "this custodian's share was already opened (the same card twice?)".to_owned(),
-                ));
+                return Err(Refusal::new(member.who.clone(), Refused::AlreadyOpened));
             }
             let share = open_member(&mut p.card, &member, &req.pins, &reader, out)?;
             Ok((member, share))
@@ -573,12 +586,13 @@ fn open_quorum_swapped(
                 }
                 presenter.release(out, p, "share opened")?;
             }
-            Err((who, why)) => {
-                let why = if why.starts_with("holds no share (state: PERSONALISED)") {
-                    "is not in the old set: insert it when the new set's cards are asked for"
-                        .to_owned()
-                } else {
-                    why
+            Err(Refusal { who, reason }) => {
+                let why = match reason {
+                    Refused::NoShare(LifeCycle::Personalised) => {
+                        "is not in the old set: insert it when the new set's cards are asked for"
+                            .to_owned()
+                    }
+                    reason => reason.to_string(),
                 };
                 say(out, &format!("Skipped {}: {why}", who.text));
                 problems.push(format!("{} in \"{reader}\": {why}", who.text));
@@ -667,7 +681,7 @@ fn register_one(
     }
     let reused = id.status.state == LifeCycle::Enrolled;
     if reused {
-        let member = read_member(&mut p.card).map_err(|(_, e)| format!("{name}: {e}"))?;
+        let member = read_member(&mut p.card).map_err(|r| format!("{name}: {}", r.reason))?;
         of_old_set(req, &g.old, &member.record).map_err(|e| format!("{name} {e}"))?;
         if !is_reuse(req, &key) {
             return Err(format!("{name} holds a share of the old set and was not named with --reuse; its share is kept"));

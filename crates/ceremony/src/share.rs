@@ -10,10 +10,11 @@ use rand::rngs::OsRng;
 use quorum_card::card::{Card, CardError};
 use quorum_card::transport::{Transport, TransportError};
 use quorum_protocol::apdu::LifeCycle;
+use quorum_protocol::bundle::BundleError;
 use quorum_protocol::crypto::wei25519::POINT_LEN;
-use quorum_protocol::crypto::{CardKey, SetDigest};
-use quorum_protocol::record::PublicRecord;
-use quorum_protocol::sharing::{self, OpenedShare};
+use quorum_protocol::crypto::{CardKey, PointError, SetDigest};
+use quorum_protocol::record::{PublicRecord, RecordError};
+use quorum_protocol::sharing::{self, OpenedShare, SetMismatch, UnsealError};
 
 use super::inspect::SetMembership;
 use super::pin_step::{verify_pin, Verified};
@@ -107,58 +108,191 @@ impl Member {
     }
 }
 
-/// A card that cannot take part, with the sentence that says why.
-pub type Refusal = (Who, String);
+/// A card that cannot take part, and why.
+#[derive(Debug)]
+pub struct Refusal {
+    /// The card.
+    pub who: Who,
+    /// Why it is left out.
+    pub reason: Refused,
+}
+
+impl Refusal {
+    /// `who` is left out for `reason`.
+    pub fn new(who: Who, reason: impl Into<Refused>) -> Refusal {
+        Refusal {
+            who,
+            reason: reason.into(),
+        }
+    }
+}
+
+/// Why a card is left out of a ceremony, typed so that a ceremony can act on the reason (a
+/// personalised card among old-set cards is a new card, not a fault); its `Display` is the
+/// sentence the people at the table read, and a card pulled out mid-step is said so.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Refused {
+    /// The card holds no record.
+    #[error("holds no share (state: {})", .0.name())]
+    NoShare(LifeCycle),
+    /// The card's public record does not decode.
+    #[error("its record is unreadable: {0}")]
+    Unreadable(#[source] RecordError),
+    /// The card reports no key of its own.
+    #[error("reports no key of its own (state: {}): it is not a genuine quorum card; no PIN was sent to it", .0.name())]
+    NoKey(LifeCycle),
+    /// The card's own key is not a valid point.
+    #[error("its own public key is invalid ({0}): it is not a genuine quorum card; no PIN was sent to it")]
+    BadKey(#[source] PointError),
+    /// The card carries a record written for another card.
+    #[error("this card's key is {card}, but its record is custodian {index}'s, written for card {listed}: the record was copied onto another card; no PIN was sent to it")]
+    CopiedRecord {
+        /// The card's own fingerprint.
+        card: String,
+        /// The custodian whose record it carries.
+        index: u8,
+        /// The card that record was written for.
+        listed: String,
+    },
+    /// A card command failed (a wrong PIN, a card pulled out, ...).
+    #[error("{}", sentence(.0))]
+    Card(#[source] CardError),
+    /// The PIN step failed (entry, keypad, the card's answer).
+    #[error("{}", sentence(&**.0))]
+    Pin(#[source] Box<CeremonyError>),
+    /// The share did not open or does not match its commitment.
+    #[error("{}", sentence(.0))]
+    Open(#[source] UnsealError<CardError>),
+    /// The card's set is not the one the operator named.
+    #[error("{why}; it belongs to {set}")]
+    NotAnchored {
+        /// What the anchor says about the card.
+        why: String,
+        /// The card's set.
+        set: Box<SetMembership>,
+    },
+    /// The card is of another set than the cards opened so far.
+    #[error("belongs to another {set} (set digest {}), not to set \"{wanted}\" (set digest {wanted_digest})", .set.digest)]
+    OtherSet {
+        /// The card's set.
+        set: Box<SetMembership>,
+        /// The label of the set being worked on.
+        wanted: String,
+        /// Its digest.
+        wanted_digest: SetDigest,
+    },
+    /// The card is of another set than the one add-card or reshare works on.
+    #[error("belongs to another {set}, not to {wanted}")]
+    NotOfTheSet {
+        /// The card's set.
+        set: Box<SetMembership>,
+        /// The set worked on and what that means for this card.
+        wanted: String,
+    },
+    /// The card's record disagrees with the set description it should share.
+    #[error("its record disagrees with {with} ({mismatch}); {advice}")]
+    Disagrees {
+        /// What it was compared with ("the bundle", "the other cards of the set").
+        with: &'static str,
+        /// The first difference.
+        mismatch: SetMismatch,
+        /// What to do.
+        advice: &'static str,
+    },
+    /// The card holds a newer set version than the bundle.
+    #[error("holds version {version} of the set, newer than the bundle's version {bundle_version}: the bundle is out of date; use the one written by the last add-card")]
+    NewerThanBundle {
+        /// The card's set version.
+        version: u16,
+        /// The bundle's.
+        bundle_version: u16,
+    },
+    /// The same custodian's share came twice.
+    #[error("this custodian's share was already opened (the same card twice?)")]
+    AlreadyOpened,
+    /// Enough shares are open; this card is not needed.
+    #[error("already holds a share of this set; the quorum is complete: insert the new card")]
+    QuorumComplete,
+    /// The card's record disagrees with the bundle given.
+    #[error("{0}")]
+    Bundle(#[source] BundleError),
+    /// The card's answer to a key challenge is not the listed key's.
+    #[error("the card's answer to a fresh key challenge is not the one the key {fingerprint} gives: it does not hold that key's private half, so it cannot open custodian {index}'s share; do not count on it")]
+    WrongKeyAnswer {
+        /// The key the record lists.
+        fingerprint: String,
+        /// The custodian.
+        index: u8,
+    },
+    /// The card's answer to a key challenge is not a point.
+    #[error("the card's answer to a key challenge is not a valid point ({0}): the card is faulty or not a quorum card")]
+    BadKeyAnswer(#[source] PointError),
+    /// add-card: the card cannot take part as it is (blank, blocked, not the named new card, ...).
+    #[error("{0}")]
+    NotUsable(&'static str),
+    /// add-card: a personalised card that is not the new card named with --new.
+    #[error("is not the new card named with --new ({0})")]
+    NotTheNewCard(String),
+}
+
+impl From<CardError> for Refused {
+    fn from(e: CardError) -> Self {
+        Refused::Card(e)
+    }
+}
+
+impl From<CeremonyError> for Refused {
+    fn from(e: CeremonyError) -> Self {
+        Refused::Pin(Box::new(e))
+    }
+}
+
+impl From<UnsealError<CardError>> for Refused {
+    fn from(e: UnsealError<CardError>) -> Self {
+        Refused::Open(e)
+    }
+}
 
 /// SELECT, GET RECORD (public) and GET STATUS: the card's place in its set; refused unless
 /// ENROLLED and unless the card's own key is the one its record lists for it, so a card
 /// carrying a copied record is named before any PIN is sent to it.
 pub fn read_member<T: Transport>(card: &mut Card<T>) -> Result<Member, Refusal> {
-    let info = card.select().map_err(|e| (Who::unknown(), sentence(&e)))?;
+    let info = card.select().map_err(|e| Refusal::new(Who::unknown(), e))?;
     if info.state != LifeCycle::Enrolled {
-        return Err((
-            Who::unknown(),
-            format!("holds no share (state: {})", info.state.name()),
-        ));
+        return Err(Refusal::new(Who::unknown(), Refused::NoShare(info.state)));
     }
     let public = card
         .get_record_public()
-        .map_err(|e| (Who::unknown(), sentence(&e)))?;
+        .map_err(|e| Refusal::new(Who::unknown(), e))?;
     let record = PublicRecord::decode(&public)
-        .map_err(|e| (Who::unknown(), format!("its record is unreadable: {e}")))?;
+        .map_err(|e| Refusal::new(Who::unknown(), Refused::Unreadable(e)))?;
     let listed = record
         .custodian(record.index)
         .expect("a decoded record lists its own index")
         .card_key;
     let who = Who::custodian(&record);
-    let status = card.status().map_err(|e| (who.clone(), sentence(&e)))?;
+    let status = card.status().map_err(|e| Refusal::new(who.clone(), e))?;
     let Some(point) = status.public_key else {
-        return Err((
-            who,
-            format!(
-                "reports no key of its own (state: {}): it is not a genuine quorum card; no PIN was sent to it",
-                status.state.name()
-            ),
-        ));
+        return Err(Refusal::new(who, Refused::NoKey(status.state)));
     };
-    let key = CardKey::from_card_point(&point).map_err(|e| {
-        (
-            who.clone(),
-            format!("its own public key is invalid ({e}): it is not a genuine quorum card; no PIN was sent to it"),
-        )
-    })?;
+    let key = CardKey::from_card_point(&point)
+        .map_err(|e| Refusal::new(who.clone(), Refused::BadKey(e)))?;
     if key != listed {
-        return Err((
+        return Err(Refusal::new(
             Who {
                 fingerprint: Some(key.fingerprint()),
-                text: format!("{} (carrying custodian {}'s record)", key.fingerprint(), record.index),
+                text: format!(
+                    "{} (carrying custodian {}'s record)",
+                    key.fingerprint(),
+                    record.index
+                ),
             },
-            format!(
-                "this card's key is {}, but its record is custodian {}'s, written for card {}: the record was copied onto another card; no PIN was sent to it",
-                key.fingerprint(),
-                record.index,
-                listed.fingerprint()
-            ),
+            Refused::CopiedRecord {
+                card: key.fingerprint(),
+                index: record.index,
+                listed: listed.fingerprint(),
+            },
         ));
     }
     Ok(Member {
@@ -192,7 +326,7 @@ pub fn open_member_keeping_pin<T: Transport>(
     out: &mut dyn Write,
 ) -> Result<(OpenedShare, Verified), Refusal> {
     let pin = verify_pin(card, pins, &member.fingerprint(), reader, out)
-        .map_err(|e| (member.who.clone(), sentence(&e)))?;
+        .map_err(|e| Refusal::new(member.who.clone(), e))?;
     open_verified(card, member).map(|share| (share, pin))
 }
 
@@ -202,8 +336,9 @@ pub fn open_verified<T: Transport>(
     card: &mut Card<T>,
     member: &Member,
 ) -> Result<OpenedShare, Refusal> {
-    let refuse = |e: String| (member.who.clone(), e);
-    let sealed = card.get_record_sealed().map_err(|e| refuse(sentence(&e)))?;
+    let sealed = card
+        .get_record_sealed()
+        .map_err(|e| Refusal::new(member.who.clone(), e))?;
     sharing::open_share(
         &member.public,
         &sealed,
@@ -211,45 +346,68 @@ pub fn open_verified<T: Transport>(
         &mut OsRng,
         |point: &[u8; POINT_LEN]| card.unseal(point).map(|x| *x),
     )
-    .map_err(|e| refuse(sentence(&e)))
+    .map_err(|e| Refusal::new(member.who.clone(), e))
 }
 
 /// A failure as a sentence for a ceremony that goes on with other cards: a card that left
 /// the reader in the middle of a step is said to be pulled out (nothing on it changed, it
 /// may come back), instead of the stand-alone advice to repeat the command.
-pub fn sentence(e: &(dyn std::error::Error + 'static)) -> String {
-    if card_left(e) {
+pub fn sentence<E: LeftTheReader + std::fmt::Display + ?Sized>(e: &E) -> String {
+    if e.card_left() {
         return "was pulled out of the reader (or the reader failed) before this step finished; nothing on the card changed: insert it again when a card is asked for".to_owned();
     }
     e.to_string()
 }
 
-/// Whether a failure, at any depth, is the card leaving the reader (or the reader failing)
-/// in the middle of an exchange, so that messages can say what that did to the card.
-pub fn card_left(e: &(dyn std::error::Error + 'static)) -> bool {
-    let mut cause: Option<&(dyn std::error::Error + 'static)> = Some(e);
-    while let Some(c) = cause {
-        let transport = c
-            .downcast_ref::<TransportError>()
-            .or_else(|| match c.downcast_ref::<CardError>() {
-                Some(CardError::Transport(t)) => Some(t),
-                _ => None,
-            })
-            .or_else(|| match c.downcast_ref::<CeremonyError>() {
-                Some(CeremonyError::Transport(t)) => Some(t),
-                _ => None,
-            });
-        if let Some(
+/// Whether a failure is the card leaving the reader (or the reader failing) in the middle of
+/// an exchange, so that messages can say what that did to the card.
+pub trait LeftTheReader {
+    /// The card left the reader (or the reader failed) before the step finished.
+    fn card_left(&self) -> bool;
+}
+
+impl LeftTheReader for TransportError {
+    fn card_left(&self) -> bool {
+        matches!(
+            self,
             TransportError::CardRemoved
-            | TransportError::ExchangeFailed
-            | TransportError::NoCard(_),
-        ) = transport
-        {
-            return true;
-        }
-        cause = c.source();
+                | TransportError::ExchangeFailed
+                | TransportError::NoCard(_)
+        )
     }
-    false
+}
+
+impl LeftTheReader for CardError {
+    fn card_left(&self) -> bool {
+        matches!(self, CardError::Transport(t) if t.card_left())
+    }
+}
+
+impl LeftTheReader for CeremonyError {
+    fn card_left(&self) -> bool {
+        match self {
+            CeremonyError::Transport(t) => t.card_left(),
+            CeremonyError::Card { source, .. } => source.card_left(),
+            _ => false,
+        }
+    }
+}
+
+impl LeftTheReader for UnsealError<CardError> {
+    fn card_left(&self) -> bool {
+        matches!(self, UnsealError::Card(e) if e.card_left())
+    }
+}
+
+impl LeftTheReader for Refused {
+    fn card_left(&self) -> bool {
+        match self {
+            Refused::Card(e) => e.card_left(),
+            Refused::Pin(e) => e.card_left(),
+            Refused::Open(e) => e.card_left(),
+            _ => false,
+        }
+    }
 }
 
 #[cfg(test)]
@@ -271,5 +429,10 @@ mod tests {
         }
         let other = CardError::PinBlocked;
         assert_eq!(sentence(&other), other.to_string());
+        let opened = UnsealError::Card(CardError::Transport(TransportError::CardRemoved));
+        assert!(sentence(&opened).starts_with("was pulled out"));
+        let refused = Refused::from(CardError::Transport(TransportError::NoCard("r".into())));
+        assert!(refused.to_string().starts_with("was pulled out"));
+        assert!(!Refused::AlreadyOpened.card_left());
     }
 }

@@ -14,7 +14,7 @@ use quorum_protocol::crypto::KeyChallenge;
 
 use super::inspect::SetMembership;
 use super::pin_step::verify_pin;
-use super::share::{open_verified, read_member, sentence, Member, Refusal, Who};
+use super::share::{open_verified, read_member, sentence, Member, Refusal, Refused, Who};
 use super::{say, CardsFrom, CeremonyError, PinPolicy, Presenter};
 
 /// What to check.
@@ -114,10 +114,10 @@ struct Failed {
 }
 
 impl From<Refusal> for Failed {
-    fn from((who, note): Refusal) -> Failed {
+    fn from(Refusal { who, reason }: Refusal) -> Failed {
         Failed {
             who,
-            note,
+            note: reason.to_string(),
             pin: false,
         }
     }
@@ -134,7 +134,7 @@ fn check_one(
     if let Some(bundle) = req.bundle {
         bundle
             .check_card_record(&member.record)
-            .map_err(|e| (member.who.clone(), e.to_string()))?;
+            .map_err(|e| Refusal::new(member.who.clone(), Refused::Bundle(e)))?;
     }
     verify_pin(card, &req.pins, &member.fingerprint(), reader, out).map_err(|e| Failed {
         who: member.who.clone(),
@@ -174,21 +174,18 @@ fn prove_key(
     card: &mut quorum_card::card::Card<quorum_card::readers::Connection>,
     member: &Member,
 ) -> Result<(), Refusal> {
-    let refuse = |e: String| (member.who.clone(), e);
+    let refuse = |reason: Refused| Refusal::new(member.who.clone(), reason);
     let challenge = KeyChallenge::new(member.key.point(), &mut OsRng);
     let answer = card
         .unseal(challenge.card_point())
-        .map_err(|e| refuse(sentence(&e)))?;
+        .map_err(|e| refuse(Refused::Card(e)))?;
     match challenge.answered(&answer) {
         Ok(true) => Ok(()),
-        Ok(false) => Err(refuse(format!(
-            "the card's answer to a fresh key challenge is not the one the key {} gives: it does not hold that key's private half, so it cannot open custodian {}'s share; do not count on it",
-            member.fingerprint(),
-            member.record.index
-        ))),
-        Err(e) => Err(refuse(format!(
-            "the card's answer to a key challenge is not a valid point ({e}): the card is faulty or not a quorum card"
-        ))),
+        Ok(false) => Err(refuse(Refused::WrongKeyAnswer {
+            fingerprint: member.fingerprint(),
+            index: member.record.index,
+        })),
+        Err(e) => Err(refuse(Refused::BadKeyAnswer(e))),
     }
 }
 

@@ -12,7 +12,7 @@
 //! reader's state changes, so no polling loop burns CPU.
 //!
 //! Reader control commands (`SCardControl`) go through the same exclusive connection:
-//! [`Transport::features`] asks for the PC/SC Part 10 feature list with
+//! `quorum_card::card::Card::pinpad` asks for the PC/SC Part 10 feature list with
 //! `SCARD_CTL_CODE(3400)`, and a PIN pad's VERIFY / MODIFY PIN DIRECT block in pcscd until
 //! the custodian has typed the PIN (or the reader's timeout passes).
 

@@ -172,15 +172,16 @@ impl Exit for CeremonyError {
             CeremonyError::CardRefused { .. }
             | CeremonyError::BadCardKey { .. }
             | CeremonyError::CardsFailed(_)
+            | CeremonyError::CardsBundle(_)
             | CeremonyError::NotEnrolled(_) => ExitStatus::Card,
             CeremonyError::ReshareInterrupted {
                 stopped_by: Some(cause),
                 ..
             } => cause.exit_status(),
             CeremonyError::ReshareInterrupted { .. } => ExitStatus::Incomplete,
-            CeremonyError::Unfinished(_) | CeremonyError::WrittenUnchecked { .. } => {
-                ExitStatus::Incomplete
-            }
+            CeremonyError::Unfinished(_)
+            | CeremonyError::BundleNotUpdated { .. }
+            | CeremonyError::WrittenUnchecked { .. } => ExitStatus::Incomplete,
             CeremonyError::Output(_) => ExitStatus::Failed,
         }
     }

@@ -20,12 +20,12 @@ use exit::{Exit, ExitStatus};
 use prompt::Keyboard;
 use quorum_card::readers::Readers;
 use quorum_ceremony::add_card::{add_card, AddCardRequest};
-use quorum_ceremony::bundle_file::BundleFile;
+use quorum_ceremony::bundle_file::{BundleFile, BundleUpdate};
 use quorum_ceremony::change_pin::change_pin;
 use quorum_ceremony::enroll::{enroll, EnrollRequest, EnrolledCardReport};
 use quorum_ceremony::init::init;
 use quorum_ceremony::inspect::{
-    list_readers, read_public_parts, summarize, CardSummary, Found, SetMembership,
+    list_readers, summarize, CardSummary, Exported, Found, SetMembership,
 };
 use quorum_ceremony::log::{CardEntry, CardOutcome, Entry, Fingerprint, Outcome, SetRef};
 use quorum_ceremony::pins::{pin_table, PinProvider};
@@ -857,17 +857,12 @@ fn add_new_card(
     }
     let (bundle, bundle_records, base) = read_bundle_records(&args.bundle)?;
     // Where the new version goes, checked before any card is touched.
-    let (target, backup) = match &args.out_bundle {
-        Some(out) => {
-            check_writable(out, args.force)?;
-            (out.clone(), None)
-        }
-        None => {
-            let backup = PathBuf::from(format!("{}.v{}", args.bundle.display(), base.set_version));
-            check_writable(&backup, args.force)?;
-            (args.bundle.clone(), Some(backup))
-        }
-    };
+    let update = BundleUpdate::plan(
+        &args.bundle,
+        args.out_bundle.as_deref(),
+        base.set_version,
+        args.force,
+    )?;
     let pins = pin_source(&args.pins)?;
     let ctx = PcscContext::establish()?;
     let from = cards_from(&ctx, &args.cards)?;
@@ -884,31 +879,12 @@ fn add_new_card(
     logged.key_check = Some(base.key_check);
     let done = add_card(&ctx, &request, &mut io::stderr())?;
     logged.seen(&done.cards);
-    let updated = bundle
-        .with_records(std::slice::from_ref(&done.card.public))
-        .map_err(|e| {
-            CeremonyError::NotEnrolled(format!(
-                "the new card was written, but the new bundle could not be made: {e}"
-            ))
+    update
+        .write(&bundle, std::slice::from_ref(&done.card.public), args.force)
+        .map_err(|source| CeremonyError::BundleNotUpdated {
+            version: done.card.record.set_version,
+            source,
         })?;
-    let written = match &backup {
-        Some(backup) => std::fs::rename(&args.bundle, backup)
-            .map_err(|e| format!("cannot keep the old bundle as {}: {e}", backup.display()))
-            .and_then(|()| {
-                updated
-                    .write(&target, false)
-                    .map_err(|e| format!("{e} (the previous version is at {})", backup.display()))
-            }),
-        None => updated
-            .write(&target, args.force)
-            .map_err(|e| e.to_string()),
-    };
-    written.map_err(|e| {
-        CeremonyError::Unfinished(format!(
-            "the new card holds its share (set version {}), but the bundle was not updated: {e}. Nothing is lost: every card carries the set description; fix the cause and write the bundle from the new card with `quorumctl export-bundle`",
-            done.card.record.set_version
-        ))
-    })?;
     let record = &done.card.record;
     let custodian = record
         .custodian(record.index)
@@ -930,9 +906,9 @@ fn add_new_card(
     report.line(format!(
         "Bundle (version {}): {}",
         record.set_version,
-        target.display()
+        update.target.display()
     ));
-    if let Some(backup) = &backup {
+    if let Some(backup) = &update.backup {
         report.line(format!("Previous bundle kept as {}.", backup.display()));
     }
     report.line(format!(
@@ -950,10 +926,10 @@ fn add_new_card(
         }),
     );
     report.set("cards", seen_json(&done.cards));
-    report.set("bundle", json!(target.display().to_string()));
+    report.set("bundle", json!(update.target.display().to_string()));
     report.set(
         "previous_bundle",
-        json!(backup.as_ref().map(|b| b.display().to_string())),
+        json!(update.backup.as_ref().map(|b| b.display().to_string())),
     );
     Ok(())
 }
@@ -1028,15 +1004,6 @@ fn reshare_set(
         None => Vec::new(),
     };
     let published = bundle_records.iter().max_by_key(|r| r.set_version);
-    if let (Some(id), Some(p)) = (old_set, &published) {
-        if id != p.set_id {
-            return Err(CeremonyError::Usage(format!(
-                "--set {} and the bundle's set {} differ: give the bundle of the set to reshare",
-                hex::encode(id),
-                hex::encode(p.set_id)
-            )));
-        }
-    }
     let new_bundle = args
         .new_bundle
         .clone()
@@ -1138,42 +1105,11 @@ fn export_bundle(args: &ExportArgs, trace: bool, report: &mut Report) -> Result<
             .map(|r| r.name)
             .collect(),
     };
-    if readers.is_empty() {
-        return Err(CeremonyError::NoCards);
-    }
-    let (parts, mut skipped) = read_public_parts(&ctx, &readers, trace)?;
-    let wanted = set_id.or(parts.first().map(|p| p.record.set_id));
-    let mut publics = Vec::new();
-    let mut used = Vec::new();
-    for p in &parts {
-        if Some(p.record.set_id) == wanted {
-            publics.push(p.public.clone());
-            used.push(p);
-        } else {
-            skipped.push(format!(
-                "card in \"{}\": belongs to another {}",
-                p.reader,
-                SetMembership::from_record(&p.record)
-            ));
-        }
-    }
-    if publics.is_empty() {
-        return Err(CeremonyError::CardsFailed(format!(
-            "no card of {} is present, so no bundle was written{}",
-            set_id.map_or_else(
-                || "any set".to_owned(),
-                |id| format!("set {}", hex::encode(id))
-            ),
-            skipped
-                .iter()
-                .map(|s| format!("\n  - {s}"))
-                .collect::<String>()
-        )));
-    }
-    let bundle = Bundle::from_publics(&publics).map_err(|source| CeremonyError::Bundle {
-        path: args.out.clone(),
-        source,
-    })?;
+    let Exported {
+        bundle,
+        used,
+        skipped,
+    } = quorum_ceremony::inspect::export_bundle(&ctx, &readers, set_id, trace)?;
     bundle.write(&args.out, args.force)?;
     let summary = bundle.summary();
     report.line(format!(

@@ -2,8 +2,8 @@
 //! tested without PC/SC.
 //!
 //! - [`Transport`]: transmit one raw command APDU, get the response data and status word;
-//!   reconnect after a reset; send a reader control command (SCardControl) and ask the
-//!   reader for its PC/SC Part 10 features (PIN pad);
+//!   reconnect after a reset; send a reader control command (SCardControl), such as the
+//!   PC/SC Part 10 feature request that `card::Card::pinpad` traces like any APDU;
 //! - `quorum-pcsc` implements it over PC/SC (pcscd); `scripted` (feature `testkit`)
 //!   plays a scripted exchange for tests;
 //! - [`TransportError`]: what went wrong below the card protocol, each with what to do.
@@ -96,15 +96,6 @@ pub trait Transport {
     fn feature_request_code(&self) -> Option<u32> {
         None
     }
-
-    /// Asks the reader for its PC/SC Part 10 features (no tracing: `card::Card::pinpad`
-    /// traces its own request); a reader that refuses or lists nothing has none.
-    fn features(&mut self) -> Result<ReaderFeatures, TransportError> {
-        match self.feature_request_code() {
-            None => Ok(ReaderFeatures::default()),
-            Some(code) => features_from_answer(self.control(code, &[])),
-        }
-    }
 }
 
 /// Reads the outcome of a feature request: a refusal (unsupported, driver error) means the
@@ -196,37 +187,38 @@ mod tests {
             Err(TransportError::ControlNotSupported)
         ));
         assert_eq!(transport.feature_request_code(), None);
-        assert!(transport.features().unwrap().is_empty());
         // Forwarding through &mut and Box keeps the defaults.
-        let mut boxed: Box<dyn Transport> = Box::new(ApduOnly);
-        assert!(boxed.features().unwrap().is_empty());
+        let boxed: Box<dyn Transport> = Box::new(ApduOnly);
+        assert_eq!(boxed.feature_request_code(), None);
     }
 
     #[test]
-    fn scripted_feature_discovery_reads_present_absent_and_malformed_lists() {
+    fn feature_answers_read_present_absent_and_malformed_lists() {
         use super::scripted::ScriptedTransport;
         const GET_FEATURES: u32 = 0x4200_0D48;
+        let features =
+            |t: &mut ScriptedTransport| features_from_answer(t.control(GET_FEATURES, &[]));
 
         // A feature list with a 2-byte value is the driver's fault: refused, not ignored.
         let mut malformed = ScriptedTransport::new()
             .with_reader_controls()
             .expect_control(GET_FEATURES, "", "06 04 42330006 07 02 4233");
         assert!(matches!(
-            malformed.features(),
+            features(&mut malformed),
             Err(TransportError::MalformedFeatures(_))
         ));
 
         let mut present = ScriptedTransport::new()
             .with_reader_controls()
             .expect_control(GET_FEATURES, "", "06 04 42330006 07 04 42330007");
-        let features = present.features().unwrap();
-        assert_eq!(features.verify_pin_direct, Some(0x4233_0006));
-        assert_eq!(features.modify_pin_direct, Some(0x4233_0007));
+        let listed = features(&mut present).unwrap();
+        assert_eq!(listed.verify_pin_direct, Some(0x4233_0006));
+        assert_eq!(listed.modify_pin_direct, Some(0x4233_0007));
 
         let mut empty = ScriptedTransport::new()
             .with_reader_controls()
             .expect_control(GET_FEATURES, "", "");
-        assert_eq!(empty.features().unwrap().pinpad(), None);
+        assert_eq!(features(&mut empty).unwrap().pinpad(), None);
 
         let refused = TransportError::Backend {
             backend: "PC/SC",
@@ -236,18 +228,15 @@ mod tests {
         let mut refusing = ScriptedTransport::new()
             .with_reader_controls()
             .expect_control_failure(GET_FEATURES, "", refused);
-        assert!(refusing.features().unwrap().is_empty());
+        assert!(features(&mut refusing).unwrap().is_empty());
 
         let mut pulled = ScriptedTransport::new()
             .with_reader_controls()
             .expect_control_failure(GET_FEATURES, "", TransportError::CardRemoved);
         assert!(matches!(
-            pulled.features(),
+            features(&mut pulled),
             Err(TransportError::CardRemoved)
         ));
-
-        // A scripted transport without reader controls never sends the request.
-        assert!(ScriptedTransport::new().features().unwrap().is_empty());
     }
 
     #[test]

@@ -1,0 +1,193 @@
+//! What a card operation can fail with, each worded with what the custodian can do.
+
+use crate::transport::TransportError;
+use quorum_protocol::apdu::{LifeCycle, ParseError, StatusWord, StreamError, PROTOCOL_MAJOR};
+use quorum_protocol::pin::{PIN_MAX_DIGITS, PIN_MIN_DIGITS};
+
+/// The PIN's state as VERIFY without data reports it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PinState {
+    /// Validated in this session.
+    Validated,
+    /// Not validated; this many wrong entries remain before it blocks.
+    NotValidated {
+        /// Tries left.
+        tries_left: u8,
+    },
+    /// Blocked: only a factory reset helps.
+    Blocked,
+}
+
+/// Why a card operation failed, worded so that a custodian knows what to do next.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum CardError {
+    /// The reader, pcscd or the connection failed.
+    #[error(transparent)]
+    Transport(#[from] TransportError),
+    /// SELECT found no quorum applet.
+    #[error("this card has no quorum applet (SELECT answered 6A82): insert a quorum custodian card, or install the applet on this one")]
+    AppletNotFound,
+    /// The applet speaks another major protocol version.
+    #[error("the card's applet speaks protocol {major}.{minor}, this quorumctl speaks {PROTOCOL_MAJOR}.x: use a quorumctl release made for that applet")]
+    UnsupportedProtocol {
+        /// Major version reported by SELECT.
+        major: u8,
+        /// Minor version reported by SELECT.
+        minor: u8,
+    },
+    /// `6985`: not allowed in the card's life-cycle state.
+    #[error("{command} is not allowed while the card is {}: {}", state_name(*.state), state_advice(.command, *.state))]
+    WrongState {
+        /// The refused command.
+        command: &'static str,
+        /// The state GET STATUS reported right after (None if it could not be read).
+        state: Option<LifeCycle>,
+    },
+    /// `6982`: the PIN is not validated in this session.
+    #[error("{command} needs the PIN, and the card says it is not verified in this session (the card was reset or re-selected after VERIFY?); repeat the operation")]
+    PinNotVerified {
+        /// The refused command.
+        command: &'static str,
+    },
+    /// `63Cx`: wrong PIN.
+    #[error("{}", wrong_pin_message(*.tries_left))]
+    WrongPin {
+        /// Tries left; 0 means the PIN is now blocked.
+        tries_left: u8,
+    },
+    /// `6983`: the PIN is blocked.
+    #[error("the card's PIN is blocked (no tries left): this card can no longer open its share; recover with the other custodians' cards, and factory-reset this one (erasing its key and record) to use it again")]
+    PinBlocked,
+    /// `6A84`: the record does not fit.
+    #[error("the record ({size} bytes) is larger than the card's record capacity; the card keeps its previous record. Shorten the set (label, names, master secret) or use a card installed with a larger capacity")]
+    RecordTooLarge {
+        /// public + sealed bytes.
+        size: usize,
+    },
+    /// `6A80`: the card refused the data.
+    #[error("the card rejected the data of {command} as malformed (6A80); host and card disagree about the protocol, or the data is corrupted (for UNSEAL: the record's sealed part may be damaged)")]
+    InvalidData {
+        /// The refused command.
+        command: &'static str,
+    },
+    /// `6700`: the card refused a length.
+    #[error("the card rejected the length of {command} (6700); host and card disagree about the protocol or the record's size")]
+    WrongLength {
+        /// The refused command.
+        command: &'static str,
+    },
+    /// `6883`: a PUT RECORD chain was interrupted.
+    #[error("the card aborted a record write that another command interrupted (6883) before {command}; repeat the write, the card kept its previous record")]
+    ChainAborted {
+        /// The command that interrupted the chain.
+        command: &'static str,
+    },
+    /// The record to write is malformed (caught before sending).
+    #[error("the record to write is malformed: {0}")]
+    InvalidRecordStream(#[from] StreamError),
+    /// A response that does not have the documented layout.
+    #[error("the card's answer to {command} is malformed: {source}; the card may run an incompatible applet")]
+    MalformedResponse {
+        /// The command answered.
+        command: &'static str,
+        /// What was wrong.
+        #[source]
+        source: ParseError,
+    },
+    /// More output than any quorum response has.
+    #[error("the card kept announcing more output for {command} after {limit} GET RESPONSE continuations; it is not a conforming quorum applet")]
+    ResponseTooLong {
+        /// The command answered.
+        command: &'static str,
+        /// Continuations fetched before giving up.
+        limit: usize,
+    },
+    /// The reader has no PIN pad quorum can use.
+    #[error("the reader has no PIN pad (it offers no PC/SC Part 10 VERIFY PIN DIRECT); the PIN has to be typed on this computer")]
+    NoPinpad,
+    /// The PIN pad verifies PINs but cannot change them.
+    #[error("the reader's PIN pad can check a PIN but not change one (no PC/SC Part 10 MODIFY PIN DIRECT); nothing was changed. Add --no-pinpad to type the current and the new PIN on this computer")]
+    PinpadCannotChange,
+    /// `6401`: the custodian pressed Cancel on the reader.
+    #[error("the PIN entry was cancelled on the reader (6401); nothing was sent to the card, no try was used and nothing was changed. Repeat the command to try again")]
+    PinpadCancelled,
+    /// `6400`: nothing was typed before the reader gave up.
+    #[error("{}", pinpad_timeout_message(*.seconds))]
+    PinpadTimeout {
+        /// The timeout asked for (0 = the reader's own).
+        seconds: u8,
+    },
+    /// `6402`: the new PIN and its confirmation differ.
+    #[error("the new PIN and its confirmation typed on the reader differ (6402); the PIN was not changed and no try was used. Repeat the command and type the same new PIN twice")]
+    PinpadMismatch,
+    /// `6403`: the PIN typed does not have 6 to 12 digits.
+    #[error("the PIN typed on the reader does not have {PIN_MIN_DIGITS} to {PIN_MAX_DIGITS} digits (6403); nothing was sent to the card and no try was used. Repeat the command")]
+    PinpadLength,
+    /// `6A80` on the PIN pad path: the reader built a block the card refuses.
+    #[error("the card refused the PIN block the reader built for {command} (6A80); no try was used. Either fewer than {PIN_MIN_DIGITS} digits were typed, or the reader does not fill quorum's 12-byte ASCII PIN block as asked: type {PIN_MIN_DIGITS} to {PIN_MAX_DIGITS} digits, and if it happens again add --no-pinpad to type the PIN on this computer")]
+    PinpadBlockRejected {
+        /// VERIFY or CHANGE REFERENCE DATA.
+        command: &'static str,
+    },
+    /// `6B80`: the reader's firmware refused the PIN entry request itself.
+    #[error("the reader refused quorum's PIN entry request (6B80): its firmware does not support quorum's PIN format (6 to 12 ASCII digits in a 12-byte block); nothing was sent to the card. Add --no-pinpad to type the PIN on this computer")]
+    PinpadRefused,
+    /// Any other status word, kept raw.
+    #[error("{command} failed with status {sw}")]
+    UnexpectedStatus {
+        /// The refused command.
+        command: &'static str,
+        /// The status word as received.
+        sw: StatusWord,
+    },
+}
+
+impl CardError {
+    /// Whether the PIN is what failed (wrong, blocked, not verified, or its keypad entry
+    /// cancelled, timed out or mistyped), as opposed to the card or the connection.
+    pub fn is_pin_failure(&self) -> bool {
+        matches!(
+            self,
+            CardError::WrongPin { .. }
+                | CardError::PinBlocked
+                | CardError::PinNotVerified { .. }
+                | CardError::PinpadCancelled
+                | CardError::PinpadTimeout { .. }
+                | CardError::PinpadMismatch
+                | CardError::PinpadLength
+                | CardError::PinpadBlockRejected { .. }
+        )
+    }
+}
+
+fn state_name(state: Option<LifeCycle>) -> &'static str {
+    state.map_or("in a state that could not be read", LifeCycle::name)
+}
+
+fn state_advice(command: &str, state: Option<LifeCycle>) -> &'static str {
+    match (state, command) {
+        (Some(LifeCycle::Blank), _) => "the card is blank; initialise it first",
+        (Some(_), "INITIALISE") => {
+            "the card is already initialised; only a factory reset (which erases its key and record) makes it blank again"
+        }
+        (Some(LifeCycle::Personalised), _) => "the card holds no record yet; enroll it in a set first",
+        _ => "check the card's state with `quorumctl status`",
+    }
+}
+
+fn pinpad_timeout_message(seconds: u8) -> String {
+    let limit = match seconds {
+        0 => "within the reader's time limit".to_owned(),
+        n => format!("within {n} seconds"),
+    };
+    format!("no PIN was typed on the reader's keypad {limit} (6400); nothing was sent to the card, no try was used and nothing was changed. Repeat the command, type the PIN on the reader and finish with its OK key")
+}
+
+fn wrong_pin_message(tries_left: u8) -> String {
+    match tries_left {
+        0 => "wrong PIN; the PIN is now blocked: this card can no longer open its share until a factory reset, which erases its key and record".to_owned(),
+        1 => "wrong PIN; 1 try left before the PIN blocks for good: make sure of the PIN before trying again".to_owned(),
+        n => format!("wrong PIN; {n} tries left before the PIN blocks"),
+    }
+}

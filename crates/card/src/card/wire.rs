@@ -1,0 +1,239 @@
+//! The one path an APDU takes to the card and back: 61xx continuations, tracing with
+//! secrets redacted, round-trip counts; and the traced path of reader control commands.
+
+use std::fmt;
+use std::io::Write;
+
+use zeroize::Zeroizing;
+
+use super::{Card, CardError};
+use crate::transport::{RawResponse, Transport, TransportError};
+use quorum_protocol::apdu::command::{command_name, redacted_response};
+use quorum_protocol::apdu::{CommandApdu, StatusWord};
+
+/// Most GET RESPONSE continuations one command may need (256 × 256 bytes = 64 KiB, far
+/// above the largest record); a card that keeps answering 61xx is cut off here.
+pub const MAX_CONTINUATIONS: usize = 256;
+
+/// Environment variable that turns APDU tracing on (`1`, `true` or `yes`).
+pub const TRACE_ENV: &str = "QUORUM_TRACE";
+
+/// APDU counts of a [`Card`], for `--stats` and for tests that pin round trips down.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct ApduStats {
+    /// Command APDUs sent (every link of a PUT RECORD chain counts).
+    pub commands: u64,
+    /// GET RESPONSE continuations asked for by `61xx`.
+    pub continuations: u64,
+    /// Reader control commands (feature request, PIN entry on a PIN pad): each is one more
+    /// exchange, and a PIN pad's carries one command APDU to the card.
+    pub controls: u64,
+    /// Bytes sent in command APDUs and reader control commands.
+    pub bytes_sent: u64,
+    /// Bytes received in response APDUs (status words included) and control answers.
+    pub bytes_received: u64,
+}
+
+impl ApduStats {
+    /// Every exchange with the card: what costs time on a real reader.
+    pub fn round_trips(&self) -> u64 {
+        self.commands + self.continuations + self.controls
+    }
+
+    /// The counts accumulated since an earlier snapshot (per-operation figures).
+    pub fn since(&self, earlier: &ApduStats) -> ApduStats {
+        ApduStats {
+            commands: self.commands - earlier.commands,
+            continuations: self.continuations - earlier.continuations,
+            controls: self.controls - earlier.controls,
+            bytes_sent: self.bytes_sent - earlier.bytes_sent,
+            bytes_received: self.bytes_received - earlier.bytes_received,
+        }
+    }
+}
+
+impl fmt::Display for ApduStats {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{} APDU round trips ({} commands + {} GET RESPONSE",
+            self.round_trips(),
+            self.commands,
+            self.continuations,
+        )?;
+        if self.controls > 0 {
+            write!(f, " + {} reader controls", self.controls)?;
+        }
+        write!(
+            f,
+            "), {} bytes sent, {} bytes received",
+            self.bytes_sent, self.bytes_received
+        )
+    }
+}
+
+/// A complete response: all output chunks joined, and the final status word.
+pub struct Response {
+    data: Zeroizing<Vec<u8>>,
+    sw: StatusWord,
+}
+
+impl Response {
+    /// The response data.
+    pub fn data(&self) -> &[u8] {
+        &self.data
+    }
+
+    /// The final status word (never `61xx`).
+    pub fn sw(&self) -> StatusWord {
+        self.sw
+    }
+
+    /// Hands the zeroizing data buffer over.
+    pub fn into_data(self) -> Zeroizing<Vec<u8>> {
+        self.data
+    }
+}
+
+impl fmt::Debug for Response {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "Response({} data bytes, SW {})",
+            self.data.len(),
+            self.sw
+        )
+    }
+}
+
+impl<T: Transport> Card<T> {
+    /// Sends one command and follows `61xx` to the end: the one transmit path.
+    pub fn transmit(&mut self, command: &CommandApdu) -> Result<Response, CardError> {
+        let first = self.exchange(command, false)?;
+        let mut sw = StatusWord::from_u16(first.sw());
+        let mut data = first.into_data();
+        let mut continuations = 0;
+        while let StatusWord::MoreData { available } = sw {
+            if continuations == MAX_CONTINUATIONS {
+                return Err(CardError::ResponseTooLong {
+                    command: command_name(command.ins()),
+                    limit: MAX_CONTINUATIONS,
+                });
+            }
+            let get_response =
+                CommandApdu::get_response(available).secret_response(command.has_secret_response());
+            let next = self.exchange(&get_response, true)?;
+            continuations += 1;
+            sw = StatusWord::from_u16(next.sw());
+            if !sw.is_success() {
+                return Err(CardError::UnexpectedStatus {
+                    command: "GET RESPONSE",
+                    sw,
+                });
+            }
+            append_wiping(&mut data, next.data());
+        }
+        Ok(Response { data, sw })
+    }
+
+    /// One APDU on the wire: trace, count, send, trace the answer.
+    pub(super) fn exchange(
+        &mut self,
+        command: &CommandApdu,
+        continuation: bool,
+    ) -> Result<RawResponse, CardError> {
+        self.trace_line(|| format!(">>> {}", command.redacted()));
+        if continuation {
+            self.stats.continuations += 1;
+        } else {
+            self.stats.commands += 1;
+        }
+        self.stats.bytes_sent += command.as_bytes().len() as u64;
+        match self.transport.transmit(command.as_bytes()) {
+            Ok(response) => {
+                self.stats.bytes_received += response.data().len() as u64 + 2;
+                self.trace_line(|| {
+                    let line = redacted_response(
+                        response.data(),
+                        response.sw(),
+                        command.has_secret_response(),
+                    );
+                    format!("<<< {line}")
+                });
+                Ok(response)
+            }
+            Err(error) => {
+                self.trace_line(|| format!("<<< no response: {error}"));
+                Err(error.into())
+            }
+        }
+    }
+
+    /// One reader control command: trace, count, send, trace the answer. Nothing on this
+    /// path is secret (structures hold `FF` templates, answers are feature lists or SWs).
+    pub(super) fn control_exchange(
+        &mut self,
+        code: u32,
+        name: &'static str,
+        input: &[u8],
+    ) -> Result<Zeroizing<Vec<u8>>, TransportError> {
+        self.trace_line(|| {
+            let mut line = format!(">>> CONTROL {code:08X} {name}");
+            if !input.is_empty() {
+                line.push(' ');
+                line.push_str(&hex::encode_upper(input));
+            }
+            line
+        });
+        self.stats.controls += 1;
+        self.stats.bytes_sent += input.len() as u64;
+        match self.transport.control(code, input) {
+            Ok(answer) => {
+                self.stats.bytes_received += answer.len() as u64;
+                self.trace_line(|| match answer.is_empty() {
+                    true => "<<< (no data)".to_owned(),
+                    false => format!("<<< {}", hex::encode_upper(&answer[..])),
+                });
+                Ok(answer)
+            }
+            Err(error) => {
+                self.trace_line(|| format!("<<< no response: {error}"));
+                Err(error)
+            }
+        }
+    }
+
+    pub(super) fn trace_line(&mut self, line: impl FnOnce() -> String) {
+        if let Some(sink) = self.trace.as_mut() {
+            // A failing trace sink must not fail the card operation.
+            let _ = writeln!(sink, "{}", line());
+        }
+    }
+}
+
+/// Appends to a zeroizing buffer without leaving an unwiped copy behind when it grows.
+fn append_wiping(buffer: &mut Zeroizing<Vec<u8>>, more: &[u8]) {
+    if buffer.capacity() - buffer.len() < more.len() {
+        let wanted = (buffer.len() + more.len()).max(2 * buffer.capacity());
+        let mut bigger = Zeroizing::new(Vec::with_capacity(wanted));
+        bigger.extend_from_slice(buffer);
+        // The old buffer is wiped as it is dropped here.
+        *buffer = bigger;
+    }
+    buffer.extend_from_slice(more);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn growing_a_wiping_buffer_keeps_its_content() {
+        let mut buffer = Zeroizing::new(Vec::with_capacity(2));
+        for chunk in [&[1u8, 2][..], &[3, 4, 5], &[], &[6; 300]] {
+            append_wiping(&mut buffer, chunk);
+        }
+        assert_eq!(&buffer[..5], &[1, 2, 3, 4, 5]);
+        assert_eq!(buffer.len(), 305);
+    }
+}
