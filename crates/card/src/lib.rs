@@ -4,8 +4,10 @@
 //!
 //! - [`transport`]: moving APDU bytes to one card and back, and backend-neutral errors;
 //! - [`readers`]: listing readers, connecting, waiting for a card to come or go;
-//! - [`card`]: a session with the quorum applet (every command, PIN pad control, traces).
+//! - [`card`]: a session with the quorum applet (every command, PIN pad control, traces);
+//! - [`custodian`]: the [`custodian::CustodianCard`] trait ceremonies hold cards by.
 
 pub mod card;
+pub mod custodian;
 pub mod readers;
 pub mod transport;

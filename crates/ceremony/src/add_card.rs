@@ -10,8 +10,8 @@ use std::io::Write;
 
 use rand::rngs::OsRng;
 
-use quorum_card::card::Card;
-use quorum_card::readers::{Connection, Readers};
+use quorum_card::custodian::CustodianCard;
+use quorum_card::readers::Readers;
 use quorum_protocol::apdu::{LifeCycle, RecordKey};
 use quorum_protocol::crypto::CardKey;
 use quorum_protocol::record::PublicRecord;
@@ -57,7 +57,7 @@ struct NewCard {
     key: CardKey,
     capacity: u16,
     pin: Verified,
-    session: Option<Card<Connection>>,
+    session: Option<Box<dyn CustodianCard>>,
 }
 
 /// What one presented card turned out to be.
@@ -332,7 +332,7 @@ fn finish_new(
     req: &AddCardRequest<'_>,
     shares: &[OpenedShare],
     n: &NewCard,
-    session: &mut Card<Connection>,
+    session: &mut dyn CustodianCard,
     out: &mut dyn Write,
 ) -> Result<EnrolledCard, CeremonyError> {
     let name = req.name.map_or_else(

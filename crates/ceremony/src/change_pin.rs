@@ -4,11 +4,10 @@
 use std::io::Write;
 
 use crate::pins::PinProvider;
-use quorum_card::card::Card;
 use quorum_card::readers::Readers;
 use quorum_protocol::apdu::LifeCycle;
 
-use super::{identify, pin_step, presence::connect_settled, CeremonyError, PinPolicy};
+use super::{identify, pin_step, presence::open_card, CeremonyError, PinPolicy};
 
 /// Changes the PIN of the card in `reader`; returns its fingerprint.
 pub fn change_pin(
@@ -19,7 +18,7 @@ pub fn change_pin(
     trace: bool,
     out: &mut dyn Write,
 ) -> Result<String, CeremonyError> {
-    let mut card = Card::with_trace(connect_settled(ctx, reader)?, trace);
+    let mut card = open_card(ctx, reader, trace)?;
     let id = identify(&mut card, reader)?;
     let refuse = |problem: &str| CeremonyError::CardRefused {
         card: id.name(),

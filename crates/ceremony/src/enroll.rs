@@ -7,8 +7,9 @@ use std::io::Write;
 use rand::rngs::OsRng;
 use zeroize::Zeroizing;
 
-use quorum_card::card::{Card, CardError};
-use quorum_card::readers::{Connection, Readers};
+use quorum_card::card::CardError;
+use quorum_card::custodian::CustodianCard;
+use quorum_card::readers::Readers;
 use quorum_protocol::apdu::{LifeCycle, RecordKey};
 use quorum_protocol::crypto::wei25519::POINT_LEN;
 use quorum_protocol::crypto::CardKey;
@@ -69,7 +70,7 @@ struct Registered {
     key: CardKey,
     capacity: u16,
     pin: Verified,
-    session: Option<Card<Connection>>,
+    session: Option<Box<dyn CustodianCard>>,
 }
 
 /// Runs the whole enrollment; on any card failure the set is reported as not enrolled.
@@ -175,7 +176,7 @@ fn refusal(id: &Identity, registered: &[CardKey]) -> Option<String> {
 
 fn refused_message(
     id: &Identity,
-    session: &mut Card<Connection>,
+    session: &mut dyn CustodianCard,
     reader: &str,
     problem: &str,
 ) -> String {
@@ -361,7 +362,7 @@ fn register_swapped(
 
 /// PUT RECORD, then read both parts back and compare, then open; re-verifies once if the card was reset.
 fn write_one(
-    session: &mut Card<Connection>,
+    session: &mut dyn CustodianCard,
     reg: &Registered,
     card: &EnrolledCard,
     pins: &PinPolicy<'_>,
@@ -385,7 +386,7 @@ fn write_one(
 /// becomes the card's key in the same commit (a re-used card in reshare).
 #[allow(clippy::too_many_arguments)]
 pub(super) fn write_and_check(
-    session: &mut Card<Connection>,
+    session: &mut dyn CustodianCard,
     reader: &str,
     key: CardKey,
     renewal: RecordKey,
@@ -395,7 +396,7 @@ pub(super) fn write_and_check(
     out: &mut dyn Write,
 ) -> Result<(), CeremonyError> {
     let stream = Zeroizing::new(card.put_record_stream());
-    let put = |session: &mut Card<Connection>| match renewal {
+    let put = |session: &mut dyn CustodianCard| match renewal {
         RecordKey::Present => session.put_record(&stream),
         RecordKey::Pending => session.put_record_renewing_key(&stream),
     };
@@ -448,7 +449,7 @@ fn unchecked(key: CardKey, reader: &str) -> CeremonyError {
 /// The health check of `quorumctl verify`, right after writing: the card unseals its new
 /// share and the share matches its commitment, so no set is left with an unreadable share.
 pub(super) fn check_opens(
-    session: &mut Card<Connection>,
+    session: &mut dyn CustodianCard,
     key: CardKey,
     card: &EnrolledCard,
     reader: &str,
@@ -533,7 +534,7 @@ fn print_stats(
     out: &mut dyn Write,
     req: &EnrollRequest<'_>,
     key: &CardKey,
-    session: &Card<Connection>,
+    session: &dyn CustodianCard,
 ) {
     if req.stats {
         say(

@@ -2,13 +2,12 @@
 
 use std::io::Write;
 
-use quorum_card::card::Card;
 use quorum_card::readers::Readers;
 use quorum_protocol::apdu::LifeCycle;
 use quorum_protocol::crypto::CardKey;
 use quorum_protocol::pin::RetryLimit;
 
-use super::{identify, pin_step, presence::connect_settled, say, CeremonyError, PinPolicy};
+use super::{identify, pin_step, presence::open_card, say, CeremonyError, PinPolicy};
 
 /// A personalised card, as the custodian should note it.
 #[derive(Debug, Clone)]
@@ -30,7 +29,7 @@ pub fn init(
     trace: bool,
     out: &mut dyn Write,
 ) -> Result<Initialised, CeremonyError> {
-    let mut card = Card::with_trace(connect_settled(ctx, reader)?, trace);
+    let mut card = open_card(ctx, reader, trace)?;
     let id = identify(&mut card, reader)?;
     if id.status.state != LifeCycle::Blank {
         return Err(CeremonyError::CardRefused {

@@ -2,14 +2,14 @@
 
 use std::fmt;
 
-use quorum_card::card::{Card, CardError};
+use quorum_card::card::CardError;
 use quorum_card::readers::Readers;
 use quorum_card::transport::TransportError;
 use quorum_protocol::apdu::LifeCycle;
 use quorum_protocol::crypto::{KeyCheck, SetDigest};
 use quorum_protocol::record::PublicRecord;
 
-use super::{identify, presence::connect_settled, CeremonyError};
+use super::{identify, presence::open_card, CeremonyError};
 
 /// One reader and what is in it.
 #[derive(Debug, Clone)]
@@ -173,7 +173,7 @@ pub fn summarize(
     reader: &str,
     trace: bool,
 ) -> Result<CardSummary, CeremonyError> {
-    let mut card = Card::with_trace(connect_settled(ctx, reader)?, trace);
+    let mut card = open_card(ctx, reader, trace)?;
     let id = identify(&mut card, reader)?;
     let set = if id.status.state == LifeCycle::Enrolled {
         let public = card
@@ -214,7 +214,7 @@ pub fn read_public_parts(
     let mut parts = Vec::new();
     let mut skipped = Vec::new();
     for reader in readers {
-        let mut card = Card::with_trace(connect_settled(ctx, reader)?, trace);
+        let mut card = open_card(ctx, reader, trace)?;
         let read = card.select().map_err(|e| e.to_string()).and_then(|info| {
             if info.state != LifeCycle::Enrolled {
                 return Err(format!("holds no record (state: {})", info.state.name()));

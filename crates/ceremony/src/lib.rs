@@ -25,13 +25,14 @@ use std::io::Write;
 
 use thiserror::Error;
 
-use quorum_card::card::{Card, CardError};
+use quorum_card::card::CardError;
+use quorum_card::custodian::CustodianCard;
 use quorum_protocol::crypto::{CardKey, PointError};
 use quorum_protocol::pin::PinError;
 
 use crate::pins::PinSourceError;
 use crate::secret_io::SecretIoError;
-use quorum_card::transport::{Transport, TransportError};
+use quorum_card::transport::TransportError;
 use quorum_protocol::apdu::{CardStatus, LifeCycle, SelectInfo};
 use quorum_protocol::record::RecordError;
 use quorum_protocol::sharing::{AddCardError, EnrollError, RecoverError};
@@ -244,7 +245,7 @@ impl Identity {
 }
 
 /// SELECT, GET STATUS and key validation: the start of every ceremony step on a card.
-pub fn identify<T: Transport>(card: &mut Card<T>, reader: &str) -> Result<Identity, CeremonyError> {
+pub fn identify(card: &mut dyn CustodianCard, reader: &str) -> Result<Identity, CeremonyError> {
     let select = card.select().map_err(|e| CeremonyError::card(reader, e))?;
     let status = card.status().map_err(|e| CeremonyError::card(reader, e))?;
     let key = match (&status.public_key, status.state) {

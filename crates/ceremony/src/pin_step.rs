@@ -4,11 +4,11 @@
 
 use std::io::Write;
 
-use quorum_card::card::{Card, CardError};
+use quorum_card::card::CardError;
+use quorum_card::custodian::CustodianCard;
 use quorum_protocol::pin::{PinBlock, RetryLimit, PIN_MAX_DIGITS, PIN_MIN_DIGITS};
 
 use crate::pins::{PinEntry, PinProvider};
-use quorum_card::transport::Transport;
 
 use super::{say, CeremonyError};
 
@@ -32,8 +32,8 @@ pub enum Verified {
     Host(PinBlock),
 }
 
-fn entry<'a, T: Transport>(
-    card: &mut Card<T>,
+fn entry<'a>(
+    card: &mut dyn CustodianCard,
     policy: &PinPolicy<'a>,
     reader: &str,
 ) -> Result<PinEntry<'a>, CeremonyError> {
@@ -55,8 +55,8 @@ const PINPAD_TIMEOUTS_FORGIVEN: u8 = 1;
 /// again while more than one try is left (the tries are stated), and a keypad that timed
 /// out waits once more. A PIN from a file is not asked again (it would be the same PIN),
 /// and a cancel on the keypad is the custodian's choice: the card is left out.
-pub fn verify_pin<T: Transport>(
-    card: &mut Card<T>,
+pub fn verify_pin(
+    card: &mut dyn CustodianCard,
     policy: &PinPolicy<'_>,
     fingerprint: &str,
     reader: &str,
@@ -117,8 +117,8 @@ pub fn verify_pin<T: Transport>(
 }
 
 /// VERIFY again with what was accepted before (a keypad asks the custodian again).
-pub fn reverify<T: Transport>(
-    card: &mut Card<T>,
+pub fn reverify(
+    card: &mut dyn CustodianCard,
     verified: &Verified,
     policy: &PinPolicy<'_>,
     fingerprint: &str,
@@ -132,8 +132,8 @@ pub fn reverify<T: Transport>(
 }
 
 /// INITIALISE with the first PIN typed on the keypad, or chosen here (asked twice).
-pub fn initialise<T: Transport>(
-    card: &mut Card<T>,
+pub fn initialise(
+    card: &mut dyn CustodianCard,
     policy: &PinPolicy<'_>,
     retry_limit: RetryLimit,
     reader: &str,
@@ -161,8 +161,8 @@ pub fn initialise<T: Transport>(
 
 /// CHANGE REFERENCE DATA: current and new PIN on the keypad, or here (`new` gives the new
 /// PIN when it does not come from the terminal).
-pub fn change<T: Transport>(
-    card: &mut Card<T>,
+pub fn change(
+    card: &mut dyn CustodianCard,
     policy: &PinPolicy<'_>,
     new: Option<&dyn PinProvider>,
     fingerprint: &str,
@@ -214,7 +214,7 @@ mod tests {
     }
 
     fn run(script: ScriptedTransport, source: &dyn PinProvider) -> (Result<(), String>, String) {
-        let mut card = Card::with_trace(script, false);
+        let mut card = quorum_card::card::Card::with_trace(script, false);
         let mut out = Vec::new();
         let result = verify_pin(&mut card, &policy(source), "fp", "Pad", &mut out)
             .map(drop)

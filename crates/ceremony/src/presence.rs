@@ -6,6 +6,7 @@ use std::io::Write;
 use std::time::{Duration, Instant};
 
 use quorum_card::card::Card;
+use quorum_card::custodian::CustodianCard;
 use quorum_card::readers::{Connection, Readers};
 use quorum_card::transport::TransportError;
 
@@ -35,7 +36,7 @@ pub struct Presented {
     /// The reader it is in.
     pub reader: String,
     /// The open session.
-    pub card: Card<Connection>,
+    pub card: Box<dyn CustodianCard>,
 }
 
 /// Hands out cards one by one according to [`CardsFrom`].
@@ -231,12 +232,24 @@ impl<'a> Presenter<'a> {
     }
 
     fn open(&self, reader: &str) -> Result<Presented, CeremonyError> {
-        let transport = connect_settled(self.ctx, reader)?;
         Ok(Presented {
             reader: reader.to_owned(),
-            card: Card::with_trace(transport, self.trace),
+            card: open_card(self.ctx, reader, self.trace)?,
         })
     }
+}
+
+/// The custodian card in `reader`, connected exclusively: the one place a card's kind is
+/// decided (the quorum applet today), so every ceremony holds it as a [`CustodianCard`].
+pub fn open_card(
+    ctx: &dyn Readers,
+    reader: &str,
+    trace: bool,
+) -> Result<Box<dyn CustodianCard>, CeremonyError> {
+    Ok(Box::new(Card::with_trace(
+        connect_settled(ctx, reader)?,
+        trace,
+    )))
 }
 
 /// Connects to a just-inserted card, retrying briefly while pcscd is still powering it up.

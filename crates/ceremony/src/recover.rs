@@ -11,8 +11,8 @@ use std::io::Write;
 
 use zeroize::Zeroizing;
 
-use quorum_card::card::Card;
-use quorum_card::readers::{Connection, Readers};
+use quorum_card::custodian::CustodianCard;
+use quorum_card::readers::Readers;
 use quorum_protocol::crypto::SetDigest;
 use quorum_protocol::record::PublicRecord;
 use quorum_protocol::sharing::{self, check_same_set, OpenedShare};
@@ -377,7 +377,7 @@ impl Run<'_, '_> {
     /// One card's share: Ok(note) if opened and kept, Err((card, why)) if skipped.
     fn take(
         &mut self,
-        card: &mut Card<Connection>,
+        card: &mut dyn CustodianCard,
         reader: &str,
         member: Member,
         out: &mut dyn Write,
@@ -444,7 +444,7 @@ impl Run<'_, '_> {
     /// Says what happened to a card and remembers it.
     fn report(
         &mut self,
-        card: &mut Card<Connection>,
+        card: &mut dyn CustodianCard,
         reader: &str,
         outcome: Result<(Who, String), Refusal>,
         out: &mut dyn Write,

@@ -4,13 +4,12 @@
 
 use std::io::Write;
 
-use quorum_card::card::Card;
 use quorum_card::readers::Readers;
 use quorum_protocol::apdu::LifeCycle;
 
 use super::inspect::{summarize, CardSummary};
 use super::share::LeftTheReader;
-use super::{presence::connect_settled, say, CeremonyError};
+use super::{presence::open_card, say, CeremonyError};
 
 /// The confirmation a destructive reset needs: the fingerprint of the card to destroy.
 pub enum Confirmation<'a> {
@@ -83,7 +82,7 @@ pub fn reset_card(
             problem: "was pulled out of the reader (or the reader failed) before the reset began: nothing was erased; insert it again and repeat the command".to_owned(),
         }
     };
-    let mut card = Card::with_trace(connect_settled(ctx, reader).map_err(pulled_early)?, trace);
+    let mut card = open_card(ctx, reader, trace).map_err(pulled_early)?;
     card.select()
         .map_err(|e| pulled_early(CeremonyError::card(reader, e)))?;
     card.factory_reset().map_err(|e| {

@@ -16,9 +16,8 @@ use std::io::Write;
 
 use rand::rngs::OsRng;
 
-use quorum_card::card::Card;
-use quorum_card::readers::{Connection, Readers};
-use quorum_card::transport::Transport;
+use quorum_card::custodian::CustodianCard;
+use quorum_card::readers::Readers;
 use quorum_protocol::apdu::{LifeCycle, RecordKey, SelectInfo};
 use quorum_protocol::crypto::CardKey;
 use quorum_protocol::record::{PublicRecord, SET_ID_LEN};
@@ -88,7 +87,7 @@ struct NewMember {
     pin: Verified,
     /// A re-used card's present key, active until its new record is written.
     old_key: Option<CardKey>,
-    session: Option<Card<Connection>>,
+    session: Option<Box<dyn CustodianCard>>,
 }
 
 impl NewMember {
@@ -96,7 +95,7 @@ impl NewMember {
     /// written for its pending key, which becomes its key in the same commit.
     fn write(
         &self,
-        session: &mut Card<Connection>,
+        session: &mut dyn CustodianCard,
         reader: &str,
         card: &sharing::EnrolledCard,
         pins: &PinPolicy<'_>,
@@ -126,8 +125,8 @@ impl NewMember {
 /// session), so that its old sealed share, which old APDU logs may hold, never opens again
 /// once its new record is written. Until then its present key and record stay active, and
 /// it still counts for the old set. The PIN and its tries are kept.
-fn renew_key<T: Transport>(
-    card: &mut Card<T>,
+fn renew_key(
+    card: &mut dyn CustodianCard,
     select: &SelectInfo,
     name: &str,
 ) -> Result<CardKey, String> {
@@ -147,7 +146,7 @@ fn renew_key<T: Transport>(
 struct OldCard {
     reader: String,
     key: CardKey,
-    session: Option<Card<Connection>>,
+    session: Option<Box<dyn CustodianCard>>,
 }
 
 /// What phase 0 gathered.
@@ -919,7 +918,7 @@ fn wipe(
 }
 
 fn wipe_one(
-    session: &mut Card<Connection>,
+    session: &mut dyn CustodianCard,
     reader: &str,
     key: &CardKey,
     progress: &mut Progress,
@@ -959,7 +958,7 @@ mod tests {
             record_capacity: 8192,
         };
         // no command is scripted: the refusal comes from SELECT's capabilities alone
-        let mut card = Card::with_trace(ScriptedTransport::new(), false);
+        let mut card = quorum_card::card::Card::with_trace(ScriptedTransport::new(), false);
         let e = renew_key(&mut card, &select, "card 1111-2222-3333-4444").unwrap_err();
         assert!(e.contains("protocol 1.0"), "{e}");
         assert!(e.contains("never opens again"), "{e}");

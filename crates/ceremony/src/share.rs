@@ -7,8 +7,9 @@ use std::io::Write;
 
 use rand::rngs::OsRng;
 
-use quorum_card::card::{Card, CardError};
-use quorum_card::transport::{Transport, TransportError};
+use quorum_card::card::CardError;
+use quorum_card::custodian::CustodianCard;
+use quorum_card::transport::TransportError;
 use quorum_protocol::apdu::LifeCycle;
 use quorum_protocol::bundle::BundleError;
 use quorum_protocol::crypto::wei25519::POINT_LEN;
@@ -257,7 +258,7 @@ impl From<UnsealError<CardError>> for Refused {
 /// SELECT, GET RECORD (public) and GET STATUS: the card's place in its set; refused unless
 /// ENROLLED and unless the card's own key is the one its record lists for it, so a card
 /// carrying a copied record is named before any PIN is sent to it.
-pub fn read_member<T: Transport>(card: &mut Card<T>) -> Result<Member, Refusal> {
+pub fn read_member(card: &mut dyn CustodianCard) -> Result<Member, Refusal> {
     let info = card.select().map_err(|e| Refusal::new(Who::unknown(), e))?;
     if info.state != LifeCycle::Enrolled {
         return Err(Refusal::new(Who::unknown(), Refused::NoShare(info.state)));
@@ -306,8 +307,8 @@ pub fn read_member<T: Transport>(card: &mut Card<T>) -> Result<Member, Refusal> 
 
 /// VERIFY, GET RECORD (sealed) and UNSEAL: the member's share, opened and checked against
 /// the commitment its set description publishes.
-pub fn open_member<T: Transport>(
-    card: &mut Card<T>,
+pub fn open_member(
+    card: &mut dyn CustodianCard,
     member: &Member,
     pins: &PinPolicy<'_>,
     reader: &str,
@@ -318,8 +319,8 @@ pub fn open_member<T: Transport>(
 
 /// [`open_member`], also returning the PIN the card accepted, for a ceremony that writes
 /// the same card later.
-pub fn open_member_keeping_pin<T: Transport>(
-    card: &mut Card<T>,
+pub fn open_member_keeping_pin(
+    card: &mut dyn CustodianCard,
     member: &Member,
     pins: &PinPolicy<'_>,
     reader: &str,
@@ -332,8 +333,8 @@ pub fn open_member_keeping_pin<T: Transport>(
 
 /// GET RECORD (sealed) and UNSEAL on a card whose PIN was accepted in this session: the
 /// member's share, opened and checked against its commitment.
-pub fn open_verified<T: Transport>(
-    card: &mut Card<T>,
+pub fn open_verified(
+    card: &mut dyn CustodianCard,
     member: &Member,
 ) -> Result<OpenedShare, Refusal> {
     let sealed = card

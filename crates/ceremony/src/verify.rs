@@ -8,6 +8,7 @@ use std::io::Write;
 
 use rand::rngs::OsRng;
 
+use quorum_card::custodian::CustodianCard;
 use quorum_card::readers::Readers;
 use quorum_protocol::bundle::Bundle;
 use quorum_protocol::crypto::KeyChallenge;
@@ -124,7 +125,7 @@ impl From<Refusal> for Failed {
 }
 
 fn check_one(
-    card: &mut quorum_card::card::Card<quorum_card::readers::Connection>,
+    card: &mut dyn CustodianCard,
     reader: &str,
     req: &VerifyRequest<'_>,
     out: &mut dyn Write,
@@ -170,10 +171,7 @@ fn check_one(
 /// One UNSEAL of s·G for a fresh s (the PIN was accepted): the answer must be x(s·Q) for the
 /// key the record lists. GET RECORD (sealed) is never sent, so the share never reaches this
 /// computer.
-fn prove_key(
-    card: &mut quorum_card::card::Card<quorum_card::readers::Connection>,
-    member: &Member,
-) -> Result<(), Refusal> {
+fn prove_key(card: &mut dyn CustodianCard, member: &Member) -> Result<(), Refusal> {
     let refuse = |reason: Refused| Refusal::new(member.who.clone(), reason);
     let challenge = KeyChallenge::new(member.key.point(), &mut OsRng);
     let answer = card

@@ -1,0 +1,253 @@
+//! What a ceremony asks of a custodian card, whatever its kind: the quorum applet
+//! ([`crate::card::Card`]) today, an OpenPGP card next, an in-memory card in tests. The
+//! ceremonies hold `Box<dyn CustodianCard>`, so a new kind of card plugs in without them.
+
+use zeroize::Zeroizing;
+
+use crate::card::{ApduStats, Card, CardError};
+use crate::transport::Transport;
+use quorum_protocol::apdu::part10::PinpadFeatures;
+use quorum_protocol::apdu::{CardStatus, SelectInfo, DH_LEN, POINT_LEN};
+use quorum_protocol::pin::{PinBlock, RetryLimit};
+
+/// The operations of a custodian card that ceremonies use; each keeps the meaning the
+/// quorum protocol gives it (apdu-spec), whatever commands a card kind needs for it.
+pub trait CustodianCard {
+    /// Opens the card's custodian application and says what it is and in what state.
+    fn select(&mut self) -> Result<SelectInfo, CardError>;
+
+    /// The card's life-cycle state, PIN state, key and record capacity; no PIN needed.
+    fn status(&mut self) -> Result<CardStatus, CardError>;
+
+    /// Makes a blank card a personalised one: a key pair and a first PIN; returns the key.
+    fn initialise(
+        &mut self,
+        retry_limit: RetryLimit,
+        pin: &PinBlock,
+    ) -> Result<[u8; POINT_LEN], CardError>;
+
+    /// [`CustodianCard::initialise`] with the first PIN typed twice on the reader's keypad.
+    fn initialise_on_pinpad(
+        &mut self,
+        retry_limit: RetryLimit,
+        timeout_secs: u8,
+    ) -> Result<[u8; POINT_LEN], CardError>;
+
+    /// The reader's PIN pad, if it has one the card can use.
+    fn pinpad(&mut self) -> Result<Option<PinpadFeatures>, CardError>;
+
+    /// Presents the PIN; a wrong one says how many tries are left.
+    fn verify(&mut self, pin: &PinBlock) -> Result<(), CardError>;
+
+    /// Presents the PIN typed on the reader's keypad (never seen by this computer).
+    fn verify_on_pinpad(&mut self, timeout_secs: u8) -> Result<(), CardError>;
+
+    /// Replaces the PIN, given the current one.
+    fn change_pin(&mut self, old: &PinBlock, new: &PinBlock) -> Result<(), CardError>;
+
+    /// Replaces the PIN, both typed on the reader's keypad.
+    fn change_pin_on_pinpad(&mut self, timeout_secs: u8) -> Result<(), CardError>;
+
+    /// Stores a record (a PUT RECORD stream): all of it, or the card keeps its old one.
+    fn put_record(&mut self, stream: &[u8]) -> Result<(), CardError>;
+
+    /// Draws a new key pair kept pending until the next record makes it the card's key.
+    fn prepare_key(&mut self) -> Result<[u8; POINT_LEN], CardError>;
+
+    /// Stores a record and makes the pending key the card's key, in one step.
+    fn put_record_renewing_key(&mut self, stream: &[u8]) -> Result<(), CardError>;
+
+    /// The record's public part (the set description); no PIN needed.
+    fn get_record_public(&mut self) -> Result<Vec<u8>, CardError>;
+
+    /// The record's sealed part (the HPKE-sealed share), after the PIN.
+    fn get_record_sealed(&mut self) -> Result<Zeroizing<Vec<u8>>, CardError>;
+
+    /// The card's DH step on a (blinded) point, after the PIN: x(d·P).
+    fn unseal(&mut self, point: &[u8; POINT_LEN]) -> Result<Zeroizing<[u8; DH_LEN]>, CardError>;
+
+    /// Erases the card's key, PIN and record: the card is blank again.
+    fn factory_reset(&mut self) -> Result<(), CardError>;
+
+    /// Round trips since the card was connected or the counts were reset (`--stats`).
+    fn stats(&self) -> ApduStats;
+}
+
+impl<T: Transport> CustodianCard for Card<T> {
+    fn select(&mut self) -> Result<SelectInfo, CardError> {
+        Card::select(self)
+    }
+
+    fn status(&mut self) -> Result<CardStatus, CardError> {
+        Card::status(self)
+    }
+
+    fn initialise(
+        &mut self,
+        retry_limit: RetryLimit,
+        pin: &PinBlock,
+    ) -> Result<[u8; POINT_LEN], CardError> {
+        Card::initialise(self, retry_limit, pin)
+    }
+
+    fn initialise_on_pinpad(
+        &mut self,
+        retry_limit: RetryLimit,
+        timeout_secs: u8,
+    ) -> Result<[u8; POINT_LEN], CardError> {
+        Card::initialise_on_pinpad(self, retry_limit, timeout_secs)
+    }
+
+    fn pinpad(&mut self) -> Result<Option<PinpadFeatures>, CardError> {
+        Card::pinpad(self)
+    }
+
+    fn verify(&mut self, pin: &PinBlock) -> Result<(), CardError> {
+        Card::verify(self, pin)
+    }
+
+    fn verify_on_pinpad(&mut self, timeout_secs: u8) -> Result<(), CardError> {
+        Card::verify_on_pinpad(self, timeout_secs)
+    }
+
+    fn change_pin(&mut self, old: &PinBlock, new: &PinBlock) -> Result<(), CardError> {
+        Card::change_pin(self, old, new)
+    }
+
+    fn change_pin_on_pinpad(&mut self, timeout_secs: u8) -> Result<(), CardError> {
+        Card::change_pin_on_pinpad(self, timeout_secs)
+    }
+
+    fn put_record(&mut self, stream: &[u8]) -> Result<(), CardError> {
+        Card::put_record(self, stream)
+    }
+
+    fn prepare_key(&mut self) -> Result<[u8; POINT_LEN], CardError> {
+        Card::prepare_key(self)
+    }
+
+    fn put_record_renewing_key(&mut self, stream: &[u8]) -> Result<(), CardError> {
+        Card::put_record_renewing_key(self, stream)
+    }
+
+    fn get_record_public(&mut self) -> Result<Vec<u8>, CardError> {
+        Card::get_record_public(self)
+    }
+
+    fn get_record_sealed(&mut self) -> Result<Zeroizing<Vec<u8>>, CardError> {
+        Card::get_record_sealed(self)
+    }
+
+    fn unseal(&mut self, point: &[u8; POINT_LEN]) -> Result<Zeroizing<[u8; DH_LEN]>, CardError> {
+        Card::unseal(self, point)
+    }
+
+    fn factory_reset(&mut self) -> Result<(), CardError> {
+        Card::factory_reset(self)
+    }
+
+    fn stats(&self) -> ApduStats {
+        Card::stats(self)
+    }
+}
+
+/// A boxed card is a card: ceremonies keep cards of several kinds as `Box<dyn CustodianCard>`.
+impl<C: CustodianCard + ?Sized> CustodianCard for Box<C> {
+    fn select(&mut self) -> Result<SelectInfo, CardError> {
+        (**self).select()
+    }
+
+    fn status(&mut self) -> Result<CardStatus, CardError> {
+        (**self).status()
+    }
+
+    fn initialise(
+        &mut self,
+        retry_limit: RetryLimit,
+        pin: &PinBlock,
+    ) -> Result<[u8; POINT_LEN], CardError> {
+        (**self).initialise(retry_limit, pin)
+    }
+
+    fn initialise_on_pinpad(
+        &mut self,
+        retry_limit: RetryLimit,
+        timeout_secs: u8,
+    ) -> Result<[u8; POINT_LEN], CardError> {
+        (**self).initialise_on_pinpad(retry_limit, timeout_secs)
+    }
+
+    fn pinpad(&mut self) -> Result<Option<PinpadFeatures>, CardError> {
+        (**self).pinpad()
+    }
+
+    fn verify(&mut self, pin: &PinBlock) -> Result<(), CardError> {
+        (**self).verify(pin)
+    }
+
+    fn verify_on_pinpad(&mut self, timeout_secs: u8) -> Result<(), CardError> {
+        (**self).verify_on_pinpad(timeout_secs)
+    }
+
+    fn change_pin(&mut self, old: &PinBlock, new: &PinBlock) -> Result<(), CardError> {
+        (**self).change_pin(old, new)
+    }
+
+    fn change_pin_on_pinpad(&mut self, timeout_secs: u8) -> Result<(), CardError> {
+        (**self).change_pin_on_pinpad(timeout_secs)
+    }
+
+    fn put_record(&mut self, stream: &[u8]) -> Result<(), CardError> {
+        (**self).put_record(stream)
+    }
+
+    fn prepare_key(&mut self) -> Result<[u8; POINT_LEN], CardError> {
+        (**self).prepare_key()
+    }
+
+    fn put_record_renewing_key(&mut self, stream: &[u8]) -> Result<(), CardError> {
+        (**self).put_record_renewing_key(stream)
+    }
+
+    fn get_record_public(&mut self) -> Result<Vec<u8>, CardError> {
+        (**self).get_record_public()
+    }
+
+    fn get_record_sealed(&mut self) -> Result<Zeroizing<Vec<u8>>, CardError> {
+        (**self).get_record_sealed()
+    }
+
+    fn unseal(&mut self, point: &[u8; POINT_LEN]) -> Result<Zeroizing<[u8; DH_LEN]>, CardError> {
+        (**self).unseal(point)
+    }
+
+    fn factory_reset(&mut self) -> Result<(), CardError> {
+        (**self).factory_reset()
+    }
+
+    fn stats(&self) -> ApduStats {
+        (**self).stats()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::transport::scripted::ScriptedTransport;
+
+    #[test]
+    fn a_quorum_card_behind_the_trait_sends_the_same_apdus() {
+        let script = ScriptedTransport::new()
+            .expect("801EAA55", "9000")
+            .expect("002000810C313233343536FFFFFFFFFFFF", "63C3");
+        let mut card: Box<dyn CustodianCard> = Box::new(Card::with_trace(script, false));
+        card.factory_reset().unwrap();
+        assert_eq!(card.stats().commands, 1);
+        let pin = PinBlock::new("123456").unwrap();
+        assert!(matches!(
+            card.verify(&pin),
+            Err(CardError::WrongPin { tries_left: 3 })
+        ));
+        assert_eq!(card.stats().commands, 2);
+    }
+}
