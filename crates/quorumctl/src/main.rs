@@ -1138,3 +1138,6 @@ fn export_bundle(args: &ExportArgs, trace: bool, report: &mut Report) -> Result<
     report.set("skipped", json!(skipped));
     Ok(())
 }
+
+#[cfg(test)]
+mod tests;
