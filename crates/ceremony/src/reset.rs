@@ -114,3 +114,6 @@ pub fn reset_card(
     }
     Ok(ResetDone { before })
 }
+
+#[cfg(test)]
+mod in_memory;

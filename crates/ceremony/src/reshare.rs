@@ -989,3 +989,6 @@ mod tests {
         assert!(said.contains("the old set is still complete"), "{said}");
     }
 }
+
+#[cfg(test)]
+mod in_memory;
