@@ -181,3 +181,37 @@ fn a_new_card_pulled_after_its_record_is_unfinished_with_what_to_do() {
         quorum_protocol::apdu::LifeCycle::Enrolled
     );
 }
+
+#[test]
+fn a_new_card_whose_key_the_set_already_lists_is_an_add_card_error_with_nothing_written() {
+    // A card re-personalised with the key it had in the set (the emulator can be told the
+    // scalar; a real card never generates the same key twice).
+    let d = [0x01u8; 32];
+    let card = quorum_card::memory::shared(
+        quorum_card::memory::MemoryApplet::new()
+            .queue_key(&d)
+            .personalised(PIN),
+    );
+    let other = fresh_cards(1).remove(0);
+    let readers = MemoryReaders::with_cards(&[card.clone(), other.clone()]);
+    let pins = pin_file();
+    let mut req = crate::in_memory_kit::enroll_request(1, "vault", CardsFrom::EveryReader, &pins);
+    req.count = Some(2);
+    let outcome = crate::enroll::enroll(&readers, &req, &mut Said::default()).unwrap();
+    drop(readers);
+    let set = EnrolledSet {
+        cards: vec![card.clone(), other.clone()],
+        outcome,
+    };
+    *card.borrow_mut() = quorum_card::memory::MemoryApplet::new()
+        .queue_key(&d)
+        .personalised(PIN);
+    let readers = MemoryReaders::with_cards(&[other.clone(), card.clone()]);
+    let e = run(&readers, &set, CardsFrom::EveryReader, None)
+        .0
+        .err()
+        .unwrap();
+    assert!(matches!(e, CeremonyError::AddCard(_)), "{e}");
+    assert!(e.to_string().ends_with("nothing was written"), "{e}");
+    assert_eq!(card.borrow().count(0x14), 0);
+}

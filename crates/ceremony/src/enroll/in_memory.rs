@@ -9,6 +9,7 @@ use super::*;
 use crate::in_memory_kit::*;
 use crate::pins::tests::Typed;
 use crate::pins::PinTable;
+use quorum_protocol::sharing::EnrollError;
 
 fn run(
     readers: &MemoryReaders,
@@ -407,4 +408,20 @@ fn a_card_pulled_during_the_first_write_leaves_nothing_written() {
         "{e}"
     );
     assert_eq!(cards[0].borrow().state(), LifeCycle::Personalised);
+}
+
+#[test]
+fn a_label_against_the_record_rules_is_an_enroll_error_with_nothing_written() {
+    let cards = fresh_cards(2);
+    let readers = MemoryReaders::with_cards(&cards);
+    let pins = pin_file();
+    let req = enroll_request(2, "", CardsFrom::EveryReader, &pins);
+    let e = run(&readers, &req).0.err().unwrap();
+    assert!(
+        matches!(e, CeremonyError::Enroll(EnrollError::Record(_))),
+        "{e}"
+    );
+    assert_eq!(writes(&cards), 0);
+    // quorumctl checks the label first; the ceremony itself finds it only after the PINs.
+    assert_eq!(pin_checks(&cards), 2);
 }

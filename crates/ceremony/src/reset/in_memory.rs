@@ -168,3 +168,37 @@ fn a_card_pulled_after_confirming_the_reset_is_reported_erased() {
     );
     assert_eq!(card.borrow().state(), LifeCycle::Blank);
 }
+
+#[test]
+fn an_unreadable_record_stops_the_reset_before_anything_is_erased() {
+    let card = fresh_cards(1).remove(0);
+    write_record(&card, b"not a record", b"s");
+    let readers = readers_with(&card);
+    let e = reset_card(
+        &readers,
+        "Reader 0",
+        Confirmation::Given("x"),
+        false,
+        &mut Said::default(),
+    )
+    .unwrap_err();
+    assert!(matches!(e, CeremonyError::Record(_)), "{e}");
+    assert_eq!(card.borrow().count(0x1E), 0);
+}
+
+#[test]
+fn a_confirmation_that_cannot_be_read_is_an_output_error_with_nothing_erased() {
+    let card = fresh_cards(1).remove(0);
+    let readers = readers_with(&card);
+    let mut ask = |_: &str| Err(std::io::Error::other("terminal closed"));
+    let e = reset_card(
+        &readers,
+        "Reader 0",
+        Confirmation::Ask(&mut ask),
+        false,
+        &mut Said::default(),
+    )
+    .unwrap_err();
+    assert!(matches!(e, CeremonyError::Output(_)), "{e}");
+    assert_eq!(card.borrow().writes(), 0);
+}
