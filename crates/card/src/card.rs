@@ -116,6 +116,12 @@ impl<T: Transport> Card<T> {
         &self.transport
     }
 
+    /// The transport, mutably: a test reaches its in-memory card, or sends a raw APDU past
+    /// the 61xx handling to see the status word exactly as the card sent it.
+    pub fn transport_mut(&mut self) -> &mut T {
+        &mut self.transport
+    }
+
     /// Gives the transport back (the connection stays open).
     pub fn into_transport(self) -> T {
         self.transport

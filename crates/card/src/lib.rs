@@ -5,9 +5,12 @@
 //! - [`transport`]: moving APDU bytes to one card and back, and backend-neutral errors;
 //! - [`readers`]: listing readers, connecting, waiting for a card to come or go;
 //! - [`card`]: a session with the quorum applet (every command, PIN pad control, traces);
-//! - [`custodian`]: the [`custodian::CustodianCard`] trait ceremonies hold cards by.
+//! - [`custodian`]: the [`custodian::CustodianCard`] trait ceremonies hold cards by;
+//! - `memory` (feature `testkit`): in-memory cards and readers that run the applet protocol.
 
 pub mod card;
 pub mod custodian;
+#[cfg(any(test, feature = "testkit"))]
+pub mod memory;
 pub mod readers;
 pub mod transport;

@@ -192,6 +192,26 @@ pub fn add_card(
             SeenCard::listing(&seen)
         )));
     };
+    // Every reader: the quorum and a new card may be found before the last reader was
+    // looked at; another personalised card there would make the choice the readers' order.
+    if req.new_card.is_none() {
+        while !presenter.pending_readers().is_empty() {
+            let Some(mut p) = presenter.next(out, "")? else {
+                break;
+            };
+            let other = identify(&mut p.card, &p.reader)
+                .ok()
+                .filter(|id| id.status.state == LifeCycle::Personalised && !id.status.blocked)
+                .and_then(|id| id.key);
+            if let Some(other) = other {
+                return Err(CeremonyError::Usage(format!(
+                    "two personalised cards are present ({} and {}): name the one to add with --new FINGERPRINT; nothing was written",
+                    n.key.fingerprint(),
+                    other.fingerprint()
+                )));
+            }
+        }
+    }
     let mut session = n
         .session
         .take()
@@ -380,3 +400,6 @@ fn finish_new(
     );
     Ok(card)
 }
+
+#[cfg(test)]
+mod in_memory;

@@ -39,3 +39,6 @@ pub fn change_pin(
     pin_step::change(&mut card, pins, new, &fingerprint, reader, out)?;
     Ok(fingerprint)
 }
+
+#[cfg(test)]
+mod in_memory;

@@ -80,6 +80,7 @@ pub fn enroll(
     out: &mut dyn Write,
 ) -> Result<EnrollOutcome, CeremonyError> {
     let mut presenter = Presenter::new(ctx, req.from.clone(), req.trace)?;
+    check_threshold(req.threshold, req.count)?;
     let registered = if presenter.swapping() {
         let count = req.count.ok_or_else(|| {
             CeremonyError::Usage(
@@ -125,6 +126,23 @@ pub fn enroll(
         write_present(req, registered, &enrollment, out)?
     };
     Ok(EnrollOutcome { enrollment, cards })
+}
+
+/// Refuses, before any card is asked for a PIN, a threshold no set of these cards can have:
+/// 0, or more than the number of cards when it is given.
+fn check_threshold(threshold: u8, count: Option<u8>) -> Result<(), CeremonyError> {
+    if threshold == 0 {
+        return Err(CeremonyError::Usage(
+            "--threshold 0 is impossible: a set needs at least one card to recover; nothing was done"
+                .to_owned(),
+        ));
+    }
+    match count {
+        Some(m) if threshold > m => Err(CeremonyError::Usage(format!(
+            "--threshold {threshold} is more than the {m} cards of --shares: a set of {m} cards can need at most {m}; nothing was done"
+        ))),
+        _ => Ok(()),
+    }
 }
 
 /// Refuses, before anything is written, a record larger than its card's record capacity.
@@ -669,3 +687,6 @@ fn write_swapped(
     written.sort_by_key(|w| w.index);
     Ok(written)
 }
+
+#[cfg(test)]
+mod in_memory;

@@ -72,3 +72,6 @@ pub fn init(
         retry_limit: retry_limit.get(),
     })
 }
+
+#[cfg(test)]
+mod in_memory;

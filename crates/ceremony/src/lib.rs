@@ -8,6 +8,8 @@ pub mod add_card;
 pub mod bundle_file;
 pub mod change_pin;
 pub mod enroll;
+#[cfg(test)]
+mod in_memory_kit;
 pub mod init;
 pub mod inspect;
 pub mod log;

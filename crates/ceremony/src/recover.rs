@@ -486,3 +486,6 @@ fn after_select_baseline() -> quorum_card::card::ApduStats {
         ..Default::default()
     }
 }
+
+#[cfg(test)]
+mod in_memory;

@@ -113,3 +113,6 @@ pub fn reset_card(
     }
     Ok(ResetDone { before })
 }
+
+#[cfg(test)]
+mod in_memory;

@@ -1002,3 +1002,6 @@ mod tests {
         assert!(said.contains("the old set is still complete"), "{said}");
     }
 }
+
+#[cfg(test)]
+mod in_memory;

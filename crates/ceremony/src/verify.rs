@@ -193,3 +193,6 @@ fn set_name(set: &SetMembership) -> String {
         set.label, set.threshold, set.count, set.set_id
     )
 }
+
+#[cfg(test)]
+mod in_memory;

@@ -1,0 +1,427 @@
+//! The enroll ceremony against in-memory cards and readers: every reader mode, the
+//! refusals that must come before any PIN, the summary, and the failures while writing.
+
+use quorum_card::memory::{shared, MemoryApplet, MemoryReaders, SharedCard};
+use quorum_card::transport::TransportError;
+use quorum_protocol::apdu::LifeCycle;
+
+use super::*;
+use crate::in_memory_kit::*;
+use crate::pins::tests::Typed;
+use crate::pins::PinTable;
+use quorum_protocol::sharing::EnrollError;
+
+fn run(
+    readers: &MemoryReaders,
+    req: &EnrollRequest<'_>,
+) -> (Result<EnrollOutcome, CeremonyError>, String) {
+    let mut said = Said::default();
+    let result = enroll(readers, req, &mut said);
+    (result, said.text())
+}
+
+/// Every card holds the record the outcome says it was written, and opened it.
+fn assert_written(cards: &[SharedCard], outcome: &EnrollOutcome) {
+    for card in cards {
+        let fp = fingerprint(card);
+        let report = outcome
+            .cards
+            .iter()
+            .find(|r| r.fingerprint == fp)
+            .expect("every card is in the summary");
+        let written = &outcome.enrollment.cards[usize::from(report.index) - 1];
+        let c = card.borrow();
+        assert_eq!(c.state(), LifeCycle::Enrolled);
+        assert_eq!(c.record().unwrap().0, &written.public[..]);
+        assert_eq!(c.record().unwrap().1, &written.sealed[..]);
+        assert!(c.count(0x18) >= 1, "the new share was opened on the card");
+    }
+}
+
+#[test]
+fn every_reader_enrolls_the_cards_present_in_reader_order_with_their_names() {
+    let cards = fresh_cards(3);
+    let readers = MemoryReaders::with_cards(&cards);
+    let pins = pin_file();
+    let names = vec![(fingerprint(&cards[1]).to_uppercase(), "Bob".to_owned())];
+    let mut req = enroll_request(2, "vault", CardsFrom::EveryReader, &pins);
+    req.names = &names;
+    let (result, said) = run(&readers, &req);
+    let outcome = result.unwrap();
+    assert_written(&cards, &outcome);
+    let summary: Vec<(u8, &str, &str)> = outcome
+        .cards
+        .iter()
+        .map(|c| (c.index, c.name.as_str(), c.reader.as_str()))
+        .collect();
+    assert_eq!(
+        summary,
+        [
+            (1, "custodian 1", "Reader 0"),
+            (2, "Bob", "Reader 1"),
+            (3, "custodian 3", "Reader 2")
+        ]
+    );
+    let record = &outcome.enrollment.cards[0].record;
+    assert_eq!((record.threshold, record.label.as_str()), (2, "vault"));
+    assert_eq!(record.custodian(2).unwrap().name, "Bob");
+    // One PIN per card, on the session that writes it: no second VERIFY.
+    for card in &cards {
+        assert_eq!(card.borrow().pin_checks(), 1);
+        assert!(!card.borrow().validated(), "the session ended with a reset");
+    }
+    assert_eq!(
+        said.matches("share written, read back and opened").count(),
+        3
+    );
+}
+
+#[test]
+fn one_reader_registers_each_card_then_writes_each_one_again() {
+    let cards = fresh_cards(3);
+    let readers = MemoryReaders::new(&["Pad"]);
+    let refs: Vec<&SharedCard> = cards.iter().collect();
+    readers.then_present_in_turn("Pad", &refs);
+    // The writing pass takes the cards in another order.
+    readers.then_present_in_turn("Pad", &[&cards[2], &cards[0], &cards[1]]);
+    let pins = pin_file();
+    let mut req = enroll_request(2, "vault", one_reader("Pad"), &pins);
+    req.count = Some(3);
+    let (result, said) = run(&readers, &req);
+    let outcome = result.unwrap();
+    assert_written(&cards, &outcome);
+    // Indices follow the registration order; the summary is sorted by index.
+    let order: Vec<String> = outcome
+        .cards
+        .iter()
+        .map(|c| c.fingerprint.clone())
+        .collect();
+    assert_eq!(order, cards.iter().map(fingerprint).collect::<Vec<_>>());
+    for card in &cards {
+        assert_eq!(
+            card.borrow().pin_checks(),
+            2,
+            "registered, then verified again to write"
+        );
+    }
+    assert_eq!(
+        readers.script_left(),
+        1,
+        "the last card may stay in the reader"
+    );
+    assert!(
+        said.contains("Insert custodian card 1 of 3 into \"Pad\""),
+        "{said}"
+    );
+    assert!(
+        said.contains("Remove the card from \"Pad\" (registered)"),
+        "{said}"
+    );
+    assert!(said.contains("its custodian may take it out"), "{said}");
+}
+
+#[test]
+fn one_reader_skips_a_stranger_and_a_card_written_already() {
+    let cards = fresh_cards(2);
+    let stranger = fresh_cards(1).remove(0);
+    let readers = MemoryReaders::new(&["Pad"]);
+    readers.then_present_in_turn("Pad", &[&cards[0], &cards[1]]);
+    readers.then_present_in_turn("Pad", &[&cards[0], &stranger, &cards[0], &cards[1]]);
+    let pins = pin_file();
+    let mut req = enroll_request(2, "pair", one_reader("Pad"), &pins);
+    req.count = Some(2);
+    let (result, said) = run(&readers, &req);
+    assert_written(&cards, &result.unwrap());
+    assert!(
+        said.contains(&format!(
+            "Skipped: card {} was not registered",
+            fingerprint(&stranger)
+        )),
+        "{said}"
+    );
+    assert!(said.contains("already holds its share"), "{said}");
+    assert_eq!(stranger.borrow().pin_checks(), 0);
+    assert_eq!(stranger.borrow().writes(), 0);
+}
+
+#[test]
+fn any_reader_takes_the_cards_present_then_each_card_inserted() {
+    let cards = fresh_cards(3);
+    let readers = MemoryReaders::new(&["R0", "R1"]);
+    readers.insert("R0", &cards[0]);
+    readers.insert("R1", &cards[1]);
+    // Registration: the third card replaces the first.
+    readers.then_remove("R0").then_insert("R0", &cards[2]);
+    // Writing: the cards still in (third, second), then the first again.
+    readers.then_remove("R0").then_insert("R0", &cards[0]);
+    let pins = pin_file();
+    let mut req = enroll_request(3, "all", any_reader(), &pins);
+    req.count = Some(3);
+    let (result, said) = run(&readers, &req);
+    let outcome = result.unwrap();
+    assert_written(&cards, &outcome);
+    assert_eq!(readers.script_left(), 0);
+    assert!(
+        said.contains("Insert custodian card 3 of 3 into any free reader."),
+        "{said}"
+    );
+    assert_eq!(outcome.cards.len(), 3);
+}
+
+#[test]
+fn swapping_without_a_count_is_a_usage_error_before_any_card() {
+    let readers = MemoryReaders::new(&["Pad"]);
+    let pins = pin_file();
+    let req = enroll_request(2, "x", one_reader("Pad"), &pins);
+    assert!(matches!(
+        run(&readers, &req).0,
+        Err(CeremonyError::Usage(_))
+    ));
+    assert!(readers.waits().is_empty());
+}
+
+#[test]
+fn a_threshold_above_the_cards_present_is_refused_before_any_pin() {
+    let cards = fresh_cards(3);
+    let readers = MemoryReaders::with_cards(&cards);
+    let pins = pin_file();
+    let req = enroll_request(4, "x", CardsFrom::EveryReader, &pins);
+    let e = run(&readers, &req).0.err().unwrap();
+    assert!(
+        matches!(e, CeremonyError::Usage(ref m) if m.contains("--threshold 4 needs at least 4 cards")),
+        "{e}"
+    );
+    assert_eq!(pin_checks(&cards), 0);
+    assert_eq!(writes(&cards), 0);
+}
+
+#[test]
+fn a_threshold_of_zero_is_refused_before_any_pin() {
+    let cards = fresh_cards(2);
+    let readers = MemoryReaders::with_cards(&cards);
+    let pins = pin_file();
+    let req = enroll_request(0, "x", CardsFrom::EveryReader, &pins);
+    let e = run(&readers, &req).0.err().unwrap();
+    assert!(e.to_string().contains("threshold"), "{e}");
+    assert_eq!(
+        pin_checks(&cards),
+        0,
+        "no custodian typed a PIN for an impossible set"
+    );
+    assert_eq!(writes(&cards), 0);
+}
+
+#[test]
+fn one_reader_refuses_a_threshold_above_the_count_before_any_card() {
+    let cards = fresh_cards(2);
+    let readers = MemoryReaders::new(&["Pad"]);
+    readers.then_present_in_turn("Pad", &[&cards[0], &cards[1]]);
+    let pins = pin_file();
+    let mut req = enroll_request(3, "x", one_reader("Pad"), &pins);
+    req.count = Some(2);
+    let e = run(&readers, &req).0.err().unwrap();
+    assert!(e.to_string().contains("threshold"), "{e}");
+    assert_eq!(
+        pin_checks(&cards),
+        0,
+        "no custodian typed a PIN for an impossible set"
+    );
+}
+
+#[test]
+fn a_share_count_that_does_not_match_the_cards_present_is_refused_before_any_pin() {
+    let cards = fresh_cards(2);
+    let readers = MemoryReaders::with_cards(&cards);
+    let pins = pin_file();
+    let mut req = enroll_request(2, "x", CardsFrom::EveryReader, &pins);
+    req.count = Some(3);
+    let e = run(&readers, &req).0.err().unwrap();
+    assert!(
+        matches!(e, CeremonyError::NotEnrolled(ref m) if m.contains("--shares 3 was asked but 2")),
+        "{e}"
+    );
+    assert_eq!(pin_checks(&cards), 0);
+}
+
+#[test]
+fn a_name_for_a_card_that_is_not_there_is_refused_before_any_pin() {
+    let cards = fresh_cards(2);
+    let readers = MemoryReaders::with_cards(&cards);
+    let pins = pin_file();
+    let names = vec![("0000-1111-2222-3333".to_owned(), "Eve".to_owned())];
+    let mut req = enroll_request(2, "x", CardsFrom::EveryReader, &pins);
+    req.names = &names;
+    let e = run(&readers, &req).0.err().unwrap();
+    assert!(
+        matches!(e, CeremonyError::Usage(ref m) if m.contains("0000-1111-2222-3333")),
+        "{e}"
+    );
+    assert_eq!(pin_checks(&cards), 0);
+}
+
+#[test]
+fn foreign_blank_and_enrolled_cards_are_refused_with_nothing_written_and_no_pin() {
+    let other = EnrolledSet::new(1, 1, "other set");
+    let mut cards = fresh_cards(2);
+    cards.push(shared(MemoryApplet::without_applet()));
+    cards.push(shared(MemoryApplet::new()));
+    cards.push(other.cards[0].clone());
+    let readers = MemoryReaders::with_cards(&cards);
+    let pins = pin_file();
+    let req = enroll_request(2, "x", CardsFrom::EveryReader, &pins);
+    let e = run(&readers, &req).0.err().unwrap();
+    let CeremonyError::NotEnrolled(message) = &e else {
+        panic!("{e}");
+    };
+    assert!(
+        message.starts_with("no PIN was asked and nothing was written, because cards were refused"),
+        "{message}"
+    );
+    assert!(message.contains("no quorum applet"), "{message}");
+    assert!(
+        message.contains("is blank; personalise it first"),
+        "{message}"
+    );
+    assert!(
+        message.contains("already holds a share of another set"),
+        "{message}"
+    );
+    assert!(message.contains("set \"other set\" (1-of-1"), "{message}");
+    assert_eq!(pin_checks(&cards), 0);
+    assert_eq!(writes(&cards), 0);
+}
+
+#[test]
+fn a_card_too_small_for_its_record_is_refused_with_nothing_written() {
+    let mut cards = fresh_cards(1);
+    cards.push(shared(MemoryApplet::new().capacity(200).personalised(PIN)));
+    let readers = MemoryReaders::with_cards(&cards);
+    let pins = pin_file();
+    let req = enroll_request(2, "x", CardsFrom::EveryReader, &pins);
+    let e = run(&readers, &req).0.err().unwrap();
+    assert!(
+        matches!(e, CeremonyError::NotEnrolled(ref m)
+        if m.contains(&format!("card {}", fingerprint(&cards[1]))) && m.contains("at most 200 bytes; nothing was written")),
+        "{e}"
+    );
+    assert_eq!(writes(&cards), 0);
+}
+
+#[test]
+fn the_same_card_twice_is_refused_in_one_reader_mode() {
+    let cards = fresh_cards(2);
+    let readers = MemoryReaders::new(&["Pad"]);
+    readers.then_present_in_turn("Pad", &[&cards[0], &cards[0], &cards[1]]);
+    readers.then_present_in_turn("Pad", &[&cards[0], &cards[1]]);
+    let pins = pin_file();
+    let mut req = enroll_request(2, "x", one_reader("Pad"), &pins);
+    req.count = Some(2);
+    let (result, said) = run(&readers, &req);
+    assert_written(&cards, &result.unwrap());
+    assert!(said.contains("the same card twice"), "{said}");
+    assert_eq!(
+        cards[0].borrow().pin_checks(),
+        2,
+        "the repeat was refused before its PIN"
+    );
+}
+
+#[test]
+fn a_wrong_pin_typed_is_asked_again_and_a_wrong_pin_from_a_file_stops_with_nothing_written() {
+    let cards = fresh_cards(2);
+    let readers = MemoryReaders::with_cards(&cards);
+    let typed = Typed(std::cell::RefCell::new(["999999", PIN, PIN].into()));
+    let req = enroll_request(2, "x", CardsFrom::EveryReader, &typed);
+    let (result, said) = run(&readers, &req);
+    assert_written(&cards, &result.unwrap());
+    assert!(
+        said.contains("wrong PIN, 4 tries left; type it again"),
+        "{said}"
+    );
+
+    let cards = fresh_cards(2);
+    let readers = MemoryReaders::with_cards(&cards);
+    let wrong = PinTable::parse(b"654321", "PIN file test").unwrap();
+    let req = enroll_request(2, "x", CardsFrom::EveryReader, &wrong);
+    let e = run(&readers, &req).0.err().unwrap();
+    assert!(
+        matches!(e, CeremonyError::NotEnrolled(ref m) if m.starts_with("nothing was written, because card")),
+        "{e}"
+    );
+    assert_eq!(
+        pin_checks(&cards),
+        1,
+        "the first wrong PIN stops the ceremony"
+    );
+    assert_eq!(cards[0].borrow().tries_left(), 4);
+    assert_eq!(writes(&cards), 0);
+}
+
+/// The number of PUT RECORD links of one card's record in a 2-of-3 set labelled "x".
+fn links_of_a_2_of_3_record() -> usize {
+    let sample = EnrolledSet::new(2, 3, "x");
+    let card = &sample.outcome.enrollment.cards[1];
+    (4 + card.public.len() + card.sealed.len()).div_ceil(255)
+}
+
+#[test]
+fn a_card_pulled_after_accepting_its_record_is_reported_unchecked_and_the_set_unfinished() {
+    let links = links_of_a_2_of_3_record();
+    let cards = fresh_cards(3);
+    let readers = MemoryReaders::with_cards(&cards);
+    // SELECT, GET STATUS, VERIFY to register; the PUT RECORD links; then GET RECORD is lost.
+    readers.pull_after("Reader 1", 3 + links, TransportError::CardRemoved);
+    let pins = pin_file();
+    let req = enroll_request(2, "x", CardsFrom::EveryReader, &pins);
+    let e = run(&readers, &req).0.err().unwrap();
+    let CeremonyError::Unfinished(message) = &e else {
+        panic!("{e}");
+    };
+    assert!(message.starts_with("the set was NOT enrolled"), "{message}");
+    assert!(
+        message.contains(&format!("{} (unchecked)", fingerprint(&cards[1]))),
+        "{message}"
+    );
+    assert!(message.contains(&fingerprint(&cards[0])), "{message}");
+    assert_eq!(
+        cards[1].borrow().state(),
+        LifeCycle::Enrolled,
+        "it holds the record"
+    );
+    assert_eq!(
+        cards[2].borrow().writes(),
+        0,
+        "the third card was never written"
+    );
+}
+
+#[test]
+fn a_card_pulled_during_the_first_write_leaves_nothing_written() {
+    let cards = fresh_cards(2);
+    let readers = MemoryReaders::with_cards(&cards);
+    readers.pull_after("Reader 0", 3, TransportError::ExchangeFailed);
+    let pins = pin_file();
+    let req = enroll_request(2, "x", CardsFrom::EveryReader, &pins);
+    let e = run(&readers, &req).0.err().unwrap();
+    assert!(
+        matches!(e, CeremonyError::NotEnrolled(ref m) if m.contains("no card was written")),
+        "{e}"
+    );
+    assert_eq!(cards[0].borrow().state(), LifeCycle::Personalised);
+}
+
+#[test]
+fn a_label_against_the_record_rules_is_an_enroll_error_with_nothing_written() {
+    let cards = fresh_cards(2);
+    let readers = MemoryReaders::with_cards(&cards);
+    let pins = pin_file();
+    let req = enroll_request(2, "", CardsFrom::EveryReader, &pins);
+    let e = run(&readers, &req).0.err().unwrap();
+    assert!(
+        matches!(e, CeremonyError::Enroll(EnrollError::Record(_))),
+        "{e}"
+    );
+    assert_eq!(writes(&cards), 0);
+    // quorumctl checks the label first; the ceremony itself finds it only after the PINs.
+    assert_eq!(pin_checks(&cards), 2);
+}

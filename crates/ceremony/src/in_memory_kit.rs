@@ -1,0 +1,169 @@
+//! What the ceremonies' in-memory tests share: custodian cards, readers, PIN sources and
+//! a set enrolled by the enroll ceremony itself, over quorum-card's `memory` test doubles.
+
+use std::time::Duration;
+
+use quorum_card::memory::{shared, MemoryApplet, MemoryReaders, SharedCard};
+use quorum_protocol::apdu::LifeCycle;
+use quorum_protocol::crypto::CardKey;
+
+use crate::enroll::{enroll, EnrollOutcome, EnrollRequest};
+use crate::pins::{PinProvider, PinTable};
+use crate::{CardsFrom, PinPolicy};
+
+/// Every custodian's PIN in these tests (unless a test says otherwise).
+pub(crate) const PIN: &str = "123456";
+
+/// A master secret to back up.
+pub(crate) const MASTER: &[u8] = b"the organisation's master key, 32";
+
+/// `n` fresh custodian cards: personalised with [`PIN`], no record, empty logs.
+pub(crate) fn fresh_cards(n: usize) -> Vec<SharedCard> {
+    (0..n)
+        .map(|_| shared(MemoryApplet::new().personalised(PIN)))
+        .collect()
+}
+
+/// A PIN file that gives every card [`PIN`].
+pub(crate) fn pin_file() -> PinTable {
+    PinTable::parse(PIN.as_bytes(), "PIN file test").unwrap()
+}
+
+/// PINs from `source`, never through a keypad (the memory readers have none anyway).
+pub(crate) fn policy(source: &dyn PinProvider) -> PinPolicy<'_> {
+    PinPolicy {
+        source,
+        no_pinpad: false,
+        pinpad_timeout: 30,
+    }
+}
+
+/// One reader, cards swapped through it.
+pub(crate) fn one_reader(reader: &str) -> CardsFrom {
+    CardsFrom::OneReader {
+        reader: reader.to_owned(),
+        timeout: Duration::from_secs(60),
+    }
+}
+
+/// Any reader, cards inserted as they come.
+pub(crate) fn any_reader() -> CardsFrom {
+    CardsFrom::AnyReader {
+        timeout: Duration::from_secs(60),
+    }
+}
+
+/// A progress sink whose text a test reads.
+#[derive(Default)]
+pub(crate) struct Said(pub Vec<u8>);
+
+impl Said {
+    /// Everything said so far.
+    pub(crate) fn text(&self) -> String {
+        String::from_utf8_lossy(&self.0).into_owned()
+    }
+}
+
+impl std::io::Write for Said {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        self.0.write(bytes)
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// An enroll request for `threshold`-of-(cards present), PINs from `source`.
+pub(crate) fn enroll_request<'a>(
+    threshold: u8,
+    label: &'a str,
+    from: CardsFrom,
+    source: &'a dyn PinProvider,
+) -> EnrollRequest<'a> {
+    EnrollRequest {
+        master: MASTER,
+        threshold,
+        count: None,
+        label,
+        names: &[],
+        from,
+        pins: policy(source),
+        trace: false,
+        stats: false,
+    }
+}
+
+/// A set enrolled by the enroll ceremony on `m` fresh cards (every-reader mode), with
+/// the cards' logs cleared so that a test sees only what its own ceremony sent.
+pub(crate) struct EnrolledSet {
+    pub(crate) cards: Vec<SharedCard>,
+    pub(crate) outcome: EnrollOutcome,
+}
+
+impl EnrolledSet {
+    /// An `n`-of-`m` set labelled `label`.
+    pub(crate) fn new(threshold: u8, m: usize, label: &str) -> EnrolledSet {
+        let cards = fresh_cards(m);
+        let readers = MemoryReaders::with_cards(&cards);
+        let pins = pin_file();
+        let req = enroll_request(threshold, label, CardsFrom::EveryReader, &pins);
+        let outcome = enroll(&readers, &req, &mut Said::default()).expect("enrollment");
+        drop(readers);
+        for card in &cards {
+            assert_eq!(card.borrow().state(), LifeCycle::Enrolled);
+            card.borrow_mut().clear_log();
+        }
+        EnrolledSet { cards, outcome }
+    }
+
+    /// The set's first record (every card's description is the same but for its index).
+    pub(crate) fn record(&self) -> &quorum_protocol::record::PublicRecord {
+        &self.outcome.enrollment.cards[0].record
+    }
+}
+
+/// A card's key as the ceremonies see it.
+pub(crate) fn key_of(card: &SharedCard) -> CardKey {
+    CardKey::from_card_point(&card.borrow().public_key().expect("a key")).unwrap()
+}
+
+/// A card's fingerprint.
+pub(crate) fn fingerprint(card: &SharedCard) -> String {
+    key_of(card).fingerprint()
+}
+
+/// Clears the logs of every card (a test's own ceremony starts from here).
+pub(crate) fn clear_logs(cards: &[SharedCard]) {
+    for card in cards {
+        card.borrow_mut().clear_log();
+    }
+}
+
+/// VERIFYs carrying a PIN, summed over the cards: a PIN asked for.
+pub(crate) fn pin_checks(cards: &[SharedCard]) -> usize {
+    cards.iter().map(|c| c.borrow().pin_checks()).sum()
+}
+
+/// Commands that change a card, summed over the cards.
+pub(crate) fn writes(cards: &[SharedCard]) -> usize {
+    cards.iter().map(|c| c.borrow().writes()).sum()
+}
+
+/// Writes `public` and `sealed` onto a personalised card through its own PUT RECORD (a
+/// forger with the card and its PIN can put any bytes on it).
+pub(crate) fn write_record(card: &SharedCard, public: &[u8], sealed: &[u8]) {
+    use quorum_card::card::Card;
+    use quorum_protocol::apdu::PutRecordStream;
+    use quorum_protocol::pin::PinBlock;
+    let mut applet = card.borrow_mut();
+    let mut session = Card::with_trace(&mut *applet, false);
+    session.select().unwrap();
+    session.verify(&PinBlock::new(PIN).unwrap()).unwrap();
+    session
+        .put_record(&PutRecordStream::encode(public, sealed).unwrap())
+        .unwrap();
+    drop(session);
+    applet.power_up();
+    applet.clear_log();
+}

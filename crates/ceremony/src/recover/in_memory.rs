@@ -1,0 +1,462 @@
+//! The recover ceremony against in-memory cards: every reader mode, PIN retries, too few
+//! shares, several sets, forged and copied cards, and the anchors.
+
+use quorum_card::memory::{MemoryReaders, SharedCard};
+use quorum_protocol::bundle::Bundle;
+use quorum_protocol::sharing::RecoverError;
+
+use super::*;
+use crate::in_memory_kit::*;
+use crate::pins::tests::Typed;
+use crate::pins::PinProvider;
+
+fn request(anchor: Anchor, from: CardsFrom, pins: &dyn PinProvider) -> RecoverRequest<'_> {
+    RecoverRequest {
+        anchor,
+        from,
+        pins: policy(pins),
+        trace: false,
+        stats: false,
+    }
+}
+
+fn run(
+    readers: &MemoryReaders,
+    req: &RecoverRequest<'_>,
+) -> (Result<Recovered, CeremonyError>, String) {
+    let mut said = Said::default();
+    let result = recover(readers, req, &mut said);
+    (result, said.text())
+}
+
+fn bundle_anchor(set: &EnrolledSet) -> Anchor {
+    let bundle = Bundle::from_enrollment(&set.outcome.enrollment);
+    Anchor::Bundle {
+        digest: bundle.set_digest().unwrap(),
+        newest: bundle.newest_record().unwrap(),
+        records: bundle.decoded_records().unwrap(),
+    }
+}
+
+fn digest_prefix(set: &EnrolledSet) -> String {
+    set.record().set_digest().to_hex()[..8].to_owned()
+}
+
+#[test]
+fn every_reader_opens_just_the_threshold_and_gives_the_master_back() {
+    let set = EnrolledSet::new(2, 3, "vault");
+    let readers = MemoryReaders::with_cards(&set.cards);
+    let pins = pin_file();
+    let (result, said) = run(
+        &readers,
+        &request(Anchor::None, CardsFrom::EveryReader, &pins),
+    );
+    let recovered = result.unwrap();
+    assert_eq!(&recovered.master[..], MASTER);
+    assert_eq!(recovered.set.label, "vault");
+    assert_eq!(recovered.set.digest, set.record().set_digest());
+    assert_eq!(recovered.cards.len(), 2);
+    assert!(recovered.cards.iter().all(|c| c.used));
+    // The third card was read (its set counted) but never asked for its PIN.
+    assert_eq!(set.cards[2].borrow().pin_checks(), 0);
+    assert_eq!(pin_checks(&set.cards), 2);
+    assert_eq!(writes(&set.cards), 0, "a recovery writes nothing");
+    assert!(said.contains("share opened (2 of 2)"), "{said}");
+}
+
+#[test]
+fn one_reader_takes_custodians_in_turn() {
+    let set = EnrolledSet::new(2, 3, "vault");
+    let readers = MemoryReaders::new(&["Pad"]);
+    readers.then_present_in_turn("Pad", &[&set.cards[2], &set.cards[0]]);
+    let pins = pin_file();
+    let (result, said) = run(&readers, &request(Anchor::None, one_reader("Pad"), &pins));
+    assert_eq!(&result.unwrap().master[..], MASTER);
+    assert_eq!(set.cards[1].borrow().log().len(), 0, "never inserted");
+    assert!(
+        said.contains("Insert a custodian card into \"Pad\""),
+        "{said}"
+    );
+    assert!(said.contains("(1 of 2 opened)"), "{said}");
+    assert_eq!(
+        readers.waits(),
+        ["card in Pad", "removal from Pad", "card in Pad"]
+    );
+}
+
+#[test]
+fn any_reader_takes_the_card_present_then_the_one_inserted() {
+    let set = EnrolledSet::new(2, 3, "vault");
+    let readers = MemoryReaders::new(&["R0", "R1"]);
+    readers.insert("R1", &set.cards[1]);
+    readers.then_insert("R0", &set.cards[0]);
+    let pins = pin_file();
+    let (result, said) = run(&readers, &request(Anchor::None, any_reader(), &pins));
+    let recovered = result.unwrap();
+    assert_eq!(&recovered.master[..], MASTER);
+    let order: Vec<&str> = recovered.cards.iter().map(|c| c.reader.as_str()).collect();
+    assert_eq!(order, ["R1", "R0"]);
+    assert!(said.contains("into any free reader"), "{said}");
+}
+
+#[test]
+fn a_wrong_pin_typed_is_asked_again_in_place() {
+    let set = EnrolledSet::new(2, 2, "vault");
+    let readers = MemoryReaders::with_cards(&set.cards);
+    let typed = Typed(std::cell::RefCell::new(
+        ["111111", "222222", PIN, PIN].into(),
+    ));
+    let (result, said) = run(
+        &readers,
+        &request(Anchor::None, CardsFrom::EveryReader, &typed),
+    );
+    assert_eq!(&result.unwrap().master[..], MASTER);
+    assert!(
+        said.contains("wrong PIN, 4 tries left; type it again"),
+        "{said}"
+    );
+    assert!(
+        said.contains("wrong PIN, 3 tries left; type it again"),
+        "{said}"
+    );
+    assert_eq!(
+        set.cards[0].borrow().tries_left(),
+        5,
+        "the right PIN restored the tries"
+    );
+    assert_eq!(set.cards[0].borrow().pin_checks(), 3);
+}
+
+#[test]
+fn too_few_cards_present_stop_before_any_pin() {
+    let set = EnrolledSet::new(2, 3, "vault");
+    let readers = MemoryReaders::with_cards(&set.cards[..1]);
+    let pins = pin_file();
+    let e = run(
+        &readers,
+        &request(Anchor::None, CardsFrom::EveryReader, &pins),
+    )
+    .0
+    .err()
+    .unwrap();
+    assert!(
+        matches!(e, CeremonyError::NotEnoughShares(ref m)
+        if m.contains("only 1 of the 2 shares") && m.contains("no PIN was asked")),
+        "{e}"
+    );
+    assert_eq!(pin_checks(&set.cards), 0);
+}
+
+#[test]
+fn a_card_whose_pin_fails_leaves_too_few_shares_and_every_card_is_listed() {
+    let set = EnrolledSet::new(2, 2, "vault");
+    let readers = MemoryReaders::with_cards(&set.cards);
+    let wrong = crate::pins::PinTable::parse(
+        format!("{} 999999\n{PIN}\n", fingerprint(&set.cards[1])).as_bytes(),
+        "PIN file test",
+    )
+    .unwrap();
+    let e = run(
+        &readers,
+        &request(Anchor::None, CardsFrom::EveryReader, &wrong),
+    )
+    .0
+    .err()
+    .unwrap();
+    let CeremonyError::NotEnoughShares(message) = &e else {
+        panic!("{e}")
+    };
+    assert!(
+        message.contains("only 1 of the 2 shares needed"),
+        "{message}"
+    );
+    assert!(message.contains("wrong PIN; 4 tries left"), "{message}");
+    assert_eq!(
+        set.cards[1].borrow().tries_left(),
+        4,
+        "a file's wrong PIN is not sent twice"
+    );
+}
+
+#[test]
+fn one_reader_times_out_when_no_more_cards_come() {
+    let set = EnrolledSet::new(2, 3, "vault");
+    let readers = MemoryReaders::new(&["Pad"]);
+    readers.then_present_in_turn("Pad", &[&set.cards[0]]);
+    let pins = pin_file();
+    let e = run(&readers, &request(Anchor::None, one_reader("Pad"), &pins))
+        .0
+        .err()
+        .unwrap();
+    assert!(
+        matches!(e, CeremonyError::WaitTimedOut { what: "a card to be inserted", ref reader, .. } if reader == "Pad"),
+        "{e}"
+    );
+}
+
+#[test]
+fn cards_of_several_sets_without_an_anchor_stop_before_any_pin() {
+    let a = EnrolledSet::new(2, 2, "vault");
+    let b = EnrolledSet::new(1, 1, "vault");
+    let mut cards = a.cards.clone();
+    cards.extend(b.cards.iter().cloned());
+    let readers = MemoryReaders::with_cards(&cards);
+    let pins = pin_file();
+    let e = run(
+        &readers,
+        &request(Anchor::None, CardsFrom::EveryReader, &pins),
+    )
+    .0
+    .err()
+    .unwrap();
+    let CeremonyError::SeveralSets(message) = &e else {
+        panic!("{e}")
+    };
+    assert!(
+        message.contains("cards of 2 sets are in sight; no PIN was asked"),
+        "{message}"
+    );
+    assert!(
+        message.contains(&a.record().set_digest().to_string()),
+        "{message}"
+    );
+    assert!(
+        message.contains(&b.record().set_digest().to_string()),
+        "{message}"
+    );
+    assert_eq!(pin_checks(&cards), 0);
+    // --set naming the shared label does not choose between them either.
+    let e = run(
+        &readers,
+        &request(Anchor::Named("vault".into()), CardsFrom::EveryReader, &pins),
+    )
+    .0
+    .err()
+    .unwrap();
+    assert!(
+        matches!(e, CeremonyError::SeveralSets(ref m) if m.contains("--set \"vault\" matches cards of 2 sets")),
+        "{e}"
+    );
+    assert_eq!(pin_checks(&cards), 0);
+}
+
+#[test]
+fn one_reader_stops_at_the_second_set_and_discards_what_was_opened() {
+    let a = EnrolledSet::new(2, 2, "vault");
+    let b = EnrolledSet::new(2, 2, "other");
+    let readers = MemoryReaders::new(&["Pad"]);
+    readers.then_present_in_turn("Pad", &[&a.cards[0], &b.cards[0]]);
+    let pins = pin_file();
+    let e = run(&readers, &request(Anchor::None, one_reader("Pad"), &pins))
+        .0
+        .err()
+        .unwrap();
+    assert!(
+        matches!(e, CeremonyError::SeveralSets(ref m) if m.contains("the shares opened so far were discarded")),
+        "{e}"
+    );
+    assert_eq!(b.cards[0].borrow().pin_checks(), 0);
+}
+
+#[test]
+fn a_card_of_a_forged_set_is_named_and_skipped_under_a_digest_anchor() {
+    let real = EnrolledSet::new(2, 3, "vault");
+    // A forger's 1-of-1 set with the real label.
+    let forged = EnrolledSet::new(1, 1, "vault");
+    let cards = vec![
+        forged.cards[0].clone(),
+        real.cards[0].clone(),
+        real.cards[1].clone(),
+    ];
+    let readers = MemoryReaders::with_cards(&cards);
+    let pins = pin_file();
+    let anchor = Anchor::Digest(digest_prefix(&real));
+    let (result, said) = run(&readers, &request(anchor, CardsFrom::EveryReader, &pins));
+    let recovered = result.unwrap();
+    assert_eq!(&recovered.master[..], MASTER);
+    let skipped: Vec<&SeenCard> = recovered.cards.iter().filter(|c| !c.used).collect();
+    assert_eq!(skipped.len(), 1);
+    assert_eq!(
+        skipped[0].who.fingerprint,
+        Some(fingerprint(&forged.cards[0]))
+    );
+    assert!(
+        skipped[0].note.contains("(--expect)"),
+        "{}",
+        skipped[0].note
+    );
+    assert!(
+        said.contains(&format!("Skipped {}", fingerprint(&forged.cards[0]))),
+        "{said}"
+    );
+    assert_eq!(
+        forged.cards[0].borrow().pin_checks(),
+        0,
+        "no PIN for the forged card"
+    );
+}
+
+#[test]
+fn a_bundle_anchor_skips_other_sets_and_authenticates_its_records() {
+    let real = EnrolledSet::new(2, 2, "vault");
+    let other = EnrolledSet::new(1, 1, "vault");
+    let mut cards = other.cards.clone();
+    cards.extend(real.cards.iter().cloned());
+    let readers = MemoryReaders::with_cards(&cards);
+    let pins = pin_file();
+    let (result, _) = run(
+        &readers,
+        &request(bundle_anchor(&real), CardsFrom::EveryReader, &pins),
+    );
+    let recovered = result.unwrap();
+    assert_eq!(&recovered.master[..], MASTER);
+    assert!(recovered
+        .cards
+        .iter()
+        .any(|c| !c.used && c.note.contains("is not the bundle's")));
+    assert_eq!(other.cards[0].borrow().pin_checks(), 0);
+    // A bundle whose description was edited fails once the DEK is known: nothing released.
+    let Anchor::Bundle {
+        digest,
+        newest,
+        mut records,
+    } = bundle_anchor(&real)
+    else {
+        unreachable!()
+    };
+    records[0].mac[0] ^= 1;
+    let readers = MemoryReaders::with_cards(&real.cards);
+    let anchor = Anchor::Bundle {
+        digest,
+        newest,
+        records,
+    };
+    let e = run(&readers, &request(anchor, CardsFrom::EveryReader, &pins))
+        .0
+        .err()
+        .unwrap();
+    assert!(
+        matches!(
+            e,
+            CeremonyError::Recover(RecoverError::Forged { card: None, .. })
+        ),
+        "{e}"
+    );
+    assert!(e.to_string().ends_with("nothing was written"), "{e}");
+}
+
+#[test]
+fn a_named_set_is_chosen_by_label_or_id_prefix() {
+    let a = EnrolledSet::new(1, 1, "alpha");
+    let b = EnrolledSet::new(1, 1, "beta");
+    let cards = vec![a.cards[0].clone(), b.cards[0].clone()];
+    let readers = MemoryReaders::with_cards(&cards);
+    let pins = pin_file();
+    let (result, _) = run(
+        &readers,
+        &request(Anchor::Named("beta".into()), CardsFrom::EveryReader, &pins),
+    );
+    assert_eq!(result.unwrap().set.label, "beta");
+    let id = hex::encode(a.record().set_id)[..6].to_owned();
+    let (result, _) = run(
+        &readers,
+        &request(Anchor::Named(id), CardsFrom::EveryReader, &pins),
+    );
+    assert_eq!(result.unwrap().set.label, "alpha");
+}
+
+#[test]
+fn a_card_carrying_a_copied_record_is_named_and_gets_no_pin() {
+    let set = EnrolledSet::new(2, 3, "vault");
+    let copier: SharedCard = fresh_cards(1).remove(0);
+    let (public, sealed) = {
+        let card = set.cards[2].borrow();
+        let (p, s) = card.record().unwrap();
+        (p.to_vec(), s.to_vec())
+    };
+    write_record(&copier, &public, &sealed);
+    let cards = vec![copier.clone(), set.cards[0].clone(), set.cards[1].clone()];
+    let readers = MemoryReaders::with_cards(&cards);
+    let pins = pin_file();
+    let (result, _) = run(
+        &readers,
+        &request(Anchor::None, CardsFrom::EveryReader, &pins),
+    );
+    let recovered = result.unwrap();
+    let copied = recovered
+        .cards
+        .iter()
+        .find(|c| !c.used)
+        .expect("the copier is listed");
+    assert!(
+        copied
+            .note
+            .contains("the record was copied onto another card; no PIN was sent"),
+        "{}",
+        copied.note
+    );
+    assert!(
+        copied.who.text.contains("carrying custodian 3's record"),
+        "{}",
+        copied.who.text
+    );
+    assert_eq!(copier.borrow().pin_checks(), 0);
+}
+
+#[test]
+fn a_blocked_card_is_skipped_and_the_others_suffice() {
+    let set = EnrolledSet::new(2, 3, "vault");
+    {
+        let mut card = set.cards[0].borrow_mut();
+        let mut session = quorum_card::card::Card::with_trace(&mut *card, false);
+        session.select().unwrap();
+        for _ in 0..5 {
+            let _ = session.verify(&quorum_protocol::pin::PinBlock::new("000000").unwrap());
+        }
+    }
+    clear_logs(&set.cards);
+    let readers = MemoryReaders::with_cards(&set.cards);
+    let pins = pin_file();
+    let (result, _) = run(
+        &readers,
+        &request(Anchor::None, CardsFrom::EveryReader, &pins),
+    );
+    let recovered = result.unwrap();
+    assert!(
+        recovered.cards[0].note.contains("PIN is blocked"),
+        "{}",
+        recovered.cards[0].note
+    );
+    assert_eq!(recovered.cards.iter().filter(|c| c.used).count(), 2);
+    assert_eq!(
+        set.cards[0].borrow().pin_checks(),
+        1,
+        "the blocked card answered 6983 once"
+    );
+}
+
+#[test]
+fn a_card_pulled_during_its_unseal_is_skipped_as_pulled_out() {
+    let set = EnrolledSet::new(2, 3, "vault");
+    let readers = MemoryReaders::with_cards(&set.cards);
+    // SELECT, GET RECORD, GET STATUS, then VERIFY, GET RECORD (sealed): UNSEAL is lost.
+    readers.pull_after(
+        "Reader 0",
+        5,
+        quorum_card::transport::TransportError::CardRemoved,
+    );
+    let pins = pin_file();
+    let (result, _) = run(
+        &readers,
+        &request(Anchor::None, CardsFrom::EveryReader, &pins),
+    );
+    let recovered = result.unwrap();
+    assert!(
+        recovered.cards[0]
+            .note
+            .starts_with("was pulled out of the reader"),
+        "{}",
+        recovered.cards[0].note
+    );
+    assert_eq!(recovered.cards.iter().filter(|c| c.used).count(), 2);
+}

@@ -1,0 +1,178 @@
+//! The reshare ceremony against in-memory cards: a new set on fresh and re-used cards
+//! (whose keys are renewed), old cards wiped, and the plans refused before anything is written.
+
+use quorum_card::memory::{shared, MemoryApplet, MemoryReaders, SharedCard};
+use quorum_protocol::bundle::Bundle;
+use quorum_protocol::record::PublicRecord;
+
+use super::*;
+use crate::in_memory_kit::*;
+
+struct Plan<'a> {
+    threshold: u8,
+    reuse: &'a [String],
+    keep_old: bool,
+}
+
+fn run(
+    readers: &MemoryReaders,
+    old: &EnrolledSet,
+    plan: Plan<'_>,
+) -> (Result<Reshared, CeremonyError>, String, usize) {
+    let records: Vec<PublicRecord> = Bundle::from_enrollment(&old.outcome.enrollment)
+        .decoded_records()
+        .unwrap();
+    let pins = pin_file();
+    let req = ReshareRequest {
+        old_set: None,
+        published: Some(&records[0]),
+        bundle_records: &records,
+        threshold: plan.threshold,
+        count: None,
+        label: "vault 2",
+        names: &[],
+        reuse: plan.reuse,
+        keep_old: plan.keep_old,
+        from: CardsFrom::EveryReader,
+        pins: policy(&pins),
+        trace: false,
+    };
+    let mut published = 0;
+    let mut publish = |_: &Enrollment| {
+        published += 1;
+        Ok(())
+    };
+    let mut said = Said::default();
+    let result = reshare(readers, &req, &mut publish, &mut said);
+    (result, said.text(), published)
+}
+
+fn put_records(cards: &[SharedCard]) -> usize {
+    cards.iter().map(|c| c.borrow().count(0x14)).sum()
+}
+
+#[test]
+fn a_new_set_on_a_fresh_and_a_reused_card_renews_the_reused_key_and_wipes_the_rest() {
+    let old = EnrolledSet::new(2, 3, "vault");
+    let fresh = fresh_cards(1).remove(0);
+    let reused = old.cards[0].clone();
+    let old_key = reused.borrow().public_key();
+    let mut cards = old.cards.clone();
+    cards.push(fresh.clone());
+    let readers = MemoryReaders::with_cards(&cards);
+    let reuse = vec![fingerprint(&reused)];
+    let (result, said, published) = run(
+        &readers,
+        &old,
+        Plan {
+            threshold: 2,
+            reuse: &reuse,
+            keep_old: false,
+        },
+    );
+    let done = result.unwrap();
+    assert_eq!(published, 1, "the new bundle is published before any wipe");
+    assert_eq!(done.cards.len(), 2);
+    assert_eq!(done.wiped.len(), 2);
+    assert!(done.progress.new_complete());
+    // The re-used card has a new key, the one the new set lists for it.
+    let new_key = reused.borrow().public_key();
+    assert_ne!(new_key, old_key);
+    assert_eq!(reused.borrow().pending_key(), None);
+    let listed: Vec<String> = done.cards.iter().map(|c| c.fingerprint.clone()).collect();
+    assert!(listed.contains(&fingerprint(&reused)), "{listed:?}");
+    assert!(listed.contains(&fingerprint(&fresh)), "{listed:?}");
+    assert_eq!(reused.borrow().count(0x1C), 1, "PREPARE KEY once");
+    let renewing = reused
+        .borrow()
+        .log()
+        .iter()
+        .filter(|e| e.ins() == 0x14 && e.p1() == 0x01)
+        .count();
+    assert!(renewing >= 1, "its record was written with P1 = 01");
+    for wiped in &old.cards[1..] {
+        assert_eq!(
+            wiped.borrow().state(),
+            quorum_protocol::apdu::LifeCycle::Blank
+        );
+    }
+    assert!(said.contains("Phase 2 of 2"), "{said}");
+    // The new set recovers the master.
+    let readers = MemoryReaders::with_cards(&[fresh, reused]);
+    let pins = pin_file();
+    let req = crate::recover::RecoverRequest {
+        anchor: crate::recover::Anchor::None,
+        from: CardsFrom::EveryReader,
+        pins: policy(&pins),
+        trace: false,
+        stats: false,
+    };
+    let recovered = crate::recover::recover(&readers, &req, &mut Said::default()).unwrap();
+    assert_eq!(&recovered.master[..], MASTER);
+    assert_eq!(recovered.set.label, "vault 2");
+}
+
+#[test]
+fn a_plan_that_would_leave_no_complete_set_is_refused_before_anything_is_written() {
+    // 2-of-2 onto the same two cards: overwriting either leaves neither set complete.
+    let old = EnrolledSet::new(2, 2, "vault");
+    let readers = MemoryReaders::with_cards(&old.cards);
+    let reuse: Vec<String> = old.cards.iter().map(fingerprint).collect();
+    let (result, _, published) = run(
+        &readers,
+        &old,
+        Plan {
+            threshold: 2,
+            reuse: &reuse,
+            keep_old: true,
+        },
+    );
+    let e = result.err().unwrap();
+    assert!(
+        matches!(e, CeremonyError::NotEnrolled(ref m) if m.contains("neither the old set")),
+        "{e}"
+    );
+    assert_eq!(put_records(&old.cards), 0);
+    assert_eq!(published, 0);
+    for card in &old.cards {
+        assert_eq!(card.borrow().count(0x1E), 0);
+        assert!(
+            card.borrow().pending_key().is_some(),
+            "PREPARE KEY ran; the pending key stays unused"
+        );
+    }
+}
+
+#[test]
+fn a_1_0_card_named_for_reuse_stops_phase_0_with_nothing_written() {
+    let old = EnrolledSet::new(1, 1, "vault");
+    // The old card reports protocol 1.0: move its state onto a 1.0 applet with the same key.
+    let legacy = old.cards[0].clone();
+    let applet = std::mem::replace(&mut *legacy.borrow_mut(), MemoryApplet::new());
+    *legacy.borrow_mut() = applet.protocol_1_0();
+    let cards = vec![legacy.clone(), fresh_cards(1).remove(0)];
+    let readers = MemoryReaders::with_cards(&cards);
+    let reuse = vec![fingerprint(&legacy)];
+    let (result, _, _) = run(
+        &readers,
+        &old,
+        Plan {
+            threshold: 1,
+            reuse: &reuse,
+            keep_old: true,
+        },
+    );
+    let e = result.err().unwrap();
+    let CeremonyError::ReshareInterrupted {
+        phase: 0,
+        ref cause,
+        stopped_by: Some(_),
+        ..
+    } = e
+    else {
+        panic!("{e}");
+    };
+    assert!(cause.contains("runs applet protocol 1.0"), "{cause}");
+    assert_eq!(put_records(&cards), 0);
+    let _ = shared(MemoryApplet::new());
+}

@@ -1,0 +1,188 @@
+//! The verify ceremony against in-memory cards: a healthy card, a wrong PIN (which
+//! quorumctl turns into `PinsFailed`), the key challenge that never reads the share, and a
+//! card whose record disagrees with the bundle.
+
+use quorum_card::memory::MemoryReaders;
+use quorum_protocol::bundle::Bundle;
+
+use super::*;
+use crate::in_memory_kit::*;
+use crate::pins::{PinProvider, PinTable};
+
+fn request<'a>(
+    from: CardsFrom,
+    pins: &'a dyn PinProvider,
+    bundle: Option<&'a Bundle>,
+) -> VerifyRequest<'a> {
+    VerifyRequest {
+        bundle,
+        from,
+        count: 1,
+        pins: policy(pins),
+        trace: false,
+        no_open: false,
+    }
+}
+
+#[test]
+fn every_card_present_passes_and_opens_its_share() {
+    let set = EnrolledSet::new(2, 2, "vault");
+    let readers = MemoryReaders::with_cards(&set.cards);
+    let pins = pin_file();
+    let bundle = Bundle::from_enrollment(&set.outcome.enrollment);
+    let mut said = Said::default();
+    let checks = verify(
+        &readers,
+        &request(CardsFrom::EveryReader, &pins, Some(&bundle)),
+        &mut said,
+    )
+    .unwrap();
+    assert_eq!(checks.len(), 2);
+    for check in &checks {
+        assert!(check.ok && !check.pin_failed, "{}", check.note);
+        assert!(
+            check
+                .note
+                .contains("the share opens and matches the commitment"),
+            "{}",
+            check.note
+        );
+        assert!(
+            check.note.contains("agrees with the bundle"),
+            "{}",
+            check.note
+        );
+        assert_eq!(check.set.as_ref().unwrap().label, "vault");
+    }
+    for card in &set.cards {
+        assert_eq!((card.borrow().count(0x18), card.borrow().writes()), (1, 0));
+    }
+    assert_eq!(said.text().matches("Healthy:").count(), 2);
+}
+
+#[test]
+fn a_wrong_pin_fails_the_card_as_a_pin_failure() {
+    let set = EnrolledSet::new(1, 1, "vault");
+    let readers = MemoryReaders::new(&["Pad"]);
+    readers.then_present_in_turn("Pad", &set.cards.iter().collect::<Vec<_>>());
+    let wrong = PinTable::parse(b"999999", "PIN file test").unwrap();
+    let checks = verify(
+        &readers,
+        &request(one_reader("Pad"), &wrong, None),
+        &mut Said::default(),
+    )
+    .unwrap();
+    assert_eq!(checks.len(), 1);
+    assert!(!checks[0].ok && checks[0].pin_failed, "{}", checks[0].note);
+    assert!(
+        checks[0].note.contains("wrong PIN; 4 tries left"),
+        "{}",
+        checks[0].note
+    );
+    assert_eq!(
+        set.cards[0].borrow().count(0x18),
+        0,
+        "no UNSEAL after a failed PIN"
+    );
+}
+
+#[test]
+fn no_open_proves_the_key_without_reading_the_sealed_part() {
+    let set = EnrolledSet::new(1, 1, "vault");
+    let readers = MemoryReaders::with_cards(&set.cards);
+    let pins = pin_file();
+    let mut req = request(CardsFrom::EveryReader, &pins, None);
+    req.no_open = true;
+    let checks = verify(&readers, &req, &mut Said::default()).unwrap();
+    assert!(checks[0].ok, "{}", checks[0].note);
+    assert!(
+        checks[0].note.contains("fresh key challenge")
+            && checks[0].note.contains("its share was not read")
+    );
+    let card = set.cards[0].borrow();
+    let sealed_reads = card
+        .log()
+        .iter()
+        .filter(|e| e.ins() == 0x16 && e.p1() == 0x01)
+        .count();
+    assert_eq!(sealed_reads, 0, "GET RECORD (sealed) is never sent");
+    assert_eq!(card.count(0x18), 1);
+}
+
+#[test]
+fn a_card_that_disagrees_with_the_bundle_fails_before_its_pin() {
+    let set = EnrolledSet::new(1, 1, "vault");
+    let other = EnrolledSet::new(1, 1, "vault");
+    let readers = MemoryReaders::with_cards(&other.cards);
+    let pins = pin_file();
+    let bundle = Bundle::from_enrollment(&set.outcome.enrollment);
+    let checks = verify(
+        &readers,
+        &request(CardsFrom::EveryReader, &pins, Some(&bundle)),
+        &mut Said::default(),
+    )
+    .unwrap();
+    assert!(!checks[0].ok && !checks[0].pin_failed);
+    assert_eq!(other.cards[0].borrow().pin_checks(), 0);
+}
+
+#[test]
+fn a_personalised_card_holds_no_share_and_fails_as_a_card() {
+    let cards = fresh_cards(1);
+    let readers = MemoryReaders::with_cards(&cards);
+    let pins = pin_file();
+    let checks = verify(
+        &readers,
+        &request(CardsFrom::EveryReader, &pins, None),
+        &mut Said::default(),
+    )
+    .unwrap();
+    assert!(!checks[0].ok && !checks[0].pin_failed);
+    assert!(
+        checks[0]
+            .note
+            .contains("holds no share (state: PERSONALISED)"),
+        "{}",
+        checks[0].note
+    );
+}
+
+#[test]
+fn no_card_in_any_reader_is_no_cards() {
+    let readers = MemoryReaders::new(&["A", "B"]);
+    let pins = pin_file();
+    let e = verify(
+        &readers,
+        &request(CardsFrom::EveryReader, &pins, None),
+        &mut Said::default(),
+    )
+    .err()
+    .unwrap();
+    assert!(matches!(e, CeremonyError::NoCards), "{e}");
+    let e = verify(
+        &readers,
+        &request(one_reader("C"), &pins, None),
+        &mut Said::default(),
+    )
+    .err()
+    .unwrap();
+    assert!(
+        matches!(e, CeremonyError::NoSuchReader(ref r) if r == "C"),
+        "{e}"
+    );
+    let none = MemoryReaders::new(&[]);
+    let e = verify(
+        &none,
+        &request(any_reader(), &pins, None),
+        &mut Said::default(),
+    )
+    .err()
+    .unwrap();
+    assert!(
+        matches!(
+            e,
+            CeremonyError::Transport(quorum_card::transport::TransportError::NoReaders)
+        ),
+        "{e}"
+    );
+}
