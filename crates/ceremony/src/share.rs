@@ -256,8 +256,9 @@ impl From<UnsealError<CardError>> for Refused {
 }
 
 /// SELECT, GET RECORD (public) and GET STATUS: the card's place in its set; refused unless
-/// ENROLLED and unless the card's own key is the one its record lists for it, so a card
-/// carrying a copied record is named before any PIN is sent to it.
+/// ENROLLED, unless the card's own key is the one its record lists for it (so a card
+/// carrying a copied record is named before any PIN is sent to it) and unless its PIN is
+/// still usable (a blocked card is named without a VERIFY).
 pub fn read_member(card: &mut dyn CustodianCard) -> Result<Member, Refusal> {
     let info = card.select().map_err(|e| Refusal::new(Who::unknown(), e))?;
     if info.state != LifeCycle::Enrolled {
@@ -295,6 +296,10 @@ pub fn read_member(card: &mut dyn CustodianCard) -> Result<Member, Refusal> {
                 listed: listed.fingerprint(),
             },
         ));
+    }
+    if status.blocked {
+        // The card's own status says so: no VERIFY is sent to learn it again.
+        return Err(Refusal::new(who, CardError::PinBlocked));
     }
     Ok(Member {
         digest: record.set_digest(),

@@ -117,9 +117,9 @@ struct Failed {
 impl From<Refusal> for Failed {
     fn from(Refusal { who, reason }: Refusal) -> Failed {
         Failed {
-            who,
+            pin: matches!(&reason, Refused::Card(e) if e.is_pin_failure()),
             note: reason.to_string(),
-            pin: false,
+            who,
         }
     }
 }

@@ -430,8 +430,8 @@ fn a_blocked_card_is_skipped_and_the_others_suffice() {
     assert_eq!(recovered.cards.iter().filter(|c| c.used).count(), 2);
     assert_eq!(
         set.cards[0].borrow().pin_checks(),
-        1,
-        "the blocked card answered 6983 once"
+        0,
+        "GET STATUS said the PIN is blocked: no VERIFY is sent"
     );
 }
 

@@ -186,3 +186,34 @@ fn no_card_in_any_reader_is_no_cards() {
         "{e}"
     );
 }
+
+#[test]
+fn a_blocked_card_fails_as_a_pin_failure_without_a_verify() {
+    let set = EnrolledSet::new(1, 1, "vault");
+    {
+        let mut card = set.cards[0].borrow_mut();
+        let mut session = quorum_card::card::Card::with_trace(&mut *card, false);
+        session.select().unwrap();
+        let wrong = quorum_protocol::pin::PinBlock::new("000000").unwrap();
+        for _ in 0..5 {
+            let _ = session.verify(&wrong);
+        }
+    }
+    assert!(set.cards[0].borrow().blocked());
+    clear_logs(&set.cards);
+    let readers = MemoryReaders::with_cards(&set.cards);
+    let pins = pin_file();
+    let checks = verify(
+        &readers,
+        &request(CardsFrom::EveryReader, &pins, None),
+        &mut Said::default(),
+    )
+    .unwrap();
+    assert!(!checks[0].ok && checks[0].pin_failed, "{}", checks[0].note);
+    assert!(
+        checks[0].note.contains("PIN is blocked"),
+        "{}",
+        checks[0].note
+    );
+    assert_eq!(set.cards[0].borrow().pin_checks(), 0);
+}
