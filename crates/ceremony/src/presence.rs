@@ -109,6 +109,40 @@ impl<'a> Presenter<'a> {
         self.queue.iter().cloned().collect()
     }
 
+    /// The cards of the next step: every card present at once in every-reader mode (then
+    /// none), else the next card presented, asked for with `ask`. A ceremony that reads
+    /// every card of a batch before asking any PIN works the same in every mode.
+    pub fn batch(
+        &mut self,
+        out: &mut dyn Write,
+        ask: &str,
+    ) -> Result<Vec<Presented>, CeremonyError> {
+        let mut batch = Vec::new();
+        if matches!(self.from, CardsFrom::EveryReader) {
+            while let Some(reader) = self.queue.pop_front() {
+                batch.push(self.open(&reader)?);
+            }
+        } else {
+            batch.extend(self.next(out, ask)?);
+        }
+        Ok(batch)
+    }
+
+    /// How many cards one pass hands out: every card present (every-reader mode), else the
+    /// `count` the operator announced (at least one).
+    pub fn pass_size(&self, count: usize) -> usize {
+        match self.from {
+            CardsFrom::EveryReader => self.queue.len(),
+            _ => count.max(1),
+        }
+    }
+
+    /// Whether no card will come after those handed out (every-reader mode, once every
+    /// occupied reader was handed out), so a ceremony can say at once that they are too few.
+    pub fn exhausted(&self) -> bool {
+        matches!(self.from, CardsFrom::EveryReader) && self.queue.is_empty()
+    }
+
     /// The next card: in every-reader mode the next occupied reader (`None` when all were
     /// handed out); with one reader, asks for a card with `ask` and waits for it.
     pub fn next(

@@ -195,11 +195,7 @@ pub fn recover(
         sightings: Sightings::default(),
         disagreeing: 0,
     };
-    if presenter.swapping() {
-        run.swapped(&mut presenter, out)?;
-    } else {
-        run.present(&mut presenter, out)?;
-    }
+    run.gather(&mut presenter, out)?;
     let Run {
         target,
         shares,
@@ -261,55 +257,12 @@ impl Run<'_, '_> {
             .is_some_and(|(t, _)| self.shares.len() >= usize::from(t.threshold))
     }
 
-    /// Every card is in a reader: read every public record first, so that a choice between
-    /// sets is made before any PIN is asked.
-    fn present(
-        &mut self,
-        presenter: &mut Presenter<'_>,
-        out: &mut dyn Write,
-    ) -> Result<(), CeremonyError> {
-        let mut read: Vec<(Presented, Result<Member, Refusal>)> = Vec::new();
-        while let Some(mut p) = presenter.next(out, "")? {
-            let member = read_member(&mut p.card);
-            read.push((p, member));
-        }
-        for (p, member) in &read {
-            self.sight(member, &p.reader);
-        }
-        self.stop_if_several_sets(false)?;
-        if let [set] = self.sightings.0.as_slice() {
-            let mut indices: Vec<u8> = read
-                .iter()
-                .filter_map(|(_, m)| m.as_ref().ok())
-                .filter(|m| m.digest == set.digest)
-                .map(|m| m.record.index)
-                .collect();
-            indices.sort_unstable();
-            indices.dedup();
-            let need = usize::from(set.threshold);
-            if indices.len() < need {
-                return Err(CeremonyError::NotEnoughShares(format!(
-                    "only {} of the {need} shares needed for set \"{}\" (set digest {}) are present: bring {} more custodian card(s), or use --reader or --any-reader to bring them one after another; no PIN was asked and nothing was written",
-                    indices.len(),
-                    set.label,
-                    set.digest,
-                    need - indices.len()
-                )));
-            }
-        }
-        for (mut p, member) in read {
-            if self.complete() {
-                continue;
-            }
-            let outcome = member.and_then(|m| self.take(&mut p.card, &p.reader, m, out));
-            self.report(&mut p.card, &p.reader, outcome, out);
-        }
-        Ok(())
-    }
-
-    /// Cards arrive one after another: each is judged when it comes; a second set in sight
-    /// without an anchor stops the recovery (shares opened so far are discarded).
-    fn swapped(
+    /// Takes cards batch by batch (all present at once, or one after another) until the
+    /// threshold is reached or no card comes. Every public record of a batch is read before
+    /// any PIN, so that a choice between sets, or too few cards, is said before any PIN; a
+    /// second set in sight without an anchor stops the recovery (shares opened so far are
+    /// discarded).
+    fn gather(
         &mut self,
         presenter: &mut Presenter<'_>,
         out: &mut dyn Write,
@@ -324,22 +277,69 @@ impl Run<'_, '_> {
                 ),
                 None => "a custodian card".to_owned(),
             };
-            let Some(mut p) = presenter.next(out, &ask)? else {
+            let batch = presenter.batch(out, &ask)?;
+            if batch.is_empty() {
                 break;
-            };
-            let member = read_member(&mut p.card);
-            self.sight(&member, &p.reader);
+            }
+            let read: Vec<(Presented, Result<Member, Refusal>)> = batch
+                .into_iter()
+                .map(|mut p| {
+                    let member = read_member(&mut p.card);
+                    (p, member)
+                })
+                .collect();
+            for (p, member) in &read {
+                self.sight(member, &p.reader);
+            }
             self.stop_if_several_sets(!self.shares.is_empty())?;
-            let outcome = member.and_then(|m| self.take(&mut p.card, &p.reader, m, out));
-            let used = outcome.is_ok();
-            self.report(&mut p.card, &p.reader, outcome, out);
-            if self.complete() {
-                presenter.finish(out, p);
-            } else {
-                presenter.release(out, p, if used { "share opened" } else { "skipped" })?;
+            if presenter.exhausted() {
+                self.stop_if_too_few(&read)?;
+            }
+            for (mut p, member) in read {
+                if self.complete() {
+                    continue;
+                }
+                let outcome = member.and_then(|m| self.take(&mut p.card, &p.reader, m, out));
+                let used = outcome.is_ok();
+                self.report(&mut p.card, &p.reader, outcome, out);
+                if self.complete() {
+                    presenter.finish(out, p);
+                } else {
+                    presenter.release(out, p, if used { "share opened" } else { "skipped" })?;
+                }
             }
         }
         Ok(())
+    }
+
+    /// When no more cards can come, fewer distinct custodians of the one set in sight than
+    /// its threshold is said before any PIN.
+    fn stop_if_too_few(
+        &self,
+        read: &[(Presented, Result<Member, Refusal>)],
+    ) -> Result<(), CeremonyError> {
+        let [set] = self.sightings.0.as_slice() else {
+            return Ok(());
+        };
+        let mut indices: Vec<u8> = read
+            .iter()
+            .filter_map(|(_, m)| m.as_ref().ok())
+            .filter(|m| m.digest == set.digest)
+            .map(|m| m.record.index)
+            .collect();
+        indices.sort_unstable();
+        indices.dedup();
+        let need = usize::from(set.threshold);
+        if self.shares.len() + indices.len() >= need {
+            return Ok(());
+        }
+        Err(CeremonyError::NotEnoughShares(format!(
+            "only {} of the {need} shares needed for set \"{}\" (set digest {}) are present: bring {} more custodian card(s), or use --reader or --any-reader to bring them one after another; no PIN was asked and nothing was written",
+            indices.len(),
+            set.label,
+            set.digest,
+            need - indices.len()
+        )))
     }
 
     /// Notes the set of a card the anchor admits, so that several sets in sight are seen.

@@ -58,11 +58,7 @@ pub fn verify(
     out: &mut dyn Write,
 ) -> Result<Vec<CardCheck>, CeremonyError> {
     let mut presenter = Presenter::new(ctx, req.from.clone(), req.trace)?;
-    let total = if presenter.swapping() {
-        req.count.max(1)
-    } else {
-        presenter.pending_readers().len()
-    };
+    let total = presenter.pass_size(req.count);
     let mut checks: Vec<CardCheck> = Vec::new();
     while checks.len() < total {
         let ask = format!("custodian card {} of {total} to check", checks.len() + 1);
