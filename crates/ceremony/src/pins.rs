@@ -417,8 +417,8 @@ fn read_bounded(mut source: impl Read, origin: &str) -> Result<Zeroizing<Vec<u8>
 pub(crate) mod tests {
     use super::*;
     use proptest::prelude::*;
+    use quorum_protocol::apdu::part10::DEFAULT_TIMEOUT_SECS as PINPAD_TIMEOUT_DEFAULT_SECS;
     use quorum_protocol::mutation::any_mutation;
-    use quorum_protocol::pin::PINPAD_TIMEOUT_DEFAULT_SECS;
 
     /// A PIN provider standing for a person at the keyboard: answers in order.
     #[derive(Debug, Default)]

@@ -11,8 +11,6 @@ use std::str::FromStr;
 
 use zeroize::Zeroize;
 
-pub use crate::apdu::part10::DEFAULT_TIMEOUT_SECS as PINPAD_TIMEOUT_DEFAULT_SECS;
-
 /// Fewest digits a PIN may have: shorter PINs fall to guessing too easily.
 pub const PIN_MIN_DIGITS: usize = 6;
 /// Most digits a PIN may have: the PIN block holds no more.
