@@ -144,7 +144,7 @@ fn traced(out: &Output, prefix: &str) -> usize {
 }
 
 /// How many insertions and removals pcscd's event handler has seen in `reader`.
-fn reader_events(farm: &Farm, reader: usize) -> u32 {
+pub(crate) fn reader_events(farm: &Farm, reader: usize) -> u32 {
     let name = CString::new(farm.reader_name(reader)).unwrap();
     let mut states = [pcsc::ReaderState::new(name, pcsc::State::UNAWARE)];
     farm.context()
@@ -157,7 +157,7 @@ fn reader_events(farm: &Farm, reader: usize) -> u32 {
 /// moved on from `before` and the reader is empty). A reader merely reported empty is not
 /// enough: when quorumctl's last exchange failed, pcscd marks the reader empty at once, and
 /// a card put back before the event handler's next poll would never be seen again.
-fn wait_until_seen_out(farm: &Farm, reader: usize, before: u32) {
+pub(crate) fn wait_until_seen_out(farm: &Farm, reader: usize, before: u32) {
     let name = CString::new(farm.reader_name(reader)).unwrap();
     let mut states = [pcsc::ReaderState::new(name, pcsc::State::UNAWARE)];
     let deadline = Instant::now() + Duration::from_secs(10);
@@ -510,6 +510,9 @@ fn cut_add_card_leaves_the_new_card_personalised_or_enrolled() {
             "Newcomer".to_owned(),
             "--pin-file".to_owned(),
             path(pins).to_owned(),
+            // A card pulled out while written is waited for this long before giving up.
+            "--timeout".to_owned(),
+            "1".to_owned(),
         ]
     };
     let args = add(&pins_with(&newcomer), &dir.join("counted.json"));
@@ -629,6 +632,9 @@ fn cut_enroll_of_two_cards_leaves_each_personalised_or_enrolled() {
             path(&bundle),
             "--pin-file",
             path(pins),
+            // A card pulled out while written is waited for this long before giving up.
+            "--timeout",
+            "1",
         ]
         .map(str::to_owned)
         .to_vec();
@@ -744,6 +750,9 @@ fn reshare_args(old_bundle: &Path, new_bundle: &Path, pins: &Path) -> Vec<String
         path(new_bundle),
         "--pin-file",
         path(pins),
+        // A card pulled out while written is waited for this long before giving up.
+        "--timeout",
+        "1",
     ]
     .map(str::to_owned)
     .to_vec()

@@ -13,6 +13,7 @@ mod farm;
 mod farm_smoke;
 mod fixtures;
 mod health;
+mod interrupt;
 mod json;
 mod log;
 mod memlock;

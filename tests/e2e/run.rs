@@ -152,6 +152,14 @@ impl Running {
         }
     }
 
+    /// Sends `signal` (SIGINT, SIGTERM) to quorumctl, as Ctrl-C or a service manager would.
+    pub fn signal(&self, signal: i32) {
+        let pid = i32::try_from(self.child.id()).expect("a pid fits an i32");
+        // SAFETY: kill(2) on the pid of our own child, which has not been waited for yet.
+        let rc = unsafe { libc::kill(pid, signal) };
+        assert_eq!(rc, 0, "kill({pid}, {signal}) failed");
+    }
+
     /// Waits for the process to end and returns its status, stdout and all of stderr.
     pub fn finish(mut self) -> (std::process::ExitStatus, Vec<u8>, String) {
         let mut stdout = Vec::new();

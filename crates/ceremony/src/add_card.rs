@@ -12,12 +12,12 @@ use rand::rngs::OsRng;
 
 use quorum_card::custodian::CustodianCard;
 use quorum_card::readers::Readers;
-use quorum_protocol::apdu::{LifeCycle, RecordKey};
+use quorum_protocol::apdu::LifeCycle;
 use quorum_protocol::crypto::CardKey;
 use quorum_protocol::record::PublicRecord;
 use quorum_protocol::sharing::{self, check_same_set, EnrolledCard, NewCustodian, OpenedShare};
 
-use super::enroll::{check_fits, write_and_check};
+use super::enroll::{check_fits, write_redoing};
 use super::pin_step::{verify_pin, Verified};
 use super::presence::Presented;
 use super::share::{open_member, read_member, Refusal, Refused, SeenCard, Who};
@@ -39,6 +39,8 @@ pub struct AddCardRequest<'a> {
     pub pins: PinPolicy<'a>,
     /// Trace APDUs.
     pub trace: bool,
+    /// Consulted between card steps and while waiting: the operator's Ctrl-C or SIGTERM.
+    pub interrupt: &'a dyn crate::Interrupt,
 }
 
 /// The finished ceremony.
@@ -77,7 +79,7 @@ pub fn add_card(
 ) -> Result<AddedCardReport, CeremonyError> {
     let base = req.base;
     let need = usize::from(base.threshold);
-    let mut presenter = Presenter::new(ctx, req.from.clone(), req.trace)?;
+    let mut presenter = Presenter::new(ctx, req.from.clone(), req.trace, req.interrupt)?;
     // With one reader the new card comes last; otherwise it may wait in its reader.
     let swapping = presenter.one_reader();
     let mut shares: Vec<OpenedShare> = Vec::new();
@@ -137,7 +139,7 @@ pub fn add_card(
                     continue;
                 }
                 // With one reader the new card comes last and is written while it is in.
-                let card = finish_new(req, &shares, &n, &mut p.card, out)?;
+                let card = finish_new(&mut presenter, req, &shares, &n, &mut p.card, out)?;
                 seen.push(SeenCard {
                     reader: reader.clone(),
                     who,
@@ -216,7 +218,7 @@ pub fn add_card(
         .session
         .take()
         .expect("every-reader mode keeps the session");
-    let card = finish_new(req, &shares, &n, &mut session, out)?;
+    let card = finish_new(&mut presenter, req, &shares, &n, &mut session, out)?;
     if let Some(last) = seen.iter_mut().rev().find(|s| s.reader == n.reader) {
         last.note = format!("new custodian {} written and checked", card.index());
     }
@@ -349,10 +351,11 @@ fn open_quorum_member(
 
 /// Computes the new card's record from the quorum, then writes, reads back and opens it.
 fn finish_new(
+    presenter: &mut Presenter<'_>,
     req: &AddCardRequest<'_>,
     shares: &[OpenedShare],
     n: &NewCard,
-    session: &mut dyn CustodianCard,
+    session: &mut Box<dyn CustodianCard>,
     out: &mut dyn Write,
 ) -> Result<EnrolledCard, CeremonyError> {
     let name = req.name.map_or_else(
@@ -376,7 +379,7 @@ fn finish_new(
             n.key.fingerprint()
         ),
     );
-    write_and_check(session, &n.reader, n.key, RecordKey::Present, &n.pin, &card, &req.pins, out).map_err(|e| match e {
+    write_redoing(presenter, session, &n.reader, n.key, None, &n.pin, &card, &req.pins, out).map_err(|e| match e {
         CeremonyError::WrittenUnchecked { .. } => CeremonyError::Unfinished(format!(
             "{e}. It is now custodian {index} of set \"{label}\" version {version}, but no bundle of that version was written; the other cards were not changed. Insert it again and run `quorumctl verify --reader \"{reader}\"`: if that passes, `quorumctl export-bundle --reader \"{reader}\" --out FILE` writes the version {version} bundle from it; if not, factory-reset it (`quorumctl reset-card`), personalise it again (`quorumctl init`) and repeat add-card",
             index = card.index(),

@@ -12,14 +12,15 @@ use quorum_card::custodian::CustodianCard;
 use quorum_card::readers::Readers;
 use quorum_protocol::apdu::{LifeCycle, RecordKey};
 use quorum_protocol::crypto::wei25519::POINT_LEN;
-use quorum_protocol::crypto::CardKey;
+use quorum_protocol::crypto::{CardKey, KeyCheck};
 use quorum_protocol::record::PublicRecord;
 use quorum_protocol::sharing::{self, EnrolledCard, Enrollment, NewCustodian};
 
+use super::log::{Evidence, Fingerprint, Verdict};
 use super::pin_step::{reverify, verify_pin, Verified};
 use super::presence::Presented;
 use super::share::LeftTheReader;
-use super::{identify, say, CardsFrom, CeremonyError, Identity, PinPolicy, Presenter};
+use super::{identify, say, CardsFrom, CeremonyError, Identity, Journal, PinPolicy, Presenter};
 
 /// What the administrator asked for.
 pub struct EnrollRequest<'a> {
@@ -41,6 +42,11 @@ pub struct EnrollRequest<'a> {
     pub trace: bool,
     /// Report APDU counts.
     pub stats: bool,
+    /// `--replace-unfinished`: the ceremony log's evidence; a card holding a set that the
+    /// log shows was started and never completed may be overwritten (see [`replaceable`]).
+    pub replace_unfinished: Option<&'a Evidence>,
+    /// Consulted between card steps and while waiting: the operator's Ctrl-C or SIGTERM.
+    pub interrupt: &'a dyn crate::Interrupt,
 }
 
 /// One card of a finished enrollment.
@@ -74,12 +80,16 @@ struct Registered {
 }
 
 /// Runs the whole enrollment; on any card failure the set is reported as not enrolled.
+/// `journal` hears of the write phase before the first card changes (the ceremony log's
+/// `started` line) and of each card written; a stop request (Ctrl-C) finishes the card
+/// step in progress and then ends with a message that says which cards hold what.
 pub fn enroll(
     ctx: &dyn Readers,
     req: &EnrollRequest<'_>,
+    journal: &mut dyn Journal,
     out: &mut dyn Write,
 ) -> Result<EnrollOutcome, CeremonyError> {
-    let mut presenter = Presenter::new(ctx, req.from.clone(), req.trace)?;
+    let mut presenter = Presenter::new(ctx, req.from.clone(), req.trace, req.interrupt)?;
     check_threshold(req.threshold, req.count)?;
     let registered = if presenter.swapping() {
         let count = req.count.ok_or_else(|| {
@@ -110,6 +120,11 @@ pub fn enroll(
     for (r, c) in registered.iter().zip(&enrollment.cards) {
         check_fits(&r.key, r.capacity, c)?;
     }
+    presenter.check_interrupt()?;
+    let keys: Vec<CardKey> = registered.iter().map(|r| r.key).collect();
+    journal
+        .starting(&enrollment.cards[0].record, &keys)
+        .map_err(CeremonyError::StartNotLogged)?;
     say(
         out,
         &format!(
@@ -120,10 +135,16 @@ pub fn enroll(
             hex::encode(enrollment.set_id)
         ),
     );
+    let mut phase = WritePhase {
+        req,
+        enrollment: &enrollment,
+        journal,
+        written: Vec::new(),
+    };
     let cards = if presenter.swapping() {
-        write_swapped(&mut presenter, req, registered, &enrollment, out)?
+        write_swapped(&mut presenter, &mut phase, registered, out)?
     } else {
-        write_present(req, registered, &enrollment, out)?
+        write_present(&mut presenter, &mut phase, registered, out)?
     };
     Ok(EnrollOutcome { enrollment, cards })
 }
@@ -143,6 +164,94 @@ fn check_threshold(threshold: u8, count: Option<u8>) -> Result<(), CeremonyError
         ))),
         _ => Ok(()),
     }
+}
+
+/// The write phase's state: what is written so far, for the journal and for the message
+/// that says where things stand if it stops.
+struct WritePhase<'r, 'a> {
+    req: &'r EnrollRequest<'a>,
+    enrollment: &'r Enrollment,
+    journal: &'r mut dyn Journal,
+    written: Vec<EnrolledCardReport>,
+}
+
+impl WritePhase<'_, '_> {
+    /// The card `reg` holds its share, checked: journal and report it.
+    fn done(&mut self, reg: &Registered, card: &EnrolledCard) {
+        self.journal.written(&reg.key);
+        self.written.push(report(reg, card));
+    }
+
+    /// The error of a write phase stopped on request, saying which cards hold what.
+    fn stopped(&self, registered: &[CardKey]) -> CeremonyError {
+        CeremonyError::Interrupted(Some(where_things_stand(
+            self.req,
+            self.enrollment,
+            registered,
+            &self.written,
+            self.journal.records(),
+        )))
+    }
+
+    /// A stop request seen by the presenter becomes the write phase's own account.
+    fn map_stop(&self, e: CeremonyError, registered: &[CardKey]) -> CeremonyError {
+        match e {
+            CeremonyError::Interrupted(None) => self.stopped(registered),
+            other => other,
+        }
+    }
+}
+
+/// Where an enrollment stopped in its write phase stands: which cards hold a share of the
+/// unfinished set, whether enough of them do to recover it, and how to finish.
+fn where_things_stand(
+    req: &EnrollRequest<'_>,
+    enrollment: &Enrollment,
+    registered: &[CardKey],
+    written: &[EnrolledCardReport],
+    logged: bool,
+) -> String {
+    let label = &enrollment.cards[0].record.label;
+    let id = hex::encode(enrollment.set_id);
+    let (n, m) = (usize::from(req.threshold), registered.len());
+    let holding: Vec<String> = written
+        .iter()
+        .map(|w| format!("{} (custodian {} \"{}\")", w.fingerprint, w.index, w.name))
+        .collect();
+    let untouched: Vec<String> = registered
+        .iter()
+        .map(CardKey::fingerprint)
+        .filter(|fp| !written.iter().any(|w| &w.fingerprint == fp))
+        .collect();
+    if written.is_empty() {
+        return format!(
+            "the set \"{label}\" (id {id}) was NOT enrolled and no card was changed: none of its {m} cards was written ({}). No bundle was written",
+            untouched.join(", ")
+        );
+    }
+    let recoverable = if written.len() >= n {
+        format!("these {} cards could recover the master on their own ({n} are needed), but the set is incomplete: do not rely on it", written.len())
+    } else {
+        format!("fewer than the {n} needed hold a share, so the set cannot be recovered; its shares are of no use")
+    };
+    let finish = if logged {
+        "To finish, run `quorumctl enroll --replace-unfinished` with the same cards (and the same ceremony log): it recognises the cards of this unfinished set from the log's record of its start and overwrites them, with no factory reset".to_owned()
+    } else {
+        "Its start was not logged (--no-log), so `enroll --replace-unfinished` cannot recognise these cards: factory-reset each one (`quorumctl reset-card`) and personalise it again (`quorumctl init`) before enrolling again".to_owned()
+    };
+    format!(
+        "the set \"{label}\" (id {id}, {n}-of-{m}) was NOT enrolled. {} of its {m} cards hold their share of this unfinished set (written, read back and checked): {}; {} {} not written and as {} were{}. {recoverable}. No bundle was written. {finish}",
+        written.len(),
+        holding.join(", "),
+        untouched.len(),
+        if untouched.len() == 1 { "card was" } else { "cards were" },
+        if untouched.len() == 1 { "it" } else { "they" },
+        if untouched.is_empty() {
+            String::new()
+        } else {
+            format!(" ({})", untouched.join(", "))
+        },
+    )
 }
 
 /// Refuses, before anything is written, a record larger than its card's record capacity.
@@ -170,6 +279,81 @@ pub(super) fn name_for(names: &[(String, String)], key: &CardKey, position: usiz
         .map_or_else(|| format!("custodian {position}"), |(_, n)| n.clone())
 }
 
+/// Whether a card holding a set may be overwritten by `enroll --replace-unfinished`: the
+/// ceremony log shows that set started on this card and never completed, the card is the
+/// one its record was sealed to, and, for a set a reshare started, the master is the one
+/// being enrolled (that reshare's old set may be gone, so its new set may hold the only
+/// copy of a master). `Ok` says what will be overwritten; `Err` why the card is refused.
+pub fn replaceable(
+    evidence: &Evidence,
+    record: &PublicRecord,
+    key: &CardKey,
+    master: &[u8],
+) -> Result<String, String> {
+    let set = format!(
+        "set \"{}\" (id {})",
+        record.label,
+        hex::encode(record.set_id)
+    );
+    let log = evidence.path().display();
+    if record.custodian(record.index).map(|c| c.card_key) != Some(*key) {
+        return Err(format!(
+            "holds a record of {set} that was not sealed to it (a copied record); it is refused"
+        ));
+    }
+    match evidence.judge(&record.set_id, &Fingerprint::of(key)) {
+        Verdict::Unfinished(started) => {
+            if started.command != "enroll" && record.key_check != KeyCheck::of_master(master) {
+                return Err(format!(
+                    "holds {set}, which a {} started (line {} of the ceremony log {log}) and never completed, with another master than the one being enrolled: that {}'s old set may no longer be complete, so this set may hold the only copy of its master; recover it first, or factory-reset the card (`quorumctl reset-card`) if you are sure",
+                    started.command, started.seq, started.command
+                ));
+            }
+            Ok(format!(
+                "holds {set}, whose {} started at line {} of the ceremony log {log} and never completed: it will be overwritten",
+                started.command, started.seq
+            ))
+        }
+        Verdict::Completed { seq } => Err(format!(
+            "holds {set}, which completed (line {seq} of the ceremony log {log} records it in use): --replace-unfinished only overwrites sets whose enrollment never completed, so it is refused"
+        )),
+        Verdict::NotNamed(started) => Err(format!(
+            "holds {set}, but the start of that set (line {} of the ceremony log {log}) does not name this card; it is refused",
+            started.seq
+        )),
+        Verdict::Unknown => Err(format!(
+            "holds {set}, and the ceremony log {log} has no record of that set's start, so quorumctl cannot tell that its enrollment never completed: if it was interrupted, give the log that ceremony used with --log FILE; otherwise factory-reset the card (`quorumctl reset-card`) and personalise it again (`quorumctl init`)"
+        )),
+    }
+}
+
+/// `Some(note)` when a card holding a set is admitted for overwriting by
+/// `--replace-unfinished` (see [`replaceable`]); `Err` with the refusal otherwise, naming the card.
+fn admit_replacement(
+    req: &EnrollRequest<'_>,
+    id: &Identity,
+    session: &mut dyn CustodianCard,
+    reader: &str,
+) -> Result<Option<String>, String> {
+    let (Some(evidence), LifeCycle::Enrolled, false, Some(key)) = (
+        req.replace_unfinished,
+        id.status.state,
+        id.status.blocked,
+        id.key,
+    ) else {
+        return Ok(None);
+    };
+    let name = format!("card {} in \"{reader}\"", key.fingerprint());
+    let public = session
+        .get_record_public()
+        .map_err(|e| format!("{name}: its record cannot be read: {e}"))?;
+    let record = PublicRecord::decode(&public)
+        .map_err(|e| format!("{name}: its record cannot be read: {e}"))?;
+    replaceable(evidence, &record, &key, req.master)
+        .map(|note| Some(format!("{name} {note}")))
+        .map_err(|why| format!("{name} {why}"))
+}
+
 /// Why a card cannot join, or `None` if it can.
 fn refusal(id: &Identity, registered: &[CardKey]) -> Option<String> {
     if id.status.blocked {
@@ -180,7 +364,7 @@ fn refusal(id: &Identity, registered: &[CardKey]) -> Option<String> {
     }
     match id.status.state {
         LifeCycle::Blank => return Some("is blank; personalise it first with `quorumctl init`".to_owned()),
-        LifeCycle::Enrolled => return Some("already holds a share of another set; enrolling it would destroy that share, so it is refused".to_owned()),
+        LifeCycle::Enrolled => return Some("already holds a share of another set; enrolling it would destroy that share, so it is refused (if that set's enrollment was interrupted, `enroll --replace-unfinished` overwrites it)".to_owned()),
         LifeCycle::Personalised => {}
     }
     let key = id.key?;
@@ -217,14 +401,29 @@ fn refused_message(
 /// the card was refused, naming it.
 fn register_one(
     p: &mut Presented,
-    pins: &PinPolicy<'_>,
+    req: &EnrollRequest<'_>,
     registered: &[Registered],
     out: &mut dyn Write,
 ) -> Result<(CardKey, u16, Verified), String> {
+    let pins = &req.pins;
     let id = identify(&mut p.card, &p.reader).map_err(|e| e.to_string())?;
     let keys: Vec<CardKey> = registered.iter().map(|r| r.key).collect();
-    if let Some(problem) = refusal(&id, &keys) {
-        return Err(refused_message(&id, &mut p.card, &p.reader, &problem));
+    match admit_replacement(req, &id, &mut p.card, &p.reader)? {
+        Some(note) => {
+            if let Some(i) = id.key.and_then(|k| keys.iter().position(|r| *r == k)) {
+                return Err(format!(
+                    "card {} was already registered as card {} of this set (the same card twice)",
+                    id.name(),
+                    i + 1
+                ));
+            }
+            say(out, &format!("{note}."));
+        }
+        None => {
+            if let Some(problem) = refusal(&id, &keys) {
+                return Err(refused_message(&id, &mut p.card, &p.reader, &problem));
+            }
+        }
     }
     let key = id.key.expect("a personalised card has a key");
     let fingerprint = key.fingerprint();
@@ -247,14 +446,22 @@ fn register_present(
         let keys: Vec<CardKey> = found.iter().map(|(_, k, _)| *k).collect();
         match identify(&mut p.card, &p.reader) {
             Err(e) => problems.push(e.to_string()),
-            Ok(id) => match refusal(&id, &keys) {
-                Some(problem) => {
-                    problems.push(refused_message(&id, &mut p.card, &p.reader, &problem))
-                }
-                None => {
-                    let key = id.key.expect("a personalised card has a key");
+            Ok(id) => match admit_replacement(req, &id, &mut p.card, &p.reader) {
+                Err(problem) => problems.push(problem),
+                Ok(Some(note)) => {
+                    say(out, &format!("{note}."));
+                    let key = id.key.expect("a card holding a set has a key");
                     found.push((p, key, id.status.capacity));
                 }
+                Ok(None) => match refusal(&id, &keys) {
+                    Some(problem) => {
+                        problems.push(refused_message(&id, &mut p.card, &p.reader, &problem))
+                    }
+                    None => {
+                        let key = id.key.expect("a personalised card has a key");
+                        found.push((p, key, id.status.capacity));
+                    }
+                },
             },
         }
     }
@@ -349,7 +556,7 @@ fn register_swapped(
         let Some(mut p) = presenter.next(out, &format!("custodian card {k} of {count}"))? else {
             break;
         };
-        match register_one(&mut p, &req.pins, &registered, out) {
+        match register_one(&mut p, req, &registered, out) {
             Ok((key, capacity, pin)) => {
                 say(
                     out,
@@ -376,26 +583,6 @@ fn register_swapped(
     let keys: Vec<CardKey> = registered.iter().map(|r| r.key).collect();
     check_plan(req, &keys, "nothing was written")?;
     Ok(registered)
-}
-
-/// PUT RECORD, then read both parts back and compare, then open; re-verifies once if the card was reset.
-fn write_one(
-    session: &mut dyn CustodianCard,
-    reg: &Registered,
-    card: &EnrolledCard,
-    pins: &PinPolicy<'_>,
-    out: &mut dyn Write,
-) -> Result<(), CeremonyError> {
-    write_and_check(
-        session,
-        &reg.reader,
-        reg.key,
-        RecordKey::Present,
-        &reg.pin,
-        card,
-        pins,
-        out,
-    )
 }
 
 /// Writes one card's record (the PIN was accepted in this session), reads it back, and
@@ -428,7 +615,17 @@ pub(super) fn write_and_check(
         }
         other => other.map_err(|e| CeremonyError::card(reader, e))?,
     }
-    // From here on the card holds the new record: a failure must not read as "nothing changed".
+    check_written(session, reader, key, card)
+}
+
+/// Reads a written record back, compares both parts, and opens the new share: from here on
+/// the card holds the new record, so a failure must not read as "nothing changed".
+fn check_written(
+    session: &mut dyn CustodianCard,
+    reader: &str,
+    key: CardKey,
+    card: &EnrolledCard,
+) -> Result<(), CeremonyError> {
     let public = session
         .get_record_public()
         .map_err(|e| after_commit(key, reader, e))?;
@@ -444,6 +641,119 @@ pub(super) fn write_and_check(
         });
     }
     check_opens(session, key, card, reader)
+}
+
+/// One card's write step, redone when the card is pulled out too early: the custodian is
+/// asked to put it back into the reader it was in, and then, from what the card holds, the
+/// step goes on: a record that did not arrive whole is written again (the card kept its
+/// previous record: PUT RECORD commits at its last piece), one that did is read back and
+/// checked. `None` from a put-back that nobody answered in time gives the first failure.
+#[allow(clippy::too_many_arguments)]
+pub(super) fn write_redoing(
+    presenter: &mut Presenter<'_>,
+    session: &mut Box<dyn CustodianCard>,
+    reader: &str,
+    key: CardKey,
+    old_key: Option<CardKey>,
+    pin: &Verified,
+    card: &EnrolledCard,
+    pins: &PinPolicy<'_>,
+    out: &mut dyn Write,
+) -> Result<(), CeremonyError> {
+    let renewal = match old_key {
+        Some(_) => RecordKey::Pending,
+        None => RecordKey::Present,
+    };
+    let mut result = write_and_check(session, reader, key, renewal, pin, card, pins, out);
+    loop {
+        let error = match result {
+            Err(e) if e.card_left() || matches!(e, CeremonyError::WrittenUnchecked { .. }) => e,
+            other => return other,
+        };
+        let fingerprint = old_key.unwrap_or(key).fingerprint();
+        say(
+            out,
+            &format!(
+                "Card {fingerprint} was pulled out of \"{reader}\" before its share was {}.",
+                if matches!(error, CeremonyError::WrittenUnchecked { .. }) {
+                    "read back and checked (it holds its new record)"
+                } else {
+                    "written and checked"
+                }
+            ),
+        );
+        // The old connection still holds the reader exclusively: close it first.
+        *session = Box::new(quorum_card::card::Card::with_trace(Closed, false));
+        let is_it = |c: &mut dyn CustodianCard| -> Result<bool, CeremonyError> {
+            let id = identify(c, reader)?;
+            Ok(id.key.is_some_and(|k| k == key || Some(k) == old_key))
+        };
+        let back = match presenter.put_back(out, reader, &format!("card {fingerprint}"), &is_it) {
+            Ok(Some(back)) => back,
+            Ok(None) => return Err(error),
+            // Stopped while waiting: a card that holds its new record unchecked must be
+            // named as such, which the failure's own account does.
+            Err(CeremonyError::Interrupted(None))
+                if matches!(error, CeremonyError::WrittenUnchecked { .. }) =>
+            {
+                return Err(error)
+            }
+            Err(e) => return Err(e),
+        };
+        *session = back.card;
+        result = resume(session, reader, key, renewal, pin, card, pins, out);
+    }
+}
+
+/// A connection that was closed because its card left: every exchange fails as removed.
+struct Closed;
+
+impl quorum_card::transport::Transport for Closed {
+    fn transmit(
+        &mut self,
+        _: &[u8],
+    ) -> Result<quorum_card::transport::RawResponse, quorum_card::transport::TransportError> {
+        Err(quorum_card::transport::TransportError::CardRemoved)
+    }
+
+    fn reconnect(&mut self) -> Result<(), quorum_card::transport::TransportError> {
+        Err(quorum_card::transport::TransportError::CardRemoved)
+    }
+}
+
+/// The write step of a card that came back after it was pulled out: written again unless
+/// it already holds the new record, which is then read back and checked.
+#[allow(clippy::too_many_arguments)]
+fn resume(
+    session: &mut dyn CustodianCard,
+    reader: &str,
+    key: CardKey,
+    renewal: RecordKey,
+    pin: &Verified,
+    card: &EnrolledCard,
+    pins: &PinPolicy<'_>,
+    out: &mut dyn Write,
+) -> Result<(), CeremonyError> {
+    let fingerprint = key.fingerprint();
+    let id = identify(session, reader)?;
+    let holds_new = id.status.state == LifeCycle::Enrolled
+        && id.key == Some(key)
+        && session
+            .get_record_public()
+            .map_err(|e| CeremonyError::card(reader, e))?
+            == card.public;
+    reverify(session, pin, pins, &fingerprint, reader, out)?;
+    if holds_new {
+        say(out, &format!("Card {fingerprint} is back and holds its new record: reading it back and checking it."));
+        return check_written(session, reader, key, card);
+    }
+    say(
+        out,
+        &format!(
+            "Card {fingerprint} is back and kept its previous record: writing its share again."
+        ),
+    );
+    write_and_check(session, reader, key, renewal, pin, card, pins, out)
 }
 
 /// A failure after the card accepted its whole record: a card that left the reader holds
@@ -497,6 +807,7 @@ fn not_enrolled(
     card: &EnrolledCard,
     error: &CeremonyError,
     written: &[EnrolledCardReport],
+    logged: bool,
 ) -> CeremonyError {
     let mut holding: Vec<String> = written.iter().map(|w| w.fingerprint.clone()).collect();
     if let CeremonyError::WrittenUnchecked { .. } = error {
@@ -506,8 +817,13 @@ fn not_enrolled(
         "no card was written".to_owned()
     } else {
         format!(
-            "cards already written with this unfinished set: {}. Their shares are of no use without the rest of the set: insert each one again, factory-reset it (`quorumctl reset-card`) and personalise it again (`quorumctl init`) before enrolling again",
-            holding.join(", ")
+            "cards already written with this unfinished set: {}. Their shares are of no use without the rest of the set: {}",
+            holding.join(", "),
+            if logged {
+                "insert them again and run `quorumctl enroll --replace-unfinished` with the same ceremony log, which recognises them from the log's record of this set's start and overwrites them (no factory reset needed)"
+            } else {
+                "its start was not logged (--no-log), so insert each one again, factory-reset it (`quorumctl reset-card`) and personalise it again (`quorumctl init`) before enrolling again"
+            }
         )
     };
     let what = format!(
@@ -567,19 +883,43 @@ fn print_stats(
 }
 
 fn write_present(
-    req: &EnrollRequest<'_>,
+    presenter: &mut Presenter<'_>,
+    phase: &mut WritePhase<'_, '_>,
     registered: Vec<Registered>,
-    enrollment: &Enrollment,
     out: &mut dyn Write,
 ) -> Result<Vec<EnrolledCardReport>, CeremonyError> {
-    let mut written = Vec::new();
+    let keys: Vec<CardKey> = registered.iter().map(|r| r.key).collect();
+    let (req, enrollment) = (phase.req, phase.enrollment);
     for (mut reg, card) in registered.into_iter().zip(&enrollment.cards) {
+        if presenter.interrupted() {
+            return Err(phase.stopped(&keys));
+        }
         let mut session = reg
             .session
             .take()
             .expect("every-reader registration keeps the session");
-        if let Err(e) = write_one(&mut session, &reg, card, &req.pins, out) {
-            return Err(not_enrolled(&reg, card, &e, &written));
+        let reader = reg.reader.clone();
+        if let Err(e) = write_redoing(
+            presenter,
+            &mut session,
+            &reader,
+            reg.key,
+            None,
+            &reg.pin,
+            card,
+            &req.pins,
+            out,
+        ) {
+            if let CeremonyError::Interrupted(None) = e {
+                return Err(phase.stopped(&keys));
+            }
+            return Err(not_enrolled(
+                &reg,
+                card,
+                &e,
+                &phase.written,
+                phase.journal.records(),
+            ));
         }
         say(
             out,
@@ -591,42 +931,44 @@ fn write_present(
             ),
         );
         print_stats(out, req, &reg.key, &session);
-        written.push(report(&reg, card));
+        phase.done(&reg, card);
     }
-    Ok(written)
+    Ok(std::mem::take(&mut phase.written))
 }
 
 fn write_swapped(
     presenter: &mut Presenter<'_>,
-    req: &EnrollRequest<'_>,
+    phase: &mut WritePhase<'_, '_>,
     registered: Vec<Registered>,
-    enrollment: &Enrollment,
     out: &mut dyn Write,
 ) -> Result<Vec<EnrolledCardReport>, CeremonyError> {
+    let keys: Vec<CardKey> = registered.iter().map(|r| r.key).collect();
+    let (req, enrollment) = (phase.req, phase.enrollment);
     presenter.again();
     let total = registered.len();
     let mut done = vec![false; total];
-    let mut written = Vec::new();
     say(
         out,
         "Writing the shares: insert each registered card again, in any order.",
     );
-    while written.len() < total {
-        let Some(mut p) = presenter.next(
+    while phase.written.len() < total {
+        let next = presenter.next(
             out,
             &format!(
                 "a registered card ({} of {total} written so far)",
-                written.len()
+                phase.written.len()
             ),
-        )?
-        else {
+        );
+        let Some(mut p) = next.map_err(|e| phase.map_stop(e, &keys))? else {
             break;
         };
         let id = match identify(&mut p.card, &p.reader) {
             Ok(id) => id,
             Err(e) => {
                 say(out, &format!("Skipped: {e}"));
-                presenter.release(out, p, "not usable")?;
+                presenter
+                    .release(out, p, "not usable")
+                    .map_err(|e| phase.map_stop(e, &keys))?;
                 continue;
             }
         };
@@ -641,7 +983,9 @@ fn write_swapped(
                     id.name()
                 ),
             );
-            presenter.release(out, p, "not part of this set")?;
+            presenter
+                .release(out, p, "not part of this set")
+                .map_err(|e| phase.map_stop(e, &keys))?;
             continue;
         };
         if done[i] {
@@ -649,22 +993,39 @@ fn write_swapped(
                 out,
                 &format!("Skipped: card {} already holds its share.", id.name()),
             );
-            presenter.release(out, p, "already written")?;
+            presenter
+                .release(out, p, "already written")
+                .map_err(|e| phase.map_stop(e, &keys))?;
             continue;
         }
         let (reg, card) = (&registered[i], &enrollment.cards[i]);
         let fingerprint = reg.key.fingerprint();
-        let result = reverify(
-            &mut p.card,
-            &reg.pin,
-            &req.pins,
-            &fingerprint,
-            &p.reader,
-            out,
-        )
-        .and_then(|()| write_one(&mut p.card, reg, card, &req.pins, out));
+        let reader = p.reader.clone();
+        let result = reverify(&mut p.card, &reg.pin, &req.pins, &fingerprint, &reader, out)
+            .and_then(|()| {
+                write_redoing(
+                    presenter,
+                    &mut p.card,
+                    &reader,
+                    reg.key,
+                    None,
+                    &reg.pin,
+                    card,
+                    &req.pins,
+                    out,
+                )
+            });
         if let Err(e) = result {
-            return Err(not_enrolled(reg, card, &e, &written));
+            if let CeremonyError::Interrupted(None) = e {
+                return Err(phase.stopped(&keys));
+            }
+            return Err(not_enrolled(
+                reg,
+                card,
+                &e,
+                &phase.written,
+                phase.journal.records(),
+            ));
         }
         say(
             out,
@@ -677,16 +1038,253 @@ fn write_swapped(
         );
         print_stats(out, req, &reg.key, &p.card);
         done[i] = true;
-        written.push(report(reg, card));
-        if written.len() == total {
+        phase.done(reg, card);
+        if phase.written.len() == total {
             presenter.finish(out, p);
         } else {
-            presenter.release(out, p, "share written")?;
+            presenter
+                .release(out, p, "share written")
+                .map_err(|e| phase.map_stop(e, &keys))?;
         }
     }
+    let mut written = std::mem::take(&mut phase.written);
     written.sort_by_key(|w| w.index);
     Ok(written)
 }
 
 #[cfg(test)]
 mod in_memory;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::log::entry::CardEntry;
+    use crate::log::{CardOutcome, LogLine, OutcomeKind};
+    use curve25519_dalek::montgomery::MontgomeryPoint;
+    use std::path::Path;
+
+    fn key(n: u8) -> CardKey {
+        CardKey::from_x25519(&MontgomeryPoint::mul_base_clamped([n; 32]).to_bytes()).unwrap()
+    }
+
+    /// A 2-of-2 set on the cards of keys 1 and 2, holding `master`.
+    fn set(master: &[u8]) -> Enrollment {
+        let custodians: Vec<NewCustodian> = [1, 2]
+            .iter()
+            .map(|&n| NewCustodian {
+                card_key: key(n),
+                name: format!("custodian {n}"),
+            })
+            .collect();
+        sharing::enroll(master, 2, "root-ca", &custodians, &mut OsRng).unwrap()
+    }
+
+    /// A log line of `command` about the set, with `outcome`, naming `cards`.
+    fn line(
+        seq: u64,
+        command: &str,
+        record: &PublicRecord,
+        outcome: OutcomeKind,
+        cards: &[(u8, CardOutcome)],
+    ) -> LogLine {
+        LogLine {
+            seq,
+            time: "2026-01-02T03:04:05Z".to_owned(),
+            command: command.to_owned(),
+            set_id: Some(hex::encode(record.set_id)),
+            set_label: Some(record.label.clone()),
+            set_digest: None,
+            key_check: None,
+            cards: cards
+                .iter()
+                .map(|&(n, outcome)| CardEntry {
+                    fingerprint: Fingerprint::of(&key(n)),
+                    outcome,
+                })
+                .collect(),
+            outcome,
+            message: None,
+            prev: "0".repeat(64),
+            hash: "0".repeat(64),
+        }
+    }
+
+    /// A PIN source the account of a write phase never asks.
+    #[derive(Debug)]
+    struct NoPins;
+
+    impl crate::pins::PinProvider for NoPins {
+        fn current_pin(
+            &self,
+            _: &str,
+        ) -> Result<quorum_protocol::pin::PinBlock, crate::pins::PinSourceError> {
+            Err(crate::pins::PinSourceError::Interrupted)
+        }
+        fn new_pin(
+            &self,
+            _: &str,
+        ) -> Result<quorum_protocol::pin::PinBlock, crate::pins::PinSourceError> {
+            Err(crate::pins::PinSourceError::Interrupted)
+        }
+        fn interactive(&self) -> bool {
+            false
+        }
+        fn origin(&self) -> String {
+            "nowhere".to_owned()
+        }
+    }
+
+    fn evidence(lines: Vec<LogLine>) -> Evidence {
+        Evidence::from_lines(Path::new("minutes.jsonl"), lines)
+    }
+
+    #[test]
+    fn only_a_card_of_a_set_the_log_shows_unfinished_is_replaceable() {
+        let master = b"the master";
+        let enrolled = set(master);
+        let record = &enrolled.cards[0].record;
+        let started = |command| {
+            line(
+                1,
+                command,
+                record,
+                OutcomeKind::Started,
+                &[(1, CardOutcome::Pending), (2, CardOutcome::Pending)],
+            )
+        };
+
+        // Started by an enroll, ended interrupted after card 1: card 1 may be overwritten.
+        let interrupted = line(
+            2,
+            "enroll",
+            record,
+            OutcomeKind::Interrupted,
+            &[(1, CardOutcome::Ok), (2, CardOutcome::Pending)],
+        );
+        let log = evidence(vec![started("enroll"), interrupted.clone()]);
+        let note = replaceable(&log, record, &key(1), b"another master").unwrap();
+        assert!(note.contains("set \"root-ca\""), "{note}");
+        assert!(
+            note.contains("line 1 of the ceremony log minutes.jsonl"),
+            "{note}"
+        );
+        assert!(note.contains("never completed"), "{note}");
+
+        // The start alone (the process was killed) is enough.
+        assert!(replaceable(&evidence(vec![started("enroll")]), record, &key(1), master).is_ok());
+
+        // The record copied onto another card is refused.
+        let copied = replaceable(&log, record, &key(2), master).unwrap_err();
+        assert!(copied.contains("copied"), "{copied}");
+
+        // Completed: by its own ok line, by a later ceremony using it, or by every card
+        // confirmed written in a failed line.
+        for end in [
+            line(
+                2,
+                "enroll",
+                record,
+                OutcomeKind::Ok,
+                &[(1, CardOutcome::Ok)],
+            ),
+            line(
+                2,
+                "verify",
+                record,
+                OutcomeKind::Ok,
+                &[(1, CardOutcome::Ok)],
+            ),
+            line(
+                2,
+                "enroll",
+                record,
+                OutcomeKind::Failed,
+                &[(1, CardOutcome::Ok), (2, CardOutcome::Ok)],
+            ),
+        ] {
+            let why = replaceable(
+                &evidence(vec![started("enroll"), end]),
+                record,
+                &key(1),
+                master,
+            )
+            .unwrap_err();
+            assert!(why.contains("which completed (line 2"), "{why}");
+        }
+
+        // Unknown to this log (disabled then, or another log): refused, saying what to do.
+        let why = replaceable(&evidence(vec![]), record, &key(1), master).unwrap_err();
+        assert!(why.contains("has no record of that set's start"), "{why}");
+        assert!(
+            why.contains("--log FILE") && why.contains("reset-card"),
+            "{why}"
+        );
+
+        // The start names other cards only.
+        let other = line(
+            1,
+            "enroll",
+            record,
+            OutcomeKind::Started,
+            &[(2, CardOutcome::Pending)],
+        );
+        let why = replaceable(&evidence(vec![other]), record, &key(1), master).unwrap_err();
+        assert!(why.contains("does not name this card"), "{why}");
+
+        // Started by a reshare: only with the master it holds.
+        let log = evidence(vec![started("reshare"), interrupted]);
+        assert!(replaceable(&log, record, &key(1), master).is_ok());
+        let why = replaceable(&log, record, &key(1), b"another master").unwrap_err();
+        assert!(why.contains("another master"), "{why}");
+    }
+
+    #[test]
+    fn the_account_of_a_stopped_write_phase_names_every_card() {
+        let enrolled = set(b"the master");
+        let req = EnrollRequest {
+            master: b"the master",
+            threshold: 2,
+            count: None,
+            label: "root-ca",
+            names: &[],
+            from: CardsFrom::EveryReader {
+                put_back: std::time::Duration::from_secs(1),
+            },
+            pins: PinPolicy {
+                source: &NoPins,
+                no_pinpad: false,
+                pinpad_timeout: 30,
+            },
+            trace: false,
+            stats: false,
+            replace_unfinished: None,
+            interrupt: &crate::Never,
+        };
+        let keys = [key(1), key(2)];
+        let none = where_things_stand(&req, &enrolled, &keys, &[], true);
+        assert!(none.contains("no card was changed"), "{none}");
+        let one = [EnrolledCardReport::new("r", &keys[0], &enrolled.cards[0])];
+        let said = where_things_stand(&req, &enrolled, &keys, &one, true);
+        for part in [
+            "1 of its 2 cards hold their share",
+            &keys[0].fingerprint(),
+            &keys[1].fingerprint(),
+            "cannot be recovered",
+            "No bundle was written",
+            "enroll --replace-unfinished",
+        ] {
+            assert!(said.contains(part), "{part:?} missing: {said}");
+        }
+        let both = [
+            EnrolledCardReport::new("r", &keys[0], &enrolled.cards[0]),
+            EnrolledCardReport::new("r", &keys[1], &enrolled.cards[1]),
+        ];
+        let unlogged = where_things_stand(&req, &enrolled, &keys, &both[..1], false);
+        assert!(
+            unlogged.contains("--no-log") && unlogged.contains("reset-card"),
+            "{unlogged}"
+        );
+        let enough = where_things_stand(&req, &enrolled, &keys, &both, true);
+        assert!(enough.contains("could recover the master"), "{enough}");
+    }
+}

@@ -82,6 +82,8 @@ pub(crate) fn enroll_request<'a>(
     source: &'a dyn PinProvider,
 ) -> EnrollRequest<'a> {
     EnrollRequest {
+        replace_unfinished: None,
+        interrupt: &crate::Never,
         master: MASTER,
         threshold,
         count: None,
@@ -107,8 +109,16 @@ impl EnrolledSet {
         let cards = fresh_cards(m);
         let readers = MemoryReaders::with_cards(&cards);
         let pins = pin_file();
-        let req = enroll_request(threshold, label, CardsFrom::EveryReader, &pins);
-        let outcome = enroll(&readers, &req, &mut Said::default()).expect("enrollment");
+        let req = enroll_request(
+            threshold,
+            label,
+            CardsFrom::EveryReader {
+                put_back: std::time::Duration::ZERO,
+            },
+            &pins,
+        );
+        let outcome = enroll(&readers, &req, &mut crate::NoJournal, &mut Said::default())
+            .expect("enrollment");
         drop(readers);
         for card in &cards {
             assert_eq!(card.borrow().state(), LifeCycle::Enrolled);

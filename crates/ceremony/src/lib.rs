@@ -12,6 +12,7 @@ pub mod enroll;
 mod in_memory_kit;
 pub mod init;
 pub mod inspect;
+pub mod interrupt;
 pub mod log;
 pub mod pin_step;
 pub mod pins;
@@ -39,8 +40,46 @@ use quorum_protocol::apdu::{CardStatus, LifeCycle, SelectInfo};
 use quorum_protocol::record::RecordError;
 use quorum_protocol::sharing::{AddCardError, EnrollError, RecoverError};
 
+pub use interrupt::{Interrupt, Never};
 pub use pin_step::PinPolicy;
 pub use presence::{CardsFrom, Presenter};
+
+use quorum_protocol::record::PublicRecord;
+
+/// What a writing ceremony (enroll, reshare) tells its caller as it goes, so that the
+/// ceremony log records, before the first card changes, which set is about to be written
+/// to which cards: the evidence `enroll --replace-unfinished` relies on when a ceremony
+/// never reaches its end (Ctrl-C, a crash, a power cut).
+pub trait Journal {
+    /// The set of `record` is about to be written to the cards of `cards` (the keys the
+    /// records are sealed to). An error stops the ceremony before any card is written.
+    fn starting(&mut self, record: &PublicRecord, cards: &[CardKey]) -> Result<(), String>;
+
+    /// The card whose key is `card` holds its new record, read back and checked.
+    fn written(&mut self, card: &CardKey);
+
+    /// Whether starts are recorded somewhere `enroll --replace-unfinished` can read them,
+    /// so that messages recommend it only then.
+    fn records(&self) -> bool {
+        true
+    }
+}
+
+/// A journal that records nothing: for callers without a ceremony log.
+#[derive(Debug, Default)]
+pub struct NoJournal;
+
+impl Journal for NoJournal {
+    fn starting(&mut self, _: &PublicRecord, _: &[CardKey]) -> Result<(), String> {
+        Ok(())
+    }
+
+    fn written(&mut self, _: &CardKey) {}
+
+    fn records(&self) -> bool {
+        false
+    }
+}
 
 /// Why a ceremony stopped; each message names the card or file and what to do.
 #[derive(Debug, Error)]
@@ -188,6 +227,15 @@ pub enum CeremonyError {
     /// Writing progress or results failed.
     #[error("cannot write output: {0}")]
     Output(#[from] std::io::Error),
+    /// The operator stopped the ceremony (Ctrl-C, SIGTERM) between two card steps; the
+    /// text, when the ceremony knows it, says where things stand.
+    #[error("stopped on request (Ctrl-C or a termination signal){}", .0.as_ref().map(|s| format!(": {s}")).unwrap_or_else(|| "; no card was changed".to_owned()))]
+    Interrupted(Option<String>),
+    /// The journal (the ceremony log) could not record that cards are about to be written.
+    #[error(
+        "the ceremony log could not record that the write phase starts ({0}); nothing was written"
+    )]
+    StartNotLogged(String),
 }
 
 impl From<PinError> for CeremonyError {

@@ -9,6 +9,7 @@
 //! chain too, so a ceremony never starts when its line could not be chained to an intact log.
 
 pub mod entry;
+pub mod evidence;
 pub mod line;
 mod time;
 mod verify;
@@ -23,7 +24,8 @@ use std::path::{Path, PathBuf};
 use thiserror::Error;
 
 pub use entry::{CardEntry, CardOutcome, Entry, Fingerprint, Message, Outcome, SetRef};
-pub use line::{genesis_hash, LogLine, OutcomeKind, GENESIS};
+pub use evidence::{Evidence, Started, Verdict};
+pub use line::{genesis_hash, LogLine, OutcomeKind, FORMAT, GENESIS};
 pub use time::rfc3339;
 pub use verify::{verify, Verified, MAX_LINE_LEN};
 
@@ -158,6 +160,14 @@ pub enum LogError {
     /// A set label that breaks the record's label rules.
     #[error("the set label \"{0}\" cannot be logged: a label is 1 to 64 bytes of printable UTF-8")]
     BadLabel(String),
+    /// A log of an earlier format: it verifies, but this quorumctl appends nothing to it.
+    #[error("the ceremony log {path} is a format {format} log, written by an earlier quorumctl: it still verifies (`quorumctl log verify --log {path}`), but this quorumctl appends format {FORMAT} lines only (they can say that a ceremony started or was interrupted); keep it with the ceremony minutes and start a new log with --log FILE")]
+    OlderFormat {
+        /// The log file.
+        path: PathBuf,
+        /// Its format version.
+        format: u8,
+    },
     /// A line longer than any reader accepts (a ceremony that met tens of thousands of cards).
     #[error("the log line would be {0} bytes, more than the {MAX_LINE_LEN} a log line may have")]
     LineTooLong(usize),
@@ -276,6 +286,12 @@ impl Log {
                 problem,
             },
         })?;
+        if end.format != FORMAT {
+            return Err(LogError::OlderFormat {
+                path: self.path.clone(),
+                format: end.format,
+            });
+        }
         Ok((end.lines, end.head))
     }
 }

@@ -10,13 +10,17 @@ use quorum_card::custodian::CustodianCard;
 use quorum_card::readers::{Connection, Readers};
 use quorum_card::transport::TransportError;
 
+use super::interrupt::{sliced, Interrupt, WaitEnd};
 use super::{say, CeremonyError};
 
 /// How the operator presents cards.
 #[derive(Debug, Clone)]
 pub enum CardsFrom {
     /// Every card that is in a reader when the ceremony starts.
-    EveryReader,
+    EveryReader {
+        /// How long to wait for a card pulled out in the middle of its step to come back.
+        put_back: Duration,
+    },
     /// One reader; quorumctl asks for each card in turn and waits for it.
     OneReader {
         /// The reader's full name.
@@ -30,6 +34,13 @@ pub enum CardsFrom {
         timeout: Duration,
     },
 }
+
+/// How long pcscd may take to notice that a card left its reader (it polls every 400 ms).
+const PCSC_NOTICE: Duration = Duration::from_secs(2);
+
+/// How long a card pulled out too early is waited for with every reader, unless the caller
+/// says otherwise (quorumctl passes `--timeout`).
+pub const PUT_BACK_TIMEOUT: Duration = Duration::from_secs(300);
 
 /// A card presented for the ceremony, connected exclusively.
 pub struct Presented {
@@ -47,14 +58,22 @@ pub struct Presenter<'a> {
     trace: bool,
     /// Any-reader mode: readers whose current card was already handed out in this pass.
     handed: HashSet<String>,
+    /// Consulted before each card is handed out and throughout every wait.
+    interrupt: &'a dyn Interrupt,
 }
 
 impl<'a> Presenter<'a> {
-    /// Lists the readers that hold a card now (every-reader mode) or checks the one reader.
-    pub fn new(ctx: &'a dyn Readers, from: CardsFrom, trace: bool) -> Result<Self, CeremonyError> {
+    /// Lists the readers that hold a card now (every-reader mode) or checks the one reader;
+    /// `interrupt` stops the hand-out and the waits when the operator asks.
+    pub fn new(
+        ctx: &'a dyn Readers,
+        from: CardsFrom,
+        trace: bool,
+        interrupt: &'a dyn Interrupt,
+    ) -> Result<Self, CeremonyError> {
         let mut queue = VecDeque::new();
         match &from {
-            CardsFrom::EveryReader => {
+            CardsFrom::EveryReader { .. } => {
                 let mut names: Vec<String> = ctx
                     .readers()?
                     .into_iter()
@@ -84,13 +103,107 @@ impl<'a> Presenter<'a> {
             queue,
             trace,
             handed: HashSet::new(),
+            interrupt,
         })
+    }
+
+    /// Whether the operator asked to stop: ceremonies check it between card steps.
+    pub fn interrupted(&self) -> bool {
+        self.interrupt.requested()
+    }
+
+    /// Stops with [`CeremonyError::Interrupted`] when the operator asked to; call it between
+    /// card steps.
+    pub fn check_interrupt(&self) -> Result<(), CeremonyError> {
+        if self.interrupted() {
+            return Err(CeremonyError::Interrupted(None));
+        }
+        Ok(())
+    }
+
+    /// How long to wait for a card that was pulled out too early to come back: the
+    /// swapping timeout, or [`PUT_BACK_TIMEOUT`] with every reader.
+    pub fn put_back_timeout(&self) -> Duration {
+        match &self.from {
+            CardsFrom::EveryReader { put_back } => *put_back,
+            CardsFrom::OneReader { timeout, .. } | CardsFrom::AnyReader { timeout } => *timeout,
+        }
+    }
+
+    /// Waits until a card is in `reader`, in slices so a stop request is seen; `false`
+    /// when `timeout` passes.
+    pub fn wait_card(&self, reader: &str, timeout: Duration) -> Result<bool, CeremonyError> {
+        match sliced(self.interrupt, Some(timeout), |slice| {
+            self.ctx.wait_for_card(reader, Some(slice))
+        })? {
+            Ok(_) => Ok(true),
+            Err(WaitEnd::TimedOut) => Ok(false),
+            Err(WaitEnd::Interrupted) => Err(CeremonyError::Interrupted(None)),
+        }
+    }
+
+    /// Waits until `reader` is empty, in slices so a stop request is seen; `false` when
+    /// `timeout` passes.
+    pub fn wait_removal(&self, reader: &str, timeout: Duration) -> Result<bool, CeremonyError> {
+        match sliced(self.interrupt, Some(timeout), |slice| {
+            self.ctx
+                .wait_for_removal(reader, Some(slice))
+                .map(|gone| gone.then_some(()))
+        })? {
+            Ok(()) => Ok(true),
+            Err(WaitEnd::TimedOut) => Ok(false),
+            Err(WaitEnd::Interrupted) => Err(CeremonyError::Interrupted(None)),
+        }
+    }
+
+    /// A card pulled out in the middle of its step: asks for it back in `reader` (the
+    /// reader it was in) and returns a new session with it once the card in the reader is
+    /// the one `is_it` accepts (another card is named and asked out). `None` when nobody
+    /// put it back within [`Presenter::put_back_timeout`].
+    pub fn put_back(
+        &mut self,
+        out: &mut dyn Write,
+        reader: &str,
+        ask: &str,
+        is_it: &dyn Fn(&mut dyn CustodianCard) -> Result<bool, CeremonyError>,
+    ) -> Result<Option<Presented>, CeremonyError> {
+        let timeout = self.put_back_timeout();
+        let deadline = Instant::now() + timeout;
+        // pcscd notices a pulled card within one poll; a card that never left (a reader
+        // hiccup) is used again at once.
+        self.wait_removal(reader, PCSC_NOTICE)?;
+        say(out, &format!("Put {ask} back into \"{reader}\"."));
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() || !self.wait_card(reader, left)? {
+                return Ok(None);
+            }
+            match self.open(reader) {
+                Ok(mut p) => {
+                    match is_it(&mut p.card) {
+                        Ok(true) => return Ok(Some(p)),
+                        Ok(false) => {
+                            drop(p);
+                            say(out, &format!("That is not {ask}: take it out of \"{reader}\" and put {ask} in."));
+                        }
+                        Err(e) if super::share::LeftTheReader::card_left(&e) => {}
+                        Err(e) => return Err(e),
+                    }
+                }
+                Err(e) if super::share::LeftTheReader::card_left(&e) => {}
+                Err(e) => return Err(e),
+            }
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() || !self.wait_removal(reader, left)? {
+                return Ok(None);
+            }
+        }
     }
 
     /// Whether cards may come and go during the ceremony (one reader, or a mix), so the
     /// operator is asked for each card and a card's session does not outlast its step.
     pub fn swapping(&self) -> bool {
-        !matches!(self.from, CardsFrom::EveryReader)
+        !matches!(self.from, CardsFrom::EveryReader { .. })
     }
 
     /// Whether every card goes through a single reader, so only one is in at a time.
@@ -118,7 +231,7 @@ impl<'a> Presenter<'a> {
         ask: &str,
     ) -> Result<Vec<Presented>, CeremonyError> {
         let mut batch = Vec::new();
-        if matches!(self.from, CardsFrom::EveryReader) {
+        if matches!(self.from, CardsFrom::EveryReader { .. }) {
             while let Some(reader) = self.queue.pop_front() {
                 batch.push(self.open(&reader)?);
             }
@@ -132,7 +245,7 @@ impl<'a> Presenter<'a> {
     /// `count` the operator announced (at least one).
     pub fn pass_size(&self, count: usize) -> usize {
         match self.from {
-            CardsFrom::EveryReader => self.queue.len(),
+            CardsFrom::EveryReader { .. } => self.queue.len(),
             _ => count.max(1),
         }
     }
@@ -140,7 +253,7 @@ impl<'a> Presenter<'a> {
     /// Whether no card will come after those handed out (every-reader mode, once every
     /// occupied reader was handed out), so a ceremony can say at once that they are too few.
     pub fn exhausted(&self) -> bool {
-        matches!(self.from, CardsFrom::EveryReader) && self.queue.is_empty()
+        matches!(self.from, CardsFrom::EveryReader { .. }) && self.queue.is_empty()
     }
 
     /// The next card: in every-reader mode the next occupied reader (`None` when all were
@@ -150,8 +263,9 @@ impl<'a> Presenter<'a> {
         out: &mut dyn Write,
         ask: &str,
     ) -> Result<Option<Presented>, CeremonyError> {
+        self.check_interrupt()?;
         match &self.from {
-            CardsFrom::EveryReader => match self.queue.pop_front() {
+            CardsFrom::EveryReader { .. } => match self.queue.pop_front() {
                 Some(reader) => self.open(&reader).map(Some),
                 None => Ok(None),
             },
@@ -164,7 +278,7 @@ impl<'a> Presenter<'a> {
                     .any(|r| r.name == reader && r.card_present);
                 if !present {
                     say(out, &format!("Insert {ask} into \"{reader}\"."));
-                    if self.ctx.wait_for_card(&reader, Some(timeout))?.is_none() {
+                    if !self.wait_card(&reader, timeout)? {
                         return Err(CeremonyError::WaitTimedOut {
                             what: "a card to be inserted",
                             reader,
@@ -209,12 +323,19 @@ impl<'a> Presenter<'a> {
                 asked = true;
             }
             let left = deadline.saturating_duration_since(Instant::now());
-            if left.is_zero() || self.ctx.wait_for_change(&readers, Some(left))?.is_none() {
-                return Err(CeremonyError::WaitTimedOut {
-                    what: "a card to be inserted",
-                    reader: "any reader".to_owned(),
-                    secs: timeout.as_secs(),
-                });
+            let changed = sliced(self.interrupt, Some(left), |slice| {
+                self.ctx.wait_for_change(&readers, Some(slice))
+            })?;
+            match changed {
+                Ok(_) if !left.is_zero() => {}
+                Err(WaitEnd::Interrupted) => return Err(CeremonyError::Interrupted(None)),
+                _ => {
+                    return Err(CeremonyError::WaitTimedOut {
+                        what: "a card to be inserted",
+                        reader: "any reader".to_owned(),
+                        secs: timeout.as_secs(),
+                    })
+                }
             }
         }
     }
@@ -239,7 +360,7 @@ impl<'a> Presenter<'a> {
         if let CardsFrom::OneReader { timeout, .. } = &self.from {
             let timeout = *timeout;
             say(out, &format!("Remove the card from \"{reader}\" ({why})."));
-            if !self.ctx.wait_for_removal(&reader, Some(timeout))? {
+            if !self.wait_removal(&reader, timeout)? {
                 return Err(CeremonyError::WaitTimedOut {
                     what: "the card to be removed",
                     reader,
@@ -265,7 +386,7 @@ impl<'a> Presenter<'a> {
         }
     }
 
-    fn open(&self, reader: &str) -> Result<Presented, CeremonyError> {
+    pub(crate) fn open(&self, reader: &str) -> Result<Presented, CeremonyError> {
         Ok(Presented {
             reader: reader.to_owned(),
             card: open_card(self.ctx, reader, self.trace)?,

@@ -105,6 +105,8 @@ pub struct RecoverRequest<'a> {
     pub trace: bool,
     /// Report APDU counts.
     pub stats: bool,
+    /// Consulted between card steps and while waiting: the operator's Ctrl-C or SIGTERM.
+    pub interrupt: &'a dyn crate::Interrupt,
 }
 
 /// The restored secret and how each card contributed.
@@ -186,7 +188,7 @@ pub fn recover(
     req: &RecoverRequest<'_>,
     out: &mut dyn Write,
 ) -> Result<Recovered, CeremonyError> {
-    let mut presenter = Presenter::new(ctx, req.from.clone(), req.trace)?;
+    let mut presenter = Presenter::new(ctx, req.from.clone(), req.trace, req.interrupt)?;
     let mut run = Run {
         req,
         target: None,

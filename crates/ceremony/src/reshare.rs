@@ -18,8 +18,8 @@ use rand::rngs::OsRng;
 
 use quorum_card::custodian::CustodianCard;
 use quorum_card::readers::Readers;
-use quorum_protocol::apdu::{LifeCycle, RecordKey, SelectInfo};
-use quorum_protocol::crypto::CardKey;
+use quorum_protocol::apdu::{LifeCycle, SelectInfo};
+use quorum_protocol::crypto::{CardKey, KeyCheck};
 use quorum_protocol::record::{PublicRecord, SET_ID_LEN};
 use quorum_protocol::sharing::{
     self, check_same_set, Enrollment, NewCustodian, OpenedShare, RecoverError, ReshareError,
@@ -27,12 +27,13 @@ use quorum_protocol::sharing::{
 
 pub use progress::Progress;
 
-use super::enroll::{check_fits, name_for, write_and_check, EnrolledCardReport};
+use super::enroll::{check_fits, name_for, write_redoing, EnrolledCardReport};
 use super::inspect::SetMembership;
+use super::log::{Evidence, Fingerprint, Verdict};
 use super::pin_step::{reverify, verify_pin, Verified};
 use super::presence::Presented;
 use super::share::{open_member, open_member_keeping_pin, read_member, Refusal, Refused};
-use super::{identify, say, CardsFrom, CeremonyError, PinPolicy, Presenter};
+use super::{identify, say, CardsFrom, CeremonyError, Journal, PinPolicy, Presenter};
 
 /// What the administrator asked for.
 pub struct ReshareRequest<'a> {
@@ -60,6 +61,11 @@ pub struct ReshareRequest<'a> {
     pub pins: PinPolicy<'a>,
     /// Trace APDUs.
     pub trace: bool,
+    /// `--replace-unfinished`: the ceremony log's evidence; a card holding a set that the
+    /// log shows was started and never completed may join the new set as a fresh card.
+    pub replace_unfinished: Option<&'a Evidence>,
+    /// Consulted between card steps and while waiting: the operator's Ctrl-C or SIGTERM.
+    pub interrupt: &'a dyn crate::Interrupt,
 }
 
 /// The finished reshare.
@@ -88,25 +94,34 @@ struct NewMember {
     /// A re-used card's present key, active until its new record is written.
     old_key: Option<CardKey>,
     session: Option<Box<dyn CustodianCard>>,
+    /// A card holding an unfinished set it replaces (`--replace-unfinished`): the ceremony
+    /// that started that set and its master's key check.
+    replaces: Option<(String, KeyCheck)>,
 }
 
 impl NewMember {
-    /// Writes its new record, reads it back and opens it: a re-used card's record is
-    /// written for its pending key, which becomes its key in the same commit.
+    /// Writes its new record, reads it back and opens it (a re-used card's record is
+    /// written for its pending key, which becomes its key in the same commit); a card
+    /// pulled out too early is asked back and its step redone.
     fn write(
         &self,
-        session: &mut dyn CustodianCard,
+        presenter: &mut Presenter<'_>,
+        session: &mut Box<dyn CustodianCard>,
         reader: &str,
         card: &sharing::EnrolledCard,
         pins: &PinPolicy<'_>,
         out: &mut dyn Write,
     ) -> Result<(), CeremonyError> {
-        let renewal = match self.old_key {
-            Some(_) => RecordKey::Pending,
-            None => RecordKey::Present,
-        };
-        write_and_check(
-            session, reader, self.key, renewal, &self.pin, card, pins, out,
+        write_redoing(
+            presenter,
+            session,
+            reader,
+            self.key,
+            self.old_key,
+            &self.pin,
+            card,
+            pins,
+            out,
         )
     }
 
@@ -142,6 +157,38 @@ fn renew_key(
     })
 }
 
+/// With `--replace-unfinished`: whether the card holds a set the ceremony log shows was
+/// started and never completed (and that is not the set being reshared); then it joins
+/// the new set as a fresh card. Returns the ceremony that started that set and its
+/// master's key check, which [`check_gathered`] compares with the old set's.
+fn unfinished_here(
+    req: &ReshareRequest<'_>,
+    card: &mut dyn CustodianCard,
+    key: &CardKey,
+    name: &str,
+) -> Result<Option<(String, KeyCheck)>, String> {
+    let Some(evidence) = req.replace_unfinished else {
+        return Ok(None);
+    };
+    let public = card
+        .get_record_public()
+        .map_err(|e| format!("{name}: its record cannot be read: {e}"))?;
+    let record = PublicRecord::decode(&public)
+        .map_err(|e| format!("{name}: its record cannot be read: {e}"))?;
+    let old = req.old_set.or(req.published.map(|p| p.set_id));
+    if old == Some(record.set_id)
+        || record.custodian(record.index).map(|c| c.card_key) != Some(*key)
+    {
+        return Ok(None);
+    }
+    Ok(
+        match evidence.judge(&record.set_id, &Fingerprint::of(key)) {
+            Verdict::Unfinished(started) => Some((started.command.clone(), record.key_check)),
+            _ => None,
+        },
+    )
+}
+
 /// An old card seen in phase 0 that the new set does not re-use: wiped in phase 2.
 struct OldCard {
     reader: String,
@@ -175,10 +222,11 @@ pub fn reshare(
     ctx: &dyn Readers,
     req: &ReshareRequest<'_>,
     publish: &mut dyn FnMut(&Enrollment) -> Result<(), String>,
+    journal: &mut dyn Journal,
     out: &mut dyn Write,
 ) -> Result<Reshared, CeremonyError> {
     check_old_set(req)?;
-    let mut presenter = Presenter::new(ctx, req.from.clone(), req.trace)?;
+    let mut presenter = Presenter::new(ctx, req.from.clone(), req.trace, req.interrupt)?;
     say(out, "Phase 0 of 2: open the old set's shares and register the new set's cards; nothing is written yet.");
     let gathered = if presenter.swapping() {
         let count = req.count.ok_or_else(|| {
@@ -266,6 +314,13 @@ pub fn reshare(
     for (m, c) in g.members.iter().zip(&enrollment.cards) {
         check_fits(&m.key, m.capacity, c)?;
     }
+    if presenter.interrupted() {
+        return Err(stopped(0, &progress));
+    }
+    let keys: Vec<CardKey> = g.members.iter().map(|m| m.key).collect();
+    journal
+        .starting(&enrollment.cards[0].record, &keys)
+        .map_err(CeremonyError::StartNotLogged)?;
     say(
         out,
         &format!(
@@ -285,10 +340,19 @@ pub fn reshare(
             &enrollment,
             &mut progress,
             wipe_follows,
+            journal,
             out,
         )?
     } else {
-        write_present(req, &mut g.members, &enrollment, &mut progress, out)?
+        write_present(
+            &mut presenter,
+            req,
+            &mut g.members,
+            &enrollment,
+            &mut progress,
+            journal,
+            out,
+        )?
     };
     say(out, &format!("Phase 1 done: {}.", progress.describe()));
     publish(&enrollment).map_err(|e| {
@@ -308,6 +372,9 @@ pub fn reshare(
                 g.retire.len()
             ),
         );
+        if presenter.interrupted() {
+            return Err(stopped(2, &progress));
+        }
         wipe(&mut presenter, &mut g.retire, &mut progress, out)?
     };
     Ok(Reshared {
@@ -428,6 +495,17 @@ fn check_gathered(
             )));
         }
     }
+    for m in &g.members {
+        if let Some((command, key_check)) = &m.replaces {
+            if command != "enroll" && *key_check != old.key_check {
+                return Err(CeremonyError::NotEnrolled(format!(
+                    "card {} holds an unfinished set that a {command} started with another master than the set \"{}\" being reshared: that {command}'s old set may no longer be complete, so the card may hold part of the only copy of its master; it is not overwritten and nothing was written. Recover that set first, or factory-reset the card (`quorumctl reset-card`) if you are sure",
+                    m.key.fingerprint(),
+                    old.label
+                )));
+            }
+        }
+    }
     if g.members.is_empty() {
         return Err(CeremonyError::NotEnrolled(format!(
             "no card can hold the new set: present personalised cards, or name old cards with --reuse; nothing was written{listing}"
@@ -458,7 +536,14 @@ fn gather_one(
         }
         (_, Some(key)) => key,
     };
-    if id.status.state == LifeCycle::Personalised {
+    let replaces = match id.status.state {
+        LifeCycle::Enrolled => unfinished_here(req, &mut p.card, &key, &name)?,
+        _ => None,
+    };
+    if id.status.state == LifeCycle::Personalised || replaces.is_some() {
+        if replaces.is_some() {
+            say(out, &format!("{name} holds a set whose writing started and never completed (the ceremony log says so): it joins the new set, and its record will be overwritten."));
+        }
         let pin = verify_pin(&mut p.card, &req.pins, &key.fingerprint(), &reader, out)
             .map_err(|e| format!("{name}: {e}"))?;
         say(
@@ -475,6 +560,7 @@ fn gather_one(
             pin,
             old_key: None,
             session: Some(p.card),
+            replaces,
         });
         return Ok(());
     }
@@ -519,6 +605,7 @@ fn gather_one(
             pin,
             old_key: Some(key),
             session: Some(p.card),
+            replaces: None,
         });
     } else {
         g.retire.push(OldCard {
@@ -622,7 +709,7 @@ fn register_swapped(
         };
         let reader = p.reader.clone();
         match register_one(&mut p, req, g, out) {
-            Ok((key, capacity, pin, old_key)) => {
+            Ok((key, capacity, pin, old_key, replaces)) => {
                 let renewed = match old_key {
                     Some(old) => format!(
                         " (re-used from the old set as card {}; its new key pair {} takes effect when its new record is written, and the PIN stays)",
@@ -645,6 +732,7 @@ fn register_swapped(
                     pin,
                     old_key,
                     session: None,
+                    replaces,
                 });
                 presenter.release(out, p, "registered")?;
             }
@@ -657,12 +745,22 @@ fn register_swapped(
     check_gathered(req, g, &[])
 }
 
+/// A new-set card as registered: its key, capacity, accepted PIN, a re-used card's present
+/// key, and the unfinished set it replaces.
+type Registration = (
+    CardKey,
+    u16,
+    Verified,
+    Option<CardKey>,
+    Option<(String, KeyCheck)>,
+);
+
 fn register_one(
     p: &mut Presented,
     req: &ReshareRequest<'_>,
     g: &Gathered,
     out: &mut dyn Write,
-) -> Result<(CardKey, u16, Verified, Option<CardKey>), String> {
+) -> Result<Registration, String> {
     let id = identify(&mut p.card, &p.reader).map_err(|e| e.to_string())?;
     let name = format!("card {}", id.name());
     if id.status.blocked {
@@ -678,7 +776,14 @@ fn register_one(
             "{name} is already registered (the same card twice)"
         ));
     }
-    let reused = id.status.state == LifeCycle::Enrolled;
+    let replaces = match id.status.state {
+        LifeCycle::Enrolled => unfinished_here(req, &mut p.card, &key, &name)?,
+        _ => None,
+    };
+    if replaces.is_some() {
+        say(out, &format!("{name} holds a set whose writing started and never completed (the ceremony log says so): it joins the new set, and its record will be overwritten."));
+    }
+    let reused = id.status.state == LifeCycle::Enrolled && replaces.is_none();
     if reused {
         let member = read_member(&mut p.card).map_err(|r| format!("{name}: {}", r.reason))?;
         of_old_set(req, &g.old, &member.record).map_err(|e| format!("{name} {e}"))?;
@@ -690,9 +795,9 @@ fn register_one(
         .map_err(|e| format!("{name}: {e}"))?;
     if reused {
         let renewed = renew_key(&mut p.card, &id.select, &name)?;
-        return Ok((renewed, id.status.capacity, pin, Some(key)));
+        return Ok((renewed, id.status.capacity, pin, Some(key), None));
     }
-    Ok((key, id.status.capacity, pin, None))
+    Ok((key, id.status.capacity, pin, None, replaces))
 }
 
 /// The error of an interrupted phase 1 or 2, saying which set is complete.
@@ -705,9 +810,38 @@ fn interrupted(phase: u8, cause: impl std::fmt::Display, progress: &Progress) ->
     }
 }
 
+/// The error of a reshare stopped on request (Ctrl-C, SIGTERM) between two card steps,
+/// saying which set is complete; its exit status is the interruption's.
+fn stopped(phase: u8, progress: &Progress) -> CeremonyError {
+    let follow = if phase == 2 {
+        "; the old cards not yet wiped still hold their old shares: wipe them with `quorumctl reset-card` (the new set does not need them)"
+    } else if progress.new_written > 0 {
+        "; the new set's written cards hold an unfinished set: run the reshare again with --replace-unfinished (and the same ceremony log) to overwrite them"
+    } else {
+        ""
+    };
+    CeremonyError::ReshareInterrupted {
+        phase,
+        cause: "stopped on request (Ctrl-C or a termination signal) after finishing the card step in progress".to_owned(),
+        state: format!("{}{follow}", progress.describe()),
+        stopped_by: Some(Box::new(CeremonyError::Interrupted(None))),
+    }
+}
+
+/// A failure in phase 1 or 2: a stop request becomes [`stopped`], anything else [`interrupted`].
+fn phase_error(phase: u8, e: CeremonyError, progress: &Progress) -> CeremonyError {
+    match e {
+        CeremonyError::Interrupted(None) => stopped(phase, progress),
+        other => interrupted(phase, other, progress),
+    }
+}
+
 /// Phase 1 stopped while writing a card: a re-used old card that accepted its new record
 /// (checked or not) no longer holds its old share, and the state said must count that.
 fn write_failed(e: CeremonyError, reused: bool, progress: &mut Progress) -> CeremonyError {
+    if let CeremonyError::Interrupted(None) = e {
+        return stopped(1, progress);
+    }
     if reused && matches!(e, CeremonyError::WrittenUnchecked { .. }) {
         progress.old_gone += 1;
     }
@@ -744,14 +878,19 @@ fn written_line(
 
 /// Every-reader phase 1, in the safe order (fresh cards were sorted first).
 fn write_present(
+    presenter: &mut Presenter<'_>,
     req: &ReshareRequest<'_>,
     members: &mut [NewMember],
     enrollment: &Enrollment,
     progress: &mut Progress,
+    journal: &mut dyn Journal,
     out: &mut dyn Write,
 ) -> Result<Vec<EnrolledCardReport>, CeremonyError> {
     let mut written = Vec::new();
     for (m, card) in members.iter_mut().zip(&enrollment.cards) {
+        if presenter.interrupted() {
+            return Err(stopped(1, progress));
+        }
         if !progress.may_write(m.reused()) {
             return Err(interrupted(
                 1,
@@ -766,8 +905,10 @@ fn write_present(
             .session
             .take()
             .expect("every-reader mode keeps the session");
-        m.write(&mut session, &m.reader, card, &req.pins, out)
+        let reader = m.reader.clone();
+        m.write(presenter, &mut session, &reader, card, &req.pins, out)
             .map_err(|e| write_failed(e, m.reused(), progress))?;
+        journal.written(&m.key);
         progress.new_written += 1;
         if m.reused() {
             progress.old_gone += 1;
@@ -779,6 +920,7 @@ fn write_present(
 }
 
 /// One-reader phase 1: the registered cards again, in any order the safety rule allows.
+#[allow(clippy::too_many_arguments)]
 fn write_swapped(
     presenter: &mut Presenter<'_>,
     req: &ReshareRequest<'_>,
@@ -786,6 +928,7 @@ fn write_swapped(
     enrollment: &Enrollment,
     progress: &mut Progress,
     wipe_follows: bool,
+    journal: &mut dyn Journal,
     out: &mut dyn Write,
 ) -> Result<Vec<EnrolledCardReport>, CeremonyError> {
     presenter.again();
@@ -800,7 +943,7 @@ fn write_swapped(
         );
         let next = presenter
             .next(out, &ask)
-            .map_err(|e| interrupted(1, e, progress))?;
+            .map_err(|e| phase_error(1, e, progress))?;
         let Some(mut p) = next else { break };
         let reader = p.reader.clone();
         let found = identify(&mut p.card, &reader)
@@ -819,7 +962,7 @@ fn write_swapped(
             say(out, &format!("Skipped the card in \"{reader}\": {why}."));
             presenter
                 .release(out, p, "skipped")
-                .map_err(|e| interrupted(1, e, progress))?;
+                .map_err(|e| phase_error(1, e, progress))?;
             continue;
         }
         let i = found.expect("checked above");
@@ -832,8 +975,9 @@ fn write_swapped(
             &reader,
             out,
         )
-        .and_then(|()| m.write(&mut p.card, &reader, card, &req.pins, out))
+        .and_then(|()| m.write(presenter, &mut p.card, &reader, card, &req.pins, out))
         .map_err(|e| write_failed(e, m.reused(), progress))?;
+        journal.written(&m.key);
         progress.new_written += 1;
         if m.reused() {
             progress.old_gone += 1;
@@ -846,7 +990,7 @@ fn write_swapped(
         } else {
             presenter
                 .release(out, p, "written")
-                .map_err(|e| interrupted(1, e, progress))?;
+                .map_err(|e| phase_error(1, e, progress))?;
         }
     }
     if written.len() < total {
@@ -885,7 +1029,7 @@ fn wipe(
         let ask = format!("an old card to wipe (one of {})", left.join(", "));
         let next = presenter
             .next(out, &ask)
-            .map_err(|e| interrupted(2, e, progress))?;
+            .map_err(|e| phase_error(2, e, progress))?;
         let Some(mut p) = next else { break };
         let reader = p.reader.clone();
         let found = identify(&mut p.card, &reader)
@@ -901,7 +1045,7 @@ fn wipe(
             );
             presenter
                 .release(out, p, "skipped")
-                .map_err(|e| interrupted(2, e, progress))?;
+                .map_err(|e| phase_error(2, e, progress))?;
             continue;
         };
         wipe_one(&mut p.card, &reader, &key, progress, out)?;
@@ -911,7 +1055,7 @@ fn wipe(
         } else {
             presenter
                 .release(out, p, "wiped")
-                .map_err(|e| interrupted(2, e, progress))?;
+                .map_err(|e| phase_error(2, e, progress))?;
         }
     }
     Ok(wiped)

@@ -32,6 +32,8 @@ pub struct VerifyRequest<'a> {
     pub trace: bool,
     /// Prove the card's key with a fresh challenge instead of opening its share on this computer.
     pub no_open: bool,
+    /// Consulted between card steps and while waiting: the operator's Ctrl-C or SIGTERM.
+    pub interrupt: &'a dyn crate::Interrupt,
 }
 
 /// The result for one card.
@@ -57,7 +59,7 @@ pub fn verify(
     req: &VerifyRequest<'_>,
     out: &mut dyn Write,
 ) -> Result<Vec<CardCheck>, CeremonyError> {
-    let mut presenter = Presenter::new(ctx, req.from.clone(), req.trace)?;
+    let mut presenter = Presenter::new(ctx, req.from.clone(), req.trace, req.interrupt)?;
     let total = presenter.pass_size(req.count);
     let mut checks: Vec<CardCheck> = Vec::new();
     while checks.len() < total {

@@ -74,6 +74,12 @@ fn verify(cli: &Cli, args: &LogVerifyArgs, report: &mut Report) -> Outcome {
         verified.lines,
         verified.head
     ));
+    if verified.format != log::FORMAT {
+        report.line(format!(
+            "It is a format {} log, written by an earlier quorumctl: this one verifies it but appends nothing to it (start a new log for the next ceremony).",
+            verified.format
+        ));
+    }
     if args.expect_head.is_some() {
         report.line("It ends at the expected head.");
     } else {
@@ -82,6 +88,7 @@ fn verify(cli: &Cli, args: &LogVerifyArgs, report: &mut Report) -> Outcome {
     report.set("log", json!(path.display().to_string()));
     report.set("lines", json!(verified.lines));
     report.set("head", json!(verified.head.to_string()));
+    report.set("format", json!(verified.format));
     report.set("expected_head", json!(args.expect_head.is_some()));
     Ok(())
 }

@@ -171,6 +171,10 @@ pub struct EnrollArgs {
     /// Where to write the public set description (default: LABEL.quorum.json).
     #[arg(long, value_name = "FILE")]
     pub bundle: Option<PathBuf>,
+    /// Overwrite cards that hold a set whose enrollment started and never completed, as the
+    /// ceremony log records it (an interrupted enroll); cards of a completed set are refused.
+    #[arg(long)]
+    pub replace_unfinished: bool,
     #[command(flatten)]
     pub cards: SwapArgs,
     #[command(flatten)]
@@ -302,6 +306,10 @@ pub struct ReshareArgs {
     /// Do not wipe the old cards the new set does not use (the old set stays usable).
     #[arg(long)]
     pub keep_old: bool,
+    /// Take cards that hold a set whose writing started and never completed, as the
+    /// ceremony log records it (an interrupted reshare or enroll), as fresh new-set cards.
+    #[arg(long)]
+    pub replace_unfinished: bool,
     #[command(flatten)]
     pub cards: SwapArgs,
     #[command(flatten)]

@@ -35,12 +35,16 @@ pub enum ExitStatus {
     Log,
     /// 10: cards were changed but the ceremony did not finish; the message says where things stand.
     Incomplete,
+    /// 11: stopped on request (Ctrl-C, SIGTERM) after the card step in progress; the
+    /// message says where things stand. Not 130 (128 + SIGINT): the shell reports that for
+    /// a process the signal killed, which had no chance to finish its card step or log.
+    Interrupted,
 }
 
 impl ExitStatus {
     /// Every status, in code order (for the tests that hold the numbers to the README).
     #[cfg(test)]
-    pub const ALL: [ExitStatus; 11] = [
+    pub const ALL: [ExitStatus; 12] = [
         ExitStatus::Ok,
         ExitStatus::Failed,
         ExitStatus::Usage,
@@ -52,6 +56,7 @@ impl ExitStatus {
         ExitStatus::File,
         ExitStatus::Log,
         ExitStatus::Incomplete,
+        ExitStatus::Interrupted,
     ];
 
     /// The process exit code.
@@ -68,6 +73,7 @@ impl ExitStatus {
             ExitStatus::File => 8,
             ExitStatus::Log => 9,
             ExitStatus::Incomplete => 10,
+            ExitStatus::Interrupted => 11,
         }
     }
 
@@ -85,6 +91,7 @@ impl ExitStatus {
             ExitStatus::File => "file",
             ExitStatus::Log => "log",
             ExitStatus::Incomplete => "incomplete",
+            ExitStatus::Interrupted => "interrupted",
         }
     }
 
@@ -134,6 +141,10 @@ impl Exit for CeremonyError {
             CeremonyError::Pin(PinSourceError::Rule(
                 PinError::RetryLimit(_) | PinError::RetryLimitSyntax,
             )) => ExitStatus::Usage,
+            CeremonyError::Pin(PinSourceError::Interrupted) | CeremonyError::Interrupted(_) => {
+                ExitStatus::Interrupted
+            }
+            CeremonyError::StartNotLogged(_) => ExitStatus::Log,
             CeremonyError::Pin(_) | CeremonyError::PinsFailed(_) => ExitStatus::Pin,
             CeremonyError::SecretIo(
                 SecretIoError::StdinIsTerminal | SecretIoError::StdoutIsTerminal,
@@ -199,6 +210,15 @@ mod tests {
         let names: std::collections::HashSet<&str> =
             ExitStatus::ALL.iter().map(|s| s.name()).collect();
         assert_eq!(names.len(), ExitStatus::ALL.len());
+    }
+
+    #[test]
+    fn the_readme_documents_every_status() {
+        let readme = include_str!("../../../README.md");
+        for s in ExitStatus::ALL {
+            let row = format!("| {} | `{}` |", s.code(), s.name());
+            assert!(readme.contains(&row), "README's exit table lacks {row}");
+        }
     }
 
     #[test]
@@ -315,6 +335,28 @@ mod tests {
                     reader: "r".into(),
                 },
                 ExitStatus::Incomplete,
+            ),
+            (CeremonyError::Interrupted(None), ExitStatus::Interrupted),
+            (
+                CeremonyError::Interrupted(Some("2 of 3 cards written".into())),
+                ExitStatus::Interrupted,
+            ),
+            (
+                CeremonyError::Pin(PinSourceError::Interrupted),
+                ExitStatus::Interrupted,
+            ),
+            (
+                CeremonyError::ReshareInterrupted {
+                    phase: 1,
+                    cause: "stopped on request".into(),
+                    state: "old complete".into(),
+                    stopped_by: Some(Box::new(CeremonyError::Interrupted(None))),
+                },
+                ExitStatus::Interrupted,
+            ),
+            (
+                CeremonyError::StartNotLogged("disk full".into()),
+                ExitStatus::Log,
             ),
         ];
         for (e, want) in cases {

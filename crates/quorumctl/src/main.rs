@@ -8,6 +8,7 @@ mod hardening;
 mod memlock;
 mod prompt;
 mod report;
+mod signals;
 
 use std::io::{self, IsTerminal};
 use std::path::PathBuf;
@@ -27,7 +28,9 @@ use quorum_ceremony::init::init;
 use quorum_ceremony::inspect::{
     list_readers, summarize, CardSummary, Exported, Found, SetMembership,
 };
-use quorum_ceremony::log::{CardEntry, CardOutcome, Entry, Fingerprint, Outcome, SetRef};
+use quorum_ceremony::log::{
+    CardEntry, CardOutcome, Entry, Evidence, Fingerprint, Log, Message, Outcome, SetRef,
+};
 use quorum_ceremony::pins::{pin_table, PinProvider};
 use quorum_ceremony::recover::{recover, Anchor, RecoverRequest};
 use quorum_ceremony::reset::{reset_card, Confirmation};
@@ -37,10 +40,13 @@ use quorum_ceremony::secret_io::{
 };
 use quorum_ceremony::share::SeenCard;
 use quorum_ceremony::verify::{verify, CardCheck, VerifyRequest};
-use quorum_ceremony::{choose_reader, resolve_reader, CardsFrom, CeremonyError, PinPolicy};
+use quorum_ceremony::{
+    choose_reader, resolve_reader, CardsFrom, CeremonyError, Journal, PinPolicy,
+};
 use quorum_pcsc::PcscContext;
 use quorum_protocol::bundle::Bundle;
 use quorum_protocol::crypto::anchor::parse_digest_prefix;
+use quorum_protocol::crypto::CardKey;
 use quorum_protocol::crypto::{KeyCheck, SetDigest};
 use quorum_protocol::pin::RetryLimit;
 use quorum_protocol::record::{self, PublicRecord};
@@ -56,6 +62,7 @@ use cli::{
 
 fn main() -> ExitCode {
     let hardening = hardening::harden_process();
+    signals::install();
     let cli = Cli::parse();
     let mut report = Report::new(command_name(&cli.command), cli.json);
     if let Some(outcome) = audit::run(&cli, &mut report) {
@@ -86,13 +93,20 @@ fn main() -> ExitCode {
     }
     let mut logged = Logged::default();
     let result = run(&cli, trace, &mut logged, &mut report);
+    // A ceremony that failed after a stop request stopped because of it: its log line and
+    // exit status say so, whatever the last step reported.
+    let stopped = signals::interrupted() && result.is_err();
     if let Some(command) = ceremony {
+        let outcome = match &result {
+            Err(e) if stopped => Outcome::Interrupted(Message::from_error(e)),
+            other => Outcome::of(other),
+        };
         let entry = Entry {
             command,
             set: logged.set,
             key_check: logged.key_check,
             cards: logged.cards,
-            outcome: Outcome::of(&result),
+            outcome,
         };
         match audit::log_command(&cli, &entry) {
             Ok(Some(appended)) => report.set(
@@ -103,7 +117,113 @@ fn main() -> ExitCode {
             Err(e) => eprintln!("warning: the ceremony could not be appended to its log: {e}"),
         }
     }
-    report.finish(result.map_err(|e| (e.exit_status(), e.to_string(), report::causes(&e))))
+    report.finish(result.map_err(|e| {
+        let status = if stopped {
+            ExitStatus::Interrupted
+        } else {
+            e.exit_status()
+        };
+        (status, e.to_string(), report::causes(&e))
+    }))
+}
+
+/// The ceremony log's side of a writing ceremony (enroll, reshare): the `started` line
+/// before the first card is written, and the cards written, so that the last line of a
+/// ceremony that did not finish says which cards changed.
+struct LogJournal<'a> {
+    cli: &'a Cli,
+    command: &'static str,
+    set: Option<SetRef>,
+    planned: Vec<Fingerprint>,
+    written: Vec<Fingerprint>,
+}
+
+impl<'a> LogJournal<'a> {
+    fn new(cli: &'a Cli, command: &'static str) -> LogJournal<'a> {
+        LogJournal {
+            cli,
+            command,
+            set: None,
+            planned: Vec::new(),
+            written: Vec::new(),
+        }
+    }
+
+    /// After a ceremony that did not finish: the set it was writing and every card it
+    /// meant to write, `ok` when confirmed written, `pending` otherwise.
+    fn unfinished(self, logged: &mut Logged) {
+        if self.set.is_none() {
+            return;
+        }
+        logged.set = self.set;
+        let outcomes =
+            quorum_ceremony::log::evidence::unfinished_cards(&self.planned, &self.written);
+        for (fingerprint, outcome) in self.planned.into_iter().zip(outcomes) {
+            logged.cards.push(CardEntry {
+                fingerprint,
+                outcome,
+            });
+        }
+    }
+}
+
+impl Journal for LogJournal<'_> {
+    fn starting(&mut self, record: &PublicRecord, cards: &[CardKey]) -> Result<(), String> {
+        let set = SetRef::from_record(record);
+        self.set = Some(set.clone());
+        self.planned = cards.iter().map(Fingerprint::of).collect();
+        let Some(path) = audit::log_target(self.cli) else {
+            return Ok(());
+        };
+        let entry = Entry {
+            command: self.command,
+            set: Some(set),
+            key_check: None,
+            cards: self
+                .planned
+                .iter()
+                .map(|fingerprint| CardEntry {
+                    fingerprint: fingerprint.clone(),
+                    outcome: CardOutcome::Pending,
+                })
+                .collect(),
+            outcome: Outcome::Started,
+        };
+        let appended = Log::open(&path)
+            .and_then(|log| log.append(&entry))
+            .map_err(|e| e.to_string())?;
+        eprintln!(
+            "Logged the start of the write phase as line {} of {} (if the ceremony is cut short, `--replace-unfinished` relies on it).",
+            appended.seq,
+            path.display()
+        );
+        Ok(())
+    }
+
+    fn written(&mut self, card: &CardKey) {
+        self.written.push(Fingerprint::of(card));
+    }
+
+    fn records(&self) -> bool {
+        audit::log_target(self.cli).is_some()
+    }
+}
+
+/// The evidence `--replace-unfinished` needs: the ceremony log, which must be on.
+fn replace_evidence(cli: &Cli, asked: bool) -> Result<Option<Evidence>, CeremonyError> {
+    if !asked {
+        return Ok(None);
+    }
+    let Some(path) = audit::log_target(cli) else {
+        return Err(CeremonyError::Usage(
+            "--replace-unfinished recognises an unfinished set by the ceremony log's record of its start, and --no-log turns the log off; run it with the log the interrupted ceremony used (--log FILE), or factory-reset each card (`quorumctl reset-card`) and personalise it again (`quorumctl init`); nothing was done".to_owned(),
+        ));
+    };
+    Evidence::read(&path).map(Some).map_err(|e| {
+        CeremonyError::Usage(format!(
+            "--replace-unfinished needs the ceremony log: {e}; nothing was done"
+        ))
+    })
 }
 
 /// The command's name in `--json` output and the log.
@@ -210,11 +330,11 @@ fn run(
         Command::Status(args) => status(args, trace, report),
         Command::ExportBundle(args) => export_bundle(args, trace, report),
         Command::Init(args) => init_card(args, trace, logged, report),
-        Command::Enroll(args) => enroll_set(args, trace, cli.stats, logged, report),
+        Command::Enroll(args) => enroll_set(cli, args, trace, logged, report),
         Command::Recover(args) => recover_set(args, trace, cli.stats, logged, report),
         Command::Verify(args) => verify_cards(args, trace, logged, report),
         Command::AddCard(args) => add_new_card(args, trace, logged, report),
-        Command::Reshare(args) => reshare_set(args, trace, logged, report),
+        Command::Reshare(args) => reshare_set(cli, args, trace, logged, report),
         Command::ChangePin(args) => change(args, trace, logged, report),
         Command::ResetCard(args) => reset(args, trace, logged, report),
         Command::Inspect(_) | Command::Log(_) => unreachable!("answered by audit::run"),
@@ -436,13 +556,15 @@ fn default_bundle_path(label: &str) -> PathBuf {
 }
 
 fn enroll_set(
+    cli: &Cli,
     args: &EnrollArgs,
     trace: bool,
-    stats: bool,
     logged: &mut Logged,
     report: &mut Report,
 ) -> Result<(), CeremonyError> {
+    let stats = cli.stats;
     let names = parse_names(&args.names)?;
+    let evidence = replace_evidence(cli, args.replace_unfinished)?;
     require_count(&args.cards, args.shares, "the number of cards to enroll")?;
     check_set_options(
         &args.label,
@@ -481,9 +603,18 @@ fn enroll_set(
         pins: pin_policy(&args.pins, pins.as_ref()),
         trace,
         stats,
+        replace_unfinished: evidence.as_ref(),
+        interrupt: &signals::INTERRUPTED,
     };
     let mut err = io::stderr();
-    let outcome = enroll(&ctx, &request, &mut err)?;
+    let mut journal = LogJournal::new(cli, "enroll");
+    let outcome = match enroll(&ctx, &request, &mut journal, &mut err) {
+        Ok(outcome) => outcome,
+        Err(e) => {
+            journal.unfinished(logged);
+            return Err(e);
+        }
+    };
     let record = &outcome.enrollment.cards[0].record;
     logged.set = Some(SetRef::from_record(record));
     logged.key_check = Some(record.key_check);
@@ -580,7 +711,9 @@ fn cards_from(ctx: &PcscContext, args: &SwapArgs) -> Result<CardsFrom, CeremonyE
         None if args.any_reader => CardsFrom::AnyReader {
             timeout: Duration::from_secs(timeout),
         },
-        None => CardsFrom::EveryReader,
+        None => CardsFrom::EveryReader {
+            put_back: Duration::from_secs(timeout),
+        },
         Some(given) => CardsFrom::OneReader {
             reader: resolve_reader(&ctx.reader_names()?, given)?,
             timeout: Duration::from_secs(timeout),
@@ -615,6 +748,7 @@ fn recover_set(
         pins: pin_policy(&args.pins, pins.as_ref()),
         trace,
         stats,
+        interrupt: &signals::INTERRUPTED,
     };
     let mut err = io::stderr();
     let recovered = recover(&ctx, &request, &mut err)?;
@@ -747,6 +881,7 @@ fn verify_cards(
         pins: pin_policy(&args.pins, pins.as_ref()),
         trace,
         no_open: args.no_open,
+        interrupt: &signals::INTERRUPTED,
     };
     let checks = verify(&ctx, &request, &mut io::stderr())?;
     for c in &checks {
@@ -874,6 +1009,7 @@ fn add_new_card(
         from,
         pins: pin_policy(&args.pins, pins.as_ref()),
         trace,
+        interrupt: &signals::INTERRUPTED,
     };
     logged.set = Some(SetRef::from_record(&base));
     logged.key_check = Some(base.key_check);
@@ -984,12 +1120,14 @@ fn parse_set_id(s: &str) -> Result<[u8; 16], CeremonyError> {
 }
 
 fn reshare_set(
+    cli: &Cli,
     args: &ReshareArgs,
     trace: bool,
     logged: &mut Logged,
     report: &mut Report,
 ) -> Result<(), CeremonyError> {
     let names = parse_names(&args.names)?;
+    let evidence = replace_evidence(cli, args.replace_unfinished)?;
     require_count(&args.cards, args.shares, "the new set's number of cards")?;
     check_set_options(
         &args.label,
@@ -1025,13 +1163,28 @@ fn reshare_set(
         from,
         pins: pin_policy(&args.pins, pins.as_ref()),
         trace,
+        replace_unfinished: evidence.as_ref(),
+        interrupt: &signals::INTERRUPTED,
     };
     let mut publish = |enrollment: &quorum_protocol::sharing::Enrollment| {
         Bundle::from_enrollment(enrollment)
             .write(&new_bundle, args.force)
             .map_err(|e| e.to_string())
     };
-    let done = reshare(&ctx, &request, &mut publish, &mut io::stderr())?;
+    let mut journal = LogJournal::new(cli, "reshare");
+    let done = match reshare(
+        &ctx,
+        &request,
+        &mut publish,
+        &mut journal,
+        &mut io::stderr(),
+    ) {
+        Ok(done) => done,
+        Err(e) => {
+            journal.unfinished(logged);
+            return Err(e);
+        }
+    };
     let new_record = &done.enrollment.cards[0].record;
     logged.set = Some(SetRef::from_record(new_record));
     logged.key_check = Some(new_record.key_check);

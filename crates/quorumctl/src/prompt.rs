@@ -1,10 +1,14 @@
 //! PINs typed on this computer: the terminal prompt without echo, re-asking after an
 //! entry that breaks the PIN rules and confirming every new PIN.
 //!
-//! rpassword's own internal line buffer is outside our control; its result is moved into a
-//! zeroizing string at once.
+//! The prompt is quorumctl's own, on `/dev/tty`: echo is turned off for the entry and the
+//! terminal's previous state is restored on every way out (a PIN, an error, Ctrl-C, a
+//! panic), by a guard. The entry is read into a zeroizing buffer, a bounded chunk at a
+//! time; while it waits, a Ctrl-C or SIGTERM (see `signals`) ends it with
+//! [`PinSourceError::Interrupted`] within one poll slice.
 
 use std::io;
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
 
 use quorum_ceremony::pins::{PinProvider, PinSourceError};
 use quorum_protocol::pin::{PinBlock, PIN_MAX_DIGITS, PIN_MIN_DIGITS};
@@ -48,10 +52,169 @@ pub fn prompt_new_pin(prompt: &str) -> Result<PinBlock, PinSourceError> {
 }
 
 /// One line typed without echo; the result lives in a zeroizing string from the start.
-type Entry<'a> = dyn FnMut(&str) -> io::Result<Zeroizing<String>> + 'a;
+type Entry<'a> = dyn FnMut(&str) -> Result<Zeroizing<String>, EntryEnd> + 'a;
 
-fn terminal_entry(prompt: &str) -> io::Result<Zeroizing<String>> {
-    rpassword::prompt_password(prompt).map(Zeroizing::new)
+/// The PIN source's error for an entry that gave no line.
+fn entry_error(end: EntryEnd) -> PinSourceError {
+    match end {
+        EntryEnd::Io(e) => PinSourceError::Terminal(e),
+        EntryEnd::Interrupted => PinSourceError::Interrupted,
+    }
+}
+
+/// How long one wait for a key press lasts before the stop flag is looked at again.
+const POLL_SLICE_MS: libc::c_int = 200;
+
+/// Longest entry kept; anything longer is read and dropped (a PIN has at most 12 digits).
+const ENTRY_MAX: usize = 256;
+
+/// Why a hidden entry gave no line.
+#[derive(Debug)]
+enum EntryEnd {
+    /// The terminal failed.
+    Io(io::Error),
+    /// Ctrl-C or SIGTERM (the stop flag), or the end of input (Ctrl-D).
+    Interrupted,
+}
+
+fn terminal_entry(prompt: &str) -> Result<Zeroizing<String>, EntryEnd> {
+    let path = c"/dev/tty";
+    // SAFETY: open with a NUL-terminated path; the result is checked.
+    let fd = unsafe {
+        libc::open(
+            path.as_ptr(),
+            libc::O_RDWR | libc::O_NOCTTY | libc::O_CLOEXEC,
+        )
+    };
+    if fd < 0 {
+        return Err(EntryEnd::Io(io::Error::last_os_error()));
+    }
+    // SAFETY: fd was just opened and is owned here alone.
+    let tty = unsafe { OwnedFd::from_raw_fd(fd) };
+    read_hidden(tty.as_raw_fd(), prompt, &crate::signals::interrupted)
+}
+
+/// The terminal's state before echo was turned off, put back when the guard goes, however
+/// the entry ends (also by a panic, which unwinds through it).
+struct EchoOff {
+    fd: RawFd,
+    saved: libc::termios,
+}
+
+impl EchoOff {
+    /// Turns echo off on `fd` (a newline is still echoed), remembering the state to restore.
+    fn new(fd: RawFd) -> io::Result<EchoOff> {
+        // SAFETY: termios is plain data; tcgetattr fills it or fails.
+        let mut saved: libc::termios = unsafe { std::mem::zeroed() };
+        if unsafe { libc::tcgetattr(fd, &mut saved) } != 0 {
+            return Err(io::Error::last_os_error());
+        }
+        let mut quiet = saved;
+        quiet.c_lflag &= !libc::ECHO;
+        quiet.c_lflag |= libc::ECHONL;
+        // SAFETY: fd is a terminal (tcgetattr succeeded); quiet is a valid termios.
+        if unsafe { libc::tcsetattr(fd, libc::TCSANOW, &quiet) } != 0 {
+            return Err(io::Error::last_os_error());
+        }
+        Ok(EchoOff { fd, saved })
+    }
+}
+
+impl Drop for EchoOff {
+    fn drop(&mut self) {
+        // SAFETY: restores the state read from the same descriptor, which is still open.
+        unsafe { libc::tcsetattr(self.fd, libc::TCSANOW, &self.saved) };
+    }
+}
+
+/// Writes all of `bytes` to `fd`, retrying after a signal.
+fn write_all(fd: RawFd, bytes: &[u8]) -> io::Result<()> {
+    let mut rest = bytes;
+    while !rest.is_empty() {
+        // SAFETY: the pointer and length describe `rest`, which outlives the call.
+        let n = unsafe { libc::write(fd, rest.as_ptr().cast(), rest.len()) };
+        if n < 0 {
+            let e = io::Error::last_os_error();
+            if e.kind() == io::ErrorKind::Interrupted {
+                continue;
+            }
+            return Err(e);
+        }
+        rest = &rest[n as usize..];
+    }
+    Ok(())
+}
+
+/// Shows `prompt` on the terminal `fd` and reads one line without echo. The wait is cut in
+/// slices so `stop` is seen even when a signal lands between two reads.
+fn read_hidden(
+    fd: RawFd,
+    prompt: &str,
+    stop: &dyn Fn() -> bool,
+) -> Result<Zeroizing<String>, EntryEnd> {
+    write_all(fd, prompt.as_bytes()).map_err(EntryEnd::Io)?;
+    let echo_off = EchoOff::new(fd).map_err(EntryEnd::Io)?;
+    let mut line: Zeroizing<Vec<u8>> = Zeroizing::new(Vec::with_capacity(ENTRY_MAX));
+    let mut chunk = Zeroizing::new([0u8; 64]);
+    let ended = loop {
+        if stop() {
+            break Err(EntryEnd::Interrupted);
+        }
+        let mut poll = libc::pollfd {
+            fd,
+            events: libc::POLLIN,
+            revents: 0,
+        };
+        // SAFETY: one valid pollfd.
+        let ready = unsafe { libc::poll(&mut poll, 1, POLL_SLICE_MS) };
+        if ready < 0 {
+            let e = io::Error::last_os_error();
+            if e.kind() == io::ErrorKind::Interrupted {
+                continue;
+            }
+            break Err(EntryEnd::Io(e));
+        }
+        if ready == 0 {
+            continue;
+        }
+        // SAFETY: reads at most the chunk's length into it.
+        let n = unsafe { libc::read(fd, chunk.as_mut_ptr().cast(), chunk.len()) };
+        if n < 0 {
+            let e = io::Error::last_os_error();
+            if e.kind() == io::ErrorKind::Interrupted {
+                continue;
+            }
+            break Err(EntryEnd::Io(e));
+        }
+        if n == 0 {
+            break Err(EntryEnd::Interrupted);
+        }
+        let got = &chunk[..n as usize];
+        let end = got.iter().position(|&b| b == b'\n');
+        let take = &got[..end.unwrap_or(got.len())];
+        let room = ENTRY_MAX.saturating_sub(line.len());
+        line.extend_from_slice(&take[..take.len().min(room)]);
+        if end.is_some() {
+            break Ok(());
+        }
+    };
+    drop(echo_off);
+    match ended {
+        Ok(()) => {
+            let text = std::str::from_utf8(&line).map_err(|_| {
+                EntryEnd::Io(io::Error::new(
+                    io::ErrorKind::InvalidData,
+                    "the entry is not UTF-8 text",
+                ))
+            })?;
+            Ok(Zeroizing::new(text.trim_end_matches('\r').to_owned()))
+        }
+        Err(e) => {
+            // The cursor stays after the prompt: end its line.
+            let _ = write_all(fd, b"\n");
+            Err(e)
+        }
+    }
 }
 
 fn complain_on_stderr(error: &PinSourceError) {
@@ -64,7 +227,7 @@ fn ask_pin_with(
     complain: &mut dyn FnMut(&PinSourceError),
 ) -> Result<PinBlock, PinSourceError> {
     for attempt in 1..=PROMPT_ATTEMPTS {
-        let entry = ask(prompt).map_err(PinSourceError::Terminal)?;
+        let entry = ask(prompt).map_err(entry_error)?;
         match PinBlock::new(entry.trim()) {
             Ok(pin) => return Ok(pin),
             Err(error) if attempt < PROMPT_ATTEMPTS => complain(&error.into()),
@@ -83,7 +246,7 @@ fn ask_new_pin_with(
 ) -> Result<PinBlock, PinSourceError> {
     for attempt in 1..=PROMPT_ATTEMPTS {
         let outcome = ask_pin_with(ask, prompt, complain).and_then(|first| {
-            let again = ask("Repeat the new PIN: ").map_err(PinSourceError::Terminal)?;
+            let again = ask("Repeat the new PIN: ").map_err(entry_error)?;
             match PinBlock::new(again.trim()) {
                 Ok(second) if second.same_pin(&first) => Ok(first),
                 _ => Err(PinSourceError::Mismatch),
@@ -115,7 +278,7 @@ mod tests {
     fn run_new_pin(entries: &[&str]) -> (Result<PinBlock, PinSourceError>, Vec<String>, usize) {
         let (mut queue, mut prompts) = scripted(entries);
         let mut complaints = 0;
-        let mut ask = |prompt: &str| -> io::Result<Zeroizing<String>> {
+        let mut ask = |prompt: &str| -> Result<Zeroizing<String>, EntryEnd> {
             prompts.push(prompt.to_owned());
             Ok(Zeroizing::new(
                 queue
@@ -155,7 +318,7 @@ mod tests {
     fn invalid_entries_are_reasked() {
         let mut queue: VecDeque<&str> = ["12", "abcdef", "135790"].into();
         let mut complaints = Vec::new();
-        let mut ask = |_: &str| -> io::Result<Zeroizing<String>> {
+        let mut ask = |_: &str| -> Result<Zeroizing<String>, EntryEnd> {
             Ok(Zeroizing::new(queue.pop_front().unwrap().to_owned()))
         };
         let pin = ask_pin_with(&mut ask, "PIN: ", &mut |e| complaints.push(e.to_string())).unwrap();
@@ -166,10 +329,120 @@ mod tests {
 
     #[test]
     fn terminal_failure_suggests_the_non_interactive_sources() {
-        let mut ask = |_: &str| -> io::Result<Zeroizing<String>> {
-            Err(io::Error::new(io::ErrorKind::NotFound, "no tty"))
+        let mut ask = |_: &str| -> Result<Zeroizing<String>, EntryEnd> {
+            Err(EntryEnd::Io(io::Error::new(
+                io::ErrorKind::NotFound,
+                "no tty",
+            )))
         };
         let error = ask_pin_with(&mut ask, "PIN: ", &mut |_| {}).unwrap_err();
         assert!(error.to_string().contains("--pin-file"));
+    }
+
+    #[test]
+    fn an_interrupted_entry_is_an_interrupted_pin_source() {
+        let mut ask =
+            |_: &str| -> Result<Zeroizing<String>, EntryEnd> { Err(EntryEnd::Interrupted) };
+        assert!(matches!(
+            ask_new_pin_with(&mut ask, "New PIN: ", &mut |_| {}),
+            Err(PinSourceError::Interrupted)
+        ));
+    }
+
+    /// A pseudo-terminal pair: (controller, terminal side), both closed on drop.
+    fn pty() -> (OwnedFd, OwnedFd) {
+        let (mut controller, mut terminal) = (-1, -1);
+        // SAFETY: openpty fills two descriptors; name, termios and winsize may be null.
+        let rc = unsafe {
+            libc::openpty(
+                &mut controller,
+                &mut terminal,
+                std::ptr::null_mut(),
+                std::ptr::null(),
+                std::ptr::null(),
+            )
+        };
+        assert_eq!(rc, 0, "openpty: {}", io::Error::last_os_error());
+        // SAFETY: both descriptors were just opened and are owned here alone.
+        unsafe {
+            (
+                OwnedFd::from_raw_fd(controller),
+                OwnedFd::from_raw_fd(terminal),
+            )
+        }
+    }
+
+    fn lflag(fd: RawFd) -> libc::tcflag_t {
+        // SAFETY: termios is plain data; tcgetattr fills it.
+        let mut t: libc::termios = unsafe { std::mem::zeroed() };
+        assert_eq!(unsafe { libc::tcgetattr(fd, &mut t) }, 0);
+        t.c_lflag
+    }
+
+    fn read_all(fd: RawFd) -> String {
+        let mut out = Vec::new();
+        let mut buf = [0u8; 256];
+        loop {
+            let mut p = libc::pollfd {
+                fd,
+                events: libc::POLLIN,
+                revents: 0,
+            };
+            // The first byte may take a while on a loaded machine (the test suites run in
+            // parallel); after it, a short pause means the prompt said all it had to say.
+            let wait_ms = if out.is_empty() { 5000 } else { 200 };
+            // SAFETY: one valid pollfd; the buffer outlives the read.
+            if unsafe { libc::poll(&mut p, 1, wait_ms) } <= 0 {
+                break;
+            }
+            let n = unsafe { libc::read(fd, buf.as_mut_ptr().cast(), buf.len()) };
+            if n <= 0 {
+                break;
+            }
+            out.extend_from_slice(&buf[..n as usize]);
+        }
+        String::from_utf8_lossy(&out).into_owned()
+    }
+
+    #[test]
+    fn the_terminal_gets_its_echo_back_after_a_pin_and_after_an_interruption() {
+        let (controller, terminal) = pty();
+        let before = lflag(terminal.as_raw_fd());
+        assert_ne!(before & libc::ECHO, 0, "a fresh pty echoes");
+
+        write_all(controller.as_raw_fd(), b"246810\n").unwrap();
+        let pin = read_hidden(terminal.as_raw_fd(), "PIN: ", &|| false).unwrap();
+        assert_eq!(pin.as_str(), "246810");
+        assert_eq!(lflag(terminal.as_raw_fd()), before);
+        let shown = read_all(controller.as_raw_fd());
+        assert!(shown.starts_with("PIN: "), "{shown:?}");
+        assert!(!shown.contains("246810"), "the PIN was echoed: {shown:?}");
+
+        // Nobody types; the stop flag comes up while the prompt waits.
+        let started = std::time::Instant::now();
+        let stop = || started.elapsed() > std::time::Duration::from_millis(300);
+        let end = read_hidden(terminal.as_raw_fd(), "PIN: ", &stop).unwrap_err();
+        assert!(matches!(end, EntryEnd::Interrupted), "{end:?}");
+        assert_eq!(
+            lflag(terminal.as_raw_fd()),
+            before,
+            "echo restored after Ctrl-C"
+        );
+        assert!(read_all(controller.as_raw_fd()).ends_with("\r\n"));
+
+        // A panic inside the entry unwinds through the guard too.
+        let fd = terminal.as_raw_fd();
+        let panicked = std::panic::catch_unwind(|| {
+            read_hidden(fd, "PIN: ", &|| {
+                assert_eq!(lflag(fd) & libc::ECHO, 0, "echo is off while waiting");
+                panic!("boom")
+            })
+        });
+        assert!(panicked.is_err());
+        assert_eq!(
+            lflag(terminal.as_raw_fd()),
+            before,
+            "echo restored after a panic"
+        );
     }
 }

@@ -71,13 +71,13 @@ fn pcsc_lives_in_the_backend_and_the_terminal_in_the_cli() {
     for dir in ["protocol", "card", "pcsc", "ceremony", "quorumctl"] {
         let deps = crate_dependencies(dir);
         assert_eq!(deps.contains("pcsc"), dir == "pcsc", "pcsc in crates/{dir}");
-        for cli_only in ["clap", "rpassword"] {
-            assert_eq!(
-                deps.contains(cli_only),
-                dir == "quorumctl",
-                "{cli_only} in crates/{dir}"
-            );
-        }
+        // The terminal prompt is quorumctl's own (prompt.rs), no longer rpassword's.
+        assert!(!deps.contains("rpassword"), "rpassword in crates/{dir}");
+        assert_eq!(
+            deps.contains("clap"),
+            dir == "quorumctl",
+            "clap in crates/{dir}"
+        );
         if dir == "protocol" {
             assert!(!deps.contains("libc"), "libc (I/O) in crates/protocol");
         }

@@ -24,6 +24,7 @@ fn run(
     let records = bundle_records(set);
     let pins = pin_file();
     let req = AddCardRequest {
+        interrupt: &crate::Never,
         base: &records[0],
         bundle_records: &records,
         new_card,
@@ -41,8 +42,11 @@ fn recovers(cards: &[SharedCard]) -> bool {
     let readers = MemoryReaders::with_cards(cards);
     let pins = pin_file();
     let req = RecoverRequest {
+        interrupt: &crate::Never,
         anchor: Anchor::None,
-        from: CardsFrom::EveryReader,
+        from: CardsFrom::EveryReader {
+            put_back: std::time::Duration::ZERO,
+        },
         pins: policy(&pins),
         trace: false,
         stats: false,
@@ -56,7 +60,14 @@ fn a_quorum_issues_a_share_to_the_new_card_and_nothing_else_changes() {
     let new = fresh_cards(1).remove(0);
     let cards = vec![set.cards[0].clone(), set.cards[2].clone(), new.clone()];
     let readers = MemoryReaders::with_cards(&cards);
-    let (result, said) = run(&readers, &set, CardsFrom::EveryReader, None);
+    let (result, said) = run(
+        &readers,
+        &set,
+        CardsFrom::EveryReader {
+            put_back: std::time::Duration::ZERO,
+        },
+        None,
+    );
     let report = result.unwrap();
     assert_eq!(report.reader, "Reader 2");
     assert_eq!(report.card.record.set_version, 2);
@@ -103,10 +114,17 @@ fn too_few_shares_leave_the_new_card_unwritten() {
     let new = fresh_cards(1).remove(0);
     let cards = vec![set.cards[0].clone(), new.clone()];
     let readers = MemoryReaders::with_cards(&cards);
-    let e = run(&readers, &set, CardsFrom::EveryReader, None)
-        .0
-        .err()
-        .unwrap();
+    let e = run(
+        &readers,
+        &set,
+        CardsFrom::EveryReader {
+            put_back: std::time::Duration::ZERO,
+        },
+        None,
+    )
+    .0
+    .err()
+    .unwrap();
     assert!(
         matches!(e, CeremonyError::NotEnoughShares(ref m) if m.contains("only 1 of the 2 shares")),
         "{e}"
@@ -121,10 +139,17 @@ fn two_new_cards_without_a_choice_and_no_new_card_are_refused() {
     let news = fresh_cards(2);
     let cards = vec![set.cards[0].clone(), news[0].clone(), news[1].clone()];
     let readers = MemoryReaders::with_cards(&cards);
-    let e = run(&readers, &set, CardsFrom::EveryReader, None)
-        .0
-        .err()
-        .unwrap();
+    let e = run(
+        &readers,
+        &set,
+        CardsFrom::EveryReader {
+            put_back: std::time::Duration::ZERO,
+        },
+        None,
+    )
+    .0
+    .err()
+    .unwrap();
     assert!(
         matches!(e, CeremonyError::Usage(ref m) if m.contains("--new FINGERPRINT")),
         "{e}"
@@ -133,7 +158,14 @@ fn two_new_cards_without_a_choice_and_no_new_card_are_refused() {
     // Naming one of them works, and the other is left alone.
     let chosen = fingerprint(&news[1]);
     let readers = MemoryReaders::with_cards(&cards);
-    let (result, _) = run(&readers, &set, CardsFrom::EveryReader, Some(&chosen));
+    let (result, _) = run(
+        &readers,
+        &set,
+        CardsFrom::EveryReader {
+            put_back: std::time::Duration::ZERO,
+        },
+        Some(&chosen),
+    );
     result.unwrap();
     assert_eq!(
         (news[0].borrow().writes(), news[1].borrow().count(0x14) > 0),
@@ -141,7 +173,14 @@ fn two_new_cards_without_a_choice_and_no_new_card_are_refused() {
     );
     // No new card at all.
     let readers = MemoryReaders::with_cards(&set.cards);
-    let (result, said) = run(&readers, &set, CardsFrom::EveryReader, None);
+    let (result, said) = run(
+        &readers,
+        &set,
+        CardsFrom::EveryReader {
+            put_back: std::time::Duration::ZERO,
+        },
+        None,
+    );
     let e = match result {
         Ok(r) => panic!("{said} {:?}", r.cards),
         Err(e) => e,
@@ -168,10 +207,17 @@ fn a_new_card_pulled_after_its_record_is_unfinished_with_what_to_do() {
         3 + links,
         quorum_card::transport::TransportError::CardRemoved,
     );
-    let e = run(&readers, &set, CardsFrom::EveryReader, None)
-        .0
-        .err()
-        .unwrap();
+    let e = run(
+        &readers,
+        &set,
+        CardsFrom::EveryReader {
+            put_back: std::time::Duration::ZERO,
+        },
+        None,
+    )
+    .0
+    .err()
+    .unwrap();
     assert!(
         matches!(e, CeremonyError::Unfinished(ref m) if m.contains("export-bundle")),
         "{e}"
@@ -195,9 +241,17 @@ fn a_new_card_whose_key_the_set_already_lists_is_an_add_card_error_with_nothing_
     let other = fresh_cards(1).remove(0);
     let readers = MemoryReaders::with_cards(&[card.clone(), other.clone()]);
     let pins = pin_file();
-    let mut req = crate::in_memory_kit::enroll_request(1, "vault", CardsFrom::EveryReader, &pins);
+    let mut req = crate::in_memory_kit::enroll_request(
+        1,
+        "vault",
+        CardsFrom::EveryReader {
+            put_back: std::time::Duration::ZERO,
+        },
+        &pins,
+    );
     req.count = Some(2);
-    let outcome = crate::enroll::enroll(&readers, &req, &mut Said::default()).unwrap();
+    let outcome =
+        crate::enroll::enroll(&readers, &req, &mut crate::NoJournal, &mut Said::default()).unwrap();
     drop(readers);
     let set = EnrolledSet {
         cards: vec![card.clone(), other.clone()],
@@ -207,10 +261,17 @@ fn a_new_card_whose_key_the_set_already_lists_is_an_add_card_error_with_nothing_
         .queue_key(&d)
         .personalised(PIN);
     let readers = MemoryReaders::with_cards(&[other.clone(), card.clone()]);
-    let e = run(&readers, &set, CardsFrom::EveryReader, None)
-        .0
-        .err()
-        .unwrap();
+    let e = run(
+        &readers,
+        &set,
+        CardsFrom::EveryReader {
+            put_back: std::time::Duration::ZERO,
+        },
+        None,
+    )
+    .0
+    .err()
+    .unwrap();
     assert!(matches!(e, CeremonyError::AddCard(_)), "{e}");
     assert!(e.to_string().ends_with("nothing was written"), "{e}");
     assert_eq!(card.borrow().count(0x14), 0);

@@ -16,7 +16,7 @@ fn run(
     req: &EnrollRequest<'_>,
 ) -> (Result<EnrollOutcome, CeremonyError>, String) {
     let mut said = Said::default();
-    let result = enroll(readers, req, &mut said);
+    let result = enroll(readers, req, &mut crate::NoJournal, &mut said);
     (result, said.text())
 }
 
@@ -44,7 +44,14 @@ fn every_reader_enrolls_the_cards_present_in_reader_order_with_their_names() {
     let readers = MemoryReaders::with_cards(&cards);
     let pins = pin_file();
     let names = vec![(fingerprint(&cards[1]).to_uppercase(), "Bob".to_owned())];
-    let mut req = enroll_request(2, "vault", CardsFrom::EveryReader, &pins);
+    let mut req = enroll_request(
+        2,
+        "vault",
+        CardsFrom::EveryReader {
+            put_back: std::time::Duration::ZERO,
+        },
+        &pins,
+    );
     req.names = &names;
     let (result, said) = run(&readers, &req);
     let outcome = result.unwrap();
@@ -185,7 +192,14 @@ fn a_threshold_above_the_cards_present_is_refused_before_any_pin() {
     let cards = fresh_cards(3);
     let readers = MemoryReaders::with_cards(&cards);
     let pins = pin_file();
-    let req = enroll_request(4, "x", CardsFrom::EveryReader, &pins);
+    let req = enroll_request(
+        4,
+        "x",
+        CardsFrom::EveryReader {
+            put_back: std::time::Duration::ZERO,
+        },
+        &pins,
+    );
     let e = run(&readers, &req).0.err().unwrap();
     assert!(
         matches!(e, CeremonyError::Usage(ref m) if m.contains("--threshold 4 needs at least 4 cards")),
@@ -200,7 +214,14 @@ fn a_threshold_of_zero_is_refused_before_any_pin() {
     let cards = fresh_cards(2);
     let readers = MemoryReaders::with_cards(&cards);
     let pins = pin_file();
-    let req = enroll_request(0, "x", CardsFrom::EveryReader, &pins);
+    let req = enroll_request(
+        0,
+        "x",
+        CardsFrom::EveryReader {
+            put_back: std::time::Duration::ZERO,
+        },
+        &pins,
+    );
     let e = run(&readers, &req).0.err().unwrap();
     assert!(e.to_string().contains("threshold"), "{e}");
     assert_eq!(
@@ -233,7 +254,14 @@ fn a_share_count_that_does_not_match_the_cards_present_is_refused_before_any_pin
     let cards = fresh_cards(2);
     let readers = MemoryReaders::with_cards(&cards);
     let pins = pin_file();
-    let mut req = enroll_request(2, "x", CardsFrom::EveryReader, &pins);
+    let mut req = enroll_request(
+        2,
+        "x",
+        CardsFrom::EveryReader {
+            put_back: std::time::Duration::ZERO,
+        },
+        &pins,
+    );
     req.count = Some(3);
     let e = run(&readers, &req).0.err().unwrap();
     assert!(
@@ -249,7 +277,14 @@ fn a_name_for_a_card_that_is_not_there_is_refused_before_any_pin() {
     let readers = MemoryReaders::with_cards(&cards);
     let pins = pin_file();
     let names = vec![("0000-1111-2222-3333".to_owned(), "Eve".to_owned())];
-    let mut req = enroll_request(2, "x", CardsFrom::EveryReader, &pins);
+    let mut req = enroll_request(
+        2,
+        "x",
+        CardsFrom::EveryReader {
+            put_back: std::time::Duration::ZERO,
+        },
+        &pins,
+    );
     req.names = &names;
     let e = run(&readers, &req).0.err().unwrap();
     assert!(
@@ -268,7 +303,14 @@ fn foreign_blank_and_enrolled_cards_are_refused_with_nothing_written_and_no_pin(
     cards.push(other.cards[0].clone());
     let readers = MemoryReaders::with_cards(&cards);
     let pins = pin_file();
-    let req = enroll_request(2, "x", CardsFrom::EveryReader, &pins);
+    let req = enroll_request(
+        2,
+        "x",
+        CardsFrom::EveryReader {
+            put_back: std::time::Duration::ZERO,
+        },
+        &pins,
+    );
     let e = run(&readers, &req).0.err().unwrap();
     let CeremonyError::NotEnrolled(message) = &e else {
         panic!("{e}");
@@ -297,7 +339,14 @@ fn a_card_too_small_for_its_record_is_refused_with_nothing_written() {
     cards.push(shared(MemoryApplet::new().capacity(200).personalised(PIN)));
     let readers = MemoryReaders::with_cards(&cards);
     let pins = pin_file();
-    let req = enroll_request(2, "x", CardsFrom::EveryReader, &pins);
+    let req = enroll_request(
+        2,
+        "x",
+        CardsFrom::EveryReader {
+            put_back: std::time::Duration::ZERO,
+        },
+        &pins,
+    );
     let e = run(&readers, &req).0.err().unwrap();
     assert!(
         matches!(e, CeremonyError::NotEnrolled(ref m)
@@ -331,7 +380,14 @@ fn a_wrong_pin_typed_is_asked_again_and_a_wrong_pin_from_a_file_stops_with_nothi
     let cards = fresh_cards(2);
     let readers = MemoryReaders::with_cards(&cards);
     let typed = Typed(std::cell::RefCell::new(["999999", PIN, PIN].into()));
-    let req = enroll_request(2, "x", CardsFrom::EveryReader, &typed);
+    let req = enroll_request(
+        2,
+        "x",
+        CardsFrom::EveryReader {
+            put_back: std::time::Duration::ZERO,
+        },
+        &typed,
+    );
     let (result, said) = run(&readers, &req);
     assert_written(&cards, &result.unwrap());
     assert!(
@@ -342,7 +398,14 @@ fn a_wrong_pin_typed_is_asked_again_and_a_wrong_pin_from_a_file_stops_with_nothi
     let cards = fresh_cards(2);
     let readers = MemoryReaders::with_cards(&cards);
     let wrong = PinTable::parse(b"654321", "PIN file test").unwrap();
-    let req = enroll_request(2, "x", CardsFrom::EveryReader, &wrong);
+    let req = enroll_request(
+        2,
+        "x",
+        CardsFrom::EveryReader {
+            put_back: std::time::Duration::ZERO,
+        },
+        &wrong,
+    );
     let e = run(&readers, &req).0.err().unwrap();
     assert!(
         matches!(e, CeremonyError::NotEnrolled(ref m) if m.starts_with("nothing was written, because card")),
@@ -372,7 +435,14 @@ fn a_card_pulled_after_accepting_its_record_is_reported_unchecked_and_the_set_un
     // SELECT, GET STATUS, VERIFY to register; the PUT RECORD links; then GET RECORD is lost.
     readers.pull_after("Reader 1", 3 + links, TransportError::CardRemoved);
     let pins = pin_file();
-    let req = enroll_request(2, "x", CardsFrom::EveryReader, &pins);
+    let req = enroll_request(
+        2,
+        "x",
+        CardsFrom::EveryReader {
+            put_back: std::time::Duration::ZERO,
+        },
+        &pins,
+    );
     let e = run(&readers, &req).0.err().unwrap();
     let CeremonyError::Unfinished(message) = &e else {
         panic!("{e}");
@@ -401,7 +471,14 @@ fn a_card_pulled_during_the_first_write_leaves_nothing_written() {
     let readers = MemoryReaders::with_cards(&cards);
     readers.pull_after("Reader 0", 3, TransportError::ExchangeFailed);
     let pins = pin_file();
-    let req = enroll_request(2, "x", CardsFrom::EveryReader, &pins);
+    let req = enroll_request(
+        2,
+        "x",
+        CardsFrom::EveryReader {
+            put_back: std::time::Duration::ZERO,
+        },
+        &pins,
+    );
     let e = run(&readers, &req).0.err().unwrap();
     assert!(
         matches!(e, CeremonyError::NotEnrolled(ref m) if m.contains("no card was written")),
@@ -415,7 +492,14 @@ fn a_label_against_the_record_rules_is_an_enroll_error_with_nothing_written() {
     let cards = fresh_cards(2);
     let readers = MemoryReaders::with_cards(&cards);
     let pins = pin_file();
-    let req = enroll_request(2, "", CardsFrom::EveryReader, &pins);
+    let req = enroll_request(
+        2,
+        "",
+        CardsFrom::EveryReader {
+            put_back: std::time::Duration::ZERO,
+        },
+        &pins,
+    );
     let e = run(&readers, &req).0.err().unwrap();
     assert!(
         matches!(e, CeremonyError::Enroll(EnrollError::Record(_))),

@@ -155,6 +155,10 @@ pub enum CardOutcome {
     Skipped,
     /// The card refused or failed (wrong PIN, blocked, I/O error).
     Failed,
+    /// Format 3: in a `started` line, a card about to be written; in the last line of a
+    /// ceremony that did not finish, a card it meant to write but never confirmed written
+    /// (a card pulled out at the very moment of its commit may hold the new record).
+    Pending,
 }
 
 /// One card and its outcome.
@@ -167,13 +171,18 @@ pub struct CardEntry {
     pub outcome: CardOutcome,
 }
 
-/// How a ceremony ended.
+/// How a ceremony ended, or that it is about to change cards.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Outcome {
     /// It did what was asked.
     Ok,
     /// It stopped; why.
     Failed(Message),
+    /// It is about to write the set named to the cards listed (written before the first
+    /// card write, so that the log knows the set even if the ceremony never ends).
+    Started,
+    /// The operator stopped it (Ctrl-C, SIGTERM); where things stood.
+    Interrupted(Message),
 }
 
 impl Outcome {

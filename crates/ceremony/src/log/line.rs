@@ -12,7 +12,14 @@ use super::entry::{valid_command, CardEntry, Entry, Outcome};
 use super::{LogError, Problem, MAX_LINE_LEN};
 
 /// The string whose SHA-256 is the `prev` of line 1; it also names the format version.
-pub const GENESIS: &str = "quorum-log/2 genesis";
+pub const GENESIS: &str = "quorum-log/3 genesis";
+
+/// The format version this quorumctl writes (named by [`GENESIS`]).
+pub const FORMAT: u8 = 3;
+
+/// The genesis string of format 2 (no `started` or `interrupted` outcomes, no `pending`
+/// cards): such a log is still read and verified, but nothing is appended to it.
+pub const FORMAT_2_GENESIS: &str = "quorum-log/2 genesis";
 
 /// The genesis string of format 1 (no set digest, no key check), named so such a log gets a precise error.
 pub const OLD_GENESIS: &str = "quorum-log/1 genesis";
@@ -25,6 +32,11 @@ pub(super) const HASH_HEX_LEN: usize = 64;
 /// The `prev` of the first line: hex SHA-256 of [`GENESIS`].
 pub fn genesis_hash() -> String {
     hex::encode(Sha256::digest(GENESIS.as_bytes()))
+}
+
+/// The `prev` of the first line of a format 2 log.
+pub fn format_2_genesis_hash() -> String {
+    hex::encode(Sha256::digest(FORMAT_2_GENESIS.as_bytes()))
 }
 
 /// The `prev` of the first line of a format 1 log.
@@ -48,6 +60,11 @@ pub enum OutcomeKind {
     Ok,
     /// `"failed"`, with a `message`.
     Failed,
+    /// `"started"` (format 3): written before a ceremony's first card write, naming the set
+    /// and the cards about to be written; its own end follows as another line.
+    Started,
+    /// `"interrupted"` (format 3), with a `message`: the operator stopped the ceremony.
+    Interrupted,
 }
 
 /// The fields before `hash`, in the order they are written.
@@ -108,7 +125,9 @@ pub(super) fn build(
     }
     let (outcome, message) = match &entry.outcome {
         Outcome::Ok => (OutcomeKind::Ok, None),
+        Outcome::Started => (OutcomeKind::Started, None),
         Outcome::Failed(m) => (OutcomeKind::Failed, Some(m.as_str())),
+        Outcome::Interrupted(m) => (OutcomeKind::Interrupted, Some(m.as_str())),
     };
     let body = Body {
         seq,
@@ -216,10 +235,14 @@ mod tests {
     fn the_genesis_hash_is_the_sha256_of_the_genesis_string() {
         assert_eq!(
             genesis_hash(),
-            hex::encode(Sha256::digest(b"quorum-log/2 genesis"))
+            hex::encode(Sha256::digest(b"quorum-log/3 genesis"))
         );
         assert_eq!(
             genesis_hash(),
+            "32cb7939d4b621ddfc74f9de7b8923ec8e3d7ca9fb6f8a9dff61fa8c6781747d"
+        );
+        assert_eq!(
+            format_2_genesis_hash(),
             "ad26277edb1c6269b29037d22a1b422f8425ffbc66c7ecb6857b90c4b1c3cb7a"
         );
         assert!(is_hash(&genesis_hash()));
@@ -300,8 +323,9 @@ mod tests {
             command in proptest::sample::select(&["init", "enroll", "recover", "reset-card", "add-card"][..]),
             id in proptest::option::of(any::<[u8; 16]>()),
             label in proptest::option::of("[a-zA-Z0-9 éü漢\"\\-]{1,20}"),
-            cards in proptest::collection::vec((any::<[u8; 8]>(), 0u8..3), 0..4),
+            cards in proptest::collection::vec((any::<[u8; 8]>(), 0u8..4), 0..4),
             failure in proptest::option::of(any::<String>()),
+            kind in 0u8..2,
         ) -> Entry {
             let cards = cards
                 .into_iter()
@@ -309,7 +333,7 @@ mod tests {
                     let h = hex::encode(fp);
                     CardEntry {
                         fingerprint: Fingerprint::parse(&format!("{}-{}-{}-{}", &h[..4], &h[4..8], &h[8..12], &h[12..])).unwrap(),
-                        outcome: [CardOutcome::Ok, CardOutcome::Skipped, CardOutcome::Failed][usize::from(outcome)],
+                        outcome: [CardOutcome::Ok, CardOutcome::Skipped, CardOutcome::Failed, CardOutcome::Pending][usize::from(outcome)],
                     }
                 })
                 .collect();
@@ -319,9 +343,11 @@ mod tests {
                     .then(|| SetRef::new(id, label.as_deref()).unwrap()),
                 key_check: None,
                 cards,
-                outcome: match failure {
-                    None => Outcome::Ok,
-                    Some(text) => Outcome::Failed(Message::from_error(&AnyText(text))),
+                outcome: match (failure, kind) {
+                    (None, 0) => Outcome::Ok,
+                    (None, _) => Outcome::Started,
+                    (Some(text), 0) => Outcome::Failed(Message::from_error(&AnyText(text))),
+                    (Some(text), _) => Outcome::Interrupted(Message::from_error(&AnyText(text))),
                 },
             }
         }

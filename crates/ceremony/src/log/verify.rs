@@ -24,6 +24,9 @@ pub struct Verified {
     pub lines: u64,
     /// The last line's hash; the genesis hash for an empty log.
     pub head: String,
+    /// The format version its genesis names (3, or 2 for a log an earlier quorumctl wrote,
+    /// which is read and verified but never appended to).
+    pub format: u8,
 }
 
 /// Verifies the log at `path`; with `expect_head`, also that the log ends exactly at that
@@ -58,7 +61,7 @@ pub fn verify(path: &Path, expect_head: Option<&str>) -> Result<Verified, LogErr
             problem,
         },
     })?;
-    let (lines, head) = (end.lines, end.head);
+    let (lines, head, format) = (end.lines, end.head, end.format);
     if let Some(expected) = expected {
         if expected != head {
             return Err(match end.found_at {
@@ -76,7 +79,11 @@ pub fn verify(path: &Path, expect_head: Option<&str>) -> Result<Verified, LogErr
             });
         }
     }
-    Ok(Verified { lines, head })
+    Ok(Verified {
+        lines,
+        head,
+        format,
+    })
 }
 
 /// Why a walk stopped before the end of the file.
@@ -95,6 +102,8 @@ pub(super) struct ChainEnd {
     pub(super) head: String,
     /// The first line whose hash is the one looked for (0: the genesis hash).
     pub(super) found_at: Option<u64>,
+    /// The format version named by line 1's `prev` ([`line::FORMAT`] for an empty log).
+    pub(super) format: u8,
 }
 
 /// Walks the whole chain from the reader's start; notes where the hash `look_for` occurs.
@@ -104,6 +113,7 @@ pub(super) fn walk(source: impl Read, look_for: Option<&str>) -> Result<ChainEnd
     let mut head = genesis_hash();
     let mut found_at = (look_for == Some(head.as_str())).then_some(0);
     let mut lines = 0u64;
+    let mut format = line::FORMAT;
     loop {
         let number = lines + 1;
         let bad = |problem| WalkError::Bad(number, problem);
@@ -125,6 +135,11 @@ pub(super) fn walk(source: impl Read, look_for: Option<&str>) -> Result<ChainEnd
             };
             return Err(bad(problem));
         }
+        if number == 1 && parsed.prev == line::format_2_genesis_hash() {
+            // Format 2 lines are format 3 lines without the new outcomes: read on.
+            format = 2;
+            head = parsed.prev.clone();
+        }
         if parsed.prev != head {
             if number == 1 && parsed.prev == line::old_genesis_hash() {
                 return Err(bad(Problem::OldFormat));
@@ -141,6 +156,7 @@ pub(super) fn walk(source: impl Read, look_for: Option<&str>) -> Result<ChainEnd
         lines,
         head,
         found_at,
+        format,
     })
 }
 
@@ -409,6 +425,31 @@ mod tests {
         let (line, problem) = broken(&path);
         assert_eq!((line, problem.clone()), (1, Problem::OldFormat));
         assert!(problem.to_string().contains("format 1"), "{problem}");
+    }
+
+    #[test]
+    fn a_format_2_log_still_verifies_but_is_not_appended_to() {
+        let (_d, path, _, _) = five();
+        let (first, hash) = line::build(
+            &entry("enroll", 1),
+            1,
+            "2026-01-01T00:00:00Z",
+            &line::format_2_genesis_hash(),
+        )
+        .unwrap();
+        std::fs::write(&path, &first).unwrap();
+        let v = verify(&path, None).unwrap();
+        assert_eq!((v.lines, v.head.as_str(), v.format), (1, hash.as_str(), 2));
+        let appender = Log { path: path.clone() };
+        assert!(matches!(
+            appender.append(&entry("recover", 2)),
+            Err(LogError::OlderFormat { format: 2, .. })
+        ));
+        let e = Log::open(&path).unwrap_err();
+        assert!(matches!(e, LogError::OlderFormat { format: 2, .. }), "{e}");
+        assert!(e.to_string().contains("format 2 log"), "{e}");
+        assert!(e.to_string().contains("still verifies"), "{e}");
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), first);
     }
 
     #[test]

@@ -12,6 +12,7 @@ use crate::pins::PinProvider;
 
 fn request(anchor: Anchor, from: CardsFrom, pins: &dyn PinProvider) -> RecoverRequest<'_> {
     RecoverRequest {
+        interrupt: &crate::Never,
         anchor,
         from,
         pins: policy(pins),
@@ -49,7 +50,13 @@ fn every_reader_opens_just_the_threshold_and_gives_the_master_back() {
     let pins = pin_file();
     let (result, said) = run(
         &readers,
-        &request(Anchor::None, CardsFrom::EveryReader, &pins),
+        &request(
+            Anchor::None,
+            CardsFrom::EveryReader {
+                put_back: std::time::Duration::ZERO,
+            },
+            &pins,
+        ),
     );
     let recovered = result.unwrap();
     assert_eq!(&recovered.master[..], MASTER);
@@ -108,7 +115,13 @@ fn a_wrong_pin_typed_is_asked_again_in_place() {
     ));
     let (result, said) = run(
         &readers,
-        &request(Anchor::None, CardsFrom::EveryReader, &typed),
+        &request(
+            Anchor::None,
+            CardsFrom::EveryReader {
+                put_back: std::time::Duration::ZERO,
+            },
+            &typed,
+        ),
     );
     assert_eq!(&result.unwrap().master[..], MASTER);
     assert!(
@@ -134,7 +147,13 @@ fn too_few_cards_present_stop_before_any_pin() {
     let pins = pin_file();
     let e = run(
         &readers,
-        &request(Anchor::None, CardsFrom::EveryReader, &pins),
+        &request(
+            Anchor::None,
+            CardsFrom::EveryReader {
+                put_back: std::time::Duration::ZERO,
+            },
+            &pins,
+        ),
     )
     .0
     .err()
@@ -158,7 +177,13 @@ fn a_card_whose_pin_fails_leaves_too_few_shares_and_every_card_is_listed() {
     .unwrap();
     let e = run(
         &readers,
-        &request(Anchor::None, CardsFrom::EveryReader, &wrong),
+        &request(
+            Anchor::None,
+            CardsFrom::EveryReader {
+                put_back: std::time::Duration::ZERO,
+            },
+            &wrong,
+        ),
     )
     .0
     .err()
@@ -204,7 +229,13 @@ fn cards_of_several_sets_without_an_anchor_stop_before_any_pin() {
     let pins = pin_file();
     let e = run(
         &readers,
-        &request(Anchor::None, CardsFrom::EveryReader, &pins),
+        &request(
+            Anchor::None,
+            CardsFrom::EveryReader {
+                put_back: std::time::Duration::ZERO,
+            },
+            &pins,
+        ),
     )
     .0
     .err()
@@ -228,7 +259,13 @@ fn cards_of_several_sets_without_an_anchor_stop_before_any_pin() {
     // --set naming the shared label does not choose between them either.
     let e = run(
         &readers,
-        &request(Anchor::Named("vault".into()), CardsFrom::EveryReader, &pins),
+        &request(
+            Anchor::Named("vault".into()),
+            CardsFrom::EveryReader {
+                put_back: std::time::Duration::ZERO,
+            },
+            &pins,
+        ),
     )
     .0
     .err()
@@ -271,7 +308,16 @@ fn a_card_of_a_forged_set_is_named_and_skipped_under_a_digest_anchor() {
     let readers = MemoryReaders::with_cards(&cards);
     let pins = pin_file();
     let anchor = Anchor::Digest(digest_prefix(&real));
-    let (result, said) = run(&readers, &request(anchor, CardsFrom::EveryReader, &pins));
+    let (result, said) = run(
+        &readers,
+        &request(
+            anchor,
+            CardsFrom::EveryReader {
+                put_back: std::time::Duration::ZERO,
+            },
+            &pins,
+        ),
+    );
     let recovered = result.unwrap();
     assert_eq!(&recovered.master[..], MASTER);
     let skipped: Vec<&SeenCard> = recovered.cards.iter().filter(|c| !c.used).collect();
@@ -306,7 +352,13 @@ fn a_bundle_anchor_skips_other_sets_and_authenticates_its_records() {
     let pins = pin_file();
     let (result, _) = run(
         &readers,
-        &request(bundle_anchor(&real), CardsFrom::EveryReader, &pins),
+        &request(
+            bundle_anchor(&real),
+            CardsFrom::EveryReader {
+                put_back: std::time::Duration::ZERO,
+            },
+            &pins,
+        ),
     );
     let recovered = result.unwrap();
     assert_eq!(&recovered.master[..], MASTER);
@@ -331,10 +383,19 @@ fn a_bundle_anchor_skips_other_sets_and_authenticates_its_records() {
         newest,
         records,
     };
-    let e = run(&readers, &request(anchor, CardsFrom::EveryReader, &pins))
-        .0
-        .err()
-        .unwrap();
+    let e = run(
+        &readers,
+        &request(
+            anchor,
+            CardsFrom::EveryReader {
+                put_back: std::time::Duration::ZERO,
+            },
+            &pins,
+        ),
+    )
+    .0
+    .err()
+    .unwrap();
     assert!(
         matches!(
             e,
@@ -354,13 +415,25 @@ fn a_named_set_is_chosen_by_label_or_id_prefix() {
     let pins = pin_file();
     let (result, _) = run(
         &readers,
-        &request(Anchor::Named("beta".into()), CardsFrom::EveryReader, &pins),
+        &request(
+            Anchor::Named("beta".into()),
+            CardsFrom::EveryReader {
+                put_back: std::time::Duration::ZERO,
+            },
+            &pins,
+        ),
     );
     assert_eq!(result.unwrap().set.label, "beta");
     let id = hex::encode(a.record().set_id)[..6].to_owned();
     let (result, _) = run(
         &readers,
-        &request(Anchor::Named(id), CardsFrom::EveryReader, &pins),
+        &request(
+            Anchor::Named(id),
+            CardsFrom::EveryReader {
+                put_back: std::time::Duration::ZERO,
+            },
+            &pins,
+        ),
     );
     assert_eq!(result.unwrap().set.label, "alpha");
 }
@@ -380,7 +453,13 @@ fn a_card_carrying_a_copied_record_is_named_and_gets_no_pin() {
     let pins = pin_file();
     let (result, _) = run(
         &readers,
-        &request(Anchor::None, CardsFrom::EveryReader, &pins),
+        &request(
+            Anchor::None,
+            CardsFrom::EveryReader {
+                put_back: std::time::Duration::ZERO,
+            },
+            &pins,
+        ),
     );
     let recovered = result.unwrap();
     let copied = recovered
@@ -419,7 +498,13 @@ fn a_blocked_card_is_skipped_and_the_others_suffice() {
     let pins = pin_file();
     let (result, _) = run(
         &readers,
-        &request(Anchor::None, CardsFrom::EveryReader, &pins),
+        &request(
+            Anchor::None,
+            CardsFrom::EveryReader {
+                put_back: std::time::Duration::ZERO,
+            },
+            &pins,
+        ),
     );
     let recovered = result.unwrap();
     assert!(
@@ -448,7 +533,13 @@ fn a_card_pulled_during_its_unseal_is_skipped_as_pulled_out() {
     let pins = pin_file();
     let (result, _) = run(
         &readers,
-        &request(Anchor::None, CardsFrom::EveryReader, &pins),
+        &request(
+            Anchor::None,
+            CardsFrom::EveryReader {
+                put_back: std::time::Duration::ZERO,
+            },
+            &pins,
+        ),
     );
     let recovered = result.unwrap();
     assert!(

@@ -24,6 +24,8 @@ fn run(
         .unwrap();
     let pins = pin_file();
     let req = ReshareRequest {
+        replace_unfinished: None,
+        interrupt: &crate::Never,
         old_set: None,
         published: Some(&records[0]),
         bundle_records: &records,
@@ -33,7 +35,9 @@ fn run(
         names: &[],
         reuse: plan.reuse,
         keep_old: plan.keep_old,
-        from: CardsFrom::EveryReader,
+        from: CardsFrom::EveryReader {
+            put_back: std::time::Duration::ZERO,
+        },
         pins: policy(&pins),
         trace: false,
     };
@@ -43,7 +47,13 @@ fn run(
         Ok(())
     };
     let mut said = Said::default();
-    let result = reshare(readers, &req, &mut publish, &mut said);
+    let result = reshare(
+        readers,
+        &req,
+        &mut publish,
+        &mut crate::NoJournal,
+        &mut said,
+    );
     (result, said.text(), published)
 }
 
@@ -101,8 +111,11 @@ fn a_new_set_on_a_fresh_and_a_reused_card_renews_the_reused_key_and_wipes_the_re
     let readers = MemoryReaders::with_cards(&[fresh, reused]);
     let pins = pin_file();
     let req = crate::recover::RecoverRequest {
+        interrupt: &crate::Never,
         anchor: crate::recover::Anchor::None,
-        from: CardsFrom::EveryReader,
+        from: CardsFrom::EveryReader {
+            put_back: std::time::Duration::ZERO,
+        },
         pins: policy(&pins),
         trace: false,
         stats: false,

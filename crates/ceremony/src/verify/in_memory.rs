@@ -15,6 +15,7 @@ fn request<'a>(
     bundle: Option<&'a Bundle>,
 ) -> VerifyRequest<'a> {
     VerifyRequest {
+        interrupt: &crate::Never,
         bundle,
         from,
         count: 1,
@@ -33,7 +34,13 @@ fn every_card_present_passes_and_opens_its_share() {
     let mut said = Said::default();
     let checks = verify(
         &readers,
-        &request(CardsFrom::EveryReader, &pins, Some(&bundle)),
+        &request(
+            CardsFrom::EveryReader {
+                put_back: std::time::Duration::ZERO,
+            },
+            &pins,
+            Some(&bundle),
+        ),
         &mut said,
     )
     .unwrap();
@@ -91,7 +98,13 @@ fn no_open_proves_the_key_without_reading_the_sealed_part() {
     let set = EnrolledSet::new(1, 1, "vault");
     let readers = MemoryReaders::with_cards(&set.cards);
     let pins = pin_file();
-    let mut req = request(CardsFrom::EveryReader, &pins, None);
+    let mut req = request(
+        CardsFrom::EveryReader {
+            put_back: std::time::Duration::ZERO,
+        },
+        &pins,
+        None,
+    );
     req.no_open = true;
     let checks = verify(&readers, &req, &mut Said::default()).unwrap();
     assert!(checks[0].ok, "{}", checks[0].note);
@@ -118,7 +131,13 @@ fn a_card_that_disagrees_with_the_bundle_fails_before_its_pin() {
     let bundle = Bundle::from_enrollment(&set.outcome.enrollment);
     let checks = verify(
         &readers,
-        &request(CardsFrom::EveryReader, &pins, Some(&bundle)),
+        &request(
+            CardsFrom::EveryReader {
+                put_back: std::time::Duration::ZERO,
+            },
+            &pins,
+            Some(&bundle),
+        ),
         &mut Said::default(),
     )
     .unwrap();
@@ -133,7 +152,13 @@ fn a_personalised_card_holds_no_share_and_fails_as_a_card() {
     let pins = pin_file();
     let checks = verify(
         &readers,
-        &request(CardsFrom::EveryReader, &pins, None),
+        &request(
+            CardsFrom::EveryReader {
+                put_back: std::time::Duration::ZERO,
+            },
+            &pins,
+            None,
+        ),
         &mut Said::default(),
     )
     .unwrap();
@@ -153,7 +178,13 @@ fn no_card_in_any_reader_is_no_cards() {
     let pins = pin_file();
     let e = verify(
         &readers,
-        &request(CardsFrom::EveryReader, &pins, None),
+        &request(
+            CardsFrom::EveryReader {
+                put_back: std::time::Duration::ZERO,
+            },
+            &pins,
+            None,
+        ),
         &mut Said::default(),
     )
     .err()
@@ -205,7 +236,13 @@ fn a_blocked_card_fails_as_a_pin_failure_without_a_verify() {
     let pins = pin_file();
     let checks = verify(
         &readers,
-        &request(CardsFrom::EveryReader, &pins, None),
+        &request(
+            CardsFrom::EveryReader {
+                put_back: std::time::Duration::ZERO,
+            },
+            &pins,
+            None,
+        ),
         &mut Said::default(),
     )
     .unwrap();
