@@ -18,7 +18,7 @@ use quorum_protocol::sharing::{self, EnrolledCard, Enrollment, NewCustodian};
 
 use super::log::{Evidence, Fingerprint, Verdict};
 use super::pin_step::{reverify, verify_pin, Verified};
-use super::presence::Presented;
+use super::presence::{Presented, Recalled};
 use super::share::LeftTheReader;
 use super::{identify, say, CardsFrom, CeremonyError, Identity, Journal, PinPolicy, Presenter};
 
@@ -70,13 +70,12 @@ pub struct EnrollOutcome {
     pub cards: Vec<EnrolledCardReport>,
 }
 
-/// A card that passed registration; in every-reader mode its connection stays open.
+/// A card that passed registration (the presenter keeps its connection when it can).
 struct Registered {
     reader: String,
     key: CardKey,
     capacity: u16,
     pin: Verified,
-    session: Option<Box<dyn CustodianCard>>,
 }
 
 /// Runs the whole enrollment; on any card failure the set is reported as not enrolled.
@@ -91,17 +90,7 @@ pub fn enroll(
 ) -> Result<EnrollOutcome, CeremonyError> {
     let mut presenter = Presenter::new(ctx, req.from.clone(), req.trace, req.interrupt)?;
     check_threshold(req.threshold, req.count)?;
-    let registered = if presenter.swapping() {
-        let count = req.count.ok_or_else(|| {
-            CeremonyError::Usage(
-                "with --reader or --any-reader, give the number of cards with --shares M"
-                    .to_owned(),
-            )
-        })?;
-        register_swapped(&mut presenter, req, usize::from(count), out)?
-    } else {
-        register_present(&mut presenter, req, out)?
-    };
+    let registered = register_cards(&mut presenter, req, out)?;
     let custodians: Vec<NewCustodian> = registered
         .iter()
         .enumerate()
@@ -141,11 +130,7 @@ pub fn enroll(
         journal,
         written: Vec::new(),
     };
-    let cards = if presenter.swapping() {
-        write_swapped(&mut presenter, &mut phase, registered, out)?
-    } else {
-        write_present(&mut presenter, &mut phase, registered, out)?
-    };
+    let cards = write_cards(&mut presenter, &mut phase, registered, out)?;
     Ok(EnrollOutcome { enrollment, cards })
 }
 
@@ -396,21 +381,18 @@ fn refused_message(
     what
 }
 
-/// Identifies a presented card, checks it may join, and checks its PIN now, so that a
-/// refused card or a wrong PIN is found before any card is written. `Err` is the reason
-/// the card was refused, naming it.
-fn register_one(
+/// Identifies a presented card and checks it may join (no PIN yet): its key and record
+/// capacity, or why it is refused, naming it.
+fn admit(
     p: &mut Presented,
     req: &EnrollRequest<'_>,
-    registered: &[Registered],
+    taken: &[CardKey],
     out: &mut dyn Write,
-) -> Result<(CardKey, u16, Verified), String> {
-    let pins = &req.pins;
+) -> Result<(CardKey, u16), String> {
     let id = identify(&mut p.card, &p.reader).map_err(|e| e.to_string())?;
-    let keys: Vec<CardKey> = registered.iter().map(|r| r.key).collect();
     match admit_replacement(req, &id, &mut p.card, &p.reader)? {
         Some(note) => {
-            if let Some(i) = id.key.and_then(|k| keys.iter().position(|r| *r == k)) {
+            if let Some(i) = id.key.and_then(|k| taken.iter().position(|r| *r == k)) {
                 return Err(format!(
                     "card {} was already registered as card {} of this set (the same card twice)",
                     id.name(),
@@ -420,89 +402,112 @@ fn register_one(
             say(out, &format!("{note}."));
         }
         None => {
-            if let Some(problem) = refusal(&id, &keys) {
+            if let Some(problem) = refusal(&id, taken) {
                 return Err(refused_message(&id, &mut p.card, &p.reader, &problem));
             }
         }
     }
     let key = id.key.expect("a personalised card has a key");
-    let fingerprint = key.fingerprint();
-    let pin = verify_pin(&mut p.card, pins, &fingerprint, &p.reader, out)
-        .map_err(|e| format!("card {fingerprint}: {e}"))?;
-    Ok((key, id.status.capacity, pin))
+    Ok((key, id.status.capacity))
 }
 
-fn register_present(
+/// The registration pass: every card is identified and admitted before its PIN is checked,
+/// so a refused card or a wrong PIN is found before any card is written. When the whole set
+/// is in sight at once (every reader), any refusal or a plan the cards cannot make stops
+/// the enrollment before anyone types a PIN; when cards come one by one, a refused card is
+/// sent back and another is asked for.
+fn register_cards(
     presenter: &mut Presenter<'_>,
     req: &EnrollRequest<'_>,
     out: &mut dyn Write,
 ) -> Result<Vec<Registered>, CeremonyError> {
-    // First every card without a PIN: any refusal, a count that does not fit or a name for
-    // a card that is not there stops the enrollment before anyone types a PIN.
-    let mut found: Vec<(Presented, CardKey, u16)> = Vec::new();
-    let mut problems = Vec::new();
-    let mut sink = std::io::sink();
-    while let Some(mut p) = presenter.next(&mut sink, "")? {
-        let keys: Vec<CardKey> = found.iter().map(|(_, k, _)| *k).collect();
-        match identify(&mut p.card, &p.reader) {
-            Err(e) => problems.push(e.to_string()),
-            Ok(id) => match admit_replacement(req, &id, &mut p.card, &p.reader) {
-                Err(problem) => problems.push(problem),
-                Ok(Some(note)) => {
-                    say(out, &format!("{note}."));
-                    let key = id.key.expect("a card holding a set has a key");
-                    found.push((p, key, id.status.capacity));
+    let count = presenter.count_needed(req.count.map(usize::from), "the number of cards")?;
+    presenter.announce(
+        out,
+        &format!(
+            "Registering {count} cards: each custodian inserts their card and enters their PIN."
+        ),
+    );
+    let mut registered: Vec<Registered> = Vec::new();
+    let mut whole = false;
+    while registered.len() < count {
+        let ask = format!("custodian card {} of {count}", registered.len() + 1);
+        let batch = presenter.batch(out, &ask)?;
+        if batch.is_empty() {
+            break;
+        }
+        whole = presenter.exhausted();
+        let mut taken: Vec<CardKey> = registered.iter().map(|r| r.key).collect();
+        let mut admitted: Vec<(Presented, CardKey, u16)> = Vec::new();
+        let mut problems = Vec::new();
+        for mut p in batch {
+            match admit(&mut p, req, &taken, out) {
+                Ok((key, capacity)) => {
+                    taken.push(key);
+                    admitted.push((p, key, capacity));
                 }
-                Ok(None) => match refusal(&id, &keys) {
-                    Some(problem) => {
-                        problems.push(refused_message(&id, &mut p.card, &p.reader, &problem))
-                    }
-                    None => {
-                        let key = id.key.expect("a personalised card has a key");
-                        found.push((p, key, id.status.capacity));
-                    }
-                },
-            },
+                Err(problem) if whole => problems.push(problem),
+                Err(problem) => {
+                    say(out, &format!("Refused: {problem}. Insert another card."));
+                    presenter.release(out, p, "refused")?;
+                }
+            }
+        }
+        if whole {
+            const NOTHING: &str = "no PIN was asked and nothing was written";
+            if !problems.is_empty() {
+                return Err(CeremonyError::NotEnrolled(format!(
+                    "{NOTHING}, because {}:\n  - {}",
+                    if problems.len() == 1 {
+                        "a card was refused"
+                    } else {
+                        "cards were refused"
+                    },
+                    problems.join("\n  - ")
+                )));
+            }
+            check_plan(req, &taken, NOTHING)?;
+        }
+        let total = if whole { admitted.len() } else { count };
+        for (mut p, key, capacity) in admitted {
+            let fingerprint = key.fingerprint();
+            match verify_pin(&mut p.card, &req.pins, &fingerprint, &p.reader, out) {
+                Ok(pin) => {
+                    say(
+                        out,
+                        &format!(
+                            "Card {fingerprint} in \"{}\": PIN accepted, registered as card {} of {total}.",
+                            p.reader,
+                            registered.len() + 1
+                        ),
+                    );
+                    registered.push(Registered {
+                        reader: p.reader.clone(),
+                        key,
+                        capacity,
+                        pin,
+                    });
+                    presenter.keep(out, p, key, "registered")?;
+                }
+                Err(e) if whole => {
+                    return Err(CeremonyError::NotEnrolled(format!(
+                        "nothing was written, because card {fingerprint} in \"{}\": {e}",
+                        p.reader
+                    )))
+                }
+                Err(e) => {
+                    say(
+                        out,
+                        &format!("Refused: card {fingerprint}: {e}. Insert another card."),
+                    );
+                    presenter.release(out, p, "refused")?;
+                }
+            }
         }
     }
-    if !problems.is_empty() {
-        return Err(CeremonyError::NotEnrolled(format!(
-            "no PIN was asked and nothing was written, because {}:\n  - {}",
-            if problems.len() == 1 {
-                "a card was refused"
-            } else {
-                "cards were refused"
-            },
-            problems.join("\n  - ")
-        )));
-    }
-    let keys: Vec<CardKey> = found.iter().map(|(_, k, _)| *k).collect();
-    check_plan(req, &keys, "no PIN was asked and nothing was written")?;
-    let mut registered: Vec<Registered> = Vec::with_capacity(found.len());
-    for (mut p, key, capacity) in found {
-        let fingerprint = key.fingerprint();
-        let pin =
-            verify_pin(&mut p.card, &req.pins, &fingerprint, &p.reader, out).map_err(|e| {
-                CeremonyError::NotEnrolled(format!(
-                    "nothing was written, because card {fingerprint} in \"{}\": {e}",
-                    p.reader
-                ))
-            })?;
-        say(
-            out,
-            &format!(
-                "Card {fingerprint} in \"{}\": PIN accepted, registered as card {}.",
-                p.reader,
-                registered.len() + 1
-            ),
-        );
-        registered.push(Registered {
-            reader: p.reader,
-            key,
-            capacity,
-            pin,
-            session: Some(p.card),
-        });
+    if !whole {
+        let keys: Vec<CardKey> = registered.iter().map(|r| r.key).collect();
+        check_plan(req, &keys, "nothing was written")?;
     }
     Ok(registered)
 }
@@ -536,53 +541,6 @@ fn check_plan(req: &EnrollRequest<'_>, keys: &[CardKey], done: &str) -> Result<(
         }
     }
     Ok(())
-}
-
-fn register_swapped(
-    presenter: &mut Presenter<'_>,
-    req: &EnrollRequest<'_>,
-    count: usize,
-    out: &mut dyn Write,
-) -> Result<Vec<Registered>, CeremonyError> {
-    let mut registered: Vec<Registered> = Vec::new();
-    say(
-        out,
-        &format!(
-            "Registering {count} cards: each custodian inserts their card and enters their PIN."
-        ),
-    );
-    while registered.len() < count {
-        let k = registered.len() + 1;
-        let Some(mut p) = presenter.next(out, &format!("custodian card {k} of {count}"))? else {
-            break;
-        };
-        match register_one(&mut p, req, &registered, out) {
-            Ok((key, capacity, pin)) => {
-                say(
-                    out,
-                    &format!(
-                        "Card {}: PIN accepted, registered as card {k} of {count}.",
-                        key.fingerprint()
-                    ),
-                );
-                registered.push(Registered {
-                    reader: p.reader.clone(),
-                    key,
-                    capacity,
-                    pin,
-                    session: None,
-                });
-                presenter.release(out, p, "registered")?;
-            }
-            Err(problem) => {
-                say(out, &format!("Refused: {problem}. Insert another card."));
-                presenter.release(out, p, "refused")?;
-            }
-        }
-    }
-    let keys: Vec<CardKey> = registered.iter().map(|r| r.key).collect();
-    check_plan(req, &keys, "nothing was written")?;
-    Ok(registered)
 }
 
 /// Writes one card's record (the PIN was accepted in this session), reads it back, and
@@ -882,7 +840,10 @@ fn print_stats(
     }
 }
 
-fn write_present(
+/// The write pass: each registered card, handed back by the presenter (still connected
+/// with every reader; inserted again, in any order, otherwise), gets its share written,
+/// read back and opened. A card inserted again verifies its PIN again first.
+fn write_cards(
     presenter: &mut Presenter<'_>,
     phase: &mut WritePhase<'_, '_>,
     registered: Vec<Registered>,
@@ -890,131 +851,53 @@ fn write_present(
 ) -> Result<Vec<EnrolledCardReport>, CeremonyError> {
     let keys: Vec<CardKey> = registered.iter().map(|r| r.key).collect();
     let (req, enrollment) = (phase.req, phase.enrollment);
-    for (mut reg, card) in registered.into_iter().zip(&enrollment.cards) {
+    let total = registered.len();
+    let mut done = vec![false; total];
+    presenter.begin_recall(out, "Writing the shares");
+    while phase.written.len() < total {
         if presenter.interrupted() {
             return Err(phase.stopped(&keys));
         }
-        let mut session = reg
-            .session
-            .take()
-            .expect("every-reader registration keeps the session");
-        let reader = reg.reader.clone();
-        if let Err(e) = write_redoing(
-            presenter,
-            &mut session,
-            &reader,
-            reg.key,
-            None,
-            &reg.pin,
-            card,
-            &req.pins,
-            out,
-        ) {
-            if let CeremonyError::Interrupted(None) = e {
-                return Err(phase.stopped(&keys));
-            }
-            return Err(not_enrolled(
-                &reg,
-                card,
-                &e,
-                &phase.written,
-                phase.journal.records(),
-            ));
-        }
-        say(
-            out,
-            &format!(
-                "Card {} (custodian {} \"{}\"): share written, read back and opened (it matches its commitment).",
-                reg.key.fingerprint(),
-                card.index(),
-                report(&reg, card).name
-            ),
+        let judge = |key: &CardKey| match keys.iter().position(|k| k == key) {
+            None => Err("was not registered for this set"),
+            Some(i) if done[i] => Err("already holds its share"),
+            Some(i) => Ok(i),
+        };
+        let ask = format!(
+            "a registered card ({} of {total} written so far)",
+            phase.written.len()
         );
-        print_stats(out, req, &reg.key, &session);
-        phase.done(&reg, card);
-    }
-    Ok(std::mem::take(&mut phase.written))
-}
-
-fn write_swapped(
-    presenter: &mut Presenter<'_>,
-    phase: &mut WritePhase<'_, '_>,
-    registered: Vec<Registered>,
-    out: &mut dyn Write,
-) -> Result<Vec<EnrolledCardReport>, CeremonyError> {
-    let keys: Vec<CardKey> = registered.iter().map(|r| r.key).collect();
-    let (req, enrollment) = (phase.req, phase.enrollment);
-    presenter.again();
-    let total = registered.len();
-    let mut done = vec![false; total];
-    say(
-        out,
-        "Writing the shares: insert each registered card again, in any order.",
-    );
-    while phase.written.len() < total {
-        let next = presenter.next(
-            out,
-            &format!(
-                "a registered card ({} of {total} written so far)",
-                phase.written.len()
-            ),
-        );
-        let Some(mut p) = next.map_err(|e| phase.map_stop(e, &keys))? else {
+        let recalled = presenter
+            .recall(out, &ask, &judge)
+            .map_err(|e| phase.map_stop(e, &keys))?;
+        let Some(Recalled {
+            presented: mut p,
+            index: i,
+            fresh,
+        }) = recalled
+        else {
             break;
         };
-        let id = match identify(&mut p.card, &p.reader) {
-            Ok(id) => id,
-            Err(e) => {
-                say(out, &format!("Skipped: {e}"));
-                presenter
-                    .release(out, p, "not usable")
-                    .map_err(|e| phase.map_stop(e, &keys))?;
-                continue;
-            }
-        };
-        let Some(i) = id
-            .key
-            .and_then(|k| registered.iter().position(|r| r.key == k))
-        else {
-            say(
-                out,
-                &format!(
-                    "Skipped: card {} was not registered for this set.",
-                    id.name()
-                ),
-            );
-            presenter
-                .release(out, p, "not part of this set")
-                .map_err(|e| phase.map_stop(e, &keys))?;
-            continue;
-        };
-        if done[i] {
-            say(
-                out,
-                &format!("Skipped: card {} already holds its share.", id.name()),
-            );
-            presenter
-                .release(out, p, "already written")
-                .map_err(|e| phase.map_stop(e, &keys))?;
-            continue;
-        }
         let (reg, card) = (&registered[i], &enrollment.cards[i]);
         let fingerprint = reg.key.fingerprint();
         let reader = p.reader.clone();
-        let result = reverify(&mut p.card, &reg.pin, &req.pins, &fingerprint, &reader, out)
-            .and_then(|()| {
-                write_redoing(
-                    presenter,
-                    &mut p.card,
-                    &reader,
-                    reg.key,
-                    None,
-                    &reg.pin,
-                    card,
-                    &req.pins,
-                    out,
-                )
-            });
+        let verified = match fresh {
+            true => reverify(&mut p.card, &reg.pin, &req.pins, &fingerprint, &reader, out),
+            false => Ok(()),
+        };
+        let result = verified.and_then(|()| {
+            write_redoing(
+                presenter,
+                &mut p.card,
+                &reader,
+                reg.key,
+                None,
+                &reg.pin,
+                card,
+                &req.pins,
+                out,
+            )
+        });
         if let Err(e) = result {
             if let CeremonyError::Interrupted(None) = e {
                 return Err(phase.stopped(&keys));
@@ -1030,8 +913,7 @@ fn write_swapped(
         say(
             out,
             &format!(
-                "Card {} (custodian {} \"{}\"): share written, read back and opened (it matches its commitment).",
-                reg.key.fingerprint(),
+                "Card {fingerprint} (custodian {} \"{}\"): share written, read back and opened (it matches its commitment).",
                 card.index(),
                 report(reg, card).name
             ),

@@ -9,6 +9,7 @@ use quorum_card::card::Card;
 use quorum_card::custodian::CustodianCard;
 use quorum_card::readers::{Connection, Readers};
 use quorum_card::transport::TransportError;
+use quorum_protocol::crypto::CardKey;
 
 use super::interrupt::{sliced, Interrupt, WaitEnd};
 use super::{say, CeremonyError};
@@ -60,6 +61,18 @@ pub struct Presenter<'a> {
     handed: HashSet<String>,
     /// Consulted before each card is handed out and throughout every wait.
     interrupt: &'a dyn Interrupt,
+    /// Every-reader mode: the sessions kept for a later pass, in the order they were kept.
+    kept: VecDeque<(Presented, CardKey)>,
+}
+
+/// A card handed back by [`Presenter::recall`].
+pub struct Recalled {
+    /// The card, connected.
+    pub presented: Presented,
+    /// Which of the wanted cards it is (the index `judge` gave it).
+    pub index: usize,
+    /// The session is new (the card was inserted again), so its PIN state is gone.
+    pub fresh: bool,
 }
 
 impl<'a> Presenter<'a> {
@@ -104,6 +117,7 @@ impl<'a> Presenter<'a> {
             trace,
             handed: HashSet::new(),
             interrupt,
+            kept: VecDeque::new(),
         })
     }
 
@@ -335,6 +349,106 @@ impl<'a> Presenter<'a> {
                         reader: "any reader".to_owned(),
                         secs: timeout.as_secs(),
                     })
+                }
+            }
+        }
+    }
+
+    /// How many cards one pass needs: those present with every reader, else the `count` the
+    /// operator must give (`what` names it in the refusal) since cards come one by one.
+    pub fn count_needed(&self, count: Option<usize>, what: &str) -> Result<usize, CeremonyError> {
+        match (count, &self.from) {
+            (Some(count), _) => Ok(count),
+            (None, CardsFrom::EveryReader { .. }) => Ok(self.queue.len()),
+            (None, _) => Err(CeremonyError::Usage(format!(
+                "with --reader or --any-reader, give {what} with --shares M"
+            ))),
+        }
+    }
+
+    /// Says `text` when the custodians bring their cards one by one (with every reader the
+    /// cards are already in, so there is nothing to announce).
+    pub fn announce(&self, out: &mut dyn Write, text: &str) {
+        if self.swapping() {
+            say(out, text);
+        }
+    }
+
+    /// Keeps a card for a later pass of this ceremony: with every reader its session stays
+    /// open (so its PIN stays accepted) until [`Presenter::recall`] hands it back; otherwise
+    /// the card is released as with [`Presenter::release`] and asked for again later.
+    pub fn keep(
+        &mut self,
+        out: &mut dyn Write,
+        presented: Presented,
+        key: CardKey,
+        why: &str,
+    ) -> Result<(), CeremonyError> {
+        match self.from {
+            CardsFrom::EveryReader { .. } => {
+                self.kept.push_back((presented, key));
+                Ok(())
+            }
+            _ => self.release(out, presented, why),
+        }
+    }
+
+    /// Starts a later pass over kept cards, saying what the custodians do when they must
+    /// bring their cards again (nothing is said when every card is still in its reader).
+    pub fn begin_recall(&mut self, out: &mut dyn Write, what: &str) {
+        self.handed.clear();
+        self.announce(
+            out,
+            &format!("{what}: insert each registered card again, in any order."),
+        );
+    }
+
+    /// Hands back a kept card that `judge` still wants (it gives the card's index, or why it
+    /// is not wanted now): with every reader the next kept session; otherwise the next card
+    /// inserted (asked for with `ask`), identified, and released with the reason when it is
+    /// not wanted. `None` when no card is left to hand back.
+    pub fn recall(
+        &mut self,
+        out: &mut dyn Write,
+        ask: &str,
+        judge: &dyn Fn(&CardKey) -> Result<usize, &'static str>,
+    ) -> Result<Option<Recalled>, CeremonyError> {
+        self.check_interrupt()?;
+        if let CardsFrom::EveryReader { .. } = self.from {
+            while let Some((presented, key)) = self.kept.pop_front() {
+                if let Ok(index) = judge(&key) {
+                    return Ok(Some(Recalled {
+                        presented,
+                        index,
+                        fresh: false,
+                    }));
+                }
+            }
+            return Ok(None);
+        }
+        loop {
+            let Some(mut p) = self.next(out, ask)? else {
+                return Ok(None);
+            };
+            let id = match super::identify(&mut p.card, &p.reader) {
+                Ok(id) => id,
+                Err(e) => {
+                    say(out, &format!("Skipped: {e}"));
+                    self.release(out, p, "not usable")?;
+                    continue;
+                }
+            };
+            match id.key.ok_or("has no key").and_then(|k| judge(&k)) {
+                Ok(index) => {
+                    return Ok(Some(Recalled {
+                        presented: p,
+                        index,
+                        fresh: true,
+                    }))
+                }
+                Err(why) => {
+                    say(out, &format!("Skipped: card {} {why}.", id.name()));
+                    self.release(out, p, why)?;
                 }
             }
         }
