@@ -853,7 +853,10 @@ fn write_cards(
     let (req, enrollment) = (phase.req, phase.enrollment);
     let total = registered.len();
     let mut done = vec![false; total];
-    presenter.begin_recall(out, "Writing the shares");
+    presenter.begin_recall(
+        out,
+        "Writing the shares: insert each registered card again, in any order.",
+    );
     while phase.written.len() < total {
         if presenter.interrupted() {
             return Err(phase.stopped(&keys));

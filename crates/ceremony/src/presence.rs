@@ -393,14 +393,11 @@ impl<'a> Presenter<'a> {
         }
     }
 
-    /// Starts a later pass over kept cards, saying what the custodians do when they must
-    /// bring their cards again (nothing is said when every card is still in its reader).
-    pub fn begin_recall(&mut self, out: &mut dyn Write, what: &str) {
+    /// Starts a later pass over kept cards, saying `text` (what the custodians do) when they
+    /// must bring their cards again; nothing is said when every card is still in its reader.
+    pub fn begin_recall(&mut self, out: &mut dyn Write, text: &str) {
         self.handed.clear();
-        self.announce(
-            out,
-            &format!("{what}: insert each registered card again, in any order."),
-        );
+        self.announce(out, text);
     }
 
     /// Hands back a kept card that `judge` still wants (it gives the card's index, or why it
@@ -415,16 +412,19 @@ impl<'a> Presenter<'a> {
     ) -> Result<Option<Recalled>, CeremonyError> {
         self.check_interrupt()?;
         if let CardsFrom::EveryReader { .. } = self.from {
-            while let Some((presented, key)) = self.kept.pop_front() {
-                if let Ok(index) = judge(&key) {
-                    return Ok(Some(Recalled {
-                        presented,
-                        index,
-                        fresh: false,
-                    }));
-                }
-            }
-            return Ok(None);
+            // The first kept card wanted now; the others stay kept for later.
+            let found = self
+                .kept
+                .iter()
+                .enumerate()
+                .find_map(|(at, (_, key))| judge(key).ok().map(|index| (at, index)));
+            return Ok(found.and_then(|(at, index)| {
+                self.kept.remove(at).map(|(presented, _)| Recalled {
+                    presented,
+                    index,
+                    fresh: false,
+                })
+            }));
         }
         loop {
             let Some(mut p) = self.next(out, ask)? else {

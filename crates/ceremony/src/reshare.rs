@@ -31,7 +31,7 @@ use super::enroll::{check_fits, name_for, write_redoing, EnrolledCardReport};
 use super::inspect::SetMembership;
 use super::log::{Evidence, Fingerprint, Verdict};
 use super::pin_step::{reverify, verify_pin, Verified};
-use super::presence::Presented;
+use super::presence::{Presented, Recalled};
 use super::share::{open_member, open_member_keeping_pin, read_member, Refusal, Refused};
 use super::{identify, say, CardsFrom, CeremonyError, Journal, PinPolicy, Presenter};
 
@@ -93,7 +93,6 @@ struct NewMember {
     pin: Verified,
     /// A re-used card's present key, active until its new record is written.
     old_key: Option<CardKey>,
-    session: Option<Box<dyn CustodianCard>>,
     /// A card holding an unfinished set it replaces (`--replace-unfinished`): the ceremony
     /// that started that set and its master's key check.
     replaces: Option<(String, KeyCheck)>,
@@ -193,7 +192,6 @@ fn unfinished_here(
 struct OldCard {
     reader: String,
     key: CardKey,
-    session: Option<Box<dyn CustodianCard>>,
 }
 
 /// What phase 0 gathered.
@@ -331,29 +329,17 @@ pub fn reshare(
             hex::encode(enrollment.set_id)
         ),
     );
-    let cards = if presenter.swapping() {
-        let wipe_follows = !req.keep_old && !g.retire.is_empty();
-        write_swapped(
-            &mut presenter,
-            req,
-            &g.members,
-            &enrollment,
-            &mut progress,
-            wipe_follows,
-            journal,
-            out,
-        )?
-    } else {
-        write_present(
-            &mut presenter,
-            req,
-            &mut g.members,
-            &enrollment,
-            &mut progress,
-            journal,
-            out,
-        )?
-    };
+    let wipe_follows = !req.keep_old && !g.retire.is_empty();
+    let cards = write_cards(
+        &mut presenter,
+        req,
+        &g.members,
+        &enrollment,
+        &mut progress,
+        wipe_follows,
+        journal,
+        out,
+    )?;
     say(out, &format!("Phase 1 done: {}.", progress.describe()));
     publish(&enrollment).map_err(|e| {
         interrupted(
@@ -375,7 +361,7 @@ pub fn reshare(
         if presenter.interrupted() {
             return Err(stopped(2, &progress));
         }
-        wipe(&mut presenter, &mut g.retire, &mut progress, out)?
+        wipe(&mut presenter, &g.retire, &mut progress, out)?
     };
     Ok(Reshared {
         enrollment,
@@ -445,7 +431,7 @@ fn gather_present(
     let mut problems = Vec::new();
     let mut sink = std::io::sink();
     while let Some(p) = presenter.next(&mut sink, "")? {
-        if let Err(problem) = gather_one(p, req, &mut g, out) {
+        if let Err(problem) = gather_one(p, req, &mut g, presenter, out) {
             say(out, &format!("Skipped: {problem}."));
             problems.push(problem);
         }
@@ -520,6 +506,7 @@ fn gather_one(
     mut p: Presented,
     req: &ReshareRequest<'_>,
     g: &mut Gathered,
+    presenter: &mut Presenter<'_>,
     out: &mut dyn Write,
 ) -> Result<(), String> {
     let reader = p.reader.clone();
@@ -559,10 +546,9 @@ fn gather_one(
             capacity: id.status.capacity,
             pin,
             old_key: None,
-            session: Some(p.card),
             replaces,
         });
-        return Ok(());
+        return keep(presenter, p, key, out);
     }
     let member = read_member(&mut p.card).map_err(|r| format!("{name}: {}", r.reason))?;
     of_old_set(req, &g.old, &member.record).map_err(|e| format!("{name} {e}"))?;
@@ -604,17 +590,24 @@ fn gather_one(
             capacity: id.status.capacity,
             pin,
             old_key: Some(key),
-            session: Some(p.card),
             replaces: None,
         });
     } else {
-        g.retire.push(OldCard {
-            reader,
-            key,
-            session: Some(p.card),
-        });
+        g.retire.push(OldCard { reader, key });
     }
-    Ok(())
+    keep(presenter, p, key, out)
+}
+
+/// Keeps a gathered card for phase 1 or 2 (its session stays open with every reader).
+fn keep(
+    presenter: &mut Presenter<'_>,
+    p: Presented,
+    key: CardKey,
+    out: &mut dyn Write,
+) -> Result<(), String> {
+    presenter
+        .keep(out, p, key, "registered")
+        .map_err(|e| e.to_string())
 }
 
 /// One reader, phase 0a: the old set's custodians insert their cards until n shares open.
@@ -667,7 +660,6 @@ fn open_quorum_swapped(
                     g.retire.push(OldCard {
                         reader: reader.clone(),
                         key: member.key,
-                        session: None,
                     });
                 }
                 presenter.release(out, p, "share opened")?;
@@ -731,10 +723,9 @@ fn register_swapped(
                     capacity,
                     pin,
                     old_key,
-                    session: None,
                     replaces,
                 });
-                presenter.release(out, p, "registered")?;
+                presenter.keep(out, p, old_key.unwrap_or(key), "registered")?;
             }
             Err(why) => {
                 say(out, &format!("Refused: {why}. Insert another card."));
@@ -876,52 +867,12 @@ fn written_line(
     );
 }
 
-/// Every-reader phase 1, in the safe order (fresh cards were sorted first).
-fn write_present(
-    presenter: &mut Presenter<'_>,
-    req: &ReshareRequest<'_>,
-    members: &mut [NewMember],
-    enrollment: &Enrollment,
-    progress: &mut Progress,
-    journal: &mut dyn Journal,
-    out: &mut dyn Write,
-) -> Result<Vec<EnrolledCardReport>, CeremonyError> {
-    let mut written = Vec::new();
-    for (m, card) in members.iter_mut().zip(&enrollment.cards) {
-        if presenter.interrupted() {
-            return Err(stopped(1, progress));
-        }
-        if !progress.may_write(m.reused()) {
-            return Err(interrupted(
-                1,
-                format!(
-                    "writing card {} now would leave no complete set",
-                    m.key.fingerprint()
-                ),
-                progress,
-            ));
-        }
-        let mut session = m
-            .session
-            .take()
-            .expect("every-reader mode keeps the session");
-        let reader = m.reader.clone();
-        m.write(presenter, &mut session, &reader, card, &req.pins, out)
-            .map_err(|e| write_failed(e, m.reused(), progress))?;
-        journal.written(&m.key);
-        progress.new_written += 1;
-        if m.reused() {
-            progress.old_gone += 1;
-        }
-        written_line(out, m, card, progress);
-        written.push(report(m, card));
-    }
-    Ok(written)
-}
-
-/// One-reader phase 1: the registered cards again, in any order the safety rule allows.
+/// Phase 1: each registered card, handed back by the presenter (still connected with every
+/// reader; inserted again, in any order, otherwise), gets its new record written, read back
+/// and opened; a re-used old card only once enough fresh cards hold the new set that the
+/// old one stays complete meanwhile.
 #[allow(clippy::too_many_arguments)]
-fn write_swapped(
+fn write_cards(
     presenter: &mut Presenter<'_>,
     req: &ReshareRequest<'_>,
     members: &[NewMember],
@@ -931,52 +882,62 @@ fn write_swapped(
     journal: &mut dyn Journal,
     out: &mut dyn Write,
 ) -> Result<Vec<EnrolledCardReport>, CeremonyError> {
-    presenter.again();
     let total = members.len();
     let mut done = vec![false; total];
     let mut written = Vec::new();
-    say(out, "Insert each registered card of the new set again, in any order (fresh cards before re-used old ones).");
+    presenter.begin_recall(
+        out,
+        "Phase 1: insert each card registered for the new set again, in any order; the fresh cards first, then the re-used old ones.",
+    );
     while written.len() < total {
+        if presenter.interrupted() {
+            return Err(stopped(1, progress));
+        }
+        let may_write = |reused| progress.may_write(reused);
+        let judge = |key: &CardKey| {
+            match members
+            .iter()
+            .position(|m| m.is_card(key) || m.key == *key)
+        {
+            None => Err("was not registered for the new set"),
+            Some(i) if done[i] => Err("already holds its new share"),
+            Some(i) if !may_write(members[i].reused()) => Err(
+                "holds a share of the old set, and overwriting it now would leave no complete set: insert the fresh cards first",
+            ),
+            Some(i) => Ok(i),
+        }
+        };
         let ask = format!(
             "a registered new-set card ({} of {total} written so far)",
             written.len()
         );
-        let next = presenter
-            .next(out, &ask)
+        let recalled = presenter
+            .recall(out, &ask, &judge)
             .map_err(|e| phase_error(1, e, progress))?;
-        let Some(mut p) = next else { break };
-        let reader = p.reader.clone();
-        let found = identify(&mut p.card, &reader)
-            .ok()
-            .and_then(|id| id.key)
-            .and_then(|k| members.iter().position(|m| m.is_card(&k) || m.key == k));
-        let skip = match found {
-            None => Some("it was not registered for the new set".to_owned()),
-            Some(i) if done[i] => Some("it already holds its new share".to_owned()),
-            Some(i) if !progress.may_write(members[i].reused()) => Some(
-                "it holds a share of the old set, and overwriting it now would leave no complete set: insert the fresh cards first".to_owned(),
-            ),
-            Some(_) => None,
+        let Some(Recalled {
+            presented: mut p,
+            index: i,
+            fresh,
+        }) = recalled
+        else {
+            break;
         };
-        if let Some(why) = skip {
-            say(out, &format!("Skipped the card in \"{reader}\": {why}."));
-            presenter
-                .release(out, p, "skipped")
-                .map_err(|e| phase_error(1, e, progress))?;
-            continue;
-        }
-        let i = found.expect("checked above");
         let (m, card) = (&members[i], &enrollment.cards[i]);
-        reverify(
-            &mut p.card,
-            &m.pin,
-            &req.pins,
-            &m.old_key.unwrap_or(m.key).fingerprint(),
-            &reader,
-            out,
-        )
-        .and_then(|()| m.write(presenter, &mut p.card, &reader, card, &req.pins, out))
-        .map_err(|e| write_failed(e, m.reused(), progress))?;
+        let reader = p.reader.clone();
+        let verified = match fresh {
+            true => reverify(
+                &mut p.card,
+                &m.pin,
+                &req.pins,
+                &m.old_key.unwrap_or(m.key).fingerprint(),
+                &reader,
+                out,
+            ),
+            false => Ok(()),
+        };
+        verified
+            .and_then(|()| m.write(presenter, &mut p.card, &reader, card, &req.pins, out))
+            .map_err(|e| write_failed(e, m.reused(), progress))?;
         journal.written(&m.key);
         progress.new_written += 1;
         if m.reused() {
@@ -1008,48 +969,42 @@ fn write_swapped(
 /// with one reader, each asked for by fingerprint.
 fn wipe(
     presenter: &mut Presenter<'_>,
-    retire: &mut [OldCard],
+    retire: &[OldCard],
     progress: &mut Progress,
     out: &mut dyn Write,
 ) -> Result<Vec<String>, CeremonyError> {
     let mut wiped: Vec<String> = Vec::new();
-    for o in retire.iter_mut() {
-        if let Some(mut session) = o.session.take() {
-            wipe_one(&mut session, &o.reader, &o.key, progress, out)?;
-            wiped.push(o.key.fingerprint());
-        }
-    }
-    presenter.again();
-    while presenter.swapping() && wiped.len() < retire.len() {
+    presenter.begin_recall(
+        out,
+        "Phase 2: insert each old card the new set does not use, in any order, to wipe it.",
+    );
+    while wiped.len() < retire.len() {
         let left: Vec<String> = retire
             .iter()
             .map(|o| o.key.fingerprint())
             .filter(|fp| !wiped.contains(fp))
             .collect();
-        let ask = format!("an old card to wipe (one of {})", left.join(", "));
-        let next = presenter
-            .next(out, &ask)
-            .map_err(|e| phase_error(2, e, progress))?;
-        let Some(mut p) = next else { break };
-        let reader = p.reader.clone();
-        let found = identify(&mut p.card, &reader)
-            .ok()
-            .and_then(|id| id.key)
-            .filter(|k| left.contains(&k.fingerprint()));
-        let Some(key) = found else {
-            say(
-                out,
-                &format!(
-                    "Skipped the card in \"{reader}\": it is not one of the old cards to wipe."
-                ),
-            );
-            presenter
-                .release(out, p, "skipped")
-                .map_err(|e| phase_error(2, e, progress))?;
-            continue;
+        let judge = |key: &CardKey| {
+            retire
+                .iter()
+                .position(|o| o.key == *key && !wiped.contains(&key.fingerprint()))
+                .ok_or("is not one of the old cards to wipe")
         };
-        wipe_one(&mut p.card, &reader, &key, progress, out)?;
-        wiped.push(key.fingerprint());
+        let ask = format!("an old card to wipe (one of {})", left.join(", "));
+        let recalled = presenter
+            .recall(out, &ask, &judge)
+            .map_err(|e| phase_error(2, e, progress))?;
+        let Some(Recalled {
+            presented: mut p,
+            index: i,
+            ..
+        }) = recalled
+        else {
+            break;
+        };
+        let o = &retire[i];
+        wipe_one(&mut p.card, &o.reader, &o.key, progress, out)?;
+        wiped.push(o.key.fingerprint());
         if wiped.len() == retire.len() {
             presenter.finish(out, p);
         } else {
