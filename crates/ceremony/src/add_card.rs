@@ -20,7 +20,7 @@ use quorum_protocol::sharing::{self, check_same_set, EnrolledCard, NewCustodian,
 use super::enroll::{check_fits, write_redoing};
 use super::pin_step::{verify_pin, Verified};
 use super::presence::Presented;
-use super::share::{open_member, read_member, Refusal, Refused, SeenCard, Who};
+use super::share::{open_member, read_member, LeftTheReader, Refusal, Refused, SeenCard, Who};
 use super::{identify, say, CardsFrom, CeremonyError, PinPolicy, Presenter};
 
 /// What the administrator asked for.
@@ -112,7 +112,20 @@ pub fn add_card(
         let Some(mut p) = presenter.next(out, &ask)? else {
             break;
         };
-        let role = classify(&mut p, req, &shares, new_card.is_some(), swapping, out);
+        let role = loop {
+            let role = classify(&mut p, req, &shares, new_card.is_some(), swapping, out);
+            // A card pulled out mid-step is asked back (with every reader) and judged again.
+            let pulled = match &role {
+                Role::Skipped(Refusal { who, reason }) if reason.card_left() => {
+                    who.fingerprint.clone()
+                }
+                _ => None,
+            };
+            match pulled {
+                Some(fp) if presenter.take_back(out, &mut p, &fp)? => {}
+                _ => break role,
+            }
+        };
         let reader = p.reader.clone();
         let (who, note, used) = match role {
             Role::Share(s) => {

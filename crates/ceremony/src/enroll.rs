@@ -471,7 +471,14 @@ fn register_cards(
         let total = if whole { admitted.len() } else { count };
         for (mut p, key, capacity) in admitted {
             let fingerprint = key.fingerprint();
-            match verify_pin(&mut p.card, &req.pins, &fingerprint, &p.reader, out) {
+            let verified = loop {
+                match verify_pin(&mut p.card, &req.pins, &fingerprint, &p.reader, out) {
+                    Err(e)
+                        if e.card_left() && presenter.take_back(out, &mut p, &fingerprint)? => {}
+                    other => break other,
+                }
+            };
+            match verified {
                 Ok(pin) => {
                     say(
                         out,
@@ -641,7 +648,7 @@ pub(super) fn write_redoing(
             ),
         );
         // The old connection still holds the reader exclusively: close it first.
-        *session = Box::new(quorum_card::card::Card::with_trace(Closed, false));
+        *session = super::presence::closed_card();
         let is_it = |c: &mut dyn CustodianCard| -> Result<bool, CeremonyError> {
             let id = identify(c, reader)?;
             Ok(id.key.is_some_and(|k| k == key || Some(k) == old_key))
@@ -660,22 +667,6 @@ pub(super) fn write_redoing(
         };
         *session = back.card;
         result = resume(session, reader, key, renewal, pin, card, pins, out);
-    }
-}
-
-/// A connection that was closed because its card left: every exchange fails as removed.
-struct Closed;
-
-impl quorum_card::transport::Transport for Closed {
-    fn transmit(
-        &mut self,
-        _: &[u8],
-    ) -> Result<quorum_card::transport::RawResponse, quorum_card::transport::TransportError> {
-        Err(quorum_card::transport::TransportError::CardRemoved)
-    }
-
-    fn reconnect(&mut self) -> Result<(), quorum_card::transport::TransportError> {
-        Err(quorum_card::transport::TransportError::CardRemoved)
     }
 }
 

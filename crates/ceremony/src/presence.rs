@@ -214,6 +214,37 @@ impl<'a> Presenter<'a> {
         }
     }
 
+    /// A card that left its reader in the middle of a step that changed nothing on it (its
+    /// PIN, opening its share): with every reader it is asked back into the reader it was
+    /// in, and `p` gets a new session with it (the step is then redone from its start, PIN
+    /// included); `false` when it did not come back in time. When cards are swapped it is
+    /// not waited for here: it is asked for in turn, like any card (`false` at once).
+    pub fn take_back(
+        &mut self,
+        out: &mut dyn Write,
+        p: &mut Presented,
+        fingerprint: &str,
+    ) -> Result<bool, CeremonyError> {
+        if self.swapping() {
+            return Ok(false);
+        }
+        p.card = closed_card();
+        let is_it = |c: &mut dyn CustodianCard| -> Result<bool, CeremonyError> {
+            let reader = p.reader.clone();
+            let key = super::identify(c, &reader)?.key;
+            Ok(key.is_some_and(|k| k.fingerprint() == fingerprint))
+        };
+        let ask = format!("card {fingerprint}");
+        let reader = p.reader.clone();
+        match self.put_back(out, &reader, &ask, &is_it)? {
+            Some(back) => {
+                *p = back;
+                Ok(true)
+            }
+            None => Ok(false),
+        }
+    }
+
     /// Whether cards may come and go during the ceremony (one reader, or a mix), so the
     /// operator is asked for each card and a card's session does not outlast its step.
     pub fn swapping(&self) -> bool {
@@ -506,6 +537,28 @@ impl<'a> Presenter<'a> {
             card: open_card(self.ctx, reader, self.trace)?,
         })
     }
+}
+
+/// A connection that was closed because its card left: every exchange fails as removed.
+struct Closed;
+
+impl quorum_card::transport::Transport for Closed {
+    fn transmit(
+        &mut self,
+        _: &[u8],
+    ) -> Result<quorum_card::transport::RawResponse, TransportError> {
+        Err(TransportError::CardRemoved)
+    }
+
+    fn reconnect(&mut self) -> Result<(), TransportError> {
+        Err(TransportError::CardRemoved)
+    }
+}
+
+/// A stand-in for the session of a card that left its reader: the old connection must be
+/// closed before the card can be connected again (pcscd keeps it exclusive until then).
+pub(crate) fn closed_card() -> Box<dyn CustodianCard> {
+    Box::new(Card::with_trace(Closed, false))
 }
 
 /// The custodian card in `reader`, connected exclusively: the one place a card's kind is

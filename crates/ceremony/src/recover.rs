@@ -19,7 +19,9 @@ use quorum_protocol::sharing::{self, check_same_set, OpenedShare};
 
 use super::inspect::SetMembership;
 use super::presence::Presented;
-use super::share::{open_member, read_member, Member, Refusal, Refused, SeenCard, Who};
+use super::share::{
+    open_member, read_member, LeftTheReader, Member, Refusal, Refused, SeenCard, Who,
+};
 use super::{say, CardsFrom, CeremonyError, PinPolicy, Presenter};
 
 /// Which set the operator wants recovered.
@@ -301,7 +303,18 @@ impl Run<'_, '_> {
                 if self.complete() {
                     continue;
                 }
-                let outcome = member.and_then(|m| self.take(&mut p.card, &p.reader, m, out));
+                let outcome = match member {
+                    Err(refusal) => Err(refusal),
+                    Ok(m) => loop {
+                        let fingerprint = m.fingerprint();
+                        match self.take(&mut p.card, &p.reader, m.clone(), out) {
+                            Err(r)
+                                if r.reason.card_left()
+                                    && presenter.take_back(out, &mut p, &fingerprint)? => {}
+                            other => break other,
+                        }
+                    },
+                };
                 let used = outcome.is_ok();
                 self.report(&mut p.card, &p.reader, outcome, out);
                 if self.complete() {

@@ -15,7 +15,9 @@ use quorum_protocol::crypto::KeyChallenge;
 
 use super::inspect::SetMembership;
 use super::pin_step::verify_pin;
-use super::share::{open_verified, read_member, sentence, Member, Refusal, Refused, Who};
+use super::share::{
+    open_verified, read_member, sentence, LeftTheReader, Member, Refusal, Refused, Who,
+};
 use super::{say, CardsFrom, CeremonyError, PinPolicy, Presenter};
 
 /// What to check.
@@ -68,7 +70,21 @@ pub fn verify(
             break;
         };
         let reader = p.reader.clone();
-        let check = match check_one(&mut p.card, &reader, req, out) {
+        let checked = loop {
+            match check_one(&mut p.card, &reader, req, out) {
+                Err(Failed {
+                    left: true,
+                    who:
+                        Who {
+                            fingerprint: Some(fingerprint),
+                            ..
+                        },
+                    ..
+                }) if presenter.take_back(out, &mut p, &fingerprint)? => {}
+                other => break other,
+            }
+        };
+        let check = match checked {
             Ok((who, set, note)) => CardCheck {
                 reader: reader.clone(),
                 who,
@@ -77,7 +93,7 @@ pub fn verify(
                 pin_failed: false,
                 note,
             },
-            Err(Failed { who, note, pin }) => CardCheck {
+            Err(Failed { who, note, pin, .. }) => CardCheck {
                 reader: reader.clone(),
                 who,
                 set: None,
@@ -105,17 +121,20 @@ pub fn verify(
     Ok(checks)
 }
 
-/// Why a card failed its check, and whether it was at its PIN (the exit status says so).
+/// Why a card failed its check, whether it was at its PIN (the exit status says so), and
+/// whether the card left its reader in the middle (it may be put back and checked again).
 struct Failed {
     who: Who,
     note: String,
     pin: bool,
+    left: bool,
 }
 
 impl From<Refusal> for Failed {
     fn from(Refusal { who, reason }: Refusal) -> Failed {
         Failed {
             pin: matches!(&reason, Refused::Card(e) if e.is_pin_failure()),
+            left: reason.card_left(),
             note: reason.to_string(),
             who,
         }
@@ -139,6 +158,7 @@ fn check_one(
         who: member.who.clone(),
         note: sentence(&e),
         pin: e.is_pin_failure(),
+        left: e.card_left(),
     })?;
     let what = if req.no_open {
         prove_key(card, &member)?;

@@ -276,3 +276,31 @@ fn a_new_card_whose_key_the_set_already_lists_is_an_add_card_error_with_nothing_
     assert!(e.to_string().ends_with("nothing was written"), "{e}");
     assert_eq!(card.borrow().count(0x14), 0);
 }
+
+#[test]
+fn a_custodian_card_pulled_while_opening_and_put_back_still_counts() {
+    let set = EnrolledSet::new(2, 2, "vault");
+    let new = fresh_cards(1).remove(0);
+    let cards = vec![set.cards[0].clone(), set.cards[1].clone(), new.clone()];
+    let readers = MemoryReaders::with_cards(&cards);
+    // Reader 0: SELECT, GET STATUS (identify), SELECT, GET RECORD, GET STATUS (its record),
+    // VERIFY, GET RECORD (sealed): the UNSEAL is lost; the custodian puts it back.
+    readers.pull_after(
+        "Reader 0",
+        7,
+        quorum_card::transport::TransportError::CardRemoved,
+    );
+    readers.then_insert("Reader 0", &set.cards[0]);
+    let (result, said) = run(
+        &readers,
+        &set,
+        CardsFrom::EveryReader {
+            put_back: std::time::Duration::from_secs(5),
+        },
+        None,
+    );
+    let report = result.unwrap();
+    assert!(said.contains("back into \"Reader 0\""), "{said}");
+    assert_eq!(report.card.record.set_version, 2);
+    assert!(recovers(&[set.cards[0].clone(), new]));
+}

@@ -509,3 +509,25 @@ fn a_label_against_the_record_rules_is_an_enroll_error_with_nothing_written() {
     // quorumctl checks the label first; the ceremony itself finds it only after the PINs.
     assert_eq!(pin_checks(&cards), 2);
 }
+
+#[test]
+fn a_card_pulled_during_its_pin_and_put_back_is_registered_and_written() {
+    let cards = fresh_cards(2);
+    let readers = MemoryReaders::with_cards(&cards);
+    // SELECT and GET STATUS identify it; the VERIFY is lost, then it comes back.
+    readers.pull_after("Reader 0", 2, TransportError::CardRemoved);
+    readers.then_insert("Reader 0", &cards[0]);
+    let pins = pin_file();
+    let req = enroll_request(
+        2,
+        "x",
+        CardsFrom::EveryReader {
+            put_back: std::time::Duration::from_secs(5),
+        },
+        &pins,
+    );
+    let (result, said) = run(&readers, &req);
+    let outcome = result.unwrap();
+    assert!(said.contains("back into \"Reader 0\""), "{said}");
+    assert_written(&cards, &outcome);
+}

@@ -551,3 +551,35 @@ fn a_card_pulled_during_its_unseal_is_skipped_as_pulled_out() {
     );
     assert_eq!(recovered.cards.iter().filter(|c| c.used).count(), 2);
 }
+
+#[test]
+fn a_card_pulled_during_its_unseal_and_put_back_is_used_after_all() {
+    let set = EnrolledSet::new(2, 2, "vault");
+    let readers = MemoryReaders::with_cards(&set.cards);
+    // SELECT, GET RECORD, GET STATUS, then VERIFY, GET RECORD (sealed): UNSEAL is lost;
+    // the custodian puts the card back into the reader it was in.
+    readers.pull_after(
+        "Reader 0",
+        5,
+        quorum_card::transport::TransportError::CardRemoved,
+    );
+    readers.then_insert("Reader 0", &set.cards[0]);
+    let pins = pin_file();
+    let (result, said) = run(
+        &readers,
+        &request(
+            Anchor::None,
+            CardsFrom::EveryReader {
+                put_back: std::time::Duration::from_secs(5),
+            },
+            &pins,
+        ),
+    );
+    let recovered = result.unwrap();
+    assert!(said.contains("Put card"), "{said}");
+    assert!(said.contains("back into \"Reader 0\""), "{said}");
+    assert_eq!(recovered.cards.iter().filter(|c| c.used).count(), 2);
+    assert_eq!(&recovered.master[..], MASTER);
+    // Its PIN was checked again on the new session.
+    assert_eq!(set.cards[0].borrow().pin_checks(), 2);
+}

@@ -254,3 +254,36 @@ fn a_blocked_card_fails_as_a_pin_failure_without_a_verify() {
     );
     assert_eq!(set.cards[0].borrow().pin_checks(), 0);
 }
+
+#[test]
+fn a_card_pulled_during_its_check_and_put_back_is_checked_again() {
+    let set = EnrolledSet::new(1, 1, "vault");
+    let readers = MemoryReaders::with_cards(&set.cards);
+    // SELECT, GET RECORD, GET STATUS, VERIFY, GET RECORD (sealed): the UNSEAL is lost.
+    readers.pull_after(
+        "Reader 0",
+        5,
+        quorum_card::transport::TransportError::CardRemoved,
+    );
+    readers.then_insert("Reader 0", &set.cards[0]);
+    let pins = pin_file();
+    let mut said = Said::default();
+    let checks = verify(
+        &readers,
+        &request(
+            CardsFrom::EveryReader {
+                put_back: std::time::Duration::from_secs(5),
+            },
+            &pins,
+            None,
+        ),
+        &mut said,
+    )
+    .unwrap();
+    assert!(checks[0].ok, "{}", checks[0].note);
+    assert!(
+        said.text().contains("back into \"Reader 0\""),
+        "{}",
+        said.text()
+    );
+}
