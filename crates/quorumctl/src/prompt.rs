@@ -410,8 +410,19 @@ mod tests {
         let before = lflag(terminal.as_raw_fd());
         assert_ne!(before & libc::ECHO, 0, "a fresh pty echoes");
 
-        write_all(controller.as_raw_fd(), b"246810\n").unwrap();
+        // The custodian types once the prompt has turned echo off, as a person would: input
+        // that reaches the line discipline before that would be echoed.
+        let (ctl, term) = (controller.as_raw_fd(), terminal.as_raw_fd());
+        let typist = std::thread::spawn(move || {
+            let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+            while lflag(term) & libc::ECHO != 0 {
+                assert!(std::time::Instant::now() < deadline, "echo never went off");
+                std::thread::sleep(std::time::Duration::from_millis(2));
+            }
+            write_all(ctl, b"246810\n").unwrap();
+        });
         let pin = read_hidden(terminal.as_raw_fd(), "PIN: ", &|| false).unwrap();
+        typist.join().unwrap();
         assert_eq!(pin.as_str(), "246810");
         assert_eq!(lflag(terminal.as_raw_fd()), before);
         let shown = read_all(controller.as_raw_fd());

@@ -5,6 +5,12 @@
 use clap::Parser;
 
 use super::*;
+use crate::options::{
+    check_set_options, default_bundle_path, parse_names, parse_set_id, recover_anchor,
+    require_count,
+};
+use quorum_ceremony::recover::Anchor;
+use std::path::PathBuf;
 
 fn parse(args: &[&str]) -> Result<Cli, clap::Error> {
     Cli::try_parse_from(std::iter::once("quorumctl").chain(args.iter().copied()))

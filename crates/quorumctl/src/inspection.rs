@@ -1,0 +1,125 @@
+//! The commands that read cards without a PIN: `readers`, `status`, `export-bundle`.
+
+use quorum_card::readers::Readers;
+use quorum_ceremony::bundle_file::BundleFile;
+use quorum_ceremony::inspect::{list_readers, summarize, Exported, Found};
+use quorum_ceremony::secret_io::check_writable;
+use quorum_ceremony::{choose_reader, resolve_reader, CeremonyError};
+use quorum_pcsc::PcscContext;
+
+use serde_json::{json, Value};
+
+use crate::report::Report;
+
+use crate::cli::{CardArgs, ExportArgs};
+
+use crate::options::parse_set_id;
+use crate::render::card_json;
+
+pub(crate) fn readers(trace: bool, report: &mut Report) -> Result<(), CeremonyError> {
+    let ctx = PcscContext::establish()?;
+    let mut all = Vec::new();
+    for r in list_readers(&ctx, trace)? {
+        report.line(format!("{}: {}", r.reader, r.card));
+        let card = match &r.card {
+            Found::Empty => json!(null),
+            Found::NoApplet => json!({ "applet": false }),
+            Found::Unreadable(why) => json!({ "applet": null, "error": why }),
+            Found::Quorum(summary) => card_json(summary),
+        };
+        all.push(json!({ "reader": r.reader, "card": card }));
+    }
+    report.set("readers", Value::Array(all));
+    Ok(())
+}
+
+pub(crate) fn status(
+    args: &CardArgs,
+    trace: bool,
+    report: &mut Report,
+) -> Result<(), CeremonyError> {
+    let ctx = PcscContext::establish()?;
+    let reader = choose_reader(&ctx, args.reader.as_deref())?;
+    let summary = summarize(&ctx, &reader, trace)?;
+    report.line(format!("Reader:      {reader}"));
+    report.line(format!("State:       {}", summary.state.name()));
+    report.line(format!(
+        "PIN:         {}",
+        if summary.blocked {
+            "BLOCKED".to_owned()
+        } else {
+            format!(
+                "{} of {} tries left",
+                summary.tries_left, summary.retry_limit
+            )
+        }
+    ));
+    report.line(format!("Capacity:    {} bytes", summary.capacity));
+    if let Some(fp) = &summary.fingerprint {
+        report.line(format!("Fingerprint: {fp}"));
+    }
+    if let Some(set) = &summary.set {
+        report.line(format!(
+            "Set:         \"{}\" ({}-of-{}), version {}",
+            set.label, set.threshold, set.count, set.set_version
+        ));
+        report.line(format!("Set id:      {}", set.set_id));
+        report.line(format!("Set digest:  {}", set.digest));
+        report.line(format!("Key check:   {}", set.key_check));
+        report.line(format!("Custodian:   {} \"{}\"", set.index, set.custodian));
+    }
+    report.set("reader", json!(reader));
+    report.set("card", card_json(&summary));
+    Ok(())
+}
+
+pub(crate) fn export_bundle(
+    args: &ExportArgs,
+    trace: bool,
+    report: &mut Report,
+) -> Result<(), CeremonyError> {
+    let set_id = args.set.as_deref().map(parse_set_id).transpose()?;
+    check_writable(&args.out, args.force)?;
+    let ctx = PcscContext::establish()?;
+    let readers: Vec<String> = match args.reader.as_deref() {
+        Some(given) => vec![resolve_reader(&ctx.reader_names()?, given)?],
+        None => ctx
+            .readers()?
+            .into_iter()
+            .filter(|r| r.card_present)
+            .map(|r| r.name)
+            .collect(),
+    };
+    let Exported {
+        bundle,
+        used,
+        skipped,
+    } = quorum_ceremony::inspect::export_bundle(&ctx, &readers, set_id, trace)?;
+    bundle.write(&args.out, args.force)?;
+    let summary = bundle.summary();
+    report.line(format!(
+        "Wrote the bundle of set \"{}\" ({}-of-{}, version {}) from {} card(s) to {}.",
+        summary.label,
+        summary.threshold,
+        summary.count,
+        summary.set_version,
+        used.len(),
+        args.out.display()
+    ));
+    for p in &used {
+        report.line(format!(
+            "  custodian {} (set version {}) in \"{}\"",
+            p.record.index, p.record.set_version, p.reader
+        ));
+    }
+    for s in &skipped {
+        eprintln!("Skipped {s}.");
+    }
+    report.set("bundle", json!(args.out.display().to_string()));
+    report.set(
+        "summary",
+        serde_json::to_value(&summary).expect("a summary always serialises"),
+    );
+    report.set("skipped", json!(skipped));
+    Ok(())
+}

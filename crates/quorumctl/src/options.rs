@@ -1,0 +1,212 @@
+//! Options turned into ceremony inputs, and the refusals that come before any card is
+//! touched: PIN sources, reader modes, names, labels, thresholds, bundles, anchors.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use crate::prompt::Keyboard;
+use quorum_card::readers::Readers;
+use quorum_ceremony::bundle_file::BundleFile;
+use quorum_ceremony::pins::{pin_table, PinProvider};
+use quorum_ceremony::recover::Anchor;
+use quorum_ceremony::{resolve_reader, CardsFrom, CeremonyError, PinPolicy};
+use quorum_pcsc::PcscContext;
+use quorum_protocol::bundle::Bundle;
+use quorum_protocol::crypto::anchor::parse_digest_prefix;
+use quorum_protocol::record::{self, PublicRecord};
+
+use crate::cli::{PinArgs, RecoverArgs, SwapArgs};
+
+/// The PINs typed or stored on this computer: a PIN file or descriptor when given, else
+/// the keyboard.
+pub(crate) fn pin_source(args: &PinArgs) -> Result<Box<dyn PinProvider>, CeremonyError> {
+    let fd = match args.pin_fd {
+        Some(fd) if fd < 0 => {
+            return Err(CeremonyError::Usage(format!(
+                "--pin-fd {fd}: a file descriptor is a number of 0 or more"
+            )))
+        }
+        Some(fd) => Some(fd as u32),
+        None => None,
+    };
+    Ok(match pin_table(args.pin_file.as_deref(), fd)? {
+        Some(table) => Box::new(table),
+        None => Box::new(Keyboard),
+    })
+}
+
+pub(crate) fn pin_policy<'a>(args: &PinArgs, source: &'a dyn PinProvider) -> PinPolicy<'a> {
+    PinPolicy {
+        source,
+        no_pinpad: args.no_pinpad,
+        pinpad_timeout: args.pinpad_timeout,
+    }
+}
+
+pub(crate) fn parse_names(names: &[String]) -> Result<Vec<(String, String)>, CeremonyError> {
+    names
+        .iter()
+        .map(|n| match n.split_once('=') {
+            Some((fp, name)) if !fp.trim().is_empty() => Ok((fp.trim().to_owned(), name.to_owned())),
+            _ => Err(CeremonyError::Usage(format!("--name {n:?}: write it as FINGERPRINT=NAME (fingerprints are shown by init and status)"))),
+        })
+        .collect()
+}
+
+/// A custodian name as the record takes it, refused before any card is touched.
+pub(crate) fn check_custodian_name(option: &str, name: &str) -> Result<(), CeremonyError> {
+    record::check_name(name, 0).map_err(|_| {
+        CeremonyError::Usage(format!(
+            "{option}: a custodian name is at most {} bytes of printable UTF-8 (no control or format characters); nothing was done",
+            record::MAX_NAME_LEN
+        ))
+    })
+}
+
+/// The set options every card would refuse, checked before any card is asked for a PIN:
+/// the label and names against the record's text rules, the threshold against --shares.
+pub(crate) fn check_set_options(
+    label: &str,
+    names: &[(String, String)],
+    threshold: u8,
+    shares: Option<u8>,
+    allow_single_card: bool,
+) -> Result<(), CeremonyError> {
+    record::check_label(label)
+        .map_err(|e| CeremonyError::Usage(format!("--label: {e}; nothing was done")))?;
+    for (fp, name) in names {
+        check_custodian_name(&format!("--name {fp}={name:?}"), name)?;
+    }
+    if let Some(m) = shares {
+        if threshold > m {
+            return Err(CeremonyError::Usage(format!(
+                "--threshold {threshold} is more than the {m} cards of --shares: a set of {m} cards can need at most {m}; nothing was done"
+            )));
+        }
+    }
+    if threshold == 1 {
+        if !allow_single_card {
+            return Err(CeremonyError::Usage(
+                "--threshold 1 means any one card, with its PIN, recovers the master alone, with no quorum to protect it; if that is what you want, add --allow-single-card; nothing was done".to_owned(),
+            ));
+        }
+        eprintln!("Warning: threshold 1: each card of this set, with its PIN, recovers the master secret on its own.");
+    }
+    Ok(())
+}
+
+pub(crate) fn default_bundle_path(label: &str) -> PathBuf {
+    let safe: String = label
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    PathBuf::from(format!("{safe}.quorum.json"))
+}
+
+/// With cards coming one after another, the number to expect must be given.
+pub(crate) fn require_count(
+    cards: &SwapArgs,
+    shares: Option<u8>,
+    what: &str,
+) -> Result<(), CeremonyError> {
+    if (cards.reader.is_some() || cards.any_reader) && shares.is_none() {
+        return Err(CeremonyError::Usage(format!(
+            "with --reader or --any-reader, give {what} with --shares M"
+        )));
+    }
+    Ok(())
+}
+
+pub(crate) fn cards_from(ctx: &PcscContext, args: &SwapArgs) -> Result<CardsFrom, CeremonyError> {
+    let timeout = args.timeout;
+    Ok(match args.reader.as_deref() {
+        None if args.any_reader => CardsFrom::AnyReader {
+            timeout: Duration::from_secs(timeout),
+        },
+        None => CardsFrom::EveryReader {
+            put_back: Duration::from_secs(timeout),
+        },
+        Some(given) => CardsFrom::OneReader {
+            reader: resolve_reader(&ctx.reader_names()?, given)?,
+            timeout: Duration::from_secs(timeout),
+        },
+    })
+}
+
+/// Reads the bundle a ceremony starts from; a bundle problem is the user's to fix.
+pub(crate) fn read_bundle(path: &std::path::Path) -> Result<Bundle, CeremonyError> {
+    Bundle::read(path).map_err(|source| CeremonyError::Bundle {
+        path: path.to_path_buf(),
+        source,
+    })
+}
+
+/// A bundle with its records decoded and its newest record (parsing checked that they are
+/// versions of one set, so the highest version is the newest).
+pub(crate) fn read_bundle_records(
+    path: &std::path::Path,
+) -> Result<(Bundle, Vec<PublicRecord>, PublicRecord), CeremonyError> {
+    let bundle = read_bundle(path)?;
+    let records = bundle
+        .decoded_records()
+        .map_err(|source| CeremonyError::Bundle {
+            path: path.to_path_buf(),
+            source,
+        })?;
+    let newest = records
+        .iter()
+        .max_by_key(|r| r.set_version)
+        .expect("a parsed bundle holds at least one record")
+        .clone();
+    Ok((bundle, records, newest))
+}
+
+/// The set `recover` is bound to, from --bundle, --expect or --set; checked before any card is touched.
+pub(crate) fn recover_anchor(args: &RecoverArgs) -> Result<Anchor, CeremonyError> {
+    let expect = args
+        .expect
+        .as_deref()
+        .map(|e| {
+            parse_digest_prefix(e).map_err(|err| CeremonyError::Usage(format!("--expect: {err}")))
+        })
+        .transpose()?;
+    if let Some(path) = &args.bundle {
+        let (_, records, newest) = read_bundle_records(path)?;
+        let digest = newest.set_digest();
+        if let Some(prefix) = &expect {
+            if !digest.starts_with(prefix) {
+                return Err(CeremonyError::Usage(format!(
+                    "--expect {prefix} is not the set digest of the bundle {} ({digest}): check which set you mean; no card was touched",
+                    path.display()
+                )));
+            }
+        }
+        return Ok(Anchor::Bundle {
+            digest,
+            newest,
+            records,
+        });
+    }
+    Ok(match (expect, &args.set) {
+        (Some(prefix), _) => Anchor::Digest(prefix),
+        (None, Some(name)) => Anchor::Named(name.clone()),
+        (None, None) => Anchor::None,
+    })
+}
+
+pub(crate) fn parse_set_id(s: &str) -> Result<[u8; 16], CeremonyError> {
+    hex::decode(s)
+        .ok()
+        .and_then(|b| <[u8; 16]>::try_from(b).ok())
+        .ok_or_else(|| {
+            CeremonyError::Usage(format!(
+                "--set {s:?}: a set id is 32 hex digits, as `quorumctl status` shows"
+            ))
+        })
+}

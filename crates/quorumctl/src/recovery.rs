@@ -1,0 +1,179 @@
+//! The ceremonies that open shares: `recover` and `verify`.
+
+use std::io::{self, IsTerminal};
+
+use quorum_ceremony::log::CardOutcome;
+use quorum_ceremony::recover::{recover, RecoverRequest};
+use quorum_ceremony::secret_io::{check_writable, write_private_file, write_stdout, SecretIoError};
+use quorum_ceremony::verify::{verify, CardCheck, VerifyRequest};
+use quorum_ceremony::CeremonyError;
+use quorum_pcsc::PcscContext;
+use quorum_protocol::crypto::SetDigest;
+
+use serde_json::{json, Value};
+
+use crate::report::Report;
+
+use crate::cli::{RecoverArgs, VerifyArgs};
+
+use crate::minutes::Logged;
+use crate::options::{cards_from, pin_policy, pin_source, read_bundle, recover_anchor};
+use crate::render::{anchor_lines, seen_json, seen_line, set_json, set_ref};
+
+pub(crate) fn recover_set(
+    args: &RecoverArgs,
+    trace: bool,
+    stats: bool,
+    logged: &mut Logged,
+    report: &mut Report,
+) -> Result<(), CeremonyError> {
+    match &args.out {
+        Some(out) => check_writable(out, args.force)?,
+        None if report.json() => {
+            return Err(CeremonyError::Usage(
+                "with --json, standard output carries the JSON result: write the secret with --out FILE".to_owned(),
+            ))
+        }
+        None if io::stdout().is_terminal() => return Err(SecretIoError::StdoutIsTerminal.into()),
+        None => {}
+    }
+    let anchor = recover_anchor(args)?;
+    let pins = pin_source(&args.pins)?;
+    let ctx = PcscContext::establish()?;
+    let from = cards_from(&ctx, &args.cards)?;
+    let request = RecoverRequest {
+        anchor,
+        from,
+        pins: pin_policy(&args.pins, pins.as_ref()),
+        trace,
+        stats,
+        interrupt: &crate::signals::INTERRUPTED,
+    };
+    let mut err = io::stderr();
+    let recovered = recover(&ctx, &request, &mut err)?;
+    logged.set = set_ref(&recovered.set);
+    logged.key_check = Some(recovered.set.key_check);
+    logged.seen(&recovered.cards);
+    match &args.out {
+        Some(out) => write_private_file(out, &recovered.master, args.force)?,
+        None => write_stdout(&recovered.master)?,
+    }
+    eprintln!(
+        "Recovered the master secret of set \"{}\" ({}-of-{}, id {}): {} bytes, checked (it decrypts under the set's key, and the set description is authentic).",
+        recovered.set.label,
+        recovered.set.threshold,
+        recovered.set.count,
+        recovered.set.set_id,
+        recovered.master.len()
+    );
+    for c in &recovered.cards {
+        eprintln!("{}", seen_line(c));
+    }
+    if let Some(out) = &args.out {
+        eprintln!("Written to {} (mode 0600).", out.display());
+    }
+    eprintln!(
+        "{}",
+        anchor_lines(&recovered.set.digest, &recovered.set.key_check)
+    );
+    eprintln!("Compare both with the ceremony minutes before the secret is used.");
+    report.set("set", set_json(&recovered.set));
+    report.set("set_digest", json!(recovered.set.digest.to_hex()));
+    report.set("key_check", json!(recovered.set.key_check.to_hex()));
+    report.set("secret_bytes", json!(recovered.master.len()));
+    report.set(
+        "out",
+        json!(args.out.as_ref().map(|o| o.display().to_string())),
+    );
+    report.set("cards", seen_json(&recovered.cards));
+    Ok(())
+}
+
+pub(crate) fn verify_cards(
+    args: &VerifyArgs,
+    trace: bool,
+    logged: &mut Logged,
+    report: &mut Report,
+) -> Result<(), CeremonyError> {
+    let bundle = args.bundle.as_deref().map(read_bundle).transpose()?;
+    let pins = pin_source(&args.pins)?;
+    let ctx = PcscContext::establish()?;
+    let from = cards_from(&ctx, &args.cards)?;
+    let request = VerifyRequest {
+        bundle: bundle.as_ref(),
+        from,
+        count: usize::from(args.count),
+        pins: pin_policy(&args.pins, pins.as_ref()),
+        trace,
+        no_open: args.no_open,
+        interrupt: &crate::signals::INTERRUPTED,
+    };
+    let checks = verify(&ctx, &request, &mut io::stderr())?;
+    for c in &checks {
+        if let Some(fp) = &c.who.fingerprint {
+            logged.card(
+                fp,
+                if c.ok {
+                    CardOutcome::Ok
+                } else {
+                    CardOutcome::Failed
+                },
+            );
+        }
+        if logged.set.is_none() {
+            if let Some(set) = &c.set {
+                logged.set = set_ref(set);
+            }
+        }
+    }
+    report.line(format!("Health check of {} card(s):", checks.len()));
+    for c in &checks {
+        report.line(format!(
+            "  {} {} in \"{}\": {}",
+            if c.ok { "ok    " } else { "FAILED" },
+            c.who.text,
+            c.reader,
+            c.note
+        ));
+    }
+    let mut shown: Vec<SetDigest> = Vec::new();
+    for set in checks.iter().filter_map(|c| c.set.as_ref()) {
+        if !shown.contains(&set.digest) {
+            shown.push(set.digest);
+            report.line(format!("Set \"{}\" as the cards describe it:", set.label));
+            report.line(anchor_lines(&set.digest, &set.key_check));
+        }
+    }
+    report.set(
+        "cards",
+        Value::Array(
+            checks
+                .iter()
+                .map(|c| {
+                    json!({
+                        "fingerprint": c.who.fingerprint,
+                        "reader": c.reader,
+                        "result": if c.ok { "healthy" } else { "failed" },
+                        "set": c.set.as_ref().map(set_json),
+                        "note": c.note,
+                    })
+                })
+                .collect(),
+        ),
+    );
+    let failed: Vec<&CardCheck> = checks.iter().filter(|c| !c.ok).collect();
+    if !failed.is_empty() {
+        let message = format!(
+            "{} of {} card(s) failed the health check; see above for each card and what to do",
+            failed.len(),
+            checks.len()
+        );
+        // a PIN that did not go through is the custodian's to fix, not the card's
+        return Err(if failed.iter().all(|c| c.pin_failed) {
+            CeremonyError::PinsFailed(message)
+        } else {
+            CeremonyError::CardsFailed(message)
+        });
+    }
+    Ok(())
+}

@@ -1,0 +1,364 @@
+//! The ceremonies that write a set: `enroll`, `add-card`, `reshare`.
+
+use std::io::{self};
+
+use quorum_ceremony::add_card::{add_card, AddCardRequest};
+use quorum_ceremony::bundle_file::{BundleFile, BundleUpdate};
+use quorum_ceremony::enroll::{enroll, EnrollRequest};
+use quorum_ceremony::inspect::SetMembership;
+use quorum_ceremony::log::{CardOutcome, SetRef};
+use quorum_ceremony::reshare::{reshare, ReshareRequest};
+use quorum_ceremony::secret_io::{check_writable, read_master, write_private_file, MasterSource};
+use quorum_ceremony::CeremonyError;
+use quorum_pcsc::PcscContext;
+use quorum_protocol::bundle::Bundle;
+
+use serde_json::json;
+
+use crate::report::Report;
+
+use crate::cli::{AddCardArgs, Cli, EnrollArgs, ReshareArgs};
+
+use crate::minutes::{replace_evidence, LogJournal, Logged};
+use crate::options::{
+    cards_from, check_custodian_name, check_set_options, default_bundle_path, parse_names,
+    parse_set_id, pin_policy, pin_source, read_bundle_records, require_count,
+};
+use crate::render::{anchor_lines, new_cards_json, seen_json, seen_line, set_json};
+
+pub(crate) fn enroll_set(
+    cli: &Cli,
+    args: &EnrollArgs,
+    trace: bool,
+    logged: &mut Logged,
+    report: &mut Report,
+) -> Result<(), CeremonyError> {
+    let stats = cli.stats;
+    let names = parse_names(&args.names)?;
+    let evidence = replace_evidence(cli, args.replace_unfinished)?;
+    require_count(&args.cards, args.shares, "the number of cards to enroll")?;
+    check_set_options(
+        &args.label,
+        &names,
+        args.threshold,
+        args.shares,
+        args.allow_single_card,
+    )?;
+    if args.out.is_some() && args.generate.is_none() {
+        return Err(CeremonyError::Usage("--out is where a --generate'd secret goes; with --in or standard input you already hold the secret".to_owned()));
+    }
+    let bundle_path = args
+        .bundle
+        .clone()
+        .unwrap_or_else(|| default_bundle_path(&args.label));
+    check_writable(&bundle_path, args.force)?;
+    if let Some(out) = &args.out {
+        check_writable(out, args.force)?;
+    }
+    let pins = pin_source(&args.pins)?;
+    let source = match (&args.input, args.generate) {
+        (Some(path), _) => MasterSource::File(path.clone()),
+        (None, Some(len)) => MasterSource::Generate(usize::from(len)),
+        (None, None) => MasterSource::Stdin,
+    };
+    let master = read_master(&source)?;
+    let ctx = PcscContext::establish()?;
+    let from = cards_from(&ctx, &args.cards)?;
+    let request = EnrollRequest {
+        master: &master,
+        threshold: args.threshold,
+        count: args.shares,
+        label: &args.label,
+        names: &names,
+        from,
+        pins: pin_policy(&args.pins, pins.as_ref()),
+        trace,
+        stats,
+        replace_unfinished: evidence.as_ref(),
+        interrupt: &crate::signals::INTERRUPTED,
+    };
+    let mut err = io::stderr();
+    let mut journal = LogJournal::new(cli, "enroll");
+    let outcome = match enroll(&ctx, &request, &mut journal, &mut err) {
+        Ok(outcome) => outcome,
+        Err(e) => {
+            journal.unfinished(logged);
+            return Err(e);
+        }
+    };
+    let record = &outcome.enrollment.cards[0].record;
+    logged.set = Some(SetRef::from_record(record));
+    logged.key_check = Some(record.key_check);
+    for c in &outcome.cards {
+        logged.card(&c.fingerprint, CardOutcome::Ok);
+    }
+    let bundle = Bundle::from_enrollment(&outcome.enrollment);
+    bundle.write(&bundle_path, args.force).map_err(|e| {
+        CeremonyError::Unfinished(format!(
+            "the set is enrolled on every card, but the bundle could not be written: {e}. Every card carries the set description, so nothing is lost: fix the cause and write the bundle from the cards with `quorumctl export-bundle`"
+        ))
+    })?;
+    if let Some(out) = &args.out {
+        write_private_file(out, &master, args.force).map_err(|e| {
+            CeremonyError::Unfinished(format!(
+                "the set is enrolled on every card, but the generated secret could not be written: {e}. Nothing is lost: recover it from the cards with `quorumctl recover --out FILE`"
+            ))
+        })?;
+    }
+    report.line(format!(
+        "Enrolled set \"{}\" ({}-of-{}), id {}.",
+        args.label,
+        args.threshold,
+        outcome.cards.len(),
+        hex::encode(outcome.enrollment.set_id)
+    ));
+    for c in &outcome.cards {
+        report.line(format!(
+            "  custodian {} \"{}\": card {} (written, read back and opened in \"{}\")",
+            c.index, c.name, c.fingerprint, c.reader
+        ));
+    }
+    report.line(format!(
+        "Bundle (public set description): {}",
+        bundle_path.display()
+    ));
+    report.line(anchor_lines(&record.set_digest(), &record.key_check));
+    report.line(
+        "Write both into the ceremony minutes: recover prints them again, and `recover --expect` takes the digest.",
+    );
+    if let Some(out) = &args.out {
+        report.line(format!(
+            "Generated master secret ({} bytes): {}",
+            master.len(),
+            out.display()
+        ));
+    }
+    report.set(
+        "set",
+        set_json(&SetMembership::from_record(
+            &outcome.enrollment.cards[0].record,
+        )),
+    );
+    report.set("cards", new_cards_json(&outcome.cards));
+    report.set("bundle", json!(bundle_path.display().to_string()));
+    report.set(
+        "generated_out",
+        json!(args.out.as_ref().map(|o| o.display().to_string())),
+    );
+    Ok(())
+}
+
+pub(crate) fn add_new_card(
+    args: &AddCardArgs,
+    trace: bool,
+    logged: &mut Logged,
+    report: &mut Report,
+) -> Result<(), CeremonyError> {
+    if let Some(name) = &args.name {
+        check_custodian_name(&format!("--name {name:?}"), name)?;
+    }
+    let (bundle, bundle_records, base) = read_bundle_records(&args.bundle)?;
+    // Where the new version goes, checked before any card is touched.
+    let update = BundleUpdate::plan(
+        &args.bundle,
+        args.out_bundle.as_deref(),
+        base.set_version,
+        args.force,
+    )?;
+    let pins = pin_source(&args.pins)?;
+    let ctx = PcscContext::establish()?;
+    let from = cards_from(&ctx, &args.cards)?;
+    let request = AddCardRequest {
+        base: &base,
+        bundle_records: &bundle_records,
+        new_card: args.new_card.as_deref(),
+        name: args.name.as_deref(),
+        from,
+        pins: pin_policy(&args.pins, pins.as_ref()),
+        trace,
+        interrupt: &crate::signals::INTERRUPTED,
+    };
+    logged.set = Some(SetRef::from_record(&base));
+    logged.key_check = Some(base.key_check);
+    let done = add_card(&ctx, &request, &mut io::stderr())?;
+    logged.seen(&done.cards);
+    update
+        .write(&bundle, std::slice::from_ref(&done.card.public), args.force)
+        .map_err(|source| CeremonyError::BundleNotUpdated {
+            version: done.card.record.set_version,
+            source,
+        })?;
+    let record = &done.card.record;
+    let custodian = record
+        .custodian(record.index)
+        .expect("a written record lists its own index");
+    report.line(format!(
+        "Added custodian {} \"{}\" to set \"{}\" ({}-of-{}), now version {}: card {} in \"{}\".",
+        record.index,
+        custodian.name,
+        record.label,
+        record.threshold,
+        record.custodians.len(),
+        record.set_version,
+        custodian.card_key.fingerprint(),
+        done.reader
+    ));
+    for c in &done.cards {
+        report.line(seen_line(c));
+    }
+    report.line(format!(
+        "Bundle (version {}): {}",
+        record.set_version,
+        update.target.display()
+    ));
+    if let Some(backup) = &update.backup {
+        report.line(format!("Previous bundle kept as {}.", backup.display()));
+    }
+    report.line(format!(
+        "The set keeps its digest (add-card only appends a custodian):\n{}",
+        anchor_lines(&record.set_digest(), &record.key_check)
+    ));
+    report.set("set", set_json(&SetMembership::from_record(record)));
+    report.set(
+        "new_card",
+        json!({
+            "index": record.index,
+            "name": custodian.name,
+            "fingerprint": custodian.card_key.fingerprint(),
+            "reader": done.reader,
+        }),
+    );
+    report.set("cards", seen_json(&done.cards));
+    report.set("bundle", json!(update.target.display().to_string()));
+    report.set(
+        "previous_bundle",
+        json!(update.backup.as_ref().map(|b| b.display().to_string())),
+    );
+    Ok(())
+}
+
+pub(crate) fn reshare_set(
+    cli: &Cli,
+    args: &ReshareArgs,
+    trace: bool,
+    logged: &mut Logged,
+    report: &mut Report,
+) -> Result<(), CeremonyError> {
+    let names = parse_names(&args.names)?;
+    let evidence = replace_evidence(cli, args.replace_unfinished)?;
+    require_count(&args.cards, args.shares, "the new set's number of cards")?;
+    check_set_options(
+        &args.label,
+        &names,
+        args.threshold,
+        args.shares,
+        args.allow_single_card,
+    )?;
+    let old_set = args.set.as_deref().map(parse_set_id).transpose()?;
+    let bundle_records = match args.bundle.as_deref() {
+        Some(path) => read_bundle_records(path)?.1,
+        None => Vec::new(),
+    };
+    let published = bundle_records.iter().max_by_key(|r| r.set_version);
+    let new_bundle = args
+        .new_bundle
+        .clone()
+        .unwrap_or_else(|| default_bundle_path(&args.label));
+    check_writable(&new_bundle, args.force)?;
+    let pins = pin_source(&args.pins)?;
+    let ctx = PcscContext::establish()?;
+    let from = cards_from(&ctx, &args.cards)?;
+    let request = ReshareRequest {
+        old_set,
+        published,
+        bundle_records: &bundle_records,
+        threshold: args.threshold,
+        count: args.shares,
+        label: &args.label,
+        names: &names,
+        reuse: &args.reuse,
+        keep_old: args.keep_old,
+        from,
+        pins: pin_policy(&args.pins, pins.as_ref()),
+        trace,
+        replace_unfinished: evidence.as_ref(),
+        interrupt: &crate::signals::INTERRUPTED,
+    };
+    let mut publish = |enrollment: &quorum_protocol::sharing::Enrollment| {
+        Bundle::from_enrollment(enrollment)
+            .write(&new_bundle, args.force)
+            .map_err(|e| e.to_string())
+    };
+    let mut journal = LogJournal::new(cli, "reshare");
+    let done = match reshare(
+        &ctx,
+        &request,
+        &mut publish,
+        &mut journal,
+        &mut io::stderr(),
+    ) {
+        Ok(done) => done,
+        Err(e) => {
+            journal.unfinished(logged);
+            return Err(e);
+        }
+    };
+    let new_record = &done.enrollment.cards[0].record;
+    logged.set = Some(SetRef::from_record(new_record));
+    logged.key_check = Some(new_record.key_check);
+    for fp in &done.opened {
+        logged.card(fp, CardOutcome::Ok);
+    }
+    for c in &done.cards {
+        logged.card(&c.fingerprint, CardOutcome::Ok);
+    }
+    for fp in &done.wiped {
+        logged.card(fp, CardOutcome::Ok);
+    }
+    report.line(format!(
+        "Reshared the master of set \"{}\" ({}-of-{}, id {}) to the new set \"{}\" ({}-of-{}, id {}).",
+        done.old.label,
+        done.old.threshold,
+        done.old.count,
+        done.old.set_id,
+        args.label,
+        args.threshold,
+        done.cards.len(),
+        hex::encode(done.enrollment.set_id)
+    ));
+    for fp in &done.opened {
+        report.line(format!("  old card {fp}: share opened"));
+    }
+    for c in &done.cards {
+        report.line(format!(
+            "  new custodian {} \"{}\": card {} (written, read back and opened in \"{}\")",
+            c.index, c.name, c.fingerprint, c.reader
+        ));
+    }
+    for fp in &done.wiped {
+        report.line(format!("  old card {fp}: wiped (blank now)"));
+    }
+    report.line(format!(
+        "Where the sets stand: {}.",
+        done.progress.describe()
+    ));
+    report.line(format!("New bundle: {}", new_bundle.display()));
+    report.line(format!(
+        "The old set's digest was {}; the new set's (write it into the ceremony minutes):\n{}",
+        done.old.digest,
+        anchor_lines(&new_record.set_digest(), &new_record.key_check)
+    ));
+    report.set("old_set", set_json(&done.old));
+    report.set(
+        "set",
+        set_json(&SetMembership::from_record(
+            &done.enrollment.cards[0].record,
+        )),
+    );
+    report.set("cards", new_cards_json(&done.cards));
+    report.set("opened", json!(done.opened));
+    report.set("wiped", json!(done.wiped));
+    report.set("state", json!(done.progress.describe()));
+    report.set("bundle", json!(new_bundle.display().to_string()));
+    Ok(())
+}
