@@ -1,6 +1,6 @@
 //! The ceremonies that write a set: `enroll`, `add-card`, `reshare`.
 
-use std::io::{self};
+use std::io;
 
 use quorum_ceremony::add_card::{add_card, AddCardRequest};
 use quorum_ceremony::bundle_file::{BundleFile, BundleUpdate};
