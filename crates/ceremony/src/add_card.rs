@@ -177,20 +177,14 @@ pub fn add_card(
                 )));
             }
         };
-        say(
-            out,
-            &format!(
-                "{} {}: {note}",
-                if used { "Used" } else { "Skipped" },
-                who.text
-            ),
-        );
-        seen.push(SeenCard {
+        let card = SeenCard {
             reader,
             who,
             note,
             used,
-        });
+        };
+        say(out, &card.said());
+        seen.push(card);
         presenter.release(out, p, if used { "share opened" } else { "skipped" })?;
     }
     if shares.len() < need {

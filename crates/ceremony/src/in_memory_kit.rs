@@ -38,6 +38,20 @@ pub(crate) fn policy(source: &dyn PinProvider) -> PinPolicy<'_> {
     }
 }
 
+/// Every card in a reader; a card pulled out is not waited for (nobody puts it back).
+pub(crate) fn every_reader() -> CardsFrom {
+    CardsFrom::EveryReader {
+        put_back: Duration::ZERO,
+    }
+}
+
+/// Every card in a reader; a card pulled out is waited for (the test puts it back).
+pub(crate) fn every_reader_put_back() -> CardsFrom {
+    CardsFrom::EveryReader {
+        put_back: Duration::from_secs(5),
+    }
+}
+
 /// One reader, cards swapped through it.
 pub(crate) fn one_reader(reader: &str) -> CardsFrom {
     CardsFrom::OneReader {

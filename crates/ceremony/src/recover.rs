@@ -477,20 +477,14 @@ impl Run<'_, '_> {
             Ok((who, note)) => (who, true, note),
             Err(Refusal { who, reason }) => (who, false, reason.to_string()),
         };
-        say(
-            out,
-            &format!(
-                "{} {}: {note}",
-                if used { "Used" } else { "Skipped" },
-                who.text
-            ),
-        );
-        self.cards.push(SeenCard {
+        let card = SeenCard {
             reader: reader.to_owned(),
             who,
             used,
             note,
-        });
+        };
+        say(out, &card.said());
+        self.cards.push(card);
     }
 }
 

@@ -69,6 +69,16 @@ pub struct SeenCard {
 }
 
 impl SeenCard {
+    /// The line said at the table when the card was used or skipped.
+    pub fn said(&self) -> String {
+        format!(
+            "{} {}: {}",
+            if self.used { "Used" } else { "Skipped" },
+            self.who.text,
+            self.note
+        )
+    }
+
     /// The cards as a list for an error message ("" when there are none).
     pub fn listing(cards: &[SeenCard]) -> String {
         if cards.is_empty() {

@@ -44,9 +44,7 @@ fn recovers(cards: &[SharedCard]) -> bool {
     let req = RecoverRequest {
         interrupt: &crate::Never,
         anchor: Anchor::None,
-        from: CardsFrom::EveryReader {
-            put_back: std::time::Duration::ZERO,
-        },
+        from: every_reader(),
         pins: policy(&pins),
         trace: false,
         stats: false,
@@ -60,14 +58,7 @@ fn a_quorum_issues_a_share_to_the_new_card_and_nothing_else_changes() {
     let new = fresh_cards(1).remove(0);
     let cards = vec![set.cards[0].clone(), set.cards[2].clone(), new.clone()];
     let readers = MemoryReaders::with_cards(&cards);
-    let (result, said) = run(
-        &readers,
-        &set,
-        CardsFrom::EveryReader {
-            put_back: std::time::Duration::ZERO,
-        },
-        None,
-    );
+    let (result, said) = run(&readers, &set, every_reader(), None);
     let report = result.unwrap();
     assert_eq!(report.reader, "Reader 2");
     assert_eq!(report.card.record.set_version, 2);
@@ -114,17 +105,7 @@ fn too_few_shares_leave_the_new_card_unwritten() {
     let new = fresh_cards(1).remove(0);
     let cards = vec![set.cards[0].clone(), new.clone()];
     let readers = MemoryReaders::with_cards(&cards);
-    let e = run(
-        &readers,
-        &set,
-        CardsFrom::EveryReader {
-            put_back: std::time::Duration::ZERO,
-        },
-        None,
-    )
-    .0
-    .err()
-    .unwrap();
+    let e = run(&readers, &set, every_reader(), None).0.err().unwrap();
     assert!(
         matches!(e, CeremonyError::NotEnoughShares(ref m) if m.contains("only 1 of the 2 shares")),
         "{e}"
@@ -139,17 +120,7 @@ fn two_new_cards_without_a_choice_and_no_new_card_are_refused() {
     let news = fresh_cards(2);
     let cards = vec![set.cards[0].clone(), news[0].clone(), news[1].clone()];
     let readers = MemoryReaders::with_cards(&cards);
-    let e = run(
-        &readers,
-        &set,
-        CardsFrom::EveryReader {
-            put_back: std::time::Duration::ZERO,
-        },
-        None,
-    )
-    .0
-    .err()
-    .unwrap();
+    let e = run(&readers, &set, every_reader(), None).0.err().unwrap();
     assert!(
         matches!(e, CeremonyError::Usage(ref m) if m.contains("--new FINGERPRINT")),
         "{e}"
@@ -158,14 +129,7 @@ fn two_new_cards_without_a_choice_and_no_new_card_are_refused() {
     // Naming one of them works, and the other is left alone.
     let chosen = fingerprint(&news[1]);
     let readers = MemoryReaders::with_cards(&cards);
-    let (result, _) = run(
-        &readers,
-        &set,
-        CardsFrom::EveryReader {
-            put_back: std::time::Duration::ZERO,
-        },
-        Some(&chosen),
-    );
+    let (result, _) = run(&readers, &set, every_reader(), Some(&chosen));
     result.unwrap();
     assert_eq!(
         (news[0].borrow().writes(), news[1].borrow().count(0x14) > 0),
@@ -173,14 +137,7 @@ fn two_new_cards_without_a_choice_and_no_new_card_are_refused() {
     );
     // No new card at all.
     let readers = MemoryReaders::with_cards(&set.cards);
-    let (result, said) = run(
-        &readers,
-        &set,
-        CardsFrom::EveryReader {
-            put_back: std::time::Duration::ZERO,
-        },
-        None,
-    );
+    let (result, said) = run(&readers, &set, every_reader(), None);
     let e = match result {
         Ok(r) => panic!("{said} {:?}", r.cards),
         Err(e) => e,
@@ -207,17 +164,7 @@ fn a_new_card_pulled_after_its_record_is_unfinished_with_what_to_do() {
         3 + links,
         quorum_card::transport::TransportError::CardRemoved,
     );
-    let e = run(
-        &readers,
-        &set,
-        CardsFrom::EveryReader {
-            put_back: std::time::Duration::ZERO,
-        },
-        None,
-    )
-    .0
-    .err()
-    .unwrap();
+    let e = run(&readers, &set, every_reader(), None).0.err().unwrap();
     assert!(
         matches!(e, CeremonyError::Unfinished(ref m) if m.contains("export-bundle")),
         "{e}"
@@ -241,14 +188,7 @@ fn a_new_card_whose_key_the_set_already_lists_is_an_add_card_error_with_nothing_
     let other = fresh_cards(1).remove(0);
     let readers = MemoryReaders::with_cards(&[card.clone(), other.clone()]);
     let pins = pin_file();
-    let mut req = crate::in_memory_kit::enroll_request(
-        1,
-        "vault",
-        CardsFrom::EveryReader {
-            put_back: std::time::Duration::ZERO,
-        },
-        &pins,
-    );
+    let mut req = crate::in_memory_kit::enroll_request(1, "vault", every_reader(), &pins);
     req.count = Some(2);
     let outcome =
         crate::enroll::enroll(&readers, &req, &mut crate::NoJournal, &mut Said::default()).unwrap();
@@ -261,17 +201,7 @@ fn a_new_card_whose_key_the_set_already_lists_is_an_add_card_error_with_nothing_
         .queue_key(&d)
         .personalised(PIN);
     let readers = MemoryReaders::with_cards(&[other.clone(), card.clone()]);
-    let e = run(
-        &readers,
-        &set,
-        CardsFrom::EveryReader {
-            put_back: std::time::Duration::ZERO,
-        },
-        None,
-    )
-    .0
-    .err()
-    .unwrap();
+    let e = run(&readers, &set, every_reader(), None).0.err().unwrap();
     assert!(matches!(e, CeremonyError::AddCard(_)), "{e}");
     assert!(e.to_string().ends_with("nothing was written"), "{e}");
     assert_eq!(card.borrow().count(0x14), 0);
@@ -291,14 +221,7 @@ fn a_custodian_card_pulled_while_opening_and_put_back_still_counts() {
         quorum_card::transport::TransportError::CardRemoved,
     );
     readers.then_insert("Reader 0", &set.cards[0]);
-    let (result, said) = run(
-        &readers,
-        &set,
-        CardsFrom::EveryReader {
-            put_back: std::time::Duration::from_secs(5),
-        },
-        None,
-    );
+    let (result, said) = run(&readers, &set, every_reader_put_back(), None);
     let report = result.unwrap();
     assert!(said.contains("back into \"Reader 0\""), "{said}");
     assert_eq!(report.card.record.set_version, 2);

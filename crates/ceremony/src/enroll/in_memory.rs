@@ -44,14 +44,7 @@ fn every_reader_enrolls_the_cards_present_in_reader_order_with_their_names() {
     let readers = MemoryReaders::with_cards(&cards);
     let pins = pin_file();
     let names = vec![(fingerprint(&cards[1]).to_uppercase(), "Bob".to_owned())];
-    let mut req = enroll_request(
-        2,
-        "vault",
-        CardsFrom::EveryReader {
-            put_back: std::time::Duration::ZERO,
-        },
-        &pins,
-    );
+    let mut req = enroll_request(2, "vault", every_reader(), &pins);
     req.names = &names;
     let (result, said) = run(&readers, &req);
     let outcome = result.unwrap();
@@ -192,14 +185,7 @@ fn a_threshold_above_the_cards_present_is_refused_before_any_pin() {
     let cards = fresh_cards(3);
     let readers = MemoryReaders::with_cards(&cards);
     let pins = pin_file();
-    let req = enroll_request(
-        4,
-        "x",
-        CardsFrom::EveryReader {
-            put_back: std::time::Duration::ZERO,
-        },
-        &pins,
-    );
+    let req = enroll_request(4, "x", every_reader(), &pins);
     let e = run(&readers, &req).0.err().unwrap();
     assert!(
         matches!(e, CeremonyError::Usage(ref m) if m.contains("--threshold 4 needs at least 4 cards")),
@@ -214,14 +200,7 @@ fn a_threshold_of_zero_is_refused_before_any_pin() {
     let cards = fresh_cards(2);
     let readers = MemoryReaders::with_cards(&cards);
     let pins = pin_file();
-    let req = enroll_request(
-        0,
-        "x",
-        CardsFrom::EveryReader {
-            put_back: std::time::Duration::ZERO,
-        },
-        &pins,
-    );
+    let req = enroll_request(0, "x", every_reader(), &pins);
     let e = run(&readers, &req).0.err().unwrap();
     assert!(e.to_string().contains("threshold"), "{e}");
     assert_eq!(
@@ -254,14 +233,7 @@ fn a_share_count_that_does_not_match_the_cards_present_is_refused_before_any_pin
     let cards = fresh_cards(2);
     let readers = MemoryReaders::with_cards(&cards);
     let pins = pin_file();
-    let mut req = enroll_request(
-        2,
-        "x",
-        CardsFrom::EveryReader {
-            put_back: std::time::Duration::ZERO,
-        },
-        &pins,
-    );
+    let mut req = enroll_request(2, "x", every_reader(), &pins);
     req.count = Some(3);
     let e = run(&readers, &req).0.err().unwrap();
     assert!(
@@ -277,14 +249,7 @@ fn a_name_for_a_card_that_is_not_there_is_refused_before_any_pin() {
     let readers = MemoryReaders::with_cards(&cards);
     let pins = pin_file();
     let names = vec![("0000-1111-2222-3333".to_owned(), "Eve".to_owned())];
-    let mut req = enroll_request(
-        2,
-        "x",
-        CardsFrom::EveryReader {
-            put_back: std::time::Duration::ZERO,
-        },
-        &pins,
-    );
+    let mut req = enroll_request(2, "x", every_reader(), &pins);
     req.names = &names;
     let e = run(&readers, &req).0.err().unwrap();
     assert!(
@@ -303,14 +268,7 @@ fn foreign_blank_and_enrolled_cards_are_refused_with_nothing_written_and_no_pin(
     cards.push(other.cards[0].clone());
     let readers = MemoryReaders::with_cards(&cards);
     let pins = pin_file();
-    let req = enroll_request(
-        2,
-        "x",
-        CardsFrom::EveryReader {
-            put_back: std::time::Duration::ZERO,
-        },
-        &pins,
-    );
+    let req = enroll_request(2, "x", every_reader(), &pins);
     let e = run(&readers, &req).0.err().unwrap();
     let CeremonyError::NotEnrolled(message) = &e else {
         panic!("{e}");
@@ -339,14 +297,7 @@ fn a_card_too_small_for_its_record_is_refused_with_nothing_written() {
     cards.push(shared(MemoryApplet::new().capacity(200).personalised(PIN)));
     let readers = MemoryReaders::with_cards(&cards);
     let pins = pin_file();
-    let req = enroll_request(
-        2,
-        "x",
-        CardsFrom::EveryReader {
-            put_back: std::time::Duration::ZERO,
-        },
-        &pins,
-    );
+    let req = enroll_request(2, "x", every_reader(), &pins);
     let e = run(&readers, &req).0.err().unwrap();
     assert!(
         matches!(e, CeremonyError::NotEnrolled(ref m)
@@ -380,14 +331,7 @@ fn a_wrong_pin_typed_is_asked_again_and_a_wrong_pin_from_a_file_stops_with_nothi
     let cards = fresh_cards(2);
     let readers = MemoryReaders::with_cards(&cards);
     let typed = Typed(std::cell::RefCell::new(["999999", PIN, PIN].into()));
-    let req = enroll_request(
-        2,
-        "x",
-        CardsFrom::EveryReader {
-            put_back: std::time::Duration::ZERO,
-        },
-        &typed,
-    );
+    let req = enroll_request(2, "x", every_reader(), &typed);
     let (result, said) = run(&readers, &req);
     assert_written(&cards, &result.unwrap());
     assert!(
@@ -398,14 +342,7 @@ fn a_wrong_pin_typed_is_asked_again_and_a_wrong_pin_from_a_file_stops_with_nothi
     let cards = fresh_cards(2);
     let readers = MemoryReaders::with_cards(&cards);
     let wrong = PinTable::parse(b"654321", "PIN file test").unwrap();
-    let req = enroll_request(
-        2,
-        "x",
-        CardsFrom::EveryReader {
-            put_back: std::time::Duration::ZERO,
-        },
-        &wrong,
-    );
+    let req = enroll_request(2, "x", every_reader(), &wrong);
     let e = run(&readers, &req).0.err().unwrap();
     assert!(
         matches!(e, CeremonyError::NotEnrolled(ref m) if m.starts_with("nothing was written, because card")),
@@ -435,14 +372,7 @@ fn a_card_pulled_after_accepting_its_record_is_reported_unchecked_and_the_set_un
     // SELECT, GET STATUS, VERIFY to register; the PUT RECORD links; then GET RECORD is lost.
     readers.pull_after("Reader 1", 3 + links, TransportError::CardRemoved);
     let pins = pin_file();
-    let req = enroll_request(
-        2,
-        "x",
-        CardsFrom::EveryReader {
-            put_back: std::time::Duration::ZERO,
-        },
-        &pins,
-    );
+    let req = enroll_request(2, "x", every_reader(), &pins);
     let e = run(&readers, &req).0.err().unwrap();
     let CeremonyError::Unfinished(message) = &e else {
         panic!("{e}");
@@ -471,14 +401,7 @@ fn a_card_pulled_during_the_first_write_leaves_nothing_written() {
     let readers = MemoryReaders::with_cards(&cards);
     readers.pull_after("Reader 0", 3, TransportError::ExchangeFailed);
     let pins = pin_file();
-    let req = enroll_request(
-        2,
-        "x",
-        CardsFrom::EveryReader {
-            put_back: std::time::Duration::ZERO,
-        },
-        &pins,
-    );
+    let req = enroll_request(2, "x", every_reader(), &pins);
     let e = run(&readers, &req).0.err().unwrap();
     assert!(
         matches!(e, CeremonyError::NotEnrolled(ref m) if m.contains("no card was written")),
@@ -492,14 +415,7 @@ fn a_label_against_the_record_rules_is_an_enroll_error_with_nothing_written() {
     let cards = fresh_cards(2);
     let readers = MemoryReaders::with_cards(&cards);
     let pins = pin_file();
-    let req = enroll_request(
-        2,
-        "",
-        CardsFrom::EveryReader {
-            put_back: std::time::Duration::ZERO,
-        },
-        &pins,
-    );
+    let req = enroll_request(2, "", every_reader(), &pins);
     let e = run(&readers, &req).0.err().unwrap();
     assert!(
         matches!(e, CeremonyError::Enroll(EnrollError::Record(_))),
@@ -518,14 +434,7 @@ fn a_card_pulled_during_its_pin_and_put_back_is_registered_and_written() {
     readers.pull_after("Reader 0", 2, TransportError::CardRemoved);
     readers.then_insert("Reader 0", &cards[0]);
     let pins = pin_file();
-    let req = enroll_request(
-        2,
-        "x",
-        CardsFrom::EveryReader {
-            put_back: std::time::Duration::from_secs(5),
-        },
-        &pins,
-    );
+    let req = enroll_request(2, "x", every_reader_put_back(), &pins);
     let (result, said) = run(&readers, &req);
     let outcome = result.unwrap();
     assert!(said.contains("back into \"Reader 0\""), "{said}");

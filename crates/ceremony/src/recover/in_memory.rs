@@ -48,16 +48,7 @@ fn every_reader_opens_just_the_threshold_and_gives_the_master_back() {
     let set = EnrolledSet::new(2, 3, "vault");
     let readers = MemoryReaders::with_cards(&set.cards);
     let pins = pin_file();
-    let (result, said) = run(
-        &readers,
-        &request(
-            Anchor::None,
-            CardsFrom::EveryReader {
-                put_back: std::time::Duration::ZERO,
-            },
-            &pins,
-        ),
-    );
+    let (result, said) = run(&readers, &request(Anchor::None, every_reader(), &pins));
     let recovered = result.unwrap();
     assert_eq!(&recovered.master[..], MASTER);
     assert_eq!(recovered.set.label, "vault");
@@ -113,16 +104,7 @@ fn a_wrong_pin_typed_is_asked_again_in_place() {
     let typed = Typed(std::cell::RefCell::new(
         ["111111", "222222", PIN, PIN].into(),
     ));
-    let (result, said) = run(
-        &readers,
-        &request(
-            Anchor::None,
-            CardsFrom::EveryReader {
-                put_back: std::time::Duration::ZERO,
-            },
-            &typed,
-        ),
-    );
+    let (result, said) = run(&readers, &request(Anchor::None, every_reader(), &typed));
     assert_eq!(&result.unwrap().master[..], MASTER);
     assert!(
         said.contains("wrong PIN, 4 tries left; type it again"),
@@ -145,19 +127,10 @@ fn too_few_cards_present_stop_before_any_pin() {
     let set = EnrolledSet::new(2, 3, "vault");
     let readers = MemoryReaders::with_cards(&set.cards[..1]);
     let pins = pin_file();
-    let e = run(
-        &readers,
-        &request(
-            Anchor::None,
-            CardsFrom::EveryReader {
-                put_back: std::time::Duration::ZERO,
-            },
-            &pins,
-        ),
-    )
-    .0
-    .err()
-    .unwrap();
+    let e = run(&readers, &request(Anchor::None, every_reader(), &pins))
+        .0
+        .err()
+        .unwrap();
     assert!(
         matches!(e, CeremonyError::NotEnoughShares(ref m)
         if m.contains("only 1 of the 2 shares") && m.contains("no PIN was asked")),
@@ -175,19 +148,10 @@ fn a_card_whose_pin_fails_leaves_too_few_shares_and_every_card_is_listed() {
         "PIN file test",
     )
     .unwrap();
-    let e = run(
-        &readers,
-        &request(
-            Anchor::None,
-            CardsFrom::EveryReader {
-                put_back: std::time::Duration::ZERO,
-            },
-            &wrong,
-        ),
-    )
-    .0
-    .err()
-    .unwrap();
+    let e = run(&readers, &request(Anchor::None, every_reader(), &wrong))
+        .0
+        .err()
+        .unwrap();
     let CeremonyError::NotEnoughShares(message) = &e else {
         panic!("{e}")
     };
@@ -227,19 +191,10 @@ fn cards_of_several_sets_without_an_anchor_stop_before_any_pin() {
     cards.extend(b.cards.iter().cloned());
     let readers = MemoryReaders::with_cards(&cards);
     let pins = pin_file();
-    let e = run(
-        &readers,
-        &request(
-            Anchor::None,
-            CardsFrom::EveryReader {
-                put_back: std::time::Duration::ZERO,
-            },
-            &pins,
-        ),
-    )
-    .0
-    .err()
-    .unwrap();
+    let e = run(&readers, &request(Anchor::None, every_reader(), &pins))
+        .0
+        .err()
+        .unwrap();
     let CeremonyError::SeveralSets(message) = &e else {
         panic!("{e}")
     };
@@ -259,13 +214,7 @@ fn cards_of_several_sets_without_an_anchor_stop_before_any_pin() {
     // --set naming the shared label does not choose between them either.
     let e = run(
         &readers,
-        &request(
-            Anchor::Named("vault".into()),
-            CardsFrom::EveryReader {
-                put_back: std::time::Duration::ZERO,
-            },
-            &pins,
-        ),
+        &request(Anchor::Named("vault".into()), every_reader(), &pins),
     )
     .0
     .err()
@@ -308,16 +257,7 @@ fn a_card_of_a_forged_set_is_named_and_skipped_under_a_digest_anchor() {
     let readers = MemoryReaders::with_cards(&cards);
     let pins = pin_file();
     let anchor = Anchor::Digest(digest_prefix(&real));
-    let (result, said) = run(
-        &readers,
-        &request(
-            anchor,
-            CardsFrom::EveryReader {
-                put_back: std::time::Duration::ZERO,
-            },
-            &pins,
-        ),
-    );
+    let (result, said) = run(&readers, &request(anchor, every_reader(), &pins));
     let recovered = result.unwrap();
     assert_eq!(&recovered.master[..], MASTER);
     let skipped: Vec<&SeenCard> = recovered.cards.iter().filter(|c| !c.used).collect();
@@ -352,13 +292,7 @@ fn a_bundle_anchor_skips_other_sets_and_authenticates_its_records() {
     let pins = pin_file();
     let (result, _) = run(
         &readers,
-        &request(
-            bundle_anchor(&real),
-            CardsFrom::EveryReader {
-                put_back: std::time::Duration::ZERO,
-            },
-            &pins,
-        ),
+        &request(bundle_anchor(&real), every_reader(), &pins),
     );
     let recovered = result.unwrap();
     assert_eq!(&recovered.master[..], MASTER);
@@ -383,19 +317,10 @@ fn a_bundle_anchor_skips_other_sets_and_authenticates_its_records() {
         newest,
         records,
     };
-    let e = run(
-        &readers,
-        &request(
-            anchor,
-            CardsFrom::EveryReader {
-                put_back: std::time::Duration::ZERO,
-            },
-            &pins,
-        ),
-    )
-    .0
-    .err()
-    .unwrap();
+    let e = run(&readers, &request(anchor, every_reader(), &pins))
+        .0
+        .err()
+        .unwrap();
     assert!(
         matches!(
             e,
@@ -415,26 +340,11 @@ fn a_named_set_is_chosen_by_label_or_id_prefix() {
     let pins = pin_file();
     let (result, _) = run(
         &readers,
-        &request(
-            Anchor::Named("beta".into()),
-            CardsFrom::EveryReader {
-                put_back: std::time::Duration::ZERO,
-            },
-            &pins,
-        ),
+        &request(Anchor::Named("beta".into()), every_reader(), &pins),
     );
     assert_eq!(result.unwrap().set.label, "beta");
     let id = hex::encode(a.record().set_id)[..6].to_owned();
-    let (result, _) = run(
-        &readers,
-        &request(
-            Anchor::Named(id),
-            CardsFrom::EveryReader {
-                put_back: std::time::Duration::ZERO,
-            },
-            &pins,
-        ),
-    );
+    let (result, _) = run(&readers, &request(Anchor::Named(id), every_reader(), &pins));
     assert_eq!(result.unwrap().set.label, "alpha");
 }
 
@@ -451,16 +361,7 @@ fn a_card_carrying_a_copied_record_is_named_and_gets_no_pin() {
     let cards = vec![copier.clone(), set.cards[0].clone(), set.cards[1].clone()];
     let readers = MemoryReaders::with_cards(&cards);
     let pins = pin_file();
-    let (result, _) = run(
-        &readers,
-        &request(
-            Anchor::None,
-            CardsFrom::EveryReader {
-                put_back: std::time::Duration::ZERO,
-            },
-            &pins,
-        ),
-    );
+    let (result, _) = run(&readers, &request(Anchor::None, every_reader(), &pins));
     let recovered = result.unwrap();
     let copied = recovered
         .cards
@@ -496,16 +397,7 @@ fn a_blocked_card_is_skipped_and_the_others_suffice() {
     clear_logs(&set.cards);
     let readers = MemoryReaders::with_cards(&set.cards);
     let pins = pin_file();
-    let (result, _) = run(
-        &readers,
-        &request(
-            Anchor::None,
-            CardsFrom::EveryReader {
-                put_back: std::time::Duration::ZERO,
-            },
-            &pins,
-        ),
-    );
+    let (result, _) = run(&readers, &request(Anchor::None, every_reader(), &pins));
     let recovered = result.unwrap();
     assert!(
         recovered.cards[0].note.contains("PIN is blocked"),
@@ -531,16 +423,7 @@ fn a_card_pulled_during_its_unseal_is_skipped_as_pulled_out() {
         quorum_card::transport::TransportError::CardRemoved,
     );
     let pins = pin_file();
-    let (result, _) = run(
-        &readers,
-        &request(
-            Anchor::None,
-            CardsFrom::EveryReader {
-                put_back: std::time::Duration::ZERO,
-            },
-            &pins,
-        ),
-    );
+    let (result, _) = run(&readers, &request(Anchor::None, every_reader(), &pins));
     let recovered = result.unwrap();
     assert!(
         recovered.cards[0]
@@ -567,13 +450,7 @@ fn a_card_pulled_during_its_unseal_and_put_back_is_used_after_all() {
     let pins = pin_file();
     let (result, said) = run(
         &readers,
-        &request(
-            Anchor::None,
-            CardsFrom::EveryReader {
-                put_back: std::time::Duration::from_secs(5),
-            },
-            &pins,
-        ),
+        &request(Anchor::None, every_reader_put_back(), &pins),
     );
     let recovered = result.unwrap();
     assert!(said.contains("Put card"), "{said}");

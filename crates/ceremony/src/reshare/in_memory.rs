@@ -35,9 +35,7 @@ fn run(
         names: &[],
         reuse: plan.reuse,
         keep_old: plan.keep_old,
-        from: CardsFrom::EveryReader {
-            put_back: std::time::Duration::ZERO,
-        },
+        from: every_reader(),
         pins: policy(&pins),
         trace: false,
     };
@@ -113,9 +111,7 @@ fn a_new_set_on_a_fresh_and_a_reused_card_renews_the_reused_key_and_wipes_the_re
     let req = crate::recover::RecoverRequest {
         interrupt: &crate::Never,
         anchor: crate::recover::Anchor::None,
-        from: CardsFrom::EveryReader {
-            put_back: std::time::Duration::ZERO,
-        },
+        from: every_reader(),
         pins: policy(&pins),
         trace: false,
         stats: false,

@@ -34,13 +34,7 @@ fn every_card_present_passes_and_opens_its_share() {
     let mut said = Said::default();
     let checks = verify(
         &readers,
-        &request(
-            CardsFrom::EveryReader {
-                put_back: std::time::Duration::ZERO,
-            },
-            &pins,
-            Some(&bundle),
-        ),
+        &request(every_reader(), &pins, Some(&bundle)),
         &mut said,
     )
     .unwrap();
@@ -98,13 +92,7 @@ fn no_open_proves_the_key_without_reading_the_sealed_part() {
     let set = EnrolledSet::new(1, 1, "vault");
     let readers = MemoryReaders::with_cards(&set.cards);
     let pins = pin_file();
-    let mut req = request(
-        CardsFrom::EveryReader {
-            put_back: std::time::Duration::ZERO,
-        },
-        &pins,
-        None,
-    );
+    let mut req = request(every_reader(), &pins, None);
     req.no_open = true;
     let checks = verify(&readers, &req, &mut Said::default()).unwrap();
     assert!(checks[0].ok, "{}", checks[0].note);
@@ -131,13 +119,7 @@ fn a_card_that_disagrees_with_the_bundle_fails_before_its_pin() {
     let bundle = Bundle::from_enrollment(&set.outcome.enrollment);
     let checks = verify(
         &readers,
-        &request(
-            CardsFrom::EveryReader {
-                put_back: std::time::Duration::ZERO,
-            },
-            &pins,
-            Some(&bundle),
-        ),
+        &request(every_reader(), &pins, Some(&bundle)),
         &mut Said::default(),
     )
     .unwrap();
@@ -152,13 +134,7 @@ fn a_personalised_card_holds_no_share_and_fails_as_a_card() {
     let pins = pin_file();
     let checks = verify(
         &readers,
-        &request(
-            CardsFrom::EveryReader {
-                put_back: std::time::Duration::ZERO,
-            },
-            &pins,
-            None,
-        ),
+        &request(every_reader(), &pins, None),
         &mut Said::default(),
     )
     .unwrap();
@@ -178,13 +154,7 @@ fn no_card_in_any_reader_is_no_cards() {
     let pins = pin_file();
     let e = verify(
         &readers,
-        &request(
-            CardsFrom::EveryReader {
-                put_back: std::time::Duration::ZERO,
-            },
-            &pins,
-            None,
-        ),
+        &request(every_reader(), &pins, None),
         &mut Said::default(),
     )
     .err()
@@ -236,13 +206,7 @@ fn a_blocked_card_fails_as_a_pin_failure_without_a_verify() {
     let pins = pin_file();
     let checks = verify(
         &readers,
-        &request(
-            CardsFrom::EveryReader {
-                put_back: std::time::Duration::ZERO,
-            },
-            &pins,
-            None,
-        ),
+        &request(every_reader(), &pins, None),
         &mut Said::default(),
     )
     .unwrap();
@@ -270,13 +234,7 @@ fn a_card_pulled_during_its_check_and_put_back_is_checked_again() {
     let mut said = Said::default();
     let checks = verify(
         &readers,
-        &request(
-            CardsFrom::EveryReader {
-                put_back: std::time::Duration::from_secs(5),
-            },
-            &pins,
-            None,
-        ),
+        &request(every_reader_put_back(), &pins, None),
         &mut said,
     )
     .unwrap();
