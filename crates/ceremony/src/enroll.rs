@@ -70,12 +70,14 @@ pub struct EnrollOutcome {
     pub cards: Vec<EnrolledCardReport>,
 }
 
-/// A card that passed registration (the presenter keeps its connection when it can).
-struct Registered {
-    reader: String,
-    key: CardKey,
-    capacity: u16,
-    pin: Verified,
+/// A card that passed registration for a new set (enroll, reshare): where it is, the key
+/// its share is sealed to, its record capacity and the PIN it accepted (the presenter
+/// keeps its connection when it can).
+pub(super) struct Registered {
+    pub(super) reader: String,
+    pub(super) key: CardKey,
+    pub(super) capacity: u16,
+    pub(super) pin: Verified,
 }
 
 /// Runs the whole enrollment; on any card failure the set is reported as not enrolled.
@@ -793,7 +795,7 @@ fn not_enrolled(
     }
 }
 
-fn report(reg: &Registered, card: &EnrolledCard) -> EnrolledCardReport {
+pub(super) fn report(reg: &Registered, card: &EnrolledCard) -> EnrolledCardReport {
     EnrolledCardReport::new(&reg.reader, &reg.key, card)
 }
 

@@ -27,7 +27,7 @@ use quorum_protocol::sharing::{
 
 pub use progress::Progress;
 
-use super::enroll::{check_fits, name_for, write_redoing, EnrolledCardReport};
+use super::enroll::{check_fits, name_for, write_redoing, EnrolledCardReport, Registered};
 use super::inspect::SetMembership;
 use super::log::{Evidence, Fingerprint, Verdict};
 use super::pin_step::{reverify, verify_pin, Verified};
@@ -86,11 +86,9 @@ pub struct Reshared {
 
 /// A card of the new set, registered in phase 0.
 struct NewMember {
-    reader: String,
-    /// The key the new set seals to: a re-used card's pending key (PREPARE KEY).
-    key: CardKey,
-    capacity: u16,
-    pin: Verified,
+    /// Where it is, the key the new set seals to (a re-used card's pending key from
+    /// PREPARE KEY), its capacity and its PIN.
+    card: Registered,
     /// A re-used card's present key, active until its new record is written.
     old_key: Option<CardKey>,
     /// A card holding an unfinished set it replaces (`--replace-unfinished`): the ceremony
@@ -115,9 +113,9 @@ impl NewMember {
             presenter,
             session,
             reader,
-            self.key,
+            self.card.key,
             self.old_key,
-            &self.pin,
+            &self.card.pin,
             card,
             pins,
             out,
@@ -131,7 +129,7 @@ impl NewMember {
 
     /// Whether this member is the card whose present key is `key`.
     fn is_card(&self, key: &CardKey) -> bool {
-        self.old_key.as_ref().unwrap_or(&self.key) == key
+        self.old_key.as_ref().unwrap_or(&self.card.key) == key
     }
 }
 
@@ -283,8 +281,8 @@ pub fn reshare(
         .iter()
         .enumerate()
         .map(|(i, m)| NewCustodian {
-            card_key: m.key,
-            name: name_for(req.names, m.old_key.as_ref().unwrap_or(&m.key), i + 1),
+            card_key: m.card.key,
+            name: name_for(req.names, m.old_key.as_ref().unwrap_or(&m.card.key), i + 1),
         })
         .collect();
     let enrollment = sharing::reshare(
@@ -310,12 +308,12 @@ pub fn reshare(
         .collect();
     drop(std::mem::take(&mut g.shares));
     for (m, c) in g.members.iter().zip(&enrollment.cards) {
-        check_fits(&m.key, m.capacity, c)?;
+        check_fits(&m.card.key, m.card.capacity, c)?;
     }
     if presenter.interrupted() {
         return Err(stopped(0, &progress));
     }
-    let keys: Vec<CardKey> = g.members.iter().map(|m| m.key).collect();
+    let keys: Vec<CardKey> = g.members.iter().map(|m| m.card.key).collect();
     journal
         .starting(&enrollment.cards[0].record, &keys)
         .map_err(CeremonyError::StartNotLogged)?;
@@ -486,7 +484,7 @@ fn check_gathered(
             if command != "enroll" && *key_check != old.key_check {
                 return Err(CeremonyError::NotEnrolled(format!(
                     "card {} holds an unfinished set that a {command} started with another master than the set \"{}\" being reshared: that {command}'s old set may no longer be complete, so the card may hold part of the only copy of its master; it is not overwritten and nothing was written. Recover that set first, or factory-reset the card (`quorumctl reset-card`) if you are sure",
-                    m.key.fingerprint(),
+                    m.card.key.fingerprint(),
                     old.label
                 )));
             }
@@ -541,10 +539,12 @@ fn gather_one(
             ),
         );
         g.members.push(NewMember {
-            reader,
-            key,
-            capacity: id.status.capacity,
-            pin,
+            card: Registered {
+                reader,
+                key,
+                capacity: id.status.capacity,
+                pin,
+            },
             old_key: None,
             replaces,
         });
@@ -585,10 +585,12 @@ fn gather_one(
             ),
         );
         g.members.push(NewMember {
-            reader,
-            key: renewed,
-            capacity: id.status.capacity,
-            pin,
+            card: Registered {
+                reader,
+                key: renewed,
+                capacity: id.status.capacity,
+                pin,
+            },
             old_key: Some(key),
             replaces: None,
         });
@@ -718,10 +720,12 @@ fn register_swapped(
                     ),
                 );
                 g.members.push(NewMember {
-                    reader,
-                    key,
-                    capacity,
-                    pin,
+                    card: Registered {
+                        reader,
+                        key,
+                        capacity,
+                        pin,
+                    },
                     old_key,
                     replaces,
                 });
@@ -840,7 +844,7 @@ fn write_failed(e: CeremonyError, reused: bool, progress: &mut Progress) -> Cere
 }
 
 fn report(m: &NewMember, card: &sharing::EnrolledCard) -> EnrolledCardReport {
-    EnrolledCardReport::new(&m.reader, &m.key, card)
+    super::enroll::report(&m.card, card)
 }
 
 fn written_line(
@@ -853,7 +857,7 @@ fn written_line(
         out,
         &format!(
             "Card {} (new custodian {}{}): written, read back and opened. Now {}.",
-            m.key.fingerprint(),
+            m.card.key.fingerprint(),
             card.index(),
             match m.old_key {
                 Some(old) => format!(
@@ -897,7 +901,7 @@ fn write_cards(
         let judge = |key: &CardKey| {
             match members
             .iter()
-            .position(|m| m.is_card(key) || m.key == *key)
+            .position(|m| m.is_card(key) || m.card.key == *key)
         {
             None => Err("was not registered for the new set"),
             Some(i) if done[i] => Err("already holds its new share"),
@@ -927,9 +931,9 @@ fn write_cards(
         let verified = match fresh {
             true => reverify(
                 &mut p.card,
-                &m.pin,
+                &m.card.pin,
                 &req.pins,
-                &m.old_key.unwrap_or(m.key).fingerprint(),
+                &m.old_key.unwrap_or(m.card.key).fingerprint(),
                 &reader,
                 out,
             ),
@@ -938,7 +942,7 @@ fn write_cards(
         verified
             .and_then(|()| m.write(presenter, &mut p.card, &reader, card, &req.pins, out))
             .map_err(|e| write_failed(e, m.reused(), progress))?;
-        journal.written(&m.key);
+        journal.written(&m.card.key);
         progress.new_written += 1;
         if m.reused() {
             progress.old_gone += 1;
