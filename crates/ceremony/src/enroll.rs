@@ -138,7 +138,7 @@ pub fn enroll(
 
 /// Refuses, before any card is asked for a PIN, a threshold no set of these cards can have:
 /// 0, or more than the number of cards when it is given.
-fn check_threshold(threshold: u8, count: Option<u8>) -> Result<(), CeremonyError> {
+pub fn check_threshold(threshold: u8, count: Option<u8>) -> Result<(), CeremonyError> {
     if threshold == 0 {
         return Err(CeremonyError::Usage(
             "--threshold 0 is impossible: a set needs at least one card to recover; nothing was done"

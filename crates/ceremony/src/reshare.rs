@@ -225,15 +225,11 @@ pub fn reshare(
     let mut presenter = Presenter::new(ctx, req.from.clone(), req.trace, req.interrupt)?;
     say(out, "Phase 0 of 2: open the old set's shares and register the new set's cards; nothing is written yet.");
     let gathered = if presenter.swapping() {
-        let count = req.count.ok_or_else(|| {
-            CeremonyError::Usage(
-                "with --reader or --any-reader, give the new set's number of cards with --shares M"
-                    .to_owned(),
-            )
-        })?;
+        let count =
+            presenter.count_needed(req.count.map(usize::from), "the new set's number of cards")?;
         let mut g = Gathered::default();
         open_quorum_swapped(&mut presenter, req, &mut g, out)
-            .and_then(|()| register_swapped(&mut presenter, req, &mut g, usize::from(count), out))
+            .and_then(|()| register_swapped(&mut presenter, req, &mut g, count, out))
             .map(|()| g)
     } else {
         gather_present(&mut presenter, req, out)

@@ -77,13 +77,7 @@ pub(crate) fn check_set_options(
     for (fp, name) in names {
         check_custodian_name(&format!("--name {fp}={name:?}"), name)?;
     }
-    if let Some(m) = shares {
-        if threshold > m {
-            return Err(CeremonyError::Usage(format!(
-                "--threshold {threshold} is more than the {m} cards of --shares: a set of {m} cards can need at most {m}; nothing was done"
-            )));
-        }
-    }
+    quorum_ceremony::enroll::check_threshold(threshold, shares)?;
     if threshold == 1 {
         if !allow_single_card {
             return Err(CeremonyError::Usage(
