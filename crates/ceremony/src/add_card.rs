@@ -6,7 +6,7 @@
 //! fatal), then the new card's PIN is checked, then the new record is computed, written,
 //! read back and opened. Nothing is written to any card but the new one.
 
-use std::io::Write;
+use crate::progress::Progress;
 
 use rand::rngs::OsRng;
 
@@ -75,7 +75,7 @@ enum Role {
 pub fn add_card(
     ctx: &dyn Readers,
     req: &AddCardRequest<'_>,
-    out: &mut dyn Write,
+    out: &mut dyn Progress,
 ) -> Result<AddedCardReport, CeremonyError> {
     let base = req.base;
     let need = usize::from(base.threshold);
@@ -244,7 +244,7 @@ fn classify(
     shares: &[OpenedShare],
     have_new: bool,
     swapping: bool,
-    out: &mut dyn Write,
+    out: &mut dyn Progress,
 ) -> Role {
     let id = match identify(&mut p.card, &p.reader) {
         Ok(id) => id,
@@ -311,7 +311,7 @@ fn open_quorum_member(
     req: &AddCardRequest<'_>,
     shares: &[OpenedShare],
     quorum_done: bool,
-    out: &mut dyn Write,
+    out: &mut dyn Progress,
 ) -> Result<OpenedShare, Refusal> {
     let member = read_member(&mut p.card)?;
     let base = req.base;
@@ -363,7 +363,7 @@ fn finish_new(
     shares: &[OpenedShare],
     n: &NewCard,
     session: &mut Box<dyn CustodianCard>,
-    out: &mut dyn Write,
+    out: &mut dyn Progress,
 ) -> Result<EnrolledCard, CeremonyError> {
     let name = req.name.map_or_else(
         || format!("custodian {}", req.base.custodians.len() + 1),

@@ -1,7 +1,7 @@
 //! Changing a custodian's PIN: the current PIN and the new one (twice), on the reader's
 //! keypad when it has one.
 
-use std::io::Write;
+use crate::progress::Progress;
 
 use crate::pins::PinProvider;
 use quorum_card::readers::Readers;
@@ -16,7 +16,7 @@ pub fn change_pin(
     pins: &PinPolicy<'_>,
     new: Option<&dyn PinProvider>,
     trace: bool,
-    out: &mut dyn Write,
+    out: &mut dyn Progress,
 ) -> Result<String, CeremonyError> {
     let mut card = open_card(ctx, reader, trace)?;
     let id = identify(&mut card, reader)?;

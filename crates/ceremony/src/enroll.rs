@@ -2,7 +2,7 @@
 //! back and open every record (the health check of `verify`, done at once). Nothing is written to any card until every card has been
 //! registered and its PIN accepted, so a refused card or a wrong PIN costs nothing.
 
-use std::io::Write;
+use crate::progress::Progress;
 
 use rand::rngs::OsRng;
 use zeroize::Zeroizing;
@@ -88,7 +88,7 @@ pub fn enroll(
     ctx: &dyn Readers,
     req: &EnrollRequest<'_>,
     journal: &mut dyn Journal,
-    out: &mut dyn Write,
+    out: &mut dyn Progress,
 ) -> Result<EnrollOutcome, CeremonyError> {
     let mut presenter = Presenter::new(ctx, req.from.clone(), req.trace, req.interrupt)?;
     check_threshold(req.threshold, req.count)?;
@@ -389,7 +389,7 @@ fn admit(
     p: &mut Presented,
     req: &EnrollRequest<'_>,
     taken: &[CardKey],
-    out: &mut dyn Write,
+    out: &mut dyn Progress,
 ) -> Result<(CardKey, u16), String> {
     let id = identify(&mut p.card, &p.reader).map_err(|e| e.to_string())?;
     match admit_replacement(req, &id, &mut p.card, &p.reader)? {
@@ -421,7 +421,7 @@ fn admit(
 fn register_cards(
     presenter: &mut Presenter<'_>,
     req: &EnrollRequest<'_>,
-    out: &mut dyn Write,
+    out: &mut dyn Progress,
 ) -> Result<Vec<Registered>, CeremonyError> {
     let count = presenter.count_needed(req.count.map(usize::from), "the number of cards")?;
     presenter.announce(
@@ -565,7 +565,7 @@ pub(super) fn write_and_check(
     pin: &Verified,
     card: &EnrolledCard,
     pins: &PinPolicy<'_>,
-    out: &mut dyn Write,
+    out: &mut dyn Progress,
 ) -> Result<(), CeremonyError> {
     let stream = Zeroizing::new(card.put_record_stream());
     let put = |session: &mut dyn CustodianCard| match renewal {
@@ -625,7 +625,7 @@ pub(super) fn write_redoing(
     pin: &Verified,
     card: &EnrolledCard,
     pins: &PinPolicy<'_>,
-    out: &mut dyn Write,
+    out: &mut dyn Progress,
 ) -> Result<(), CeremonyError> {
     let renewal = match old_key {
         Some(_) => RecordKey::Pending,
@@ -683,7 +683,7 @@ fn resume(
     pin: &Verified,
     card: &EnrolledCard,
     pins: &PinPolicy<'_>,
-    out: &mut dyn Write,
+    out: &mut dyn Progress,
 ) -> Result<(), CeremonyError> {
     let fingerprint = key.fingerprint();
     let id = identify(session, reader)?;
@@ -816,7 +816,7 @@ impl EnrolledCardReport {
 }
 
 fn print_stats(
-    out: &mut dyn Write,
+    out: &mut dyn Progress,
     req: &EnrollRequest<'_>,
     key: &CardKey,
     session: &dyn CustodianCard,
@@ -840,7 +840,7 @@ fn write_cards(
     presenter: &mut Presenter<'_>,
     phase: &mut WritePhase<'_, '_>,
     registered: Vec<Registered>,
-    out: &mut dyn Write,
+    out: &mut dyn Progress,
 ) -> Result<Vec<EnrolledCardReport>, CeremonyError> {
     let keys: Vec<CardKey> = registered.iter().map(|r| r.key).collect();
     let (req, enrollment) = (phase.req, phase.enrollment);

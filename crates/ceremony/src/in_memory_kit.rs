@@ -67,24 +67,27 @@ pub(crate) fn any_reader() -> CardsFrom {
     }
 }
 
-/// A progress sink whose text a test reads.
+/// A progress sink whose events a test reads.
 #[derive(Default)]
-pub(crate) struct Said(pub Vec<u8>);
+pub(crate) struct Said(pub Vec<crate::progress::Event>);
 
 impl Said {
-    /// Everything said so far.
+    /// The already-worded lines said so far, one per line.
     pub(crate) fn text(&self) -> String {
-        String::from_utf8_lossy(&self.0).into_owned()
+        self.0
+            .iter()
+            .filter_map(|e| match e {
+                crate::progress::Event::Line(line) => Some(format!("{line}\n")),
+                #[allow(unreachable_patterns)]
+                _ => None,
+            })
+            .collect()
     }
 }
 
-impl std::io::Write for Said {
-    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
-        self.0.write(bytes)
-    }
-
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
+impl crate::progress::Progress for Said {
+    fn tell(&mut self, event: crate::progress::Event) {
+        self.0.push(event);
     }
 }
 

@@ -1,6 +1,6 @@
 //! Personalising a blank card: the custodian's PIN and an on-card key pair.
 
-use std::io::Write;
+use crate::progress::Progress;
 
 use quorum_card::readers::Readers;
 use quorum_protocol::apdu::LifeCycle;
@@ -27,7 +27,7 @@ pub fn init(
     retry_limit: RetryLimit,
     pins: &PinPolicy<'_>,
     trace: bool,
-    out: &mut dyn Write,
+    out: &mut dyn Progress,
 ) -> Result<Initialised, CeremonyError> {
     let mut card = open_card(ctx, reader, trace)?;
     let id = identify(&mut card, reader)?;

@@ -17,6 +17,7 @@ pub mod log;
 pub mod pin_step;
 pub mod pins;
 pub mod presence;
+pub mod progress;
 pub mod recover;
 pub mod reset;
 pub mod reshare;
@@ -24,7 +25,7 @@ pub mod secret_io;
 pub mod share;
 pub mod verify;
 
-use std::io::Write;
+use crate::progress::Progress;
 
 use thiserror::Error;
 
@@ -270,10 +271,9 @@ impl CeremonyError {
     }
 }
 
-/// Prints one progress line for the people at the table; output errors are not fatal.
-pub fn say(out: &mut dyn Write, line: &str) {
-    let _ = writeln!(out, "{line}");
-    let _ = out.flush();
+/// Tells one already-worded line to the people at the table.
+pub fn say(out: &mut dyn Progress, line: &str) {
+    out.tell(progress::Event::Line(line.to_owned()));
 }
 
 /// What a card says about itself after SELECT and GET STATUS, with its key validated.

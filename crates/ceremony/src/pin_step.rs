@@ -2,7 +2,7 @@
 //! enters this computer), otherwise typed here without echo or read from a PIN file.
 //! The output always says which path was taken.
 
-use std::io::Write;
+use crate::progress::Progress;
 
 use quorum_card::card::CardError;
 use quorum_card::custodian::CustodianCard;
@@ -60,7 +60,7 @@ pub fn verify_pin(
     policy: &PinPolicy<'_>,
     fingerprint: &str,
     reader: &str,
-    out: &mut dyn Write,
+    out: &mut dyn Progress,
 ) -> Result<Verified, CeremonyError> {
     let entry = entry(card, policy, reader)?;
     let mut timeouts = 0;
@@ -123,7 +123,7 @@ pub fn reverify(
     policy: &PinPolicy<'_>,
     fingerprint: &str,
     reader: &str,
-    out: &mut dyn Write,
+    out: &mut dyn Progress,
 ) -> Result<(), CeremonyError> {
     match verified {
         Verified::Host(pin) => card.verify(pin).map_err(|e| CeremonyError::card(reader, e)),
@@ -137,7 +137,7 @@ pub fn initialise(
     policy: &PinPolicy<'_>,
     retry_limit: RetryLimit,
     reader: &str,
-    out: &mut dyn Write,
+    out: &mut dyn Progress,
 ) -> Result<[u8; 65], CeremonyError> {
     let entry = entry(card, policy, reader)?;
     say(out, &format!("PIN entry: {}.", entry.describe()));
@@ -167,7 +167,7 @@ pub fn change(
     new: Option<&dyn PinProvider>,
     fingerprint: &str,
     reader: &str,
-    out: &mut dyn Write,
+    out: &mut dyn Progress,
 ) -> Result<(), CeremonyError> {
     let entry = entry(card, policy, reader)?;
     say(out, &format!("PIN entry: {}.", entry.describe()));
@@ -215,11 +215,11 @@ mod tests {
 
     fn run(script: ScriptedTransport, source: &dyn PinProvider) -> (Result<(), String>, String) {
         let mut card = quorum_card::card::Card::with_trace(script, false);
-        let mut out = Vec::new();
+        let mut out = crate::in_memory_kit::Said::default();
         let result = verify_pin(&mut card, &policy(source), "fp", "Pad", &mut out)
             .map(drop)
             .map_err(|e| e.to_string());
-        (result, String::from_utf8(out).unwrap())
+        (result, out.text())
     }
 
     #[test]

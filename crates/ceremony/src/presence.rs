@@ -1,8 +1,8 @@
 //! Where a ceremony's cards come from: every reader at once, or one reader with the cards
 //! swapped through it. Waiting uses pcscd's status-change events, never busy polling.
 
+use crate::progress::Progress;
 use std::collections::{HashSet, VecDeque};
-use std::io::Write;
 use std::time::{Duration, Instant};
 
 use quorum_card::card::Card;
@@ -176,7 +176,7 @@ impl<'a> Presenter<'a> {
     /// put it back within [`Presenter::put_back_timeout`].
     pub fn put_back(
         &mut self,
-        out: &mut dyn Write,
+        out: &mut dyn Progress,
         reader: &str,
         ask: &str,
         is_it: &dyn Fn(&mut dyn CustodianCard) -> Result<bool, CeremonyError>,
@@ -221,7 +221,7 @@ impl<'a> Presenter<'a> {
     /// not waited for here: it is asked for in turn, like any card (`false` at once).
     pub fn take_back(
         &mut self,
-        out: &mut dyn Write,
+        out: &mut dyn Progress,
         p: &mut Presented,
         fingerprint: &str,
     ) -> Result<bool, CeremonyError> {
@@ -272,7 +272,7 @@ impl<'a> Presenter<'a> {
     /// every card of a batch before asking any PIN works the same in every mode.
     pub fn batch(
         &mut self,
-        out: &mut dyn Write,
+        out: &mut dyn Progress,
         ask: &str,
     ) -> Result<Vec<Presented>, CeremonyError> {
         let mut batch = Vec::new();
@@ -305,7 +305,7 @@ impl<'a> Presenter<'a> {
     /// handed out); with one reader, asks for a card with `ask` and waits for it.
     pub fn next(
         &mut self,
-        out: &mut dyn Write,
+        out: &mut dyn Progress,
         ask: &str,
     ) -> Result<Option<Presented>, CeremonyError> {
         self.check_interrupt()?;
@@ -344,7 +344,7 @@ impl<'a> Presenter<'a> {
     /// card inserted into any reader.
     fn next_any(
         &mut self,
-        out: &mut dyn Write,
+        out: &mut dyn Progress,
         ask: &str,
         timeout: Duration,
     ) -> Result<Presented, CeremonyError> {
@@ -399,7 +399,7 @@ impl<'a> Presenter<'a> {
 
     /// Says `text` when the custodians bring their cards one by one (with every reader the
     /// cards are already in, so there is nothing to announce).
-    pub fn announce(&self, out: &mut dyn Write, text: &str) {
+    pub fn announce(&self, out: &mut dyn Progress, text: &str) {
         if self.swapping() {
             say(out, text);
         }
@@ -410,7 +410,7 @@ impl<'a> Presenter<'a> {
     /// the card is released as with [`Presenter::release`] and asked for again later.
     pub fn keep(
         &mut self,
-        out: &mut dyn Write,
+        out: &mut dyn Progress,
         presented: Presented,
         key: CardKey,
         why: &str,
@@ -426,7 +426,7 @@ impl<'a> Presenter<'a> {
 
     /// Starts a later pass over kept cards, saying `text` (what the custodians do) when they
     /// must bring their cards again; nothing is said when every card is still in its reader.
-    pub fn begin_recall(&mut self, out: &mut dyn Write, text: &str) {
+    pub fn begin_recall(&mut self, out: &mut dyn Progress, text: &str) {
         self.handed.clear();
         self.announce(out, text);
     }
@@ -437,7 +437,7 @@ impl<'a> Presenter<'a> {
     /// not wanted. `None` when no card is left to hand back.
     pub fn recall(
         &mut self,
-        out: &mut dyn Write,
+        out: &mut dyn Progress,
         ask: &str,
         judge: &dyn Fn(&CardKey) -> Result<usize, &'static str>,
     ) -> Result<Option<Recalled>, CeremonyError> {
@@ -488,7 +488,7 @@ impl<'a> Presenter<'a> {
     /// Done with a card: with one reader, asks for its removal and waits until it is out.
     pub fn release(
         &mut self,
-        out: &mut dyn Write,
+        out: &mut dyn Progress,
         presented: Presented,
         why: &str,
     ) -> Result<(), CeremonyError> {
@@ -518,7 +518,7 @@ impl<'a> Presenter<'a> {
 
     /// Done with the last card of a ceremony: nothing more is needed from the reader, so
     /// the card may stay until its custodian takes it.
-    pub fn finish(&mut self, out: &mut dyn Write, presented: Presented) {
+    pub fn finish(&mut self, out: &mut dyn Progress, presented: Presented) {
         let reader = presented.reader.clone();
         drop(presented);
         if self.swapping() {

@@ -7,7 +7,7 @@
 //! sight. Cards of other sets, duplicates, copied records, blocked cards and failures are
 //! named and skipped, never fatal, so the custodians can try another card.
 
-use std::io::Write;
+use crate::progress::Progress;
 
 use zeroize::Zeroizing;
 
@@ -188,7 +188,7 @@ impl Sightings {
 pub fn recover(
     ctx: &dyn Readers,
     req: &RecoverRequest<'_>,
-    out: &mut dyn Write,
+    out: &mut dyn Progress,
 ) -> Result<Recovered, CeremonyError> {
     let mut presenter = Presenter::new(ctx, req.from.clone(), req.trace, req.interrupt)?;
     let mut run = Run {
@@ -269,7 +269,7 @@ impl Run<'_, '_> {
     fn gather(
         &mut self,
         presenter: &mut Presenter<'_>,
-        out: &mut dyn Write,
+        out: &mut dyn Progress,
     ) -> Result<(), CeremonyError> {
         while !self.complete() {
             let ask = match &self.target {
@@ -395,7 +395,7 @@ impl Run<'_, '_> {
         card: &mut dyn CustodianCard,
         reader: &str,
         member: Member,
-        out: &mut dyn Write,
+        out: &mut dyn Progress,
     ) -> Result<(Who, String), Refusal> {
         let who = member.who.clone();
         let record = &member.record;
@@ -462,7 +462,7 @@ impl Run<'_, '_> {
         card: &mut dyn CustodianCard,
         reader: &str,
         outcome: Result<(Who, String), Refusal>,
-        out: &mut dyn Write,
+        out: &mut dyn Progress,
     ) {
         if self.req.stats {
             say(

@@ -2,7 +2,7 @@
 //! It erases the card's key, PIN and record, so it asks for the card's fingerprint as
 //! confirmation after showing exactly which card and which set it destroys.
 
-use std::io::Write;
+use crate::progress::Progress;
 
 use quorum_card::readers::Readers;
 use quorum_protocol::apdu::LifeCycle;
@@ -32,7 +32,7 @@ pub fn reset_card(
     reader: &str,
     confirmation: Confirmation<'_>,
     trace: bool,
-    out: &mut dyn Write,
+    out: &mut dyn Progress,
 ) -> Result<ResetDone, CeremonyError> {
     let before = summarize(ctx, reader, trace)?;
     let Some(fingerprint) = before.fingerprint.clone() else {

@@ -6,13 +6,13 @@
 //!    PIN checked). Nothing is written. The master is recovered, split afresh and wiped.
 //! 1. Write the new set: fresh cards first, then re-used old cards, each written, read back
 //!    and opened; an old card is only overwritten while one set stays complete
-//!    ([`Progress`]). The new set is complete and verified at the end of this phase.
+//!    ([`Standing`]). The new set is complete and verified at the end of this phase.
 //! 2. Wipe (FACTORY RESET) the old cards present that the new set does not re-use,
 //!    unless the caller keeps them.
 
-mod progress;
+mod standing;
 
-use std::io::Write;
+use crate::progress::Progress;
 
 use rand::rngs::OsRng;
 
@@ -25,7 +25,7 @@ use quorum_protocol::sharing::{
     self, check_same_set, Enrollment, NewCustodian, OpenedShare, RecoverError, ReshareError,
 };
 
-pub use progress::Progress;
+pub use standing::Standing;
 
 use super::enroll::{check_fits, name_for, write_redoing, EnrolledCardReport, Registered};
 use super::inspect::SetMembership;
@@ -81,7 +81,7 @@ pub struct Reshared {
     /// Old cards wiped in phase 2.
     pub wiped: Vec<String>,
     /// Where the sets stand at the end.
-    pub progress: Progress,
+    pub standing: Standing,
 }
 
 /// A card of the new set, registered in phase 0.
@@ -107,7 +107,7 @@ impl NewMember {
         reader: &str,
         card: &sharing::EnrolledCard,
         pins: &PinPolicy<'_>,
-        out: &mut dyn Write,
+        out: &mut dyn Progress,
     ) -> Result<(), CeremonyError> {
         write_redoing(
             presenter,
@@ -219,7 +219,7 @@ pub fn reshare(
     req: &ReshareRequest<'_>,
     publish: &mut dyn FnMut(&Enrollment) -> Result<(), String>,
     journal: &mut dyn Journal,
-    out: &mut dyn Write,
+    out: &mut dyn Progress,
 ) -> Result<Reshared, CeremonyError> {
     check_old_set(req)?;
     let mut presenter = Presenter::new(ctx, req.from.clone(), req.trace, req.interrupt)?;
@@ -255,7 +255,7 @@ pub fn reshare(
     g.members.sort_by_key(|m| m.reused());
     let fresh = g.members.iter().filter(|m| !m.reused()).count();
     let reused = g.members.len() - fresh;
-    let mut progress = Progress {
+    let mut progress = Standing {
         old_threshold: usize::from(old.threshold),
         old_total: old_newest.custodians.len(),
         old_gone: 0,
@@ -363,7 +363,7 @@ pub fn reshare(
         cards,
         opened,
         wiped,
-        progress,
+        standing: progress,
     })
 }
 
@@ -419,11 +419,11 @@ fn of_old_set(
 fn gather_present(
     presenter: &mut Presenter<'_>,
     req: &ReshareRequest<'_>,
-    out: &mut dyn Write,
+    out: &mut dyn Progress,
 ) -> Result<Gathered, CeremonyError> {
     let mut g = Gathered::default();
     let mut problems = Vec::new();
-    let mut sink = std::io::sink();
+    let mut sink = crate::progress::Silent;
     while let Some(p) = presenter.next(&mut sink, "")? {
         if let Err(problem) = gather_one(p, req, &mut g, presenter, out) {
             say(out, &format!("Skipped: {problem}."));
@@ -501,7 +501,7 @@ fn gather_one(
     req: &ReshareRequest<'_>,
     g: &mut Gathered,
     presenter: &mut Presenter<'_>,
-    out: &mut dyn Write,
+    out: &mut dyn Progress,
 ) -> Result<(), String> {
     let reader = p.reader.clone();
     let id = identify(&mut p.card, &reader).map_err(|e| e.to_string())?;
@@ -601,7 +601,7 @@ fn keep(
     presenter: &mut Presenter<'_>,
     p: Presented,
     key: CardKey,
-    out: &mut dyn Write,
+    out: &mut dyn Progress,
 ) -> Result<(), String> {
     presenter
         .keep(out, p, key, "registered")
@@ -613,7 +613,7 @@ fn open_quorum_swapped(
     presenter: &mut Presenter<'_>,
     req: &ReshareRequest<'_>,
     g: &mut Gathered,
-    out: &mut dyn Write,
+    out: &mut dyn Progress,
 ) -> Result<(), CeremonyError> {
     let mut problems = Vec::new();
     loop {
@@ -685,7 +685,7 @@ fn register_swapped(
     req: &ReshareRequest<'_>,
     g: &mut Gathered,
     count: usize,
-    out: &mut dyn Write,
+    out: &mut dyn Progress,
 ) -> Result<(), CeremonyError> {
     presenter.again();
     say(
@@ -750,7 +750,7 @@ fn register_one(
     p: &mut Presented,
     req: &ReshareRequest<'_>,
     g: &Gathered,
-    out: &mut dyn Write,
+    out: &mut dyn Progress,
 ) -> Result<Registration, String> {
     let id = identify(&mut p.card, &p.reader).map_err(|e| e.to_string())?;
     let name = format!("card {}", id.name());
@@ -792,7 +792,7 @@ fn register_one(
 }
 
 /// The error of an interrupted phase 1 or 2, saying which set is complete.
-fn interrupted(phase: u8, cause: impl std::fmt::Display, progress: &Progress) -> CeremonyError {
+fn interrupted(phase: u8, cause: impl std::fmt::Display, progress: &Standing) -> CeremonyError {
     CeremonyError::ReshareInterrupted {
         phase,
         cause: cause.to_string(),
@@ -803,7 +803,7 @@ fn interrupted(phase: u8, cause: impl std::fmt::Display, progress: &Progress) ->
 
 /// The error of a reshare stopped on request (Ctrl-C, SIGTERM) between two card steps,
 /// saying which set is complete; its exit status is the interruption's.
-fn stopped(phase: u8, progress: &Progress) -> CeremonyError {
+fn stopped(phase: u8, progress: &Standing) -> CeremonyError {
     let follow = if phase == 2 {
         "; the old cards not yet wiped still hold their old shares: wipe them with `quorumctl reset-card` (the new set does not need them)"
     } else if progress.new_written > 0 {
@@ -820,7 +820,7 @@ fn stopped(phase: u8, progress: &Progress) -> CeremonyError {
 }
 
 /// A failure in phase 1 or 2: a stop request becomes [`stopped`], anything else [`interrupted`].
-fn phase_error(phase: u8, e: CeremonyError, progress: &Progress) -> CeremonyError {
+fn phase_error(phase: u8, e: CeremonyError, progress: &Standing) -> CeremonyError {
     match e {
         CeremonyError::Interrupted(None) => stopped(phase, progress),
         other => interrupted(phase, other, progress),
@@ -829,7 +829,7 @@ fn phase_error(phase: u8, e: CeremonyError, progress: &Progress) -> CeremonyErro
 
 /// Phase 1 stopped while writing a card: a re-used old card that accepted its new record
 /// (checked or not) no longer holds its old share, and the state said must count that.
-fn write_failed(e: CeremonyError, reused: bool, progress: &mut Progress) -> CeremonyError {
+fn write_failed(e: CeremonyError, reused: bool, progress: &mut Standing) -> CeremonyError {
     if let CeremonyError::Interrupted(None) = e {
         return stopped(1, progress);
     }
@@ -844,10 +844,10 @@ fn report(m: &NewMember, card: &sharing::EnrolledCard) -> EnrolledCardReport {
 }
 
 fn written_line(
-    out: &mut dyn Write,
+    out: &mut dyn Progress,
     m: &NewMember,
     card: &sharing::EnrolledCard,
-    progress: &Progress,
+    progress: &Standing,
 ) {
     say(
         out,
@@ -877,10 +877,10 @@ fn write_cards(
     req: &ReshareRequest<'_>,
     members: &[NewMember],
     enrollment: &Enrollment,
-    progress: &mut Progress,
+    progress: &mut Standing,
     wipe_follows: bool,
     journal: &mut dyn Journal,
-    out: &mut dyn Write,
+    out: &mut dyn Progress,
 ) -> Result<Vec<EnrolledCardReport>, CeremonyError> {
     let total = members.len();
     let mut done = vec![false; total];
@@ -970,8 +970,8 @@ fn write_cards(
 fn wipe(
     presenter: &mut Presenter<'_>,
     retire: &[OldCard],
-    progress: &mut Progress,
-    out: &mut dyn Write,
+    progress: &mut Standing,
+    out: &mut dyn Progress,
 ) -> Result<Vec<String>, CeremonyError> {
     let mut wiped: Vec<String> = Vec::new();
     presenter.begin_recall(
@@ -1020,8 +1020,8 @@ fn wipe_one(
     session: &mut dyn CustodianCard,
     reader: &str,
     key: &CardKey,
-    progress: &mut Progress,
-    out: &mut dyn Write,
+    progress: &mut Standing,
+    out: &mut dyn Progress,
 ) -> Result<(), CeremonyError> {
     let fp = key.fingerprint();
     session.factory_reset().map_err(|e| {
@@ -1067,8 +1067,8 @@ mod tests {
     use quorum_card::transport::TransportError;
 
     /// An old 2-of-2 set, a new 1-of-2 set, nothing written yet.
-    fn start() -> Progress {
-        Progress {
+    fn start() -> Standing {
+        Standing {
             old_threshold: 2,
             old_total: 2,
             old_gone: 0,

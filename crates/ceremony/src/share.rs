@@ -3,7 +3,7 @@
 //! (the share is checked against its commitment). Failures are sentences naming the card,
 //! so a ceremony can report them and carry on with the next card.
 
-use std::io::Write;
+use crate::progress::Progress;
 
 use rand::rngs::OsRng;
 
@@ -327,7 +327,7 @@ pub fn open_member(
     member: &Member,
     pins: &PinPolicy<'_>,
     reader: &str,
-    out: &mut dyn Write,
+    out: &mut dyn Progress,
 ) -> Result<OpenedShare, Refusal> {
     open_member_keeping_pin(card, member, pins, reader, out).map(|(share, _)| share)
 }
@@ -339,7 +339,7 @@ pub fn open_member_keeping_pin(
     member: &Member,
     pins: &PinPolicy<'_>,
     reader: &str,
-    out: &mut dyn Write,
+    out: &mut dyn Progress,
 ) -> Result<(OpenedShare, Verified), Refusal> {
     let pin = verify_pin(card, pins, &member.fingerprint(), reader, out)
         .map_err(|e| Refusal::new(member.who.clone(), e))?;

@@ -4,7 +4,7 @@
 //! `no_open`, the card instead proves it holds the key its record lists (a DH challenge on
 //! a fresh random point) and its share is never read or opened on this computer.
 
-use std::io::Write;
+use crate::progress::Progress;
 
 use rand::rngs::OsRng;
 
@@ -59,7 +59,7 @@ pub struct CardCheck {
 pub fn verify(
     ctx: &dyn Readers,
     req: &VerifyRequest<'_>,
-    out: &mut dyn Write,
+    out: &mut dyn Progress,
 ) -> Result<Vec<CardCheck>, CeremonyError> {
     let mut presenter = Presenter::new(ctx, req.from.clone(), req.trace, req.interrupt)?;
     let total = presenter.pass_size(req.count);
@@ -145,7 +145,7 @@ fn check_one(
     card: &mut dyn CustodianCard,
     reader: &str,
     req: &VerifyRequest<'_>,
-    out: &mut dyn Write,
+    out: &mut dyn Progress,
 ) -> Result<(Who, SetMembership, String), Failed> {
     let member = read_member(card)?;
     let set = member.membership();

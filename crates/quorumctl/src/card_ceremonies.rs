@@ -31,7 +31,7 @@ pub(crate) fn init_card(
     let pins = pin_source(&args.pins)?;
     let ctx = PcscContext::establish()?;
     let reader = choose_reader(&ctx, args.card.reader.as_deref())?;
-    let mut err = io::stderr();
+    let mut err = crate::words::Screen;
     let done = init(
         &ctx,
         &reader,
@@ -75,7 +75,7 @@ pub(crate) fn change(
         &pin_policy(&args.pins, pins.as_ref()),
         new.as_ref().map(|t| t as &dyn PinProvider),
         trace,
-        &mut io::stderr(),
+        &mut crate::words::Screen,
     )?;
     logged.card(&fingerprint, CardOutcome::Ok);
     report.line(format!(
@@ -109,7 +109,13 @@ pub(crate) fn reset(
         Some(fp) => Confirmation::Given(fp),
         None => Confirmation::Ask(&mut ask),
     };
-    let done = reset_card(&ctx, &reader, confirmation, trace, &mut io::stderr())?;
+    let done = reset_card(
+        &ctx,
+        &reader,
+        confirmation,
+        trace,
+        &mut crate::words::Screen,
+    )?;
     if let Some(set) = &done.before.set {
         logged.set = set_ref(set);
     }

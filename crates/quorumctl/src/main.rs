@@ -16,6 +16,9 @@ mod render;
 mod report;
 mod set_ceremonies;
 mod signals;
+#[cfg(test)]
+mod tests;
+mod words;
 
 use std::process::ExitCode;
 
@@ -157,6 +160,3 @@ fn run(
         Command::Inspect(_) | Command::Log(_) => unreachable!("answered by audit::run"),
     }
 }
-
-#[cfg(test)]
-mod tests;

@@ -49,7 +49,7 @@ pub(crate) fn recover_set(
         stats,
         interrupt: &crate::signals::INTERRUPTED,
     };
-    let mut err = io::stderr();
+    let mut err = crate::words::Screen;
     let recovered = recover(&ctx, &request, &mut err)?;
     logged.set = set_ref(&recovered.set);
     logged.key_check = Some(recovered.set.key_check);
@@ -108,7 +108,7 @@ pub(crate) fn verify_cards(
         no_open: args.no_open,
         interrupt: &crate::signals::INTERRUPTED,
     };
-    let checks = verify(&ctx, &request, &mut io::stderr())?;
+    let checks = verify(&ctx, &request, &mut crate::words::Screen)?;
     for c in &checks {
         if let Some(fp) = &c.who.fingerprint {
             logged.card(

@@ -1,7 +1,5 @@
 //! The ceremonies that write a set: `enroll`, `add-card`, `reshare`.
 
-use std::io;
-
 use quorum_ceremony::add_card::{add_card, AddCardRequest};
 use quorum_ceremony::bundle_file::{BundleFile, BundleUpdate};
 use quorum_ceremony::enroll::{enroll, EnrollRequest};
@@ -77,7 +75,7 @@ pub(crate) fn enroll_set(
         replace_unfinished: evidence.as_ref(),
         interrupt: &crate::signals::INTERRUPTED,
     };
-    let mut err = io::stderr();
+    let mut err = crate::words::Screen;
     let mut journal = LogJournal::new(cli, "enroll");
     let outcome = match enroll(&ctx, &request, &mut journal, &mut err) {
         Ok(outcome) => outcome,
@@ -180,7 +178,7 @@ pub(crate) fn add_new_card(
     };
     logged.set = Some(SetRef::from_record(&base));
     logged.key_check = Some(base.key_check);
-    let done = add_card(&ctx, &request, &mut io::stderr())?;
+    let done = add_card(&ctx, &request, &mut crate::words::Screen)?;
     logged.seen(&done.cards);
     update
         .write(&bundle, std::slice::from_ref(&done.card.public), args.force)
@@ -295,7 +293,7 @@ pub(crate) fn reshare_set(
         &request,
         &mut publish,
         &mut journal,
-        &mut io::stderr(),
+        &mut crate::words::Screen,
     ) {
         Ok(done) => done,
         Err(e) => {
@@ -340,7 +338,7 @@ pub(crate) fn reshare_set(
     }
     report.line(format!(
         "Where the sets stand: {}.",
-        done.progress.describe()
+        done.standing.describe()
     ));
     report.line(format!("New bundle: {}", new_bundle.display()));
     report.line(format!(
@@ -358,7 +356,7 @@ pub(crate) fn reshare_set(
     report.set("cards", new_cards_json(&done.cards));
     report.set("opened", json!(done.opened));
     report.set("wiped", json!(done.wiped));
-    report.set("state", json!(done.progress.describe()));
+    report.set("state", json!(done.standing.describe()));
     report.set("bundle", json!(new_bundle.display().to_string()));
     Ok(())
 }

@@ -82,7 +82,7 @@ fn a_new_set_on_a_fresh_and_a_reused_card_renews_the_reused_key_and_wipes_the_re
     assert_eq!(published, 1, "the new bundle is published before any wipe");
     assert_eq!(done.cards.len(), 2);
     assert_eq!(done.wiped.len(), 2);
-    assert!(done.progress.new_complete());
+    assert!(done.standing.new_complete());
     // The re-used card has a new key, the one the new set lists for it.
     let new_key = reused.borrow().public_key();
     assert_ne!(new_key, old_key);

@@ -6,7 +6,7 @@
 
 /// How far a reshare has come, counted in cards.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Progress {
+pub struct Standing {
     /// Shares the old set needs.
     pub old_threshold: usize,
     /// Custodians of the old set (its newest version known).
@@ -21,7 +21,7 @@ pub struct Progress {
     pub new_written: usize,
 }
 
-impl Progress {
+impl Standing {
     /// The old set still has enough cards untouched (assuming its absent cards still work).
     pub fn old_complete(&self) -> bool {
         self.old_total.saturating_sub(self.old_gone) >= self.old_threshold
@@ -97,8 +97,8 @@ impl Progress {
 mod tests {
     use super::*;
 
-    fn start(old: (usize, usize), new: (usize, usize)) -> Progress {
-        Progress {
+    fn start(old: (usize, usize), new: (usize, usize)) -> Standing {
+        Standing {
             old_threshold: old.0,
             old_total: old.1,
             old_gone: 0,
