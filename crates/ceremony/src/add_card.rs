@@ -411,5 +411,10 @@ fn finish_new(
     Ok(card)
 }
 
+/// What adding a card to a set tells the people at the table as it goes (worded by the caller).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Told {}
+
 #[cfg(test)]
 mod in_memory;

@@ -40,5 +40,10 @@ pub fn change_pin(
     Ok(fingerprint)
 }
 
+/// What changing a PIN tells the people at the table as it goes (worded by the caller).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Told {}
+
 #[cfg(test)]
 mod in_memory;

@@ -930,6 +930,11 @@ fn write_cards(
     Ok(written)
 }
 
+/// What enrolling a set tells the people at the table as it goes (worded by the caller).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Told {}
+
 #[cfg(test)]
 mod in_memory;
 

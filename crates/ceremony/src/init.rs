@@ -73,5 +73,10 @@ pub fn init(
     })
 }
 
+/// What personalising a card tells the people at the table as it goes (worded by the caller).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Told {}
+
 #[cfg(test)]
 mod in_memory;

@@ -85,6 +85,13 @@ impl Journal for NoJournal {
 /// Why a ceremony stopped; each message names the card or file and what to do.
 #[derive(Debug, Error)]
 pub enum CeremonyError {
+    // New variants of presence, PINs, init, change-pin and reset go below this line.
+
+    // New variants of enroll go below this line.
+
+    // New variants of reshare go below this line.
+
+    // New variants of recover, verify, add-card, export-bundle, log and files go below this line.
     /// Below the card protocol: pcscd, readers, connections.
     #[error(transparent)]
     Transport(#[from] TransportError),

@@ -196,6 +196,11 @@ pub fn change(
     .map_err(|e| CeremonyError::card(reader, e))
 }
 
+/// What PIN entry on a keypad or from this computer tells the people at the table as it goes (worded by the caller).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Told {}
+
 #[cfg(test)]
 mod tests {
     use super::*;

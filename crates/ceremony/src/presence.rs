@@ -594,3 +594,8 @@ pub fn connect_settled(ctx: &dyn Readers, reader: &str) -> Result<Connection, Ce
     }
     Err(last.expect("the loop ran").into())
 }
+
+/// What inserting, removing and putting back cards tells the people at the table as it goes (worded by the caller).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Told {}

@@ -496,5 +496,10 @@ fn after_select_baseline() -> quorum_card::card::ApduStats {
     }
 }
 
+/// What recovering the master secret tells the people at the table as it goes (worded by the caller).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Told {}
+
 #[cfg(test)]
 mod in_memory;

@@ -1042,6 +1042,11 @@ fn wipe_one(
     Ok(())
 }
 
+/// What resharing a set tells the people at the table as it goes (worded by the caller).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Told {}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -426,6 +426,11 @@ impl LeftTheReader for Refused {
     }
 }
 
+/// What opening shares tells the people at the table as it goes (worded by the caller).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Told {}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -212,5 +212,10 @@ fn set_name(set: &SetMembership) -> String {
     )
 }
 
+/// What checking cards tells the people at the table as it goes (worded by the caller).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Told {}
+
 #[cfg(test)]
 mod in_memory;

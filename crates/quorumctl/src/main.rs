@@ -103,7 +103,7 @@ fn main() -> ExitCode {
         } else {
             e.exit_status()
         };
-        (status, e.to_string(), report::causes(&e))
+        (status, words::error_message(&e), report::causes(&e))
     }))
 }
 

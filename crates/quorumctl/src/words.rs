@@ -3,7 +3,20 @@
 
 use std::io::Write;
 
+mod add_card;
+mod change_pin;
+mod enroll;
+mod init;
+mod pin_step;
+mod presence;
+mod recover;
+mod reset;
+mod reshare;
+mod share;
+mod verify;
+
 use quorum_ceremony::progress::{Event, Progress};
+use quorum_ceremony::CeremonyError;
 
 /// The screen everyone at the table reads: ceremony events, worded, on standard error.
 pub(crate) struct Screen;
@@ -20,7 +33,44 @@ impl Progress for Screen {
 /// The line for one event.
 pub(crate) fn line(event: &Event) -> String {
     match event {
+        Event::Presence(told) => presence::line(told),
+        Event::Pin(told) => pin_step::line(told),
+        Event::Init(told) => init::line(told),
+        Event::ChangePin(told) => change_pin::line(told),
+        Event::Reset(told) => reset::line(told),
+        Event::Enroll(told) => enroll::line(told),
+        Event::Reshare(told) => reshare::line(told),
+        Event::Recover(told) => recover::line(told),
+        Event::Verify(told) => verify::line(told),
+        Event::AddCard(told) => add_card::line(told),
+        Event::Share(told) => share::line(told),
         Event::Line(text) => text.clone(),
         _ => format!("{event:?}"),
     }
+}
+
+/// The message for a ceremony's error: the CLI's own words where a module of `words` has
+/// them (what to do, naming quorumctl's options and commands), else the library's account.
+pub(crate) fn error_message(e: &CeremonyError) -> String {
+    presence::error(e)
+        .or_else(|| {
+            pin_step::error(e).or_else(|| {
+                init::error(e).or_else(|| {
+                    change_pin::error(e).or_else(|| {
+                        reset::error(e).or_else(|| {
+                            enroll::error(e).or_else(|| {
+                                reshare::error(e).or_else(|| {
+                                    recover::error(e).or_else(|| {
+                                        verify::error(e).or_else(|| {
+                                            add_card::error(e).or_else(|| share::error(e))
+                                        })
+                                    })
+                                })
+                            })
+                        })
+                    })
+                })
+            })
+        })
+        .unwrap_or_else(|| e.to_string())
 }

@@ -1,0 +1,14 @@
+//! The words for enrolling a set.
+
+use quorum_ceremony::enroll::Told;
+use quorum_ceremony::CeremonyError;
+
+/// The line for one event of enrolling a set.
+pub(crate) fn line(told: &Told) -> String {
+    match *told {}
+}
+
+/// The CLI's message for an error of this ceremony step, when it words it itself.
+pub(crate) fn error(_e: &CeremonyError) -> Option<String> {
+    None
+}
