@@ -6,6 +6,7 @@
 //! fatal), then the new card's PIN is checked, then the new record is computed, written,
 //! read back and opened. Nothing is written to any card but the new one.
 
+use crate::presence::{Done, Wanted};
 use crate::progress::Progress;
 
 use rand::rngs::OsRng;
@@ -100,16 +101,16 @@ pub fn add_card(
         if quorum_done && new_card.is_some() {
             break;
         }
-        let ask = if quorum_done {
-            "the NEW card (personalised with `quorumctl init`, not yet in any set)".to_owned()
+        let wanted = if quorum_done {
+            Wanted::NewCard
         } else {
-            format!(
-                "custodian card {} of the {need} needed from set \"{}\"",
-                shares.len() + 1,
-                base.label
-            )
+            Wanted::Quorum {
+                n: shares.len() + 1,
+                need,
+                label: base.label.clone(),
+            }
         };
-        let Some(mut p) = presenter.next(out, &ask)? else {
+        let Some(mut p) = presenter.next(out, &wanted)? else {
             break;
         };
         let role = loop {
@@ -185,7 +186,15 @@ pub fn add_card(
         };
         say(out, &card.said());
         seen.push(card);
-        presenter.release(out, p, if used { "share opened" } else { "skipped" })?;
+        presenter.release(
+            out,
+            p,
+            if used {
+                Done::ShareOpened
+            } else {
+                Done::Skipped
+            },
+        )?;
     }
     if shares.len() < need {
         return Err(CeremonyError::NotEnoughShares(format!(
@@ -205,7 +214,7 @@ pub fn add_card(
     // looked at; another personalised card there would make the choice the readers' order.
     if req.new_card.is_none() {
         while !presenter.pending_readers().is_empty() {
-            let Some(mut p) = presenter.next(out, "")? else {
+            let Some(mut p) = presenter.next(out, &Wanted::Any)? else {
                 break;
             };
             let other = identify(&mut p.card, &p.reader)

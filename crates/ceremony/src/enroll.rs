@@ -2,7 +2,8 @@
 //! back and open every record (the health check of `verify`, done at once). Nothing is written to any card until every card has been
 //! registered and its PIN accepted, so a refused card or a wrong PIN costs nothing.
 
-use crate::progress::Progress;
+use crate::presence::{CountOf, Done, Unwanted, Wanted};
+use crate::progress::{Event, Progress};
 
 use rand::rngs::OsRng;
 use zeroize::Zeroizing;
@@ -423,18 +424,16 @@ fn register_cards(
     req: &EnrollRequest<'_>,
     out: &mut dyn Progress,
 ) -> Result<Vec<Registered>, CeremonyError> {
-    let count = presenter.count_needed(req.count.map(usize::from), "the number of cards")?;
-    presenter.announce(
-        out,
-        &format!(
-            "Registering {count} cards: each custodian inserts their card and enters their PIN."
-        ),
-    );
+    let count = presenter.count_needed(req.count.map(usize::from), CountOf::Cards)?;
+    presenter.announce(out, Event::Enroll(Told::Registering { count }));
     let mut registered: Vec<Registered> = Vec::new();
     let mut whole = false;
     while registered.len() < count {
-        let ask = format!("custodian card {} of {count}", registered.len() + 1);
-        let batch = presenter.batch(out, &ask)?;
+        let wanted = Wanted::Custodian {
+            n: registered.len() + 1,
+            of: count,
+        };
+        let batch = presenter.batch(out, &wanted)?;
         if batch.is_empty() {
             break;
         }
@@ -451,7 +450,7 @@ fn register_cards(
                 Err(problem) if whole => problems.push(problem),
                 Err(problem) => {
                     say(out, &format!("Refused: {problem}. Insert another card."));
-                    presenter.release(out, p, "refused")?;
+                    presenter.release(out, p, Done::Refused)?;
                 }
             }
         }
@@ -496,7 +495,7 @@ fn register_cards(
                         capacity,
                         pin,
                     });
-                    presenter.keep(out, p, key, "registered")?;
+                    presenter.keep(out, p, key, Done::Registered)?;
                 }
                 Err(e) if whole => {
                     return Err(CeremonyError::NotEnrolled(format!(
@@ -509,7 +508,7 @@ fn register_cards(
                         out,
                         &format!("Refused: card {fingerprint}: {e}. Insert another card."),
                     );
-                    presenter.release(out, p, "refused")?;
+                    presenter.release(out, p, Done::Refused)?;
                 }
             }
         }
@@ -655,7 +654,14 @@ pub(super) fn write_redoing(
             let id = identify(c, reader)?;
             Ok(id.key.is_some_and(|k| k == key || Some(k) == old_key))
         };
-        let back = match presenter.put_back(out, reader, &format!("card {fingerprint}"), &is_it) {
+        let back = match presenter.put_back(
+            out,
+            reader,
+            &Wanted::Card {
+                fingerprint: fingerprint.clone(),
+            },
+            &is_it,
+        ) {
             Ok(Some(back)) => back,
             Ok(None) => return Err(error),
             // Stopped while waiting: a card that holds its new record unchecked must be
@@ -846,25 +852,22 @@ fn write_cards(
     let (req, enrollment) = (phase.req, phase.enrollment);
     let total = registered.len();
     let mut done = vec![false; total];
-    presenter.begin_recall(
-        out,
-        "Writing the shares: insert each registered card again, in any order.",
-    );
+    presenter.begin_recall(out, Event::Enroll(Told::WritingBegins));
     while phase.written.len() < total {
         if presenter.interrupted() {
             return Err(phase.stopped(&keys));
         }
         let judge = |key: &CardKey| match keys.iter().position(|k| k == key) {
-            None => Err("was not registered for this set"),
-            Some(i) if done[i] => Err("already holds its share"),
+            None => Err(Unwanted::NotRegistered),
+            Some(i) if done[i] => Err(Unwanted::AlreadyWritten),
             Some(i) => Ok(i),
         };
-        let ask = format!(
-            "a registered card ({} of {total} written so far)",
-            phase.written.len()
-        );
+        let wanted = Wanted::Registered {
+            written: phase.written.len(),
+            of: total,
+        };
         let recalled = presenter
-            .recall(out, &ask, &judge)
+            .recall(out, &wanted, &judge)
             .map_err(|e| phase.map_stop(e, &keys))?;
         let Some(Recalled {
             presented: mut p,
@@ -921,7 +924,7 @@ fn write_cards(
             presenter.finish(out, p);
         } else {
             presenter
-                .release(out, p, "share written")
+                .release(out, p, Done::ShareWritten)
                 .map_err(|e| phase.map_stop(e, &keys))?;
         }
     }
@@ -933,7 +936,15 @@ fn write_cards(
 /// What enrolling a set tells the people at the table as it goes (worded by the caller).
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
-pub enum Told {}
+pub enum Told {
+    /// One by one, `count` custodians insert their cards and enter their PINs.
+    Registering {
+        /// The cards to register.
+        count: usize,
+    },
+    /// The write pass begins: each registered card comes back, in any order.
+    WritingBegins,
+}
 
 #[cfg(test)]
 mod in_memory;

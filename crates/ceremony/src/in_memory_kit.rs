@@ -78,10 +78,41 @@ impl Said {
             .iter()
             .filter_map(|e| match e {
                 crate::progress::Event::Line(line) => Some(format!("{line}\n")),
-                #[allow(unreachable_patterns)]
                 _ => None,
             })
             .collect()
+    }
+}
+
+impl Said {
+    /// Whether an already-worded line contains `text`.
+    pub(crate) fn contains(&self, text: &str) -> bool {
+        self.text().contains(text)
+    }
+
+    /// The presence events told so far (cards asked for, put back, removed).
+    pub(crate) fn presence(&self) -> Vec<&crate::presence::Told> {
+        self.0
+            .iter()
+            .filter_map(|e| match e {
+                crate::progress::Event::Presence(t) => Some(t),
+                _ => None,
+            })
+            .collect()
+    }
+
+    /// Whether `event` was told.
+    pub(crate) fn told(&self, event: &crate::progress::Event) -> bool {
+        self.0.contains(event)
+    }
+}
+
+impl std::fmt::Display for Said {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        for event in &self.0 {
+            writeln!(f, "{event:?}")?;
+        }
+        Ok(())
     }
 }
 

@@ -86,6 +86,9 @@ impl Journal for NoJournal {
 #[derive(Debug, Error)]
 pub enum CeremonyError {
     // New variants of presence, PINs, init, change-pin and reset go below this line.
+    /// Cards come one by one, so how many a pass needs must be given up front.
+    #[error("the cards come one by one, so the number of cards must be given")]
+    CountNeeded(presence::CountOf),
 
     // New variants of enroll go below this line.
 

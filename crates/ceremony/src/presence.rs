@@ -12,7 +12,8 @@ use quorum_card::transport::TransportError;
 use quorum_protocol::crypto::CardKey;
 
 use super::interrupt::{sliced, Interrupt, WaitEnd};
-use super::{say, CeremonyError};
+use super::CeremonyError;
+use crate::progress::Event;
 
 /// How the operator presents cards.
 #[derive(Debug, Clone)]
@@ -178,7 +179,7 @@ impl<'a> Presenter<'a> {
         &mut self,
         out: &mut dyn Progress,
         reader: &str,
-        ask: &str,
+        wanted: &Wanted,
         is_it: &dyn Fn(&mut dyn CustodianCard) -> Result<bool, CeremonyError>,
     ) -> Result<Option<Presented>, CeremonyError> {
         let timeout = self.put_back_timeout();
@@ -186,24 +187,28 @@ impl<'a> Presenter<'a> {
         // pcscd notices a pulled card within one poll; a card that never left (a reader
         // hiccup) is used again at once.
         self.wait_removal(reader, PCSC_NOTICE)?;
-        say(out, &format!("Put {ask} back into \"{reader}\"."));
+        out.tell(Event::Presence(Told::PutBack {
+            wanted: wanted.clone(),
+            reader: reader.to_owned(),
+        }));
         loop {
             let left = deadline.saturating_duration_since(Instant::now());
             if left.is_zero() || !self.wait_card(reader, left)? {
                 return Ok(None);
             }
             match self.open(reader) {
-                Ok(mut p) => {
-                    match is_it(&mut p.card) {
-                        Ok(true) => return Ok(Some(p)),
-                        Ok(false) => {
-                            drop(p);
-                            say(out, &format!("That is not {ask}: take it out of \"{reader}\" and put {ask} in."));
-                        }
-                        Err(e) if super::share::LeftTheReader::card_left(&e) => {}
-                        Err(e) => return Err(e),
+                Ok(mut p) => match is_it(&mut p.card) {
+                    Ok(true) => return Ok(Some(p)),
+                    Ok(false) => {
+                        drop(p);
+                        out.tell(Event::Presence(Told::NotTheOne {
+                            wanted: wanted.clone(),
+                            reader: reader.to_owned(),
+                        }));
                     }
-                }
+                    Err(e) if super::share::LeftTheReader::card_left(&e) => {}
+                    Err(e) => return Err(e),
+                },
                 Err(e) if super::share::LeftTheReader::card_left(&e) => {}
                 Err(e) => return Err(e),
             }
@@ -234,9 +239,11 @@ impl<'a> Presenter<'a> {
             let key = super::identify(c, &reader)?.key;
             Ok(key.is_some_and(|k| k.fingerprint() == fingerprint))
         };
-        let ask = format!("card {fingerprint}");
+        let wanted = Wanted::Card {
+            fingerprint: fingerprint.to_owned(),
+        };
         let reader = p.reader.clone();
-        match self.put_back(out, &reader, &ask, &is_it)? {
+        match self.put_back(out, &reader, &wanted, &is_it)? {
             Some(back) => {
                 *p = back;
                 Ok(true)
@@ -273,7 +280,7 @@ impl<'a> Presenter<'a> {
     pub fn batch(
         &mut self,
         out: &mut dyn Progress,
-        ask: &str,
+        wanted: &Wanted,
     ) -> Result<Vec<Presented>, CeremonyError> {
         let mut batch = Vec::new();
         if matches!(self.from, CardsFrom::EveryReader { .. }) {
@@ -281,7 +288,7 @@ impl<'a> Presenter<'a> {
                 batch.push(self.open(&reader)?);
             }
         } else {
-            batch.extend(self.next(out, ask)?);
+            batch.extend(self.next(out, wanted)?);
         }
         Ok(batch)
     }
@@ -306,7 +313,7 @@ impl<'a> Presenter<'a> {
     pub fn next(
         &mut self,
         out: &mut dyn Progress,
-        ask: &str,
+        wanted: &Wanted,
     ) -> Result<Option<Presented>, CeremonyError> {
         self.check_interrupt()?;
         match &self.from {
@@ -322,7 +329,10 @@ impl<'a> Presenter<'a> {
                     .iter()
                     .any(|r| r.name == reader && r.card_present);
                 if !present {
-                    say(out, &format!("Insert {ask} into \"{reader}\"."));
+                    out.tell(Event::Presence(Told::Insert {
+                        wanted: wanted.clone(),
+                        reader: Some(reader.clone()),
+                    }));
                     if !self.wait_card(&reader, timeout)? {
                         return Err(CeremonyError::WaitTimedOut {
                             what: "a card to be inserted",
@@ -335,7 +345,7 @@ impl<'a> Presenter<'a> {
             }
             CardsFrom::AnyReader { timeout } => {
                 let timeout = *timeout;
-                self.next_any(out, ask, timeout).map(Some)
+                self.next_any(out, wanted, timeout).map(Some)
             }
         }
     }
@@ -345,7 +355,7 @@ impl<'a> Presenter<'a> {
     fn next_any(
         &mut self,
         out: &mut dyn Progress,
-        ask: &str,
+        wanted: &Wanted,
         timeout: Duration,
     ) -> Result<Presented, CeremonyError> {
         let deadline = Instant::now() + timeout;
@@ -364,7 +374,10 @@ impl<'a> Presenter<'a> {
                 return self.open(&reader);
             }
             if !asked {
-                say(out, &format!("Insert {ask} into any free reader."));
+                out.tell(Event::Presence(Told::Insert {
+                    wanted: wanted.clone(),
+                    reader: None,
+                }));
                 asked = true;
             }
             let left = deadline.saturating_duration_since(Instant::now());
@@ -387,21 +400,23 @@ impl<'a> Presenter<'a> {
 
     /// How many cards one pass needs: those present with every reader, else the `count` the
     /// operator must give (`what` names it in the refusal) since cards come one by one.
-    pub fn count_needed(&self, count: Option<usize>, what: &str) -> Result<usize, CeremonyError> {
+    pub fn count_needed(
+        &self,
+        count: Option<usize>,
+        what: CountOf,
+    ) -> Result<usize, CeremonyError> {
         match (count, &self.from) {
             (Some(count), _) => Ok(count),
             (None, CardsFrom::EveryReader { .. }) => Ok(self.queue.len()),
-            (None, _) => Err(CeremonyError::Usage(format!(
-                "with --reader or --any-reader, give {what} with --shares M"
-            ))),
+            (None, _) => Err(CeremonyError::CountNeeded(what)),
         }
     }
 
-    /// Says `text` when the custodians bring their cards one by one (with every reader the
+    /// Tells `event` when the custodians bring their cards one by one (with every reader the
     /// cards are already in, so there is nothing to announce).
-    pub fn announce(&self, out: &mut dyn Progress, text: &str) {
+    pub fn announce(&self, out: &mut dyn Progress, event: Event) {
         if self.swapping() {
-            say(out, text);
+            out.tell(event);
         }
     }
 
@@ -413,7 +428,7 @@ impl<'a> Presenter<'a> {
         out: &mut dyn Progress,
         presented: Presented,
         key: CardKey,
-        why: &str,
+        why: Done,
     ) -> Result<(), CeremonyError> {
         match self.from {
             CardsFrom::EveryReader { .. } => {
@@ -424,11 +439,11 @@ impl<'a> Presenter<'a> {
         }
     }
 
-    /// Starts a later pass over kept cards, saying `text` (what the custodians do) when they
-    /// must bring their cards again; nothing is said when every card is still in its reader.
-    pub fn begin_recall(&mut self, out: &mut dyn Progress, text: &str) {
+    /// Starts a later pass over kept cards, telling `event` (what the custodians do) when
+    /// they must bring their cards again; nothing is told when every card is still in.
+    pub fn begin_recall(&mut self, out: &mut dyn Progress, event: Event) {
         self.handed.clear();
-        self.announce(out, text);
+        self.announce(out, event);
     }
 
     /// Hands back a kept card that `judge` still wants (it gives the card's index, or why it
@@ -438,8 +453,8 @@ impl<'a> Presenter<'a> {
     pub fn recall(
         &mut self,
         out: &mut dyn Progress,
-        ask: &str,
-        judge: &dyn Fn(&CardKey) -> Result<usize, &'static str>,
+        wanted: &Wanted,
+        judge: &dyn Fn(&CardKey) -> Result<usize, Unwanted>,
     ) -> Result<Option<Recalled>, CeremonyError> {
         self.check_interrupt()?;
         if let CardsFrom::EveryReader { .. } = self.from {
@@ -458,18 +473,20 @@ impl<'a> Presenter<'a> {
             }));
         }
         loop {
-            let Some(mut p) = self.next(out, ask)? else {
+            let Some(mut p) = self.next(out, wanted)? else {
                 return Ok(None);
             };
             let id = match super::identify(&mut p.card, &p.reader) {
                 Ok(id) => id,
                 Err(e) => {
-                    say(out, &format!("Skipped: {e}"));
-                    self.release(out, p, "not usable")?;
+                    out.tell(Event::Presence(Told::Unreadable {
+                        problem: e.to_string(),
+                    }));
+                    self.release(out, p, Done::NotUsable)?;
                     continue;
                 }
             };
-            match id.key.ok_or("has no key").and_then(|k| judge(&k)) {
+            match id.key.ok_or(Unwanted::NoKey).and_then(|k| judge(&k)) {
                 Ok(index) => {
                     return Ok(Some(Recalled {
                         presented: p,
@@ -478,8 +495,11 @@ impl<'a> Presenter<'a> {
                     }))
                 }
                 Err(why) => {
-                    say(out, &format!("Skipped: card {} {why}.", id.name()));
-                    self.release(out, p, why)?;
+                    out.tell(Event::Presence(Told::Unwanted {
+                        card: id.name(),
+                        why,
+                    }));
+                    self.release(out, p, Done::Unwanted(why))?;
                 }
             }
         }
@@ -490,21 +510,22 @@ impl<'a> Presenter<'a> {
         &mut self,
         out: &mut dyn Progress,
         presented: Presented,
-        why: &str,
+        why: Done,
     ) -> Result<(), CeremonyError> {
         let reader = presented.reader.clone();
         drop(presented);
         if let CardsFrom::AnyReader { .. } = &self.from {
-            say(
-                out,
-                &format!(
-                    "Done with the card in \"{reader}\" ({why}); its custodian may take it out."
-                ),
-            );
+            out.tell(Event::Presence(Told::DoneWith {
+                reader: reader.clone(),
+                why: why.clone(),
+            }));
         }
         if let CardsFrom::OneReader { timeout, .. } = &self.from {
             let timeout = *timeout;
-            say(out, &format!("Remove the card from \"{reader}\" ({why})."));
+            out.tell(Event::Presence(Told::Remove {
+                reader: reader.clone(),
+                why,
+            }));
             if !self.wait_removal(&reader, timeout)? {
                 return Err(CeremonyError::WaitTimedOut {
                     what: "the card to be removed",
@@ -522,12 +543,7 @@ impl<'a> Presenter<'a> {
         let reader = presented.reader.clone();
         drop(presented);
         if self.swapping() {
-            say(
-                out,
-                &format!(
-                    "That was the last card needed; its custodian may take it out of \"{reader}\"."
-                ),
-            );
+            out.tell(Event::Presence(Told::LastCard { reader }));
         }
     }
 
@@ -595,7 +611,192 @@ pub fn connect_settled(ctx: &dyn Readers, reader: &str) -> Result<Connection, Ce
     Err(last.expect("the loop ran").into())
 }
 
-/// What inserting, removing and putting back cards tells the people at the table as it goes (worded by the caller).
+/// What inserting, removing and putting back cards tells the people at the table.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
-pub enum Told {}
+pub enum Told {
+    /// A card is asked for: in `reader`, or in any free reader when `None`.
+    Insert {
+        /// The card asked for.
+        wanted: Wanted,
+        /// The reader it goes into, or any free one.
+        reader: Option<String>,
+    },
+    /// A card pulled out in the middle of its step is asked back into the reader it was in.
+    PutBack {
+        /// The card.
+        wanted: Wanted,
+        /// Its reader.
+        reader: String,
+    },
+    /// Another card came in where a pulled card was asked back.
+    NotTheOne {
+        /// The card asked back.
+        wanted: Wanted,
+        /// Its reader.
+        reader: String,
+    },
+    /// A card inserted for a later pass could not be read; it is left out.
+    Unreadable {
+        /// The reason, as the failure describes itself.
+        problem: String,
+    },
+    /// A card inserted for a later pass is not one that pass wants now.
+    Unwanted {
+        /// The card's fingerprint (or a description of a card without key).
+        card: String,
+        /// Why it is not wanted.
+        why: Unwanted,
+    },
+    /// Any-reader mode: the ceremony is done with a card (it may stay in its reader).
+    DoneWith {
+        /// Its reader.
+        reader: String,
+        /// What happened to it.
+        why: Done,
+    },
+    /// One-reader mode: the card must come out before the next goes in.
+    Remove {
+        /// The reader.
+        reader: String,
+        /// What happened to it.
+        why: Done,
+    },
+    /// The last card needed was handled; its custodian may take it.
+    LastCard {
+        /// Its reader.
+        reader: String,
+    },
+}
+
+/// Which card the people at the table are asked for.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Wanted {
+    /// Enroll: the next custodian card to register.
+    Custodian {
+        /// Its place among the cards registered (1-based).
+        n: usize,
+        /// The cards the set will have.
+        of: usize,
+    },
+    /// Enroll's write pass: a card registered for the set.
+    Registered {
+        /// Cards written so far.
+        written: usize,
+        /// Cards to write.
+        of: usize,
+    },
+    /// Verify: the next card to check.
+    ToCheck {
+        /// Its place among the cards checked (1-based).
+        n: usize,
+        /// The cards to check.
+        of: usize,
+    },
+    /// Recover: a custodian card of the set being recovered (`None` until a card shows it).
+    OfSet {
+        /// The set's label, shares opened and shares needed, once known.
+        set: Option<(String, usize, usize)>,
+    },
+    /// add-card: a custodian card of the set the new card joins.
+    Quorum {
+        /// Its place among the shares needed (1-based).
+        n: usize,
+        /// The shares needed.
+        need: usize,
+        /// The set's label.
+        label: String,
+    },
+    /// add-card: the new card.
+    NewCard,
+    /// Reshare: a custodian card of the old set (`need` once its threshold is known).
+    OldSet {
+        /// Its place among the shares needed (1-based).
+        n: usize,
+        /// The shares needed, once a card told.
+        need: Option<usize>,
+    },
+    /// Reshare: the next card of the new set to register.
+    NewSet {
+        /// Its place (1-based).
+        n: usize,
+        /// The new set's cards.
+        of: usize,
+    },
+    /// Reshare's write pass: a card registered for the new set.
+    RegisteredNewSet {
+        /// Cards written so far.
+        written: usize,
+        /// Cards to write.
+        of: usize,
+    },
+    /// Reshare's wipe pass: one of the old cards the new set does not use.
+    ToWipe {
+        /// The fingerprints still to wipe.
+        left: Vec<String>,
+    },
+    /// One particular card (asked back).
+    Card {
+        /// Its fingerprint.
+        fingerprint: String,
+    },
+    /// Any card (nothing particular is asked).
+    Any,
+}
+
+/// Why the presenter is done with a card.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Done {
+    /// Refused for this ceremony (the reason was told).
+    Refused,
+    /// Registered; it comes back for the write pass.
+    Registered,
+    /// Its share was written.
+    ShareWritten,
+    /// Checked.
+    Checked,
+    /// Its share was opened.
+    ShareOpened,
+    /// Not used.
+    Skipped,
+    /// Written.
+    Written,
+    /// Wiped.
+    Wiped,
+    /// Could not be read.
+    NotUsable,
+    /// Not wanted by the pass it came for.
+    Unwanted(Unwanted),
+}
+
+/// Why a later pass does not want a card it was handed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Unwanted {
+    /// The card has no key.
+    NoKey,
+    /// It was not registered for this set.
+    NotRegistered,
+    /// It already holds its share.
+    AlreadyWritten,
+    /// It was not registered for the new set.
+    NotRegisteredNewSet,
+    /// It already holds its new share.
+    AlreadyWrittenNewSet,
+    /// An old card whose overwriting now would leave no complete set.
+    WouldLeaveNoCompleteSet,
+    /// It is not one of the old cards to wipe.
+    NotToWipe,
+}
+
+/// What a one-by-one pass needs to be told up front.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CountOf {
+    /// Enroll: the set's number of cards.
+    Cards,
+    /// Reshare: the new set's number of cards.
+    NewSetCards,
+}

@@ -7,6 +7,7 @@
 //! sight. Cards of other sets, duplicates, copied records, blocked cards and failures are
 //! named and skipped, never fatal, so the custodians can try another card.
 
+use crate::presence::{Done, Wanted};
 use crate::progress::Progress;
 
 use zeroize::Zeroizing;
@@ -272,16 +273,13 @@ impl Run<'_, '_> {
         out: &mut dyn Progress,
     ) -> Result<(), CeremonyError> {
         while !self.complete() {
-            let ask = match &self.target {
-                Some((t, _)) => format!(
-                    "a custodian card of set \"{}\" ({} of {} opened)",
-                    t.label,
-                    self.shares.len(),
-                    t.threshold
-                ),
-                None => "a custodian card".to_owned(),
+            let wanted = Wanted::OfSet {
+                set: self
+                    .target
+                    .as_ref()
+                    .map(|(t, _)| (t.label.clone(), self.shares.len(), usize::from(t.threshold))),
             };
-            let batch = presenter.batch(out, &ask)?;
+            let batch = presenter.batch(out, &wanted)?;
             if batch.is_empty() {
                 break;
             }
@@ -320,7 +318,15 @@ impl Run<'_, '_> {
                 if self.complete() {
                     presenter.finish(out, p);
                 } else {
-                    presenter.release(out, p, if used { "share opened" } else { "skipped" })?;
+                    presenter.release(
+                        out,
+                        p,
+                        if used {
+                            Done::ShareOpened
+                        } else {
+                            Done::Skipped
+                        },
+                    )?;
                 }
             }
         }

@@ -12,7 +12,8 @@
 
 mod standing;
 
-use crate::progress::Progress;
+use crate::presence::{CountOf, Done, Unwanted, Wanted};
+use crate::progress::{Event, Progress};
 
 use rand::rngs::OsRng;
 
@@ -225,8 +226,7 @@ pub fn reshare(
     let mut presenter = Presenter::new(ctx, req.from.clone(), req.trace, req.interrupt)?;
     say(out, "Phase 0 of 2: open the old set's shares and register the new set's cards; nothing is written yet.");
     let gathered = if presenter.swapping() {
-        let count =
-            presenter.count_needed(req.count.map(usize::from), "the new set's number of cards")?;
+        let count = presenter.count_needed(req.count.map(usize::from), CountOf::NewSetCards)?;
         let mut g = Gathered::default();
         open_quorum_swapped(&mut presenter, req, &mut g, out)
             .and_then(|()| register_swapped(&mut presenter, req, &mut g, count, out))
@@ -424,7 +424,7 @@ fn gather_present(
     let mut g = Gathered::default();
     let mut problems = Vec::new();
     let mut sink = crate::progress::Silent;
-    while let Some(p) = presenter.next(&mut sink, "")? {
+    while let Some(p) = presenter.next(&mut sink, &Wanted::Any)? {
         if let Err(problem) = gather_one(p, req, &mut g, presenter, out) {
             say(out, &format!("Skipped: {problem}."));
             problems.push(problem);
@@ -604,7 +604,7 @@ fn keep(
     out: &mut dyn Progress,
 ) -> Result<(), String> {
     presenter
-        .keep(out, p, key, "registered")
+        .keep(out, p, key, Done::Registered)
         .map_err(|e| e.to_string())
 }
 
@@ -621,14 +621,11 @@ fn open_quorum_swapped(
         if need.is_some_and(|n| g.shares.len() >= n) {
             return Ok(());
         }
-        let ask = match need {
-            Some(n) => format!(
-                "old-set custodian card {} of the {n} needed",
-                g.shares.len() + 1
-            ),
-            None => "old-set custodian card 1 (a card of the set to reshare)".to_owned(),
+        let wanted = Wanted::OldSet {
+            n: g.shares.len() + 1,
+            need,
         };
-        let Some(mut p) = presenter.next(out, &ask)? else {
+        let Some(mut p) = presenter.next(out, &wanted)? else {
             break;
         };
         let reader = p.reader.clone();
@@ -660,7 +657,7 @@ fn open_quorum_swapped(
                         key: member.key,
                     });
                 }
-                presenter.release(out, p, "share opened")?;
+                presenter.release(out, p, Done::ShareOpened)?;
             }
             Err(Refusal { who, reason }) => {
                 let why = match reason {
@@ -672,7 +669,7 @@ fn open_quorum_swapped(
                 };
                 say(out, &format!("Skipped {}: {why}", who.text));
                 problems.push(format!("{} in \"{reader}\": {why}", who.text));
-                presenter.release(out, p, "skipped")?;
+                presenter.release(out, p, Done::Skipped)?;
             }
         }
     }
@@ -694,7 +691,7 @@ fn register_swapped(
     );
     while g.members.len() < count {
         let k = g.members.len() + 1;
-        let Some(mut p) = presenter.next(out, &format!("new-set card {k} of {count}"))? else {
+        let Some(mut p) = presenter.next(out, &Wanted::NewSet { n: k, of: count })? else {
             break;
         };
         let reader = p.reader.clone();
@@ -725,11 +722,11 @@ fn register_swapped(
                     old_key,
                     replaces,
                 });
-                presenter.keep(out, p, old_key.unwrap_or(key), "registered")?;
+                presenter.keep(out, p, old_key.unwrap_or(key), Done::Registered)?;
             }
             Err(why) => {
                 say(out, &format!("Refused: {why}. Insert another card."));
-                presenter.release(out, p, "refused")?;
+                presenter.release(out, p, Done::Refused)?;
             }
         }
     }
@@ -885,34 +882,27 @@ fn write_cards(
     let total = members.len();
     let mut done = vec![false; total];
     let mut written = Vec::new();
-    presenter.begin_recall(
-        out,
-        "Phase 1: insert each card registered for the new set again, in any order; the fresh cards first, then the re-used old ones.",
-    );
+    presenter.begin_recall(out, Event::Reshare(Told::WritingBegins));
     while written.len() < total {
         if presenter.interrupted() {
             return Err(stopped(1, progress));
         }
         let may_write = |reused| progress.may_write(reused);
-        let judge = |key: &CardKey| {
-            match members
+        let judge = |key: &CardKey| match members
             .iter()
             .position(|m| m.is_card(key) || m.card.key == *key)
         {
-            None => Err("was not registered for the new set"),
-            Some(i) if done[i] => Err("already holds its new share"),
-            Some(i) if !may_write(members[i].reused()) => Err(
-                "holds a share of the old set, and overwriting it now would leave no complete set: insert the fresh cards first",
-            ),
+            None => Err(Unwanted::NotRegisteredNewSet),
+            Some(i) if done[i] => Err(Unwanted::AlreadyWrittenNewSet),
+            Some(i) if !may_write(members[i].reused()) => Err(Unwanted::WouldLeaveNoCompleteSet),
             Some(i) => Ok(i),
-        }
         };
-        let ask = format!(
-            "a registered new-set card ({} of {total} written so far)",
-            written.len()
-        );
+        let wanted = Wanted::RegisteredNewSet {
+            written: written.len(),
+            of: total,
+        };
         let recalled = presenter
-            .recall(out, &ask, &judge)
+            .recall(out, &wanted, &judge)
             .map_err(|e| phase_error(1, e, progress))?;
         let Some(Recalled {
             presented: mut p,
@@ -950,7 +940,7 @@ fn write_cards(
             presenter.finish(out, p);
         } else {
             presenter
-                .release(out, p, "written")
+                .release(out, p, Done::Written)
                 .map_err(|e| phase_error(1, e, progress))?;
         }
     }
@@ -974,10 +964,7 @@ fn wipe(
     out: &mut dyn Progress,
 ) -> Result<Vec<String>, CeremonyError> {
     let mut wiped: Vec<String> = Vec::new();
-    presenter.begin_recall(
-        out,
-        "Phase 2: insert each old card the new set does not use, in any order, to wipe it.",
-    );
+    presenter.begin_recall(out, Event::Reshare(Told::WipingBegins));
     while wiped.len() < retire.len() {
         let left: Vec<String> = retire
             .iter()
@@ -988,11 +975,11 @@ fn wipe(
             retire
                 .iter()
                 .position(|o| o.key == *key && !wiped.contains(&key.fingerprint()))
-                .ok_or("is not one of the old cards to wipe")
+                .ok_or(Unwanted::NotToWipe)
         };
-        let ask = format!("an old card to wipe (one of {})", left.join(", "));
+        let wanted = Wanted::ToWipe { left };
         let recalled = presenter
-            .recall(out, &ask, &judge)
+            .recall(out, &wanted, &judge)
             .map_err(|e| phase_error(2, e, progress))?;
         let Some(Recalled {
             presented: mut p,
@@ -1009,7 +996,7 @@ fn wipe(
             presenter.finish(out, p);
         } else {
             presenter
-                .release(out, p, "wiped")
+                .release(out, p, Done::Wiped)
                 .map_err(|e| phase_error(2, e, progress))?;
         }
     }
@@ -1045,7 +1032,13 @@ fn wipe_one(
 /// What resharing a set tells the people at the table as it goes (worded by the caller).
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
-pub enum Told {}
+pub enum Told {
+    /// Phase 1 begins: the cards registered for the new set come back to be written,
+    /// fresh cards before re-used old ones.
+    WritingBegins,
+    /// Phase 2 begins: the old cards the new set does not use come back to be wiped.
+    WipingBegins,
+}
 
 #[cfg(test)]
 mod tests {

@@ -4,6 +4,7 @@
 //! `no_open`, the card instead proves it holds the key its record lists (a DH challenge on
 //! a fresh random point) and its share is never read or opened on this computer.
 
+use crate::presence::{Done, Wanted};
 use crate::progress::Progress;
 
 use rand::rngs::OsRng;
@@ -65,8 +66,11 @@ pub fn verify(
     let total = presenter.pass_size(req.count);
     let mut checks: Vec<CardCheck> = Vec::new();
     while checks.len() < total {
-        let ask = format!("custodian card {} of {total} to check", checks.len() + 1);
-        let Some(mut p) = presenter.next(out, &ask)? else {
+        let wanted = Wanted::ToCheck {
+            n: checks.len() + 1,
+            of: total,
+        };
+        let Some(mut p) = presenter.next(out, &wanted)? else {
             break;
         };
         let reader = p.reader.clone();
@@ -115,7 +119,7 @@ pub fn verify(
         if checks.len() == total {
             presenter.finish(out, p);
         } else {
-            presenter.release(out, p, "checked")?;
+            presenter.release(out, p, Done::Checked)?;
         }
     }
     Ok(checks)

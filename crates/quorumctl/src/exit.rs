@@ -178,6 +178,7 @@ impl Exit for CeremonyError {
             | CeremonyError::WhichCard(_)
             | CeremonyError::Record(_)
             | CeremonyError::SeveralSets(_)
+            | CeremonyError::CountNeeded(_)
             | CeremonyError::Usage(_) => ExitStatus::Usage,
             CeremonyError::WaitTimedOut { .. } => ExitStatus::Timeout,
             CeremonyError::CardRefused { .. }

@@ -7,6 +7,7 @@ use quorum_protocol::record::PublicRecord;
 
 use super::*;
 use crate::in_memory_kit::*;
+use crate::presence::Told as Present;
 use crate::recover::{recover, Anchor, RecoverRequest};
 
 fn bundle_records(set: &EnrolledSet) -> Vec<PublicRecord> {
@@ -20,7 +21,7 @@ fn run(
     set: &EnrolledSet,
     from: CardsFrom,
     new_card: Option<&str>,
-) -> (Result<AddedCardReport, CeremonyError>, String) {
+) -> (Result<AddedCardReport, CeremonyError>, Said) {
     let records = bundle_records(set);
     let pins = pin_file();
     let req = AddCardRequest {
@@ -35,7 +36,7 @@ fn run(
     };
     let mut said = Said::default();
     let result = add_card(readers, &req, &mut said);
-    (result, said.text())
+    (result, said)
 }
 
 fn recovers(cards: &[SharedCard]) -> bool {
@@ -223,7 +224,12 @@ fn a_custodian_card_pulled_while_opening_and_put_back_still_counts() {
     readers.then_insert("Reader 0", &set.cards[0]);
     let (result, said) = run(&readers, &set, every_reader_put_back(), None);
     let report = result.unwrap();
-    assert!(said.contains("back into \"Reader 0\""), "{said}");
+    assert!(
+        said.presence()
+            .iter()
+            .any(|t| matches!(t, Present::PutBack { reader, .. } if reader == "Reader 0")),
+        "{said}"
+    );
     assert_eq!(report.card.record.set_version, 2);
     assert!(recovers(&[set.cards[0].clone(), new]));
 }

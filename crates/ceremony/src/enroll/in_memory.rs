@@ -9,15 +9,17 @@ use super::*;
 use crate::in_memory_kit::*;
 use crate::pins::tests::Typed;
 use crate::pins::PinTable;
+use crate::presence::{CountOf, Done, Told as Present, Unwanted, Wanted};
+use crate::progress::Event;
 use quorum_protocol::sharing::EnrollError;
 
 fn run(
     readers: &MemoryReaders,
     req: &EnrollRequest<'_>,
-) -> (Result<EnrollOutcome, CeremonyError>, String) {
+) -> (Result<EnrollOutcome, CeremonyError>, Said) {
     let mut said = Said::default();
     let result = enroll(readers, req, &mut crate::NoJournal, &mut said);
-    (result, said.text())
+    (result, said)
 }
 
 /// Every card holds the record the outcome says it was written, and opened it.
@@ -71,7 +73,9 @@ fn every_reader_enrolls_the_cards_present_in_reader_order_with_their_names() {
         assert!(!card.borrow().validated(), "the session ended with a reset");
     }
     assert_eq!(
-        said.matches("share written, read back and opened").count(),
+        said.text()
+            .matches("share written, read back and opened")
+            .count(),
         3
     );
 }
@@ -110,14 +114,25 @@ fn one_reader_registers_each_card_then_writes_each_one_again() {
         "the last card may stay in the reader"
     );
     assert!(
-        said.contains("Insert custodian card 1 of 3 into \"Pad\""),
+        said.told(&Event::Presence(Present::Insert {
+            wanted: Wanted::Custodian { n: 1, of: 3 },
+            reader: Some("Pad".into())
+        })),
         "{said}"
     );
     assert!(
-        said.contains("Remove the card from \"Pad\" (registered)"),
+        said.told(&Event::Presence(Present::Remove {
+            reader: "Pad".into(),
+            why: Done::Registered
+        })),
         "{said}"
     );
-    assert!(said.contains("its custodian may take it out"), "{said}");
+    assert!(
+        said.told(&Event::Presence(Present::LastCard {
+            reader: "Pad".into()
+        })),
+        "{said}"
+    );
 }
 
 #[test]
@@ -133,13 +148,19 @@ fn one_reader_skips_a_stranger_and_a_card_written_already() {
     let (result, said) = run(&readers, &req);
     assert_written(&cards, &result.unwrap());
     assert!(
-        said.contains(&format!(
-            "Skipped: card {} was not registered",
-            fingerprint(&stranger)
-        )),
+        said.told(&Event::Presence(Present::Unwanted {
+            card: fingerprint(&stranger),
+            why: Unwanted::NotRegistered
+        })),
         "{said}"
     );
-    assert!(said.contains("already holds its share"), "{said}");
+    assert!(
+        said.told(&Event::Presence(Present::Unwanted {
+            card: fingerprint(&cards[0]),
+            why: Unwanted::AlreadyWritten
+        })),
+        "{said}"
+    );
     assert_eq!(stranger.borrow().pin_checks(), 0);
     assert_eq!(stranger.borrow().writes(), 0);
 }
@@ -162,7 +183,10 @@ fn any_reader_takes_the_cards_present_then_each_card_inserted() {
     assert_written(&cards, &outcome);
     assert_eq!(readers.script_left(), 0);
     assert!(
-        said.contains("Insert custodian card 3 of 3 into any free reader."),
+        said.told(&Event::Presence(Present::Insert {
+            wanted: Wanted::Custodian { n: 3, of: 3 },
+            reader: None
+        })),
         "{said}"
     );
     assert_eq!(outcome.cards.len(), 3);
@@ -175,7 +199,7 @@ fn swapping_without_a_count_is_a_usage_error_before_any_card() {
     let req = enroll_request(2, "x", one_reader("Pad"), &pins);
     assert!(matches!(
         run(&readers, &req).0,
-        Err(CeremonyError::Usage(_))
+        Err(CeremonyError::CountNeeded(CountOf::Cards))
     ));
     assert!(readers.waits().is_empty());
 }
@@ -437,6 +461,11 @@ fn a_card_pulled_during_its_pin_and_put_back_is_registered_and_written() {
     let req = enroll_request(2, "x", every_reader_put_back(), &pins);
     let (result, said) = run(&readers, &req);
     let outcome = result.unwrap();
-    assert!(said.contains("back into \"Reader 0\""), "{said}");
+    assert!(
+        said.presence()
+            .iter()
+            .any(|t| matches!(t, Present::PutBack { reader, .. } if reader == "Reader 0")),
+        "{said}"
+    );
     assert_written(&cards, &outcome);
 }

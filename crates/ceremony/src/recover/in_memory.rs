@@ -9,6 +9,8 @@ use super::*;
 use crate::in_memory_kit::*;
 use crate::pins::tests::Typed;
 use crate::pins::PinProvider;
+use crate::presence::{Told as Present, Wanted};
+use crate::progress::Event;
 
 fn request(anchor: Anchor, from: CardsFrom, pins: &dyn PinProvider) -> RecoverRequest<'_> {
     RecoverRequest {
@@ -24,10 +26,10 @@ fn request(anchor: Anchor, from: CardsFrom, pins: &dyn PinProvider) -> RecoverRe
 fn run(
     readers: &MemoryReaders,
     req: &RecoverRequest<'_>,
-) -> (Result<Recovered, CeremonyError>, String) {
+) -> (Result<Recovered, CeremonyError>, Said) {
     let mut said = Said::default();
     let result = recover(readers, req, &mut said);
-    (result, said.text())
+    (result, said)
 }
 
 fn bundle_anchor(set: &EnrolledSet) -> Anchor {
@@ -72,10 +74,21 @@ fn one_reader_takes_custodians_in_turn() {
     assert_eq!(&result.unwrap().master[..], MASTER);
     assert_eq!(set.cards[1].borrow().log().len(), 0, "never inserted");
     assert!(
-        said.contains("Insert a custodian card into \"Pad\""),
+        said.told(&Event::Presence(Present::Insert {
+            wanted: Wanted::OfSet { set: None },
+            reader: Some("Pad".into())
+        })),
         "{said}"
     );
-    assert!(said.contains("(1 of 2 opened)"), "{said}");
+    assert!(
+        said.told(&Event::Presence(Present::Insert {
+            wanted: Wanted::OfSet {
+                set: Some(("vault".into(), 1, 2))
+            },
+            reader: Some("Pad".into())
+        })),
+        "{said}"
+    );
     assert_eq!(
         readers.waits(),
         ["card in Pad", "removal from Pad", "card in Pad"]
@@ -94,7 +107,12 @@ fn any_reader_takes_the_card_present_then_the_one_inserted() {
     assert_eq!(&recovered.master[..], MASTER);
     let order: Vec<&str> = recovered.cards.iter().map(|c| c.reader.as_str()).collect();
     assert_eq!(order, ["R1", "R0"]);
-    assert!(said.contains("into any free reader"), "{said}");
+    assert!(
+        said.presence()
+            .iter()
+            .any(|t| matches!(t, Present::Insert { reader: None, .. })),
+        "{said}"
+    );
 }
 
 #[test]
@@ -453,8 +471,12 @@ fn a_card_pulled_during_its_unseal_and_put_back_is_used_after_all() {
         &request(Anchor::None, every_reader_put_back(), &pins),
     );
     let recovered = result.unwrap();
-    assert!(said.contains("Put card"), "{said}");
-    assert!(said.contains("back into \"Reader 0\""), "{said}");
+    assert!(
+        said.presence()
+            .iter()
+            .any(|t| matches!(t, Present::PutBack { reader, .. } if reader == "Reader 0")),
+        "{said}"
+    );
     assert_eq!(recovered.cards.iter().filter(|c| c.used).count(), 2);
     assert_eq!(&recovered.master[..], MASTER);
     // Its PIN was checked again on the new session.

@@ -18,7 +18,7 @@ fn run(
     readers: &MemoryReaders,
     old: &EnrolledSet,
     plan: Plan<'_>,
-) -> (Result<Reshared, CeremonyError>, String, usize) {
+) -> (Result<Reshared, CeremonyError>, Said, usize) {
     let records: Vec<PublicRecord> = Bundle::from_enrollment(&old.outcome.enrollment)
         .decoded_records()
         .unwrap();
@@ -52,7 +52,7 @@ fn run(
         &mut crate::NoJournal,
         &mut said,
     );
-    (result, said.text(), published)
+    (result, said, published)
 }
 
 fn put_records(cards: &[SharedCard]) -> usize {

@@ -8,6 +8,7 @@ use quorum_protocol::bundle::Bundle;
 use super::*;
 use crate::in_memory_kit::*;
 use crate::pins::{PinProvider, PinTable};
+use crate::presence::Told as Present;
 
 fn request<'a>(
     from: CardsFrom,
@@ -240,7 +241,9 @@ fn a_card_pulled_during_its_check_and_put_back_is_checked_again() {
     .unwrap();
     assert!(checks[0].ok, "{}", checks[0].note);
     assert!(
-        said.text().contains("back into \"Reader 0\""),
+        said.presence()
+            .iter()
+            .any(|t| matches!(t, Present::PutBack { reader, .. } if reader == "Reader 0")),
         "{}",
         said.text()
     );

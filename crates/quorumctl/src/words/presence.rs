@@ -1,14 +1,166 @@
 //! The words for inserting, removing and putting back cards.
 
-use quorum_ceremony::presence::Told;
+use quorum_ceremony::presence::{CountOf, Done, Told, Unwanted, Wanted};
 use quorum_ceremony::CeremonyError;
 
 /// The line for one event of inserting, removing and putting back cards.
 pub(crate) fn line(told: &Told) -> String {
-    match *told {}
+    match told {
+        Told::Insert {
+            wanted,
+            reader: Some(reader),
+        } => format!("Insert {} into \"{reader}\".", wanted_noun(wanted)),
+        Told::Insert {
+            wanted,
+            reader: None,
+        } => format!("Insert {} into any free reader.", wanted_noun(wanted)),
+        Told::PutBack { wanted, reader } => {
+            format!("Put {} back into \"{reader}\".", wanted_noun(wanted))
+        }
+        Told::NotTheOne { wanted, reader } => {
+            let card = wanted_noun(wanted);
+            format!("That is not {card}: take it out of \"{reader}\" and put {card} in.")
+        }
+        Told::Unreadable { problem } => format!("Skipped: {problem}"),
+        Told::Unwanted { card, why } => format!("Skipped: card {card} {}.", unwanted(*why)),
+        Told::DoneWith { reader, why } => format!(
+            "Done with the card in \"{reader}\" ({}); its custodian may take it out.",
+            done(why)
+        ),
+        Told::Remove { reader, why } => {
+            format!("Remove the card from \"{reader}\" ({}).", done(why))
+        }
+        Told::LastCard { reader } => {
+            format!("That was the last card needed; its custodian may take it out of \"{reader}\".")
+        }
+    }
+}
+
+/// The card asked for, as a noun phrase.
+pub(crate) fn wanted_noun(wanted: &Wanted) -> String {
+    match wanted {
+        Wanted::Custodian { n, of } => format!("custodian card {n} of {of}"),
+        Wanted::Registered { written, of } => {
+            format!("a registered card ({written} of {of} written so far)")
+        }
+        Wanted::ToCheck { n, of } => format!("custodian card {n} of {of} to check"),
+        Wanted::OfSet {
+            set: Some((label, opened, need)),
+        } => format!("a custodian card of set \"{label}\" ({opened} of {need} opened)"),
+        Wanted::OfSet { set: None } => "a custodian card".to_owned(),
+        Wanted::Quorum { n, need, label } => {
+            format!("custodian card {n} of the {need} needed from set \"{label}\"")
+        }
+        Wanted::NewCard => {
+            "the NEW card (personalised with `quorumctl init`, not yet in any set)".to_owned()
+        }
+        Wanted::OldSet {
+            n,
+            need: Some(need),
+        } => {
+            format!("old-set custodian card {n} of the {need} needed")
+        }
+        Wanted::OldSet { need: None, .. } => {
+            "old-set custodian card 1 (a card of the set to reshare)".to_owned()
+        }
+        Wanted::NewSet { n, of } => format!("new-set card {n} of {of}"),
+        Wanted::RegisteredNewSet { written, of } => {
+            format!("a registered new-set card ({written} of {of} written so far)")
+        }
+        Wanted::ToWipe { left } => format!("an old card to wipe (one of {})", left.join(", ")),
+        Wanted::Card { fingerprint } => format!("card {fingerprint}"),
+        Wanted::Any => "a card".to_owned(),
+    }
+}
+
+/// What happened to a card the ceremony is done with.
+fn done(why: &Done) -> &'static str {
+    match why {
+        Done::Refused => "refused",
+        Done::Registered => "registered",
+        Done::ShareWritten => "share written",
+        Done::Checked => "checked",
+        Done::ShareOpened => "share opened",
+        Done::Skipped => "skipped",
+        Done::Written => "written",
+        Done::Wiped => "wiped",
+        Done::NotUsable => "not usable",
+        Done::Unwanted(why) => unwanted(*why),
+    }
+}
+
+/// Why a pass does not want a card, after "card FINGERPRINT".
+fn unwanted(why: Unwanted) -> &'static str {
+    match why {
+        Unwanted::NoKey => "has no key",
+        Unwanted::NotRegistered => "was not registered for this set",
+        Unwanted::AlreadyWritten => "already holds its share",
+        Unwanted::NotRegisteredNewSet => "was not registered for the new set",
+        Unwanted::AlreadyWrittenNewSet => "already holds its new share",
+        Unwanted::WouldLeaveNoCompleteSet => "holds a share of the old set, and overwriting it now would leave no complete set: insert the fresh cards first",
+        Unwanted::NotToWipe => "is not one of the old cards to wipe",
+    }
 }
 
 /// The CLI's message for an error of this ceremony step, when it words it itself.
-pub(crate) fn error(_e: &CeremonyError) -> Option<String> {
-    None
+pub(crate) fn error(e: &CeremonyError) -> Option<String> {
+    match e {
+        CeremonyError::CountNeeded(what) => Some(format!(
+            "with --reader or --any-reader, give {} with --shares M",
+            match what {
+                CountOf::Cards => "the number of cards",
+                CountOf::NewSetCards => "the new set's number of cards",
+            }
+        )),
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn each_way_of_asking_for_a_card_names_the_card_and_the_reader() {
+        let custodian = Wanted::Custodian { n: 2, of: 5 };
+        assert_eq!(
+            line(&Told::Insert {
+                wanted: custodian.clone(),
+                reader: Some("Pad".into())
+            }),
+            "Insert custodian card 2 of 5 into \"Pad\"."
+        );
+        assert_eq!(
+            line(&Told::Insert {
+                wanted: custodian,
+                reader: None
+            }),
+            "Insert custodian card 2 of 5 into any free reader."
+        );
+        let card = Wanted::Card {
+            fingerprint: "51d4-77cb".into(),
+        };
+        assert_eq!(
+            line(&Told::NotTheOne {
+                wanted: card,
+                reader: "R0".into()
+            }),
+            "That is not card 51d4-77cb: take it out of \"R0\" and put card 51d4-77cb in."
+        );
+        assert_eq!(
+            line(&Told::Remove {
+                reader: "Pad".into(),
+                why: Done::Unwanted(Unwanted::NotToWipe)
+            }),
+            "Remove the card from \"Pad\" (is not one of the old cards to wipe)."
+        );
+    }
+
+    #[test]
+    fn a_count_left_out_names_the_option_that_gives_it() {
+        let e = CeremonyError::CountNeeded(CountOf::NewSetCards);
+        let message = error(&e).expect("worded here");
+        assert!(message.contains("--shares M"), "{message}");
+        assert!(!e.to_string().contains("--"), "the library names no option");
+    }
 }
