@@ -195,6 +195,13 @@ impl Exit for CeremonyError {
             | CeremonyError::BundleNotUpdated { .. }
             | CeremonyError::WrittenUnchecked { .. } => ExitStatus::Incomplete,
             CeremonyError::Output(_) => ExitStatus::Failed,
+            // New variants of presence, PINs, init, change-pin and reset go below this line.
+
+            // New variants of enroll go below this line.
+
+            // New variants of reshare go below this line.
+
+            // New variants of recover, verify, add-card, export-bundle, log and files go below this line.
         }
     }
 }
