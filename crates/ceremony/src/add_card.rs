@@ -7,7 +7,7 @@
 //! read back and opened. Nothing is written to any card but the new one.
 
 use crate::presence::{Done, Wanted};
-use crate::progress::Progress;
+use crate::progress::{Event, Progress};
 
 use rand::rngs::OsRng;
 
@@ -21,8 +21,10 @@ use quorum_protocol::sharing::{self, check_same_set, EnrolledCard, NewCustodian,
 use super::enroll::{check_fits, write_redoing};
 use super::pin_step::{verify_pin, Verified};
 use super::presence::Presented;
-use super::share::{open_member, read_member, LeftTheReader, Refusal, Refused, SeenCard, Who};
-use super::{identify, say, CardsFrom, CeremonyError, PinPolicy, Presenter};
+use super::share::{
+    open_member, read_member, LeftTheReader, Note, Refusal, Refused, SeenCard, Skip, Unusable, Who,
+};
+use super::{identify, CardsFrom, CeremonyError, PinPolicy, Presenter};
 
 /// What the administrator asked for.
 pub struct AddCardRequest<'a> {
@@ -52,6 +54,63 @@ pub struct AddedCardReport {
     pub reader: String,
     /// Every card seen, in order, the new one last.
     pub cards: Vec<SeenCard>,
+}
+
+/// Why add-card stopped without a new card in the set (or with one but unchecked).
+#[derive(Debug, thiserror::Error)]
+pub enum Stopped {
+    /// Two personalised cards are present and none was named as the new one: refused
+    /// before anything was written.
+    #[error("two personalised cards are present ({first} and {second}): the new card must be named; nothing was written")]
+    TwoNewCards {
+        /// The first one's fingerprint.
+        first: String,
+        /// The second one's.
+        second: String,
+    },
+    /// Fewer shares than the threshold could be opened.
+    #[error("cannot add a card: only {opened} of the {need} shares needed to issue a new share of set \"{label}\" could be opened; nothing was written{}", SeenCard::listing(.cards))]
+    QuorumShort {
+        /// Shares opened.
+        opened: usize,
+        /// The set's threshold.
+        need: usize,
+        /// The set's label.
+        label: String,
+        /// Every card seen, with what happened to it.
+        cards: Vec<SeenCard>,
+    },
+    /// The quorum opened, but no personalised card in no set came.
+    #[error("the card was NOT added: no new card (personalised, in no set) was presented; nothing was written{}", SeenCard::listing(.cards))]
+    NoNewCard {
+        /// Every card seen, with what happened to it.
+        cards: Vec<SeenCard>,
+    },
+    /// Writing the new card failed before it held its record; the set is as it was.
+    #[error("the card was NOT added: writing the new card {card} in \"{reader}\" failed: {cause}; the other cards were not changed, so the set is as it was")]
+    NotWritten {
+        /// The new card's fingerprint.
+        card: String,
+        /// Its reader.
+        reader: String,
+        /// What failed.
+        cause: Box<CeremonyError>,
+    },
+    /// The new card accepted its record but left before it was read back: it holds the
+    /// new set version, unchecked, and no bundle of that version was written.
+    #[error("{cause}. It is now custodian {index} of set \"{label}\" version {version}, but no bundle of that version was written; the other cards were not changed. Insert it again and check it: if it passes, write the version {version} bundle from it; if not, factory-reset it, personalise it again and add it again")]
+    Unchecked {
+        /// The write's own error ([`CeremonyError::WrittenUnchecked`]).
+        cause: Box<CeremonyError>,
+        /// Its custodian index.
+        index: u8,
+        /// The set's label.
+        label: String,
+        /// The set version it holds.
+        version: u16,
+        /// Its reader.
+        reader: String,
+    },
 }
 
 /// The new card while the quorum is gathered: registered, PIN accepted.
@@ -86,16 +145,12 @@ pub fn add_card(
     let mut shares: Vec<OpenedShare> = Vec::new();
     let mut new_card: Option<NewCard> = None;
     let mut seen: Vec<SeenCard> = Vec::new();
-    say(
-        out,
-        &format!(
-            "Adding a card to set \"{}\" ({}-of-{}, version {}): {need} custodian card(s) open their shares, then the new card is written.",
-            base.label,
-            base.threshold,
-            base.custodians.len(),
-            base.set_version
-        ),
-    );
+    out.tell(Event::AddCard(Told::Starting {
+        label: base.label.clone(),
+        threshold: base.threshold,
+        count: base.custodians.len(),
+        version: base.set_version,
+    }));
     loop {
         let quorum_done = shares.len() >= need;
         if quorum_done && new_card.is_some() {
@@ -132,7 +187,11 @@ pub fn add_card(
             Role::Share(s) => {
                 let who = Who::custodian(s.record());
                 shares.push(s);
-                let note = format!("share opened ({} of {need})", shares.len());
+                let note = Note::ShareOpened {
+                    opened: shares.len(),
+                    need,
+                    from: None,
+                };
                 (who, note, true)
             }
             Role::New(mut n) => {
@@ -141,13 +200,15 @@ pub fn add_card(
                     text: format!("{} (new card)", n.key.fingerprint()),
                 };
                 if !swapping {
-                    say(out, &format!("New card {}: PIN accepted; it is written once the quorum's shares are open.", n.key.fingerprint()));
+                    out.tell(Event::AddCard(Told::NewCardWaits {
+                        fingerprint: n.key.fingerprint(),
+                    }));
                     n.session = Some(p.card);
                     new_card = Some(n);
                     seen.push(SeenCard {
                         reader,
                         who,
-                        note: "new card, PIN accepted".to_owned(),
+                        note: Note::NewCardPinAccepted,
                         used: true,
                     });
                     continue;
@@ -157,7 +218,9 @@ pub fn add_card(
                 seen.push(SeenCard {
                     reader: reader.clone(),
                     who,
-                    note: format!("new custodian {} written and checked", card.index()),
+                    note: Note::NewCardWritten {
+                        index: card.index(),
+                    },
                     used: true,
                 });
                 presenter.finish(out, p);
@@ -167,15 +230,19 @@ pub fn add_card(
                     cards: seen,
                 });
             }
-            Role::Skipped(Refusal { who, reason }) => (who, reason.to_string(), false),
+            Role::Skipped(Refusal { who, reason }) => (
+                who,
+                Note::Skipped {
+                    reason: Skip::from(&reason),
+                },
+                false,
+            ),
             Role::Ambiguous(fp) => {
                 let first = new_card
                     .as_ref()
                     .map(|n| n.key.fingerprint())
                     .unwrap_or_default();
-                return Err(CeremonyError::Usage(format!(
-                    "two personalised cards are present ({first} and {fp}): name the one to add with --new FINGERPRINT; nothing was written"
-                )));
+                return Err(Stopped::TwoNewCards { first, second: fp }.into());
             }
         };
         let card = SeenCard {
@@ -184,7 +251,7 @@ pub fn add_card(
             note,
             used,
         };
-        say(out, &card.said());
+        out.tell(Event::Share(crate::share::Told::Seen(card.clone())));
         seen.push(card);
         presenter.release(
             out,
@@ -197,18 +264,16 @@ pub fn add_card(
         )?;
     }
     if shares.len() < need {
-        return Err(CeremonyError::NotEnoughShares(format!(
-            "only {} of the {need} shares needed to issue a new share of set \"{}\" could be opened; nothing was written{}",
-            shares.len(),
-            base.label,
-            SeenCard::listing(&seen)
-        )));
+        return Err(Stopped::QuorumShort {
+            opened: shares.len(),
+            need,
+            label: base.label.clone(),
+            cards: seen,
+        }
+        .into());
     }
     let Some(mut n) = new_card else {
-        return Err(CeremonyError::NotEnrolled(format!(
-            "no new card was presented: insert a card personalised with `quorumctl init` that is in no set; nothing was written{}",
-            SeenCard::listing(&seen)
-        )));
+        return Err(Stopped::NoNewCard { cards: seen }.into());
     };
     // Every reader: the quorum and a new card may be found before the last reader was
     // looked at; another personalised card there would make the choice the readers' order.
@@ -222,11 +287,11 @@ pub fn add_card(
                 .filter(|id| id.status.state == LifeCycle::Personalised && !id.status.blocked)
                 .and_then(|id| id.key);
             if let Some(other) = other {
-                return Err(CeremonyError::Usage(format!(
-                    "two personalised cards are present ({} and {}): name the one to add with --new FINGERPRINT; nothing was written",
-                    n.key.fingerprint(),
-                    other.fingerprint()
-                )));
+                return Err(Stopped::TwoNewCards {
+                    first: n.key.fingerprint(),
+                    second: other.fingerprint(),
+                }
+                .into());
             }
         }
     }
@@ -236,7 +301,9 @@ pub fn add_card(
         .expect("every-reader mode keeps the session");
     let card = finish_new(&mut presenter, req, &shares, &n, &mut session, out)?;
     if let Some(last) = seen.iter_mut().rev().find(|s| s.reader == n.reader) {
-        last.note = format!("new custodian {} written and checked", card.index());
+        last.note = Note::NewCardWritten {
+            index: card.index(),
+        };
     }
     let reader = n.reader.clone();
     Ok(AddedCardReport {
@@ -267,15 +334,13 @@ fn classify(
     if id.status.blocked {
         return Role::Skipped(Refusal::new(
             who_of(id.key),
-            Refused::NotUsable("its PIN is blocked; only a factory reset revives it"),
+            Refused::NotUsable(Unusable::Blocked),
         ));
     }
     match id.status.state {
         LifeCycle::Blank => Role::Skipped(Refusal::new(
             who_of(None),
-            Refused::NotUsable(
-                "is blank: personalise it with `quorumctl init` first if it is to be the new card",
-            ),
+            Refused::NotUsable(Unusable::Blank),
         )),
         LifeCycle::Personalised => {
             let key = id.key.expect("a personalised card has a key");
@@ -293,7 +358,7 @@ fn classify(
             if swapping && !quorum_done {
                 return Role::Skipped(Refusal::new(
                     who_of(Some(key)),
-                    Refused::NotUsable("is not in the set yet: insert it when the new card is asked for, after the custodians' cards"),
+                    Refused::NotUsable(Unusable::NotInSetYet),
                 ));
             }
             match verify_pin(&mut p.card, &req.pins, &fp, &p.reader, out) {
@@ -385,45 +450,79 @@ fn finish_new(
     let added = sharing::add_card_to(req.base, req.bundle_records, shares, &custodian, &mut OsRng)?;
     let card = added.card;
     check_fits(&n.key, n.capacity, &card)?;
-    say(
-        out,
-        &format!(
-            "Writing custodian {} \"{}\" (set version {}) to card {}.",
-            card.index(),
-            name,
-            card.record.set_version,
-            n.key.fingerprint()
-        ),
-    );
+    out.tell(Event::AddCard(Told::Writing {
+        index: card.index(),
+        name,
+        version: card.record.set_version,
+        fingerprint: n.key.fingerprint(),
+    }));
     write_redoing(presenter, session, &n.reader, n.key, None, &n.pin, &card, &req.pins, out).map_err(|e| match e {
-        CeremonyError::WrittenUnchecked { .. } => CeremonyError::Unfinished(format!(
-            "{e}. It is now custodian {index} of set \"{label}\" version {version}, but no bundle of that version was written; the other cards were not changed. Insert it again and run `quorumctl verify --reader \"{reader}\"`: if that passes, `quorumctl export-bundle --reader \"{reader}\" --out FILE` writes the version {version} bundle from it; if not, factory-reset it (`quorumctl reset-card`), personalise it again (`quorumctl init`) and repeat add-card",
-            index = card.index(),
-            label = req.base.label,
-            version = card.record.set_version,
-            reader = n.reader,
-        )),
-        e => CeremonyError::NotEnrolled(format!(
-            "writing the new card {} in \"{}\" failed: {e}; the other cards were not changed, so the set is as it was",
-            n.key.fingerprint(),
-            n.reader
-        )),
+        e @ CeremonyError::WrittenUnchecked { .. } => Stopped::Unchecked {
+            cause: Box::new(e),
+            index: card.index(),
+            label: req.base.label.clone(),
+            version: card.record.set_version,
+            reader: n.reader.clone(),
+        },
+        e => Stopped::NotWritten {
+            card: n.key.fingerprint(),
+            reader: n.reader.clone(),
+            cause: Box::new(e),
+        },
     })?;
-    say(
-        out,
-        &format!(
-            "Card {}: custodian {} written, read back and opened (it matches its commitment).",
-            n.key.fingerprint(),
-            card.index()
-        ),
-    );
+    out.tell(Event::AddCard(Told::Written {
+        fingerprint: n.key.fingerprint(),
+        index: card.index(),
+    }));
     Ok(card)
 }
 
 /// What adding a card to a set tells the people at the table as it goes (worded by the caller).
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
-pub enum Told {}
+pub enum Told {
+    /// The ceremony starts on the set the bundle describes: its quorum of `threshold`
+    /// cards opens its shares, then the new card is written.
+    Starting {
+        /// The set's label.
+        label: String,
+        /// n.
+        threshold: u8,
+        /// m, before the new card.
+        count: usize,
+        /// The set version the bundle holds.
+        version: u16,
+    },
+    /// The new card's PIN was accepted; it waits in its reader until the quorum's shares are open.
+    NewCardWaits {
+        /// The new card's fingerprint.
+        fingerprint: String,
+    },
+    /// The new custodian's record is being written to the new card.
+    Writing {
+        /// Its custodian index.
+        index: u8,
+        /// The custodian's name.
+        name: String,
+        /// The new set version.
+        version: u16,
+        /// The new card's fingerprint.
+        fingerprint: String,
+    },
+    /// The new card holds its record, read back and opened (it matches its commitment).
+    Written {
+        /// The new card's fingerprint.
+        fingerprint: String,
+        /// Its custodian index.
+        index: u8,
+    },
+}
+
+impl From<Stopped> for CeremonyError {
+    fn from(stopped: Stopped) -> CeremonyError {
+        CeremonyError::AddCardStopped(stopped)
+    }
+}
 
 #[cfg(test)]
 mod in_memory;

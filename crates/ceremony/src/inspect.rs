@@ -53,7 +53,7 @@ pub struct CardSummary {
 }
 
 /// Which set a card's record belongs to, and its place in it.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct SetMembership {
     /// Set label.
     pub label: String,
@@ -70,9 +70,20 @@ pub struct SetMembership {
     /// The custodian's name.
     pub custodian: String,
     /// The set digest people compare with the ceremony minutes.
+    #[serde(serialize_with = "as_text")]
     pub digest: SetDigest,
     /// The master's key check value, as the set description holds it.
+    #[serde(serialize_with = "as_text")]
     pub key_check: KeyCheck,
+}
+
+/// Serialises a value that has no serde form of its own (a digest, a key check, a set
+/// mismatch) as the text it displays as, so that typed reports still serialise.
+pub(crate) fn as_text<T: fmt::Display, S: serde::Serializer>(
+    value: &T,
+    serializer: S,
+) -> Result<S::Ok, S::Error> {
+    serializer.collect_str(value)
 }
 
 impl SetMembership {
@@ -270,17 +281,10 @@ pub fn export_bundle(
         )
     }));
     if used.is_empty() {
-        return Err(CeremonyError::CardsFailed(format!(
-            "no card of {} is present, so no bundle was written{}",
-            set_id.map_or_else(
-                || "any set".to_owned(),
-                |id| format!("set {}", hex::encode(id))
-            ),
-            skipped
-                .iter()
-                .map(|s| format!("\n  - {s}"))
-                .collect::<String>()
-        )));
+        return Err(CeremonyError::NoCardOfSet {
+            set_id: set_id.map(hex::encode),
+            skipped,
+        });
     }
     let publics: Vec<Vec<u8>> = used.iter().map(|p| p.public.clone()).collect();
     let bundle = quorum_protocol::bundle::Bundle::from_publics(&publics)

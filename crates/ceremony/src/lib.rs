@@ -95,6 +95,31 @@ pub enum CeremonyError {
     // New variants of reshare go below this line.
 
     // New variants of recover, verify, add-card, export-bundle, log and files go below this line.
+    /// A recovery stopped without the secret: too few shares, or several sets in sight.
+    #[error("cannot recover: {0}")]
+    RecoverStopped(recover::Stopped),
+    /// add-card stopped: no quorum, no new card or two of them, or the new card's write failed.
+    #[error(transparent)]
+    AddCardStopped(add_card::Stopped),
+    /// export-bundle found no card of the set asked for (or none at all).
+    #[error("no card of {} is present, so no bundle was written{}", .set_id.as_ref().map_or_else(|| "any set".to_owned(), |id| format!("set {id}")), .skipped.iter().map(|s| format!("\n  - {s}")).collect::<String>())]
+    NoCardOfSet {
+        /// The set asked for (hex id), if one was.
+        set_id: Option<String>,
+        /// The cards left out, each with why.
+        skipped: Vec<String>,
+    },
+    /// Some of the cards checked did not pass (each is reported separately); `pins_only`
+    /// when every one that did not pass failed at its PIN.
+    #[error("{failed} of {checked} card(s) failed the health check; see above for each card and what to do")]
+    ChecksFailed {
+        /// The cards that did not pass.
+        failed: usize,
+        /// The cards checked.
+        checked: usize,
+        /// Every card that did not pass failed at its PIN.
+        pins_only: bool,
+    },
     /// Below the card protocol: pcscd, readers, connections.
     #[error(transparent)]
     Transport(#[from] TransportError),
@@ -209,7 +234,7 @@ pub enum CeremonyError {
     #[error("{0}")]
     Unfinished(String),
     /// add-card wrote the new card, but the set's new bundle version was not written.
-    #[error("the new card holds its share (set version {version}), but the bundle was not updated: {source}. Nothing is lost: every card carries the set description; fix the cause and write the bundle from the new card with `quorumctl export-bundle`")]
+    #[error("the new card holds its share (set version {version}), but the bundle was not updated: {source}. Nothing is lost: every card carries the set description, so the bundle can be written again from the new card")]
     BundleNotUpdated {
         /// The set version the cards now hold.
         version: u16,
@@ -267,7 +292,11 @@ impl CeremonyError {
             CeremonyError::Pin(PinSourceError::Rule(
                 PinError::RetryLimit(_) | PinError::RetryLimitSyntax,
             )) => false,
-            CeremonyError::Pin(_) | CeremonyError::PinsFailed(_) => true,
+            CeremonyError::Pin(_)
+            | CeremonyError::PinsFailed(_)
+            | CeremonyError::ChecksFailed {
+                pins_only: true, ..
+            } => true,
             _ => false,
         }
     }

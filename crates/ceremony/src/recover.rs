@@ -7,8 +7,11 @@
 //! sight. Cards of other sets, duplicates, copied records, blocked cards and failures are
 //! named and skipped, never fatal, so the custodians can try another card.
 
+use std::fmt;
+
+use crate::inspect::as_text;
 use crate::presence::{Done, Wanted};
-use crate::progress::Progress;
+use crate::progress::{Event, Progress};
 
 use zeroize::Zeroizing;
 
@@ -16,14 +19,14 @@ use quorum_card::custodian::CustodianCard;
 use quorum_card::readers::Readers;
 use quorum_protocol::crypto::SetDigest;
 use quorum_protocol::record::PublicRecord;
-use quorum_protocol::sharing::{self, check_same_set, OpenedShare};
+use quorum_protocol::sharing::{self, check_same_set, OpenedShare, SetMismatch};
 
 use super::inspect::SetMembership;
 use super::presence::Presented;
 use super::share::{
-    open_member, read_member, LeftTheReader, Member, Refusal, Refused, SeenCard, Who,
+    open_member, read_member, LeftTheReader, Member, Note, Refusal, Refused, SeenCard, Skip, Who,
 };
-use super::{say, CardsFrom, CeremonyError, PinPolicy, Presenter};
+use super::{CardsFrom, CeremonyError, PinPolicy, Presenter};
 
 /// Which set the operator wants recovered.
 #[derive(Debug, Clone)]
@@ -47,31 +50,35 @@ pub enum Anchor {
 
 impl Anchor {
     /// Whether a card is of the anchored set; `None` if it is, else why not.
-    fn refuses(&self, member: &Member) -> Option<String> {
+    fn refuses(&self, member: &Member) -> Option<AnchorMiss> {
         let (record, digest) = (&member.record, &member.digest);
         match self {
             Anchor::None => None,
             Anchor::Named(name) => {
                 let id = hex::encode(record.set_id);
                 (record.label != *name && !id.starts_with(&name.to_ascii_lowercase()))
-                    .then(|| format!("is not of the set named \"{name}\" (--set)"))
+                    .then(|| AnchorMiss::NotNamed { name: name.clone() })
             }
-            Anchor::Digest(prefix) => (!digest.starts_with(prefix)).then(|| {
-                format!("its set digest {digest} does not start with {prefix} (--expect)")
-            }),
+            Anchor::Digest(prefix) => {
+                (!digest.starts_with(prefix)).then(|| AnchorMiss::OtherDigest {
+                    digest: *digest,
+                    prefix: prefix.clone(),
+                })
+            }
             Anchor::Bundle {
                 digest: want,
                 newest,
                 ..
             } => {
                 if digest != want {
-                    Some(format!(
-                        "its set digest {digest} is not the bundle's {want}: it is a card of another set (or of a set forged to look like it)"
-                    ))
-                } else {
-                    check_same_set(newest, record).err().map(|m| {
-                        format!("its record disagrees with the bundle ({m}); leave it out")
+                    Some(AnchorMiss::NotTheBundles {
+                        digest: *digest,
+                        bundle: *want,
                     })
+                } else {
+                    check_same_set(newest, record)
+                        .err()
+                        .map(|mismatch| AnchorMiss::DisagreesWithBundle { mismatch })
                 }
             }
         }
@@ -93,6 +100,144 @@ impl Anchor {
             Anchor::Bundle { records, .. } => records,
             _ => &[],
         }
+    }
+}
+
+/// Why a card is not of the set the operator's anchor names.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum AnchorMiss {
+    /// Neither its label nor the start of its set id is the name given ([`Anchor::Named`]).
+    NotNamed {
+        /// The name given.
+        name: String,
+    },
+    /// Its set digest does not start with the prefix given ([`Anchor::Digest`]).
+    OtherDigest {
+        /// The card's set digest.
+        #[serde(serialize_with = "as_text")]
+        digest: SetDigest,
+        /// The prefix given.
+        prefix: String,
+    },
+    /// Its set digest is not the bundle's ([`Anchor::Bundle`]).
+    NotTheBundles {
+        /// The card's set digest.
+        #[serde(serialize_with = "as_text")]
+        digest: SetDigest,
+        /// The bundle's.
+        #[serde(serialize_with = "as_text")]
+        bundle: SetDigest,
+    },
+    /// It has the bundle's set digest, but its record disagrees with the bundle's newest.
+    DisagreesWithBundle {
+        /// The first difference.
+        #[serde(serialize_with = "as_text")]
+        mismatch: SetMismatch,
+    },
+}
+
+impl fmt::Display for AnchorMiss {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            AnchorMiss::NotNamed { name } => write!(f, "is not of the set named \"{name}\""),
+            AnchorMiss::OtherDigest { digest, prefix } => {
+                write!(f, "its set digest {digest} does not start with {prefix}")
+            }
+            AnchorMiss::NotTheBundles { digest, bundle } => write!(
+                f,
+                "its set digest {digest} is not the bundle's {bundle}: it is a card of another set (or of a set forged to look like it)"
+            ),
+            AnchorMiss::DisagreesWithBundle { mismatch } => write!(
+                f,
+                "its record disagrees with the bundle ({mismatch}); leave it out"
+            ),
+        }
+    }
+}
+
+/// A set as a recovery names it when it stops: its label and digest.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct SetName {
+    /// Its label.
+    pub label: String,
+    /// Its set digest.
+    #[serde(serialize_with = "as_text")]
+    pub digest: SetDigest,
+}
+
+/// Why a recovery stopped without giving the secret back (nothing was written).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, thiserror::Error)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Stopped {
+    /// No more cards can come, and fewer custodians of the one set in sight than its
+    /// threshold are present: found before any PIN.
+    #[error("only {present} of the {need} shares needed for set \"{}\" (set digest {}) are present: bring {} more custodian card(s), or bring them one after another; no PIN was asked and nothing was written", .set.label, .set.digest, .need - .present)]
+    TooFewPresent {
+        /// Distinct custodians of the set present.
+        present: usize,
+        /// Its threshold.
+        need: usize,
+        /// The set.
+        set: SetName,
+    },
+    /// No card's share could be opened.
+    #[error("no share could be opened{}{}", SeenCard::listing(.cards), disagreeing_hint(*.disagreeing))]
+    NoneOpened {
+        /// Every card seen, with what happened to it.
+        cards: Vec<SeenCard>,
+        /// Cards skipped by a bundle anchor although they carry its set id.
+        disagreeing: usize,
+    },
+    /// Fewer shares than the threshold could be opened.
+    #[error("only {opened} of the {need} shares needed for set \"{}\" (set digest {}) could be opened; bring {} more custodian card(s){}{}", .set.label, .set.digest, .need - .opened, SeenCard::listing(.cards), disagreeing_hint(*.disagreeing))]
+    TooFewOpened {
+        /// Shares opened.
+        opened: usize,
+        /// The set's threshold.
+        need: usize,
+        /// The set.
+        set: SetName,
+        /// Every card seen, with what happened to it.
+        cards: Vec<SeenCard>,
+        /// Cards skipped by a bundle anchor although they carry its set id.
+        disagreeing: usize,
+    },
+    /// Cards of several sets are in sight and the operator chose none of them (or named
+    /// several with one name).
+    #[error("{}; {}. Choose the set by its bundle or by its set digest from the ceremony minutes (at least 8 hex digits), then recover again:\n{}", sets_in_sight(.named.as_deref(), .sets.len()), opened_so_far(*.opened), SetSeen::listing(.sets))]
+    SeveralSets {
+        /// The name the operator gave, when one was given.
+        named: Option<String>,
+        /// Shares had been opened (and were discarded) before the second set came in sight.
+        opened: bool,
+        /// The sets in sight, in the order their first card appeared.
+        sets: Vec<SetSeen>,
+    },
+}
+
+/// The library's note on cards that carry a bundle's set id but disagree with it.
+fn disagreeing_hint(disagreeing: usize) -> String {
+    if disagreeing == 0 {
+        return String::new();
+    }
+    format!("\n{disagreeing} card(s) carry the bundle's set id but disagree with its description: if they are the set's own cards, the bundle was edited; use an intact copy, or the set digest from the ceremony minutes")
+}
+
+/// The library's account of several sets in sight.
+fn sets_in_sight(named: Option<&str>, sets: usize) -> String {
+    match named {
+        Some(name) => format!("the set name \"{name}\" matches cards of {sets} sets"),
+        None => format!("cards of {sets} sets are in sight"),
+    }
+}
+
+/// What became of the shares opened before the recovery stopped.
+fn opened_so_far(opened: bool) -> &'static str {
+    if opened {
+        "the shares opened so far were discarded and nothing was written"
+    } else {
+        "no PIN was asked and nothing was written"
     }
 }
 
@@ -124,9 +269,10 @@ pub struct Recovered {
 }
 
 /// One set seen during a recovery, for the list shown when several are in sight.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct SetSeen {
     /// Its digest.
+    #[serde(serialize_with = "as_text")]
     pub digest: SetDigest,
     /// Its label.
     pub label: String,
@@ -135,7 +281,22 @@ pub struct SetSeen {
     /// m, in the newest version seen.
     pub count: usize,
     /// Its cards seen, with their readers.
-    pub cards: Vec<String>,
+    pub cards: Vec<CardAt>,
+}
+
+/// A card and the reader it is in.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct CardAt {
+    /// The card's fingerprint.
+    pub fingerprint: String,
+    /// The reader.
+    pub reader: String,
+}
+
+impl fmt::Display for CardAt {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} in \"{}\"", self.fingerprint, self.reader)
+    }
 }
 
 impl SetSeen {
@@ -149,7 +310,11 @@ impl SetSeen {
                     s.threshold,
                     s.count,
                     s.digest,
-                    s.cards.join(", ")
+                    s.cards
+                        .iter()
+                        .map(ToString::to_string)
+                        .collect::<Vec<_>>()
+                        .join(", ")
                 )
             })
             .collect::<Vec<_>>()
@@ -164,7 +329,10 @@ struct Sightings(Vec<SetSeen>);
 impl Sightings {
     fn note(&mut self, member: &Member, reader: &str) {
         let digest = member.digest;
-        let card = format!("{} in \"{reader}\"", member.fingerprint());
+        let card = CardAt {
+            fingerprint: member.fingerprint(),
+            reader: reader.to_owned(),
+        };
         match self.0.iter_mut().find(|s| s.digest == digest) {
             Some(s) => {
                 s.cards.push(card);
@@ -208,27 +376,24 @@ pub fn recover(
         disagreeing,
         ..
     } = run;
-    let hint = if disagreeing > 0 {
-        format!("\n{disagreeing} card(s) carry the bundle's set id but disagree with its description: if they are the set's own cards, the bundle was edited; use an intact copy, or --expect with the set digest from the ceremony minutes")
-    } else {
-        String::new()
-    };
     let Some((record, _)) = target else {
-        return Err(CeremonyError::NotEnoughShares(format!(
-            "no share could be opened{}{hint}",
-            SeenCard::listing(&cards)
-        )));
+        return Err(CeremonyError::RecoverStopped(Stopped::NoneOpened {
+            cards,
+            disagreeing,
+        }));
     };
     let need = usize::from(record.threshold);
     if shares.len() < need {
-        return Err(CeremonyError::NotEnoughShares(format!(
-            "only {} of the {need} shares needed for set \"{}\" (set digest {}) could be opened; bring {} more custodian card(s){}{hint}",
-            shares.len(),
-            record.label,
-            record.set_digest(),
-            need - shares.len(),
-            SeenCard::listing(&cards)
-        )));
+        return Err(CeremonyError::RecoverStopped(Stopped::TooFewOpened {
+            opened: shares.len(),
+            need,
+            set: SetName {
+                digest: record.set_digest(),
+                label: record.label,
+            },
+            cards,
+            disagreeing,
+        }));
     }
     let master = sharing::recover_checking(&shares, req.anchor.bundle_records())?;
     let newest = shares
@@ -354,13 +519,14 @@ impl Run<'_, '_> {
         if self.shares.len() + indices.len() >= need {
             return Ok(());
         }
-        Err(CeremonyError::NotEnoughShares(format!(
-            "only {} of the {need} shares needed for set \"{}\" (set digest {}) are present: bring {} more custodian card(s), or use --reader or --any-reader to bring them one after another; no PIN was asked and nothing was written",
-            indices.len(),
-            set.label,
-            set.digest,
-            need - indices.len()
-        )))
+        Err(CeremonyError::RecoverStopped(Stopped::TooFewPresent {
+            present: indices.len(),
+            need,
+            set: SetName {
+                label: set.label.clone(),
+                digest: set.digest,
+            },
+        }))
     }
 
     /// Notes the set of a card the anchor admits, so that several sets in sight are seen.
@@ -377,22 +543,14 @@ impl Run<'_, '_> {
         if self.req.anchor.names_one_set() || !self.sightings.several() {
             return Ok(());
         }
-        let how = match &self.req.anchor {
-            Anchor::Named(name) => format!(
-                "--set \"{name}\" matches cards of {} sets",
-                self.sightings.0.len()
-            ),
-            _ => format!("cards of {} sets are in sight", self.sightings.0.len()),
-        };
-        let pins = if opened {
-            "the shares opened so far were discarded and nothing was written"
-        } else {
-            "no PIN was asked and nothing was written"
-        };
-        Err(CeremonyError::SeveralSets(format!(
-            "{how}; {pins}. Choose the set with --bundle FILE (its bundle) or --expect DIGEST (its set digest from the ceremony minutes, at least 8 hex digits), then run recover again:\n{}",
-            SetSeen::listing(&self.sightings.0)
-        )))
+        Err(CeremonyError::RecoverStopped(Stopped::SeveralSets {
+            named: match &self.req.anchor {
+                Anchor::Named(name) => Some(name.clone()),
+                _ => None,
+            },
+            opened,
+            sets: self.sightings.0.clone(),
+        }))
     }
 
     /// One card's share: Ok(note) if opened and kept, Err((card, why)) if skipped.
@@ -402,7 +560,7 @@ impl Run<'_, '_> {
         reader: &str,
         member: Member,
         out: &mut dyn Progress,
-    ) -> Result<(Who, String), Refusal> {
+    ) -> Result<(Who, Note), Refusal> {
         let who = member.who.clone();
         let record = &member.record;
         let membership = member.membership();
@@ -414,7 +572,7 @@ impl Run<'_, '_> {
             return Err(Refusal::new(
                 who,
                 Refused::NotAnchored {
-                    why,
+                    why: Box::new(why),
                     set: Box::new(membership),
                 },
             ));
@@ -455,10 +613,11 @@ impl Run<'_, '_> {
             .map_or(0, |(t, _)| usize::from(t.threshold));
         Ok((
             who,
-            format!(
-                "share opened ({} of {need}) from {membership}",
-                self.shares.len()
-            ),
+            Note::ShareOpened {
+                opened: self.shares.len(),
+                need,
+                from: Some(Box::new(membership)),
+            },
         ))
     }
 
@@ -467,21 +626,24 @@ impl Run<'_, '_> {
         &mut self,
         card: &mut dyn CustodianCard,
         reader: &str,
-        outcome: Result<(Who, String), Refusal>,
+        outcome: Result<(Who, Note), Refusal>,
         out: &mut dyn Progress,
     ) {
         if self.req.stats {
-            say(
-                out,
-                &format!(
-                    "stats: card in \"{reader}\" recover: {} after SELECT",
-                    card.stats().since(&after_select_baseline())
-                ),
-            );
+            out.tell(Event::Recover(Told::Stats {
+                reader: reader.to_owned(),
+                stats: card.stats().since(&after_select_baseline()),
+            }));
         }
         let (who, used, note) = match outcome {
             Ok((who, note)) => (who, true, note),
-            Err(Refusal { who, reason }) => (who, false, reason.to_string()),
+            Err(Refusal { who, reason }) => (
+                who,
+                false,
+                Note::Skipped {
+                    reason: Skip::from(&reason),
+                },
+            ),
         };
         let card = SeenCard {
             reader: reader.to_owned(),
@@ -489,7 +651,7 @@ impl Run<'_, '_> {
             used,
             note,
         };
-        say(out, &card.said());
+        out.tell(Event::Share(crate::share::Told::Seen(card.clone())));
         self.cards.push(card);
     }
 }
@@ -505,7 +667,16 @@ fn after_select_baseline() -> quorum_card::card::ApduStats {
 /// What recovering the master secret tells the people at the table as it goes (worded by the caller).
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
-pub enum Told {}
+pub enum Told {
+    /// `--stats`: the APDUs one card's step took after its SELECT.
+    Stats {
+        /// The card's reader.
+        reader: String,
+        /// The counts.
+        #[serde(serialize_with = "as_text")]
+        stats: quorum_card::card::ApduStats,
+    },
+}
 
 #[cfg(test)]
 mod in_memory;

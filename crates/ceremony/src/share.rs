@@ -3,7 +3,10 @@
 //! (the share is checked against its commitment). Failures are sentences naming the card,
 //! so a ceremony can report them and carry on with the next card.
 
+use std::fmt;
+
 use crate::progress::Progress;
+use crate::recover::AnchorMiss;
 
 use rand::rngs::OsRng;
 
@@ -22,7 +25,7 @@ use super::pin_step::{verify_pin, Verified};
 use super::{CeremonyError, PinPolicy};
 
 /// How a card is named in reports: its fingerprint and place in its set once its record was read.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct Who {
     /// The card's fingerprint, when its record was read.
     pub fingerprint: Option<String>,
@@ -56,7 +59,7 @@ impl Who {
 }
 
 /// One card seen during a ceremony that goes on when a card is refused.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct SeenCard {
     /// The reader it was in.
     pub reader: String,
@@ -65,21 +68,11 @@ pub struct SeenCard {
     /// It took part (its share was used, or it is the new card).
     pub used: bool,
     /// What happened, or why it was skipped.
-    pub note: String,
+    pub note: Note,
 }
 
 impl SeenCard {
-    /// The line said at the table when the card was used or skipped.
-    pub fn said(&self) -> String {
-        format!(
-            "{} {}: {}",
-            if self.used { "Used" } else { "Skipped" },
-            self.who.text,
-            self.note
-        )
-    }
-
-    /// The cards as a list for an error message ("" when there are none).
+    /// The cards as a list for an error's own message ("" when there are none).
     pub fn listing(cards: &[SeenCard]) -> String {
         if cards.is_empty() {
             return String::new();
@@ -90,6 +83,136 @@ impl SeenCard {
             .collect();
         format!(":\n{}", lines.join("\n"))
     }
+}
+
+/// What happened to a card seen during a ceremony that goes on when a card is refused, as
+/// data the caller words (its `Display` is the library's own account, for logs).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Note {
+    /// Its share was opened, the `opened`th of the `need` needed; recover also names the
+    /// card's set (`from`).
+    ShareOpened {
+        /// Shares opened so far, this one included.
+        opened: usize,
+        /// Shares needed.
+        need: usize,
+        /// The card's set and place, when the ceremony names it.
+        from: Option<Box<SetMembership>>,
+    },
+    /// add-card's new card: its PIN was accepted; it is written once the quorum's shares are open.
+    NewCardPinAccepted,
+    /// add-card's new card holds custodian `index`'s record, read back and checked.
+    NewCardWritten {
+        /// Its custodian index in the set.
+        index: u8,
+    },
+    /// It was left out, and why.
+    Skipped {
+        /// Why.
+        reason: Skip,
+    },
+}
+
+impl fmt::Display for Note {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Note::ShareOpened {
+                opened,
+                need,
+                from,
+            } => {
+                write!(f, "share opened ({opened} of {need})")?;
+                match from {
+                    Some(set) => write!(f, " from {set}"),
+                    None => Ok(()),
+                }
+            }
+            Note::NewCardPinAccepted => write!(f, "new card, PIN accepted"),
+            Note::NewCardWritten { index } => {
+                write!(f, "new custodian {index} written and checked")
+            }
+            Note::Skipped { reason } => write!(f, "{reason}"),
+        }
+    }
+}
+
+/// Why a card was left out, as a report keeps it: the reasons the caller words itself
+/// (they point at its options) typed, every other one as the library says it.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Skip {
+    /// The card's set is not the one the operator named (recover's anchor).
+    NotAnchored {
+        /// What the anchor says about the card.
+        why: AnchorMiss,
+        /// The card's set.
+        set: Box<SetMembership>,
+    },
+    /// add-card: a personalised card other than the new card the operator named.
+    NotTheNewCard {
+        /// The fingerprint the operator named.
+        named: String,
+    },
+    /// add-card: the card cannot take part as it is.
+    NotUsable {
+        /// Why.
+        why: Unusable,
+    },
+    /// Any other reason, as [`Refused`] says it (domain words only).
+    Refused {
+        /// The sentence.
+        reason: String,
+    },
+}
+
+impl From<&Refused> for Skip {
+    fn from(refused: &Refused) -> Skip {
+        match refused {
+            Refused::NotAnchored { why, set } => Skip::NotAnchored {
+                why: (**why).clone(),
+                set: set.clone(),
+            },
+            Refused::NotTheNewCard(named) => Skip::NotTheNewCard {
+                named: named.clone(),
+            },
+            Refused::NotUsable(why) => Skip::NotUsable { why: *why },
+            other => Skip::Refused {
+                reason: other.to_string(),
+            },
+        }
+    }
+}
+
+impl fmt::Display for Skip {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Skip::NotAnchored { why, set } => write!(f, "{why}; it belongs to {set}"),
+            Skip::NotTheNewCard { named } => write!(f, "{}", not_the_new_card(named)),
+            Skip::NotUsable { why } => write!(f, "{why}"),
+            Skip::Refused { reason } => write!(f, "{reason}"),
+        }
+    }
+}
+
+/// Why add-card cannot use a card that is not of the set.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, thiserror::Error)]
+#[serde(rename_all = "snake_case")]
+pub enum Unusable {
+    /// Its PIN is blocked.
+    #[error("its PIN is blocked; only a factory reset revives it")]
+    Blocked,
+    /// It is blank: it has no key until it is personalised.
+    #[error("is blank: it must be personalised first if it is to be the new card")]
+    Blank,
+    /// A personalised card presented, with one reader, before the quorum's shares are open.
+    #[error("is not in the set yet: insert it when the new card is asked for, after the custodians' cards")]
+    NotInSetYet,
+}
+
+/// The library's account of a personalised card that is not the new card named.
+fn not_the_new_card(named: &str) -> String {
+    format!("is not the new card the operator named ({named})")
 }
 
 /// A custodian card's public record, read without a PIN.
@@ -179,7 +302,7 @@ pub enum Refused {
     #[error("{why}; it belongs to {set}")]
     NotAnchored {
         /// What the anchor says about the card.
-        why: String,
+        why: Box<AnchorMiss>,
         /// The card's set.
         set: Box<SetMembership>,
     },
@@ -239,11 +362,11 @@ pub enum Refused {
     /// The card's answer to a key challenge is not a point.
     #[error("the card's answer to a key challenge is not a valid point ({0}): the card is faulty or not a quorum card")]
     BadKeyAnswer(#[source] PointError),
-    /// add-card: the card cannot take part as it is (blank, blocked, not the named new card, ...).
+    /// add-card: the card cannot take part as it is (blocked, blank, not in the set yet).
     #[error("{0}")]
-    NotUsable(&'static str),
-    /// add-card: a personalised card that is not the new card named with --new.
-    #[error("is not the new card named with --new ({0})")]
+    NotUsable(Unusable),
+    /// add-card: a personalised card that is not the new card the operator named.
+    #[error("{}", not_the_new_card(.0))]
     NotTheNewCard(String),
 }
 
@@ -429,7 +552,10 @@ impl LeftTheReader for Refused {
 /// What opening shares tells the people at the table as it goes (worded by the caller).
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
-pub enum Told {}
+pub enum Told {
+    /// A card was used or skipped (recover, add-card), and why: said as soon as it is known.
+    Seen(SeenCard),
+}
 
 #[cfg(test)]
 mod tests {

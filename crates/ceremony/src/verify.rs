@@ -4,8 +4,10 @@
 //! `no_open`, the card instead proves it holds the key its record lists (a DH challenge on
 //! a fresh random point) and its share is never read or opened on this computer.
 
+use std::fmt;
+
 use crate::presence::{Done, Wanted};
-use crate::progress::Progress;
+use crate::progress::{Event, Progress};
 
 use rand::rngs::OsRng;
 
@@ -19,7 +21,7 @@ use super::pin_step::verify_pin;
 use super::share::{
     open_verified, read_member, sentence, LeftTheReader, Member, Refusal, Refused, Who,
 };
-use super::{say, CardsFrom, CeremonyError, PinPolicy, Presenter};
+use super::{CardsFrom, CeremonyError, PinPolicy, Presenter};
 
 /// What to check.
 pub struct VerifyRequest<'a> {
@@ -40,7 +42,7 @@ pub struct VerifyRequest<'a> {
 }
 
 /// The result for one card.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct CardCheck {
     /// The reader it was in.
     pub reader: String,
@@ -53,7 +55,65 @@ pub struct CardCheck {
     /// It failed at its PIN (wrong, blocked, cancelled or timed out on a keypad).
     pub pin_failed: bool,
     /// What was found.
-    pub note: String,
+    pub note: CheckNote,
+}
+
+/// What a card's check found, as data the caller words (its `Display` is the library's
+/// own account).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum CheckNote {
+    /// The PIN was accepted and the card proved its share (or, with `no_open`, its key).
+    Passed {
+        /// The card's set and place, as its record says.
+        set: Box<SetMembership>,
+        /// The card answered a key challenge; its share was not read.
+        no_open: bool,
+        /// The card's record agrees with the bundle given.
+        with_bundle: bool,
+    },
+    /// The check failed, as the library says it.
+    Failed {
+        /// What failed.
+        reason: String,
+    },
+}
+
+impl fmt::Display for CheckNote {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            CheckNote::Passed {
+                set,
+                no_open,
+                with_bundle,
+            } => write!(
+                f,
+                "PIN accepted; {} {} of set \"{}\" ({}-of-{}, id {}) (set version {}){}{}",
+                if *no_open {
+                    "the card answered a fresh key challenge with the key its record lists for custodian"
+                } else {
+                    "the share opens and matches the commitment published for custodian"
+                },
+                set.index,
+                set.label,
+                set.threshold,
+                set.count,
+                set.set_id,
+                set.set_version,
+                if *no_open {
+                    "; its share was not read"
+                } else {
+                    ""
+                },
+                if *with_bundle {
+                    "; the card's record agrees with the bundle"
+                } else {
+                    ""
+                }
+            ),
+            CheckNote::Failed { reason } => write!(f, "{reason}"),
+        }
+    }
 }
 
 /// Checks every card presented; a card that fails is reported, never fatal to the others.
@@ -106,15 +166,7 @@ pub fn verify(
                 note,
             },
         };
-        say(
-            out,
-            &format!(
-                "{} {}: {}",
-                if check.ok { "Healthy:" } else { "FAILED: " },
-                check.who.text,
-                check.note
-            ),
-        );
+        out.tell(Event::Verify(Told::Checked(check.clone())));
         checks.push(check);
         if checks.len() == total {
             presenter.finish(out, p);
@@ -129,7 +181,7 @@ pub fn verify(
 /// whether the card left its reader in the middle (it may be put back and checked again).
 struct Failed {
     who: Who,
-    note: String,
+    note: CheckNote,
     pin: bool,
     left: bool,
 }
@@ -139,7 +191,9 @@ impl From<Refusal> for Failed {
         Failed {
             pin: matches!(&reason, Refused::Card(e) if e.is_pin_failure()),
             left: reason.card_left(),
-            note: reason.to_string(),
+            note: CheckNote::Failed {
+                reason: reason.to_string(),
+            },
             who,
         }
     }
@@ -150,7 +204,7 @@ fn check_one(
     reader: &str,
     req: &VerifyRequest<'_>,
     out: &mut dyn Progress,
-) -> Result<(Who, SetMembership, String), Failed> {
+) -> Result<(Who, SetMembership, CheckNote), Failed> {
     let member = read_member(card)?;
     let set = member.membership();
     if let Some(bundle) = req.bundle {
@@ -160,33 +214,22 @@ fn check_one(
     }
     verify_pin(card, &req.pins, &member.fingerprint(), reader, out).map_err(|e| Failed {
         who: member.who.clone(),
-        note: sentence(&e),
+        note: CheckNote::Failed {
+            reason: sentence(&e),
+        },
         pin: e.is_pin_failure(),
         left: e.card_left(),
     })?;
-    let what = if req.no_open {
+    if req.no_open {
         prove_key(card, &member)?;
-        "the card answered a fresh key challenge with the key its record lists for custodian"
     } else {
         open_verified(card, &member)?;
-        "the share opens and matches the commitment published for custodian"
+    }
+    let note = CheckNote::Passed {
+        set: Box::new(set.clone()),
+        no_open: req.no_open,
+        with_bundle: req.bundle.is_some(),
     };
-    let note = format!(
-        "PIN accepted; {what} {} of {} (set version {}){}{}",
-        member.record.index,
-        set_name(&set),
-        member.record.set_version,
-        if req.no_open {
-            "; its share was not read"
-        } else {
-            ""
-        },
-        if req.bundle.is_some() {
-            "; the card's record agrees with the bundle"
-        } else {
-            ""
-        }
-    );
     Ok((member.who, set, note))
 }
 
@@ -209,17 +252,13 @@ fn prove_key(card: &mut dyn CustodianCard, member: &Member) -> Result<(), Refusa
     }
 }
 
-fn set_name(set: &SetMembership) -> String {
-    format!(
-        "set \"{}\" ({}-of-{}, id {})",
-        set.label, set.threshold, set.count, set.set_id
-    )
-}
-
 /// What checking cards tells the people at the table as it goes (worded by the caller).
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
-pub enum Told {}
+pub enum Told {
+    /// One card's check ended (passed or failed), said as soon as it is known.
+    Checked(CardCheck),
+}
 
 #[cfg(test)]
 mod in_memory;

@@ -1,7 +1,6 @@
 //! The commands that need no card (`inspect`, `log verify`) and the ceremony log's
 //! plumbing for the others: which file, and one line appended after a command.
 
-use std::error::Error;
 use std::path::PathBuf;
 
 use serde_json::json;
@@ -28,8 +27,9 @@ pub fn run(cli: &Cli, report: &mut Report) -> Option<Outcome> {
 /// How an audit command ended, for `Report::finish`.
 pub type Outcome = Result<(), (ExitStatus, String, Vec<String>)>;
 
-fn failed(status: ExitStatus, e: &dyn Error) -> (ExitStatus, String, Vec<String>) {
-    (status, e.to_string(), causes(e))
+/// A log error as the CLI words it, with its causes.
+fn failed(status: ExitStatus, e: &LogError) -> (ExitStatus, String, Vec<String>) {
+    (status, crate::words::log::message(e), causes(e))
 }
 
 fn inspect(args: &InspectArgs, report: &mut Report) -> Outcome {

@@ -202,6 +202,29 @@ impl Exit for CeremonyError {
             // New variants of reshare go below this line.
 
             // New variants of recover, verify, add-card, export-bundle, log and files go below this line.
+            CeremonyError::RecoverStopped(stopped) => {
+                use quorum_ceremony::recover::Stopped;
+                match stopped {
+                    Stopped::TooFewPresent { .. }
+                    | Stopped::NoneOpened { .. }
+                    | Stopped::TooFewOpened { .. } => ExitStatus::NotEnoughCards,
+                    Stopped::SeveralSets { .. } => ExitStatus::Usage,
+                }
+            }
+            CeremonyError::AddCardStopped(stopped) => {
+                use quorum_ceremony::add_card::Stopped;
+                match stopped {
+                    Stopped::TwoNewCards { .. } => ExitStatus::Usage,
+                    Stopped::QuorumShort { .. } => ExitStatus::NotEnoughCards,
+                    Stopped::NoNewCard { .. } | Stopped::NotWritten { .. } => ExitStatus::Card,
+                    Stopped::Unchecked { .. } => ExitStatus::Incomplete,
+                }
+            }
+            CeremonyError::NoCardOfSet { .. } => ExitStatus::Card,
+            CeremonyError::ChecksFailed {
+                pins_only: true, ..
+            } => ExitStatus::Pin,
+            CeremonyError::ChecksFailed { .. } => ExitStatus::Card,
         }
     }
 }

@@ -62,7 +62,10 @@ fn main() -> ExitCode {
             if let Err(e) = quorum_ceremony::log::Log::open(&path) {
                 return report.finish(Err((
                     ExitStatus::Log,
-                    format!("{e}. Nothing was done: the ceremony did not start"),
+                    format!(
+                        "{}. Nothing was done: the ceremony did not start",
+                        words::log::message(&e)
+                    ),
                     Vec::new(),
                 )));
             }
@@ -94,7 +97,10 @@ fn main() -> ExitCode {
                 json!({ "line": appended.seq, "head": appended.hash.to_string() }),
             ),
             Ok(None) => {}
-            Err(e) => eprintln!("warning: the ceremony could not be appended to its log: {e}"),
+            Err(e) => eprintln!(
+                "warning: the ceremony could not be appended to its log: {}",
+                words::log::message(&e)
+            ),
         }
     }
     report.finish(result.map_err(|e| {

@@ -77,7 +77,7 @@ impl Journal for LogJournal<'_> {
         };
         let appended = Log::open(&path)
             .and_then(|log| log.append(&entry))
-            .map_err(|e| e.to_string())?;
+            .map_err(|e| crate::words::log::message(&e))?;
         eprintln!(
             "Logged the start of the write phase as line {} of {} (if the ceremony is cut short, `--replace-unfinished` relies on it).",
             appended.seq,
@@ -107,7 +107,8 @@ pub(crate) fn replace_evidence(cli: &Cli, asked: bool) -> Result<Option<Evidence
     };
     Evidence::read(&path).map(Some).map_err(|e| {
         CeremonyError::Usage(format!(
-            "--replace-unfinished needs the ceremony log: {e}; nothing was done"
+            "--replace-unfinished needs the ceremony log: {}; nothing was done",
+            crate::words::log::message(&e)
         ))
     })
 }

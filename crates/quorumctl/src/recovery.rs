@@ -133,7 +133,7 @@ pub(crate) fn verify_cards(
             if c.ok { "ok    " } else { "FAILED" },
             c.who.text,
             c.reader,
-            c.note
+            crate::words::verify::note(&c.note)
         ));
     }
     let mut shown: Vec<SetDigest> = Vec::new();
@@ -155,7 +155,7 @@ pub(crate) fn verify_cards(
                         "reader": c.reader,
                         "result": if c.ok { "healthy" } else { "failed" },
                         "set": c.set.as_ref().map(set_json),
-                        "note": c.note,
+                        "note": crate::words::verify::note(&c.note),
                     })
                 })
                 .collect(),
@@ -163,16 +163,11 @@ pub(crate) fn verify_cards(
     );
     let failed: Vec<&CardCheck> = checks.iter().filter(|c| !c.ok).collect();
     if !failed.is_empty() {
-        let message = format!(
-            "{} of {} card(s) failed the health check; see above for each card and what to do",
-            failed.len(),
-            checks.len()
-        );
         // a PIN that did not go through is the custodian's to fix, not the card's
-        return Err(if failed.iter().all(|c| c.pin_failed) {
-            CeremonyError::PinsFailed(message)
-        } else {
-            CeremonyError::CardsFailed(message)
+        return Err(CeremonyError::ChecksFailed {
+            failed: failed.len(),
+            checked: checks.len(),
+            pins_only: failed.iter().all(|c| c.pin_failed),
         });
     }
     Ok(())

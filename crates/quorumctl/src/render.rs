@@ -16,7 +16,7 @@ pub(crate) fn seen_line(c: &SeenCard) -> String {
         if c.used { "used   " } else { "skipped" },
         c.who.text,
         c.reader,
-        c.note
+        crate::words::share::note(&c.note)
     )
 }
 
@@ -30,7 +30,7 @@ pub(crate) fn seen_json(cards: &[SeenCard]) -> Value {
                     "fingerprint": c.who.fingerprint,
                     "reader": c.reader,
                     "result": if c.used { "used" } else { "skipped" },
-                    "note": c.note,
+                    "note": crate::words::share::note(&c.note),
                 })
             })
             .collect(),

@@ -93,13 +93,15 @@ pub(crate) fn enroll_set(
     let bundle = Bundle::from_enrollment(&outcome.enrollment);
     bundle.write(&bundle_path, args.force).map_err(|e| {
         CeremonyError::Unfinished(format!(
-            "the set is enrolled on every card, but the bundle could not be written: {e}. Every card carries the set description, so nothing is lost: fix the cause and write the bundle from the cards with `quorumctl export-bundle`"
+            "the set is enrolled on every card, but the bundle could not be written: {}. Every card carries the set description, so nothing is lost: fix the cause and write the bundle from the cards with `quorumctl export-bundle`",
+            crate::words::files::secret_io(&e)
         ))
     })?;
     if let Some(out) = &args.out {
         write_private_file(out, &master, args.force).map_err(|e| {
             CeremonyError::Unfinished(format!(
-                "the set is enrolled on every card, but the generated secret could not be written: {e}. Nothing is lost: recover it from the cards with `quorumctl recover --out FILE`"
+                "the set is enrolled on every card, but the generated secret could not be written: {}. Nothing is lost: recover it from the cards with `quorumctl recover --out FILE`",
+                crate::words::files::secret_io(&e)
             ))
         })?;
     }
@@ -285,7 +287,7 @@ pub(crate) fn reshare_set(
     let mut publish = |enrollment: &quorum_protocol::sharing::Enrollment| {
         Bundle::from_enrollment(enrollment)
             .write(&new_bundle, args.force)
-            .map_err(|e| e.to_string())
+            .map_err(|e| crate::words::files::secret_io(&e))
     };
     let mut journal = LogJournal::new(cli, "reshare");
     let done = match reshare(

@@ -6,14 +6,16 @@ use std::io::Write;
 mod add_card;
 mod change_pin;
 mod enroll;
+pub(crate) mod files;
 mod init;
+pub(crate) mod log;
 mod pin_step;
 mod presence;
 mod recover;
 mod reset;
 mod reshare;
-mod share;
-mod verify;
+pub(crate) mod share;
+pub(crate) mod verify;
 
 use quorum_ceremony::progress::{Event, Progress};
 use quorum_ceremony::CeremonyError;
@@ -62,7 +64,9 @@ pub(crate) fn error_message(e: &CeremonyError) -> String {
                                 reshare::error(e).or_else(|| {
                                     recover::error(e).or_else(|| {
                                         verify::error(e).or_else(|| {
-                                            add_card::error(e).or_else(|| share::error(e))
+                                            add_card::error(e).or_else(|| {
+                                                share::error(e).or_else(|| files::error(e))
+                                            })
                                         })
                                     })
                                 })
