@@ -456,7 +456,10 @@ fn finish_new(
         version: card.record.set_version,
         fingerprint: n.key.fingerprint(),
     }));
-    write_redoing(presenter, session, &n.reader, n.key, None, &n.pin, &card, &req.pins, out).map_err(|e| match e {
+    write_redoing(
+        presenter, session, &n.reader, n.key, None, &n.pin, &card, &req.pins, out,
+    )
+    .map_err(|e| match e {
         e @ CeremonyError::WrittenUnchecked { .. } => Stopped::Unchecked {
             cause: Box::new(e),
             index: card.index(),

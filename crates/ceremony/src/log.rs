@@ -428,7 +428,10 @@ pub(crate) mod tests {
             ),
             "{err}"
         );
-        assert!(!err.to_string().contains("--"), "the library names no option: {err}");
+        assert!(
+            !err.to_string().contains("--"),
+            "the library names no option: {err}"
+        );
         assert!(matches!(
             Log::open(&path),
             Err(LogError::Damaged { line: 2, .. })
@@ -513,7 +516,10 @@ pub(crate) mod tests {
         let path = dir.0.join("no-such-dir").join("log.jsonl");
         let err = Log::open(&path).unwrap_err();
         assert!(matches!(err, LogError::Open { .. }));
-        assert!(!err.to_string().contains("--"), "the library names no option: {err}");
+        assert!(
+            !err.to_string().contains("--"),
+            "the library names no option: {err}"
+        );
         assert!(matches!(
             verify(&dir.0.join("absent.jsonl"), None),
             Err(LogError::Missing(_))

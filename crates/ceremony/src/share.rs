@@ -117,11 +117,7 @@ pub enum Note {
 impl fmt::Display for Note {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Note::ShareOpened {
-                opened,
-                need,
-                from,
-            } => {
+            Note::ShareOpened { opened, need, from } => {
                 write!(f, "share opened ({opened} of {need})")?;
                 match from {
                     Some(set) => write!(f, " from {set}"),
