@@ -394,4 +394,117 @@ mod tests {
             assert_eq!(e.exit_status(), want, "{e}");
         }
     }
+
+    #[test]
+    fn recover_add_card_export_and_verify_stops_keep_their_statuses() {
+        use quorum_ceremony::add_card::Stopped as AddStopped;
+        use quorum_ceremony::recover::{SetName, Stopped};
+        use quorum_protocol::crypto::SetDigest;
+        let set = SetName {
+            label: "vault".into(),
+            digest: SetDigest([0; 32]),
+        };
+        let cases: Vec<(CeremonyError, ExitStatus)> = vec![
+            (
+                CeremonyError::RecoverStopped(Stopped::TooFewPresent {
+                    present: 1,
+                    need: 2,
+                    set: set.clone(),
+                }),
+                ExitStatus::NotEnoughCards,
+            ),
+            (
+                CeremonyError::RecoverStopped(Stopped::NoneOpened {
+                    cards: vec![],
+                    disagreeing: 0,
+                }),
+                ExitStatus::NotEnoughCards,
+            ),
+            (
+                CeremonyError::RecoverStopped(Stopped::TooFewOpened {
+                    opened: 1,
+                    need: 2,
+                    set,
+                    cards: vec![],
+                    disagreeing: 0,
+                }),
+                ExitStatus::NotEnoughCards,
+            ),
+            (
+                CeremonyError::RecoverStopped(Stopped::SeveralSets {
+                    named: None,
+                    opened: false,
+                    sets: vec![],
+                }),
+                ExitStatus::Usage,
+            ),
+            (
+                CeremonyError::AddCardStopped(AddStopped::TwoNewCards {
+                    first: "a".into(),
+                    second: "b".into(),
+                }),
+                ExitStatus::Usage,
+            ),
+            (
+                CeremonyError::AddCardStopped(AddStopped::QuorumShort {
+                    opened: 0,
+                    need: 2,
+                    label: "vault".into(),
+                    cards: vec![],
+                }),
+                ExitStatus::NotEnoughCards,
+            ),
+            (
+                CeremonyError::AddCardStopped(AddStopped::NoNewCard { cards: vec![] }),
+                ExitStatus::Card,
+            ),
+            (
+                CeremonyError::AddCardStopped(AddStopped::NotWritten {
+                    card: "a".into(),
+                    reader: "r".into(),
+                    cause: Box::new(CeremonyError::Interrupted(None)),
+                }),
+                ExitStatus::Card,
+            ),
+            (
+                CeremonyError::AddCardStopped(AddStopped::Unchecked {
+                    cause: Box::new(CeremonyError::WrittenUnchecked {
+                        card: "a".into(),
+                        reader: "r".into(),
+                    }),
+                    index: 4,
+                    label: "vault".into(),
+                    version: 2,
+                    reader: "r".into(),
+                }),
+                ExitStatus::Incomplete,
+            ),
+            (
+                CeremonyError::NoCardOfSet {
+                    set_id: None,
+                    skipped: vec![],
+                },
+                ExitStatus::Card,
+            ),
+            (
+                CeremonyError::ChecksFailed {
+                    failed: 1,
+                    checked: 1,
+                    pins_only: true,
+                },
+                ExitStatus::Pin,
+            ),
+            (
+                CeremonyError::ChecksFailed {
+                    failed: 1,
+                    checked: 2,
+                    pins_only: false,
+                },
+                ExitStatus::Card,
+            ),
+        ];
+        for (e, want) in cases {
+            assert_eq!(e.exit_status(), want, "{e}");
+        }
+    }
 }

@@ -84,3 +84,124 @@ fn stopped(s: &Stopped) -> String {
         ),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use quorum_ceremony::bundle_file::BundleUpdateError;
+    use quorum_ceremony::secret_io::SecretIoError;
+
+    #[test]
+    fn each_step_of_adding_a_card_is_said() {
+        assert_eq!(
+            line(&Told::Starting {
+                label: "vault".into(),
+                threshold: 2,
+                count: 3,
+                version: 1
+            }),
+            "Adding a card to set \"vault\" (2-of-3, version 1): 2 custodian card(s) open their shares, then the new card is written."
+        );
+        assert_eq!(
+            line(&Told::NewCardWaits {
+                fingerprint: "aaaa-bbbb-cccc-dddd".into()
+            }),
+            "New card aaaa-bbbb-cccc-dddd: PIN accepted; it is written once the quorum's shares are open."
+        );
+        assert_eq!(
+            line(&Told::Writing {
+                index: 4,
+                name: "Dora".into(),
+                version: 2,
+                fingerprint: "aaaa-bbbb-cccc-dddd".into()
+            }),
+            "Writing custodian 4 \"Dora\" (set version 2) to card aaaa-bbbb-cccc-dddd."
+        );
+        assert_eq!(
+            line(&Told::Written {
+                fingerprint: "aaaa-bbbb-cccc-dddd".into(),
+                index: 4
+            }),
+            "Card aaaa-bbbb-cccc-dddd: custodian 4 written, read back and opened (it matches its commitment)."
+        );
+    }
+
+    #[test]
+    fn a_stopped_add_card_names_the_commands_and_options_that_go_on() {
+        let cases = [
+            (
+                Stopped::TwoNewCards {
+                    first: "a".into(),
+                    second: "b".into(),
+                },
+                "two personalised cards are present (a and b): name the one to add with --new FINGERPRINT; nothing was written".to_owned(),
+            ),
+            (
+                Stopped::QuorumShort {
+                    opened: 1,
+                    need: 2,
+                    label: "vault".into(),
+                    cards: vec![],
+                },
+                "cannot recover: only 1 of the 2 shares needed to issue a new share of set \"vault\" could be opened; nothing was written".to_owned(),
+            ),
+            (
+                Stopped::NoNewCard { cards: vec![] },
+                "the set was NOT enrolled: no new card was presented: insert a card personalised with `quorumctl init` that is in no set; nothing was written".to_owned(),
+            ),
+            (
+                Stopped::NotWritten {
+                    card: "a".into(),
+                    reader: "R1".into(),
+                    cause: Box::new(CeremonyError::Interrupted(None)),
+                },
+                format!("the set was NOT enrolled: writing the new card a in \"R1\" failed: {}; the other cards were not changed, so the set is as it was", CeremonyError::Interrupted(None)),
+            ),
+        ];
+        for (stopped, want) in cases {
+            let e = CeremonyError::AddCardStopped(stopped);
+            assert_eq!(error(&e).unwrap(), want);
+            assert!(
+                !e.to_string().contains("--"),
+                "the library names no option: {e}"
+            );
+            assert!(!e.to_string().contains("quorumctl"), "nor a command: {e}");
+        }
+        let unchecked = CeremonyError::AddCardStopped(Stopped::Unchecked {
+            cause: Box::new(CeremonyError::WrittenUnchecked {
+                card: "a".into(),
+                reader: "R1".into(),
+            }),
+            index: 4,
+            label: "vault".into(),
+            version: 2,
+            reader: "R1".into(),
+        });
+        let message = error(&unchecked).unwrap();
+        assert!(
+            message.starts_with("card a in \"R1\" holds its new record"),
+            "{message}"
+        );
+        assert!(message.ends_with(". It is now custodian 4 of set \"vault\" version 2, but no bundle of that version was written; the other cards were not changed. Insert it again and run `quorumctl verify --reader \"R1\"`: if that passes, `quorumctl export-bundle --reader \"R1\" --out FILE` writes the version 2 bundle from it; if not, factory-reset it (`quorumctl reset-card`), personalise it again (`quorumctl init`) and repeat add-card"), "{message}");
+        assert!(!unchecked.to_string().contains("quorumctl"), "{unchecked}");
+    }
+
+    #[test]
+    fn a_bundle_not_updated_says_how_to_write_it_again() {
+        let e = CeremonyError::BundleNotUpdated {
+            version: 2,
+            source: BundleUpdateError::Write {
+                backup: Some("set.json.v1".into()),
+                source: SecretIoError::Exists("set.json".into()),
+            },
+        };
+        assert_eq!(
+            error(&e).unwrap(),
+            "the new card holds its share (set version 2), but the bundle was not updated: refusing to overwrite set.json: it already exists (use --force to replace it) (the previous version is at set.json.v1). Nothing is lost: every card carries the set description; fix the cause and write the bundle from the new card with `quorumctl export-bundle`"
+        );
+        assert!(
+            !e.to_string().contains("--") && !e.to_string().contains("quorumctl"),
+            "{e}"
+        );
+    }
+}

@@ -81,3 +81,69 @@ pub(crate) fn bundle_update(e: &BundleUpdateError) -> String {
         BundleUpdateError::Made(_) | BundleUpdateError::KeepOld { .. } => e.to_string(),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::path::PathBuf;
+
+    #[test]
+    fn secret_file_errors_name_the_options_that_fix_them() {
+        let cases = [
+            (
+                SecretIoError::StdinIsTerminal,
+                "no master secret given: use --in FILE, --generate BYTES, or pipe it on standard input",
+            ),
+            (
+                SecretIoError::StdoutIsTerminal,
+                "refusing to print the secret to a terminal: use --out FILE or redirect standard output",
+            ),
+            (
+                SecretIoError::Exists(PathBuf::from("out.bin")),
+                "refusing to overwrite out.bin: it already exists (use --force to replace it)",
+            ),
+            (
+                SecretIoError::Empty(Origin::Generated(0)),
+                "the master secret from --generate 0 is empty; give a non-empty secret",
+            ),
+            (
+                SecretIoError::Empty(Origin::Stdin),
+                "the master secret from standard input is empty; give a non-empty secret",
+            ),
+            (
+                SecretIoError::TooLarge {
+                    origin: Origin::File("big".into()),
+                    len: None,
+                    max: 6144,
+                },
+                "the master secret from big is more than 6144 bytes; quorum backs up at most 6144 bytes",
+            ),
+        ];
+        for (e, want) in cases {
+            assert_eq!(secret_io(&e), want);
+            assert!(
+                !e.to_string().contains("--"),
+                "the library names no option: {e}"
+            );
+        }
+        let wrapped = CeremonyError::SecretIo(SecretIoError::StdinIsTerminal);
+        assert_eq!(
+            error(&wrapped).unwrap(),
+            secret_io(&SecretIoError::StdinIsTerminal)
+        );
+    }
+
+    #[test]
+    fn an_export_without_a_card_of_the_set_lists_the_cards_left_out() {
+        let e = CeremonyError::NoCardOfSet {
+            set_id: Some("ab".repeat(16)),
+            skipped: vec!["card in \"R0\": holds no record (state: BLANK)".into()],
+        };
+        let want = format!(
+            "no card of set {} is present, so no bundle was written\n  - card in \"R0\": holds no record (state: BLANK)",
+            "ab".repeat(16)
+        );
+        assert_eq!(error(&e).unwrap(), want);
+        assert_eq!(e.to_string(), want);
+    }
+}

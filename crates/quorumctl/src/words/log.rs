@@ -50,3 +50,65 @@ fn problem(p: &Problem) -> String {
         _ => p.to_string(),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::path::PathBuf;
+
+    #[test]
+    fn log_errors_name_the_options_and_the_command_that_go_on() {
+        let path = PathBuf::from("log.jsonl");
+        let cases = [
+            (
+                LogError::Open {
+                    path: path.clone(),
+                    source: std::io::Error::from(std::io::ErrorKind::NotFound),
+                },
+                format!(
+                    "cannot open the ceremony log log.jsonl: {}; choose another file with --log FILE (or QUORUM_LOG), or run without a log with --no-log",
+                    std::io::Error::from(std::io::ErrorKind::NotFound)
+                ),
+            ),
+            (
+                LogError::Missing(path.clone()),
+                "there is no ceremony log at log.jsonl: give its path with --log FILE (or QUORUM_LOG)".to_owned(),
+            ),
+            (
+                LogError::Damaged {
+                    path: path.clone(),
+                    line: 2,
+                    problem: Problem::Edited,
+                },
+                "nothing can be appended to the ceremony log log.jsonl: it fails verification at line 2: that line was edited: its content does not match its own hash; keep the file as evidence, run `quorumctl log verify --log log.jsonl`, and start a new log with --log FILE".to_owned(),
+            ),
+            (
+                LogError::Broken {
+                    path: path.clone(),
+                    line: 1,
+                    problem: Problem::OldFormat,
+                },
+                "the ceremony log log.jsonl fails verification at line 1: that line starts a format 1 log (written by an earlier quorumctl, before set digests and key check values); this quorumctl appends format 2 lines only: keep this log with the ceremony minutes and start a new one with --log FILE".to_owned(),
+            ),
+            (
+                LogError::BadHead("xyz".into()),
+                "\"xyz\" is not a log head: a head is the 64 hex digits of a line's hash, as `quorumctl log verify` prints it".to_owned(),
+            ),
+            (
+                LogError::OlderFormat {
+                    path: path.clone(),
+                    format: 2,
+                },
+                format!("the ceremony log log.jsonl is a format 2 log, written by an earlier quorumctl: it still verifies (`quorumctl log verify --log log.jsonl`), but this quorumctl appends format {FORMAT} lines only (they can say that a ceremony started or was interrupted); keep it with the ceremony minutes and start a new log with --log FILE"),
+            ),
+        ];
+        for (e, want) in cases {
+            assert_eq!(message(&e), want);
+            let own = e.to_string();
+            assert!(
+                !own.contains("--") && !own.contains("quorumctl log"),
+                "the library names no option or command: {own}"
+            );
+        }
+    }
+}

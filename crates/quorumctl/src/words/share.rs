@@ -79,3 +79,82 @@ pub(crate) fn listing(cards: &[SeenCard]) -> String {
 pub(crate) fn error(_e: &CeremonyError) -> Option<String> {
     None
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use quorum_ceremony::share::Who;
+
+    fn card(used: bool, note: Note) -> SeenCard {
+        SeenCard {
+            reader: "R0".into(),
+            who: Who {
+                fingerprint: Some("51d4-77cb-0000-1111".into()),
+                text: "51d4-77cb-0000-1111 (custodian 2 \"Bo\")".into(),
+            },
+            used,
+            note,
+        }
+    }
+
+    #[test]
+    fn each_card_is_said_used_or_skipped_with_its_note() {
+        let opened = card(
+            true,
+            Note::ShareOpened {
+                opened: 1,
+                need: 2,
+                from: None,
+            },
+        );
+        assert_eq!(
+            line(&Told::Seen(opened.clone())),
+            "Used 51d4-77cb-0000-1111 (custodian 2 \"Bo\"): share opened (1 of 2)"
+        );
+        let not_new = card(
+            false,
+            Note::Skipped {
+                reason: Skip::NotTheNewCard {
+                    named: "aaaa-bbbb-cccc-dddd".into(),
+                },
+            },
+        );
+        assert_eq!(
+            seen(&not_new),
+            "Skipped 51d4-77cb-0000-1111 (custodian 2 \"Bo\"): is not the new card named with --new (aaaa-bbbb-cccc-dddd)"
+        );
+        assert!(
+            !not_new.note.to_string().contains("--"),
+            "the library names no option"
+        );
+        assert_eq!(note(&Note::NewCardPinAccepted), "new card, PIN accepted");
+        assert_eq!(
+            note(&Note::NewCardWritten { index: 4 }),
+            "new custodian 4 written and checked"
+        );
+        assert_eq!(
+            note(&Note::Skipped {
+                reason: Skip::NotUsable {
+                    why: Unusable::Blank
+                }
+            }),
+            "is blank: personalise it with `quorumctl init` first if it is to be the new card"
+        );
+        assert_eq!(
+            note(&Note::Skipped {
+                reason: Skip::Refused {
+                    reason: "holds no share (state: BLANK)".into()
+                }
+            }),
+            "holds no share (state: BLANK)"
+        );
+        for why in [Unusable::Blocked, Unusable::Blank, Unusable::NotInSetYet] {
+            assert!(!why.to_string().contains("quorumctl"), "{why}");
+        }
+        assert_eq!(
+            listing(&[opened, not_new]),
+            ":\n  - 51d4-77cb-0000-1111 (custodian 2 \"Bo\") in \"R0\": share opened (1 of 2)\n  - 51d4-77cb-0000-1111 (custodian 2 \"Bo\") in \"R0\": is not the new card named with --new (aaaa-bbbb-cccc-dddd)"
+        );
+        assert_eq!(listing(&[]), "");
+    }
+}
