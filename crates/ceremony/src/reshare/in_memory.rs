@@ -69,6 +69,7 @@ fn a_new_set_on_a_fresh_and_a_reused_card_renews_the_reused_key_and_wipes_the_re
     cards.push(fresh.clone());
     let readers = MemoryReaders::with_cards(&cards);
     let reuse = vec![fingerprint(&reused)];
+    let old_fingerprint = fingerprint(&reused);
     let (result, said, published) = run(
         &readers,
         &old,
@@ -104,7 +105,17 @@ fn a_new_set_on_a_fresh_and_a_reused_card_renews_the_reused_key_and_wipes_the_re
             quorum_protocol::apdu::LifeCycle::Blank
         );
     }
-    assert!(said.contains("Phase 2 of 2"), "{said}");
+    assert!(
+        said.told(&Event::Reshare(Told::Wiping { count: 2 })),
+        "{said}"
+    );
+    assert!(said.told(&Event::Reshare(Told::GatheringBegins)), "{said}");
+    let renewed = said.0.iter().any(|e| {
+        matches!(e, Event::Reshare(Told::ReuseRegistered { who, new_key })
+            if who.starts_with(&old_fingerprint) && *new_key == fingerprint(&reused))
+    });
+    assert!(renewed, "the re-used card's new key is told:\n{said}");
+    assert!(said.text().is_empty(), "no untyped line is said:\n{said}");
     // The new set recovers the master.
     let readers = MemoryReaders::with_cards(&[fresh, reused]);
     let pins = pin_file();
@@ -138,7 +149,17 @@ fn a_plan_that_would_leave_no_complete_set_is_refused_before_anything_is_written
     );
     let e = result.err().unwrap();
     assert!(
-        matches!(e, CeremonyError::NotEnrolled(ref m) if m.contains("neither the old set")),
+        matches!(
+            e,
+            CeremonyError::ReshareDeclined(Declined::UnsafePlan {
+                reused: 2,
+                fresh: 0,
+                old_threshold: 2,
+                old_total: 2,
+                new_threshold: 2,
+                new_total: 2,
+            })
+        ),
         "{e}"
     );
     assert_eq!(put_records(&old.cards), 0);
@@ -172,16 +193,36 @@ fn a_1_0_card_named_for_reuse_stops_phase_0_with_nothing_written() {
         },
     );
     let e = result.err().unwrap();
-    let CeremonyError::ReshareInterrupted {
+    let CeremonyError::ReshareStopped(ref stopped) = e else {
+        panic!("{e}");
+    };
+    let Stopped {
         phase: 0,
-        ref cause,
-        stopped_by: Some(_),
-        ..
-    } = e
+        cause: Cause::Failed(ref cause),
+        standing: None,
+    } = **stopped
     else {
         panic!("{e}");
     };
-    assert!(cause.contains("runs applet protocol 1.0"), "{cause}");
+    let CeremonyError::ReshareDeclined(Declined::ReuseNotPresented {
+        ref card,
+        ref problems,
+    }) = **cause
+    else {
+        panic!("{cause}");
+    };
+    assert_eq!(card, &fingerprint(&legacy));
+    assert!(
+        problems.iter().any(|p| matches!(
+            p,
+            CardProblem::NoKeyRenewal {
+                major: 1,
+                minor: 0,
+                ..
+            }
+        )),
+        "{problems:?}"
+    );
     assert_eq!(put_records(&cards), 0);
     let _ = shared(MemoryApplet::new());
 }
