@@ -93,6 +93,16 @@ pub enum CeremonyError {
     // New variants of enroll go below this line.
 
     // New variants of reshare go below this line.
+    /// A reshare wrote nothing: the set named, the cards gathered or the plan cannot make
+    /// the new set safely.
+    #[error("{0}")]
+    ReshareDeclined(reshare::Declined),
+    /// The old set's shares did not make the new set (found before anything is written).
+    #[error("{0}; nothing was written")]
+    ReshareNotMade(#[source] quorum_protocol::sharing::ReshareError),
+    /// A reshare stopped before its end; says where the sets stand.
+    #[error("{0}")]
+    ReshareStopped(Box<reshare::Stopped>),
 
     // New variants of recover, verify, add-card, export-bundle, log and files go below this line.
     /// Below the card protocol: pcscd, readers, connections.

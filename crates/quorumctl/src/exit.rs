@@ -200,7 +200,22 @@ impl Exit for CeremonyError {
             // New variants of enroll go below this line.
 
             // New variants of reshare go below this line.
-
+            CeremonyError::ReshareDeclined(
+                quorum_ceremony::reshare::Declined::SetNotTheBundles { .. },
+            ) => ExitStatus::Usage,
+            CeremonyError::ReshareDeclined(
+                quorum_ceremony::reshare::Declined::NoShareOpened { .. }
+                | quorum_ceremony::reshare::Declined::NotEnoughShares { .. },
+            ) => ExitStatus::NotEnoughCards,
+            CeremonyError::ReshareDeclined(_) | CeremonyError::ReshareNotMade(_) => {
+                ExitStatus::Card
+            }
+            CeremonyError::ReshareStopped(stopped) => match (&stopped.cause, &stopped.standing) {
+                (quorum_ceremony::reshare::Cause::StopRequested, _) => ExitStatus::Interrupted,
+                // phase 0, nothing written: the gathering's own error is the outcome
+                (quorum_ceremony::reshare::Cause::Failed(e), None) => e.exit_status(),
+                _ => ExitStatus::Incomplete,
+            },
             // New variants of recover, verify, add-card, export-bundle, log and files go below this line.
         }
     }

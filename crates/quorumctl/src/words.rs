@@ -11,7 +11,7 @@ mod pin_step;
 mod presence;
 mod recover;
 mod reset;
-mod reshare;
+pub(crate) mod reshare;
 mod share;
 mod verify;
 

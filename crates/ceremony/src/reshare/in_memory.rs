@@ -14,10 +14,15 @@ struct Plan<'a> {
     keep_old: bool,
 }
 
+/// Every reader; the new set's count is taken from the cards present.
+fn every(plan: Plan<'_>) -> (Plan<'_>, CardsFrom, Option<u8>) {
+    (plan, every_reader(), None)
+}
+
 fn run(
     readers: &MemoryReaders,
     old: &EnrolledSet,
-    plan: Plan<'_>,
+    (plan, from, count): (Plan<'_>, CardsFrom, Option<u8>),
 ) -> (Result<Reshared, CeremonyError>, Said, usize) {
     let records: Vec<PublicRecord> = Bundle::from_enrollment(&old.outcome.enrollment)
         .decoded_records()
@@ -30,12 +35,12 @@ fn run(
         published: Some(&records[0]),
         bundle_records: &records,
         threshold: plan.threshold,
-        count: None,
+        count,
         label: "vault 2",
         names: &[],
         reuse: plan.reuse,
         keep_old: plan.keep_old,
-        from: every_reader(),
+        from,
         pins: policy(&pins),
         trace: false,
     };
@@ -69,14 +74,15 @@ fn a_new_set_on_a_fresh_and_a_reused_card_renews_the_reused_key_and_wipes_the_re
     cards.push(fresh.clone());
     let readers = MemoryReaders::with_cards(&cards);
     let reuse = vec![fingerprint(&reused)];
+    let old_fingerprint = fingerprint(&reused);
     let (result, said, published) = run(
         &readers,
         &old,
-        Plan {
+        every(Plan {
             threshold: 2,
             reuse: &reuse,
             keep_old: false,
-        },
+        }),
     );
     let done = result.unwrap();
     assert_eq!(published, 1, "the new bundle is published before any wipe");
@@ -104,7 +110,20 @@ fn a_new_set_on_a_fresh_and_a_reused_card_renews_the_reused_key_and_wipes_the_re
             quorum_protocol::apdu::LifeCycle::Blank
         );
     }
-    assert!(said.contains("Phase 2 of 2"), "{said}");
+    assert!(
+        said.told(&Event::Reshare(Told::Wiping { count: 2 })),
+        "{said}"
+    );
+    assert!(said.told(&Event::Reshare(Told::GatheringBegins)), "{said}");
+    let renewed = said.0.iter().any(|e| {
+        matches!(e, Event::Reshare(Told::ReuseRegistered { who, new_key })
+            if who.starts_with(&old_fingerprint) && *new_key == fingerprint(&reused))
+    });
+    assert!(renewed, "the re-used card's new key is told:\n{said}");
+    assert!(
+        said.text().lines().all(|l| l.contains("PIN accepted (")),
+        "reshare says no untyped line (the PIN step's are not its own):\n{said}"
+    );
     // The new set recovers the master.
     let readers = MemoryReaders::with_cards(&[fresh, reused]);
     let pins = pin_file();
@@ -130,15 +149,25 @@ fn a_plan_that_would_leave_no_complete_set_is_refused_before_anything_is_written
     let (result, _, published) = run(
         &readers,
         &old,
-        Plan {
+        every(Plan {
             threshold: 2,
             reuse: &reuse,
             keep_old: true,
-        },
+        }),
     );
     let e = result.err().unwrap();
     assert!(
-        matches!(e, CeremonyError::NotEnrolled(ref m) if m.contains("neither the old set")),
+        matches!(
+            e,
+            CeremonyError::ReshareDeclined(Declined::UnsafePlan {
+                reused: 2,
+                fresh: 0,
+                old_threshold: 2,
+                old_total: 2,
+                new_threshold: 2,
+                new_total: 2,
+            })
+        ),
         "{e}"
     );
     assert_eq!(put_records(&old.cards), 0);
@@ -165,23 +194,114 @@ fn a_1_0_card_named_for_reuse_stops_phase_0_with_nothing_written() {
     let (result, _, _) = run(
         &readers,
         &old,
-        Plan {
+        every(Plan {
             threshold: 1,
             reuse: &reuse,
             keep_old: true,
-        },
+        }),
     );
     let e = result.err().unwrap();
-    let CeremonyError::ReshareInterrupted {
+    let CeremonyError::ReshareStopped(ref stopped) = e else {
+        panic!("{e}");
+    };
+    let Stopped {
         phase: 0,
-        ref cause,
-        stopped_by: Some(_),
-        ..
-    } = e
+        cause: Cause::Failed(ref cause),
+        standing: None,
+    } = **stopped
     else {
         panic!("{e}");
     };
-    assert!(cause.contains("runs applet protocol 1.0"), "{cause}");
+    let CeremonyError::ReshareDeclined(Declined::ReuseNotPresented {
+        ref card,
+        ref problems,
+    }) = **cause
+    else {
+        panic!("{cause}");
+    };
+    assert_eq!(card, &fingerprint(&legacy));
+    assert!(
+        problems.iter().any(|p| matches!(
+            p,
+            CardProblem::NoKeyRenewal {
+                major: 1,
+                minor: 0,
+                ..
+            }
+        )),
+        "{problems:?}"
+    );
     assert_eq!(put_records(&cards), 0);
     let _ = shared(MemoryApplet::new());
+}
+
+#[test]
+fn one_reader_skips_cards_out_of_turn_and_tells_each_step() {
+    let old = EnrolledSet::new(1, 1, "vault");
+    let fresh = fresh_cards(1).remove(0);
+    let blank = shared(MemoryApplet::new());
+    let old_card = fingerprint(&old.cards[0]);
+    let readers = MemoryReaders::new(&["Pad"]);
+    // the quorum: a new-set card too early, then the old card
+    readers.then_present_in_turn("Pad", &[&fresh, &old.cards[0]]);
+    // the new set's card: a blank card first
+    readers.then_present_in_turn("Pad", &[&blank, &fresh]);
+    // phase 1 writes the new card; phase 2 wipes the old one
+    readers.then_present_in_turn("Pad", &[&fresh, &old.cards[0]]);
+    let plan = Plan {
+        threshold: 1,
+        reuse: &[],
+        keep_old: false,
+    };
+    let (result, said, published) = run(&readers, &old, (plan, one_reader("Pad"), Some(1)));
+    let done = result.unwrap_or_else(|e| panic!("{e}\n{said}"));
+    assert_eq!(published, 1);
+    assert_eq!(done.wiped, vec![old_card.clone()]);
+    let tells = |told: Told| said.told(&Event::Reshare(told));
+    assert!(
+        tells(Told::NotUsed {
+            who: "card".into(),
+            why: Unused::NewSetCard,
+        }),
+        "{said}"
+    );
+    assert!(tells(Told::RegisteringNewSet { count: 1 }), "{said}");
+    assert!(
+        tells(Told::Refused {
+            problem: CardProblem::Blank {
+                card: Seen {
+                    card: None,
+                    reader: None,
+                },
+            },
+        }),
+        "{said}"
+    );
+    assert!(
+        tells(Told::NewSetCardRegistered {
+            card: fingerprint(&fresh),
+            n: 1,
+            of: 1,
+            new_key: None,
+        }),
+        "{said}"
+    );
+    let opened = said.0.iter().any(|e| {
+        matches!(
+            e,
+            Event::Reshare(Told::QuorumShareOpened {
+                opened: 1,
+                need: 1,
+                ..
+            })
+        )
+    });
+    assert!(opened, "{said}");
+    assert!(
+        tells(Told::OldCardWiped {
+            card: old_card,
+            standing: done.standing.clone(),
+        }),
+        "{said}"
+    );
 }
