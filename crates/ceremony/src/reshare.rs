@@ -31,9 +31,9 @@ pub use standing::Standing;
 use super::enroll::{check_fits, name_for, write_redoing, EnrolledCardReport, Registered};
 use super::inspect::SetMembership;
 use super::log::{Evidence, Fingerprint, Verdict};
-use super::pin_step::{reverify, verify_pin, Verified};
+use super::pin_step::{reverify, verify_pin};
 use super::presence::{Presented, Recalled};
-use super::share::{open_member, open_member_keeping_pin, read_member, Refusal, Refused};
+use super::share::{open_member_keeping_pin, read_member, LeftTheReader, Refusal, Refused};
 use super::{identify, CardsFrom, CeremonyError, Journal, PinPolicy, Presenter};
 
 /// What the administrator asked for.
@@ -150,12 +150,13 @@ fn renew_key(
             minor: select.version.minor,
         });
     }
-    let point = card
-        .prepare_key()
-        .map_err(|e| CardProblem::KeyRenewalFailed {
+    let point = card.prepare_key().map_err(|e| match e.card_left() {
+        true => CardProblem::Pulled { card: seen.clone() },
+        false => CardProblem::KeyRenewalFailed {
             card: seen.clone(),
             cause: e.to_string(),
-        })?;
+        },
+    })?;
     CardKey::from_card_point(&point).map_err(|e| CardProblem::BadNewKey {
         card: seen.clone(),
         cause: e.to_string(),
@@ -236,15 +237,8 @@ pub fn reshare(
     check_old_set(req)?;
     let mut presenter = Presenter::new(ctx, req.from.clone(), req.trace, req.interrupt)?;
     out.tell(Event::Reshare(Told::GatheringBegins));
-    let gathered = if presenter.swapping() {
-        let count = presenter.count_needed(req.count.map(usize::from), CountOf::NewSetCards)?;
-        let mut g = Gathered::default();
-        open_quorum_swapped(&mut presenter, req, &mut g, out)
-            .and_then(|()| register_swapped(&mut presenter, req, &mut g, count, out))
-            .map(|()| g)
-    } else {
-        gather_present(&mut presenter, req, out)
-    };
+    let count = presenter.count_needed(req.count.map(usize::from), CountOf::NewSetCards)?;
+    let gathered = gather(&mut presenter, req, count, out);
     let mut g = gathered.map_err(|e| match e {
         CeremonyError::Usage(_) => e,
         other => Stopped::error(0, Cause::Failed(Box::new(other)), None),
@@ -410,21 +404,64 @@ fn of_old_set(
     Ok(())
 }
 
-/// Every-reader mode: one pass over the cards present does all of phase 0.
-fn gather_present(
+/// Phase 0, the same in every reader mode: the old set's cards are asked for until a quorum
+/// of shares opens, then the new set's until `count` are registered (with every reader,
+/// every card present comes in one batch and nothing is asked). Each card does all it can
+/// in one insertion (see [`gather_one`]); a card pulled out in the middle of its step is
+/// asked back with every reader, and its step redone.
+fn gather(
     presenter: &mut Presenter<'_>,
     req: &ReshareRequest<'_>,
+    count: usize,
     out: &mut dyn Progress,
 ) -> Result<Gathered, CeremonyError> {
     let mut g = Gathered::default();
     let mut problems = Vec::new();
-    let mut sink = crate::progress::Silent;
-    while let Some(p) = presenter.next(&mut sink, &Wanted::Any)? {
-        if let Err(problem) = gather_one(p, req, &mut g, presenter, out) {
-            out.tell(Event::Reshare(Told::Skipped {
-                problem: problem.clone(),
-            }));
-            problems.push(problem);
+    let mut registering = false;
+    loop {
+        let need = g.old.as_ref().map(|o| usize::from(o.threshold));
+        let wanted = if need.is_some_and(|n| g.shares.len() >= n) {
+            if g.members.len() >= count {
+                break;
+            }
+            if !registering {
+                presenter.announce(out, Event::Reshare(Told::RegisteringNewSet { count }));
+                registering = true;
+            }
+            Wanted::NewSet {
+                n: g.members.len() + 1,
+                of: count,
+            }
+        } else {
+            Wanted::OldSet {
+                n: g.shares.len() + 1,
+                need,
+            }
+        };
+        let batch = presenter.batch(out, &wanted)?;
+        if batch.is_empty() {
+            break;
+        }
+        for mut p in batch {
+            let named = (!presenter.one_reader()).then(|| p.reader.clone());
+            let step = loop {
+                match gather_one(&mut p, named.clone(), req, &mut g, count, out) {
+                    Err(CardProblem::Pulled {
+                        card: Seen { card: Some(fp), .. },
+                    }) if presenter.take_back(out, &mut p, &fp)? => {}
+                    other => break other,
+                }
+            };
+            match step {
+                Ok(key) => presenter.keep(out, p, key, Done::Registered)?,
+                Err(problem) => {
+                    out.tell(Event::Reshare(Told::Skipped {
+                        problem: problem.clone(),
+                    }));
+                    problems.push(problem);
+                    presenter.release(out, p, Done::Skipped)?;
+                }
+            }
         }
     }
     check_gathered(req, &g, &problems)?;
@@ -493,22 +530,25 @@ fn check_gathered(
     Ok(())
 }
 
-/// Phase 0 for one card present with the others: opens its old share if the quorum needs
-/// it, registers it for the new set if it is fresh or re-used, else marks it for wiping.
+/// Phase 0 for one card: opens its old share while the quorum needs it, registers it for
+/// the new set when it is fresh (or holds an unfinished set to replace) or is named for
+/// re-use and the new set still has room, else marks it for wiping. Returns the key it is
+/// kept under for the later phases. `named` is the reader to name it by (every reader).
 fn gather_one(
-    mut p: Presented,
+    p: &mut Presented,
+    named: Option<String>,
     req: &ReshareRequest<'_>,
     g: &mut Gathered,
-    presenter: &mut Presenter<'_>,
+    count: usize,
     out: &mut dyn Progress,
-) -> Result<(), CardProblem> {
+) -> Result<CardKey, CardProblem> {
     let reader = p.reader.clone();
     let id = identify(&mut p.card, &reader).map_err(|e| CardProblem::Unidentified {
         cause: e.to_string(),
     })?;
     let seen = Seen {
         card: id.key.map(|k| k.fingerprint()),
-        reader: Some(reader.clone()),
+        reader: named,
     };
     if id.status.blocked {
         return Err(CardProblem::PinBlocked { card: seen });
@@ -516,6 +556,16 @@ fn gather_one(
     let key = match (id.status.state, id.key) {
         (LifeCycle::Blank, _) | (_, None) => return Err(CardProblem::Blank { card: seen }),
         (_, Some(key)) => key,
+    };
+    if g.members.iter().any(|m| m.is_card(&key)) {
+        return Err(CardProblem::AlreadyRegistered { card: seen });
+    }
+    if g.retire.iter().any(|o| o.key == key) {
+        return Err(CardProblem::AlreadyPresented { card: seen });
+    }
+    let pulled = |left: bool, problem: CardProblem| match left {
+        true => CardProblem::Pulled { card: seen.clone() },
+        false => problem,
     };
     let replaces = match id.status.state {
         LifeCycle::Enrolled => unfinished_here(req, &mut p.card, &key, &seen)?,
@@ -528,9 +578,11 @@ fn gather_one(
             }));
         }
         let pin = verify_pin(&mut p.card, &req.pins, &key.fingerprint(), &reader, out)
-            .map_err(|e| seen.pin_failed(&e))?;
+            .map_err(|e| pulled(e.card_left(), seen.pin_failed(&e)))?;
         out.tell(Event::Reshare(Told::Registered {
             card: key.fingerprint(),
+            n: g.members.len() + 1,
+            of: count,
         }));
         g.members.push(NewMember {
             card: Registered {
@@ -542,17 +594,23 @@ fn gather_one(
             old_key: None,
             replaces,
         });
-        return keep(presenter, p, key, out);
+        return Ok(key);
     }
-    let member = read_member(&mut p.card).map_err(|r| seen.not_a_member(&r))?;
+    let member = read_member(&mut p.card)
+        .map_err(|r| pulled(r.reason.card_left(), seen.not_a_member(&r)))?;
     of_old_set(req, &g.old, &member.record).map_err(|e| seen.not_of_the_old_set(&e))?;
     let need = usize::from(member.record.threshold);
     let mut accepted = None;
     if g.shares.len() < need && !g.shares.iter().any(|s| s.index() == member.record.index) {
         let (share, pin) = open_member_keeping_pin(&mut p.card, &member, &req.pins, &reader, out)
-            .map_err(|r| CardProblem::NotOpened {
-            who: r.who.text,
-            cause: r.reason.to_string(),
+            .map_err(|r| {
+            pulled(
+                r.reason.card_left(),
+                CardProblem::NotOpened {
+                    who: r.who.text,
+                    cause: r.reason.to_string(),
+                },
+            )
         })?;
         g.shares.push(share);
         out.tell(Event::Reshare(Told::OldShareOpened {
@@ -567,7 +625,7 @@ fn gather_one(
         let pin = match accepted {
             Some(pin) => pin,
             None => verify_pin(&mut p.card, &req.pins, &key.fingerprint(), &reader, out)
-                .map_err(|e| seen.pin_failed(&e))?,
+                .map_err(|e| pulled(e.card_left(), seen.pin_failed(&e)))?,
         };
         let renewed = renew_key(&mut p.card, &id.select, &seen)?;
         out.tell(Event::Reshare(Told::ReuseRegistered {
@@ -587,193 +645,7 @@ fn gather_one(
     } else {
         g.retire.push(OldCard { reader, key });
     }
-    keep(presenter, p, key, out)
-}
-
-/// Keeps a gathered card for phase 1 or 2 (its session stays open with every reader).
-fn keep(
-    presenter: &mut Presenter<'_>,
-    p: Presented,
-    key: CardKey,
-    out: &mut dyn Progress,
-) -> Result<(), CardProblem> {
-    presenter
-        .keep(out, p, key, Done::Registered)
-        .map_err(|e| CardProblem::NotKept {
-            cause: e.to_string(),
-        })
-}
-
-/// One reader, phase 0a: the old set's custodians insert their cards until n shares open.
-fn open_quorum_swapped(
-    presenter: &mut Presenter<'_>,
-    req: &ReshareRequest<'_>,
-    g: &mut Gathered,
-    out: &mut dyn Progress,
-) -> Result<(), CeremonyError> {
-    let mut problems = Vec::new();
-    loop {
-        let need = g.old.as_ref().map(|o| usize::from(o.threshold));
-        if need.is_some_and(|n| g.shares.len() >= n) {
-            return Ok(());
-        }
-        let wanted = Wanted::OldSet {
-            n: g.shares.len() + 1,
-            need,
-        };
-        let Some(mut p) = presenter.next(out, &wanted)? else {
-            break;
-        };
-        let reader = p.reader.clone();
-        let opened = read_member(&mut p.card).and_then(|member| {
-            of_old_set(req, &g.old, &member.record)
-                .map_err(|e| Refusal::new(member.who.clone(), e))?;
-            if g.shares.iter().any(|s| s.index() == member.record.index) {
-                return Err(Refusal::new(member.who.clone(), Refused::AlreadyOpened));
-            }
-            let share = open_member(&mut p.card, &member, &req.pins, &reader, out)?;
-            Ok((member, share))
-        });
-        match opened {
-            Ok((member, share)) => {
-                g.old.get_or_insert_with(|| member.record.clone());
-                g.shares.push(share);
-                out.tell(Event::Reshare(Told::QuorumShareOpened {
-                    who: member.who.text.clone(),
-                    opened: g.shares.len(),
-                    need: usize::from(member.record.threshold),
-                }));
-                if !is_reuse(req, &member.key) {
-                    g.retire.push(OldCard {
-                        reader: reader.clone(),
-                        key: member.key,
-                    });
-                }
-                presenter.release(out, p, Done::ShareOpened)?;
-            }
-            Err(Refusal { who, reason }) => {
-                let why = match reason {
-                    Refused::NoShare(LifeCycle::Personalised) => Unused::NewSetCard,
-                    reason => Unused::Refused(reason.to_string()),
-                };
-                out.tell(Event::Reshare(Told::NotUsed {
-                    who: who.text.clone(),
-                    why: why.clone(),
-                }));
-                problems.push(CardProblem::NotUsed {
-                    who: who.text,
-                    reader,
-                    why,
-                });
-                presenter.release(out, p, Done::Skipped)?;
-            }
-        }
-    }
-    check_gathered(req, g, &problems).map(drop)
-}
-
-/// One reader, phase 0b: each card of the new set is inserted, identified and its PIN checked.
-fn register_swapped(
-    presenter: &mut Presenter<'_>,
-    req: &ReshareRequest<'_>,
-    g: &mut Gathered,
-    count: usize,
-    out: &mut dyn Progress,
-) -> Result<(), CeremonyError> {
-    presenter.again();
-    out.tell(Event::Reshare(Told::RegisteringNewSet { count }));
-    while g.members.len() < count {
-        let k = g.members.len() + 1;
-        let Some(mut p) = presenter.next(out, &Wanted::NewSet { n: k, of: count })? else {
-            break;
-        };
-        let reader = p.reader.clone();
-        match register_one(&mut p, req, g, out) {
-            Ok((key, capacity, pin, old_key, replaces)) => {
-                out.tell(Event::Reshare(Told::NewSetCardRegistered {
-                    card: old_key.unwrap_or(key).fingerprint(),
-                    n: k,
-                    of: count,
-                    new_key: old_key.map(|_| key.fingerprint()),
-                }));
-                g.members.push(NewMember {
-                    card: Registered {
-                        reader,
-                        key,
-                        capacity,
-                        pin,
-                    },
-                    old_key,
-                    replaces,
-                });
-                presenter.keep(out, p, old_key.unwrap_or(key), Done::Registered)?;
-            }
-            Err(problem) => {
-                out.tell(Event::Reshare(Told::Refused { problem }));
-                presenter.release(out, p, Done::Refused)?;
-            }
-        }
-    }
-    check_gathered(req, g, &[])
-}
-
-/// A new-set card as registered: its key, capacity, accepted PIN, a re-used card's present
-/// key, and the unfinished set it replaces.
-type Registration = (
-    CardKey,
-    u16,
-    Verified,
-    Option<CardKey>,
-    Option<(String, KeyCheck)>,
-);
-
-fn register_one(
-    p: &mut Presented,
-    req: &ReshareRequest<'_>,
-    g: &Gathered,
-    out: &mut dyn Progress,
-) -> Result<Registration, CardProblem> {
-    let id = identify(&mut p.card, &p.reader).map_err(|e| CardProblem::Unidentified {
-        cause: e.to_string(),
-    })?;
-    // One reader: the card is named without it.
-    let seen = Seen {
-        card: id.key.map(|k| k.fingerprint()),
-        reader: None,
-    };
-    if id.status.blocked {
-        return Err(CardProblem::PinBlocked { card: seen });
-    }
-    let Some(key) = id.key else {
-        return Err(CardProblem::Blank { card: seen });
-    };
-    if g.members.iter().any(|m| m.is_card(&key)) {
-        return Err(CardProblem::AlreadyRegistered { card: seen });
-    }
-    let replaces = match id.status.state {
-        LifeCycle::Enrolled => unfinished_here(req, &mut p.card, &key, &seen)?,
-        _ => None,
-    };
-    if replaces.is_some() {
-        out.tell(Event::Reshare(Told::ReplacesUnfinished {
-            card: seen.clone(),
-        }));
-    }
-    let reused = id.status.state == LifeCycle::Enrolled && replaces.is_none();
-    if reused {
-        let member = read_member(&mut p.card).map_err(|r| seen.not_a_member(&r))?;
-        of_old_set(req, &g.old, &member.record).map_err(|e| seen.not_of_the_old_set(&e))?;
-        if !is_reuse(req, &key) {
-            return Err(CardProblem::NotNamedForReuse { card: seen });
-        }
-    }
-    let pin = verify_pin(&mut p.card, &req.pins, &key.fingerprint(), &p.reader, out)
-        .map_err(|e| seen.pin_failed(&e))?;
-    if reused {
-        let renewed = renew_key(&mut p.card, &id.select, &seen)?;
-        return Ok((renewed, id.status.capacity, pin, Some(key), None));
-    }
-    Ok((key, id.status.capacity, pin, None, replaces))
+    Ok(key)
 }
 
 /// The error of an interrupted phase 1 or 2, saying which set is complete.
@@ -991,7 +863,7 @@ pub enum Told {
     /// Phase 0 begins: the old set's shares are opened and the new set's cards registered;
     /// nothing is written yet.
     GatheringBegins,
-    /// Every reader: a card present cannot take part as it is; the others go on.
+    /// A card cannot take part as it is; the ceremony goes on with the others.
     Skipped {
         /// The card and why.
         problem: CardProblem,
@@ -1002,12 +874,16 @@ pub enum Told {
         /// The card.
         card: Seen,
     },
-    /// Every reader: a fresh card's PIN was accepted and it is registered for the new set.
+    /// A fresh card's PIN was accepted and it is registered for the new set.
     Registered {
         /// Its fingerprint.
         card: String,
+        /// Its place among the new set's cards.
+        n: usize,
+        /// How many cards the new set has (with every reader: at most those present).
+        of: usize,
     },
-    /// Every reader: an old card's share opened.
+    /// An old card's share opened.
     OldShareOpened {
         /// The card, as the share step names it (fingerprint, custodian index and name).
         who: String,
@@ -1016,7 +892,7 @@ pub enum Told {
         /// Shares the old set needs.
         need: usize,
     },
-    /// Every reader: an old card named for re-use is registered, with a new key pair that
+    /// An old card named for re-use is registered, with a new key pair that
     /// takes effect when its new record is written (the PIN stays).
     ReuseRegistered {
         /// The card, as the share step names it.
@@ -1024,43 +900,10 @@ pub enum Told {
         /// The fingerprint of its new key pair.
         new_key: String,
     },
-    /// One reader: an old card's share opened for the quorum.
-    QuorumShareOpened {
-        /// The card, as the share step names it.
-        who: String,
-        /// Shares opened so far.
-        opened: usize,
-        /// Shares the old set needs.
-        need: usize,
-    },
-    /// One reader: a card inserted for the old set's quorum is not used.
-    NotUsed {
-        /// The card, as the share step names it.
-        who: String,
-        /// Why.
-        why: Unused,
-    },
     /// One reader: the new set's cards are asked for, each with its PIN.
     RegisteringNewSet {
         /// How many cards the new set has.
         count: usize,
-    },
-    /// One reader: a card's PIN was accepted and it is registered for the new set.
-    NewSetCardRegistered {
-        /// Its present fingerprint.
-        card: String,
-        /// Its place among the new set's cards.
-        n: usize,
-        /// How many cards the new set has.
-        of: usize,
-        /// A re-used old card's new key pair, which takes effect when its new record is
-        /// written (the PIN stays); `None` for a fresh card.
-        new_key: Option<String>,
-    },
-    /// One reader: a card inserted for the new set is refused; another is asked for.
-    Refused {
-        /// The card and why.
-        problem: CardProblem,
     },
     /// Phase 1 begins: the new set is written; the old set stays complete until the new
     /// one is.
@@ -1214,12 +1057,6 @@ pub enum CardProblem {
         /// How it differs.
         cause: String,
     },
-    /// One reader, new-set cards: an old card not named for re-use keeps its share.
-    #[error("{card} holds a share of the old set and was not named for re-use; its share is kept")]
-    NotNamedForReuse {
-        /// The card.
-        card: Seen,
-    },
     /// The PIN step failed.
     #[error("{card}: {cause}")]
     PinFailed {
@@ -1228,7 +1065,7 @@ pub enum CardProblem {
         /// What failed.
         cause: String,
     },
-    /// Every reader: an old card's share did not open.
+    /// An old card's share did not open.
     #[error("{who}: {cause}")]
     NotOpened {
         /// The card, as the share step names it.
@@ -1265,34 +1102,18 @@ pub enum CardProblem {
         /// What is wrong with the key.
         cause: String,
     },
-    /// Every reader: the card could not be kept for the later phases.
-    #[error("{cause}")]
-    NotKept {
-        /// What failed.
-        cause: String,
+    /// An old card presented a second time (it is already to be wiped).
+    #[error("{card} was already presented (the same card twice)")]
+    AlreadyPresented {
+        /// The card.
+        card: Seen,
     },
-    /// One reader, old-set quorum: a card inserted whose share is not used.
-    #[error("{who} in \"{reader}\": {why}")]
-    NotUsed {
-        /// The card, as the share step names it.
-        who: String,
-        /// Its reader.
-        reader: String,
-        /// Why.
-        why: Unused,
+    /// The card left its reader in the middle of its step (and did not come back).
+    #[error("{card} left the reader before its step finished")]
+    Pulled {
+        /// The card.
+        card: Seen,
     },
-}
-
-/// Why a card inserted for the old set's quorum (one reader) is not used.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, thiserror::Error)]
-#[serde(tag = "kind", content = "cause", rename_all = "snake_case")]
-pub enum Unused {
-    /// A personalised card: one for the new set, inserted before those are asked for.
-    #[error("is not in the old set (a card for the new set)")]
-    NewSetCard,
-    /// Refused, as the share step says why.
-    #[error("{0}")]
-    Refused(String),
 }
 
 /// The problems of phase 0 as a list after a refusal ("" when there are none).

@@ -236,16 +236,15 @@ fn a_1_0_card_named_for_reuse_stops_phase_0_with_nothing_written() {
 }
 
 #[test]
-fn one_reader_skips_cards_out_of_turn_and_tells_each_step() {
+fn one_reader_takes_each_card_once_whatever_comes_first() {
     let old = EnrolledSet::new(1, 1, "vault");
     let fresh = fresh_cards(1).remove(0);
     let blank = shared(MemoryApplet::new());
     let old_card = fingerprint(&old.cards[0]);
     let readers = MemoryReaders::new(&["Pad"]);
-    // the quorum: a new-set card too early, then the old card
-    readers.then_present_in_turn("Pad", &[&fresh, &old.cards[0]]);
-    // the new set's card: a blank card first
-    readers.then_present_in_turn("Pad", &[&blank, &fresh]);
+    // Phase 0: a blank card, then the new set's card before the old one: each is taken
+    // as what it is (the fresh card registers at once), so nobody inserts a card twice.
+    readers.then_present_in_turn("Pad", &[&blank, &fresh, &old.cards[0]]);
     // phase 1 writes the new card; phase 2 wipes the old one
     readers.then_present_in_turn("Pad", &[&fresh, &old.cards[0]]);
     let plan = Plan {
@@ -257,17 +256,10 @@ fn one_reader_skips_cards_out_of_turn_and_tells_each_step() {
     let done = result.unwrap_or_else(|e| panic!("{e}\n{said}"));
     assert_eq!(published, 1);
     assert_eq!(done.wiped, vec![old_card.clone()]);
+    assert_eq!(readers.script_left(), 1, "the last card may stay in");
     let tells = |told: Told| said.told(&Event::Reshare(told));
     assert!(
-        tells(Told::NotUsed {
-            who: "card".into(),
-            why: Unused::NewSetCard,
-        }),
-        "{said}"
-    );
-    assert!(tells(Told::RegisteringNewSet { count: 1 }), "{said}");
-    assert!(
-        tells(Told::Refused {
+        tells(Told::Skipped {
             problem: CardProblem::Blank {
                 card: Seen {
                     card: None,
@@ -278,18 +270,17 @@ fn one_reader_skips_cards_out_of_turn_and_tells_each_step() {
         "{said}"
     );
     assert!(
-        tells(Told::NewSetCardRegistered {
+        tells(Told::Registered {
             card: fingerprint(&fresh),
             n: 1,
             of: 1,
-            new_key: None,
         }),
         "{said}"
     );
     let opened = said.0.iter().any(|e| {
         matches!(
             e,
-            Event::Reshare(Told::QuorumShareOpened {
+            Event::Reshare(Told::OldShareOpened {
                 opened: 1,
                 need: 1,
                 ..
@@ -298,10 +289,89 @@ fn one_reader_skips_cards_out_of_turn_and_tells_each_step() {
     });
     assert!(opened, "{said}");
     assert!(
+        !tells(Told::RegisteringNewSet { count: 1 }),
+        "the new set was full before it was asked for: {said}"
+    );
+    assert!(
         tells(Told::OldCardWiped {
             card: old_card,
             standing: done.standing.clone(),
         }),
         "{said}"
+    );
+}
+
+#[test]
+fn one_reader_reuses_an_old_card_in_the_insertion_that_opens_its_share() {
+    let old = EnrolledSet::new(2, 3, "vault");
+    let fresh = fresh_cards(2);
+    let reused = fingerprint(&old.cards[0]);
+    let retired = fingerprint(&old.cards[1]);
+    let readers = MemoryReaders::new(&["Pad"]);
+    // Phase 0: two old cards (the first named for re-use), then the two fresh cards.
+    readers.then_present_in_turn("Pad", &[&old.cards[0], &old.cards[1], &fresh[0], &fresh[1]]);
+    // Phase 1: fresh cards first, then the re-used one; phase 2 wipes the other old card.
+    readers.then_present_in_turn("Pad", &[&fresh[0], &fresh[1], &old.cards[0], &old.cards[1]]);
+    let plan = Plan {
+        threshold: 2,
+        reuse: std::slice::from_ref(&reused),
+        keep_old: false,
+    };
+    let (result, said, _) = run(&readers, &old, (plan, one_reader("Pad"), Some(3)));
+    let done = result.unwrap_or_else(|e| panic!("{e}\n{said}"));
+    assert_eq!(done.cards.len(), 3);
+    assert_eq!(done.wiped, vec![retired]);
+    assert_eq!(readers.script_left(), 1, "the last card may stay in");
+    let renewed = said
+        .0
+        .iter()
+        .filter(|e| matches!(e, Event::Reshare(Told::ReuseRegistered { .. })))
+        .count();
+    assert_eq!(renewed, 1, "{said}");
+    assert!(tells_registering(&said, 3), "{said}");
+}
+
+/// Whether the new set's cards were asked for, `count` of them.
+fn tells_registering(said: &Said, count: usize) -> bool {
+    said.told(&Event::Reshare(Told::RegisteringNewSet { count }))
+}
+
+#[test]
+fn a_card_pulled_in_phase_0_and_put_back_still_counts() {
+    let old = EnrolledSet::new(2, 3, "vault");
+    let fresh = fresh_cards(2);
+    let cards: Vec<SharedCard> = [&old.cards[0], &old.cards[1], &fresh[0], &fresh[1]]
+        .into_iter()
+        .cloned()
+        .collect();
+    let readers = MemoryReaders::with_cards(&cards);
+    // SELECT and GET STATUS identify the first old card; then it is pulled and comes back.
+    readers.pull_after(
+        "Reader 0",
+        2,
+        quorum_card::transport::TransportError::CardRemoved,
+    );
+    readers.then_insert("Reader 0", &old.cards[0]);
+    let plan = Plan {
+        threshold: 2,
+        reuse: &[],
+        keep_old: true,
+    };
+    let (result, said, _) = run(&readers, &old, (plan, every_reader_put_back(), None));
+    let done = result.unwrap_or_else(|e| panic!("{e}\n{said}"));
+    assert_eq!(done.cards.len(), 2);
+    assert!(
+        said.presence().iter().any(|t| matches!(
+            t,
+            crate::presence::Told::PutBack { reader, .. } if reader == "Reader 0"
+        )),
+        "{said}"
+    );
+    assert!(
+        !said
+            .0
+            .iter()
+            .any(|e| matches!(e, Event::Reshare(Told::Skipped { .. }))),
+        "no card was skipped: {said}"
     );
 }

@@ -1,8 +1,6 @@
 //! The words for resharing a set.
 
-use quorum_ceremony::reshare::{
-    CardProblem, Cause, Declined, Seen, Standing, Stopped, Told, Unused,
-};
+use quorum_ceremony::reshare::{CardProblem, Cause, Declined, Seen, Standing, Stopped, Told};
 use quorum_ceremony::CeremonyError;
 
 /// The line for one event of resharing a set.
@@ -14,8 +12,8 @@ pub(crate) fn line(told: &Told) -> String {
             "{} holds a set whose writing started and never completed (the ceremony log says so): it joins the new set, and its record will be overwritten.",
             seen(card)
         ),
-        Told::Registered { card } => {
-            format!("Card {card}: PIN accepted, registered for the new set.")
+        Told::Registered { card, n, of } => {
+            format!("Card {card}: PIN accepted, registered as new-set card {n} of {of}.")
         }
         Told::OldShareOpened { who, opened, need } => {
             format!("Old card {who}: share opened ({opened} of {need}).")
@@ -23,30 +21,9 @@ pub(crate) fn line(told: &Told) -> String {
         Told::ReuseRegistered { who, new_key } => format!(
             "Old card {who}: registered to be re-used in the new set, with a new key pair {new_key} (it takes effect when its new record is written; the PIN stays)."
         ),
-        Told::QuorumShareOpened { who, opened, need } => {
-            format!("Used {who}: share opened ({opened} of {need}).")
-        }
-        Told::NotUsed { who, why } => format!("Skipped {who}: {}", unused(why)),
         Told::RegisteringNewSet { count } => format!(
             "Registering the new set's {count} cards: each custodian inserts their card and enters their PIN."
         ),
-        Told::NewSetCardRegistered {
-            card,
-            n,
-            of,
-            new_key,
-        } => {
-            let renewed = match new_key {
-                Some(new_key) => format!(
-                    " (re-used from the old set as card {card}; its new key pair {new_key} takes effect when its new record is written, and the PIN stays)"
-                ),
-                None => String::new(),
-            };
-            format!("Card {card}: PIN accepted, registered as new-set card {n} of {of}{renewed}.")
-        }
-        Told::Refused { problem } => {
-            format!("Refused: {}. Insert another card.", card_problem(problem))
-        }
         Told::WritingSet {
             label,
             threshold,
@@ -132,22 +109,23 @@ fn seen(card: &Seen) -> String {
 /// Why a card met in phase 0 cannot take part, naming the card.
 fn card_problem(problem: &CardProblem) -> String {
     match problem {
-        CardProblem::Unidentified { cause } | CardProblem::NotKept { cause } => cause.clone(),
+        CardProblem::Unidentified { cause } => cause.clone(),
         CardProblem::PinBlocked { card } => format!("{} has a blocked PIN", seen(card)),
-        CardProblem::Blank { card } => match card.reader {
-            // every reader: found among the old set's cards
-            Some(_) => format!(
-                "{} is blank: personalise it with `quorumctl init` to use it in the new set",
-                seen(card)
-            ),
-            None => format!(
-                "{} is blank: personalise it with `quorumctl init` first",
-                seen(card)
-            ),
-        },
+        CardProblem::Blank { card } => format!(
+            "{} is blank: personalise it with `quorumctl init` to use it in the new set",
+            seen(card)
+        ),
         CardProblem::AlreadyRegistered { card } => {
             format!("{} is already registered (the same card twice)", seen(card))
         }
+        CardProblem::AlreadyPresented { card } => format!(
+            "{} was already presented (the same card twice); it is wiped in phase 2",
+            seen(card)
+        ),
+        CardProblem::Pulled { card } => format!(
+            "{} left the reader before its step finished, and was not put back",
+            seen(card)
+        ),
         CardProblem::RecordUnreadable { card, cause } => {
             format!("{}: its record cannot be read: {cause}", seen(card))
         }
@@ -155,10 +133,6 @@ fn card_problem(problem: &CardProblem) -> String {
         | CardProblem::PinFailed { card, cause }
         | CardProblem::KeyRenewalFailed { card, cause } => format!("{}: {cause}", seen(card)),
         CardProblem::NotOfTheOldSet { card, cause } => format!("{} {cause}", seen(card)),
-        CardProblem::NotNamedForReuse { card } => format!(
-            "{} holds a share of the old set and was not named with --reuse; its share is kept",
-            seen(card)
-        ),
         CardProblem::NotOpened { who, cause } => format!("{who}: {cause}"),
         CardProblem::NoKeyRenewal { card, major, minor } => format!(
             "{} runs applet protocol {major}.{minor}, which cannot give a re-used card a new key pair (protocol 1.1 can); a re-used card needs one, so that its old sealed share, which old APDU logs may hold, never opens again. Install the 1.1 applet on it, or bring a fresh card instead of --reuse",
@@ -168,19 +142,6 @@ fn card_problem(problem: &CardProblem) -> String {
             "{}: the new key it answered is invalid ({cause}); it is not a genuine quorum card",
             seen(card)
         ),
-        CardProblem::NotUsed { who, reader, why } => {
-            format!("{who} in \"{reader}\": {}", unused(why))
-        }
-    }
-}
-
-/// Why a card inserted for the old set's quorum is not used, after the card's name.
-fn unused(why: &Unused) -> String {
-    match why {
-        Unused::NewSetCard => {
-            "is not in the old set: insert it when the new set's cards are asked for".to_owned()
-        }
-        Unused::Refused(reason) => reason.clone(),
     }
 }
 
@@ -350,8 +311,8 @@ mod tests {
                 "card 51d4-77cb holds a set whose writing started and never completed (the ceremony log says so): it joins the new set, and its record will be overwritten.",
             ),
             (
-                Told::Registered { card: "51d4-77cb".into() },
-                "Card 51d4-77cb: PIN accepted, registered for the new set.",
+                Told::Registered { card: "51d4-77cb".into(), n: 1, of: 3 },
+                "Card 51d4-77cb: PIN accepted, registered as new-set card 1 of 3.",
             ),
             (
                 Told::OldShareOpened { who: "aa11 (custodian 2 \"Bo\")".into(), opened: 1, need: 3 },
@@ -362,32 +323,8 @@ mod tests {
                 "Old card aa11 (custodian 2 \"Bo\"): registered to be re-used in the new set, with a new key pair bb22 (it takes effect when its new record is written; the PIN stays).",
             ),
             (
-                Told::QuorumShareOpened { who: "aa11 (custodian 2 \"Bo\")".into(), opened: 2, need: 3 },
-                "Used aa11 (custodian 2 \"Bo\"): share opened (2 of 3).",
-            ),
-            (
-                Told::NotUsed { who: "card".into(), why: Unused::NewSetCard },
-                "Skipped card: is not in the old set: insert it when the new set's cards are asked for",
-            ),
-            (
-                Told::NotUsed { who: "aa11".into(), why: Unused::Refused("holds no share".into()) },
-                "Skipped aa11: holds no share",
-            ),
-            (
                 Told::RegisteringNewSet { count: 3 },
                 "Registering the new set's 3 cards: each custodian inserts their card and enters their PIN.",
-            ),
-            (
-                Told::NewSetCardRegistered { card: "51d4-77cb".into(), n: 1, of: 3, new_key: None },
-                "Card 51d4-77cb: PIN accepted, registered as new-set card 1 of 3.",
-            ),
-            (
-                Told::NewSetCardRegistered { card: "aa11".into(), n: 2, of: 3, new_key: Some("bb22".into()) },
-                "Card aa11: PIN accepted, registered as new-set card 2 of 3 (re-used from the old set as card aa11; its new key pair bb22 takes effect when its new record is written, and the PIN stays).",
-            ),
-            (
-                Told::Refused { problem: CardProblem::AlreadyRegistered { card: at(None) } },
-                "Refused: card 51d4-77cb is already registered (the same card twice). Insert another card.",
             ),
             (
                 Told::WritingSet { label: "vault 2".into(), threshold: 2, count: 3, set_id: "00ff".into() },
@@ -435,15 +372,18 @@ mod tests {
         };
         let cases: Vec<(CardProblem, &str)> = vec![
             (CardProblem::Unidentified { cause: "card in \"R1\": no answer".into() }, "card in \"R1\": no answer"),
-            (CardProblem::NotKept { cause: "pulled".into() }, "pulled"),
+            (
+                CardProblem::Pulled { card: at(Some("R0")) },
+                "card 51d4-77cb in \"R0\" left the reader before its step finished, and was not put back",
+            ),
+            (
+                CardProblem::AlreadyPresented { card: at(None) },
+                "card 51d4-77cb was already presented (the same card twice); it is wiped in phase 2",
+            ),
             (CardProblem::PinBlocked { card: blank.clone() }, "card (blank, no key yet) in \"R1\" has a blocked PIN"),
             (
                 CardProblem::Blank { card: blank },
                 "card (blank, no key yet) in \"R1\" is blank: personalise it with `quorumctl init` to use it in the new set",
-            ),
-            (
-                CardProblem::Blank { card: Seen { card: None, reader: None } },
-                "card (blank, no key yet) is blank: personalise it with `quorumctl init` first",
             ),
             (CardProblem::AlreadyRegistered { card: at(None) }, "card 51d4-77cb is already registered (the same card twice)"),
             (
@@ -455,10 +395,6 @@ mod tests {
                 CardProblem::NotOfTheOldSet { card: at(None), cause: "belongs to another set".into() },
                 "card 51d4-77cb belongs to another set",
             ),
-            (
-                CardProblem::NotNamedForReuse { card: at(None) },
-                "card 51d4-77cb holds a share of the old set and was not named with --reuse; its share is kept",
-            ),
             (CardProblem::PinFailed { card: at(None), cause: "wrong PIN".into() }, "card 51d4-77cb: wrong PIN"),
             (CardProblem::NotOpened { who: "aa11 (custodian 1 \"A\")".into(), cause: "wrong PIN".into() }, "aa11 (custodian 1 \"A\"): wrong PIN"),
             (
@@ -469,10 +405,6 @@ mod tests {
             (
                 CardProblem::BadNewKey { card: at(None), cause: "not on the curve".into() },
                 "card 51d4-77cb: the new key it answered is invalid (not on the curve); it is not a genuine quorum card",
-            ),
-            (
-                CardProblem::NotUsed { who: "card".into(), reader: "R0".into(), why: Unused::NewSetCard },
-                "card in \"R0\": is not in the old set: insert it when the new set's cards are asked for",
             ),
         ];
         for (problem, want) in cases {
