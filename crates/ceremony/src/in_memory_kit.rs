@@ -26,7 +26,7 @@ pub(crate) fn fresh_cards(n: usize) -> Vec<SharedCard> {
 
 /// A PIN file that gives every card [`PIN`].
 pub(crate) fn pin_file() -> PinTable {
-    PinTable::parse(PIN.as_bytes(), "PIN file test").unwrap()
+    PinTable::parse(PIN.as_bytes(), crate::pins::tests::test_file()).unwrap()
 }
 
 /// PINs from `source`, never through a keypad (the memory readers have none anyway).
