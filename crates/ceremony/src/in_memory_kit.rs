@@ -101,6 +101,18 @@ impl Said {
             .collect()
     }
 
+    /// Whether a wrong PIN was asked again at this computer's prompt with `tries_left`
+    /// tries left (on any card).
+    pub(crate) fn asked_again(&self, tries_left: u8) -> bool {
+        self.0.iter().any(|e| {
+            matches!(e, crate::progress::Event::Pin(crate::pin_step::Told::WrongPin {
+                tries_left: t,
+                again: crate::pin_step::AskedAgain::Here,
+                ..
+            }) if *t == tries_left)
+        })
+    }
+
     /// Whether `event` was told.
     pub(crate) fn told(&self, event: &crate::progress::Event) -> bool {
         self.0.contains(event)
