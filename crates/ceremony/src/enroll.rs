@@ -1023,8 +1023,8 @@ mod tests {
         fn interactive(&self) -> bool {
             false
         }
-        fn origin(&self) -> String {
-            "nowhere".to_owned()
+        fn origin(&self) -> crate::pins::PinOrigin {
+            crate::pins::PinOrigin::Keyboard
         }
     }
 

@@ -34,9 +34,10 @@ pub enum Found {
 }
 
 /// A quorum card's public information.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct CardSummary {
     /// Life-cycle state.
+    #[serde(serialize_with = "state_name")]
     pub state: LifeCycle,
     /// The PIN is blocked.
     pub blocked: bool,
@@ -53,7 +54,7 @@ pub struct CardSummary {
 }
 
 /// Which set a card's record belongs to, and its place in it.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct SetMembership {
     /// Set label.
     pub label: String,
@@ -70,9 +71,21 @@ pub struct SetMembership {
     /// The custodian's name.
     pub custodian: String,
     /// The set digest people compare with the ceremony minutes.
+    #[serde(serialize_with = "as_text")]
     pub digest: SetDigest,
     /// The master's key check value, as the set description holds it.
+    #[serde(serialize_with = "as_text")]
     pub key_check: KeyCheck,
+}
+
+/// A life-cycle state as the spec names it, for serialised summaries.
+fn state_name<S: serde::Serializer>(state: &LifeCycle, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(state.name())
+}
+
+/// A value in its text form (hex digests and check values), for serialised summaries.
+fn as_text<S: serde::Serializer>(value: &impl fmt::Display, s: S) -> Result<S::Ok, S::Error> {
+    s.collect_str(value)
 }
 
 impl SetMembership {

@@ -5,6 +5,7 @@
 use quorum_card::card::CardError;
 use quorum_card::transport::TransportError;
 use quorum_ceremony::pins::PinSourceError;
+use quorum_ceremony::reset::Stop as ResetStop;
 use quorum_ceremony::secret_io::SecretIoError;
 use quorum_ceremony::CeremonyError;
 use quorum_protocol::pin::PinError;
@@ -196,7 +197,18 @@ impl Exit for CeremonyError {
             | CeremonyError::WrittenUnchecked { .. } => ExitStatus::Incomplete,
             CeremonyError::Output(_) => ExitStatus::Failed,
             // New variants of presence, PINs, init, change-pin and reset go below this line.
-
+            CeremonyError::InitRefused { .. } | CeremonyError::ChangePinRefused { .. } => {
+                ExitStatus::Card
+            }
+            CeremonyError::NewPinRefused(_) => ExitStatus::Usage,
+            CeremonyError::ResetStopped { why, .. } => match why {
+                ResetStop::NotConfirmed { .. } => ExitStatus::Usage,
+                ResetStop::ErasedUnchecked => ExitStatus::Incomplete,
+                ResetStop::AlreadyBlank
+                | ResetStop::PulledBefore
+                | ResetStop::PulledDuring
+                | ResetStop::NotBlankAfter => ExitStatus::Card,
+            },
             // New variants of enroll go below this line.
 
             // New variants of reshare go below this line.
@@ -281,8 +293,8 @@ mod tests {
             ),
             (
                 CeremonyError::WaitTimedOut {
-                    what: "a card",
-                    reader: "r".into(),
+                    what: quorum_ceremony::presence::Awaited::Insertion,
+                    reader: Some("r".into()),
                     secs: 3,
                 },
                 ExitStatus::Timeout,
