@@ -198,7 +198,19 @@ impl Exit for CeremonyError {
             // New variants of presence, PINs, init, change-pin and reset go below this line.
 
             // New variants of enroll go below this line.
-
+            CeremonyError::EnrollPlan(quorum_ceremony::enroll::PlanRefused::SharesNotPresent {
+                ..
+            }) => ExitStatus::Card,
+            CeremonyError::EnrollPlan(_) => ExitStatus::Usage,
+            CeremonyError::CardsRefused(_)
+            | CeremonyError::RegistrationFailed { .. }
+            | CeremonyError::RecordTooLarge { .. }
+            | CeremonyError::WrittenWrong { .. } => ExitStatus::Card,
+            CeremonyError::EnrollWriteFailed(failure) if failure.cards_changed() => {
+                ExitStatus::Incomplete
+            }
+            CeremonyError::EnrollWriteFailed(_) => ExitStatus::Card,
+            CeremonyError::EnrollStopped(_) => ExitStatus::Interrupted,
             // New variants of reshare go below this line.
 
             // New variants of recover, verify, add-card, export-bundle, log and files go below this line.
