@@ -594,7 +594,13 @@ mod tests {
             ),
         ];
         for (refused, said) in cases {
+            use crate::exit::{Exit, ExitStatus};
+            let status = match refused {
+                PlanRefused::SharesNotPresent { .. } => ExitStatus::Card,
+                _ => ExitStatus::Usage,
+            };
             let e = CeremonyError::EnrollPlan(refused);
+            assert_eq!(e.exit_status(), status, "{e}");
             assert_eq!(error(&e).unwrap(), said);
             assert_eq!(crate::words::error_message(&e), said);
             let domain = e.to_string();
@@ -628,6 +634,17 @@ mod tests {
         assert_eq!(
             error(&failure(vec![FP.into()], true, true)).unwrap(),
             format!("{head}cards already written with this unfinished set: a1b2-c3d4-e5f6-0718, 0f0e-0d0c-0b0a-0908 (unchecked). Their shares are of no use without the rest of the set: insert them again and run `quorumctl enroll --replace-unfinished` with the same ceremony log, which recognises them from the log's record of this set's start and overwrites them (no factory reset needed)")
+        );
+        use crate::exit::{Exit, ExitStatus};
+        assert_eq!(
+            failure(vec![], false, true).exit_status(),
+            ExitStatus::Card,
+            "no card changed"
+        );
+        assert_eq!(
+            failure(vec![], true, true).exit_status(),
+            ExitStatus::Incomplete,
+            "the failed card holds its new record"
         );
         let unlogged = failure(vec![FP.into()], false, false);
         assert!(error(&unlogged).unwrap().ends_with(": its start was not logged (--no-log), so insert each one again, factory-reset it (`quorumctl reset-card`) and personalise it again (`quorumctl init`) before enrolling again"));
