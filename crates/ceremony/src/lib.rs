@@ -124,6 +124,48 @@ pub enum CeremonyError {
     },
 
     // New variants of enroll go below this line.
+    /// The request and the cards make no set this enrollment can write; nothing was written.
+    #[error("{0}")]
+    EnrollPlan(enroll::PlanRefused),
+    /// With the whole set in sight, cards were refused before any PIN; nothing was written.
+    #[error("the set was NOT enrolled: {}", enroll::Rejections(.0))]
+    CardsRefused(Vec<enroll::Rejection>),
+    /// With the whole set in sight, a card failed at its PIN; nothing was written.
+    #[error("the set was NOT enrolled: nothing was written, because card {card} in \"{reader}\": {error}")]
+    RegistrationFailed {
+        /// The card's fingerprint.
+        card: String,
+        /// Where it is.
+        reader: String,
+        /// What failed (not a `#[source]`: the message includes it, as the CLI's does).
+        error: Box<CeremonyError>,
+    },
+    /// A card's record of a new set is larger than the card holds; nothing was written.
+    #[error("the set was NOT enrolled: the record for card {card} is {size} bytes but the card holds at most {capacity} bytes; nothing was written. Use a shorter master secret, label or names, or cards installed with a larger record capacity")]
+    RecordTooLarge {
+        /// The card's fingerprint.
+        card: String,
+        /// The record's size in bytes.
+        size: usize,
+        /// The card's record capacity in bytes.
+        capacity: u16,
+    },
+    /// A freshly written record did not check (read back or opened) on its card.
+    #[error("card {card} in \"{reader}\" {problem}")]
+    WrittenWrong {
+        /// The card's fingerprint.
+        card: String,
+        /// Where it is.
+        reader: String,
+        /// What was wrong.
+        problem: enroll::WriteCheck,
+    },
+    /// Writing a card of a new set failed: the set was not enrolled; says which cards changed.
+    #[error("the set was NOT enrolled: {0}")]
+    EnrollWriteFailed(Box<enroll::WriteFailure>),
+    /// The operator stopped an enrollment in its write phase; says which cards hold what.
+    #[error("stopped on request (Ctrl-C or a termination signal): {0}")]
+    EnrollStopped(enroll::Standing),
 
     // New variants of reshare go below this line.
     /// A reshare wrote nothing: the set named, the cards gathered or the plan cannot make

@@ -210,7 +210,19 @@ impl Exit for CeremonyError {
                 | ResetStop::NotBlankAfter => ExitStatus::Card,
             },
             // New variants of enroll go below this line.
-
+            CeremonyError::EnrollPlan(quorum_ceremony::enroll::PlanRefused::SharesNotPresent {
+                ..
+            }) => ExitStatus::Card,
+            CeremonyError::EnrollPlan(_) => ExitStatus::Usage,
+            CeremonyError::CardsRefused(_)
+            | CeremonyError::RegistrationFailed { .. }
+            | CeremonyError::RecordTooLarge { .. }
+            | CeremonyError::WrittenWrong { .. } => ExitStatus::Card,
+            CeremonyError::EnrollWriteFailed(failure) if failure.cards_changed() => {
+                ExitStatus::Incomplete
+            }
+            CeremonyError::EnrollWriteFailed(_) => ExitStatus::Card,
+            CeremonyError::EnrollStopped(_) => ExitStatus::Interrupted,
             // New variants of reshare go below this line.
             CeremonyError::ReshareDeclined(
                 quorum_ceremony::reshare::Declined::SetNotTheBundles { .. },
