@@ -20,24 +20,32 @@ pub fn change_pin(
 ) -> Result<String, CeremonyError> {
     let mut card = open_card(ctx, reader, trace)?;
     let id = identify(&mut card, reader)?;
-    let refuse = |problem: &str| CeremonyError::CardRefused {
-        card: id.name(),
+    let refuse = |why| CeremonyError::ChangePinRefused {
+        card: id.key.map(|k| k.fingerprint()),
         reader: reader.to_owned(),
-        problem: problem.to_owned(),
+        why,
     };
     if id.status.state == LifeCycle::Blank {
-        return Err(refuse(
-            "is blank: it has no PIN yet; personalise it with `quorumctl init`",
-        ));
+        return Err(refuse(Refusal::Blank));
     }
     if id.status.blocked {
-        return Err(refuse(
-            "has a blocked PIN: it cannot be changed; only `quorumctl reset-card` (which erases the card's key and share) makes the card usable again",
-        ));
+        return Err(refuse(Refusal::Blocked));
     }
     let fingerprint = id.name();
     pin_step::change(&mut card, pins, new, &fingerprint, reader, out)?;
     Ok(fingerprint)
+}
+
+/// Why change-pin refused a card before asking any PIN.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, thiserror::Error)]
+#[serde(rename_all = "snake_case")]
+pub enum Refusal {
+    /// A blank card has no PIN to change.
+    #[error("is blank: it has no PIN yet")]
+    Blank,
+    /// A blocked PIN cannot be changed; only a factory reset helps.
+    #[error("has a blocked PIN: it cannot be changed; only a factory reset (which erases the card's key and share) makes the card usable again")]
+    Blocked,
 }
 
 /// What changing a PIN tells the people at the table as it goes (worded by the caller).

@@ -5,10 +5,13 @@
 use crate::presence::{CountOf, Done, Unwanted, Wanted};
 use crate::progress::{Event, Progress};
 
+use std::fmt;
+use std::path::PathBuf;
+
 use rand::rngs::OsRng;
 use zeroize::Zeroizing;
 
-use quorum_card::card::CardError;
+use quorum_card::card::{ApduStats, CardError};
 use quorum_card::custodian::CustodianCard;
 use quorum_card::readers::Readers;
 use quorum_protocol::apdu::{LifeCycle, RecordKey};
@@ -21,7 +24,7 @@ use super::log::{Evidence, Fingerprint, Verdict};
 use super::pin_step::{reverify, verify_pin, Verified};
 use super::presence::{Presented, Recalled};
 use super::share::LeftTheReader;
-use super::{identify, say, CardsFrom, CeremonyError, Identity, Journal, PinPolicy, Presenter};
+use super::{identify, CardsFrom, CeremonyError, Identity, Journal, PinPolicy, Presenter};
 
 /// What the administrator asked for.
 pub struct EnrollRequest<'a> {
@@ -51,7 +54,7 @@ pub struct EnrollRequest<'a> {
 }
 
 /// One card of a finished enrollment.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct EnrolledCardReport {
     /// Reader it was written in.
     pub reader: String,
@@ -117,16 +120,12 @@ pub fn enroll(
     journal
         .starting(&enrollment.cards[0].record, &keys)
         .map_err(CeremonyError::StartNotLogged)?;
-    say(
-        out,
-        &format!(
-            "Writing set \"{}\" ({}-of-{}, id {}) to the cards.",
-            req.label,
-            req.threshold,
-            registered.len(),
-            hex::encode(enrollment.set_id)
-        ),
-    );
+    out.tell(Event::Enroll(Told::Writing {
+        label: req.label.to_owned(),
+        threshold: req.threshold,
+        cards: registered.len(),
+        set_id: hex::encode(enrollment.set_id),
+    }));
     let mut phase = WritePhase {
         req,
         enrollment: &enrollment,
@@ -141,21 +140,18 @@ pub fn enroll(
 /// 0, or more than the number of cards when it is given.
 pub fn check_threshold(threshold: u8, count: Option<u8>) -> Result<(), CeremonyError> {
     if threshold == 0 {
-        return Err(CeremonyError::Usage(
-            "--threshold 0 is impossible: a set needs at least one card to recover; nothing was done"
-                .to_owned(),
-        ));
+        return Err(CeremonyError::EnrollPlan(PlanRefused::ThresholdZero));
     }
     match count {
-        Some(m) if threshold > m => Err(CeremonyError::Usage(format!(
-            "--threshold {threshold} is more than the {m} cards of --shares: a set of {m} cards can need at most {m}; nothing was done"
-        ))),
+        Some(shares) if threshold > shares => Err(CeremonyError::EnrollPlan(
+            PlanRefused::ThresholdAboveShares { threshold, shares },
+        )),
         _ => Ok(()),
     }
 }
 
-/// The write phase's state: what is written so far, for the journal and for the message
-/// that says where things stand if it stops.
+/// The write phase's state: what is written so far, for the journal and for the account
+/// of where things stand if it stops.
 struct WritePhase<'r, 'a> {
     req: &'r EnrollRequest<'a>,
     enrollment: &'r Enrollment,
@@ -172,13 +168,13 @@ impl WritePhase<'_, '_> {
 
     /// The error of a write phase stopped on request, saying which cards hold what.
     fn stopped(&self, registered: &[CardKey]) -> CeremonyError {
-        CeremonyError::Interrupted(Some(where_things_stand(
+        CeremonyError::EnrollStopped(where_things_stand(
             self.req,
             self.enrollment,
             registered,
             &self.written,
             self.journal.records(),
-        )))
+        ))
     }
 
     /// A stop request seen by the presenter becomes the write phase's own account.
@@ -191,55 +187,26 @@ impl WritePhase<'_, '_> {
 }
 
 /// Where an enrollment stopped in its write phase stands: which cards hold a share of the
-/// unfinished set, whether enough of them do to recover it, and how to finish.
+/// unfinished set and which do not, and whether the log recorded its start.
 fn where_things_stand(
     req: &EnrollRequest<'_>,
     enrollment: &Enrollment,
     registered: &[CardKey],
     written: &[EnrolledCardReport],
     logged: bool,
-) -> String {
-    let label = &enrollment.cards[0].record.label;
-    let id = hex::encode(enrollment.set_id);
-    let (n, m) = (usize::from(req.threshold), registered.len());
-    let holding: Vec<String> = written
-        .iter()
-        .map(|w| format!("{} (custodian {} \"{}\")", w.fingerprint, w.index, w.name))
-        .collect();
-    let untouched: Vec<String> = registered
-        .iter()
-        .map(CardKey::fingerprint)
-        .filter(|fp| !written.iter().any(|w| &w.fingerprint == fp))
-        .collect();
-    if written.is_empty() {
-        return format!(
-            "the set \"{label}\" (id {id}) was NOT enrolled and no card was changed: none of its {m} cards was written ({}). No bundle was written",
-            untouched.join(", ")
-        );
+) -> Standing {
+    Standing {
+        set: SetName::of(&enrollment.cards[0].record),
+        threshold: req.threshold,
+        cards: registered.len(),
+        written: written.to_vec(),
+        unwritten: registered
+            .iter()
+            .map(CardKey::fingerprint)
+            .filter(|fp| !written.iter().any(|w| &w.fingerprint == fp))
+            .collect(),
+        start_logged: logged,
     }
-    let recoverable = if written.len() >= n {
-        format!("these {} cards could recover the master on their own ({n} are needed), but the set is incomplete: do not rely on it", written.len())
-    } else {
-        format!("fewer than the {n} needed hold a share, so the set cannot be recovered; its shares are of no use")
-    };
-    let finish = if logged {
-        "To finish, run `quorumctl enroll --replace-unfinished` with the same cards (and the same ceremony log): it recognises the cards of this unfinished set from the log's record of its start and overwrites them, with no factory reset".to_owned()
-    } else {
-        "Its start was not logged (--no-log), so `enroll --replace-unfinished` cannot recognise these cards: factory-reset each one (`quorumctl reset-card`) and personalise it again (`quorumctl init`) before enrolling again".to_owned()
-    };
-    format!(
-        "the set \"{label}\" (id {id}, {n}-of-{m}) was NOT enrolled. {} of its {m} cards hold their share of this unfinished set (written, read back and checked): {}; {} {} not written and as {} were{}. {recoverable}. No bundle was written. {finish}",
-        written.len(),
-        holding.join(", "),
-        untouched.len(),
-        if untouched.len() == 1 { "card was" } else { "cards were" },
-        if untouched.len() == 1 { "it" } else { "they" },
-        if untouched.is_empty() {
-            String::new()
-        } else {
-            format!(" ({})", untouched.join(", "))
-        },
-    )
 }
 
 /// Refuses, before anything is written, a record larger than its card's record capacity.
@@ -250,10 +217,11 @@ pub(super) fn check_fits(
 ) -> Result<(), CeremonyError> {
     let size = card.public.len() + card.sealed.len();
     if size > usize::from(capacity) {
-        return Err(CeremonyError::NotEnrolled(format!(
-            "the record for card {} is {size} bytes but the card holds at most {capacity} bytes; nothing was written. Use a shorter master secret, label or names, or cards installed with a larger record capacity",
-            key.fingerprint()
-        )));
+        return Err(CeremonyError::RecordTooLarge {
+            card: key.fingerprint(),
+            size,
+            capacity,
+        });
     }
     Ok(())
 }
@@ -267,62 +235,57 @@ pub(super) fn name_for(names: &[(String, String)], key: &CardKey, position: usiz
         .map_or_else(|| format!("custodian {position}"), |(_, n)| n.clone())
 }
 
-/// Whether a card holding a set may be overwritten by `enroll --replace-unfinished`: the
-/// ceremony log shows that set started on this card and never completed, the card is the
-/// one its record was sealed to, and, for a set a reshare started, the master is the one
-/// being enrolled (that reshare's old set may be gone, so its new set may hold the only
-/// copy of a master). `Ok` says what will be overwritten; `Err` why the card is refused.
+/// Whether a card holding a set may be overwritten by an enrollment that replaces
+/// unfinished sets: the ceremony log shows that set started on this card and never
+/// completed, the card is the one its record was sealed to, and, for a set a reshare
+/// started, the master is the one being enrolled (that reshare's old set may be gone, so
+/// its new set may hold the only copy of a master). `Ok` says what will be overwritten;
+/// `Err` why the card is refused.
 pub fn replaceable(
     evidence: &Evidence,
     record: &PublicRecord,
     key: &CardKey,
     master: &[u8],
-) -> Result<String, String> {
-    let set = format!(
-        "set \"{}\" (id {})",
-        record.label,
-        hex::encode(record.set_id)
-    );
-    let log = evidence.path().display();
+) -> Result<UnfinishedSet, NotReplaceable> {
+    let set = SetName::of(record);
+    let log = evidence.path().to_path_buf();
     if record.custodian(record.index).map(|c| c.card_key) != Some(*key) {
-        return Err(format!(
-            "holds a record of {set} that was not sealed to it (a copied record); it is refused"
-        ));
+        return Err(NotReplaceable::Copied { set });
     }
+    let start = |started: &crate::log::Started| LogStart {
+        command: started.command.clone(),
+        line: started.seq,
+        log: log.clone(),
+    };
     match evidence.judge(&record.set_id, &Fingerprint::of(key)) {
         Verdict::Unfinished(started) => {
+            let start = start(started);
             if started.command != "enroll" && record.key_check != KeyCheck::of_master(master) {
-                return Err(format!(
-                    "holds {set}, which a {} started (line {} of the ceremony log {log}) and never completed, with another master than the one being enrolled: that {}'s old set may no longer be complete, so this set may hold the only copy of its master; recover it first, or factory-reset the card (`quorumctl reset-card`) if you are sure",
-                    started.command, started.seq, started.command
-                ));
+                return Err(NotReplaceable::OtherMaster { set, start });
             }
-            Ok(format!(
-                "holds {set}, whose {} started at line {} of the ceremony log {log} and never completed: it will be overwritten",
-                started.command, started.seq
-            ))
+            Ok(UnfinishedSet { set, start })
         }
-        Verdict::Completed { seq } => Err(format!(
-            "holds {set}, which completed (line {seq} of the ceremony log {log} records it in use): --replace-unfinished only overwrites sets whose enrollment never completed, so it is refused"
-        )),
-        Verdict::NotNamed(started) => Err(format!(
-            "holds {set}, but the start of that set (line {} of the ceremony log {log}) does not name this card; it is refused",
-            started.seq
-        )),
-        Verdict::Unknown => Err(format!(
-            "holds {set}, and the ceremony log {log} has no record of that set's start, so quorumctl cannot tell that its enrollment never completed: if it was interrupted, give the log that ceremony used with --log FILE; otherwise factory-reset the card (`quorumctl reset-card`) and personalise it again (`quorumctl init`)"
-        )),
+        Verdict::Completed { seq } => Err(NotReplaceable::Completed {
+            set,
+            line: seq,
+            log,
+        }),
+        Verdict::NotNamed(started) => Err(NotReplaceable::NotNamed {
+            set,
+            start: start(started),
+        }),
+        Verdict::Unknown => Err(NotReplaceable::Unknown { set, log }),
     }
 }
 
-/// `Some(note)` when a card holding a set is admitted for overwriting by
-/// `--replace-unfinished` (see [`replaceable`]); `Err` with the refusal otherwise, naming the card.
+/// `Some(set)` when a card holding a set is admitted for overwriting because the request
+/// replaces unfinished sets (see [`replaceable`]); `Err` with the refusal otherwise.
 fn admit_replacement(
     req: &EnrollRequest<'_>,
     id: &Identity,
     session: &mut dyn CustodianCard,
     reader: &str,
-) -> Result<Option<String>, String> {
+) -> Result<Option<UnfinishedSet>, Rejection> {
     let (Some(evidence), LifeCycle::Enrolled, false, Some(key)) = (
         req.replace_unfinished,
         id.status.state,
@@ -331,57 +294,60 @@ fn admit_replacement(
     ) else {
         return Ok(None);
     };
-    let name = format!("card {} in \"{reader}\"", key.fingerprint());
+    let refused = |why: Refusal| Rejection::Refused {
+        card: key.fingerprint(),
+        reader: reader.to_owned(),
+        why,
+        set: None,
+    };
+    let unreadable = |problem: String| refused(Refusal::RecordUnreadable { problem });
     let public = session
         .get_record_public()
-        .map_err(|e| format!("{name}: its record cannot be read: {e}"))?;
-    let record = PublicRecord::decode(&public)
-        .map_err(|e| format!("{name}: its record cannot be read: {e}"))?;
+        .map_err(|e| unreadable(e.to_string()))?;
+    let record = PublicRecord::decode(&public).map_err(|e| unreadable(e.to_string()))?;
     replaceable(evidence, &record, &key, req.master)
-        .map(|note| Some(format!("{name} {note}")))
-        .map_err(|why| format!("{name} {why}"))
+        .map(Some)
+        .map_err(|why| refused(Refusal::NotReplaceable(Box::new(why))))
 }
 
 /// Why a card cannot join, or `None` if it can.
-fn refusal(id: &Identity, registered: &[CardKey]) -> Option<String> {
+fn refusal(id: &Identity, registered: &[CardKey]) -> Option<Refusal> {
     if id.status.blocked {
-        return Some(
-            "has a blocked PIN; it cannot be enrolled (a factory reset makes it usable again)"
-                .to_owned(),
-        );
+        return Some(Refusal::Blocked);
     }
     match id.status.state {
-        LifeCycle::Blank => return Some("is blank; personalise it first with `quorumctl init`".to_owned()),
-        LifeCycle::Enrolled => return Some("already holds a share of another set; enrolling it would destroy that share, so it is refused (if that set's enrollment was interrupted, `enroll --replace-unfinished` overwrites it)".to_owned()),
+        LifeCycle::Blank => return Some(Refusal::Blank),
+        LifeCycle::Enrolled => return Some(Refusal::HoldsAnotherSet),
         LifeCycle::Personalised => {}
     }
     let key = id.key?;
-    registered.iter().position(|r| *r == key).map(|i| {
-        format!(
-            "was already registered as card {} of this set (the same card twice)",
-            i + 1
-        )
-    })
+    registered
+        .iter()
+        .position(|r| *r == key)
+        .map(|i| Refusal::RegisteredTwice { position: i + 1 })
 }
 
-fn refused_message(
+/// A refused card, with the set it holds when it holds one (read from its record).
+fn rejected(
     id: &Identity,
     session: &mut dyn CustodianCard,
     reader: &str,
-    problem: &str,
-) -> String {
-    let mut what = format!("card {} in \"{reader}\" {problem}", id.name());
-    if id.status.state == LifeCycle::Enrolled {
-        if let Ok(public) = session.get_record_public() {
-            if let Ok(record) = PublicRecord::decode(&public) {
-                what.push_str(&format!(
-                    " ({})",
-                    super::inspect::SetMembership::from_record(&record)
-                ));
-            }
-        }
+    why: Refusal,
+) -> Rejection {
+    let set = match id.status.state {
+        LifeCycle::Enrolled => session
+            .get_record_public()
+            .ok()
+            .and_then(|public| PublicRecord::decode(&public).ok())
+            .map(|record| Box::new(HeldSet::of(&record))),
+        _ => None,
+    };
+    Rejection::Refused {
+        card: id.name(),
+        reader: reader.to_owned(),
+        why,
+        set,
     }
-    what
 }
 
 /// Identifies a presented card and checks it may join (no PIN yet): its key and record
@@ -391,22 +357,27 @@ fn admit(
     req: &EnrollRequest<'_>,
     taken: &[CardKey],
     out: &mut dyn Progress,
-) -> Result<(CardKey, u16), String> {
-    let id = identify(&mut p.card, &p.reader).map_err(|e| e.to_string())?;
+) -> Result<(CardKey, u16), Rejection> {
+    let id = identify(&mut p.card, &p.reader).map_err(|e| Rejection::Unidentified {
+        problem: e.to_string(),
+    })?;
     match admit_replacement(req, &id, &mut p.card, &p.reader)? {
-        Some(note) => {
+        Some(unfinished) => {
             if let Some(i) = id.key.and_then(|k| taken.iter().position(|r| *r == k)) {
-                return Err(format!(
-                    "card {} was already registered as card {} of this set (the same card twice)",
-                    id.name(),
-                    i + 1
-                ));
+                return Err(Rejection::RegisteredTwice {
+                    card: id.name(),
+                    position: i + 1,
+                });
             }
-            say(out, &format!("{note}."));
+            out.tell(Event::Enroll(Told::Replacing {
+                card: id.name(),
+                reader: p.reader.clone(),
+                unfinished,
+            }));
         }
         None => {
-            if let Some(problem) = refusal(&id, taken) {
-                return Err(refused_message(&id, &mut p.card, &p.reader, &problem));
+            if let Some(why) = refusal(&id, taken) {
+                return Err(rejected(&id, &mut p.card, &p.reader, why));
             }
         }
     }
@@ -447,27 +418,18 @@ fn register_cards(
                     taken.push(key);
                     admitted.push((p, key, capacity));
                 }
-                Err(problem) if whole => problems.push(problem),
-                Err(problem) => {
-                    say(out, &format!("Refused: {problem}. Insert another card."));
+                Err(rejection) if whole => problems.push(rejection),
+                Err(rejection) => {
+                    out.tell(Event::Enroll(Told::Refused { rejection }));
                     presenter.release(out, p, Done::Refused)?;
                 }
             }
         }
         if whole {
-            const NOTHING: &str = "no PIN was asked and nothing was written";
             if !problems.is_empty() {
-                return Err(CeremonyError::NotEnrolled(format!(
-                    "{NOTHING}, because {}:\n  - {}",
-                    if problems.len() == 1 {
-                        "a card was refused"
-                    } else {
-                        "cards were refused"
-                    },
-                    problems.join("\n  - ")
-                )));
+                return Err(CeremonyError::CardsRefused(problems));
             }
-            check_plan(req, &taken, NOTHING)?;
+            check_plan(req, &taken, SoFar::NoPinAsked)?;
         }
         let total = if whole { admitted.len() } else { count };
         for (mut p, key, capacity) in admitted {
@@ -481,14 +443,12 @@ fn register_cards(
             };
             match verified {
                 Ok(pin) => {
-                    say(
-                        out,
-                        &format!(
-                            "Card {fingerprint} in \"{}\": PIN accepted, registered as card {} of {total}.",
-                            p.reader,
-                            registered.len() + 1
-                        ),
-                    );
+                    out.tell(Event::Enroll(Told::Registered {
+                        card: fingerprint,
+                        reader: p.reader.clone(),
+                        n: registered.len() + 1,
+                        of: total,
+                    }));
                     registered.push(Registered {
                         reader: p.reader.clone(),
                         key,
@@ -498,16 +458,17 @@ fn register_cards(
                     presenter.keep(out, p, key, Done::Registered)?;
                 }
                 Err(e) if whole => {
-                    return Err(CeremonyError::NotEnrolled(format!(
-                        "nothing was written, because card {fingerprint} in \"{}\": {e}",
-                        p.reader
-                    )))
+                    return Err(CeremonyError::RegistrationFailed {
+                        card: fingerprint,
+                        reader: p.reader.clone(),
+                        error: Box::new(e),
+                    })
                 }
                 Err(e) => {
-                    say(
-                        out,
-                        &format!("Refused: card {fingerprint}: {e}. Insert another card."),
-                    );
+                    out.tell(Event::Enroll(Told::PinRefused {
+                        card: fingerprint,
+                        problem: e.to_string(),
+                    }));
                     presenter.release(out, p, Done::Refused)?;
                 }
             }
@@ -515,37 +476,45 @@ fn register_cards(
     }
     if !whole {
         let keys: Vec<CardKey> = registered.iter().map(|r| r.key).collect();
-        check_plan(req, &keys, "nothing was written")?;
+        check_plan(req, &keys, SoFar::NothingWritten)?;
     }
     Ok(registered)
 }
 
-/// The plan as the cards make it: their count against --shares and the threshold, and every
-/// --name given for a card that is among them. `done` says what has happened so far.
-fn check_plan(req: &EnrollRequest<'_>, keys: &[CardKey], done: &str) -> Result<(), CeremonyError> {
+/// The plan as the cards make it: their count against the count asked for and the
+/// threshold, and every custodian name given for a card that is among them. `so_far` says
+/// what has happened so far.
+fn check_plan(
+    req: &EnrollRequest<'_>,
+    keys: &[CardKey],
+    so_far: SoFar,
+) -> Result<(), CeremonyError> {
     if let Some(count) = req.count {
         if keys.len() != usize::from(count) {
-            return Err(CeremonyError::NotEnrolled(format!(
-                "--shares {count} was asked but {} personalised cards are present; {done}",
-                keys.len()
-            )));
+            return Err(CeremonyError::EnrollPlan(PlanRefused::SharesNotPresent {
+                shares: count,
+                present: keys.len(),
+                so_far,
+            }));
         }
     }
     if usize::from(req.threshold) > keys.len() {
-        return Err(CeremonyError::Usage(format!(
-            "--threshold {} needs at least {} cards, but {} personalised card(s) are present; insert more cards or lower the threshold; {done}",
-            req.threshold,
-            req.threshold,
-            keys.len()
-        )));
+        return Err(CeremonyError::EnrollPlan(
+            PlanRefused::ThresholdAboveCards {
+                threshold: req.threshold,
+                present: keys.len(),
+                so_far,
+            },
+        ));
     }
     let fingerprints: Vec<String> = keys.iter().map(CardKey::fingerprint).collect();
     for (fp, _) in req.names {
         if !fingerprints.iter().any(|f| f.eq_ignore_ascii_case(fp)) {
-            return Err(CeremonyError::Usage(format!(
-                "--name {fp}=…: no card with fingerprint {fp} is among the cards ({}); check the fingerprint `quorumctl status` shows; {done}",
-                fingerprints.join(", ")
-            )));
+            return Err(CeremonyError::EnrollPlan(PlanRefused::NameNotAmongCards {
+                fingerprint: fp.clone(),
+                cards: fingerprints,
+                so_far,
+            }));
         }
     }
     Ok(())
@@ -599,11 +568,10 @@ fn check_written(
         .get_record_sealed()
         .map_err(|e| after_commit(key, reader, e))?;
     if public != card.public || sealed[..] != card.sealed[..] {
-        return Err(CeremonyError::CardRefused {
+        return Err(CeremonyError::WrittenWrong {
             card: key.fingerprint(),
             reader: reader.to_owned(),
-            problem: "returned a record different from the one written; the card is faulty"
-                .to_owned(),
+            problem: WriteCheck::Differs,
         });
     }
     check_opens(session, key, card, reader)
@@ -637,17 +605,11 @@ pub(super) fn write_redoing(
             other => return other,
         };
         let fingerprint = old_key.unwrap_or(key).fingerprint();
-        say(
-            out,
-            &format!(
-                "Card {fingerprint} was pulled out of \"{reader}\" before its share was {}.",
-                if matches!(error, CeremonyError::WrittenUnchecked { .. }) {
-                    "read back and checked (it holds its new record)"
-                } else {
-                    "written and checked"
-                }
-            ),
-        );
+        out.tell(Event::Enroll(Told::PulledOut {
+            card: fingerprint.clone(),
+            reader: reader.to_owned(),
+            holds_new_record: matches!(error, CeremonyError::WrittenUnchecked { .. }),
+        }));
         // The old connection still holds the reader exclusively: close it first.
         *session = super::presence::closed_card();
         let is_it = |c: &mut dyn CustodianCard| -> Result<bool, CeremonyError> {
@@ -700,16 +662,13 @@ fn resume(
             .map_err(|e| CeremonyError::card(reader, e))?
             == card.public;
     reverify(session, pin, pins, &fingerprint, reader, out)?;
+    out.tell(Event::Enroll(Told::Back {
+        card: fingerprint,
+        holds_new_record: holds_new,
+    }));
     if holds_new {
-        say(out, &format!("Card {fingerprint} is back and holds its new record: reading it back and checking it."));
         return check_written(session, reader, key, card);
     }
-    say(
-        out,
-        &format!(
-            "Card {fingerprint} is back and kept its previous record: writing its share again."
-        ),
-    );
     write_and_check(session, reader, key, renewal, pin, card, pins, out)
 }
 
@@ -751,54 +710,32 @@ pub(super) fn check_opens(
         if e.card_left() {
             return unchecked(key, reader);
         }
-        CeremonyError::CardRefused {
+        CeremonyError::WrittenWrong {
             card: key.fingerprint(),
             reader: reader.to_owned(),
-            problem: format!("was written but does not open its new share: {e}"),
+            problem: WriteCheck::DoesNotOpen {
+                problem: e.to_string(),
+            },
         }
     })
 }
 
+/// The error of a card whose write step failed: which card, why, and which cards already
+/// hold a share of the unfinished set.
 fn not_enrolled(
     reg: &Registered,
     card: &EnrolledCard,
-    error: &CeremonyError,
+    error: CeremonyError,
     written: &[EnrolledCardReport],
     logged: bool,
 ) -> CeremonyError {
-    let mut holding: Vec<String> = written.iter().map(|w| w.fingerprint.clone()).collect();
-    if let CeremonyError::WrittenUnchecked { .. } = error {
-        holding.push(format!("{} (unchecked)", reg.key.fingerprint()));
-    }
-    let done = if holding.is_empty() {
-        "no card was written".to_owned()
-    } else {
-        format!(
-            "cards already written with this unfinished set: {}. Their shares are of no use without the rest of the set: {}",
-            holding.join(", "),
-            if logged {
-                "insert them again and run `quorumctl enroll --replace-unfinished` with the same ceremony log, which recognises them from the log's record of this set's start and overwrites them (no factory reset needed)"
-            } else {
-                "its start was not logged (--no-log), so insert each one again, factory-reset it (`quorumctl reset-card`) and personalise it again (`quorumctl init`) before enrolling again"
-            }
-        )
-    };
-    let what = format!(
-        "writing card {} (custodian {} \"{}\") in \"{}\" failed: {error}; {done}",
-        reg.key.fingerprint(),
-        card.index(),
-        card.record
-            .custodian(card.index())
-            .map(|c| c.name.as_str())
-            .unwrap_or(""),
-        reg.reader
-    );
-    if holding.is_empty() {
-        CeremonyError::NotEnrolled(what)
-    } else {
-        // Cards were changed: the "incomplete" exit status, with the same wording.
-        CeremonyError::Unfinished(format!("the set was NOT enrolled: {what}"))
-    }
+    CeremonyError::EnrollWriteFailed(Box::new(WriteFailure {
+        card: report(reg, card),
+        unchecked: matches!(error, CeremonyError::WrittenUnchecked { .. }),
+        error,
+        holding: written.iter().map(|w| w.fingerprint.clone()).collect(),
+        start_logged: logged,
+    }))
 }
 
 pub(super) fn report(reg: &Registered, card: &EnrolledCard) -> EnrolledCardReport {
@@ -821,6 +758,7 @@ impl EnrolledCardReport {
     }
 }
 
+/// With `--stats`, the APDU counts of the session that wrote the card.
 fn print_stats(
     out: &mut dyn Progress,
     req: &EnrollRequest<'_>,
@@ -828,14 +766,10 @@ fn print_stats(
     session: &dyn CustodianCard,
 ) {
     if req.stats {
-        say(
-            out,
-            &format!(
-                "stats: card {} enroll: {}",
-                key.fingerprint(),
-                session.stats()
-            ),
-        );
+        out.tell(Event::Enroll(Told::Stats {
+            card: key.fingerprint(),
+            stats: session.stats(),
+        }));
     }
 }
 
@@ -904,19 +838,16 @@ fn write_cards(
             return Err(not_enrolled(
                 reg,
                 card,
-                &e,
+                e,
                 &phase.written,
                 phase.journal.records(),
             ));
         }
-        say(
-            out,
-            &format!(
-                "Card {fingerprint} (custodian {} \"{}\"): share written, read back and opened (it matches its commitment).",
-                card.index(),
-                report(reg, card).name
-            ),
-        );
+        out.tell(Event::Enroll(Told::ShareWritten {
+            card: fingerprint,
+            index: card.index(),
+            name: report(reg, card).name,
+        }));
         print_stats(out, req, &reg.key, &p.card);
         done[i] = true;
         phase.done(reg, card);
@@ -944,6 +875,616 @@ pub enum Told {
     },
     /// The write pass begins: each registered card comes back, in any order.
     WritingBegins,
+    /// A card holding a set the ceremony log shows unfinished is admitted, to be overwritten.
+    Replacing {
+        /// The card's fingerprint.
+        card: String,
+        /// Where it is.
+        reader: String,
+        /// The unfinished set it holds, and the log line of its start.
+        unfinished: UnfinishedSet,
+    },
+    /// A card presented one by one is refused (no PIN asked); another is asked for.
+    Refused {
+        /// The card and why.
+        rejection: Rejection,
+    },
+    /// A card presented one by one failed at its PIN; another is asked for.
+    PinRefused {
+        /// The card's fingerprint.
+        card: String,
+        /// The failure, as it describes itself.
+        problem: String,
+    },
+    /// A card's PIN was accepted: it is registered for the new set.
+    Registered {
+        /// The card's fingerprint.
+        card: String,
+        /// Where it is.
+        reader: String,
+        /// Its place in the registration order (its share index to be).
+        n: usize,
+        /// The cards to register.
+        of: usize,
+    },
+    /// The set is split and sealed, its start logged: the write phase begins.
+    Writing {
+        /// Set label.
+        label: String,
+        /// n.
+        threshold: u8,
+        /// m.
+        cards: usize,
+        /// Set id, hex.
+        set_id: String,
+    },
+    /// A card left the reader in the middle of its write step; it is asked back.
+    PulledOut {
+        /// The card's fingerprint.
+        card: String,
+        /// The reader it left.
+        reader: String,
+        /// Whether it had accepted its whole new record (only the check is left to do).
+        holds_new_record: bool,
+    },
+    /// A pulled card is back: its check, or its whole write step, is done again.
+    Back {
+        /// The card's fingerprint.
+        card: String,
+        /// Whether it holds its new record (checked now) or kept its previous one (written again).
+        holds_new_record: bool,
+    },
+    /// A card holds its share: written, read back, opened, and it matches its commitment.
+    ShareWritten {
+        /// The card's fingerprint.
+        card: String,
+        /// Share index.
+        index: u8,
+        /// Custodian name.
+        name: String,
+    },
+    /// The APDU counts of the session that wrote a card (`stats` asked for).
+    Stats {
+        /// The card's fingerprint.
+        card: String,
+        /// The counts.
+        #[serde(serialize_with = "counts")]
+        stats: ApduStats,
+    },
+}
+
+/// [`ApduStats`] as a JSON object of its counts (the card crate has no serde).
+fn counts<S: serde::Serializer>(stats: &ApduStats, s: S) -> Result<S::Ok, S::Error> {
+    use serde::ser::SerializeStruct;
+    let mut fields = s.serialize_struct("ApduStats", 5)?;
+    fields.serialize_field("commands", &stats.commands)?;
+    fields.serialize_field("continuations", &stats.continuations)?;
+    fields.serialize_field("controls", &stats.controls)?;
+    fields.serialize_field("bytes_sent", &stats.bytes_sent)?;
+    fields.serialize_field("bytes_received", &stats.bytes_received)?;
+    fields.end()
+}
+
+/// A set as people recognise it: its label and id.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct SetName {
+    /// Set label.
+    pub label: String,
+    /// Set id, hex.
+    pub id: String,
+}
+
+impl SetName {
+    /// The set a record belongs to.
+    pub fn of(record: &PublicRecord) -> SetName {
+        SetName {
+            label: record.label.clone(),
+            id: hex::encode(record.set_id),
+        }
+    }
+}
+
+impl fmt::Display for SetName {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "set \"{}\" (id {})", self.label, self.id)
+    }
+}
+
+/// The set a refused card already holds, and its place in it, so people recognise it.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct HeldSet {
+    /// Set label.
+    pub label: String,
+    /// n.
+    pub threshold: u8,
+    /// m.
+    pub count: usize,
+    /// Set id, hex.
+    pub id: String,
+    /// The card's share index.
+    pub index: u8,
+    /// The custodian's name.
+    pub custodian: String,
+}
+
+impl HeldSet {
+    /// The set a card's public record describes.
+    pub fn of(record: &PublicRecord) -> HeldSet {
+        let m = super::inspect::SetMembership::from_record(record);
+        HeldSet {
+            label: m.label,
+            threshold: m.threshold,
+            count: m.count,
+            id: m.set_id,
+            index: m.index,
+            custodian: m.custodian,
+        }
+    }
+}
+
+impl fmt::Display for HeldSet {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "set \"{}\" ({}-of-{}, id {}), custodian {} \"{}\"",
+            self.label, self.threshold, self.count, self.id, self.index, self.custodian
+        )
+    }
+}
+
+/// The `started` line of a set in the ceremony log: the evidence for overwriting its cards.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct LogStart {
+    /// The ceremony that started writing the set (`enroll` or `reshare`).
+    pub command: String,
+    /// Its line number.
+    pub line: u64,
+    /// The ceremony log.
+    pub log: PathBuf,
+}
+
+/// A set the ceremony log shows started and never completed: its cards may be overwritten.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct UnfinishedSet {
+    /// The set.
+    pub set: SetName,
+    /// The log line of its start.
+    pub start: LogStart,
+}
+
+/// Why a card holding a set may not be overwritten, even when unfinished sets may be.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum NotReplaceable {
+    /// Its record was sealed to another card (a copied record).
+    Copied {
+        /// The set of the record.
+        set: SetName,
+    },
+    /// A reshare started the set, and with another master than the one being enrolled:
+    /// that reshare's old set may be gone, so this set may hold the only copy of a master.
+    OtherMaster {
+        /// The set.
+        set: SetName,
+        /// The log line of its start.
+        start: LogStart,
+    },
+    /// The log shows the set completed (in use).
+    Completed {
+        /// The set.
+        set: SetName,
+        /// The line that shows it.
+        line: u64,
+        /// The ceremony log.
+        log: PathBuf,
+    },
+    /// The set's start is logged, but does not name this card.
+    NotNamed {
+        /// The set.
+        set: SetName,
+        /// The log line of its start.
+        start: LogStart,
+    },
+    /// The log has no record of the set's start: nothing shows it unfinished.
+    Unknown {
+        /// The set.
+        set: SetName,
+        /// The ceremony log.
+        log: PathBuf,
+    },
+}
+
+impl fmt::Display for NotReplaceable {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            NotReplaceable::Copied { set } => write!(
+                f,
+                "holds a record of {set} that was not sealed to it (a copied record); it is refused"
+            ),
+            NotReplaceable::OtherMaster { set, start } => write!(
+                f,
+                "holds {set}, which a {command} started (line {line} of the ceremony log {log}) and never completed, with another master than the one being enrolled: that {command}'s old set may no longer be complete, so this set may hold the only copy of its master; recover it first, or factory-reset the card if you are sure",
+                command = start.command,
+                line = start.line,
+                log = start.log.display()
+            ),
+            NotReplaceable::Completed { set, line, log } => write!(
+                f,
+                "holds {set}, which completed (line {line} of the ceremony log {} records it in use): only sets whose enrollment never completed are overwritten, so it is refused",
+                log.display()
+            ),
+            NotReplaceable::NotNamed { set, start } => write!(
+                f,
+                "holds {set}, but the start of that set (line {} of the ceremony log {}) does not name this card; it is refused",
+                start.line,
+                start.log.display()
+            ),
+            NotReplaceable::Unknown { set, log } => write!(
+                f,
+                "holds {set}, and the ceremony log {} has no record of that set's start, so nothing shows that its enrollment never completed: if it was interrupted, the log that ceremony used has that record; otherwise factory-reset the card and personalise it again",
+                log.display()
+            ),
+        }
+    }
+}
+
+/// Why a card cannot join a new set.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Refusal {
+    /// Its PIN is blocked (only a factory reset makes it usable).
+    Blocked,
+    /// It has no key yet: it must be personalised first.
+    Blank,
+    /// It holds a share of another set, which enrolling it would destroy.
+    HoldsAnotherSet,
+    /// It is already registered for this set (the same card twice).
+    RegisteredTwice {
+        /// Its place in the registration order.
+        position: usize,
+    },
+    /// It holds a set, but its record, needed to judge whether it may be overwritten, cannot be read.
+    RecordUnreadable {
+        /// The failure, as it describes itself.
+        problem: String,
+    },
+    /// It holds a set that may not be overwritten.
+    NotReplaceable(Box<NotReplaceable>),
+}
+
+impl fmt::Display for Refusal {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Refusal::Blocked => f.write_str(
+                "has a blocked PIN; it cannot be enrolled (a factory reset makes it usable again)",
+            ),
+            Refusal::Blank => f.write_str("is blank; personalise it first"),
+            Refusal::HoldsAnotherSet => f.write_str("already holds a share of another set; enrolling it would destroy that share, so it is refused"),
+            Refusal::RegisteredTwice { position } => write!(
+                f,
+                "was already registered as card {position} of this set (the same card twice)"
+            ),
+            Refusal::RecordUnreadable { problem } => {
+                write!(f, "its record cannot be read: {problem}")
+            }
+            Refusal::NotReplaceable(why) => write!(f, "{why}"),
+        }
+    }
+}
+
+/// A card refused at registration, named, with the reason.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Rejection {
+    /// The card could not be identified (SELECT, GET STATUS or its key failed).
+    Unidentified {
+        /// The failure, as it describes itself (it names the reader).
+        problem: String,
+    },
+    /// The card in `reader` cannot join.
+    Refused {
+        /// The card's fingerprint, or a description of a card without key.
+        card: String,
+        /// Where it is.
+        reader: String,
+        /// Why.
+        why: Refusal,
+        /// The set it holds, when its record could be read.
+        set: Option<Box<HeldSet>>,
+    },
+    /// A card admitted for overwriting that was already registered (the same card twice).
+    RegisteredTwice {
+        /// The card's fingerprint.
+        card: String,
+        /// Its place in the registration order.
+        position: usize,
+    },
+}
+
+impl fmt::Display for Rejection {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Rejection::Unidentified { problem } => f.write_str(problem),
+            Rejection::Refused {
+                card,
+                reader,
+                why,
+                set,
+            } => {
+                let sep = match why {
+                    Refusal::RecordUnreadable { .. } => ": ",
+                    _ => " ",
+                };
+                write!(f, "card {card} in \"{reader}\"{sep}{why}")?;
+                match set {
+                    Some(set) => write!(f, " ({set})"),
+                    None => Ok(()),
+                }
+            }
+            Rejection::RegisteredTwice { card, position } => write!(
+                f,
+                "card {card} was already registered as card {position} of this set (the same card twice)"
+            ),
+        }
+    }
+}
+
+/// The cards refused when the whole set was in sight, one per line.
+pub struct Rejections<'a>(pub &'a [Rejection]);
+
+impl fmt::Display for Rejections<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{}, because {}:",
+            SoFar::NoPinAsked,
+            match self.0.len() {
+                1 => "a card was refused",
+                _ => "cards were refused",
+            }
+        )?;
+        for rejection in self.0 {
+            write!(f, "\n  - {rejection}")?;
+        }
+        Ok(())
+    }
+}
+
+/// What had happened when a plan was refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SoFar {
+    /// The whole set was in sight: refused before any PIN.
+    NoPinAsked,
+    /// The cards came one by one: their PINs were checked, nothing was written.
+    NothingWritten,
+}
+
+impl fmt::Display for SoFar {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            SoFar::NoPinAsked => "no PIN was asked and nothing was written",
+            SoFar::NothingWritten => "nothing was written",
+        })
+    }
+}
+
+/// A set the request and the cards cannot make, refused before anything is written.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum PlanRefused {
+    /// A threshold of 0 (no card could recover it).
+    ThresholdZero,
+    /// A threshold above the number of cards asked for.
+    ThresholdAboveShares {
+        /// n.
+        threshold: u8,
+        /// m, as asked.
+        shares: u8,
+    },
+    /// The number of cards asked for is not the number present.
+    SharesNotPresent {
+        /// m, as asked.
+        shares: u8,
+        /// The personalised cards present.
+        present: usize,
+        /// What had happened.
+        so_far: SoFar,
+    },
+    /// A threshold above the number of cards present.
+    ThresholdAboveCards {
+        /// n.
+        threshold: u8,
+        /// The personalised cards present.
+        present: usize,
+        /// What had happened.
+        so_far: SoFar,
+    },
+    /// A custodian name given for a card that is not among the cards.
+    NameNotAmongCards {
+        /// The fingerprint as given.
+        fingerprint: String,
+        /// The cards' fingerprints.
+        cards: Vec<String>,
+        /// What had happened.
+        so_far: SoFar,
+    },
+}
+
+impl fmt::Display for PlanRefused {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            PlanRefused::ThresholdZero => f.write_str("a threshold of 0 is impossible: a set needs at least one card to recover; nothing was done"),
+            PlanRefused::ThresholdAboveShares { threshold, shares } => write!(
+                f,
+                "a threshold of {threshold} is more than the {shares} cards asked for: a set of {shares} cards can need at most {shares}; nothing was done"
+            ),
+            PlanRefused::SharesNotPresent { shares, present, so_far } => write!(
+                f,
+                "the set was NOT enrolled: {shares} cards were asked for but {present} personalised cards are present; {so_far}"
+            ),
+            PlanRefused::ThresholdAboveCards { threshold, present, so_far } => write!(
+                f,
+                "a threshold of {threshold} needs at least {threshold} cards, but {present} personalised card(s) are present; insert more cards or lower the threshold; {so_far}"
+            ),
+            PlanRefused::NameNotAmongCards { fingerprint, cards, so_far } => write!(
+                f,
+                "a custodian name is given for card {fingerprint}, but no card with fingerprint {fingerprint} is among the cards ({}); {so_far}",
+                cards.join(", ")
+            ),
+        }
+    }
+}
+
+/// What the check of a freshly written record found wrong.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum WriteCheck {
+    /// The record read back differs from the one written: the card is faulty.
+    Differs,
+    /// The card does not open its new share.
+    DoesNotOpen {
+        /// The failure, as it describes itself.
+        problem: String,
+    },
+}
+
+impl fmt::Display for WriteCheck {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            WriteCheck::Differs => {
+                f.write_str("returned a record different from the one written; the card is faulty")
+            }
+            WriteCheck::DoesNotOpen { problem } => {
+                write!(f, "was written but does not open its new share: {problem}")
+            }
+        }
+    }
+}
+
+/// A card of the new set whose write step failed, and the cards already holding a share.
+#[derive(Debug)]
+pub struct WriteFailure {
+    /// The card, its share index, custodian name and reader.
+    pub card: EnrolledCardReport,
+    /// What failed.
+    pub error: CeremonyError,
+    /// Whether the card holds its new record, unchecked (it accepted all of it, then left).
+    pub unchecked: bool,
+    /// The fingerprints of the cards that hold their share, checked.
+    pub holding: Vec<String>,
+    /// Whether the ceremony log recorded the write phase's start (the evidence for
+    /// overwriting these cards later with no factory reset).
+    pub start_logged: bool,
+}
+
+impl WriteFailure {
+    /// Whether any card was changed: one holds its share, or the failed one its new record.
+    pub fn cards_changed(&self) -> bool {
+        self.unchecked || !self.holding.is_empty()
+    }
+}
+
+impl fmt::Display for WriteFailure {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let c = &self.card;
+        write!(
+            f,
+            "writing card {} (custodian {} \"{}\") in \"{}\" failed: {}; ",
+            c.fingerprint, c.index, c.name, c.reader, self.error
+        )?;
+        if !self.cards_changed() {
+            return f.write_str("no card was written");
+        }
+        let mut changed = self.holding.clone();
+        if self.unchecked {
+            changed.push(format!("{} (unchecked)", c.fingerprint));
+        }
+        write!(
+            f,
+            "cards already written with this unfinished set: {}. Their shares are of no use without the rest of the set: {}",
+            changed.join(", "),
+            if self.start_logged {
+                "the ceremony log records this set's start, so they can be overwritten with no factory reset"
+            } else {
+                "its start was not logged, so each one must be factory-reset and personalised again before enrolling again"
+            }
+        )
+    }
+}
+
+/// Where an enrollment stopped on request in its write phase stands.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Standing {
+    /// The unfinished set.
+    pub set: SetName,
+    /// n.
+    pub threshold: u8,
+    /// m: the cards registered.
+    pub cards: usize,
+    /// The cards that hold their share (written, read back and checked), in the order written.
+    pub written: Vec<EnrolledCardReport>,
+    /// The fingerprints of the registered cards not written.
+    pub unwritten: Vec<String>,
+    /// Whether the ceremony log recorded the write phase's start (the evidence for
+    /// overwriting the written cards later with no factory reset).
+    pub start_logged: bool,
+}
+
+impl Standing {
+    /// Whether the written cards alone could recover the master (the set is then a risk).
+    pub fn recoverable(&self) -> bool {
+        self.written.len() >= usize::from(self.threshold)
+    }
+
+    /// The account of the cards, up to (not including) what to do next.
+    fn account(&self) -> String {
+        let (label, id) = (&self.set.label, &self.set.id);
+        let (n, m) = (self.threshold, self.cards);
+        if self.written.is_empty() {
+            return format!(
+                "the set \"{label}\" (id {id}) was NOT enrolled and no card was changed: none of its {m} cards was written ({}). No bundle was written",
+                self.unwritten.join(", ")
+            );
+        }
+        let holding: Vec<String> = self
+            .written
+            .iter()
+            .map(|w| format!("{} (custodian {} \"{}\")", w.fingerprint, w.index, w.name))
+            .collect();
+        let recoverable = if self.recoverable() {
+            format!("these {} cards could recover the master on their own ({n} are needed), but the set is incomplete: do not rely on it", self.written.len())
+        } else {
+            format!("fewer than the {n} needed hold a share, so the set cannot be recovered; its shares are of no use")
+        };
+        let untouched = self.unwritten.len();
+        format!(
+            "the set \"{label}\" (id {id}, {n}-of-{m}) was NOT enrolled. {} of its {m} cards hold their share of this unfinished set (written, read back and checked): {}; {untouched} {} not written and as {} were{}. {recoverable}. No bundle was written",
+            self.written.len(),
+            holding.join(", "),
+            if untouched == 1 { "card was" } else { "cards were" },
+            if untouched == 1 { "it" } else { "they" },
+            if untouched == 0 {
+                String::new()
+            } else {
+                format!(" ({})", self.unwritten.join(", "))
+            },
+        )
+    }
+}
+
+impl fmt::Display for Standing {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.account())?;
+        if self.written.is_empty() {
+            return Ok(());
+        }
+        f.write_str(if self.start_logged {
+            ". The ceremony log records its start, so an enrollment that replaces unfinished sets, given the same cards and log, can overwrite them to finish it, with no factory reset"
+        } else {
+            ". Its start was not logged, so these cards cannot be recognised as this unfinished set: factory-reset each one and personalise it again before enrolling again"
+        })
+    }
 }
 
 #[cfg(test)]
@@ -1023,8 +1564,8 @@ mod tests {
         fn interactive(&self) -> bool {
             false
         }
-        fn origin(&self) -> String {
-            "nowhere".to_owned()
+        fn origin(&self) -> crate::pins::PinOrigin {
+            crate::pins::PinOrigin::Keyboard
         }
     }
 
@@ -1056,20 +1597,23 @@ mod tests {
             &[(1, CardOutcome::Ok), (2, CardOutcome::Pending)],
         );
         let log = evidence(vec![started("enroll"), interrupted.clone()]);
-        let note = replaceable(&log, record, &key(1), b"another master").unwrap();
-        assert!(note.contains("set \"root-ca\""), "{note}");
-        assert!(
-            note.contains("line 1 of the ceremony log minutes.jsonl"),
-            "{note}"
+        let unfinished = replaceable(&log, record, &key(1), b"another master").unwrap();
+        assert_eq!(unfinished.set.label, "root-ca");
+        assert_eq!(
+            unfinished.start,
+            LogStart {
+                command: "enroll".into(),
+                line: 1,
+                log: "minutes.jsonl".into()
+            }
         );
-        assert!(note.contains("never completed"), "{note}");
 
         // The start alone (the process was killed) is enough.
         assert!(replaceable(&evidence(vec![started("enroll")]), record, &key(1), master).is_ok());
 
         // The record copied onto another card is refused.
         let copied = replaceable(&log, record, &key(2), master).unwrap_err();
-        assert!(copied.contains("copied"), "{copied}");
+        assert!(matches!(copied, NotReplaceable::Copied { .. }), "{copied}");
 
         // Completed: by its own ok line, by a later ceremony using it, or by every card
         // confirmed written in a failed line.
@@ -1103,15 +1647,20 @@ mod tests {
                 master,
             )
             .unwrap_err();
-            assert!(why.contains("which completed (line 2"), "{why}");
+            assert!(
+                matches!(why, NotReplaceable::Completed { line: 2, .. }),
+                "{why}"
+            );
         }
 
         // Unknown to this log (disabled then, or another log): refused, saying what to do.
         let why = replaceable(&evidence(vec![]), record, &key(1), master).unwrap_err();
-        assert!(why.contains("has no record of that set's start"), "{why}");
+        assert!(matches!(why, NotReplaceable::Unknown { .. }), "{why}");
+        let said = why.to_string();
+        assert!(said.contains("has no record of that set's start"), "{said}");
         assert!(
-            why.contains("--log FILE") && why.contains("reset-card"),
-            "{why}"
+            said.contains("factory-reset") && !said.contains("--"),
+            "{said}"
         );
 
         // The start names other cards only.
@@ -1123,13 +1672,17 @@ mod tests {
             &[(2, CardOutcome::Pending)],
         );
         let why = replaceable(&evidence(vec![other]), record, &key(1), master).unwrap_err();
-        assert!(why.contains("does not name this card"), "{why}");
+        assert!(matches!(why, NotReplaceable::NotNamed { .. }), "{why}");
 
         // Started by a reshare: only with the master it holds.
         let log = evidence(vec![started("reshare"), interrupted]);
         assert!(replaceable(&log, record, &key(1), master).is_ok());
         let why = replaceable(&log, record, &key(1), b"another master").unwrap_err();
-        assert!(why.contains("another master"), "{why}");
+        assert!(
+            matches!(why, NotReplaceable::OtherMaster { ref start, .. } if start.command == "reshare"),
+            "{why}"
+        );
+        assert!(why.to_string().contains("another master"), "{why}");
     }
 
     #[test]
@@ -1155,30 +1708,43 @@ mod tests {
             interrupt: &crate::Never,
         };
         let keys = [key(1), key(2)];
+        let fps: Vec<String> = keys.iter().map(CardKey::fingerprint).collect();
         let none = where_things_stand(&req, &enrolled, &keys, &[], true);
-        assert!(none.contains("no card was changed"), "{none}");
+        assert!(none.written.is_empty());
+        assert_eq!(none.unwritten, fps);
+        assert!(none.to_string().contains("no card was changed"), "{none}");
         let one = [EnrolledCardReport::new("r", &keys[0], &enrolled.cards[0])];
-        let said = where_things_stand(&req, &enrolled, &keys, &one, true);
+        let stood = where_things_stand(&req, &enrolled, &keys, &one, true);
+        assert_eq!(
+            (stood.written.to_vec(), stood.unwritten.clone()),
+            (one.to_vec(), vec![fps[1].clone()])
+        );
+        assert_eq!((stood.threshold, stood.cards), (2, 2));
+        assert!(stood.start_logged);
+        assert!(!stood.recoverable());
+        let said = stood.to_string();
         for part in [
             "1 of its 2 cards hold their share",
-            &keys[0].fingerprint(),
-            &keys[1].fingerprint(),
+            &fps[0],
+            &fps[1],
             "cannot be recovered",
             "No bundle was written",
-            "enroll --replace-unfinished",
         ] {
             assert!(said.contains(part), "{part:?} missing: {said}");
         }
+        assert!(!said.contains("--"), "the library names no option: {said}");
         let both = [
             EnrolledCardReport::new("r", &keys[0], &enrolled.cards[0]),
             EnrolledCardReport::new("r", &keys[1], &enrolled.cards[1]),
         ];
         let unlogged = where_things_stand(&req, &enrolled, &keys, &both[..1], false);
-        assert!(
-            unlogged.contains("--no-log") && unlogged.contains("reset-card"),
-            "{unlogged}"
-        );
+        assert!(!unlogged.start_logged);
+        assert!(unlogged.to_string().contains("factory-reset"), "{unlogged}");
         let enough = where_things_stand(&req, &enrolled, &keys, &both, true);
-        assert!(enough.contains("could recover the master"), "{enough}");
+        assert!(enough.recoverable() && enough.unwritten.is_empty());
+        assert!(
+            enough.to_string().contains("could recover the master"),
+            "{enough}"
+        );
     }
 }

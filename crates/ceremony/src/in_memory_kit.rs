@@ -26,7 +26,7 @@ pub(crate) fn fresh_cards(n: usize) -> Vec<SharedCard> {
 
 /// A PIN file that gives every card [`PIN`].
 pub(crate) fn pin_file() -> PinTable {
-    PinTable::parse(PIN.as_bytes(), "PIN file test").unwrap()
+    PinTable::parse(PIN.as_bytes(), crate::pins::tests::test_file()).unwrap()
 }
 
 /// PINs from `source`, never through a keypad (the memory readers have none anyway).
@@ -85,11 +85,6 @@ impl Said {
 }
 
 impl Said {
-    /// Whether an already-worded line contains `text`.
-    pub(crate) fn contains(&self, text: &str) -> bool {
-        self.text().contains(text)
-    }
-
     /// The presence events told so far (cards asked for, put back, removed).
     pub(crate) fn presence(&self) -> Vec<&crate::presence::Told> {
         self.0
@@ -99,6 +94,18 @@ impl Said {
                 _ => None,
             })
             .collect()
+    }
+
+    /// Whether a wrong PIN was asked again at this computer's prompt with `tries_left`
+    /// tries left (on any card).
+    pub(crate) fn asked_again(&self, tries_left: u8) -> bool {
+        self.0.iter().any(|e| {
+            matches!(e, crate::progress::Event::Pin(crate::pin_step::Told::WrongPin {
+                tries_left: t,
+                again: crate::pin_step::AskedAgain::Here,
+                ..
+            }) if *t == tries_left)
+        })
     }
 
     /// Whether `event` was told.

@@ -1,13 +1,13 @@
 //! Personalising a blank card: the custodian's PIN and an on-card key pair.
 
-use crate::progress::Progress;
+use crate::progress::{Event, Progress};
 
 use quorum_card::readers::Readers;
 use quorum_protocol::apdu::LifeCycle;
 use quorum_protocol::crypto::CardKey;
 use quorum_protocol::pin::RetryLimit;
 
-use super::{identify, pin_step, presence::open_card, say, CeremonyError, PinPolicy};
+use super::{identify, pin_step, presence::open_card, CeremonyError, PinPolicy};
 
 /// A personalised card, as the custodian should note it.
 #[derive(Debug, Clone)]
@@ -32,22 +32,18 @@ pub fn init(
     let mut card = open_card(ctx, reader, trace)?;
     let id = identify(&mut card, reader)?;
     if id.status.state != LifeCycle::Blank {
-        return Err(CeremonyError::CardRefused {
-            card: id.name(),
+        return Err(CeremonyError::InitRefused {
+            card: id.key.map(|k| k.fingerprint()),
             reader: reader.to_owned(),
-            problem: format!(
-                "is already personalised (state: {}); a card is initialised once, and only a factory reset (which erases its key and record) makes it blank again",
-                id.status.state.name()
-            ),
+            why: Refusal::AlreadyPersonalised {
+                state: id.status.state.name(),
+            },
         });
     }
-    say(
-        out,
-        &format!(
-            "Personalising the blank card in \"{reader}\" (PIN retry limit {}).",
-            retry_limit.get()
-        ),
-    );
+    out.tell(Event::Init(Told::Personalising {
+        reader: reader.to_owned(),
+        retry_limit: retry_limit.get(),
+    }));
     let point = pin_step::initialise(&mut card, pins, retry_limit, reader, out)?;
     let key = CardKey::from_card_point(&point[..]).map_err(|source| CeremonyError::BadCardKey {
         reader: reader.to_owned(),
@@ -59,11 +55,10 @@ pub fn init(
         || check.status.retry_limit != retry_limit.get()
         || check.status.state != LifeCycle::Personalised
     {
-        return Err(CeremonyError::CardRefused {
-            card: key.fingerprint(),
+        return Err(CeremonyError::InitRefused {
+            card: Some(key.fingerprint()),
             reader: reader.to_owned(),
-            problem: "does not report the key and PIN limit it was just given; the card is faulty"
-                .to_owned(),
+            why: Refusal::Faulty,
         });
     }
     Ok(Initialised {
@@ -73,10 +68,33 @@ pub fn init(
     })
 }
 
+/// Why init refused a card, or found it faulty after personalising it.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, thiserror::Error)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Refusal {
+    /// The card has a key already; nothing was changed.
+    #[error("is already personalised (state: {state}); a card is initialised once, and only a factory reset (which erases its key and record) makes it blank again")]
+    AlreadyPersonalised {
+        /// The state it reported (its name as the spec writes it).
+        state: &'static str,
+    },
+    /// After INITIALISE the card did not report the key and limit it was given.
+    #[error("does not report the key and PIN limit it was just given; the card is faulty")]
+    Faulty,
+}
+
 /// What personalising a card tells the people at the table as it goes (worded by the caller).
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
-pub enum Told {}
+pub enum Told {
+    /// The blank card in this reader is about to get its PIN and key.
+    Personalising {
+        /// Where it is.
+        reader: String,
+        /// The PIN retry limit it gets.
+        retry_limit: u8,
+    },
+}
 
 #[cfg(test)]
 mod in_memory;

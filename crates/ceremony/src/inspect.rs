@@ -34,9 +34,10 @@ pub enum Found {
 }
 
 /// A quorum card's public information.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct CardSummary {
     /// Life-cycle state.
+    #[serde(serialize_with = "state_name")]
     pub state: LifeCycle,
     /// The PIN is blocked.
     pub blocked: bool,
@@ -77,13 +78,18 @@ pub struct SetMembership {
     pub key_check: KeyCheck,
 }
 
+/// A life-cycle state as the spec names it, for serialised summaries.
+fn state_name<S: serde::Serializer>(state: &LifeCycle, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(state.name())
+}
+
 /// Serialises a value that has no serde form of its own (a digest, a key check, a set
-/// mismatch) as the text it displays as, so that typed reports still serialise.
-pub(crate) fn as_text<T: fmt::Display, S: serde::Serializer>(
-    value: &T,
-    serializer: S,
+/// mismatch, APDU counts) as the text it displays as, so that typed reports still serialise.
+pub(crate) fn as_text<S: serde::Serializer>(
+    value: &impl fmt::Display,
+    s: S,
 ) -> Result<S::Ok, S::Error> {
-    serializer.collect_str(value)
+    s.collect_str(value)
 }
 
 impl SetMembership {

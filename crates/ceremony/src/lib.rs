@@ -89,10 +89,95 @@ pub enum CeremonyError {
     /// Cards come one by one, so how many a pass needs must be given up front.
     #[error("the cards come one by one, so the number of cards must be given")]
     CountNeeded(presence::CountOf),
+    /// init refused the card in the reader, or the card failed the check after it.
+    #[error("card {} in \"{reader}\" {why}", card_name(.card, "(blank, no key yet)"))]
+    InitRefused {
+        /// The card's fingerprint (none on a card without a key).
+        card: Option<String>,
+        /// Where it is.
+        reader: String,
+        /// What is wrong.
+        why: init::Refusal,
+    },
+    /// change-pin refused the card in the reader before any PIN was asked.
+    #[error("card {} in \"{reader}\" {why}", card_name(.card, "(blank, no key yet)"))]
+    ChangePinRefused {
+        /// The card's fingerprint (none on a card without a key).
+        card: Option<String>,
+        /// Where it is.
+        reader: String,
+        /// What is wrong.
+        why: change_pin::Refusal,
+    },
+    /// The new PIN of a PIN change was refused before anything was sent to the card.
+    #[error(transparent)]
+    NewPinRefused(pin_step::NewPinRefusal),
+    /// A factory reset was refused or stopped; what it did to the card is in `why`.
+    #[error("card {} in \"{reader}\" {why}", card_name(.card, "(blank)"))]
+    ResetStopped {
+        /// The card's fingerprint (none on a blank card).
+        card: Option<String>,
+        /// Where it is.
+        reader: String,
+        /// What stopped it and where the card stands.
+        why: reset::Stop,
+    },
 
     // New variants of enroll go below this line.
+    /// The request and the cards make no set this enrollment can write; nothing was written.
+    #[error("{0}")]
+    EnrollPlan(enroll::PlanRefused),
+    /// With the whole set in sight, cards were refused before any PIN; nothing was written.
+    #[error("the set was NOT enrolled: {}", enroll::Rejections(.0))]
+    CardsRefused(Vec<enroll::Rejection>),
+    /// With the whole set in sight, a card failed at its PIN; nothing was written.
+    #[error("the set was NOT enrolled: nothing was written, because card {card} in \"{reader}\": {error}")]
+    RegistrationFailed {
+        /// The card's fingerprint.
+        card: String,
+        /// Where it is.
+        reader: String,
+        /// What failed (not a `#[source]`: the message includes it, as the CLI's does).
+        error: Box<CeremonyError>,
+    },
+    /// A card's record of a new set is larger than the card holds; nothing was written.
+    #[error("the set was NOT enrolled: the record for card {card} is {size} bytes but the card holds at most {capacity} bytes; nothing was written. Use a shorter master secret, label or names, or cards installed with a larger record capacity")]
+    RecordTooLarge {
+        /// The card's fingerprint.
+        card: String,
+        /// The record's size in bytes.
+        size: usize,
+        /// The card's record capacity in bytes.
+        capacity: u16,
+    },
+    /// A freshly written record did not check (read back or opened) on its card.
+    #[error("card {card} in \"{reader}\" {problem}")]
+    WrittenWrong {
+        /// The card's fingerprint.
+        card: String,
+        /// Where it is.
+        reader: String,
+        /// What was wrong.
+        problem: enroll::WriteCheck,
+    },
+    /// Writing a card of a new set failed: the set was not enrolled; says which cards changed.
+    #[error("the set was NOT enrolled: {0}")]
+    EnrollWriteFailed(Box<enroll::WriteFailure>),
+    /// The operator stopped an enrollment in its write phase; says which cards hold what.
+    #[error("stopped on request (Ctrl-C or a termination signal): {0}")]
+    EnrollStopped(enroll::Standing),
 
     // New variants of reshare go below this line.
+    /// A reshare wrote nothing: the set named, the cards gathered or the plan cannot make
+    /// the new set safely.
+    #[error("{0}")]
+    ReshareDeclined(reshare::Declined),
+    /// The old set's shares did not make the new set (found before anything is written).
+    #[error("{0}; nothing was written")]
+    ReshareNotMade(#[source] quorum_protocol::sharing::ReshareError),
+    /// A reshare stopped before its end; says where the sets stand.
+    #[error("{0}")]
+    ReshareStopped(Box<reshare::Stopped>),
 
     // New variants of recover, verify, add-card, export-bundle, log and files go below this line.
     /// A recovery stopped without the secret: too few shares, or several sets in sight.
@@ -148,29 +233,29 @@ pub enum CeremonyError {
     #[error("{0}; nothing was written")]
     Recover(#[from] RecoverError),
     /// No reader holds a card.
-    #[error("no card is inserted in any reader: insert the custodian cards (or use --reader to swap them through one reader)")]
+    #[error("no card is inserted in any reader")]
     NoCards,
     /// The named reader does not exist.
-    #[error("no reader named \"{0}\": run `quorumctl readers` to list them")]
+    #[error("no reader named \"{0}\"")]
     NoSuchReader(String),
-    /// `--reader` matched several readers.
-    #[error("\"{given}\" matches several readers ({matches}); give more of the name")]
+    /// A part of a reader's name matched several readers.
+    #[error("\"{given}\" matches several readers ({}); give more of the name", quoted(.matches))]
     AmbiguousReader {
         /// What the user typed.
         given: String,
         /// The readers it matches.
-        matches: String,
+        matches: Vec<String>,
     },
-    /// No `--reader` and not exactly one card present.
-    #[error("{0}; choose one with --reader")]
-    WhichCard(String),
+    /// No reader was named and not exactly one card is present: the readers holding cards.
+    #[error("cards are present in {} readers ({})", .0.len(), quoted(.0))]
+    WhichCard(Vec<String>),
     /// Nobody inserted or removed a card in time.
-    #[error("timed out after {secs} s waiting for {what} in \"{reader}\"; run the command again when the custodian is ready (or raise --timeout)")]
+    #[error("timed out after {secs} s waiting for {what} in \"{}\"", .reader.as_deref().unwrap_or("any reader"))]
     WaitTimedOut {
         /// What was awaited.
-        what: &'static str,
-        /// The reader.
-        reader: String,
+        what: presence::Awaited,
+        /// The reader, or none when any reader would do.
+        reader: Option<String>,
         /// The timeout.
         secs: u64,
     },
@@ -274,6 +359,20 @@ pub enum CeremonyError {
     StartNotLogged(String),
 }
 
+/// A card's fingerprint, or what stands for it when it has none.
+fn card_name<'a>(card: &'a Option<String>, none: &'a str) -> &'a str {
+    card.as_deref().unwrap_or(none)
+}
+
+/// Reader names in quotes, separated by commas.
+fn quoted(names: &[String]) -> String {
+    names
+        .iter()
+        .map(|m| format!("\"{m}\""))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 impl From<PinError> for CeremonyError {
     fn from(e: PinError) -> Self {
         CeremonyError::Pin(PinSourceError::Rule(e))
@@ -370,11 +469,7 @@ pub fn resolve_reader(names: &[String], given: &str) -> Result<String, CeremonyE
         [] => Err(CeremonyError::NoSuchReader(given.to_owned())),
         many => Err(CeremonyError::AmbiguousReader {
             given: given.to_owned(),
-            matches: many
-                .iter()
-                .map(|m| format!("\"{m}\""))
-                .collect::<Vec<_>>()
-                .join(", "),
+            matches: many.iter().map(|m| (*m).clone()).collect(),
         }),
     }
 }
@@ -407,14 +502,9 @@ pub fn choose_reader(
     match with_card.as_slice() {
         [one] => Ok((*one).to_owned()),
         [] => Err(CeremonyError::NoCards),
-        many => Err(CeremonyError::WhichCard(format!(
-            "cards are present in {} readers ({})",
-            many.len(),
-            many.iter()
-                .map(|m| format!("\"{m}\""))
-                .collect::<Vec<_>>()
-                .join(", ")
-        ))),
+        many => Err(CeremonyError::WhichCard(
+            many.iter().map(|m| (*m).to_owned()).collect(),
+        )),
     }
 }
 
@@ -443,13 +533,59 @@ mod tests {
             resolve_reader(&names(), "other").unwrap(),
             "Other Reader 00 00"
         );
-        assert!(matches!(
-            resolve_reader(&names(), "Sim A"),
-            Err(CeremonyError::AmbiguousReader { .. })
-        ));
+        let e = resolve_reader(&names(), "Sim A").unwrap_err();
+        assert!(
+            matches!(
+                e,
+                CeremonyError::AmbiguousReader { ref given, ref matches }
+                    if given == "Sim A" && matches[..] == names()[..2]
+            ),
+            "{e}"
+        );
+        assert_eq!(
+            e.to_string(),
+            "\"Sim A\" matches several readers (\"Quorum Sim A 00 00\", \"Quorum Sim A 00 01\"); give more of the name"
+        );
         assert!(matches!(
             resolve_reader(&names(), "nothing"),
-            Err(CeremonyError::NoSuchReader(_))
+            Err(CeremonyError::NoSuchReader(ref r)) if r == "nothing"
         ));
+    }
+
+    #[test]
+    fn the_reader_of_a_one_card_command_is_the_only_one_holding_a_card() {
+        use quorum_card::memory::{shared, MemoryApplet, MemoryReaders};
+        let cards = [shared(MemoryApplet::new()), shared(MemoryApplet::new())];
+        let readers = MemoryReaders::with_cards(&cards);
+        let e = choose_reader(&readers, None).unwrap_err();
+        assert!(
+            matches!(e, CeremonyError::WhichCard(ref r) if r[..] == ["Reader 0", "Reader 1"]),
+            "{e}"
+        );
+        assert_eq!(
+            e.to_string(),
+            "cards are present in 2 readers (\"Reader 0\", \"Reader 1\")"
+        );
+        assert_eq!(choose_reader(&readers, Some("1")).unwrap(), "Reader 1");
+        let one = MemoryReaders::with_cards(&cards[..1]);
+        assert_eq!(choose_reader(&one, None).unwrap(), "Reader 0");
+    }
+
+    #[test]
+    fn the_library_names_no_option_of_the_cli() {
+        for e in [
+            CeremonyError::NoCards,
+            CeremonyError::NoSuchReader("R".into()),
+            CeremonyError::WhichCard(vec!["A".into(), "B".into()]),
+            CeremonyError::WaitTimedOut {
+                what: presence::Awaited::Removal,
+                reader: None,
+                secs: 3,
+            },
+            CeremonyError::NewPinRefused(pin_step::NewPinRefusal::NoSource),
+        ] {
+            assert!(!e.to_string().contains("--"), "{e}");
+            assert!(!e.to_string().contains("quorumctl"), "{e}");
+        }
     }
 }

@@ -2,15 +2,15 @@
 //! enters this computer), otherwise typed here without echo or read from a PIN file.
 //! The output always says which path was taken.
 
-use crate::progress::Progress;
+use crate::progress::{Event, Progress};
 
 use quorum_card::card::CardError;
 use quorum_card::custodian::CustodianCard;
-use quorum_protocol::pin::{PinBlock, RetryLimit, PIN_MAX_DIGITS, PIN_MIN_DIGITS};
+use quorum_protocol::pin::{PinBlock, RetryLimit};
 
-use crate::pins::{PinEntry, PinProvider};
+use crate::pins::{PinEntry, PinPath, PinProvider};
 
-use super::{say, CeremonyError};
+use super::CeremonyError;
 
 /// How PINs reach the cards of one ceremony.
 #[derive(Debug, Clone, Copy)]
@@ -67,10 +67,10 @@ pub fn verify_pin(
     loop {
         let attempt = match entry {
             PinEntry::Pinpad(_) => {
-                say(
-                    out,
-                    &crate::pins::pinpad_verify_instructions(fingerprint, policy.pinpad_timeout),
-                );
+                out.tell(Event::Pin(Told::TypeOnKeypad {
+                    card: fingerprint.to_owned(),
+                    timeout: policy.pinpad_timeout,
+                }));
                 card.verify_on_pinpad(policy.pinpad_timeout)
                     .map(|()| Verified::Pinpad)
             }
@@ -80,38 +80,39 @@ pub fn verify_pin(
             }
         };
         let asks_again = match entry {
-            PinEntry::Pinpad(_) => "type it again on the reader's keypad",
-            PinEntry::Host { source, .. } if source.interactive() => "type it again",
-            PinEntry::Host { .. } => "",
+            PinEntry::Pinpad(_) => Some(AskedAgain::OnKeypad),
+            PinEntry::Host { source, .. } if source.interactive() => Some(AskedAgain::Here),
+            PinEntry::Host { .. } => None,
         };
-        match attempt {
-            Ok(verified) => {
-                say(
-                    out,
-                    &format!("Card {fingerprint}: PIN accepted ({}).", entry.describe()),
-                );
+        match (attempt, asks_again) {
+            (Ok(verified), _) => {
+                out.tell(Event::Pin(Told::Accepted {
+                    card: fingerprint.to_owned(),
+                    path: entry.path(),
+                }));
                 return Ok(verified);
             }
-            Err(CardError::WrongPin { tries_left })
-                if tries_left > RETRY_WHILE_MORE_THAN && !asks_again.is_empty() =>
+            (Err(CardError::WrongPin { tries_left }), Some(on))
+                if tries_left > RETRY_WHILE_MORE_THAN =>
             {
-                say(
-                    out,
-                    &format!(
-                        "Card {fingerprint} in \"{reader}\": wrong PIN, {tries_left} tries left; {asks_again}."
-                    ),
-                );
+                out.tell(Event::Pin(Told::WrongPin {
+                    card: fingerprint.to_owned(),
+                    reader: reader.to_owned(),
+                    tries_left,
+                    again: on,
+                }));
             }
-            Err(CardError::PinpadTimeout { seconds }) if timeouts < PINPAD_TIMEOUTS_FORGIVEN => {
+            (Err(CardError::PinpadTimeout { seconds }), _)
+                if timeouts < PINPAD_TIMEOUTS_FORGIVEN =>
+            {
                 timeouts += 1;
-                say(
-                    out,
-                    &format!(
-                        "Card {fingerprint} in \"{reader}\": nothing was typed on the keypad within {seconds} seconds (no try was used); it waits once more."
-                    ),
-                );
+                out.tell(Event::Pin(Told::KeypadTimedOut {
+                    card: fingerprint.to_owned(),
+                    reader: reader.to_owned(),
+                    seconds,
+                }));
             }
-            Err(e) => return Err(CeremonyError::card(reader, e)),
+            (Err(e), _) => return Err(CeremonyError::card(reader, e)),
         }
     }
 }
@@ -140,15 +141,10 @@ pub fn initialise(
     out: &mut dyn Progress,
 ) -> Result<[u8; 65], CeremonyError> {
     let entry = entry(card, policy, reader)?;
-    say(out, &format!("PIN entry: {}.", entry.describe()));
+    out.tell(Event::Pin(Told::Entry { path: entry.path() }));
     let point = match entry {
         PinEntry::Pinpad(_) => {
-            say(
-                out,
-                &format!(
-                    "Type the new PIN ({PIN_MIN_DIGITS}-{PIN_MAX_DIGITS} digits) on the reader's keypad, twice, pressing OK after each."
-                ),
-            );
+            out.tell(Event::Pin(Told::TypeNewOnKeypad));
             card.initialise_on_pinpad(retry_limit, policy.pinpad_timeout)
         }
         PinEntry::Host { source, .. } => {
@@ -170,10 +166,13 @@ pub fn change(
     out: &mut dyn Progress,
 ) -> Result<(), CeremonyError> {
     let entry = entry(card, policy, reader)?;
-    say(out, &format!("PIN entry: {}.", entry.describe()));
+    out.tell(Event::Pin(Told::Entry { path: entry.path() }));
     match entry {
         PinEntry::Pinpad(_) => {
-            say(out, &crate::pins::pinpad_change_instructions(fingerprint, policy.pinpad_timeout));
+            out.tell(Event::Pin(Told::ChangeOnKeypad {
+                card: fingerprint.to_owned(),
+                timeout: policy.pinpad_timeout,
+            }));
             card.change_pin_on_pinpad(policy.pinpad_timeout)
         }
         PinEntry::Host { source, .. } => {
@@ -181,14 +180,10 @@ pub fn change(
             let new = match (new, source) {
                 (Some(new), _) => new.new_pin(fingerprint)?,
                 (None, source) if source.interactive() => source.new_pin(fingerprint)?,
-                (None, _) => {
-                    return Err(CeremonyError::Usage(
-                        "the current PIN comes from a file: give the new one with --new-pin-file (or type both on a terminal)".to_owned(),
-                    ))
-                }
+                (None, _) => return Err(CeremonyError::NewPinRefused(NewPinRefusal::NoSource)),
             };
             if old.same_pin(&new) {
-                return Err(CeremonyError::Usage("the new PIN is the same as the current one; nothing was changed".to_owned()));
+                return Err(CeremonyError::NewPinRefused(NewPinRefusal::SameAsCurrent));
             }
             card.change_pin(&old, &new)
         }
@@ -196,10 +191,82 @@ pub fn change(
     .map_err(|e| CeremonyError::card(reader, e))
 }
 
-/// What PIN entry on a keypad or from this computer tells the people at the table as it goes (worded by the caller).
+/// Why a new PIN was refused before anything was sent to the card.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, thiserror::Error)]
+#[serde(rename_all = "snake_case")]
+pub enum NewPinRefusal {
+    /// The current PIN comes from a file, and nothing gives the new one.
+    #[error("the current PIN comes from a file, and no source of the new PIN was given (a second PIN file, or a terminal to type both); nothing was changed")]
+    NoSource,
+    /// The new PIN is the current one.
+    #[error("the new PIN is the same as the current one; nothing was changed")]
+    SameAsCurrent,
+}
+
+/// Where a wrong PIN is asked again, so the custodian knows where to type it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AskedAgain {
+    /// On the reader's keypad.
+    OnKeypad,
+    /// At this computer's prompt.
+    Here,
+}
+
+/// What PIN entry on a keypad or from this computer tells the people at the table as it
+/// goes (worded by the caller). Never a PIN.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
-pub enum Told {}
+pub enum Told {
+    /// Which way the PINs of this card travel (said before a PIN is set or changed).
+    Entry {
+        /// The path taken.
+        path: PinPath,
+    },
+    /// The keypad waits for the PIN of this card.
+    TypeOnKeypad {
+        /// The card's fingerprint.
+        card: String,
+        /// Seconds the keypad waits (0: the reader's own limit).
+        timeout: u8,
+    },
+    /// The keypad waits for a new PIN, typed twice (a blank card being personalised).
+    TypeNewOnKeypad,
+    /// The keypad waits for the current PIN of this card and the new one, twice.
+    ChangeOnKeypad {
+        /// The card's fingerprint.
+        card: String,
+        /// Seconds the keypad waits (0: the reader's own limit).
+        timeout: u8,
+    },
+    /// The card accepted its PIN.
+    Accepted {
+        /// The card's fingerprint.
+        card: String,
+        /// The way the PIN came.
+        path: PinPath,
+    },
+    /// The card refused the PIN; it is asked again while more than one try is left.
+    WrongPin {
+        /// The card's fingerprint.
+        card: String,
+        /// Where it is.
+        reader: String,
+        /// Tries left before the PIN blocks.
+        tries_left: u8,
+        /// Where the PIN is asked again.
+        again: AskedAgain,
+    },
+    /// Nothing was typed on the keypad in time (no try was used); it waits once more.
+    KeypadTimedOut {
+        /// The card's fingerprint.
+        card: String,
+        /// Where it is.
+        reader: String,
+        /// The time limit that passed.
+        seconds: u8,
+    },
+}
 
 #[cfg(test)]
 mod tests {
@@ -218,13 +285,29 @@ mod tests {
         }
     }
 
-    fn run(script: ScriptedTransport, source: &dyn PinProvider) -> (Result<(), String>, String) {
+    fn run(
+        script: ScriptedTransport,
+        source: &dyn PinProvider,
+    ) -> (Result<(), CeremonyError>, crate::in_memory_kit::Said) {
         let mut card = quorum_card::card::Card::with_trace(script, false);
         let mut out = crate::in_memory_kit::Said::default();
-        let result = verify_pin(&mut card, &policy(source), "fp", "Pad", &mut out)
-            .map(drop)
-            .map_err(|e| e.to_string());
-        (result, out.text())
+        let result = verify_pin(&mut card, &policy(source), "fp", "Pad", &mut out).map(drop);
+        (result, out)
+    }
+
+    fn wrong(tries_left: u8, again: AskedAgain) -> Event {
+        Event::Pin(Told::WrongPin {
+            card: "fp".into(),
+            reader: "Pad".into(),
+            tries_left,
+            again,
+        })
+    }
+
+    fn asked_again(said: &crate::in_memory_kit::Said) -> bool {
+        said.0
+            .iter()
+            .any(|e| matches!(e, Event::Pin(Told::WrongPin { .. })))
     }
 
     #[test]
@@ -234,25 +317,37 @@ mod tests {
             .expect_control(VERIFY_DIRECT, VERIFY_STRUCTURE_30S, "63C2")
             .expect_control(VERIFY_DIRECT, VERIFY_STRUCTURE_30S, "9000");
         let (result, said) = run(script, &Typed::default());
-        assert_eq!(result, Ok(()));
+        assert!(result.is_ok(), "{said}");
+        assert!(said.told(&wrong(4, AskedAgain::OnKeypad)), "{said}");
+        assert!(said.told(&wrong(2, AskedAgain::OnKeypad)), "{said}");
         assert!(
-            said.contains("wrong PIN, 4 tries left; type it again on the reader's keypad"),
+            said.told(&Event::Pin(Told::TypeOnKeypad {
+                card: "fp".into(),
+                timeout: 30
+            })),
             "{said}"
         );
-        assert!(said.contains("wrong PIN, 2 tries left"), "{said}");
         assert!(
-            said.contains("PIN accepted (PIN typed on the reader's pinpad)"),
+            said.told(&Event::Pin(Told::Accepted {
+                card: "fp".into(),
+                path: PinPath::Pinpad
+            })),
             "{said}"
         );
         // with one try left the card is left out rather than risk blocking it
         let script = pinpad_reader().expect_control(VERIFY_DIRECT, VERIFY_STRUCTURE_30S, "63C1");
         let (result, said) = run(script, &Typed::default());
-        let e = result.unwrap_err();
         assert!(
-            e.contains("1 tries left") || e.contains("1 try left"),
-            "{e}"
+            matches!(
+                result,
+                Err(CeremonyError::Card {
+                    source: CardError::WrongPin { tries_left: 1 },
+                    ..
+                })
+            ),
+            "{said}"
         );
-        assert!(!said.contains("type it again"), "{said}");
+        assert!(!asked_again(&said), "{said}");
     }
 
     #[test]
@@ -261,24 +356,66 @@ mod tests {
             .expect_control(VERIFY_DIRECT, VERIFY_STRUCTURE_30S, "6400")
             .expect_control(VERIFY_DIRECT, VERIFY_STRUCTURE_30S, "9000");
         let (result, said) = run(script, &Typed::default());
-        assert_eq!(result, Ok(()));
-        assert!(said.contains("nothing was typed on the keypad within 30 seconds (no try was used); it waits once more"), "{said}");
+        assert!(result.is_ok(), "{said}");
+        assert!(
+            said.told(&Event::Pin(Told::KeypadTimedOut {
+                card: "fp".into(),
+                reader: "Pad".into(),
+                seconds: 30
+            })),
+            "{said}"
+        );
         let script = pinpad_reader()
             .expect_control(VERIFY_DIRECT, VERIFY_STRUCTURE_30S, "6400")
             .expect_control(VERIFY_DIRECT, VERIFY_STRUCTURE_30S, "6400");
         let (result, _) = run(script, &Typed::default());
-        assert!(result.is_err());
+        assert!(matches!(
+            result,
+            Err(CeremonyError::Card {
+                source: CardError::PinpadTimeout { seconds: 30 },
+                ..
+            })
+        ));
         let script = pinpad_reader().expect_control(VERIFY_DIRECT, VERIFY_STRUCTURE_30S, "6401");
         let (result, said) = run(script, &Typed::default());
-        assert!(result.unwrap_err().contains("cancelled"), "{said}");
+        assert!(
+            matches!(
+                result,
+                Err(CeremonyError::Card {
+                    source: CardError::PinpadCancelled,
+                    ..
+                })
+            ),
+            "{said}"
+        );
     }
 
     #[test]
     fn a_wrong_pin_from_a_file_is_not_sent_again() {
-        let table = PinTable::parse(b"999999\n", "PIN file test").unwrap();
+        let table = PinTable::parse(b"999999\n", crate::pins::tests::test_file()).unwrap();
         let script = ScriptedTransport::new().expect("002000810C393939393939FFFFFFFFFFFF", "63C4");
         let (result, said) = run(script, &table);
-        assert!(result.unwrap_err().contains("4 tries left"), "{said}");
-        assert!(!said.contains("type it again"), "{said}");
+        assert!(
+            matches!(
+                result,
+                Err(CeremonyError::Card {
+                    source: CardError::WrongPin { tries_left: 4 },
+                    ..
+                })
+            ),
+            "{said}"
+        );
+        assert!(!asked_again(&said), "{said}");
+    }
+
+    #[test]
+    fn a_wrong_pin_typed_here_is_asked_again_here() {
+        let script = ScriptedTransport::new()
+            .expect("002000810C393939393939FFFFFFFFFFFF", "63C4")
+            .expect("002000810C313233343536FFFFFFFFFFFF", "9000");
+        let typed = Typed(std::cell::RefCell::new(["999999", "123456"].into()));
+        let (result, said) = run(script, &typed);
+        assert!(result.is_ok(), "{said}");
+        assert!(said.told(&wrong(4, AskedAgain::Here)), "{said}");
     }
 }

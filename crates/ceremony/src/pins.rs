@@ -28,7 +28,7 @@
 
 use std::fmt;
 use std::io::{self, Read};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use quorum_protocol::apdu::PinpadFeatures;
 use quorum_protocol::pin::{PinBlock, PinError, PIN_MAX_DIGITS, PIN_MIN_DIGITS};
@@ -51,8 +51,46 @@ pub trait PinProvider: fmt::Debug {
     /// file would give the same wrong PIN again.
     fn interactive(&self) -> bool;
 
-    /// Where the PINs come from, for the output ("typed on this computer (no echo)").
-    fn origin(&self) -> String;
+    /// Where the PINs come from, so the output can say where each PIN is expected.
+    fn origin(&self) -> PinOrigin;
+}
+
+/// Where the PINs of this computer come from, so that the output names the source and
+/// errors name the file or descriptor; the caller words it.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[serde(tag = "kind", content = "at", rename_all = "snake_case")]
+pub enum PinOrigin {
+    /// Typed on this computer's keyboard, without echo.
+    Keyboard,
+    /// A PIN file.
+    File(PathBuf),
+    /// An inherited file descriptor (a pipe keeps PINs off disk).
+    Fd(u32),
+}
+
+impl fmt::Display for PinOrigin {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            PinOrigin::Keyboard => write!(f, "the keyboard of this computer"),
+            PinOrigin::File(path) => write!(f, "PIN file {}", path.display()),
+            PinOrigin::Fd(fd) => write!(f, "PIN file descriptor {fd}"),
+        }
+    }
+}
+
+/// Which way the PIN of one card travels, so that the output says where it is expected.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum PinPath {
+    /// Typed on the reader's PIN pad: it never enters this computer.
+    Pinpad,
+    /// Typed on this computer or read from a PIN file or descriptor.
+    Host {
+        /// Where the PIN comes from.
+        origin: PinOrigin,
+        /// The reader has a PIN pad that the custodian chose not to use.
+        pinpad_bypassed: bool,
+    },
 }
 
 /// Why no PIN came from this computer; never contains a PIN.
@@ -66,13 +104,13 @@ pub enum PinSourceError {
     #[error("the two entries of the new PIN differ; enter the same PIN twice")]
     Mismatch,
     /// Interactive entry failed validation too many times in a row.
-    #[error("no valid PIN after {attempts} attempts; start the command again")]
+    #[error("no valid PIN after {attempts} attempts")]
     TooManyAttempts {
         /// How many entries were refused.
         attempts: usize,
     },
     /// The terminal could not be used for PIN entry.
-    #[error("cannot read a PIN from the terminal ({0}); run in a terminal, or give PINs with --pin-file PATH or --pin-fd N")]
+    #[error("cannot read a PIN from the terminal ({0})")]
     Terminal(#[source] io::Error),
     /// The user interrupted PIN entry (Ctrl-C, or the end of input).
     #[error("PIN entry was interrupted")]
@@ -81,7 +119,7 @@ pub enum PinSourceError {
     #[error("cannot read PINs from {origin}: {error}")]
     Read {
         /// Which file or descriptor.
-        origin: String,
+        origin: PinOrigin,
         /// The operating system's reason.
         #[source]
         error: io::Error,
@@ -92,13 +130,13 @@ pub enum PinSourceError {
     )]
     TooLarge {
         /// Which file or descriptor.
-        origin: String,
+        origin: PinOrigin,
     },
     /// A line of a PIN file is malformed.
     #[error("{origin}, line {line}: {problem}; lines are `PIN` (any card) or `FINGERPRINT PIN` (one card)")]
     Format {
         /// Which file or descriptor.
-        origin: String,
+        origin: PinOrigin,
         /// 1-based line number.
         line: usize,
         /// What is wrong with the line (never its content).
@@ -108,15 +146,15 @@ pub enum PinSourceError {
     #[error("{origin} has no PIN for card {fingerprint}; add a line `{fingerprint} PIN` or a line with a PIN for any card")]
     NoPinForCard {
         /// Which file or descriptor.
-        origin: String,
+        origin: PinOrigin,
         /// The card that needed a PIN.
         fingerprint: String,
     },
-    /// Both --pin-file and --pin-fd were given.
-    #[error("give either --pin-file or --pin-fd, not both")]
+    /// Both a PIN file and a PIN descriptor were given.
+    #[error("PINs were given both in a file and on a descriptor; only one source is used")]
     ConflictingSources,
-    /// --pin-fd on a platform without /dev/fd.
-    #[error("--pin-fd is available on Unix-like systems only; use --pin-file PATH")]
+    /// A PIN descriptor on a platform without /dev/fd.
+    #[error("PINs can be read from a file descriptor on Unix-like systems only")]
     FdUnsupported,
 }
 
@@ -148,16 +186,16 @@ pub enum FormatProblem {
 
 /// PINs read from a file or descriptor, so that scripts and tests run without a terminal.
 pub struct PinTable {
-    origin: String,
+    origin: PinOrigin,
     any_card: Option<PinBlock>,
     per_card: Vec<(String, PinBlock)>,
 }
 
 impl PinTable {
     /// Parses PIN-file text (see the module documentation); `origin` names it in errors.
-    pub fn parse(text: &[u8], origin: &str) -> Result<PinTable, PinSourceError> {
+    pub fn parse(text: &[u8], origin: PinOrigin) -> Result<PinTable, PinSourceError> {
         let mut table = PinTable {
-            origin: origin.to_owned(),
+            origin: origin.clone(),
             any_card: None,
             per_card: Vec::new(),
         };
@@ -167,7 +205,7 @@ impl PinTable {
                 continue;
             }
             let fail = |problem| PinSourceError::Format {
-                origin: origin.to_owned(),
+                origin: origin.clone(),
                 line: index + 1,
                 problem,
             };
@@ -209,13 +247,13 @@ impl PinTable {
 
     /// Reads a PIN file given with `--pin-file PATH`.
     pub fn from_file(path: &Path) -> Result<PinTable, PinSourceError> {
-        let origin = format!("PIN file {}", path.display());
+        let origin = PinOrigin::File(path.to_owned());
         let file = std::fs::File::open(path).map_err(|error| PinSourceError::Read {
             origin: origin.clone(),
             error,
         })?;
         let text = read_bounded(file, &origin)?;
-        PinTable::parse(&text, &origin)
+        PinTable::parse(&text, origin)
     }
 
     /// Reads PINs from an inherited descriptor given with `--pin-fd N` (a pipe keeps PINs off disk).
@@ -223,7 +261,7 @@ impl PinTable {
         if !cfg!(unix) {
             return Err(PinSourceError::FdUnsupported);
         }
-        let origin = format!("PIN file descriptor {fd}");
+        let origin = PinOrigin::Fd(fd);
         // Opening /dev/fd/N reads the inherited pipe or file without any unsafe code.
         let file =
             std::fs::File::open(format!("/dev/fd/{fd}")).map_err(|error| PinSourceError::Read {
@@ -231,7 +269,7 @@ impl PinTable {
                 error,
             })?;
         let text = read_bounded(file, &origin)?;
-        PinTable::parse(&text, &origin)
+        PinTable::parse(&text, origin)
     }
 
     /// The PIN for the card with this fingerprint: its own line, else the any-card line.
@@ -254,7 +292,7 @@ impl PinTable {
     }
 
     /// Where the PINs came from, for messages.
-    pub fn origin(&self) -> &str {
+    pub fn origin(&self) -> &PinOrigin {
         &self.origin
     }
 }
@@ -299,9 +337,8 @@ impl PinProvider for PinTable {
         false
     }
 
-    fn origin(&self) -> String {
-        let origin = self.origin();
-        format!("from {}", origin.strip_prefix("PIN ").unwrap_or(origin))
+    fn origin(&self) -> PinOrigin {
+        self.origin.clone()
     }
 }
 
@@ -341,45 +378,18 @@ impl<'a> PinEntry<'a> {
         matches!(self, PinEntry::Pinpad(_))
     }
 
-    /// One line for the output, so the custodian sees where the PIN is expected.
-    pub fn describe(&self) -> String {
+    /// The path taken, for the output, so the custodian sees where the PIN is expected.
+    pub fn path(&self) -> PinPath {
         match self {
-            PinEntry::Pinpad(_) => "PIN typed on the reader's pinpad".to_owned(),
+            PinEntry::Pinpad(_) => PinPath::Pinpad,
             PinEntry::Host {
                 source,
                 pinpad_bypassed,
-            } => {
-                let path = format!("PIN {}", source.origin());
-                match pinpad_bypassed {
-                    true => format!("{path}; the reader's pinpad is not used (--no-pinpad)"),
-                    false => path,
-                }
-            }
+            } => PinPath::Host {
+                origin: source.origin(),
+                pinpad_bypassed: *pinpad_bypassed,
+            },
         }
-    }
-}
-
-/// What to tell the custodian before a PIN pad waits for the PIN of a card.
-pub fn pinpad_verify_instructions(fingerprint: &str, timeout_secs: u8) -> String {
-    format!(
-        "Type the PIN of card {fingerprint} on the reader's keypad and press OK{}.",
-        within(timeout_secs)
-    )
-}
-
-/// What to tell the custodian before a PIN pad waits for the current and new PIN.
-pub fn pinpad_change_instructions(fingerprint: &str, timeout_secs: u8) -> String {
-    format!(
-        "On the reader's keypad, type the current PIN of card {fingerprint}, then the new PIN \
-         ({PIN_MIN_DIGITS}-{PIN_MAX_DIGITS} digits) twice, pressing OK after each{}.",
-        within(timeout_secs)
-    )
-}
-
-fn within(timeout_secs: u8) -> String {
-    match timeout_secs {
-        0 => String::new(),
-        n => format!(" (within {n} seconds)"),
     }
 }
 
@@ -402,14 +412,17 @@ fn normalise_fingerprint(text: &[u8]) -> Option<String> {
 }
 
 /// Reads a whole PIN source into one preallocated zeroizing buffer (no reallocation copies).
-fn read_bounded(mut source: impl Read, origin: &str) -> Result<Zeroizing<Vec<u8>>, PinSourceError> {
+fn read_bounded(
+    mut source: impl Read,
+    origin: &PinOrigin,
+) -> Result<Zeroizing<Vec<u8>>, PinSourceError> {
     crate::secret_io::read_bounded(&mut source, PIN_FILE_MAX)
         .map_err(|error| PinSourceError::Read {
-            origin: origin.to_owned(),
+            origin: origin.clone(),
             error,
         })?
         .ok_or_else(|| PinSourceError::TooLarge {
-            origin: origin.to_owned(),
+            origin: origin.clone(),
         })
 }
 
@@ -419,6 +432,11 @@ pub(crate) mod tests {
     use proptest::prelude::*;
     use quorum_protocol::apdu::part10::DEFAULT_TIMEOUT_SECS as PINPAD_TIMEOUT_DEFAULT_SECS;
     use quorum_protocol::mutation::any_mutation;
+
+    /// The origin the tests give their PIN tables.
+    pub(crate) fn test_file() -> PinOrigin {
+        PinOrigin::File("test".into())
+    }
 
     /// A PIN provider standing for a person at the keyboard: answers in order.
     #[derive(Debug, Default)]
@@ -442,21 +460,21 @@ pub(crate) mod tests {
             true
         }
 
-        fn origin(&self) -> String {
-            "typed on this computer (no echo)".to_owned()
+        fn origin(&self) -> PinOrigin {
+            PinOrigin::Keyboard
         }
     }
 
     #[test]
     fn errors_never_show_the_pin() {
-        let error = PinTable::parse(b"a1b2-c3d4-e5f6-0718 98765x\n", "test").unwrap_err();
+        let error = PinTable::parse(b"a1b2-c3d4-e5f6-0718 98765x\n", test_file()).unwrap_err();
         assert!(!error.to_string().contains("98765"), "{error}");
     }
 
     #[test]
     fn table_gives_per_card_pins_and_a_default() {
         let text = b"# comment\n\n  111111  \r\nA1B2-c3d4-e5f6-0718 222222\r\nffff-0000-1111-2222\t333333\n";
-        let table = PinTable::parse(text, "test").unwrap();
+        let table = PinTable::parse(text, test_file()).unwrap();
         assert_eq!(
             table.pin_for("a1b2-c3d4-e5f6-0718").unwrap().as_bytes()[..6],
             *b"222222"
@@ -473,7 +491,7 @@ pub(crate) mod tests {
 
     #[test]
     fn table_without_default_has_no_pin_for_unknown_cards() {
-        let table = PinTable::parse(b"a1b2-c3d4-e5f6-0718 222222\n", "test").unwrap();
+        let table = PinTable::parse(b"a1b2-c3d4-e5f6-0718 222222\n", test_file()).unwrap();
         assert!(table.pin_for("0000-0000-0000-0000").is_none());
         let error = table.require_pin_for("0000-0000-0000-0000").unwrap_err();
         assert!(matches!(error, PinSourceError::NoPinForCard { .. }));
@@ -481,7 +499,7 @@ pub(crate) mod tests {
     }
 
     fn format_problem(text: &[u8]) -> (usize, FormatProblem) {
-        match PinTable::parse(text, "test") {
+        match PinTable::parse(text, test_file()) {
             Err(PinSourceError::Format { line, problem, .. }) => (line, problem),
             other => panic!("expected a format error, got {other:?}"),
         }
@@ -569,7 +587,7 @@ pub(crate) mod tests {
     fn oversized_pin_source_is_refused() {
         let big = std::io::repeat(b'1').take(PIN_FILE_MAX as u64 + 1);
         assert!(matches!(
-            read_bounded(big, "test"),
+            read_bounded(big, &test_file()),
             Err(PinSourceError::TooLarge { .. })
         ));
     }
@@ -585,7 +603,7 @@ pub(crate) mod tests {
         let entry = PinEntry::choose(Some(PINPAD), false, &prompt);
         assert!(matches!(entry, PinEntry::Pinpad(f) if f == PINPAD));
         assert!(entry.is_pinpad());
-        assert_eq!(entry.describe(), "PIN typed on the reader's pinpad");
+        assert_eq!(entry.path(), PinPath::Pinpad);
 
         let entry = PinEntry::choose(Some(PINPAD), true, &prompt);
         assert!(matches!(
@@ -596,46 +614,82 @@ pub(crate) mod tests {
             }
         ));
         assert_eq!(
-            entry.describe(),
-            "PIN typed on this computer (no echo); the reader's pinpad is not used (--no-pinpad)"
+            entry.path(),
+            PinPath::Host {
+                origin: PinOrigin::Keyboard,
+                pinpad_bypassed: true
+            }
         );
 
         for no_pinpad in [false, true] {
             let entry = PinEntry::choose(None, no_pinpad, &prompt);
             assert!(!entry.is_pinpad());
-            assert_eq!(entry.describe(), "PIN typed on this computer (no echo)");
+            assert_eq!(
+                entry.path(),
+                PinPath::Host {
+                    origin: PinOrigin::Keyboard,
+                    pinpad_bypassed: false
+                }
+            );
         }
     }
 
     #[test]
     fn a_pinpad_reader_is_used_even_when_a_pin_file_is_given() {
-        let table = PinTable::parse(b"135790\n", "PIN file /tmp/pins").unwrap();
+        let pins = PinOrigin::File("/tmp/pins".into());
+        let table = PinTable::parse(b"135790\n", pins.clone()).unwrap();
         assert!(PinEntry::choose(Some(PINPAD), false, &table).is_pinpad());
 
         let entry = PinEntry::choose(Some(PINPAD), true, &table);
         assert_eq!(
-            entry.describe(),
-            "PIN from file /tmp/pins; the reader's pinpad is not used (--no-pinpad)"
+            entry.path(),
+            PinPath::Host {
+                origin: pins.clone(),
+                pinpad_bypassed: true
+            }
         );
         let entry = PinEntry::choose(None, false, &table);
-        assert_eq!(entry.describe(), "PIN from file /tmp/pins");
-        let fd = PinTable::parse(b"135790\n", "PIN file descriptor 3").unwrap();
+        assert_eq!(
+            entry.path(),
+            PinPath::Host {
+                origin: pins,
+                pinpad_bypassed: false
+            }
+        );
+        let fd = PinTable::parse(b"135790\n", PinOrigin::Fd(3)).unwrap();
         let entry = PinEntry::choose(None, false, &fd);
-        assert_eq!(entry.describe(), "PIN from file descriptor 3");
+        assert_eq!(
+            entry.path(),
+            PinPath::Host {
+                origin: PinOrigin::Fd(3),
+                pinpad_bypassed: false
+            }
+        );
     }
 
     #[test]
-    fn pinpad_instructions_name_the_card_and_the_time_limit() {
-        let text = pinpad_verify_instructions("a1b2-c3d4-e5f6-0718", 30);
-        assert_eq!(
-            text,
-            "Type the PIN of card a1b2-c3d4-e5f6-0718 on the reader's keypad and press OK \
-             (within 30 seconds)."
-        );
-        let text = pinpad_change_instructions("a1b2-c3d4-e5f6-0718", 0);
-        assert!(text.contains("6-12 digits) twice"), "{text}");
-        assert!(!text.contains("seconds"), "{text}");
+    fn the_pinpad_time_limit_defaults_to_30_seconds() {
         assert_eq!(PINPAD_TIMEOUT_DEFAULT_SECS, 30);
+    }
+
+    #[test]
+    fn errors_name_their_source_and_no_option() {
+        let errors = [
+            PinSourceError::Terminal(io::Error::other("no tty")),
+            PinSourceError::ConflictingSources,
+            PinSourceError::FdUnsupported,
+            PinSourceError::TooManyAttempts { attempts: 3 },
+            PinSourceError::TooLarge {
+                origin: PinOrigin::Fd(4),
+            },
+        ];
+        for e in &errors {
+            assert!(!e.to_string().contains("--"), "{e}");
+        }
+        assert_eq!(
+            errors[4].to_string(),
+            "PIN file descriptor 4 is larger than 65536 bytes; a PIN file holds one short line per card"
+        );
     }
 
     /// One line of a PIN file in any of its legal forms.
@@ -700,7 +754,7 @@ pub(crate) mod tests {
         /// Any bytes given as a PIN file are read or refused with a typed error naming a line of the file.
         #[test]
         fn pin_file_parsing_never_panics(text in proptest::collection::vec(any::<u8>(), 0..300)) {
-            match PinTable::parse(&text, "test") {
+            match PinTable::parse(&text, test_file()) {
                 Ok(_) => {}
                 Err(PinSourceError::Format { line, .. }) => {
                     prop_assert!(line >= 1 && line <= 1 + text.iter().filter(|&&b| b == b'\n').count());
@@ -715,7 +769,7 @@ pub(crate) mod tests {
             (text, any_card, cards) in arb_pin_file(),
             stranger: [u8; 8],
         ) {
-            let table = PinTable::parse(&text, "test").unwrap();
+            let table = PinTable::parse(&text, test_file()).unwrap();
             for (fp, pin) in &cards {
                 let block = table.pin_for(&fp.to_ascii_uppercase()).unwrap();
                 prop_assert_eq!(&block.as_bytes()[..pin.len()], pin.as_bytes());
@@ -737,7 +791,7 @@ pub(crate) mod tests {
             m in any_mutation(),
         ) {
             let bad = m.apply(&text);
-            match PinTable::parse(&bad, "test") {
+            match PinTable::parse(&bad, test_file()) {
                 Ok(table) => {
                     // whatever was read is one normalised, distinct fingerprint per card
                     for (i, (fp, _)) in table.per_card.iter().enumerate() {

@@ -37,6 +37,25 @@ pub enum CardsFrom {
     },
 }
 
+/// What a wait for a card was waiting for, when it timed out.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Awaited {
+    /// A card to be put in.
+    Insertion,
+    /// The card to be taken out.
+    Removal,
+}
+
+impl std::fmt::Display for Awaited {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Awaited::Insertion => "a card to be inserted",
+            Awaited::Removal => "the card to be removed",
+        })
+    }
+}
+
 /// How long pcscd may take to notice that a card left its reader (it polls every 400 ms).
 const PCSC_NOTICE: Duration = Duration::from_secs(2);
 
@@ -335,8 +354,8 @@ impl<'a> Presenter<'a> {
                     }));
                     if !self.wait_card(&reader, timeout)? {
                         return Err(CeremonyError::WaitTimedOut {
-                            what: "a card to be inserted",
-                            reader,
+                            what: Awaited::Insertion,
+                            reader: Some(reader),
                             secs: timeout.as_secs(),
                         });
                     }
@@ -389,8 +408,8 @@ impl<'a> Presenter<'a> {
                 Err(WaitEnd::Interrupted) => return Err(CeremonyError::Interrupted(None)),
                 _ => {
                     return Err(CeremonyError::WaitTimedOut {
-                        what: "a card to be inserted",
-                        reader: "any reader".to_owned(),
+                        what: Awaited::Insertion,
+                        reader: None,
                         secs: timeout.as_secs(),
                     })
                 }
@@ -528,8 +547,8 @@ impl<'a> Presenter<'a> {
             }));
             if !self.wait_removal(&reader, timeout)? {
                 return Err(CeremonyError::WaitTimedOut {
-                    what: "the card to be removed",
-                    reader,
+                    what: Awaited::Removal,
+                    reader: Some(reader),
                     secs: timeout.as_secs(),
                 });
             }

@@ -2,20 +2,21 @@
 //! It erases the card's key, PIN and record, so it asks for the card's fingerprint as
 //! confirmation after showing exactly which card and which set it destroys.
 
-use crate::progress::Progress;
+use crate::progress::{Event, Progress};
 
 use quorum_card::readers::Readers;
 use quorum_protocol::apdu::LifeCycle;
 
 use super::inspect::{summarize, CardSummary};
 use super::share::LeftTheReader;
-use super::{presence::open_card, say, CeremonyError};
+use super::{presence::open_card, CeremonyError};
 
 /// The confirmation a destructive reset needs: the fingerprint of the card to destroy.
 pub enum Confirmation<'a> {
     /// Given up front (`--confirm FINGERPRINT`).
     Given(&'a str),
-    /// Asked on the terminal after showing the card.
+    /// Asked after showing the card: the caller is given the fingerprint to ask for and
+    /// returns what was typed.
     Ask(&'a mut dyn FnMut(&str) -> std::io::Result<String>),
 }
 
@@ -35,52 +36,41 @@ pub fn reset_card(
     out: &mut dyn Progress,
 ) -> Result<ResetDone, CeremonyError> {
     let before = summarize(ctx, reader, trace)?;
-    let Some(fingerprint) = before.fingerprint.clone() else {
-        return Err(CeremonyError::CardRefused {
-            card: "(blank)".to_owned(),
-            reader: reader.to_owned(),
-            problem: "is already blank: there is nothing to reset".to_owned(),
-        });
+    let stopped = |why| CeremonyError::ResetStopped {
+        card: before.fingerprint.clone(),
+        reader: reader.to_owned(),
+        why,
     };
-    say(
-        out,
-        &format!("About to FACTORY RESET the card in \"{reader}\": card {before}."),
-    );
-    match &before.set {
-        Some(set) if before.state == LifeCycle::Enrolled => say(
-            out,
-            &format!(
-                "This destroys custodian {}'s share of set \"{}\" ({}-of-{}): afterwards that set has {} usable share(s) left at most.",
-                set.index,
-                set.label,
-                set.threshold,
-                set.count,
-                set.count - 1
-            ),
-        ),
-        _ => say(out, "The card holds no share; its key and PIN are erased."),
-    }
+    let Some(fingerprint) = before.fingerprint.clone() else {
+        return Err(stopped(Stop::AlreadyBlank));
+    };
+    out.tell(Event::Reset(Told::AboutToReset {
+        reader: reader.to_owned(),
+        card: before.clone(),
+    }));
+    out.tell(Event::Reset(match &before.set {
+        Some(set) if before.state == LifeCycle::Enrolled => Told::DestroysShare {
+            index: set.index,
+            label: set.label.clone(),
+            threshold: set.threshold,
+            count: set.count,
+        },
+        _ => Told::HoldsNoShare,
+    }));
     let typed = match confirmation {
         Confirmation::Given(fp) => fp.to_owned(),
-        Confirmation::Ask(ask) => ask(&format!(
-            "Type the card's fingerprint ({fingerprint}) to confirm: "
-        ))?,
+        Confirmation::Ask(ask) => ask(&fingerprint)?,
     };
     if !typed.trim().eq_ignore_ascii_case(&fingerprint) {
-        return Err(CeremonyError::Usage(format!(
-            "card {fingerprint} in \"{reader}\" was NOT reset: the confirmation \"{}\" is not its fingerprint",
-            typed.trim()
-        )));
+        return Err(stopped(Stop::NotConfirmed {
+            typed: typed.trim().to_owned(),
+        }));
     }
     let pulled_early = |e: CeremonyError| {
         if !e.card_left() {
             return e;
         }
-        CeremonyError::CardRefused {
-            card: fingerprint.clone(),
-            reader: reader.to_owned(),
-            problem: "was pulled out of the reader (or the reader failed) before the reset began: nothing was erased; insert it again and repeat the command".to_owned(),
-        }
+        stopped(Stop::PulledBefore)
     };
     let mut card = open_card(ctx, reader, trace).map_err(pulled_early)?;
     card.select()
@@ -89,35 +79,73 @@ pub fn reset_card(
         if !e.card_left() {
             return CeremonyError::card(reader, e);
         }
-        CeremonyError::CardRefused {
-            card: fingerprint.clone(),
-            reader: reader.to_owned(),
-            problem: "was pulled out of the reader (or the reader failed) before it confirmed the FACTORY RESET: insert it again and run `quorumctl status`; BLANK means the reset was done, otherwise nothing was erased and `quorumctl reset-card` can be repeated".to_owned(),
-        }
+        stopped(Stop::PulledDuring)
     })?;
     // The card confirmed the reset: from here on, a failure must not read as "nothing changed".
     let after = card.status().map_err(|e| {
         if !e.card_left() {
             return CeremonyError::card(reader, e);
         }
-        CeremonyError::Unfinished(format!(
-            "card {fingerprint} in \"{reader}\" confirmed the FACTORY RESET, so its key, PIN and record are erased, but it was pulled out of the reader (or the reader failed) before quorumctl could check that it is blank: insert it again, `quorumctl status` shows it BLANK; personalise it again with `quorumctl init`"
-        ))
+        stopped(Stop::ErasedUnchecked)
     })?;
     if after.state != LifeCycle::Blank || after.public_key.is_some() {
-        return Err(CeremonyError::CardRefused {
-            card: fingerprint,
-            reader: reader.to_owned(),
-            problem: "did not become blank after FACTORY RESET; the card is faulty".to_owned(),
-        });
+        return Err(stopped(Stop::NotBlankAfter));
     }
     Ok(ResetDone { before })
+}
+
+/// Why a factory reset was refused or stopped, and so what it did to the card.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, thiserror::Error)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Stop {
+    /// The card is blank: nothing to reset.
+    #[error("is already blank: there is nothing to reset")]
+    AlreadyBlank,
+    /// The confirmation is not the card's fingerprint; nothing was erased.
+    #[error("was NOT reset: the confirmation \"{typed}\" is not its fingerprint")]
+    NotConfirmed {
+        /// What was given as the confirmation, trimmed.
+        typed: String,
+    },
+    /// The card left before the reset began; nothing was erased.
+    #[error("was pulled out of the reader (or the reader failed) before the reset began: nothing was erased")]
+    PulledBefore,
+    /// The card left before it answered the reset: it may or may not be erased.
+    #[error("was pulled out of the reader (or the reader failed) before it confirmed the FACTORY RESET: if it is blank now, the reset was done; otherwise nothing was erased")]
+    PulledDuring,
+    /// The card confirmed the reset (it is erased), then left before it was checked blank.
+    #[error("confirmed the FACTORY RESET, so its key, PIN and record are erased, but it was pulled out of the reader (or the reader failed) before it could be checked blank")]
+    ErasedUnchecked,
+    /// The card confirmed the reset but does not report itself blank.
+    #[error("did not become blank after FACTORY RESET; the card is faulty")]
+    NotBlankAfter,
 }
 
 /// What factory-resetting a card tells the people at the table as it goes (worded by the caller).
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
-pub enum Told {}
+pub enum Told {
+    /// The card about to be reset, as it is now.
+    AboutToReset {
+        /// Where it is.
+        reader: String,
+        /// What it holds.
+        card: CardSummary,
+    },
+    /// The reset destroys this custodian's share of a set.
+    DestroysShare {
+        /// The custodian's share index.
+        index: u8,
+        /// The set's label.
+        label: String,
+        /// Shares the set needs.
+        threshold: u8,
+        /// Cards in the set.
+        count: usize,
+    },
+    /// The card holds no share: only its key and PIN are erased.
+    HoldsNoShare,
+}
 
 #[cfg(test)]
 mod in_memory;

@@ -31,10 +31,10 @@ pub use standing::Standing;
 use super::enroll::{check_fits, name_for, write_redoing, EnrolledCardReport, Registered};
 use super::inspect::SetMembership;
 use super::log::{Evidence, Fingerprint, Verdict};
-use super::pin_step::{reverify, verify_pin, Verified};
+use super::pin_step::{reverify, verify_pin};
 use super::presence::{Presented, Recalled};
-use super::share::{open_member, open_member_keeping_pin, read_member, Refusal, Refused};
-use super::{identify, say, CardsFrom, CeremonyError, Journal, PinPolicy, Presenter};
+use super::share::{open_member_keeping_pin, read_member, LeftTheReader, Refusal, Refused};
+use super::{identify, CardsFrom, CeremonyError, Journal, PinPolicy, Presenter};
 
 /// What the administrator asked for.
 pub struct ReshareRequest<'a> {
@@ -141,17 +141,25 @@ impl NewMember {
 fn renew_key(
     card: &mut dyn CustodianCard,
     select: &SelectInfo,
-    name: &str,
-) -> Result<CardKey, String> {
+    seen: &Seen,
+) -> Result<CardKey, CardProblem> {
     if !select.capabilities.key_renewal() {
-        return Err(format!(
-            "{name} runs applet protocol {}.{}, which cannot give a re-used card a new key pair (protocol 1.1 can); a re-used card needs one, so that its old sealed share, which old APDU logs may hold, never opens again. Install the 1.1 applet on it, or bring a fresh card instead of --reuse",
-            select.version.major, select.version.minor
-        ));
+        return Err(CardProblem::NoKeyRenewal {
+            card: seen.clone(),
+            major: select.version.major,
+            minor: select.version.minor,
+        });
     }
-    let point = card.prepare_key().map_err(|e| format!("{name}: {e}"))?;
-    CardKey::from_card_point(&point).map_err(|e| {
-        format!("{name}: the new key it answered is invalid ({e}); it is not a genuine quorum card")
+    let point = card.prepare_key().map_err(|e| match e.card_left() {
+        true => CardProblem::Pulled { card: seen.clone() },
+        false => CardProblem::KeyRenewalFailed {
+            card: seen.clone(),
+            cause: e.to_string(),
+        },
+    })?;
+    CardKey::from_card_point(&point).map_err(|e| CardProblem::BadNewKey {
+        card: seen.clone(),
+        cause: e.to_string(),
     })
 }
 
@@ -163,16 +171,19 @@ fn unfinished_here(
     req: &ReshareRequest<'_>,
     card: &mut dyn CustodianCard,
     key: &CardKey,
-    name: &str,
-) -> Result<Option<(String, KeyCheck)>, String> {
+    seen: &Seen,
+) -> Result<Option<(String, KeyCheck)>, CardProblem> {
     let Some(evidence) = req.replace_unfinished else {
         return Ok(None);
     };
+    let unreadable = |cause: String| CardProblem::RecordUnreadable {
+        card: seen.clone(),
+        cause,
+    };
     let public = card
         .get_record_public()
-        .map_err(|e| format!("{name}: its record cannot be read: {e}"))?;
-    let record = PublicRecord::decode(&public)
-        .map_err(|e| format!("{name}: its record cannot be read: {e}"))?;
+        .map_err(|e| unreadable(e.to_string()))?;
+    let record = PublicRecord::decode(&public).map_err(|e| unreadable(e.to_string()))?;
     let old = req.old_set.or(req.published.map(|p| p.set_id));
     if old == Some(record.set_id)
         || record.custodian(record.index).map(|c| c.card_key) != Some(*key)
@@ -202,14 +213,15 @@ struct Gathered {
     retire: Vec<OldCard>,
 }
 
-/// Refuses a set named with `--set` that is not the bundle's, before any card is touched.
+/// Refuses a set named to reshare that is not the bundle's, before any card is touched.
 fn check_old_set(req: &ReshareRequest<'_>) -> Result<(), CeremonyError> {
     match (req.old_set, req.published) {
-        (Some(id), Some(p)) if id != p.set_id => Err(CeremonyError::Usage(format!(
-            "--set {} and the bundle's set {} differ: give the bundle of the set to reshare",
-            hex::encode(id),
-            hex::encode(p.set_id)
-        ))),
+        (Some(id), Some(p)) if id != p.set_id => {
+            Err(CeremonyError::ReshareDeclined(Declined::SetNotTheBundles {
+                named: hex::encode(id),
+                bundle: hex::encode(p.set_id),
+            }))
+        }
         _ => Ok(()),
     }
 }
@@ -224,24 +236,12 @@ pub fn reshare(
 ) -> Result<Reshared, CeremonyError> {
     check_old_set(req)?;
     let mut presenter = Presenter::new(ctx, req.from.clone(), req.trace, req.interrupt)?;
-    say(out, "Phase 0 of 2: open the old set's shares and register the new set's cards; nothing is written yet.");
-    let gathered = if presenter.swapping() {
-        let count = presenter.count_needed(req.count.map(usize::from), CountOf::NewSetCards)?;
-        let mut g = Gathered::default();
-        open_quorum_swapped(&mut presenter, req, &mut g, out)
-            .and_then(|()| register_swapped(&mut presenter, req, &mut g, count, out))
-            .map(|()| g)
-    } else {
-        gather_present(&mut presenter, req, out)
-    };
+    out.tell(Event::Reshare(Told::GatheringBegins));
+    let count = presenter.count_needed(req.count.map(usize::from), CountOf::NewSetCards)?;
+    let gathered = gather(&mut presenter, req, count, out);
     let mut g = gathered.map_err(|e| match e {
         CeremonyError::Usage(_) => e,
-        other => CeremonyError::ReshareInterrupted {
-            phase: 0,
-            cause: other.to_string(),
-            state: "nothing was written, so the old set is as it was".to_owned(),
-            stopped_by: Some(Box::new(other)),
-        },
+        other => Stopped::error(0, Cause::Failed(Box::new(other)), None),
     })?;
     let old = g.old.clone().expect("a quorum was opened");
     // The old set's newest known version: the bundle's, unless an opened card is newer.
@@ -264,13 +264,14 @@ pub fn reshare(
         new_written: 0,
     };
     if !progress.plan_is_safe(fresh, reused) {
-        return Err(CeremonyError::NotEnrolled(format!(
-            "re-using {reused} of the old set's cards with only {fresh} fresh card(s) would pass through a moment where neither the old set ({}-of-{}) nor the new one ({}-of-{}) is complete; nothing was written. Bring more fresh cards, re-use fewer old ones, or lower the new threshold",
-            old.threshold,
-            old_newest.custodians.len(),
-            req.threshold,
-            g.members.len()
-        )));
+        return Err(CeremonyError::ReshareDeclined(Declined::UnsafePlan {
+            reused,
+            fresh,
+            old_threshold: old.threshold,
+            old_total: old_newest.custodians.len(),
+            new_threshold: req.threshold,
+            new_total: g.members.len(),
+        }));
     }
     let custodians: Vec<NewCustodian> = g
         .members
@@ -294,7 +295,7 @@ pub fn reshare(
         ReshareError::Recover(r @ RecoverError::Forged { card: None, .. }) => {
             CeremonyError::Recover(r)
         }
-        other => CeremonyError::NotEnrolled(format!("{other}; nothing was written")),
+        other => CeremonyError::ReshareNotMade(other),
     })?;
     let opened: Vec<String> = g
         .shares
@@ -313,16 +314,12 @@ pub fn reshare(
     journal
         .starting(&enrollment.cards[0].record, &keys)
         .map_err(CeremonyError::StartNotLogged)?;
-    say(
-        out,
-        &format!(
-            "Phase 1 of 2: writing the new set \"{}\" ({}-of-{}, id {}); the old set stays complete until the new one is.",
-            req.label,
-            req.threshold,
-            g.members.len(),
-            hex::encode(enrollment.set_id)
-        ),
-    );
+    out.tell(Event::Reshare(Told::WritingSet {
+        label: req.label.to_owned(),
+        threshold: req.threshold,
+        count: g.members.len(),
+        set_id: hex::encode(enrollment.set_id),
+    }));
     let wipe_follows = !req.keep_old && !g.retire.is_empty();
     let cards = write_cards(
         &mut presenter,
@@ -334,24 +331,16 @@ pub fn reshare(
         journal,
         out,
     )?;
-    say(out, &format!("Phase 1 done: {}.", progress.describe()));
-    publish(&enrollment).map_err(|e| {
-        interrupted(
-            1,
-            format!("the new set is on its cards, but its bundle could not be written: {e}"),
-            &progress,
-        )
-    })?;
+    out.tell(Event::Reshare(Told::SetWritten {
+        standing: progress.clone(),
+    }));
+    publish(&enrollment).map_err(|e| interrupted(1, Cause::BundleNotWritten(e), &progress))?;
     let wiped = if req.keep_old || g.retire.is_empty() {
         Vec::new()
     } else {
-        say(
-            out,
-            &format!(
-                "Phase 2 of 2: wiping the {} old card(s) the new set does not use.",
-                g.retire.len()
-            ),
-        );
+        out.tell(Event::Reshare(Told::Wiping {
+            count: g.retire.len(),
+        }));
         if presenter.interrupted() {
             return Err(stopped(2, &progress));
         }
@@ -415,125 +404,186 @@ fn of_old_set(
     Ok(())
 }
 
-/// Every-reader mode: one pass over the cards present does all of phase 0.
-fn gather_present(
+/// Phase 0, the same in every reader mode: the old set's cards are asked for until a quorum
+/// of shares opens, then the new set's until `count` are registered (with every reader,
+/// every card present comes in one batch and nothing is asked). Each card does all it can
+/// in one insertion (see [`gather_one`]); a card pulled out in the middle of its step is
+/// asked back with every reader, and its step redone.
+fn gather(
     presenter: &mut Presenter<'_>,
     req: &ReshareRequest<'_>,
+    count: usize,
     out: &mut dyn Progress,
 ) -> Result<Gathered, CeremonyError> {
     let mut g = Gathered::default();
     let mut problems = Vec::new();
-    let mut sink = crate::progress::Silent;
-    while let Some(p) = presenter.next(&mut sink, &Wanted::Any)? {
-        if let Err(problem) = gather_one(p, req, &mut g, presenter, out) {
-            say(out, &format!("Skipped: {problem}."));
-            problems.push(problem);
+    let mut registering = false;
+    loop {
+        let need = g.old.as_ref().map(|o| usize::from(o.threshold));
+        let wanted = if need.is_some_and(|n| g.shares.len() >= n) {
+            if g.members.len() >= count {
+                break;
+            }
+            if !registering {
+                presenter.announce(out, Event::Reshare(Told::RegisteringNewSet { count }));
+                registering = true;
+            }
+            Wanted::NewSet {
+                n: g.members.len() + 1,
+                of: count,
+            }
+        } else {
+            Wanted::OldSet {
+                n: g.shares.len() + 1,
+                need,
+            }
+        };
+        let batch = presenter.batch(out, &wanted)?;
+        if batch.is_empty() {
+            break;
+        }
+        for mut p in batch {
+            let named = (!presenter.one_reader()).then(|| p.reader.clone());
+            let step = loop {
+                match gather_one(&mut p, named.clone(), req, &mut g, count, out) {
+                    Err(CardProblem::Pulled {
+                        card: Seen { card: Some(fp), .. },
+                    }) if presenter.take_back(out, &mut p, &fp)? => {}
+                    other => break other,
+                }
+            };
+            match step {
+                Ok(key) => presenter.keep(out, p, key, Done::Registered)?,
+                Err(problem) => {
+                    out.tell(Event::Reshare(Told::Skipped {
+                        problem: problem.clone(),
+                    }));
+                    problems.push(problem);
+                    presenter.release(out, p, Done::Skipped)?;
+                }
+            }
         }
     }
     check_gathered(req, &g, &problems)?;
     Ok(g)
 }
 
+/// Whether phase 0 gathered what phase 1 needs: a quorum of the old set, every card named
+/// for re-use, the number of new-set cards asked for, and no card whose overwriting could
+/// lose another master; `problems` are the cards skipped on the way, for the refusal.
 fn check_gathered(
     req: &ReshareRequest<'_>,
     g: &Gathered,
-    problems: &[String],
+    problems: &[CardProblem],
 ) -> Result<(), CeremonyError> {
-    let listing = if problems.is_empty() {
-        String::new()
-    } else {
-        format!(":\n  - {}", problems.join("\n  - "))
-    };
+    let problems = || problems.to_vec();
+    let declined = |d: Declined| Err(CeremonyError::ReshareDeclined(d));
     let Some(old) = &g.old else {
-        return Err(CeremonyError::NotEnoughShares(format!(
-            "no share of the old set could be opened; nothing was written{listing}"
-        )));
+        return declined(Declined::NoShareOpened {
+            problems: problems(),
+        });
     };
     if g.shares.len() < usize::from(old.threshold) {
-        return Err(CeremonyError::NotEnoughShares(format!(
-            "only {} of the {} shares of the old set \"{}\" could be opened; nothing was written{listing}",
-            g.shares.len(),
-            old.threshold,
-            old.label
-        )));
+        return declined(Declined::NotEnoughShares {
+            opened: g.shares.len(),
+            threshold: old.threshold,
+            label: old.label.clone(),
+            problems: problems(),
+        });
     }
     for fp in req.reuse {
         if !g.members.iter().any(|m| {
             m.old_key
                 .is_some_and(|k| k.fingerprint().eq_ignore_ascii_case(fp))
         }) {
-            return Err(CeremonyError::NotEnrolled(format!(
-                "--reuse {fp}: that card was not presented as a card of the old set; nothing was written{listing}"
-            )));
+            return declined(Declined::ReuseNotPresented {
+                card: fp.clone(),
+                problems: problems(),
+            });
         }
     }
     if let Some(count) = req.count {
         if g.members.len() != usize::from(count) {
-            return Err(CeremonyError::NotEnrolled(format!(
-                "--shares {count} was asked but {} cards can join the new set; nothing was written{listing}",
-                g.members.len()
-            )));
+            return declined(Declined::CountMismatch {
+                asked: count,
+                can_join: g.members.len(),
+                problems: problems(),
+            });
         }
     }
     for m in &g.members {
         if let Some((command, key_check)) = &m.replaces {
             if command != "enroll" && *key_check != old.key_check {
-                return Err(CeremonyError::NotEnrolled(format!(
-                    "card {} holds an unfinished set that a {command} started with another master than the set \"{}\" being reshared: that {command}'s old set may no longer be complete, so the card may hold part of the only copy of its master; it is not overwritten and nothing was written. Recover that set first, or factory-reset the card (`quorumctl reset-card`) if you are sure",
-                    m.card.key.fingerprint(),
-                    old.label
-                )));
+                return declined(Declined::UnfinishedOfAnotherMaster {
+                    card: m.card.key.fingerprint(),
+                    command: command.clone(),
+                    label: old.label.clone(),
+                });
             }
         }
     }
     if g.members.is_empty() {
-        return Err(CeremonyError::NotEnrolled(format!(
-            "no card can hold the new set: present personalised cards, or name old cards with --reuse; nothing was written{listing}"
-        )));
+        return declined(Declined::NoNewSetCard {
+            problems: problems(),
+        });
     }
     Ok(())
 }
 
-/// Phase 0 for one card present with the others: opens its old share if the quorum needs
-/// it, registers it for the new set if it is fresh or re-used, else marks it for wiping.
+/// Phase 0 for one card: opens its old share while the quorum needs it, registers it for
+/// the new set when it is fresh (or holds an unfinished set to replace) or is named for
+/// re-use and the new set still has room, else marks it for wiping. Returns the key it is
+/// kept under for the later phases. `named` is the reader to name it by (every reader).
 fn gather_one(
-    mut p: Presented,
+    p: &mut Presented,
+    named: Option<String>,
     req: &ReshareRequest<'_>,
     g: &mut Gathered,
-    presenter: &mut Presenter<'_>,
+    count: usize,
     out: &mut dyn Progress,
-) -> Result<(), String> {
+) -> Result<CardKey, CardProblem> {
     let reader = p.reader.clone();
-    let id = identify(&mut p.card, &reader).map_err(|e| e.to_string())?;
-    let name = format!("card {} in \"{reader}\"", id.name());
+    let id = identify(&mut p.card, &reader).map_err(|e| CardProblem::Unidentified {
+        cause: e.to_string(),
+    })?;
+    let seen = Seen {
+        card: id.key.map(|k| k.fingerprint()),
+        reader: named,
+    };
     if id.status.blocked {
-        return Err(format!("{name} has a blocked PIN"));
+        return Err(CardProblem::PinBlocked { card: seen });
     }
     let key = match (id.status.state, id.key) {
-        (LifeCycle::Blank, _) | (_, None) => {
-            return Err(format!(
-                "{name} is blank: personalise it with `quorumctl init` to use it in the new set"
-            ))
-        }
+        (LifeCycle::Blank, _) | (_, None) => return Err(CardProblem::Blank { card: seen }),
         (_, Some(key)) => key,
     };
+    if g.members.iter().any(|m| m.is_card(&key)) {
+        return Err(CardProblem::AlreadyRegistered { card: seen });
+    }
+    if g.retire.iter().any(|o| o.key == key) {
+        return Err(CardProblem::AlreadyPresented { card: seen });
+    }
+    let pulled = |left: bool, problem: CardProblem| match left {
+        true => CardProblem::Pulled { card: seen.clone() },
+        false => problem,
+    };
     let replaces = match id.status.state {
-        LifeCycle::Enrolled => unfinished_here(req, &mut p.card, &key, &name)?,
+        LifeCycle::Enrolled => unfinished_here(req, &mut p.card, &key, &seen)?,
         _ => None,
     };
     if id.status.state == LifeCycle::Personalised || replaces.is_some() {
         if replaces.is_some() {
-            say(out, &format!("{name} holds a set whose writing started and never completed (the ceremony log says so): it joins the new set, and its record will be overwritten."));
+            out.tell(Event::Reshare(Told::ReplacesUnfinished {
+                card: seen.clone(),
+            }));
         }
         let pin = verify_pin(&mut p.card, &req.pins, &key.fingerprint(), &reader, out)
-            .map_err(|e| format!("{name}: {e}"))?;
-        say(
-            out,
-            &format!(
-                "Card {}: PIN accepted, registered for the new set.",
-                key.fingerprint()
-            ),
-        );
+            .map_err(|e| pulled(e.card_left(), seen.pin_failed(&e)))?;
+        out.tell(Event::Reshare(Told::Registered {
+            card: key.fingerprint(),
+            n: g.members.len() + 1,
+            of: count,
+        }));
         g.members.push(NewMember {
             card: Registered {
                 reader,
@@ -544,24 +594,30 @@ fn gather_one(
             old_key: None,
             replaces,
         });
-        return keep(presenter, p, key, out);
+        return Ok(key);
     }
-    let member = read_member(&mut p.card).map_err(|r| format!("{name}: {}", r.reason))?;
-    of_old_set(req, &g.old, &member.record).map_err(|e| format!("{name} {e}"))?;
+    let member = read_member(&mut p.card)
+        .map_err(|r| pulled(r.reason.card_left(), seen.not_a_member(&r)))?;
+    of_old_set(req, &g.old, &member.record).map_err(|e| seen.not_of_the_old_set(&e))?;
     let need = usize::from(member.record.threshold);
     let mut accepted = None;
     if g.shares.len() < need && !g.shares.iter().any(|s| s.index() == member.record.index) {
         let (share, pin) = open_member_keeping_pin(&mut p.card, &member, &req.pins, &reader, out)
-            .map_err(|r| format!("{}: {}", r.who.text, r.reason))?;
+            .map_err(|r| {
+            pulled(
+                r.reason.card_left(),
+                CardProblem::NotOpened {
+                    who: r.who.text,
+                    cause: r.reason.to_string(),
+                },
+            )
+        })?;
         g.shares.push(share);
-        say(
-            out,
-            &format!(
-                "Old card {}: share opened ({} of {need}).",
-                member.who.text,
-                g.shares.len()
-            ),
-        );
+        out.tell(Event::Reshare(Told::OldShareOpened {
+            who: member.who.text.clone(),
+            opened: g.shares.len(),
+            need,
+        }));
         accepted = Some(pin);
     }
     g.old.get_or_insert_with(|| member.record.clone());
@@ -569,17 +625,13 @@ fn gather_one(
         let pin = match accepted {
             Some(pin) => pin,
             None => verify_pin(&mut p.card, &req.pins, &key.fingerprint(), &reader, out)
-                .map_err(|e| format!("{name}: {e}"))?,
+                .map_err(|e| pulled(e.card_left(), seen.pin_failed(&e)))?,
         };
-        let renewed = renew_key(&mut p.card, &id.select, &name)?;
-        say(
-            out,
-            &format!(
-                "Old card {}: registered to be re-used in the new set, with a new key pair {} (it takes effect when its new record is written; the PIN stays).",
-                member.who.text,
-                renewed.fingerprint()
-            ),
-        );
+        let renewed = renew_key(&mut p.card, &id.select, &seen)?;
+        out.tell(Event::Reshare(Told::ReuseRegistered {
+            who: member.who.text.clone(),
+            new_key: renewed.fingerprint(),
+        }));
         g.members.push(NewMember {
             card: Registered {
                 reader,
@@ -593,234 +645,25 @@ fn gather_one(
     } else {
         g.retire.push(OldCard { reader, key });
     }
-    keep(presenter, p, key, out)
-}
-
-/// Keeps a gathered card for phase 1 or 2 (its session stays open with every reader).
-fn keep(
-    presenter: &mut Presenter<'_>,
-    p: Presented,
-    key: CardKey,
-    out: &mut dyn Progress,
-) -> Result<(), String> {
-    presenter
-        .keep(out, p, key, Done::Registered)
-        .map_err(|e| e.to_string())
-}
-
-/// One reader, phase 0a: the old set's custodians insert their cards until n shares open.
-fn open_quorum_swapped(
-    presenter: &mut Presenter<'_>,
-    req: &ReshareRequest<'_>,
-    g: &mut Gathered,
-    out: &mut dyn Progress,
-) -> Result<(), CeremonyError> {
-    let mut problems = Vec::new();
-    loop {
-        let need = g.old.as_ref().map(|o| usize::from(o.threshold));
-        if need.is_some_and(|n| g.shares.len() >= n) {
-            return Ok(());
-        }
-        let wanted = Wanted::OldSet {
-            n: g.shares.len() + 1,
-            need,
-        };
-        let Some(mut p) = presenter.next(out, &wanted)? else {
-            break;
-        };
-        let reader = p.reader.clone();
-        let opened = read_member(&mut p.card).and_then(|member| {
-            of_old_set(req, &g.old, &member.record)
-                .map_err(|e| Refusal::new(member.who.clone(), e))?;
-            if g.shares.iter().any(|s| s.index() == member.record.index) {
-                return Err(Refusal::new(member.who.clone(), Refused::AlreadyOpened));
-            }
-            let share = open_member(&mut p.card, &member, &req.pins, &reader, out)?;
-            Ok((member, share))
-        });
-        match opened {
-            Ok((member, share)) => {
-                g.old.get_or_insert_with(|| member.record.clone());
-                g.shares.push(share);
-                say(
-                    out,
-                    &format!(
-                        "Used {}: share opened ({} of {}).",
-                        member.who.text,
-                        g.shares.len(),
-                        member.record.threshold
-                    ),
-                );
-                if !is_reuse(req, &member.key) {
-                    g.retire.push(OldCard {
-                        reader: reader.clone(),
-                        key: member.key,
-                    });
-                }
-                presenter.release(out, p, Done::ShareOpened)?;
-            }
-            Err(Refusal { who, reason }) => {
-                let why = match reason {
-                    Refused::NoShare(LifeCycle::Personalised) => {
-                        "is not in the old set: insert it when the new set's cards are asked for"
-                            .to_owned()
-                    }
-                    reason => reason.to_string(),
-                };
-                say(out, &format!("Skipped {}: {why}", who.text));
-                problems.push(format!("{} in \"{reader}\": {why}", who.text));
-                presenter.release(out, p, Done::Skipped)?;
-            }
-        }
-    }
-    check_gathered(req, g, &problems).map(drop)
-}
-
-/// One reader, phase 0b: each card of the new set is inserted, identified and its PIN checked.
-fn register_swapped(
-    presenter: &mut Presenter<'_>,
-    req: &ReshareRequest<'_>,
-    g: &mut Gathered,
-    count: usize,
-    out: &mut dyn Progress,
-) -> Result<(), CeremonyError> {
-    presenter.again();
-    say(
-        out,
-        &format!("Registering the new set's {count} cards: each custodian inserts their card and enters their PIN."),
-    );
-    while g.members.len() < count {
-        let k = g.members.len() + 1;
-        let Some(mut p) = presenter.next(out, &Wanted::NewSet { n: k, of: count })? else {
-            break;
-        };
-        let reader = p.reader.clone();
-        match register_one(&mut p, req, g, out) {
-            Ok((key, capacity, pin, old_key, replaces)) => {
-                let renewed = match old_key {
-                    Some(old) => format!(
-                        " (re-used from the old set as card {}; its new key pair {} takes effect when its new record is written, and the PIN stays)",
-                        old.fingerprint(),
-                        key.fingerprint()
-                    ),
-                    None => String::new(),
-                };
-                say(
-                    out,
-                    &format!(
-                        "Card {}: PIN accepted, registered as new-set card {k} of {count}{renewed}.",
-                        old_key.unwrap_or(key).fingerprint(),
-                    ),
-                );
-                g.members.push(NewMember {
-                    card: Registered {
-                        reader,
-                        key,
-                        capacity,
-                        pin,
-                    },
-                    old_key,
-                    replaces,
-                });
-                presenter.keep(out, p, old_key.unwrap_or(key), Done::Registered)?;
-            }
-            Err(why) => {
-                say(out, &format!("Refused: {why}. Insert another card."));
-                presenter.release(out, p, Done::Refused)?;
-            }
-        }
-    }
-    check_gathered(req, g, &[])
-}
-
-/// A new-set card as registered: its key, capacity, accepted PIN, a re-used card's present
-/// key, and the unfinished set it replaces.
-type Registration = (
-    CardKey,
-    u16,
-    Verified,
-    Option<CardKey>,
-    Option<(String, KeyCheck)>,
-);
-
-fn register_one(
-    p: &mut Presented,
-    req: &ReshareRequest<'_>,
-    g: &Gathered,
-    out: &mut dyn Progress,
-) -> Result<Registration, String> {
-    let id = identify(&mut p.card, &p.reader).map_err(|e| e.to_string())?;
-    let name = format!("card {}", id.name());
-    if id.status.blocked {
-        return Err(format!("{name} has a blocked PIN"));
-    }
-    let Some(key) = id.key else {
-        return Err(format!(
-            "{name} is blank: personalise it with `quorumctl init` first"
-        ));
-    };
-    if g.members.iter().any(|m| m.is_card(&key)) {
-        return Err(format!(
-            "{name} is already registered (the same card twice)"
-        ));
-    }
-    let replaces = match id.status.state {
-        LifeCycle::Enrolled => unfinished_here(req, &mut p.card, &key, &name)?,
-        _ => None,
-    };
-    if replaces.is_some() {
-        say(out, &format!("{name} holds a set whose writing started and never completed (the ceremony log says so): it joins the new set, and its record will be overwritten."));
-    }
-    let reused = id.status.state == LifeCycle::Enrolled && replaces.is_none();
-    if reused {
-        let member = read_member(&mut p.card).map_err(|r| format!("{name}: {}", r.reason))?;
-        of_old_set(req, &g.old, &member.record).map_err(|e| format!("{name} {e}"))?;
-        if !is_reuse(req, &key) {
-            return Err(format!("{name} holds a share of the old set and was not named with --reuse; its share is kept"));
-        }
-    }
-    let pin = verify_pin(&mut p.card, &req.pins, &key.fingerprint(), &p.reader, out)
-        .map_err(|e| format!("{name}: {e}"))?;
-    if reused {
-        let renewed = renew_key(&mut p.card, &id.select, &name)?;
-        return Ok((renewed, id.status.capacity, pin, Some(key), None));
-    }
-    Ok((key, id.status.capacity, pin, None, replaces))
+    Ok(key)
 }
 
 /// The error of an interrupted phase 1 or 2, saying which set is complete.
-fn interrupted(phase: u8, cause: impl std::fmt::Display, progress: &Standing) -> CeremonyError {
-    CeremonyError::ReshareInterrupted {
-        phase,
-        cause: cause.to_string(),
-        state: progress.describe(),
-        stopped_by: None,
-    }
+fn interrupted(phase: u8, cause: Cause, progress: &Standing) -> CeremonyError {
+    Stopped::error(phase, cause, Some(progress))
 }
 
 /// The error of a reshare stopped on request (Ctrl-C, SIGTERM) between two card steps,
 /// saying which set is complete; its exit status is the interruption's.
 fn stopped(phase: u8, progress: &Standing) -> CeremonyError {
-    let follow = if phase == 2 {
-        "; the old cards not yet wiped still hold their old shares: wipe them with `quorumctl reset-card` (the new set does not need them)"
-    } else if progress.new_written > 0 {
-        "; the new set's written cards hold an unfinished set: run the reshare again with --replace-unfinished (and the same ceremony log) to overwrite them"
-    } else {
-        ""
-    };
-    CeremonyError::ReshareInterrupted {
-        phase,
-        cause: "stopped on request (Ctrl-C or a termination signal) after finishing the card step in progress".to_owned(),
-        state: format!("{}{follow}", progress.describe()),
-        stopped_by: Some(Box::new(CeremonyError::Interrupted(None))),
-    }
+    interrupted(phase, Cause::StopRequested, progress)
 }
 
 /// A failure in phase 1 or 2: a stop request becomes [`stopped`], anything else [`interrupted`].
 fn phase_error(phase: u8, e: CeremonyError, progress: &Standing) -> CeremonyError {
     match e {
         CeremonyError::Interrupted(None) => stopped(phase, progress),
-        other => interrupted(phase, other, progress),
+        other => interrupted(phase, Cause::Failed(Box::new(other)), progress),
     }
 }
 
@@ -833,7 +676,7 @@ fn write_failed(e: CeremonyError, reused: bool, progress: &mut Standing) -> Cere
     if reused && matches!(e, CeremonyError::WrittenUnchecked { .. }) {
         progress.old_gone += 1;
     }
-    interrupted(1, e, progress)
+    interrupted(1, Cause::Failed(Box::new(e)), progress)
 }
 
 fn report(m: &NewMember, card: &sharing::EnrolledCard) -> EnrolledCardReport {
@@ -846,22 +689,12 @@ fn written_line(
     card: &sharing::EnrolledCard,
     progress: &Standing,
 ) {
-    say(
-        out,
-        &format!(
-            "Card {} (new custodian {}{}): written, read back and opened. Now {}.",
-            m.card.key.fingerprint(),
-            card.index(),
-            match m.old_key {
-                Some(old) => format!(
-                    ", re-used old card {}: its old key is destroyed, so its old share can never be opened again; write the new fingerprint on its sleeve",
-                    old.fingerprint()
-                ),
-                None => String::new(),
-            },
-            progress.describe()
-        ),
-    );
+    out.tell(Event::Reshare(Told::CardWritten {
+        card: m.card.key.fingerprint(),
+        index: card.index(),
+        reused_from: m.old_key.map(|old| old.fingerprint()),
+        standing: progress.clone(),
+    }));
 }
 
 /// Phase 1: each registered card, handed back by the presenter (still connected with every
@@ -945,11 +778,7 @@ fn write_cards(
         }
     }
     if written.len() < total {
-        return Err(interrupted(
-            1,
-            "not every registered card was written",
-            progress,
-        ));
+        return Err(interrupted(1, Cause::NotAllWritten, progress));
     }
     written.sort_by_key(|w| w.index);
     Ok(written)
@@ -1011,21 +840,19 @@ fn wipe_one(
     out: &mut dyn Progress,
 ) -> Result<(), CeremonyError> {
     let fp = key.fingerprint();
-    session.factory_reset().map_err(|e| {
-        interrupted(
-            2,
-            format!("wiping card {fp} in \"{reader}\" failed: {e}"),
-            progress,
-        )
+    session.factory_reset().map_err(|source| {
+        let cause = Cause::WipeFailed {
+            card: fp.clone(),
+            reader: reader.to_owned(),
+            source,
+        };
+        interrupted(2, cause, progress)
     })?;
     progress.old_gone += 1;
-    say(
-        out,
-        &format!(
-            "Old card {fp} wiped (factory reset; it is blank now). {}.",
-            progress.describe()
-        ),
-    );
+    out.tell(Event::Reshare(Told::OldCardWiped {
+        card: fp,
+        standing: progress.clone(),
+    }));
     Ok(())
 }
 
@@ -1033,11 +860,407 @@ fn wipe_one(
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum Told {
+    /// Phase 0 begins: the old set's shares are opened and the new set's cards registered;
+    /// nothing is written yet.
+    GatheringBegins,
+    /// A card cannot take part as it is; the ceremony goes on with the others.
+    Skipped {
+        /// The card and why.
+        problem: CardProblem,
+    },
+    /// A card holding a set whose writing started and never completed (the ceremony log
+    /// says so) joins the new set; its record will be overwritten.
+    ReplacesUnfinished {
+        /// The card.
+        card: Seen,
+    },
+    /// A fresh card's PIN was accepted and it is registered for the new set.
+    Registered {
+        /// Its fingerprint.
+        card: String,
+        /// Its place among the new set's cards.
+        n: usize,
+        /// How many cards the new set has (with every reader: at most those present).
+        of: usize,
+    },
+    /// An old card's share opened.
+    OldShareOpened {
+        /// The card, as the share step names it (fingerprint, custodian index and name).
+        who: String,
+        /// Shares opened so far.
+        opened: usize,
+        /// Shares the old set needs.
+        need: usize,
+    },
+    /// An old card named for re-use is registered, with a new key pair that
+    /// takes effect when its new record is written (the PIN stays).
+    ReuseRegistered {
+        /// The card, as the share step names it.
+        who: String,
+        /// The fingerprint of its new key pair.
+        new_key: String,
+    },
+    /// One reader: the new set's cards are asked for, each with its PIN.
+    RegisteringNewSet {
+        /// How many cards the new set has.
+        count: usize,
+    },
+    /// Phase 1 begins: the new set is written; the old set stays complete until the new
+    /// one is.
+    WritingSet {
+        /// The new set's label.
+        label: String,
+        /// Its threshold.
+        threshold: u8,
+        /// Its number of cards.
+        count: usize,
+        /// Its set id, in hex.
+        set_id: String,
+    },
     /// Phase 1 begins: the cards registered for the new set come back to be written,
     /// fresh cards before re-used old ones.
     WritingBegins,
+    /// A card of the new set holds its new record, read back and opened.
+    CardWritten {
+        /// Its fingerprint (a re-used card's new one).
+        card: String,
+        /// Its custodian index in the new set.
+        index: u8,
+        /// A re-used old card's old fingerprint: its old key is destroyed, so its old
+        /// share never opens again.
+        reused_from: Option<String>,
+        /// Where the sets stand now.
+        standing: Standing,
+    },
+    /// Phase 1 is done: the new set is complete and checked.
+    SetWritten {
+        /// Where the sets stand.
+        standing: Standing,
+    },
+    /// Phase 2 begins: the old cards the new set does not use are wiped.
+    Wiping {
+        /// How many.
+        count: usize,
+    },
     /// Phase 2 begins: the old cards the new set does not use come back to be wiped.
     WipingBegins,
+    /// An old card was wiped (FACTORY RESET; it is blank now).
+    OldCardWiped {
+        /// Its fingerprint.
+        card: String,
+        /// Where the sets stand now.
+        standing: Standing,
+    },
+}
+
+/// How a card met in phase 0 is named: by its key, and by its reader when every reader is
+/// in use (with one reader, it is the one).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Seen {
+    /// The card's fingerprint; `None` for a card with no key yet (blank).
+    pub card: Option<String>,
+    /// Its reader, with every reader.
+    pub reader: Option<String>,
+}
+
+impl Seen {
+    /// The PIN step failed on this card.
+    fn pin_failed(&self, e: &CeremonyError) -> CardProblem {
+        CardProblem::PinFailed {
+            card: self.clone(),
+            cause: e.to_string(),
+        }
+    }
+
+    /// This card's record and key do not make it a member of a set.
+    fn not_a_member(&self, r: &Refusal) -> CardProblem {
+        CardProblem::NotAMember {
+            card: self.clone(),
+            cause: r.reason.to_string(),
+        }
+    }
+
+    /// This card is not of the set being reshared.
+    fn not_of_the_old_set(&self, r: &Refused) -> CardProblem {
+        CardProblem::NotOfTheOldSet {
+            card: self.clone(),
+            cause: r.to_string(),
+        }
+    }
+}
+
+/// The card, in domain terms.
+impl std::fmt::Display for Seen {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match &self.card {
+            Some(fp) => write!(f, "card {fp}")?,
+            None => write!(f, "a card with no key")?,
+        }
+        match &self.reader {
+            Some(reader) => write!(f, " in \"{reader}\""),
+            None => Ok(()),
+        }
+    }
+}
+
+/// Why a card met in phase 0 cannot take part as it is: the card and the reason, so that
+/// the ceremony can go on with the others and list them if it cannot. A `cause` is the
+/// account the failing step gives of itself.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, thiserror::Error)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum CardProblem {
+    /// SELECT, GET STATUS or the card's key failed.
+    #[error("{cause}")]
+    Unidentified {
+        /// What failed.
+        cause: String,
+    },
+    /// Its PIN is blocked.
+    #[error("{card} has a blocked PIN")]
+    PinBlocked {
+        /// The card.
+        card: Seen,
+    },
+    /// It has no key yet: it must be personalised to join the new set.
+    #[error("{card} is blank: it must be personalised to join the new set")]
+    Blank {
+        /// The card.
+        card: Seen,
+    },
+    /// The same card came twice.
+    #[error("{card} is already registered (the same card twice)")]
+    AlreadyRegistered {
+        /// The card.
+        card: Seen,
+    },
+    /// Its record could not be read to see whether it holds an unfinished set.
+    #[error("{card}: its record cannot be read: {cause}")]
+    RecordUnreadable {
+        /// The card.
+        card: Seen,
+        /// What failed.
+        cause: String,
+    },
+    /// Its record and key do not make it a member of a set.
+    #[error("{card}: {cause}")]
+    NotAMember {
+        /// The card.
+        card: Seen,
+        /// Why not.
+        cause: String,
+    },
+    /// Its record is of another set, disagrees with the set, or is newer than the bundle.
+    #[error("{card} {cause}")]
+    NotOfTheOldSet {
+        /// The card.
+        card: Seen,
+        /// How it differs.
+        cause: String,
+    },
+    /// The PIN step failed.
+    #[error("{card}: {cause}")]
+    PinFailed {
+        /// The card.
+        card: Seen,
+        /// What failed.
+        cause: String,
+    },
+    /// An old card's share did not open.
+    #[error("{who}: {cause}")]
+    NotOpened {
+        /// The card, as the share step names it.
+        who: String,
+        /// Why.
+        cause: String,
+    },
+    /// A card named for re-use runs an applet that cannot give it the new key pair a
+    /// re-used card needs (so that its old sealed share never opens again).
+    #[error("{card} runs applet protocol {major}.{minor}, which cannot give a re-used card a new key pair (protocol 1.1 can)")]
+    NoKeyRenewal {
+        /// The card.
+        card: Seen,
+        /// Its applet protocol's major version.
+        major: u8,
+        /// Its minor version.
+        minor: u8,
+    },
+    /// PREPARE KEY failed.
+    #[error("{card}: {cause}")]
+    KeyRenewalFailed {
+        /// The card.
+        card: Seen,
+        /// What failed.
+        cause: String,
+    },
+    /// PREPARE KEY answered a key that is not a valid point.
+    #[error(
+        "{card}: the new key it answered is invalid ({cause}); it is not a genuine quorum card"
+    )]
+    BadNewKey {
+        /// The card.
+        card: Seen,
+        /// What is wrong with the key.
+        cause: String,
+    },
+    /// An old card presented a second time (it is already to be wiped).
+    #[error("{card} was already presented (the same card twice)")]
+    AlreadyPresented {
+        /// The card.
+        card: Seen,
+    },
+    /// The card left its reader in the middle of its step (and did not come back).
+    #[error("{card} left the reader before its step finished")]
+    Pulled {
+        /// The card.
+        card: Seen,
+    },
+}
+
+/// The problems of phase 0 as a list after a refusal ("" when there are none).
+fn listing(problems: &[CardProblem]) -> String {
+    if problems.is_empty() {
+        return String::new();
+    }
+    let lines: Vec<String> = problems.iter().map(ToString::to_string).collect();
+    format!(":\n  - {}", lines.join("\n  - "))
+}
+
+/// Why a reshare writes nothing: the set named is not the bundle's, the old set's quorum
+/// or the new set's cards are not there, or writing would pass through a moment without
+/// a complete set.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, thiserror::Error)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Declined {
+    /// The set named to reshare is not the bundle's (found before any card is touched).
+    #[error("the set to reshare ({named}) is not the bundle's set ({bundle})")]
+    SetNotTheBundles {
+        /// The set id named, in hex.
+        named: String,
+        /// The bundle's set id, in hex.
+        bundle: String,
+    },
+    /// No share of the old set opened.
+    #[error("no share of the old set could be opened; nothing was written{}", listing(.problems))]
+    NoShareOpened {
+        /// The cards skipped on the way.
+        problems: Vec<CardProblem>,
+    },
+    /// Fewer shares of the old set opened than it needs.
+    #[error("only {opened} of the {threshold} shares of the old set \"{label}\" could be opened; nothing was written{}", listing(.problems))]
+    NotEnoughShares {
+        /// Shares opened.
+        opened: usize,
+        /// Shares needed.
+        threshold: u8,
+        /// The old set's label.
+        label: String,
+        /// The cards skipped on the way.
+        problems: Vec<CardProblem>,
+    },
+    /// A card named for re-use was not presented as a card of the old set.
+    #[error("card {card}, named for re-use, was not presented as a card of the old set; nothing was written{}", listing(.problems))]
+    ReuseNotPresented {
+        /// The fingerprint named.
+        card: String,
+        /// The cards skipped on the way.
+        problems: Vec<CardProblem>,
+    },
+    /// The number of new-set cards given is not the number that can join the new set.
+    #[error("{asked} cards were asked for the new set but {can_join} can join it; nothing was written{}", listing(.problems))]
+    CountMismatch {
+        /// The number given.
+        asked: u8,
+        /// The cards that can join.
+        can_join: usize,
+        /// The cards skipped on the way.
+        problems: Vec<CardProblem>,
+    },
+    /// A card holds an unfinished set that another ceremony started with another master:
+    /// that ceremony's old set may no longer be complete, so the card may hold part of the
+    /// only copy of its master.
+    #[error("card {card} holds an unfinished set that a {command} started with another master than the set \"{label}\" being reshared, so it may hold part of the only copy of that master; it is not overwritten and nothing was written")]
+    UnfinishedOfAnotherMaster {
+        /// The card's fingerprint.
+        card: String,
+        /// The ceremony that started its set.
+        command: String,
+        /// The label of the set being reshared.
+        label: String,
+    },
+    /// No card can hold the new set.
+    #[error("no card can hold the new set; nothing was written{}", listing(.problems))]
+    NoNewSetCard {
+        /// The cards skipped on the way.
+        problems: Vec<CardProblem>,
+    },
+    /// Writing the new set would pass through a moment where neither set is complete.
+    #[error("re-using {reused} of the old set's cards with only {fresh} fresh card(s) would pass through a moment where neither the old set ({old_threshold}-of-{old_total}) nor the new one ({new_threshold}-of-{new_total}) is complete; nothing was written")]
+    UnsafePlan {
+        /// Old cards named for re-use.
+        reused: usize,
+        /// Fresh cards.
+        fresh: usize,
+        /// The old set's threshold.
+        old_threshold: u8,
+        /// Its number of cards (its newest version known).
+        old_total: usize,
+        /// The new set's threshold.
+        new_threshold: u8,
+        /// Its number of cards.
+        new_total: usize,
+    },
+}
+
+/// A reshare that stopped before its end: in which phase, why, and where the sets stand.
+#[derive(Debug, thiserror::Error)]
+#[error("the reshare stopped in phase {phase}: {cause}; {}", .standing.as_ref().map_or_else(|| "nothing was written".to_owned(), |s| format!("where the sets stand: {s}")))]
+pub struct Stopped {
+    /// 0: gathering (nothing written); 1: writing the new set; 2: wiping the old cards.
+    pub phase: u8,
+    /// What stopped it.
+    pub cause: Cause,
+    /// Where the sets stand; `None` when the gathering failed and nothing was written
+    /// (the cause's error is then the outcome).
+    pub standing: Option<Standing>,
+}
+
+impl Stopped {
+    /// The error of a reshare stopped in `phase` for `cause`.
+    fn error(phase: u8, cause: Cause, standing: Option<&Standing>) -> CeremonyError {
+        CeremonyError::ReshareStopped(Box::new(Stopped {
+            phase,
+            cause,
+            standing: standing.cloned(),
+        }))
+    }
+}
+
+/// What stopped a reshare before its end.
+#[derive(Debug, thiserror::Error)]
+pub enum Cause {
+    /// A step failed; in phase 0 nothing was written, so this error is the outcome.
+    #[error("{0}")]
+    Failed(Box<CeremonyError>),
+    /// The operator asked to stop (Ctrl-C, SIGTERM); the card step in progress was finished.
+    #[error("stopped on request (Ctrl-C or a termination signal) after finishing the card step in progress")]
+    StopRequested,
+    /// The new set is on its cards, but its bundle could not be written (the caller's account).
+    #[error("the new set is on its cards, but its bundle could not be written: {0}")]
+    BundleNotWritten(String),
+    /// A registered card did not come back to be written.
+    #[error("not every registered card was written")]
+    NotAllWritten,
+    /// FACTORY RESET of an old card failed.
+    #[error("wiping card {card} in \"{reader}\" failed: {source}")]
+    WipeFailed {
+        /// The card's fingerprint.
+        card: String,
+        /// Its reader.
+        reader: String,
+        /// What failed.
+        #[source]
+        source: quorum_card::card::CardError,
+    },
 }
 
 #[cfg(test)]
@@ -1056,10 +1279,20 @@ mod tests {
         };
         // no command is scripted: the refusal comes from SELECT's capabilities alone
         let mut card = quorum_card::card::Card::with_trace(ScriptedTransport::new(), false);
-        let e = renew_key(&mut card, &select, "card 1111-2222-3333-4444").unwrap_err();
-        assert!(e.contains("protocol 1.0"), "{e}");
-        assert!(e.contains("never opens again"), "{e}");
-        assert!(e.contains("bring a fresh card instead of --reuse"), "{e}");
+        let seen = Seen {
+            card: Some("1111-2222-3333-4444".into()),
+            reader: None,
+        };
+        let e = renew_key(&mut card, &select, &seen).unwrap_err();
+        assert_eq!(
+            e,
+            CardProblem::NoKeyRenewal {
+                card: seen,
+                major: 1,
+                minor: 0
+            }
+        );
+        assert!(e.to_string().contains("protocol 1.0"), "{e}");
     }
     use quorum_card::card::CardError;
     use quorum_card::transport::TransportError;
@@ -1083,10 +1316,24 @@ mod tests {
             reader: "r".into(),
         };
         let mut reused = start();
-        let said = write_failed(unchecked(), true, &mut reused).to_string();
+        let e = write_failed(unchecked(), true, &mut reused);
         assert_eq!(reused.old_gone, 1);
-        assert!(said.contains("the old set is no longer complete"), "{said}");
-        assert!(said.contains("holds its new record"), "{said}");
+        let CeremonyError::ReshareStopped(ref stopped) = e else {
+            panic!("{e}");
+        };
+        let Stopped {
+            phase: 1,
+            cause: Cause::Failed(ref cause),
+            standing: Some(ref standing),
+        } = **stopped
+        else {
+            panic!("{e}");
+        };
+        assert!(!standing.old_complete(), "{standing}");
+        assert!(
+            matches!(**cause, CeremonyError::WrittenUnchecked { .. }),
+            "{cause}"
+        );
 
         let mut fresh = start();
         write_failed(unchecked(), false, &mut fresh);
@@ -1094,9 +1341,35 @@ mod tests {
 
         let mut not_written = start();
         let pulled = CeremonyError::card("r", CardError::Transport(TransportError::CardRemoved));
-        let said = write_failed(pulled, true, &mut not_written).to_string();
+        let e = write_failed(pulled, true, &mut not_written);
         assert_eq!(not_written.old_gone, 0);
-        assert!(said.contains("the old set is still complete"), "{said}");
+        assert!(
+            matches!(e, CeremonyError::ReshareStopped(ref s)
+                if s.standing.as_ref().is_some_and(Standing::old_complete)),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn a_stop_request_says_where_the_sets_stand_and_nothing_else() {
+        let mut progress = start();
+        progress.new_written = 1;
+        let e = write_failed(CeremonyError::Interrupted(None), false, &mut progress);
+        assert!(
+            matches!(
+                e,
+                CeremonyError::ReshareStopped(ref s) if matches!(
+                    **s,
+                    Stopped {
+                        phase: 1,
+                        cause: Cause::StopRequested,
+                        standing: Some(Standing { new_written: 1, .. }),
+                    }
+                )
+            ),
+            "{e}"
+        );
+        assert!(!e.to_string().contains("--"), "{e}");
     }
 }
 

@@ -99,8 +99,8 @@ pub(crate) fn reset(
     }
     let ctx = PcscContext::establish()?;
     let reader = choose_reader(&ctx, args.card.reader.as_deref())?;
-    let mut ask = |prompt: &str| -> io::Result<String> {
-        eprint!("{prompt}");
+    let mut ask = |fingerprint: &str| -> io::Result<String> {
+        eprint!("{}", crate::words::confirm_reset_prompt(fingerprint));
         let mut line = String::new();
         io::stdin().read_line(&mut line)?;
         Ok(line)

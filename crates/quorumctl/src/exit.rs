@@ -5,6 +5,7 @@
 use quorum_card::card::CardError;
 use quorum_card::transport::TransportError;
 use quorum_ceremony::pins::PinSourceError;
+use quorum_ceremony::reset::Stop as ResetStop;
 use quorum_ceremony::secret_io::SecretIoError;
 use quorum_ceremony::CeremonyError;
 use quorum_protocol::pin::PinError;
@@ -196,11 +197,49 @@ impl Exit for CeremonyError {
             | CeremonyError::WrittenUnchecked { .. } => ExitStatus::Incomplete,
             CeremonyError::Output(_) => ExitStatus::Failed,
             // New variants of presence, PINs, init, change-pin and reset go below this line.
-
+            CeremonyError::InitRefused { .. } | CeremonyError::ChangePinRefused { .. } => {
+                ExitStatus::Card
+            }
+            CeremonyError::NewPinRefused(_) => ExitStatus::Usage,
+            CeremonyError::ResetStopped { why, .. } => match why {
+                ResetStop::NotConfirmed { .. } => ExitStatus::Usage,
+                ResetStop::ErasedUnchecked => ExitStatus::Incomplete,
+                ResetStop::AlreadyBlank
+                | ResetStop::PulledBefore
+                | ResetStop::PulledDuring
+                | ResetStop::NotBlankAfter => ExitStatus::Card,
+            },
             // New variants of enroll go below this line.
-
+            CeremonyError::EnrollPlan(quorum_ceremony::enroll::PlanRefused::SharesNotPresent {
+                ..
+            }) => ExitStatus::Card,
+            CeremonyError::EnrollPlan(_) => ExitStatus::Usage,
+            CeremonyError::CardsRefused(_)
+            | CeremonyError::RegistrationFailed { .. }
+            | CeremonyError::RecordTooLarge { .. }
+            | CeremonyError::WrittenWrong { .. } => ExitStatus::Card,
+            CeremonyError::EnrollWriteFailed(failure) if failure.cards_changed() => {
+                ExitStatus::Incomplete
+            }
+            CeremonyError::EnrollWriteFailed(_) => ExitStatus::Card,
+            CeremonyError::EnrollStopped(_) => ExitStatus::Interrupted,
             // New variants of reshare go below this line.
-
+            CeremonyError::ReshareDeclined(
+                quorum_ceremony::reshare::Declined::SetNotTheBundles { .. },
+            ) => ExitStatus::Usage,
+            CeremonyError::ReshareDeclined(
+                quorum_ceremony::reshare::Declined::NoShareOpened { .. }
+                | quorum_ceremony::reshare::Declined::NotEnoughShares { .. },
+            ) => ExitStatus::NotEnoughCards,
+            CeremonyError::ReshareDeclined(_) | CeremonyError::ReshareNotMade(_) => {
+                ExitStatus::Card
+            }
+            CeremonyError::ReshareStopped(stopped) => match (&stopped.cause, &stopped.standing) {
+                (quorum_ceremony::reshare::Cause::StopRequested, _) => ExitStatus::Interrupted,
+                // phase 0, nothing written: the gathering's own error is the outcome
+                (quorum_ceremony::reshare::Cause::Failed(e), None) => e.exit_status(),
+                _ => ExitStatus::Incomplete,
+            },
             // New variants of recover, verify, add-card, export-bundle, log and files go below this line.
             CeremonyError::RecoverStopped(stopped) => {
                 use quorum_ceremony::recover::Stopped;
@@ -289,8 +328,8 @@ mod tests {
             ),
             (
                 CeremonyError::WaitTimedOut {
-                    what: "a card",
-                    reader: "r".into(),
+                    what: quorum_ceremony::presence::Awaited::Insertion,
+                    reader: Some("r".into()),
                     secs: 3,
                 },
                 ExitStatus::Timeout,

@@ -10,7 +10,7 @@
 use std::io;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
 
-use quorum_ceremony::pins::{PinProvider, PinSourceError};
+use quorum_ceremony::pins::{PinOrigin, PinProvider, PinSourceError};
 use quorum_protocol::pin::{PinBlock, PIN_MAX_DIGITS, PIN_MIN_DIGITS};
 use zeroize::Zeroizing;
 
@@ -36,8 +36,8 @@ impl PinProvider for Keyboard {
         true
     }
 
-    fn origin(&self) -> String {
-        "typed on this computer (no echo)".to_owned()
+    fn origin(&self) -> PinOrigin {
+        PinOrigin::Keyboard
     }
 }
 
@@ -336,7 +336,9 @@ mod tests {
             )))
         };
         let error = ask_pin_with(&mut ask, "PIN: ", &mut |_| {}).unwrap_err();
-        assert!(error.to_string().contains("--pin-file"));
+        assert!(matches!(error, PinSourceError::Terminal(_)), "{error}");
+        let message = crate::words::error_message(&error.into());
+        assert!(message.contains("--pin-file"), "{message}");
     }
 
     #[test]

@@ -340,7 +340,7 @@ pub(crate) fn reshare_set(
     }
     report.line(format!(
         "Where the sets stand: {}.",
-        done.standing.describe()
+        crate::words::reshare::standing(&done.standing)
     ));
     report.line(format!("New bundle: {}", new_bundle.display()));
     report.line(format!(
@@ -358,7 +358,10 @@ pub(crate) fn reshare_set(
     report.set("cards", new_cards_json(&done.cards));
     report.set("opened", json!(done.opened));
     report.set("wiped", json!(done.wiped));
-    report.set("state", json!(done.standing.describe()));
+    report.set(
+        "state",
+        json!(crate::words::reshare::standing(&done.standing)),
+    );
     report.set("bundle", json!(new_bundle.display().to_string()));
     Ok(())
 }

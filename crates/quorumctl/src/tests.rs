@@ -18,10 +18,7 @@ fn parse(args: &[&str]) -> Result<Cli, clap::Error> {
 
 fn usage_text(result: Result<impl std::fmt::Debug, CeremonyError>) -> String {
     match result {
-        Err(e @ CeremonyError::Usage(_)) => {
-            assert_eq!(e.exit_status(), ExitStatus::Usage);
-            e.to_string()
-        }
+        Err(e) if e.exit_status() == ExitStatus::Usage => words::error_message(&e),
         other => panic!("expected a usage error, got {other:?}"),
     }
 }

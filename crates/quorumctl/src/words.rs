@@ -13,12 +13,14 @@ mod pin_step;
 mod presence;
 mod recover;
 mod reset;
-mod reshare;
+pub(crate) mod reshare;
 pub(crate) mod share;
 pub(crate) mod verify;
 
 use quorum_ceremony::progress::{Event, Progress};
 use quorum_ceremony::CeremonyError;
+
+pub(crate) use reset::confirm_prompt as confirm_reset_prompt;
 
 /// The screen everyone at the table reads: ceremony events, worded, on standard error.
 pub(crate) struct Screen;

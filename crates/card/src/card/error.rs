@@ -1,4 +1,6 @@
-//! What a card operation can fail with, each worded with what the custodian can do.
+//! What a card operation can fail with, each worded with what happened and, where the
+//! card itself tells, what the custodian can do (advice naming the caller's options, such
+//! as typing the PIN on the computer instead of a PIN pad, is the caller's to add).
 
 use crate::transport::TransportError;
 use quorum_protocol::apdu::{LifeCycle, ParseError, StatusWord, StreamError, PROTOCOL_MAJOR};
@@ -107,7 +109,7 @@ pub enum CardError {
     #[error("the reader has no PIN pad (it offers no PC/SC Part 10 VERIFY PIN DIRECT); the PIN has to be typed on this computer")]
     NoPinpad,
     /// The PIN pad verifies PINs but cannot change them.
-    #[error("the reader's PIN pad can check a PIN but not change one (no PC/SC Part 10 MODIFY PIN DIRECT); nothing was changed. Add --no-pinpad to type the current and the new PIN on this computer")]
+    #[error("the reader's PIN pad can check a PIN but not change one (no PC/SC Part 10 MODIFY PIN DIRECT); nothing was changed")]
     PinpadCannotChange,
     /// `6401`: the custodian pressed Cancel on the reader.
     #[error("the PIN entry was cancelled on the reader (6401); nothing was sent to the card, no try was used and nothing was changed. Repeat the command to try again")]
@@ -125,13 +127,13 @@ pub enum CardError {
     #[error("the PIN typed on the reader does not have {PIN_MIN_DIGITS} to {PIN_MAX_DIGITS} digits (6403); nothing was sent to the card and no try was used. Repeat the command")]
     PinpadLength,
     /// `6A80` on the PIN pad path: the reader built a block the card refuses.
-    #[error("the card refused the PIN block the reader built for {command} (6A80); no try was used. Either fewer than {PIN_MIN_DIGITS} digits were typed, or the reader does not fill quorum's 12-byte ASCII PIN block as asked: type {PIN_MIN_DIGITS} to {PIN_MAX_DIGITS} digits, and if it happens again add --no-pinpad to type the PIN on this computer")]
+    #[error("the card refused the PIN block the reader built for {command} (6A80); no try was used. Either fewer than {PIN_MIN_DIGITS} digits were typed, or the reader does not fill quorum's 12-byte ASCII PIN block as asked: type {PIN_MIN_DIGITS} to {PIN_MAX_DIGITS} digits")]
     PinpadBlockRejected {
         /// VERIFY or CHANGE REFERENCE DATA.
         command: &'static str,
     },
     /// `6B80`: the reader's firmware refused the PIN entry request itself.
-    #[error("the reader refused quorum's PIN entry request (6B80): its firmware does not support quorum's PIN format (6 to 12 ASCII digits in a 12-byte block); nothing was sent to the card. Add --no-pinpad to type the PIN on this computer")]
+    #[error("the reader refused quorum's PIN entry request (6B80): its firmware does not support quorum's PIN format (6 to 12 ASCII digits in a 12-byte block); nothing was sent to the card")]
     PinpadRefused,
     /// Any other status word, kept raw.
     #[error("{command} failed with status {sw}")]

@@ -45,7 +45,7 @@ pub enum TransportError {
     )]
     ControlNotSupported,
     /// The reader's PC/SC Part 10 feature list does not have the documented layout.
-    #[error("the reader's PC/SC feature list is malformed ({0}); its driver is faulty: update the reader driver, or add --no-pinpad to type the PIN on this computer")]
+    #[error("the reader's PC/SC feature list is malformed ({0}); its driver is faulty: update the reader driver")]
     MalformedFeatures(#[source] quorum_protocol::apdu::part10::FeatureError),
     /// A response too short to hold a status word.
     #[error("the reader returned {0} bytes, too few for a status word; the reader or its driver is faulty")]

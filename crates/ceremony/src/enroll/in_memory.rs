@@ -72,11 +72,19 @@ fn every_reader_enrolls_the_cards_present_in_reader_order_with_their_names() {
         assert_eq!(card.borrow().pin_checks(), 1);
         assert!(!card.borrow().validated(), "the session ended with a reset");
     }
-    assert_eq!(
-        said.text()
-            .matches("share written, read back and opened")
-            .count(),
-        3
+    let written = said
+        .0
+        .iter()
+        .filter(|e| matches!(e, Event::Enroll(Told::ShareWritten { .. })))
+        .count();
+    assert_eq!(written, 3, "{said}");
+    assert!(
+        said.told(&Event::Enroll(Told::ShareWritten {
+            card: fingerprint(&cards[1]),
+            index: 2,
+            name: "Bob".into()
+        })),
+        "{said}"
     );
 }
 
@@ -212,7 +220,14 @@ fn a_threshold_above_the_cards_present_is_refused_before_any_pin() {
     let req = enroll_request(4, "x", every_reader(), &pins);
     let e = run(&readers, &req).0.err().unwrap();
     assert!(
-        matches!(e, CeremonyError::Usage(ref m) if m.contains("--threshold 4 needs at least 4 cards")),
+        matches!(
+            e,
+            CeremonyError::EnrollPlan(PlanRefused::ThresholdAboveCards {
+                threshold: 4,
+                present: 3,
+                so_far: SoFar::NoPinAsked
+            })
+        ),
         "{e}"
     );
     assert_eq!(pin_checks(&cards), 0);
@@ -226,7 +241,10 @@ fn a_threshold_of_zero_is_refused_before_any_pin() {
     let pins = pin_file();
     let req = enroll_request(0, "x", every_reader(), &pins);
     let e = run(&readers, &req).0.err().unwrap();
-    assert!(e.to_string().contains("threshold"), "{e}");
+    assert!(
+        matches!(e, CeremonyError::EnrollPlan(PlanRefused::ThresholdZero)),
+        "{e}"
+    );
     assert_eq!(
         pin_checks(&cards),
         0,
@@ -244,7 +262,16 @@ fn one_reader_refuses_a_threshold_above_the_count_before_any_card() {
     let mut req = enroll_request(3, "x", one_reader("Pad"), &pins);
     req.count = Some(2);
     let e = run(&readers, &req).0.err().unwrap();
-    assert!(e.to_string().contains("threshold"), "{e}");
+    assert!(
+        matches!(
+            e,
+            CeremonyError::EnrollPlan(PlanRefused::ThresholdAboveShares {
+                threshold: 3,
+                shares: 2
+            })
+        ),
+        "{e}"
+    );
     assert_eq!(
         pin_checks(&cards),
         0,
@@ -261,7 +288,14 @@ fn a_share_count_that_does_not_match_the_cards_present_is_refused_before_any_pin
     req.count = Some(3);
     let e = run(&readers, &req).0.err().unwrap();
     assert!(
-        matches!(e, CeremonyError::NotEnrolled(ref m) if m.contains("--shares 3 was asked but 2")),
+        matches!(
+            e,
+            CeremonyError::EnrollPlan(PlanRefused::SharesNotPresent {
+                shares: 3,
+                present: 2,
+                so_far: SoFar::NoPinAsked
+            })
+        ),
         "{e}"
     );
     assert_eq!(pin_checks(&cards), 0);
@@ -277,7 +311,11 @@ fn a_name_for_a_card_that_is_not_there_is_refused_before_any_pin() {
     req.names = &names;
     let e = run(&readers, &req).0.err().unwrap();
     assert!(
-        matches!(e, CeremonyError::Usage(ref m) if m.contains("0000-1111-2222-3333")),
+        matches!(
+            e,
+            CeremonyError::EnrollPlan(PlanRefused::NameNotAmongCards { ref fingerprint, ref cards, .. })
+                if fingerprint == "0000-1111-2222-3333" && cards.len() == 2
+        ),
         "{e}"
     );
     assert_eq!(pin_checks(&cards), 0);
@@ -294,20 +332,39 @@ fn foreign_blank_and_enrolled_cards_are_refused_with_nothing_written_and_no_pin(
     let pins = pin_file();
     let req = enroll_request(2, "x", every_reader(), &pins);
     let e = run(&readers, &req).0.err().unwrap();
-    let CeremonyError::NotEnrolled(message) = &e else {
+    let CeremonyError::CardsRefused(refused) = &e else {
         panic!("{e}");
     };
+    assert_eq!(refused.len(), 3, "{e}");
     assert!(
-        message.starts_with("no PIN was asked and nothing was written, because cards were refused"),
-        "{message}"
-    );
-    assert!(message.contains("no quorum applet"), "{message}");
-    assert!(
-        message.contains("is blank; personalise it first"),
-        "{message}"
+        matches!(&refused[0], Rejection::Unidentified { problem } if problem.contains("no quorum applet")),
+        "{e}"
     );
     assert!(
-        message.contains("already holds a share of another set"),
+        matches!(
+            &refused[1],
+            Rejection::Refused {
+                why: Refusal::Blank,
+                set: None,
+                ..
+            }
+        ),
+        "{e}"
+    );
+    assert!(
+        matches!(
+            &refused[2],
+            Rejection::Refused { card, why: Refusal::HoldsAnotherSet, set: Some(set), .. }
+                if *card == fingerprint(&other.cards[0])
+                    && (set.label.as_str(), set.threshold, set.count) == ("other set", 1, 1)
+        ),
+        "{e}"
+    );
+    let message = e.to_string();
+    assert!(
+        message.starts_with(
+            "the set was NOT enrolled: no PIN was asked and nothing was written, because cards were refused"
+        ),
         "{message}"
     );
     assert!(message.contains("set \"other set\" (1-of-1"), "{message}");
@@ -324,8 +381,13 @@ fn a_card_too_small_for_its_record_is_refused_with_nothing_written() {
     let req = enroll_request(2, "x", every_reader(), &pins);
     let e = run(&readers, &req).0.err().unwrap();
     assert!(
-        matches!(e, CeremonyError::NotEnrolled(ref m)
-        if m.contains(&format!("card {}", fingerprint(&cards[1]))) && m.contains("at most 200 bytes; nothing was written")),
+        matches!(e, CeremonyError::RecordTooLarge { ref card, capacity: 200, .. }
+        if *card == fingerprint(&cards[1])),
+        "{e}"
+    );
+    assert!(
+        e.to_string()
+            .contains("at most 200 bytes; nothing was written"),
         "{e}"
     );
     assert_eq!(writes(&cards), 0);
@@ -342,7 +404,17 @@ fn the_same_card_twice_is_refused_in_one_reader_mode() {
     req.count = Some(2);
     let (result, said) = run(&readers, &req);
     assert_written(&cards, &result.unwrap());
-    assert!(said.contains("the same card twice"), "{said}");
+    assert!(
+        said.told(&Event::Enroll(Told::Refused {
+            rejection: Rejection::Refused {
+                card: fingerprint(&cards[0]),
+                reader: "Pad".into(),
+                why: Refusal::RegisteredTwice { position: 1 },
+                set: None
+            }
+        })),
+        "{said}"
+    );
     assert_eq!(
         cards[0].borrow().pin_checks(),
         2,
@@ -358,18 +430,16 @@ fn a_wrong_pin_typed_is_asked_again_and_a_wrong_pin_from_a_file_stops_with_nothi
     let req = enroll_request(2, "x", every_reader(), &typed);
     let (result, said) = run(&readers, &req);
     assert_written(&cards, &result.unwrap());
-    assert!(
-        said.contains("wrong PIN, 4 tries left; type it again"),
-        "{said}"
-    );
+    assert!(said.asked_again(4), "{said}");
 
     let cards = fresh_cards(2);
     let readers = MemoryReaders::with_cards(&cards);
-    let wrong = PinTable::parse(b"654321", "PIN file test").unwrap();
+    let wrong = PinTable::parse(b"654321", crate::pins::tests::test_file()).unwrap();
     let req = enroll_request(2, "x", every_reader(), &wrong);
     let e = run(&readers, &req).0.err().unwrap();
     assert!(
-        matches!(e, CeremonyError::NotEnrolled(ref m) if m.starts_with("nothing was written, because card")),
+        matches!(e, CeremonyError::RegistrationFailed { ref card, ref error, .. }
+            if *card == fingerprint(&cards[0]) && error.is_pin_failure()),
         "{e}"
     );
     assert_eq!(
@@ -398,15 +468,22 @@ fn a_card_pulled_after_accepting_its_record_is_reported_unchecked_and_the_set_un
     let pins = pin_file();
     let req = enroll_request(2, "x", every_reader(), &pins);
     let e = run(&readers, &req).0.err().unwrap();
-    let CeremonyError::Unfinished(message) = &e else {
+    let CeremonyError::EnrollWriteFailed(failure) = &e else {
         panic!("{e}");
     };
+    assert!(failure.cards_changed() && failure.unchecked, "{e}");
+    assert_eq!(failure.card.fingerprint, fingerprint(&cards[1]));
+    assert_eq!(failure.holding, [fingerprint(&cards[0])]);
+    assert!(
+        matches!(failure.error, CeremonyError::WrittenUnchecked { .. }),
+        "{e}"
+    );
+    let message = e.to_string();
     assert!(message.starts_with("the set was NOT enrolled"), "{message}");
     assert!(
         message.contains(&format!("{} (unchecked)", fingerprint(&cards[1]))),
         "{message}"
     );
-    assert!(message.contains(&fingerprint(&cards[0])), "{message}");
     assert_eq!(
         cards[1].borrow().state(),
         LifeCycle::Enrolled,
@@ -428,9 +505,10 @@ fn a_card_pulled_during_the_first_write_leaves_nothing_written() {
     let req = enroll_request(2, "x", every_reader(), &pins);
     let e = run(&readers, &req).0.err().unwrap();
     assert!(
-        matches!(e, CeremonyError::NotEnrolled(ref m) if m.contains("no card was written")),
+        matches!(e, CeremonyError::EnrollWriteFailed(ref f) if !f.cards_changed()),
         "{e}"
     );
+    assert!(e.to_string().contains("no card was written"), "{e}");
     assert_eq!(cards[0].borrow().state(), LifeCycle::Personalised);
 }
 
@@ -468,4 +546,67 @@ fn a_card_pulled_during_its_pin_and_put_back_is_registered_and_written() {
         "{said}"
     );
     assert_written(&cards, &outcome);
+}
+
+#[test]
+fn a_card_pulled_while_written_and_put_back_is_written_again() {
+    let cards = fresh_cards(2);
+    let readers = MemoryReaders::with_cards(&cards);
+    // SELECT, GET STATUS, VERIFY to register; the first PUT RECORD link is lost.
+    readers.pull_after("Reader 0", 3, TransportError::CardRemoved);
+    readers.then_insert("Reader 0", &cards[0]);
+    let pins = pin_file();
+    let req = enroll_request(2, "x", every_reader_put_back(), &pins);
+    let (result, said) = run(&readers, &req);
+    assert_written(&cards, &result.unwrap());
+    let fp = fingerprint(&cards[0]);
+    assert!(
+        said.told(&Event::Enroll(Told::PulledOut {
+            card: fp.clone(),
+            reader: "Reader 0".into(),
+            holds_new_record: false
+        })),
+        "{said}"
+    );
+    assert!(
+        said.told(&Event::Enroll(Told::Back {
+            card: fp,
+            holds_new_record: false
+        })),
+        "{said}"
+    );
+}
+
+#[test]
+fn one_reader_sends_back_a_card_whose_pin_fails_and_takes_another() {
+    let cards = fresh_cards(2);
+    let other_pin = shared(MemoryApplet::new().personalised("654321"));
+    let readers = MemoryReaders::new(&["Pad"]);
+    readers.then_present_in_turn("Pad", &[&other_pin, &cards[0], &cards[1]]);
+    readers.then_present_in_turn("Pad", &[&cards[0], &cards[1]]);
+    let pins = pin_file();
+    let mut req = enroll_request(2, "x", one_reader("Pad"), &pins);
+    req.count = Some(2);
+    let (result, said) = run(&readers, &req);
+    assert_written(&cards, &result.unwrap());
+    assert!(
+        said.0.iter().any(|e| matches!(e,
+            Event::Enroll(Told::PinRefused { card, .. }) if *card == fingerprint(&other_pin))),
+        "{said}"
+    );
+    assert!(
+        said.told(&Event::Enroll(Told::Registered {
+            card: fingerprint(&cards[1]),
+            reader: "Pad".into(),
+            n: 2,
+            of: 2
+        })),
+        "{said}"
+    );
+    assert!(
+        said.0.iter().any(|e| matches!(e,
+            Event::Enroll(Told::Writing { label, threshold: 2, cards: 2, .. }) if label == "x")),
+        "{said}"
+    );
+    assert_eq!(other_pin.borrow().writes(), 0);
 }

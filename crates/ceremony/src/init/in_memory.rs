@@ -8,7 +8,8 @@ use quorum_protocol::pin::PinError;
 use super::*;
 use crate::in_memory_kit::*;
 use crate::pins::tests::Typed;
-use crate::pins::PinSourceError;
+use crate::pins::{PinOrigin, PinPath, PinSourceError};
+use crate::progress::Event;
 
 fn typed(pins: &[&'static str]) -> Typed {
     Typed(std::cell::RefCell::new(pins.iter().copied().collect()))
@@ -39,10 +40,20 @@ fn a_blank_card_gets_its_pin_and_key() {
     );
     assert_eq!(c.count(0x12), 1);
     assert!(
-        said.text()
-            .contains("PIN entry: PIN typed on this computer (no echo)."),
-        "{}",
-        said.text()
+        said.told(&Event::Init(Told::Personalising {
+            reader: "Reader 0".into(),
+            retry_limit: 3
+        })),
+        "{said}"
+    );
+    assert!(
+        said.told(&Event::Pin(crate::pin_step::Told::Entry {
+            path: PinPath::Host {
+                origin: PinOrigin::Keyboard,
+                pinpad_bypassed: false
+            }
+        })),
+        "{said}"
     );
     drop(c);
     // The PIN set is the one typed.
@@ -72,10 +83,19 @@ fn an_initialised_card_is_refused_before_any_pin_and_left_as_it_was() {
             &mut Said::default(),
         )
         .unwrap_err();
+        let state = card.borrow().state().name();
         assert!(
-            matches!(e, CeremonyError::CardRefused { ref problem, .. } if problem.contains("already personalised")),
+            matches!(
+                e,
+                CeremonyError::InitRefused {
+                    why: Refusal::AlreadyPersonalised { state: s },
+                    ref card,
+                    ..
+                } if s == state && card.is_some()
+            ),
             "{e}"
         );
+        assert!(e.to_string().contains("already personalised"), "{e}");
         assert_eq!(card.borrow().writes(), 0);
         assert_eq!(card.borrow().public_key(), before);
     }

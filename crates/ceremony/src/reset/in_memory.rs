@@ -6,6 +6,7 @@ use quorum_card::transport::TransportError;
 
 use super::*;
 use crate::in_memory_kit::*;
+use crate::progress::Event;
 
 fn readers_with(card: &SharedCard) -> MemoryReaders {
     MemoryReaders::with_cards(std::slice::from_ref(card))
@@ -34,30 +35,42 @@ fn a_confirmed_reset_erases_the_card_and_says_what_it_destroyed() {
     assert_eq!(card.borrow().state(), LifeCycle::Blank);
     assert_eq!(card.borrow().pin_checks(), 0, "no PIN is needed");
     assert!(
-        said.text()
-            .contains("This destroys custodian 1's share of set \"x\" (1-of-1)"),
-        "{}",
-        said.text()
+        said.told(&Event::Reset(Told::AboutToReset {
+            reader: "Reader 0".into(),
+            card: done.before.clone()
+        })),
+        "{said}"
     );
-    // Asked on the terminal: the prompt names the card.
+    assert!(
+        said.told(&Event::Reset(Told::DestroysShare {
+            index: 1,
+            label: "x".into(),
+            threshold: 1,
+            count: 1
+        })),
+        "{said}"
+    );
+    // Asked on the terminal: the question is given the card's fingerprint.
     let card = fresh_cards(1).remove(0);
     let fp = fingerprint(&card);
     let mut asked = String::new();
     let answer = fp.clone();
-    let mut ask = |prompt: &str| {
-        asked = prompt.to_owned();
+    let mut ask = |fingerprint: &str| {
+        asked = fingerprint.to_owned();
         Ok(answer.clone())
     };
     let readers = readers_with(&card);
+    let mut said = Said::default();
     reset_card(
         &readers,
         "Reader 0",
         Confirmation::Ask(&mut ask),
         false,
-        &mut Said::default(),
+        &mut said,
     )
     .unwrap();
-    assert!(asked.contains(&format!("({fp})")), "{asked}");
+    assert_eq!(asked, fp);
+    assert!(said.told(&Event::Reset(Told::HoldsNoShare)), "{said}");
     assert_eq!(card.borrow().state(), LifeCycle::Blank);
 }
 
@@ -74,9 +87,10 @@ fn a_wrong_confirmation_or_a_blank_card_resets_nothing() {
     )
     .unwrap_err();
     assert!(
-        matches!(e, CeremonyError::Usage(ref m) if m.contains("was NOT reset")),
+        matches!(e, CeremonyError::ResetStopped { why: Stop::NotConfirmed { ref typed }, .. } if typed == "0000-0000-0000-0000"),
         "{e}"
     );
+    assert!(e.to_string().contains("was NOT reset"), "{e}");
     assert_eq!(card.borrow().writes(), 0);
     let blank = shared(MemoryApplet::new());
     let readers = readers_with(&blank);
@@ -89,8 +103,19 @@ fn a_wrong_confirmation_or_a_blank_card_resets_nothing() {
     )
     .unwrap_err();
     assert!(
-        matches!(e, CeremonyError::CardRefused { ref problem, .. } if problem.contains("already blank")),
+        matches!(
+            e,
+            CeremonyError::ResetStopped {
+                why: Stop::AlreadyBlank,
+                card: None,
+                ..
+            }
+        ),
         "{e}"
+    );
+    assert_eq!(
+        e.to_string(),
+        "card (blank) in \"Reader 0\" is already blank: there is nothing to reset"
     );
     assert_eq!(blank.borrow().writes(), 0);
 }
@@ -115,9 +140,10 @@ fn a_card_pulled_before_the_reset_is_untouched_and_says_so() {
     )
     .unwrap_err();
     assert!(
-        matches!(e, CeremonyError::CardRefused { ref problem, .. } if problem.contains("before the reset began: nothing was erased")),
+        matches!(e, CeremonyError::ResetStopped { why: Stop::PulledBefore, ref card, .. } if card.as_deref() == Some(fp.as_str())),
         "{e}"
     );
+    assert!(e.to_string().contains("nothing was erased"), "{e}");
     assert_eq!(card.borrow().state(), LifeCycle::Enrolled);
 }
 
@@ -137,7 +163,13 @@ fn a_card_pulled_during_the_reset_is_told_to_be_checked() {
     )
     .unwrap_err();
     assert!(
-        matches!(e, CeremonyError::CardRefused { ref problem, .. } if problem.contains("BLANK means the reset was done")),
+        matches!(
+            e,
+            CeremonyError::ResetStopped {
+                why: Stop::PulledDuring,
+                ..
+            }
+        ),
         "{e}"
     );
     assert_eq!(card.borrow().state(), LifeCycle::Blank, "it was done");
@@ -163,9 +195,16 @@ fn a_card_pulled_after_confirming_the_reset_is_reported_erased() {
     )
     .unwrap_err();
     assert!(
-        matches!(e, CeremonyError::Unfinished(ref m) if m.contains("confirmed the FACTORY RESET")),
+        matches!(
+            e,
+            CeremonyError::ResetStopped {
+                why: Stop::ErasedUnchecked,
+                ..
+            }
+        ),
         "{e}"
     );
+    assert!(e.to_string().contains("confirmed the FACTORY RESET"), "{e}");
     assert_eq!(card.borrow().state(), LifeCycle::Blank);
 }
 

@@ -14,10 +14,15 @@ struct Plan<'a> {
     keep_old: bool,
 }
 
+/// Every reader; the new set's count is taken from the cards present.
+fn every(plan: Plan<'_>) -> (Plan<'_>, CardsFrom, Option<u8>) {
+    (plan, every_reader(), None)
+}
+
 fn run(
     readers: &MemoryReaders,
     old: &EnrolledSet,
-    plan: Plan<'_>,
+    (plan, from, count): (Plan<'_>, CardsFrom, Option<u8>),
 ) -> (Result<Reshared, CeremonyError>, Said, usize) {
     let records: Vec<PublicRecord> = Bundle::from_enrollment(&old.outcome.enrollment)
         .decoded_records()
@@ -30,12 +35,12 @@ fn run(
         published: Some(&records[0]),
         bundle_records: &records,
         threshold: plan.threshold,
-        count: None,
+        count,
         label: "vault 2",
         names: &[],
         reuse: plan.reuse,
         keep_old: plan.keep_old,
-        from: every_reader(),
+        from,
         pins: policy(&pins),
         trace: false,
     };
@@ -69,14 +74,15 @@ fn a_new_set_on_a_fresh_and_a_reused_card_renews_the_reused_key_and_wipes_the_re
     cards.push(fresh.clone());
     let readers = MemoryReaders::with_cards(&cards);
     let reuse = vec![fingerprint(&reused)];
+    let old_fingerprint = fingerprint(&reused);
     let (result, said, published) = run(
         &readers,
         &old,
-        Plan {
+        every(Plan {
             threshold: 2,
             reuse: &reuse,
             keep_old: false,
-        },
+        }),
     );
     let done = result.unwrap();
     assert_eq!(published, 1, "the new bundle is published before any wipe");
@@ -104,7 +110,20 @@ fn a_new_set_on_a_fresh_and_a_reused_card_renews_the_reused_key_and_wipes_the_re
             quorum_protocol::apdu::LifeCycle::Blank
         );
     }
-    assert!(said.contains("Phase 2 of 2"), "{said}");
+    assert!(
+        said.told(&Event::Reshare(Told::Wiping { count: 2 })),
+        "{said}"
+    );
+    assert!(said.told(&Event::Reshare(Told::GatheringBegins)), "{said}");
+    let renewed = said.0.iter().any(|e| {
+        matches!(e, Event::Reshare(Told::ReuseRegistered { who, new_key })
+            if who.starts_with(&old_fingerprint) && *new_key == fingerprint(&reused))
+    });
+    assert!(renewed, "the re-used card's new key is told:\n{said}");
+    assert!(
+        said.text().lines().all(|l| l.contains("PIN accepted (")),
+        "reshare says no untyped line (the PIN step's are not its own):\n{said}"
+    );
     // The new set recovers the master.
     let readers = MemoryReaders::with_cards(&[fresh, reused]);
     let pins = pin_file();
@@ -130,15 +149,25 @@ fn a_plan_that_would_leave_no_complete_set_is_refused_before_anything_is_written
     let (result, _, published) = run(
         &readers,
         &old,
-        Plan {
+        every(Plan {
             threshold: 2,
             reuse: &reuse,
             keep_old: true,
-        },
+        }),
     );
     let e = result.err().unwrap();
     assert!(
-        matches!(e, CeremonyError::NotEnrolled(ref m) if m.contains("neither the old set")),
+        matches!(
+            e,
+            CeremonyError::ReshareDeclined(Declined::UnsafePlan {
+                reused: 2,
+                fresh: 0,
+                old_threshold: 2,
+                old_total: 2,
+                new_threshold: 2,
+                new_total: 2,
+            })
+        ),
         "{e}"
     );
     assert_eq!(put_records(&old.cards), 0);
@@ -165,23 +194,184 @@ fn a_1_0_card_named_for_reuse_stops_phase_0_with_nothing_written() {
     let (result, _, _) = run(
         &readers,
         &old,
-        Plan {
+        every(Plan {
             threshold: 1,
             reuse: &reuse,
             keep_old: true,
-        },
+        }),
     );
     let e = result.err().unwrap();
-    let CeremonyError::ReshareInterrupted {
+    let CeremonyError::ReshareStopped(ref stopped) = e else {
+        panic!("{e}");
+    };
+    let Stopped {
         phase: 0,
-        ref cause,
-        stopped_by: Some(_),
-        ..
-    } = e
+        cause: Cause::Failed(ref cause),
+        standing: None,
+    } = **stopped
     else {
         panic!("{e}");
     };
-    assert!(cause.contains("runs applet protocol 1.0"), "{cause}");
+    let CeremonyError::ReshareDeclined(Declined::ReuseNotPresented {
+        ref card,
+        ref problems,
+    }) = **cause
+    else {
+        panic!("{cause}");
+    };
+    assert_eq!(card, &fingerprint(&legacy));
+    assert!(
+        problems.iter().any(|p| matches!(
+            p,
+            CardProblem::NoKeyRenewal {
+                major: 1,
+                minor: 0,
+                ..
+            }
+        )),
+        "{problems:?}"
+    );
     assert_eq!(put_records(&cards), 0);
     let _ = shared(MemoryApplet::new());
+}
+
+#[test]
+fn one_reader_takes_each_card_once_whatever_comes_first() {
+    let old = EnrolledSet::new(1, 1, "vault");
+    let fresh = fresh_cards(1).remove(0);
+    let blank = shared(MemoryApplet::new());
+    let old_card = fingerprint(&old.cards[0]);
+    let readers = MemoryReaders::new(&["Pad"]);
+    // Phase 0: a blank card, then the new set's card before the old one: each is taken
+    // as what it is (the fresh card registers at once), so nobody inserts a card twice.
+    readers.then_present_in_turn("Pad", &[&blank, &fresh, &old.cards[0]]);
+    // phase 1 writes the new card; phase 2 wipes the old one
+    readers.then_present_in_turn("Pad", &[&fresh, &old.cards[0]]);
+    let plan = Plan {
+        threshold: 1,
+        reuse: &[],
+        keep_old: false,
+    };
+    let (result, said, published) = run(&readers, &old, (plan, one_reader("Pad"), Some(1)));
+    let done = result.unwrap_or_else(|e| panic!("{e}\n{said}"));
+    assert_eq!(published, 1);
+    assert_eq!(done.wiped, vec![old_card.clone()]);
+    assert_eq!(readers.script_left(), 1, "the last card may stay in");
+    let tells = |told: Told| said.told(&Event::Reshare(told));
+    assert!(
+        tells(Told::Skipped {
+            problem: CardProblem::Blank {
+                card: Seen {
+                    card: None,
+                    reader: None,
+                },
+            },
+        }),
+        "{said}"
+    );
+    assert!(
+        tells(Told::Registered {
+            card: fingerprint(&fresh),
+            n: 1,
+            of: 1,
+        }),
+        "{said}"
+    );
+    let opened = said.0.iter().any(|e| {
+        matches!(
+            e,
+            Event::Reshare(Told::OldShareOpened {
+                opened: 1,
+                need: 1,
+                ..
+            })
+        )
+    });
+    assert!(opened, "{said}");
+    assert!(
+        !tells(Told::RegisteringNewSet { count: 1 }),
+        "the new set was full before it was asked for: {said}"
+    );
+    assert!(
+        tells(Told::OldCardWiped {
+            card: old_card,
+            standing: done.standing.clone(),
+        }),
+        "{said}"
+    );
+}
+
+#[test]
+fn one_reader_reuses_an_old_card_in_the_insertion_that_opens_its_share() {
+    let old = EnrolledSet::new(2, 3, "vault");
+    let fresh = fresh_cards(2);
+    let reused = fingerprint(&old.cards[0]);
+    let retired = fingerprint(&old.cards[1]);
+    let readers = MemoryReaders::new(&["Pad"]);
+    // Phase 0: two old cards (the first named for re-use), then the two fresh cards.
+    readers.then_present_in_turn("Pad", &[&old.cards[0], &old.cards[1], &fresh[0], &fresh[1]]);
+    // Phase 1: fresh cards first, then the re-used one; phase 2 wipes the other old card.
+    readers.then_present_in_turn("Pad", &[&fresh[0], &fresh[1], &old.cards[0], &old.cards[1]]);
+    let plan = Plan {
+        threshold: 2,
+        reuse: std::slice::from_ref(&reused),
+        keep_old: false,
+    };
+    let (result, said, _) = run(&readers, &old, (plan, one_reader("Pad"), Some(3)));
+    let done = result.unwrap_or_else(|e| panic!("{e}\n{said}"));
+    assert_eq!(done.cards.len(), 3);
+    assert_eq!(done.wiped, vec![retired]);
+    assert_eq!(readers.script_left(), 1, "the last card may stay in");
+    let renewed = said
+        .0
+        .iter()
+        .filter(|e| matches!(e, Event::Reshare(Told::ReuseRegistered { .. })))
+        .count();
+    assert_eq!(renewed, 1, "{said}");
+    assert!(tells_registering(&said, 3), "{said}");
+}
+
+/// Whether the new set's cards were asked for, `count` of them.
+fn tells_registering(said: &Said, count: usize) -> bool {
+    said.told(&Event::Reshare(Told::RegisteringNewSet { count }))
+}
+
+#[test]
+fn a_card_pulled_in_phase_0_and_put_back_still_counts() {
+    let old = EnrolledSet::new(2, 3, "vault");
+    let fresh = fresh_cards(2);
+    let cards: Vec<SharedCard> = [&old.cards[0], &old.cards[1], &fresh[0], &fresh[1]]
+        .into_iter()
+        .cloned()
+        .collect();
+    let readers = MemoryReaders::with_cards(&cards);
+    // SELECT and GET STATUS identify the first old card; then it is pulled and comes back.
+    readers.pull_after(
+        "Reader 0",
+        2,
+        quorum_card::transport::TransportError::CardRemoved,
+    );
+    readers.then_insert("Reader 0", &old.cards[0]);
+    let plan = Plan {
+        threshold: 2,
+        reuse: &[],
+        keep_old: true,
+    };
+    let (result, said, _) = run(&readers, &old, (plan, every_reader_put_back(), None));
+    let done = result.unwrap_or_else(|e| panic!("{e}\n{said}"));
+    assert_eq!(done.cards.len(), 2);
+    assert!(
+        said.presence().iter().any(|t| matches!(
+            t,
+            crate::presence::Told::PutBack { reader, .. } if reader == "Reader 0"
+        )),
+        "{said}"
+    );
+    assert!(
+        !said
+            .0
+            .iter()
+            .any(|e| matches!(e, Event::Reshare(Told::Skipped { .. }))),
+        "no card was skipped: {said}"
+    );
 }

@@ -5,7 +5,7 @@
 //! one set or the other, and checking the state after each step is enough.
 
 /// How far a reshare has come, counted in cards.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct Standing {
     /// Shares the old set needs.
     pub old_threshold: usize,
@@ -24,7 +24,7 @@ pub struct Standing {
 impl Standing {
     /// The old set still has enough cards untouched (assuming its absent cards still work).
     pub fn old_complete(&self) -> bool {
-        self.old_total.saturating_sub(self.old_gone) >= self.old_threshold
+        self.old_untouched() >= self.old_threshold
     }
 
     /// The new set has enough cards written and checked.
@@ -60,36 +60,27 @@ impl Standing {
         true
     }
 
-    /// Which sets can be recovered now, in a sentence.
-    pub fn describe(&self) -> String {
-        let old = format!(
-            "the old set {} ({} of its {} cards untouched, {} needed{})",
-            if self.old_complete() {
-                "is still complete"
-            } else {
-                "is no longer complete"
-            },
-            self.old_total.saturating_sub(self.old_gone),
+    /// Old cards not overwritten or wiped so far.
+    pub fn old_untouched(&self) -> usize {
+        self.old_total.saturating_sub(self.old_gone)
+    }
+}
+
+/// Which sets can be recovered now, counted in cards (quorumctl has its own words).
+impl std::fmt::Display for Standing {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "old set: {} of {} cards untouched, {} needed ({}); new set: {} of {} cards written and checked, {} needed ({})",
+            self.old_untouched(),
             self.old_total,
             self.old_threshold,
-            if self.old_complete() {
-                "; recover with its cards as before"
-            } else {
-                ""
-            }
-        );
-        let new = format!(
-            "the new set {} ({} of its {} cards written and checked, {} needed)",
-            if self.new_complete() {
-                "is complete"
-            } else {
-                "is NOT complete"
-            },
+            if self.old_complete() { "complete" } else { "not complete" },
             self.new_written,
             self.new_total,
-            self.new_threshold
-        );
-        format!("{old}; {new}")
+            self.new_threshold,
+            if self.new_complete() { "complete" } else { "not complete" },
+        )
     }
 }
 
@@ -148,10 +139,11 @@ mod tests {
         p.new_written += 1;
         p.old_gone += 1;
         assert!(p.new_complete() && !p.old_complete());
-        assert!(p.describe().contains("the new set is complete (2 of its 3"));
-        assert!(p
-            .describe()
-            .contains("the old set is no longer complete (2 of its 3"));
+        assert_eq!((p.old_untouched(), p.new_written), (2, 2));
+        assert_eq!(
+            p.to_string(),
+            "old set: 2 of 3 cards untouched, 3 needed (not complete); new set: 2 of 3 cards written and checked, 2 needed (complete)"
+        );
     }
 
     #[test]
@@ -160,8 +152,6 @@ mod tests {
         assert!(p.plan_is_safe(3, 0));
         p.new_written = 1;
         assert!(p.old_complete() && !p.new_complete());
-        assert!(p.describe().starts_with(
-            "the old set is still complete (5 of its 5 cards untouched, 3 needed; recover"
-        ));
+        assert_eq!(p.old_untouched(), 5);
     }
 }

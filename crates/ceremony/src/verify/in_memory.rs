@@ -82,7 +82,7 @@ fn a_wrong_pin_fails_the_card_as_a_pin_failure() {
     let set = EnrolledSet::new(1, 1, "vault");
     let readers = MemoryReaders::new(&["Pad"]);
     readers.then_present_in_turn("Pad", &set.cards.iter().collect::<Vec<_>>());
-    let wrong = PinTable::parse(b"999999", "PIN file test").unwrap();
+    let wrong = PinTable::parse(b"999999", crate::pins::tests::test_file()).unwrap();
     let checks = verify(
         &readers,
         &request(one_reader("Pad"), &wrong, None),

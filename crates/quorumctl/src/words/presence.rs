@@ -112,6 +112,16 @@ pub(crate) fn error(e: &CeremonyError) -> Option<String> {
                 CountOf::NewSetCards => "the new set's number of cards",
             }
         )),
+        CeremonyError::NoCards => Some(format!(
+            "{e}: insert the custodian cards (or use --reader to swap them through one reader)"
+        )),
+        CeremonyError::NoSuchReader(_) => {
+            Some(format!("{e}: run `quorumctl readers` to list them"))
+        }
+        CeremonyError::WhichCard(_) => Some(format!("{e}; choose one with --reader")),
+        CeremonyError::WaitTimedOut { .. } => Some(format!(
+            "{e}; run the command again when the custodian is ready (or raise --timeout)"
+        )),
         _ => None,
     }
 }
@@ -153,6 +163,60 @@ mod tests {
                 why: Done::Unwanted(Unwanted::NotToWipe)
             }),
             "Remove the card from \"Pad\" (is not one of the old cards to wipe)."
+        );
+    }
+
+    #[test]
+    fn reader_choice_and_waits_name_the_options_that_help() {
+        use quorum_ceremony::presence::Awaited;
+        let cases = [
+            (
+                CeremonyError::NoCards,
+                "no card is inserted in any reader: insert the custodian cards (or use --reader to swap them through one reader)",
+            ),
+            (
+                CeremonyError::NoSuchReader("Pad".into()),
+                "no reader named \"Pad\": run `quorumctl readers` to list them",
+            ),
+            (
+                CeremonyError::WhichCard(vec!["A 00".into(), "B 01".into()]),
+                "cards are present in 2 readers (\"A 00\", \"B 01\"); choose one with --reader",
+            ),
+            (
+                CeremonyError::WaitTimedOut {
+                    what: Awaited::Insertion,
+                    reader: Some("Pad".into()),
+                    secs: 60,
+                },
+                "timed out after 60 s waiting for a card to be inserted in \"Pad\"; run the command again when the custodian is ready (or raise --timeout)",
+            ),
+            (
+                CeremonyError::WaitTimedOut {
+                    what: Awaited::Removal,
+                    reader: None,
+                    secs: 5,
+                },
+                "timed out after 5 s waiting for the card to be removed in \"any reader\"; run the command again when the custodian is ready (or raise --timeout)",
+            ),
+        ];
+        for (e, text) in cases {
+            assert_eq!(error(&e).as_deref(), Some(text));
+            assert!(
+                !e.to_string().contains("--"),
+                "the library names no option: {e}"
+            );
+            assert!(
+                !e.to_string().contains("quorumctl"),
+                "the library names no command: {e}"
+            );
+        }
+        let ambiguous = CeremonyError::AmbiguousReader {
+            given: "Sim".into(),
+            matches: vec!["Sim 0".into(), "Sim 1".into()],
+        };
+        assert_eq!(
+            crate::words::error_message(&ambiguous),
+            "\"Sim\" matches several readers (\"Sim 0\", \"Sim 1\"); give more of the name"
         );
     }
 
