@@ -180,7 +180,7 @@ impl WritePhase<'_, '_> {
     /// A stop request seen by the presenter becomes the write phase's own account.
     fn map_stop(&self, e: CeremonyError, registered: &[CardKey]) -> CeremonyError {
         match e {
-            CeremonyError::Interrupted(None) => self.stopped(registered),
+            CeremonyError::Interrupted => self.stopped(registered),
             other => other,
         }
     }
@@ -628,7 +628,7 @@ pub(super) fn write_redoing(
             Ok(None) => return Err(error),
             // Stopped while waiting: a card that holds its new record unchecked must be
             // named as such, which the failure's own account does.
-            Err(CeremonyError::Interrupted(None))
+            Err(CeremonyError::Interrupted)
                 if matches!(error, CeremonyError::WrittenUnchecked { .. }) =>
             {
                 return Err(error)
@@ -832,7 +832,7 @@ fn write_cards(
             )
         });
         if let Err(e) = result {
-            if let CeremonyError::Interrupted(None) = e {
+            if let CeremonyError::Interrupted = e {
                 return Err(phase.stopped(&keys));
             }
             return Err(not_enrolled(

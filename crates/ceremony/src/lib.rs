@@ -259,16 +259,6 @@ pub enum CeremonyError {
         /// The timeout.
         secs: u64,
     },
-    /// The card is not in the state the ceremony needs.
-    #[error("card {card} in \"{reader}\" {problem}")]
-    CardRefused {
-        /// The card's fingerprint, or a description when it has none.
-        card: String,
-        /// Where it is.
-        reader: String,
-        /// What is wrong and what to do.
-        problem: String,
-    },
     /// A card's key or record failed validation.
     #[error("card in \"{reader}\": its public key is invalid ({source}); it is not a genuine quorum card")]
     BadCardKey {
@@ -281,31 +271,6 @@ pub enum CeremonyError {
     /// A record could not be built or read.
     #[error(transparent)]
     Record(#[from] RecordError),
-    /// Command-line values that cannot work together.
-    #[error("{0}")]
-    Usage(String),
-    /// An enrollment that did not complete on every card.
-    #[error("the set was NOT enrolled: {0}")]
-    NotEnrolled(String),
-    /// Cards of several sets are in sight and the operator named none of them (or an ambiguous one).
-    #[error("cannot recover: {0}")]
-    SeveralSets(String),
-    /// Fewer valid shares than the threshold, with what happened to every card.
-    #[error("cannot recover: {0}")]
-    NotEnoughShares(String),
-    /// A reshare stopped after cards were written; says which set can be recovered.
-    #[error("the reshare stopped in phase {phase}: {cause}. Where the sets stand: {state}")]
-    ReshareInterrupted {
-        /// 0: gathering (nothing written); 1: writing the new set; 2: wiping the old cards.
-        phase: u8,
-        /// What stopped it.
-        cause: String,
-        /// Which set is complete.
-        state: String,
-        /// Phase 0 only: the error that stopped the gathering (nothing was written, so it
-        /// is that error's outcome, not an incomplete one).
-        stopped_by: Option<Box<CeremonyError>>,
-    },
     /// A card accepted its whole new record (the last PUT RECORD was answered), then left
     /// the reader before the read-back and opening: it holds the new record, unchecked.
     #[error("card {card} in \"{reader}\" holds its new record (it accepted all of it), but it was pulled out of the reader (or the reader failed) before the record was read back and checked")]
@@ -315,9 +280,6 @@ pub enum CeremonyError {
         /// Where it is.
         reader: String,
     },
-    /// Cards were changed as asked, but a last step (such as writing the bundle) failed.
-    #[error("{0}")]
-    Unfinished(String),
     /// add-card wrote the new card, but the set's new bundle version was not written.
     #[error("the new card holds its share (set version {version}), but the bundle was not updated: {source}. Nothing is lost: every card carries the set description, so the bundle can be written again from the new card")]
     BundleNotUpdated {
@@ -339,19 +301,14 @@ pub enum CeremonyError {
     /// The cards' records do not make one bundle (export-bundle).
     #[error("the cards' records do not make a bundle: {0}")]
     CardsBundle(#[source] quorum_protocol::bundle::BundleError),
-    /// Some of the cards checked did not pass (each is reported separately).
-    #[error("{0}")]
-    CardsFailed(String),
-    /// Every card that did not pass failed at its PIN (each is reported separately).
-    #[error("{0}")]
-    PinsFailed(String),
     /// Writing progress or results failed.
     #[error("cannot write output: {0}")]
     Output(#[from] std::io::Error),
-    /// The operator stopped the ceremony (Ctrl-C, SIGTERM) between two card steps; the
-    /// text, when the ceremony knows it, says where things stand.
-    #[error("stopped on request (Ctrl-C or a termination signal){}", .0.as_ref().map(|s| format!(": {s}")).unwrap_or_else(|| "; no card was changed".to_owned()))]
-    Interrupted(Option<String>),
+    /// The operator stopped the ceremony (Ctrl-C, SIGTERM) between two card steps, before
+    /// any card changed (a ceremony that changed cards says where they stand in its own
+    /// stop error).
+    #[error("stopped on request (Ctrl-C or a termination signal); no card was changed")]
+    Interrupted,
     /// The journal (the ceremony log) could not record that cards are about to be written.
     #[error(
         "the ceremony log could not record that the write phase starts ({0}); nothing was written"
@@ -392,7 +349,6 @@ impl CeremonyError {
                 PinError::RetryLimit(_) | PinError::RetryLimitSyntax,
             )) => false,
             CeremonyError::Pin(_)
-            | CeremonyError::PinsFailed(_)
             | CeremonyError::ChecksFailed {
                 pins_only: true, ..
             } => true,

@@ -150,7 +150,7 @@ impl<'a> Presenter<'a> {
     /// card steps.
     pub fn check_interrupt(&self) -> Result<(), CeremonyError> {
         if self.interrupted() {
-            return Err(CeremonyError::Interrupted(None));
+            return Err(CeremonyError::Interrupted);
         }
         Ok(())
     }
@@ -172,7 +172,7 @@ impl<'a> Presenter<'a> {
         })? {
             Ok(_) => Ok(true),
             Err(WaitEnd::TimedOut) => Ok(false),
-            Err(WaitEnd::Interrupted) => Err(CeremonyError::Interrupted(None)),
+            Err(WaitEnd::Interrupted) => Err(CeremonyError::Interrupted),
         }
     }
 
@@ -186,7 +186,7 @@ impl<'a> Presenter<'a> {
         })? {
             Ok(()) => Ok(true),
             Err(WaitEnd::TimedOut) => Ok(false),
-            Err(WaitEnd::Interrupted) => Err(CeremonyError::Interrupted(None)),
+            Err(WaitEnd::Interrupted) => Err(CeremonyError::Interrupted),
         }
     }
 
@@ -405,7 +405,7 @@ impl<'a> Presenter<'a> {
             })?;
             match changed {
                 Ok(_) if !left.is_zero() => {}
-                Err(WaitEnd::Interrupted) => return Err(CeremonyError::Interrupted(None)),
+                Err(WaitEnd::Interrupted) => return Err(CeremonyError::Interrupted),
                 _ => {
                     return Err(CeremonyError::WaitTimedOut {
                         what: Awaited::Insertion,

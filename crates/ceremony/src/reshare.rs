@@ -239,10 +239,7 @@ pub fn reshare(
     out.tell(Event::Reshare(Told::GatheringBegins));
     let count = presenter.count_needed(req.count.map(usize::from), CountOf::NewSetCards)?;
     let gathered = gather(&mut presenter, req, count, out);
-    let mut g = gathered.map_err(|e| match e {
-        CeremonyError::Usage(_) => e,
-        other => Stopped::error(0, Cause::Failed(Box::new(other)), None),
-    })?;
+    let mut g = gathered.map_err(|e| Stopped::error(0, Cause::Failed(Box::new(e)), None))?;
     let old = g.old.clone().expect("a quorum was opened");
     // The old set's newest known version: the bundle's, unless an opened card is newer.
     let opened_newest = newest_opened(&g.shares);
@@ -662,7 +659,7 @@ fn stopped(phase: u8, progress: &Standing) -> CeremonyError {
 /// A failure in phase 1 or 2: a stop request becomes [`stopped`], anything else [`interrupted`].
 fn phase_error(phase: u8, e: CeremonyError, progress: &Standing) -> CeremonyError {
     match e {
-        CeremonyError::Interrupted(None) => stopped(phase, progress),
+        CeremonyError::Interrupted => stopped(phase, progress),
         other => interrupted(phase, Cause::Failed(Box::new(other)), progress),
     }
 }
@@ -670,7 +667,7 @@ fn phase_error(phase: u8, e: CeremonyError, progress: &Standing) -> CeremonyErro
 /// Phase 1 stopped while writing a card: a re-used old card that accepted its new record
 /// (checked or not) no longer holds its old share, and the state said must count that.
 fn write_failed(e: CeremonyError, reused: bool, progress: &mut Standing) -> CeremonyError {
-    if let CeremonyError::Interrupted(None) = e {
+    if let CeremonyError::Interrupted = e {
         return stopped(1, progress);
     }
     if reused && matches!(e, CeremonyError::WrittenUnchecked { .. }) {
@@ -1354,7 +1351,7 @@ mod tests {
     fn a_stop_request_says_where_the_sets_stand_and_nothing_else() {
         let mut progress = start();
         progress.new_written = 1;
-        let e = write_failed(CeremonyError::Interrupted(None), false, &mut progress);
+        let e = write_failed(CeremonyError::Interrupted, false, &mut progress);
         assert!(
             matches!(
                 e,

@@ -1,13 +1,14 @@
 //! The ceremonies on one card: `init`, `change-pin`, `reset-card`.
 
+use crate::failure::Failure;
 use std::io::{self, IsTerminal};
 
 use quorum_ceremony::change_pin::change_pin;
+use quorum_ceremony::choose_reader;
 use quorum_ceremony::init::init;
 use quorum_ceremony::log::CardOutcome;
 use quorum_ceremony::pins::{pin_table, PinProvider};
 use quorum_ceremony::reset::{reset_card, Confirmation};
-use quorum_ceremony::{choose_reader, CeremonyError};
 use quorum_pcsc::PcscContext;
 use quorum_protocol::pin::RetryLimit;
 
@@ -26,7 +27,7 @@ pub(crate) fn init_card(
     trace: bool,
     logged: &mut Logged,
     report: &mut Report,
-) -> Result<(), CeremonyError> {
+) -> Result<(), Failure> {
     let limit = RetryLimit::new(args.retries)?;
     let pins = pin_source(&args.pins)?;
     let ctx = PcscContext::establish()?;
@@ -59,7 +60,7 @@ pub(crate) fn change(
     trace: bool,
     logged: &mut Logged,
     report: &mut Report,
-) -> Result<(), CeremonyError> {
+) -> Result<(), Failure> {
     let pins = pin_source(&args.pins)?;
     let new = args
         .new_pin_file
@@ -91,9 +92,9 @@ pub(crate) fn reset(
     trace: bool,
     logged: &mut Logged,
     report: &mut Report,
-) -> Result<(), CeremonyError> {
+) -> Result<(), Failure> {
     if args.confirm.is_none() && !io::stdin().is_terminal() {
-        return Err(CeremonyError::Usage(
+        return Err(Failure::Usage(
             "reset-card destroys the card's key and share: confirm on a terminal, or give --confirm FINGERPRINT".to_owned(),
         ));
     }

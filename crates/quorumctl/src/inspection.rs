@@ -1,10 +1,11 @@
 //! The commands that read cards without a PIN: `readers`, `status`, `export-bundle`.
 
+use crate::failure::Failure;
 use quorum_card::readers::Readers;
 use quorum_ceremony::bundle_file::BundleFile;
 use quorum_ceremony::inspect::{list_readers, summarize, Exported, Found};
 use quorum_ceremony::secret_io::check_writable;
-use quorum_ceremony::{choose_reader, resolve_reader, CeremonyError};
+use quorum_ceremony::{choose_reader, resolve_reader};
 use quorum_pcsc::PcscContext;
 
 use serde_json::{json, Value};
@@ -16,7 +17,7 @@ use crate::cli::{CardArgs, ExportArgs};
 use crate::options::parse_set_id;
 use crate::render::card_json;
 
-pub(crate) fn readers(trace: bool, report: &mut Report) -> Result<(), CeremonyError> {
+pub(crate) fn readers(trace: bool, report: &mut Report) -> Result<(), Failure> {
     let ctx = PcscContext::establish()?;
     let mut all = Vec::new();
     for r in list_readers(&ctx, trace)? {
@@ -33,11 +34,7 @@ pub(crate) fn readers(trace: bool, report: &mut Report) -> Result<(), CeremonyEr
     Ok(())
 }
 
-pub(crate) fn status(
-    args: &CardArgs,
-    trace: bool,
-    report: &mut Report,
-) -> Result<(), CeremonyError> {
+pub(crate) fn status(args: &CardArgs, trace: bool, report: &mut Report) -> Result<(), Failure> {
     let ctx = PcscContext::establish()?;
     let reader = choose_reader(&ctx, args.reader.as_deref())?;
     let summary = summarize(&ctx, &reader, trace)?;
@@ -77,7 +74,7 @@ pub(crate) fn export_bundle(
     args: &ExportArgs,
     trace: bool,
     report: &mut Report,
-) -> Result<(), CeremonyError> {
+) -> Result<(), Failure> {
     let set_id = args.set.as_deref().map(parse_set_id).transpose()?;
     check_writable(&args.out, args.force)?;
     let ctx = PcscContext::establish()?;

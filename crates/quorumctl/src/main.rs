@@ -5,6 +5,7 @@ mod audit;
 mod card_ceremonies;
 mod cli;
 mod exit;
+mod failure;
 mod hardening;
 mod inspection;
 mod memlock;
@@ -20,13 +21,13 @@ mod signals;
 mod tests;
 mod words;
 
+use crate::failure::Failure;
 use std::process::ExitCode;
 
 use clap::Parser;
 
 use exit::{Exit, ExitStatus};
 use quorum_ceremony::log::{Entry, Message, Outcome};
-use quorum_ceremony::CeremonyError;
 
 use serde_json::json;
 
@@ -109,7 +110,7 @@ fn main() -> ExitCode {
         } else {
             e.exit_status()
         };
-        (status, words::error_message(&e), report::causes(&e))
+        (status, e.message(), report::causes(&e))
     }))
 }
 
@@ -145,12 +146,7 @@ fn ceremony_name(command: &Command) -> Option<&'static str> {
     }
 }
 
-fn run(
-    cli: &Cli,
-    trace: bool,
-    logged: &mut Logged,
-    report: &mut Report,
-) -> Result<(), CeremonyError> {
+fn run(cli: &Cli, trace: bool, logged: &mut Logged, report: &mut Report) -> Result<(), Failure> {
     match &cli.command {
         Command::Readers => readers(trace, report),
         Command::Status(args) => status(args, trace, report),

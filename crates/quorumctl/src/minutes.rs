@@ -2,11 +2,12 @@
 //! (`Logged`), the `started` line and written cards of a writing ceremony (`LogJournal`),
 //! and the log evidence `--replace-unfinished` needs.
 
+use crate::failure::Failure;
 use quorum_ceremony::log::{
     CardEntry, CardOutcome, Entry, Evidence, Fingerprint, Log, Outcome, SetRef,
 };
 use quorum_ceremony::share::SeenCard;
-use quorum_ceremony::{CeremonyError, Journal};
+use quorum_ceremony::Journal;
 use quorum_protocol::crypto::CardKey;
 use quorum_protocol::crypto::KeyCheck;
 use quorum_protocol::record::PublicRecord;
@@ -96,17 +97,17 @@ impl Journal for LogJournal<'_> {
 }
 
 /// The evidence `--replace-unfinished` needs: the ceremony log, which must be on.
-pub(crate) fn replace_evidence(cli: &Cli, asked: bool) -> Result<Option<Evidence>, CeremonyError> {
+pub(crate) fn replace_evidence(cli: &Cli, asked: bool) -> Result<Option<Evidence>, Failure> {
     if !asked {
         return Ok(None);
     }
     let Some(path) = crate::audit::log_target(cli) else {
-        return Err(CeremonyError::Usage(
+        return Err(Failure::Usage(
             "--replace-unfinished recognises an unfinished set by the ceremony log's record of its start, and --no-log turns the log off; run it with the log the interrupted ceremony used (--log FILE), or factory-reset each card (`quorumctl reset-card`) and personalise it again (`quorumctl init`); nothing was done".to_owned(),
         ));
     };
     Evidence::read(&path).map(Some).map_err(|e| {
-        CeremonyError::Usage(format!(
+        Failure::Usage(format!(
             "--replace-unfinished needs the ceremony log: {}; nothing was done",
             crate::words::log::message(&e)
         ))

@@ -1,6 +1,7 @@
 //! Options turned into ceremony inputs, and the refusals that come before any card is
 //! touched: PIN sources, reader modes, names, labels, thresholds, bundles, anchors.
 
+use crate::failure::Failure;
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -19,10 +20,10 @@ use crate::cli::{PinArgs, RecoverArgs, SwapArgs};
 
 /// The PINs typed or stored on this computer: a PIN file or descriptor when given, else
 /// the keyboard.
-pub(crate) fn pin_source(args: &PinArgs) -> Result<Box<dyn PinProvider>, CeremonyError> {
+pub(crate) fn pin_source(args: &PinArgs) -> Result<Box<dyn PinProvider>, Failure> {
     let fd = match args.pin_fd {
         Some(fd) if fd < 0 => {
-            return Err(CeremonyError::Usage(format!(
+            return Err(Failure::Usage(format!(
                 "--pin-fd {fd}: a file descriptor is a number of 0 or more"
             )))
         }
@@ -43,20 +44,20 @@ pub(crate) fn pin_policy<'a>(args: &PinArgs, source: &'a dyn PinProvider) -> Pin
     }
 }
 
-pub(crate) fn parse_names(names: &[String]) -> Result<Vec<(String, String)>, CeremonyError> {
+pub(crate) fn parse_names(names: &[String]) -> Result<Vec<(String, String)>, Failure> {
     names
         .iter()
         .map(|n| match n.split_once('=') {
             Some((fp, name)) if !fp.trim().is_empty() => Ok((fp.trim().to_owned(), name.to_owned())),
-            _ => Err(CeremonyError::Usage(format!("--name {n:?}: write it as FINGERPRINT=NAME (fingerprints are shown by init and status)"))),
+            _ => Err(Failure::Usage(format!("--name {n:?}: write it as FINGERPRINT=NAME (fingerprints are shown by init and status)"))),
         })
         .collect()
 }
 
 /// A custodian name as the record takes it, refused before any card is touched.
-pub(crate) fn check_custodian_name(option: &str, name: &str) -> Result<(), CeremonyError> {
+pub(crate) fn check_custodian_name(option: &str, name: &str) -> Result<(), Failure> {
     record::check_name(name, 0).map_err(|_| {
-        CeremonyError::Usage(format!(
+        Failure::Usage(format!(
             "{option}: a custodian name is at most {} bytes of printable UTF-8 (no control or format characters); nothing was done",
             record::MAX_NAME_LEN
         ))
@@ -71,16 +72,16 @@ pub(crate) fn check_set_options(
     threshold: u8,
     shares: Option<u8>,
     allow_single_card: bool,
-) -> Result<(), CeremonyError> {
+) -> Result<(), Failure> {
     record::check_label(label)
-        .map_err(|e| CeremonyError::Usage(format!("--label: {e}; nothing was done")))?;
+        .map_err(|e| Failure::Usage(format!("--label: {e}; nothing was done")))?;
     for (fp, name) in names {
         check_custodian_name(&format!("--name {fp}={name:?}"), name)?;
     }
     quorum_ceremony::enroll::check_threshold(threshold, shares)?;
     if threshold == 1 {
         if !allow_single_card {
-            return Err(CeremonyError::Usage(
+            return Err(Failure::Usage(
                 "--threshold 1 means any one card, with its PIN, recovers the master alone, with no quorum to protect it; if that is what you want, add --allow-single-card; nothing was done".to_owned(),
             ));
         }
@@ -108,16 +109,16 @@ pub(crate) fn require_count(
     cards: &SwapArgs,
     shares: Option<u8>,
     what: &str,
-) -> Result<(), CeremonyError> {
+) -> Result<(), Failure> {
     if (cards.reader.is_some() || cards.any_reader) && shares.is_none() {
-        return Err(CeremonyError::Usage(format!(
+        return Err(Failure::Usage(format!(
             "with --reader or --any-reader, give {what} with --shares M"
         )));
     }
     Ok(())
 }
 
-pub(crate) fn cards_from(ctx: &PcscContext, args: &SwapArgs) -> Result<CardsFrom, CeremonyError> {
+pub(crate) fn cards_from(ctx: &PcscContext, args: &SwapArgs) -> Result<CardsFrom, Failure> {
     let timeout = args.timeout;
     Ok(match args.reader.as_deref() {
         None if args.any_reader => CardsFrom::AnyReader {
@@ -134,10 +135,12 @@ pub(crate) fn cards_from(ctx: &PcscContext, args: &SwapArgs) -> Result<CardsFrom
 }
 
 /// Reads the bundle a ceremony starts from; a bundle problem is the user's to fix.
-pub(crate) fn read_bundle(path: &std::path::Path) -> Result<Bundle, CeremonyError> {
-    Bundle::read(path).map_err(|source| CeremonyError::Bundle {
-        path: path.to_path_buf(),
-        source,
+pub(crate) fn read_bundle(path: &std::path::Path) -> Result<Bundle, Failure> {
+    Bundle::read(path).map_err(|source| {
+        Failure::from(CeremonyError::Bundle {
+            path: path.to_path_buf(),
+            source,
+        })
     })
 }
 
@@ -145,7 +148,7 @@ pub(crate) fn read_bundle(path: &std::path::Path) -> Result<Bundle, CeremonyErro
 /// versions of one set, so the highest version is the newest).
 pub(crate) fn read_bundle_records(
     path: &std::path::Path,
-) -> Result<(Bundle, Vec<PublicRecord>, PublicRecord), CeremonyError> {
+) -> Result<(Bundle, Vec<PublicRecord>, PublicRecord), Failure> {
     let bundle = read_bundle(path)?;
     let records = bundle
         .decoded_records()
@@ -162,20 +165,18 @@ pub(crate) fn read_bundle_records(
 }
 
 /// The set `recover` is bound to, from --bundle, --expect or --set; checked before any card is touched.
-pub(crate) fn recover_anchor(args: &RecoverArgs) -> Result<Anchor, CeremonyError> {
+pub(crate) fn recover_anchor(args: &RecoverArgs) -> Result<Anchor, Failure> {
     let expect = args
         .expect
         .as_deref()
-        .map(|e| {
-            parse_digest_prefix(e).map_err(|err| CeremonyError::Usage(format!("--expect: {err}")))
-        })
+        .map(|e| parse_digest_prefix(e).map_err(|err| Failure::Usage(format!("--expect: {err}"))))
         .transpose()?;
     if let Some(path) = &args.bundle {
         let (_, records, newest) = read_bundle_records(path)?;
         let digest = newest.set_digest();
         if let Some(prefix) = &expect {
             if !digest.starts_with(prefix) {
-                return Err(CeremonyError::Usage(format!(
+                return Err(Failure::Usage(format!(
                     "--expect {prefix} is not the set digest of the bundle {} ({digest}): check which set you mean; no card was touched",
                     path.display()
                 )));
@@ -194,12 +195,12 @@ pub(crate) fn recover_anchor(args: &RecoverArgs) -> Result<Anchor, CeremonyError
     })
 }
 
-pub(crate) fn parse_set_id(s: &str) -> Result<[u8; 16], CeremonyError> {
+pub(crate) fn parse_set_id(s: &str) -> Result<[u8; 16], Failure> {
     hex::decode(s)
         .ok()
         .and_then(|b| <[u8; 16]>::try_from(b).ok())
         .ok_or_else(|| {
-            CeremonyError::Usage(format!(
+            Failure::Usage(format!(
                 "--set {s:?}: a set id is 32 hex digits, as `quorumctl status` shows"
             ))
         })

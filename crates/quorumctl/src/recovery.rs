@@ -1,5 +1,6 @@
 //! The ceremonies that open shares: `recover` and `verify`.
 
+use crate::failure::Failure;
 use std::io::{self, IsTerminal};
 
 use quorum_ceremony::log::CardOutcome;
@@ -26,11 +27,11 @@ pub(crate) fn recover_set(
     stats: bool,
     logged: &mut Logged,
     report: &mut Report,
-) -> Result<(), CeremonyError> {
+) -> Result<(), Failure> {
     match &args.out {
         Some(out) => check_writable(out, args.force)?,
         None if report.json() => {
-            return Err(CeremonyError::Usage(
+            return Err(Failure::Usage(
                 "with --json, standard output carries the JSON result: write the secret with --out FILE".to_owned(),
             ))
         }
@@ -94,7 +95,7 @@ pub(crate) fn verify_cards(
     trace: bool,
     logged: &mut Logged,
     report: &mut Report,
-) -> Result<(), CeremonyError> {
+) -> Result<(), Failure> {
     let bundle = args.bundle.as_deref().map(read_bundle).transpose()?;
     let pins = pin_source(&args.pins)?;
     let ctx = PcscContext::establish()?;
@@ -168,7 +169,8 @@ pub(crate) fn verify_cards(
             failed: failed.len(),
             checked: checks.len(),
             pins_only: failed.iter().all(|c| c.pin_failed),
-        });
+        }
+        .into());
     }
     Ok(())
 }

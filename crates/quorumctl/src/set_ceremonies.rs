@@ -1,5 +1,6 @@
 //! The ceremonies that write a set: `enroll`, `add-card`, `reshare`.
 
+use crate::failure::Failure;
 use quorum_ceremony::add_card::{add_card, AddCardRequest};
 use quorum_ceremony::bundle_file::{BundleFile, BundleUpdate};
 use quorum_ceremony::enroll::{enroll, EnrollRequest};
@@ -30,7 +31,7 @@ pub(crate) fn enroll_set(
     trace: bool,
     logged: &mut Logged,
     report: &mut Report,
-) -> Result<(), CeremonyError> {
+) -> Result<(), Failure> {
     let stats = cli.stats;
     let names = parse_names(&args.names)?;
     let evidence = replace_evidence(cli, args.replace_unfinished)?;
@@ -43,7 +44,7 @@ pub(crate) fn enroll_set(
         args.allow_single_card,
     )?;
     if args.out.is_some() && args.generate.is_none() {
-        return Err(CeremonyError::Usage("--out is where a --generate'd secret goes; with --in or standard input you already hold the secret".to_owned()));
+        return Err(Failure::Usage("--out is where a --generate'd secret goes; with --in or standard input you already hold the secret".to_owned()));
     }
     let bundle_path = args
         .bundle
@@ -81,7 +82,7 @@ pub(crate) fn enroll_set(
         Ok(outcome) => outcome,
         Err(e) => {
             journal.unfinished(logged);
-            return Err(e);
+            return Err(e.into());
         }
     };
     let record = &outcome.enrollment.cards[0].record;
@@ -92,14 +93,14 @@ pub(crate) fn enroll_set(
     }
     let bundle = Bundle::from_enrollment(&outcome.enrollment);
     bundle.write(&bundle_path, args.force).map_err(|e| {
-        CeremonyError::Unfinished(format!(
+        Failure::Unfinished(format!(
             "the set is enrolled on every card, but the bundle could not be written: {}. Every card carries the set description, so nothing is lost: fix the cause and write the bundle from the cards with `quorumctl export-bundle`",
             crate::words::files::secret_io(&e)
         ))
     })?;
     if let Some(out) = &args.out {
         write_private_file(out, &master, args.force).map_err(|e| {
-            CeremonyError::Unfinished(format!(
+            Failure::Unfinished(format!(
                 "the set is enrolled on every card, but the generated secret could not be written: {}. Nothing is lost: recover it from the cards with `quorumctl recover --out FILE`",
                 crate::words::files::secret_io(&e)
             ))
@@ -153,7 +154,7 @@ pub(crate) fn add_new_card(
     trace: bool,
     logged: &mut Logged,
     report: &mut Report,
-) -> Result<(), CeremonyError> {
+) -> Result<(), Failure> {
     if let Some(name) = &args.name {
         check_custodian_name(&format!("--name {name:?}"), name)?;
     }
@@ -243,7 +244,7 @@ pub(crate) fn reshare_set(
     trace: bool,
     logged: &mut Logged,
     report: &mut Report,
-) -> Result<(), CeremonyError> {
+) -> Result<(), Failure> {
     let names = parse_names(&args.names)?;
     let evidence = replace_evidence(cli, args.replace_unfinished)?;
     require_count(&args.cards, args.shares, "the new set's number of cards")?;
@@ -300,7 +301,7 @@ pub(crate) fn reshare_set(
         Ok(done) => done,
         Err(e) => {
             journal.unfinished(logged);
-            return Err(e);
+            return Err(e.into());
         }
     };
     let new_record = &done.enrollment.cards[0].record;

@@ -2,6 +2,7 @@
 //! any card is touched, and the names and texts it derives. Card behaviour is tested in the
 //! ceremony crate (in-memory cards) and end to end (tests/e2e).
 
+use crate::failure::Failure;
 use clap::Parser;
 
 use super::*;
@@ -16,9 +17,9 @@ fn parse(args: &[&str]) -> Result<Cli, clap::Error> {
     Cli::try_parse_from(std::iter::once("quorumctl").chain(args.iter().copied()))
 }
 
-fn usage_text(result: Result<impl std::fmt::Debug, CeremonyError>) -> String {
+fn usage_text(result: Result<impl std::fmt::Debug, Failure>) -> String {
     match result {
-        Err(e) if e.exit_status() == ExitStatus::Usage => words::error_message(&e),
+        Err(e) if e.exit_status() == ExitStatus::Usage => e.message(),
         other => panic!("expected a usage error, got {other:?}"),
     }
 }

@@ -153,9 +153,9 @@ mod tests {
                 Stopped::NotWritten {
                     card: "a".into(),
                     reader: "R1".into(),
-                    cause: Box::new(CeremonyError::Interrupted(None)),
+                    cause: Box::new(CeremonyError::Interrupted),
                 },
-                format!("the set was NOT enrolled: writing the new card a in \"R1\" failed: {}; the other cards were not changed, so the set is as it was", CeremonyError::Interrupted(None)),
+                format!("the set was NOT enrolled: writing the new card a in \"R1\" failed: {}; the other cards were not changed, so the set is as it was", CeremonyError::Interrupted),
             ),
         ];
         for (stopped, want) in cases {
