@@ -202,6 +202,14 @@ fn ceremonies_that_change_cards_answer_in_json_too() {
             .contains("only 1 of the 2"),
         "{doc}"
     );
+    assert_eq!(
+        (
+            doc["error"]["kind"].as_str(),
+            doc["error"]["detail"]["kind"].as_str()
+        ),
+        (Some("recover_stopped"), Some("too_few_present")),
+        "{doc}"
+    );
     assert!(!never.exists());
 
     // add-card: both custodians and the third card.

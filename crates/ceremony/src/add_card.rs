@@ -57,7 +57,8 @@ pub struct AddedCardReport {
 }
 
 /// Why add-card stopped without a new card in the set (or with one but unchecked).
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug, thiserror::Error, serde::Serialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
 pub enum Stopped {
     /// Two personalised cards are present and none was named as the new one: refused
     /// before anything was written.

@@ -1363,7 +1363,7 @@ impl fmt::Display for WriteCheck {
 }
 
 /// A card of the new set whose write step failed, and the cards already holding a share.
-#[derive(Debug)]
+#[derive(Debug, serde::Serialize)]
 pub struct WriteFailure {
     /// The card, its share index, custodian name and reader.
     pub card: EnrolledCardReport,

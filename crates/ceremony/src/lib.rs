@@ -82,8 +82,10 @@ impl Journal for NoJournal {
     }
 }
 
-/// Why a ceremony stopped; each message names the card or file and what to do.
-#[derive(Debug, Error)]
+/// Why a ceremony stopped: typed, so the caller words it and scripts read it (`Serialize`
+/// gives `{"kind": …, "detail": …}`; errors of other crates serialise as their text).
+#[derive(Debug, Error, serde::Serialize)]
+#[serde(tag = "kind", content = "detail", rename_all = "snake_case")]
 pub enum CeremonyError {
     // New variants of presence, PINs, init, change-pin and reset go below this line.
     /// Cards come one by one, so how many a pass needs must be given up front.
@@ -174,7 +176,11 @@ pub enum CeremonyError {
     ReshareDeclined(reshare::Declined),
     /// The old set's shares did not make the new set (found before anything is written).
     #[error("{0}; nothing was written")]
-    ReshareNotMade(#[source] quorum_protocol::sharing::ReshareError),
+    ReshareNotMade(
+        #[source]
+        #[serde(serialize_with = "crate::inspect::as_text")]
+        quorum_protocol::sharing::ReshareError,
+    ),
     /// A reshare stopped before its end; says where the sets stand.
     #[error("{0}")]
     ReshareStopped(Box<reshare::Stopped>),
@@ -207,7 +213,11 @@ pub enum CeremonyError {
     },
     /// Below the card protocol: pcscd, readers, connections.
     #[error(transparent)]
-    Transport(#[from] TransportError),
+    Transport(
+        #[from]
+        #[serde(serialize_with = "crate::inspect::as_text")]
+        TransportError,
+    ),
     /// A card operation failed on the card named.
     #[error("card in \"{reader}\": {source}")]
     Card {
@@ -215,23 +225,44 @@ pub enum CeremonyError {
         reader: String,
         /// What failed.
         #[source]
+        #[serde(serialize_with = "crate::inspect::as_text")]
         source: CardError,
     },
     /// PIN entry or the PIN file failed.
     #[error(transparent)]
-    Pin(#[from] PinSourceError),
+    Pin(
+        #[from]
+        #[serde(serialize_with = "crate::inspect::as_text")]
+        PinSourceError,
+    ),
     /// Reading the master secret or writing a file failed.
     #[error(transparent)]
-    SecretIo(#[from] SecretIoError),
+    SecretIo(
+        #[from]
+        #[serde(serialize_with = "crate::inspect::as_text")]
+        SecretIoError,
+    ),
     /// The inputs of an enrollment were refused.
     #[error(transparent)]
-    Enroll(#[from] EnrollError),
+    Enroll(
+        #[from]
+        #[serde(serialize_with = "crate::inspect::as_text")]
+        EnrollError,
+    ),
     /// A new share could not be issued (always found before any card is written).
     #[error("{0}; nothing was written")]
-    AddCard(#[from] AddCardError),
+    AddCard(
+        #[from]
+        #[serde(serialize_with = "crate::inspect::as_text")]
+        AddCardError,
+    ),
     /// The shares did not give back the master secret (found before any output is written).
     #[error("{0}; nothing was written")]
-    Recover(#[from] RecoverError),
+    Recover(
+        #[from]
+        #[serde(serialize_with = "crate::inspect::as_text")]
+        RecoverError,
+    ),
     /// No reader holds a card.
     #[error("no card is inserted in any reader")]
     NoCards,
@@ -266,11 +297,16 @@ pub enum CeremonyError {
         reader: String,
         /// What was wrong.
         #[source]
+        #[serde(serialize_with = "crate::inspect::as_text")]
         source: PointError,
     },
     /// A record could not be built or read.
     #[error(transparent)]
-    Record(#[from] RecordError),
+    Record(
+        #[from]
+        #[serde(serialize_with = "crate::inspect::as_text")]
+        RecordError,
+    ),
     /// A card accepted its whole new record (the last PUT RECORD was answered), then left
     /// the reader before the read-back and opening: it holds the new record, unchecked.
     #[error("card {card} in \"{reader}\" holds its new record (it accepted all of it), but it was pulled out of the reader (or the reader failed) before the record was read back and checked")]
@@ -287,6 +323,7 @@ pub enum CeremonyError {
         version: u16,
         /// What failed.
         #[source]
+        #[serde(serialize_with = "crate::inspect::as_text")]
         source: crate::bundle_file::BundleUpdateError,
     },
     /// A bundle file given as input cannot be used.
@@ -296,14 +333,23 @@ pub enum CeremonyError {
         path: std::path::PathBuf,
         /// What is wrong with it.
         #[source]
+        #[serde(serialize_with = "crate::inspect::as_text")]
         source: quorum_protocol::bundle::BundleError,
     },
     /// The cards' records do not make one bundle (export-bundle).
     #[error("the cards' records do not make a bundle: {0}")]
-    CardsBundle(#[source] quorum_protocol::bundle::BundleError),
+    CardsBundle(
+        #[source]
+        #[serde(serialize_with = "crate::inspect::as_text")]
+        quorum_protocol::bundle::BundleError,
+    ),
     /// Writing progress or results failed.
     #[error("cannot write output: {0}")]
-    Output(#[from] std::io::Error),
+    Output(
+        #[from]
+        #[serde(serialize_with = "crate::inspect::as_text")]
+        std::io::Error,
+    ),
     /// The operator stopped the ceremony (Ctrl-C, SIGTERM) between two card steps, before
     /// any card changed (a ceremony that changed cards says where they stand in its own
     /// stop error).
@@ -467,6 +513,35 @@ pub fn choose_reader(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_error_serialises_as_its_kind_and_typed_detail() {
+        let timed_out = CeremonyError::WaitTimedOut {
+            what: presence::Awaited::Insertion,
+            reader: Some("Pad".into()),
+            secs: 60,
+        };
+        assert_eq!(
+            serde_json::to_value(&timed_out).unwrap(),
+            serde_json::json!({
+                "kind": "wait_timed_out",
+                "detail": { "what": "insertion", "reader": "Pad", "secs": 60 }
+            })
+        );
+        // Another crate's error goes as the text it displays.
+        let removed = CeremonyError::card("Pad", CardError::PinBlocked);
+        let value = serde_json::to_value(&removed).unwrap();
+        assert_eq!(value["kind"], "card");
+        assert_eq!(value["detail"]["reader"], "Pad");
+        assert_eq!(
+            value["detail"]["source"],
+            CardError::PinBlocked.to_string().as_str()
+        );
+        assert_eq!(
+            serde_json::to_value(CeremonyError::NoCards).unwrap(),
+            serde_json::json!({ "kind": "no_cards" })
+        );
+    }
 
     fn names() -> Vec<String> {
         [

@@ -1209,7 +1209,7 @@ pub enum Declined {
 }
 
 /// A reshare that stopped before its end: in which phase, why, and where the sets stand.
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug, thiserror::Error, serde::Serialize)]
 #[error("the reshare stopped in phase {phase}: {cause}; {}", .standing.as_ref().map_or_else(|| "nothing was written".to_owned(), |s| format!("where the sets stand: {s}")))]
 pub struct Stopped {
     /// 0: gathering (nothing written); 1: writing the new set; 2: wiping the old cards.
@@ -1233,7 +1233,8 @@ impl Stopped {
 }
 
 /// What stopped a reshare before its end.
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug, thiserror::Error, serde::Serialize)]
+#[serde(tag = "kind", content = "detail", rename_all = "snake_case")]
 pub enum Cause {
     /// A step failed; in phase 0 nothing was written, so this error is the outcome.
     #[error("{0}")]
@@ -1256,6 +1257,7 @@ pub enum Cause {
         reader: String,
         /// What failed.
         #[source]
+        #[serde(serialize_with = "crate::inspect::as_text")]
         source: quorum_card::card::CardError,
     },
 }

@@ -27,6 +27,20 @@ impl Failure {
     }
 }
 
+impl Failure {
+    /// The error's typed form for `--json`: `{"kind", "detail"}` (the ceremony error's own
+    /// serde form; the CLI's refusals are `usage` and `unfinished`, worded in `message`).
+    pub(crate) fn typed(&self) -> serde_json::Value {
+        match self {
+            Failure::Ceremony(e) => serde_json::to_value(e).unwrap_or_else(
+                |e| serde_json::json!({ "kind": "unserialisable", "detail": e.to_string() }),
+            ),
+            Failure::Usage(_) => serde_json::json!({ "kind": "usage" }),
+            Failure::Unfinished(_) => serde_json::json!({ "kind": "unfinished" }),
+        }
+    }
+}
+
 impl From<CeremonyError> for Failure {
     fn from(e: CeremonyError) -> Self {
         Failure::Ceremony(e)

@@ -104,6 +104,9 @@ fn main() -> ExitCode {
             ),
         }
     }
+    if let Err(e) = &result {
+        report.error_detail(e.typed());
+    }
     report.finish(result.map_err(|e| {
         let status = if stopped {
             ExitStatus::Interrupted

@@ -15,6 +15,7 @@ pub struct Report {
     json: bool,
     command: &'static str,
     result: Map<String, Value>,
+    error: Option<Value>,
 }
 
 impl Report {
@@ -24,6 +25,7 @@ impl Report {
             json,
             command,
             result: Map::new(),
+            error: None,
         }
     }
 
@@ -42,6 +44,11 @@ impl Report {
     /// One field of the JSON result.
     pub fn set(&mut self, key: &str, value: Value) {
         self.result.insert(key.to_owned(), value);
+    }
+
+    /// The typed form of the error the run ends with (`{"kind", "detail"}`), for scripts.
+    pub fn error_detail(&mut self, typed: Value) {
+        self.error = Some(typed);
     }
 
     /// Prints the end of the run (the error in text; the document in JSON) and gives the exit code.
@@ -67,6 +74,11 @@ impl Report {
                 Ok(()) => doc["result"] = Value::Object(self.result),
                 Err((_, message, causes)) => {
                     doc["error"] = json!({ "message": message, "causes": causes });
+                    if let Some(Value::Object(typed)) = self.error {
+                        for (key, value) in typed {
+                            doc["error"][key] = value;
+                        }
+                    }
                     if !self.result.is_empty() {
                         doc["result"] = Value::Object(self.result);
                     }
