@@ -48,10 +48,5 @@ pub enum Refusal {
     Blocked,
 }
 
-/// What changing a PIN tells the people at the table as it goes (worded by the caller).
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
-#[serde(tag = "kind", rename_all = "snake_case")]
-pub enum Told {}
-
 #[cfg(test)]
 mod in_memory;

@@ -72,19 +72,6 @@ pub(crate) fn any_reader() -> CardsFrom {
 pub(crate) struct Said(pub Vec<crate::progress::Event>);
 
 impl Said {
-    /// The already-worded lines said so far, one per line.
-    pub(crate) fn text(&self) -> String {
-        self.0
-            .iter()
-            .filter_map(|e| match e {
-                crate::progress::Event::Line(line) => Some(format!("{line}\n")),
-                _ => None,
-            })
-            .collect()
-    }
-}
-
-impl Said {
     /// The presence events told so far (cards asked for, put back, removed).
     pub(crate) fn presence(&self) -> Vec<&crate::presence::Told> {
         self.0

@@ -1,8 +1,9 @@
 //! quorum's ceremonies (init, enroll, recover, verify, add-card, reshare, change-pin,
 //! reset) and card inspections, generic over the reader and card traits of `quorum-card`
 //! and built on the I/O-free sharing core of `quorum-protocol`; the ceremony log and
-//! secret files. Progress for the people at the table goes to a writer (standard error in
-//! quorumctl); results are returned, never printed here.
+//! secret files. What happens is reported as typed events ([`progress`]) and ends in a
+//! typed outcome or a typed [`CeremonyError`]; the caller words them (quorumctl names its
+//! own options and commands there). Nothing is printed here.
 
 pub mod add_card;
 pub mod bundle_file;
@@ -25,7 +26,6 @@ pub mod secret_io;
 pub mod share;
 pub mod verify;
 
-use crate::progress::Progress;
 
 use thiserror::Error;
 
@@ -409,11 +409,6 @@ impl CeremonyError {
             source,
         }
     }
-}
-
-/// Tells one already-worded line to the people at the table.
-pub fn say(out: &mut dyn Progress, line: &str) {
-    out.tell(progress::Event::Line(line.to_owned()));
 }
 
 /// What a card says about itself after SELECT and GET STATUS, with its key validated.

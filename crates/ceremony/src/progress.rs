@@ -13,32 +13,27 @@ pub trait Progress {
 /// Something a ceremony reports while it runs.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(tag = "ceremony", content = "event", rename_all = "snake_case")]
-#[non_exhaustive]
 pub enum Event {
-    /// inserting, removing and putting back cards.
+    /// Inserting, removing and putting back cards.
     Presence(crate::presence::Told),
     /// PIN entry on a keypad or from this computer.
     Pin(crate::pin_step::Told),
-    /// personalising a card.
+    /// Personalising a card.
     Init(crate::init::Told),
-    /// changing a PIN.
-    ChangePin(crate::change_pin::Told),
-    /// factory-resetting a card.
+    /// Factory-resetting a card.
     Reset(crate::reset::Told),
-    /// enrolling a set.
+    /// Enrolling a set.
     Enroll(crate::enroll::Told),
-    /// resharing a set.
+    /// Resharing a set.
     Reshare(crate::reshare::Told),
-    /// recovering the master secret.
+    /// Recovering the master secret.
     Recover(crate::recover::Told),
-    /// checking cards.
+    /// Checking cards.
     Verify(crate::verify::Told),
-    /// adding a card to a set.
+    /// Adding a card to a set.
     AddCard(crate::add_card::Told),
-    /// opening shares.
+    /// Opening shares.
     Share(crate::share::Told),
-    /// A line already worded (kept while ceremonies move to typed events).
-    Line(String),
 }
 
 /// A sink that drops every event: for callers that show no progress.

@@ -40,7 +40,6 @@ pub(crate) fn line(event: &Event) -> String {
         Event::Presence(told) => presence::line(told),
         Event::Pin(told) => pin_step::line(told),
         Event::Init(told) => init::line(told),
-        Event::ChangePin(told) => change_pin::line(told),
         Event::Reset(told) => reset::line(told),
         Event::Enroll(told) => enroll::line(told),
         Event::Reshare(told) => reshare::line(told),
@@ -48,8 +47,6 @@ pub(crate) fn line(event: &Event) -> String {
         Event::Verify(told) => verify::line(told),
         Event::AddCard(told) => add_card::line(told),
         Event::Share(told) => share::line(told),
-        Event::Line(text) => text.clone(),
-        _ => format!("{event:?}"),
     }
 }
 

@@ -261,7 +261,6 @@ fn a_card_pulled_during_its_check_and_put_back_is_checked_again() {
         said.presence()
             .iter()
             .any(|t| matches!(t, Present::PutBack { reader, .. } if reader == "Reader 0")),
-        "{}",
-        said.text()
+        "{said}"
     );
 }

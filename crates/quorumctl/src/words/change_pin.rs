@@ -1,12 +1,7 @@
 //! The words for changing a PIN.
 
-use quorum_ceremony::change_pin::{Refusal, Told};
+use quorum_ceremony::change_pin::Refusal;
 use quorum_ceremony::CeremonyError;
-
-/// The line for one event of changing a PIN.
-pub(crate) fn line(told: &Told) -> String {
-    match *told {}
-}
 
 /// The CLI's message for an error of this ceremony step, when it words it itself: what
 /// makes a refused card usable, as a quorumctl command.
