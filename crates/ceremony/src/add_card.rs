@@ -234,7 +234,7 @@ pub fn add_card(
             Role::Skipped(Refusal { who, reason }) => (
                 who,
                 Note::Skipped {
-                    reason: Skip::from(&reason),
+                    reason: Skip::from(reason),
                 },
                 false,
             ),

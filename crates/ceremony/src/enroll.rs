@@ -359,7 +359,7 @@ fn admit(
     out: &mut dyn Progress,
 ) -> Result<(CardKey, u16), Rejection> {
     let id = identify(&mut p.card, &p.reader).map_err(|e| Rejection::Unidentified {
-        problem: e.to_string(),
+        problem: crate::progress::Shared::new(e),
     })?;
     match admit_replacement(req, &id, &mut p.card, &p.reader)? {
         Some(unfinished) => {
@@ -467,7 +467,7 @@ fn register_cards(
                 Err(e) => {
                     out.tell(Event::Enroll(Told::PinRefused {
                         card: fingerprint,
-                        problem: e.to_string(),
+                        problem: crate::progress::Shared::new(e),
                     }));
                     presenter.release(out, p, Done::Refused)?;
                 }
@@ -893,8 +893,8 @@ pub enum Told {
     PinRefused {
         /// The card's fingerprint.
         card: String,
-        /// The failure, as it describes itself.
-        problem: String,
+        /// What failed.
+        problem: crate::progress::Shared<CeremonyError>,
     },
     /// A card's PIN was accepted: it is registered for the new set.
     Registered {
@@ -1178,8 +1178,8 @@ impl fmt::Display for Refusal {
 pub enum Rejection {
     /// The card could not be identified (SELECT, GET STATUS or its key failed).
     Unidentified {
-        /// The failure, as it describes itself (it names the reader).
-        problem: String,
+        /// What failed (it names the reader).
+        problem: crate::progress::Shared<CeremonyError>,
     },
     /// The card in `reader` cannot join.
     Refused {
@@ -1204,7 +1204,7 @@ pub enum Rejection {
 impl fmt::Display for Rejection {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Rejection::Unidentified { problem } => f.write_str(problem),
+            Rejection::Unidentified { problem } => problem.fmt(f),
             Rejection::Refused {
                 card,
                 reader,

@@ -26,7 +26,6 @@ pub mod secret_io;
 pub mod share;
 pub mod verify;
 
-
 use thiserror::Error;
 
 use quorum_card::card::CardError;

@@ -499,7 +499,7 @@ impl<'a> Presenter<'a> {
                 Ok(id) => id,
                 Err(e) => {
                     out.tell(Event::Presence(Told::Unreadable {
-                        problem: e.to_string(),
+                        problem: crate::progress::Shared::new(e),
                     }));
                     self.release(out, p, Done::NotUsable)?;
                     continue;
@@ -657,8 +657,8 @@ pub enum Told {
     },
     /// A card inserted for a later pass could not be read; it is left out.
     Unreadable {
-        /// The reason, as the failure describes itself.
-        problem: String,
+        /// What failed.
+        problem: crate::progress::Shared<CeremonyError>,
     },
     /// A card inserted for a later pass is not one that pass wants now.
     Unwanted {

@@ -641,7 +641,7 @@ impl Run<'_, '_> {
                 who,
                 false,
                 Note::Skipped {
-                    reason: Skip::from(&reason),
+                    reason: Skip::from(reason),
                 },
             ),
         };

@@ -13,7 +13,7 @@
 mod standing;
 
 use crate::presence::{CountOf, Done, Unwanted, Wanted};
-use crate::progress::{Event, Progress};
+use crate::progress::{Event, Progress, Shared};
 
 use rand::rngs::OsRng;
 
@@ -541,7 +541,7 @@ fn gather_one(
 ) -> Result<CardKey, CardProblem> {
     let reader = p.reader.clone();
     let id = identify(&mut p.card, &reader).map_err(|e| CardProblem::Unidentified {
-        cause: e.to_string(),
+        cause: Shared::new(e),
     })?;
     let seen = Seen {
         card: id.key.map(|k| k.fingerprint()),
@@ -575,7 +575,7 @@ fn gather_one(
             }));
         }
         let pin = verify_pin(&mut p.card, &req.pins, &key.fingerprint(), &reader, out)
-            .map_err(|e| pulled(e.card_left(), seen.pin_failed(&e)))?;
+            .map_err(|e| pulled(e.card_left(), seen.pin_failed(e)))?;
         out.tell(Event::Reshare(Told::Registered {
             card: key.fingerprint(),
             n: g.members.len() + 1,
@@ -605,7 +605,7 @@ fn gather_one(
                 r.reason.card_left(),
                 CardProblem::NotOpened {
                     who: r.who.text,
-                    cause: r.reason.to_string(),
+                    cause: Shared::new(r.reason),
                 },
             )
         })?;
@@ -622,7 +622,7 @@ fn gather_one(
         let pin = match accepted {
             Some(pin) => pin,
             None => verify_pin(&mut p.card, &req.pins, &key.fingerprint(), &reader, out)
-                .map_err(|e| pulled(e.card_left(), seen.pin_failed(&e)))?,
+                .map_err(|e| pulled(e.card_left(), seen.pin_failed(e)))?,
         };
         let renewed = renew_key(&mut p.card, &id.select, &seen)?;
         out.tell(Event::Reshare(Told::ReuseRegistered {
@@ -962,10 +962,10 @@ pub struct Seen {
 
 impl Seen {
     /// The PIN step failed on this card.
-    fn pin_failed(&self, e: &CeremonyError) -> CardProblem {
+    fn pin_failed(&self, e: CeremonyError) -> CardProblem {
         CardProblem::PinFailed {
             card: self.clone(),
-            cause: e.to_string(),
+            cause: Shared::new(e),
         }
     }
 
@@ -1010,7 +1010,7 @@ pub enum CardProblem {
     #[error("{cause}")]
     Unidentified {
         /// What failed.
-        cause: String,
+        cause: Shared<CeremonyError>,
     },
     /// Its PIN is blocked.
     #[error("{card} has a blocked PIN")]
@@ -1060,7 +1060,7 @@ pub enum CardProblem {
         /// The card.
         card: Seen,
         /// What failed.
-        cause: String,
+        cause: Shared<CeremonyError>,
     },
     /// An old card's share did not open.
     #[error("{who}: {cause}")]
@@ -1068,7 +1068,7 @@ pub enum CardProblem {
         /// The card, as the share step names it.
         who: String,
         /// Why.
-        cause: String,
+        cause: Shared<Refused>,
     },
     /// A card named for re-use runs an applet that cannot give it the new key pair a
     /// re-used card needs (so that its old sealed share never opens again).

@@ -155,26 +155,21 @@ pub enum Skip {
         /// Why.
         why: Unusable,
     },
-    /// Any other reason, as [`Refused`] says it (domain words only).
+    /// Any other reason (the caller words it; its own text is in domain words only).
     Refused {
-        /// The sentence.
-        reason: String,
+        /// Why.
+        reason: crate::progress::Shared<Refused>,
     },
 }
 
-impl From<&Refused> for Skip {
-    fn from(refused: &Refused) -> Skip {
+impl From<Refused> for Skip {
+    fn from(refused: Refused) -> Skip {
         match refused {
-            Refused::NotAnchored { why, set } => Skip::NotAnchored {
-                why: (**why).clone(),
-                set: set.clone(),
-            },
-            Refused::NotTheNewCard(named) => Skip::NotTheNewCard {
-                named: named.clone(),
-            },
-            Refused::NotUsable(why) => Skip::NotUsable { why: *why },
+            Refused::NotAnchored { why, set } => Skip::NotAnchored { why: *why, set },
+            Refused::NotTheNewCard(named) => Skip::NotTheNewCard { named },
+            Refused::NotUsable(why) => Skip::NotUsable { why },
             other => Skip::Refused {
-                reason: other.to_string(),
+                reason: crate::progress::Shared::new(other),
             },
         }
     }

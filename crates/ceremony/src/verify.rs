@@ -18,9 +18,7 @@ use quorum_protocol::crypto::KeyChallenge;
 
 use super::inspect::SetMembership;
 use super::pin_step::verify_pin;
-use super::share::{
-    open_verified, read_member, sentence, LeftTheReader, Member, Refusal, Refused, Who,
-};
+use super::share::{open_verified, read_member, LeftTheReader, Member, Refusal, Refused, Who};
 use super::{CardsFrom, CeremonyError, PinPolicy, Presenter};
 
 /// What to check.
@@ -72,10 +70,10 @@ pub enum CheckNote {
         /// The card's record agrees with the bundle given.
         with_bundle: bool,
     },
-    /// The check failed, as the library says it.
+    /// The check failed.
     Failed {
         /// What failed.
-        reason: String,
+        reason: crate::progress::Shared<Refused>,
     },
 }
 
@@ -192,7 +190,7 @@ impl From<Refusal> for Failed {
             pin: matches!(&reason, Refused::Card(e) if e.is_pin_failure()),
             left: reason.card_left(),
             note: CheckNote::Failed {
-                reason: reason.to_string(),
+                reason: crate::progress::Shared::new(reason),
             },
             who,
         }
@@ -214,11 +212,11 @@ fn check_one(
     }
     verify_pin(card, &req.pins, &member.fingerprint(), reader, out).map_err(|e| Failed {
         who: member.who.clone(),
-        note: CheckNote::Failed {
-            reason: sentence(&e),
-        },
         pin: e.is_pin_failure(),
         left: e.card_left(),
+        note: CheckNote::Failed {
+            reason: crate::progress::Shared::new(Refused::Pin(Box::new(e))),
+        },
     })?;
     if req.no_open {
         prove_key(card, &member)?;

@@ -337,7 +337,7 @@ fn foreign_blank_and_enrolled_cards_are_refused_with_nothing_written_and_no_pin(
     };
     assert_eq!(refused.len(), 3, "{e}");
     assert!(
-        matches!(&refused[0], Rejection::Unidentified { problem } if problem.contains("no quorum applet")),
+        matches!(&refused[0], Rejection::Unidentified { problem } if problem.to_string().contains("no quorum applet")),
         "{e}"
     );
     assert!(

@@ -12,10 +12,10 @@ use crate::presence::Told as Present;
 use crate::progress::Event;
 
 /// Why a check failed, as the library says it ("" for a check that passed).
-fn failure(check: &CardCheck) -> &str {
+fn failure(check: &CardCheck) -> String {
     match &check.note {
-        CheckNote::Failed { reason } => reason,
-        CheckNote::Passed { .. } => "",
+        CheckNote::Failed { reason } => reason.to_string(),
+        CheckNote::Passed { .. } => String::new(),
     }
 }
 

@@ -27,7 +27,10 @@ pub(crate) fn line(told: &Told) -> String {
             format!("Refused: {}. Insert another card.", rejected(rejection))
         }
         Told::PinRefused { card, problem } => {
-            format!("Refused: card {card}: {problem}. Insert another card.")
+            format!(
+                "Refused: card {card}: {}. Insert another card.",
+                super::error_message(problem)
+            )
         }
         Told::Registered {
             card,
@@ -140,7 +143,7 @@ fn refusal(why: &Refusal) -> String {
 /// A refused card, named, and why.
 fn rejected(rejection: &Rejection) -> String {
     match rejection {
-        Rejection::Unidentified { problem } => problem.clone(),
+        Rejection::Unidentified { problem } => super::error_message(problem),
         Rejection::Refused {
             card,
             reader,
@@ -306,6 +309,7 @@ mod tests {
     use super::*;
     use quorum_card::card::ApduStats;
     use quorum_ceremony::enroll::{EnrolledCardReport, HeldSet, LogStart, SetName, WriteCheck};
+    use quorum_ceremony::progress::Shared;
 
     const FP: &str = "a1b2-c3d4-e5f6-0718";
     const FP2: &str = "0f0e-0d0c-0b0a-0908";
@@ -366,13 +370,6 @@ mod tests {
                     },
                 },
                 "Refused: card a1b2-c3d4-e5f6-0718 in \"Pad\" was already registered as card 1 of this set (the same card twice). Insert another card.",
-            ),
-            (
-                Told::PinRefused {
-                    card: FP.into(),
-                    problem: "wrong PIN".into(),
-                },
-                "Refused: card a1b2-c3d4-e5f6-0718: wrong PIN. Insert another card.",
             ),
             (
                 Told::Registered {
@@ -463,7 +460,7 @@ mod tests {
         };
         let e = CeremonyError::CardsRefused(vec![
             Rejection::Unidentified {
-                problem: "card in \"R0\": no quorum applet".into(),
+                problem: Shared::new(CeremonyError::NoSuchReader("R0".into())),
             },
             refused(Refusal::Blank, None),
             refused(Refusal::HoldsAnotherSet, Some(Box::new(held))),
@@ -481,13 +478,30 @@ mod tests {
         assert_eq!(
             error(&e).unwrap(),
             "the set was NOT enrolled: no PIN was asked and nothing was written, because cards were refused:\n  \
-             - card in \"R0\": no quorum applet\n  \
+             - no reader named \"R0\": run `quorumctl readers` to list them\n  \
              - card a1b2-c3d4-e5f6-0718 in \"Pad\" is blank; personalise it first with `quorumctl init`\n  \
              - card a1b2-c3d4-e5f6-0718 in \"Pad\" already holds a share of another set; enrolling it would destroy that share, so it is refused (if that set's enrollment was interrupted, `enroll --replace-unfinished` overwrites it) (set \"other\" (1-of-1, id 00ff), custodian 1 \"Ann\")\n  \
              - card a1b2-c3d4-e5f6-0718 in \"Pad\": its record cannot be read: bad\n  \
              - card a1b2-c3d4-e5f6-0718 was already registered as card 2 of this set (the same card twice)"
         );
         assert!(!e.to_string().contains('`'), "{e}");
+        // A failure kept in an event is worded by quorumctl too, with its advice.
+        let pinpad = Told::PinRefused {
+            card: FP.into(),
+            problem: Shared::new(CeremonyError::card(
+                "Pad",
+                quorum_card::card::CardError::PinpadRefused,
+            )),
+        };
+        let said = line(&pinpad);
+        assert!(
+            said.starts_with(
+                "Refused: card a1b2-c3d4-e5f6-0718: card in \"Pad\": the reader refused"
+            ) && said.ends_with(
+                "Add --no-pinpad to type the PIN on this computer. Insert another card."
+            ),
+            "{said}"
+        );
         let one = CeremonyError::CardsRefused(vec![refused(Refusal::Blocked, None)]);
         assert!(error(&one)
             .unwrap()

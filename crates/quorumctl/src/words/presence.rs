@@ -21,7 +21,7 @@ pub(crate) fn line(told: &Told) -> String {
             let card = wanted_noun(wanted);
             format!("That is not {card}: take it out of \"{reader}\" and put {card} in.")
         }
-        Told::Unreadable { problem } => format!("Skipped: {problem}"),
+        Told::Unreadable { problem } => format!("Skipped: {}", super::error_message(problem)),
         Told::Unwanted { card, why } => format!("Skipped: card {card} {}.", unwanted(*why)),
         Told::DoneWith { reader, why } => format!(
             "Done with the card in \"{reader}\" ({}); its custodian may take it out.",

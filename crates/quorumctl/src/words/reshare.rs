@@ -109,7 +109,7 @@ fn seen(card: &Seen) -> String {
 /// Why a card met in phase 0 cannot take part, naming the card.
 fn card_problem(problem: &CardProblem) -> String {
     match problem {
-        CardProblem::Unidentified { cause } => cause.clone(),
+        CardProblem::Unidentified { cause } => super::error_message(cause),
         CardProblem::PinBlocked { card } => format!("{} has a blocked PIN", seen(card)),
         CardProblem::Blank { card } => format!(
             "{} is blank: personalise it with `quorumctl init` to use it in the new set",
@@ -129,11 +129,16 @@ fn card_problem(problem: &CardProblem) -> String {
         CardProblem::RecordUnreadable { card, cause } => {
             format!("{}: its record cannot be read: {cause}", seen(card))
         }
-        CardProblem::NotAMember { card, cause }
-        | CardProblem::PinFailed { card, cause }
-        | CardProblem::KeyRenewalFailed { card, cause } => format!("{}: {cause}", seen(card)),
+        CardProblem::NotAMember { card, cause } | CardProblem::KeyRenewalFailed { card, cause } => {
+            format!("{}: {cause}", seen(card))
+        }
+        CardProblem::PinFailed { card, cause } => {
+            format!("{}: {}", seen(card), super::error_message(cause))
+        }
         CardProblem::NotOfTheOldSet { card, cause } => format!("{} {cause}", seen(card)),
-        CardProblem::NotOpened { who, cause } => format!("{who}: {cause}"),
+        CardProblem::NotOpened { who, cause } => {
+            format!("{who}: {}", super::share::refused(cause))
+        }
         CardProblem::NoKeyRenewal { card, major, minor } => format!(
             "{} runs applet protocol {major}.{minor}, which cannot give a re-used card a new key pair (protocol 1.1 can); a re-used card needs one, so that its old sealed share, which old APDU logs may hold, never opens again. Install the 1.1 applet on it, or bring a fresh card instead of --reuse",
             seen(card)
@@ -258,6 +263,7 @@ mod tests {
     use super::*;
     use crate::exit::{Exit, ExitStatus};
     use quorum_card::card::CardError;
+    use quorum_ceremony::progress::Shared;
 
     /// An old 3-of-5 set, a new 2-of-3 set.
     fn standing(old_gone: usize, new_written: usize) -> Standing {
@@ -371,7 +377,10 @@ mod tests {
             reader: Some("R1".into()),
         };
         let cases: Vec<(CardProblem, &str)> = vec![
-            (CardProblem::Unidentified { cause: "card in \"R1\": no answer".into() }, "card in \"R1\": no answer"),
+            (
+                CardProblem::Unidentified { cause: Shared::new(CeremonyError::NoCards) },
+                "no card is inserted in any reader: insert the custodian cards (or use --reader to swap them through one reader)",
+            ),
             (
                 CardProblem::Pulled { card: at(Some("R0")) },
                 "card 51d4-77cb in \"R0\" left the reader before its step finished, and was not put back",
@@ -395,8 +404,20 @@ mod tests {
                 CardProblem::NotOfTheOldSet { card: at(None), cause: "belongs to another set".into() },
                 "card 51d4-77cb belongs to another set",
             ),
-            (CardProblem::PinFailed { card: at(None), cause: "wrong PIN".into() }, "card 51d4-77cb: wrong PIN"),
-            (CardProblem::NotOpened { who: "aa11 (custodian 1 \"A\")".into(), cause: "wrong PIN".into() }, "aa11 (custodian 1 \"A\"): wrong PIN"),
+            (
+                CardProblem::PinFailed {
+                    card: at(None),
+                    cause: Shared::new(CeremonyError::card("R0", quorum_card::card::CardError::PinpadRefused)),
+                },
+                "card 51d4-77cb: card in \"R0\": the reader refused quorum's PIN entry request (6B80): its firmware does not support quorum's PIN format (6 to 12 ASCII digits in a 12-byte block); nothing was sent to the card. Add --no-pinpad to type the PIN on this computer",
+            ),
+            (
+                CardProblem::NotOpened {
+                    who: "aa11 (custodian 1 \"A\")".into(),
+                    cause: Shared::new(quorum_ceremony::share::Refused::NoShare(quorum_protocol::apdu::LifeCycle::Blank)),
+                },
+                "aa11 (custodian 1 \"A\"): holds no share (state: BLANK)",
+            ),
             (
                 CardProblem::NoKeyRenewal { card: at(Some("R0")), major: 1, minor: 0 },
                 "card 51d4-77cb in \"R0\" runs applet protocol 1.0, which cannot give a re-used card a new key pair (protocol 1.1 can); a re-used card needs one, so that its old sealed share, which old APDU logs may hold, never opens again. Install the 1.1 applet on it, or bring a fresh card instead of --reuse",

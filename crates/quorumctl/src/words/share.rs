@@ -1,7 +1,7 @@
 //! The words for opening shares: the line said for each card used or skipped, and the
 //! notes of the final summary and of error listings.
 
-use quorum_ceremony::share::{Note, SeenCard, Skip, Told, Unusable};
+use quorum_ceremony::share::{LeftTheReader, Note, Refused, SeenCard, Skip, Told, Unusable};
 use quorum_ceremony::CeremonyError;
 
 /// The line for one event of opening shares.
@@ -48,7 +48,19 @@ fn skip(s: &Skip) -> String {
         }
         Skip::NotTheNewCard { named } => format!("is not the new card named with --new ({named})"),
         Skip::NotUsable { why } => unusable(*why).to_owned(),
-        Skip::Refused { reason } => reason.clone(),
+        Skip::Refused { reason } => refused(reason),
+    }
+}
+
+/// Why the share step refused a card, with quorumctl's advice where a card's or a PIN's
+/// failure has some (a reader whose keypad cannot do what quorum asks, for example).
+pub(crate) fn refused(reason: &Refused) -> String {
+    match reason {
+        Refused::Card(e) if !e.card_left() => {
+            format!("{reason}{}", super::pin_step::card_advice(e).unwrap_or(""))
+        }
+        Refused::Pin(e) if !e.card_left() => super::error_message(e),
+        other => other.to_string(),
     }
 }
 
@@ -143,7 +155,9 @@ mod tests {
         assert_eq!(
             note(&Note::Skipped {
                 reason: Skip::Refused {
-                    reason: "holds no share (state: BLANK)".into()
+                    reason: quorum_ceremony::progress::Shared::new(Refused::NoShare(
+                        quorum_protocol::apdu::LifeCycle::Blank
+                    ))
                 }
             }),
             "holds no share (state: BLANK)"

@@ -51,7 +51,7 @@ pub(crate) fn note(n: &CheckNote) -> String {
                 ""
             }
         ),
-        CheckNote::Failed { reason } => reason.clone(),
+        CheckNote::Failed { reason } => super::share::refused(reason),
     }
 }
 
@@ -124,7 +124,11 @@ mod tests {
         let failed = CardCheck {
             ok: false,
             note: CheckNote::Failed {
-                reason: "holds no share (state: PERSONALISED)".into(),
+                reason: quorum_ceremony::progress::Shared::new(
+                    quorum_ceremony::share::Refused::NoShare(
+                        quorum_protocol::apdu::LifeCycle::Personalised,
+                    ),
+                ),
             },
             ..passed
         };
