@@ -174,7 +174,7 @@ fn state_advice(command: &str, state: Option<LifeCycle>) -> &'static str {
             "the card is already initialised; only a factory reset (which erases its key and record) makes it blank again"
         }
         (Some(LifeCycle::Personalised), _) => "the card holds no record yet; enroll it in a set first",
-        _ => "check the card's state with `quorumctl status`",
+        _ => "check the card's state",
     }
 }
 

@@ -7,6 +7,7 @@ use quorum_card::transport::TransportError;
 use quorum_ceremony::pin_step::{AskedAgain, NewPinRefusal, Told};
 use quorum_ceremony::pins::{PinOrigin, PinPath, PinSourceError};
 use quorum_ceremony::CeremonyError;
+use quorum_protocol::apdu::LifeCycle;
 use quorum_protocol::pin::{PIN_MAX_DIGITS, PIN_MIN_DIGITS};
 
 /// The line for one event of PIN entry on a keypad or from this computer.
@@ -96,6 +97,11 @@ pub(crate) fn card_advice(e: &CardError) -> Option<&'static str> {
         }
         CardError::PinpadRefused => Some(". Add --no-pinpad to type the PIN on this computer"),
         CardError::Transport(t) => transport_advice(t),
+        // the card's state could not be read, or is not one the card's answer explains
+        CardError::WrongState { command, state } => match (state, *command) {
+            (Some(LifeCycle::Blank | LifeCycle::Personalised), _) | (Some(_), "INITIALISE") => None,
+            _ => Some(" with `quorumctl status`"),
+        },
         _ => None,
     }
 }
@@ -106,6 +112,10 @@ fn transport_advice(e: &TransportError) -> Option<&'static str> {
         TransportError::MalformedFeatures(_) => {
             Some(", or add --no-pinpad to type the PIN on this computer")
         }
+        TransportError::UnknownReader(_) => Some("; run `quorumctl readers` to list the readers"),
+        TransportError::ReaderGone(_) => Some(
+            ". Plug it in again, check that `quorumctl readers` lists it, and repeat the command",
+        ),
         _ => None,
     }
 }
@@ -301,6 +311,35 @@ mod tests {
         let e = CeremonyError::card("R", CardError::WrongPin { tries_left: 4 });
         assert_eq!(error(&e), None);
         assert_eq!(crate::words::error_message(&e), e.to_string());
+    }
+
+    #[test]
+    fn reader_and_state_errors_name_the_command_that_shows_more() {
+        let gone = CeremonyError::Transport(TransportError::ReaderGone("Pinpad 00 00".into()));
+        let message = crate::words::error_message(&gone);
+        assert!(
+            message.starts_with("reader \"Pinpad 00 00\" disappeared")
+                && message.contains("Plug it in again, check that `quorumctl readers` lists it"),
+            "{message}"
+        );
+        assert!(!gone.to_string().contains("quorumctl"), "{gone}");
+        let unknown = CeremonyError::Transport(TransportError::UnknownReader("X".into()));
+        assert!(crate::words::error_message(&unknown)
+            .ends_with("run `quorumctl readers` to list the readers"));
+        let unread = CeremonyError::card(
+            "R",
+            CardError::WrongState {
+                command: "GET RECORD",
+                state: None,
+            },
+        );
+        assert!(crate::words::error_message(&unread)
+            .ends_with("check the card's state with `quorumctl status`"));
+        let blank = CardError::WrongState {
+            command: "GET RECORD",
+            state: Some(LifeCycle::Blank),
+        };
+        assert_eq!(card_advice(&blank), None, "the state explains itself");
     }
 
     #[test]
