@@ -254,15 +254,7 @@ pub fn add_card(
         };
         out.tell(Event::Share(crate::share::Told::Seen(card.clone())));
         seen.push(card);
-        presenter.release(
-            out,
-            p,
-            if used {
-                Done::ShareOpened
-            } else {
-                Done::Skipped
-            },
-        )?;
+        presenter.release(out, p, Done::opened(used))?;
     }
     if shares.len() < need {
         return Err(Stopped::QuorumShort {

@@ -1438,7 +1438,7 @@ impl Standing {
     }
 
     /// The account of the cards, up to (not including) what to do next.
-    fn account(&self) -> String {
+    pub fn account(&self) -> String {
         let (label, id) = (&self.set.label, &self.set.id);
         let (n, m) = (self.threshold, self.cards);
         if self.written.is_empty() {

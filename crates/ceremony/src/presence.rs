@@ -790,6 +790,17 @@ pub enum Done {
     Unwanted(Unwanted),
 }
 
+impl Done {
+    /// A card whose share was opened, or one that was skipped.
+    pub fn opened(used: bool) -> Done {
+        if used {
+            Done::ShareOpened
+        } else {
+            Done::Skipped
+        }
+    }
+}
+
 /// Why a later pass does not want a card it was handed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
 #[serde(rename_all = "snake_case")]

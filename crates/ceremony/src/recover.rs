@@ -483,15 +483,7 @@ impl Run<'_, '_> {
                 if self.complete() {
                     presenter.finish(out, p);
                 } else {
-                    presenter.release(
-                        out,
-                        p,
-                        if used {
-                            Done::ShareOpened
-                        } else {
-                            Done::Skipped
-                        },
-                    )?;
+                    presenter.release(out, p, Done::opened(used))?;
                 }
             }
         }

@@ -243,44 +243,18 @@ fn write_failed(f: &WriteFailure) -> String {
     )
 }
 
-/// Where an enrollment stopped in its write phase stands, and how to finish.
+/// Where an enrollment stopped in its write phase stands (the ceremony's account), and how
+/// to finish (the quorumctl commands for it).
 fn stopped(s: &Standing) -> String {
-    let (label, id) = (&s.set.label, &s.set.id);
-    let (n, m) = (s.threshold, s.cards);
     let account = if s.written.is_empty() {
-        format!(
-            "the set \"{label}\" (id {id}) was NOT enrolled and no card was changed: none of its {m} cards was written ({}). No bundle was written",
-            s.unwritten.join(", ")
-        )
+        s.account()
     } else {
-        let holding: Vec<String> = s
-            .written
-            .iter()
-            .map(|w| format!("{} (custodian {} \"{}\")", w.fingerprint, w.index, w.name))
-            .collect();
-        let recoverable = if s.recoverable() {
-            format!("these {} cards could recover the master on their own ({n} are needed), but the set is incomplete: do not rely on it", s.written.len())
-        } else {
-            format!("fewer than the {n} needed hold a share, so the set cannot be recovered; its shares are of no use")
-        };
         let finish = if s.start_logged {
             "To finish, run `quorumctl enroll --replace-unfinished` with the same cards (and the same ceremony log): it recognises the cards of this unfinished set from the log's record of its start and overwrites them, with no factory reset"
         } else {
             "Its start was not logged (--no-log), so `enroll --replace-unfinished` cannot recognise these cards: factory-reset each one (`quorumctl reset-card`) and personalise it again (`quorumctl init`) before enrolling again"
         };
-        let untouched = s.unwritten.len();
-        format!(
-            "the set \"{label}\" (id {id}, {n}-of-{m}) was NOT enrolled. {} of its {m} cards hold their share of this unfinished set (written, read back and checked): {}; {untouched} {} not written and as {} were{}. {recoverable}. No bundle was written. {finish}",
-            s.written.len(),
-            holding.join(", "),
-            if untouched == 1 { "card was" } else { "cards were" },
-            if untouched == 1 { "it" } else { "they" },
-            if untouched == 0 {
-                String::new()
-            } else {
-                format!(" ({})", s.unwritten.join(", "))
-            },
-        )
+        format!("{}. {finish}", s.account())
     };
     format!("stopped on request (Ctrl-C or a termination signal): {account}")
 }

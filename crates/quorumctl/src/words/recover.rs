@@ -81,7 +81,7 @@ fn stopped(s: &Stopped) -> String {
                 } else {
                     "no PIN was asked and nothing was written"
                 },
-                sets_listing(sets)
+                SetSeen::listing(sets)
             )
         }
     }
@@ -93,27 +93,6 @@ fn disagreeing_hint(disagreeing: usize) -> String {
         return String::new();
     }
     format!("\n{disagreeing} card(s) carry the bundle's set id but disagree with its description: if they are the set's own cards, the bundle was edited; use an intact copy, or --expect with the set digest from the ceremony minutes")
-}
-
-/// The sets in sight, one line each.
-fn sets_listing(sets: &[SetSeen]) -> String {
-    sets.iter()
-        .map(|s| {
-            format!(
-                "  - \"{}\", {}-of-{}, set digest {}; cards: {}",
-                s.label,
-                s.threshold,
-                s.count,
-                s.digest,
-                s.cards
-                    .iter()
-                    .map(|c| format!("{} in \"{}\"", c.fingerprint, c.reader))
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            )
-        })
-        .collect::<Vec<_>>()
-        .join("\n")
 }
 
 #[cfg(test)]

@@ -23,34 +23,7 @@ fn checked(c: &CardCheck) -> String {
 /// What a card's check found.
 pub(crate) fn note(n: &CheckNote) -> String {
     match n {
-        CheckNote::Passed {
-            set,
-            no_open,
-            with_bundle,
-        } => format!(
-            "PIN accepted; {} {} of set \"{}\" ({}-of-{}, id {}) (set version {}){}{}",
-            if *no_open {
-                "the card answered a fresh key challenge with the key its record lists for custodian"
-            } else {
-                "the share opens and matches the commitment published for custodian"
-            },
-            set.index,
-            set.label,
-            set.threshold,
-            set.count,
-            set.set_id,
-            set.set_version,
-            if *no_open {
-                "; its share was not read"
-            } else {
-                ""
-            },
-            if *with_bundle {
-                "; the card's record agrees with the bundle"
-            } else {
-                ""
-            }
-        ),
+        CheckNote::Passed { .. } => n.to_string(),
         CheckNote::Failed { reason } => super::share::refused(reason),
     }
 }
