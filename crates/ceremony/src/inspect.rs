@@ -301,3 +301,78 @@ pub fn export_bundle(
         skipped,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::in_memory_kit::*;
+    use quorum_card::memory::MemoryReaders;
+
+    fn names(n: usize) -> Vec<String> {
+        (0..n).map(|i| format!("Reader {i}")).collect()
+    }
+
+    #[test]
+    fn export_rebuilds_the_set_s_bundle_and_names_every_card_left_out() {
+        let set = EnrolledSet::new(2, 2, "vault");
+        let fresh = fresh_cards(1);
+        let cards = [set.cards[0].clone(), fresh[0].clone(), set.cards[1].clone()];
+        let readers = MemoryReaders::with_cards(&cards);
+        let exported = export_bundle(&readers, &names(3), None, false).unwrap();
+        assert_eq!(exported.used.len(), 2);
+        assert_eq!(exported.bundle.records.len(), 2);
+        assert_eq!(exported.skipped.len(), 1, "{:?}", exported.skipped);
+        assert!(
+            exported.skipped[0].starts_with("card in \"Reader 1\": holds no record"),
+            "{:?}",
+            exported.skipped
+        );
+        assert_eq!(pin_checks(&cards), 0, "no PIN is asked");
+    }
+
+    #[test]
+    fn export_of_a_set_no_card_holds_is_refused_with_the_cards_seen() {
+        let set = EnrolledSet::new(1, 1, "vault");
+        let readers = MemoryReaders::with_cards(&set.cards);
+        let other = [0x5a; 16];
+        let Err(e) = export_bundle(&readers, &names(1), Some(other), false) else {
+            panic!("no card holds that set");
+        };
+        match e {
+            CeremonyError::NoCardOfSet { set_id, skipped } => {
+                assert_eq!(set_id, Some(hex::encode(other)));
+                assert_eq!(skipped.len(), 1);
+                assert!(skipped[0].contains("belongs to another"), "{skipped:?}");
+            }
+            e => panic!("{e}"),
+        }
+        assert!(matches!(
+            export_bundle(&readers, &[], None, false),
+            Err(CeremonyError::NoCards)
+        ));
+    }
+
+    #[test]
+    fn a_one_card_command_takes_the_only_card_or_asks_which() {
+        let cards = fresh_cards(2);
+        let readers = MemoryReaders::new(&["Pad A", "Pad B"]);
+        assert!(matches!(
+            crate::choose_reader(&readers, None),
+            Err(CeremonyError::NoCards)
+        ));
+        readers.insert("Pad B", &cards[0]);
+        assert_eq!(crate::choose_reader(&readers, None).unwrap(), "Pad B");
+        readers.insert("Pad A", &cards[1]);
+        match crate::choose_reader(&readers, None) {
+            Err(CeremonyError::WhichCard(with_card)) => {
+                assert_eq!(with_card, ["Pad A", "Pad B"])
+            }
+            other => panic!("{:?}", other.err()),
+        }
+        assert_eq!(crate::choose_reader(&readers, Some("b")).unwrap(), "Pad B");
+        assert!(matches!(
+            crate::choose_reader(&readers, Some("Pad")),
+            Err(CeremonyError::AmbiguousReader { .. })
+        ));
+    }
+}

@@ -610,3 +610,106 @@ fn one_reader_sends_back_a_card_whose_pin_fails_and_takes_another() {
     );
     assert_eq!(other_pin.borrow().writes(), 0);
 }
+
+/// A ceremony log that stops the ceremony (as Ctrl-C would) once `after` cards are
+/// written, or that cannot record the start at all.
+struct Minutes<'a> {
+    stop: &'a std::sync::atomic::AtomicBool,
+    after: usize,
+    written: usize,
+    unwritable: bool,
+}
+
+impl Journal for Minutes<'_> {
+    fn starting(&mut self, _: &PublicRecord, _: &[CardKey]) -> Result<(), String> {
+        match self.unwritable {
+            true => Err("disk full".into()),
+            false => Ok(()),
+        }
+    }
+
+    fn written(&mut self, _: &CardKey) {
+        self.written += 1;
+        if self.written >= self.after {
+            self.stop.store(true, std::sync::atomic::Ordering::SeqCst);
+        }
+    }
+}
+
+#[test]
+fn a_stop_request_in_the_write_phase_says_which_cards_hold_the_unfinished_set() {
+    let cards = fresh_cards(3);
+    let readers = MemoryReaders::with_cards(&cards);
+    let pins = pin_file();
+    let stop = std::sync::atomic::AtomicBool::new(false);
+    let mut req = enroll_request(2, "vault", every_reader(), &pins);
+    req.interrupt = &stop;
+    let mut minutes = Minutes {
+        stop: &stop,
+        after: 1,
+        written: 0,
+        unwritable: false,
+    };
+    let Err(e) = enroll(&readers, &req, &mut minutes, &mut Said::default()) else {
+        panic!("the ceremony must stop");
+    };
+    let CeremonyError::EnrollStopped(standing) = &e else {
+        panic!("{e}");
+    };
+    assert_eq!((standing.written.len(), standing.unwritten.len()), (1, 2));
+    assert!(standing.start_logged, "the journal records starts");
+    assert!(
+        !standing.recoverable(),
+        "1 card cannot recover a 2-of-3 set"
+    );
+    let enrolled: Vec<_> = cards
+        .iter()
+        .filter(|c| c.borrow().state() == LifeCycle::Enrolled)
+        .map(fingerprint)
+        .collect();
+    assert_eq!(enrolled, vec![standing.written[0].fingerprint.clone()]);
+    for fp in &standing.unwritten {
+        let card = cards.iter().find(|c| fingerprint(c) == *fp).unwrap();
+        assert_eq!(card.borrow().state(), LifeCycle::Personalised, "untouched");
+    }
+}
+
+#[test]
+fn a_stop_request_before_the_write_phase_changes_no_card() {
+    let cards = fresh_cards(2);
+    let readers = MemoryReaders::with_cards(&cards);
+    let pins = pin_file();
+    let stop = std::sync::atomic::AtomicBool::new(true);
+    let mut req = enroll_request(2, "vault", every_reader(), &pins);
+    req.interrupt = &stop;
+    let (result, _) = run(&readers, &req);
+    assert!(
+        matches!(result, Err(CeremonyError::Interrupted)),
+        "{:?}",
+        result.err()
+    );
+    assert_eq!(writes(&cards), 0);
+}
+
+#[test]
+fn a_start_the_log_cannot_record_stops_before_any_card_is_written() {
+    let cards = fresh_cards(2);
+    let readers = MemoryReaders::with_cards(&cards);
+    let pins = pin_file();
+    let stop = std::sync::atomic::AtomicBool::new(false);
+    let req = enroll_request(2, "vault", every_reader(), &pins);
+    let mut minutes = Minutes {
+        stop: &stop,
+        after: usize::MAX,
+        written: 0,
+        unwritable: true,
+    };
+    let Err(e) = enroll(&readers, &req, &mut minutes, &mut Said::default()) else {
+        panic!("the ceremony must stop");
+    };
+    assert!(
+        matches!(&e, CeremonyError::StartNotLogged(why) if why == "disk full"),
+        "{e}"
+    );
+    assert_eq!(writes(&cards), 0);
+}
