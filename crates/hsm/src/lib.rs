@@ -1,0 +1,56 @@
+//! quorum's PKCS#11 end: moves a master key into a token and out of it wrapped, so the key
+//! is never in the clear outside this process's memory, and proves an imported copy by a
+//! check computed inside the token. The only crate that loads a PKCS#11 module (`cryptoki`).
+//!
+//! The two directions a ceremony needs:
+//! - recover into a token: [`Token::import_secret`] (the token makes a one-time RSA unwrap
+//!   key, the host sends a fresh AES transport key under RSA-OAEP and the secret under AES key
+//!   wrap with padding, RFC 5649);
+//! - enroll from a token: [`Token::export_secret`] (the host makes a one-time RSA key pair in
+//!   memory, the token wraps the key to it with RSA-OAEP), and [`Token::generate_secret`]
+//!   for a key the token makes itself and quorum backs up at once.
+
+mod error;
+mod export;
+mod import;
+mod mechanism;
+mod token;
+
+#[cfg(test)]
+mod tests;
+
+pub use error::{HsmError, PinTries};
+pub use export::Exported;
+pub use import::{AesUsage, CheckValue, ImportOptions, ImportPath, Imported};
+pub use mechanism::{KwpMechanism, OaepHash};
+pub use token::{KeyHandle, Token};
+
+/// The kinds of secret key quorum moves, because the token must be told what it holds and
+/// which uses (and which check) fit it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum KeyType {
+    /// An AES key (CKK_AES) of 16, 24 or 32 bytes.
+    Aes,
+    /// A generic secret (CKK_GENERIC_SECRET), e.g. an HMAC key or a seal key, 1 to 512 bytes.
+    GenericSecret,
+}
+
+impl KeyType {
+    /// Whether a secret of `len` bytes can be a key of this type, checked before anything is
+    /// created in the token.
+    pub fn fits(self, len: usize) -> bool {
+        match self {
+            KeyType::Aes => matches!(len, 16 | 24 | 32),
+            KeyType::GenericSecret => (1..=512).contains(&len),
+        }
+    }
+}
+
+impl std::fmt::Display for KeyType {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            KeyType::Aes => "AES",
+            KeyType::GenericSecret => "generic secret",
+        })
+    }
+}
