@@ -88,7 +88,9 @@ pub enum HsmError {
     },
     /// The key is marked non-extractable, so the token will not wrap it out; only the
     /// HSM's own backup path (its vendor's key backup or cloning) can copy it.
-    #[error("the key labelled {label:?} is not extractable; only the HSM's own backup path can copy it")]
+    #[error(
+        "the key labelled {label:?} is not extractable; only the HSM's own backup path can copy it"
+    )]
     NotExtractable {
         /// The key label.
         label: String,

@@ -16,7 +16,7 @@
 use std::cell::Cell;
 
 use aes_kw::cipher::{BlockCipherEncrypt, KeyInit};
-use aes_kw::{KwpAes256};
+use aes_kw::KwpAes256;
 use cryptoki::error::RvError;
 use cryptoki::mechanism::{Mechanism, MechanismType};
 use cryptoki::object::{Attribute, AttributeType, KeyType as CkKeyType, ObjectClass, ObjectHandle};
@@ -27,7 +27,7 @@ use sha2::Sha256;
 use zeroize::Zeroizing;
 
 use crate::error::HsmError;
-use crate::mechanism::{standard, RsaAesKeyWrapParams, CKM_RSA_AES_KEY_WRAP, CKM_AES_KEY_WRAP_KWP};
+use crate::mechanism::{standard, RsaAesKeyWrapParams, CKM_AES_KEY_WRAP_KWP, CKM_RSA_AES_KEY_WRAP};
 use crate::token::{fresh_id, usage_aes, usage_generic, KeyHandle, Token};
 use crate::{KeyType, KwpMechanism, OaepHash};
 
@@ -226,7 +226,7 @@ impl Token {
         }
         let id = fresh_id()?;
         let id_hex = hex::encode(&id);
-        let template = key_template(key_label, &id, key_type, secret.len(), &options.aes_usage);
+        let template = key_template(key_label, &id, key_type, &options.aes_usage);
 
         let (handle, path, one_time) = self.unwrap_into_token(secret, &template, &options)?;
         let after = |step: &'static str, e: HsmError| HsmError::AfterImport {
@@ -250,9 +250,12 @@ impl Token {
                 e => after("computing the check value", e),
             })?;
         for old in &existing {
-            self.session
-                .destroy_object(*old)
-                .map_err(|e| after("removing the replaced objects", HsmError::at("destroying an object")(e)))?;
+            self.session.destroy_object(*old).map_err(|e| {
+                after(
+                    "removing the replaced objects",
+                    HsmError::at("destroying an object")(e),
+                )
+            })?;
         }
         Ok(Imported {
             handle: KeyHandle(handle),
@@ -313,7 +316,13 @@ impl Token {
                 }
                 if !kwps.is_empty() {
                     if let Some(r) = self.oaep_then_kwp(
-                        private, &public, &kwps, secret, template, &mut one_time, &mut tried,
+                        private,
+                        &public,
+                        &kwps,
+                        secret,
+                        template,
+                        &mut one_time,
+                        &mut tried,
                     )? {
                         return Ok((r.0, r.1, Some(one_time)));
                     }
@@ -369,13 +378,20 @@ impl Token {
         ];
         let (public, private) = self
             .session
-            .generate_key_pair(&Mechanism::RsaPkcsKeyPairGen, &public_template, &private_template)
+            .generate_key_pair(
+                &Mechanism::RsaPkcsKeyPairGen,
+                &public_template,
+                &private_template,
+            )
             .map_err(HsmError::at("generating the one-time unwrap key"))?;
         one_time.handles.push(private);
         one_time.handles.push(public);
         let attrs = self
             .session
-            .get_attributes(public, &[AttributeType::Modulus, AttributeType::PublicExponent])
+            .get_attributes(
+                public,
+                &[AttributeType::Modulus, AttributeType::PublicExponent],
+            )
             .map_err(HsmError::at("reading the unwrap key's public part"))?;
         let (mut n, mut e) = (None, None);
         for a in attrs {
@@ -452,7 +468,12 @@ impl Token {
             let sent = oaep_encrypt(public, oaep, &transport[..])?;
             match self
                 .session
-                .unwrap_key(&Mechanism::RsaPkcsOaep(oaep.params()), private, &sent, &transport_template)
+                .unwrap_key(
+                    &Mechanism::RsaPkcsOaep(oaep.params()),
+                    private,
+                    &sent,
+                    &transport_template,
+                )
                 .map_err(HsmError::at("unwrapping the transport key with RSA-OAEP"))
             {
                 Ok(h) => {
@@ -508,12 +529,13 @@ impl Token {
                     .session
                     .sign(&Mechanism::Sha256Hmac, key, HMAC_CHECK_MESSAGE)
                     .map_err(HsmError::at("computing the HMAC check"))?;
-                let mut mac = <Hmac<Sha256> as hmac::KeyInit>::new_from_slice(secret).map_err(|e| {
-                    HsmError::HostCrypto {
-                        step: "the HMAC check",
-                        detail: e.to_string(),
-                    }
-                })?;
+                let mut mac =
+                    <Hmac<Sha256> as hmac::KeyInit>::new_from_slice(secret).map_err(|e| {
+                        HsmError::HostCrypto {
+                            step: "the HMAC check",
+                            detail: e.to_string(),
+                        }
+                    })?;
                 mac.update(HMAC_CHECK_MESSAGE);
                 let host = mac.finalize().into_bytes();
                 if token[..] != host[..] {
@@ -534,13 +556,7 @@ fn mismatch() -> HsmError {
 }
 
 /// The template of the imported key: a token object, sensitive, never extractable.
-fn key_template(
-    label: &str,
-    id: &[u8],
-    key_type: KeyType,
-    len: usize,
-    usage: &AesUsage,
-) -> Vec<Attribute> {
+fn key_template(label: &str, id: &[u8], key_type: KeyType, usage: &AesUsage) -> Vec<Attribute> {
     let mut t = vec![
         Attribute::Class(ObjectClass::SECRET_KEY),
         Attribute::Token(true),
@@ -556,8 +572,9 @@ fn key_template(
             t.extend(usage_aes(usage));
         }
         KeyType::GenericSecret => {
+            // No CKA_VALUE_LEN: the length comes with the unwrapped value, and SoftHSM 2.6.1
+            // answers CKR_ATTRIBUTE_READ_ONLY when the template names it.
             t.push(Attribute::KeyType(CkKeyType::GENERIC_SECRET));
-            t.push(Attribute::ValueLen((len as u64).into()));
             t.extend(usage_generic());
         }
     }
@@ -572,7 +589,11 @@ fn transport_key() -> Result<Zeroizing<[u8; 32]>, HsmError> {
 }
 
 /// RSA-OAEP encryption to the token's one-time public key, with the digest being tried.
-fn oaep_encrypt(public: &rsa::PublicKey, oaep: OaepHash, plain: &[u8]) -> Result<Vec<u8>, HsmError> {
+fn oaep_encrypt(
+    public: &rsa::PublicKey,
+    oaep: OaepHash,
+    plain: &[u8],
+) -> Result<Vec<u8>, HsmError> {
     match oaep {
         OaepHash::Sha256 => public.oaep_encrypt::<Sha256>(plain),
         OaepHash::Sha1 => public.oaep_encrypt::<sha1::Sha1>(plain),
@@ -590,10 +611,12 @@ fn kwp_wrap(transport: &[u8; 32], secret: &[u8]) -> Result<Vec<u8>, HsmError> {
         detail: e.to_string(),
     })?;
     let mut buf = vec![0u8; secret.len().div_ceil(8) * 8 + 8];
-    let out = kwp.wrap_key(secret, &mut buf).map_err(|e| HsmError::HostCrypto {
-        step: "AES key wrap",
-        detail: e.to_string(),
-    })?;
+    let out = kwp
+        .wrap_key(secret, &mut buf)
+        .map_err(|e| HsmError::HostCrypto {
+            step: "AES key wrap",
+            detail: e.to_string(),
+        })?;
     Ok(out.to_vec())
 }
 

@@ -1,7 +1,9 @@
 //! Opening a token (load the module, find the token by label, log in as user) and the small
 //! object operations both directions share.
 
-use std::path::Path;
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::{Mutex, OnceLock};
 
 use cryptoki::context::{CInitializeArgs, CInitializeFlags, Pkcs11};
 use cryptoki::error::{Error as Pkcs11Error, RvError};
@@ -29,8 +31,9 @@ pub struct KeyHandle(pub(crate) ObjectHandle);
 
 impl KeyHandle {
     /// The PKCS#11 object handle number, for the operator's record.
+    #[allow(clippy::useless_conversion, reason = "CK_ULONG is u32 on Windows")]
     pub fn raw(self) -> u64 {
-        self.0.handle() as u64
+        u64::from(self.0.handle())
     }
 }
 
@@ -61,7 +64,9 @@ impl Token {
             Err(Pkcs11Error::Pkcs11(RvError::PinIncorrect, _))
             | Err(Pkcs11Error::Pkcs11(RvError::PinLenRange, _))
             | Err(Pkcs11Error::Pkcs11(RvError::PinInvalid, _)) => {
-                let info = ctx.get_token_info(slot).map_err(HsmError::at("reading token flags"))?;
+                let info = ctx
+                    .get_token_info(slot)
+                    .map_err(HsmError::at("reading token flags"))?;
                 if info.user_pin_locked() {
                     return Err(HsmError::PinLocked);
                 }
@@ -199,21 +204,33 @@ impl Token {
     }
 }
 
-/// Loads the module and initialises it; an already initialised library (a second token in
-/// the same process) is fine.
+/// Loads the module and initialises it once per process, and keeps it loaded: PKCS#11 wants
+/// one `C_Initialize` per process, and unloading the library (its last handle dropped)
+/// while another thread loads it again invalidated that thread's sessions in SoftHSM 2.6.1
+/// (`CKR_SESSION_HANDLE_INVALID`). A second token of the same module shares the context.
 fn load(module_path: &Path) -> Result<Pkcs11, HsmError> {
+    static MODULES: OnceLock<Mutex<HashMap<PathBuf, Pkcs11>>> = OnceLock::new();
     let path = module_path.display().to_string();
-    if !module_path.exists() {
+    let Ok(canonical) = module_path.canonicalize() else {
         return Err(HsmError::ModuleMissing { path });
+    };
+    let mut modules = MODULES
+        .get_or_init(Default::default)
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
+    if let Some(ctx) = modules.get(&canonical) {
+        return Ok(ctx.clone());
     }
-    let ctx = Pkcs11::new(module_path).map_err(|e| HsmError::NotPkcs11 {
+    let ctx = Pkcs11::new(&canonical).map_err(|e| HsmError::NotPkcs11 {
         path: path.clone(),
         detail: e.to_string(),
     })?;
     match ctx.initialize(CInitializeArgs::new(CInitializeFlags::OS_LOCKING_OK)) {
-        Ok(()) | Err(Pkcs11Error::Pkcs11(RvError::CryptokiAlreadyInitialized, _)) => Ok(ctx),
-        Err(e) => Err(HsmError::at("initialising the module")(e)),
+        Ok(()) | Err(Pkcs11Error::Pkcs11(RvError::CryptokiAlreadyInitialized, _)) => {}
+        Err(e) => return Err(HsmError::at("initialising the module")(e)),
     }
+    modules.insert(canonical, ctx.clone());
+    Ok(ctx)
 }
 
 /// The slot of the one initialised token labelled `label`.

@@ -1,6 +1,7 @@
 //! The workspace's dependency arrows are its architecture: this test reads every crate's
 //! manifest and fails when an arrow points the wrong way (a ceremony reaching for PC/SC,
-//! a terminal library below the CLI, a protocol crate doing I/O through another crate).
+//! a terminal library below the CLI, a protocol crate doing I/O through another crate, PKCS#11
+//! outside quorum-hsm).
 
 use std::collections::BTreeSet;
 use std::path::Path;
@@ -45,8 +46,11 @@ fn quorum_crates(deps: &BTreeSet<String>) -> Vec<&str> {
 
 #[test]
 fn crates_depend_only_downwards() {
-    let expected: [(&str, &[&str]); 5] = [
+    let expected: [(&str, &[&str]); 6] = [
         ("protocol", &[]),
+        // The PKCS#11 end takes and gives bytes: it needs none of the record, sealing or
+        // card types, so it stands alone and can be reviewed (and audited) by itself.
+        ("hsm", &[]),
         ("card", &["quorum-protocol"]),
         ("pcsc", &["quorum-card", "quorum-protocol"]),
         ("ceremony", &["quorum-card", "quorum-protocol"]),
@@ -68,9 +72,15 @@ fn crates_depend_only_downwards() {
 
 #[test]
 fn pcsc_lives_in_the_backend_and_the_terminal_in_the_cli() {
-    for dir in ["protocol", "card", "pcsc", "ceremony", "quorumctl"] {
+    for dir in ["protocol", "card", "pcsc", "ceremony", "quorumctl", "hsm"] {
         let deps = crate_dependencies(dir);
         assert_eq!(deps.contains("pcsc"), dir == "pcsc", "pcsc in crates/{dir}");
+        // Only quorum-hsm loads a PKCS#11 module.
+        assert_eq!(
+            deps.contains("cryptoki"),
+            dir == "hsm",
+            "cryptoki in crates/{dir}"
+        );
         // The terminal prompt is quorumctl's own (prompt.rs), no longer rpassword's.
         assert!(!deps.contains("rpassword"), "rpassword in crates/{dir}");
         assert_eq!(
