@@ -13,8 +13,6 @@
 //! The one-time RSA key pair and transport key are session objects (`CKA_TOKEN` false),
 //! the private key non-extractable and sensitive; they are destroyed on every way out.
 
-use std::cell::Cell;
-
 use aes_kw::cipher::{BlockCipherEncrypt, KeyInit};
 use aes_kw::KwpAes256;
 use cryptoki::error::RvError;
@@ -147,9 +145,10 @@ pub struct Imported {
     pub replaced: usize,
 }
 
+#[cfg(test)]
 thread_local! {
-    /// Test hook: fail right after the one-time unwrap key exists.
-    pub(crate) static FAIL_AFTER_UNWRAP_KEY: Cell<bool> = const { Cell::new(false) };
+    /// Test hook (test builds only): fail right after the one-time unwrap key exists.
+    pub(crate) static FAIL_AFTER_UNWRAP_KEY: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
 }
 
 /// Session objects destroyed whatever happens, so no one-time key outlives the import.
@@ -282,6 +281,7 @@ impl Token {
         };
         match self.one_time_rsa(&mut one_time) {
             Ok((private, public)) => {
+                #[cfg(test)]
                 if FAIL_AFTER_UNWRAP_KEY.with(|f| f.get()) {
                     return Err(HsmError::Binding {
                         step: "the test hook after the unwrap key",

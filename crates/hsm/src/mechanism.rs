@@ -125,3 +125,18 @@ impl<'a> RsaAesKeyWrapParams<'a> {
         ))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_standard_number_the_crate_cannot_name_keeps_its_value() {
+        for val in [CKM_RSA_AES_KEY_WRAP, CKM_AES_KEY_WRAP_KWP, 0x210A] {
+            let as_type = standard(val);
+            assert_eq!(c_ulong::from(as_type), val);
+        }
+        // A number the crate knows compares equal to its own constant.
+        assert_eq!(standard(0x210A), MechanismType::AES_KEY_WRAP_PAD);
+    }
+}
