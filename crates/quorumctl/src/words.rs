@@ -53,27 +53,20 @@ pub(crate) fn line(event: &Event) -> String {
 /// The message for a ceremony's error: the CLI's own words where a module of `words` has
 /// them (what to do, naming quorumctl's options and commands), else the library's account.
 pub(crate) fn error_message(e: &CeremonyError) -> String {
-    presence::error(e)
-        .or_else(|| {
-            pin_step::error(e).or_else(|| {
-                init::error(e).or_else(|| {
-                    change_pin::error(e).or_else(|| {
-                        reset::error(e).or_else(|| {
-                            enroll::error(e).or_else(|| {
-                                reshare::error(e).or_else(|| {
-                                    recover::error(e).or_else(|| {
-                                        verify::error(e).or_else(|| {
-                                            add_card::error(e).or_else(|| {
-                                                share::error(e).or_else(|| files::error(e))
-                                            })
-                                        })
-                                    })
-                                })
-                            })
-                        })
-                    })
-                })
-            })
-        })
+    const WORDED_BY: [fn(&CeremonyError) -> Option<String>; 10] = [
+        presence::error,
+        pin_step::error,
+        change_pin::error,
+        reset::error,
+        enroll::error,
+        reshare::error,
+        recover::error,
+        verify::error,
+        add_card::error,
+        files::error,
+    ];
+    WORDED_BY
+        .iter()
+        .find_map(|words| words(e))
         .unwrap_or_else(|| e.to_string())
 }

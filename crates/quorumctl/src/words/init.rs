@@ -1,7 +1,6 @@
 //! The words for personalising a card.
 
 use quorum_ceremony::init::Told;
-use quorum_ceremony::CeremonyError;
 
 /// The line for one event of personalising a card.
 pub(crate) fn line(told: &Told) -> String {
@@ -13,12 +12,6 @@ pub(crate) fn line(told: &Told) -> String {
             format!("Personalising the blank card in \"{reader}\" (PIN retry limit {retry_limit}).")
         }
     }
-}
-
-/// The CLI's message for an error of this ceremony step, when it words it itself (init's
-/// refusals name no option: the library's account is the message).
-pub(crate) fn error(_e: &CeremonyError) -> Option<String> {
-    None
 }
 
 #[cfg(test)]
@@ -39,7 +32,7 @@ mod tests {
 
     #[test]
     fn refusals_read_as_before() {
-        let e = CeremonyError::InitRefused {
+        let e = quorum_ceremony::CeremonyError::InitRefused {
             card: Some("a1b2-c3d4-e5f6-0718".into()),
             reader: "R".into(),
             why: Refusal::AlreadyPersonalised { state: "ENROLLED" },
@@ -48,7 +41,7 @@ mod tests {
             crate::words::error_message(&e),
             "card a1b2-c3d4-e5f6-0718 in \"R\" is already personalised (state: ENROLLED); a card is initialised once, and only a factory reset (which erases its key and record) makes it blank again"
         );
-        let e = CeremonyError::InitRefused {
+        let e = quorum_ceremony::CeremonyError::InitRefused {
             card: None,
             reader: "R".into(),
             why: Refusal::Faulty,

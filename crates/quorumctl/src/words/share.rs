@@ -2,7 +2,6 @@
 //! notes of the final summary and of error listings.
 
 use quorum_ceremony::share::{LeftTheReader, Note, Refused, SeenCard, Skip, Told, Unusable};
-use quorum_ceremony::CeremonyError;
 
 /// The line for one event of opening shares.
 pub(crate) fn line(told: &Told) -> String {
@@ -85,11 +84,6 @@ pub(crate) fn listing(cards: &[SeenCard]) -> String {
         .map(|c| format!("  - {} in \"{}\": {}", c.who.text, c.reader, note(&c.note)))
         .collect();
     format!(":\n{}", lines.join("\n"))
-}
-
-/// The CLI's message for an error of this ceremony step, when it words it itself.
-pub(crate) fn error(_e: &CeremonyError) -> Option<String> {
-    None
 }
 
 #[cfg(test)]
