@@ -64,6 +64,24 @@ pub enum HsmError {
         /// The secret's length in bytes.
         len: usize,
     },
+    /// The secret is not a key of this type (a P-256 key must be a PKCS#8 P-256 private key);
+    /// refused before anything is created in the token.
+    #[error("the secret is not a {key_type} key: {reason}")]
+    SecretNotKeyType {
+        /// The key type asked for.
+        key_type: KeyType,
+        /// What the parser found wrong (never key material).
+        reason: String,
+    },
+    /// quorum does not perform this operation for this key type (e.g. it does not generate a
+    /// P-256 key in the token), so nothing was done.
+    #[error("quorum cannot {operation} a {key_type} key")]
+    NotForKeyType {
+        /// The key type asked for.
+        key_type: KeyType,
+        /// The operation.
+        operation: &'static str,
+    },
     /// Objects with this label already exist and replacing them was not allowed.
     #[error("the token already holds {count} object(s) labelled {label:?}")]
     LabelExists {

@@ -8,7 +8,12 @@
 //!    (SHA-256, then SHA-1) becomes a session AES key; the secret under RFC 5649 with
 //!    `CKM_AES_KEY_WRAP_KWP` (0x210B) where known, then `CKM_AES_KEY_WRAP_PAD` (0x210A)
 //!    where listed.
-//! 3. `C_CreateObject` with the plaintext value, only when the caller allows it.
+//! 3. `C_CreateObject` with the plaintext value, only when the caller allows it (never for a
+//!    P-256 key, whose plaintext template would differ).
+//!
+//! A P-256 key is given as PKCS#8 DER; it is parsed and checked on the host before the token
+//! sees anything, travels the same paths as a private key (`CKO_PRIVATE_KEY`, `CKK_EC`), and
+//! is proven by an ECDSA signature made in the token and verified on the host.
 //!
 //! The one-time RSA key pair and transport key are session objects (`CKA_TOKEN` false),
 //! the private key non-extractable and sensitive; they are destroyed on every way out.
@@ -36,6 +41,8 @@ const UNWRAP_KEY_BITS: u64 = 3072;
 pub(crate) const ONE_TIME_LABEL: &str = "quorum one-time unwrap key";
 /// The fixed message a generic secret MACs in the token to prove it holds the secret.
 const HMAC_CHECK_MESSAGE: &[u8] = b"quorum key check value";
+/// The fixed message a P-256 key signs in the token to prove it holds the private key.
+const ECDSA_CHECK_MESSAGE: &[u8] = b"quorum P-256 key check";
 
 /// Which AES operations the imported key may perform (PKCS#11 usage attributes), because an
 /// HSM key is usually confined to what its application needs.
@@ -114,6 +121,9 @@ pub enum CheckValue {
     AesKcv([u8; 3]),
     /// The first 3 bytes of HMAC-SHA256 over a fixed message (the whole MAC was compared).
     HmacSha256([u8; 3]),
+    /// A P-256 key that signed a fixed message in the token, the signature verified on the
+    /// host; the bytes are the first 3 of SHA-256 of the uncompressed public point, to name it.
+    EcdsaP256([u8; 3]),
     /// No check was possible: the key may not encrypt (its usage forbids the KCV).
     NotComputed,
 }
@@ -123,6 +133,11 @@ impl std::fmt::Display for CheckValue {
         match self {
             CheckValue::AesKcv(v) => write!(f, "KCV {}", hex::encode_upper(v)),
             CheckValue::HmacSha256(v) => write!(f, "HMAC-SHA256 check {}", hex::encode_upper(v)),
+            CheckValue::EcdsaP256(v) => write!(
+                f,
+                "P-256 key {} (signature made in the token verified)",
+                hex::encode_upper(v)
+            ),
             CheckValue::NotComputed => f.write_str("no check value (the key may not encrypt)"),
         }
     }
@@ -216,6 +231,14 @@ impl Token {
                 len: secret.len(),
             });
         }
+        // A P-256 key is parsed before anything reaches the token; only its DER is sent.
+        let (secret, ec_public) = match key_type {
+            KeyType::EcP256 => {
+                let (der, public) = parse_p256_pkcs8(secret)?;
+                (der, Some(public))
+            }
+            KeyType::Aes | KeyType::GenericSecret => (secret, None),
+        };
         let existing = self.objects_labelled(key_label)?;
         if !existing.is_empty() && !options.replace {
             return Err(HsmError::LabelExists {
@@ -227,6 +250,10 @@ impl Token {
         let id_hex = hex::encode(&id);
         let template = key_template(key_label, &id, key_type, &options.aes_usage);
 
+        let options = ImportOptions {
+            allow_plaintext_import: options.allow_plaintext_import && ec_public.is_none(),
+            ..options
+        };
         let (handle, path, one_time) = self.unwrap_into_token(secret, &template, &options)?;
         let after = |step: &'static str, e: HsmError| HsmError::AfterImport {
             label: key_label.to_owned(),
@@ -240,7 +267,13 @@ impl Token {
                 .map_err(|e| after("destroying the one-time unwrap key", e))?;
         }
         let check = self
-            .check_value(handle, key_type, secret, &options.aes_usage)
+            .check_value(
+                handle,
+                key_type,
+                secret,
+                ec_public.as_ref(),
+                &options.aes_usage,
+            )
             .map_err(|e| match e {
                 HsmError::CheckMismatch { .. } => HsmError::CheckMismatch {
                     label: key_label.to_owned(),
@@ -509,6 +542,7 @@ impl Token {
         key: ObjectHandle,
         key_type: KeyType,
         secret: &[u8],
+        ec_public: Option<&p256::PublicKey>,
         usage: &AesUsage,
     ) -> Result<CheckValue, HsmError> {
         match key_type {
@@ -543,7 +577,43 @@ impl Token {
                 }
                 Ok(CheckValue::HmacSha256([host[0], host[1], host[2]]))
             }
+            KeyType::EcP256 => {
+                let public = ec_public.ok_or(HsmError::HostCrypto {
+                    step: "the ECDSA check",
+                    detail: "no public key was derived".into(),
+                })?;
+                self.ecdsa_check(key, public)
+            }
         }
+    }
+
+    /// Signs the fixed message in the token (`CKM_ECDSA_SHA256` where listed, else
+    /// `CKM_ECDSA` over the host's SHA-256 digest) and verifies it with the host's public key.
+    fn ecdsa_check(
+        &self,
+        key: ObjectHandle,
+        public: &p256::PublicKey,
+    ) -> Result<CheckValue, HsmError> {
+        use p256::ecdsa::signature::hazmat::PrehashVerifier;
+        use sha2::Digest;
+
+        let digest = Sha256::digest(ECDSA_CHECK_MESSAGE);
+        let signature = if self.lists(MechanismType::ECDSA_SHA256) {
+            self.session
+                .sign(&Mechanism::EcdsaSha256, key, ECDSA_CHECK_MESSAGE)
+                .map_err(HsmError::at(
+                    "signing the check message with CKM_ECDSA_SHA256",
+                ))?
+        } else {
+            self.session
+                .sign(&Mechanism::Ecdsa, key, &digest)
+                .map_err(HsmError::at("signing the check digest with CKM_ECDSA"))?
+        };
+        let signature = p256::ecdsa::Signature::from_slice(&signature).map_err(|_| mismatch())?;
+        p256::ecdsa::VerifyingKey::from(public)
+            .verify_prehash(&digest, &signature)
+            .map_err(|_| mismatch())?;
+        Ok(CheckValue::EcdsaP256(p256_key_id(public)))
     }
 }
 
@@ -555,10 +625,15 @@ fn mismatch() -> HsmError {
     }
 }
 
-/// The template of the imported key: a token object, sensitive, never extractable.
+/// The template of the imported key (a secret key, or a private key for P-256): a token
+/// object, sensitive, never extractable.
 fn key_template(label: &str, id: &[u8], key_type: KeyType, usage: &AesUsage) -> Vec<Attribute> {
+    let class = match key_type {
+        KeyType::EcP256 => ObjectClass::PRIVATE_KEY,
+        KeyType::Aes | KeyType::GenericSecret => ObjectClass::SECRET_KEY,
+    };
     let mut t = vec![
-        Attribute::Class(ObjectClass::SECRET_KEY),
+        Attribute::Class(class),
         Attribute::Token(true),
         Attribute::Private(true),
         Attribute::Sensitive(true),
@@ -571,6 +646,15 @@ fn key_template(label: &str, id: &[u8], key_type: KeyType, usage: &AesUsage) -> 
             t.push(Attribute::KeyType(CkKeyType::AES));
             t.extend(usage_aes(usage));
         }
+        KeyType::EcP256 => {
+            // No CKA_EC_PARAMS: the curve comes with the PKCS#8, and SoftHSM 2.6.1 answers
+            // CKR_ATTRIBUTE_READ_ONLY when the unwrap template names it.
+            t.push(Attribute::KeyType(CkKeyType::EC));
+            t.push(Attribute::Sign(true));
+            t.push(Attribute::Decrypt(false));
+            t.push(Attribute::Unwrap(false));
+            t.push(Attribute::Derive(false));
+        }
         KeyType::GenericSecret => {
             // No CKA_VALUE_LEN: the length comes with the unwrapped value, and SoftHSM 2.6.1
             // answers CKR_ATTRIBUTE_READ_ONLY when the template names it.
@@ -579,6 +663,34 @@ fn key_template(label: &str, id: &[u8], key_type: KeyType, usage: &AesUsage) -> 
         }
     }
     t
+}
+
+/// Parses `secret` as a PKCS#8 P-256 private key; returns the DER itself (trailing zero
+/// bytes, which a token's AES-KWP export may add, cut off) and the public key. The parsed
+/// scalar is wiped when dropped; no other copy of the key is made.
+pub(crate) fn parse_p256_pkcs8(secret: &[u8]) -> Result<(&[u8], p256::PublicKey), HsmError> {
+    use p256::pkcs8::der::Decode;
+    let refused = |reason: String| HsmError::SecretNotKeyType {
+        key_type: KeyType::EcP256,
+        reason,
+    };
+    let (info, rest) = p256::pkcs8::PrivateKeyInfoRef::from_der_partial(secret)
+        .map_err(|e| refused(format!("not PKCS#8 DER ({e})")))?;
+    if rest.iter().any(|&b| b != 0) {
+        return Err(refused("bytes follow the PKCS#8 structure".into()));
+    }
+    let key = p256::SecretKey::try_from(info)
+        .map_err(|e| refused(format!("not a P-256 private key ({e})")))?;
+    Ok((&secret[..secret.len() - rest.len()], key.public_key()))
+}
+
+/// The first 3 bytes of SHA-256 of the uncompressed public point: a short name for a P-256
+/// key that an operator can compare, not a proof by itself.
+pub(crate) fn p256_key_id(public: &p256::PublicKey) -> [u8; 3] {
+    use p256::elliptic_curve::sec1::ToSec1Point;
+    use sha2::Digest;
+    let h = Sha256::digest(public.to_sec1_point(false).as_bytes());
+    [h[0], h[1], h[2]]
 }
 
 /// A fresh AES-256 transport key, wiped when dropped.

@@ -33,15 +33,20 @@ pub enum KeyType {
     Aes,
     /// A generic secret (CKK_GENERIC_SECRET), e.g. an HMAC key or a seal key, 1 to 512 bytes.
     GenericSecret,
+    /// A NIST P-256 private key (CKO_PRIVATE_KEY, CKK_EC) given as PKCS#8 DER, for a signing
+    /// key that must live in the token; checked by a signature made in the token.
+    EcP256,
 }
 
 impl KeyType {
     /// Whether a secret of `len` bytes can be a key of this type, checked before anything is
-    /// created in the token.
+    /// created in the token (a P-256 key is further parsed as PKCS#8 before the token sees it).
     pub fn fits(self, len: usize) -> bool {
         match self {
             KeyType::Aes => matches!(len, 16 | 24 | 32),
             KeyType::GenericSecret => (1..=512).contains(&len),
+            // Any non-empty length: the PKCS#8 parse decides, and says why it refuses.
+            KeyType::EcP256 => len > 0,
         }
     }
 }
@@ -51,6 +56,7 @@ impl std::fmt::Display for KeyType {
         f.write_str(match self {
             KeyType::Aes => "AES",
             KeyType::GenericSecret => "generic secret",
+            KeyType::EcP256 => "P-256",
         })
     }
 }

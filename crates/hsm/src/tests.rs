@@ -9,7 +9,7 @@ use std::sync::OnceLock;
 
 use cryptoki::object::{Attribute, AttributeType};
 
-use crate::import::{aes_zero_block, FAIL_AFTER_UNWRAP_KEY, ONE_TIME_LABEL};
+use crate::import::{aes_zero_block, p256_key_id, FAIL_AFTER_UNWRAP_KEY, ONE_TIME_LABEL};
 use crate::*;
 
 const MODULE: &str = "/usr/lib/softhsm/libsofthsm2.so";
@@ -25,6 +25,8 @@ const TOKENS: &[&str] = &[
     "pin",
     "mismatch",
     "failure",
+    "ec",
+    "ec-refused",
 ];
 
 struct Fixture {
@@ -339,4 +341,112 @@ fn the_unwrap_key_is_gone_after_a_failure() {
     t.import_secret(&random(32), "k", KeyType::Aes, ImportOptions::default())
         .unwrap();
     assert_eq!(one_time_objects(&t), 0);
+}
+
+/// A fresh P-256 key on the host, as PKCS#8 DER (wiped when dropped).
+fn p256_pkcs8() -> (p256::pkcs8::SecretDocument, p256::PublicKey) {
+    use p256::elliptic_curve::Generate;
+    use p256::pkcs8::EncodePrivateKey;
+    let key = p256::SecretKey::try_generate_from_rng(&mut getrandom::SysRng).unwrap();
+    (key.to_pkcs8_der().unwrap(), key.public_key())
+}
+
+#[test]
+fn a_p256_key_imports_and_signs_in_the_token() {
+    let mut t = open("ec");
+    let (der, public) = p256_pkcs8();
+    let imported = t
+        .import_secret(
+            der.as_bytes(),
+            "signing",
+            KeyType::EcP256,
+            ImportOptions::default(),
+        )
+        .unwrap();
+    eprintln!("P-256 import: {} {}", imported.path, imported.check);
+    eprintln!(
+        "CKM_ECDSA_SHA256 listed: {}, CKM_ECDSA listed: {}",
+        t.lists(cryptoki::mechanism::MechanismType::ECDSA_SHA256),
+        t.lists(cryptoki::mechanism::MechanismType::ECDSA)
+    );
+    assert_ne!(imported.path, ImportPath::Plaintext);
+    assert_eq!(imported.check, CheckValue::EcdsaP256(p256_key_id(&public)));
+    assert_locked_in(&t, &imported);
+    let h = imported.handle.0;
+    assert_eq!(t.key_type(h).unwrap(), Some(cryptoki::object::KeyType::EC));
+    assert_eq!(
+        t.bool_attribute(h, AttributeType::Sign).unwrap(),
+        Some(true)
+    );
+    let class = t
+        .session
+        .get_attributes(h, &[AttributeType::Class])
+        .unwrap();
+    assert!(
+        matches!(class[..], [Attribute::Class(c)] if c == cryptoki::object::ObjectClass::PRIVATE_KEY),
+        "{class:?}"
+    );
+    // The trailing zero bytes a token's AES-KWP export may add are cut off by the DER length.
+    let mut padded = der.as_bytes().to_vec();
+    padded.extend_from_slice(&[0; 5]);
+    let again = t
+        .import_secret(
+            &padded,
+            "signing-2",
+            KeyType::EcP256,
+            ImportOptions::default(),
+        )
+        .unwrap();
+    assert_eq!(again.check, imported.check);
+    assert_ne!(again.id, imported.id);
+    // A P-256 key is not generated in the token by quorum.
+    let err = t.generate_secret("gen", KeyType::EcP256, 32).unwrap_err();
+    assert!(matches!(err, HsmError::NotForKeyType { .. }), "{err}");
+    assert!(t.objects_labelled("gen").unwrap().is_empty());
+}
+
+#[test]
+fn a_secret_that_is_not_a_p256_pkcs8_key_is_refused_before_the_token() {
+    let mut t = open("ec-refused");
+    let (der, _) = p256_pkcs8();
+    let mut trailing = der.as_bytes().to_vec();
+    trailing.push(1);
+    let rsa = include_bytes!("testdata/rsa2048.pkcs8.der");
+    let p384 = include_bytes!("testdata/p384.pkcs8.der");
+    let cases: [(&str, &[u8]); 6] = [
+        ("garbage", &random(67)),
+        ("empty", &[]),
+        ("a raw P-256 scalar", &random(32)),
+        ("an RSA key", rsa),
+        ("a P-384 key", p384),
+        ("non-zero bytes after the key", &trailing),
+    ];
+    for (what, secret) in cases {
+        let err = t
+            .import_secret(secret, "k", KeyType::EcP256, ImportOptions::default())
+            .unwrap_err();
+        eprintln!("{what}: {err}");
+        if secret.is_empty() {
+            assert!(
+                matches!(err, HsmError::SecretLength { .. }),
+                "{what}: {err}"
+            );
+        } else {
+            assert!(
+                matches!(err, HsmError::SecretNotKeyType { .. }),
+                "{what}: {err}"
+            );
+        }
+        // Not even with a plaintext import allowed.
+        let allowed = ImportOptions {
+            allow_plaintext_import: true,
+            ..ImportOptions::default()
+        };
+        t.import_secret(secret, "k", KeyType::EcP256, allowed)
+            .unwrap_err();
+    }
+    assert!(t.objects_labelled("k").unwrap().is_empty());
+    assert_eq!(one_time_objects(&t), 0);
+    let all = t.session.find_objects(&[]).unwrap();
+    assert!(all.is_empty(), "{} objects were created", all.len());
 }

@@ -134,6 +134,12 @@ impl Token {
                 template.extend(usage_generic());
                 Mechanism::GenericSecretKeyGen
             }
+            KeyType::EcP256 => {
+                return Err(HsmError::NotForKeyType {
+                    key_type,
+                    operation: "generate in the token",
+                })
+            }
         };
         let handle = self
             .session
@@ -187,6 +193,7 @@ impl Token {
             Attribute::Extractable(b) if which == AttributeType::Extractable => Some(b),
             Attribute::Sensitive(b) if which == AttributeType::Sensitive => Some(b),
             Attribute::Token(b) if which == AttributeType::Token => Some(b),
+            Attribute::Sign(b) if which == AttributeType::Sign => Some(b),
             _ => None,
         }))
     }
