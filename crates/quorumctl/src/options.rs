@@ -9,6 +9,7 @@ use crate::prompt::Keyboard;
 use quorum_card::readers::Readers;
 use quorum_ceremony::bundle_file::BundleFile;
 use quorum_ceremony::pins::{pin_table, PinProvider};
+use quorum_ceremony::presence::CountOf;
 use quorum_ceremony::recover::Anchor;
 use quorum_ceremony::{resolve_reader, CardsFrom, CeremonyError, PinPolicy};
 use quorum_pcsc::PcscContext;
@@ -108,12 +109,10 @@ pub(crate) fn default_bundle_path(label: &str) -> PathBuf {
 pub(crate) fn require_count(
     cards: &SwapArgs,
     shares: Option<u8>,
-    what: &str,
+    what: CountOf,
 ) -> Result<(), Failure> {
     if (cards.reader.is_some() || cards.any_reader) && shares.is_none() {
-        return Err(Failure::Usage(format!(
-            "with --reader or --any-reader, give {what} with --shares M"
-        )));
+        return Err(CeremonyError::CountNeeded(what).into());
     }
     Ok(())
 }

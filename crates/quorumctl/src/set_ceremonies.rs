@@ -6,6 +6,7 @@ use quorum_ceremony::bundle_file::{BundleFile, BundleUpdate};
 use quorum_ceremony::enroll::{enroll, EnrollRequest};
 use quorum_ceremony::inspect::SetMembership;
 use quorum_ceremony::log::{CardOutcome, SetRef};
+use quorum_ceremony::presence::CountOf;
 use quorum_ceremony::reshare::{reshare, ReshareRequest};
 use quorum_ceremony::secret_io::{check_writable, read_master, write_private_file, MasterSource};
 use quorum_ceremony::CeremonyError;
@@ -35,7 +36,7 @@ pub(crate) fn enroll_set(
     let stats = cli.stats;
     let names = parse_names(&args.names)?;
     let evidence = replace_evidence(cli, args.replace_unfinished)?;
-    require_count(&args.cards, args.shares, "the number of cards to enroll")?;
+    require_count(&args.cards, args.shares, CountOf::Cards)?;
     check_set_options(
         &args.label,
         &names,
@@ -247,7 +248,7 @@ pub(crate) fn reshare_set(
 ) -> Result<(), Failure> {
     let names = parse_names(&args.names)?;
     let evidence = replace_evidence(cli, args.replace_unfinished)?;
-    require_count(&args.cards, args.shares, "the new set's number of cards")?;
+    require_count(&args.cards, args.shares, CountOf::NewSetCards)?;
     check_set_options(
         &args.label,
         &names,

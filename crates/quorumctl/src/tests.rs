@@ -10,6 +10,7 @@ use crate::options::{
     check_set_options, default_bundle_path, parse_names, parse_set_id, recover_anchor,
     require_count,
 };
+use quorum_ceremony::presence::CountOf;
 use quorum_ceremony::recover::Anchor;
 use std::path::PathBuf;
 
@@ -128,18 +129,14 @@ fn cards_one_after_another_need_the_count() {
     let Command::Enroll(args) = cli.command else {
         unreachable!()
     };
-    let text = usage_text(require_count(
-        &args.cards,
-        args.shares,
-        "the number of cards",
-    ));
+    let text = usage_text(require_count(&args.cards, args.shares, CountOf::Cards));
     assert!(text.contains("--shares M"), "{text}");
-    assert!(require_count(&args.cards, Some(3), "x").is_ok());
+    assert!(require_count(&args.cards, Some(3), CountOf::Cards).is_ok());
     let cli = parse(&["enroll", "-n", "2", "--label", "x"]).unwrap();
     let Command::Enroll(args) = cli.command else {
         unreachable!()
     };
-    assert!(require_count(&args.cards, None, "x").is_ok());
+    assert!(require_count(&args.cards, None, CountOf::Cards).is_ok());
 }
 
 #[test]
