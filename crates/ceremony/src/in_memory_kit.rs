@@ -95,6 +95,13 @@ impl Said {
         })
     }
 
+    /// Whether a pulled card was asked back into `reader`.
+    pub(crate) fn asked_back_into(&self, reader: &str) -> bool {
+        self.presence()
+            .iter()
+            .any(|t| matches!(t, crate::presence::Told::PutBack { reader: r, .. } if r == reader))
+    }
+
     /// Whether `event` was told.
     pub(crate) fn told(&self, event: &crate::progress::Event) -> bool {
         self.0.contains(event)

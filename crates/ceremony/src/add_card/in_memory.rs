@@ -7,7 +7,6 @@ use quorum_protocol::record::PublicRecord;
 
 use super::*;
 use crate::in_memory_kit::*;
-use crate::presence::Told as Present;
 use crate::progress::Event;
 use crate::recover::{recover, Anchor, RecoverRequest};
 use crate::share::{Note, Skip};
@@ -284,12 +283,7 @@ fn a_custodian_card_pulled_while_opening_and_put_back_still_counts() {
     readers.then_insert("Reader 0", &set.cards[0]);
     let (result, said) = run(&readers, &set, every_reader_put_back(), None);
     let report = result.unwrap();
-    assert!(
-        said.presence()
-            .iter()
-            .any(|t| matches!(t, Present::PutBack { reader, .. } if reader == "Reader 0")),
-        "{said}"
-    );
+    assert!(said.asked_back_into("Reader 0"), "{said}");
     assert_eq!(report.card.record.set_version, 2);
     assert!(recovers(&[set.cards[0].clone(), new]));
 }

@@ -539,12 +539,7 @@ fn a_card_pulled_during_its_pin_and_put_back_is_registered_and_written() {
     let req = enroll_request(2, "x", every_reader_put_back(), &pins);
     let (result, said) = run(&readers, &req);
     let outcome = result.unwrap();
-    assert!(
-        said.presence()
-            .iter()
-            .any(|t| matches!(t, Present::PutBack { reader, .. } if reader == "Reader 0")),
-        "{said}"
-    );
+    assert!(said.asked_back_into("Reader 0"), "{said}");
     assert_written(&cards, &outcome);
 }
 

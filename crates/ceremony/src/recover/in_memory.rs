@@ -515,12 +515,7 @@ fn a_card_pulled_during_its_unseal_and_put_back_is_used_after_all() {
         &request(Anchor::None, every_reader_put_back(), &pins),
     );
     let recovered = result.unwrap();
-    assert!(
-        said.presence()
-            .iter()
-            .any(|t| matches!(t, Present::PutBack { reader, .. } if reader == "Reader 0")),
-        "{said}"
-    );
+    assert!(said.asked_back_into("Reader 0"), "{said}");
     assert_eq!(recovered.cards.iter().filter(|c| c.used).count(), 2);
     assert_eq!(&recovered.master[..], MASTER);
     // Its PIN was checked again on the new session.

@@ -356,13 +356,7 @@ fn a_card_pulled_in_phase_0_and_put_back_still_counts() {
     let (result, said, _) = run(&readers, &old, (plan, every_reader_put_back(), None));
     let done = result.unwrap_or_else(|e| panic!("{e}\n{said}"));
     assert_eq!(done.cards.len(), 2);
-    assert!(
-        said.presence().iter().any(|t| matches!(
-            t,
-            crate::presence::Told::PutBack { reader, .. } if reader == "Reader 0"
-        )),
-        "{said}"
-    );
+    assert!(said.asked_back_into("Reader 0"), "{said}");
     assert!(
         !said
             .0

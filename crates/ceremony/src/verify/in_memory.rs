@@ -8,7 +8,6 @@ use quorum_protocol::bundle::Bundle;
 use super::*;
 use crate::in_memory_kit::*;
 use crate::pins::{PinProvider, PinTable};
-use crate::presence::Told as Present;
 use crate::progress::Event;
 
 /// Why a check failed, as the library says it ("" for a check that passed).
@@ -257,10 +256,5 @@ fn a_card_pulled_during_its_check_and_put_back_is_checked_again() {
     )
     .unwrap();
     assert!(checks[0].ok, "{}", checks[0].note);
-    assert!(
-        said.presence()
-            .iter()
-            .any(|t| matches!(t, Present::PutBack { reader, .. } if reader == "Reader 0")),
-        "{said}"
-    );
+    assert!(said.asked_back_into("Reader 0"), "{said}");
 }
