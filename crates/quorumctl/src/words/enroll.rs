@@ -154,12 +154,7 @@ fn rejected(rejection: &Rejection) -> String {
                 Refusal::RecordUnreadable { .. } => ": ",
                 _ => " ",
             };
-            let held = set.as_ref().map_or_else(String::new, |s| {
-                format!(
-                    " (set \"{}\" ({}-of-{}, id {}), custodian {} \"{}\")",
-                    s.label, s.threshold, s.count, s.id, s.index, s.custodian
-                )
-            });
+            let held = set.as_ref().map_or_else(String::new, |s| format!(" ({s})"));
             format!("card {card} in \"{reader}\"{sep}{}{held}", refusal(why))
         }
         Rejection::RegisteredTwice { card, position } => format!(
