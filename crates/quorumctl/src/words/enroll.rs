@@ -80,9 +80,8 @@ pub(crate) fn line(told: &Told) -> String {
 /// What the ceremony log says of a card's unfinished set, after "card X in READER".
 fn will_be_overwritten(u: &UnfinishedSet) -> String {
     format!(
-        "holds set \"{}\" (id {}), whose {} started at line {} of the ceremony log {} and never completed: it will be overwritten",
-        u.set.label,
-        u.set.id,
+        "holds {}, whose {} started at line {} of the ceremony log {} and never completed: it will be overwritten",
+        u.set,
         u.start.command,
         u.start.line,
         u.start.log.display()
@@ -91,33 +90,32 @@ fn will_be_overwritten(u: &UnfinishedSet) -> String {
 
 /// Why a card holding a set may not be overwritten, after "card X in READER".
 fn not_replaceable(why: &NotReplaceable) -> String {
-    let set = |s: &quorum_ceremony::enroll::SetName| format!("set \"{}\" (id {})", s.label, s.id);
     match why {
         NotReplaceable::Copied { set: s } => format!(
             "holds a record of {} that was not sealed to it (a copied record); it is refused",
-            set(s)
+            s
         ),
         NotReplaceable::OtherMaster { set: s, start } => format!(
             "holds {}, which a {command} started (line {} of the ceremony log {}) and never completed, with another master than the one being enrolled: that {command}'s old set may no longer be complete, so this set may hold the only copy of its master; recover it first, or factory-reset the card (`quorumctl reset-card`) if you are sure",
-            set(s),
+            s,
             start.line,
             start.log.display(),
             command = start.command,
         ),
         NotReplaceable::Completed { set: s, line, log } => format!(
             "holds {}, which completed (line {line} of the ceremony log {} records it in use): --replace-unfinished only overwrites sets whose enrollment never completed, so it is refused",
-            set(s),
+            s,
             log.display()
         ),
         NotReplaceable::NotNamed { set: s, start } => format!(
             "holds {}, but the start of that set (line {} of the ceremony log {}) does not name this card; it is refused",
-            set(s),
+            s,
             start.line,
             start.log.display()
         ),
         NotReplaceable::Unknown { set: s, log } => format!(
             "holds {}, and the ceremony log {} has no record of that set's start, so quorumctl cannot tell that its enrollment never completed: if it was interrupted, give the log that ceremony used with --log FILE; otherwise factory-reset the card (`quorumctl reset-card`) and personalise it again (`quorumctl init`)",
-            set(s),
+            s,
             log.display()
         ),
     }
