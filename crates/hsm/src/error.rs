@@ -56,6 +56,14 @@ pub enum HsmError {
     /// The token has no user PIN yet (it was initialised without one).
     #[error("the token's user PIN is not initialised")]
     PinNotInitialised,
+    /// A login through the token's protected authentication path (its own PIN pad) was
+    /// asked for, but the token does not report one; nothing was sent, so no PIN try was
+    /// spent.
+    #[error("the token {token:?} has no protected authentication path (no PIN pad of its own)")]
+    NoProtectedPath {
+        /// The token's label.
+        token: String,
+    },
     /// The secret's length cannot be a key of this type (AES takes 16, 24 or 32 bytes).
     #[error("a {len}-byte secret is not a {key_type} key")]
     SecretLength {
@@ -90,14 +98,15 @@ pub enum HsmError {
         /// How many objects carry it.
         count: usize,
     },
-    /// No object with this label exists, so there is nothing to export.
-    #[error("no secret key labelled {label:?} in the token")]
+    /// No secret or private key with this label exists, so there is nothing to export.
+    #[error("no key labelled {label:?} in the token")]
     KeyNotFound {
         /// The key label.
         label: String,
     },
-    /// More than one secret key carries this label; exporting one of them would be a guess.
-    #[error("{count} secret keys are labelled {label:?}")]
+    /// More than one key (secret or private, counted together) carries this label;
+    /// exporting one of them would be a guess.
+    #[error("{count} keys are labelled {label:?}")]
     AmbiguousKey {
         /// The key label.
         label: String,
@@ -113,9 +122,25 @@ pub enum HsmError {
         /// The key label.
         label: String,
     },
+    /// The key is of a type quorum does not move (e.g. an EC key on another curve than
+    /// P-256, a DSA key), so nothing was exported.
+    #[error("the key labelled {label:?} is {found}, which quorum does not move")]
+    UnsupportedKey {
+        /// The key label.
+        label: String,
+        /// What the token says the key is.
+        found: String,
+    },
     /// The token refused every wrapped path and importing the plaintext was not allowed.
     #[error("the token accepts none of the wrapped import paths ({tried}); a plaintext import was not allowed")]
     NoWrapPath {
+        /// The paths tried, with the token's answer to each.
+        tried: String,
+    },
+    /// The token wraps the key out along none of quorum's export paths (RSA-OAEP; for a
+    /// private key, then AES-KWP), so nothing left the token.
+    #[error("the token wraps the key out along none of the export paths ({tried})")]
+    NoExportPath {
         /// The paths tried, with the token's answer to each.
         tried: String,
     },

@@ -9,29 +9,29 @@
 //!    `CKM_AES_KEY_WRAP_KWP` (0x210B) where known, then `CKM_AES_KEY_WRAP_PAD` (0x210A)
 //!    where listed.
 //! 3. `C_CreateObject` with the plaintext value, only when the caller allows it (never for a
-//!    P-256 key, whose plaintext template would differ).
+//!    private key, whose plaintext template would differ).
 //!
-//! A P-256 key is given as PKCS#8 DER; it is parsed and checked on the host before the token
-//! sees anything, travels the same paths as a private key (`CKO_PRIVATE_KEY`, `CKK_EC`), and
-//! is proven by an ECDSA signature made in the token and verified on the host.
+//! A private key (P-256 or RSA) is given as PKCS#8 DER; it is parsed and checked on the host
+//! before the token sees anything, travels the same paths as a private key
+//! (`CKO_PRIVATE_KEY`, `CKK_EC` or `CKK_RSA`), and is proven by a signature made in the token
+//! (ECDSA, or `CKM_SHA256_RSA_PKCS`) and verified on the host.
 //!
 //! The one-time RSA key pair and transport key are session objects (`CKA_TOKEN` false),
 //! the private key non-extractable and sensitive; they are destroyed on every way out.
 
-use aes_kw::cipher::{BlockCipherEncrypt, KeyInit};
+use aes_kw::cipher::KeyInit;
 use aes_kw::KwpAes256;
 use cryptoki::error::RvError;
 use cryptoki::mechanism::{Mechanism, MechanismType};
 use cryptoki::object::{Attribute, AttributeType, KeyType as CkKeyType, ObjectClass, ObjectHandle};
-use cryptoki::session::Session;
-use hmac::{Hmac, Mac};
 use rsa::BoxedUint;
 use sha2::Sha256;
 use zeroize::Zeroizing;
 
 use crate::error::HsmError;
+use crate::keys::{aes_zero_block, host_hmac, p256_key_id, rsa_key_id, CheckValue, PrivateKeyDer};
 use crate::mechanism::{standard, RsaAesKeyWrapParams, CKM_AES_KEY_WRAP_KWP, CKM_RSA_AES_KEY_WRAP};
-use crate::token::{fresh_id, usage_aes, usage_generic, KeyHandle, Token};
+use crate::token::{fresh_id, usage_aes, usage_generic, KeyHandle, OneTime, Token};
 use crate::{KeyType, KwpMechanism, OaepHash};
 
 /// Size of the token's one-time unwrap key: RSA-3072 gives 128-bit strength, as AES-256 does
@@ -39,10 +39,16 @@ use crate::{KeyType, KwpMechanism, OaepHash};
 const UNWRAP_KEY_BITS: u64 = 3072;
 /// The label of the one-time objects, so an operator (and the tests) can see none is left.
 pub(crate) const ONE_TIME_LABEL: &str = "quorum one-time unwrap key";
-/// The fixed message a generic secret MACs in the token to prove it holds the secret.
-const HMAC_CHECK_MESSAGE: &[u8] = b"quorum key check value";
 /// The fixed message a P-256 key signs in the token to prove it holds the private key.
 const ECDSA_CHECK_MESSAGE: &[u8] = b"quorum P-256 key check";
+/// The fixed message an RSA key signs in the token to prove it holds the private key.
+const RSA_CHECK_MESSAGE: &[u8] = b"quorum RSA key check";
+/// The DER prefix of a PKCS#1 v1.5 DigestInfo for SHA-256 (RFC 8017 section 9.2), for a
+/// token that signs with raw `CKM_RSA_PKCS` only.
+const SHA256_DIGEST_INFO: [u8; 19] = [
+    0x30, 0x31, 0x30, 0x0d, 0x06, 0x09, 0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x02, 0x01, 0x05,
+    0x00, 0x04, 0x20,
+];
 
 /// Which AES operations the imported key may perform (PKCS#11 usage attributes), because an
 /// HSM key is usually confined to what its application needs.
@@ -69,6 +75,25 @@ impl Default for AesUsage {
     }
 }
 
+/// Which RSA operations the imported private key may perform, because a signing key should
+/// not also decrypt (and the reverse) where its application says so.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RsaUsage {
+    /// CKA_SIGN; also what lets the token prove it holds the key (a check signature).
+    pub sign: bool,
+    /// CKA_DECRYPT.
+    pub decrypt: bool,
+}
+
+impl Default for RsaUsage {
+    fn default() -> Self {
+        RsaUsage {
+            sign: true,
+            decrypt: true,
+        }
+    }
+}
+
 /// What the caller allows an import to do beyond the safe default.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct ImportOptions {
@@ -79,6 +104,8 @@ pub struct ImportOptions {
     pub allow_plaintext_import: bool,
     /// The usage attributes of an AES key.
     pub aes_usage: AesUsage,
+    /// The usage attributes of an RSA private key.
+    pub rsa_usage: RsaUsage,
 }
 
 /// How the secret reached the token, so the operator's record says it.
@@ -114,35 +141,6 @@ impl std::fmt::Display for ImportPath {
     }
 }
 
-/// The proof that the token holds the secret, computed in the token and equal to the host's.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum CheckValue {
-    /// AES key check value: the first 3 bytes of AES-ECB of a zero block.
-    AesKcv([u8; 3]),
-    /// The first 3 bytes of HMAC-SHA256 over a fixed message (the whole MAC was compared).
-    HmacSha256([u8; 3]),
-    /// A P-256 key that signed a fixed message in the token, the signature verified on the
-    /// host; the bytes are the first 3 of SHA-256 of the uncompressed public point, to name it.
-    EcdsaP256([u8; 3]),
-    /// No check was possible: the key may not encrypt (its usage forbids the KCV).
-    NotComputed,
-}
-
-impl std::fmt::Display for CheckValue {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            CheckValue::AesKcv(v) => write!(f, "KCV {}", hex::encode_upper(v)),
-            CheckValue::HmacSha256(v) => write!(f, "HMAC-SHA256 check {}", hex::encode_upper(v)),
-            CheckValue::EcdsaP256(v) => write!(
-                f,
-                "P-256 key {} (signature made in the token verified)",
-                hex::encode_upper(v)
-            ),
-            CheckValue::NotComputed => f.write_str("no check value (the key may not encrypt)"),
-        }
-    }
-}
-
 /// What an import created, for the operator's record.
 #[derive(Clone, Debug)]
 pub struct Imported {
@@ -166,37 +164,8 @@ thread_local! {
     pub(crate) static FAIL_AFTER_UNWRAP_KEY: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
 }
 
-/// Session objects destroyed whatever happens, so no one-time key outlives the import.
-struct OneTime<'s> {
-    session: &'s Session,
-    handles: Vec<ObjectHandle>,
-}
-
-impl OneTime<'_> {
-    /// Destroys every one-time object now, reporting the first failure.
-    fn finish(mut self) -> Result<(), HsmError> {
-        let mut result = Ok(());
-        for h in self.handles.drain(..) {
-            if let Err(e) = self.session.destroy_object(h) {
-                if result.is_ok() {
-                    result = Err(HsmError::at("destroying a one-time key")(e));
-                }
-            }
-        }
-        result
-    }
-}
-
-impl Drop for OneTime<'_> {
-    fn drop(&mut self) {
-        for h in self.handles.drain(..) {
-            let _ = self.session.destroy_object(h);
-        }
-    }
-}
-
 /// Whether a token's answer means "this path does not work here, try the next".
-fn path_refused(e: &HsmError) -> bool {
+pub(crate) fn path_refused(e: &HsmError) -> bool {
     matches!(
         e.rv(),
         Some(
@@ -231,14 +200,9 @@ impl Token {
                 len: secret.len(),
             });
         }
-        // A P-256 key is parsed before anything reaches the token; only its DER is sent.
-        let (secret, ec_public) = match key_type {
-            KeyType::EcP256 => {
-                let (der, public) = parse_p256_pkcs8(secret)?;
-                (der, Some(public))
-            }
-            KeyType::Aes | KeyType::GenericSecret => (secret, None),
-        };
+        // A private key is parsed before anything reaches the token; only its DER is sent.
+        let private = PrivateKeyDer::parse(secret, key_type)?;
+        let secret = private.as_ref().map_or(secret, PrivateKeyDer::der);
         let existing = self.objects_labelled(key_label)?;
         if !existing.is_empty() && !options.replace {
             return Err(HsmError::LabelExists {
@@ -248,10 +212,10 @@ impl Token {
         }
         let id = fresh_id()?;
         let id_hex = hex::encode(&id);
-        let template = key_template(key_label, &id, key_type, &options.aes_usage);
+        let template = key_template(key_label, &id, key_type, &options);
 
         let options = ImportOptions {
-            allow_plaintext_import: options.allow_plaintext_import && ec_public.is_none(),
+            allow_plaintext_import: options.allow_plaintext_import && private.is_none(),
             ..options
         };
         let (handle, path, one_time) = self.unwrap_into_token(secret, &template, &options)?;
@@ -267,13 +231,7 @@ impl Token {
                 .map_err(|e| after("destroying the one-time unwrap key", e))?;
         }
         let check = self
-            .check_value(
-                handle,
-                key_type,
-                secret,
-                ec_public.as_ref(),
-                &options.aes_usage,
-            )
+            .check_value(handle, key_type, secret, private.as_ref(), &options)
             .map_err(|e| match e {
                 HsmError::CheckMismatch { .. } => HsmError::CheckMismatch {
                     label: key_label.to_owned(),
@@ -308,10 +266,7 @@ impl Token {
         options: &ImportOptions,
     ) -> Result<(ObjectHandle, ImportPath, Option<OneTime<'_>>), HsmError> {
         let mut tried: Vec<String> = Vec::new();
-        let mut one_time = OneTime {
-            session: &self.session,
-            handles: Vec::new(),
-        };
+        let mut one_time = OneTime::new(&self.session);
         match self.one_time_rsa(&mut one_time) {
             Ok((private, public)) => {
                 #[cfg(test)]
@@ -417,8 +372,8 @@ impl Token {
                 &private_template,
             )
             .map_err(HsmError::at("generating the one-time unwrap key"))?;
-        one_time.handles.push(private);
-        one_time.handles.push(public);
+        one_time.push(private);
+        one_time.push(public);
         let attrs = self
             .session
             .get_attributes(
@@ -510,7 +465,7 @@ impl Token {
                 .map_err(HsmError::at("unwrapping the transport key with RSA-OAEP"))
             {
                 Ok(h) => {
-                    one_time.handles.push(h);
+                    one_time.push(h);
                     in_token = Some((h, oaep));
                     break;
                 }
@@ -542,12 +497,12 @@ impl Token {
         key: ObjectHandle,
         key_type: KeyType,
         secret: &[u8],
-        ec_public: Option<&p256::PublicKey>,
-        usage: &AesUsage,
+        private: Option<&PrivateKeyDer<'_>>,
+        options: &ImportOptions,
     ) -> Result<CheckValue, HsmError> {
-        match key_type {
-            KeyType::Aes if !usage.encrypt => Ok(CheckValue::NotComputed),
-            KeyType::Aes => {
+        match (key_type, private) {
+            (KeyType::Aes, _) if !options.aes_usage.encrypt => Ok(CheckValue::NotComputed),
+            (KeyType::Aes, _) => {
                 let token = self
                     .session
                     .encrypt(&Mechanism::AesEcb, key, &[0u8; 16])
@@ -558,32 +513,26 @@ impl Token {
                 }
                 Ok(CheckValue::AesKcv([host[0], host[1], host[2]]))
             }
-            KeyType::GenericSecret => {
+            (KeyType::GenericSecret, _) => {
                 let token = self
                     .session
-                    .sign(&Mechanism::Sha256Hmac, key, HMAC_CHECK_MESSAGE)
+                    .sign(&Mechanism::Sha256Hmac, key, crate::keys::HMAC_CHECK_MESSAGE)
                     .map_err(HsmError::at("computing the HMAC check"))?;
-                let mut mac =
-                    <Hmac<Sha256> as hmac::KeyInit>::new_from_slice(secret).map_err(|e| {
-                        HsmError::HostCrypto {
-                            step: "the HMAC check",
-                            detail: e.to_string(),
-                        }
-                    })?;
-                mac.update(HMAC_CHECK_MESSAGE);
-                let host = mac.finalize().into_bytes();
+                let host = host_hmac(secret)?;
                 if token[..] != host[..] {
                     return Err(mismatch());
                 }
                 Ok(CheckValue::HmacSha256([host[0], host[1], host[2]]))
             }
-            KeyType::EcP256 => {
-                let public = ec_public.ok_or(HsmError::HostCrypto {
-                    step: "the ECDSA check",
-                    detail: "no public key was derived".into(),
-                })?;
-                self.ecdsa_check(key, public)
+            (_, Some(PrivateKeyDer::P256(_, public))) => self.ecdsa_check(key, public),
+            (_, Some(PrivateKeyDer::Rsa(..))) if !options.rsa_usage.sign => {
+                Ok(CheckValue::NotComputed)
             }
+            (_, Some(PrivateKeyDer::Rsa(_, public))) => self.rsa_check(key, public),
+            (KeyType::EcP256 | KeyType::Rsa, None) => Err(HsmError::HostCrypto {
+                step: "the signature check",
+                detail: "no public key was derived".into(),
+            }),
         }
     }
 
@@ -615,6 +564,36 @@ impl Token {
             .map_err(|_| mismatch())?;
         Ok(CheckValue::EcdsaP256(p256_key_id(public)))
     }
+
+    /// Signs the fixed message in the token with PKCS#1 v1.5 and SHA-256
+    /// (`CKM_SHA256_RSA_PKCS` where listed, else `CKM_RSA_PKCS` over the host's DigestInfo)
+    /// and verifies it with the host's public key.
+    fn rsa_check(
+        &self,
+        key: ObjectHandle,
+        public: &rsa::PublicKey,
+    ) -> Result<CheckValue, HsmError> {
+        use sha2::Digest;
+
+        let digest = Sha256::digest(RSA_CHECK_MESSAGE);
+        let signature = if self.lists(MechanismType::SHA256_RSA_PKCS) {
+            self.session
+                .sign(&Mechanism::Sha256RsaPkcs, key, RSA_CHECK_MESSAGE)
+                .map_err(HsmError::at(
+                    "signing the check message with CKM_SHA256_RSA_PKCS",
+                ))?
+        } else {
+            let mut info = SHA256_DIGEST_INFO.to_vec();
+            info.extend_from_slice(&digest);
+            self.session
+                .sign(&Mechanism::RsaPkcs, key, &info)
+                .map_err(HsmError::at("signing the check digest with CKM_RSA_PKCS"))?
+        };
+        public
+            .verify(rsa::Pkcs1v15Sign::new::<Sha256>(), &digest, &signature)
+            .map_err(|_| mismatch())?;
+        Ok(CheckValue::RsaSignature(rsa_key_id(public)))
+    }
 }
 
 /// Placeholder mismatch, given the key's label and id by the caller.
@@ -625,12 +604,18 @@ fn mismatch() -> HsmError {
     }
 }
 
-/// The template of the imported key (a secret key, or a private key for P-256): a token
-/// object, sensitive, never extractable.
-fn key_template(label: &str, id: &[u8], key_type: KeyType, usage: &AesUsage) -> Vec<Attribute> {
-    let class = match key_type {
-        KeyType::EcP256 => ObjectClass::PRIVATE_KEY,
-        KeyType::Aes | KeyType::GenericSecret => ObjectClass::SECRET_KEY,
+/// The template of the imported key (a secret key, or a private key for P-256 and RSA): a
+/// token object, sensitive, never extractable.
+fn key_template(
+    label: &str,
+    id: &[u8],
+    key_type: KeyType,
+    options: &ImportOptions,
+) -> Vec<Attribute> {
+    let class = if key_type.is_private_key() {
+        ObjectClass::PRIVATE_KEY
+    } else {
+        ObjectClass::SECRET_KEY
     };
     let mut t = vec![
         Attribute::Class(class),
@@ -644,7 +629,7 @@ fn key_template(label: &str, id: &[u8], key_type: KeyType, usage: &AesUsage) -> 
     match key_type {
         KeyType::Aes => {
             t.push(Attribute::KeyType(CkKeyType::AES));
-            t.extend(usage_aes(usage));
+            t.extend(usage_aes(&options.aes_usage));
         }
         KeyType::EcP256 => {
             // No CKA_EC_PARAMS: the curve comes with the PKCS#8, and SoftHSM 2.6.1 answers
@@ -652,6 +637,14 @@ fn key_template(label: &str, id: &[u8], key_type: KeyType, usage: &AesUsage) -> 
             t.push(Attribute::KeyType(CkKeyType::EC));
             t.push(Attribute::Sign(true));
             t.push(Attribute::Decrypt(false));
+            t.push(Attribute::Unwrap(false));
+            t.push(Attribute::Derive(false));
+        }
+        KeyType::Rsa => {
+            // No modulus or exponents: they come with the PKCS#8.
+            t.push(Attribute::KeyType(CkKeyType::RSA));
+            t.push(Attribute::Sign(options.rsa_usage.sign));
+            t.push(Attribute::Decrypt(options.rsa_usage.decrypt));
             t.push(Attribute::Unwrap(false));
             t.push(Attribute::Derive(false));
         }
@@ -663,34 +656,6 @@ fn key_template(label: &str, id: &[u8], key_type: KeyType, usage: &AesUsage) -> 
         }
     }
     t
-}
-
-/// Parses `secret` as a PKCS#8 P-256 private key; returns the DER itself (trailing zero
-/// bytes, which a token's AES-KWP export may add, cut off) and the public key. The parsed
-/// scalar is wiped when dropped; no other copy of the key is made.
-pub(crate) fn parse_p256_pkcs8(secret: &[u8]) -> Result<(&[u8], p256::PublicKey), HsmError> {
-    use p256::pkcs8::der::Decode;
-    let refused = |reason: String| HsmError::SecretNotKeyType {
-        key_type: KeyType::EcP256,
-        reason,
-    };
-    let (info, rest) = p256::pkcs8::PrivateKeyInfoRef::from_der_partial(secret)
-        .map_err(|e| refused(format!("not PKCS#8 DER ({e})")))?;
-    if rest.iter().any(|&b| b != 0) {
-        return Err(refused("bytes follow the PKCS#8 structure".into()));
-    }
-    let key = p256::SecretKey::try_from(info)
-        .map_err(|e| refused(format!("not a P-256 private key ({e})")))?;
-    Ok((&secret[..secret.len() - rest.len()], key.public_key()))
-}
-
-/// The first 3 bytes of SHA-256 of the uncompressed public point: a short name for a P-256
-/// key that an operator can compare, not a proof by itself.
-pub(crate) fn p256_key_id(public: &p256::PublicKey) -> [u8; 3] {
-    use p256::elliptic_curve::sec1::ToSec1Point;
-    use sha2::Digest;
-    let h = Sha256::digest(public.to_sec1_point(false).as_bytes());
-    [h[0], h[1], h[2]]
 }
 
 /// A fresh AES-256 transport key, wiped when dropped.
@@ -730,29 +695,4 @@ fn kwp_wrap(transport: &[u8; 32], secret: &[u8]) -> Result<Vec<u8>, HsmError> {
             detail: e.to_string(),
         })?;
     Ok(out.to_vec())
-}
-
-/// AES of a zero block under `key` on the host, the reference for the token's KCV.
-pub(crate) fn aes_zero_block(key: &[u8]) -> Result<[u8; 16], HsmError> {
-    fn run<C: BlockCipherEncrypt + KeyInit>(key: &[u8]) -> Option<[u8; 16]> {
-        let cipher = C::new_from_slice(key).ok()?;
-        let mut block = aes_kw::cipher::Block::<C>::default();
-        cipher.encrypt_block(&mut block);
-        if block.len() != 16 {
-            return None;
-        }
-        let mut out = [0u8; 16];
-        out.copy_from_slice(&block);
-        Some(out)
-    }
-    let r = match key.len() {
-        16 => run::<aes_kw::aes::Aes128>(key),
-        24 => run::<aes_kw::aes::Aes192>(key),
-        32 => run::<aes_kw::aes::Aes256>(key),
-        _ => None,
-    };
-    r.ok_or(HsmError::HostCrypto {
-        step: "the key check value",
-        detail: "not an AES key length".into(),
-    })
 }

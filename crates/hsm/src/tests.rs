@@ -9,7 +9,8 @@ use std::sync::OnceLock;
 
 use cryptoki::object::{Attribute, AttributeType};
 
-use crate::import::{aes_zero_block, p256_key_id, FAIL_AFTER_UNWRAP_KEY, ONE_TIME_LABEL};
+use crate::import::{FAIL_AFTER_UNWRAP_KEY, ONE_TIME_LABEL};
+use crate::keys::{aes_zero_block, p256_key_id};
 use crate::*;
 
 const MODULE: &str = "/usr/lib/softhsm/libsofthsm2.so";
@@ -140,7 +141,7 @@ fn aes256_round_trip_through_two_tokens() {
         .session
         .encrypt(
             &cryptoki::mechanism::Mechanism::AesEcb,
-            generated.0,
+            generated.handle.0,
             &[0u8; 16],
         )
         .unwrap();
