@@ -65,7 +65,7 @@ pub enum HsmError {
         token: String,
     },
     /// The secret's length cannot be a key of this type (AES takes 16, 24 or 32 bytes).
-    #[error("a {len}-byte secret is not a {key_type} key")]
+    #[error("a {len}-byte secret is not {}", a_key(*key_type))]
     SecretLength {
         /// The key type asked for.
         key_type: KeyType,
@@ -74,7 +74,7 @@ pub enum HsmError {
     },
     /// The secret is not a key of this type (a P-256 key must be a PKCS#8 P-256 private key);
     /// refused before anything is created in the token.
-    #[error("the secret is not a {key_type} key: {reason}")]
+    #[error("the secret is not {}: {reason}", a_key(*key_type))]
     SecretNotKeyType {
         /// The key type asked for.
         key_type: KeyType,
@@ -83,7 +83,7 @@ pub enum HsmError {
     },
     /// quorum does not perform this operation for this key type (e.g. it does not generate a
     /// P-256 key in the token), so nothing was done.
-    #[error("quorum cannot {operation} a {key_type} key")]
+    #[error("quorum cannot {operation} {}", a_key(*key_type))]
     NotForKeyType {
         /// The key type asked for.
         key_type: KeyType,
@@ -216,6 +216,15 @@ impl std::fmt::Display for PinTries {
             PinTries::FinalTry => "one try left before it locks",
         })
     }
+}
+
+/// "an AES key", "a P-256 key": the key type with its article, for the messages above.
+fn a_key(key_type: KeyType) -> String {
+    let article = match key_type {
+        KeyType::Aes | KeyType::Rsa => "an",
+        KeyType::GenericSecret | KeyType::EcP256 => "a",
+    };
+    format!("{article} {key_type} key")
 }
 
 impl HsmError {

@@ -39,6 +39,9 @@ const P256_EC_PARAMS: [u8; 10] = [0x06, 0x08, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x03
 thread_local! {
     /// Test hook (test builds only): fail right after the one-time objects of an export exist.
     pub(crate) static FAIL_AFTER_ONE_TIME_OBJECTS: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+    /// Measurement (test builds only): the length RFC 5649 unwrap gave for the last private
+    /// key, before the DER length cut it, to see whether the token padded the PKCS#8.
+    pub(crate) static LAST_KWP_PLAINTEXT_LEN: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
 }
 
 /// How the key left the token, so the operator's record says it.
@@ -200,6 +203,8 @@ impl Token {
                 })?
                 .len();
             buf.truncate(len);
+            #[cfg(test)]
+            LAST_KWP_PLAINTEXT_LEN.with(|l| l.set(len));
             // The DER decides the length: a token may pad the PKCS#8 with zero bytes before
             // wrapping (SoftHSM 2.6.1 does), which RFC 5649's own length then keeps.
             let der_len = match PrivateKeyDer::parse(&buf, key_type)? {

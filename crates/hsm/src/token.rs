@@ -57,7 +57,7 @@ pub struct Located {
     slot: Slot,
     label: String,
     protected_path: bool,
-    pin_locked: bool,
+    pub(crate) pin_locked: bool,
     tries: PinTries,
 }
 
@@ -384,7 +384,7 @@ impl Token {
 /// one `C_Initialize` per process, and unloading the library (its last handle dropped)
 /// while another thread loads it again invalidated that thread's sessions in SoftHSM 2.6.1
 /// (`CKR_SESSION_HANDLE_INVALID`). A second token of the same module shares the context.
-fn load(module_path: &Path) -> Result<Pkcs11, HsmError> {
+pub(crate) fn load(module_path: &Path) -> Result<Pkcs11, HsmError> {
     static MODULES: OnceLock<Mutex<HashMap<PathBuf, Pkcs11>>> = OnceLock::new();
     let path = module_path.display().to_string();
     let Ok(canonical) = module_path.canonicalize() else {
@@ -410,7 +410,7 @@ fn load(module_path: &Path) -> Result<Pkcs11, HsmError> {
 }
 
 /// The slot of the one initialised token labelled `label`.
-fn find_token(ctx: &Pkcs11, label: &str) -> Result<Slot, HsmError> {
+pub(crate) fn find_token(ctx: &Pkcs11, label: &str) -> Result<Slot, HsmError> {
     let slots = ctx
         .get_slots_with_initialized_token()
         .map_err(HsmError::at("listing tokens"))?;
