@@ -13,6 +13,7 @@ mod farm;
 mod farm_smoke;
 mod fixtures;
 mod health;
+mod hsm;
 mod interrupt;
 mod json;
 mod log;

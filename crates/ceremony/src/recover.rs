@@ -214,6 +214,15 @@ pub enum Stopped {
         /// The sets in sight, in the order their first card appeared.
         sets: Vec<SetSeen>,
     },
+    /// The set's secret has a length its destination cannot take (an HSM key type of other
+    /// sizes): found on the public record before any PIN.
+    #[error("set \"{}\" (set digest {}) holds a {bytes}-byte secret, which its destination cannot take; no PIN was asked and nothing was written", .set.label, .set.digest)]
+    Unfit {
+        /// The secret's length in bytes.
+        bytes: usize,
+        /// The set.
+        set: SetName,
+    },
 }
 
 /// The library's note on cards that carry a bundle's set id but disagree with it.
@@ -255,6 +264,9 @@ pub struct RecoverRequest<'a> {
     pub stats: bool,
     /// Consulted between card steps and while waiting: the operator's Ctrl-C or SIGTERM.
     pub interrupt: &'a dyn crate::Interrupt,
+    /// Whether the secret's destination takes a secret of this many bytes (an HSM key type
+    /// takes only some lengths); checked on the public record before any PIN.
+    pub fits: Option<&'a dyn Fn(usize) -> bool>,
 }
 
 /// The restored secret and how each card contributed.
@@ -459,6 +471,7 @@ impl Run<'_, '_> {
                 self.sight(member, &p.reader);
             }
             self.stop_if_several_sets(!self.shares.is_empty())?;
+            self.stop_if_unfit(&read)?;
             if presenter.exhausted() {
                 self.stop_if_too_few(&read)?;
             }
@@ -519,6 +532,29 @@ impl Run<'_, '_> {
                 digest: set.digest,
             },
         }))
+    }
+
+    /// A set whose secret its destination cannot take is refused before any PIN.
+    fn stop_if_unfit(
+        &self,
+        read: &[(Presented, Result<Member, Refusal>)],
+    ) -> Result<(), CeremonyError> {
+        let Some(fits) = self.req.fits else {
+            return Ok(());
+        };
+        for m in read.iter().filter_map(|(_, m)| m.as_ref().ok()) {
+            let bytes = m.record.wrapped.master_len();
+            if self.req.anchor.refuses(m).is_none() && !fits(bytes) {
+                return Err(CeremonyError::RecoverStopped(Stopped::Unfit {
+                    bytes,
+                    set: SetName {
+                        label: m.record.label.clone(),
+                        digest: m.digest,
+                    },
+                }));
+            }
+        }
+        Ok(())
     }
 
     /// Notes the set of a card the anchor admits, so that several sets in sight are seen.

@@ -184,6 +184,38 @@ pub(crate) fn path_refused(e: &HsmError) -> bool {
 }
 
 impl Token {
+    /// Whether the token offers the mechanisms of at least one wrapped import path (as
+    /// `C_GetMechanismList` and `C_GetMechanismInfo` say), so that a token that cannot take
+    /// the key wrapped is refused before the secret is recovered; `NoWrapPath` lists what
+    /// is missing. Trial at import time still decides (a listed mechanism may refuse).
+    pub fn wrapped_import_offered(&self) -> Result<(), HsmError> {
+        let mut missing = Vec::new();
+        if !self.lists(MechanismType::RSA_PKCS_KEY_PAIR_GEN) {
+            missing.push("CKM_RSA_PKCS_KEY_PAIR_GEN (the one-time unwrap key): not offered");
+        }
+        let rsa_aes = self.knows(standard(CKM_RSA_AES_KEY_WRAP));
+        let oaep = self.lists(MechanismType::RSA_PKCS_OAEP);
+        let kwp = self.knows(standard(CKM_AES_KEY_WRAP_KWP))
+            || self.lists(MechanismType::AES_KEY_WRAP_PAD);
+        if !rsa_aes {
+            missing.push("CKM_RSA_AES_KEY_WRAP: not offered");
+        }
+        if !oaep {
+            missing.push("CKM_RSA_PKCS_OAEP: not offered");
+        }
+        if !kwp {
+            missing.push("CKM_AES_KEY_WRAP_KWP and CKM_AES_KEY_WRAP_PAD: not offered");
+        }
+        let pair = self.lists(MechanismType::RSA_PKCS_KEY_PAIR_GEN);
+        if pair && (rsa_aes || (oaep && kwp)) {
+            Ok(())
+        } else {
+            Err(HsmError::NoWrapPath {
+                tried: missing.join("; "),
+            })
+        }
+    }
+
     /// Creates the key `key_label` in the token from `secret` without the secret ever being
     /// in the clear outside this process, proves it by a check computed in the token, and
     /// says which path was used; see the module comment for the order of paths.

@@ -38,6 +38,7 @@ const TOKENS: &[&str] = &[
     "login",
     "locked",
     "generate",
+    "seal",
 ];
 
 struct Fixture {
@@ -997,4 +998,30 @@ fn check_values_on_the_host() {
     assert_eq!(KeyType::Rsa.to_string(), "RSA");
     assert!(KeyType::Rsa.is_private_key() && !KeyType::Aes.is_private_key());
     assert!(KeyType::Rsa.fits(1) && !KeyType::Rsa.fits(0));
+}
+
+#[test]
+fn a_backed_up_key_is_marked_non_extractable_and_labels_are_counted() {
+    let mut token = open("seal");
+    assert_eq!(token.objects_with_label("sealed").unwrap(), 0);
+    token
+        .wrapped_import_offered()
+        .expect("SoftHSM offers RSA-OAEP and CKM_AES_KEY_WRAP_PAD");
+    let made = token
+        .generate_secret("sealed", KeyType::Aes, 32)
+        .expect("generated");
+    assert_eq!(token.objects_with_label("sealed").unwrap(), 1);
+    let backed_up = token.export_secret("sealed").expect("extractable at first");
+    assert_eq!(backed_up.check, made.check);
+    token.forbid_export(made.handle).expect("marked");
+    assert_eq!(
+        token
+            .bool_attribute(made.handle.0, AttributeType::Extractable)
+            .unwrap(),
+        Some(false)
+    );
+    assert!(matches!(
+        token.export_secret("sealed"),
+        Err(HsmError::NotExtractable { .. })
+    ));
 }

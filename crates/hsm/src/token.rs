@@ -284,6 +284,21 @@ impl Token {
             .map_err(HsmError::at("destroying the key"))
     }
 
+    /// Marks a key non-extractable (PKCS#11 allows only this direction), so that a key quorum
+    /// has backed up can no longer be wrapped out of the token: it then exists only in the
+    /// token and on the custodian cards.
+    pub fn forbid_export(&mut self, handle: KeyHandle) -> Result<(), HsmError> {
+        self.session
+            .update_attributes(handle.0, &[Attribute::Extractable(false)])
+            .map_err(HsmError::at("marking the key non-extractable"))
+    }
+
+    /// How many objects (of any class) carry this label, so a caller can refuse a label that
+    /// is taken before anything else happens.
+    pub fn objects_with_label(&self, label: &str) -> Result<usize, HsmError> {
+        Ok(self.objects_labelled(label)?.len())
+    }
+
     /// The check value of a secret key computed in the token alone: AES-ECB of a zero block
     /// (KCV), or HMAC-SHA256 of the fixed check message.
     pub(crate) fn token_check(

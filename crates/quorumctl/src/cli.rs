@@ -151,8 +151,22 @@ pub struct EnrollArgs {
     #[arg(long, short = 'm', value_name = "M")]
     pub shares: Option<u8>,
     /// Read the master secret from FILE (default: standard input).
-    #[arg(long = "in", value_name = "FILE", conflicts_with = "generate")]
+    #[arg(long = "in", value_name = "FILE", conflicts_with_all = ["generate", "from_pkcs11", "generate_in_pkcs11"])]
     pub input: Option<PathBuf>,
+    /// Back up the key --key-label of token --token-label through this PKCS#11 module: the
+    /// token wraps it to a one-time key made here, so it never lies on disk.
+    #[arg(long, value_name = "MODULE", requires_all = ["token_label", "key_label"],
+          conflicts_with_all = ["generate", "generate_in_pkcs11"])]
+    pub from_pkcs11: Option<PathBuf>,
+    /// Have the token of this PKCS#11 module generate the key --key-label (--key-type aes or
+    /// generic-secret, --key-bytes long), and back it up in the same ceremony.
+    #[arg(long, value_name = "MODULE", requires_all = ["token_label", "key_label", "key_type"],
+          conflicts_with_all = ["generate", "out"])]
+    pub generate_in_pkcs11: Option<PathBuf>,
+    /// Length in bytes of the key --generate-in-pkcs11 makes.
+    #[arg(long, value_name = "BYTES", default_value_t = 32, requires = "generate_in_pkcs11",
+          value_parser = clap::value_parser!(u16).range(1..=512))]
+    pub key_bytes: u16,
     /// Generate a random master secret of BYTES bytes (written to --out).
     #[arg(long, value_name = "BYTES", requires = "out", value_parser = clap::value_parser!(u16).range(1..=quorum_ceremony::secret_io::MAX_MASTER_LEN as i64))]
     pub generate: Option<u16>,
@@ -175,10 +189,57 @@ pub struct EnrollArgs {
     /// ceremony log records it (an interrupted enroll); cards of a completed set are refused.
     #[arg(long)]
     pub replace_unfinished: bool,
+    /// With --from-pkcs11: the type the key must have in the token; with --generate-in-pkcs11:
+    /// the type to make (aes or generic-secret).
+    #[arg(long, value_name = "TYPE", value_enum)]
+    pub key_type: Option<KeyTypeArg>,
+    #[command(flatten)]
+    pub token: TokenArgs,
     #[command(flatten)]
     pub cards: SwapArgs,
     #[command(flatten)]
     pub pins: PinArgs,
+}
+
+/// Which token and which key object, and where the token's user PIN comes from.
+#[derive(Debug, Args)]
+pub struct TokenArgs {
+    /// Label of the token in the PKCS#11 module (as `pkcs11-tool --list-slots` shows it).
+    #[arg(long, value_name = "T")]
+    pub token_label: Option<String>,
+    /// Label (CKA_LABEL) of the key object in the token.
+    #[arg(long, value_name = "K")]
+    pub key_label: Option<String>,
+    /// Read the token's user PIN from FILE (its first line); default: typed on this computer
+    /// without echo, or on the HSM's own PIN pad where the token has one.
+    #[arg(long, value_name = "FILE")]
+    pub token_pin_file: Option<PathBuf>,
+}
+
+/// The key types quorum moves into and out of a token.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum KeyTypeArg {
+    /// An AES key of 16, 24 or 32 bytes.
+    Aes,
+    /// A generic secret (HMAC, derivation) of 1 to 512 bytes.
+    GenericSecret,
+    /// A P-256 private key given as PKCS#8 DER.
+    EcP256,
+    /// An RSA private key given as PKCS#8 DER.
+    Rsa,
+}
+
+/// The AES operations an imported key may perform (PKCS#11 usage attributes).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum AesUseArg {
+    /// CKA_ENCRYPT (also what lets the token compute the check value).
+    Encrypt,
+    /// CKA_DECRYPT.
+    Decrypt,
+    /// CKA_WRAP.
+    Wrap,
+    /// CKA_UNWRAP.
+    Unwrap,
 }
 
 /// Options of `recover`.
@@ -187,6 +248,32 @@ pub struct RecoverArgs {
     /// Write the master secret to FILE (mode 0600); default: standard output if not a terminal.
     #[arg(long, value_name = "FILE")]
     pub out: Option<PathBuf>,
+    /// Import the master secret into token --token-label through this PKCS#11 module as key
+    /// --key-label of --key-type, wrapped on the way: it is written nowhere else.
+    #[arg(long, value_name = "MODULE", conflicts_with = "out",
+          requires_all = ["token_label", "key_label", "key_type"])]
+    pub to_pkcs11: Option<PathBuf>,
+    /// The type of key the secret becomes in the token.
+    #[arg(long, value_name = "TYPE", value_enum, requires = "to_pkcs11")]
+    pub key_type: Option<KeyTypeArg>,
+    /// What an imported AES key may do, comma-separated (default: all four).
+    #[arg(
+        long,
+        value_name = "USES",
+        value_enum,
+        value_delimiter = ',',
+        requires = "to_pkcs11"
+    )]
+    pub key_usage: Vec<AesUseArg>,
+    /// Replace the objects that already carry --key-label, once the new key is proven.
+    #[arg(long, requires = "to_pkcs11")]
+    pub replace: bool,
+    /// Where the token accepts no wrapped import, create the key from its plaintext value
+    /// (C_CreateObject); FIPS-mode HSMs refuse this, and it is never done silently.
+    #[arg(long, requires = "to_pkcs11")]
+    pub allow_plaintext_import: bool,
+    #[command(flatten)]
+    pub token: TokenArgs,
     /// Replace FILE if it exists.
     #[arg(long)]
     pub force: bool,

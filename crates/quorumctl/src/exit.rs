@@ -40,12 +40,15 @@ pub enum ExitStatus {
     /// message says where things stand. Not 130 (128 + SIGINT): the shell reports that for
     /// a process the signal killed, which had no chance to finish its card step or log.
     Interrupted,
+    /// 12: the HSM end: the PKCS#11 module, token or key refused or failed (module missing,
+    /// unknown token, key label taken or absent, key not extractable, no wrap path, check differs).
+    Token,
 }
 
 impl ExitStatus {
     /// Every status, in code order (for the tests that hold the numbers to the README).
     #[cfg(test)]
-    pub const ALL: [ExitStatus; 12] = [
+    pub const ALL: [ExitStatus; 13] = [
         ExitStatus::Ok,
         ExitStatus::Failed,
         ExitStatus::Usage,
@@ -58,6 +61,7 @@ impl ExitStatus {
         ExitStatus::Log,
         ExitStatus::Incomplete,
         ExitStatus::Interrupted,
+        ExitStatus::Token,
     ];
 
     /// The process exit code.
@@ -75,6 +79,7 @@ impl ExitStatus {
             ExitStatus::Log => 9,
             ExitStatus::Incomplete => 10,
             ExitStatus::Interrupted => 11,
+            ExitStatus::Token => 12,
         }
     }
 
@@ -93,6 +98,7 @@ impl ExitStatus {
             ExitStatus::Log => "log",
             ExitStatus::Incomplete => "incomplete",
             ExitStatus::Interrupted => "interrupted",
+            ExitStatus::Token => "token",
         }
     }
 
@@ -112,6 +118,22 @@ impl ExitStatus {
             | TransportError::CardUnresponsive
             | TransportError::MalformedResponse(_) => ExitStatus::Card,
             _ => ExitStatus::Failed,
+        }
+    }
+
+    /// The status of a token step's failure: a PIN is the custodian's kind of fault, a key
+    /// type that does not fit is the options', a key left in the token is unfinished.
+    pub fn of_token(e: &quorum_hsm::HsmError) -> ExitStatus {
+        use quorum_hsm::HsmError;
+        match e {
+            HsmError::WrongPin { .. } | HsmError::PinLocked | HsmError::PinNotInitialised => {
+                ExitStatus::Pin
+            }
+            HsmError::SecretLength { .. }
+            | HsmError::SecretNotKeyType { .. }
+            | HsmError::NotForKeyType { .. } => ExitStatus::Usage,
+            HsmError::AfterImport { .. } => ExitStatus::Incomplete,
+            _ => ExitStatus::Token,
         }
     }
 
@@ -138,6 +160,8 @@ impl Exit for crate::failure::Failure {
             Failure::Ceremony(e) => e.exit_status(),
             Failure::Usage(_) => ExitStatus::Usage,
             Failure::Unfinished(_) => ExitStatus::Incomplete,
+            Failure::Token(t) => ExitStatus::of_token(&t.error),
+            Failure::Also(first, _) => first.exit_status(),
         }
     }
 }
@@ -245,7 +269,7 @@ impl Exit for CeremonyError {
                     Stopped::TooFewPresent { .. }
                     | Stopped::NoneOpened { .. }
                     | Stopped::TooFewOpened { .. } => ExitStatus::NotEnoughCards,
-                    Stopped::SeveralSets { .. } => ExitStatus::Usage,
+                    Stopped::SeveralSets { .. } | Stopped::Unfit { .. } => ExitStatus::Usage,
                 }
             }
             CeremonyError::AddCardStopped(stopped) => {

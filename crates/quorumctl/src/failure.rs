@@ -12,6 +12,11 @@ pub(crate) enum Failure {
     Ceremony(CeremonyError),
     /// Options that cannot work together; the message names them and says nothing was done.
     Usage(String),
+    /// A step at the HSM end (`--to-pkcs11`, `--from-pkcs11`, `--generate-in-pkcs11`).
+    Token(Box<crate::token_end::TokenFailure>),
+    /// A failure and what else the CLI did about it (a key it generated in a token and
+    /// destroyed again), said after the failure's own message.
+    Also(Box<Failure>, String),
     /// Cards were changed as asked, but a last step of the CLI's own (writing the bundle or
     /// the generated secret) failed; the message says what is kept and what to do.
     Unfinished(String),
@@ -22,6 +27,8 @@ impl Failure {
     pub(crate) fn message(&self) -> String {
         match self {
             Failure::Ceremony(e) => crate::words::error_message(e),
+            Failure::Token(f) => crate::words::token::message(f),
+            Failure::Also(first, then) => format!("{}\n{then}", first.message()),
             Failure::Usage(text) | Failure::Unfinished(text) => text.clone(),
         }
     }
@@ -35,6 +42,11 @@ impl Failure {
             Failure::Ceremony(e) => serde_json::to_value(e).unwrap_or_else(
                 |e| serde_json::json!({ "kind": "unserialisable", "detail": e.to_string() }),
             ),
+            Failure::Token(f) => serde_json::json!({
+                "kind": "token",
+                "detail": { "error": crate::words::token::kind(&f.error), "token": f.token, "key": f.key },
+            }),
+            Failure::Also(first, _) => first.typed(),
             Failure::Usage(_) => serde_json::json!({ "kind": "usage" }),
             Failure::Unfinished(_) => serde_json::json!({ "kind": "unfinished" }),
         }
@@ -71,6 +83,8 @@ impl fmt::Display for Failure {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Failure::Ceremony(e) => e.fmt(f),
+            Failure::Token(t) => t.error.fmt(f),
+            Failure::Also(first, _) => first.fmt(f),
             Failure::Usage(text) | Failure::Unfinished(text) => f.write_str(text),
         }
     }
@@ -80,6 +94,8 @@ impl std::error::Error for Failure {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         match self {
             Failure::Ceremony(e) => e.source(),
+            Failure::Token(t) => t.error.source(),
+            Failure::Also(first, _) => first.source(),
             Failure::Usage(_) | Failure::Unfinished(_) => None,
         }
     }

@@ -19,6 +19,7 @@ mod set_ceremonies;
 mod signals;
 #[cfg(test)]
 mod tests;
+mod token_end;
 mod words;
 
 use crate::failure::Failure;

@@ -51,6 +51,12 @@ pub fn prompt_new_pin(prompt: &str) -> Result<PinBlock, PinSourceError> {
     ask_new_pin_with(&mut terminal_entry, prompt, &mut complain_on_stderr)
 }
 
+/// Asks for a secret line other than a card PIN (a token's user PIN, whose rules are the
+/// token's own) on the terminal without echo.
+pub fn prompt_hidden_line(prompt: &str) -> Result<Zeroizing<String>, PinSourceError> {
+    terminal_entry(prompt).map_err(entry_error)
+}
+
 /// One line typed without echo; the result lives in a zeroizing string from the start.
 type Entry<'a> = dyn FnMut(&str) -> Result<Zeroizing<String>, EntryEnd> + 'a;
 

@@ -14,6 +14,7 @@ use quorum_protocol::crypto::SetDigest;
 use serde_json::{json, Value};
 
 use crate::report::Report;
+use crate::token_end::TokenEnd;
 
 use crate::cli::{RecoverArgs, VerifyArgs};
 
@@ -28,7 +29,14 @@ pub(crate) fn recover_set(
     logged: &mut Logged,
     report: &mut Report,
 ) -> Result<(), Failure> {
+    let to_token = TokenEnd::from_args(args.to_pkcs11.as_deref(), "--to-pkcs11", &args.token)?;
+    if to_token.is_none() && !args.key_usage.is_empty() {
+        return Err(Failure::Usage(
+            "--key-usage says what a key imported with --to-pkcs11 may do; this recovery imports none. Nothing was done".to_owned(),
+        ));
+    }
     match &args.out {
+        _ if to_token.is_some() => {}
         Some(out) => check_writable(out, args.force)?,
         None if report.json() => {
             return Err(Failure::Usage(
@@ -40,6 +48,34 @@ pub(crate) fn recover_set(
     }
     let anchor = recover_anchor(args)?;
     let pins = pin_source(&args.pins)?;
+    let key_type = args.key_type.map(crate::token_end::key_type);
+    if let (Some(key_type), Some(uses)) = (key_type, Some(&args.key_usage)) {
+        if !uses.is_empty() && key_type != quorum_hsm::KeyType::Aes {
+            return Err(Failure::Usage(format!(
+                "--key-usage names AES operations, and --key-type is {key_type}. Nothing was done"
+            )));
+        }
+    }
+    // The token is opened (and its user PIN checked) before any card is asked for anything.
+    let mut token = match &to_token {
+        Some(end) => Some(end.open()?),
+        None => None,
+    };
+    if let (Some(end), Some(token)) = (&to_token, &token) {
+        let taken = token
+            .objects_with_label(&end.key)
+            .map_err(|e| end.failed(e))?;
+        if taken > 0 && !args.replace {
+            return Err(end.failed(quorum_hsm::HsmError::LabelExists {
+                label: end.key.clone(),
+                count: taken,
+            }));
+        }
+        if !args.allow_plaintext_import {
+            token.wrapped_import_offered().map_err(|e| end.failed(e))?;
+        }
+    }
+    let fits = |len: usize| key_type.is_none_or(|t| t.fits(len));
     let ctx = PcscContext::establish()?;
     let from = cards_from(&ctx, &args.cards)?;
     let request = RecoverRequest {
@@ -49,16 +85,42 @@ pub(crate) fn recover_set(
         trace,
         stats,
         interrupt: &crate::signals::INTERRUPTED,
+        fits: key_type
+            .is_some()
+            .then_some(&fits as &dyn Fn(usize) -> bool),
     };
     let mut err = crate::words::Screen;
     let recovered = recover(&ctx, &request, &mut err)?;
     logged.set = set_ref(&recovered.set);
     logged.key_check = Some(recovered.set.key_check);
     logged.seen(&recovered.cards);
-    match &args.out {
-        Some(out) => write_private_file(out, &recovered.master, args.force)?,
-        None => write_stdout(&recovered.master)?,
-    }
+    let imported = match (&to_token, token.as_mut(), key_type) {
+        (Some(end), Some(token), Some(key_type)) => {
+            let options = crate::token_end::import_options(
+                &args.key_usage,
+                args.replace,
+                args.allow_plaintext_import,
+            );
+            let imported = token
+                .import_secret(&recovered.master, &end.key, key_type, options)
+                .map_err(|e| {
+                    end.failed_at(
+                        e,
+                        crate::token_end::Stage::Import {
+                            set: recovered.set.label.clone(),
+                        },
+                    )
+                })?;
+            Some((end, imported))
+        }
+        _ => {
+            match &args.out {
+                Some(out) => write_private_file(out, &recovered.master, args.force)?,
+                None => write_stdout(&recovered.master)?,
+            }
+            None
+        }
+    };
     eprintln!(
         "Recovered the master secret of set \"{}\" ({}-of-{}, id {}): {} bytes, checked (it decrypts under the set's key, and the set description is authentic).",
         recovered.set.label,
@@ -72,6 +134,13 @@ pub(crate) fn recover_set(
     }
     if let Some(out) = &args.out {
         eprintln!("Written to {} (mode 0600).", out.display());
+    }
+    if let Some((end, imported)) = &imported {
+        for line in crate::token_end::imported_lines(end, imported) {
+            eprintln!("{line}");
+        }
+        eprintln!("The secret was wiped from this computer's memory; it was written nowhere else.");
+        report.set("token", crate::token_end::imported_json(end, imported));
     }
     eprintln!(
         "{}",

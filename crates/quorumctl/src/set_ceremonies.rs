@@ -16,6 +16,8 @@ use quorum_protocol::bundle::Bundle;
 use serde_json::json;
 
 use crate::report::Report;
+use crate::token_end::{SourceToken, TokenEnd};
+use quorum_ceremony::enroll::EnrollOutcome;
 
 use crate::cli::{AddCardArgs, Cli, EnrollArgs, ReshareArgs};
 
@@ -56,35 +58,74 @@ pub(crate) fn enroll_set(
         check_writable(out, args.force)?;
     }
     let pins = pin_source(&args.pins)?;
-    let source = match (&args.input, args.generate) {
-        (Some(path), _) => MasterSource::File(path.clone()),
-        (None, Some(len)) => MasterSource::Generate(usize::from(len)),
-        (None, None) => MasterSource::Stdin,
+    // The token end: opened, and the key read out of it (or made in it), before any card.
+    let token_module = args
+        .from_pkcs11
+        .as_deref()
+        .or(args.generate_in_pkcs11.as_deref());
+    let token_option = if args.generate_in_pkcs11.is_some() {
+        "--generate-in-pkcs11"
+    } else {
+        "--from-pkcs11"
     };
-    let master = read_master(&source)?;
-    let ctx = PcscContext::establish()?;
-    let from = cards_from(&ctx, &args.cards)?;
-    let request = EnrollRequest {
-        master: &master,
-        threshold: args.threshold,
-        count: args.shares,
-        label: &args.label,
-        names: &names,
-        from,
-        pins: pin_policy(&args.pins, pins.as_ref()),
-        trace,
-        stats,
-        replace_unfinished: evidence.as_ref(),
-        interrupt: &crate::signals::INTERRUPTED,
+    let from_token = TokenEnd::from_args(token_module, token_option, &args.token)?;
+    if from_token.is_none() && args.key_type.is_some() {
+        return Err(Failure::Usage(
+            "--key-type names the type of a key in a token (--from-pkcs11 or --generate-in-pkcs11); this enroll reads no token. Nothing was done".to_owned(),
+        ));
+    }
+    let mut source_token = match &from_token {
+        Some(end) => Some(SourceToken::open(
+            end,
+            args.generate_in_pkcs11.is_some(),
+            args.key_type,
+            args.key_bytes,
+        )?),
+        None => None,
     };
-    let mut err = crate::words::Screen;
-    let mut journal = LogJournal::new(cli, "enroll");
-    let outcome = match enroll(&ctx, &request, &mut journal, &mut err) {
-        Ok(outcome) => outcome,
-        Err(e) => {
-            journal.unfinished(logged);
-            return Err(e.into());
+    let master = match &mut source_token {
+        Some(source) => source.take_secret(),
+        None => {
+            let source = match (&args.input, args.generate) {
+                (Some(path), _) => MasterSource::File(path.clone()),
+                (None, Some(len)) => MasterSource::Generate(usize::from(len)),
+                (None, None) => MasterSource::Stdin,
+            };
+            read_master(&source)?
         }
+    };
+    // The card part: cards found, PINs taken, the set written, read back and opened.
+    let mut enroll_cards = || -> Result<EnrollOutcome, Failure> {
+        let ctx = PcscContext::establish()?;
+        let from = cards_from(&ctx, &args.cards)?;
+        let request = EnrollRequest {
+            master: &master,
+            threshold: args.threshold,
+            count: args.shares,
+            label: &args.label,
+            names: &names,
+            from,
+            pins: pin_policy(&args.pins, pins.as_ref()),
+            trace,
+            stats,
+            replace_unfinished: evidence.as_ref(),
+            interrupt: &crate::signals::INTERRUPTED,
+        };
+        let mut err = crate::words::Screen;
+        let mut journal = LogJournal::new(cli, "enroll");
+        match enroll(&ctx, &request, &mut journal, &mut err) {
+            Ok(outcome) => Ok(outcome),
+            Err(e) => {
+                journal.unfinished(logged);
+                Err(e.into())
+            }
+        }
+    };
+    let enrolled = enroll_cards();
+    let outcome = match (enrolled, &mut source_token) {
+        (Ok(outcome), _) => outcome,
+        (Err(e), Some(source)) => return Err(source.undo(e)),
+        (Err(e), None) => return Err(e),
     };
     let record = &outcome.enrollment.cards[0].record;
     logged.set = Some(SetRef::from_record(record));
@@ -128,6 +169,12 @@ pub(crate) fn enroll_set(
     report.line(
         "Write both into the ceremony minutes: recover prints them again, and `recover --expect` takes the digest.",
     );
+    if let Some(source) = &mut source_token {
+        for line in source.finish() {
+            report.line(line);
+        }
+        report.set("token", source.json());
+    }
     if let Some(out) = &args.out {
         report.line(format!(
             "Generated master secret ({} bytes): {}",

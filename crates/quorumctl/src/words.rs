@@ -15,6 +15,7 @@ mod recover;
 mod reset;
 pub(crate) mod reshare;
 pub(crate) mod share;
+pub(crate) mod token;
 pub(crate) mod verify;
 
 use quorum_ceremony::progress::{Event, Progress};

@@ -59,6 +59,7 @@ fn crates_depend_only_downwards() {
             &[
                 "quorum-card",
                 "quorum-ceremony",
+                "quorum-hsm",
                 "quorum-pcsc",
                 "quorum-protocol",
             ],

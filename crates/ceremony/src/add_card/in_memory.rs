@@ -44,6 +44,7 @@ fn recovers(cards: &[SharedCard]) -> bool {
     let readers = MemoryReaders::with_cards(cards);
     let pins = pin_file();
     let req = RecoverRequest {
+        fits: None,
         interrupt: &crate::Never,
         anchor: Anchor::None,
         from: every_reader(),

@@ -15,6 +15,7 @@ use crate::share::{Note, Skip};
 
 fn request(anchor: Anchor, from: CardsFrom, pins: &dyn PinProvider) -> RecoverRequest<'_> {
     RecoverRequest {
+        fits: None,
         interrupt: &crate::Never,
         anchor,
         from,
@@ -520,4 +521,32 @@ fn a_card_pulled_during_its_unseal_and_put_back_is_used_after_all() {
     assert_eq!(&recovered.master[..], MASTER);
     // Its PIN was checked again on the new session.
     assert_eq!(set.cards[0].borrow().pin_checks(), 2);
+}
+
+#[test]
+fn a_secret_its_destination_cannot_take_is_refused_before_any_pin() {
+    let set = EnrolledSet::new(2, 3, "vault");
+    let readers = MemoryReaders::with_cards(&set.cards);
+    let pins = pin_file();
+    let bytes = set.record().wrapped.master_len();
+    let only_other = move |len: usize| len != bytes;
+    let req = RecoverRequest {
+        fits: Some(&only_other),
+        ..request(Anchor::None, every_reader(), &pins)
+    };
+    let e = run(&readers, &req).0.err().unwrap();
+    assert!(
+        matches!(e, CeremonyError::RecoverStopped(Stopped::Unfit { bytes: b, set: ref named })
+        if b == bytes && named.label == "vault" && named.digest == set.record().set_digest()),
+        "{e}"
+    );
+    assert_eq!(pin_checks(&set.cards), 0);
+
+    // A destination that takes it changes nothing.
+    let takes = |_: usize| true;
+    let req = RecoverRequest {
+        fits: Some(&takes),
+        ..request(Anchor::None, every_reader(), &pins)
+    };
+    assert!(run(&readers, &req).0.is_ok());
 }

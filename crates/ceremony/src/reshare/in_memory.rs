@@ -124,6 +124,7 @@ fn a_new_set_on_a_fresh_and_a_reused_card_renews_the_reused_key_and_wipes_the_re
     let readers = MemoryReaders::with_cards(&[fresh, reused]);
     let pins = pin_file();
     let req = crate::recover::RecoverRequest {
+        fits: None,
         interrupt: &crate::Never,
         anchor: crate::recover::Anchor::None,
         from: every_reader(),

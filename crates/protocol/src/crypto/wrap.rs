@@ -62,6 +62,14 @@ pub struct WrappedMaster {
     pub ct: Vec<u8>,
 }
 
+impl WrappedMaster {
+    /// The length of the master it wraps, known from the public record before any share is
+    /// opened, so a destination that cannot take it is refused before any PIN.
+    pub fn master_len(&self) -> usize {
+        self.ct.len().saturating_sub(16)
+    }
+}
+
 /// Associated data "quorum/v1/master" ‖ set_id, so a wrapped master cannot be moved to another set.
 pub fn master_aad(set_id: &[u8; 16]) -> [u8; 32] {
     let mut aad = [0u8; 32];

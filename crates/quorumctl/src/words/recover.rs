@@ -65,6 +65,10 @@ fn stopped(s: &Stopped) -> String {
             listing(cards),
             disagreeing_hint(*disagreeing)
         ),
+        Stopped::Unfit { bytes, set } => format!(
+            "set \"{}\" (set digest {}) holds a {bytes}-byte secret, which the --key-type given cannot take (aes takes 16, 24 or 32 bytes, generic-secret 1 to 512, ec-p256 and rsa a PKCS#8 private key): choose the --key-type the secret was enrolled as, then run recover again; no PIN was asked and nothing was written",
+            set.label, set.digest
+        ),
         Stopped::SeveralSets {
             named,
             opened,
