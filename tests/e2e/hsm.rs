@@ -156,22 +156,107 @@ fn locked_in(flags: &[String]) -> bool {
     flags.iter().any(|f| f == "sensitive") && !flags.iter().any(|f| f == "extractable")
 }
 
-/// The common arguments of a ceremony with these cards' PINs.
+/// One test's table: cards with their PINs, a SoftHSM2 installation, the token PIN file.
 struct Table {
     dir: PathBuf,
     pins: PathBuf,
     custodians: Vec<Custodian>,
+    hsm: SoftHsm,
+    token_pin: PathBuf,
 }
 
-fn table(farm: &Farm, name: &str, m: usize) -> Table {
+/// `m` fresh cards and a SoftHSM2 installation with `tokens` (`mechanisms`: see `SoftHsm`).
+fn table(farm: &Farm, name: &str, m: usize, tokens: &[&str], mechanisms: Option<&str>) -> Table {
     let dir = scratch(name);
     let custodians = personalise(farm, &dir, m);
     let pins = pins_of(&dir, "pins", &custodians);
+    let hsm = SoftHsm::new(&dir, tokens, mechanisms);
+    let token_pin = hsm.pin_file(USER_PIN);
     Table {
         dir,
         pins,
         custodians,
+        hsm,
+        token_pin,
     }
+}
+
+/// A token end on the command line: `option MODULE --token-label T --key-label K
+/// --token-pin-file F`.
+fn token_end(option: &str, module: &str, token: &str, key: &str, pin: &Path) -> Vec<String> {
+    [
+        option,
+        module,
+        "--token-label",
+        token,
+        "--key-label",
+        key,
+        "--token-pin-file",
+        pin.to_str().unwrap(),
+    ]
+    .map(str::to_owned)
+    .to_vec()
+}
+
+impl Table {
+    /// The bundle file `name` in the test's directory.
+    fn bundle(&self, name: &str) -> PathBuf {
+        self.dir.join(format!("{name}.quorum.json"))
+    }
+
+    /// Runs quorumctl with `args` and then `more`, with this table's SoftHSM2.
+    fn run(&self, args: &[&str], more: &[String]) -> Output {
+        let mut all: Vec<&str> = args.to_vec();
+        all.extend(more.iter().map(String::as_str));
+        self.hsm.quorumctl(&all)
+    }
+
+    /// Enrolls `threshold`-of-all (every card present) as set `label`, the secret coming
+    /// from `source` (`--in FILE`, or a token end), writing the bundle `label`.
+    fn enroll(&self, label: &str, threshold: &str, source: &[String]) -> Output {
+        let bundle = self.bundle(label);
+        let mut args = vec!["enroll", "--threshold", threshold, "--label", label];
+        if threshold == "1" {
+            args.push("--allow-single-card");
+        }
+        args.extend(["--bundle", bundle.to_str().unwrap()]);
+        args.extend(["--pin-file", self.pins.to_str().unwrap()]);
+        self.run(&args, source)
+    }
+
+    /// Recovers the set of bundle `label` into `token` as key `key` of `key_type`, the
+    /// token's PIN from `pin`, then `more` options.
+    fn recover_into(
+        &self,
+        label: &str,
+        (module, token, key, key_type): (&str, &str, &str, &str),
+        pin: &Path,
+        more: &[&str],
+    ) -> Output {
+        let bundle = self.bundle(label);
+        let mut args = vec!["recover", "--bundle", bundle.to_str().unwrap()];
+        args.extend(["--pin-file", self.pins.to_str().unwrap()]);
+        args.extend(["--key-type", key_type]);
+        args.extend(more);
+        self.run(&args, &token_end("--to-pkcs11", module, token, key, pin))
+    }
+
+    /// `recover_into` through SoftHSM2 with the right PIN, which must succeed.
+    fn recovered_into(&self, label: &str, token: &str, key: &str, key_type: &str) -> Output {
+        let out = self.recover_into(label, (MODULE, token, key, key_type), &self.token_pin, &[]);
+        assert!(out.status.success(), "{}", show(&out));
+        out
+    }
+}
+
+/// Runs OpenSSL, which must succeed.
+fn openssl(args: &[&str]) -> Output {
+    let out = Command::new("openssl")
+        .args(args)
+        .output()
+        .expect("openssl runs");
+    assert!(out.status.success(), "openssl {args:?}: {}", show(&out));
+    out
 }
 
 /// Writes `key` into `token` as an extractable AES key labelled `label` (an HSM key made
@@ -209,100 +294,50 @@ fn random(len: usize) -> Vec<u8> {
 fn an_aes_key_backed_up_from_a_token_is_recovered_into_it_and_into_a_second_token() {
     let _guard = lock();
     let farm = Farm::connect();
-    let t = table(&farm, "hsm-aes", 5);
-    let hsm = SoftHsm::new(&t.dir, &["hsm-a", "hsm-b"], None);
-    let key = random(32);
-    put_aes_key(&hsm, "hsm-a", "root-kek", "0a", &key);
-    let reference = hsm.zero_block("hsm-a", "0a");
-    let token_pin = hsm.pin_file(USER_PIN);
-    let bundle = t.dir.join("kek.quorum.json");
-    let enrolled = hsm.quorumctl(&[
-        "enroll",
-        "--threshold",
-        "3",
-        "--label",
-        "kek-2026",
-        "--from-pkcs11",
-        MODULE,
-        "--token-label",
-        "hsm-a",
-        "--key-label",
-        "root-kek",
-        "--token-pin-file",
-        token_pin.to_str().unwrap(),
-        "--bundle",
-        bundle.to_str().unwrap(),
-        "--pin-file",
-        t.pins.to_str().unwrap(),
-    ]);
-    assert!(enrolled.status.success(), "{}", show(&enrolled));
+    let t = table(&farm, "hsm-aes", 5, &["hsm-a", "hsm-b"], None);
+    put_aes_key(&t.hsm, "hsm-a", "root-kek", "0a", &random(32));
+    let reference = t.hsm.zero_block("hsm-a", "0a");
     let kcv = reference[..6].to_uppercase();
+    let from = token_end("--from-pkcs11", MODULE, "hsm-a", "root-kek", &t.token_pin);
+    let enrolled = t.enroll("kek-2026", "3", &from);
+    assert!(enrolled.status.success(), "{}", show(&enrolled));
     let said = format!("{}{}", text(&enrolled.stdout), text(&enrolled.stderr));
-    assert!(
-        said.contains("wrapped to a one-time key of this process by CKM_RSA_PKCS_OAEP"),
-        "{}",
-        show(&enrolled)
-    );
-    assert!(
-        said.contains(&format!(
-            "Backed up key \"root-kek\" of token \"hsm-a\": AES, KCV {kcv}."
-        )),
-        "{}",
-        show(&enrolled)
-    );
-    assert!(
-        said.contains("Enrolled set \"kek-2026\" (3-of-5)"),
-        "{said}"
-    );
+    for needle in [
+        "wrapped to a one-time key of this process by CKM_RSA_PKCS_OAEP",
+        &format!("Backed up key \"root-kek\" of token \"hsm-a\": AES, KCV {kcv}."),
+        "Enrolled set \"kek-2026\" (3-of-5)",
+    ] {
+        assert!(said.contains(needle), "{needle:?}:\n{}", show(&enrolled));
+    }
 
     // The key is lost in the token.
-    hsm.tool_ok(
+    t.hsm.tool_ok(
         "hsm-a",
         &["--delete-object", "--type", "secrkey", "--id", "0a"],
     );
-    assert!(object_block(&hsm.objects("hsm-a"), "root-kek").is_none());
+    assert!(object_block(&t.hsm.objects("hsm-a"), "root-kek").is_none());
 
     // Three custodians restore it into the same token, then three others into a second one.
     for (token, cards) in [("hsm-a", [0, 2, 4]), ("hsm-b", [1, 3, 4])] {
         let chosen: Vec<&Custodian> = cards.iter().map(|&i| &t.custodians[i]).collect();
         present(&farm, &chosen);
-        let out = hsm.quorumctl(&[
-            "recover",
-            "--bundle",
-            bundle.to_str().unwrap(),
-            "--to-pkcs11",
-            MODULE,
-            "--token-label",
-            token,
-            "--key-label",
-            "root-kek",
-            "--key-type",
-            "aes",
-            "--token-pin-file",
-            token_pin.to_str().unwrap(),
-            "--pin-file",
-            t.pins.to_str().unwrap(),
-        ]);
-        assert!(out.status.success(), "{}", show(&out));
+        let out = t.recovered_into("kek-2026", token, "root-kek", "aes");
         assert!(
             out.stdout.is_empty(),
             "the secret went to stdout: {}",
             show(&out)
         );
         let err = text(&out.stderr);
-        assert!(
-            err.contains(&format!(
-                "Imported into token \"{token}\" as key \"root-kek\": handle "
-            )) && err.contains(&format!("KCV {kcv}.")),
-            "{}",
-            show(&out)
-        );
-        assert!(
-            err.contains("wrapped by CKM_RSA_PKCS_OAEP (SHA-1) then CKM_AES_KEY_WRAP_PAD"),
-            "{err}"
-        );
-        let id = printed_id(&out);
-        let objects = hsm.objects(token);
+        for needle in [
+            format!("Imported into token \"{token}\" as key \"root-kek\": handle "),
+            format!("KCV {kcv}."),
+            "wrapped by CKM_RSA_PKCS_OAEP (SHA-1) then CKM_AES_KEY_WRAP_PAD".to_owned(),
+            "The check value was computed in the token and equals the one computed here."
+                .to_owned(),
+        ] {
+            assert!(err.contains(&needle), "{needle:?}:\n{}", show(&out));
+        }
+        let objects = t.hsm.objects(token);
         let flags = access(&objects, "root-kek");
         assert!(locked_in(&flags), "{token}: {flags:?}\n{objects}");
         assert!(
@@ -310,7 +345,7 @@ fn an_aes_key_backed_up_from_a_token_is_recovered_into_it_and_into_a_second_toke
             "a one-time key is left in {token}:\n{objects}"
         );
         assert_eq!(
-            hsm.zero_block(token, &id),
+            t.hsm.zero_block(token, &printed_id(&out)),
             reference,
             "the key in {token} is not the one backed up"
         );
@@ -321,51 +356,33 @@ fn an_aes_key_backed_up_from_a_token_is_recovered_into_it_and_into_a_second_toke
 fn a_key_the_token_generates_is_backed_up_in_the_same_ceremony() {
     let _guard = lock();
     let farm = Farm::connect();
-    let t = table(&farm, "hsm-generate", 3);
-    let hsm = SoftHsm::new(&t.dir, &["hsm-gen-a", "hsm-gen-b"], None);
-    let token_pin = hsm.pin_file(USER_PIN);
-    let bundle = t.dir.join("gen.quorum.json");
-    let enrolled = hsm.quorumctl(&[
-        "--json",
-        "enroll",
-        "--threshold",
-        "2",
-        "--label",
-        "made-in-hsm",
+    let t = table(&farm, "hsm-generate", 3, &["hsm-gen-a", "hsm-gen-b"], None);
+    let mut made = token_end(
         "--generate-in-pkcs11",
         MODULE,
-        "--token-label",
         "hsm-gen-a",
-        "--key-label",
         "fresh",
-        "--key-type",
-        "aes",
-        "--token-pin-file",
-        token_pin.to_str().unwrap(),
-        "--bundle",
-        bundle.to_str().unwrap(),
-        "--pin-file",
-        t.pins.to_str().unwrap(),
-    ]);
+        &t.token_pin,
+    );
+    made.extend(["--key-type".to_owned(), "aes".to_owned()]);
+    let mut json = vec!["--json".to_owned()];
+    json.extend(made);
+    // --json is a global option: it may come after the subcommand's own.
+    let enrolled = t.enroll("made-in-hsm", "2", &json);
     assert!(enrolled.status.success(), "{}", show(&enrolled));
     let doc: serde_json::Value = serde_json::from_slice(&enrolled.stdout).unwrap();
-    assert_eq!(doc["result"]["token"]["generated"], true, "{doc}");
-    assert_eq!(doc["result"]["token"]["label"], "fresh", "{doc}");
-    assert_eq!(doc["result"]["token"]["extractable"], false, "{doc}");
+    let token = &doc["result"]["token"];
+    assert_eq!(token["generated"], true, "{doc}");
+    assert_eq!(token["label"], "fresh", "{doc}");
+    assert_eq!(token["extractable"], false, "{doc}");
     // The token holds the key, and no longer lets it out.
-    let objects = hsm.objects("hsm-gen-a");
+    let objects = t.hsm.objects("hsm-gen-a");
     let flags = access(&objects, "fresh");
     assert!(locked_in(&flags), "{flags:?}\n{objects}");
-    let block = object_block(&objects, "fresh").unwrap();
-    let id = block
-        .lines()
-        .find_map(|l| l.trim().strip_prefix("ID:"))
-        .unwrap()
-        .trim()
-        .to_owned();
-    let reference = hsm.zero_block("hsm-gen-a", &id);
+    let id = token["id"].as_str().unwrap().to_owned();
+    let reference = t.hsm.zero_block("hsm-gen-a", &id);
     assert!(
-        doc["result"]["token"]["check"]
+        token["check"]
             .as_str()
             .unwrap()
             .contains(&reference[..6].to_uppercase()),
@@ -373,60 +390,121 @@ fn a_key_the_token_generates_is_backed_up_in_the_same_ceremony() {
     );
 
     present(&farm, &[&t.custodians[0], &t.custodians[2]]);
-    let out = hsm.quorumctl(&[
-        "recover",
-        "--bundle",
-        bundle.to_str().unwrap(),
-        "--to-pkcs11",
-        MODULE,
-        "--token-label",
-        "hsm-gen-b",
-        "--key-label",
-        "fresh",
-        "--key-type",
-        "aes",
-        "--token-pin-file",
-        token_pin.to_str().unwrap(),
-        "--pin-file",
-        t.pins.to_str().unwrap(),
-    ]);
-    assert!(out.status.success(), "{}", show(&out));
-    assert_eq!(hsm.zero_block("hsm-gen-b", &printed_id(&out)), reference);
+    let out = t.recovered_into("made-in-hsm", "hsm-gen-b", "fresh", "aes");
+    assert_eq!(t.hsm.zero_block("hsm-gen-b", &printed_id(&out)), reference);
 }
 
-/// A PKCS#8 P-256 key made by OpenSSL, and its public key in PEM.
-fn openssl_p256(dir: &Path) -> (PathBuf, PathBuf) {
-    let der = dir.join("ec.der");
-    let public = dir.join("ec.pub.pem");
-    let made = Command::new("openssl")
-        .args([
-            "genpkey",
-            "-algorithm",
-            "EC",
-            "-pkeyopt",
-            "ec_paramgen_curve:P-256",
-        ])
-        .args(["-outform", "DER", "-out", der.to_str().unwrap()])
-        .output()
-        .expect("openssl runs");
-    assert!(made.status.success(), "{made:?}");
-    let pubout = Command::new("openssl")
-        .args(["pkey", "-inform", "DER", "-in", der.to_str().unwrap()])
-        .args(["-pubout", "-out", public.to_str().unwrap()])
-        .output()
-        .unwrap();
-    assert!(pubout.status.success(), "{pubout:?}");
+/// A private key made by OpenSSL as PKCS#8 DER (`genpkey` options), and its public key in PEM.
+fn openssl_key(dir: &Path, name: &str, genpkey: &[&str]) -> (PathBuf, PathBuf) {
+    let made = dir.join(format!("{name}.made.der"));
+    let der = dir.join(format!("{name}.der"));
+    let public = dir.join(format!("{name}.pub.pem"));
+    let mut args = vec!["genpkey"];
+    args.extend(genpkey);
+    args.extend(["-outform", "DER", "-out", made.to_str().unwrap()]);
+    openssl(&args);
+    // OpenSSL 3 writes an RSA key as PKCS#1 in DER; the key types take PKCS#8.
+    openssl(&[
+        "pkcs8",
+        "-topk8",
+        "-nocrypt",
+        "-inform",
+        "DER",
+        "-outform",
+        "DER",
+        "-in",
+        made.to_str().unwrap(),
+        "-out",
+        der.to_str().unwrap(),
+    ]);
+    std::fs::remove_file(made).unwrap();
+    openssl(&[
+        "pkey",
+        "-inform",
+        "DER",
+        "-in",
+        der.to_str().unwrap(),
+        "-pubout",
+        "-out",
+        public.to_str().unwrap(),
+    ]);
     (der, public)
+}
+
+/// Signs `message` in `token` with the key `id` (`mechanism` as pkcs11-tool names it) and
+/// checks the signature with OpenSSL and the original public key (`verify`: OpenSSL's
+/// options before the key, the signature and the input).
+fn signs_in_token(t: &Table, token: &str, id: &str, mechanism: &str, public: &Path) {
+    let message = t.dir.join(format!("{token}.tbs"));
+    std::fs::write(&message, b"a certificate to sign").unwrap();
+    let signature = t.dir.join(format!("{token}.sig"));
+    let ecdsa = mechanism == "ECDSA";
+    // The token's plain ECDSA signs a digest made here (SoftHSM has no ECDSA-SHA256).
+    let input = if ecdsa {
+        let digest = t.dir.join(format!("{token}.sha256"));
+        openssl(&[
+            "dgst",
+            "-sha256",
+            "-binary",
+            "-out",
+            digest.to_str().unwrap(),
+            message.to_str().unwrap(),
+        ]);
+        digest
+    } else {
+        message.clone()
+    };
+    let mut sign = vec![
+        "--sign",
+        "--mechanism",
+        mechanism,
+        "--id",
+        id,
+        "--input-file",
+        input.to_str().unwrap(),
+        "--output-file",
+        signature.to_str().unwrap(),
+    ];
+    if ecdsa {
+        sign.extend(["--signature-format", "openssl"]);
+    }
+    t.hsm.tool_ok(token, &sign);
+    if ecdsa {
+        openssl(&[
+            "pkeyutl",
+            "-verify",
+            "-pubin",
+            "-inkey",
+            public.to_str().unwrap(),
+            "-in",
+            input.to_str().unwrap(),
+            "-sigfile",
+            signature.to_str().unwrap(),
+        ]);
+    } else {
+        openssl(&[
+            "dgst",
+            "-sha256",
+            "-verify",
+            public.to_str().unwrap(),
+            "-signature",
+            signature.to_str().unwrap(),
+            message.to_str().unwrap(),
+        ]);
+    }
 }
 
 #[test]
 fn a_p256_key_backed_up_from_a_token_comes_back_and_its_copy_signs() {
     let _guard = lock();
     let farm = Farm::connect();
-    let t = table(&farm, "hsm-p256", 3);
-    let hsm = SoftHsm::new(&t.dir, &["hsm-ec-a", "hsm-ec-b"], None);
-    let (der, public) = openssl_p256(&t.dir);
-    hsm.tool_ok(
+    let t = table(&farm, "hsm-p256", 3, &["hsm-ec-a", "hsm-ec-b"], None);
+    let (der, public) = openssl_key(
+        &t.dir,
+        "ec",
+        &["-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-256"],
+    );
+    t.hsm.tool_ok(
         "hsm-ec-a",
         &[
             "--write-object",
@@ -440,274 +518,86 @@ fn a_p256_key_backed_up_from_a_token_comes_back_and_its_copy_signs() {
             "--extractable",
         ],
     );
-    let token_pin = hsm.pin_file(USER_PIN);
-    let bundle = t.dir.join("ec.quorum.json");
-    let enrolled = hsm.quorumctl(&[
-        "enroll",
-        "--threshold",
-        "2",
-        "--label",
-        "signer-2026",
-        "--from-pkcs11",
-        MODULE,
-        "--token-label",
-        "hsm-ec-a",
-        "--key-label",
-        "signer",
-        "--key-type",
-        "ec-p256",
-        "--token-pin-file",
-        token_pin.to_str().unwrap(),
-        "--bundle",
-        bundle.to_str().unwrap(),
-        "--pin-file",
-        t.pins.to_str().unwrap(),
-    ]);
+    std::fs::remove_file(der).unwrap();
+    let mut from = token_end("--from-pkcs11", MODULE, "hsm-ec-a", "signer", &t.token_pin);
+    from.extend(["--key-type".to_owned(), "ec-p256".to_owned()]);
+    let enrolled = t.enroll("signer-2026", "2", &from);
     assert!(enrolled.status.success(), "{}", show(&enrolled));
+    assert!(
+        text(&enrolled.stderr).contains("then CKM_AES_KEY_WRAP_PAD: P-256, "),
+        "{}",
+        show(&enrolled)
+    );
 
     present(&farm, &[&t.custodians[1], &t.custodians[2]]);
-    let out = hsm.quorumctl(&[
-        "recover",
-        "--bundle",
-        bundle.to_str().unwrap(),
-        "--to-pkcs11",
-        MODULE,
-        "--token-label",
-        "hsm-ec-b",
-        "--key-label",
-        "signer",
-        "--key-type",
-        "ec-p256",
-        "--token-pin-file",
-        token_pin.to_str().unwrap(),
-        "--pin-file",
-        t.pins.to_str().unwrap(),
-    ]);
-    assert!(out.status.success(), "{}", show(&out));
+    let out = t.recovered_into("signer-2026", "hsm-ec-b", "signer", "ec-p256");
     assert!(
         text(&out.stderr)
             .contains("A signature made in the token verified with the public key derived here."),
         "{}",
         show(&out)
     );
-    let id = printed_id(&out);
-    let flags = access(&hsm.objects("hsm-ec-b"), "signer");
-    assert!(locked_in(&flags), "{flags:?}");
+    assert!(locked_in(&access(&t.hsm.objects("hsm-ec-b"), "signer")));
     // The copy in the second token signs; OpenSSL verifies with the original public key.
-    let message = t.dir.join("message");
-    std::fs::write(&message, b"a certificate to sign").unwrap();
-    let digest = t.dir.join("message.sha256");
-    let hashed = Command::new("openssl")
-        .args([
-            "dgst",
-            "-sha256",
-            "-binary",
-            "-out",
-            digest.to_str().unwrap(),
-        ])
-        .arg(&message)
-        .output()
-        .unwrap();
-    assert!(hashed.status.success());
-    let signature = t.dir.join("signature");
-    hsm.tool_ok(
-        "hsm-ec-b",
-        &[
-            "--sign",
-            "--mechanism",
-            "ECDSA",
-            "--id",
-            &id,
-            "--input-file",
-            digest.to_str().unwrap(),
-            "--output-file",
-            signature.to_str().unwrap(),
-            "--signature-format",
-            "openssl",
-        ],
-    );
-    let verified = Command::new("openssl")
-        .args([
-            "pkeyutl",
-            "-verify",
-            "-pubin",
-            "-inkey",
-            public.to_str().unwrap(),
-        ])
-        .args(["-in", digest.to_str().unwrap()])
-        .args(["-sigfile", signature.to_str().unwrap()])
-        .output()
-        .unwrap();
-    assert!(verified.status.success(), "{verified:?}");
+    signs_in_token(&t, "hsm-ec-b", &printed_id(&out), "ECDSA", &public);
 }
 
 #[test]
 fn an_rsa_key_enrolled_from_its_pkcs8_file_is_recovered_into_a_token_and_signs() {
     let _guard = lock();
     let farm = Farm::connect();
-    let t = table(&farm, "hsm-rsa", 2);
-    let hsm = SoftHsm::new(&t.dir, &["hsm-rsa"], None);
-    let der = t.dir.join("rsa.der");
-    let made = Command::new("openssl")
-        .args([
-            "genpkey",
-            "-algorithm",
-            "RSA",
-            "-pkeyopt",
-            "rsa_keygen_bits:2048",
-        ])
-        .args(["-outform", "DER", "-out", der.to_str().unwrap()])
-        .output()
-        .expect("openssl runs");
-    assert!(made.status.success(), "{made:?}");
-    // OpenSSL 3 writes an RSA key as PKCS#1 in DER; the key type takes PKCS#8.
-    let traditional = t.dir.join("rsa.pkcs1.der");
-    std::fs::rename(&der, &traditional).unwrap();
-    let converted = Command::new("openssl")
-        .args([
-            "pkcs8", "-topk8", "-nocrypt", "-inform", "DER", "-outform", "DER",
-        ])
-        .args([
-            "-in",
-            traditional.to_str().unwrap(),
-            "-out",
-            der.to_str().unwrap(),
-        ])
-        .output()
-        .unwrap();
-    assert!(converted.status.success(), "{converted:?}");
-    let public = t.dir.join("rsa.pub.pem");
-    let pubout = Command::new("openssl")
-        .args(["pkey", "-inform", "DER", "-in", der.to_str().unwrap()])
-        .args(["-pubout", "-out", public.to_str().unwrap()])
-        .output()
-        .unwrap();
-    assert!(pubout.status.success(), "{pubout:?}");
-    let bundle = t.dir.join("rsa.quorum.json");
-    let pins = t.pins.to_str().unwrap();
-    let enrolled = hsm.quorumctl(&[
-        "enroll",
-        "--threshold",
-        "2",
-        "--label",
+    let t = table(&farm, "hsm-rsa", 2, &["hsm-rsa"], None);
+    let (der, public) = openssl_key(
+        &t.dir,
+        "rsa",
+        &["-algorithm", "RSA", "-pkeyopt", "rsa_keygen_bits:2048"],
+    );
+    let enrolled = t.enroll(
         "rsa-ca",
-        "--in",
-        der.to_str().unwrap(),
-        "--bundle",
-        bundle.to_str().unwrap(),
-        "--pin-file",
-        pins,
-    ]);
+        "2",
+        &["--in".to_owned(), der.to_str().unwrap().to_owned()],
+    );
     assert!(enrolled.status.success(), "{}", show(&enrolled));
     std::fs::remove_file(&der).unwrap();
-    std::fs::remove_file(&traditional).unwrap();
-    let token_pin = hsm.pin_file(USER_PIN);
-    let out = hsm.quorumctl(&[
-        "recover",
-        "--bundle",
-        bundle.to_str().unwrap(),
-        "--to-pkcs11",
-        MODULE,
-        "--token-label",
-        "hsm-rsa",
-        "--key-label",
-        "ca-key",
-        "--key-type",
-        "rsa",
-        "--token-pin-file",
-        token_pin.to_str().unwrap(),
-        "--pin-file",
-        pins,
-    ]);
-    assert!(out.status.success(), "{}", show(&out));
+    let out = t.recovered_into("rsa-ca", "hsm-rsa", "ca-key", "rsa");
     assert!(
         text(&out.stderr)
             .contains("A signature made in the token verified with the public key derived here."),
         "{}",
         show(&out)
     );
-    let id = printed_id(&out);
-    assert!(locked_in(&access(&hsm.objects("hsm-rsa"), "ca-key")));
-    let message = t.dir.join("tbs");
-    std::fs::write(&message, b"to be signed").unwrap();
-    let signature = t.dir.join("tbs.sig");
-    hsm.tool_ok(
-        "hsm-rsa",
-        &[
-            "--sign",
-            "--mechanism",
-            "SHA256-RSA-PKCS",
-            "--id",
-            &id,
-            "--input-file",
-            message.to_str().unwrap(),
-            "--output-file",
-            signature.to_str().unwrap(),
-        ],
-    );
-    let verified = Command::new("openssl")
-        .args(["dgst", "-sha256", "-verify", public.to_str().unwrap()])
-        .args(["-signature", signature.to_str().unwrap()])
-        .arg(&message)
-        .output()
-        .unwrap();
-    assert!(verified.status.success(), "{verified:?}");
+    assert!(locked_in(&access(&t.hsm.objects("hsm-rsa"), "ca-key")));
+    signs_in_token(&t, "hsm-rsa", &printed_id(&out), "SHA256-RSA-PKCS", &public);
 }
 
-/// A refused command: its exit code and its message.
-fn refused(out: &Output, code: i32, needle: &str) -> String {
+/// A refused command: its exit code and each part of its message.
+fn refused(out: &Output, code: i32, needles: &[&str]) {
     let err = text(&out.stderr);
     assert_eq!(out.status.code(), Some(code), "{}", show(out));
-    assert!(err.contains(needle), "expected {needle:?}:\n{}", show(out));
-    err
+    for needle in needles {
+        assert!(err.contains(needle), "expected {needle:?}:\n{}", show(out));
+    }
 }
 
 #[test]
 fn every_bad_token_input_is_refused_before_any_card_with_its_own_exit_code() {
     let _guard = lock();
     let farm = Farm::connect();
-    let t = table(&farm, "hsm-bad", 2);
-    let hsm = SoftHsm::new(&t.dir, &["hsm-bad"], None);
-    let token_pin = hsm.pin_file(USER_PIN);
-    let wrong_pin = hsm.pin_file("000000");
-    put_aes_key(&hsm, "hsm-bad", "taken", "0b", &random(32));
-    let before = hsm.objects("hsm-bad");
+    let t = table(&farm, "hsm-bad", 2, &["hsm-bad"], None);
+    let wrong_pin = t.hsm.pin_file("000000");
+    put_aes_key(&t.hsm, "hsm-bad", "taken", "0b", &random(32));
+    let before = t.hsm.objects("hsm-bad");
     // A 33-byte secret: no AES key, and not a PKCS#8 key either.
     let master = t.dir.join("master");
     std::fs::write(&master, random(33)).unwrap();
-    let bundle = t.dir.join("bad.quorum.json");
-    let pins = t.pins.to_str().unwrap().to_owned();
-    let ok = hsm.quorumctl(&[
-        "enroll",
-        "--threshold",
-        "2",
-        "--label",
+    let enrolled = t.enroll(
         "bad-inputs",
-        "--in",
-        master.to_str().unwrap(),
-        "--bundle",
-        bundle.to_str().unwrap(),
-        "--pin-file",
-        &pins,
-    ]);
-    assert!(ok.status.success(), "{}", show(&ok));
-    let to = |module: &str, token: &str, key: &str, key_type: &str, pin: &Path| {
-        let mut args: Vec<String> = ["recover", "--bundle", bundle.to_str().unwrap()]
-            .into_iter()
-            .map(str::to_owned)
-            .collect();
-        args.extend(["--pin-file".to_owned(), pins.clone()]);
-        for (option, value) in [
-            ("--to-pkcs11", module),
-            ("--token-label", token),
-            ("--key-label", key),
-            ("--key-type", key_type),
-            ("--token-pin-file", pin.to_str().unwrap()),
-        ] {
-            args.extend([option.to_owned(), value.to_owned()]);
-        }
-        let refs: Vec<&str> = args.iter().map(String::as_str).collect();
-        hsm.quorumctl(&refs)
+        "2",
+        &["--in".to_owned(), master.to_str().unwrap().to_owned()],
+    );
+    assert!(enrolled.status.success(), "{}", show(&enrolled));
+    let to = |module, token, key, key_type, pin: &Path| {
+        t.recover_into("bad-inputs", (module, token, key, key_type), pin, &[])
     };
     let before_cards =
         "Nothing was done: no card was asked for anything and nothing was created in the token.";
@@ -717,54 +607,100 @@ fn every_bad_token_input_is_refused_before_any_card_with_its_own_exit_code() {
         "hsm-bad",
         "k",
         "aes",
-        &token_pin,
+        &t.token_pin,
     );
     refused(
         &out,
         12,
-        "PKCS#11 module /nonexistent/libpkcs11.so not found",
+        &[
+            "PKCS#11 module /nonexistent/libpkcs11.so not found",
+            before_cards,
+        ],
     );
-    refused(&out, 12, before_cards);
 
     let not_a_module = "/usr/lib/x86_64-linux-gnu/libpcsclite.so.1";
-    let out = to(not_a_module, "hsm-bad", "k", "aes", &token_pin);
-    refused(&out, 12, "is not a PKCS#11 module");
+    let out = to(not_a_module, "hsm-bad", "k", "aes", &t.token_pin);
+    refused(&out, 12, &["is not a PKCS#11 module", before_cards]);
 
-    let out = to(MODULE, "hsm-typo", "k", "aes", &token_pin);
-    refused(&out, 12, "no token labelled \"hsm-typo\"");
-    refused(&out, 12, "\"hsm-bad\"");
+    let out = to(MODULE, "hsm-typo", "k", "aes", &t.token_pin);
+    refused(
+        &out,
+        12,
+        &[
+            "no token labelled \"hsm-typo\"",
+            "\"hsm-bad\"",
+            "--token-label",
+        ],
+    );
 
     let out = to(MODULE, "hsm-bad", "k", "aes", &wrong_pin);
-    refused(&out, 5, "token \"hsm-bad\" refused the user PIN");
-    refused(&out, 5, before_cards);
+    refused(
+        &out,
+        5,
+        &["token \"hsm-bad\" refused the user PIN", before_cards],
+    );
 
-    let out = to(MODULE, "hsm-bad", "taken", "aes", &token_pin);
-    refused(&out, 12, "already holds 1 object(s) labelled \"taken\"");
-    refused(&out, 12, before_cards);
+    let out = to(MODULE, "hsm-bad", "taken", "aes", &t.token_pin);
+    refused(
+        &out,
+        12,
+        &[
+            "already holds 1 object(s) labelled \"taken\"",
+            before_cards,
+            "--replace",
+        ],
+    );
 
     // Known from the set's public record, before any PIN.
-    let out = to(MODULE, "hsm-bad", "k", "aes", &token_pin);
+    let out = to(MODULE, "hsm-bad", "k", "aes", &t.token_pin);
     refused(
         &out,
         2,
-        "holds a 33-byte secret, which the --key-type given cannot take",
+        &[
+            "holds a 33-byte secret, which the --key-type given cannot take",
+            "no PIN was asked",
+        ],
     );
-    refused(&out, 2, "no PIN was asked");
 
     // Known only once the secret is back: nothing is created, the secret is wiped.
-    let out = to(MODULE, "hsm-bad", "k", "ec-p256", &token_pin);
-    refused(&out, 2, "is not a P-256 key");
+    let out = to(MODULE, "hsm-bad", "k", "ec-p256", &t.token_pin);
     refused(
         &out,
         2,
-        "was recovered but not imported: nothing was created in token \"hsm-bad\"",
+        &[
+            "is not a P-256 key",
+            "was recovered but not imported: nothing was created in token \"hsm-bad\"",
+        ],
     );
 
-    let after = hsm.objects("hsm-bad");
-    assert_eq!(before, after, "the token changed");
+    assert_eq!(before, t.hsm.objects("hsm-bad"), "the token changed");
+
+    // The same refusal, typed, in --json.
+    let out = t.recover_into(
+        "bad-inputs",
+        (MODULE, "hsm-typo", "k", "aes"),
+        &t.token_pin,
+        &["--json", "--out", "/dev/null"],
+    );
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "--out and --to-pkcs11 together: {}",
+        show(&out)
+    );
+    let out = t.recover_into(
+        "bad-inputs",
+        (MODULE, "hsm-typo", "k", "aes"),
+        &t.token_pin,
+        &["--json"],
+    );
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(doc["exit_code"], 12, "{doc}");
+    assert_eq!(doc["error"]["kind"], "token", "{doc}");
+    assert_eq!(doc["error"]["detail"]["error"], "unknown-token", "{doc}");
 
     // enroll from a key that is not extractable: the HSM's own backup path is named.
-    hsm.tool_ok(
+    t.hsm.tool_ok(
         "hsm-bad",
         &[
             "--keygen",
@@ -776,113 +712,98 @@ fn every_bad_token_input_is_refused_before_any_card_with_its_own_exit_code() {
             "0c",
         ],
     );
-    let out = hsm.quorumctl(&[
-        "enroll",
-        "--threshold",
-        "2",
-        "--label",
-        "never",
+    let from = token_end(
         "--from-pkcs11",
         MODULE,
-        "--token-label",
         "hsm-bad",
-        "--key-label",
         "locked-in",
-        "--token-pin-file",
-        token_pin.to_str().unwrap(),
-        "--bundle",
-        t.dir.join("never.quorum.json").to_str().unwrap(),
-        "--pin-file",
-        &pins,
-    ]);
-    let err = refused(
+        &t.token_pin,
+    );
+    let out = t.enroll("never", "2", &from);
+    refused(
         &out,
         12,
-        "key \"locked-in\" of token \"hsm-bad\" is not extractable",
+        &[
+            "key \"locked-in\" of token \"hsm-bad\" is not extractable",
+            "HSM's own path",
+            before_cards,
+        ],
     );
-    assert!(err.contains("HSM's own path"), "{err}");
-    assert!(!t.dir.join("never.quorum.json").exists());
+    assert!(!t.bundle("never").exists());
 }
 
 #[test]
 fn a_token_without_a_wrapped_path_is_refused_unless_a_plaintext_import_is_allowed() {
     let _guard = lock();
     let farm = Farm::connect();
-    let t = table(&farm, "hsm-nowrap", 1);
     // SoftHSM 2.6.1 ignores the first entry of a "-" list: CKM_MD5 stands there for it.
-    let hsm = SoftHsm::new(
-        &t.dir,
+    let t = table(
+        &farm,
+        "hsm-nowrap",
+        1,
         &["hsm-nowrap"],
         Some("-CKM_MD5,CKM_RSA_PKCS_OAEP,CKM_AES_KEY_WRAP_PAD"),
     );
-    let token_pin = hsm.pin_file(USER_PIN);
     let master = t.dir.join("master");
     let key = random(32);
     std::fs::write(&master, &key).unwrap();
-    let bundle = t.dir.join("nowrap.quorum.json");
-    let pins = t.pins.to_str().unwrap().to_owned();
-    let ok = hsm.quorumctl(&[
-        "enroll",
-        "--threshold",
-        "1",
-        "--allow-single-card",
-        "--label",
+    let enrolled = t.enroll(
         "no-wrap",
-        "--in",
-        master.to_str().unwrap(),
-        "--bundle",
-        bundle.to_str().unwrap(),
-        "--pin-file",
-        &pins,
-    ]);
-    assert!(ok.status.success(), "{}", show(&ok));
-    let mut args = vec![
-        "recover",
-        "--bundle",
-        bundle.to_str().unwrap(),
-        "--pin-file",
-        &pins,
-        "--to-pkcs11",
-        MODULE,
-        "--token-label",
-        "hsm-nowrap",
-        "--key-label",
-        "kek",
-        "--key-type",
-        "aes",
-        "--token-pin-file",
-        token_pin.to_str().unwrap(),
-    ];
-    let out = hsm.quorumctl(&args);
-    let err = refused(&out, 12, "accepts none of the wrapped import paths");
-    assert!(err.contains("--allow-plaintext-import"), "{err}");
-    assert!(err.contains("no card was asked for anything"), "{err}");
-    assert!(object_block(&hsm.objects("hsm-nowrap"), "kek").is_none());
+        "1",
+        &["--in".to_owned(), master.to_str().unwrap().to_owned()],
+    );
+    assert!(enrolled.status.success(), "{}", show(&enrolled));
+    let end = (MODULE, "hsm-nowrap", "kek", "aes");
+    let out = t.recover_into("no-wrap", end, &t.token_pin, &[]);
+    refused(
+        &out,
+        12,
+        &[
+            "accepts none of the wrapped import paths",
+            "--allow-plaintext-import",
+            "no card was asked for anything",
+        ],
+    );
+    assert!(object_block(&t.hsm.objects("hsm-nowrap"), "kek").is_none());
 
-    args.push("--allow-plaintext-import");
-    let out = hsm.quorumctl(&args);
+    let out = t.recover_into(
+        "no-wrap",
+        end,
+        &t.token_pin,
+        &["--allow-plaintext-import", "--key-usage", "encrypt,decrypt"],
+    );
     assert!(out.status.success(), "{}", show(&out));
     assert!(
         text(&out.stderr).contains("as plaintext (C_CreateObject"),
         "{}",
         show(&out)
     );
-    let id = printed_id(&out);
-    let flags = access(&hsm.objects("hsm-nowrap"), "kek");
-    assert!(locked_in(&flags), "{flags:?}");
-    let mut expected = std::process::Command::new("openssl")
-        .args(["enc", "-aes-256-ecb", "-nopad", "-K", &hex(&key)])
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    use std::io::Write;
-    expected
-        .stdin
-        .take()
+    let objects = t.hsm.objects("hsm-nowrap");
+    assert!(locked_in(&access(&objects, "kek")), "{objects}");
+    let usage = object_block(&objects, "kek")
         .unwrap()
-        .write_all(&[0u8; 16])
-        .unwrap();
-    let expected = expected.wait_with_output().unwrap();
-    assert_eq!(hsm.zero_block("hsm-nowrap", &id), hex(&expected.stdout));
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("Usage:"))
+        .unwrap()
+        .trim()
+        .to_owned();
+    assert!(
+        usage.contains("encrypt") && usage.contains("decrypt") && !usage.contains("wrap"),
+        "--key-usage encrypt,decrypt gave {usage:?}"
+    );
+    let zeros = t.dir.join("zeros");
+    std::fs::write(&zeros, [0u8; 16]).unwrap();
+    let expected = openssl(&[
+        "enc",
+        "-aes-256-ecb",
+        "-nopad",
+        "-K",
+        &hex(&key),
+        "-in",
+        zeros.to_str().unwrap(),
+    ]);
+    assert_eq!(
+        t.hsm.zero_block("hsm-nowrap", &printed_id(&out)),
+        hex(&expected.stdout)
+    );
 }
