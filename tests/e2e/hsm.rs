@@ -8,7 +8,7 @@ use std::process::{Command, Output};
 
 use crate::farm::{lock, Farm};
 use crate::fixtures::{personalise, pins_of, present, text, Custodian};
-use crate::run::{quorumctl, scratch, show};
+use crate::run::{quorumctl, scratch, show, Terminal};
 
 const MODULE: &str = "/usr/lib/softhsm/libsofthsm2.so";
 const USER_PIN: &str = "123456";
@@ -60,12 +60,16 @@ impl SoftHsm {
         p
     }
 
+    /// The quorumctl command with this installation's configuration.
+    fn command(&self, args: &[&str]) -> Command {
+        let mut cmd = quorumctl(args);
+        cmd.env("SOFTHSM2_CONF", &self.conf);
+        cmd
+    }
+
     /// Runs quorumctl with this installation's configuration.
     fn quorumctl(&self, args: &[&str]) -> Output {
-        quorumctl(args)
-            .env("SOFTHSM2_CONF", &self.conf)
-            .output()
-            .expect("quorumctl runs")
+        self.command(args).output().expect("quorumctl runs")
     }
 
     /// Runs `pkcs11-tool` logged in to `token`.
@@ -806,4 +810,53 @@ fn a_token_without_a_wrapped_path_is_refused_unless_a_plaintext_import_is_allowe
         t.hsm.zero_block("hsm-nowrap", &printed_id(&out)),
         hex(&expected.stdout)
     );
+}
+
+#[test]
+fn without_a_pin_file_the_token_pin_is_typed_without_echo_before_any_card() {
+    let _guard = lock();
+    let farm = Farm::connect();
+    let t = table(&farm, "hsm-typed", 2, &["hsm-typed"], None);
+    put_aes_key(&t.hsm, "hsm-typed", "typed-kek", "0d", &random(16));
+    let bundle = t.bundle("typed");
+    let mut cmd = t.hsm.command(&[
+        "enroll",
+        "--threshold",
+        "2",
+        "--label",
+        "typed",
+        "--from-pkcs11",
+        MODULE,
+        "--token-label",
+        "hsm-typed",
+        "--key-label",
+        "typed-kek",
+        "--bundle",
+        bundle.to_str().unwrap(),
+        "--pin-file",
+        t.pins.to_str().unwrap(),
+    ]);
+    let terminal = Terminal::new();
+    let child = terminal
+        .control(&mut cmd)
+        .spawn()
+        .expect("quorumctl starts");
+    terminal.wait_for("User PIN of token \"hsm-typed\": ");
+    assert!(
+        terminal.echo_off(),
+        "echo is off while the token PIN is typed"
+    );
+    terminal.type_in(format!("{USER_PIN}\n").as_bytes());
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success(), "{}", show(&out));
+    let err = text(&out.stderr);
+    let asked = err
+        .find("is typed on this computer's keyboard (no echo)")
+        .expect("the prompt says where the token PIN is typed");
+    let read = err
+        .find("Read key \"typed-kek\"")
+        .expect("the key was read");
+    let first_card = err.find("PIN accepted (PIN from file").expect("cards came");
+    assert!(asked < read && read < first_card, "{err}");
+    assert!(!terminal.echo_off(), "the terminal echoes again");
 }

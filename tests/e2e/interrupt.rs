@@ -5,19 +5,14 @@
 //! its echo back; a card pulled out too early while it is written is asked back and the
 //! ceremony finishes.
 
-use std::io::Read;
-use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
-use std::os::unix::process::CommandExt;
 use std::path::Path;
-use std::process::Stdio;
-use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
 use crate::cut::{reader_events, wait_until_seen_out};
 use crate::farm::{lock, Farm};
 use crate::fixtures::{enrolled, personalise, personalise_in, pins_of, present, text, Custodian};
-use crate::run::{log_path, quorumctl, run, run_ok, scratch, show, Running};
+use crate::run::{log_path, quorumctl, run, run_ok, scratch, show, Running, Terminal};
 
 /// The exit code README "Exit codes" gives to a ceremony stopped on request (`interrupted`).
 const INTERRUPTED: i32 = 11;
@@ -296,36 +291,6 @@ fn ctrl_c_in_reshare_phase_1_keeps_the_old_set_and_replace_unfinished_finishes()
     recovers(&farm, &dir, &[&fresh[0], &fresh[1]], &pins, &master);
 }
 
-/// A pseudo-terminal pair: (controller, terminal side).
-fn pty() -> (OwnedFd, OwnedFd) {
-    let (mut controller, mut terminal) = (-1, -1);
-    // SAFETY: openpty fills two descriptors; name, termios and winsize may be null.
-    let rc = unsafe {
-        libc::openpty(
-            &mut controller,
-            &mut terminal,
-            std::ptr::null_mut(),
-            std::ptr::null(),
-            std::ptr::null(),
-        )
-    };
-    assert_eq!(rc, 0, "openpty: {}", std::io::Error::last_os_error());
-    // SAFETY: both were just opened and are owned here alone.
-    unsafe {
-        (
-            OwnedFd::from_raw_fd(controller),
-            OwnedFd::from_raw_fd(terminal),
-        )
-    }
-}
-
-fn echo_on(fd: i32) -> bool {
-    // SAFETY: termios is plain data; tcgetattr fills it.
-    let mut t: libc::termios = unsafe { std::mem::zeroed() };
-    assert_eq!(unsafe { libc::tcgetattr(fd, &mut t) }, 0);
-    t.c_lflag & libc::ECHO != 0
-}
-
 #[test]
 fn ctrl_c_at_a_host_pin_prompt_gives_the_terminal_its_echo_back() {
     let _guard = lock();
@@ -333,51 +298,23 @@ fn ctrl_c_at_a_host_pin_prompt_gives_the_terminal_its_echo_back() {
     let dir = scratch("sigint-prompt");
     farm.clear_all();
     let card = personalise_in(&farm, &dir, 0, 3);
-    let (controller, terminal) = pty();
-    let terminal_fd = terminal.as_raw_fd();
     let mut cmd = quorumctl(&["change-pin", "--reader", farm.reader_name(0)]);
-    cmd.stdin(Stdio::from(terminal.try_clone().unwrap()))
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
-    // SAFETY: between fork and exec only async-signal-safe calls: a new session whose
-    // controlling terminal is the pty (standard input), as a login shell's would be.
-    unsafe {
-        cmd.pre_exec(|| {
-            if libc::setsid() < 0 || libc::ioctl(0, libc::TIOCSCTTY, 0) < 0 {
-                return Err(std::io::Error::last_os_error());
-            }
-            Ok(())
-        });
-    }
-    let child = cmd.spawn().expect("quorumctl starts");
+    let terminal = Terminal::new();
+    let child = terminal
+        .control(&mut cmd)
+        .spawn()
+        .expect("quorumctl starts");
     // Wait for the prompt on the terminal, then type Ctrl-C there (the terminal sends
     // SIGINT to quorumctl, its foreground process).
-    let mut seen = Vec::new();
-    let deadline = Instant::now() + Duration::from_secs(30);
-    let mut file = std::fs::File::from(controller.try_clone().unwrap());
-    while !String::from_utf8_lossy(&seen).contains("PIN of card") {
-        assert!(Instant::now() < deadline, "no prompt: {:?}", text(&seen));
-        let mut p = libc::pollfd {
-            fd: controller.as_raw_fd(),
-            events: libc::POLLIN,
-            revents: 0,
-        };
-        // SAFETY: one valid pollfd.
-        if unsafe { libc::poll(&mut p, 1, 200) } > 0 {
-            let mut buf = [0u8; 256];
-            let n = file.read(&mut buf).unwrap();
-            seen.extend_from_slice(&buf[..n]);
-        }
-    }
-    std::thread::sleep(Duration::from_millis(200));
-    assert!(!echo_on(terminal_fd), "echo is off while the PIN is asked");
-    std::io::Write::write_all(&mut file, b"\x03").unwrap();
+    terminal.wait_for("PIN of card");
+    assert!(terminal.echo_off(), "echo is off while the PIN is asked");
+    terminal.type_in(b"\x03");
     let out = child.wait_with_output().unwrap();
     let err = text(&out.stderr);
     assert_eq!(out.status.code(), Some(INTERRUPTED), "{err}");
     assert!(err.contains("PIN entry was interrupted"), "{err}");
     assert!(
-        echo_on(terminal_fd),
+        !terminal.echo_off(),
         "the terminal echoes again after Ctrl-C"
     );
     let last = log_lines().pop().unwrap();
@@ -391,7 +328,6 @@ fn ctrl_c_at_a_host_pin_prompt_gives_the_terminal_its_echo_back() {
         show(&status)
     );
     assert!(!card.fingerprint.is_empty());
-    drop(terminal);
 }
 
 /// The position (1-based, among the card's command APDUs) of the first traced APDU

@@ -173,3 +173,112 @@ impl Running {
         (status, stdout, self.seen.join("\n"))
     }
 }
+
+/// A pseudo-terminal that a quorumctl process has as its controlling terminal, as a
+/// custodian's shell would: the test reads what is shown there and types into it.
+pub struct Terminal {
+    controller: std::os::fd::OwnedFd,
+    terminal: std::os::fd::OwnedFd,
+    shown: std::cell::RefCell<Vec<u8>>,
+}
+
+impl Terminal {
+    /// A fresh pseudo-terminal pair.
+    pub fn new() -> Terminal {
+        use std::os::fd::FromRawFd;
+        let (mut controller, mut terminal) = (-1, -1);
+        // SAFETY: openpty fills two descriptors; name, termios and winsize may be null.
+        let rc = unsafe {
+            libc::openpty(
+                &mut controller,
+                &mut terminal,
+                std::ptr::null_mut(),
+                std::ptr::null(),
+                std::ptr::null(),
+            )
+        };
+        assert_eq!(rc, 0, "openpty: {}", std::io::Error::last_os_error());
+        // SAFETY: both were just opened and are owned here alone.
+        let (controller, terminal) = unsafe {
+            (
+                std::os::fd::OwnedFd::from_raw_fd(controller),
+                std::os::fd::OwnedFd::from_raw_fd(terminal),
+            )
+        };
+        Terminal {
+            controller,
+            terminal,
+            shown: Default::default(),
+        }
+    }
+
+    /// Makes `cmd` run on this terminal: its standard input, and its controlling terminal in
+    /// a new session (so `/dev/tty` opens and Ctrl-C typed here raises SIGINT); standard
+    /// output and error are piped to the test.
+    pub fn control<'c>(&self, cmd: &'c mut Command) -> &'c mut Command {
+        use std::os::unix::process::CommandExt;
+        cmd.stdin(Stdio::from(self.terminal.try_clone().unwrap()))
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        // SAFETY: between fork and exec only async-signal-safe calls: a new session whose
+        // controlling terminal is the pty (standard input).
+        unsafe {
+            cmd.pre_exec(|| {
+                if libc::setsid() < 0 || libc::ioctl(0, libc::TIOCSCTTY, 0) < 0 {
+                    return Err(std::io::Error::last_os_error());
+                }
+                Ok(())
+            })
+        }
+    }
+
+    /// Waits until the terminal has shown `needle` (30 s at most), then until echo is off or
+    /// 200 ms passed: Linux delivers pty output asynchronously, and a test types only once
+    /// the program has turned echo off.
+    pub fn wait_for(&self, needle: &str) {
+        use std::io::Read;
+        use std::os::fd::AsRawFd;
+        let deadline = Instant::now() + Duration::from_secs(30);
+        let mut file = std::fs::File::from(self.controller.try_clone().unwrap());
+        while !String::from_utf8_lossy(&self.shown.borrow()).contains(needle) {
+            assert!(
+                Instant::now() < deadline,
+                "the terminal never showed {needle:?}: {:?}",
+                String::from_utf8_lossy(&self.shown.borrow())
+            );
+            let mut p = libc::pollfd {
+                fd: self.controller.as_raw_fd(),
+                events: libc::POLLIN,
+                revents: 0,
+            };
+            // SAFETY: one valid pollfd.
+            if unsafe { libc::poll(&mut p, 1, 200) } > 0 {
+                let mut buf = [0u8; 256];
+                let n = file.read(&mut buf).unwrap();
+                self.shown.borrow_mut().extend_from_slice(&buf[..n]);
+            }
+        }
+        let settle = Instant::now() + Duration::from_millis(200);
+        while !self.echo_off() && Instant::now() < settle {
+            thread::sleep(Duration::from_millis(10));
+        }
+    }
+
+    /// Whether the terminal's echo is off (a hidden entry is being read).
+    pub fn echo_off(&self) -> bool {
+        use std::os::fd::AsRawFd;
+        // SAFETY: termios is plain data; tcgetattr fills it.
+        let mut t: libc::termios = unsafe { std::mem::zeroed() };
+        assert_eq!(
+            unsafe { libc::tcgetattr(self.terminal.as_raw_fd(), &mut t) },
+            0
+        );
+        t.c_lflag & libc::ECHO == 0
+    }
+
+    /// Types `keys` on the terminal.
+    pub fn type_in(&self, keys: &[u8]) {
+        let mut file = std::fs::File::from(self.controller.try_clone().unwrap());
+        file.write_all(keys).unwrap();
+    }
+}
