@@ -679,6 +679,31 @@ fn every_bad_token_input_is_refused_before_any_card_with_its_own_exit_code() {
 
     assert_eq!(before, t.hsm.objects("hsm-bad"), "the token changed");
 
+    // --replace: the object that held the label goes, once the new key is proven.
+    let out = t.recover_into(
+        "bad-inputs",
+        (MODULE, "hsm-bad", "taken", "generic-secret"),
+        &t.token_pin,
+        &["--replace"],
+    );
+    assert!(out.status.success(), "{}", show(&out));
+    assert!(
+        text(&out.stderr).contains("The 1 object(s) that carried the label before were removed, after the new key was proven."),
+        "{}",
+        show(&out)
+    );
+    let objects = t.hsm.objects("hsm-bad");
+    let block = object_block(&objects, "taken").expect("the new key");
+    assert!(
+        block.contains(&format!("ID:         {}", printed_id(&out))),
+        "{objects}"
+    );
+    assert_eq!(
+        objects.matches("label:      taken\n").count(),
+        1,
+        "{objects}"
+    );
+
     // The same refusal, typed, in --json.
     let out = t.recover_into(
         "bad-inputs",
