@@ -1,6 +1,7 @@
 //! The rows of the README's bad-input table that no other end-to-end test covers: a
-//! missing, empty or oversized master secret, and a corrupted or truncated bundle. Each
-//! gets its documented exit code and message, and nothing is written anywhere.
+//! missing, empty or oversized master secret, a corrupted or truncated bundle, a recovery
+//! that does not say where the secret goes. Each gets its documented exit code and message,
+//! and nothing is written anywhere.
 
 use std::path::Path;
 
@@ -173,4 +174,47 @@ fn a_corrupted_or_truncated_bundle_is_named_and_nothing_is_written() {
             assert!(!Path::new(&format!("{p}.v1")).exists());
         }
     }
+}
+
+#[test]
+fn a_recovery_that_names_no_destination_is_refused_before_any_pin() {
+    let _guard = lock();
+    let farm = Farm::connect();
+    let dir = scratch("no-destination");
+    let (custodians, pins, _) = enrolled(&farm, &dir, "nowhere", 2, 2, b"goes only where sent");
+    present(&farm, &[&custodians[0], &custodians[1]]);
+    // Standard output is a pipe here: the secret would have gone into it before.
+    let out = run(&["recover", "--pin-file", pins.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(2), "{}", show(&out));
+    assert!(out.stdout.is_empty(), "{}", show(&out));
+    let err = text(&out.stderr);
+    assert!(
+        err.contains("say where the recovered secret goes: --out FILE")
+            && err.contains("--out - (standard output")
+            && err.contains("no card was asked for anything"),
+        "{err}"
+    );
+    for i in 0..2 {
+        let status = run(&["status", "--reader", farm.reader_name(i)]);
+        assert!(
+            text(&status.stdout).contains("5 of 5 tries left"),
+            "a PIN was presented to card {i}: {}",
+            show(&status)
+        );
+    }
+    // Named, it goes there, and the run says so.
+    let done = run(&[
+        "recover",
+        "--out",
+        "-",
+        "--pin-file",
+        pins.to_str().unwrap(),
+    ]);
+    assert!(done.status.success(), "{}", show(&done));
+    assert_eq!(done.stdout, b"goes only where sent");
+    assert!(
+        text(&done.stderr).contains("Written to standard output (--out -)."),
+        "{}",
+        show(&done)
+    );
 }

@@ -279,10 +279,17 @@ fn a_4_kib_master_secret_round_trips() {
         .collect();
     let (custodians, pins, _) = enrolled(&farm, &dir, "big", 2, 3, &master);
     present(&farm, &[&custodians[2], &custodians[0]]);
-    let done = run_ok(&["--stats", "recover", "--pin-file", pins.to_str().unwrap()]);
+    let done = run_ok(&[
+        "--stats",
+        "recover",
+        "--out",
+        "-",
+        "--pin-file",
+        pins.to_str().unwrap(),
+    ]);
     assert_eq!(
         done.stdout, master,
-        "the secret goes to standard output when it is not a terminal"
+        "the secret goes to standard output when --out - says so"
     );
     assert_unseal_round_trips(&text(&done.stderr), 2);
 }
@@ -465,7 +472,13 @@ fn enroll_through_one_reader_refuses_the_same_card_twice() {
     assert_eq!(parsed.records.len(), 3);
 
     present(&farm, &[&custodians[1], &custodians[2]]);
-    let done = run_ok(&["recover", "--pin-file", pins.to_str().unwrap()]);
+    let done = run_ok(&[
+        "recover",
+        "--out",
+        "-",
+        "--pin-file",
+        pins.to_str().unwrap(),
+    ]);
     assert_eq!(done.stdout, b"enrolled card by card");
 }
 
@@ -542,7 +555,13 @@ fn enroll_reads_standard_input_and_names_a_card_too_small_for_the_record() {
         &big,
     );
     assert!(enrolled.status.success(), "{}", show(&enrolled));
-    let done = run_ok(&["recover", "--pin-file", pins.to_str().unwrap()]);
+    let done = run_ok(&[
+        "recover",
+        "--out",
+        "-",
+        "--pin-file",
+        pins.to_str().unwrap(),
+    ]);
     assert_eq!(done.stdout, big);
 }
 

@@ -56,7 +56,7 @@ fn every_command_answers_in_json_and_export_bundle_rebuilds_the_bundle() {
     );
 
     // The secret never shares standard output with the document.
-    let (doc, out) = json_run(&["recover", "--pin-file", pins]);
+    let (doc, out) = json_run(&["recover", "--out", "-", "--pin-file", pins]);
     assert_eq!(
         (doc["status"].as_str(), out.status.code()),
         (Some("usage"), Some(2)),

@@ -17,7 +17,13 @@ fn a_blocked_card_is_skipped_and_only_a_confirmed_reset_revives_it() {
     let bad_pins = pins_of(&dir, "bad.pins", &bad);
     present(&farm, &[&custodians[0]]);
     for left in (0..5).rev() {
-        let failed = run(&["recover", "--pin-file", bad_pins.to_str().unwrap()]);
+        let failed = run(&[
+            "recover",
+            "--out",
+            "-",
+            "--pin-file",
+            bad_pins.to_str().unwrap(),
+        ]);
         assert_eq!(failed.status.code(), Some(3), "{}", show(&failed));
         let expected = match left {
             0 => "the PIN is now blocked".to_owned(),
@@ -32,7 +38,13 @@ fn a_blocked_card_is_skipped_and_only_a_confirmed_reset_revives_it() {
     }
     // Blocked for good: even the right PIN is refused, and recover skips the card.
     present(&farm, &[&custodians[0], &custodians[1]]);
-    let done = run_ok(&["recover", "--pin-file", good_pins.to_str().unwrap()]);
+    let done = run_ok(&[
+        "recover",
+        "--out",
+        "-",
+        "--pin-file",
+        good_pins.to_str().unwrap(),
+    ]);
     assert_eq!(done.stdout, b"survives a blocked card");
     let err = text(&done.stderr);
     assert!(
@@ -175,13 +187,25 @@ fn change_pin_with_the_pin_typed_on_the_host() {
         "a correct PIN restores the tries: {status}"
     );
 
-    let old = run(&["recover", "--pin-file", old_pins.to_str().unwrap()]);
+    let old = run(&[
+        "recover",
+        "--out",
+        "-",
+        "--pin-file",
+        old_pins.to_str().unwrap(),
+    ]);
     assert_eq!(
         old.status.code(),
         Some(3),
         "the old PIN no longer opens the share: {}",
         show(&old)
     );
-    let recovered = run_ok(&["recover", "--pin-file", new_pin.to_str().unwrap()]);
+    let recovered = run_ok(&[
+        "recover",
+        "--out",
+        "-",
+        "--pin-file",
+        new_pin.to_str().unwrap(),
+    ]);
     assert_eq!(recovered.stdout, b"pin changed");
 }

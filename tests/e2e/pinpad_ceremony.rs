@@ -99,7 +99,13 @@ fn personalise_enroll_recover_and_change_the_pin_on_a_pinpad_reader() {
     // cancels on the keypad: the card is left out and nothing else happens.
     pad.type_pin("999999");
     pad.cancel();
-    let cancelled = run(&["recover", "--pin-file", host_pins.to_str().unwrap()]);
+    let cancelled = run(&[
+        "recover",
+        "--out",
+        "-",
+        "--pin-file",
+        host_pins.to_str().unwrap(),
+    ]);
     assert_eq!(cancelled.status.code(), Some(3), "{}", show(&cancelled));
     let err = text(&cancelled.stderr);
     assert!(
@@ -118,6 +124,8 @@ fn personalise_enroll_recover_and_change_the_pin_on_a_pinpad_reader() {
     pad.press_nothing();
     let timed_out = run(&[
         "recover",
+        "--out",
+        "-",
         "--pinpad-timeout",
         "2",
         "--pin-file",
@@ -139,7 +147,13 @@ fn personalise_enroll_recover_and_change_the_pin_on_a_pinpad_reader() {
     // A wrong PIN, then the right one in the same ceremony; a time-out, then the PIN.
     pad.type_pin("999999");
     pad.type_pin(PAD_PIN);
-    let retried = run_ok(&["recover", "--pin-file", host_pins.to_str().unwrap()]);
+    let retried = run_ok(&[
+        "recover",
+        "--out",
+        "-",
+        "--pin-file",
+        host_pins.to_str().unwrap(),
+    ]);
     assert_eq!(retried.stdout, b"typed on the keypad");
     assert!(
         text(&retried.stderr).contains("wrong PIN, 3 tries left; type it again"),
@@ -150,6 +164,8 @@ fn personalise_enroll_recover_and_change_the_pin_on_a_pinpad_reader() {
     pad.type_pin(PAD_PIN);
     let waited = run_ok(&[
         "recover",
+        "--out",
+        "-",
         "--pinpad-timeout",
         "2",
         "--pin-file",
@@ -167,6 +183,8 @@ fn personalise_enroll_recover_and_change_the_pin_on_a_pinpad_reader() {
     let recovered = run_ok(&[
         "--trace",
         "recover",
+        "--out",
+        "-",
         "--pin-file",
         host_pins.to_str().unwrap(),
     ]);
@@ -184,7 +202,13 @@ fn personalise_enroll_recover_and_change_the_pin_on_a_pinpad_reader() {
     assert_pin_absent(&changed, PAD_PIN);
     assert_pin_absent(&changed, NEW_PAD_PIN);
     pad.type_pin(NEW_PAD_PIN);
-    let again = run_ok(&["recover", "--pin-file", host_pins.to_str().unwrap()]);
+    let again = run_ok(&[
+        "recover",
+        "--out",
+        "-",
+        "--pin-file",
+        host_pins.to_str().unwrap(),
+    ]);
     assert_eq!(again.stdout, b"typed on the keypad");
 
     // --no-pinpad takes the PIN from the host even on the pinpad reader.
@@ -195,6 +219,8 @@ fn personalise_enroll_recover_and_change_the_pin_on_a_pinpad_reader() {
     );
     let bypass = run_ok(&[
         "recover",
+        "--out",
+        "-",
         "--no-pinpad",
         "--pin-file",
         pad_pins.to_str().unwrap(),

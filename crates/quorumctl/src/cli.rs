@@ -245,7 +245,8 @@ pub enum AesUseArg {
 /// Options of `recover`.
 #[derive(Debug, Args)]
 pub struct RecoverArgs {
-    /// Write the master secret to FILE (mode 0600); default: standard output if not a terminal.
+    /// Write the master secret to FILE (mode 0600), or to standard output with `--out -`
+    /// (never a terminal); recover needs this or --to-pkcs11.
     #[arg(long, value_name = "FILE")]
     pub out: Option<PathBuf>,
     /// Import the master secret into token --token-label through this PKCS#11 module as key

@@ -14,13 +14,23 @@ use quorum_protocol::crypto::SetDigest;
 use serde_json::{json, Value};
 
 use crate::report::Report;
-use crate::token_end::TokenEnd;
+use crate::token_end::{IntoToken, TokenEnd};
 
 use crate::cli::{RecoverArgs, VerifyArgs};
 
 use crate::minutes::Logged;
 use crate::options::{cards_from, pin_policy, pin_source, read_bundle, recover_anchor};
 use crate::render::{anchor_lines, seen_json, seen_line, set_json, set_ref};
+
+/// Where a recovered secret goes, as the options say it.
+enum Destination<'a> {
+    /// A new file (mode 0600).
+    File(&'a std::path::Path),
+    /// Standard output, asked for with `--out -`.
+    Stdout,
+    /// An HSM token (`--to-pkcs11`), opened before any card.
+    Token(IntoToken<'a>),
+}
 
 pub(crate) fn recover_set(
     args: &RecoverArgs,
@@ -35,47 +45,46 @@ pub(crate) fn recover_set(
             "--key-usage says what a key imported with --to-pkcs11 may do; this recovery imports none. Nothing was done".to_owned(),
         ));
     }
-    match &args.out {
-        _ if to_token.is_some() => {}
-        Some(out) => check_writable(out, args.force)?,
-        None if report.json() => {
+    // Where the secret goes is settled before any card: a file, standard output by name,
+    // or a token (opened, its PIN checked); never standard output by default (a
+    // `| tee log` would keep the secret).
+    let mut destination = match (&args.out, &to_token) {
+        (_, Some(end)) => Destination::Token(IntoToken::prepare(
+            end,
+            args.key_type,
+            crate::token_end::import_options(
+                &args.key_usage,
+                args.replace,
+                args.allow_plaintext_import,
+            ),
+        )?),
+        (Some(out), None) if out.as_os_str() == "-" => {
+            if report.json() {
+                return Err(Failure::Usage(
+                    "with --json, standard output carries the JSON result: write the secret with --out FILE. Nothing was done".to_owned(),
+                ));
+            }
+            if io::stdout().is_terminal() {
+                return Err(SecretIoError::StdoutIsTerminal.into());
+            }
+            Destination::Stdout
+        }
+        (Some(out), None) => {
+            check_writable(out, args.force)?;
+            Destination::File(out)
+        }
+        (None, None) => {
             return Err(Failure::Usage(
-                "with --json, standard output carries the JSON result: write the secret with --out FILE".to_owned(),
+                "say where the recovered secret goes: --out FILE (written with mode 0600), --out - (standard output, into a pipe), or --to-pkcs11 MODULE (into an HSM token). Nothing was done: no card was asked for anything".to_owned(),
             ))
         }
-        None if io::stdout().is_terminal() => return Err(SecretIoError::StdoutIsTerminal.into()),
-        None => {}
-    }
+    };
     let anchor = recover_anchor(args)?;
     let pins = pin_source(&args.pins)?;
-    let key_type = args.key_type.map(crate::token_end::key_type);
-    if let (Some(key_type), Some(uses)) = (key_type, Some(&args.key_usage)) {
-        if !uses.is_empty() && key_type != quorum_hsm::KeyType::Aes {
-            return Err(Failure::Usage(format!(
-                "--key-usage names AES operations, and --key-type is {key_type}. Nothing was done"
-            )));
-        }
-    }
-    // The token is opened (and its user PIN checked) before any card is asked for anything.
-    let mut token = match &to_token {
-        Some(end) => Some(end.open()?),
-        None => None,
+    let fits = |len: usize| match &destination {
+        Destination::Token(into) => into.fits(len),
+        _ => true,
     };
-    if let (Some(end), Some(token)) = (&to_token, &token) {
-        let taken = token
-            .objects_with_label(&end.key)
-            .map_err(|e| end.failed(e))?;
-        if taken > 0 && !args.replace {
-            return Err(end.failed(quorum_hsm::HsmError::LabelExists {
-                label: end.key.clone(),
-                count: taken,
-            }));
-        }
-        if !args.allow_plaintext_import {
-            token.wrapped_import_offered().map_err(|e| end.failed(e))?;
-        }
-    }
-    let fits = |len: usize| key_type.is_none_or(|t| t.fits(len));
     let ctx = PcscContext::establish()?;
     let from = cards_from(&ctx, &args.cards)?;
     let request = RecoverRequest {
@@ -85,39 +94,21 @@ pub(crate) fn recover_set(
         trace,
         stats,
         interrupt: &crate::signals::INTERRUPTED,
-        fits: key_type
-            .is_some()
-            .then_some(&fits as &dyn Fn(usize) -> bool),
+        fits: Some(&fits),
     };
     let mut err = crate::words::Screen;
     let recovered = recover(&ctx, &request, &mut err)?;
     logged.set = set_ref(&recovered.set);
     logged.key_check = Some(recovered.set.key_check);
     logged.seen(&recovered.cards);
-    let imported = match (&to_token, token.as_mut(), key_type) {
-        (Some(end), Some(token), Some(key_type)) => {
-            let options = crate::token_end::import_options(
-                &args.key_usage,
-                args.replace,
-                args.allow_plaintext_import,
-            );
-            let imported = token
-                .import_secret(&recovered.master, &end.key, key_type, options)
-                .map_err(|e| {
-                    end.failed_at(
-                        e,
-                        crate::token_end::Stage::Import {
-                            set: recovered.set.label.clone(),
-                        },
-                    )
-                })?;
-            Some((end, imported))
+    let imported = match &mut destination {
+        Destination::Token(into) => Some(into.import(&recovered.master, &recovered.set.label)?),
+        Destination::File(out) => {
+            write_private_file(out, &recovered.master, args.force)?;
+            None
         }
-        _ => {
-            match &args.out {
-                Some(out) => write_private_file(out, &recovered.master, args.force)?,
-                None => write_stdout(&recovered.master)?,
-            }
+        Destination::Stdout => {
+            write_stdout(&recovered.master)?;
             None
         }
     };
@@ -132,15 +123,19 @@ pub(crate) fn recover_set(
     for c in &recovered.cards {
         eprintln!("{}", seen_line(c));
     }
-    if let Some(out) = &args.out {
-        eprintln!("Written to {} (mode 0600).", out.display());
-    }
-    if let Some((end, imported)) = &imported {
-        for line in crate::token_end::imported_lines(end, imported) {
-            eprintln!("{line}");
+    match (&destination, &imported) {
+        (Destination::File(out), _) => eprintln!("Written to {} (mode 0600).", out.display()),
+        (Destination::Stdout, _) => eprintln!("Written to standard output (--out -)."),
+        (Destination::Token(into), Some(imported)) => {
+            for line in into.lines(imported) {
+                eprintln!("{line}");
+            }
+            eprintln!(
+                "The secret was wiped from this computer's memory; it was written nowhere else."
+            );
+            report.set("token", into.json(imported));
         }
-        eprintln!("The secret was wiped from this computer's memory; it was written nowhere else.");
-        report.set("token", crate::token_end::imported_json(end, imported));
+        (Destination::Token(_), None) => {}
     }
     eprintln!(
         "{}",

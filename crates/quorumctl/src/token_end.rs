@@ -222,9 +222,89 @@ pub(crate) fn import_options(
     }
 }
 
+/// The token a recovered secret goes into (`recover --to-pkcs11`): opened, its user PIN
+/// checked, the key label and the wrapped paths checked, all before any card.
+pub(crate) struct IntoToken<'e> {
+    end: &'e TokenEnd,
+    token: Token,
+    key_type: KeyType,
+    options: ImportOptions,
+}
+
+impl<'e> IntoToken<'e> {
+    /// Opens the token and refuses what it can before the cards: a taken label (without
+    /// `replace`), a token without a wrapped import path (without `allow_plaintext_import`),
+    /// usage options that do not fit the key type.
+    pub(crate) fn prepare(
+        end: &'e TokenEnd,
+        key_type: Option<KeyTypeArg>,
+        options: ImportOptions,
+    ) -> Result<IntoToken<'e>, Failure> {
+        let Some(key_type) = key_type.map(self::key_type) else {
+            return Err(Failure::Usage(
+                "--to-pkcs11 needs --key-type: the type of key the secret becomes in the token. Nothing was done".to_owned(),
+            ));
+        };
+        if key_type != KeyType::Aes && options.aes_usage != AesUsage::default() {
+            return Err(Failure::Usage(format!(
+                "--key-usage names AES operations, and --key-type is {key_type}. Nothing was done"
+            )));
+        }
+        let token = end.open()?;
+        let taken = token
+            .objects_with_label(&end.key)
+            .map_err(|e| end.failed(e))?;
+        if taken > 0 && !options.replace {
+            return Err(end.failed(HsmError::LabelExists {
+                label: end.key.clone(),
+                count: taken,
+            }));
+        }
+        if !options.allow_plaintext_import {
+            token.wrapped_import_offered().map_err(|e| end.failed(e))?;
+        }
+        Ok(IntoToken {
+            end,
+            token,
+            key_type,
+            options,
+        })
+    }
+
+    /// Whether a secret of `len` bytes can become a key of the type asked for (checked on
+    /// the set's public record, before any PIN).
+    pub(crate) fn fits(&self, len: usize) -> bool {
+        self.key_type.fits(len)
+    }
+
+    /// Imports the recovered secret of set `set` and proves it in the token.
+    pub(crate) fn import(&mut self, secret: &[u8], set: &str) -> Result<Imported, Failure> {
+        self.token
+            .import_secret(secret, &self.end.key, self.key_type, self.options)
+            .map_err(|e| {
+                self.end.failed_at(
+                    e,
+                    Stage::Import {
+                        set: set.to_owned(),
+                    },
+                )
+            })
+    }
+
+    /// The lines that say what the import created.
+    pub(crate) fn lines(&self, imported: &Imported) -> Vec<String> {
+        imported_lines(self.end, imported)
+    }
+
+    /// The `--json` account of the import.
+    pub(crate) fn json(&self, imported: &Imported) -> Value {
+        imported_json(self.end, imported)
+    }
+}
+
 /// The lines that say what an import created and how it was proven, for the operator's
 /// record.
-pub(crate) fn imported_lines(end: &TokenEnd, imported: &Imported) -> Vec<String> {
+fn imported_lines(end: &TokenEnd, imported: &Imported) -> Vec<String> {
     let how = match imported.path {
         quorum_hsm::ImportPath::Plaintext => format!(
             "It reached the token as plaintext ({}), as --allow-plaintext-import allowed",
@@ -269,7 +349,7 @@ fn proof(check: &CheckValue) -> &'static str {
 }
 
 /// The `--json` account of an import.
-pub(crate) fn imported_json(end: &TokenEnd, imported: &Imported) -> Value {
+fn imported_json(end: &TokenEnd, imported: &Imported) -> Value {
     json!({
         "module": end.module.display().to_string(),
         "token": end.token,
