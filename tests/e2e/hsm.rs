@@ -55,9 +55,7 @@ impl SoftHsm {
 
     /// A file holding the token's user PIN, as `--token-pin-file` reads it.
     fn pin_file(&self, pin: &str) -> PathBuf {
-        let p = self.dir.join(format!("token-pin-{pin}"));
-        std::fs::write(&p, format!("{pin}\n")).unwrap();
-        p
+        crate::run::pin_file(&self.dir, &format!("token-pin-{pin}"), &[pin.to_owned()])
     }
 
     /// The quorumctl command with this installation's configuration.

@@ -88,10 +88,17 @@ pub fn show(out: &Output) -> String {
     )
 }
 
-/// Writes a PIN file in the documented format.
+/// Writes a PIN file in the documented format, private to this user (as the README asks).
 pub fn pin_file(dir: &Path, name: &str, lines: &[String]) -> PathBuf {
+    use std::os::unix::fs::OpenOptionsExt;
     let p = dir.join(name);
-    let mut f = std::fs::File::create(&p).unwrap();
+    let mut f = std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(0o600)
+        .open(&p)
+        .unwrap();
     for l in lines {
         writeln!(f, "{l}").unwrap();
     }

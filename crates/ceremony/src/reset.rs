@@ -61,7 +61,7 @@ pub fn reset_card(
         Confirmation::Given(fp) => fp.to_owned(),
         Confirmation::Ask(ask) => ask(&fingerprint)?,
     };
-    if !typed.trim().eq_ignore_ascii_case(&fingerprint) {
+    if !same_fingerprint(&typed, &fingerprint) {
         return Err(stopped(Stop::NotConfirmed {
             typed: typed.trim().to_owned(),
         }));
@@ -149,3 +149,15 @@ pub enum Told {
 
 #[cfg(test)]
 mod in_memory;
+
+/// Whether the typed confirmation names this fingerprint: case, dashes and spaces aside,
+/// since people copy `a1b2-c3d4-…` by hand and may leave the dashes out.
+fn same_fingerprint(typed: &str, fingerprint: &str) -> bool {
+    let bare = |s: &str| -> String {
+        s.chars()
+            .filter(|c| !matches!(c, '-' | ' ' | '\t'))
+            .map(|c| c.to_ascii_lowercase())
+            .collect()
+    };
+    !typed.trim().is_empty() && bare(typed) == bare(fingerprint)
+}

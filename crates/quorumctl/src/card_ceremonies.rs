@@ -62,6 +62,9 @@ pub(crate) fn change(
     report: &mut Report,
 ) -> Result<(), Failure> {
     let pins = pin_source(&args.pins)?;
+    if let Some(path) = &args.new_pin_file {
+        crate::options::warn_if_others_can_read("--new-pin-file", path);
+    }
     let new = args
         .new_pin_file
         .as_deref()

@@ -31,9 +31,33 @@ pub(crate) fn pin_source(args: &PinArgs) -> Result<Box<dyn PinProvider>, Failure
         Some(fd) => Some(fd as u32),
         None => None,
     };
+    if let Some(path) = &args.pin_file {
+        warn_if_others_can_read("--pin-file", path);
+    }
     Ok(match pin_table(args.pin_file.as_deref(), fd)? {
         Some(table) => Box::new(table),
         None => Box::new(Keyboard),
+    })
+}
+
+/// Says once, on standard error, when a file of PINs can be read by other users of this
+/// computer: the ceremony goes on (the custodians chose the file), but they should know.
+pub(crate) fn warn_if_others_can_read(option: &str, path: &std::path::Path) {
+    if let Some(warning) = readable_by_others(option, path) {
+        eprintln!("{warning}");
+    }
+}
+
+/// The warning for a PIN file whose mode lets its group or others read it, if it does.
+fn readable_by_others(option: &str, path: &std::path::Path) -> Option<String> {
+    use std::os::unix::fs::PermissionsExt;
+    let mode = std::fs::metadata(path).ok()?.permissions().mode();
+    (mode & 0o044 != 0).then(|| {
+        format!(
+            "warning: {option} {} can be read by other users of this computer (mode {:04o}): make it private (chmod 600) and delete it when the ceremony is over; the ceremony continues.",
+            path.display(),
+            mode & 0o7777
+        )
     })
 }
 
@@ -203,4 +227,27 @@ pub(crate) fn parse_set_id(s: &str) -> Result<[u8; 16], Failure> {
                 "--set {s:?}: a set id is 32 hex digits, as `quorumctl status` shows"
             ))
         })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::readable_by_others;
+    use std::os::unix::fs::PermissionsExt;
+
+    #[test]
+    fn a_pin_file_others_can_read_draws_a_warning_and_a_private_one_none() {
+        let dir = std::env::temp_dir().join(format!("quorumctl-pin-mode-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let file = dir.join("pins");
+        std::fs::write(&file, "123456\n").unwrap();
+        std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o644)).unwrap();
+        let warning = readable_by_others("--pin-file", &file).expect("a warning");
+        assert!(
+            warning.contains("can be read by other users of this computer (mode 0644)"),
+            "{warning}"
+        );
+        std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o600)).unwrap();
+        assert_eq!(readable_by_others("--pin-file", &file), None);
+        std::fs::remove_dir_all(dir).unwrap();
+    }
 }

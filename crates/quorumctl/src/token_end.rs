@@ -132,7 +132,10 @@ impl TokenEnd {
     /// The token's user PIN, from `--token-pin-file` or typed without echo.
     fn user_pin(&self) -> Result<Zeroizing<String>, Failure> {
         match &self.pin_file {
-            Some(path) => read_token_pin_file(path),
+            Some(path) => {
+                crate::options::warn_if_others_can_read("--token-pin-file", path);
+                read_token_pin_file(path)
+            }
             None => {
                 eprintln!(
                     "The user PIN of token \"{}\" is typed on this computer's keyboard (no echo).",

@@ -241,3 +241,25 @@ fn a_confirmation_that_cannot_be_read_is_an_output_error_with_nothing_erased() {
     assert!(matches!(e, CeremonyError::Output(_)), "{e}");
     assert_eq!(card.borrow().writes(), 0);
 }
+
+#[test]
+fn a_fingerprint_typed_without_dashes_or_in_groups_confirms_the_reset() {
+    for typed in [
+        |fp: &str| fp.replace('-', ""),
+        |fp: &str| fp.replace('-', " ").to_uppercase(),
+    ] {
+        let set = EnrolledSet::new(1, 1, "x");
+        let card = &set.cards[0];
+        let fp = fingerprint(card);
+        let readers = readers_with(card);
+        let done = reset_card(
+            &readers,
+            "Reader 0",
+            Confirmation::Given(&typed(&fp)),
+            false,
+            &mut Said::default(),
+        );
+        assert!(done.is_ok(), "{:?}", done.err());
+        assert_eq!(card.borrow().state(), LifeCycle::Blank);
+    }
+}
