@@ -8,13 +8,16 @@
 //! - [`crypto`]: card keys, HPKE sealing, blinded unseal, the master's wrap, set anchors;
 //! - [`record`]: the record a card stores (public and sealed parts);
 //! - [`sharing`]: splitting a master into sealed shares and recovering it;
-//! - [`bundle`]: the bundle file format (every record of a set, for backup and anchoring).
+//! - [`bundle`]: the bundle file format (every record of a set, for backup and anchoring);
+//! - [`openpgp`]: the OpenPGP card application's commands and answers, for OpenPGP cards as
+//!   custodian cards (the blinded unseal through PSO:DECIPHER).
 
 pub mod apdu;
 pub mod bundle;
 pub mod crypto;
 #[cfg(any(test, feature = "testkit"))]
 pub mod mutation;
+pub mod openpgp;
 pub mod pin;
 pub mod record;
 pub mod sharing;

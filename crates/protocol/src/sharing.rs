@@ -439,6 +439,39 @@ pub fn open_share<R, E>(
 where
     R: RngCore + CryptoRng,
 {
+    open_share_with(public, sealed, card_key, |enc| {
+        let blinding = Blinding::new(enc, rng);
+        let answer = unseal(blinding.card_point()).map_err(DhStep::Card)?;
+        blinding.unblind(&answer).map_err(DhStep::BadAnswer)
+    })
+}
+
+/// Opens one OpenPGP card's share with a single blinded PSO:DECIPHER: `decipher` sends the
+/// X25519 u of t·E to the card (`openpgp::command::decipher_cv25519`) and returns its 32-byte u.
+pub fn open_share_x25519<R, E>(
+    public: &[u8],
+    sealed: &[u8],
+    card_key: &CardKey,
+    rng: &mut R,
+    decipher: impl FnOnce(&[u8; 32]) -> Result<[u8; 32], E>,
+) -> Result<OpenedShare, UnsealError<E>>
+where
+    R: RngCore + CryptoRng,
+{
+    open_share_with(public, sealed, card_key, |enc| {
+        let blinding = Blinding::new(enc, rng);
+        let answer = decipher(blinding.card_u()).map_err(DhStep::Card)?;
+        blinding.unblind_u(&answer).map_err(DhStep::BadAnswer)
+    })
+}
+
+/// The checks and HPKE open around one card's blinded DH step, whatever the card kind.
+fn open_share_with<E>(
+    public: &[u8],
+    sealed: &[u8],
+    card_key: &CardKey,
+    dh: impl FnOnce(&SubgroupPoint) -> Result<Zeroizing<[u8; 32]>, DhStep<E>>,
+) -> Result<OpenedShare, UnsealError<E>> {
     let record = PublicRecord::decode(public)?;
     let sealed = SealedShare::decode(sealed)?;
     let named = &record
@@ -459,11 +492,7 @@ where
         &record.share_info(),
         public,
         &sealed.ct,
-        |_| {
-            let blinding = Blinding::new(&enc, rng);
-            let answer = unseal(blinding.card_point()).map_err(DhStep::Card)?;
-            blinding.unblind(&answer).map_err(DhStep::BadAnswer)
-        },
+        |_| dh(&enc),
     );
     let opened = match opened {
         Ok(pt) => pt,
@@ -751,6 +780,72 @@ mod tests {
             recover_checking(&opened[..2], &[renamed]),
             Err(RecoverError::Forged { card: None, version: 1, ref unlisted }) if unlisted.is_empty()
         ));
+    }
+
+    /// A mixed set: two quorum-applet cards and two OpenPGP cards whose cv25519 keys are
+    /// clamped X25519 secrets, each opened through its own blinded command; any 3 recover.
+    #[test]
+    fn openpgp_cards_and_applet_cards_recover_together() {
+        use crate::openpgp::{command::decipher_cv25519, parse_decipher_answer};
+        let mut rng = ChaCha20Rng::seed_from_u64(38);
+        let (applets, mut people) = setup(2, &mut rng);
+        let pgp_keys: Vec<x25519_dalek::StaticSecret> = (0..2)
+            .map(|_| x25519_dalek::StaticSecret::random_from_rng(&mut rng))
+            .collect();
+        for (i, k) in pgp_keys.iter().enumerate() {
+            people.push(NewCustodian {
+                card_key: CardKey::from_x25519(x25519_dalek::PublicKey::from(k).as_bytes())
+                    .unwrap(),
+                name: format!("OpenPGP {i}"),
+            });
+        }
+        // the OpenPGP card: reads the DECIPHER APDU, answers X25519(k, u)
+        let pgp_card = |k: &x25519_dalek::StaticSecret, u: &[u8; 32]| {
+            let command = decipher_cv25519(u);
+            let sent: [u8; 32] = command.data()[7..].try_into().unwrap();
+            let answer = x25519_dalek::x25519(k.to_bytes(), sent);
+            parse_decipher_answer(&answer).map(|a| *a)
+        };
+        let master = b"a key held by applets and OpenPGP cards";
+        let en = enroll(master, 3, "mixed", &people, &mut rng).unwrap();
+        let mut opened: Vec<OpenedShare> = applets
+            .iter()
+            .zip(&en.cards)
+            .map(|(card, e)| open(e, card, &mut rng))
+            .collect();
+        for (k, e) in pgp_keys.iter().zip(&en.cards[2..]) {
+            let key = CardKey::from_x25519(x25519_dalek::PublicKey::from(k).as_bytes()).unwrap();
+            opened.push(
+                open_share_x25519(&e.public, &e.sealed, &key, &mut rng, |u| pgp_card(k, u))
+                    .unwrap(),
+            );
+        }
+        for skip in 0..4 {
+            let subset: Vec<&OpenedShare> =
+                (0..4).filter(|&i| i != skip).map(|i| &opened[i]).collect();
+            assert_eq!(&recover(subset).unwrap()[..], master);
+        }
+        // an OpenPGP card with another key, and a card answering a low-order point
+        let e = &en.cards[2];
+        let right =
+            CardKey::from_x25519(x25519_dalek::PublicKey::from(&pgp_keys[0]).as_bytes()).unwrap();
+        let r = open_share_x25519(&e.public, &e.sealed, &right, &mut rng, |u| {
+            pgp_card(&pgp_keys[1], u)
+        });
+        assert!(matches!(r, Err(UnsealError::OpenFailed)));
+        let r = open_share_x25519(&e.public, &e.sealed, &right, &mut rng, |_| {
+            Ok::<_, SoftCardError>([0u8; 32])
+        });
+        assert!(matches!(
+            r,
+            Err(UnsealError::BadCardAnswer(PointError::LowOrder))
+        ));
+        let other =
+            CardKey::from_x25519(x25519_dalek::PublicKey::from(&pgp_keys[1]).as_bytes()).unwrap();
+        let r = open_share_x25519(&e.public, &e.sealed, &other, &mut rng, |u| {
+            pgp_card(&pgp_keys[1], u)
+        });
+        assert!(matches!(r, Err(UnsealError::WrongCard { index: 3, .. })));
     }
 
     #[test]

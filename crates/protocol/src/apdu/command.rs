@@ -216,8 +216,8 @@ impl CommandApdu {
         Self::encode(NO_SM_CLA, super::INS_PREPARE_KEY, 0x00, 0x00, &[], NE_MAX)
     }
 
-    /// Encodes a command whose sizes the caller has already bounded.
-    fn encode(class: Class, ins: u8, p1: u8, p2: u8, data: &[u8], ne: u16) -> Self {
+    /// Encodes a command whose sizes the caller has already bounded (also the OpenPGP builders').
+    pub(crate) fn encode(class: Class, ins: u8, p1: u8, p2: u8, data: &[u8], ne: u16) -> Self {
         debug_assert!(data.len() <= MAX_SHORT_DATA && ne <= MAX_SHORT_RESPONSE);
         let builder = CommandBuilder::new(class, Instruction::from(ins), p1, p2, data, ne);
         let mut bytes = Zeroizing::new(vec![0u8; builder.required_len()]);
@@ -381,6 +381,10 @@ pub fn command_name(ins: u8) -> &'static str {
         INS_VERIFY => "VERIFY",
         INS_CHANGE_REFERENCE_DATA => "CHANGE REFERENCE DATA",
         INS_GET_RESPONSE => "GET RESPONSE",
+        crate::openpgp::INS_GET_DATA => "GET DATA",
+        crate::openpgp::INS_PUT_DATA => "PUT DATA",
+        crate::openpgp::INS_PSO => "PSO",
+        crate::openpgp::INS_GENERATE_ASYMMETRIC_KEY_PAIR => "GENERATE ASYMMETRIC KEY PAIR",
         _ => "an unknown command",
     }
 }

@@ -243,6 +243,35 @@ impl PinVerify {
         }
     }
 
+    /// An OpenPGP card's VERIFY on the keypad, as GnuPG builds it: a variable-length ASCII
+    /// PIN (format 82, no block) into `00 20 00 P2 00`, from the spec's minimum (6 for the
+    /// user PIN, 8 for the admin PIN) to `max_digits` (the card's maximum from C4, capped by
+    /// what the reader accepts), OK key.
+    pub fn openpgp(pin: crate::openpgp::PinRef, max_digits: u8, timeout_secs: u8) -> PinVerify {
+        use crate::openpgp::command::{ADMIN_PIN_MIN, USER_PIN_MIN};
+        let min = match pin {
+            crate::openpgp::PinRef::UserDecipher => USER_PIN_MIN,
+            crate::openpgp::PinRef::Admin => ADMIN_PIN_MIN,
+        };
+        PinVerify {
+            timeout: timeout_secs,
+            timeout2: 0,
+            format: PinFormat {
+                format_string: 0x82,
+                block_string: 0x00,
+                length_format: 0x00,
+            },
+            max_digits,
+            min_digits: min as u8,
+            entry_validation: ENTRY_VALIDATION_OK_KEY,
+            number_message: 0x01,
+            lang_id: LANG_ENGLISH_US,
+            msg_index: 0x00,
+            teo_prologue: [0; 3],
+            apdu: vec![0x00, 0x20, 0x00, pin.p2(), 0x00],
+        }
+    }
+
     /// The packed structure as SCardControl sends it.
     pub fn encode(&self) -> Result<Vec<u8>, StructureError> {
         check_digits(self.min_digits, self.max_digits)?;
@@ -566,6 +595,23 @@ mod tests {
             structure.encode().unwrap(),
             unhex("00 00 82 00 00 0F 06 02 01 09 04 00 00 00 05 05 00 00 00 00 20 00 82 00")
         );
+    }
+
+    #[test]
+    fn the_openpgp_builder_gives_gnupgs_structure() {
+        let mut structure = PinVerify::openpgp(crate::openpgp::PinRef::UserDecipher, 15, 0);
+        // GnuPG fills in the prologue's APDU length; quorum leaves it to the driver
+        structure.teo_prologue = [0x00, 0x00, 0x05];
+        assert_eq!(
+            structure.encode().unwrap(),
+            unhex("00 00 82 00 00 0F 06 02 01 09 04 00 00 00 05 05 00 00 00 00 20 00 82 00")
+        );
+        let admin = PinVerify::openpgp(crate::openpgp::PinRef::Admin, 127, 30);
+        assert_eq!(
+            (admin.min_digits, admin.max_digits, admin.timeout),
+            (8, 127, 30)
+        );
+        assert_eq!(admin.apdu, [0x00, 0x20, 0x00, 0x83, 0x00]);
     }
 
     #[test]
