@@ -1,4 +1,4 @@
-//! Writes apdu-spec/vectors/{wei25519,hpke,record}.json deterministically.
+//! Writes apdu-spec/vectors/{wei25519,hpke,record,openpgp}.json deterministically.
 //!
 //! Every random value comes from ChaCha20 seeded with SHA-256("quorum/v1/vectors/" ‖ file
 //! name), so running it again gives the same bytes. The Rust tests next to the code
@@ -40,6 +40,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         ("wei25519.json", wei25519_vectors()),
         ("hpke.json", hpke_vectors()),
         ("record.json", record_vectors()),
+        ("openpgp.json", openpgp_vectors()),
     ] {
         let path = out.join(name);
         std::fs::write(&path, serde_json::to_string_pretty(&value)? + "\n")?;
@@ -505,4 +506,76 @@ fn unseal_with_scalar(card: &EnrolledCard, d: &Scalar) -> Vec<u8> {
     )
     .unwrap()
     .to_vec()
+}
+
+/// The OpenPGP mapping (apdu-spec/openpgp.md): the quorum header of DO 0101 and the PUT DATA
+/// commands that write it and the sealed part, and blinded PSO:DECIPHER cases with every
+/// intermediate value (t, t·E, the card's answer, the unblinded X25519(k, E)).
+fn openpgp_vectors() -> Value {
+    use quorum_protocol::crypto::anchor::SetDigest;
+    use quorum_protocol::openpgp::{command, PrivateUse, QuorumHeader};
+    let mut rng = rng_for("openpgp.json");
+    let mut set_id = [0u8; 16];
+    rng.fill_bytes(&mut set_id);
+    let mut digest = [0u8; 32];
+    rng.fill_bytes(&mut digest);
+    let header = QuorumHeader {
+        set_id,
+        set_version: 2,
+        index: 5,
+        set_digest: SetDigest(digest),
+    };
+    let mut sealed = [0u8; 81];
+    rng.fill_bytes(&mut sealed);
+    let header_bytes = header.encode();
+    let put_header = command::put_private_use(PrivateUse::Do0101, &header_bytes).expect("short");
+    let put_sealed = command::put_private_use(PrivateUse::Do0103, &sealed).expect("short");
+    let mut cases = Vec::new();
+    for name in ["first", "second", "third"] {
+        // The card's key as an OpenPGP card stores it: an X25519 secret, clamped.
+        let mut k = [0u8; 32];
+        rng.fill_bytes(&mut k);
+        k[0] &= 248;
+        k[31] &= 127;
+        k[31] |= 64;
+        let card_public = PublicKey::from(&StaticSecret::from(k));
+        // An honest HPKE enc: a base-point multiple.
+        let sk_e = StaticSecret::random_from_rng(&mut rng);
+        let enc = PublicKey::from(&sk_e);
+        let mut wide = [0u8; 64];
+        rng.fill_bytes(&mut wide);
+        let t = Scalar::from_bytes_mod_order_wide(&wide);
+        let card_u = (MontgomeryPoint(enc.to_bytes()) * t).to_bytes();
+        let answer = x25519_dalek::x25519(k, card_u);
+        let unblinded = (MontgomeryPoint(answer) * t.invert()).to_bytes();
+        assert_eq!(unblinded, x25519_dalek::x25519(k, enc.to_bytes()));
+        assert_eq!(unblinded, sk_e.diffie_hellman(&card_public).to_bytes());
+        cases.push(json!({
+            "name": name,
+            "card_secret_le": hex::encode(k),
+            "card_public_u_le": hex::encode(card_public.as_bytes()),
+            "enc_u_le": hex::encode(enc.as_bytes()),
+            "t_le": hex::encode(t.to_bytes()),
+            "blinded_u_le": hex::encode(card_u),
+            "decipher_apdu": hex::encode(command::decipher_cv25519(&card_u).as_bytes()),
+            "card_answer_u_le": hex::encode(answer),
+            "unblinded_u_le": hex::encode(unblinded),
+        }));
+    }
+    json!({
+        "description": "apdu-spec/openpgp.md: the quorum header in DO 0101, the PUT DATA commands for DO 0101 and 0103, and blinded PSO:DECIPHER (t·E sent, X25519(k, t·E) answered, t⁻¹ applied unclamped)",
+        "header": {
+            "set_id": hex::encode(set_id),
+            "set_version": 2,
+            "index": 5,
+            "set_digest": hex::encode(digest),
+            "do_0101": hex::encode(header_bytes),
+            "put_data_0101_apdu": hex::encode(put_header.as_bytes()),
+        },
+        "sealed": {
+            "do_0103": hex::encode(sealed),
+            "put_data_0103_apdu": hex::encode(put_sealed.as_bytes()),
+        },
+        "decipher": cases,
+    })
 }

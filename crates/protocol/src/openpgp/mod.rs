@@ -10,7 +10,8 @@
 //!   generation and PUT DATA, and the tries-left query;
 //! - PSO:DECIPHER with the blinded point t·E, unblinded on the host — [`decipher`];
 //! - generating a cv25519 decryption key on the card and reading its public key;
-//! - the private-use data objects 0101–0104 that can hold a card's sealed share.
+//! - the private-use data objects 0101–0104 that can hold a card's sealed share, and the
+//!   quorum header in 0101 ([`header`]; apdu-spec/openpgp.md).
 //!
 //! **Short APDUs only, no extended length, no command chaining.** quorum's data are small:
 //! the DECIPHER data field is 39 bytes, the sealed share 81 bytes, PINs at most 127 bytes,
@@ -22,6 +23,7 @@
 pub mod command;
 pub mod data;
 pub mod decipher;
+pub mod header;
 mod tlv;
 
 use crate::apdu::CommandApdu;
@@ -33,6 +35,7 @@ pub use data::{
     OpenPgpParseError, PwStatus, Slots, SpecVersion, TouchPolicy,
 };
 pub use decipher::{BlindedDecipher, DecipherError};
+pub use header::{HeaderError, QuorumHeader, HEADER_LEN, HEADER_MAGIC};
 pub use tlv::TlvError;
 
 /// The OpenPGP application's AID prefix (RID D2 76 00 01 24, PIX application 01), selected by partial AID.
