@@ -1695,7 +1695,7 @@ mod tests {
             label: "root-ca",
             names: &[],
             from: CardsFrom::EveryReader {
-                put_back: std::time::Duration::from_secs(1),
+                put_back: Some(std::time::Duration::from_secs(1)),
             },
             pins: PinPolicy {
                 source: &NoPins,

@@ -41,14 +41,14 @@ pub(crate) fn policy(source: &dyn PinProvider) -> PinPolicy<'_> {
 /// Every card in a reader; a card pulled out is not waited for (nobody puts it back).
 pub(crate) fn every_reader() -> CardsFrom {
     CardsFrom::EveryReader {
-        put_back: Duration::ZERO,
+        put_back: Some(Duration::ZERO),
     }
 }
 
 /// Every card in a reader; a card pulled out is waited for (the test puts it back).
 pub(crate) fn every_reader_put_back() -> CardsFrom {
     CardsFrom::EveryReader {
-        put_back: Duration::from_secs(5),
+        put_back: Some(Duration::from_secs(5)),
     }
 }
 
@@ -56,14 +56,14 @@ pub(crate) fn every_reader_put_back() -> CardsFrom {
 pub(crate) fn one_reader(reader: &str) -> CardsFrom {
     CardsFrom::OneReader {
         reader: reader.to_owned(),
-        timeout: Duration::from_secs(60),
+        timeout: Some(Duration::from_secs(60)),
     }
 }
 
 /// Any reader, cards inserted as they come.
 pub(crate) fn any_reader() -> CardsFrom {
     CardsFrom::AnyReader {
-        timeout: Duration::from_secs(60),
+        timeout: Some(Duration::from_secs(60)),
     }
 }
 
@@ -162,7 +162,7 @@ impl EnrolledSet {
             threshold,
             label,
             CardsFrom::EveryReader {
-                put_back: std::time::Duration::ZERO,
+                put_back: Some(std::time::Duration::ZERO),
             },
             &pins,
         );

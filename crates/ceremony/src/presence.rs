@@ -20,20 +20,21 @@ use crate::progress::Event;
 pub enum CardsFrom {
     /// Every card that is in a reader when the ceremony starts.
     EveryReader {
-        /// How long to wait for a card pulled out in the middle of its step to come back.
-        put_back: Duration,
+        /// How long to wait for a card pulled out in the middle of its step to come back;
+        /// `None`: without a limit.
+        put_back: Option<Duration>,
     },
     /// One reader; quorumctl asks for each card in turn and waits for it.
     OneReader {
         /// The reader's full name.
         reader: String,
-        /// How long to wait for each insertion or removal.
-        timeout: Duration,
+        /// How long to wait for each insertion or removal; `None`: without a limit.
+        timeout: Option<Duration>,
     },
     /// A mix: the cards present first, then each card inserted into any reader.
     AnyReader {
-        /// How long to wait for each insertion.
-        timeout: Duration,
+        /// How long to wait for each insertion; `None`: without a limit.
+        timeout: Option<Duration>,
     },
 }
 
@@ -157,7 +158,7 @@ impl<'a> Presenter<'a> {
 
     /// How long to wait for a card that was pulled out too early to come back: the
     /// swapping timeout, or [`PUT_BACK_TIMEOUT`] with every reader.
-    pub fn put_back_timeout(&self) -> Duration {
+    pub fn put_back_timeout(&self) -> Option<Duration> {
         match &self.from {
             CardsFrom::EveryReader { put_back } => *put_back,
             CardsFrom::OneReader { timeout, .. } | CardsFrom::AnyReader { timeout } => *timeout,
@@ -165,9 +166,13 @@ impl<'a> Presenter<'a> {
     }
 
     /// Waits until a card is in `reader`, in slices so a stop request is seen; `false`
-    /// when `timeout` passes.
-    pub fn wait_card(&self, reader: &str, timeout: Duration) -> Result<bool, CeremonyError> {
-        match sliced(self.interrupt, Some(timeout), |slice| {
+    /// when `timeout` passes (`None`: no limit).
+    pub fn wait_card(
+        &self,
+        reader: &str,
+        timeout: Option<Duration>,
+    ) -> Result<bool, CeremonyError> {
+        match sliced(self.interrupt, timeout, |slice| {
             self.ctx.wait_for_card(reader, Some(slice))
         })? {
             Ok(_) => Ok(true),
@@ -177,9 +182,13 @@ impl<'a> Presenter<'a> {
     }
 
     /// Waits until `reader` is empty, in slices so a stop request is seen; `false` when
-    /// `timeout` passes.
-    pub fn wait_removal(&self, reader: &str, timeout: Duration) -> Result<bool, CeremonyError> {
-        match sliced(self.interrupt, Some(timeout), |slice| {
+    /// `timeout` passes (`None`: no limit).
+    pub fn wait_removal(
+        &self,
+        reader: &str,
+        timeout: Option<Duration>,
+    ) -> Result<bool, CeremonyError> {
+        match sliced(self.interrupt, timeout, |slice| {
             self.ctx
                 .wait_for_removal(reader, Some(slice))
                 .map(|gone| gone.then_some(()))
@@ -201,18 +210,19 @@ impl<'a> Presenter<'a> {
         wanted: &Wanted,
         is_it: &dyn Fn(&mut dyn CustodianCard) -> Result<bool, CeremonyError>,
     ) -> Result<Option<Presented>, CeremonyError> {
-        let timeout = self.put_back_timeout();
-        let deadline = Instant::now() + timeout;
+        let deadline = self.put_back_timeout().map(|t| Instant::now() + t);
+        let left = || deadline.map(|d| d.saturating_duration_since(Instant::now()));
+        let over = |left: Option<Duration>| left.is_some_and(|l| l.is_zero());
         // pcscd notices a pulled card within one poll; a card that never left (a reader
         // hiccup) is used again at once.
-        self.wait_removal(reader, PCSC_NOTICE)?;
+        self.wait_removal(reader, Some(PCSC_NOTICE))?;
         out.tell(Event::Presence(Told::PutBack {
             wanted: wanted.clone(),
             reader: reader.to_owned(),
         }));
         loop {
-            let left = deadline.saturating_duration_since(Instant::now());
-            if left.is_zero() || !self.wait_card(reader, left)? {
+            let wait = left();
+            if over(wait) || !self.wait_card(reader, wait)? {
                 return Ok(None);
             }
             match self.open(reader) {
@@ -231,8 +241,8 @@ impl<'a> Presenter<'a> {
                 Err(e) if super::share::LeftTheReader::card_left(&e) => {}
                 Err(e) => return Err(e),
             }
-            let left = deadline.saturating_duration_since(Instant::now());
-            if left.is_zero() || !self.wait_removal(reader, left)? {
+            let wait = left();
+            if over(wait) || !self.wait_removal(reader, wait)? {
                 return Ok(None);
             }
         }
@@ -356,7 +366,7 @@ impl<'a> Presenter<'a> {
                         return Err(CeremonyError::WaitTimedOut {
                             what: Awaited::Insertion,
                             reader: Some(reader),
-                            secs: timeout.as_secs(),
+                            secs: timeout.map_or(0, |t| t.as_secs()),
                         });
                     }
                 }
@@ -375,9 +385,9 @@ impl<'a> Presenter<'a> {
         &mut self,
         out: &mut dyn Progress,
         wanted: &Wanted,
-        timeout: Duration,
+        timeout: Option<Duration>,
     ) -> Result<Presented, CeremonyError> {
-        let deadline = Instant::now() + timeout;
+        let deadline = timeout.map(|t| Instant::now() + t);
         let mut asked = false;
         loop {
             let readers = self.ctx.readers()?;
@@ -399,18 +409,18 @@ impl<'a> Presenter<'a> {
                 }));
                 asked = true;
             }
-            let left = deadline.saturating_duration_since(Instant::now());
-            let changed = sliced(self.interrupt, Some(left), |slice| {
+            let left = deadline.map(|d| d.saturating_duration_since(Instant::now()));
+            let changed = sliced(self.interrupt, left, |slice| {
                 self.ctx.wait_for_change(&readers, Some(slice))
             })?;
             match changed {
-                Ok(_) if !left.is_zero() => {}
+                Ok(_) if !left.is_some_and(|l| l.is_zero()) => {}
                 Err(WaitEnd::Interrupted) => return Err(CeremonyError::Interrupted),
                 _ => {
                     return Err(CeremonyError::WaitTimedOut {
                         what: Awaited::Insertion,
                         reader: None,
-                        secs: timeout.as_secs(),
+                        secs: timeout.map_or(0, |t| t.as_secs()),
                     })
                 }
             }
@@ -549,7 +559,7 @@ impl<'a> Presenter<'a> {
                 return Err(CeremonyError::WaitTimedOut {
                     what: Awaited::Removal,
                     reader: Some(reader),
-                    secs: timeout.as_secs(),
+                    secs: timeout.map_or(0, |t| t.as_secs()),
                 });
             }
         }

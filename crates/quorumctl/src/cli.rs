@@ -120,7 +120,8 @@ pub struct SwapArgs {
     /// Use the cards present, then wait for more cards in any reader (fewer readers than cards).
     #[arg(long)]
     pub any_reader: bool,
-    /// Seconds to wait for each card to be inserted or removed.
+    /// Seconds to wait for each card to be inserted or removed (0: wait without a limit;
+    /// Ctrl-C still stops the ceremony).
     #[arg(long, default_value_t = 300, value_name = "SECONDS")]
     pub timeout: u64,
 }

@@ -142,17 +142,14 @@ pub(crate) fn require_count(
 }
 
 pub(crate) fn cards_from(ctx: &PcscContext, args: &SwapArgs) -> Result<CardsFrom, Failure> {
-    let timeout = args.timeout;
+    // `--timeout 0`: the people at the table take the time they need.
+    let timeout = (args.timeout > 0).then(|| Duration::from_secs(args.timeout));
     Ok(match args.reader.as_deref() {
-        None if args.any_reader => CardsFrom::AnyReader {
-            timeout: Duration::from_secs(timeout),
-        },
-        None => CardsFrom::EveryReader {
-            put_back: Duration::from_secs(timeout),
-        },
+        None if args.any_reader => CardsFrom::AnyReader { timeout },
+        None => CardsFrom::EveryReader { put_back: timeout },
         Some(given) => CardsFrom::OneReader {
             reader: resolve_reader(&ctx.reader_names()?, given)?,
-            timeout: Duration::from_secs(timeout),
+            timeout,
         },
     })
 }

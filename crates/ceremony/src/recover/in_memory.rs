@@ -550,3 +550,44 @@ fn a_secret_its_destination_cannot_take_is_refused_before_any_pin() {
     };
     assert!(run(&readers, &req).0.is_ok());
 }
+
+/// An operator who presses Ctrl-C after the ceremony has looked `n` times.
+struct StopsAfter(std::sync::atomic::AtomicUsize);
+
+impl crate::Interrupt for StopsAfter {
+    fn requested(&self) -> bool {
+        use std::sync::atomic::Ordering;
+        self.0
+            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
+            .is_err()
+    }
+}
+
+#[test]
+fn without_a_time_limit_one_reader_waits_until_stopped_never_times_out() {
+    let readers = MemoryReaders::new(&["Pad"]);
+    let pins = pin_file();
+    let stop = StopsAfter(std::sync::atomic::AtomicUsize::new(500));
+    let req = RecoverRequest {
+        interrupt: &stop,
+        ..request(
+            Anchor::None,
+            CardsFrom::OneReader {
+                reader: "Pad".into(),
+                timeout: None,
+            },
+            &pins,
+        )
+    };
+    let (result, said) = run(&readers, &req);
+    let e = result.err().unwrap();
+    assert!(matches!(e, CeremonyError::Interrupted), "{e}");
+    assert!(
+        said.presence()
+            .iter()
+            .any(|t| matches!(t, Present::Insert { .. })),
+        "{said}"
+    );
+    // It asked the reader again and again: no limit ended the wait.
+    assert!(readers.waits().len() > 100, "{}", readers.waits().len());
+}
