@@ -6,7 +6,7 @@ use clap::{Args, Parser, Subcommand};
 
 /// quorumctl: back up a master key to n-of-m custodian smart cards, and restore it.
 #[derive(Debug, Parser)]
-#[command(name = "quorumctl", version, about, long_about = None)]
+#[command(name = "quorumctl", version, about, long_about = None, disable_help_subcommand = true)]
 pub struct Cli {
     /// Print every APDU to standard error (PINs, sealed shares and unseal data redacted).
     #[arg(long, global = true)]
@@ -58,6 +58,16 @@ pub enum Command {
     /// Check the hash-chained ceremony log.
     #[command(subcommand)]
     Log(LogCommand),
+    /// Print the help of quorumctl, or of one command (`quorumctl help log verify`).
+    Help(HelpArgs),
+}
+
+/// Options of `help`.
+#[derive(Debug, Args)]
+pub struct HelpArgs {
+    /// The command whose help to print (default: quorumctl's own).
+    #[arg(value_name = "COMMAND")]
+    pub command: Vec<String>,
 }
 
 /// Options of `inspect`.

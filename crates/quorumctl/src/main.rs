@@ -46,6 +46,9 @@ fn main() -> ExitCode {
     let hardening = hardening::harden_process();
     signals::install();
     let cli = Cli::parse();
+    if let Command::Help(args) = &cli.command {
+        return help(&args.command);
+    }
     let mut report = Report::new(command_name(&cli.command), cli.json);
     if let Some(outcome) = audit::run(&cli, &mut report) {
         return report.finish(outcome);
@@ -118,6 +121,26 @@ fn main() -> ExitCode {
     }))
 }
 
+/// `quorumctl help [COMMAND...]`: the long help of quorumctl or of the command named.
+fn help(path: &[String]) -> ExitCode {
+    use clap::CommandFactory;
+    let mut command = Cli::command();
+    for (depth, name) in path.iter().enumerate() {
+        let Some(sub) = command.find_subcommand(name).cloned() else {
+            eprintln!(
+                "error: quorumctl has no command \"{}\"; `quorumctl help` lists its commands",
+                path[..=depth].join(" ")
+            );
+            return ExitCode::from(ExitStatus::Usage.code());
+        };
+        command = sub.bin_name(format!("quorumctl {}", path[..=depth].join(" ")));
+    }
+    match command.print_long_help() {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(_) => ExitCode::from(ExitStatus::Failed.code()),
+    }
+}
+
 /// The command's name in `--json` output and the log.
 fn command_name(command: &Command) -> &'static str {
     match command {
@@ -126,6 +149,7 @@ fn command_name(command: &Command) -> &'static str {
         Command::ExportBundle(_) => "export-bundle",
         Command::Inspect(_) => "inspect",
         Command::Log(_) => "log verify",
+        Command::Help(_) => "help",
         other => ceremony_name(other).expect("every other command is a ceremony"),
     }
 }
@@ -146,7 +170,8 @@ fn ceremony_name(command: &Command) -> Option<&'static str> {
         | Command::Status(_)
         | Command::ExportBundle(_)
         | Command::Inspect(_)
-        | Command::Log(_) => None,
+        | Command::Log(_)
+        | Command::Help(_) => None,
     }
 }
 
@@ -164,5 +189,6 @@ fn run(cli: &Cli, trace: bool, logged: &mut Logged, report: &mut Report) -> Resu
         Command::ChangePin(args) => change(args, trace, logged, report),
         Command::ResetCard(args) => reset(args, trace, logged, report),
         Command::Inspect(_) | Command::Log(_) => unreachable!("answered by audit::run"),
+        Command::Help(_) => unreachable!("answered before anything else"),
     }
 }

@@ -42,7 +42,8 @@ fn handles_secret(command: &Command) -> bool {
         | Command::Status(_)
         | Command::ExportBundle(_)
         | Command::Inspect(_)
-        | Command::Log(_) => false,
+        | Command::Log(_)
+        | Command::Help(_) => false,
     }
 }
 

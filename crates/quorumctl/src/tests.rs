@@ -175,3 +175,21 @@ fn a_missing_bundle_is_a_file_error_before_any_card() {
     assert_eq!(e.exit_status(), ExitStatus::File);
     assert!(e.to_string().contains("/nonexistent/b.json"), "{e}");
 }
+
+#[test]
+fn help_is_a_command_with_its_own_help_and_names_a_command_path() {
+    let help_of_help = parse(&["help", "--help"]).unwrap_err();
+    assert_eq!(help_of_help.kind(), clap::error::ErrorKind::DisplayHelp);
+    match parse(&["help", "log", "verify"]).unwrap().command {
+        Command::Help(args) => assert_eq!(args.command, ["log", "verify"]),
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(
+        super::help(&["log".into(), "verify".into()]),
+        ExitCode::SUCCESS
+    );
+    assert_eq!(
+        super::help(&["nope".into()]),
+        ExitCode::from(ExitStatus::Usage.code())
+    );
+}
