@@ -183,6 +183,12 @@ fn a_recovery_that_names_no_destination_is_refused_before_any_pin() {
     let dir = scratch("no-destination");
     let (custodians, pins, _) = enrolled(&farm, &dir, "nowhere", 2, 2, b"goes only where sent");
     present(&farm, &[&custodians[0], &custodians[1]]);
+    let log_lines = || {
+        std::fs::read_to_string(crate::run::log_path())
+            .map(|t| t.lines().count())
+            .unwrap_or(0)
+    };
+    let logged_before = log_lines();
     // Standard output is a pipe here: the secret would have gone into it before.
     let out = run(&["recover", "--pin-file", pins.to_str().unwrap()]);
     assert_eq!(out.status.code(), Some(2), "{}", show(&out));
@@ -194,6 +200,12 @@ fn a_recovery_that_names_no_destination_is_refused_before_any_pin() {
             && err.contains("no card was asked for anything"),
         "{err}"
     );
+    assert_eq!(
+        log_lines(),
+        logged_before,
+        "a refusal of the options leaves no line in the ceremony log"
+    );
+    assert!(!err.contains("note it in the ceremony minutes"), "{err}");
     for i in 0..2 {
         let status = run(&["status", "--reader", farm.reader_name(i)]);
         assert!(

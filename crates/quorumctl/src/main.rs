@@ -84,7 +84,13 @@ fn main() -> ExitCode {
     // A ceremony that failed after a stop request stopped because of it: its log line and
     // exit status say so, whatever the last step reported.
     let stopped = signals::interrupted() && result.is_err();
-    if let Some(command) = ceremony {
+    // The log records what touched a card or produced a secret: options refused before any
+    // card was named in the run leave no line (the minutes need no note of a typo).
+    let refused_early = matches!(&result, Err(e) if !stopped
+        && e.exit_status() == ExitStatus::Usage
+        && logged.cards.is_empty()
+        && logged.set.is_none());
+    if let Some(command) = ceremony.filter(|_| !refused_early) {
         let outcome = match &result {
             Err(e) if stopped => Outcome::Interrupted(Message::from_error(e)),
             other => Outcome::of(other),
