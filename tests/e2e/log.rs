@@ -1,6 +1,6 @@
 //! The ceremony log end to end: every ceremony appends a line, `log verify` accepts the
 //! chain, and detects an edited or removed line; a ceremony does not start on a log whose
-//! chain is broken anywhere.
+//! chain is broken anywhere; the default log does not depend on the working directory.
 
 use crate::farm::{lock, Farm, Sim};
 use crate::fixtures::{enrolled, present, text};
@@ -152,4 +152,57 @@ fn ceremonies_are_logged_and_tampering_is_detected() {
     );
     let status = run_ok(&["status", "--reader", farm.reader_name(0)]);
     assert!(text(&status.stdout).contains("BLANK"), "{}", show(&status));
+}
+
+#[test]
+fn the_default_log_is_the_same_wherever_quorumctl_runs_and_a_new_chain_is_announced() {
+    use std::os::unix::fs::PermissionsExt;
+    let _guard = lock();
+    let farm = Farm::connect();
+    farm.clear_all();
+    let dir = scratch("default-log");
+    let home = dir.join("home");
+    std::fs::create_dir_all(&home).unwrap();
+    let pins = pin_file(&dir, "pins", &["123456".to_owned()]);
+    let out = dir.join("never.key");
+    // A recovery with no card present fails (exit 3) after it looked at the readers: it ran,
+    // so it is logged, from two different working directories.
+    let mut stderrs = Vec::new();
+    for cwd in [dir.clone(), home.clone()] {
+        let done = crate::run::quorumctl(&[
+            "recover",
+            "--out",
+            out.to_str().unwrap(),
+            "--pin-file",
+            pins.to_str().unwrap(),
+        ])
+        .env_remove("QUORUM_LOG")
+        .env_remove("XDG_STATE_HOME")
+        .env("HOME", &home)
+        .current_dir(&cwd)
+        .output()
+        .unwrap();
+        assert_eq!(done.status.code(), Some(3), "{}", show(&done));
+        stderrs.push(text(&done.stderr));
+    }
+    let log = home.join(".local/state/quorum/ceremony-log.jsonl");
+    let lines = std::fs::read_to_string(&log).unwrap();
+    assert_eq!(lines.lines().count(), 2, "one chain, continued: {lines}");
+    assert!(!dir.join("quorum-log.jsonl").exists() && !home.join("quorum-log.jsonl").exists());
+    let mode = std::fs::metadata(log.parent().unwrap())
+        .unwrap()
+        .permissions()
+        .mode();
+    assert_eq!(mode & 0o777, 0o700, "the log's directory is private");
+    assert!(
+        stderrs[0].contains(&format!(
+            "A new ceremony log starts here, at {}",
+            log.display()
+        )),
+        "{}",
+        stderrs[0]
+    );
+    assert!(stderrs[0].contains("Logged as line 1 of"), "{}", stderrs[0]);
+    assert!(!stderrs[1].contains("A new ceremony log"), "{}", stderrs[1]);
+    assert!(stderrs[1].contains("Logged as line 2 of"), "{}", stderrs[1]);
 }

@@ -29,8 +29,10 @@ pub use line::{genesis_hash, LogLine, OutcomeKind, FORMAT, GENESIS};
 pub use time::rfc3339;
 pub use verify::{verify, Verified, MAX_LINE_LEN};
 
-/// Where the log goes when neither `--log` nor `QUORUM_LOG` says otherwise (the current directory).
-pub const DEFAULT_LOG_FILE: &str = "quorum-log.jsonl";
+/// The log's file name in its default directory.
+pub const DEFAULT_LOG_NAME: &str = "ceremony-log.jsonl";
+/// Where the log goes when there is no home directory to keep it in (the current directory).
+pub const FALLBACK_LOG_FILE: &str = "quorum-log.jsonl";
 /// Environment variable naming the log file, below `--log` in precedence.
 pub const LOG_ENV: &str = "QUORUM_LOG";
 
@@ -296,9 +298,29 @@ impl Log {
     }
 }
 
+/// The default log, the same wherever a ceremony is run from (so that running elsewhere
+/// does not silently start a new chain): `$XDG_STATE_HOME/quorum/ceremony-log.jsonl`, else
+/// `$HOME/.local/state/quorum/ceremony-log.jsonl`, else (no home at all)
+/// [`FALLBACK_LOG_FILE`] in the current directory. The caller passes the two variables.
+pub fn default_log_path(xdg_state_home: Option<&OsStr>, home: Option<&OsStr>) -> PathBuf {
+    fn absolute(v: Option<&OsStr>) -> Option<&Path> {
+        v.map(Path::new).filter(|p| p.is_absolute())
+    }
+    match (absolute(xdg_state_home), absolute(home)) {
+        (Some(state), _) => state.join("quorum").join(DEFAULT_LOG_NAME),
+        (None, Some(home)) => home.join(".local/state/quorum").join(DEFAULT_LOG_NAME),
+        (None, None) => PathBuf::from(FALLBACK_LOG_FILE),
+    }
+}
+
 /// Chooses the log file: `--log` first, then `QUORUM_LOG` (when set and not empty), then
-/// [`DEFAULT_LOG_FILE`]; `None` when `--no-log` turned logging off.
-pub fn log_path(option: Option<&Path>, env: Option<&OsStr>, disabled: bool) -> Option<PathBuf> {
+/// `default` (see [`default_log_path`]); `None` when `--no-log` turned logging off.
+pub fn log_path(
+    option: Option<&Path>,
+    env: Option<&OsStr>,
+    default: PathBuf,
+    disabled: bool,
+) -> Option<PathBuf> {
     if disabled {
         return None;
     }
@@ -306,7 +328,7 @@ pub fn log_path(option: Option<&Path>, env: Option<&OsStr>, disabled: bool) -> O
         option
             .map(Path::to_path_buf)
             .or_else(|| env.filter(|v| !v.is_empty()).map(PathBuf::from))
-            .unwrap_or_else(|| PathBuf::from(DEFAULT_LOG_FILE)),
+            .unwrap_or(default),
     )
 }
 
@@ -562,16 +584,39 @@ pub(crate) mod tests {
     fn the_log_path_follows_option_then_environment_then_default() {
         let opt = Path::new("/srv/minutes/log.jsonl");
         let env = OsStr::new("/var/log/quorum.jsonl");
-        assert_eq!(log_path(Some(opt), Some(env), false).unwrap(), opt);
-        assert_eq!(log_path(None, Some(env), false).unwrap(), Path::new(env));
+        let default = || PathBuf::from("/home/ops/.local/state/quorum/ceremony-log.jsonl");
         assert_eq!(
-            log_path(None, Some(OsStr::new("")), false).unwrap(),
-            Path::new(DEFAULT_LOG_FILE)
+            log_path(Some(opt), Some(env), default(), false).unwrap(),
+            opt
         );
         assert_eq!(
-            log_path(None, None, false).unwrap(),
-            Path::new(DEFAULT_LOG_FILE)
+            log_path(None, Some(env), default(), false).unwrap(),
+            Path::new(env)
         );
-        assert_eq!(log_path(Some(opt), Some(env), true), None);
+        assert_eq!(
+            log_path(None, Some(OsStr::new("")), default(), false).unwrap(),
+            default()
+        );
+        assert_eq!(log_path(None, None, default(), false).unwrap(), default());
+        assert_eq!(log_path(Some(opt), Some(env), default(), true), None);
+    }
+
+    #[test]
+    fn the_default_log_is_kept_under_the_users_state_directory() {
+        let home = OsStr::new("/home/ops");
+        assert_eq!(
+            default_log_path(None, Some(home)),
+            Path::new("/home/ops/.local/state/quorum/ceremony-log.jsonl")
+        );
+        assert_eq!(
+            default_log_path(Some(OsStr::new("/var/lib/ops-state")), Some(home)),
+            Path::new("/var/lib/ops-state/quorum/ceremony-log.jsonl")
+        );
+        // A relative XDG_STATE_HOME is ignored, as the XDG specification asks.
+        assert_eq!(
+            default_log_path(Some(OsStr::new("state")), Some(home)),
+            Path::new("/home/ops/.local/state/quorum/ceremony-log.jsonl")
+        );
+        assert_eq!(default_log_path(None, None), Path::new(FALLBACK_LOG_FILE));
     }
 }

@@ -93,13 +93,33 @@ fn verify(cli: &Cli, args: &LogVerifyArgs, report: &mut Report) -> Outcome {
     Ok(())
 }
 
-/// The log file for this run: `--log`, else `QUORUM_LOG`, else ./quorum-log.jsonl; `None` with `--no-log`.
+/// The log file for this run: `--log`, else `QUORUM_LOG`, else the default under the user's
+/// state directory (`log::default_log_path`); `None` with `--no-log`.
 pub fn log_target(cli: &Cli) -> Option<PathBuf> {
-    log::log_path(
+    let default = log::default_log_path(
+        std::env::var_os("XDG_STATE_HOME").as_deref(),
+        std::env::var_os("HOME").as_deref(),
+    );
+    let path = log::log_path(
         cli.log.as_deref(),
         std::env::var_os(log::LOG_ENV).as_deref(),
+        default.clone(),
         cli.no_log,
-    )
+    )?;
+    if path == default {
+        // The default directory is made on first use, private to the user; a failure shows
+        // when the log is opened.
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            if !dir.exists() {
+                use std::os::unix::fs::DirBuilderExt;
+                let _ = std::fs::DirBuilder::new()
+                    .recursive(true)
+                    .mode(0o700)
+                    .create(dir);
+            }
+        }
+    }
+    Some(path)
 }
 
 /// Appends a command's entry to this run's log (nothing with `--no-log`) and tells the
@@ -109,6 +129,12 @@ pub fn log_command(cli: &Cli, entry: &Entry) -> Result<Option<Appended>, LogErro
         return Ok(None);
     };
     let appended = Log::open(&path)?.append(entry)?;
+    if appended.seq == 1 {
+        eprintln!(
+            "A new ceremony log starts here, at {}: its chain begins with this line; ceremonies logged in another file are not part of it.",
+            path.display()
+        );
+    }
     eprintln!(
         "Logged as line {} of {}; the log's head is now {} (note it in the ceremony minutes).",
         appended.seq,

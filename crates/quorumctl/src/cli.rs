@@ -14,7 +14,8 @@ pub struct Cli {
     /// Print the number of APDU round trips per card and operation to standard error.
     #[arg(long, global = true)]
     pub stats: bool,
-    /// Ceremony log to append to, or to verify (default: $QUORUM_LOG, else ./quorum-log.jsonl).
+    /// Ceremony log to append to, or to verify (default: $QUORUM_LOG, else
+    /// $XDG_STATE_HOME/quorum/ceremony-log.jsonl or ~/.local/state/quorum/ceremony-log.jsonl).
     #[arg(long, global = true, value_name = "FILE")]
     pub log: Option<PathBuf>,
     /// Print the result as one JSON document on standard output (progress stays on standard error).
