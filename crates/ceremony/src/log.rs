@@ -151,7 +151,7 @@ pub enum LogError {
         lines: u64,
     },
     /// The expected head given is not a hash.
-    #[error("\"{0}\" is not a log head: a head is the 64 hex digits of a line's hash")]
+    #[error("\"{0}\" is not a log head: a head is the 64 hex digits of a line's hash, or its first 8 or more (dashes and spaces between groups are ignored)")]
     BadHead(String),
     /// A card was named by something that is not a fingerprint.
     #[error("\"{0}\" is not a card fingerprint (four dash-separated groups of four lowercase hex digits)")]

@@ -92,7 +92,8 @@ pub enum LogCommand {
 /// Options of `log verify`.
 #[derive(Debug, Args)]
 pub struct LogVerifyArgs {
-    /// The head recorded in the ceremony minutes: the log must end exactly there (catches a cut tail).
+    /// The head recorded in the ceremony minutes (64 hex digits, or the first 8 or more;
+    /// dashes and spaces ignored): the log must end exactly there (catches a cut tail).
     #[arg(long, value_name = "HASH")]
     pub expect_head: Option<String>,
 }

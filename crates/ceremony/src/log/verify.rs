@@ -10,7 +10,7 @@ use std::fs::File;
 use std::io::{self, BufRead, BufReader, Read};
 use std::path::Path;
 
-use super::line::{self, genesis_hash, is_hash};
+use super::line::{self, genesis_hash};
 use super::{lock, LogError, Problem};
 
 /// Longest line, newline included, that a writer writes and a reader accepts: it bounds
@@ -29,19 +29,11 @@ pub struct Verified {
     pub format: u8,
 }
 
-/// Verifies the log at `path`; with `expect_head`, also that the log ends exactly at that
-/// hash, which is what detects lines cut from the end.
+/// Verifies the log at `path`; with `expect_head` (the head, or a prefix of at least 8 of its
+/// hex digits), also that the log ends exactly at that hash, which is what detects lines cut
+/// from the end.
 pub fn verify(path: &Path, expect_head: Option<&str>) -> Result<Verified, LogError> {
-    let expected = expect_head
-        .map(|h| {
-            let h = h.trim().to_ascii_lowercase();
-            if is_hash(&h) {
-                Ok(h)
-            } else {
-                Err(LogError::BadHead(h.chars().take(80).collect()))
-            }
-        })
-        .transpose()?;
+    let expected = expect_head.map(head_prefix).transpose()?;
     let io_err = |action, source| LogError::Io {
         path: path.to_path_buf(),
         action,
@@ -63,7 +55,7 @@ pub fn verify(path: &Path, expect_head: Option<&str>) -> Result<Verified, LogErr
     })?;
     let (lines, head, format) = (end.lines, end.head, end.format);
     if let Some(expected) = expected {
-        if expected != head {
+        if !head.starts_with(&expected) {
             return Err(match end.found_at {
                 Some(line) => LogError::NotHead {
                     path: path.to_path_buf(),
@@ -85,6 +77,25 @@ pub fn verify(path: &Path, expect_head: Option<&str>) -> Result<Verified, LogErr
         format,
     })
 }
+
+/// The hex digits of a head as people copy it from the minutes (any case, dashes or spaces
+/// between groups): at least [`HEAD_PREFIX_MIN`] of the 64, since a head is copied by hand.
+fn head_prefix(typed: &str) -> Result<String, LogError> {
+    let digits: String = typed
+        .chars()
+        .filter(|c| !matches!(c, '-' | ' '))
+        .map(|c| c.to_ascii_lowercase())
+        .collect();
+    let hex = digits.bytes().all(|b| b.is_ascii_hexdigit());
+    if hex && (HEAD_PREFIX_MIN..=64).contains(&digits.len()) {
+        Ok(digits)
+    } else {
+        Err(LogError::BadHead(typed.trim().chars().take(80).collect()))
+    }
+}
+
+/// The fewest hex digits of a head `--expect-head` accepts.
+pub const HEAD_PREFIX_MIN: usize = 8;
 
 /// Why a walk stopped before the end of the file.
 pub(super) enum WalkError {
@@ -111,7 +122,8 @@ pub(super) fn walk(source: impl Read, look_for: Option<&str>) -> Result<ChainEnd
     let mut reader = BufReader::new(source);
     let mut buf = Vec::new();
     let mut head = genesis_hash();
-    let mut found_at = (look_for == Some(head.as_str())).then_some(0);
+    let matches = |head: &str| look_for.is_some_and(|prefix| head.starts_with(prefix));
+    let mut found_at = matches(&head).then_some(0);
     let mut lines = 0u64;
     let mut format = line::FORMAT;
     loop {
@@ -148,7 +160,7 @@ pub(super) fn walk(source: impl Read, look_for: Option<&str>) -> Result<ChainEnd
         }
         head = parsed.hash;
         lines = number;
-        if found_at.is_none() && look_for == Some(head.as_str()) {
+        if found_at.is_none() && matches(&head) {
             found_at = Some(number);
         }
     }
@@ -358,6 +370,13 @@ mod tests {
     fn the_expected_head_catches_a_cut_tail() {
         let (_d, path, mut lines, head) = five();
         assert_eq!(verify(&path, Some(&head)).unwrap().lines, 5);
+        // As copied from the minutes: a prefix, upper case, in groups.
+        let grouped = format!("{}-{} {}", &head[..4], &head[4..8], &head[8..12]).to_uppercase();
+        assert_eq!(verify(&path, Some(&grouped)).unwrap().lines, 5);
+        assert!(matches!(
+            verify(&path, Some(&head[..7])),
+            Err(LogError::BadHead(_))
+        ));
         let line3: crate::log::LogLine = serde_json::from_str(&lines[2]).unwrap();
         lines.truncate(4);
         write(&path, &lines);
