@@ -642,6 +642,12 @@ fn readers_and_status_show_each_card_without_a_pin() {
         "{status}"
     );
     assert!(status.contains("5 of 5 tries left"), "{status}");
+    let blank_status = text(&run_ok(&["status", "--reader", farm.reader_name(2)]).stdout);
+    assert!(
+        blank_status
+            .contains("PIN:         none yet (a blank card gets its PIN at `quorumctl init`)"),
+        "{blank_status}"
+    );
     let ambiguous = run(&["status"]);
     assert_eq!(ambiguous.status.code(), Some(2), "{}", show(&ambiguous));
     assert!(

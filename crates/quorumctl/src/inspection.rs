@@ -8,6 +8,7 @@ use quorum_ceremony::secret_io::check_writable;
 use quorum_ceremony::{choose_reader, resolve_reader};
 use quorum_pcsc::PcscContext;
 
+use quorum_protocol::apdu::LifeCycle;
 use serde_json::{json, Value};
 
 use crate::report::Report;
@@ -44,6 +45,8 @@ pub(crate) fn status(args: &CardArgs, trace: bool, report: &mut Report) -> Resul
         "PIN:         {}",
         if summary.blocked {
             "BLOCKED".to_owned()
+        } else if summary.state == LifeCycle::Blank {
+            "none yet (a blank card gets its PIN at `quorumctl init`)".to_owned()
         } else {
             format!(
                 "{} of {} tries left",
