@@ -37,7 +37,7 @@ pub(crate) fn line(told: &Told) -> String {
             reader,
             n,
             of,
-        } => format!("Card {card} in \"{reader}\": PIN accepted, registered as card {n} of {of}."),
+        } => format!("Card {card} in \"{reader}\": registered as card {n} of {of}."),
         Told::Writing {
             label,
             threshold,
@@ -345,7 +345,7 @@ mod tests {
                     n: 2,
                     of: 3,
                 },
-                "Card a1b2-c3d4-e5f6-0718 in \"Pad\": PIN accepted, registered as card 2 of 3.",
+                "Card a1b2-c3d4-e5f6-0718 in \"Pad\": registered as card 2 of 3.",
             ),
             (
                 Told::Writing {

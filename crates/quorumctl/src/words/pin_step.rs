@@ -71,7 +71,7 @@ pub(crate) fn pin_path(path: &PinPath) -> String {
 /// Where the PINs of this computer come from, after "PIN".
 fn pin_origin(origin: &PinOrigin) -> String {
     match origin {
-        PinOrigin::Keyboard => "typed on this computer (no echo)".to_owned(),
+        PinOrigin::Keyboard => "typed on this computer, without echo".to_owned(),
         PinOrigin::File(path) => format!("from file {}", path.display()),
         PinOrigin::Fd(fd) => format!("from file descriptor {fd}"),
     }
@@ -170,7 +170,7 @@ mod tests {
                 Told::Entry {
                     path: on_host(PinOrigin::Keyboard, false),
                 },
-                "PIN entry: PIN typed on this computer (no echo).",
+                "PIN entry: PIN typed on this computer, without echo.",
             ),
             (
                 Told::TypeOnKeypad {
@@ -251,7 +251,7 @@ mod tests {
         );
         assert_eq!(
             pin_path(&on_host(PinOrigin::Keyboard, true)),
-            "PIN typed on this computer (no echo); the reader's pinpad is not used (--no-pinpad)"
+            "PIN typed on this computer, without echo; the reader's pinpad is not used (--no-pinpad)"
         );
         assert_eq!(
             pin_path(&on_host(PinOrigin::File("/tmp/pins".into()), true)),

@@ -31,7 +31,7 @@ pub(crate) fn line(told: &Told) -> String {
             format!("Remove the card from \"{reader}\" ({}).", done(why))
         }
         Told::LastCard { reader } => {
-            format!("That was the last card needed; its custodian may take it out of \"{reader}\".")
+            format!("That was the last card of this ceremony; its custodian may take it out of \"{reader}\".")
         }
     }
 }

@@ -13,7 +13,7 @@ pub(crate) fn line(told: &Told) -> String {
             seen(card)
         ),
         Told::Registered { card, n, of } => {
-            format!("Card {card}: PIN accepted, registered as new-set card {n} of {of}.")
+            format!("Card {card}: registered as new-set card {n} of {of}.")
         }
         Told::OldShareOpened { who, opened, need } => {
             format!("Old card {who}: share opened ({opened} of {need}).")
@@ -318,7 +318,7 @@ mod tests {
             ),
             (
                 Told::Registered { card: "51d4-77cb".into(), n: 1, of: 3 },
-                "Card 51d4-77cb: PIN accepted, registered as new-set card 1 of 3.",
+                "Card 51d4-77cb: registered as new-set card 1 of 3.",
             ),
             (
                 Told::OldShareOpened { who: "aa11 (custodian 2 \"Bo\")".into(), opened: 1, need: 3 },
