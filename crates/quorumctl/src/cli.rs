@@ -9,20 +9,30 @@ use clap::{Args, Parser, Subcommand};
 #[command(name = "quorumctl", version, about, long_about = None, disable_help_subcommand = true)]
 pub struct Cli {
     /// Print every APDU to standard error (PINs, sealed shares and unseal data redacted).
-    #[arg(long, global = true)]
+    #[arg(long, global = true, help_heading = "Global options")]
     pub trace: bool,
     /// Print the number of APDU round trips per card and operation to standard error.
-    #[arg(long, global = true)]
+    #[arg(long, global = true, help_heading = "Global options")]
     pub stats: bool,
     /// Ceremony log to append to, or to verify (default: $QUORUM_LOG, else
     /// $XDG_STATE_HOME/quorum/ceremony-log.jsonl or ~/.local/state/quorum/ceremony-log.jsonl).
-    #[arg(long, global = true, value_name = "FILE")]
+    #[arg(
+        long,
+        global = true,
+        help_heading = "Global options",
+        value_name = "FILE"
+    )]
     pub log: Option<PathBuf>,
     /// Print the result as one JSON document on standard output (progress stays on standard error).
-    #[arg(long, global = true)]
+    #[arg(long, global = true, help_heading = "Global options")]
     pub json: bool,
     /// Write no ceremony log line for this run.
-    #[arg(long, global = true, conflicts_with = "log")]
+    #[arg(
+        long,
+        global = true,
+        help_heading = "Global options",
+        conflicts_with = "log"
+    )]
     pub no_log: bool,
     #[command(subcommand)]
     pub command: Command,
