@@ -196,10 +196,7 @@ fn help_is_a_command_with_its_own_help_and_names_a_command_path() {
 
 #[test]
 fn a_commands_help_keeps_the_global_options_under_their_own_heading() {
-    use clap::CommandFactory;
-    let mut cli = Cli::command();
-    let status = cli.find_subcommand_mut("status").unwrap();
-    let help = status.render_help().to_string();
+    let help = parse(&["status", "--help"]).unwrap_err().to_string();
     let (own, global) = help
         .split_once("Global options:")
         .expect("a heading for the global options");
