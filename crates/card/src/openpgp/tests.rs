@@ -317,7 +317,8 @@ fn the_sealed_share_opens_through_the_blinded_unseal() {
 
 #[test]
 fn cards_that_cannot_hold_a_share_are_refused_each_for_its_reason() {
-    let cases: Vec<(MemoryOpenPgp, fn(&Unsuitable) -> bool, &str)> = vec![
+    type Case = (MemoryOpenPgp, fn(&Unsuitable) -> bool, &'static str);
+    let cases: Vec<Case> = vec![
         (
             MemoryOpenPgp::with_seed(7)
                 .with_cv25519_key()
@@ -502,7 +503,8 @@ fn a_pinpad_verify_goes_through_the_part10_path_with_the_openpgp_structure() {
             .encode()
             .unwrap(),
     );
-    let answers: [(&str, fn(&Result<(), CardError>) -> bool); 5] = [
+    type Check = fn(&Result<(), CardError>) -> bool;
+    let answers: [(&str, Check); 5] = [
         ("9000", |r| r.is_ok()),
         ("63C2", |r| {
             matches!(r, Err(CardError::WrongPin { tries_left: 2 }))
