@@ -36,14 +36,18 @@ use quorum_protocol::apdu::{
 use quorum_protocol::pin::{PinBlock, RetryLimit};
 
 mod error;
-mod pinpad;
+pub(crate) mod pinpad;
 mod wire;
 
-pub use error::{CardError, PinState};
+pub use error::{CardError, PinState, Unsuitable};
 pub use wire::{ApduStats, Response, MAX_CONTINUATIONS, TRACE_ENV};
 
 /// A pinpad VERIFY or CHANGE REFERENCE DATA answers with a status word alone.
-fn no_data(command: &'static str, feature: &'static str, data: &[u8]) -> Result<(), CardError> {
+pub(crate) fn no_data(
+    command: &'static str,
+    feature: &'static str,
+    data: &[u8],
+) -> Result<(), CardError> {
     if data.is_empty() {
         return Ok(());
     }

@@ -6,11 +6,16 @@
 //! - [`readers`]: listing readers, connecting, waiting for a card to come or go;
 //! - [`card`]: a session with the quorum applet (every command, PIN pad control, traces);
 //! - [`custodian`]: the [`custodian::CustodianCard`] trait ceremonies hold cards by;
-//! - `memory` (feature `testkit`): in-memory cards and readers that run the applet protocol.
+//! - [`openpgp`]: a stock OpenPGP card (cv25519) as a custodian card (apdu-spec/openpgp.md);
+//! - [`kind`]: which kind of custodian card is in a reader;
+//! - `memory` (feature `testkit`): in-memory cards and readers that run the applet protocol,
+//!   and an in-memory OpenPGP card.
 
 pub mod card;
 pub mod custodian;
+pub mod kind;
 #[cfg(any(test, feature = "testkit"))]
 pub mod memory;
+pub mod openpgp;
 pub mod readers;
 pub mod transport;

@@ -135,6 +135,86 @@ pub enum CardError {
     /// `6B80`: the reader's firmware refused the PIN entry request itself.
     #[error("the reader refused quorum's PIN entry request (6B80): its firmware does not support quorum's PIN format (6 to 12 ASCII digits in a 12-byte block); nothing was sent to the card")]
     PinpadRefused,
+    /// An OpenPGP card that cannot hold a quorum share as it is (apdu-spec/openpgp.md).
+    #[error("this OpenPGP card cannot be a quorum custodian card: {0}")]
+    OpenPgpUnsuitable(Unsuitable),
+    /// An OpenPGP card's public record is not stored on it but in the set's bundle, and the
+    /// host was given no record that its header names.
+    #[error("this OpenPGP card holds share {index} of set {} version {set_version}, but its public record is kept in the set's bundle, not on the card: give the bundle of that set", hex::encode(.set_id))]
+    RecordInBundle {
+        /// The set id the card's header names.
+        set_id: [u8; 16],
+        /// The set version the card's header names.
+        set_version: u16,
+        /// The share index the card's header names.
+        index: u8,
+    },
+    /// An applet operation an OpenPGP card does not have in mapping 1 (never a silent success).
+    #[error("an OpenPGP card cannot {operation} through quorum: {reason}")]
+    NotOnOpenPgp {
+        /// What was asked, in words ("be initialised", "prepare a new key").
+        operation: &'static str,
+        /// Why, and what the custodian does instead.
+        reason: &'static str,
+    },
+    /// SELECT of the OpenPGP application failed: the card has none.
+    #[error("this card has no OpenPGP application (SELECT answered {sw}): insert an OpenPGP card or a quorum custodian card")]
+    NotOpenPgp {
+        /// The status word SELECT answered.
+        sw: StatusWord,
+    },
+    /// The PIN pad reader refused the OpenPGP PIN entry itself (6403, 6B80): nothing reached the card.
+    #[error("the reader refused the PIN entry for the OpenPGP card ({sw}): the PIN typed does not have the card's length (at least 6 characters), or the reader's firmware does not take a variable-length ASCII PIN; nothing was sent to the card and no try was used")]
+    OpenPgpPinpadRefused {
+        /// The status word the reader answered.
+        sw: StatusWord,
+    },
+    /// `6983` (or `63C0`): the OpenPGP card's user PIN is blocked.
+    #[error("the OpenPGP card's user PIN is blocked (no tries left): it cannot open its share until the PIN is unblocked with the card's resetting code or admin PIN (for example with gpg --card-edit, or the card vendor's tool; quorum never does this); meanwhile recover with the other custodians' cards")]
+    OpenPgpPinBlocked,
+    /// `6982` from an OpenPGP card: the user PIN is not verified in this session.
+    #[error("{command} needs the OpenPGP card's user PIN, and the card says it is not verified in this session (the card was reset or re-selected after VERIFY?); repeat the operation")]
+    OpenPgpPinNotVerified {
+        /// The refused command.
+        command: &'static str,
+    },
+    /// `6A88` from an OpenPGP card: the data object or key does not exist.
+    #[error("the OpenPGP card has no {what} ({command} answered 6A88)")]
+    OpenPgpNotFound {
+        /// The command answered.
+        command: &'static str,
+        /// What was missing, in words.
+        what: &'static str,
+    },
+    /// `6985` from an OpenPGP card: on a YubiKey with a touch policy, the touch did not come.
+    #[error("the OpenPGP card refused {command} (6985): if it is a YubiKey with a touch policy for decryption, touch it while it blinks, then repeat the operation")]
+    OpenPgpTouch {
+        /// The refused command.
+        command: &'static str,
+    },
+    /// An OpenPGP card answer the codec cannot read (GET DATA 6E, the public key, DECIPHER).
+    #[error("the OpenPGP card's answer to {command} is malformed: {source}")]
+    OpenPgpMalformed {
+        /// The command answered.
+        command: &'static str,
+        /// What was wrong.
+        #[source]
+        source: quorum_protocol::openpgp::OpenPgpParseError,
+    },
+    /// What an OpenPGP card gave back after a write differs from what was written.
+    #[error("the OpenPGP card's data object {object:04X} does not read back as written: the share is not stored; repeat the write")]
+    OpenPgpWriteNotConfirmed {
+        /// The private-use data object (0101 or 0103).
+        object: u16,
+    },
+    /// The record to store on an OpenPGP card cannot be split into header and sealed part.
+    #[error("the record to write cannot be stored on an OpenPGP card: {0}")]
+    OpenPgpRecord(quorum_protocol::record::RecordError),
+    /// A point handed to an OpenPGP card's DECIPHER is not a usable curve point (refused on the host).
+    #[error(
+        "the point for PSO:DECIPHER is not a usable point ({0}); nothing was sent to the card"
+    )]
+    OpenPgpBadPoint(quorum_protocol::crypto::PointError),
     /// Any other status word, kept raw.
     #[error("{command} failed with status {sw}")]
     UnexpectedStatus {
@@ -159,7 +239,78 @@ impl CardError {
                 | CardError::PinpadMismatch
                 | CardError::PinpadLength
                 | CardError::PinpadBlockRejected { .. }
+                | CardError::OpenPgpPinBlocked
+                | CardError::OpenPgpPinNotVerified { .. }
         )
+    }
+}
+
+/// Why an OpenPGP card is refused as a custodian card, each named so the custodian can act.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Unsuitable {
+    /// The OpenPGP application is older than 3.x, which brought Curve25519.
+    SpecVersion {
+        /// Major version from the AID.
+        major: u8,
+        /// Minor version from the AID.
+        minor: u8,
+    },
+    /// Extended capabilities (C0) announce no private-use data objects.
+    NoPrivateUseDos,
+    /// The private-use data objects are too small for the 81-byte sealed part.
+    PrivateUseTooSmall {
+        /// Their size from C0 (0 if the card does not say).
+        size: u16,
+        /// What quorum needs.
+        needed: usize,
+    },
+    /// The KDF-DO (F9) is active: the card wants KDF(PIN), which quorum and pinpads do not send.
+    KdfActive {
+        /// The KDF algorithm byte.
+        algorithm: u8,
+    },
+    /// The decryption key is present but not cv25519.
+    NotCv25519 {
+        /// The algorithm ID of C2 (01 RSA, 12 ECDH, …), if any.
+        algorithm_id: Option<u8>,
+    },
+    /// DO 0101 holds another program's data (or a later mapping's): the card is left alone.
+    ForeignHeader(quorum_protocol::openpgp::HeaderError),
+}
+
+impl std::fmt::Display for Unsuitable {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Unsuitable::SpecVersion { major, minor } => write!(
+                f,
+                "its OpenPGP application is version {major}.{minor}; version 3.x with Curve25519 is needed"
+            ),
+            Unsuitable::NoPrivateUseDos => f.write_str(
+                "it has no private-use data objects (0101-0104) to hold the share",
+            ),
+            Unsuitable::PrivateUseTooSmall { size, needed } => write!(
+                f,
+                "its private-use data objects hold {size} bytes, the sealed share needs {needed}"
+            ),
+            Unsuitable::KdfActive { algorithm } => write!(
+                f,
+                "its KDF-DO is active (algorithm {algorithm:02X}): the card expects a derived PIN, which quorum and PIN pads do not send; turn KDF off (this resets the card's PINs) or use another card"
+            ),
+            Unsuitable::NotCv25519 { algorithm_id } => match algorithm_id {
+                Some(id) => write!(
+                    f,
+                    "its decryption key is not cv25519 (algorithm {id:02X}); quorum needs a cv25519 decryption key"
+                ),
+                None => f.write_str(
+                    "its decryption key is not cv25519; quorum needs a cv25519 decryption key",
+                ),
+            },
+            Unsuitable::ForeignHeader(problem) => write!(
+                f,
+                "{problem}; quorum leaves another program's data alone"
+            ),
+        }
     }
 }
 

@@ -12,7 +12,7 @@ use quorum_protocol::pin::RetryLimit;
 
 /// What readers answer when their firmware refuses a PIN pad structure (OpenSC maps it to
 /// SC_ERROR_READER); outside quorum's status words, so kept as `StatusWord::Other`.
-const SW_PINPAD_REQUEST_REFUSED: u16 = 0x6B80;
+pub(crate) const SW_PINPAD_REQUEST_REFUSED: u16 = 0x6B80;
 
 impl<T: Transport> Card<T> {
     /// The reader's PIN pad, if it has one quorum can use (PC/SC Part 10 VERIFY PIN DIRECT);
@@ -107,6 +107,31 @@ impl<T: Transport> Card<T> {
         structure: &[u8],
         timeout_secs: u8,
     ) -> Result<Zeroizing<Vec<u8>>, CardError> {
+        let (answer, sw) = self.pinpad_exchange(code, feature, command, structure)?;
+        match sw {
+            StatusWord::Success => Ok(answer),
+            StatusWord::PinpadTimeout => Err(CardError::PinpadTimeout {
+                seconds: timeout_secs,
+            }),
+            StatusWord::PinpadCancelled => Err(CardError::PinpadCancelled),
+            StatusWord::PinpadMismatch => Err(CardError::PinpadMismatch),
+            StatusWord::PinpadLength => Err(CardError::PinpadLength),
+            StatusWord::IncorrectData => Err(CardError::PinpadBlockRejected { command }),
+            StatusWord::Other(SW_PINPAD_REQUEST_REFUSED) => Err(CardError::PinpadRefused),
+            sw => Err(self.status_error(command, sw)),
+        }
+    }
+
+    /// The one Part 10 path: sends a PIN pad structure (traced, counted) and splits the
+    /// answer into the card's data and the status word, leaving its meaning to the card kind
+    /// (the quorum applet here, an OpenPGP card in [`crate::openpgp`]).
+    pub(crate) fn pinpad_exchange(
+        &mut self,
+        code: u32,
+        feature: &'static str,
+        command: &'static str,
+        structure: &[u8],
+    ) -> Result<(Zeroizing<Vec<u8>>, StatusWord), CardError> {
         let mut answer = self.control_exchange(code, feature, structure)?;
         if answer.len() < 2 {
             return Err(CardError::MalformedResponse {
@@ -121,17 +146,6 @@ impl<T: Transport> Card<T> {
         let sw = StatusWord::from_bytes(answer[answer.len() - 2], answer[answer.len() - 1]);
         let data_len = answer.len() - 2;
         answer.truncate(data_len);
-        match sw {
-            StatusWord::Success => Ok(answer),
-            StatusWord::PinpadTimeout => Err(CardError::PinpadTimeout {
-                seconds: timeout_secs,
-            }),
-            StatusWord::PinpadCancelled => Err(CardError::PinpadCancelled),
-            StatusWord::PinpadMismatch => Err(CardError::PinpadMismatch),
-            StatusWord::PinpadLength => Err(CardError::PinpadLength),
-            StatusWord::IncorrectData => Err(CardError::PinpadBlockRejected { command }),
-            StatusWord::Other(SW_PINPAD_REQUEST_REFUSED) => Err(CardError::PinpadRefused),
-            sw => Err(self.status_error(command, sw)),
-        }
+        Ok((answer, sw))
     }
 }

@@ -121,19 +121,19 @@ impl fmt::Debug for Exchange {
 }
 
 /// A short command APDU split into its fields (ISO 7816-4 cases 1 to 4).
-struct Apdu<'a> {
-    cla: u8,
-    ins: u8,
-    p1: u8,
-    p2: u8,
-    data: &'a [u8],
+pub(super) struct Apdu<'a> {
+    pub(super) cla: u8,
+    pub(super) ins: u8,
+    pub(super) p1: u8,
+    pub(super) p2: u8,
+    pub(super) data: &'a [u8],
     /// Ne: Le absent is treated as `00` (256), as the spec says for every data response.
-    ne: usize,
+    pub(super) ne: usize,
 }
 
 impl<'a> Apdu<'a> {
     /// Parses a short APDU; `None` for anything else (the runtime answers `6700`).
-    fn parse(bytes: &'a [u8]) -> Option<Apdu<'a>> {
+    pub(super) fn parse(bytes: &'a [u8]) -> Option<Apdu<'a>> {
         let (header, body) = (bytes.get(..4)?, &bytes[4..]);
         let le = |b: u8| if b == 0 { 256 } else { usize::from(b) };
         let (data, ne) = match body {

@@ -255,6 +255,16 @@ pub fn verify_admin(pin: &AdminPin) -> CommandApdu {
     apdu(INS_VERIFY, 0x00, PinRef::Admin.p2(), &pin.0, 0).secret_data_from(0)
 }
 
+/// CHANGE REFERENCE DATA `00 24 00 81` for the user PIN: old ‖ new, both as the card
+/// compares them (spec §7.2.3), so a custodian changes the PIN that guards the share; secret.
+pub fn change_user_pin(old: &UserPin, new: &UserPin) -> CommandApdu {
+    let mut data = Zeroizing::new(Vec::with_capacity(old.0.len() + new.0.len()));
+    data.extend_from_slice(&old.0);
+    data.extend_from_slice(&new.0);
+    // Two PINs of at most 127 bytes each: 254 bytes, always a short APDU.
+    apdu(crate::apdu::INS_CHANGE_REFERENCE_DATA, 0x00, 0x81, &data, 0).secret_data_from(0)
+}
+
 /// VERIFY without data: 9000 if the PIN is verified in this session, else 63Cx with x tries left (spec §7.2.2).
 pub fn verify_status(pin: PinRef) -> CommandApdu {
     apdu(INS_VERIFY, 0x00, pin.p2(), &[], 0)
@@ -350,6 +360,13 @@ mod tests {
             (
                 verify_admin(&AdminPin::new(b"12345678").unwrap()),
                 "00200083083132333435363738",
+            ),
+            (
+                change_user_pin(
+                    &UserPin::new(b"123456").unwrap(),
+                    &UserPin::new(b"654321").unwrap(),
+                ),
+                "002400810C313233343536363534333231",
             ),
             (verify_status(PinRef::UserDecipher), "00200082"),
             (verify_status(PinRef::Admin), "00200083"),

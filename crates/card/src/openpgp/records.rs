@@ -1,0 +1,98 @@
+//! [`RecordSource`]: the public records a host knows, for the OpenPGP cards that do not
+//! store theirs (apdu-spec/openpgp.md, "The public record lives in the bundle").
+
+use std::cell::RefCell;
+use std::fmt;
+use std::rc::Rc;
+
+use quorum_protocol::bundle::{Bundle, BundleError};
+use quorum_protocol::openpgp::QuorumHeader;
+use quorum_protocol::record::{PublicRecord, RecordError};
+
+/// One known public record: decoded for the header check, and its bytes as written.
+struct Entry {
+    record: PublicRecord,
+    bytes: Vec<u8>,
+}
+
+/// The public records a ceremony knows (a bundle's, or the ones an enrollment is writing),
+/// shared by every OpenPGP card of the ceremony: cloning it shares, it does not copy.
+///
+/// Single-threaded like the ceremonies that hold cards as `Box<dyn CustodianCard>`.
+#[derive(Clone, Default)]
+pub struct RecordSource {
+    entries: Rc<RefCell<Vec<Entry>>>,
+}
+
+impl fmt::Debug for RecordSource {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let entries = self.entries.borrow();
+        let mut list = f.debug_list();
+        for e in entries.iter() {
+            list.entry(&format_args!(
+                "{} v{} #{}",
+                hex::encode(e.record.set_id),
+                e.record.set_version,
+                e.record.index
+            ));
+        }
+        list.finish()
+    }
+}
+
+impl RecordSource {
+    /// An empty source: an OpenPGP card's public record is then unknown until one is added.
+    pub fn new() -> RecordSource {
+        RecordSource::default()
+    }
+
+    /// Every record of a set's bundle, checked as the bundle files them (index, version).
+    pub fn from_bundle(bundle: &Bundle) -> Result<RecordSource, BundleError> {
+        bundle.decoded_records()?;
+        let source = RecordSource::new();
+        for filed in &bundle.records {
+            let bytes = hex::decode(&filed.public).map_err(|_| BundleError::Hex(filed.index))?;
+            source.add(&bytes).map_err(|source| BundleError::Record {
+                index: filed.index,
+                source,
+            })?;
+        }
+        Ok(source)
+    }
+
+    /// Adds (or replaces) the record of its set id, version and index; returns it decoded.
+    pub fn add(&self, public: &[u8]) -> Result<PublicRecord, RecordError> {
+        let record = PublicRecord::decode(public)?;
+        let mut entries = self.entries.borrow_mut();
+        entries.retain(|e| !same_place(&e.record, &record));
+        entries.push(Entry {
+            record: record.clone(),
+            bytes: public.to_vec(),
+        });
+        Ok(record)
+    }
+
+    /// The bytes of the record a card's header names (set id, version, index and set digest).
+    pub fn find(&self, header: &QuorumHeader) -> Option<Vec<u8>> {
+        self.entries
+            .borrow()
+            .iter()
+            .find(|e| header.names(&e.record))
+            .map(|e| e.bytes.clone())
+    }
+
+    /// How many records the source holds.
+    pub fn len(&self) -> usize {
+        self.entries.borrow().len()
+    }
+
+    /// Whether the source holds no record (a ceremony without a bundle).
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+/// Whether two records fill the same place: one set, one version, one index.
+fn same_place(a: &PublicRecord, b: &PublicRecord) -> bool {
+    (a.set_id, a.set_version, a.index) == (b.set_id, b.set_version, b.index)
+}
