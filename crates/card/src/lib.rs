@@ -11,6 +11,7 @@
 //! - `memory` (feature `testkit`): in-memory cards and readers that run the applet protocol,
 //!   and an in-memory OpenPGP card.
 
+pub mod any;
 pub mod card;
 pub mod custodian;
 pub mod kind;

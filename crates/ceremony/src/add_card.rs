@@ -8,6 +8,7 @@
 
 use crate::presence::{Done, Wanted};
 use crate::progress::{Event, Progress};
+use quorum_card::openpgp::RecordSource;
 
 use rand::rngs::OsRng;
 
@@ -140,7 +141,9 @@ pub fn add_card(
 ) -> Result<AddedCardReport, CeremonyError> {
     let base = req.base;
     let need = usize::from(base.threshold);
-    let mut presenter = Presenter::new(ctx, req.from.clone(), req.trace, req.interrupt)?;
+    let records = RecordSource::from_records(req.bundle_records)?;
+    let mut presenter =
+        Presenter::new(ctx, req.from.clone(), req.trace, req.interrupt)?.with_records(records);
     // With one reader the new card comes last; otherwise it may wait in its reader.
     let swapping = presenter.one_reader();
     let mut shares: Vec<OpenedShare> = Vec::new();

@@ -5,8 +5,10 @@ use crate::progress::Progress;
 use std::collections::{HashSet, VecDeque};
 use std::time::{Duration, Instant};
 
+use quorum_card::any::AnyCard;
 use quorum_card::card::Card;
 use quorum_card::custodian::CustodianCard;
+use quorum_card::openpgp::RecordSource;
 use quorum_card::readers::{Connection, Readers};
 use quorum_card::transport::TransportError;
 use quorum_protocol::crypto::CardKey;
@@ -84,6 +86,8 @@ pub struct Presenter<'a> {
     interrupt: &'a dyn Interrupt,
     /// Every-reader mode: the sessions kept for a later pass, in the order they were kept.
     kept: VecDeque<(Presented, CardKey)>,
+    /// The public records OpenPGP cards do not store (a bundle's, or those being written).
+    records: RecordSource,
 }
 
 /// A card handed back by [`Presenter::recall`].
@@ -139,7 +143,15 @@ impl<'a> Presenter<'a> {
             handed: HashSet::new(),
             interrupt,
             kept: VecDeque::new(),
+            records: RecordSource::new(),
         })
+    }
+
+    /// Serves OpenPGP cards their public records from `records` (apdu-spec/openpgp.md: the
+    /// public record lives in the bundle), instead of the empty source.
+    pub fn with_records(mut self, records: RecordSource) -> Self {
+        self.records = records;
+        self
     }
 
     /// Whether the operator asked to stop: ceremonies check it between card steps.
@@ -579,7 +591,7 @@ impl<'a> Presenter<'a> {
     pub(crate) fn open(&self, reader: &str) -> Result<Presented, CeremonyError> {
         Ok(Presented {
             reader: reader.to_owned(),
-            card: open_card(self.ctx, reader, self.trace)?,
+            card: open_card_with(self.ctx, reader, self.trace, &self.records)?,
         })
     }
 }
@@ -606,16 +618,29 @@ pub(crate) fn closed_card() -> Box<dyn CustodianCard> {
     Box::new(Card::with_trace(Closed, false))
 }
 
-/// The custodian card in `reader`, connected exclusively: the one place a card's kind is
-/// decided (the quorum applet today), so every ceremony holds it as a [`CustodianCard`].
+/// The custodian card in `reader`, connected exclusively, for a step that needs no public
+/// record an OpenPGP card does not store (init, status, change-pin, reset).
 pub fn open_card(
     ctx: &dyn Readers,
     reader: &str,
     trace: bool,
 ) -> Result<Box<dyn CustodianCard>, CeremonyError> {
-    Ok(Box::new(Card::with_trace(
-        connect_settled(ctx, reader)?,
-        trace,
+    open_card_with(ctx, reader, trace, &RecordSource::new())
+}
+
+/// The custodian card in `reader`, connected exclusively: the one place a card's kind is
+/// decided (the quorum applet, else an OpenPGP card, at its first SELECT; see
+/// [`AnyCard`]), so every ceremony holds it as a [`CustodianCard`]. `records` serves an
+/// OpenPGP card's public record.
+pub fn open_card_with(
+    ctx: &dyn Readers,
+    reader: &str,
+    trace: bool,
+    records: &RecordSource,
+) -> Result<Box<dyn CustodianCard>, CeremonyError> {
+    Ok(Box::new(AnyCard::new(
+        Card::with_trace(connect_settled(ctx, reader)?, trace),
+        records.clone(),
     )))
 }
 

@@ -7,6 +7,7 @@
 //! sight. Cards of other sets, duplicates, copied records, blocked cards and failures are
 //! named and skipped, never fatal, so the custodians can try another card.
 
+use quorum_card::openpgp::RecordSource;
 use std::fmt;
 
 use crate::inspect::as_text;
@@ -371,7 +372,9 @@ pub fn recover(
     req: &RecoverRequest<'_>,
     out: &mut dyn Progress,
 ) -> Result<Recovered, CeremonyError> {
-    let mut presenter = Presenter::new(ctx, req.from.clone(), req.trace, req.interrupt)?;
+    let records = RecordSource::from_records(req.anchor.bundle_records())?;
+    let mut presenter =
+        Presenter::new(ctx, req.from.clone(), req.trace, req.interrupt)?.with_records(records);
     let mut run = Run {
         req,
         target: None,

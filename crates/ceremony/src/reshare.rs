@@ -14,6 +14,7 @@ mod standing;
 
 use crate::presence::{CountOf, Done, Unwanted, Wanted};
 use crate::progress::{Event, Progress, Shared};
+use quorum_card::openpgp::RecordSource;
 
 use rand::rngs::OsRng;
 
@@ -235,7 +236,9 @@ pub fn reshare(
     out: &mut dyn Progress,
 ) -> Result<Reshared, CeremonyError> {
     check_old_set(req)?;
-    let mut presenter = Presenter::new(ctx, req.from.clone(), req.trace, req.interrupt)?;
+    let records = RecordSource::from_records(req.bundle_records)?;
+    let mut presenter =
+        Presenter::new(ctx, req.from.clone(), req.trace, req.interrupt)?.with_records(records);
     out.tell(Event::Reshare(Told::GatheringBegins));
     let count = presenter.count_needed(req.count.map(usize::from), CountOf::NewSetCards)?;
     let gathered = gather(&mut presenter, req, count, out);

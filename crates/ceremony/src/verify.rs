@@ -4,6 +4,7 @@
 //! `no_open`, the card instead proves it holds the key its record lists (a DH challenge on
 //! a fresh random point) and its share is never read or opened on this computer.
 
+use quorum_card::openpgp::RecordSource;
 use std::fmt;
 
 use crate::presence::{Done, Wanted};
@@ -120,7 +121,16 @@ pub fn verify(
     req: &VerifyRequest<'_>,
     out: &mut dyn Progress,
 ) -> Result<Vec<CardCheck>, CeremonyError> {
-    let mut presenter = Presenter::new(ctx, req.from.clone(), req.trace, req.interrupt)?;
+    // OpenPGP cards' public records come from the bundle; a bundle whose records cannot be
+    // read gives none, and each card's check against it names the problem.
+    let records = req
+        .bundle
+        .and_then(|b| b.decoded_records().ok())
+        .map(|records| RecordSource::from_records(&records))
+        .transpose()?
+        .unwrap_or_default();
+    let mut presenter =
+        Presenter::new(ctx, req.from.clone(), req.trace, req.interrupt)?.with_records(records);
     let total = presenter.pass_size(req.count);
     let mut checks: Vec<CardCheck> = Vec::new();
     while checks.len() < total {

@@ -60,6 +60,15 @@ impl RecordSource {
         Ok(source)
     }
 
+    /// The records given (a bundle's, already read and checked by the caller).
+    pub fn from_records(records: &[PublicRecord]) -> Result<RecordSource, RecordError> {
+        let source = RecordSource::new();
+        for record in records {
+            source.add(&record.encode()?)?;
+        }
+        Ok(source)
+    }
+
     /// Adds (or replaces) the record of its set id, version and index; returns it decoded.
     pub fn add(&self, public: &[u8]) -> Result<PublicRecord, RecordError> {
         let record = PublicRecord::decode(public)?;
