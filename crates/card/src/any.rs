@@ -160,6 +160,10 @@ impl<T: Transport> CustodianCard for AnyCard<T> {
         self.card().factory_reset()
     }
 
+    fn openpgp(&self) -> Option<&OpenPgpFacts> {
+        self.openpgp_facts()
+    }
+
     fn stats(&self) -> ApduStats {
         match &self.inner {
             Inner::Applet(card) => card.stats(),

@@ -71,6 +71,12 @@ pub trait CustodianCard {
 
     /// Round trips since the card was connected or the counts were reset (`--stats`).
     fn stats(&self) -> ApduStats;
+
+    /// An OpenPGP card's own facts (manufacturer, serial, sizes), so `readers` and `status`
+    /// can say what kind of card it is; `None` for the quorum applet.
+    fn openpgp(&self) -> Option<&crate::openpgp::OpenPgpFacts> {
+        None
+    }
 }
 
 impl<T: Transport> CustodianCard for Card<T> {

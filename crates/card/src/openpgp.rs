@@ -338,6 +338,10 @@ fn status_error(command: &'static str, missing: &'static str, sw: StatusWord) ->
 }
 
 impl<T: Transport> CustodianCard for OpenPgpCard<T> {
+    fn openpgp(&self) -> Option<&OpenPgpFacts> {
+        self.facts()
+    }
+
     /// SELECT and identify; the version is the OpenPGP application's (from its AID), the
     /// capacity what the card stores of a share (header and sealed part).
     fn select(&mut self) -> Result<SelectInfo, CardError> {

@@ -49,8 +49,35 @@ pub struct CardSummary {
     pub capacity: u16,
     /// The key's fingerprint (personalised and enrolled cards).
     pub fingerprint: Option<String>,
-    /// The set this card belongs to (enrolled cards).
+    /// The set this card belongs to (enrolled cards whose public record is at hand).
     pub set: Option<SetMembership>,
+    /// An OpenPGP card: what it is (`None` for a quorum-applet card).
+    pub openpgp: Option<Box<OpenPgpSummary>>,
+    /// An enrolled OpenPGP card whose public record is in its set's bundle: the share its
+    /// header names (apdu-spec/openpgp.md).
+    pub share_in_bundle: Option<Box<ShareInBundle>>,
+}
+
+/// What an OpenPGP card is, as `readers` and `status` show it.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct OpenPgpSummary {
+    /// The manufacturer, by name when the spec's list knows it, else its number.
+    pub manufacturer: String,
+    /// The card's serial number, hex.
+    pub serial: String,
+    /// The OpenPGP application's version.
+    pub version: String,
+}
+
+/// The share an OpenPGP card's header names, when its public record is not at hand.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct ShareInBundle {
+    /// The set id, hex.
+    pub set_id: String,
+    /// The set version.
+    pub set_version: u16,
+    /// The card's share index.
+    pub index: u8,
 }
 
 /// Which set a card's record belongs to, and its place in it.
@@ -124,6 +151,13 @@ impl fmt::Display for SetMembership {
 
 impl fmt::Display for CardSummary {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if let Some(card) = &self.openpgp {
+            write!(
+                f,
+                "OpenPGP card {} (serial {}, version {}), ",
+                card.manufacturer, card.serial, card.version
+            )?;
+        }
         write!(f, "{}", self.state.name())?;
         if self.blocked {
             write!(f, ", PIN BLOCKED")?;
@@ -140,6 +174,13 @@ impl fmt::Display for CardSummary {
         if let Some(set) = &self.set {
             write!(f, ", {set}")?;
         }
+        if let Some(share) = &self.share_in_bundle {
+            write!(
+                f,
+                ", share {} of set {} version {} (its public record is in the set's bundle)",
+                share.index, share.set_id, share.set_version
+            )?;
+        }
         Ok(())
     }
 }
@@ -150,6 +191,7 @@ impl fmt::Display for Found {
             Found::Empty => write!(f, "no card"),
             Found::NoApplet => write!(f, "a card without the quorum applet"),
             Found::Unreadable(why) => write!(f, "card not readable: {why}"),
+            Found::Quorum(summary) if summary.openpgp.is_some() => write!(f, "{summary}"),
             Found::Quorum(summary) => write!(f, "quorum card: {summary}"),
         }
     }
@@ -192,15 +234,38 @@ pub fn summarize(
 ) -> Result<CardSummary, CeremonyError> {
     let mut card = open_card(ctx, reader, trace)?;
     let id = identify(&mut card, reader)?;
-    let set = if id.status.state == LifeCycle::Enrolled {
-        let public = card
-            .get_record_public()
-            .map_err(|e| CeremonyError::card(reader, e))?;
-        Some(SetMembership::from_record(&PublicRecord::decode(&public)?))
-    } else {
-        None
-    };
+    let (mut set, mut share_in_bundle) = (None, None);
+    if id.status.state == LifeCycle::Enrolled {
+        match card.get_record_public() {
+            Ok(public) => set = Some(SetMembership::from_record(&PublicRecord::decode(&public)?)),
+            Err(CardError::RecordInBundle {
+                set_id,
+                set_version,
+                index,
+            }) => {
+                share_in_bundle = Some(Box::new(ShareInBundle {
+                    set_id: hex::encode(set_id),
+                    set_version,
+                    index,
+                }))
+            }
+            Err(e) => return Err(CeremonyError::card(reader, e)),
+        }
+    }
+    let openpgp = card.openpgp().map(|facts| {
+        Box::new(OpenPgpSummary {
+            manufacturer: facts
+                .aid
+                .manufacturer_name()
+                .map(str::to_owned)
+                .unwrap_or_else(|| format!("manufacturer {:04X}", facts.aid.manufacturer)),
+            serial: facts.aid.serial_hex(),
+            version: format!("{}.{}", facts.aid.version.major, facts.aid.version.minor),
+        })
+    });
     Ok(CardSummary {
+        openpgp,
+        share_in_bundle,
         state: id.status.state,
         blocked: id.status.blocked,
         tries_left: id.status.tries_left,

@@ -40,6 +40,12 @@ pub(crate) fn status(args: &CardArgs, trace: bool, report: &mut Report) -> Resul
     let reader = choose_reader(&ctx, args.reader.as_deref())?;
     let summary = summarize(&ctx, &reader, trace)?;
     report.line(format!("Reader:      {reader}"));
+    if let Some(card) = &summary.openpgp {
+        report.line(format!(
+            "Card:        OpenPGP card, {} serial {}, application version {} (its own PINs: user PIN for quorum, admin PIN to make its key)",
+            card.manufacturer, card.serial, card.version
+        ));
+    }
     report.line(format!("State:       {}", summary.state.name()));
     report.line(format!(
         "PIN:         {}",
@@ -67,6 +73,12 @@ pub(crate) fn status(args: &CardArgs, trace: bool, report: &mut Report) -> Resul
         report.line(format!("Set digest:  {}", set.digest));
         report.line(format!("Key check:   {}", set.key_check));
         report.line(format!("Custodian:   {} \"{}\"", set.index, set.custodian));
+    }
+    if let Some(share) = &summary.share_in_bundle {
+        report.line(format!(
+            "Share:       index {} of set id {}, version {}; this OpenPGP card keeps only its sealed share, its set's public record is in the set's bundle (recover, verify, add-card and reshare need --bundle)",
+            share.index, share.set_id, share.set_version
+        ));
     }
     report.set("reader", json!(reader));
     report.set("card", card_json(&summary));

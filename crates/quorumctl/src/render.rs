@@ -48,6 +48,8 @@ pub(crate) fn card_json(summary: &CardSummary) -> Value {
         "capacity": summary.capacity,
         "fingerprint": summary.fingerprint,
         "set": summary.set.as_ref().map(set_json),
+        "openpgp": summary.openpgp,
+        "share_in_bundle": summary.share_in_bundle,
     })
 }
 

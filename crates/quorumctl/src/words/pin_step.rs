@@ -96,6 +96,7 @@ pub(crate) fn card_advice(e: &CardError) -> Option<&'static str> {
             Some(", and if it happens again add --no-pinpad to type the PIN on this computer")
         }
         CardError::PinpadRefused => Some(". Add --no-pinpad to type the PIN on this computer"),
+        CardError::RecordInBundle { .. } => Some(" with --bundle FILE"),
         CardError::Transport(t) => transport_advice(t),
         // the card's state could not be read, or is not one the card's answer explains
         CardError::WrongState { command, state } => match (state, *command) {
