@@ -5,18 +5,21 @@
 use iso7816::command::{Command, CommandView};
 use iso7816::Status;
 
-/// Largest command (after chaining) and response this card handles. opcard's own limits
-/// are lower (its extended capabilities say what it accepts).
-const MAX_MESSAGE: usize = 8192;
+/// Largest command APDU, command data after chaining, and response data: what opcard's
+/// extended length information (DO 7F66) announces, 7609 bytes, as a Nitrokey 3 does.
+/// opcard checks no length of its own for private-use DOs 0103 and 0104, so this is
+/// their limit too.
+pub const MAX_MESSAGE: usize = 7609;
 
 /// Largest response chunk of a short command (Le = 00 means 256).
 const SHORT_RESPONSE: usize = 256;
 
 const INS_GET_RESPONSE: u8 = 0xC0;
 
-/// Historical bytes of opcard's default options (§ 6 of the OpenPGP card spec: category
-/// 00, card capabilities 73 C0 01 60 (command chaining, extended Lc/Le), status 00 90 00).
-const HISTORICAL_BYTES: [u8; 10] = [0x00, 0x31, 0xF5, 0x73, 0xC0, 0x01, 0x60, 0x00, 0x90, 0x00];
+/// Historical bytes as opcard answers them in DO 5F52 (§ 6 of the OpenPGP card spec:
+/// category 00, card capabilities 73 C0 01 60 (command chaining, extended Lc/Le),
+/// status: life cycle 05 (operational), 90 00).
+const HISTORICAL_BYTES: [u8; 10] = [0x00, 0x31, 0xF5, 0x73, 0xC0, 0x01, 0x60, 0x05, 0x90, 0x00];
 
 /// The answer to reset: T=1 only, IFSC 254, then the historical bytes and the check byte.
 pub fn atr() -> Vec<u8> {
@@ -82,6 +85,11 @@ impl<A: Application> Transport<A> {
 
     /// Answers one command APDU with one response APDU (data then SW1 SW2).
     pub fn execute(&mut self, apdu: &[u8]) -> Vec<u8> {
+        if apdu.len() > MAX_MESSAGE {
+            self.chain = None;
+            self.output.clear();
+            return status_only(Status::WrongLength);
+        }
         let command = match CommandView::try_from(apdu) {
             Ok(c) => c,
             Err(_) => {
@@ -318,5 +326,20 @@ mod tests {
             vec![0x69, 0x85]
         );
         assert_eq!(card.execute(&[0x00]), vec![0x67, 0x00]);
+    }
+
+    #[test]
+    fn longer_commands_than_announced_are_refused() {
+        let mut card = echo(1);
+        let mut apdu = vec![0x00, 0x10, 0x00, 0x00, 0x00];
+        let fits = MAX_MESSAGE - 7 - 2;
+        apdu.extend_from_slice(&u16::try_from(fits).unwrap().to_be_bytes());
+        apdu.extend_from_slice(&vec![1u8; fits]);
+        apdu.extend_from_slice(&[0x00, 0x00]);
+        assert_eq!(apdu.len(), MAX_MESSAGE);
+        assert_eq!(&card.execute(&apdu)[fits..], &[0x90, 0x00]);
+        apdu.insert(7, 1);
+        apdu[5..7].copy_from_slice(&u16::try_from(fits + 1).unwrap().to_be_bytes());
+        assert_eq!(card.execute(&apdu), vec![0x67, 0x00]);
     }
 }
