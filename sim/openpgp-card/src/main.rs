@@ -9,7 +9,6 @@ mod link;
 mod platform;
 mod registry;
 
-use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::OnceLock;
@@ -35,8 +34,8 @@ pub fn log(line: &str) {
         .duration_since(UNIX_EPOCH)
         .unwrap_or_default();
     let secs = now.as_secs() % 86_400;
-    let _ = writeln!(
-        std::io::stderr().lock(),
+    // eprintln! (one locked write per line), which the unit tests capture.
+    eprintln!(
         "{:02}:{:02}:{:02}.{:03} {line}",
         secs / 3600,
         secs / 60 % 60,
