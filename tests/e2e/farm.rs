@@ -1,11 +1,14 @@
 //! Harness for end-to-end tests: the simulated card stack (a private pcscd whose readers
-//! are vpcd slots, and the card farm that puts jcardsim cards into them), started through
-//! `scripts/sim`, and a client for the farm's control channel.
+//! are vpcd slots, the card farm that puts jcardsim cards into them, and the program that
+//! puts virtual OpenPGP cards into readers of their own), started through `scripts/sim`,
+//! and clients for the control channels of the farm ([`Farm`]) and of the OpenPGP cards
+//! ([`OpenPgp`]).
 //!
-//! Call [`Sim::ensure`] (or [`Farm::connect`], which calls it) before the first
-//! `pcsc::Context` of the process: libpcsclite reads `PCSCLITE_CSOCK_NAME` once.
+//! Call [`Sim::ensure`] (or [`Farm::connect`] or [`OpenPgp::connect`], which call it)
+//! before the first `pcsc::Context` of the process: libpcsclite reads
+//! `PCSCLITE_CSOCK_NAME` once.
 //!
-//! Protocol of the control channel: sim/cardfarm/README.md.
+//! Protocols of the control channels: sim/cardfarm/README.md, sim/openpgp-card/README.md.
 
 // Each e2e test uses a different part of this harness.
 #![allow(dead_code)]
@@ -26,10 +29,14 @@ const PCSC_CHANGE_TIMEOUT: Duration = Duration::from_secs(10);
 /// How long one control request may take; creating a card installs the applet.
 const CONTROL_TIMEOUT: Duration = Duration::from_secs(60);
 
+/// Readers for virtual OpenPGP cards the harness asks `scripts/sim` for.
+const OPENPGP_READERS: &str = "2";
+
 /// The running simulator, shared by every test of this process.
 pub struct Sim {
     env: Vec<(String, String)>,
     control: String,
+    openpgp_control: String,
     dir: String,
 }
 
@@ -58,10 +65,22 @@ impl Sim {
                 .find(|(k, _)| k == "QUORUM_SIM_DIR")
                 .map(|(_, v)| v.clone())
                 .unwrap_or_else(|| panic!("`scripts/sim env` printed no QUORUM_SIM_DIR"));
+            let openpgp_control = env
+                .iter()
+                .find(|(k, _)| k == "QUORUM_SIM_OPENPGP_CONTROL")
+                .map(|(_, v)| v.clone())
+                .unwrap_or_else(|| {
+                    panic!("`scripts/sim env` printed no QUORUM_SIM_OPENPGP_CONTROL")
+                });
             for (k, v) in &env {
                 std::env::set_var(k, v);
             }
-            Sim { env, control, dir }
+            Sim {
+                env,
+                control,
+                openpgp_control,
+                dir,
+            }
         })
     }
 
@@ -81,7 +100,7 @@ impl Sim {
 /// A client of the card farm plus a PC/SC context on the private pcscd, so every change
 /// it makes can be waited for until pcscd reports it.
 pub struct Farm {
-    control: Mutex<BufReader<TcpStream>>,
+    control: Control,
     ctx: pcsc::Context,
     readers: Vec<String>,
     applet: Option<String>,
@@ -92,20 +111,11 @@ impl Farm {
     /// lists every reader the farm serves.
     pub fn connect() -> Farm {
         let sim = Sim::ensure();
-        let stream = TcpStream::connect(&sim.control).unwrap_or_else(|e| {
-            panic!(
-                "cannot reach the card farm at {}: {e}; see {}/farm.log",
-                sim.control, sim.dir
-            )
-        });
-        stream
-            .set_read_timeout(Some(CONTROL_TIMEOUT))
-            .and_then(|()| stream.set_nodelay(true))
-            .expect("configure the control socket");
+        let control = Control::connect("the card farm", &sim.control, "farm.log");
         let ctx = pcsc::Context::establish(pcsc::Scope::User)
             .unwrap_or_else(|e| panic!("no PC/SC context on the private pcscd: {e}"));
         let mut farm = Farm {
-            control: Mutex::new(BufReader::new(stream)),
+            control,
             ctx,
             readers: Vec::new(),
             applet: None,
@@ -116,17 +126,8 @@ impl Farm {
             .find_map(|w| w.strip_prefix("applet="))
             .filter(|a| *a != "none")
             .map(str::to_owned);
-        farm.readers = farm
-            .request("readers")
-            .iter()
-            .map(|row| {
-                row.splitn(5, ' ')
-                    .nth(4)
-                    .unwrap_or_else(|| panic!("malformed `readers` row from the farm: {row:?}"))
-                    .to_owned()
-            })
-            .collect();
-        farm.check_pcscd_lists_readers();
+        farm.readers = farm.control.reader_names();
+        check_pcscd_lists_readers(&farm.ctx, &farm.readers);
         farm
     }
 
@@ -230,19 +231,187 @@ impl Farm {
     /// Sends one request; returns the value after `ok` (one element) or the rows of a
     /// listing. Panics with the farm's reason on `err`.
     fn request(&self, line: &str) -> Vec<String> {
-        let mut control = self.control.lock().unwrap_or_else(|p| p.into_inner());
+        self.control.request(line)
+    }
+
+    /// Waits until pcscd reports reader `reader_index` with a responsive card (`present`)
+    /// or empty; returns how long that took.
+    fn wait_for_reader(&self, reader_index: usize, present: bool) -> Duration {
+        wait_for_reader(
+            &self.ctx,
+            reader_index,
+            self.reader_name(reader_index),
+            present,
+        )
+    }
+}
+
+/// A client of the OpenPGP cards' program (sim/openpgp-card: opcard, an independent
+/// OpenPGP card implementation, in vpcd readers of their own) plus a PC/SC context on
+/// the private pcscd, so every change it makes can be waited for until pcscd reports it.
+/// Reader indexes are the program's own, 0 and 1: not the farm's.
+pub struct OpenPgp {
+    control: Control,
+    ctx: pcsc::Context,
+    readers: Vec<String>,
+}
+
+impl OpenPgp {
+    /// Connects to the OpenPGP cards' program (starting the simulator if needed) and
+    /// checks that pcscd lists every reader it serves.
+    pub fn connect() -> OpenPgp {
+        let sim = Sim::ensure();
+        let control = Control::connect(
+            "the OpenPGP cards' program",
+            &sim.openpgp_control,
+            "openpgp.log",
+        );
+        let ctx = pcsc::Context::establish(pcsc::Scope::User)
+            .unwrap_or_else(|e| panic!("no PC/SC context on the private pcscd: {e}"));
+        let readers = control.reader_names();
+        check_pcscd_lists_readers(&ctx, &readers);
+        OpenPgp {
+            control,
+            ctx,
+            readers,
+        }
+    }
+
+    /// Makes a new OpenPGP card (factory state: user PIN 123456, admin PIN 12345678, a
+    /// serial of its own). Returns its id (`o1`, `o2`, ...).
+    pub fn new_card(&self) -> String {
+        self.control.request("new").remove(0)
+    }
+
+    /// Puts `card` into OpenPGP reader `reader_index` and returns once pcscd reports a
+    /// card there.
+    pub fn insert(&self, card: &str, reader_index: usize) {
+        let name = self.reader_name(reader_index).to_owned();
+        self.control
+            .request(&format!("insert {card} {reader_index}"));
+        let took = wait_for_reader(&self.ctx, reader_index, &name, true);
+        eprintln!("openpgp: {card} in reader {reader_index} ({name}), pcscd saw it after {took:?}");
+    }
+
+    /// Pulls the card out of OpenPGP reader `reader_index` (no-op when empty) and returns
+    /// once pcscd reports the reader empty. The card keeps its state (keys, PINs, tries).
+    pub fn remove(&self, reader_index: usize) {
+        let pulled = self
+            .control
+            .request(&format!("remove {reader_index}"))
+            .remove(0);
+        let took = wait_for_reader(
+            &self.ctx,
+            reader_index,
+            self.reader_name(reader_index),
+            false,
+        );
+        eprintln!("openpgp: {pulled} out of reader {reader_index}, pcscd saw it after {took:?}");
+    }
+
+    /// Pulls every OpenPGP card out and returns once pcscd reports every OpenPGP reader
+    /// empty.
+    pub fn clear_all(&self) {
+        self.control.request("clear");
+        for (i, name) in self.readers.iter().enumerate() {
+            wait_for_reader(&self.ctx, i, name, false);
+        }
+    }
+
+    /// Every OpenPGP card, the reader it is in (None while out) and its serial number as
+    /// 8 hex digits (the 4 serial bytes of its AID).
+    pub fn cards(&self) -> Vec<(String, Option<usize>, String)> {
+        self.control
+            .request("list")
+            .iter()
+            .map(|row| {
+                let mut words = row.split(' ');
+                let id = words.next().unwrap_or_default().to_owned();
+                let reader = words.next().and_then(|r| r.parse().ok());
+                let serial = words.next().unwrap_or_default().to_owned();
+                (id, reader, serial)
+            })
+            .collect()
+    }
+
+    /// The PC/SC names of the OpenPGP readers, in their index order.
+    pub fn reader_names(&self) -> Vec<String> {
+        self.readers.clone()
+    }
+
+    /// The PC/SC name of one OpenPGP reader.
+    pub fn reader_name(&self, reader_index: usize) -> &str {
+        self.readers.get(reader_index).unwrap_or_else(|| {
+            panic!(
+                "no OpenPGP reader {reader_index}: there are {}",
+                self.readers.len()
+            )
+        })
+    }
+
+    /// Connects to the card in an OpenPGP reader directly (shared mode).
+    pub fn connect_card(&self, reader_index: usize) -> pcsc::Card {
+        let name = CString::new(self.reader_name(reader_index)).expect("no NUL in reader names");
+        self.ctx
+            .connect(&name, pcsc::ShareMode::Shared, pcsc::Protocols::ANY)
+            .unwrap_or_else(|e| panic!("connect to OpenPGP reader {reader_index}: {e}"))
+    }
+}
+
+/// A line-based control channel (the farm's or the OpenPGP cards' program's).
+struct Control {
+    who: &'static str,
+    stream: Mutex<BufReader<TcpStream>>,
+}
+
+impl Control {
+    fn connect(who: &'static str, address: &str, log: &str) -> Control {
+        let stream = TcpStream::connect(address).unwrap_or_else(|e| {
+            panic!(
+                "cannot reach {who} at {address}: {e}; see {}/{log}",
+                Sim::ensure().dir
+            )
+        });
+        stream
+            .set_read_timeout(Some(CONTROL_TIMEOUT))
+            .and_then(|()| stream.set_nodelay(true))
+            .expect("configure the control socket");
+        Control {
+            who,
+            stream: Mutex::new(BufReader::new(stream)),
+        }
+    }
+
+    /// The PC/SC names from a `readers` listing (`INDEX PORT LINK CARD NAME`).
+    fn reader_names(&self) -> Vec<String> {
+        self.request("readers")
+            .iter()
+            .map(|row| {
+                row.splitn(5, ' ')
+                    .nth(4)
+                    .unwrap_or_else(|| panic!("malformed `readers` row from {}: {row:?}", self.who))
+                    .to_owned()
+            })
+            .collect()
+    }
+
+    /// Sends one request; returns the value after `ok` (one element) or the rows of a
+    /// listing. Panics with the reason on `err`.
+    fn request(&self, line: &str) -> Vec<String> {
+        let who = self.who;
+        let mut control = self.stream.lock().unwrap_or_else(|p| p.into_inner());
         // One write per request: split writes would wait on Nagle and delayed ACKs.
         control
             .get_mut()
             .write_all(format!("{line}\n").as_bytes())
-            .unwrap_or_else(|e| panic!("farm control channel: cannot send {line:?}: {e}"));
-        let status = read_line(&mut control, line);
+            .unwrap_or_else(|e| panic!("{who}'s control channel: cannot send {line:?}: {e}"));
+        let status = read_line(&mut control, who, line);
         if let Some(reason) = status.strip_prefix("err ") {
-            panic!("farm refused {line:?}: {reason}");
+            panic!("{who} refused {line:?}: {reason}");
         }
         let value = match status.strip_prefix("ok") {
             Some(v) => v.trim_start().to_owned(),
-            None => panic!("farm answered {line:?} with {status:?}"),
+            None => panic!("{who} answered {line:?} with {status:?}"),
         };
         let command = line.split_whitespace().next().unwrap_or_default();
         if !matches!(command, "list" | "readers" | "help") {
@@ -250,65 +419,66 @@ impl Farm {
         }
         let count: usize = value
             .parse()
-            .unwrap_or_else(|_| panic!("farm answered {line:?} with {status:?}, not a row count"));
-        (0..count).map(|_| read_line(&mut control, line)).collect()
+            .unwrap_or_else(|_| panic!("{who} answered {line:?} with {status:?}, not a row count"));
+        (0..count)
+            .map(|_| read_line(&mut control, who, line))
+            .collect()
     }
+}
 
-    /// Waits until pcscd reports reader `reader_index` with a responsive card (`present`)
-    /// or empty; returns how long that took.
-    fn wait_for_reader(&self, reader_index: usize, present: bool) -> Duration {
-        let name = self.reader_name(reader_index);
-        let c_name = CString::new(name).expect("reader names have no NUL byte");
-        let mut states = [pcsc::ReaderState::new(c_name, pcsc::State::UNAWARE)];
-        let start = Instant::now();
-        let deadline = start + PCSC_CHANGE_TIMEOUT;
-        loop {
-            let remaining = deadline.saturating_duration_since(Instant::now());
-            match self.ctx.get_status_change(remaining, &mut states) {
-                Ok(()) => {}
-                Err(pcsc::Error::Timeout) => {}
-                Err(e) => panic!("pcscd status of {name:?}: {e}"),
-            }
-            let s = states[0].event_state();
-            let done = if present {
-                s.contains(pcsc::State::PRESENT) && !s.contains(pcsc::State::MUTE)
-            } else {
-                s.contains(pcsc::State::EMPTY)
-            };
-            if done {
-                return start.elapsed();
-            }
-            if remaining.is_zero() {
-                let dir = &Sim::ensure().dir;
-                panic!(
-                    "pcscd did not report reader {reader_index} ({name}) {} within {PCSC_CHANGE_TIMEOUT:?}; \
-                     last state {s:?}; see {dir}/farm.log and {dir}/pcscd.log",
-                    if present { "with a card" } else { "empty" }
-                );
-            }
-            states[0].sync_current_state();
+/// Waits until pcscd reports reader `name` with a responsive card (`present`) or empty;
+/// returns how long that took.
+fn wait_for_reader(
+    ctx: &pcsc::Context,
+    reader_index: usize,
+    name: &str,
+    present: bool,
+) -> Duration {
+    let c_name = CString::new(name).expect("reader names have no NUL byte");
+    let mut states = [pcsc::ReaderState::new(c_name, pcsc::State::UNAWARE)];
+    let start = Instant::now();
+    let deadline = start + PCSC_CHANGE_TIMEOUT;
+    loop {
+        let remaining = deadline.saturating_duration_since(Instant::now());
+        match ctx.get_status_change(remaining, &mut states) {
+            Ok(()) => {}
+            Err(pcsc::Error::Timeout) => {}
+            Err(e) => panic!("pcscd status of {name:?}: {e}"),
         }
+        let s = states[0].event_state();
+        let done = if present {
+            s.contains(pcsc::State::PRESENT) && !s.contains(pcsc::State::MUTE)
+        } else {
+            s.contains(pcsc::State::EMPTY)
+        };
+        if done {
+            return start.elapsed();
+        }
+        if remaining.is_zero() {
+            let dir = &Sim::ensure().dir;
+            panic!(
+                "pcscd did not report reader {reader_index} ({name}) {} within {PCSC_CHANGE_TIMEOUT:?}; \
+                 last state {s:?}; see {dir}/farm.log, {dir}/openpgp.log and {dir}/pcscd.log",
+                if present { "with a card" } else { "empty" }
+            );
+        }
+        states[0].sync_current_state();
     }
+}
 
-    fn check_pcscd_lists_readers(&self) {
-        let listed: HashSet<String> = self
-            .ctx
-            .list_readers_owned()
-            .unwrap_or_else(|e| panic!("pcscd lists no readers: {e}"))
-            .into_iter()
-            .map(|n| n.to_string_lossy().into_owned())
-            .collect();
-        let missing: Vec<&String> = self
-            .readers
-            .iter()
-            .filter(|n| !listed.contains(*n))
-            .collect();
-        assert!(
-            missing.is_empty(),
-            "pcscd does not list the farm's readers {missing:?} (it lists {listed:?}); \
-             is PCSCLITE_CSOCK_NAME pointing at another pcscd?"
-        );
-    }
+fn check_pcscd_lists_readers(ctx: &pcsc::Context, readers: &[String]) {
+    let listed: HashSet<String> = ctx
+        .list_readers_owned()
+        .unwrap_or_else(|e| panic!("pcscd lists no readers: {e}"))
+        .into_iter()
+        .map(|n| n.to_string_lossy().into_owned())
+        .collect();
+    let missing: Vec<&String> = readers.iter().filter(|n| !listed.contains(*n)).collect();
+    assert!(
+        missing.is_empty(),
+        "pcscd does not list the readers {missing:?} (it lists {listed:?}); \
+         is PCSCLITE_CSOCK_NAME pointing at another pcscd?"
+    );
 }
 
 /// Serialises the e2e tests that share the farm: hold the guard for the whole test.
@@ -329,9 +499,11 @@ fn repo_root() -> PathBuf {
 fn run_script(script: &Path, command: &str) -> String {
     // pcscd logs every APDU (pcscd -a) for the tests that check what crosses the wire; a
     // running pcscd that does not is restarted by `scripts/sim start`.
+    // Two readers for virtual OpenPGP cards (sim/openpgp-card) besides the farm's.
     let out = Command::new(script)
         .arg(command)
         .env("QUORUM_SIM_APDU_LOG", "1")
+        .env("QUORUM_SIM_OPENPGP", OPENPGP_READERS)
         .output()
         .unwrap_or_else(|e| panic!("cannot run {}: {e}", script.display()));
     let stderr = String::from_utf8_lossy(&out.stderr);
@@ -357,12 +529,12 @@ fn parse_exports(text: &str) -> Vec<(String, String)> {
         .collect()
 }
 
-fn read_line(control: &mut BufReader<TcpStream>, request: &str) -> String {
+fn read_line(control: &mut BufReader<TcpStream>, who: &str, request: &str) -> String {
     let mut line = String::new();
     match control.read_line(&mut line) {
-        Ok(0) => panic!("the card farm closed the control channel while answering {request:?}"),
+        Ok(0) => panic!("{who} closed the control channel while answering {request:?}"),
         Ok(_) => line.trim_end_matches(['\r', '\n']).to_owned(),
-        Err(e) => panic!("farm control channel: no answer to {request:?}: {e}"),
+        Err(e) => panic!("{who}'s control channel: no answer to {request:?}: {e}"),
     }
 }
 

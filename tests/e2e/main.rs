@@ -1,5 +1,6 @@
-//! End-to-end tests: the real quorumctl binary, a private pcscd, virtual readers, and the
-//! applet running in jcardsim inside the card farm. Tests share the farm and take turns
+//! End-to-end tests: the real quorumctl binary, a private pcscd, virtual readers, the
+//! applet running in jcardsim inside the card farm, and virtual OpenPGP cards
+//! (sim/openpgp-card) in readers of their own. Tests share the simulator and take turns
 //! (`farm::lock`); each one makes its own fresh cards.
 
 mod add_card;
@@ -19,6 +20,7 @@ mod json;
 mod log;
 mod memlock;
 mod mixed;
+mod openpgp_smoke;
 mod pin_lifecycle;
 mod pinpad;
 mod pinpad_ceremony;
