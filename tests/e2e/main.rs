@@ -20,6 +20,7 @@ mod json;
 mod log;
 mod memlock;
 mod mixed;
+mod openpgp;
 mod openpgp_smoke;
 mod pin_lifecycle;
 mod pinpad;

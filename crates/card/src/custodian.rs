@@ -234,6 +234,10 @@ impl<C: CustodianCard + ?Sized> CustodianCard for Box<C> {
     fn stats(&self) -> ApduStats {
         (**self).stats()
     }
+
+    fn openpgp(&self) -> Option<&crate::openpgp::OpenPgpFacts> {
+        (**self).openpgp()
+    }
 }
 
 #[cfg(test)]

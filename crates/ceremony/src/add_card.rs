@@ -119,7 +119,7 @@ pub enum Stopped {
 struct NewCard {
     reader: String,
     key: CardKey,
-    capacity: u16,
+    capacity: crate::Room,
     pin: Verified,
     session: Option<Box<dyn CustodianCard>>,
 }
@@ -361,7 +361,7 @@ fn classify(
                 Ok(pin) => Role::New(NewCard {
                     reader: p.reader.clone(),
                     key,
-                    capacity: id.status.capacity,
+                    capacity: id.room,
                     pin,
                     session: None,
                 }),

@@ -24,7 +24,7 @@ use super::log::{Evidence, Fingerprint, Verdict};
 use super::pin_step::{reverify, verify_pin, Verified};
 use super::presence::{Presented, Recalled};
 use super::share::LeftTheReader;
-use super::{identify, CardsFrom, CeremonyError, Identity, Journal, PinPolicy, Presenter};
+use super::{identify, CardsFrom, CeremonyError, Identity, Journal, PinPolicy, Presenter, Room};
 
 /// What the administrator asked for.
 pub struct EnrollRequest<'a> {
@@ -80,7 +80,7 @@ pub struct EnrollOutcome {
 pub(super) struct Registered {
     pub(super) reader: String,
     pub(super) key: CardKey,
-    pub(super) capacity: u16,
+    pub(super) capacity: Room,
     pub(super) pin: Verified,
 }
 
@@ -212,10 +212,10 @@ fn where_things_stand(
 /// Refuses, before anything is written, a record larger than its card's record capacity.
 pub(super) fn check_fits(
     key: &CardKey,
-    capacity: u16,
+    room: Room,
     card: &EnrolledCard,
 ) -> Result<(), CeremonyError> {
-    let size = card.public.len() + card.sealed.len();
+    let (size, capacity) = room.need_and_have(card.public.len(), card.sealed.len());
     if size > usize::from(capacity) {
         return Err(CeremonyError::RecordTooLarge {
             card: key.fingerprint(),
@@ -357,7 +357,7 @@ fn admit(
     req: &EnrollRequest<'_>,
     taken: &[CardKey],
     out: &mut dyn Progress,
-) -> Result<(CardKey, u16), Rejection> {
+) -> Result<(CardKey, Room), Rejection> {
     let id = identify(&mut p.card, &p.reader).map_err(|e| Rejection::Unidentified {
         problem: crate::progress::Shared::new(e),
     })?;
@@ -382,7 +382,7 @@ fn admit(
         }
     }
     let key = id.key.expect("a personalised card has a key");
-    Ok((key, id.status.capacity))
+    Ok((key, id.room))
 }
 
 /// The registration pass: every card is identified and admitted before its PIN is checked,
@@ -410,7 +410,7 @@ fn register_cards(
         }
         whole = presenter.exhausted();
         let mut taken: Vec<CardKey> = registered.iter().map(|r| r.key).collect();
-        let mut admitted: Vec<(Presented, CardKey, u16)> = Vec::new();
+        let mut admitted: Vec<(Presented, CardKey, Room)> = Vec::new();
         let mut problems = Vec::new();
         for mut p in batch {
             match admit(&mut p, req, &taken, out) {

@@ -418,6 +418,31 @@ pub struct Identity {
     pub status: CardStatus,
     /// The card's key, absent on a blank card.
     pub key: Option<CardKey>,
+    /// What of a record the card stores, and the room it has for it.
+    pub room: Room,
+}
+
+/// What of a record a card stores, and how many bytes it has for that: the quorum applet
+/// keeps the whole record; an OpenPGP card only the quorum header and the sealed share
+/// (apdu-spec/openpgp.md), its public record living in the bundle.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Room {
+    /// The whole record (public and sealed parts) in this many bytes.
+    Record(u16),
+    /// The header and the sealed part only, in this many bytes.
+    HeaderAndSealed(u16),
+}
+
+impl Room {
+    /// The bytes a card needs for a record with these parts, and the bytes it has.
+    pub fn need_and_have(self, public_len: usize, sealed_len: usize) -> (usize, u16) {
+        match self {
+            Room::Record(have) => (public_len + sealed_len, have),
+            Room::HeaderAndSealed(have) => {
+                (quorum_protocol::openpgp::HEADER_LEN + sealed_len, have)
+            }
+        }
+    }
 }
 
 impl Identity {
@@ -443,10 +468,15 @@ pub fn identify(card: &mut dyn CustodianCard, reader: &str) -> Result<Identity, 
         }
         _ => None,
     };
+    let room = match card.openpgp() {
+        Some(_) => Room::HeaderAndSealed(status.capacity),
+        None => Room::Record(status.capacity),
+    };
     Ok(Identity {
         select,
         status,
         key,
+        room,
     })
 }
 

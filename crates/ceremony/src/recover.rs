@@ -16,6 +16,7 @@ use crate::progress::{Event, Progress};
 
 use zeroize::Zeroizing;
 
+use quorum_card::card::CardError;
 use quorum_card::custodian::CustodianCard;
 use quorum_card::readers::Readers;
 use quorum_protocol::crypto::SetDigest;
@@ -173,7 +174,7 @@ pub struct SetName {
 pub enum Stopped {
     /// No more cards can come, and fewer custodians of the one set in sight than its
     /// threshold are present: found before any PIN.
-    #[error("only {present} of the {need} shares needed for set \"{}\" (set digest {}) are present: bring {} more custodian card(s), or bring them one after another; no PIN was asked and nothing was written", .set.label, .set.digest, .need - .present)]
+    #[error("only {present} of the {need} shares needed for set \"{}\" (set digest {}) are present: bring {} more custodian card(s), or bring them one after another{}; no PIN was asked and nothing was written", .set.label, .set.digest, .need - .present, in_bundle_hint(*.in_bundle))]
     TooFewPresent {
         /// Distinct custodians of the set present.
         present: usize,
@@ -181,6 +182,9 @@ pub enum Stopped {
         need: usize,
         /// The set.
         set: SetName,
+        /// Cards present that keep their public record in their set's bundle (OpenPGP
+        /// cards): they could count with the bundle.
+        in_bundle: usize,
     },
     /// No card's share could be opened.
     #[error("no share could be opened{}{}", SeenCard::listing(.cards), disagreeing_hint(*.disagreeing))]
@@ -224,6 +228,14 @@ pub enum Stopped {
         /// The set.
         set: SetName,
     },
+}
+
+/// The library's note on cards present that keep their public record in their set's bundle.
+fn in_bundle_hint(cards: usize) -> String {
+    match cards {
+        0 => String::new(),
+        n => format!("; {n} more card(s) present are OpenPGP cards whose public records are in their set's bundle, and count once it is given"),
+    }
 }
 
 /// The library's note on cards that carry a bundle's set id but disagree with it.
@@ -527,7 +539,20 @@ impl Run<'_, '_> {
         if self.shares.len() + indices.len() >= need {
             return Ok(());
         }
+        let in_bundle = read
+            .iter()
+            .filter(|(_, m)| {
+                matches!(
+                    m,
+                    Err(Refusal {
+                        reason: Refused::Card(CardError::RecordInBundle { .. }),
+                        ..
+                    })
+                )
+            })
+            .count();
         Err(CeremonyError::RecoverStopped(Stopped::TooFewPresent {
+            in_bundle,
             present: indices.len(),
             need,
             set: SetName {

@@ -588,7 +588,7 @@ fn gather_one(
             card: Registered {
                 reader,
                 key,
-                capacity: id.status.capacity,
+                capacity: id.room,
                 pin,
             },
             old_key: None,
@@ -636,7 +636,7 @@ fn gather_one(
             card: Registered {
                 reader,
                 key: renewed,
-                capacity: id.status.capacity,
+                capacity: id.room,
                 pin,
             },
             old_key: Some(key),

@@ -422,8 +422,13 @@ pub fn read_member(card: &mut dyn CustodianCard) -> Result<Member, Refusal> {
         ));
     }
     if status.blocked {
-        // The card's own status says so: no VERIFY is sent to learn it again.
-        return Err(Refusal::new(who, CardError::PinBlocked));
+        // The card's own status says so: no VERIFY is sent to learn it again. An OpenPGP
+        // card's blocked PIN is unblocked its own way (resetting code or admin PIN).
+        let blocked = match card.openpgp() {
+            Some(_) => CardError::OpenPgpPinBlocked,
+            None => CardError::PinBlocked,
+        };
+        return Err(Refusal::new(who, blocked));
     }
     Ok(Member {
         digest: record.set_digest(),

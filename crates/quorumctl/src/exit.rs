@@ -445,6 +445,7 @@ mod tests {
                     present: 1,
                     need: 2,
                     set: set.clone(),
+                    in_bundle: 0,
                 }),
                 ExitStatus::NotEnoughCards,
             ),

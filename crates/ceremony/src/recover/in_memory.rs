@@ -161,7 +161,7 @@ fn too_few_cards_present_stop_before_any_pin() {
         .err()
         .unwrap();
     assert!(
-        matches!(e, CeremonyError::RecoverStopped(Stopped::TooFewPresent { present: 1, need: 2, set: ref named })
+        matches!(e, CeremonyError::RecoverStopped(Stopped::TooFewPresent { present: 1, need: 2, set: ref named, in_bundle: 0 })
         if named.label == "vault" && named.digest == set.record().set_digest()),
         "{e}"
     );

@@ -403,9 +403,13 @@ const ARD: &str = "GET DATA 6E";
 
 impl ApplicationRelatedData {
     /// Reads the GET DATA 6E answer: one 6E data object, its discretionary data in 73 (or,
-    /// on some cards, directly in 6E).
+    /// on some cards, directly in 6E). opcard (Nitrokey 3) answers the content of 6E without
+    /// the outer tag, starting with the AID (4F): both forms are read.
     pub fn parse(data: &[u8]) -> Result<ApplicationRelatedData, OpenPgpParseError> {
-        let outer = single(data, 0x6E, ARD)?;
+        let outer = match data.first() {
+            Some(0x4F) => data,
+            _ => single(data, 0x6E, ARD)?,
+        };
         let top = tlv::read_all(outer)
             .map_err(|problem| OpenPgpParseError::Tlv { what: ARD, problem })?;
         let discretionary = match tlv::find(&top, 0x73) {

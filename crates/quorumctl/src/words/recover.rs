@@ -40,11 +40,20 @@ pub(crate) fn error(e: &CeremonyError) -> Option<String> {
 /// Why the recovery stopped, and what to bring or choose.
 fn stopped(s: &Stopped) -> String {
     match s {
-        Stopped::TooFewPresent { present, need, set } => format!(
-            "only {present} of the {need} shares needed for set \"{}\" (set digest {}) are present: bring {} more custodian card(s), or use --reader or --any-reader to bring them one after another; no PIN was asked and nothing was written",
+        Stopped::TooFewPresent {
+            present,
+            need,
+            set,
+            in_bundle,
+        } => format!(
+            "only {present} of the {need} shares needed for set \"{}\" (set digest {}) are present: bring {} more custodian card(s), or use --reader or --any-reader to bring them one after another{}; no PIN was asked and nothing was written",
             set.label,
             set.digest,
-            need - present
+            need - present,
+            match in_bundle {
+                0 => String::new(),
+                n => format!("; {n} more card(s) present are OpenPGP cards whose public records are in their set's bundle: give it with --bundle FILE and they count"),
+            }
         ),
         Stopped::NoneOpened { cards, disagreeing } => format!(
             "no share could be opened{}{}",
@@ -155,6 +164,7 @@ mod tests {
             present: 1,
             need: 3,
             set: set.clone(),
+            in_bundle: 0,
         });
         assert_eq!(
             error(&present).unwrap(),

@@ -202,6 +202,16 @@ fn key_presence_follows_key_information_then_the_fingerprint() {
 }
 
 #[test]
+fn an_answer_without_the_outer_6e_tag_is_read_as_its_content() {
+    // opcard (Nitrokey 3) answers GET DATA 6E with the content only, from the AID (4F) on.
+    let bytes = ard(&Card::default());
+    let (tlv, rest) = crate::openpgp::tlv::read_one(&bytes).unwrap();
+    assert!(rest.is_empty());
+    let bare = ApplicationRelatedData::parse(tlv.value).unwrap();
+    assert_eq!(bare, ApplicationRelatedData::parse(&bytes).unwrap());
+}
+
+#[test]
 fn discretionary_objects_directly_in_6e_are_read_too() {
     let data = ApplicationRelatedData::parse(&ard(&Card {
         in_73: false,

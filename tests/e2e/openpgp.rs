@@ -1,0 +1,187 @@
+//! OpenPGP cards as custodian cards beside quorum-applet cards (apdu-spec/openpgp.md), end
+//! to end through pcscd: the simulator's virtual OpenPGP cards (opcard) get a cv25519
+//! decryption key with plain APDUs, as `gpg --card-edit` would make one, and then take part
+//! in a set with applet cards; the public record of an OpenPGP card comes from the bundle.
+
+use std::path::Path;
+
+use crate::farm::{self, transmit, Farm, OpenPgp};
+use crate::fixtures::{personalise, present, text, Custodian};
+use crate::run::{pin_file, run, run_ok, scratch, show};
+
+/// The factory user PIN of the virtual cards (opcard's default).
+const USER_PIN: &str = "123456";
+
+/// Empties the OpenPGP readers when the test ends, however it ends, so the every-reader
+/// ceremonies of other tests see no card of this one.
+struct Cleared<'a>(&'a OpenPgp);
+
+impl Drop for Cleared<'_> {
+    fn drop(&mut self) {
+        self.0.clear_all();
+    }
+}
+
+/// Gives the OpenPGP card in `reader` a cv25519 decryption key: admin PIN, algorithm
+/// attributes C2 = cv25519, GENERATE in the decryption slot.
+fn make_decryption_key(openpgp: &OpenPgp, reader: usize) {
+    let card = openpgp.connect_card(reader);
+    let select = [
+        0x00, 0xA4, 0x04, 0x00, 0x06, 0xD2, 0x76, 0x00, 0x01, 0x24, 0x01, 0x00,
+    ];
+    assert_eq!(transmit(&card, &select).1, 0x9000, "SELECT");
+    let mut verify_admin = vec![0x00, 0x20, 0x00, 0x83, 0x08];
+    verify_admin.extend_from_slice(b"12345678");
+    assert_eq!(transmit(&card, &verify_admin).1, 0x9000, "VERIFY 83");
+    let cv25519 = [
+        0x00, 0xDA, 0x00, 0xC2, 0x0B, 0x12, 0x2B, 0x06, 0x01, 0x04, 0x01, 0x97, 0x55, 0x01, 0x05,
+        0x01,
+    ];
+    assert_eq!(transmit(&card, &cv25519).1, 0x9000, "PUT DATA C2");
+    let generate = [0x00, 0x47, 0x80, 0x00, 0x02, 0xB8, 0x00, 0x00];
+    let (public, sw) = transmit(&card, &generate);
+    assert_eq!(sw, 0x9000, "GENERATE");
+    assert_eq!(&public[..2], &[0x7F, 0x49], "{}", hex::encode(&public));
+    drop(card);
+}
+
+/// The card's fingerprint in quorum's form, as `quorumctl status` prints it.
+fn fingerprint_of(reader: &str) -> (String, String) {
+    let status = text(&run_ok(&["status", "--reader", reader]).stdout);
+    let fp = status
+        .lines()
+        .find_map(|l| l.strip_prefix("Fingerprint: "))
+        .unwrap_or_else(|| panic!("no fingerprint:\n{status}"))
+        .trim()
+        .to_owned();
+    (fp, status)
+}
+
+/// Recovers with the cards present into `out` and returns what quorumctl said.
+fn recover(bundle: Option<&Path>, pins: &Path, out: &Path) -> std::process::Output {
+    let mut args = vec![
+        "recover",
+        "--out",
+        out.to_str().unwrap(),
+        "--pin-file",
+        pins.to_str().unwrap(),
+    ];
+    if let Some(b) = bundle {
+        args.extend(["--bundle", b.to_str().unwrap()]);
+    }
+    run(&args)
+}
+
+#[test]
+fn a_set_of_three_applet_cards_and_two_openpgp_cards_recovers_with_any_mix() {
+    let _guard = farm::lock();
+    let farm = Farm::connect();
+    let openpgp = OpenPgp::connect();
+    openpgp.clear_all();
+    let _cleared = Cleared(&openpgp);
+    let dir = scratch("openpgp-mixed");
+    let applet: Vec<Custodian> = personalise(&farm, &dir, 3);
+    let pgp_cards = [openpgp.new_card(), openpgp.new_card()];
+    let mut pgp_fps = Vec::new();
+    for (i, card) in pgp_cards.iter().enumerate() {
+        openpgp.insert(card, i);
+        make_decryption_key(&openpgp, i);
+        let (fp, status) = fingerprint_of(openpgp.reader_name(i));
+        assert!(
+            status.contains("Card:        OpenPGP card, test card serial")
+                && status.contains("State:       PERSONALISED"),
+            "{status}"
+        );
+        pgp_fps.push(fp);
+    }
+    let listed = text(&run_ok(&["readers"]).stdout);
+    for (i, fp) in pgp_fps.iter().enumerate() {
+        let line = listed
+            .lines()
+            .find(|l| l.starts_with(&format!("{}: ", openpgp.reader_name(i))))
+            .unwrap_or_else(|| panic!("{listed}"));
+        assert!(
+            line.contains("OpenPGP card") && line.contains(fp.as_str()),
+            "{line}"
+        );
+    }
+
+    let mut lines: Vec<String> = applet
+        .iter()
+        .map(|c| format!("{} {}", c.fingerprint, c.pin))
+        .collect();
+    lines.extend(pgp_fps.iter().map(|fp| format!("{fp} {USER_PIN}")));
+    let pins = pin_file(&dir, "pins", &lines);
+    let master = dir.join("master.key");
+    let bundle = dir.join("mixed.quorum.json");
+    let enrolled = run_ok(&[
+        "enroll",
+        "--threshold",
+        "3",
+        "--label",
+        "mixed",
+        "--generate",
+        "32",
+        "--out",
+        master.to_str().unwrap(),
+        "--bundle",
+        bundle.to_str().unwrap(),
+        "--pin-file",
+        pins.to_str().unwrap(),
+    ]);
+    let said = text(&enrolled.stdout);
+    assert!(
+        said.contains("Enrolled set \"mixed\" (3-of-5)"),
+        "{}",
+        show(&enrolled)
+    );
+    for fp in &pgp_fps {
+        assert!(said.contains(fp.as_str()), "{said}");
+    }
+    let secret = std::fs::read(&master).unwrap();
+
+    // An enrolled OpenPGP card names its share; its public record is in the bundle.
+    let (_, status) = fingerprint_of(openpgp.reader_name(0));
+    assert!(
+        status.contains("State:       ENROLLED") && status.contains("Share:       index "),
+        "{status}"
+    );
+
+    // Two applet cards and one OpenPGP card; then one applet card and both OpenPGP cards.
+    for (applet_cards, pgp_in) in [(vec![0, 2], vec![1]), (vec![1], vec![0, 1])] {
+        let chosen: Vec<&Custodian> = applet_cards.iter().map(|&i| &applet[i]).collect();
+        present(&farm, &chosen);
+        for i in 0..2 {
+            if !pgp_in.contains(&i) {
+                openpgp.remove(i);
+            }
+        }
+        let out = dir.join(format!("recovered-{}-{}", applet_cards.len(), pgp_in.len()));
+        let done = recover(Some(&bundle), &pins, &out);
+        assert!(done.status.success(), "{}", show(&done));
+        assert_eq!(std::fs::read(&out).unwrap(), secret);
+        for (i, card) in pgp_cards.iter().enumerate() {
+            if !pgp_in.contains(&i) {
+                openpgp.insert(card, i);
+            }
+        }
+    }
+
+    // Without the bundle the three applet cards alone still recover (any n quorum cards
+    // suffice alone); with too few of them the OpenPGP cards present are said to need it.
+    present(&farm, &[&applet[0], &applet[1], &applet[2]]);
+    let out = dir.join("recovered-without-bundle");
+    let done = recover(None, &pins, &out);
+    assert!(done.status.success(), "{}", show(&done));
+    assert_eq!(std::fs::read(&out).unwrap(), secret);
+    present(&farm, &[&applet[0]]);
+    let out = dir.join("never");
+    let short = recover(None, &pins, &out);
+    assert_eq!(short.status.code(), Some(3), "{}", show(&short));
+    assert!(
+        text(&short.stderr).contains("2 more card(s) present are OpenPGP cards whose public records are in their set's bundle: give it with --bundle FILE and they count"),
+        "{}",
+        show(&short)
+    );
+    assert!(!out.exists());
+}
