@@ -57,6 +57,53 @@ fn fingerprint_of(reader: &str) -> (String, String) {
     (fp, status)
 }
 
+/// Bytes as pcscd's APDU log writes them: upper-case hex, space-separated.
+fn spaced(bytes: &[u8]) -> String {
+    bytes
+        .iter()
+        .map(|b| format!("{b:02X}"))
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// What pcscd appended to its log since byte `from`, once it shows a PSO:DECIPHER (pcscd
+/// writes the lines as the exchanges happen).
+fn pcscd_log_with_decipher(log: &Path, from: u64) -> String {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        let all = std::fs::read(log).unwrap_or_else(|e| panic!("{}: {e}", log.display()));
+        let slice = String::from_utf8_lossy(&all[from as usize..]).into_owned();
+        if slice.contains("APDU: 00 2A 80 86") || std::time::Instant::now() > deadline {
+            return slice;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+}
+
+/// The sealed share's E of the OpenPGP card in `reader` and the card's DH on E itself
+/// (an unblinded DECIPHER, sent by the test with the user PIN).
+fn decipher_plain(openpgp: &OpenPgp, reader: usize) -> (Vec<u8>, Vec<u8>) {
+    let card = openpgp.connect_card(reader);
+    let select = [
+        0x00, 0xA4, 0x04, 0x00, 0x06, 0xD2, 0x76, 0x00, 0x01, 0x24, 0x01, 0x00,
+    ];
+    assert_eq!(transmit(&card, &select).1, 0x9000);
+    let mut verify = vec![0x00, 0x20, 0x00, 0x82, 0x06];
+    verify.extend_from_slice(USER_PIN.as_bytes());
+    assert_eq!(transmit(&card, &verify).1, 0x9000);
+    let (sealed, sw) = transmit(&card, &[0x00, 0xCA, 0x01, 0x03, 0x00]);
+    assert_eq!((sw, sealed.len()), (0x9000, 81), "DO 0103");
+    let enc = sealed[..32].to_vec();
+    let mut decipher = vec![
+        0x00, 0x2A, 0x80, 0x86, 0x27, 0xA6, 0x25, 0x7F, 0x49, 0x22, 0x86, 0x20,
+    ];
+    decipher.extend_from_slice(&enc);
+    decipher.push(0x00);
+    let (dh, sw) = transmit(&card, &decipher);
+    assert_eq!((sw, dh.len()), (0x9000, 32), "DECIPHER of E");
+    (enc, dh)
+}
+
 /// Recovers with the cards present into `out` and returns what quorumctl said.
 fn recover(bundle: Option<&Path>, pins: &Path, out: &Path) -> std::process::Output {
     let mut args = vec![
@@ -148,6 +195,10 @@ fn a_set_of_three_applet_cards_and_two_openpgp_cards_recovers_with_any_mix() {
     );
 
     // Two applet cards and one OpenPGP card; then one applet card and both OpenPGP cards.
+    // pcscd's log of the first recovery is kept for the blinding check below.
+    let log = farm::Sim::pcscd_log();
+    let from = std::fs::metadata(&log).map(|m| m.len()).unwrap_or(0);
+    let mut first_slice = None;
     for (applet_cards, pgp_in) in [(vec![0, 2], vec![1]), (vec![1], vec![0, 1])] {
         let chosen: Vec<&Custodian> = applet_cards.iter().map(|&i| &applet[i]).collect();
         present(&farm, &chosen);
@@ -160,6 +211,23 @@ fn a_set_of_three_applet_cards_and_two_openpgp_cards_recovers_with_any_mix() {
         let done = recover(Some(&bundle), &pins, &out);
         assert!(done.status.success(), "{}", show(&done));
         assert_eq!(std::fs::read(&out).unwrap(), secret);
+        if first_slice.is_none() {
+            first_slice = Some(pcscd_log_with_decipher(&log, from));
+            // The card's DH on the plain E, asked by the test itself only now: what the
+            // recovery's APDUs must not have carried, nor E itself.
+            let (enc, dh) = decipher_plain(&openpgp, 1);
+            let slice = first_slice.as_deref().unwrap();
+            let deciphers: Vec<&str> = slice
+                .lines()
+                .filter(|l| l.contains("APDU: 00 2A 80 86 27 A6 25 7F 49 22 86 20"))
+                .collect();
+            assert_eq!(deciphers.len(), 1, "one DECIPHER in the recovery:\n{slice}");
+            assert!(!deciphers[0].contains(&spaced(&enc)), "E went to the card");
+            assert!(
+                !slice.contains(&spaced(&dh)),
+                "the DH output crossed the wire"
+            );
+        }
         for (i, card) in pgp_cards.iter().enumerate() {
             if !pgp_in.contains(&i) {
                 openpgp.insert(card, i);
