@@ -253,3 +253,107 @@ fn a_set_of_three_applet_cards_and_two_openpgp_cards_recovers_with_any_mix() {
     );
     assert!(!out.exists());
 }
+
+#[test]
+fn an_openpgp_custodian_is_checked_and_its_wrong_and_blocked_pin_are_named() {
+    let _guard = farm::lock();
+    let farm = Farm::connect();
+    let openpgp = OpenPgp::connect();
+    openpgp.clear_all();
+    let _cleared = Cleared(&openpgp);
+    let dir = scratch("openpgp-pins");
+    let applet: Vec<Custodian> = personalise(&farm, &dir, 1);
+    let card = openpgp.new_card();
+    openpgp.insert(&card, 0);
+    make_decryption_key(&openpgp, 0);
+    let (fp, _) = fingerprint_of(openpgp.reader_name(0));
+    let good = pin_file(
+        &dir,
+        "pins",
+        &[
+            format!("{} {}", applet[0].fingerprint, applet[0].pin),
+            format!("{fp} {USER_PIN}"),
+        ],
+    );
+    let wrong = pin_file(
+        &dir,
+        "wrong-pins",
+        &[
+            format!("{} {}", applet[0].fingerprint, applet[0].pin),
+            format!("{fp} 999999"),
+        ],
+    );
+    let bundle = dir.join("pins.quorum.json");
+    let master = dir.join("master.key");
+    run_ok(&[
+        "enroll",
+        "--threshold",
+        "2",
+        "--label",
+        "pins",
+        "--generate",
+        "16",
+        "--out",
+        master.to_str().unwrap(),
+        "--bundle",
+        bundle.to_str().unwrap(),
+        "--pin-file",
+        good.to_str().unwrap(),
+    ]);
+
+    // A health check of the OpenPGP custodian alone, with the bundle.
+    farm.clear_all();
+    let checked = run(&[
+        "verify",
+        "--bundle",
+        bundle.to_str().unwrap(),
+        "--pin-file",
+        good.to_str().unwrap(),
+    ]);
+    assert!(checked.status.success(), "{}", show(&checked));
+    assert!(
+        text(&checked.stdout).contains(&format!("ok     {fp}")),
+        "{}",
+        show(&checked)
+    );
+
+    // A wrong user PIN: the card's own counter, said with the tries left.
+    present(&farm, &[&applet[0]]);
+    let out = dir.join("never");
+    let failed = recover(Some(&bundle), &wrong, &out);
+    assert_eq!(failed.status.code(), Some(3), "{}", show(&failed));
+    assert!(
+        text(&failed.stderr).contains("wrong PIN; 2 tries left before the PIN blocks"),
+        "{}",
+        show(&failed)
+    );
+    let (_, status) = fingerprint_of(openpgp.reader_name(0));
+    assert!(status.contains("2 of 3 tries left"), "{status}");
+
+    // Two more: blocked, and named as an OpenPGP card's blocked PIN with its way out.
+    for _ in 0..2 {
+        recover(Some(&bundle), &wrong, &out);
+    }
+    let (_, status) = fingerprint_of(openpgp.reader_name(0));
+    assert!(status.contains("PIN:         BLOCKED"), "{status}");
+    // A recovery counts it out before any PIN; its health check names why.
+    let short = recover(Some(&bundle), &good, &out);
+    assert_eq!(short.status.code(), Some(3), "{}", show(&short));
+    farm.clear_all();
+    let blocked = run(&[
+        "verify",
+        "--bundle",
+        bundle.to_str().unwrap(),
+        "--pin-file",
+        good.to_str().unwrap(),
+    ]);
+    assert_ne!(blocked.status.code(), Some(0), "{}", show(&blocked));
+    let said = format!("{}{}", text(&blocked.stdout), text(&blocked.stderr));
+    assert!(
+        said.contains("the OpenPGP card's user PIN is blocked")
+            && said.contains("resetting code or admin PIN"),
+        "{}",
+        show(&blocked)
+    );
+    assert!(!out.exists());
+}
