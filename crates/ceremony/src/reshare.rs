@@ -144,6 +144,9 @@ fn renew_key(
     select: &SelectInfo,
     seen: &Seen,
 ) -> Result<CardKey, CardProblem> {
+    if card.openpgp().is_some() {
+        return Err(CardProblem::OpenPgpNoKeyRenewal { card: seen.clone() });
+    }
     if !select.capabilities.key_renewal() {
         return Err(CardProblem::NoKeyRenewal {
             card: seen.clone(),
@@ -1083,6 +1086,13 @@ pub enum CardProblem {
         major: u8,
         /// Its minor version.
         minor: u8,
+    },
+    /// A card named for re-use is an OpenPGP card: it has no key renewal (its new key would
+    /// need its admin PIN and would end its old key at once), and a re-used card needs one.
+    #[error("{card} is an OpenPGP card, which cannot give a re-used card a new key pair while keeping its old one")]
+    OpenPgpNoKeyRenewal {
+        /// The card.
+        card: Seen,
     },
     /// PREPARE KEY failed.
     #[error("{card}: {cause}")]

@@ -143,6 +143,10 @@ fn card_problem(problem: &CardProblem) -> String {
             "{} runs applet protocol {major}.{minor}, which cannot give a re-used card a new key pair (protocol 1.1 can); a re-used card needs one, so that its old sealed share, which old APDU logs may hold, never opens again. Install the 1.1 applet on it, or bring a fresh card instead of --reuse",
             seen(card)
         ),
+        CardProblem::OpenPgpNoKeyRenewal { card } => format!(
+            "{} is an OpenPGP card: it cannot get a new key pair while its old one still opens the old set's share, and a re-used card needs one, so that its old sealed share, which old APDU logs may hold, never opens again. Leave it out of --reuse; once the reshare is done, `quorumctl init --replace-key` gives it a new key and it can join a set as a fresh card",
+            seen(card)
+        ),
         CardProblem::BadNewKey { card, cause } => format!(
             "{}: the new key it answered is invalid ({cause}); it is not a genuine quorum card",
             seen(card)
@@ -423,6 +427,10 @@ mod tests {
                 "card 51d4-77cb in \"R0\" runs applet protocol 1.0, which cannot give a re-used card a new key pair (protocol 1.1 can); a re-used card needs one, so that its old sealed share, which old APDU logs may hold, never opens again. Install the 1.1 applet on it, or bring a fresh card instead of --reuse",
             ),
             (CardProblem::KeyRenewalFailed { card: at(None), cause: "pulled".into() }, "card 51d4-77cb: pulled"),
+            (
+                CardProblem::OpenPgpNoKeyRenewal { card: at(Some("P0")) },
+                "card 51d4-77cb in \"P0\" is an OpenPGP card: it cannot get a new key pair while its old one still opens the old set's share, and a re-used card needs one, so that its old sealed share, which old APDU logs may hold, never opens again. Leave it out of --reuse; once the reshare is done, `quorumctl init --replace-key` gives it a new key and it can join a set as a fresh card",
+            ),
             (
                 CardProblem::BadNewKey { card: at(None), cause: "not on the curve".into() },
                 "card 51d4-77cb: the new key it answered is invalid (not on the curve); it is not a genuine quorum card",
