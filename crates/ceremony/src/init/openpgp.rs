@@ -220,7 +220,7 @@ fn names_of(existing: &ExistingKey, serial: &str) -> Vec<String> {
 fn names_it(typed: &str, names: &[String]) -> bool {
     let bare = |s: &str| -> String {
         s.chars()
-            .filter(|c| !matches!(c, '-' | ' ' | '\t' | ':'))
+            .filter(|c| !(c.is_whitespace() || matches!(c, '-' | ':')))
             .map(|c| c.to_ascii_lowercase())
             .collect()
     };
@@ -463,6 +463,166 @@ fn verify_admin(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::in_memory_kit::{pin_file, policy, Said};
+    use quorum_card::any::AnyCard;
+    use quorum_card::card::Card;
+    use quorum_card::memory::{MemoryOpenPgp, DEFAULT_ADMIN_PIN};
+    use quorum_card::openpgp::RecordSource;
+
+    /// Answers as a custodian at the terminal would, in order; the admin PIN as given.
+    struct Answers(Vec<&'static str>, Option<&'static str>);
+
+    impl Questions for Answers {
+        fn ask(&mut self, _: &Question) -> std::io::Result<Option<String>> {
+            Ok((!self.0.is_empty()).then(|| self.0.remove(0).to_owned()))
+        }
+
+        fn admin_pin(&mut self, _: &str) -> std::io::Result<Option<Zeroizing<Vec<u8>>>> {
+            Ok(self.1.map(|p| Zeroizing::new(p.as_bytes().to_vec())))
+        }
+    }
+
+    type Memory = AnyCard<MemoryOpenPgp>;
+
+    fn boxed(card: MemoryOpenPgp) -> Memory {
+        let mut card = AnyCard::new(Card::with_trace(card, false), RecordSource::new());
+        let _ = card.select();
+        card
+    }
+
+    fn request(questions: &mut dyn Questions) -> OpenPgpRequest<'_> {
+        OpenPgpRequest {
+            use_existing_key: false,
+            replace_key: false,
+            confirm_replace: None,
+            admin_pin: None,
+            questions,
+        }
+    }
+
+    fn run(
+        card: &mut Memory,
+        request: OpenPgpRequest<'_>,
+    ) -> Result<OpenPgpInitialised, CeremonyError> {
+        let pins = pin_file();
+        init(card, "R", request, &policy(&pins), &mut Said::default())
+    }
+
+    fn key_of(card: &mut Memory) -> Option<CardKey> {
+        card.openpgp_keys()
+            .unwrap()
+            .key_slot()
+            .unwrap()
+            .existing
+            .and_then(|k| k.card_key)
+    }
+
+    #[test]
+    fn a_fresh_card_gets_a_key_with_the_admin_pin_typed() {
+        let mut card = boxed(MemoryOpenPgp::with_seed(1));
+        let mut answers = Answers(vec![], Some(DEFAULT_ADMIN_PIN));
+        let done = run(&mut card, request(&mut answers)).unwrap();
+        assert!(done.generated);
+        assert_eq!(key_of(&mut card), Some(done.key));
+        // Nobody to give the admin PIN: refused before anything is sent.
+        let mut card = boxed(MemoryOpenPgp::with_seed(2));
+        let e = run(&mut card, request(&mut NobodyAsked)).unwrap_err();
+        assert!(
+            matches!(
+                e,
+                CeremonyError::InitRefused {
+                    why: Refusal::AdminPinNotGiven,
+                    ..
+                }
+            ),
+            "{e}"
+        );
+        let mut short = Answers(vec![], Some("1234"));
+        let e = run(&mut card, request(&mut short)).unwrap_err();
+        assert!(
+            matches!(
+                e,
+                CeremonyError::InitRefused {
+                    why: Refusal::AdminPinRefused { .. },
+                    ..
+                }
+            ),
+            "{e}"
+        );
+        assert_eq!(key_of(&mut card), None);
+    }
+
+    #[test]
+    fn a_key_there_is_used_when_confirmed_and_replaced_only_when_named() {
+        let mut card = boxed(MemoryOpenPgp::with_seed(3).with_cv25519_key());
+        let key = key_of(&mut card).unwrap();
+        let e = run(&mut card, request(&mut Answers(vec!["no"], None))).unwrap_err();
+        assert!(
+            matches!(
+                e,
+                CeremonyError::InitRefused {
+                    why: Refusal::UseNotConfirmed,
+                    ..
+                }
+            ),
+            "{e}"
+        );
+        let done = run(&mut card, request(&mut Answers(vec!["yes"], None))).unwrap();
+        assert!(!done.generated && done.key == key);
+        let mut answers = Answers(vec!["0000-0000-0000-0000"], Some(DEFAULT_ADMIN_PIN));
+        let e = run(
+            &mut card,
+            OpenPgpRequest {
+                replace_key: true,
+                ..request(&mut answers)
+            },
+        )
+        .unwrap_err();
+        assert!(
+            matches!(
+                e,
+                CeremonyError::InitRefused {
+                    why: Refusal::ReplaceNotConfirmed { .. },
+                    ..
+                }
+            ),
+            "{e}"
+        );
+        assert_eq!(key_of(&mut card), Some(key));
+        let mut answers = Answers(vec![], Some(DEFAULT_ADMIN_PIN));
+        let done = run(
+            &mut card,
+            OpenPgpRequest {
+                replace_key: true,
+                confirm_replace: Some(key.fingerprint().to_uppercase()),
+                ..request(&mut answers)
+            },
+        )
+        .unwrap();
+        assert!(done.generated && done.key != key);
+        assert_eq!(key_of(&mut card), Some(done.key));
+    }
+
+    #[test]
+    fn an_rsa_key_is_kept_unless_replaced_by_its_openpgp_fingerprint() {
+        let mut card = boxed(MemoryOpenPgp::with_seed(4).with_rsa_key());
+        let mut answers = Answers(vec![], Some(DEFAULT_ADMIN_PIN));
+        let e = run(&mut card, request(&mut answers)).unwrap_err();
+        assert!(
+            matches!(e, CeremonyError::InitRefused { why: Refusal::OtherKeyPresent { ref algorithm, .. }, .. } if algorithm == "RSA"),
+            "{e}"
+        );
+        let done = run(
+            &mut card,
+            OpenPgpRequest {
+                replace_key: true,
+                confirm_replace: Some("2E2E".repeat(10)),
+                ..request(&mut answers)
+            },
+        )
+        .unwrap();
+        assert!(done.generated);
+    }
 
     #[test]
     fn a_replacement_is_confirmed_by_either_fingerprint_as_people_type_it() {

@@ -166,6 +166,37 @@ mod tests {
     }
 
     #[test]
+    fn openpgp_refusals_name_the_option_that_answers_them() {
+        let refused = |why| quorum_ceremony::CeremonyError::InitRefused {
+            card: Some("a1b2-c3d4-e5f6-0718".into()),
+            reader: "R".into(),
+            why,
+        };
+        assert_eq!(
+            crate::words::error_message(&refused(Refusal::RetryLimitOnOpenPgp)),
+            "card a1b2-c3d4-e5f6-0718 in \"R\" is an OpenPGP card: its PIN retry counters are the card's own, so quorum sets no PIN retry limit on it; nothing was changed. Leave out --retries"
+        );
+        let message = crate::words::error_message(&refused(Refusal::ReplaceNotConfirmed {
+            typed: "x".into(),
+            names: "a1b2-c3d4-e5f6-0718".into(),
+        }));
+        assert!(message.ends_with("Copy the fingerprint as shown above into --confirm-replace, or type it at the prompt"), "{message}");
+        for why in [Refusal::UseNotConfirmed, Refusal::AdminPinNotGiven] {
+            let e = refused(why);
+            assert!(!e.to_string().contains("--"), "{e}");
+            assert!(crate::words::error_message(&e).contains("--"), "{e}");
+        }
+        assert_eq!(
+            line(&Told::OpenPgp(PgpTold::Destroys {
+                card: Some("a1b2-c3d4-e5f6-0718".into()),
+                fingerprint: None,
+                algorithm: "cv25519".into()
+            })),
+            "Replacing its cv25519 decryption key (a1b2-c3d4-e5f6-0718) DESTROYS that key: whatever was encrypted to it can no longer be decrypted."
+        );
+    }
+
+    #[test]
     fn refusals_read_as_before() {
         let e = quorum_ceremony::CeremonyError::InitRefused {
             card: Some("a1b2-c3d4-e5f6-0718".into()),
