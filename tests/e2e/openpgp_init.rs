@@ -122,7 +122,7 @@ fn init_generates_keeps_and_replaces_an_openpgp_cards_key_only_as_asked() {
     let retries = run(&["init", "--reader", &reader, "--retries", "5"]);
     assert_eq!(retries.status.code(), Some(2), "{}", show(&retries));
     assert!(
-        text(&retries.stderr).contains("leave out --retries"),
+        text(&retries.stderr).contains("Leave out --retries"),
         "{}",
         show(&retries)
     );

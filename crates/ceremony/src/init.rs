@@ -63,8 +63,13 @@ pub fn init_card(
         // An OpenPGP card, even one its SELECT refused for a key of another algorithm:
         // init may replace that key; every other refusal comes again from the slot's read.
         if request.retry_limit.is_some() {
+            let key = card
+                .openpgp_keys()
+                .and_then(|keys| keys.key_slot().ok())
+                .and_then(|slot| slot.existing)
+                .and_then(|key| key.card_key);
             return Err(CeremonyError::InitRefused {
-                card: None,
+                card: key.map(|k| k.fingerprint()),
                 reader: reader.to_owned(),
                 why: Refusal::RetryLimitOnOpenPgp,
             });
