@@ -21,6 +21,7 @@ mod log;
 mod memlock;
 mod mixed;
 mod openpgp;
+mod openpgp_init;
 mod openpgp_smoke;
 mod pin_lifecycle;
 mod pinpad;

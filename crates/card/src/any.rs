@@ -164,6 +164,13 @@ impl<T: Transport> CustodianCard for AnyCard<T> {
         self.openpgp_facts()
     }
 
+    fn openpgp_keys(&mut self) -> Option<&mut dyn crate::openpgp::OpenPgpKeys> {
+        match &mut self.inner {
+            Inner::OpenPgp(card) => Some(card),
+            _ => None,
+        }
+    }
+
     fn stats(&self) -> ApduStats {
         match &self.inner {
             Inner::Applet(card) => card.stats(),

@@ -77,6 +77,12 @@ pub trait CustodianCard {
     fn openpgp(&self) -> Option<&crate::openpgp::OpenPgpFacts> {
         None
     }
+
+    /// An OpenPGP card's decryption-key operations (read the slot, admin PIN, generate),
+    /// which only `init` uses; `None` for the quorum applet, whose INITIALISE makes its key.
+    fn openpgp_keys(&mut self) -> Option<&mut dyn crate::openpgp::OpenPgpKeys> {
+        None
+    }
 }
 
 impl<T: Transport> CustodianCard for Card<T> {
@@ -237,6 +243,10 @@ impl<C: CustodianCard + ?Sized> CustodianCard for Box<C> {
 
     fn openpgp(&self) -> Option<&crate::openpgp::OpenPgpFacts> {
         (**self).openpgp()
+    }
+
+    fn openpgp_keys(&mut self) -> Option<&mut dyn crate::openpgp::OpenPgpKeys> {
+        (**self).openpgp_keys()
     }
 }
 

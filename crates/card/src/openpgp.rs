@@ -16,9 +16,11 @@
 //! Every APDU goes through the applet backend's one transmit path ([`Card::transmit`]:
 //! 61xx, traces with secrets redacted, counts), and a PIN pad VERIFY through its Part 10
 //! path. The card's own status words become [`CardError`]s that name an OpenPGP card.
-//! Initialising, key renewal and key generation are not done here (mapping 1): they are
-//! [`CardError::NotOnOpenPgp`], never a silent success.
+//! The applet's INITIALISE and key renewal are [`CardError::NotOnOpenPgp`], never a silent
+//! success; `quorumctl init` makes or keeps the decryption key through [`OpenPgpKeys`]
+//! instead (the spec's "personalise with a new key", with the card's admin PIN).
 
+mod keygen;
 mod records;
 #[cfg(test)]
 mod tests;
@@ -43,6 +45,7 @@ use quorum_protocol::openpgp::{
 use quorum_protocol::pin::PinBlock;
 use quorum_protocol::record::{PublicRecord, SealedShare, SEALED_LEN};
 
+pub use keygen::{ExistingKey, KeySlot, OpenPgpKeys};
 pub use records::RecordSource;
 
 /// What SELECT reports of an OpenPGP card: blinded DECIPHER (bit 0) and 61xx output (bit 2);
@@ -187,6 +190,18 @@ impl<T: Transport> OpenPgpCard<T> {
     /// SELECT (when asked), GET DATA 6E (and F9), GENERATE 81, GET DATA 0101: the spec's
     /// "identify" sequence, needing no PIN; refuses a card that cannot hold a share.
     fn identify(&mut self, select: bool) -> Result<Identified, CardError> {
+        let (facts, _) = self.read_facts(select, KeyCheck::Cv25519Only)?;
+        let header = self.read_header()?;
+        Ok(Identified { facts, header })
+    }
+
+    /// SELECT (when asked), GET DATA 6E (and F9), GENERATE 81 when the slot holds a cv25519
+    /// key: the facts, kept even when the card is then refused, and the 6E answer itself.
+    fn read_facts(
+        &mut self,
+        select: bool,
+        keys: KeyCheck,
+    ) -> Result<(OpenPgpFacts, ApplicationRelatedData), CardError> {
         if select {
             let response = self.card.transmit(&command::select())?;
             if response.sw() != StatusWord::Success {
@@ -223,7 +238,7 @@ impl<T: Transport> OpenPgpCard<T> {
         } else {
             None
         };
-        self.facts = Some(OpenPgpFacts {
+        let facts = OpenPgpFacts {
             aid: ard.aid,
             private_use_size: ard.private_use_capacity(),
             touch: ard.decryption_touch,
@@ -232,13 +247,17 @@ impl<T: Transport> OpenPgpCard<T> {
             card_key,
             pw_status: ard.pw_status,
             kdf,
-        });
-        let facts = self.facts.clone().expect("just set");
-        check_suitable(&ard, &facts)?;
+        };
+        self.facts = Some(facts.clone());
+        check_suitable(&ard, &facts, keys)?;
+        Ok((facts, ard))
+    }
+
+    /// GET DATA 0101: the quorum header, if the card holds one; another program's data is refused.
+    fn read_header(&mut self) -> Result<Option<QuorumHeader>, CardError> {
         let bytes = self.get_private_use(PrivateUse::Do0101, "GET DATA 0101")?;
-        let header = QuorumHeader::decode(&bytes)
-            .map_err(|e| CardError::OpenPgpUnsuitable(Unsuitable::ForeignHeader(e)))?;
-        Ok(Identified { facts, header })
+        QuorumHeader::decode(&bytes)
+            .map_err(|e| CardError::OpenPgpUnsuitable(Unsuitable::ForeignHeader(e)))
     }
 
     fn read_kdf(&mut self) -> Result<KdfSetting, CardError> {
@@ -271,6 +290,40 @@ impl<T: Transport> OpenPgpCard<T> {
         })
     }
 
+    /// VERIFY of `pin` typed on the keypad as GnuPG builds it (variable-length ASCII, no
+    /// block), from the spec's minimum to the card's maximum for that PIN.
+    fn verify_on_keypad(&mut self, pin: PinRef, timeout_secs: u8) -> Result<(), CardError> {
+        let pinpad = self.card.pinpad()?.ok_or(CardError::NoPinpad)?;
+        let max = self.facts.as_ref().map_or(PIN_MAX as u8, |f| match pin {
+            PinRef::UserDecipher => f.pw_status.pw1_max_len.max(6),
+            PinRef::Admin => f.pw_status.pw3_max_len.max(8),
+        });
+        let structure = PinVerify::openpgp(pin, max, timeout_secs)
+            .encode()
+            .expect("the OpenPGP verify structure is well formed");
+        let (data, sw) = self.card.pinpad_exchange(
+            pinpad.verify_pin_direct,
+            "VERIFY PIN DIRECT",
+            "VERIFY",
+            &structure,
+        )?;
+        match sw {
+            StatusWord::Success => no_data("VERIFY", "VERIFY PIN DIRECT", &data),
+            StatusWord::PinpadTimeout => Err(CardError::PinpadTimeout {
+                seconds: timeout_secs,
+            }),
+            StatusWord::PinpadCancelled => Err(CardError::PinpadCancelled),
+            StatusWord::PinpadLength => Err(CardError::OpenPgpPinpadRefused { sw }),
+            StatusWord::Other(crate::card::pinpad::SW_PINPAD_REQUEST_REFUSED) => {
+                Err(CardError::OpenPgpPinpadRefused { sw })
+            }
+            sw => Err(match pin {
+                PinRef::UserDecipher => status_error("VERIFY", "user PIN", sw),
+                PinRef::Admin => admin_status_error("VERIFY", sw),
+            }),
+        }
+    }
+
     fn user_pin(pin: &PinBlock) -> Result<UserPin, CardError> {
         let digits: Zeroizing<Vec<u8>> = Zeroizing::new(
             pin.as_bytes()
@@ -284,8 +337,21 @@ impl<T: Transport> OpenPgpCard<T> {
     }
 }
 
+/// Whether a decryption key of another algorithm than cv25519 refuses the card.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum KeyCheck {
+    /// Ceremonies: only a cv25519 key can open a share.
+    Cv25519Only,
+    /// init: such a key may be replaced by a cv25519 one (with the custodian's confirmation).
+    AnyKey,
+}
+
 /// The refusals of apdu-spec/openpgp.md, "What a card must offer", each its own reason.
-fn check_suitable(ard: &ApplicationRelatedData, facts: &OpenPgpFacts) -> Result<(), CardError> {
+fn check_suitable(
+    ard: &ApplicationRelatedData,
+    facts: &OpenPgpFacts,
+    keys: KeyCheck,
+) -> Result<(), CardError> {
     let refuse = |reason| Err(CardError::OpenPgpUnsuitable(reason));
     let version = ard.aid.version;
     if version.major < 3 {
@@ -307,7 +373,9 @@ fn check_suitable(ard: &ApplicationRelatedData, facts: &OpenPgpFacts) -> Result<
     if let KdfSetting::Active(algorithm) = facts.kdf {
         return refuse(Unsuitable::KdfActive { algorithm });
     }
-    if ard.decryption_key_present() && ard.algorithms.decryption != AlgorithmAttributes::Cv25519Ecdh
+    if keys == KeyCheck::Cv25519Only
+        && ard.decryption_key_present()
+        && ard.algorithms.decryption != AlgorithmAttributes::Cv25519Ecdh
     {
         let algorithm_id = match &ard.algorithms.decryption {
             AlgorithmAttributes::Other { algorithm_id, .. } => *algorithm_id,
@@ -316,6 +384,19 @@ fn check_suitable(ard: &ApplicationRelatedData, facts: &OpenPgpFacts) -> Result<
         return refuse(Unsuitable::NotCv25519 { algorithm_id });
     }
     Ok(())
+}
+
+/// The error for a status word of a command that needs the admin PIN (VERIFY 83, PUT DATA
+/// C2/C8/CF, GENERATE 80): its tries and blocking are the admin PIN's, not the user PIN's.
+fn admin_status_error(command: &'static str, sw: StatusWord) -> CardError {
+    match sw.to_u16() {
+        0x63C0 | 0x6983 => CardError::OpenPgpAdminPinBlocked,
+        code @ 0x63C1..=0x63CF => CardError::OpenPgpWrongAdminPin {
+            tries_left: (code & 0x0F) as u8,
+        },
+        0x6982 => CardError::OpenPgpAdminPinNotVerified { command },
+        _ => status_error(command, "decryption key", sw),
+    }
 }
 
 /// The error for an OpenPGP card's status word; `missing` names what a `6A88` lacks.
@@ -340,6 +421,10 @@ fn status_error(command: &'static str, missing: &'static str, sw: StatusWord) ->
 impl<T: Transport> CustodianCard for OpenPgpCard<T> {
     fn openpgp(&self) -> Option<&OpenPgpFacts> {
         self.facts()
+    }
+
+    fn openpgp_keys(&mut self) -> Option<&mut dyn OpenPgpKeys> {
+        Some(self)
     }
 
     /// SELECT and identify; the version is the OpenPGP application's (from its AID), the
@@ -416,32 +501,7 @@ impl<T: Transport> CustodianCard for OpenPgpCard<T> {
 
     /// VERIFY 82 typed on the keypad as GnuPG builds it (variable-length ASCII, no block).
     fn verify_on_pinpad(&mut self, timeout_secs: u8) -> Result<(), CardError> {
-        let pinpad = self.card.pinpad()?.ok_or(CardError::NoPinpad)?;
-        let max = self
-            .facts
-            .as_ref()
-            .map_or(PIN_MAX as u8, |f| f.pw_status.pw1_max_len.max(6));
-        let structure = PinVerify::openpgp(PinRef::UserDecipher, max, timeout_secs)
-            .encode()
-            .expect("the OpenPGP verify structure is well formed");
-        let (data, sw) = self.card.pinpad_exchange(
-            pinpad.verify_pin_direct,
-            "VERIFY PIN DIRECT",
-            "VERIFY",
-            &structure,
-        )?;
-        match sw {
-            StatusWord::Success => no_data("VERIFY", "VERIFY PIN DIRECT", &data),
-            StatusWord::PinpadTimeout => Err(CardError::PinpadTimeout {
-                seconds: timeout_secs,
-            }),
-            StatusWord::PinpadCancelled => Err(CardError::PinpadCancelled),
-            StatusWord::PinpadLength => Err(CardError::OpenPgpPinpadRefused { sw }),
-            StatusWord::Other(crate::card::pinpad::SW_PINPAD_REQUEST_REFUSED) => {
-                Err(CardError::OpenPgpPinpadRefused { sw })
-            }
-            sw => Err(status_error("VERIFY", "user PIN", sw)),
-        }
+        self.verify_on_keypad(PinRef::UserDecipher, timeout_secs)
     }
 
     /// CHANGE REFERENCE DATA `00 24 00 81` with old ‖ new as ASCII.
@@ -563,8 +623,7 @@ impl<T: Transport> CustodianCard for OpenPgpCard<T> {
 
     /// Wipes quorum's data only (0101 empty, then 0103 empty) after VERIFY 82; the keys stay.
     fn factory_reset(&mut self) -> Result<(), CardError> {
-        self.put_private_use(PrivateUse::Do0101, "PUT DATA 0101", &[])?;
-        self.put_private_use(PrivateUse::Do0103, "PUT DATA 0103", &[])
+        OpenPgpKeys::clear_share(self)
     }
 
     fn stats(&self) -> ApduStats {

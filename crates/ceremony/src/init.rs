@@ -1,13 +1,93 @@
-//! Personalising a blank card: the custodian's PIN and an on-card key pair.
+//! Personalising a card: on a blank quorum-applet card the custodian's PIN and an on-card
+//! key pair; on an OpenPGP card its cv25519 decryption key, kept or made on the card with
+//! its admin PIN ([`openpgp`]). The kind is decided at the card's first SELECT.
 
 use crate::progress::{Event, Progress};
 
+use quorum_card::custodian::CustodianCard;
 use quorum_card::readers::Readers;
 use quorum_protocol::apdu::LifeCycle;
 use quorum_protocol::crypto::CardKey;
 use quorum_protocol::pin::RetryLimit;
 
-use super::{identify, pin_step, presence::open_card, CeremonyError, PinPolicy};
+use super::{identify_selected, pin_step, presence::open_card, CeremonyError, PinPolicy};
+
+pub mod openpgp;
+
+pub use openpgp::{OpenPgpInitialised, OpenPgpRequest, Question, Questions};
+
+/// What init was asked to do, for either kind of card: the options of the other kind must
+/// not have been given (the card is left alone, saying which do not apply).
+pub struct Request<'a> {
+    /// The quorum applet's PIN retry limit; `None` when not given (the default then applies).
+    pub retry_limit: Option<RetryLimit>,
+    /// The applet's limit when none was given.
+    pub default_retry_limit: RetryLimit,
+    /// What to do with an OpenPGP card's decryption key.
+    pub openpgp: OpenPgpRequest<'a>,
+}
+
+/// A card init personalised (or, on an OpenPGP card, found ready and confirmed).
+#[derive(Debug, Clone)]
+pub enum Done {
+    /// A quorum-applet card: PIN and key set.
+    Applet(Initialised),
+    /// An OpenPGP card: its cv25519 decryption key kept or generated.
+    OpenPgp(OpenPgpInitialised),
+}
+
+impl Done {
+    /// The card's key as quorum names it, whatever its kind.
+    pub fn key(&self) -> CardKey {
+        match self {
+            Done::Applet(done) => done.key,
+            Done::OpenPgp(done) => done.key,
+        }
+    }
+}
+
+/// Personalises the card in `reader`, whichever kind it is: a blank quorum-applet card
+/// gets its PIN and key exactly as [`init`] gives them; an OpenPGP card goes through
+/// [`openpgp::init`].
+pub fn init_card(
+    ctx: &dyn Readers,
+    reader: &str,
+    request: Request<'_>,
+    pins: &PinPolicy<'_>,
+    trace: bool,
+    out: &mut dyn Progress,
+) -> Result<Done, CeremonyError> {
+    let mut card = open_card(ctx, reader, trace)?;
+    let selected = card.select();
+    if card.openpgp_keys().is_some() {
+        // An OpenPGP card, even one its SELECT refused for a key of another algorithm:
+        // init may replace that key; every other refusal comes again from the slot's read.
+        if request.retry_limit.is_some() {
+            let key = card
+                .openpgp_keys()
+                .and_then(|keys| keys.key_slot().ok())
+                .and_then(|slot| slot.existing)
+                .and_then(|key| key.card_key);
+            return Err(CeremonyError::InitRefused {
+                card: key.map(|k| k.fingerprint()),
+                reader: reader.to_owned(),
+                why: Refusal::RetryLimitOnOpenPgp,
+            });
+        }
+        return openpgp::init(card.as_mut(), reader, request.openpgp, pins, out).map(Done::OpenPgp);
+    }
+    let select = selected.map_err(|e| CeremonyError::card(reader, e))?;
+    let id = identify_selected(card.as_mut(), select, reader)?;
+    if request.openpgp.any_given() {
+        return Err(CeremonyError::InitRefused {
+            card: id.key.map(|k| k.fingerprint()),
+            reader: reader.to_owned(),
+            why: Refusal::OpenPgpOptionsOnApplet,
+        });
+    }
+    let limit = request.retry_limit.unwrap_or(request.default_retry_limit);
+    personalise(card.as_mut(), id, reader, limit, pins, out).map(Done::Applet)
+}
 
 /// A personalised card, as the custodian should note it.
 #[derive(Debug, Clone)]
@@ -20,7 +100,7 @@ pub struct Initialised {
     pub retry_limit: u8,
 }
 
-/// Sets the PIN and generates the key pair on the blank card in `reader`.
+/// Sets the PIN and generates the key pair on the blank quorum-applet card in `reader`.
 pub fn init(
     ctx: &dyn Readers,
     reader: &str,
@@ -30,7 +110,20 @@ pub fn init(
     out: &mut dyn Progress,
 ) -> Result<Initialised, CeremonyError> {
     let mut card = open_card(ctx, reader, trace)?;
-    let id = identify(&mut card, reader)?;
+    let select = card.select().map_err(|e| CeremonyError::card(reader, e))?;
+    let id = identify_selected(card.as_mut(), select, reader)?;
+    personalise(card.as_mut(), id, reader, retry_limit, pins, out)
+}
+
+/// INITIALISE of a quorum-applet card already identified, and the read-back.
+fn personalise(
+    card: &mut dyn CustodianCard,
+    id: super::Identity,
+    reader: &str,
+    retry_limit: RetryLimit,
+    pins: &PinPolicy<'_>,
+    out: &mut dyn Progress,
+) -> Result<Initialised, CeremonyError> {
     if id.status.state != LifeCycle::Blank {
         return Err(CeremonyError::InitRefused {
             card: id.key.map(|k| k.fingerprint()),
@@ -44,13 +137,13 @@ pub fn init(
         reader: reader.to_owned(),
         retry_limit: retry_limit.get(),
     }));
-    let point = pin_step::initialise(&mut card, pins, retry_limit, reader, out)?;
+    let point = pin_step::initialise(card, pins, retry_limit, reader, out)?;
     let key = CardKey::from_card_point(&point[..]).map_err(|source| CeremonyError::BadCardKey {
         reader: reader.to_owned(),
         source,
     })?;
     // Read back: the card must now report the key it returned and the limit asked for.
-    let check = identify(&mut card, reader)?;
+    let check = super::identify(card, reader)?;
     if check.key != Some(key)
         || check.status.retry_limit != retry_limit.get()
         || check.status.state != LifeCycle::Personalised
@@ -81,6 +174,57 @@ pub enum Refusal {
     /// After INITIALISE the card did not report the key and limit it was given.
     #[error("does not report the key and PIN limit it was just given; the card is faulty")]
     Faulty,
+    /// A PIN retry limit was asked of an OpenPGP card, whose counters are its own.
+    #[error("is an OpenPGP card: its PIN retry counters are the card's own, so quorum sets no PIN retry limit on it; nothing was changed")]
+    RetryLimitOnOpenPgp,
+    /// OpenPGP choices (admin PIN, keeping or replacing a key) were given for an applet card.
+    #[error("is a quorum-applet card: it has no OpenPGP decryption key or admin PIN, so the choices made for an OpenPGP card do not apply; nothing was changed")]
+    OpenPgpOptionsOnApplet,
+    /// The OpenPGP card holds a quorum share (a header in DO 0101): left alone, as an
+    /// enrolled applet card is.
+    #[error("is an OpenPGP card that holds share {index} of set {set_id} (version {set_version}) in its data object 0101; init leaves a card that holds a share alone: nothing was changed")]
+    HoldsShare {
+        /// The set's id, in hex.
+        set_id: String,
+        /// The set version the header names.
+        set_version: u16,
+        /// The card's share index.
+        index: u8,
+    },
+    /// The custodian did not confirm using the cv25519 key the card has.
+    #[error("has a cv25519 decryption key, and using it for quorum was not confirmed; nothing was changed")]
+    UseNotConfirmed,
+    /// The slot holds a key quorum cannot use, and replacing it was not asked.
+    #[error("has a decryption key of another algorithm ({algorithm}{}), which quorum cannot use; a cv25519 key would replace it, destroying it; nothing was changed", .fingerprint.as_ref().map(|f| format!(", OpenPGP fingerprint {f}")).unwrap_or_default())]
+    OtherKeyPresent {
+        /// The algorithm, in words ("RSA", "algorithm 13").
+        algorithm: String,
+        /// Its OpenPGP fingerprint (C5), if the card stores one.
+        fingerprint: Option<String>,
+    },
+    /// Replacing the key was asked, but the confirmation does not name it.
+    #[error("was NOT changed: the confirmation \"{typed}\" does not name the key in its decryption slot ({names})")]
+    ReplaceNotConfirmed {
+        /// What was given, trimmed.
+        typed: String,
+        /// What would have confirmed it: its fingerprints (or the card's serial), in words.
+        names: String,
+    },
+    /// A key must be generated and no admin PIN came (no file, no terminal, no keypad).
+    #[error("needs its admin PIN to generate the decryption key, and none was given; nothing was changed")]
+    AdminPinNotGiven,
+    /// The admin PIN given breaks the card's length rules; it was not sent.
+    #[error("was not sent the admin PIN given: {rule}; nothing was changed")]
+    AdminPinRefused {
+        /// The rule it breaks, in words.
+        rule: String,
+    },
+    /// The slot is set to another algorithm and the card does not let it be changed (C0).
+    #[error("does not let the algorithm of its decryption key be changed to cv25519; it cannot be a quorum custodian card")]
+    AttributesFixed,
+    /// After GENERATE the card does not report the key it answered.
+    #[error("does not report the decryption key it just generated; the card is faulty")]
+    KeyNotAfterGeneration,
 }
 
 /// What personalising a card tells the people at the table as it goes (worded by the caller).
@@ -94,6 +238,8 @@ pub enum Told {
         /// The PIN retry limit it gets.
         retry_limit: u8,
     },
+    /// What happens on an OpenPGP card.
+    OpenPgp(openpgp::Told),
 }
 
 #[cfg(test)]

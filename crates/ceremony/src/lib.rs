@@ -456,6 +456,15 @@ impl Identity {
 /// SELECT, GET STATUS and key validation: the start of every ceremony step on a card.
 pub fn identify(card: &mut dyn CustodianCard, reader: &str) -> Result<Identity, CeremonyError> {
     let select = card.select().map_err(|e| CeremonyError::card(reader, e))?;
+    identify_selected(card, select, reader)
+}
+
+/// [`identify`] after a SELECT the caller sent itself (init first looks at the card's kind).
+pub fn identify_selected(
+    card: &mut dyn CustodianCard,
+    select: SelectInfo,
+    reader: &str,
+) -> Result<Identity, CeremonyError> {
     let status = card.status().map_err(|e| CeremonyError::card(reader, e))?;
     let key = match (&status.public_key, status.state) {
         (Some(point), LifeCycle::Personalised | LifeCycle::Enrolled) => {

@@ -5,12 +5,17 @@ use std::io::{self, IsTerminal};
 
 use quorum_ceremony::change_pin::change_pin;
 use quorum_ceremony::choose_reader;
-use quorum_ceremony::init::init;
+use quorum_ceremony::init::{
+    init_card as init_any, Done, OpenPgpRequest, Question, Questions, Request,
+};
 use quorum_ceremony::log::CardOutcome;
+use quorum_ceremony::pins::PinOrigin;
 use quorum_ceremony::pins::{pin_table, PinProvider};
 use quorum_ceremony::reset::{reset_card, Confirmation};
 use quorum_pcsc::PcscContext;
+use quorum_protocol::openpgp::AdminPin;
 use quorum_protocol::pin::RetryLimit;
+use zeroize::Zeroizing;
 
 use serde_json::json;
 
@@ -22,37 +27,116 @@ use crate::minutes::Logged;
 use crate::options::{pin_policy, pin_source};
 use crate::render::{set_json, set_ref};
 
+/// The applet's PIN retry limit when `--retries` is not given.
+const DEFAULT_RETRIES: u8 = 5;
+
 pub(crate) fn init_card(
     args: &InitArgs,
     trace: bool,
     logged: &mut Logged,
     report: &mut Report,
 ) -> Result<(), Failure> {
-    let limit = RetryLimit::new(args.retries)?;
+    let retry_limit = args.retries.map(RetryLimit::new).transpose()?;
+    let default_retry_limit = RetryLimit::new(DEFAULT_RETRIES)?;
     let pins = pin_source(&args.pins)?;
+    let admin_pin = args
+        .admin_pin_file
+        .as_deref()
+        .map(read_admin_pin)
+        .transpose()?;
     let ctx = PcscContext::establish()?;
     let reader = choose_reader(&ctx, args.card.reader.as_deref())?;
     let mut err = crate::words::Screen;
-    let done = init(
+    let mut terminal = Terminal;
+    let request = Request {
+        retry_limit,
+        default_retry_limit,
+        openpgp: OpenPgpRequest {
+            use_existing_key: args.use_existing_key,
+            replace_key: args.replace_key,
+            confirm_replace: args.confirm_replace.clone(),
+            admin_pin,
+            questions: &mut terminal,
+        },
+    };
+    let done = init_any(
         &ctx,
         &reader,
-        limit,
+        request,
         &pin_policy(&args.pins, pins.as_ref()),
         trace,
         &mut err,
     )?;
-    logged.card(&done.key.fingerprint(), CardOutcome::Ok);
-    eprintln!("The key pair was generated on the card; its private key never leaves it.");
-    report.line(format!(
-        "Card personalised in \"{}\" (PIN retry limit {}). Fingerprint: {}",
-        done.reader,
-        done.retry_limit,
-        done.key.fingerprint()
-    ));
-    report.set("reader", json!(done.reader));
-    report.set("fingerprint", json!(done.key.fingerprint()));
-    report.set("retry_limit", json!(done.retry_limit));
+    logged.card(&done.key().fingerprint(), CardOutcome::Ok);
+    match &done {
+        Done::Applet(done) => {
+            eprintln!("The key pair was generated on the card; its private key never leaves it.");
+            report.line(format!(
+                "Card personalised in \"{}\" (PIN retry limit {}). Fingerprint: {}",
+                done.reader,
+                done.retry_limit,
+                done.key.fingerprint()
+            ));
+            report.set("reader", json!(done.reader));
+            report.set("fingerprint", json!(done.key.fingerprint()));
+            report.set("retry_limit", json!(done.retry_limit));
+        }
+        Done::OpenPgp(done) => {
+            report.line(crate::words::init::openpgp_done(done));
+            report.set("reader", json!(done.reader));
+            report.set("fingerprint", json!(done.key.fingerprint()));
+            report.set("kind", json!("openpgp"));
+            report.set("key_generated", json!(done.generated));
+            report.set("serial", json!(done.serial));
+        }
+    }
     Ok(())
+}
+
+/// The admin PIN from `--admin-pin-file`: its first line, without the line end.
+fn read_admin_pin(path: &std::path::Path) -> Result<(AdminPin, PinOrigin), Failure> {
+    crate::options::warn_if_others_can_read("--admin-pin-file", path);
+    let bytes = Zeroizing::new(std::fs::read(path).map_err(|error| {
+        quorum_ceremony::pins::PinSourceError::Read {
+            origin: PinOrigin::File(path.to_path_buf()),
+            error,
+        }
+    })?);
+    let line = bytes.split(|&b| b == b'\n').next().unwrap_or_default();
+    let line = line.strip_suffix(b"\r").unwrap_or(line);
+    let pin = AdminPin::new(line).map_err(|e| {
+        Failure::Usage(format!(
+            "--admin-pin-file {}: {e}; nothing was done",
+            path.display()
+        ))
+    })?;
+    Ok((pin, PinOrigin::File(path.to_path_buf())))
+}
+
+/// init's questions on this computer's terminal; without a terminal nobody is asked.
+struct Terminal;
+
+impl Questions for Terminal {
+    fn ask(&mut self, question: &Question) -> io::Result<Option<String>> {
+        if !io::stdin().is_terminal() {
+            return Ok(None);
+        }
+        eprint!("{}", crate::words::init::question(question));
+        let mut line = String::new();
+        io::stdin().read_line(&mut line)?;
+        Ok(Some(line))
+    }
+
+    fn admin_pin(&mut self, reader: &str) -> io::Result<Option<Zeroizing<Vec<u8>>>> {
+        if !io::stdin().is_terminal() {
+            return Ok(None);
+        }
+        let typed = crate::prompt::prompt_hidden_line(&format!(
+            "Admin PIN of the OpenPGP card in \"{reader}\": "
+        ))
+        .map_err(|e| io::Error::other(e.to_string()))?;
+        Ok(Some(Zeroizing::new(typed.as_bytes().to_vec())))
+    }
 }
 
 pub(crate) fn change(

@@ -153,12 +153,28 @@ pub struct SwapArgs {
 pub struct InitArgs {
     #[command(flatten)]
     pub card: CardArgs,
-    /// Wrong PIN entries allowed before the card blocks for good (3 to 10).
-    #[arg(long, default_value_t = 5, value_name = "N",
+    /// Wrong PIN entries allowed before the card blocks for good (3 to 10; default 5).
+    /// Quorum-applet cards only: an OpenPGP card keeps its own PIN retry counters.
+    #[arg(long, value_name = "N",
           value_parser = clap::value_parser!(u8).range(i64::from(quorum_protocol::pin::RETRY_LIMIT_MIN)..=i64::from(quorum_protocol::pin::RETRY_LIMIT_MAX)))]
-    pub retries: u8,
+    pub retries: Option<u8>,
     #[command(flatten)]
     pub pins: PinArgs,
+    /// OpenPGP card: read its admin PIN (first line of FILE), needed only to generate the
+    /// decryption key (default: the reader's keypad, else a prompt without echo).
+    #[arg(long, value_name = "FILE")]
+    pub admin_pin_file: Option<PathBuf>,
+    /// OpenPGP card: use the cv25519 decryption key it has without asking (for scripts).
+    #[arg(long, conflicts_with = "replace_key")]
+    pub use_existing_key: bool,
+    /// OpenPGP card: generate a new decryption key even though it has one, DESTROYING that
+    /// key (confirmed by typing its fingerprint, or with --confirm-replace).
+    #[arg(long)]
+    pub replace_key: bool,
+    /// Confirm --replace-key without a prompt by giving the fingerprint of the key it
+    /// destroys (quorum's, as `status` shows it, or its OpenPGP fingerprint).
+    #[arg(long, value_name = "FINGERPRINT", requires = "replace_key")]
+    pub confirm_replace: Option<String>,
 }
 
 /// Options of `enroll`.

@@ -219,9 +219,24 @@ impl Exit for CeremonyError {
             }
             CeremonyError::Output(_) => ExitStatus::Failed,
             // New variants of presence, PINs, init, change-pin and reset go below this line.
-            CeremonyError::InitRefused { .. } | CeremonyError::ChangePinRefused { .. } => {
-                ExitStatus::Card
+            CeremonyError::InitRefused { why, .. } => {
+                use quorum_ceremony::init::Refusal;
+                match why {
+                    Refusal::RetryLimitOnOpenPgp
+                    | Refusal::OpenPgpOptionsOnApplet
+                    | Refusal::UseNotConfirmed
+                    | Refusal::OtherKeyPresent { .. }
+                    | Refusal::ReplaceNotConfirmed { .. }
+                    | Refusal::AdminPinNotGiven => ExitStatus::Usage,
+                    Refusal::AdminPinRefused { .. } => ExitStatus::Pin,
+                    Refusal::AlreadyPersonalised { .. }
+                    | Refusal::Faulty
+                    | Refusal::HoldsShare { .. }
+                    | Refusal::AttributesFixed
+                    | Refusal::KeyNotAfterGeneration => ExitStatus::Card,
+                }
             }
+            CeremonyError::ChangePinRefused { .. } => ExitStatus::Card,
             CeremonyError::NewPinRefused(_) => ExitStatus::Usage,
             CeremonyError::ResetStopped { why, .. } => match why {
                 ResetStop::NotConfirmed { .. } => ExitStatus::Usage,

@@ -7,7 +7,7 @@ mod add_card;
 mod change_pin;
 mod enroll;
 pub(crate) mod files;
-mod init;
+pub(crate) mod init;
 pub(crate) mod log;
 mod pin_step;
 mod presence;
@@ -54,8 +54,9 @@ pub(crate) fn line(event: &Event) -> String {
 /// The message for a ceremony's error: the CLI's own words where a module of `words` has
 /// them (what to do, naming quorumctl's options and commands), else the library's account.
 pub(crate) fn error_message(e: &CeremonyError) -> String {
-    const WORDED_BY: [fn(&CeremonyError) -> Option<String>; 10] = [
+    const WORDED_BY: [fn(&CeremonyError) -> Option<String>; 11] = [
         presence::error,
+        init::error,
         pin_step::error,
         change_pin::error,
         reset::error,

@@ -172,6 +172,27 @@ pub enum CardError {
     /// `6983` (or `63C0`): the OpenPGP card's user PIN is blocked.
     #[error("the OpenPGP card's user PIN is blocked (no tries left): it cannot open its share until the PIN is unblocked with the card's resetting code or admin PIN (for example with gpg --card-edit, or the card vendor's tool; quorum never does this); meanwhile recover with the other custodians' cards")]
     OpenPgpPinBlocked,
+    /// `63Cx` after VERIFY 83: the OpenPGP card's admin PIN (PW3) is wrong.
+    #[error("{}", wrong_admin_pin_message(*.tries_left))]
+    OpenPgpWrongAdminPin {
+        /// Admin PIN tries left; 0 means it is now blocked.
+        tries_left: u8,
+    },
+    /// `6983` after VERIFY 83: the OpenPGP card's admin PIN is blocked.
+    #[error("the OpenPGP card's admin PIN is blocked (no tries left): no key can be generated on it any more; only a reset of the whole OpenPGP application (which erases every key on it, done with the card vendor's tool, never by quorum) makes it usable again")]
+    OpenPgpAdminPinBlocked,
+    /// `6982` from a command that needs the admin PIN: it is not verified in this session.
+    #[error("{command} needs the OpenPGP card's admin PIN, and the card says it is not verified in this session (the card was reset after VERIFY?); repeat the operation")]
+    OpenPgpAdminPinNotVerified {
+        /// The refused command.
+        command: &'static str,
+    },
+    /// The decryption slot holds a key nobody confirmed to destroy: nothing was generated.
+    #[error("the OpenPGP card's decryption slot holds a key{} that was not confirmed for replacement; no key was generated and the card is unchanged", .fingerprint.map(|f| format!(" (OpenPGP fingerprint {f})")).unwrap_or_default())]
+    OpenPgpKeyNotConfirmed {
+        /// The OpenPGP fingerprint of the key there (C5), if one is stored.
+        fingerprint: Option<quorum_protocol::openpgp::Fingerprint>,
+    },
     /// `6982` from an OpenPGP card: the user PIN is not verified in this session.
     #[error("{command} needs the OpenPGP card's user PIN, and the card says it is not verified in this session (the card was reset or re-selected after VERIFY?); repeat the operation")]
     OpenPgpPinNotVerified {
@@ -241,6 +262,9 @@ impl CardError {
                 | CardError::PinpadBlockRejected { .. }
                 | CardError::OpenPgpPinBlocked
                 | CardError::OpenPgpPinNotVerified { .. }
+                | CardError::OpenPgpWrongAdminPin { .. }
+                | CardError::OpenPgpAdminPinBlocked
+                | CardError::OpenPgpAdminPinNotVerified { .. }
         )
     }
 }
@@ -335,6 +359,14 @@ fn pinpad_timeout_message(seconds: u8) -> String {
         n => format!("within {n} seconds"),
     };
     format!("no PIN was typed on the reader's keypad {limit} (6400); nothing was sent to the card, no try was used and nothing was changed. Repeat the command, type the PIN on the reader and finish with its OK key")
+}
+
+fn wrong_admin_pin_message(tries_left: u8) -> String {
+    match tries_left {
+        0 => "wrong admin PIN of the OpenPGP card; the admin PIN is now blocked: no key can be generated on this card any more".to_owned(),
+        1 => "wrong admin PIN of the OpenPGP card; 1 try left before the admin PIN blocks (and with it any key generation): make sure of it before trying again".to_owned(),
+        n => format!("wrong admin PIN of the OpenPGP card; {n} tries left before it blocks"),
+    }
 }
 
 fn wrong_pin_message(tries_left: u8) -> String {

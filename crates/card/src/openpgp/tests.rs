@@ -7,10 +7,11 @@ use rand::SeedableRng;
 
 use super::*;
 use crate::kind::{probe, CardKind};
-use crate::memory::{MemoryApplet, MemoryOpenPgp, DEFAULT_USER_PIN};
+use crate::memory::{MemoryApplet, MemoryOpenPgp, DEFAULT_ADMIN_PIN, DEFAULT_USER_PIN};
 use crate::transport::scripted::{pinpad_reader, unhex, ScriptedTransport, VERIFY_DIRECT};
 use quorum_protocol::bundle::Bundle;
 use quorum_protocol::crypto::Blinding;
+use quorum_protocol::openpgp::{AdminPin, Fingerprint};
 use quorum_protocol::pin::RetryLimit;
 use quorum_protocol::sharing::{self, EnrollSecrets, Enrollment, NewCustodian};
 
@@ -601,4 +602,156 @@ fn the_record_source_is_shared_by_its_clones() {
     let mut bad = enrollment.cards[1].public.clone();
     bad[0] ^= 1;
     assert!(source.add(&bad).is_err());
+}
+
+fn admin(pin: &str) -> AdminPin {
+    AdminPin::new(pin.as_bytes()).unwrap()
+}
+
+/// The commands a card received, as upper-case hex of their first four bytes.
+fn headers(card: &mut OpenPgpCard<MemoryOpenPgp>) -> Vec<String> {
+    memory(card)
+        .log()
+        .iter()
+        .map(|e| hex::encode_upper(&e.command[..4]))
+        .collect()
+}
+
+#[test]
+fn a_key_is_generated_with_the_admin_pin_and_named_by_time_and_fingerprint() {
+    let mut card = fresh(MemoryOpenPgp::with_seed(80));
+    assert!(matches!(
+        card.select(),
+        Ok(SelectInfo {
+            state: LifeCycle::Blank,
+            ..
+        })
+    ));
+    let slot = card.key_slot().unwrap();
+    assert!(slot.existing.is_none() && slot.header.is_none() && slot.attributes_changeable);
+    memory(&mut card).clear_log();
+    card.verify_admin(&admin(DEFAULT_ADMIN_PIN)).unwrap();
+    let key = card.generate_key(None, 0x6563_D4C4).unwrap();
+    assert_eq!(Some(key), memory(&mut card).card_key());
+    let sent = headers(&mut card);
+    // VERIFY 83, the slot read again (6E, F9, 0101), C2, GENERATE 80, CF, C8.
+    assert_eq!(sent[0], "00200083");
+    assert_eq!(
+        sent[sent.len() - 4..],
+        ["00DA00C2", "00478000", "00DA00CF", "00DA00C8"]
+    );
+    let slot = card.key_slot().unwrap();
+    let existing = slot.existing.unwrap();
+    assert_eq!(existing.card_key, Some(key));
+    assert_eq!(existing.algorithm, AlgorithmAttributes::Cv25519Ecdh);
+    assert_eq!(
+        existing.fingerprint,
+        Some(Fingerprint(keygen::c8_fingerprint(&key, 0x6563_D4C4)))
+    );
+    // Selected again, the card is a personalised custodian card with that key.
+    let status = card.status().unwrap();
+    assert_eq!(status.state, LifeCycle::Personalised);
+    assert_eq!(
+        CardKey::from_card_point(&status.public_key.unwrap()).unwrap(),
+        key
+    );
+    // A card already set to cv25519 gets no PUT DATA C2.
+    memory(&mut card).clear_log();
+    let existing = card.key_slot().unwrap().existing;
+    let again = card.generate_key(existing.as_ref(), 0x6563_D4C5).unwrap();
+    assert_ne!(again, key);
+    assert!(!headers(&mut card).contains(&"00DA00C2".to_owned()));
+}
+
+#[test]
+fn a_wrong_admin_pin_counts_its_own_tries_and_generation_needs_it() {
+    let mut card = fresh(MemoryOpenPgp::with_seed(81));
+    card.select().unwrap();
+    assert!(matches!(
+        card.generate_key(None, 1),
+        Err(CardError::OpenPgpAdminPinNotVerified {
+            command: "PUT DATA C2"
+        })
+    ));
+    for left in [2, 1] {
+        let e = card.verify_admin(&admin("87654321")).unwrap_err();
+        assert!(
+            matches!(e, CardError::OpenPgpWrongAdminPin { tries_left } if tries_left == left),
+            "{e}"
+        );
+        assert!(e.is_pin_failure());
+        assert!(e.to_string().contains("admin PIN"), "{e}");
+    }
+    // The user PIN's tries are not the admin PIN's.
+    assert_eq!(memory(&mut card).user_tries(), 3);
+    card.verify_admin(&admin(DEFAULT_ADMIN_PIN)).unwrap();
+    for _ in 0..3 {
+        let _ = card.verify_admin(&admin("87654321"));
+    }
+    let e = card.verify_admin(&admin(DEFAULT_ADMIN_PIN)).unwrap_err();
+    assert!(matches!(e, CardError::OpenPgpAdminPinBlocked), "{e}");
+    assert!(e.is_pin_failure());
+    assert_eq!(memory(&mut card).count(0x47), 0);
+}
+
+#[test]
+fn a_key_there_is_never_overwritten_without_naming_it() {
+    for memory_card in [
+        MemoryOpenPgp::with_seed(82).with_cv25519_key(),
+        MemoryOpenPgp::with_seed(83).with_rsa_key(),
+    ] {
+        let before = memory_card.card_key();
+        let mut card = fresh(memory_card);
+        // An RSA key refuses the card for ceremonies, but init may see and replace it.
+        let _ = card.select();
+        let slot = card.key_slot().unwrap();
+        let existing = slot.existing.clone().expect("a key in the slot");
+        assert_eq!(existing.card_key, before);
+        card.verify_admin(&admin(DEFAULT_ADMIN_PIN)).unwrap();
+        let e = card.generate_key(None, 1).unwrap_err();
+        assert!(
+            matches!(e, CardError::OpenPgpKeyNotConfirmed { fingerprint } if fingerprint == existing.fingerprint),
+            "{e}"
+        );
+        let other = ExistingKey {
+            fingerprint: Some(Fingerprint([0x11; 20])),
+            ..existing.clone()
+        };
+        assert!(matches!(
+            card.generate_key(Some(&other), 1),
+            Err(CardError::OpenPgpKeyNotConfirmed { .. })
+        ));
+        assert!(
+            !headers(&mut card).contains(&"00478000".to_owned()),
+            "no GENERATE 80"
+        );
+        assert_eq!(memory(&mut card).card_key(), before);
+        let new = card.generate_key(Some(&existing), 2).unwrap();
+        assert_ne!(Some(new), before);
+        assert_eq!(memory(&mut card).card_key(), Some(new));
+    }
+}
+
+#[test]
+fn clearing_a_share_empties_the_header_then_the_sealed_part() {
+    let (cards, enrollment, _) = three_cards(84);
+    let mut card = fresh(cards.into_iter().next().unwrap());
+    write(&mut card, &enrollment, 0);
+    let slot = card.key_slot().unwrap();
+    assert_eq!(
+        slot.header.map(|h| h.index),
+        Some(enrollment.cards[0].index())
+    );
+    card.select().unwrap();
+    assert!(matches!(
+        card.clear_share(),
+        Err(CardError::OpenPgpPinNotVerified { .. })
+    ));
+    card.verify(&pin(DEFAULT_USER_PIN)).unwrap();
+    memory(&mut card).clear_log();
+    card.clear_share().unwrap();
+    assert_eq!(headers(&mut card), ["00DA0101", "00DA0103"]);
+    assert_eq!(memory(&mut card).private_use(0x0101), b"");
+    assert_eq!(memory(&mut card).private_use(0x0103), b"");
+    assert!(card.key_slot().unwrap().header.is_none());
 }
