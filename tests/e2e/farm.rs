@@ -250,6 +250,15 @@ impl Farm {
 /// OpenPGP card implementation, in vpcd readers of their own) plus a PC/SC context on
 /// the private pcscd, so every change it makes can be waited for until pcscd reports it.
 /// Reader indexes are the program's own, 0 and 1: not the farm's.
+/// Empties the OpenPGP readers when dropped (see [`OpenPgp::cleared`]).
+pub struct ClearedOpenPgp<'a>(&'a OpenPgp);
+
+impl Drop for ClearedOpenPgp<'_> {
+    fn drop(&mut self) {
+        self.0.clear_all();
+    }
+}
+
 pub struct OpenPgp {
     control: Control,
     ctx: pcsc::Context,
@@ -311,6 +320,13 @@ impl OpenPgp {
 
     /// Pulls every OpenPGP card out and returns once pcscd reports every OpenPGP reader
     /// empty.
+    /// Empties the OpenPGP readers now and again when the guard goes, however the test ends,
+    /// so the every-reader ceremonies of other tests see no card of this one.
+    pub fn cleared(&self) -> ClearedOpenPgp<'_> {
+        self.clear_all();
+        ClearedOpenPgp(self)
+    }
+
     pub fn clear_all(&self) {
         self.control.request("clear");
         for (i, name) in self.readers.iter().enumerate() {

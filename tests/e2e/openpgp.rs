@@ -12,16 +12,6 @@ use crate::run::{pin_file, run, run_ok, scratch, show};
 /// The factory user PIN of the virtual cards (opcard's default).
 const USER_PIN: &str = "123456";
 
-/// Empties the OpenPGP readers when the test ends, however it ends, so the every-reader
-/// ceremonies of other tests see no card of this one.
-struct Cleared<'a>(&'a OpenPgp);
-
-impl Drop for Cleared<'_> {
-    fn drop(&mut self) {
-        self.0.clear_all();
-    }
-}
-
 /// Gives the OpenPGP card in `reader` a cv25519 decryption key: admin PIN, algorithm
 /// attributes C2 = cv25519, GENERATE in the decryption slot.
 fn make_decryption_key(openpgp: &OpenPgp, reader: usize) {
@@ -124,8 +114,7 @@ fn a_set_of_three_applet_cards_and_two_openpgp_cards_recovers_with_any_mix() {
     let _guard = farm::lock();
     let farm = Farm::connect();
     let openpgp = OpenPgp::connect();
-    openpgp.clear_all();
-    let _cleared = Cleared(&openpgp);
+    let _cleared = openpgp.cleared();
     let dir = scratch("openpgp-mixed");
     let applet: Vec<Custodian> = personalise(&farm, &dir, 3);
     let pgp_cards = [openpgp.new_card(), openpgp.new_card()];
@@ -259,8 +248,7 @@ fn an_openpgp_custodian_is_checked_and_its_wrong_and_blocked_pin_are_named() {
     let _guard = farm::lock();
     let farm = Farm::connect();
     let openpgp = OpenPgp::connect();
-    openpgp.clear_all();
-    let _cleared = Cleared(&openpgp);
+    let _cleared = openpgp.cleared();
     let dir = scratch("openpgp-pins");
     let applet: Vec<Custodian> = personalise(&farm, &dir, 1);
     let card = openpgp.new_card();

@@ -12,16 +12,6 @@ use crate::run::{pin_file, run, scratch, show};
 /// The factory admin PIN of the virtual cards (opcard's default).
 const ADMIN_PIN: &str = "12345678";
 
-/// Empties the OpenPGP readers when the test ends, however it ends, so the every-reader
-/// ceremonies of other tests see no card of this one.
-struct Cleared<'a>(&'a OpenPgp);
-
-impl Drop for Cleared<'_> {
-    fn drop(&mut self) {
-        self.0.clear_all();
-    }
-}
-
 /// The fingerprint on the last line of a successful init or of `status`.
 fn fingerprint(out: &std::process::Output) -> String {
     text(&out.stdout)
@@ -49,8 +39,7 @@ fn status(reader: &str) -> (String, Option<String>) {
 fn init_generates_keeps_and_replaces_an_openpgp_cards_key_only_as_asked() {
     let _guard = crate::farm::lock();
     let openpgp = OpenPgp::connect();
-    openpgp.clear_all();
-    let _cleared = Cleared(&openpgp);
+    let _cleared = openpgp.cleared();
     let dir = scratch("openpgp-init");
     let admin = pin_file(&dir, "admin", &[ADMIN_PIN.to_owned()]);
     let admin = admin.to_str().unwrap();
@@ -153,8 +142,7 @@ fn init_generates_keeps_and_replaces_an_openpgp_cards_key_only_as_asked() {
 fn a_wrong_admin_pin_is_a_pin_failure_with_its_tries_left() {
     let _guard = crate::farm::lock();
     let openpgp = OpenPgp::connect();
-    openpgp.clear_all();
-    let _cleared = Cleared(&openpgp);
+    let _cleared = openpgp.cleared();
     let dir = scratch("openpgp-init-admin");
     let wrong = pin_file(&dir, "admin", &["87654321".to_owned()]);
     let card = openpgp.new_card();

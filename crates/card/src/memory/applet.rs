@@ -528,18 +528,7 @@ impl MemoryApplet {
 
     /// Sends min(Ne, len) bytes and keeps the rest for GET RESPONSE (`61xx`).
     fn respond(&mut self, data: Vec<u8>, ne: usize) -> (Zeroizing<Vec<u8>>, u16) {
-        let mut data = Zeroizing::new(data);
-        if data.len() <= ne {
-            return (data, SW_OK);
-        }
-        let rest = Zeroizing::new(data[ne..].to_vec());
-        data.truncate(ne);
-        let sw = 0x6100
-            | if rest.len() >= 256 {
-                0
-            } else {
-                rest.len() as u16
-            };
+        let (data, sw, rest) = split_for_get_response(data, ne);
         self.output = rest;
         (data, sw)
     }
@@ -890,4 +879,26 @@ impl Transport for MemoryApplet {
         self.power_up();
         Ok(())
     }
+}
+
+/// An answer cut to Ne bytes as ISO 7816-4 cards do: what is sent now, its status word
+/// (`9000`, or `61xx` with the bytes left, `6100` for 256 or more) and what GET RESPONSE
+/// gives next; shared by the in-memory applet and OpenPGP card.
+pub(super) fn split_for_get_response(
+    data: Vec<u8>,
+    ne: usize,
+) -> (Zeroizing<Vec<u8>>, u16, Zeroizing<Vec<u8>>) {
+    let mut data = Zeroizing::new(data);
+    if data.len() <= ne {
+        return (data, SW_OK, Zeroizing::new(Vec::new()));
+    }
+    let rest = Zeroizing::new(data[ne..].to_vec());
+    data.truncate(ne);
+    let sw = 0x6100
+        | if rest.len() >= 256 {
+            0
+        } else {
+            rest.len() as u16
+        };
+    (data, sw, rest)
 }

@@ -333,18 +333,7 @@ impl MemoryOpenPgp {
 
     /// Sends min(Ne, len) bytes and keeps the rest for GET RESPONSE (`61xx`).
     fn respond(&mut self, data: Vec<u8>, ne: usize) -> (Zeroizing<Vec<u8>>, u16) {
-        let mut data = Zeroizing::new(data);
-        if data.len() <= ne {
-            return (data, SW_OK);
-        }
-        let rest = Zeroizing::new(data[ne..].to_vec());
-        data.truncate(ne);
-        let sw = 0x6100
-            | if rest.len() >= 256 {
-                0
-            } else {
-                rest.len() as u16
-            };
+        let (data, sw, rest) = super::applet::split_for_get_response(data, ne);
         self.output = rest;
         (data, sw)
     }
