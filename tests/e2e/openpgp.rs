@@ -345,3 +345,53 @@ fn an_openpgp_custodian_is_checked_and_its_wrong_and_blocked_pin_are_named() {
     );
     assert!(!out.exists());
 }
+
+#[test]
+fn an_openpgp_card_joins_a_set_of_applet_cards_with_add_card_and_then_recovers() {
+    let _guard = farm::lock();
+    let farm = Farm::connect();
+    let openpgp = OpenPgp::connect();
+    let _cleared = openpgp.cleared();
+    let dir = scratch("openpgp-add-card");
+    let master = b"a key that gains an OpenPGP custodian".to_vec();
+    let (applet, _, _) = crate::fixtures::enrolled(&farm, &dir, "grow-pgp", 2, 2, &master);
+    let bundle = dir.join("grow-pgp.quorum.json");
+    let card = openpgp.new_card();
+    openpgp.insert(&card, 0);
+    make_decryption_key(&openpgp, 0);
+    let (fp, _) = fingerprint_of(openpgp.reader_name(0));
+    let mut lines: Vec<String> = applet
+        .iter()
+        .map(|c| format!("{} {}", c.fingerprint, c.pin))
+        .collect();
+    lines.push(format!("{fp} {USER_PIN}"));
+    let pins = pin_file(&dir, "all.pins", &lines);
+
+    // Both applet custodians bring their cards; the OpenPGP card is the new one.
+    present(&farm, &[&applet[0], &applet[1]]);
+    let added = run_ok(&[
+        "add-card",
+        "--bundle",
+        bundle.to_str().unwrap(),
+        "--new",
+        &fp,
+        "--name",
+        "Olga (OpenPGP)",
+        "--pin-file",
+        pins.to_str().unwrap(),
+    ]);
+    assert!(
+        text(&added.stdout).contains(&format!("card {fp}")),
+        "{}",
+        show(&added)
+    );
+    let (_, status) = fingerprint_of(openpgp.reader_name(0));
+    assert!(status.contains("State:       ENROLLED"), "{status}");
+
+    // One applet card and the new OpenPGP card recover, through the updated bundle.
+    present(&farm, &[&applet[1]]);
+    let out = dir.join("recovered");
+    let done = recover(Some(&bundle), &pins, &out);
+    assert!(done.status.success(), "{}", show(&done));
+    assert_eq!(std::fs::read(&out).unwrap(), master);
+}
