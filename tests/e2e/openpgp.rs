@@ -395,3 +395,74 @@ fn an_openpgp_card_joins_a_set_of_applet_cards_with_add_card_and_then_recovers()
     assert!(done.status.success(), "{}", show(&done));
     assert_eq!(std::fs::read(&out).unwrap(), master);
 }
+
+#[test]
+fn a_reshare_moves_a_set_with_an_openpgp_custodian_to_fresh_cards_and_wipes_its_share() {
+    let _guard = farm::lock();
+    let farm = Farm::connect();
+    let openpgp = OpenPgp::connect();
+    let _cleared = openpgp.cleared();
+    let dir = scratch("openpgp-reshare");
+    let cards: Vec<Custodian> = personalise(&farm, &dir, 4);
+    let (old, fresh) = cards.split_at(2);
+    let card = openpgp.new_card();
+    openpgp.insert(&card, 0);
+    make_decryption_key(&openpgp, 0);
+    let (fp, _) = fingerprint_of(openpgp.reader_name(0));
+    let mut lines: Vec<String> = cards
+        .iter()
+        .map(|c| format!("{} {}", c.fingerprint, c.pin))
+        .collect();
+    lines.push(format!("{fp} {USER_PIN}"));
+    let pins = pin_file(&dir, "pins", &lines);
+
+    // The old set: two applet cards and the OpenPGP card, 2-of-3.
+    present(&farm, &[&old[0], &old[1]]);
+    let old_bundle = dir.join("old.quorum.json");
+    let master = dir.join("master.key");
+    run_ok(&[
+        "enroll",
+        "--threshold",
+        "2",
+        "--label",
+        "old-with-pgp",
+        "--generate",
+        "32",
+        "--out",
+        master.to_str().unwrap(),
+        "--bundle",
+        old_bundle.to_str().unwrap(),
+        "--pin-file",
+        pins.to_str().unwrap(),
+    ]);
+    let secret = std::fs::read(&master).unwrap();
+
+    // Every card present: the old set's three and two fresh applet cards.
+    present(&farm, &[&old[0], &old[1], &fresh[0], &fresh[1]]);
+    let new_bundle = dir.join("new.quorum.json");
+    let done = run(&[
+        "reshare",
+        "--threshold",
+        "2",
+        "--label",
+        "new-without-pgp",
+        "--bundle",
+        old_bundle.to_str().unwrap(),
+        "--new-bundle",
+        new_bundle.to_str().unwrap(),
+        "--pin-file",
+        pins.to_str().unwrap(),
+    ]);
+    assert!(done.status.success(), "{}", show(&done));
+    let (_, status) = fingerprint_of(openpgp.reader_name(0));
+    assert!(
+        status.contains("State:       PERSONALISED"),
+        "the OpenPGP card's share is wiped, its key kept: {status}"
+    );
+
+    present(&farm, &[&fresh[0], &fresh[1]]);
+    let out = dir.join("recovered");
+    let recovered = recover(Some(&new_bundle), &pins, &out);
+    assert!(recovered.status.success(), "{}", show(&recovered));
+    assert_eq!(std::fs::read(&out).unwrap(), secret);
+}

@@ -347,7 +347,7 @@ pub fn reshare(
         if presenter.interrupted() {
             return Err(stopped(2, &progress));
         }
-        wipe(&mut presenter, &g.retire, &mut progress, out)?
+        wipe(&mut presenter, &g.retire, &req.pins, &mut progress, out)?
     };
     Ok(Reshared {
         enrollment,
@@ -792,6 +792,7 @@ fn write_cards(
 fn wipe(
     presenter: &mut Presenter<'_>,
     retire: &[OldCard],
+    pins: &PinPolicy<'_>,
     progress: &mut Standing,
     out: &mut dyn Progress,
 ) -> Result<Vec<String>, CeremonyError> {
@@ -822,7 +823,7 @@ fn wipe(
             break;
         };
         let o = &retire[i];
-        wipe_one(&mut p.card, &o.reader, &o.key, progress, out)?;
+        wipe_one(&mut p.card, &o.reader, &o.key, pins, progress, out)?;
         wiped.push(o.key.fingerprint());
         if wiped.len() == retire.len() {
             presenter.finish(out, p);
@@ -839,10 +840,27 @@ fn wipe_one(
     session: &mut dyn CustodianCard,
     reader: &str,
     key: &CardKey,
+    pins: &PinPolicy<'_>,
     progress: &mut Standing,
     out: &mut dyn Progress,
 ) -> Result<(), CeremonyError> {
     let fp = key.fingerprint();
+    // Erasing an OpenPGP card's share writes its data objects, which needs its user PIN
+    // (the applet's FACTORY RESET needs none); a card opened in phase 0 still has it.
+    if session.openpgp().is_some() {
+        verify_pin(session, pins, &fp, reader, out).map_err(|e| match e {
+            CeremonyError::Card { source, .. } => interrupted(
+                2,
+                Cause::WipeFailed {
+                    card: fp.clone(),
+                    reader: reader.to_owned(),
+                    source,
+                },
+                progress,
+            ),
+            other => phase_error(2, other, progress),
+        })?;
+    }
     session.factory_reset().map_err(|source| {
         let cause = Cause::WipeFailed {
             card: fp.clone(),
