@@ -35,6 +35,31 @@ fn make_decryption_key(openpgp: &OpenPgp, reader: usize) {
     drop(card);
 }
 
+/// A new virtual OpenPGP card in OpenPGP reader `reader`, given its cv25519 key; returns its
+/// fingerprint in quorum's form.
+fn keyed_card(openpgp: &OpenPgp, reader: usize) -> String {
+    let card = openpgp.new_card();
+    openpgp.insert(&card, reader);
+    make_decryption_key(openpgp, reader);
+    fingerprint_of(openpgp.reader_name(reader)).0
+}
+
+/// A PIN file for these applet cards and OpenPGP cards (each with `openpgp_pin`).
+fn pins_for(
+    dir: &Path,
+    name: &str,
+    applet: &[Custodian],
+    openpgp: &[String],
+    openpgp_pin: &str,
+) -> std::path::PathBuf {
+    let mut lines: Vec<String> = applet
+        .iter()
+        .map(|c| format!("{} {}", c.fingerprint, c.pin))
+        .collect();
+    lines.extend(openpgp.iter().map(|fp| format!("{fp} {openpgp_pin}")));
+    pin_file(dir, name, &lines)
+}
+
 /// The card's fingerprint in quorum's form, as `quorumctl status` prints it.
 fn fingerprint_of(reader: &str) -> (String, String) {
     let status = text(&run_ok(&["status", "--reader", reader]).stdout);
@@ -142,12 +167,7 @@ fn a_set_of_three_applet_cards_and_two_openpgp_cards_recovers_with_any_mix() {
         );
     }
 
-    let mut lines: Vec<String> = applet
-        .iter()
-        .map(|c| format!("{} {}", c.fingerprint, c.pin))
-        .collect();
-    lines.extend(pgp_fps.iter().map(|fp| format!("{fp} {USER_PIN}")));
-    let pins = pin_file(&dir, "pins", &lines);
+    let pins = pins_for(&dir, "pins", &applet, &pgp_fps, USER_PIN);
     let master = dir.join("master.key");
     let bundle = dir.join("mixed.quorum.json");
     let enrolled = run_ok(&[
@@ -251,25 +271,14 @@ fn an_openpgp_custodian_is_checked_and_its_wrong_and_blocked_pin_are_named() {
     let _cleared = openpgp.cleared();
     let dir = scratch("openpgp-pins");
     let applet: Vec<Custodian> = personalise(&farm, &dir, 1);
-    let card = openpgp.new_card();
-    openpgp.insert(&card, 0);
-    make_decryption_key(&openpgp, 0);
-    let (fp, _) = fingerprint_of(openpgp.reader_name(0));
-    let good = pin_file(
-        &dir,
-        "pins",
-        &[
-            format!("{} {}", applet[0].fingerprint, applet[0].pin),
-            format!("{fp} {USER_PIN}"),
-        ],
-    );
-    let wrong = pin_file(
+    let fp = keyed_card(&openpgp, 0);
+    let good = pins_for(&dir, "pins", &applet, std::slice::from_ref(&fp), USER_PIN);
+    let wrong = pins_for(
         &dir,
         "wrong-pins",
-        &[
-            format!("{} {}", applet[0].fingerprint, applet[0].pin),
-            format!("{fp} 999999"),
-        ],
+        &applet,
+        std::slice::from_ref(&fp),
+        "999999",
     );
     let bundle = dir.join("pins.quorum.json");
     let master = dir.join("master.key");
@@ -356,16 +365,14 @@ fn an_openpgp_card_joins_a_set_of_applet_cards_with_add_card_and_then_recovers()
     let master = b"a key that gains an OpenPGP custodian".to_vec();
     let (applet, _, _) = crate::fixtures::enrolled(&farm, &dir, "grow-pgp", 2, 2, &master);
     let bundle = dir.join("grow-pgp.quorum.json");
-    let card = openpgp.new_card();
-    openpgp.insert(&card, 0);
-    make_decryption_key(&openpgp, 0);
-    let (fp, _) = fingerprint_of(openpgp.reader_name(0));
-    let mut lines: Vec<String> = applet
-        .iter()
-        .map(|c| format!("{} {}", c.fingerprint, c.pin))
-        .collect();
-    lines.push(format!("{fp} {USER_PIN}"));
-    let pins = pin_file(&dir, "all.pins", &lines);
+    let fp = keyed_card(&openpgp, 0);
+    let pins = pins_for(
+        &dir,
+        "all.pins",
+        &applet,
+        std::slice::from_ref(&fp),
+        USER_PIN,
+    );
 
     // Both applet custodians bring their cards; the OpenPGP card is the new one.
     present(&farm, &[&applet[0], &applet[1]]);
@@ -405,16 +412,8 @@ fn a_reshare_moves_a_set_with_an_openpgp_custodian_to_fresh_cards_and_wipes_its_
     let dir = scratch("openpgp-reshare");
     let cards: Vec<Custodian> = personalise(&farm, &dir, 4);
     let (old, fresh) = cards.split_at(2);
-    let card = openpgp.new_card();
-    openpgp.insert(&card, 0);
-    make_decryption_key(&openpgp, 0);
-    let (fp, _) = fingerprint_of(openpgp.reader_name(0));
-    let mut lines: Vec<String> = cards
-        .iter()
-        .map(|c| format!("{} {}", c.fingerprint, c.pin))
-        .collect();
-    lines.push(format!("{fp} {USER_PIN}"));
-    let pins = pin_file(&dir, "pins", &lines);
+    let fp = keyed_card(&openpgp, 0);
+    let pins = pins_for(&dir, "pins", &cards, std::slice::from_ref(&fp), USER_PIN);
 
     // The old set: two applet cards and the OpenPGP card, 2-of-3.
     present(&farm, &[&old[0], &old[1]]);

@@ -189,31 +189,33 @@ impl Token {
     /// the key wrapped is refused before the secret is recovered; `NoWrapPath` lists what
     /// is missing. Trial at import time still decides (a listed mechanism may refuse).
     pub fn wrapped_import_offered(&self) -> Result<(), HsmError> {
-        let mut missing = Vec::new();
-        if !self.lists(MechanismType::RSA_PKCS_KEY_PAIR_GEN) {
-            missing.push("CKM_RSA_PKCS_KEY_PAIR_GEN (the one-time unwrap key): not offered");
-        }
+        let pair = self.lists(MechanismType::RSA_PKCS_KEY_PAIR_GEN);
         let rsa_aes = self.knows(standard(CKM_RSA_AES_KEY_WRAP));
         let oaep = self.lists(MechanismType::RSA_PKCS_OAEP);
         let kwp = self.knows(standard(CKM_AES_KEY_WRAP_KWP))
             || self.lists(MechanismType::AES_KEY_WRAP_PAD);
-        if !rsa_aes {
-            missing.push("CKM_RSA_AES_KEY_WRAP: not offered");
-        }
-        if !oaep {
-            missing.push("CKM_RSA_PKCS_OAEP: not offered");
-        }
-        if !kwp {
-            missing.push("CKM_AES_KEY_WRAP_KWP and CKM_AES_KEY_WRAP_PAD: not offered");
-        }
-        let pair = self.lists(MechanismType::RSA_PKCS_KEY_PAIR_GEN);
         if pair && (rsa_aes || (oaep && kwp)) {
-            Ok(())
-        } else {
-            Err(HsmError::NoWrapPath {
-                tried: missing.join("; "),
-            })
+            return Ok(());
         }
+        let missing: Vec<&str> = [
+            (
+                pair,
+                "CKM_RSA_PKCS_KEY_PAIR_GEN (the one-time unwrap key): not offered",
+            ),
+            (rsa_aes, "CKM_RSA_AES_KEY_WRAP: not offered"),
+            (oaep, "CKM_RSA_PKCS_OAEP: not offered"),
+            (
+                kwp,
+                "CKM_AES_KEY_WRAP_KWP and CKM_AES_KEY_WRAP_PAD: not offered",
+            ),
+        ]
+        .into_iter()
+        .filter(|(offered, _)| !offered)
+        .map(|(_, what)| what)
+        .collect();
+        Err(HsmError::NoWrapPath {
+            tried: missing.join("; "),
+        })
     }
 
     /// Creates the key `key_label` in the token from `secret` without the secret ever being

@@ -39,12 +39,9 @@ pub(crate) fn recover_set(
     logged: &mut Logged,
     report: &mut Report,
 ) -> Result<(), Failure> {
+    // --key-type, --key-usage, --replace and --allow-plaintext-import need --to-pkcs11
+    // (the grammar says so); the token options are shared with enroll and checked here.
     let to_token = TokenEnd::from_args(args.to_pkcs11.as_deref(), "--to-pkcs11", &args.token)?;
-    if to_token.is_none() && !args.key_usage.is_empty() {
-        return Err(Failure::Usage(
-            "--key-usage says what a key imported with --to-pkcs11 may do; this recovery imports none. Nothing was done".to_owned(),
-        ));
-    }
     // Where the secret goes is settled before any card: a file, standard output by name,
     // or a token (opened, its PIN checked); never standard output by default (a
     // `| tee log` would keep the secret).

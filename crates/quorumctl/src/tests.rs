@@ -208,3 +208,22 @@ fn a_commands_help_keeps_the_global_options_under_their_own_heading() {
         );
     }
 }
+
+#[test]
+fn the_token_import_options_need_a_token_to_import_into() {
+    for extra in [
+        &["--key-usage", "encrypt"][..],
+        &["--key-type", "aes"],
+        &["--replace"],
+        &["--allow-plaintext-import"],
+    ] {
+        let mut args = vec!["recover", "--out", "x"];
+        args.extend_from_slice(extra);
+        let e = parse(&args).unwrap_err();
+        assert_eq!(
+            e.kind(),
+            clap::error::ErrorKind::MissingRequiredArgument,
+            "{extra:?}"
+        );
+    }
+}
