@@ -365,6 +365,20 @@ impl OpenPgp {
         })
     }
 
+    /// The OpenPGP program's index of the reader named `name` (its own readers come first,
+    /// then the pinpads, which take its cards too).
+    pub fn index_of(&self, name: &str) -> usize {
+        self.readers
+            .iter()
+            .position(|r| r == name)
+            .unwrap_or_else(|| {
+                panic!(
+                    "the OpenPGP program serves no reader {name:?}: {:?}",
+                    self.readers
+                )
+            })
+    }
+
     /// Connects to the card in an OpenPGP reader directly (shared mode).
     pub fn connect_card(&self, reader_index: usize) -> pcsc::Card {
         let name = CString::new(self.reader_name(reader_index)).expect("no NUL in reader names");

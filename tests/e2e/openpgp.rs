@@ -10,11 +10,11 @@ use crate::fixtures::{personalise, present, text, Custodian};
 use crate::run::{pin_file, run, run_ok, scratch, show};
 
 /// The factory user PIN of the virtual cards (opcard's default).
-const USER_PIN: &str = "123456";
+pub(crate) const USER_PIN: &str = "123456";
 
 /// Gives the OpenPGP card in `reader` a cv25519 decryption key: admin PIN, algorithm
 /// attributes C2 = cv25519, GENERATE in the decryption slot.
-fn make_decryption_key(openpgp: &OpenPgp, reader: usize) {
+pub(crate) fn make_decryption_key(openpgp: &OpenPgp, reader: usize) {
     let card = openpgp.connect_card(reader);
     let select = [
         0x00, 0xA4, 0x04, 0x00, 0x06, 0xD2, 0x76, 0x00, 0x01, 0x24, 0x01, 0x00,
@@ -61,7 +61,7 @@ fn pins_for(
 }
 
 /// The card's fingerprint in quorum's form, as `quorumctl status` prints it.
-fn fingerprint_of(reader: &str) -> (String, String) {
+pub(crate) fn fingerprint_of(reader: &str) -> (String, String) {
     let status = text(&run_ok(&["status", "--reader", reader]).stdout);
     let fp = status
         .lines()

@@ -999,9 +999,8 @@ mod tests {
     }
 
     use crate::transport::scripted::{
-        pinpad_reader, GET_FEATURES, VERIFY_DIRECT, VERIFY_STRUCTURE_30S,
+        pinpad_reader, GET_FEATURES, MODIFY_DIRECT, VERIFY_DIRECT, VERIFY_STRUCTURE_30S,
     };
-    const MODIFY_DIRECT: u32 = 0x4233_0007;
     /// PIN_MODIFY_STRUCTURE for quorum with a 30 s timeout, written out field by field.
     const MODIFY_STRUCTURE_30S: &str = "1E 00 82 0C 00 00 0C 0C06 03 02 03 0904 000102 000000 \
          1D000000 00240081 18 FFFFFFFFFFFFFFFFFFFFFFFF FFFFFFFFFFFFFFFFFFFFFFFF";

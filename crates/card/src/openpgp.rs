@@ -30,7 +30,7 @@ use zeroize::Zeroizing;
 use crate::card::{no_data, ApduStats, Card, CardError, Unsuitable};
 use crate::custodian::CustodianCard;
 use crate::transport::Transport;
-use quorum_protocol::apdu::part10::{PinVerify, PinpadFeatures};
+use quorum_protocol::apdu::part10::{PinModify, PinVerify, PinpadFeatures};
 use quorum_protocol::apdu::{
     Capabilities, CardStatus, CommandApdu, LifeCycle, ProtocolVersion, PutRecordStream, SelectInfo,
     StatusWord, DH_LEN, POINT_LEN,
@@ -294,10 +294,7 @@ impl<T: Transport> OpenPgpCard<T> {
     /// block), from the spec's minimum to the card's maximum for that PIN.
     fn verify_on_keypad(&mut self, pin: PinRef, timeout_secs: u8) -> Result<(), CardError> {
         let pinpad = self.card.pinpad()?.ok_or(CardError::NoPinpad)?;
-        let max = self.facts.as_ref().map_or(PIN_MAX as u8, |f| match pin {
-            PinRef::UserDecipher => f.pw_status.pw1_max_len.max(6),
-            PinRef::Admin => f.pw_status.pw3_max_len.max(8),
-        });
+        let max = self.keypad_max(pin, &pinpad)?;
         let structure = PinVerify::openpgp(pin, max, timeout_secs)
             .encode()
             .expect("the OpenPGP verify structure is well formed");
@@ -307,20 +304,33 @@ impl<T: Transport> OpenPgpCard<T> {
             "VERIFY",
             &structure,
         )?;
-        match sw {
-            StatusWord::Success => no_data("VERIFY", "VERIFY PIN DIRECT", &data),
-            StatusWord::PinpadTimeout => Err(CardError::PinpadTimeout {
-                seconds: timeout_secs,
-            }),
-            StatusWord::PinpadCancelled => Err(CardError::PinpadCancelled),
-            StatusWord::PinpadLength => Err(CardError::OpenPgpPinpadRefused { sw }),
-            StatusWord::Other(crate::card::pinpad::SW_PINPAD_REQUEST_REFUSED) => {
-                Err(CardError::OpenPgpPinpadRefused { sw })
-            }
-            sw => Err(match pin {
-                PinRef::UserDecipher => status_error("VERIFY", "user PIN", sw),
-                PinRef::Admin => admin_status_error("VERIFY", sw),
-            }),
+        keypad_outcome(pin, "VERIFY", "VERIFY PIN DIRECT", &data, sw, timeout_secs)
+    }
+
+    /// The most characters to let the keypad take for `pin`: the card's maximum from C4 (the
+    /// spec's 127 before the card is identified), capped by the reader's bMaxPINSize where it
+    /// states one (a firmware refuses a structure asking for more); refused when the reader
+    /// takes fewer than the spec's minimum.
+    fn keypad_max(&mut self, pin: PinRef, pinpad: &PinpadFeatures) -> Result<u8, CardError> {
+        let (min, card_max) = match pin {
+            PinRef::UserDecipher => (
+                command::USER_PIN_MIN as u8,
+                self.facts.as_ref().map(|f| f.pw_status.pw1_max_len),
+            ),
+            PinRef::Admin => (
+                command::ADMIN_PIN_MIN as u8,
+                self.facts.as_ref().map(|f| f.pw_status.pw3_max_len),
+            ),
+        };
+        let card_max = card_max.unwrap_or(PIN_MAX as u8).max(min);
+        let reader_max = match pinpad.tlv_properties {
+            Some(code) => self.card.pinpad_pin_sizes(code)?.max,
+            None => None,
+        };
+        match reader_max {
+            Some(reader) if reader < min => Err(CardError::OpenPgpPinpadTooShort { reader, min }),
+            Some(reader) => Ok(card_max.min(reader)),
+            None => Ok(card_max),
         }
     }
 
@@ -334,6 +344,34 @@ impl<T: Transport> OpenPgpCard<T> {
         );
         // A PinBlock holds 6 to 12 digits, within the spec's 6 to 127 bytes.
         Ok(UserPin::new(&digits).expect("a PIN block's digits fit an OpenPGP user PIN"))
+    }
+}
+
+/// What a keypad entry for an OpenPGP card came to: the reader's own answers (timeout, cancel,
+/// mismatch, refused length) or the card's status word for `pin`.
+fn keypad_outcome(
+    pin: PinRef,
+    command: &'static str,
+    feature: &'static str,
+    data: &[u8],
+    sw: StatusWord,
+    timeout_secs: u8,
+) -> Result<(), CardError> {
+    match sw {
+        StatusWord::Success => no_data(command, feature, data),
+        StatusWord::PinpadTimeout => Err(CardError::PinpadTimeout {
+            seconds: timeout_secs,
+        }),
+        StatusWord::PinpadCancelled => Err(CardError::PinpadCancelled),
+        StatusWord::PinpadMismatch => Err(CardError::PinpadMismatch),
+        StatusWord::PinpadLength => Err(CardError::OpenPgpPinpadRefused { sw }),
+        StatusWord::Other(crate::card::pinpad::SW_PINPAD_REQUEST_REFUSED) => {
+            Err(CardError::OpenPgpPinpadRefused { sw })
+        }
+        sw => Err(match pin {
+            PinRef::UserDecipher => status_error(command, "user PIN", sw),
+            PinRef::Admin => admin_status_error(command, sw),
+        }),
     }
 }
 
@@ -512,11 +550,31 @@ impl<T: Transport> CustodianCard for OpenPgpCard<T> {
             .map(drop)
     }
 
-    fn change_pin_on_pinpad(&mut self, _timeout_secs: u8) -> Result<(), CardError> {
-        Err(CardError::NotOnOpenPgp {
-            operation: "change its user PIN on a PIN pad reader",
-            reason: "quorum has no OpenPGP MODIFY PIN DIRECT structure yet; change it with the PIN typed on this computer, or with the card vendor's tool",
-        })
+    /// CHANGE REFERENCE DATA `00 24 00 81` with the current and new user PIN typed on the
+    /// keypad (MODIFY PIN DIRECT, variable-length ASCII as GnuPG builds it).
+    fn change_pin_on_pinpad(&mut self, timeout_secs: u8) -> Result<(), CardError> {
+        let pinpad = self.card.pinpad()?.ok_or(CardError::NoPinpad)?;
+        let code = pinpad
+            .modify_pin_direct
+            .ok_or(CardError::PinpadCannotChange)?;
+        let max = self.keypad_max(PinRef::UserDecipher, &pinpad)?;
+        let structure = PinModify::openpgp_user(max, timeout_secs)
+            .encode()
+            .expect("the OpenPGP modify structure is well formed");
+        let (data, sw) = self.card.pinpad_exchange(
+            code,
+            "MODIFY PIN DIRECT",
+            "CHANGE REFERENCE DATA",
+            &structure,
+        )?;
+        keypad_outcome(
+            PinRef::UserDecipher,
+            "CHANGE REFERENCE DATA",
+            "MODIFY PIN DIRECT",
+            &data,
+            sw,
+            timeout_secs,
+        )
     }
 
     /// Stores the sealed part in 0103, then the header in 0101 (the spec's order), reads

@@ -354,6 +354,16 @@ pub enum CeremonyError {
     /// stop error).
     #[error("stopped on request (Ctrl-C or a termination signal); no card was changed")]
     Interrupted,
+    /// The same exchange failed again and again with the card never leaving its reader (a
+    /// reader or card that keeps failing, not a card pulled out): the ceremony stops instead
+    /// of retrying without end.
+    #[error("the reader {reader} failed an exchange {times} times in this ceremony although the card never left it; the card was not used further (what the step did before the failure is said above). Check the reader (unplug it and plug it in again) or use another one, then start the ceremony again")]
+    ReaderKeepsFailing {
+        /// The reader.
+        reader: String,
+        /// How many failures in a row.
+        times: u8,
+    },
     /// The journal (the ceremony log) could not record that cards are about to be written.
     #[error(
         "the ceremony log could not record that the write phase starts ({0}); nothing was written"

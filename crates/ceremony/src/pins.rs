@@ -595,6 +595,7 @@ pub(crate) mod tests {
     const PINPAD: PinpadFeatures = PinpadFeatures {
         verify_pin_direct: 0x4233_0006,
         modify_pin_direct: Some(0x4233_0007),
+        tlv_properties: None,
     };
 
     #[test]

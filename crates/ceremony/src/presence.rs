@@ -88,7 +88,13 @@ pub struct Presenter<'a> {
     kept: VecDeque<(Presented, CardKey)>,
     /// The public records OpenPGP cards do not store (a bundle's, or those being written).
     records: RecordSource,
+    /// Failures in a row after which the card never left its reader (see [`Presenter::put_back`]).
+    stayed: u8,
 }
+
+/// How often a card that never left its reader is used again after a failed exchange before
+/// the ceremony stops: a reader hiccup is forgiven, a reader that always fails is not.
+const STAYED_LIMIT: u8 = 3;
 
 /// A card handed back by [`Presenter::recall`].
 pub struct Recalled {
@@ -144,6 +150,7 @@ impl<'a> Presenter<'a> {
             interrupt,
             kept: VecDeque::new(),
             records: RecordSource::new(),
+            stayed: 0,
         })
     }
 
@@ -227,7 +234,17 @@ impl<'a> Presenter<'a> {
         let over = |left: Option<Duration>| left.is_some_and(|l| l.is_zero());
         // pcscd notices a pulled card within one poll; a card that never left (a reader
         // hiccup) is used again at once.
-        self.wait_removal(reader, Some(PCSC_NOTICE))?;
+        if self.wait_removal(reader, Some(PCSC_NOTICE))? {
+            self.stayed = 0;
+        } else {
+            self.stayed += 1;
+            if self.stayed >= STAYED_LIMIT {
+                return Err(CeremonyError::ReaderKeepsFailing {
+                    reader: reader.to_owned(),
+                    times: self.stayed,
+                });
+            }
+        }
         out.tell(Event::Presence(Told::PutBack {
             wanted: wanted.clone(),
             reader: reader.to_owned(),

@@ -181,6 +181,7 @@ impl Exit for CeremonyError {
                 ExitStatus::Interrupted
             }
             CeremonyError::StartNotLogged(_) => ExitStatus::Log,
+            CeremonyError::ReaderKeepsFailing { .. } => ExitStatus::Card,
             CeremonyError::Pin(_) => ExitStatus::Pin,
             CeremonyError::SecretIo(
                 SecretIoError::StdinIsTerminal | SecretIoError::StdoutIsTerminal,

@@ -169,6 +169,14 @@ pub enum CardError {
         /// The status word the reader answered.
         sw: StatusWord,
     },
+    /// The reader's keypad takes fewer characters than an OpenPGP PIN has at least.
+    #[error("the reader's keypad takes at most {reader} characters, fewer than the OpenPGP card's PIN has at least ({min}): the PIN cannot be typed on this reader; type it on this computer instead, or use another reader; nothing was sent to the card")]
+    OpenPgpPinpadTooShort {
+        /// bMaxPINSize the reader states.
+        reader: u8,
+        /// The spec's minimum for the PIN asked.
+        min: u8,
+    },
     /// `6983` (or `63C0`): the OpenPGP card's user PIN is blocked.
     #[error("the OpenPGP card's user PIN is blocked (no tries left): it cannot open its share until the PIN is unblocked with the card's resetting code or admin PIN (for example with gpg --card-edit, or the card vendor's tool; quorum never does this); meanwhile recover with the other custodians' cards")]
     OpenPgpPinBlocked,

@@ -6,7 +6,9 @@ use zeroize::Zeroizing;
 
 use super::{no_data, Card, CardError};
 use crate::transport::{features_from_answer, Transport};
-use quorum_protocol::apdu::part10::{PinModify, PinVerify, PinpadFeatures, ReaderFeatures};
+use quorum_protocol::apdu::part10::{
+    PinModify, PinSizes, PinVerify, PinpadFeatures, ReaderFeatures,
+};
 use quorum_protocol::apdu::{parse_public_key, ParseError, StatusWord, POINT_LEN};
 use quorum_protocol::pin::RetryLimit;
 
@@ -31,6 +33,16 @@ impl<T: Transport> Card<T> {
         let pinpad = features.pinpad();
         self.pinpad = Some(pinpad);
         Ok(pinpad)
+    }
+
+    /// The PIN lengths the reader's keypad takes, from FEATURE_GET_TLV_PROPERTIES at `code`
+    /// (traced, counted); a reader that answers with an error states none.
+    pub fn pinpad_pin_sizes(&mut self, code: u32) -> Result<PinSizes, CardError> {
+        match self.control_exchange(code, "GET TLV PROPERTIES", &[]) {
+            Ok(answer) => Ok(PinSizes::parse(&answer)),
+            Err(error) if error.ends_connection() => Err(error.into()),
+            Err(_) => Ok(PinSizes { min: 0, max: None }),
+        }
     }
 
     /// VERIFY with the PIN typed on the reader's keypad (never seen by this computer);

@@ -8,7 +8,10 @@ use rand::SeedableRng;
 use super::*;
 use crate::kind::{probe, CardKind};
 use crate::memory::{MemoryApplet, MemoryOpenPgp, DEFAULT_ADMIN_PIN, DEFAULT_USER_PIN};
-use crate::transport::scripted::{pinpad_reader, unhex, ScriptedTransport, VERIFY_DIRECT};
+use crate::transport::scripted::{
+    pinpad_reader, unhex, ScriptedTransport, MODIFY_DIRECT, VERIFY_DIRECT,
+};
+use quorum_protocol::apdu::part10::PinModify;
 use quorum_protocol::bundle::Bundle;
 use quorum_protocol::crypto::Blinding;
 use quorum_protocol::openpgp::{AdminPin, Fingerprint};
@@ -442,7 +445,6 @@ fn applet_only_operations_are_refused_not_skipped() {
         card.initialise_on_pinpad(limit, 30).unwrap_err(),
         card.prepare_key().unwrap_err(),
         card.put_record_renewing_key(&[0; 8]).unwrap_err(),
-        card.change_pin_on_pinpad(30).unwrap_err(),
     ];
     for error in errors {
         assert!(matches!(error, CardError::NotOnOpenPgp { .. }), "{error}");
@@ -500,7 +502,7 @@ fn probe_tells_the_applet_from_an_openpgp_card() {
 #[test]
 fn a_pinpad_verify_goes_through_the_part10_path_with_the_openpgp_structure() {
     let structure = hex::encode_upper(
-        PinVerify::openpgp(PinRef::UserDecipher, 127, 30)
+        PinVerify::openpgp(PinRef::UserDecipher, 25, 30)
             .encode()
             .unwrap(),
     );
@@ -517,12 +519,62 @@ fn a_pinpad_verify_goes_through_the_part10_path_with_the_openpgp_structure() {
         }),
     ];
     for (answer, check) in answers {
-        let script = pinpad_reader().expect_control(VERIFY_DIRECT, &structure, answer);
+        let script = pinpad_reader()
+            .expect_control(TLV_PROPERTIES, "", CHERRY_TLV)
+            .expect_control(VERIFY_DIRECT, &structure, answer);
         let mut card = OpenPgpCard::new(script, RecordSource::new());
         let result = card.verify_on_pinpad(30);
         assert!(check(&result), "{answer}: {result:?}");
-        assert_eq!(card.stats().controls, 2);
+        assert_eq!(card.stats().controls, 3);
     }
+}
+
+#[test]
+fn a_pinpad_pin_change_sends_gnupgs_modify_structure_and_maps_every_answer() {
+    let structure = hex::encode_upper(PinModify::openpgp_user(25, 30).encode().unwrap());
+    type Check = fn(&Result<(), CardError>) -> bool;
+    let answers: [(&str, Check); 6] = [
+        ("9000", |r| r.is_ok()),
+        ("63C1", |r| {
+            matches!(r, Err(CardError::WrongPin { tries_left: 1 }))
+        }),
+        ("6983", |r| matches!(r, Err(CardError::OpenPgpPinBlocked))),
+        ("6400", |r| {
+            matches!(r, Err(CardError::PinpadTimeout { seconds: 30 }))
+        }),
+        ("6402", |r| matches!(r, Err(CardError::PinpadMismatch))),
+        ("6403", |r| {
+            matches!(r, Err(CardError::OpenPgpPinpadRefused { .. }))
+        }),
+    ];
+    for (answer, check) in answers {
+        let script = pinpad_reader()
+            .expect_control(TLV_PROPERTIES, "", CHERRY_TLV)
+            .expect_control(MODIFY_DIRECT, &structure, answer);
+        let mut card = OpenPgpCard::new(script, RecordSource::new());
+        let result = card.change_pin_on_pinpad(30);
+        assert!(check(&result), "{answer}: {result:?}");
+    }
+}
+
+/// FEATURE_GET_TLV_PROPERTIES on the virtual pinpad.
+const TLV_PROPERTIES: u32 = 0x4233_0012;
+/// bMinPINSize 0 and bMaxPINSize 25, as the CCID driver reports a Cherry ST-2000.
+const CHERRY_TLV: &str = "0601000701 19";
+
+#[test]
+fn a_keypad_shorter_than_an_openpgp_pin_is_refused_before_the_card_is_asked() {
+    let script = pinpad_reader().expect_control(TLV_PROPERTIES, "", "0601000701 04");
+    let mut card = OpenPgpCard::new(script, RecordSource::new());
+    let error = card.verify_on_pinpad(30).unwrap_err();
+    assert!(
+        matches!(
+            error,
+            CardError::OpenPgpPinpadTooShort { reader: 4, min: 6 }
+        ),
+        "{error:?}"
+    );
+    assert_eq!(card.stats().commands, 0);
 }
 
 fn vectors() -> serde_json::Value {

@@ -53,6 +53,8 @@ pub fn unhex(text: &str) -> Vec<u8> {
 pub const GET_FEATURES: u32 = 0x4200_0D48;
 /// FEATURE_VERIFY_PIN_DIRECT's control code on the virtual pinpad.
 pub const VERIFY_DIRECT: u32 = 0x4233_0006;
+/// FEATURE_MODIFY_PIN_DIRECT's control code on the virtual pinpad.
+pub const MODIFY_DIRECT: u32 = 0x4233_0007;
 /// A PIN pad reader's feature list: VERIFY, MODIFY, IFD_PIN_PROPERTIES, GET_TLV_PROPERTIES.
 pub const PINPAD_FEATURES: &str = "06044233 0006 07044233 0007 0A044233 000A 12044233 0012";
 /// PIN_VERIFY_STRUCTURE for quorum with a 30 s timeout, written out field by field.

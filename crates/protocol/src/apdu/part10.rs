@@ -153,6 +153,7 @@ impl ReaderFeatures {
         self.verify_pin_direct.map(|verify| PinpadFeatures {
             verify_pin_direct: verify,
             modify_pin_direct: self.modify_pin_direct,
+            tlv_properties: self.get_tlv_properties,
         })
     }
 
@@ -169,6 +170,41 @@ pub struct PinpadFeatures {
     pub verify_pin_direct: u32,
     /// Control code of FEATURE_MODIFY_PIN_DIRECT, if the reader can change a PIN too.
     pub modify_pin_direct: Option<u32>,
+    /// Control code of FEATURE_GET_TLV_PROPERTIES, where the reader states the PIN lengths
+    /// its keypad takes (asked only for variable-length PINs, whose maximum must fit them).
+    pub tlv_properties: Option<u32>,
+}
+
+/// The PIN lengths a keypad takes, from FEATURE_GET_TLV_PROPERTIES (bMinPINSize tag 06,
+/// bMaxPINSize tag 07): a structure asking for more is refused by the reader's firmware.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct PinSizes {
+    /// bMinPINSize (0 when the reader does not say).
+    pub min: u8,
+    /// bMaxPINSize (`None` when the reader does not say).
+    pub max: Option<u8>,
+}
+
+impl PinSizes {
+    /// Reads the TLV properties answer (tag, length, value little-endian); unknown tags are
+    /// skipped, a truncated entry ends the list.
+    pub fn parse(answer: &[u8]) -> PinSizes {
+        let mut sizes = PinSizes { min: 0, max: None };
+        let mut rest = answer;
+        while let [tag, len, tail @ ..] = rest {
+            let len = usize::from(*len);
+            if tail.len() < len {
+                break;
+            }
+            match (*tag, &tail[..len]) {
+                (0x06, [min]) => sizes.min = *min,
+                (0x07, [max]) => sizes.max = Some(*max),
+                _ => {}
+            }
+            rest = &tail[len..];
+        }
+        sizes
+    }
 }
 
 impl PinpadFeatures {
@@ -368,6 +404,35 @@ impl PinModify {
         }
     }
 
+    /// An OpenPGP card's change of the user PIN on the keypad, as GnuPG builds it: the current
+    /// PIN and the new one (asked twice) as variable-length ASCII (format 82, no block), both
+    /// at data offset 0 so the reader puts old ‖ new into `00 24 00 81 00` and sets Lc; 6
+    /// (the spec's minimum for PW1) to `max_digits` (the card's maximum from C4, capped by
+    /// what the reader accepts), OK key.
+    pub fn openpgp_user(max_digits: u8, timeout_secs: u8) -> PinModify {
+        use crate::openpgp::command::USER_PIN_MIN;
+        PinModify {
+            timeout: timeout_secs,
+            timeout2: 0,
+            format: PinFormat {
+                format_string: 0x82,
+                block_string: 0x00,
+                length_format: 0x00,
+            },
+            insertion_offset_old: 0,
+            insertion_offset_new: 0,
+            max_digits,
+            min_digits: USER_PIN_MIN as u8,
+            confirm_pin: CONFIRM_NEW_PIN | ENTER_CURRENT_PIN,
+            entry_validation: ENTRY_VALIDATION_OK_KEY,
+            number_message: 0x03,
+            lang_id: LANG_ENGLISH_US,
+            msg_index: [0x00, 0x01, 0x02],
+            teo_prologue: [0; 3],
+            apdu: vec![0x00, 0x24, 0x00, 0x81, 0x00],
+        }
+    }
+
     /// The packed structure as SCardControl sends it.
     pub fn encode(&self) -> Result<Vec<u8>, StructureError> {
         check_digits(self.min_digits, self.max_digits)?;
@@ -472,9 +537,35 @@ mod tests {
             Some(PinpadFeatures {
                 verify_pin_direct: 0x4233_0006,
                 modify_pin_direct: Some(0x4233_0007),
+                tlv_properties: Some(0x4233_0012),
             })
         );
         assert!(features.pinpad().unwrap().can_change_pin());
+    }
+
+    #[test]
+    fn pin_sizes_come_from_the_tlv_properties() {
+        // What the CCID driver reports for a Cherry ST-2000 (the simulator's pinpad).
+        let answer = unhex("01 02 00 00 02 01 02 03 01 00 04 02 00 00 05 02 00 00 06 01 00 07 01 19 08 00 09 01 00 0A 04 00 00 00 00");
+        assert_eq!(
+            PinSizes::parse(&answer),
+            PinSizes {
+                min: 0,
+                max: Some(25)
+            }
+        );
+        assert_eq!(
+            PinSizes::parse(&unhex("06 01 04 07 01 08")),
+            PinSizes {
+                min: 4,
+                max: Some(8)
+            }
+        );
+        assert_eq!(
+            PinSizes::parse(&unhex("07 02 08")),
+            PinSizes { min: 0, max: None }
+        );
+        assert_eq!(PinSizes::parse(&[]), PinSizes { min: 0, max: None });
     }
 
     #[test]
@@ -612,6 +703,33 @@ mod tests {
             (8, 127, 30)
         );
         assert_eq!(admin.apdu, [0x00, 0x20, 0x00, 0x83, 0x00]);
+    }
+
+    #[test]
+    fn the_openpgp_user_pin_change_is_gnupgs_variable_length_modify() {
+        let reference = unhex(
+            "1E          \
+             00          \
+             82          \
+             00          \
+             00          \
+             00          \
+             00          \
+             7F 06       \
+             03          \
+             02          \
+             03          \
+             09 04       \
+             00 01 02    \
+             00 00 00    \
+             05 00 00 00 \
+             00 24 00 81 00",
+        );
+        assert_eq!(reference.len(), 24 + 5);
+        assert_eq!(
+            PinModify::openpgp_user(127, 30).encode().unwrap(),
+            reference
+        );
     }
 
     #[test]
