@@ -592,3 +592,193 @@ mod reshare {
         );
     }
 }
+
+// ---- PINs by card ----
+
+#[test]
+fn a_pin_table_gives_openpgp_cards_their_own_pin_by_quorums_fingerprint() {
+    let set = MixedSet::new("vault");
+    // The OpenPGP cards keep their factory user PIN; the applet cards get another.
+    const APPLET_PIN: &str = "24681357";
+    for card in &set.applets {
+        change_applet_pin(card, APPLET_PIN);
+    }
+    let mut lines: Vec<String> = set
+        .applets
+        .iter()
+        .map(|c| format!("{} {APPLET_PIN}", fingerprint(c)))
+        .collect();
+    lines.extend(
+        set.openpgp
+            .iter()
+            .map(|c| format!("{} {PIN}", openpgp_key(c).fingerprint())),
+    );
+    let table =
+        crate::pins::PinTable::parse(lines.join("\n").as_bytes(), crate::pins::tests::test_file())
+            .unwrap();
+    let cards = vec![
+        set.openpgp[0].held(),
+        set.applets[0].held(),
+        set.openpgp[1].held(),
+    ];
+    let readers = MemoryReaders::with_cards(&cards);
+    let (result, said) = run_recover(
+        &readers,
+        &recover_request(bundle_anchor(&set.bundle()), every_reader(), &table),
+    );
+    assert_eq!(
+        &result.unwrap_or_else(|e| panic!("{e}\n{said}")).master[..],
+        MASTER
+    );
+    for card in &set.openpgp {
+        assert_eq!(card.borrow().user_tries(), 3, "no try spent");
+    }
+    assert_eq!(set.applets[0].borrow().tries_left(), 5);
+}
+
+/// Gives an applet card a new PIN through its own CHANGE PIN (the kit's PIN before).
+fn change_applet_pin(card: &quorum_card::memory::SharedCard, new: &str) {
+    use quorum_card::card::Card;
+    use quorum_protocol::pin::PinBlock;
+    let mut applet = card.borrow_mut();
+    let mut session = Card::with_trace(&mut *applet, false);
+    session.select().unwrap();
+    session
+        .change_pin(&PinBlock::new(PIN).unwrap(), &PinBlock::new(new).unwrap())
+        .unwrap();
+    drop(session);
+    applet.power_up();
+    applet.clear_log();
+}
+
+// ---- enroll and verify through one reader ----
+
+#[test]
+fn one_reader_enrolls_a_mixed_set_registering_then_writing_each_kind() {
+    let applets = fresh_cards(2);
+    let openpgp = keyed_openpgp();
+    let readers = MemoryReaders::new(&["Pad"]);
+    let turn: [&dyn Insertable; 3] = [&applets[0], &openpgp, &applets[1]];
+    readers.then_present_in_turn("Pad", &turn);
+    // The writing pass takes the cards in another order.
+    readers.then_present_in_turn("Pad", &[turn[1], turn[2], turn[0]]);
+    let pins = pin_file();
+    let mut req = enroll_request(2, "vault", one_reader("Pad"), &pins);
+    req.count = Some(3);
+    let mut said = Said::default();
+    let outcome = crate::enroll::enroll(&readers, &req, &mut crate::NoJournal, &mut said)
+        .unwrap_or_else(|e| panic!("{e}\n{said}"));
+    assert_eq!(outcome.cards.len(), 3);
+    let written = outcome
+        .enrollment
+        .cards
+        .iter()
+        .find(|c| c.record.custodian(c.record.index).unwrap().card_key == openpgp_key(&openpgp))
+        .expect("the OpenPGP card is custodian");
+    assert_eq!(
+        openpgp.borrow().private_use(0x0101),
+        QuorumHeader::for_record(&written.record).encode()
+    );
+    assert_eq!(openpgp.borrow().private_use(0x0103), &written.sealed[..]);
+    // Its share opens through the bundle, in one reader too, with one applet card.
+    let bundle = bundle_of(&outcome);
+    openpgp.borrow_mut().clear_log();
+    let readers = MemoryReaders::new(&["Pad"]);
+    readers.then_present_in_turn("Pad", &[&openpgp as &dyn Insertable, &applets[1]]);
+    let (result, said) = recover_with(&readers, bundle_anchor(&bundle), one_reader("Pad"));
+    assert_eq!(
+        &result.unwrap_or_else(|e| panic!("{e}\n{said}")).master[..],
+        MASTER
+    );
+    assert_eq!(openpgp.borrow().count(INS_PSO), 1);
+}
+
+#[test]
+fn verify_in_one_reader_checks_an_openpgp_card_then_an_applet_card() {
+    use crate::verify::{verify, VerifyRequest};
+    let set = MixedSet::new("vault");
+    let readers = MemoryReaders::new(&["Pad"]);
+    readers.then_present_in_turn(
+        "Pad",
+        &[&set.openpgp[1] as &dyn Insertable, &set.applets[0]],
+    );
+    let pins = pin_file();
+    let bundle = set.bundle();
+    let req = VerifyRequest {
+        interrupt: &crate::Never,
+        bundle: Some(&bundle),
+        from: one_reader("Pad"),
+        count: 2,
+        pins: policy(&pins),
+        trace: false,
+        no_open: false,
+    };
+    let checks = verify(&readers, &req, &mut Said::default()).unwrap();
+    assert_eq!(checks.len(), 2);
+    assert!(checks.iter().all(|c| c.ok), "{checks:?}");
+    assert_eq!(
+        checks[0].who.fingerprint.as_deref(),
+        Some(&*openpgp_key(&set.openpgp[1]).fingerprint())
+    );
+}
+
+#[test]
+fn verify_without_opening_proves_an_openpgp_cards_key_with_a_blinded_challenge() {
+    use crate::verify::{verify, CheckNote, VerifyRequest};
+    let set = MixedSet::new("vault");
+    let readers = MemoryReaders::with_cards(std::slice::from_ref(&set.openpgp[0]));
+    let pins = pin_file();
+    let bundle = set.bundle();
+    let req = VerifyRequest {
+        interrupt: &crate::Never,
+        bundle: Some(&bundle),
+        from: every_reader(),
+        count: 1,
+        pins: policy(&pins),
+        trace: false,
+        no_open: true,
+    };
+    let checks = verify(&readers, &req, &mut Said::default()).unwrap();
+    assert!(
+        checks[0].ok && matches!(checks[0].note, CheckNote::Passed { no_open: true, .. }),
+        "{}",
+        checks[0].note
+    );
+    let card = &set.openpgp[0];
+    assert_eq!(
+        card.borrow().count(INS_PSO),
+        1,
+        "one DECIPHER: the challenge"
+    );
+    let enc: [u8; 32] = set.written_for(card).sealed[..32].try_into().unwrap();
+    assert_ne!(deciphered_points(card)[0], enc);
+}
+
+// ---- change-pin ----
+
+#[test]
+fn change_pin_changes_an_openpgp_cards_user_pin() {
+    let card = keyed_openpgp();
+    let readers = MemoryReaders::with_cards(std::slice::from_ref(&card));
+    let typed = Typed(std::cell::RefCell::new([PIN, "13572468"].into()));
+    let fingerprint = crate::change_pin::change_pin(
+        &readers,
+        "Reader 0",
+        &policy(&typed),
+        None,
+        false,
+        &mut Said::default(),
+    )
+    .unwrap();
+    assert_eq!(fingerprint, openpgp_key(&card).fingerprint());
+    assert_eq!(card.borrow().count(0x24), 1, "one CHANGE REFERENCE DATA");
+    // The new PIN opens the card; the old one no longer does.
+    let mut card = card.borrow_mut();
+    let select = [
+        0x00, 0xA4, 0x04, 0x00, 0x06, 0xD2, 0x76, 0x00, 0x01, 0x24, 0x01, 0x00,
+    ];
+    assert_eq!(card.process(&select).1, 0x9000);
+    let mut verify = vec![0x00, INS_VERIFY, 0x00, 0x82, 0x08];
+    verify.extend_from_slice(b"13572468");
+    assert_eq!(card.process(&verify).1, 0x9000);
+}
