@@ -8,7 +8,8 @@
 //! - [`MemoryOpenPgp`]: enough of an OpenPGP card (spec 3.4.1, as apdu-spec/openpgp.md uses
 //!   it) for `OpenPgpCard<MemoryOpenPgp>`, with the same kind of log;
 //! - [`MemoryReaders`]: named readers whose cards the test inserts, removes, pulls out
-//!   after N APDUs, or scripts to move at the ceremony's next wait.
+//!   after N APDUs, or scripts to move at the ceremony's next wait; a reader holds either
+//!   kind ([`HeldCard`]), so a ceremony's unit test may mix applet and OpenPGP cards.
 //!
 //! Crypto comes from quorum-protocol (the Wei25519 mapping and point validation) and
 //! curve25519-dalek (scalars, the Montgomery ladder); nothing here does field arithmetic.
@@ -28,4 +29,7 @@ pub use applet::{
 pub use openpgp::{
     MemoryOpenPgp, DEFAULT_ADMIN_PIN, DEFAULT_TRIES, DEFAULT_USER_PIN, YUBIKEY_PRIVATE_USE_SIZE,
 };
-pub use readers::{shared, MemoryReaders, Movement, SharedCard, MEMORY_ATR};
+pub use readers::{
+    shared, shared_openpgp, HeldCard, Insertable, MemoryReaders, Movement, SharedCard,
+    SharedOpenPgp, MEMORY_ATR, OPENPGP_ATR,
+};

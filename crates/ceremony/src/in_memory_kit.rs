@@ -3,9 +3,15 @@
 
 use std::time::Duration;
 
-use quorum_card::memory::{shared, MemoryApplet, MemoryReaders, SharedCard};
+use quorum_card::memory::{
+    shared, shared_openpgp, HeldCard, Insertable, MemoryApplet, MemoryOpenPgp, MemoryReaders,
+    SharedCard, SharedOpenPgp, DEFAULT_USER_PIN,
+};
 use quorum_protocol::apdu::LifeCycle;
+use quorum_protocol::bundle::Bundle;
 use quorum_protocol::crypto::CardKey;
+use quorum_protocol::record::PublicRecord;
+use quorum_protocol::sharing::EnrolledCard;
 
 use crate::enroll::{enroll, EnrollOutcome, EnrollRequest};
 use crate::pins::{PinProvider, PinTable};
@@ -225,4 +231,125 @@ pub(crate) fn write_record(card: &SharedCard, public: &[u8], sealed: &[u8]) {
     drop(session);
     applet.power_up();
     applet.clear_log();
+}
+
+/// An OpenPGP card whose owner made a cv25519 decryption key on it (as `gpg --card-edit`
+/// does), with its factory PINs: the user PIN is [`PIN`], so [`pin_file`] serves it.
+pub(crate) fn keyed_openpgp() -> SharedOpenPgp {
+    assert_eq!(PIN, DEFAULT_USER_PIN);
+    shared_openpgp(MemoryOpenPgp::new().with_cv25519_key())
+}
+
+/// An OpenPGP card's key as the ceremonies see it (its cv25519 decryption key).
+pub(crate) fn openpgp_key(card: &SharedOpenPgp) -> CardKey {
+    card.borrow().card_key().expect("a cv25519 key")
+}
+
+/// The bundle an enrollment publishes, as its custodians keep it.
+pub(crate) fn bundle_of(outcome: &EnrollOutcome) -> Bundle {
+    Bundle::from_enrollment(&outcome.enrollment)
+}
+
+/// The records of a set's bundle, as `--bundle` hands them to add-card and reshare.
+pub(crate) fn bundle_records_of(outcome: &EnrollOutcome) -> Vec<PublicRecord> {
+    bundle_of(outcome).decoded_records().unwrap()
+}
+
+/// A set enrolled by the enroll ceremony on 3 fresh applet cards and 2 keyed OpenPGP cards
+/// (every-reader mode, applet cards in Reader 0..2, OpenPGP cards in Reader 3..4), with
+/// every log cleared: the OpenPGP cards' public records are in its bundle only.
+pub(crate) struct MixedSet {
+    pub(crate) applets: Vec<SharedCard>,
+    pub(crate) openpgp: Vec<SharedOpenPgp>,
+    pub(crate) outcome: EnrollOutcome,
+}
+
+impl MixedSet {
+    /// A 3-of-5 set of 3 applet cards and 2 OpenPGP cards labelled `label`.
+    pub(crate) fn new(label: &str) -> MixedSet {
+        MixedSet::of(3, 3, 2, label)
+    }
+
+    /// A `threshold`-of-(`applets` + `openpgp`) set labelled `label`.
+    pub(crate) fn of(threshold: u8, applets: usize, openpgp: usize, label: &str) -> MixedSet {
+        let applets = fresh_cards(applets);
+        let openpgp: Vec<SharedOpenPgp> = (0..openpgp).map(|_| keyed_openpgp()).collect();
+        let held: Vec<HeldCard> = applets
+            .iter()
+            .map(Insertable::held)
+            .chain(openpgp.iter().map(Insertable::held))
+            .collect();
+        let readers = MemoryReaders::with_cards(&held);
+        let pins = pin_file();
+        let req = enroll_request(threshold, label, every_reader(), &pins);
+        let outcome = enroll(&readers, &req, &mut crate::NoJournal, &mut Said::default())
+            .expect("enrollment");
+        drop(readers);
+        let set = MixedSet {
+            applets,
+            openpgp,
+            outcome,
+        };
+        for card in &set.applets {
+            assert_eq!(card.borrow().state(), LifeCycle::Enrolled);
+        }
+        set.clear_logs();
+        set
+    }
+
+    /// Every card, applet cards first, as readers hold them.
+    pub(crate) fn all(&self) -> Vec<HeldCard> {
+        let applets = self.applets.iter().map(Insertable::held);
+        applets
+            .chain(self.openpgp.iter().map(Insertable::held))
+            .collect()
+    }
+
+    /// The set's bundle.
+    pub(crate) fn bundle(&self) -> Bundle {
+        bundle_of(&self.outcome)
+    }
+
+    /// The bundle's records (the OpenPGP cards' among them).
+    pub(crate) fn bundle_records(&self) -> Vec<PublicRecord> {
+        bundle_records_of(&self.outcome)
+    }
+
+    /// The record of custodian `index` (1-based, as records count).
+    pub(crate) fn record_of(&self, index: u8) -> &PublicRecord {
+        &self
+            .outcome
+            .enrollment
+            .cards
+            .iter()
+            .find(|c| c.record.index == index)
+            .expect("a custodian of the set")
+            .record
+    }
+
+    /// What the enrollment wrote for an OpenPGP card of the set (found by its key).
+    pub(crate) fn written_for(&self, card: &SharedOpenPgp) -> &EnrolledCard {
+        let key = openpgp_key(card);
+        let index = self
+            .record_of(1)
+            .custodians
+            .iter()
+            .find(|c| c.card_key == key)
+            .expect("an OpenPGP card of the set")
+            .index;
+        self.outcome
+            .enrollment
+            .cards
+            .iter()
+            .find(|c| c.record.index == index)
+            .expect("its record")
+    }
+
+    /// Clears every card's log (a test's own ceremony starts from here).
+    pub(crate) fn clear_logs(&self) {
+        clear_logs(&self.applets);
+        for card in &self.openpgp {
+            card.borrow_mut().clear_log();
+        }
+    }
 }

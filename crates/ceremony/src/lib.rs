@@ -15,6 +15,8 @@ pub mod init;
 pub mod inspect;
 pub mod interrupt;
 pub mod log;
+#[cfg(test)]
+mod openpgp_in_memory;
 pub mod pin_step;
 pub mod pins;
 pub mod presence;

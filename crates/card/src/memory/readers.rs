@@ -1,6 +1,10 @@
 //! [`MemoryReaders`]: named in-memory readers whose cards a test inserts, removes and
 //! pulls, with waits that play a queue of scripted card movements instead of blocking.
 //!
+//! A reader holds an applet card ([`SharedCard`]) or an OpenPGP card ([`SharedOpenPgp`]):
+//! both are [`Insertable`], so every way of putting a card in takes either kind, and each
+//! card answers its own ATR (the ceremonies decide the kind by SELECT, not by ATR).
+//!
 //! Waiting: [`Readers::wait_for_card`], [`Readers::wait_for_removal`] and
 //! [`Readers::wait_for_change`] return at once when the readers already are as awaited;
 //! otherwise they apply the queued [`Movement`]s one after another until they are, and time
@@ -16,6 +20,7 @@ use std::time::Duration;
 use zeroize::Zeroizing;
 
 use super::applet::MemoryApplet;
+use super::openpgp::MemoryOpenPgp;
 use crate::readers::{Connection, ReaderInfo, Readers};
 use crate::transport::{RawResponse, Transport, TransportError};
 
@@ -27,8 +32,129 @@ pub fn shared(applet: MemoryApplet) -> SharedCard {
     Rc::new(RefCell::new(applet))
 }
 
-/// The ATR every in-memory card answers with (a plausible T=1 JavaCard ATR).
+/// An OpenPGP card shared between the readers and the test, which inspects it afterwards.
+pub type SharedOpenPgp = Rc<RefCell<MemoryOpenPgp>>;
+
+/// Wraps an OpenPGP card so that readers and test share it.
+pub fn shared_openpgp(card: MemoryOpenPgp) -> SharedOpenPgp {
+    Rc::new(RefCell::new(card))
+}
+
+/// The ATR every in-memory applet card answers with (a plausible T=1 JavaCard ATR).
 pub const MEMORY_ATR: [u8; 6] = [0x3B, 0x80, 0x80, 0x01, 0x01, 0x01];
+
+/// The ATR an in-memory OpenPGP card answers with: opcard's in the simulator
+/// (sim/openpgp-card/README.md), T=1 with the historical bytes of DO 5F52, so a reader
+/// listing tells the two kinds apart as it would with real cards.
+pub const OPENPGP_ATR: [u8; 17] = [
+    0x3B, 0x8A, 0x81, 0x31, 0xFE, 0x45, 0x00, 0x31, 0xF5, 0x73, 0xC0, 0x01, 0x60, 0x05, 0x90, 0x00,
+    0x02,
+];
+
+/// A card a reader holds, of either kind, so one set of readers may mix them as a
+/// ceremony's table does.
+#[derive(Clone)]
+pub enum HeldCard {
+    /// A quorum-applet card.
+    Applet(SharedCard),
+    /// An OpenPGP card.
+    OpenPgp(SharedOpenPgp),
+}
+
+impl HeldCard {
+    /// The applet card, if this is one: what [`MemoryReaders::card_in`] returns.
+    pub fn applet(&self) -> Option<&SharedCard> {
+        match self {
+            HeldCard::Applet(card) => Some(card),
+            HeldCard::OpenPgp(_) => None,
+        }
+    }
+
+    /// The OpenPGP card, if this is one: what [`MemoryReaders::openpgp_in`] returns.
+    pub fn openpgp(&self) -> Option<&SharedOpenPgp> {
+        match self {
+            HeldCard::OpenPgp(card) => Some(card),
+            HeldCard::Applet(_) => None,
+        }
+    }
+
+    /// Whether both hold the very same card (not an equal one).
+    pub fn same_card(&self, other: &HeldCard) -> bool {
+        match (self, other) {
+            (HeldCard::Applet(a), HeldCard::Applet(b)) => Rc::ptr_eq(a, b),
+            (HeldCard::OpenPgp(a), HeldCard::OpenPgp(b)) => Rc::ptr_eq(a, b),
+            _ => false,
+        }
+    }
+
+    /// The card's own ATR: a reader shows it while the card is in.
+    pub fn atr(&self) -> Vec<u8> {
+        match self {
+            HeldCard::Applet(_) => MEMORY_ATR.to_vec(),
+            HeldCard::OpenPgp(_) => OPENPGP_ATR.to_vec(),
+        }
+    }
+
+    /// A reset (insertion, disconnect, removal): the card's session is gone.
+    fn power_up(&self) {
+        match self {
+            HeldCard::Applet(card) => card.borrow_mut().power_up(),
+            HeldCard::OpenPgp(card) => card.borrow_mut().power_up(),
+        }
+    }
+
+    /// Runs one command APDU on the card.
+    fn process(&self, command: &[u8]) -> (Zeroizing<Vec<u8>>, u16) {
+        match self {
+            HeldCard::Applet(card) => card.borrow_mut().process(command),
+            HeldCard::OpenPgp(card) => card.borrow_mut().process(command),
+        }
+    }
+}
+
+impl std::fmt::Debug for HeldCard {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            HeldCard::Applet(card) => write!(f, "applet {:?}", card.borrow().fingerprint()),
+            HeldCard::OpenPgp(card) => write!(
+                f,
+                "OpenPGP card {:?}",
+                card.borrow().card_key().map(|k| k.fingerprint())
+            ),
+        }
+    }
+}
+
+/// A card a test can put into a reader, whichever kind it is, so that `insert`,
+/// `then_insert`, `then_present_in_turn` and `with_cards` take either kind unchanged.
+pub trait Insertable {
+    /// The card as a reader holds it (shared with the test, not copied).
+    fn held(&self) -> HeldCard;
+}
+
+impl Insertable for SharedCard {
+    fn held(&self) -> HeldCard {
+        HeldCard::Applet(Rc::clone(self))
+    }
+}
+
+impl Insertable for SharedOpenPgp {
+    fn held(&self) -> HeldCard {
+        HeldCard::OpenPgp(Rc::clone(self))
+    }
+}
+
+impl Insertable for HeldCard {
+    fn held(&self) -> HeldCard {
+        self.clone()
+    }
+}
+
+impl<C: Insertable + ?Sized> Insertable for &C {
+    fn held(&self) -> HeldCard {
+        (**self).held()
+    }
+}
 
 /// One scripted movement of a card, played by the next wait that needs it.
 #[derive(Clone)]
@@ -37,8 +163,8 @@ pub enum Movement {
     Insert {
         /// The reader.
         reader: String,
-        /// The card.
-        card: SharedCard,
+        /// The card, of either kind.
+        card: HeldCard,
     },
     /// A custodian takes the card out of the reader (which must hold one).
     Remove {
@@ -50,13 +176,7 @@ pub enum Movement {
 impl std::fmt::Debug for Movement {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            Movement::Insert { reader, card } => {
-                write!(
-                    f,
-                    "insert {:?} into {reader:?}",
-                    card.borrow().fingerprint()
-                )
-            }
+            Movement::Insert { reader, card } => write!(f, "insert {card:?} into {reader:?}"),
             Movement::Remove { reader } => write!(f, "remove from {reader:?}"),
         }
     }
@@ -74,7 +194,7 @@ struct Pull {
 
 struct Slot {
     name: String,
-    card: Option<SharedCard>,
+    card: Option<HeldCard>,
     /// Bumped at every insertion and removal: [`ReaderInfo::baseline`].
     events: u64,
     /// Open connections to the card in this reader (connections are exclusive).
@@ -102,11 +222,7 @@ impl State {
         self.slots
             .iter()
             .map(|s| ReaderInfo {
-                atr: if s.card.is_some() {
-                    MEMORY_ATR.to_vec()
-                } else {
-                    Vec::new()
-                },
+                atr: s.card.as_ref().map(HeldCard::atr).unwrap_or_default(),
                 baseline: s.events,
                 ..ReaderInfo::new(&s.name, s.card.is_some())
             })
@@ -127,7 +243,7 @@ impl State {
         true
     }
 
-    fn insert(&mut self, reader: &str, card: SharedCard) {
+    fn insert(&mut self, reader: &str, card: HeldCard) {
         let slot = self
             .slot(reader)
             .unwrap_or_else(|_| panic!("no reader {reader:?} to insert a card into"));
@@ -135,14 +251,14 @@ impl State {
             slot.card.is_none(),
             "the script inserts a card into {reader:?}, which holds one"
         );
-        card.borrow_mut().power_up();
+        card.power_up();
         slot.card = Some(card);
         slot.events += 1;
         slot.connected = false;
         slot.pull = None;
     }
 
-    fn remove(&mut self, reader: &str) -> Option<SharedCard> {
+    fn remove(&mut self, reader: &str) -> Option<HeldCard> {
         let slot = self
             .slot(reader)
             .unwrap_or_else(|_| panic!("no reader {reader:?} to remove a card from"));
@@ -154,7 +270,7 @@ impl State {
         slot.pull = None;
         if let Some(card) = &card {
             // Out of the reader, the card has no power: its session is gone.
-            card.borrow_mut().power_up();
+            card.power_up();
         }
         card
     }
@@ -184,8 +300,8 @@ impl MemoryReaders {
     }
 
     /// One reader per card, named "Reader 0", "Reader 1", …, each card inserted: the
-    /// every-reader setting.
-    pub fn with_cards(cards: &[SharedCard]) -> MemoryReaders {
+    /// every-reader setting (a mixed table: a slice of [`HeldCard`]s).
+    pub fn with_cards<C: Insertable>(cards: &[C]) -> MemoryReaders {
         let names: Vec<String> = (0..cards.len()).map(|i| format!("Reader {i}")).collect();
         let refs: Vec<&str> = names.iter().map(String::as_str).collect();
         let readers = MemoryReaders::new(&refs);
@@ -195,23 +311,33 @@ impl MemoryReaders {
         readers
     }
 
-    /// Puts a card into a reader now (the reader must be empty).
-    pub fn insert(&self, reader: &str, card: &SharedCard) {
-        self.state.borrow_mut().insert(reader, Rc::clone(card));
+    /// Puts a card of either kind into a reader now (the reader must be empty).
+    pub fn insert<C: Insertable + ?Sized>(&self, reader: &str, card: &C) {
+        self.state.borrow_mut().insert(reader, card.held());
     }
 
     /// Takes the card out of a reader now; returns it (`None` if the reader was empty).
-    pub fn remove(&self, reader: &str) -> Option<SharedCard> {
+    pub fn remove(&self, reader: &str) -> Option<HeldCard> {
         self.state.borrow_mut().remove(reader)
     }
 
-    /// The card in a reader now.
-    pub fn card_in(&self, reader: &str) -> Option<SharedCard> {
+    /// The card in a reader now, whichever kind it is.
+    pub fn held_in(&self, reader: &str) -> Option<HeldCard> {
         self.state
             .borrow_mut()
             .slot(reader)
             .ok()
             .and_then(|s| s.card.clone())
+    }
+
+    /// The applet card in a reader now (`None` if empty or an OpenPGP card is there).
+    pub fn card_in(&self, reader: &str) -> Option<SharedCard> {
+        self.held_in(reader).and_then(|c| c.applet().cloned())
+    }
+
+    /// The OpenPGP card in a reader now (`None` if empty or an applet card is there).
+    pub fn openpgp_in(&self, reader: &str) -> Option<SharedOpenPgp> {
+        self.held_in(reader).and_then(|c| c.openpgp().cloned())
     }
 
     /// Queues a movement for the next wait that needs one.
@@ -220,11 +346,11 @@ impl MemoryReaders {
         self
     }
 
-    /// Queues: this card is inserted into `reader`.
-    pub fn then_insert(&self, reader: &str, card: &SharedCard) -> &Self {
+    /// Queues: this card (of either kind) is inserted into `reader`.
+    pub fn then_insert<C: Insertable + ?Sized>(&self, reader: &str, card: &C) -> &Self {
         self.then(Movement::Insert {
             reader: reader.to_owned(),
-            card: Rc::clone(card),
+            card: card.held(),
         })
     }
 
@@ -236,8 +362,13 @@ impl MemoryReaders {
     }
 
     /// Queues the custodians of a one-reader ceremony: each card is inserted into `reader`
-    /// when a card is asked for, and taken out when its removal is awaited.
-    pub fn then_present_in_turn(&self, reader: &str, cards: &[&SharedCard]) -> &Self {
+    /// when a card is asked for, and taken out when its removal is awaited (a mixed turn:
+    /// `&[&dyn Insertable]` or [`HeldCard`]s).
+    pub fn then_present_in_turn<C: Insertable + ?Sized>(
+        &self,
+        reader: &str,
+        cards: &[&C],
+    ) -> &Self {
         for card in cards {
             self.then_insert(reader, card);
             self.then_remove(reader);
@@ -304,7 +435,7 @@ impl Readers for MemoryReaders {
             return Err(TransportError::CardInUse(reader.to_owned()));
         }
         slot.connected = true;
-        card.borrow_mut().power_up();
+        card.power_up();
         Ok(Box::new(MemoryConnection {
             state: Rc::clone(&self.state),
             reader: reader.to_owned(),
@@ -381,7 +512,7 @@ impl Readers for MemoryReaders {
 struct MemoryConnection {
     state: Rc<RefCell<State>>,
     reader: String,
-    card: SharedCard,
+    card: HeldCard,
     /// The card left the reader (or was swapped) since this connection opened.
     lost: bool,
 }
@@ -396,7 +527,7 @@ impl MemoryConnection {
         let here = state
             .slot(&self.reader)
             .ok()
-            .and_then(|s| s.card.as_ref().map(|c| Rc::ptr_eq(c, &self.card)))
+            .and_then(|s| s.card.as_ref().map(|c| c.same_card(&self.card)))
             .unwrap_or(false);
         self.lost = !here;
         here
@@ -422,13 +553,13 @@ impl Transport for MemoryConnection {
         };
         if let Some(pull) = pulled {
             if pull.executes {
-                self.card.borrow_mut().process(command);
+                self.card.process(command);
             }
             self.state.borrow_mut().remove(&self.reader);
             self.lost = true;
             return Err(pull.error);
         }
-        let (data, sw): (Zeroizing<Vec<u8>>, u16) = self.card.borrow_mut().process(command);
+        let (data, sw): (Zeroizing<Vec<u8>>, u16) = self.card.process(command);
         Ok(RawResponse::new(data, sw))
     }
 
@@ -436,7 +567,7 @@ impl Transport for MemoryConnection {
         if !self.still_there() {
             return Err(TransportError::CardRemoved);
         }
-        self.card.borrow_mut().power_up();
+        self.card.power_up();
         Ok(())
     }
 }
@@ -445,7 +576,7 @@ impl Drop for MemoryConnection {
     fn drop(&mut self) {
         if self.still_there() {
             // Disconnecting resets the card, as quorumctl's PC/SC connections do.
-            self.card.borrow_mut().power_up();
+            self.card.power_up();
             if let Ok(slot) = self.state.borrow_mut().slot(&self.reader) {
                 slot.connected = false;
             }

@@ -827,4 +827,58 @@ fn waits_play_the_script_and_time_out_when_it_runs_dry() {
     );
 }
 
+#[test]
+fn readers_hold_openpgp_cards_beside_applet_cards() {
+    use crate::any::AnyCard;
+    use crate::custodian::CustodianCard;
+    use crate::openpgp::RecordSource;
+    let applet = shared(MemoryApplet::with_seed(15).personalised(PIN));
+    let openpgp = shared_openpgp(MemoryOpenPgp::with_seed(16).with_cv25519_key());
+    let readers = MemoryReaders::with_cards(&[applet.held(), openpgp.held()]);
+    let infos = readers.readers().unwrap();
+    assert_eq!(infos[0].atr, MEMORY_ATR);
+    assert_eq!(infos[1].atr, OPENPGP_ATR);
+    // Each reader gives its own kind back, and nothing for the other.
+    assert!(Rc::ptr_eq(&readers.card_in("Reader 0").unwrap(), &applet));
+    assert!(readers.openpgp_in("Reader 0").is_none());
+    assert!(Rc::ptr_eq(
+        &readers.openpgp_in("Reader 1").unwrap(),
+        &openpgp
+    ));
+    assert!(readers.card_in("Reader 1").is_none());
+    // A ceremony's session finds the OpenPGP application after the applet's 6A82.
+    let mut card = AnyCard::new(
+        Card::with_trace(readers.connect("Reader 1").unwrap(), false),
+        RecordSource::new(),
+    );
+    card.select().unwrap();
+    assert!(card.is_openpgp());
+    card.verify(&pin(DEFAULT_USER_PIN)).unwrap();
+    assert!(openpgp.borrow().user_pin_verified());
+    drop(card);
+    assert!(
+        !openpgp.borrow().user_pin_verified(),
+        "disconnecting resets an OpenPGP card too"
+    );
+    // Removed, it comes back as what it is.
+    let held = readers.remove("Reader 1").unwrap();
+    assert!(held.same_card(&openpgp.held()) && held.applet().is_none());
+    assert!(readers.readers().unwrap()[1].atr.is_empty());
+}
+
+#[test]
+fn a_turn_through_one_reader_may_mix_the_kinds() {
+    let applet = shared(MemoryApplet::with_seed(17).personalised(PIN));
+    let openpgp = shared_openpgp(MemoryOpenPgp::with_seed(18).with_cv25519_key());
+    let readers = MemoryReaders::new(&["R"]);
+    readers.then_present_in_turn("R", &[&openpgp as &dyn Insertable, &applet]);
+    readers.wait_for_card("R", None).unwrap().unwrap();
+    assert!(Rc::ptr_eq(&readers.openpgp_in("R").unwrap(), &openpgp));
+    assert_eq!(readers.readers().unwrap()[0].atr, OPENPGP_ATR);
+    assert!(readers.wait_for_removal("R", None).unwrap());
+    readers.wait_for_card("R", None).unwrap().unwrap();
+    assert!(Rc::ptr_eq(&readers.card_in("R").unwrap(), &applet));
+    assert_eq!(readers.script_left(), 1);
+}
+
 use std::rc::Rc;
