@@ -10,11 +10,11 @@ use crate::fixtures::{personalise, present, text, Custodian};
 use crate::run::{pin_file, run, run_ok, scratch, show};
 
 /// The factory user PIN of the virtual cards (opcard's default).
-const USER_PIN: &str = "123456";
+pub(crate) const USER_PIN: &str = "123456";
 
 /// Gives the OpenPGP card in `reader` a cv25519 decryption key: admin PIN, algorithm
 /// attributes C2 = cv25519, GENERATE in the decryption slot.
-fn make_decryption_key(openpgp: &OpenPgp, reader: usize) {
+pub(crate) fn make_decryption_key(openpgp: &OpenPgp, reader: usize) {
     let card = openpgp.connect_card(reader);
     let select = [
         0x00, 0xA4, 0x04, 0x00, 0x06, 0xD2, 0x76, 0x00, 0x01, 0x24, 0x01, 0x00,
@@ -37,7 +37,7 @@ fn make_decryption_key(openpgp: &OpenPgp, reader: usize) {
 
 /// A new virtual OpenPGP card in OpenPGP reader `reader`, given its cv25519 key; returns its
 /// fingerprint in quorum's form.
-fn keyed_card(openpgp: &OpenPgp, reader: usize) -> String {
+pub(crate) fn keyed_card(openpgp: &OpenPgp, reader: usize) -> String {
     let card = openpgp.new_card();
     openpgp.insert(&card, reader);
     make_decryption_key(openpgp, reader);
@@ -45,7 +45,7 @@ fn keyed_card(openpgp: &OpenPgp, reader: usize) -> String {
 }
 
 /// A PIN file for these applet cards and OpenPGP cards (each with `openpgp_pin`).
-fn pins_for(
+pub(crate) fn pins_for(
     dir: &Path,
     name: &str,
     applet: &[Custodian],
@@ -61,7 +61,7 @@ fn pins_for(
 }
 
 /// The card's fingerprint in quorum's form, as `quorumctl status` prints it.
-fn fingerprint_of(reader: &str) -> (String, String) {
+pub(crate) fn fingerprint_of(reader: &str) -> (String, String) {
     let status = text(&run_ok(&["status", "--reader", reader]).stdout);
     let fp = status
         .lines()
@@ -120,7 +120,7 @@ fn decipher_plain(openpgp: &OpenPgp, reader: usize) -> (Vec<u8>, Vec<u8>) {
 }
 
 /// Recovers with the cards present into `out` and returns what quorumctl said.
-fn recover(bundle: Option<&Path>, pins: &Path, out: &Path) -> std::process::Output {
+pub(crate) fn recover(bundle: Option<&Path>, pins: &Path, out: &Path) -> std::process::Output {
     let mut args = vec![
         "recover",
         "--out",
