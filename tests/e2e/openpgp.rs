@@ -453,6 +453,13 @@ fn a_reshare_moves_a_set_with_an_openpgp_custodian_to_fresh_cards_and_wipes_its_
         pins.to_str().unwrap(),
     ]);
     assert!(done.status.success(), "{}", show(&done));
+    assert!(
+        text(&done.stdout).contains(&format!(
+            "old card {fp}: share wiped (an OpenPGP card; its key and PINs stay)"
+        )),
+        "{}",
+        show(&done)
+    );
     let (_, status) = fingerprint_of(openpgp.reader_name(0));
     assert!(
         status.contains("State:       PERSONALISED"),

@@ -164,7 +164,10 @@ fn a_reshare_with_any_reader_moves_a_set_onto_both_openpgp_cards_which_recover_a
 
     // The new set, 2-of-3: a fresh applet card and both OpenPGP cards; the second OpenPGP
     // card comes into its reader when quorumctl asks for a card.
-    let pgp = [keyed_card_with_id(&openpgp, 0), keyed_card_with_id(&openpgp, 1)];
+    let pgp = [
+        keyed_card_with_id(&openpgp, 0),
+        keyed_card_with_id(&openpgp, 1),
+    ];
     let fps = [pgp[0].1.clone(), pgp[1].1.clone()];
     openpgp.remove(1);
     let pins = pins_for(&dir, "pins", &cards, &fps, USER_PIN);
@@ -237,7 +240,10 @@ fn any_reader_enrolls_and_recovers_a_mixed_set_with_openpgp_cards_inserted_when_
     let _cleared = openpgp.cleared();
     let dir = scratch("pgp-modes-any");
     let applet: Vec<Custodian> = personalise(&farm, &dir, 2);
-    let pgp = [keyed_card_with_id(&openpgp, 0), keyed_card_with_id(&openpgp, 1)];
+    let pgp = [
+        keyed_card_with_id(&openpgp, 0),
+        keyed_card_with_id(&openpgp, 1),
+    ];
     let fps = [pgp[0].1.clone(), pgp[1].1.clone()];
     openpgp.clear_all();
     let pins = pins_for(&dir, "pins", &applet, &fps, USER_PIN);
@@ -321,7 +327,10 @@ fn one_openpgp_reader_recovers_and_checks_a_mixed_set_with_its_openpgp_cards_swa
     let _cleared = openpgp.cleared();
     let dir = scratch("pgp-modes-one-reader");
     let applet: Vec<Custodian> = personalise(&farm, &dir, 1);
-    let pgp = [keyed_card_with_id(&openpgp, 0), keyed_card_with_id(&openpgp, 1)];
+    let pgp = [
+        keyed_card_with_id(&openpgp, 0),
+        keyed_card_with_id(&openpgp, 1),
+    ];
     let fps = [pgp[0].1.clone(), pgp[1].1.clone()];
     let pins = pins_for(&dir, "pins", &applet, &fps, USER_PIN);
     let bundle = dir.join("one.quorum.json");
@@ -396,14 +405,17 @@ fn one_openpgp_reader_recovers_and_checks_a_mixed_set_with_its_openpgp_cards_swa
 }
 
 #[test]
-fn one_openpgp_reader_enrolls_an_openpgp_set_card_by_card_which_then_recovers() {
+fn one_openpgp_reader_enrolls_and_reshares_an_openpgp_set_card_by_card() {
     let _guard = farm::lock();
     let farm = Farm::connect();
     let openpgp = OpenPgp::connect();
     let _cleared = openpgp.cleared();
     let dir = scratch("pgp-modes-one-reader-enroll");
     farm.clear_all();
-    let pgp = [keyed_card_with_id(&openpgp, 0), keyed_card_with_id(&openpgp, 1)];
+    let pgp = [
+        keyed_card_with_id(&openpgp, 0),
+        keyed_card_with_id(&openpgp, 1),
+    ];
     let fps = [pgp[0].1.clone(), pgp[1].1.clone()];
     openpgp.clear_all();
     let pins = pins_for(&dir, "pins", &[], &fps, USER_PIN);
@@ -466,6 +478,85 @@ fn one_openpgp_reader_enrolls_an_openpgp_set_card_by_card_which_then_recovers() 
     openpgp.insert(&pgp[1].0, 1);
     let out = dir.join("recovered");
     let done = recover(Some(&bundle), &pins, &out);
+    assert!(done.status.success(), "{}", show(&done));
+    assert_eq!(std::fs::read(&out).unwrap(), secret);
+
+    // A reshare through the one reader onto two fresh OpenPGP cards: the old cards' shares
+    // opened, the fresh cards registered and written, the old cards' shares wiped.
+    openpgp.clear_all();
+    let fresh = [
+        keyed_card_with_id(&openpgp, 0),
+        keyed_card_with_id(&openpgp, 1),
+    ];
+    openpgp.clear_all();
+    let all_fps: Vec<String> = pgp.iter().chain(&fresh).map(|c| c.1.clone()).collect();
+    let all_pins = pins_for(&dir, "all.pins", &[], &all_fps, USER_PIN);
+    let new_bundle = dir.join("pgp-moved.quorum.json");
+    let mut running = Running::start(&[
+        "reshare",
+        "--threshold",
+        "2",
+        "--shares",
+        "2",
+        "--label",
+        "pgp-moved",
+        "--bundle",
+        bundle.to_str().unwrap(),
+        "--new-bundle",
+        new_bundle.to_str().unwrap(),
+        "--reader",
+        &reader,
+        "--timeout",
+        "60",
+        "--pin-file",
+        all_pins.to_str().unwrap(),
+    ]);
+    let (old_ids, new_ids) = (
+        [pgp[0].0.as_str(), pgp[1].0.as_str()],
+        [fresh[0].0.as_str(), fresh[1].0.as_str()],
+    );
+    // Phase 0: the old cards, then the fresh ones; phase 1: the fresh ones; phase 2: the
+    // old ones, the last of which may stay in.
+    let order = [old_ids, new_ids, new_ids, old_ids].concat();
+    for (k, card) in order.iter().enumerate() {
+        running.expect("Insert");
+        openpgp.insert(card, 1);
+        if k + 1 < order.len() {
+            running.expect("Remove");
+            openpgp.remove(1);
+        }
+    }
+    let (status, stdout, stderr) = running.finish();
+    assert!(status.success(), "{stderr}");
+    let said = text(&stdout);
+    assert_eq!(
+        said.matches("share wiped (an OpenPGP card; its key and PINs stay)")
+            .count(),
+        2,
+        "{said}"
+    );
+    assert!(!said.contains("blank now"), "{said}");
+    assert_eq!(
+        stderr
+            .matches("its share wiped (an OpenPGP card: its key and PINs stay")
+            .count(),
+        2,
+        "{stderr}"
+    );
+    let (_, status) = fingerprint_of(&reader);
+    assert!(
+        status.contains("State:       PERSONALISED"),
+        "the old card's share is wiped, its key kept: {status}"
+    );
+    let in_bundle = bundle_cards(&new_bundle);
+    assert_eq!(in_bundle, vec![fresh[0].1.clone(), fresh[1].1.clone()]);
+
+    // The fresh cards recover through the new bundle.
+    openpgp.clear_all();
+    openpgp.insert(&fresh[0].0, 0);
+    openpgp.insert(&fresh[1].0, 1);
+    let out = dir.join("recovered-moved");
+    let done = recover(Some(&new_bundle), &all_pins, &out);
     assert!(done.status.success(), "{}", show(&done));
     assert_eq!(std::fs::read(&out).unwrap(), secret);
 }
