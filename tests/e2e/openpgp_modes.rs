@@ -336,11 +336,40 @@ fn one_openpgp_reader_recovers_and_checks_a_mixed_set_with_its_openpgp_cards_swa
     let bundle = dir.join("one.quorum.json");
     let secret = enroll_present(&dir, "one-reader-mixed", "2", &pins, &bundle);
 
-    // The two OpenPGP cards meet the threshold through OpenPGP reader 0 alone, the same
-    // card twice named and skipped.
+    // Without the bundle an OpenPGP card inserted is set aside, and the bundle named.
     farm.clear_all();
     openpgp.clear_all();
     let reader = openpgp.reader_name(0).to_owned();
+    let never = dir.join("never");
+    let mut running = Running::start(&[
+        "recover",
+        "--reader",
+        &reader,
+        "--timeout",
+        "3",
+        "--out",
+        never.to_str().unwrap(),
+        "--pin-file",
+        pins.to_str().unwrap(),
+    ]);
+    running.expect("Insert");
+    openpgp.insert(&pgp[1].0, 0);
+    let skipped = running.expect("Skipped");
+    assert!(
+        skipped.contains(&format!("Skipped {}: ", pgp[1].1))
+            && skipped.contains("public record is kept in the set's bundle")
+            && skipped.contains("--bundle FILE"),
+        "the card is named by its key, and the bundle asked for: {skipped}"
+    );
+    running.expect("Remove");
+    openpgp.remove(0);
+    let (status, _, stderr) = running.finish();
+    assert!(!status.success(), "{stderr}");
+    assert!(stderr.contains("timed out after 3 s"), "{stderr}");
+    assert!(!never.exists());
+
+    // The two OpenPGP cards meet the threshold through OpenPGP reader 0 alone, the same
+    // card twice named and skipped.
     let out = dir.join("recovered");
     let mut running = Running::start(&[
         "recover",
