@@ -22,6 +22,7 @@ mod memlock;
 mod mixed;
 mod openpgp;
 mod openpgp_init;
+mod openpgp_modes;
 mod openpgp_pinpad;
 mod openpgp_smoke;
 mod pin_lifecycle;

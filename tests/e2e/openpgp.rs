@@ -37,7 +37,7 @@ pub(crate) fn make_decryption_key(openpgp: &OpenPgp, reader: usize) {
 
 /// A new virtual OpenPGP card in OpenPGP reader `reader`, given its cv25519 key; returns its
 /// fingerprint in quorum's form.
-fn keyed_card(openpgp: &OpenPgp, reader: usize) -> String {
+pub(crate) fn keyed_card(openpgp: &OpenPgp, reader: usize) -> String {
     let card = openpgp.new_card();
     openpgp.insert(&card, reader);
     make_decryption_key(openpgp, reader);
@@ -45,7 +45,7 @@ fn keyed_card(openpgp: &OpenPgp, reader: usize) -> String {
 }
 
 /// A PIN file for these applet cards and OpenPGP cards (each with `openpgp_pin`).
-fn pins_for(
+pub(crate) fn pins_for(
     dir: &Path,
     name: &str,
     applet: &[Custodian],
@@ -120,7 +120,7 @@ fn decipher_plain(openpgp: &OpenPgp, reader: usize) -> (Vec<u8>, Vec<u8>) {
 }
 
 /// Recovers with the cards present into `out` and returns what quorumctl said.
-fn recover(bundle: Option<&Path>, pins: &Path, out: &Path) -> std::process::Output {
+pub(crate) fn recover(bundle: Option<&Path>, pins: &Path, out: &Path) -> std::process::Output {
     let mut args = vec![
         "recover",
         "--out",
@@ -453,6 +453,13 @@ fn a_reshare_moves_a_set_with_an_openpgp_custodian_to_fresh_cards_and_wipes_its_
         pins.to_str().unwrap(),
     ]);
     assert!(done.status.success(), "{}", show(&done));
+    assert!(
+        text(&done.stdout).contains(&format!(
+            "old card {fp}: share wiped (an OpenPGP card; its key and PINs stay)"
+        )),
+        "{}",
+        show(&done)
+    );
     let (_, status) = fingerprint_of(openpgp.reader_name(0));
     assert!(
         status.contains("State:       PERSONALISED"),

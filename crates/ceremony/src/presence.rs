@@ -836,6 +836,8 @@ pub enum Done {
     Written,
     /// Wiped.
     Wiped,
+    /// An old card whose share a reshare did not need: it comes back to be wiped.
+    ToWipe,
     /// Could not be read.
     NotUsable,
     /// Not wanted by the pass it came for.

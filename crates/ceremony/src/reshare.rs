@@ -82,6 +82,9 @@ pub struct Reshared {
     pub opened: Vec<String>,
     /// Old cards wiped in phase 2.
     pub wiped: Vec<String>,
+    /// Those of `wiped` that keep their key and PINs (OpenPGP cards: only their share's
+    /// data objects are emptied), so the report does not call them blank.
+    pub wiped_keeping_key: Vec<String>,
     /// Where the sets stand at the end.
     pub standing: Standing,
 }
@@ -338,8 +341,8 @@ pub fn reshare(
         standing: progress.clone(),
     }));
     publish(&enrollment).map_err(|e| interrupted(1, Cause::BundleNotWritten(e), &progress))?;
-    let wiped = if req.keep_old || g.retire.is_empty() {
-        Vec::new()
+    let (wiped, wiped_keeping_key) = if req.keep_old || g.retire.is_empty() {
+        (Vec::new(), Vec::new())
     } else {
         out.tell(Event::Reshare(Told::Wiping {
             count: g.retire.len(),
@@ -355,6 +358,7 @@ pub fn reshare(
         cards,
         opened,
         wiped,
+        wiped_keeping_key,
         standing: progress,
     })
 }
@@ -447,6 +451,7 @@ fn gather(
         }
         for mut p in batch {
             let named = (!presenter.one_reader()).then(|| p.reader.clone());
+            let opened_before = g.shares.len();
             let step = loop {
                 match gather_one(&mut p, named.clone(), req, &mut g, count, out) {
                     Err(CardProblem::Pulled {
@@ -456,7 +461,10 @@ fn gather(
                 }
             };
             match step {
-                Ok(key) => presenter.keep(out, p, key, Done::Registered)?,
+                Ok(key) => {
+                    let done = kept_as(&g, &key, opened_before);
+                    presenter.keep(out, p, key, done)?
+                }
                 Err(problem) => {
                     out.tell(Event::Reshare(Told::Skipped {
                         problem: problem.clone(),
@@ -469,6 +477,19 @@ fn gather(
     }
     check_gathered(req, &g, &problems)?;
     Ok(g)
+}
+
+/// What phase 0 did with a card it keeps, as the custodian is told: registered for the new
+/// set, else an old card that phase 2 wipes, whose share opened (the count of opened shares
+/// grew from `opened_before`) or was not needed.
+fn kept_as(g: &Gathered, key: &CardKey, opened_before: usize) -> Done {
+    if g.members.iter().any(|m| m.is_card(key)) {
+        Done::Registered
+    } else if g.shares.len() > opened_before {
+        Done::ShareOpened
+    } else {
+        Done::ToWipe
+    }
 }
 
 /// Whether phase 0 gathered what phase 1 needs: a quorum of the old set, every card named
@@ -788,15 +809,17 @@ fn write_cards(
 }
 
 /// Phase 2: FACTORY RESET of the old cards the new set does not use: those present, or
-/// with one reader, each asked for by fingerprint.
+/// with one reader, each asked for by fingerprint. Returns the cards wiped and those of
+/// them that keep their key (OpenPGP cards).
 fn wipe(
     presenter: &mut Presenter<'_>,
     retire: &[OldCard],
     pins: &PinPolicy<'_>,
     progress: &mut Standing,
     out: &mut dyn Progress,
-) -> Result<Vec<String>, CeremonyError> {
+) -> Result<(Vec<String>, Vec<String>), CeremonyError> {
     let mut wiped: Vec<String> = Vec::new();
+    let mut keeping_key: Vec<String> = Vec::new();
     presenter.begin_recall(out, Event::Reshare(Told::WipingBegins));
     while wiped.len() < retire.len() {
         let left: Vec<String> = retire
@@ -823,7 +846,9 @@ fn wipe(
             break;
         };
         let o = &retire[i];
-        wipe_one(&mut p.card, &o.reader, &o.key, pins, progress, out)?;
+        if wipe_one(&mut p.card, &o.reader, &o.key, pins, progress, out)? {
+            keeping_key.push(o.key.fingerprint());
+        }
         wiped.push(o.key.fingerprint());
         if wiped.len() == retire.len() {
             presenter.finish(out, p);
@@ -833,9 +858,11 @@ fn wipe(
                 .map_err(|e| phase_error(2, e, progress))?;
         }
     }
-    Ok(wiped)
+    Ok((wiped, keeping_key))
 }
 
+/// Wipes one old card's share; returns whether the card keeps its key (an OpenPGP card,
+/// whose FACTORY RESET empties only the share's data objects).
 fn wipe_one(
     session: &mut dyn CustodianCard,
     reader: &str,
@@ -843,11 +870,12 @@ fn wipe_one(
     pins: &PinPolicy<'_>,
     progress: &mut Standing,
     out: &mut dyn Progress,
-) -> Result<(), CeremonyError> {
+) -> Result<bool, CeremonyError> {
     let fp = key.fingerprint();
+    let keeps_key = session.openpgp().is_some();
     // Erasing an OpenPGP card's share writes its data objects, which needs its user PIN
     // (the applet's FACTORY RESET needs none); a card opened in phase 0 still has it.
-    if session.openpgp().is_some() {
+    if keeps_key {
         verify_pin(session, pins, &fp, reader, out).map_err(|e| match e {
             CeremonyError::Card { source, .. } => interrupted(
                 2,
@@ -872,9 +900,10 @@ fn wipe_one(
     progress.old_gone += 1;
     out.tell(Event::Reshare(Told::OldCardWiped {
         card: fp,
+        keeps_key,
         standing: progress.clone(),
     }));
-    Ok(())
+    Ok(keeps_key)
 }
 
 /// What resharing a set tells the people at the table as it goes (worded by the caller).
@@ -965,10 +994,13 @@ pub enum Told {
     },
     /// Phase 2 begins: the old cards the new set does not use come back to be wiped.
     WipingBegins,
-    /// An old card was wiped (FACTORY RESET; it is blank now).
+    /// An old card was wiped: an applet card by FACTORY RESET (it is blank now), an
+    /// OpenPGP card by emptying its share's data objects (it keeps its key and PINs).
     OldCardWiped {
         /// Its fingerprint.
         card: String,
+        /// An OpenPGP card: it keeps its key and PINs and can join another set as it is.
+        keeps_key: bool,
         /// Where the sets stand now.
         standing: Standing,
     },

@@ -27,13 +27,27 @@ use super::{CeremonyError, PinPolicy};
 /// How a card is named in reports: its fingerprint and place in its set once its record was read.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct Who {
-    /// The card's fingerprint, when its record was read.
+    /// The card's fingerprint, when its record was read (or, for an OpenPGP card whose
+    /// record is not at hand, the key it reported at SELECT).
     pub fingerprint: Option<String>,
     /// Fingerprint, custodian index and name; or "card" when nothing is known.
     pub text: String,
 }
 
 impl Who {
+    /// A card whose public record is not at hand: an OpenPGP card by the key it reported at
+    /// SELECT (no APDU), so a custodian told to bring the bundle knows which card it was;
+    /// any other card as unknown.
+    pub fn by_key(card: &dyn CustodianCard) -> Who {
+        match card.openpgp().and_then(|facts| facts.card_key) {
+            Some(key) => Who {
+                fingerprint: Some(key.fingerprint()),
+                text: key.fingerprint(),
+            },
+            None => Who::unknown(),
+        }
+    }
+
     /// A card whose record could not be read.
     pub fn unknown() -> Who {
         Who {
@@ -390,7 +404,7 @@ pub fn read_member(card: &mut dyn CustodianCard) -> Result<Member, Refusal> {
     }
     let public = card
         .get_record_public()
-        .map_err(|e| Refusal::new(Who::unknown(), e))?;
+        .map_err(|e| Refusal::new(Who::by_key(card), e))?;
     let record = PublicRecord::decode(&public)
         .map_err(|e| Refusal::new(Who::unknown(), Refused::Unreadable(e)))?;
     let listed = record
@@ -577,5 +591,41 @@ mod tests {
         let refused = Refused::from(CardError::Transport(TransportError::NoCard("r".into())));
         assert!(refused.to_string().starts_with("was pulled out"));
         assert!(!Refused::AlreadyOpened.card_left());
+    }
+
+    #[test]
+    fn an_openpgp_card_whose_record_is_not_at_hand_is_named_by_its_key() {
+        use quorum_card::any::AnyCard;
+        use quorum_card::card::Card;
+        use quorum_card::memory::MemoryOpenPgp;
+        use quorum_card::openpgp::RecordSource;
+        use quorum_protocol::crypto::SetDigest;
+        use quorum_protocol::openpgp::QuorumHeader;
+
+        let header = QuorumHeader {
+            set_id: [7; 16],
+            set_version: 1,
+            index: 3,
+            set_digest: SetDigest([9; 32]),
+        };
+        let memory = MemoryOpenPgp::new()
+            .with_cv25519_key()
+            .with_private_use(0x0101, &header.encode());
+        let key = memory.card_key().expect("a cv25519 key");
+        let mut card = AnyCard::new(Card::with_trace(memory, false), RecordSource::new());
+        let refusal = match read_member(&mut card) {
+            Err(r) => r,
+            Ok(_) => panic!("a member without its record"),
+        };
+        assert_eq!(refusal.who.fingerprint, Some(key.fingerprint()));
+        assert_eq!(refusal.who.text, key.fingerprint());
+        assert!(
+            refusal
+                .reason
+                .to_string()
+                .contains("kept in the set's bundle"),
+            "{}",
+            refusal.reason
+        );
     }
 }

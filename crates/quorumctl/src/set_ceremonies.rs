@@ -385,7 +385,12 @@ pub(crate) fn reshare_set(
         ));
     }
     for fp in &done.wiped {
-        report.line(format!("  old card {fp}: wiped (blank now)"));
+        match done.wiped_keeping_key.contains(fp) {
+            true => report.line(format!(
+                "  old card {fp}: share wiped (an OpenPGP card; its key and PINs stay)"
+            )),
+            false => report.line(format!("  old card {fp}: wiped (blank now)")),
+        }
     }
     report.line(format!(
         "Where the sets stand: {}.",
@@ -407,6 +412,7 @@ pub(crate) fn reshare_set(
     report.set("cards", new_cards_json(&done.cards));
     report.set("opened", json!(done.opened));
     report.set("wiped", json!(done.wiped));
+    report.set("wiped_keeping_key", json!(done.wiped_keeping_key));
     report.set(
         "state",
         json!(crate::words::reshare::standing(&done.standing)),

@@ -7,6 +7,7 @@ use quorum_protocol::record::PublicRecord;
 
 use super::*;
 use crate::in_memory_kit::*;
+use crate::presence::Told as Present;
 
 struct Plan<'a> {
     threshold: u8,
@@ -292,6 +293,7 @@ fn one_reader_takes_each_card_once_whatever_comes_first() {
     assert!(
         tells(Told::OldCardWiped {
             card: old_card,
+            keeps_key: false,
             standing: done.standing.clone(),
         }),
         "{said}"
@@ -319,6 +321,27 @@ fn one_reader_reuses_an_old_card_in_the_insertion_that_opens_its_share() {
     assert_eq!(done.cards.len(), 3);
     assert_eq!(done.wiped, vec![retired]);
     assert_eq!(readers.script_left(), 1, "the last card may stay in");
+    // Each card of phase 0 leaves as what it became: the re-used card and the fresh ones
+    // registered, the other old card with its share opened, never "registered".
+    let removals: Vec<&Done> = said
+        .0
+        .iter()
+        .filter_map(|e| match e {
+            Event::Presence(Present::Remove { why, .. }) => Some(why),
+            _ => None,
+        })
+        .take(4)
+        .collect();
+    assert_eq!(
+        removals,
+        [
+            &Done::Registered,
+            &Done::ShareOpened,
+            &Done::Registered,
+            &Done::Registered
+        ],
+        "{said}"
+    );
     let renewed = said
         .0
         .iter()

@@ -84,6 +84,7 @@ fn done(why: &Done) -> &'static str {
         Done::Skipped => "skipped",
         Done::Written => "written",
         Done::Wiped => "wiped",
+        Done::ToWipe => "not needed; it is wiped once the new set is written",
         Done::NotUsable => "not usable",
         Done::Unwanted(why) => unwanted(*why),
     }
@@ -163,6 +164,13 @@ mod tests {
                 why: Done::Unwanted(Unwanted::NotToWipe)
             }),
             "Remove the card from \"Pad\" (is not one of the old cards to wipe)."
+        );
+        assert_eq!(
+            line(&Told::Remove {
+                reader: "Pad".into(),
+                why: Done::ToWipe
+            }),
+            "Remove the card from \"Pad\" (not needed; it is wiped once the new set is written)."
         );
     }
 

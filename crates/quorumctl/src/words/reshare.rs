@@ -57,9 +57,18 @@ pub(crate) fn line(told: &Told) -> String {
         Told::WipingBegins => "Phase 2: insert each old card the new set does not use, in any order, to wipe it.".to_owned(),
         Told::OldCardWiped {
             card,
+            keeps_key: false,
             standing: now,
         } => format!(
-            "Old card {card} wiped (factory reset; it is blank now). {}.",
+            "Old card {card} wiped (factory reset; it is blank now). Now {}.",
+            standing(now)
+        ),
+        Told::OldCardWiped {
+            card,
+            keeps_key: true,
+            standing: now,
+        } => format!(
+            "Old card {card}: its share wiped (an OpenPGP card: its key and PINs stay, so it can join a set again as it is). Now {}.",
             standing(now)
         ),
     }
@@ -365,8 +374,12 @@ mod tests {
                 "Phase 2: insert each old card the new set does not use, in any order, to wipe it.",
             ),
             (
-                Told::OldCardWiped { card: "cc33".into(), standing: standing(3, 3) },
-                "Old card cc33 wiped (factory reset; it is blank now). the old set is no longer complete (2 of its 5 cards untouched, 3 needed); the new set is complete (3 of its 3 cards written and checked, 2 needed).",
+                Told::OldCardWiped { card: "cc33".into(), keeps_key: false, standing: standing(3, 3) },
+                "Old card cc33 wiped (factory reset; it is blank now). Now the old set is no longer complete (2 of its 5 cards untouched, 3 needed); the new set is complete (3 of its 3 cards written and checked, 2 needed).",
+            ),
+            (
+                Told::OldCardWiped { card: "dd44".into(), keeps_key: true, standing: standing(3, 3) },
+                "Old card dd44: its share wiped (an OpenPGP card: its key and PINs stay, so it can join a set again as it is). Now the old set is no longer complete (2 of its 5 cards untouched, 3 needed); the new set is complete (3 of its 3 cards written and checked, 2 needed).",
             ),
         ];
         for (told, want) in cases {
