@@ -200,6 +200,9 @@ struct Slot {
     /// Open connections to the card in this reader (connections are exclusive).
     connected: bool,
     pull: Option<Pull>,
+    /// Every command with this INS fails with this error and the card stays in the reader
+    /// (a reader or card that keeps failing one exchange).
+    failing: Option<(u8, TransportError)>,
 }
 
 #[derive(Default)]
@@ -294,6 +297,7 @@ impl MemoryReaders {
                 events: 0,
                 connected: false,
                 pull: None,
+                failing: None,
             })
             .collect();
         readers
@@ -396,6 +400,15 @@ impl MemoryReaders {
     /// leaves; only its answer is lost (a card pulled after its commit point).
     pub fn pull_after_executing(&self, reader: &str, after: usize, error: TransportError) {
         self.set_pull(reader, after, error, true);
+    }
+
+    /// Makes every command with instruction byte `ins` sent to the card in `reader` fail
+    /// with `error` while the card stays in the reader, as a reader that keeps failing one
+    /// exchange does (not a card pulled out).
+    pub fn fail_every(&self, reader: &str, ins: u8, error: TransportError) {
+        let mut state = self.state.borrow_mut();
+        let slot = state.slot(reader).expect("a known reader");
+        slot.failing = Some((ins, error));
     }
 
     fn set_pull(&self, reader: &str, after: usize, error: TransportError, executes: bool) {
@@ -542,6 +555,11 @@ impl Transport for MemoryConnection {
         let pulled = {
             let mut state = self.state.borrow_mut();
             let slot = state.slot(&self.reader)?;
+            if let Some((ins, error)) = &slot.failing {
+                if command.get(1) == Some(ins) {
+                    return Err(error.clone());
+                }
+            }
             match slot.pull.as_mut() {
                 Some(pull) if pull.after == 0 => slot.pull.take(),
                 Some(pull) => {

@@ -524,6 +524,28 @@ fn a_card_pulled_during_its_unseal_and_put_back_is_used_after_all() {
 }
 
 #[test]
+fn a_reader_that_keeps_failing_while_its_card_stays_stops_the_ceremony() {
+    let set = EnrolledSet::new(2, 2, "vault");
+    let readers = MemoryReaders::with_cards(&set.cards);
+    // Every VERIFY to the card in Reader 0 fails as an exchange; the card never leaves.
+    readers.fail_every(
+        "Reader 0",
+        0x20,
+        quorum_card::transport::TransportError::ExchangeFailed,
+    );
+    let pins = pin_file();
+    let (result, _) = run(
+        &readers,
+        &request(Anchor::None, every_reader_put_back(), &pins),
+    );
+    let e = result.err().expect("the ceremony stops");
+    assert!(
+        matches!(e, CeremonyError::ReaderKeepsFailing { ref reader, times: 3 } if reader == "Reader 0"),
+        "{e:?}"
+    );
+}
+
+#[test]
 fn a_secret_its_destination_cannot_take_is_refused_before_any_pin() {
     let set = EnrolledSet::new(2, 3, "vault");
     let readers = MemoryReaders::with_cards(&set.cards);
