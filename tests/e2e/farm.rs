@@ -318,8 +318,6 @@ impl OpenPgp {
         eprintln!("openpgp: {pulled} out of reader {reader_index}, pcscd saw it after {took:?}");
     }
 
-    /// Pulls every OpenPGP card out and returns once pcscd reports every OpenPGP reader
-    /// empty.
     /// Empties the OpenPGP readers now and again when the guard goes, however the test ends,
     /// so the every-reader ceremonies of other tests see no card of this one.
     pub fn cleared(&self) -> ClearedOpenPgp<'_> {
@@ -327,10 +325,13 @@ impl OpenPgp {
         ClearedOpenPgp(self)
     }
 
+    /// Pulls every OpenPGP card out and returns once pcscd reports each reader that held
+    /// one empty (only those: the pinpads it shares with the farm may hold a farm card).
     pub fn clear_all(&self) {
+        let held: Vec<usize> = self.cards().iter().filter_map(|(_, r, _)| *r).collect();
         self.control.request("clear");
-        for (i, name) in self.readers.iter().enumerate() {
-            wait_for_reader(&self.ctx, i, name, false);
+        for i in held {
+            wait_for_reader(&self.ctx, i, self.reader_name(i), false);
         }
     }
 

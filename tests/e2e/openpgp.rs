@@ -150,6 +150,7 @@ fn a_set_of_three_applet_cards_and_two_openpgp_cards_recovers_with_any_mix() {
         let (fp, status) = fingerprint_of(openpgp.reader_name(i));
         assert!(
             status.contains("Card:        OpenPGP card, test card serial")
+                && status.contains("Touch:       not needed to open a share")
                 && status.contains("State:       PERSONALISED"),
             "{status}"
         );
@@ -194,6 +195,11 @@ fn a_set_of_three_applet_cards_and_two_openpgp_cards_recovers_with_any_mix() {
     for fp in &pgp_fps {
         assert!(said.contains(fp.as_str()), "{said}");
     }
+    assert!(
+        said.contains("This set has 2 OpenPGP card(s) (")
+            && said.contains("their public records are in this bundle alone"),
+        "enroll says the bundle is needed: {said}"
+    );
     let secret = std::fs::read(&master).unwrap();
 
     // An enrolled OpenPGP card names its share; its public record is in the bundle.

@@ -64,6 +64,9 @@ pub struct EnrolledCardReport {
     pub index: u8,
     /// Custodian name.
     pub name: String,
+    /// The card keeps only its sealed share (an OpenPGP card): its public record exists in
+    /// the set's bundle alone, which every later ceremony with this card needs.
+    pub record_in_bundle: bool,
 }
 
 /// The result of a complete enrollment.
@@ -739,7 +742,10 @@ fn not_enrolled(
 }
 
 pub(super) fn report(reg: &Registered, card: &EnrolledCard) -> EnrolledCardReport {
-    EnrolledCardReport::new(&reg.reader, &reg.key, card)
+    EnrolledCardReport {
+        record_in_bundle: matches!(reg.capacity, crate::Room::HeaderAndSealed(_)),
+        ..EnrolledCardReport::new(&reg.reader, &reg.key, card)
+    }
 }
 
 impl EnrolledCardReport {
@@ -754,6 +760,7 @@ impl EnrolledCardReport {
                 .custodian(card.index())
                 .map(|c| c.name.clone())
                 .unwrap_or_default(),
+            record_in_bundle: false,
         }
     }
 }

@@ -67,6 +67,27 @@ pub struct OpenPgpSummary {
     pub serial: String,
     /// The OpenPGP application's version.
     pub version: String,
+    /// The decryption key's touch policy, on a card with a button (a YubiKey's `D7`): with
+    /// one, every share opened waits for the custodian's touch.
+    #[serde(serialize_with = "touch_name")]
+    pub touch: Option<quorum_protocol::openpgp::TouchPolicy>,
+}
+
+/// A touch policy as the JSON output names it.
+fn touch_name<S: serde::Serializer>(
+    touch: &Option<quorum_protocol::openpgp::TouchPolicy>,
+    s: S,
+) -> Result<S::Ok, S::Error> {
+    use quorum_protocol::openpgp::TouchPolicy;
+    match touch {
+        None => s.serialize_none(),
+        Some(TouchPolicy::Off) => s.serialize_str("off"),
+        Some(TouchPolicy::On) => s.serialize_str("on"),
+        Some(TouchPolicy::Fixed) => s.serialize_str("fixed"),
+        Some(TouchPolicy::Cached) => s.serialize_str("cached"),
+        Some(TouchPolicy::CachedFixed) => s.serialize_str("cached_fixed"),
+        Some(TouchPolicy::Unknown(b)) => s.serialize_str(&format!("unknown_{b:02x}")),
+    }
 }
 
 /// The share an OpenPGP card's header names, when its public record is not at hand.
@@ -261,6 +282,7 @@ pub fn summarize(
                 .unwrap_or_else(|| format!("manufacturer {:04X}", facts.aid.manufacturer)),
             serial: facts.aid.serial_hex(),
             version: format!("{}.{}", facts.aid.version.major, facts.aid.version.minor),
+            touch: facts.touch,
         })
     });
     Ok(CardSummary {

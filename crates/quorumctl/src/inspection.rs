@@ -45,6 +45,9 @@ pub(crate) fn status(args: &CardArgs, trace: bool, report: &mut Report) -> Resul
             "Card:        OpenPGP card, {} serial {}, application version {} (its own PINs: user PIN for quorum, admin PIN to make its key)",
             card.manufacturer, card.serial, card.version
         ));
+        if let Some(touch) = card.touch {
+            report.line(format!("Touch:       {}", touch_words(touch)));
+        }
     }
     report.line(format!("State:       {}", summary.state.name()));
     report.line(format!(
@@ -134,4 +137,29 @@ pub(crate) fn export_bundle(
     );
     report.set("skipped", json!(skipped));
     Ok(())
+}
+
+/// What a decryption touch policy means for the custodian when quorum opens the share.
+fn touch_words(touch: quorum_protocol::openpgp::TouchPolicy) -> String {
+    use quorum_protocol::openpgp::TouchPolicy;
+    match touch {
+        TouchPolicy::Off => "not needed to open a share (the card has a button; its decryption touch policy is off)".to_owned(),
+        TouchPolicy::On | TouchPolicy::Fixed => "the custodian touches the card each time quorum opens its share (decryption touch policy on); an untouched card is left out after the card's own wait".to_owned(),
+        TouchPolicy::Cached | TouchPolicy::CachedFixed => "the custodian touches the card when quorum opens its share (decryption touch policy cached: one touch counts for 15 seconds)".to_owned(),
+        TouchPolicy::Unknown(b) => format!("the card reports a decryption touch policy quorum does not know ({b:02X}); be ready to touch the card when quorum opens its share"),
+    }
+}
+
+#[cfg(test)]
+mod touch_tests {
+    use super::touch_words;
+    use quorum_protocol::openpgp::TouchPolicy;
+
+    #[test]
+    fn each_touch_policy_tells_the_custodian_what_to_do() {
+        assert!(touch_words(TouchPolicy::Off).starts_with("not needed"));
+        assert!(touch_words(TouchPolicy::On).contains("touches the card each time"));
+        assert!(touch_words(TouchPolicy::Cached).contains("15 seconds"));
+        assert!(touch_words(TouchPolicy::Unknown(0x07)).contains("(07)"));
+    }
 }

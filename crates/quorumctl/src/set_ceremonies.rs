@@ -134,11 +134,17 @@ pub(crate) fn enroll_set(
         logged.card(&c.fingerprint, CardOutcome::Ok);
     }
     let bundle = Bundle::from_enrollment(&outcome.enrollment);
+    let bundle_needed = crate::words::enroll::bundle_needed(&outcome.cards);
     bundle.write(&bundle_path, args.force).map_err(|e| {
-        Failure::Unfinished(format!(
-            "the set is enrolled on every card, but the bundle could not be written: {}. Every card carries the set description, so nothing is lost: fix the cause and write the bundle from the cards with `quorumctl export-bundle`",
-            crate::words::files::secret_io(&e)
-        ))
+        let why = crate::words::files::secret_io(&e);
+        Failure::Unfinished(match bundle_needed {
+            None => format!(
+                "the set is enrolled on every card, but the bundle could not be written: {why}. Every card carries the set description, so nothing is lost: fix the cause and write the bundle from the cards with `quorumctl export-bundle`"
+            ),
+            Some(_) => format!(
+                "the set is enrolled on every card, but the bundle could not be written: {why}. The set has OpenPGP cards, whose public records were to be kept in this bundle only: until a bundle exists they cannot take part, and the set recovers only with its quorum cards. Fix the cause, write what the quorum cards carry with `quorumctl export-bundle`, and if they are fewer than the threshold, enroll the set again"
+            ),
+        })
     })?;
     if let Some(out) = &args.out {
         write_private_file(out, &master, args.force).map_err(|e| {
@@ -165,6 +171,9 @@ pub(crate) fn enroll_set(
         "Bundle (public set description): {}",
         bundle_path.display()
     ));
+    if let Some(needed) = &bundle_needed {
+        report.line(needed.clone());
+    }
     report.line(anchor_lines(&record.set_digest(), &record.key_check));
     report.line(
         "Write both into the ceremony minutes: recover prints them again, and `recover --expect` takes the digest.",
@@ -397,6 +406,9 @@ pub(crate) fn reshare_set(
         crate::words::reshare::standing(&done.standing)
     ));
     report.line(format!("New bundle: {}", new_bundle.display()));
+    if let Some(needed) = crate::words::enroll::bundle_needed(&done.cards) {
+        report.line(needed);
+    }
     report.line(format!(
         "The old set's digest was {}; the new set's (write it into the ceremony minutes):\n{}",
         done.old.digest,

@@ -5,7 +5,7 @@ use std::io::Write;
 
 mod add_card;
 mod change_pin;
-mod enroll;
+pub(crate) mod enroll;
 pub(crate) mod files;
 pub(crate) mod init;
 pub(crate) mod log;

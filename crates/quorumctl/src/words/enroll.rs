@@ -253,6 +253,27 @@ fn stopped(s: &Standing) -> String {
 }
 
 /// The CLI's message for an error of this ceremony step, when it words it itself.
+/// What the people at the table must know about the bundle of a set just written: the
+/// OpenPGP cards among `cards` keep only their sealed share, so their public records live in
+/// the bundle alone (`None` for a set of applet cards, which carry their records).
+pub(crate) fn bundle_needed(
+    cards: &[quorum_ceremony::enroll::EnrolledCardReport],
+) -> Option<String> {
+    let openpgp: Vec<String> = cards
+        .iter()
+        .filter(|c| c.record_in_bundle)
+        .map(|c| format!("{} \"{}\"", c.fingerprint, c.name))
+        .collect();
+    if openpgp.is_empty() {
+        return None;
+    }
+    Some(format!(
+        "This set has {} OpenPGP card(s) ({}): they keep only their sealed share, and their public records are in this bundle alone. Keep copies of it with the minutes: recover, verify, add-card and reshare need it (--bundle FILE) whenever one of them takes part. The quorum cards of the set do not need it.",
+        openpgp.len(),
+        openpgp.join(", ")
+    ))
+}
+
 pub(crate) fn error(e: &CeremonyError) -> Option<String> {
     match e {
         CeremonyError::EnrollPlan(refused) => Some(plan(refused)),
@@ -302,7 +323,22 @@ mod tests {
             fingerprint: fingerprint.into(),
             index,
             name: name.into(),
+            record_in_bundle: false,
         }
+    }
+
+    #[test]
+    fn the_bundle_is_said_to_be_needed_only_for_a_set_with_openpgp_cards() {
+        let applet = report("a1b2-c3d4-e5f6-0718", 1, "Ann");
+        assert_eq!(bundle_needed(std::slice::from_ref(&applet)), None);
+        let openpgp = EnrolledCardReport {
+            record_in_bundle: true,
+            ..report("0f0e-0d0c-0b0a-0908", 2, "Bob")
+        };
+        assert_eq!(
+            bundle_needed(&[applet, openpgp]).unwrap(),
+            "This set has 1 OpenPGP card(s) (0f0e-0d0c-0b0a-0908 \"Bob\"): they keep only their sealed share, and their public records are in this bundle alone. Keep copies of it with the minutes: recover, verify, add-card and reshare need it (--bundle FILE) whenever one of them takes part. The quorum cards of the set do not need it."
+        );
     }
 
     #[test]
