@@ -557,6 +557,23 @@ fn a_pinpad_pin_change_sends_gnupgs_modify_structure_and_maps_every_answer() {
     }
 }
 
+#[test]
+fn the_keypad_structures_are_the_vectors() {
+    let v = vectors();
+    let verify = PinVerify::openpgp(PinRef::UserDecipher, 25, 30)
+        .encode()
+        .unwrap();
+    let modify = PinModify::openpgp_user(25, 30).encode().unwrap();
+    assert_eq!(
+        hex::encode(verify),
+        v["pinpad"]["verify_pin_direct_user"].as_str().unwrap()
+    );
+    assert_eq!(
+        hex::encode(modify),
+        v["pinpad"]["modify_pin_direct_user"].as_str().unwrap()
+    );
+}
+
 /// FEATURE_GET_TLV_PROPERTIES on the virtual pinpad.
 const TLV_PROPERTIES: u32 = 0x4233_0012;
 /// bMinPINSize 0 and bMaxPINSize 25, as the CCID driver reports a Cherry ST-2000.
