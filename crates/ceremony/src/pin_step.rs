@@ -44,7 +44,7 @@ fn entry<'a>(
 
 /// A wrong PIN is asked again in place only while more tries than this are left: the last
 /// try is never spent by a retry, so one slip too many cannot block a card for good.
-const RETRY_WHILE_MORE_THAN: u8 = 1;
+pub(crate) const RETRY_WHILE_MORE_THAN: u8 = 1;
 
 /// How many keypad time-outs are forgiven (the custodian is asked once more) per card.
 const PINPAD_TIMEOUTS_FORGIVEN: u8 = 1;

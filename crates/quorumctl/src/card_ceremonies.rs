@@ -9,8 +9,8 @@ use quorum_ceremony::init::{
     init_card as init_any, Done, OpenPgpRequest, Question, Questions, Request,
 };
 use quorum_ceremony::log::CardOutcome;
-use quorum_ceremony::pins::PinOrigin;
 use quorum_ceremony::pins::{pin_table, PinProvider};
+use quorum_ceremony::pins::{PinOrigin, PinSourceError};
 use quorum_ceremony::reset::{reset_card, Confirmation};
 use quorum_pcsc::PcscContext;
 use quorum_protocol::openpgp::AdminPin;
@@ -127,14 +127,13 @@ impl Questions for Terminal {
         Ok(Some(line))
     }
 
-    fn admin_pin(&mut self, reader: &str) -> io::Result<Option<Zeroizing<Vec<u8>>>> {
+    fn admin_pin(&mut self, reader: &str) -> Result<Option<Zeroizing<Vec<u8>>>, PinSourceError> {
         if !io::stdin().is_terminal() {
             return Ok(None);
         }
         let typed = crate::prompt::prompt_hidden_line(&format!(
             "Admin PIN of the OpenPGP card in \"{reader}\": "
-        ))
-        .map_err(|e| io::Error::other(e.to_string()))?;
+        ))?;
         Ok(Some(Zeroizing::new(typed.as_bytes().to_vec())))
     }
 }

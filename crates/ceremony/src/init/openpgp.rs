@@ -15,7 +15,8 @@ use quorum_protocol::crypto::CardKey;
 use quorum_protocol::openpgp::{AdminPin, AlgorithmAttributes};
 
 use super::{Refusal, Told as InitTold};
-use crate::pins::{PinOrigin, PinPath};
+use crate::pin_step::AskedAgain;
+use crate::pins::{PinOrigin, PinPath, PinSourceError};
 use crate::progress::{Event, Progress};
 use crate::{CeremonyError, PinPolicy};
 
@@ -40,8 +41,9 @@ pub trait Questions {
     /// The answer typed to `question`.
     fn ask(&mut self, question: &Question) -> std::io::Result<Option<String>>;
 
-    /// The admin PIN of the OpenPGP card in `reader`, typed without echo.
-    fn admin_pin(&mut self, reader: &str) -> std::io::Result<Option<Zeroizing<Vec<u8>>>>;
+    /// The admin PIN of the OpenPGP card in `reader`, typed without echo (asked again after
+    /// a slip; an interrupted prompt is [`PinSourceError::Interrupted`]).
+    fn admin_pin(&mut self, reader: &str) -> Result<Option<Zeroizing<Vec<u8>>>, PinSourceError>;
 }
 
 /// Questions nobody answers: for callers without a terminal (and for tests).
@@ -53,7 +55,7 @@ impl Questions for NobodyAsked {
         Ok(None)
     }
 
-    fn admin_pin(&mut self, _: &str) -> std::io::Result<Option<Zeroizing<Vec<u8>>>> {
+    fn admin_pin(&mut self, _: &str) -> Result<Option<Zeroizing<Vec<u8>>>, PinSourceError> {
         Ok(None)
     }
 }
@@ -161,6 +163,18 @@ pub enum Told {
     AdminPinOnKeypad {
         /// Seconds it waits.
         timeout: u8,
+    },
+    /// The admin PIN was wrong and is asked again where it was entered (tries stated).
+    AdminPinWrong {
+        /// Admin PIN tries left.
+        tries_left: u8,
+        /// Where it is asked again.
+        again: AskedAgain,
+    },
+    /// The admin PIN typed here breaks the card's length rules: not sent, asked again.
+    AdminPinBreaksRule {
+        /// The rule, in words (never the PIN).
+        rule: String,
     },
     /// The card accepted its admin PIN.
     AdminPinAccepted {
@@ -410,55 +424,81 @@ fn keys(card: &mut dyn CustodianCard) -> &mut dyn OpenPgpKeys {
 fn verify_admin(
     card: &mut dyn CustodianCard,
     reader: &str,
-    given: Option<(AdminPin, PinOrigin)>,
+    mut given: Option<(AdminPin, PinOrigin)>,
     questions: &mut dyn Questions,
     pins: &PinPolicy<'_>,
     out: &mut dyn Progress,
 ) -> Result<(), CeremonyError> {
     let on_card = |e: CardError| CeremonyError::card(reader, e);
-    let pinpad = card.pinpad().map_err(on_card)?.is_some();
-    let path = if pinpad && !pins.no_pinpad {
-        tell(
-            out,
-            Told::AdminPinOnKeypad {
-                timeout: pins.pinpad_timeout,
-            },
-        );
-        keys(card)
-            .verify_admin_on_pinpad(pins.pinpad_timeout)
-            .map_err(on_card)?;
-        PinPath::Pinpad
-    } else {
-        let (pin, origin) = match given {
-            Some(given) => given,
-            None => {
-                let typed =
-                    questions
-                        .admin_pin(reader)?
-                        .ok_or_else(|| CeremonyError::InitRefused {
-                            card: None,
-                            reader: reader.to_owned(),
-                            why: Refusal::AdminPinNotGiven,
-                        })?;
-                let pin = AdminPin::new(&typed).map_err(|e| CeremonyError::InitRefused {
-                    card: None,
-                    reader: reader.to_owned(),
-                    why: Refusal::AdminPinRefused {
-                        rule: e.to_string(),
-                    },
-                })?;
-                (pin, PinOrigin::Keyboard)
-            }
-        };
-        keys(card).verify_admin(&pin).map_err(on_card)?;
-        PinPath::Host {
-            origin,
-            pinpad_bypassed: pinpad,
-        }
+    let refused = |why| CeremonyError::InitRefused {
+        card: None,
+        reader: reader.to_owned(),
+        why,
     };
-    tell(out, Told::AdminPinAccepted { path });
-    Ok(())
+    let pinpad = card.pinpad().map_err(on_card)?.is_some();
+    let mut rule_slips = 0;
+    loop {
+        let (attempt, path, again) = if pinpad && !pins.no_pinpad {
+            tell(
+                out,
+                Told::AdminPinOnKeypad {
+                    timeout: pins.pinpad_timeout,
+                },
+            );
+            let attempt = keys(card).verify_admin_on_pinpad(pins.pinpad_timeout);
+            (attempt, PinPath::Pinpad, Some(AskedAgain::OnKeypad))
+        } else {
+            let (pin, origin, again) = match given.take() {
+                Some((pin, origin)) => (pin, origin, None),
+                None => {
+                    let typed = questions
+                        .admin_pin(reader)?
+                        .ok_or_else(|| refused(Refusal::AdminPinNotGiven))?;
+                    match AdminPin::new(&typed) {
+                        Ok(pin) => (pin, PinOrigin::Keyboard, Some(AskedAgain::Here)),
+                        Err(e) if rule_slips < ADMIN_RULE_SLIPS => {
+                            rule_slips += 1;
+                            tell(
+                                out,
+                                Told::AdminPinBreaksRule {
+                                    rule: e.to_string(),
+                                },
+                            );
+                            continue;
+                        }
+                        Err(e) => {
+                            return Err(refused(Refusal::AdminPinRefused {
+                                rule: e.to_string(),
+                            }))
+                        }
+                    }
+                }
+            };
+            let attempt = keys(card).verify_admin(&pin);
+            let path = PinPath::Host {
+                origin,
+                pinpad_bypassed: pinpad,
+            };
+            (attempt, path, again)
+        };
+        match (attempt, again) {
+            (Ok(()), _) => {
+                tell(out, Told::AdminPinAccepted { path });
+                return Ok(());
+            }
+            (Err(CardError::OpenPgpWrongAdminPin { tries_left }), Some(again))
+                if tries_left > crate::pin_step::RETRY_WHILE_MORE_THAN =>
+            {
+                tell(out, Told::AdminPinWrong { tries_left, again });
+            }
+            (Err(e), _) => return Err(on_card(e)),
+        }
+    }
 }
+
+/// How often an admin PIN typed here that breaks the card's length rules is asked again
+/// before init gives up (a PIN from a file is never asked again).
+const ADMIN_RULE_SLIPS: u8 = 2;
 
 #[cfg(test)]
 mod tests {
@@ -469,16 +509,22 @@ mod tests {
     use quorum_card::memory::{MemoryOpenPgp, DEFAULT_ADMIN_PIN};
     use quorum_card::openpgp::RecordSource;
 
-    /// Answers as a custodian at the terminal would, in order; the admin PIN as given.
-    struct Answers(Vec<&'static str>, Option<&'static str>);
+    /// Answers as a custodian at the terminal would, in order; the admin PINs typed in
+    /// order, the last one again whenever asked once more (none: nobody types one).
+    struct Answers(Vec<&'static str>, Vec<&'static str>);
 
     impl Questions for Answers {
         fn ask(&mut self, _: &Question) -> std::io::Result<Option<String>> {
             Ok((!self.0.is_empty()).then(|| self.0.remove(0).to_owned()))
         }
 
-        fn admin_pin(&mut self, _: &str) -> std::io::Result<Option<Zeroizing<Vec<u8>>>> {
-            Ok(self.1.map(|p| Zeroizing::new(p.as_bytes().to_vec())))
+        fn admin_pin(&mut self, _: &str) -> Result<Option<Zeroizing<Vec<u8>>>, PinSourceError> {
+            let pin = match self.1.len() {
+                0 => return Ok(None),
+                1 => self.1[0],
+                _ => self.1.remove(0),
+            };
+            Ok(Some(Zeroizing::new(pin.as_bytes().to_vec())))
         }
     }
 
@@ -504,8 +550,16 @@ mod tests {
         card: &mut Memory,
         request: OpenPgpRequest<'_>,
     ) -> Result<OpenPgpInitialised, CeremonyError> {
+        run_telling(card, request, &mut Said::default())
+    }
+
+    fn run_telling(
+        card: &mut Memory,
+        request: OpenPgpRequest<'_>,
+        said: &mut Said,
+    ) -> Result<OpenPgpInitialised, CeremonyError> {
         let pins = pin_file();
-        init(card, "R", request, &policy(&pins), &mut Said::default())
+        init(card, "R", request, &policy(&pins), said)
     }
 
     fn key_of(card: &mut Memory) -> Option<CardKey> {
@@ -520,7 +574,7 @@ mod tests {
     #[test]
     fn a_fresh_card_gets_a_key_with_the_admin_pin_typed() {
         let mut card = boxed(MemoryOpenPgp::with_seed(1));
-        let mut answers = Answers(vec![], Some(DEFAULT_ADMIN_PIN));
+        let mut answers = Answers(vec![], vec![DEFAULT_ADMIN_PIN]);
         let done = run(&mut card, request(&mut answers)).unwrap();
         assert!(done.generated);
         assert_eq!(key_of(&mut card), Some(done.key));
@@ -537,7 +591,7 @@ mod tests {
             ),
             "{e}"
         );
-        let mut short = Answers(vec![], Some("1234"));
+        let mut short = Answers(vec![], vec!["1234"]);
         let e = run(&mut card, request(&mut short)).unwrap_err();
         assert!(
             matches!(
@@ -553,10 +607,56 @@ mod tests {
     }
 
     #[test]
+    fn a_wrong_or_short_admin_pin_typed_here_is_asked_again_while_tries_remain() {
+        let mut card = boxed(MemoryOpenPgp::with_seed(11));
+        let mut answers = Answers(vec![], vec!["1234", "87654321", DEFAULT_ADMIN_PIN]);
+        let mut said = Said::default();
+        let done = run_telling(&mut card, request(&mut answers), &mut said).unwrap();
+        assert!(done.generated);
+        let told: Vec<&Told> = said
+            .0
+            .iter()
+            .filter_map(|e| match e {
+                Event::Init(InitTold::OpenPgp(t)) => Some(t),
+                _ => None,
+            })
+            .collect();
+        assert!(
+            told.iter()
+                .any(|t| matches!(t, Told::AdminPinBreaksRule { .. })),
+            "{said}"
+        );
+        assert!(
+            told.iter().any(|t| matches!(
+                t,
+                Told::AdminPinWrong {
+                    tries_left: 2,
+                    again: AskedAgain::Here
+                }
+            )),
+            "{said}"
+        );
+        // A wrong PIN with only one try left is not asked again: the last try is kept.
+        let mut card = boxed(MemoryOpenPgp::with_seed(12));
+        let mut wrong = Answers(vec![], vec!["87654321"]);
+        let e = run(&mut card, request(&mut wrong)).unwrap_err();
+        assert!(
+            matches!(
+                e,
+                CeremonyError::Card {
+                    source: CardError::OpenPgpWrongAdminPin { tries_left: 1 },
+                    ..
+                }
+            ),
+            "{e}"
+        );
+    }
+
+    #[test]
     fn a_key_there_is_used_when_confirmed_and_replaced_only_when_named() {
         let mut card = boxed(MemoryOpenPgp::with_seed(3).with_cv25519_key());
         let key = key_of(&mut card).unwrap();
-        let e = run(&mut card, request(&mut Answers(vec!["no"], None))).unwrap_err();
+        let e = run(&mut card, request(&mut Answers(vec!["no"], vec![]))).unwrap_err();
         assert!(
             matches!(
                 e,
@@ -567,9 +667,9 @@ mod tests {
             ),
             "{e}"
         );
-        let done = run(&mut card, request(&mut Answers(vec!["yes"], None))).unwrap();
+        let done = run(&mut card, request(&mut Answers(vec!["yes"], vec![]))).unwrap();
         assert!(!done.generated && done.key == key);
-        let mut answers = Answers(vec!["0000-0000-0000-0000"], Some(DEFAULT_ADMIN_PIN));
+        let mut answers = Answers(vec!["0000-0000-0000-0000"], vec![DEFAULT_ADMIN_PIN]);
         let e = run(
             &mut card,
             OpenPgpRequest {
@@ -589,7 +689,7 @@ mod tests {
             "{e}"
         );
         assert_eq!(key_of(&mut card), Some(key));
-        let mut answers = Answers(vec![], Some(DEFAULT_ADMIN_PIN));
+        let mut answers = Answers(vec![], vec![DEFAULT_ADMIN_PIN]);
         let done = run(
             &mut card,
             OpenPgpRequest {
@@ -606,7 +706,7 @@ mod tests {
     #[test]
     fn an_rsa_key_is_kept_unless_replaced_by_its_openpgp_fingerprint() {
         let mut card = boxed(MemoryOpenPgp::with_seed(4).with_rsa_key());
-        let mut answers = Answers(vec![], Some(DEFAULT_ADMIN_PIN));
+        let mut answers = Answers(vec![], vec![DEFAULT_ADMIN_PIN]);
         let e = run(&mut card, request(&mut answers)).unwrap_err();
         assert!(
             matches!(e, CeremonyError::InitRefused { why: Refusal::OtherKeyPresent { ref algorithm, .. }, .. } if algorithm == "RSA"),

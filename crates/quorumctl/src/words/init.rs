@@ -3,6 +3,7 @@
 
 use quorum_ceremony::init::openpgp::{Told as PgpTold, Why};
 use quorum_ceremony::init::{OpenPgpInitialised, Question, Refusal, Told};
+use quorum_ceremony::pin_step::AskedAgain;
 use quorum_ceremony::pins::PinPath;
 use quorum_ceremony::CeremonyError;
 
@@ -73,6 +74,16 @@ fn openpgp_line(told: &PgpTold) -> String {
         PgpTold::AdminPinOnKeypad { timeout } => format!(
             "Type the card's ADMIN PIN on the reader's keypad ({timeout} s); it never enters this computer."
         ),
+        PgpTold::AdminPinWrong { tries_left, again } => format!(
+            "Wrong admin PIN, {tries_left} tries left; type it again {}.",
+            match again {
+                AskedAgain::OnKeypad => "on the reader's keypad",
+                AskedAgain::Here => "here",
+            }
+        ),
+        PgpTold::AdminPinBreaksRule { rule } => {
+            format!("That admin PIN was not sent: {rule}. Type it again.")
+        }
         PgpTold::AdminPinAccepted { path } => match path {
             PinPath::Pinpad => "The card accepted its admin PIN (typed on the reader's keypad).".to_owned(),
             PinPath::Host { origin, .. } => format!("The card accepted its admin PIN (from {origin})."),
@@ -193,6 +204,30 @@ mod tests {
                 algorithm: "cv25519".into()
             })),
             "Replacing its cv25519 decryption key (a1b2-c3d4-e5f6-0718) DESTROYS that key: whatever was encrypted to it can no longer be decrypted."
+        );
+    }
+
+    #[test]
+    fn an_admin_pin_slip_says_where_to_type_it_again() {
+        assert_eq!(
+            line(&Told::OpenPgp(PgpTold::AdminPinWrong {
+                tries_left: 2,
+                again: AskedAgain::Here
+            })),
+            "Wrong admin PIN, 2 tries left; type it again here."
+        );
+        assert_eq!(
+            line(&Told::OpenPgp(PgpTold::AdminPinWrong {
+                tries_left: 2,
+                again: AskedAgain::OnKeypad
+            })),
+            "Wrong admin PIN, 2 tries left; type it again on the reader's keypad."
+        );
+        assert_eq!(
+            line(&Told::OpenPgp(PgpTold::AdminPinBreaksRule {
+                rule: "an admin PIN has 8 to 127 characters".into()
+            })),
+            "That admin PIN was not sent: an admin PIN has 8 to 127 characters. Type it again."
         );
     }
 
