@@ -164,3 +164,49 @@ fn a_wrong_admin_pin_is_a_pin_failure_with_its_tries_left() {
     let (said, fp) = status(&reader);
     assert!(fp.is_none() && said.contains("BLANK"), "{said}");
 }
+
+#[test]
+fn a_wrong_admin_pin_typed_here_is_asked_again_and_ctrl_c_there_stops_init() {
+    let _guard = crate::farm::lock();
+    let openpgp = OpenPgp::connect();
+    let _cleared = openpgp.cleared();
+    let card = openpgp.new_card();
+    openpgp.insert(&card, 0);
+    let reader = openpgp.reader_name(0).to_owned();
+    let mut cmd = crate::run::quorumctl(&["init", "--reader", &reader]);
+    let terminal = crate::run::Terminal::new();
+    let child = terminal
+        .control(&mut cmd)
+        .spawn()
+        .expect("quorumctl starts");
+    terminal.wait_for("Admin PIN of the OpenPGP card");
+    assert!(terminal.echo_off(), "the admin PIN is typed without echo");
+    terminal.type_in(b"87654321\n");
+    // Asked again (the prompt shows a second time; the reason goes to standard error).
+    terminal.wait_for("\r\nAdmin PIN of the OpenPGP card");
+    terminal.type_in(b"\x03");
+    let out = child.wait_with_output().unwrap();
+    let err = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(11), "{err}");
+    assert!(
+        err.contains("Wrong admin PIN, 2 tries left; type it again here."),
+        "{err}"
+    );
+    assert!(!err.contains("87654321"), "{err}");
+    assert!(
+        !terminal.echo_off(),
+        "the terminal echoes again after Ctrl-C"
+    );
+    // No key was made; the wrong PIN cost one admin try, the interrupted entry none.
+    let (said, fp) = status(&reader);
+    assert!(fp.is_none(), "{said}");
+    let admin_tries = {
+        let card = openpgp.connect_card(0);
+        let select = [
+            0x00, 0xA4, 0x04, 0x00, 0x06, 0xD2, 0x76, 0x00, 0x01, 0x24, 0x01, 0x00,
+        ];
+        assert_eq!(crate::farm::transmit(&card, &select).1, 0x9000);
+        crate::farm::transmit(&card, &[0x00, 0x20, 0x00, 0x83, 0x00]).1
+    };
+    assert_eq!(admin_tries, 0x63C2, "VERIFY 83 without data: 2 tries left");
+}
