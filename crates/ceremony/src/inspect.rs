@@ -175,8 +175,14 @@ impl fmt::Display for CardSummary {
         if let Some(card) = &self.openpgp {
             write!(
                 f,
-                "OpenPGP card {} (serial {}, version {}), ",
-                card.manufacturer, card.serial, card.version
+                "OpenPGP card {} (serial {}, version {}{}), ",
+                card.manufacturer,
+                card.serial,
+                card.version,
+                match card.touch {
+                    None | Some(quorum_protocol::openpgp::TouchPolicy::Off) => "",
+                    Some(_) => ", decryption needs a touch",
+                }
             )?;
         }
         write!(f, "{}", self.state.name())?;
@@ -348,6 +354,10 @@ pub struct Exported {
     pub used: Vec<PublicPart>,
     /// The cards left out, each with why (no record, unreadable, another set).
     pub skipped: Vec<String>,
+    /// Custodians of the newest version read whose cards were not read (an OpenPGP card
+    /// never holds its record): their records, rebuilt from a record read, since the records
+    /// of one set version differ only in the card's index byte (record-format.md).
+    pub rebuilt: Vec<u8>,
 }
 
 /// Reads the public records in `readers` and rebuilds the bundle of set `set_id` (or of the
@@ -379,13 +389,38 @@ pub fn export_bundle(
             skipped,
         });
     }
-    let publics: Vec<Vec<u8>> = used.iter().map(|p| p.public.clone()).collect();
+    let mut publics: Vec<Vec<u8>> = used.iter().map(|p| p.public.clone()).collect();
+    let newest = used
+        .iter()
+        .map(|p| &p.record)
+        .max_by_key(|r| r.set_version)
+        .expect("at least one card of the set was read");
+    let mut rebuilt = Vec::new();
+    for custodian in &newest.custodians {
+        let read = used.iter().any(|p| {
+            p.record.index == custodian.index && p.record.set_version == newest.set_version
+        });
+        if !read {
+            let record = quorum_protocol::record::PublicRecord {
+                index: custodian.index,
+                ..newest.clone()
+            };
+            publics.push(record.encode().map_err(|e| {
+                CeremonyError::CardsBundle(quorum_protocol::bundle::BundleError::NewRecord {
+                    position: publics.len() + 1,
+                    source: e,
+                })
+            })?);
+            rebuilt.push(custodian.index);
+        }
+    }
     let bundle = quorum_protocol::bundle::Bundle::from_publics(&publics)
         .map_err(CeremonyError::CardsBundle)?;
     Ok(Exported {
         bundle,
         used,
         skipped,
+        rebuilt,
     })
 }
 
@@ -415,6 +450,33 @@ mod tests {
             exported.skipped
         );
         assert_eq!(pin_checks(&cards), 0, "no PIN is asked");
+    }
+
+    #[test]
+    fn export_from_the_quorum_cards_of_a_mixed_set_rebuilds_the_openpgp_cards_records() {
+        let set = MixedSet::new("mixed");
+        // Only the applet cards are read: the OpenPGP cards hold no record anyway.
+        let readers = MemoryReaders::with_cards(&set.applets);
+        let exported = export_bundle(&readers, &names(3), None, false).unwrap();
+        assert_eq!(exported.used.len(), 3);
+        assert_eq!(exported.rebuilt.len(), 2);
+        let expected = set.bundle();
+        assert_eq!(
+            exported.bundle.decoded_records().unwrap(),
+            expected.decoded_records().unwrap(),
+            "the rebuilt bundle holds exactly the enrollment's records"
+        );
+        for index in &exported.rebuilt {
+            assert!(
+                set.openpgp.iter().any(|c| set
+                    .record_of(*index)
+                    .custodian(*index)
+                    .unwrap()
+                    .card_key
+                    == openpgp_key(c)),
+                "custodian {index} is an OpenPGP card"
+            );
+        }
     }
 
     #[test]

@@ -109,6 +109,7 @@ pub(crate) fn export_bundle(
         bundle,
         used,
         skipped,
+        rebuilt,
     } = quorum_ceremony::inspect::export_bundle(&ctx, &readers, set_id, trace)?;
     bundle.write(&args.out, args.force)?;
     let summary = bundle.summary();
@@ -127,6 +128,13 @@ pub(crate) fn export_bundle(
             p.record.index, p.record.set_version, p.reader
         ));
     }
+    if !rebuilt.is_empty() {
+        report.line(format!(
+            "  custodian(s) {} (set version {}): records rebuilt from the set description read (the records of one set version differ only in the card's index), for cards not read, such as OpenPGP cards, which never hold theirs",
+            rebuilt.iter().map(u8::to_string).collect::<Vec<_>>().join(", "),
+            summary.set_version
+        ));
+    }
     for s in &skipped {
         eprintln!("Skipped {s}.");
     }
@@ -136,6 +144,7 @@ pub(crate) fn export_bundle(
         serde_json::to_value(&summary).expect("a summary always serialises"),
     );
     report.set("skipped", json!(skipped));
+    report.set("rebuilt", json!(rebuilt));
     Ok(())
 }
 

@@ -141,8 +141,11 @@ pub(crate) fn enroll_set(
             None => format!(
                 "the set is enrolled on every card, but the bundle could not be written: {why}. Every card carries the set description, so nothing is lost: fix the cause and write the bundle from the cards with `quorumctl export-bundle`"
             ),
+            Some(_) if outcome.cards.iter().all(|c| c.record_in_bundle) => format!(
+                "the set is enrolled on every card, but the bundle could not be written: {why}. All its cards are OpenPGP cards, which keep only their sealed share: without the bundle the set cannot be recovered. Fix the cause and enroll the set again (the cards are written over)"
+            ),
             Some(_) => format!(
-                "the set is enrolled on every card, but the bundle could not be written: {why}. The set has OpenPGP cards, whose public records were to be kept in this bundle only: until a bundle exists they cannot take part, and the set recovers only with its quorum cards. Fix the cause, write what the quorum cards carry with `quorumctl export-bundle`, and if they are fewer than the threshold, enroll the set again"
+                "the set is enrolled on every card, but the bundle could not be written: {why}. Its OpenPGP cards keep only their sealed share, but its quorum cards carry the set description: fix the cause and write the bundle from a quorum card of the set with `quorumctl export-bundle`, which rebuilds the OpenPGP cards' records too"
             ),
         })
     })?;

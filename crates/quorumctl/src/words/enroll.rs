@@ -268,7 +268,7 @@ pub(crate) fn bundle_needed(
         return None;
     }
     Some(format!(
-        "This set has {} OpenPGP card(s) ({}): they keep only their sealed share, and their public records are in this bundle alone. Keep copies of it with the minutes: recover, verify, add-card and reshare need it (--bundle FILE) whenever one of them takes part. The quorum cards of the set do not need it.",
+        "This set has {} OpenPGP card(s) ({}): they keep only their sealed share, and their public records are in this bundle alone. Keep copies of it with the minutes: recover, verify, add-card and reshare need it (--bundle FILE) whenever one of them takes part. The quorum cards of the set do not need it, and `quorumctl export-bundle` rebuilds it from any one of them.",
         openpgp.len(),
         openpgp.join(", ")
     ))
@@ -337,7 +337,7 @@ mod tests {
         };
         assert_eq!(
             bundle_needed(&[applet, openpgp]).unwrap(),
-            "This set has 1 OpenPGP card(s) (0f0e-0d0c-0b0a-0908 \"Bob\"): they keep only their sealed share, and their public records are in this bundle alone. Keep copies of it with the minutes: recover, verify, add-card and reshare need it (--bundle FILE) whenever one of them takes part. The quorum cards of the set do not need it."
+            "This set has 1 OpenPGP card(s) (0f0e-0d0c-0b0a-0908 \"Bob\"): they keep only their sealed share, and their public records are in this bundle alone. Keep copies of it with the minutes: recover, verify, add-card and reshare need it (--bundle FILE) whenever one of them takes part. The quorum cards of the set do not need it, and `quorumctl export-bundle` rebuilds it from any one of them."
         );
     }
 
