@@ -24,6 +24,7 @@ mod openpgp;
 mod openpgp_init;
 mod openpgp_modes;
 mod openpgp_pinpad;
+mod openpgp_pins;
 mod openpgp_smoke;
 mod pin_lifecycle;
 mod pinpad;

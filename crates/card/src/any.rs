@@ -14,7 +14,7 @@ use crate::openpgp::{OpenPgpCard, OpenPgpFacts, RecordSource};
 use crate::transport::Transport;
 use quorum_protocol::apdu::part10::PinpadFeatures;
 use quorum_protocol::apdu::{CardStatus, SelectInfo, DH_LEN, POINT_LEN};
-use quorum_protocol::pin::{PinBlock, RetryLimit};
+use quorum_protocol::pin::{Pin, PinBlock, RetryLimit};
 
 /// The card behind one connection, whichever kind it turns out to be.
 pub struct AnyCard<T: Transport> {
@@ -116,7 +116,7 @@ impl<T: Transport> CustodianCard for AnyCard<T> {
         self.card().pinpad()
     }
 
-    fn verify(&mut self, pin: &PinBlock) -> Result<(), CardError> {
+    fn verify(&mut self, pin: &Pin) -> Result<(), CardError> {
         self.card().verify(pin)
     }
 
@@ -124,7 +124,7 @@ impl<T: Transport> CustodianCard for AnyCard<T> {
         self.card().verify_on_pinpad(timeout_secs)
     }
 
-    fn change_pin(&mut self, old: &PinBlock, new: &PinBlock) -> Result<(), CardError> {
+    fn change_pin(&mut self, old: &Pin, new: &Pin) -> Result<(), CardError> {
         self.card().change_pin(old, new)
     }
 

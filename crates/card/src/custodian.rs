@@ -8,7 +8,7 @@ use crate::card::{ApduStats, Card, CardError};
 use crate::transport::Transport;
 use quorum_protocol::apdu::part10::PinpadFeatures;
 use quorum_protocol::apdu::{CardStatus, SelectInfo, DH_LEN, POINT_LEN};
-use quorum_protocol::pin::{PinBlock, RetryLimit};
+use quorum_protocol::pin::{Pin, PinBlock, RetryLimit};
 
 /// The operations of a custodian card that ceremonies use; each keeps the meaning the
 /// quorum protocol gives it (apdu-spec), whatever commands a card kind needs for it.
@@ -36,14 +36,15 @@ pub trait CustodianCard {
     /// The reader's PIN pad, if it has one the card can use.
     fn pinpad(&mut self) -> Result<Option<PinpadFeatures>, CardError>;
 
-    /// Presents the PIN; a wrong one says how many tries are left.
-    fn verify(&mut self, pin: &PinBlock) -> Result<(), CardError>;
+    /// Presents the PIN as typed, by the card's own rule; a wrong one says how many tries
+    /// are left, one that breaks the rule is refused before any APDU.
+    fn verify(&mut self, pin: &Pin) -> Result<(), CardError>;
 
     /// Presents the PIN typed on the reader's keypad (never seen by this computer).
     fn verify_on_pinpad(&mut self, timeout_secs: u8) -> Result<(), CardError>;
 
-    /// Replaces the PIN, given the current one.
-    fn change_pin(&mut self, old: &PinBlock, new: &PinBlock) -> Result<(), CardError>;
+    /// Replaces the PIN, given the current one (both by the card's own rule).
+    fn change_pin(&mut self, old: &Pin, new: &Pin) -> Result<(), CardError>;
 
     /// Replaces the PIN, both typed on the reader's keypad.
     fn change_pin_on_pinpad(&mut self, timeout_secs: u8) -> Result<(), CardError>;
@@ -114,16 +115,17 @@ impl<T: Transport> CustodianCard for Card<T> {
         Card::pinpad(self)
     }
 
-    fn verify(&mut self, pin: &PinBlock) -> Result<(), CardError> {
-        Card::verify(self, pin)
+    /// The applet's PIN block; a PIN that breaks the applet's rule never reaches the card.
+    fn verify(&mut self, pin: &Pin) -> Result<(), CardError> {
+        Card::verify(self, &applet_block(pin)?)
     }
 
     fn verify_on_pinpad(&mut self, timeout_secs: u8) -> Result<(), CardError> {
         Card::verify_on_pinpad(self, timeout_secs)
     }
 
-    fn change_pin(&mut self, old: &PinBlock, new: &PinBlock) -> Result<(), CardError> {
-        Card::change_pin(self, old, new)
+    fn change_pin(&mut self, old: &Pin, new: &Pin) -> Result<(), CardError> {
+        Card::change_pin(self, &applet_block(old)?, &applet_block(new)?)
     }
 
     fn change_pin_on_pinpad(&mut self, timeout_secs: u8) -> Result<(), CardError> {
@@ -163,6 +165,11 @@ impl<T: Transport> CustodianCard for Card<T> {
     }
 }
 
+/// The applet's PIN block for a PIN typed here, or the rule it breaks as a card error.
+fn applet_block(pin: &Pin) -> Result<PinBlock, CardError> {
+    pin.applet_block().map_err(CardError::PinRule)
+}
+
 /// A boxed card is a card: ceremonies keep cards of several kinds as `Box<dyn CustodianCard>`.
 impl<C: CustodianCard + ?Sized> CustodianCard for Box<C> {
     fn select(&mut self) -> Result<SelectInfo, CardError> {
@@ -193,7 +200,7 @@ impl<C: CustodianCard + ?Sized> CustodianCard for Box<C> {
         (**self).pinpad()
     }
 
-    fn verify(&mut self, pin: &PinBlock) -> Result<(), CardError> {
+    fn verify(&mut self, pin: &Pin) -> Result<(), CardError> {
         (**self).verify(pin)
     }
 
@@ -201,7 +208,7 @@ impl<C: CustodianCard + ?Sized> CustodianCard for Box<C> {
         (**self).verify_on_pinpad(timeout_secs)
     }
 
-    fn change_pin(&mut self, old: &PinBlock, new: &PinBlock) -> Result<(), CardError> {
+    fn change_pin(&mut self, old: &Pin, new: &Pin) -> Result<(), CardError> {
         (**self).change_pin(old, new)
     }
 
@@ -263,11 +270,34 @@ mod tests {
         let mut card: Box<dyn CustodianCard> = Box::new(Card::with_trace(script, false));
         card.factory_reset().unwrap();
         assert_eq!(card.stats().commands, 1);
-        let pin = PinBlock::new("123456").unwrap();
+        let pin = Pin::new("123456").unwrap();
         assert!(matches!(
             card.verify(&pin),
             Err(CardError::WrongPin { tries_left: 3 })
         ));
         assert_eq!(card.stats().commands, 2);
+    }
+
+    #[test]
+    fn a_pin_that_breaks_the_applets_rule_is_refused_before_any_apdu() {
+        let mut card: Box<dyn CustodianCard> =
+            Box::new(Card::with_trace(ScriptedTransport::new(), false));
+        for typed in ["tr0ub4dor", "12345", "1234567890123"] {
+            let pin = Pin::new(typed).unwrap();
+            let error = card.verify(&pin).unwrap_err();
+            assert!(matches!(error, CardError::PinRule(_)), "{error}");
+            assert!(error.is_pin_failure());
+            assert!(!error.to_string().contains(typed), "{error}");
+            let good = Pin::new("123456").unwrap();
+            assert!(matches!(
+                card.change_pin(&good, &pin),
+                Err(CardError::PinRule(_))
+            ));
+            assert!(matches!(
+                card.change_pin(&pin, &good),
+                Err(CardError::PinRule(_))
+            ));
+        }
+        assert_eq!(card.stats().commands, 0);
     }
 }

@@ -42,7 +42,7 @@ use quorum_protocol::openpgp::{
     KdfSetting, OpenPgpParseError, PinRef, PrivateUse, PwStatus, QuorumHeader, TouchPolicy,
     UserPin, HEADER_LEN,
 };
-use quorum_protocol::pin::PinBlock;
+use quorum_protocol::pin::{Pin, PinBlock, PinError, PinRule};
 use quorum_protocol::record::{PublicRecord, SealedShare, SEALED_LEN};
 
 pub use keygen::{ExistingKey, KeySlot, OpenPgpKeys};
@@ -334,16 +334,12 @@ impl<T: Transport> OpenPgpCard<T> {
         }
     }
 
-    fn user_pin(pin: &PinBlock) -> Result<UserPin, CardError> {
-        let digits: Zeroizing<Vec<u8>> = Zeroizing::new(
-            pin.as_bytes()
-                .iter()
-                .copied()
-                .take_while(u8::is_ascii_digit)
-                .collect(),
-        );
-        // A PinBlock holds 6 to 12 digits, within the spec's 6 to 127 bytes.
-        Ok(UserPin::new(&digits).expect("a PIN block's digits fit an OpenPGP user PIN"))
+    /// The user PIN's bytes as typed (ASCII/UTF-8, no padding, spec §7.2.2), refused
+    /// before any APDU when they break the card's rule (6 to 127 bytes).
+    fn user_pin(pin: &Pin) -> Result<UserPin, CardError> {
+        pin.check(PinRule::OpenPgpUser)
+            .map_err(CardError::PinRule)?;
+        UserPin::new(pin.as_bytes()).map_err(|_| CardError::PinRule(PinError::OpenPgpLength))
     }
 }
 
@@ -530,8 +526,8 @@ impl<T: Transport> CustodianCard for OpenPgpCard<T> {
         self.card.pinpad()
     }
 
-    /// VERIFY 82 with the PIN's digits as ASCII.
-    fn verify(&mut self, pin: &PinBlock) -> Result<(), CardError> {
+    /// VERIFY 82 with the PIN as typed (ASCII/UTF-8).
+    fn verify(&mut self, pin: &Pin) -> Result<(), CardError> {
         let pin = Self::user_pin(pin)?;
         self.run("VERIFY", "user PIN", &command::verify_user(&pin))
             .map(drop)
@@ -542,8 +538,8 @@ impl<T: Transport> CustodianCard for OpenPgpCard<T> {
         self.verify_on_keypad(PinRef::UserDecipher, timeout_secs)
     }
 
-    /// CHANGE REFERENCE DATA `00 24 00 81` with old ‖ new as ASCII.
-    fn change_pin(&mut self, old: &PinBlock, new: &PinBlock) -> Result<(), CardError> {
+    /// CHANGE REFERENCE DATA `00 24 00 81` with old ‖ new as typed (ASCII/UTF-8).
+    fn change_pin(&mut self, old: &Pin, new: &Pin) -> Result<(), CardError> {
         let (old, new) = (Self::user_pin(old)?, Self::user_pin(new)?);
         let command = command::change_user_pin(&old, &new);
         self.run("CHANGE REFERENCE DATA", "user PIN", &command)

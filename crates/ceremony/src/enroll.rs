@@ -1559,13 +1559,15 @@ mod tests {
         fn current_pin(
             &self,
             _: &str,
-        ) -> Result<quorum_protocol::pin::PinBlock, crate::pins::PinSourceError> {
+            _: quorum_protocol::pin::PinRule,
+        ) -> Result<quorum_protocol::pin::Pin, crate::pins::PinSourceError> {
             Err(crate::pins::PinSourceError::Interrupted)
         }
         fn new_pin(
             &self,
             _: &str,
-        ) -> Result<quorum_protocol::pin::PinBlock, crate::pins::PinSourceError> {
+            _: quorum_protocol::pin::PinRule,
+        ) -> Result<quorum_protocol::pin::Pin, crate::pins::PinSourceError> {
             Err(crate::pins::PinSourceError::Interrupted)
         }
         fn interactive(&self) -> bool {

@@ -636,6 +636,104 @@ fn a_pin_table_gives_openpgp_cards_their_own_pin_by_quorums_fingerprint() {
     assert_eq!(set.applets[0].borrow().tries_left(), 5);
 }
 
+#[test]
+fn an_openpgp_card_with_a_passphrase_user_pin_recovers_with_the_applet_cards() {
+    const PASSPHRASE: &str = "tr0ub4dor-passphrase";
+    let set = MixedSet::new("vault");
+    set_openpgp_user_pin(&set.openpgp[0], PASSPHRASE);
+    let applet_lines: Vec<String> = set
+        .applets
+        .iter()
+        .map(|c| format!("{} {PIN}", fingerprint(c)))
+        .collect();
+    // The passphrase on the OpenPGP card's own line, then as the PIN for any other card.
+    let own_line = format!(
+        "{} {PASSPHRASE}",
+        openpgp_key(&set.openpgp[0]).fingerprint()
+    );
+    for extra in [own_line, PASSPHRASE.to_owned()] {
+        let mut lines = applet_lines.clone();
+        lines.push(extra);
+        let table = crate::pins::PinTable::parse(
+            lines.join("\n").as_bytes(),
+            crate::pins::tests::test_file(),
+        )
+        .unwrap();
+        let cards = vec![
+            set.applets[0].held(),
+            set.openpgp[0].held(),
+            set.applets[1].held(),
+        ];
+        let readers = MemoryReaders::with_cards(&cards);
+        let (result, said) = run_recover(
+            &readers,
+            &recover_request(bundle_anchor(&set.bundle()), every_reader(), &table),
+        );
+        assert_eq!(
+            &result.unwrap_or_else(|e| panic!("{e}\n{said}")).master[..],
+            MASTER
+        );
+        let card = &set.openpgp[0];
+        assert_eq!(card.borrow().user_tries(), 3, "no try spent");
+        assert_eq!(card.borrow().count(INS_PSO), 1);
+        let verified: Vec<Vec<u8>> = card
+            .borrow()
+            .log()
+            .iter()
+            .filter(|e| e.ins() == INS_VERIFY && e.command.len() > 5)
+            .map(|e| e.command[5..].to_vec())
+            .collect();
+        assert_eq!(verified, [PASSPHRASE.as_bytes().to_vec()], "sent as typed");
+        set.clear_logs();
+    }
+}
+
+#[test]
+fn a_passphrase_for_an_applet_card_is_refused_before_its_card_is_asked() {
+    let set = MixedSet::new("vault");
+    let table =
+        crate::pins::PinTable::parse(b"tr0ub4dor\n", crate::pins::tests::test_file()).unwrap();
+    let cards: Vec<_> = set.applets.iter().map(Insertable::held).collect();
+    let readers = MemoryReaders::with_cards(&cards);
+    let (result, said) = run_recover(
+        &readers,
+        &recover_request(bundle_anchor(&set.bundle()), every_reader(), &table),
+    );
+    let Err(error) = result else {
+        panic!("recovered with a PIN the applet cannot take\n{said}")
+    };
+    let shown = format!("{error}\n{said}");
+    assert!(!shown.contains("tr0ub4dor"), "{shown}");
+    assert!(shown.contains("6 to 12 digits"), "{shown}");
+    for card in &set.applets {
+        assert_eq!(card.borrow().tries_left(), 5, "no try spent");
+        assert!(
+            !card
+                .borrow()
+                .log()
+                .iter()
+                .any(|e| e.command.get(1) == Some(&INS_VERIFY) && e.command.len() > 5),
+            "no PIN was sent"
+        );
+    }
+}
+
+/// Gives an OpenPGP card's user PIN a new value with CHANGE REFERENCE DATA, as `gpg
+/// --change-pin` would (the kit's PIN before).
+fn set_openpgp_user_pin(card: &SharedOpenPgp, new: &str) {
+    let mut card = card.borrow_mut();
+    let select = [
+        0x00, 0xA4, 0x04, 0x00, 0x06, 0xD2, 0x76, 0x00, 0x01, 0x24, 0x01, 0x00,
+    ];
+    assert_eq!(card.process(&select).1, 0x9000);
+    let data = [PIN.as_bytes(), new.as_bytes()].concat();
+    let mut change = vec![0x00, 0x24, 0x00, 0x81, u8::try_from(data.len()).unwrap()];
+    change.extend_from_slice(&data);
+    assert_eq!(card.process(&change).1, 0x9000);
+    card.power_up();
+    card.clear_log();
+}
+
 /// Gives an applet card a new PIN through its own CHANGE PIN (the kit's PIN before).
 fn change_applet_pin(card: &quorum_card::memory::SharedCard, new: &str) {
     use quorum_card::card::Card;
@@ -780,5 +878,43 @@ fn change_pin_changes_an_openpgp_cards_user_pin() {
     assert_eq!(card.process(&select).1, 0x9000);
     let mut verify = vec![0x00, INS_VERIFY, 0x00, 0x82, 0x08];
     verify.extend_from_slice(b"13572468");
+    assert_eq!(card.process(&verify).1, 0x9000);
+}
+
+#[test]
+fn change_pin_sets_a_passphrase_on_an_openpgp_card_by_its_own_rule() {
+    let card = keyed_openpgp();
+    let readers = MemoryReaders::with_cards(std::slice::from_ref(&card));
+    let typed = Typed(std::cell::RefCell::new([PIN, "n3w pass"].into()));
+    let error = crate::change_pin::change_pin(
+        &readers,
+        "Reader 0",
+        &policy(&typed),
+        None,
+        false,
+        &mut Said::default(),
+    )
+    .unwrap_err();
+    assert!(error.to_string().contains("no spaces"), "{error}");
+    assert_eq!(card.borrow().count(0x24), 0, "nothing sent");
+
+    let typed = Typed(std::cell::RefCell::new([PIN, "n3w-passphrase"].into()));
+    crate::change_pin::change_pin(
+        &readers,
+        "Reader 0",
+        &policy(&typed),
+        None,
+        false,
+        &mut Said::default(),
+    )
+    .unwrap();
+    let mut card = card.borrow_mut();
+    assert_eq!(card.count(0x24), 1, "one CHANGE REFERENCE DATA");
+    let select = [
+        0x00, 0xA4, 0x04, 0x00, 0x06, 0xD2, 0x76, 0x00, 0x01, 0x24, 0x01, 0x00,
+    ];
+    assert_eq!(card.process(&select).1, 0x9000);
+    let mut verify = vec![0x00, INS_VERIFY, 0x00, 0x82, 14];
+    verify.extend_from_slice(b"n3w-passphrase");
     assert_eq!(card.process(&verify).1, 0x9000);
 }

@@ -6,9 +6,9 @@ use crate::progress::{Event, Progress};
 
 use quorum_card::card::CardError;
 use quorum_card::custodian::CustodianCard;
-use quorum_protocol::pin::{PinBlock, RetryLimit};
+use quorum_protocol::pin::{Pin, PinRule, RetryLimit};
 
-use crate::pins::{PinEntry, PinPath, PinProvider};
+use crate::pins::{PinEntry, PinPath, PinProvider, PinSourceError};
 
 use super::CeremonyError;
 
@@ -29,7 +29,17 @@ pub enum Verified {
     /// Typed on the keypad; asking again means typing again.
     Pinpad,
     /// Typed here or read from a file.
-    Host(PinBlock),
+    Host(Pin),
+}
+
+/// The rule a PIN typed here must meet for this card: an OpenPGP card's user PIN rule, or
+/// the quorum applet's (asked after SELECT, which tells the kinds apart).
+pub fn pin_rule(card: &dyn CustodianCard) -> PinRule {
+    if card.openpgp().is_some() {
+        PinRule::OpenPgpUser
+    } else {
+        PinRule::Applet
+    }
 }
 
 fn entry<'a>(
@@ -75,7 +85,7 @@ pub fn verify_pin(
                     .map(|()| Verified::Pinpad)
             }
             PinEntry::Host { source, .. } => {
-                let pin = source.current_pin(fingerprint)?;
+                let pin = source.current_pin(fingerprint, pin_rule(card))?;
                 card.verify(&pin).map(|()| Verified::Host(pin))
             }
         };
@@ -148,8 +158,10 @@ pub fn initialise(
             card.initialise_on_pinpad(retry_limit, policy.pinpad_timeout)
         }
         PinEntry::Host { source, .. } => {
-            let pin = source.new_pin(&format!("the card in \"{reader}\""))?;
-            card.initialise(retry_limit, &pin)
+            // INITIALISE is the applet's alone (an OpenPGP card keeps its own PIN).
+            let pin = source.new_pin(&format!("the card in \"{reader}\""), PinRule::Applet)?;
+            let block = pin.applet_block().map_err(PinSourceError::Rule)?;
+            card.initialise(retry_limit, &block)
         }
     };
     point.map_err(|e| CeremonyError::card(reader, e))
@@ -176,10 +188,11 @@ pub fn change(
             card.change_pin_on_pinpad(policy.pinpad_timeout)
         }
         PinEntry::Host { source, .. } => {
-            let old = source.current_pin(fingerprint)?;
+            let rule = pin_rule(card);
+            let old = source.current_pin(fingerprint, rule)?;
             let new = match (new, source) {
-                (Some(new), _) => new.new_pin(fingerprint)?,
-                (None, source) if source.interactive() => source.new_pin(fingerprint)?,
+                (Some(new), _) => new.new_pin(fingerprint, rule)?,
+                (None, source) if source.interactive() => source.new_pin(fingerprint, rule)?,
                 (None, _) => return Err(CeremonyError::NewPinRefused(NewPinRefusal::NoSource)),
             };
             if old.same_pin(&new) {
@@ -388,6 +401,26 @@ mod tests {
             ),
             "{said}"
         );
+    }
+
+    #[test]
+    fn a_passphrase_from_a_file_is_refused_for_an_applet_card_before_any_apdu() {
+        let table =
+            PinTable::parse(b"tr0ub4dor-passphrase\n", crate::pins::tests::test_file()).unwrap();
+        let (result, said) = run(ScriptedTransport::new(), &table);
+        let error = result.unwrap_err();
+        assert!(
+            matches!(
+                &error,
+                CeremonyError::Pin(crate::pins::PinSourceError::CardRule {
+                    rule: PinRule::Applet,
+                    ..
+                })
+            ),
+            "{error} {said}"
+        );
+        assert!(!error.to_string().contains("tr0ub4dor"), "{error}");
+        assert!(error.to_string().contains("fp"), "{error}");
     }
 
     #[test]

@@ -21,17 +21,21 @@
 //! ```
 //!
 //! The fingerprint is the card fingerprint as `quorumctl` shows it (four dash-separated
-//! groups of four hex digits; upper case is accepted). Every PIN in the file is checked
-//! against the PIN rules when the file is read, so a typo fails before any card is
-//! touched. Error messages name the line, never its content. File input is read into
-//! zeroizing buffers.
+//! groups of four hex digits; upper case is accepted). A PIN is printable ASCII without
+//! spaces, 6 to 127 characters: a quorum applet card takes 6 to 12 digits, an OpenPGP
+//! card's user PIN 6 to 127 characters (letters too); a PIN alone on its line cannot
+//! begin with `#` (that line is a comment). Every PIN in the file is checked
+//! against the loosest of these rules when the file is read, so a typo fails before any
+//! card is touched, and against its card's own rule when that card asks for it, before
+//! anything is sent to the card. Error messages name the line or the card, never a PIN.
+//! File input is read into zeroizing buffers.
 
 use std::fmt;
 use std::io::{self, Read};
 use std::path::{Path, PathBuf};
 
 use quorum_protocol::apdu::PinpadFeatures;
-use quorum_protocol::pin::{PinBlock, PinError, PIN_MAX_DIGITS, PIN_MIN_DIGITS};
+use quorum_protocol::pin::{Pin, PinError, PinRule, OPENPGP_USER_PIN_MIN, PIN_MAX_LEN};
 use zeroize::Zeroizing;
 
 /// Largest PIN file accepted; a real one holds one short line per card.
@@ -41,11 +45,13 @@ const PIN_FILE_MAX: usize = 64 * 1024;
 /// terminal: quorumctl implements it for its prompt, [`PinTable`] for PIN files.
 pub trait PinProvider: fmt::Debug {
     /// The existing PIN of the card called `card` (its fingerprint, or a custodian's name
-    /// with it); a file looks the card up by fingerprint.
-    fn current_pin(&self, fingerprint: &str) -> Result<PinBlock, PinSourceError>;
+    /// with it), meeting `rule`, the rule of that kind of card; a file looks the card up
+    /// by fingerprint and refuses a PIN that breaks the rule, a keyboard asks again.
+    fn current_pin(&self, fingerprint: &str, rule: PinRule) -> Result<Pin, PinSourceError>;
 
-    /// A PIN to set on the card (a keyboard asks twice, so a typo cannot lock the card).
-    fn new_pin(&self, fingerprint: &str) -> Result<PinBlock, PinSourceError>;
+    /// A PIN to set on the card, meeting `rule` (a keyboard asks twice, so a typo cannot
+    /// lock the card).
+    fn new_pin(&self, fingerprint: &str, rule: PinRule) -> Result<Pin, PinSourceError>;
 
     /// Whether a person types each PIN, so that after a slip a different one may come; a
     /// file would give the same wrong PIN again.
@@ -142,6 +148,18 @@ pub enum PinSourceError {
         /// What is wrong with the line (never its content).
         problem: FormatProblem,
     },
+    /// The PIN a file or descriptor gives a card breaks the rule of that kind of card.
+    #[error("{origin} gives card {fingerprint} a PIN that breaks {rule}: {error}; nothing was sent to the card")]
+    CardRule {
+        /// Which file or descriptor.
+        origin: PinOrigin,
+        /// The card the PIN is for.
+        fingerprint: String,
+        /// The card's rule.
+        rule: PinRule,
+        /// What is wrong with the PIN (never the PIN).
+        error: PinError,
+    },
     /// The PIN source has no PIN for this card.
     #[error("{origin} has no PIN for card {fingerprint}; add a line `{fingerprint} PIN` or a line with a PIN for any card")]
     NoPinForCard {
@@ -161,12 +179,9 @@ pub enum PinSourceError {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum FormatProblem {
-    /// The PIN on the line breaks the PIN rules.
-    #[error("the PIN has fewer than {PIN_MIN_DIGITS} or more than {PIN_MAX_DIGITS} digits")]
+    /// The PIN on the line is shorter or longer than any card's PIN.
+    #[error("the PIN has fewer than {OPENPGP_USER_PIN_MIN} or more than {PIN_MAX_LEN} characters")]
     PinLength,
-    /// The PIN on the line has a non-digit.
-    #[error("the PIN contains something other than the digits 0-9")]
-    PinNotDigits,
     /// The first field of a two-field line is not a fingerprint.
     #[error("the first field is not a card fingerprint like a1b2-c3d4-e5f6-0718")]
     BadFingerprint,
@@ -187,8 +202,8 @@ pub enum FormatProblem {
 /// PINs read from a file or descriptor, so that scripts and tests run without a terminal.
 pub struct PinTable {
     origin: PinOrigin,
-    any_card: Option<PinBlock>,
-    per_card: Vec<(String, PinBlock)>,
+    any_card: Option<Pin>,
+    per_card: Vec<(String, Pin)>,
 }
 
 impl PinTable {
@@ -273,7 +288,7 @@ impl PinTable {
     }
 
     /// The PIN for the card with this fingerprint: its own line, else the any-card line.
-    pub fn pin_for(&self, fingerprint: &str) -> Option<PinBlock> {
+    pub fn pin_for(&self, fingerprint: &str) -> Option<Pin> {
         let wanted = normalise_fingerprint(fingerprint.as_bytes());
         self.per_card
             .iter()
@@ -283,12 +298,29 @@ impl PinTable {
     }
 
     /// Like [`PinTable::pin_for`], with an error that says how to fix the file.
-    pub fn require_pin_for(&self, fingerprint: &str) -> Result<PinBlock, PinSourceError> {
+    pub fn require_pin_for(&self, fingerprint: &str) -> Result<Pin, PinSourceError> {
         self.pin_for(fingerprint)
             .ok_or_else(|| PinSourceError::NoPinForCard {
                 origin: self.origin.clone(),
                 fingerprint: fingerprint.to_owned(),
             })
+    }
+
+    /// The PIN for this card if it meets the card's rule; the error names the card and
+    /// the rule, never the PIN, so the file can be fixed before any try is spent.
+    pub fn require_pin_by_rule(
+        &self,
+        fingerprint: &str,
+        rule: PinRule,
+    ) -> Result<Pin, PinSourceError> {
+        let pin = self.require_pin_for(fingerprint)?;
+        pin.check(rule).map_err(|error| PinSourceError::CardRule {
+            origin: self.origin.clone(),
+            fingerprint: fingerprint.to_owned(),
+            rule,
+            error,
+        })?;
+        Ok(pin)
     }
 
     /// Where the PINs came from, for messages.
@@ -325,12 +357,12 @@ pub fn pin_table(
 }
 
 impl PinProvider for PinTable {
-    fn current_pin(&self, fingerprint: &str) -> Result<PinBlock, PinSourceError> {
-        self.require_pin_for(fingerprint)
+    fn current_pin(&self, fingerprint: &str, rule: PinRule) -> Result<Pin, PinSourceError> {
+        self.require_pin_by_rule(fingerprint, rule)
     }
 
-    fn new_pin(&self, fingerprint: &str) -> Result<PinBlock, PinSourceError> {
-        self.require_pin_for(fingerprint)
+    fn new_pin(&self, fingerprint: &str, rule: PinRule) -> Result<Pin, PinSourceError> {
+        self.require_pin_by_rule(fingerprint, rule)
     }
 
     fn interactive(&self) -> bool {
@@ -393,12 +425,15 @@ impl<'a> PinEntry<'a> {
     }
 }
 
-/// Turns one PIN field of a PIN file into a block, naming the problem without the PIN.
-fn file_pin(field: &[u8]) -> Result<PinBlock, FormatProblem> {
-    PinBlock::from_digits(field).map_err(|error| match error {
-        PinError::NotDigits => FormatProblem::PinNotDigits,
-        _ => FormatProblem::PinLength,
-    })
+/// Turns one PIN field of a PIN file into a PIN that some card's rule allows (the card's
+/// own rule is checked when it asks), naming the problem without the PIN.
+fn file_pin(field: &[u8]) -> Result<Pin, FormatProblem> {
+    let loosest = PinRule::OpenPgpUser;
+    match loosest.check(field).and_then(|()| Pin::from_bytes(field)) {
+        Ok(pin) => Ok(pin),
+        Err(PinError::Unprintable) => Err(FormatProblem::NotAscii),
+        Err(_) => Err(FormatProblem::PinLength),
+    }
 }
 
 /// `a1b2-c3d4-e5f6-0718` in lower case, or `None` if the text is not a fingerprint.
@@ -443,17 +478,19 @@ pub(crate) mod tests {
     pub(crate) struct Typed(pub std::cell::RefCell<std::collections::VecDeque<&'static str>>);
 
     impl PinProvider for Typed {
-        fn current_pin(&self, _: &str) -> Result<PinBlock, PinSourceError> {
-            let pin = self
+        fn current_pin(&self, _: &str, rule: PinRule) -> Result<Pin, PinSourceError> {
+            let typed = self
                 .0
                 .borrow_mut()
                 .pop_front()
                 .expect("asked for more PINs than typed");
-            Ok(PinBlock::new(pin)?)
+            let pin = Pin::new(typed)?;
+            pin.check(rule)?;
+            Ok(pin)
         }
 
-        fn new_pin(&self, fingerprint: &str) -> Result<PinBlock, PinSourceError> {
-            self.current_pin(fingerprint)
+        fn new_pin(&self, fingerprint: &str, rule: PinRule) -> Result<Pin, PinSourceError> {
+            self.current_pin(fingerprint, rule)
         }
 
         fn interactive(&self) -> bool {
@@ -467,8 +504,13 @@ pub(crate) mod tests {
 
     #[test]
     fn errors_never_show_the_pin() {
-        let error = PinTable::parse(b"a1b2-c3d4-e5f6-0718 98765x\n", test_file()).unwrap_err();
-        assert!(!error.to_string().contains("98765"), "{error}");
+        let error = PinTable::parse(b"a1b2-c3d4-e5f6-0718 9876x\n", test_file()).unwrap_err();
+        assert!(!error.to_string().contains("9876x"), "{error}");
+        let table = PinTable::parse(b"a1b2-c3d4-e5f6-0718 98765x\n", test_file()).unwrap();
+        let error = table
+            .current_pin("a1b2-c3d4-e5f6-0718", PinRule::Applet)
+            .unwrap_err();
+        assert!(!error.to_string().contains("98765x"), "{error}");
     }
 
     #[test]
@@ -512,9 +554,10 @@ pub(crate) mod tests {
             (2, FormatProblem::DuplicateDefault)
         );
         assert_eq!(format_problem(b"12345\n"), (1, FormatProblem::PinLength));
+        let too_long = format!("#\n{}\n", "x".repeat(128));
         assert_eq!(
-            format_problem(b"#\n12345x\n"),
-            (2, FormatProblem::PinNotDigits)
+            format_problem(too_long.as_bytes()),
+            (2, FormatProblem::PinLength)
         );
         assert_eq!(
             format_problem(b"a1b2-c3d4-e5f6 123456\n"),
@@ -547,10 +590,80 @@ pub(crate) mod tests {
         std::fs::write(&path, b"a1b2-c3d4-e5f6-0718 135790\n").unwrap();
         let source = pin_table(Some(path.as_path()), None).unwrap().unwrap();
         std::fs::remove_file(&path).unwrap();
-        let pin = source.current_pin("a1b2-c3d4-e5f6-0718").unwrap();
-        assert_eq!(pin.as_bytes()[..6], *b"135790");
-        let new_pin = source.new_pin("a1b2-c3d4-e5f6-0718").unwrap();
+        let pin = source
+            .current_pin("a1b2-c3d4-e5f6-0718", PinRule::Applet)
+            .unwrap();
+        assert_eq!(pin.as_bytes(), b"135790");
+        let new_pin = source
+            .new_pin("a1b2-c3d4-e5f6-0718", PinRule::Applet)
+            .unwrap();
         assert!(new_pin.same_pin(&pin));
+    }
+
+    #[test]
+    fn a_pin_file_gives_an_openpgp_card_a_passphrase_and_refuses_it_for_an_applet_card() {
+        let text = b"a1b2-c3d4-e5f6-0718 tr0ub4dor-passphrase\nffff-0000-1111-2222 246801\n";
+        let table = PinTable::parse(text, test_file()).unwrap();
+        let pin = table
+            .current_pin("a1b2-c3d4-e5f6-0718", PinRule::OpenPgpUser)
+            .unwrap();
+        assert_eq!(pin.as_bytes(), b"tr0ub4dor-passphrase");
+        let error = table
+            .current_pin("A1B2-C3D4-E5F6-0718", PinRule::Applet)
+            .unwrap_err();
+        assert!(
+            matches!(
+                &error,
+                PinSourceError::CardRule {
+                    rule: PinRule::Applet,
+                    error: PinError::NotDigits,
+                    ..
+                }
+            ),
+            "{error}"
+        );
+        let shown = error.to_string();
+        assert!(shown.contains("A1B2-C3D4-E5F6-0718"), "{shown}");
+        assert!(shown.contains("6 to 12 digits"), "{shown}");
+        assert!(!shown.contains("tr0ub4dor"), "{shown}");
+        assert!(!shown.contains("--"), "{shown}");
+        // Digits serve both kinds of card.
+        for rule in [PinRule::Applet, PinRule::OpenPgpUser] {
+            assert!(table.new_pin("ffff-0000-1111-2222", rule).is_ok());
+        }
+        // 13 digits: an OpenPGP PIN, too long for the applet.
+        let table = PinTable::parse(b"1234567890123\n", test_file()).unwrap();
+        assert!(table
+            .current_pin("ffff-0000-1111-2222", PinRule::OpenPgpUser)
+            .is_ok());
+        assert!(matches!(
+            table.new_pin("ffff-0000-1111-2222", PinRule::Applet),
+            Err(PinSourceError::CardRule {
+                error: PinError::Length,
+                ..
+            })
+        ));
+    }
+
+    #[test]
+    fn a_pin_file_takes_pins_of_6_to_127_characters() {
+        let longest = format!("a1b2-c3d4-e5f6-0718 {}\n", "Z".repeat(127));
+        let table = PinTable::parse(longest.as_bytes(), test_file()).unwrap();
+        assert_eq!(
+            table.pin_for("a1b2-c3d4-e5f6-0718").unwrap().as_bytes(),
+            "Z".repeat(127).as_bytes()
+        );
+        assert_eq!(format_problem(b"abcde\n"), (1, FormatProblem::PinLength));
+        assert!(PinTable::parse(b"p@ss-w0rd!\n", test_file()).is_ok());
+    }
+
+    #[test]
+    fn the_typed_test_source_keeps_to_the_rule_too() {
+        let typed = Typed(std::cell::RefCell::new(["tr0ub4dor"].into()));
+        assert!(matches!(
+            typed.current_pin("fp", PinRule::Applet),
+            Err(PinSourceError::Rule(PinError::NotDigits))
+        ));
     }
 
     #[test]
@@ -708,8 +821,12 @@ pub(crate) mod tests {
         fn arb_pin_file()(
             comments in proptest::collection::vec("#[ -~]{0,30}", 0..3),
             blanks in proptest::collection::vec("[ \t]{0,3}", 0..3),
-            any_card in proptest::option::of("[0-9]{6,12}"),
-            cards in proptest::collection::btree_map(any::<[u8; 8]>(), "[0-9]{6,12}", 0..5),
+            any_card in proptest::option::of(prop_oneof!["[0-9]{6,12}", "[!\"$-~][!-~]{5,40}"]),
+            cards in proptest::collection::btree_map(
+                any::<[u8; 8]>(),
+                prop_oneof!["[0-9]{6,12}", "[!-~]{6,40}"],
+                0..5,
+            ),
             order in any::<u64>(),
             pad in "[ \t]{0,2}",
             crlf: bool,
@@ -780,7 +897,7 @@ pub(crate) mod tests {
                 let block = table.pin_for(&stranger);
                 prop_assert_eq!(
                     block.map(|b| b.as_bytes().to_vec()),
-                    any_card.map(|pin| PinBlock::new(&pin).unwrap().as_bytes().to_vec())
+                    any_card.map(|pin| pin.into_bytes())
                 );
             }
         }

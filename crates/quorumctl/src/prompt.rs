@@ -1,5 +1,6 @@
 //! PINs typed on this computer: the terminal prompt without echo, re-asking after an
-//! entry that breaks the PIN rules and confirming every new PIN.
+//! entry that breaks the rule of the card it is for (the quorum applet's 6 to 12 digits,
+//! an OpenPGP card's 6 to 127 characters) and confirming every new PIN.
 //!
 //! The prompt is quorumctl's own, on `/dev/tty`: echo is turned off for the entry and the
 //! terminal's previous state is restored on every way out (a PIN, an error, Ctrl-C, a
@@ -11,7 +12,7 @@ use std::io;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
 
 use quorum_ceremony::pins::{PinOrigin, PinProvider, PinSourceError};
-use quorum_protocol::pin::{PinBlock, PIN_MAX_DIGITS, PIN_MIN_DIGITS};
+use quorum_protocol::pin::{Pin, PinError, PinRule};
 use zeroize::Zeroizing;
 
 /// How many times an interactive prompt re-asks after an invalid entry before giving up.
@@ -22,14 +23,12 @@ const PROMPT_ATTEMPTS: usize = 3;
 pub struct Keyboard;
 
 impl PinProvider for Keyboard {
-    fn current_pin(&self, fingerprint: &str) -> Result<PinBlock, PinSourceError> {
-        prompt_pin(&format!("PIN of card {fingerprint}: "))
+    fn current_pin(&self, fingerprint: &str, rule: PinRule) -> Result<Pin, PinSourceError> {
+        prompt_pin(&format!("PIN of card {fingerprint}: "), rule)
     }
 
-    fn new_pin(&self, fingerprint: &str) -> Result<PinBlock, PinSourceError> {
-        prompt_new_pin(&format!(
-            "New PIN for card {fingerprint} ({PIN_MIN_DIGITS}-{PIN_MAX_DIGITS} digits): "
-        ))
+    fn new_pin(&self, fingerprint: &str, rule: PinRule) -> Result<Pin, PinSourceError> {
+        prompt_new_pin(&new_pin_prompt(fingerprint, rule), rule)
     }
 
     fn interactive(&self) -> bool {
@@ -41,14 +40,20 @@ impl PinProvider for Keyboard {
     }
 }
 
-/// Asks for an existing PIN on the terminal without echo; re-asks after an invalid entry.
-pub fn prompt_pin(prompt: &str) -> Result<PinBlock, PinSourceError> {
-    ask_pin_with(&mut terminal_entry, prompt, &mut complain_on_stderr)
+/// The prompt for a new PIN, saying what the card's rule allows (`6-12 digits`).
+fn new_pin_prompt(fingerprint: &str, rule: PinRule) -> String {
+    format!("New PIN for card {fingerprint} ({}): ", rule.hint())
+}
+
+/// Asks for an existing PIN on the terminal without echo; re-asks after an entry that
+/// breaks `rule`.
+pub fn prompt_pin(prompt: &str, rule: PinRule) -> Result<Pin, PinSourceError> {
+    ask_pin_with(&mut terminal_entry, prompt, rule, &mut complain_on_stderr)
 }
 
 /// Asks for a new PIN twice on the terminal without echo, so a typo cannot lock the card.
-pub fn prompt_new_pin(prompt: &str) -> Result<PinBlock, PinSourceError> {
-    ask_new_pin_with(&mut terminal_entry, prompt, &mut complain_on_stderr)
+pub fn prompt_new_pin(prompt: &str, rule: PinRule) -> Result<Pin, PinSourceError> {
+    ask_new_pin_with(&mut terminal_entry, prompt, rule, &mut complain_on_stderr)
 }
 
 /// Asks for a secret line other than a card PIN (a token's user PIN, whose rules are the
@@ -71,7 +76,8 @@ fn entry_error(end: EntryEnd) -> PinSourceError {
 /// How long one wait for a key press lasts before the stop flag is looked at again.
 const POLL_SLICE_MS: libc::c_int = 200;
 
-/// Longest entry kept; anything longer is read and dropped (a PIN has at most 12 digits).
+/// Longest entry kept; anything longer is read and dropped (a PIN has at most 127
+/// characters, so a longer entry is refused by the rule, not cut to fit).
 const ENTRY_MAX: usize = 256;
 
 /// Why a hidden entry gave no line.
@@ -227,14 +233,22 @@ fn complain_on_stderr(error: &PinSourceError) {
     eprintln!("{error}; try again");
 }
 
+/// A typed entry as a PIN meeting `rule`, or the rule's own words for what is wrong.
+fn typed_pin(entry: &str, rule: PinRule) -> Result<Pin, PinError> {
+    let pin = Pin::new(entry.trim())?;
+    pin.check(rule)?;
+    Ok(pin)
+}
+
 fn ask_pin_with(
     ask: &mut Entry<'_>,
     prompt: &str,
+    rule: PinRule,
     complain: &mut dyn FnMut(&PinSourceError),
-) -> Result<PinBlock, PinSourceError> {
+) -> Result<Pin, PinSourceError> {
     for attempt in 1..=PROMPT_ATTEMPTS {
         let entry = ask(prompt).map_err(entry_error)?;
-        match PinBlock::new(entry.trim()) {
+        match typed_pin(&entry, rule) {
             Ok(pin) => return Ok(pin),
             Err(error) if attempt < PROMPT_ATTEMPTS => complain(&error.into()),
             Err(_) => break,
@@ -248,12 +262,13 @@ fn ask_pin_with(
 fn ask_new_pin_with(
     ask: &mut Entry<'_>,
     prompt: &str,
+    rule: PinRule,
     complain: &mut dyn FnMut(&PinSourceError),
-) -> Result<PinBlock, PinSourceError> {
+) -> Result<Pin, PinSourceError> {
     for attempt in 1..=PROMPT_ATTEMPTS {
-        let outcome = ask_pin_with(ask, prompt, complain).and_then(|first| {
+        let outcome = ask_pin_with(ask, prompt, rule, complain).and_then(|first| {
             let again = ask("Repeat the new PIN: ").map_err(entry_error)?;
-            match PinBlock::new(again.trim()) {
+            match typed_pin(&again, rule) {
                 Ok(second) if second.same_pin(&first) => Ok(first),
                 _ => Err(PinSourceError::Mismatch),
             }
@@ -281,7 +296,14 @@ mod tests {
         (entries.iter().map(|s| s.to_string()).collect(), Vec::new())
     }
 
-    fn run_new_pin(entries: &[&str]) -> (Result<PinBlock, PinSourceError>, Vec<String>, usize) {
+    fn run_new_pin(entries: &[&str]) -> (Result<Pin, PinSourceError>, Vec<String>, usize) {
+        run_new_pin_by(entries, PinRule::Applet)
+    }
+
+    fn run_new_pin_by(
+        entries: &[&str],
+        rule: PinRule,
+    ) -> (Result<Pin, PinSourceError>, Vec<String>, usize) {
         let (mut queue, mut prompts) = scripted(entries);
         let mut complaints = 0;
         let mut ask = |prompt: &str| -> Result<Zeroizing<String>, EntryEnd> {
@@ -292,7 +314,7 @@ mod tests {
                     .expect("prompted more often than scripted"),
             ))
         };
-        let result = ask_new_pin_with(&mut ask, "New PIN: ", &mut |_| complaints += 1);
+        let result = ask_new_pin_with(&mut ask, "New PIN: ", rule, &mut |_| complaints += 1);
         assert!(queue.is_empty(), "not every scripted entry was asked for");
         (result, prompts, complaints)
     }
@@ -300,7 +322,7 @@ mod tests {
     #[test]
     fn new_pin_is_confirmed() {
         let (result, prompts, complaints) = run_new_pin(&["246810", "246810"]);
-        assert_eq!(result.unwrap().as_bytes()[..6], *b"246810");
+        assert_eq!(result.unwrap().as_bytes(), b"246810");
         assert_eq!(prompts, ["New PIN: ", "Repeat the new PIN: "]);
         assert_eq!(complaints, 0);
     }
@@ -308,7 +330,7 @@ mod tests {
     #[test]
     fn new_pin_mismatch_asks_again_then_gives_up() {
         let (result, _, complaints) = run_new_pin(&["246810", "246811", "135790", "135790"]);
-        assert_eq!(result.unwrap().as_bytes()[..6], *b"135790");
+        assert_eq!(result.unwrap().as_bytes(), b"135790");
         assert_eq!(complaints, 1);
 
         let (result, _, complaints) =
@@ -327,10 +349,62 @@ mod tests {
         let mut ask = |_: &str| -> Result<Zeroizing<String>, EntryEnd> {
             Ok(Zeroizing::new(queue.pop_front().unwrap().to_owned()))
         };
-        let pin = ask_pin_with(&mut ask, "PIN: ", &mut |e| complaints.push(e.to_string())).unwrap();
-        assert_eq!(pin.as_bytes()[..6], *b"135790");
+        let pin = ask_pin_with(&mut ask, "PIN: ", PinRule::Applet, &mut |e| {
+            complaints.push(e.to_string())
+        })
+        .unwrap();
+        assert_eq!(pin.as_bytes(), b"135790");
+        assert_eq!(
+            complaints,
+            [
+                "a PIN must have 6 to 12 digits; choose one of that length",
+                "a PIN may contain only the digits 0-9 (pinpad readers have digit keys only)"
+            ]
+        );
+    }
+
+    #[test]
+    fn an_openpgp_cards_passphrase_is_taken_and_a_short_one_asked_again() {
+        let mut queue: VecDeque<&str> = ["abc12", "tr0ub 4dor", "tr0ub4dor-passphrase"].into();
+        let mut complaints = Vec::new();
+        let mut ask = |_: &str| -> Result<Zeroizing<String>, EntryEnd> {
+            Ok(Zeroizing::new(queue.pop_front().unwrap().to_owned()))
+        };
+        let pin = ask_pin_with(&mut ask, "PIN: ", PinRule::OpenPgpUser, &mut |e| {
+            complaints.push(e.to_string())
+        })
+        .unwrap();
+        assert_eq!(pin.as_bytes(), b"tr0ub4dor-passphrase");
         assert_eq!(complaints.len(), 2);
-        assert!(complaints.iter().all(|c| !c.contains("abcdef")));
+        assert!(
+            complaints[0].contains("6 to 127 characters"),
+            "{complaints:?}"
+        );
+        assert!(complaints[1].contains("no spaces"), "{complaints:?}");
+        assert!(complaints
+            .iter()
+            .all(|c| !c.contains("abc12") && !c.contains("tr0ub")));
+
+        let thirteen = "1234567890123";
+        let (result, _, complaints) = run_new_pin_by(&[thirteen, thirteen], PinRule::OpenPgpUser);
+        assert_eq!(result.unwrap().as_bytes(), thirteen.as_bytes());
+        assert_eq!(complaints, 0);
+        let (result, _, complaints) =
+            run_new_pin_by(&[thirteen, "246810", "246810"], PinRule::Applet);
+        assert_eq!(result.unwrap().as_bytes(), b"246810");
+        assert_eq!(complaints, 1);
+    }
+
+    #[test]
+    fn the_new_pin_prompt_says_the_cards_rule() {
+        assert_eq!(
+            new_pin_prompt("a1b2-c3d4-e5f6-0718", PinRule::Applet),
+            "New PIN for card a1b2-c3d4-e5f6-0718 (6-12 digits): "
+        );
+        assert_eq!(
+            new_pin_prompt("a1b2-c3d4-e5f6-0718", PinRule::OpenPgpUser),
+            "New PIN for card a1b2-c3d4-e5f6-0718 (6-127 characters): "
+        );
     }
 
     #[test]
@@ -341,7 +415,7 @@ mod tests {
                 "no tty",
             )))
         };
-        let error = ask_pin_with(&mut ask, "PIN: ", &mut |_| {}).unwrap_err();
+        let error = ask_pin_with(&mut ask, "PIN: ", PinRule::Applet, &mut |_| {}).unwrap_err();
         assert!(matches!(error, PinSourceError::Terminal(_)), "{error}");
         let message = crate::words::error_message(&error.into());
         assert!(message.contains("--pin-file"), "{message}");
@@ -352,7 +426,7 @@ mod tests {
         let mut ask =
             |_: &str| -> Result<Zeroizing<String>, EntryEnd> { Err(EntryEnd::Interrupted) };
         assert!(matches!(
-            ask_new_pin_with(&mut ask, "New PIN: ", &mut |_| {}),
+            ask_new_pin_with(&mut ask, "New PIN: ", PinRule::Applet, &mut |_| {}),
             Err(PinSourceError::Interrupted)
         ));
     }

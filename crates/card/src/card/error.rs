@@ -58,6 +58,9 @@ pub enum CardError {
         /// Tries left; 0 means the PIN is now blocked.
         tries_left: u8,
     },
+    /// The PIN breaks the rule of this kind of card; refused before any APDU, no try used.
+    #[error("{0}; nothing was sent to the card, no try was used")]
+    PinRule(quorum_protocol::pin::PinError),
     /// `6983`: the PIN is blocked.
     #[error("the card's PIN is blocked (no tries left): this card can no longer open its share; recover with the other custodians' cards, and factory-reset this one (erasing its key and record) to use it again")]
     PinBlocked,
@@ -261,6 +264,7 @@ impl CardError {
         matches!(
             self,
             CardError::WrongPin { .. }
+                | CardError::PinRule(_)
                 | CardError::PinBlocked
                 | CardError::PinNotVerified { .. }
                 | CardError::PinpadCancelled

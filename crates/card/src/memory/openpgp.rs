@@ -165,6 +165,13 @@ impl MemoryOpenPgp {
         }
     }
 
+    /// The same card with its owner's own user PIN (any length the card takes, letters too),
+    /// as `gpg --change-pin` leaves it.
+    pub fn with_user_pin(mut self, pin: &str) -> MemoryOpenPgp {
+        self.pw1 = Password::new(pin);
+        self
+    }
+
     /// The same card after its owner made a cv25519 decryption key on it (as `gpg
     /// --card-edit` does: attributes, GENERATE 80, fingerprint and time).
     pub fn with_cv25519_key(mut self) -> MemoryOpenPgp {

@@ -853,7 +853,8 @@ fn readers_hold_openpgp_cards_beside_applet_cards() {
     );
     card.select().unwrap();
     assert!(card.is_openpgp());
-    card.verify(&pin(DEFAULT_USER_PIN)).unwrap();
+    card.verify(&quorum_protocol::pin::Pin::new(DEFAULT_USER_PIN).unwrap())
+        .unwrap();
     assert!(openpgp.borrow().user_pin_verified());
     drop(card);
     assert!(

@@ -20,8 +20,8 @@ use quorum_protocol::sharing::{self, EnrollSecrets, Enrollment, NewCustodian};
 
 const MASTER: &[u8] = b"the master secret of this test, 32";
 
-fn pin(digits: &str) -> PinBlock {
-    PinBlock::new(digits).unwrap()
+fn pin(typed: &str) -> Pin {
+    Pin::new(typed).unwrap()
 }
 
 fn backend(memory: MemoryOpenPgp, records: RecordSource) -> OpenPgpCard<MemoryOpenPgp> {
@@ -280,6 +280,60 @@ fn the_user_pin_is_changed_with_ascii_old_and_new() {
 }
 
 #[test]
+fn a_user_pin_of_letters_and_up_to_127_characters_is_sent_as_typed() {
+    let mut card = fresh(MemoryOpenPgp::with_seed(7).with_cv25519_key());
+    card.select().unwrap();
+    card.change_pin(&pin(DEFAULT_USER_PIN), &pin("tr0ub4dor-passphrase"))
+        .unwrap();
+    card.select().unwrap();
+    card.verify(&pin("tr0ub4dor-passphrase")).unwrap();
+    assert!(memory(&mut card).user_pin_verified());
+    let sent = memory(&mut card)
+        .log()
+        .iter()
+        .rev()
+        .find(|e| e.command.get(1) == Some(&0x20))
+        .map(|e| e.command.clone())
+        .unwrap();
+    assert_eq!(sent[..5], [0x00, 0x20, 0x00, 0x82, 20]);
+    assert_eq!(&sent[5..], b"tr0ub4dor-passphrase");
+
+    let longest = "p".repeat(127);
+    card.change_pin(&pin("tr0ub4dor-passphrase"), &pin(&longest))
+        .unwrap();
+    card.select().unwrap();
+    card.verify(&pin(&longest)).unwrap();
+
+    let mut card = fresh(
+        MemoryOpenPgp::with_seed(8)
+            .with_cv25519_key()
+            .with_user_pin("unicode-p\u{e4}ss"),
+    );
+    card.select().unwrap();
+    card.verify(&pin("unicode-p\u{e4}ss")).unwrap();
+}
+
+#[test]
+fn a_user_pin_shorter_than_the_cards_rule_is_refused_before_any_apdu() {
+    let mut card = fresh(MemoryOpenPgp::with_seed(9).with_cv25519_key());
+    card.select().unwrap();
+    memory(&mut card).clear_log();
+    let error = card.verify(&pin("abc12")).unwrap_err();
+    assert!(
+        matches!(error, CardError::PinRule(PinError::OpenPgpLength)),
+        "{error}"
+    );
+    assert!(error.is_pin_failure());
+    assert!(!error.to_string().contains("abc12"), "{error}");
+    assert!(matches!(
+        card.change_pin(&pin(DEFAULT_USER_PIN), &pin("12345")),
+        Err(CardError::PinRule(PinError::OpenPgpLength))
+    ));
+    assert!(memory(&mut card).log().is_empty());
+    assert_eq!(memory(&mut card).user_tries(), 3);
+}
+
+#[test]
 fn the_sealed_share_opens_through_the_blinded_unseal() {
     let (cards, enrollment, secrets) = three_cards(50);
     let public_u: Vec<[u8; 32]> = cards.iter().map(|c| c.public_u().unwrap()).collect();
@@ -441,7 +495,8 @@ fn applet_only_operations_are_refused_not_skipped() {
     card.select().unwrap();
     let limit = RetryLimit::new(3).unwrap();
     let errors = [
-        card.initialise(limit, &pin(DEFAULT_USER_PIN)).unwrap_err(),
+        card.initialise(limit, &PinBlock::new(DEFAULT_USER_PIN).unwrap())
+            .unwrap_err(),
         card.initialise_on_pinpad(limit, 30).unwrap_err(),
         card.prepare_key().unwrap_err(),
         card.put_record_renewing_key(&[0; 8]).unwrap_err(),
