@@ -21,6 +21,7 @@ use quorum_protocol::sharing::{self, check_same_set, EnrolledCard, NewCustodian,
 
 use super::enroll::{check_fits, write_redoing};
 use super::pin_step::{verify_pin, Verified};
+use super::pins::PinFor;
 use super::presence::Presented;
 use super::share::{
     open_member, read_member, LeftTheReader, Note, Refusal, Refused, SeenCard, Skip, Unusable, Who,
@@ -357,7 +358,8 @@ fn classify(
                     Refused::NotUsable(Unusable::NotInSetYet),
                 ));
             }
-            match verify_pin(&mut p.card, &req.pins, &fp, &p.reader, out) {
+            let who = PinFor::card(&fp, &p.reader).named(req.name);
+            match verify_pin(&mut p.card, &req.pins, &who, out) {
                 Ok(pin) => Role::New(NewCard {
                     reader: p.reader.clone(),
                     key,

@@ -3,7 +3,7 @@
 
 use crate::progress::Progress;
 
-use crate::pins::PinProvider;
+use crate::pins::{PinFor, PinProvider};
 use quorum_card::readers::Readers;
 use quorum_protocol::apdu::LifeCycle;
 
@@ -32,7 +32,12 @@ pub fn change_pin(
         return Err(refuse(Refusal::Blocked));
     }
     let fingerprint = id.name();
-    pin_step::change(&mut card, pins, new, &fingerprint, reader, out)?;
+    let who = PinFor {
+        custodian: None,
+        fingerprint: id.key.is_some().then_some(fingerprint.as_str()),
+        reader,
+    };
+    pin_step::change(&mut card, pins, new, &who, out)?;
     Ok(fingerprint)
 }
 

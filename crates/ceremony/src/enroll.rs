@@ -22,8 +22,9 @@ use quorum_protocol::sharing::{self, EnrolledCard, Enrollment, NewCustodian};
 
 use super::log::{Evidence, Fingerprint, Verdict};
 use super::pin_step::{reverify, verify_pin, Verified};
+use super::pins::PinFor;
 use super::presence::{Presented, Recalled};
-use super::share::LeftTheReader;
+use super::share::{custodian_label, LeftTheReader};
 use super::{identify, CardsFrom, CeremonyError, Identity, Journal, PinPolicy, Presenter, Room};
 
 /// What the administrator asked for.
@@ -227,6 +228,15 @@ pub(super) fn check_fits(
         });
     }
     Ok(())
+}
+
+/// The custodian name given for a card, if one was.
+pub(super) fn given_name<'n>(names: &'n [(String, String)], key: &CardKey) -> Option<&'n str> {
+    let fp = key.fingerprint();
+    names
+        .iter()
+        .find(|(f, _)| f.eq_ignore_ascii_case(&fp))
+        .map(|(_, n)| n.as_str())
 }
 
 /// The custodian name given for a card, or "custodian K" by its position.
@@ -438,7 +448,8 @@ fn register_cards(
         for (mut p, key, capacity) in admitted {
             let fingerprint = key.fingerprint();
             let verified = loop {
-                match verify_pin(&mut p.card, &req.pins, &fingerprint, &p.reader, out) {
+                let who = PinFor::card(&fingerprint, &p.reader).named(given_name(req.names, &key));
+                match verify_pin(&mut p.card, &req.pins, &who, out) {
                     Err(e)
                         if e.card_left() && presenter.take_back(out, &mut p, &fingerprint)? => {}
                     other => break other,
@@ -548,7 +559,8 @@ pub(super) fn write_and_check(
             session
                 .select()
                 .map_err(|e| CeremonyError::card(reader, e))?;
-            reverify(session, pin, pins, &key.fingerprint(), reader, out)?;
+            let fingerprint = key.fingerprint();
+            reverify(session, pin, pins, &PinFor::card(&fingerprint, reader), out)?;
             put(session).map_err(|e| CeremonyError::card(reader, e))?;
         }
         other => other.map_err(|e| CeremonyError::card(reader, e))?,
@@ -664,7 +676,7 @@ fn resume(
             .get_record_public()
             .map_err(|e| CeremonyError::card(reader, e))?
             == card.public;
-    reverify(session, pin, pins, &fingerprint, reader, out)?;
+    reverify(session, pin, pins, &PinFor::card(&fingerprint, reader), out)?;
     out.tell(Event::Enroll(Told::Back {
         card: fingerprint,
         holds_new_record: holds_new,
@@ -822,7 +834,11 @@ fn write_cards(
         let fingerprint = reg.key.fingerprint();
         let reader = p.reader.clone();
         let verified = match fresh {
-            true => reverify(&mut p.card, &reg.pin, &req.pins, &fingerprint, &reader, out),
+            true => {
+                let who =
+                    PinFor::card(&fingerprint, &reader).named(given_name(req.names, &reg.key));
+                reverify(&mut p.card, &reg.pin, &req.pins, &who, out)
+            }
             false => Ok(()),
         };
         let result = verified.and_then(|()| {
@@ -1033,8 +1049,12 @@ impl fmt::Display for HeldSet {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(
             f,
-            "set \"{}\" ({}-of-{}, id {}), custodian {} \"{}\"",
-            self.label, self.threshold, self.count, self.id, self.index, self.custodian
+            "set \"{}\" ({}-of-{}, id {}), {}",
+            self.label,
+            self.threshold,
+            self.count,
+            self.id,
+            custodian_label(self.index, &self.custodian)
         )
     }
 }
@@ -1397,8 +1417,11 @@ impl fmt::Display for WriteFailure {
         let c = &self.card;
         write!(
             f,
-            "writing card {} (custodian {} \"{}\") in \"{}\" failed: {}; ",
-            c.fingerprint, c.index, c.name, c.reader, self.error
+            "writing card {} ({}) in \"{}\" failed: {}; ",
+            c.fingerprint,
+            custodian_label(c.index, &c.name),
+            c.reader,
+            self.error
         )?;
         if !self.cards_changed() {
             return f.write_str("no card was written");
@@ -1457,7 +1480,7 @@ impl Standing {
         let holding: Vec<String> = self
             .written
             .iter()
-            .map(|w| format!("{} (custodian {} \"{}\")", w.fingerprint, w.index, w.name))
+            .map(|w| format!("{} ({})", w.fingerprint, custodian_label(w.index, &w.name)))
             .collect();
         let recoverable = if self.recoverable() {
             format!("these {} cards could recover the master on their own ({n} are needed), but the set is incomplete: do not rely on it", self.written.len())
@@ -1558,14 +1581,14 @@ mod tests {
     impl crate::pins::PinProvider for NoPins {
         fn current_pin(
             &self,
-            _: &str,
+            _: &crate::pins::PinFor<'_>,
             _: quorum_protocol::pin::PinRule,
         ) -> Result<quorum_protocol::pin::Pin, crate::pins::PinSourceError> {
             Err(crate::pins::PinSourceError::Interrupted)
         }
         fn new_pin(
             &self,
-            _: &str,
+            _: &crate::pins::PinFor<'_>,
             _: quorum_protocol::pin::PinRule,
         ) -> Result<quorum_protocol::pin::Pin, crate::pins::PinSourceError> {
             Err(crate::pins::PinSourceError::Interrupted)

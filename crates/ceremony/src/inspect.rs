@@ -164,8 +164,12 @@ impl fmt::Display for SetMembership {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(
             f,
-            "set \"{}\" ({}-of-{}, id {}), custodian {} \"{}\"",
-            self.label, self.threshold, self.count, self.set_id, self.index, self.custodian
+            "set \"{}\" ({}-of-{}, id {}), {}",
+            self.label,
+            self.threshold,
+            self.count,
+            self.set_id,
+            crate::share::custodian_label(self.index, &self.custodian)
         )
     }
 }

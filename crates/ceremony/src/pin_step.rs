@@ -8,7 +8,7 @@ use quorum_card::card::CardError;
 use quorum_card::custodian::CustodianCard;
 use quorum_protocol::pin::{Pin, PinRule, RetryLimit};
 
-use crate::pins::{PinEntry, PinPath, PinProvider, PinSourceError};
+use crate::pins::{PinEntry, PinFor, PinPath, PinProvider, PinSourceError};
 
 use super::CeremonyError;
 
@@ -68,10 +68,10 @@ const PINPAD_TIMEOUTS_FORGIVEN: u8 = 1;
 pub fn verify_pin(
     card: &mut dyn CustodianCard,
     policy: &PinPolicy<'_>,
-    fingerprint: &str,
-    reader: &str,
+    who: &PinFor<'_>,
     out: &mut dyn Progress,
 ) -> Result<Verified, CeremonyError> {
+    let (fingerprint, reader) = (who.fingerprint.unwrap_or_default(), who.reader);
     let entry = entry(card, policy, reader)?;
     let mut timeouts = 0;
     loop {
@@ -79,13 +79,15 @@ pub fn verify_pin(
             PinEntry::Pinpad(_) => {
                 out.tell(Event::Pin(Told::TypeOnKeypad {
                     card: fingerprint.to_owned(),
+                    custodian: who.custodian.map(str::to_owned),
+                    reader: reader.to_owned(),
                     timeout: policy.pinpad_timeout,
                 }));
                 card.verify_on_pinpad(policy.pinpad_timeout)
                     .map(|()| Verified::Pinpad)
             }
             PinEntry::Host { source, .. } => {
-                let pin = source.current_pin(fingerprint, pin_rule(card))?;
+                let pin = source.current_pin(who, pin_rule(card))?;
                 card.verify(&pin).map(|()| Verified::Host(pin))
             }
         };
@@ -132,13 +134,14 @@ pub fn reverify(
     card: &mut dyn CustodianCard,
     verified: &Verified,
     policy: &PinPolicy<'_>,
-    fingerprint: &str,
-    reader: &str,
+    who: &PinFor<'_>,
     out: &mut dyn Progress,
 ) -> Result<(), CeremonyError> {
     match verified {
-        Verified::Host(pin) => card.verify(pin).map_err(|e| CeremonyError::card(reader, e)),
-        Verified::Pinpad => verify_pin(card, policy, fingerprint, reader, out).map(drop),
+        Verified::Host(pin) => card
+            .verify(pin)
+            .map_err(|e| CeremonyError::card(who.reader, e)),
+        Verified::Pinpad => verify_pin(card, policy, who, out).map(drop),
     }
 }
 
@@ -154,12 +157,19 @@ pub fn initialise(
     out.tell(Event::Pin(Told::Entry { path: entry.path() }));
     let point = match entry {
         PinEntry::Pinpad(_) => {
-            out.tell(Event::Pin(Told::TypeNewOnKeypad));
+            out.tell(Event::Pin(Told::TypeNewOnKeypad {
+                reader: reader.to_owned(),
+            }));
             card.initialise_on_pinpad(retry_limit, policy.pinpad_timeout)
         }
         PinEntry::Host { source, .. } => {
             // INITIALISE is the applet's alone (an OpenPGP card keeps its own PIN).
-            let pin = source.new_pin(&format!("the card in \"{reader}\""), PinRule::Applet)?;
+            let blank = PinFor {
+                custodian: None,
+                fingerprint: None,
+                reader,
+            };
+            let pin = source.new_pin(&blank, PinRule::Applet)?;
             let block = pin.applet_block().map_err(PinSourceError::Rule)?;
             card.initialise(retry_limit, &block)
         }
@@ -173,26 +183,28 @@ pub fn change(
     card: &mut dyn CustodianCard,
     policy: &PinPolicy<'_>,
     new: Option<&dyn PinProvider>,
-    fingerprint: &str,
-    reader: &str,
+    who: &PinFor<'_>,
     out: &mut dyn Progress,
 ) -> Result<(), CeremonyError> {
+    let (fingerprint, reader) = (who.fingerprint.unwrap_or_default(), who.reader);
     let entry = entry(card, policy, reader)?;
     out.tell(Event::Pin(Told::Entry { path: entry.path() }));
     match entry {
         PinEntry::Pinpad(_) => {
             out.tell(Event::Pin(Told::ChangeOnKeypad {
                 card: fingerprint.to_owned(),
+                custodian: who.custodian.map(str::to_owned),
+                reader: reader.to_owned(),
                 timeout: policy.pinpad_timeout,
             }));
             card.change_pin_on_pinpad(policy.pinpad_timeout)
         }
         PinEntry::Host { source, .. } => {
             let rule = pin_rule(card);
-            let old = source.current_pin(fingerprint, rule)?;
+            let old = source.current_pin(who, rule)?;
             let new = match (new, source) {
-                (Some(new), _) => new.new_pin(fingerprint, rule)?,
-                (None, source) if source.interactive() => source.new_pin(fingerprint, rule)?,
+                (Some(new), _) => new.new_pin(who, rule)?,
+                (None, source) if source.interactive() => source.new_pin(who, rule)?,
                 (None, _) => return Err(CeremonyError::NewPinRefused(NewPinRefusal::NoSource)),
             };
             if old.same_pin(&new) {
@@ -240,15 +252,26 @@ pub enum Told {
     TypeOnKeypad {
         /// The card's fingerprint.
         card: String,
+        /// Its custodian's name, when known.
+        custodian: Option<String>,
+        /// The reader whose keypad waits (two pinpads may be attached).
+        reader: String,
         /// Seconds the keypad waits (0: the reader's own limit).
         timeout: u8,
     },
     /// The keypad waits for a new PIN, typed twice (a blank card being personalised).
-    TypeNewOnKeypad,
+    TypeNewOnKeypad {
+        /// The reader whose keypad waits.
+        reader: String,
+    },
     /// The keypad waits for the current PIN of this card and the new one, twice.
     ChangeOnKeypad {
         /// The card's fingerprint.
         card: String,
+        /// Its custodian's name, when known.
+        custodian: Option<String>,
+        /// The reader whose keypad waits.
+        reader: String,
         /// Seconds the keypad waits (0: the reader's own limit).
         timeout: u8,
     },
@@ -304,7 +327,8 @@ mod tests {
     ) -> (Result<(), CeremonyError>, crate::in_memory_kit::Said) {
         let mut card = quorum_card::card::Card::with_trace(script, false);
         let mut out = crate::in_memory_kit::Said::default();
-        let result = verify_pin(&mut card, &policy(source), "fp", "Pad", &mut out).map(drop);
+        let who = PinFor::card("fp", "Pad");
+        let result = verify_pin(&mut card, &policy(source), &who, &mut out).map(drop);
         (result, out)
     }
 
@@ -336,6 +360,8 @@ mod tests {
         assert!(
             said.told(&Event::Pin(Told::TypeOnKeypad {
                 card: "fp".into(),
+                custodian: None,
+                reader: "Pad".into(),
                 timeout: 30
             })),
             "{said}"

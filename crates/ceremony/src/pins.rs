@@ -44,14 +44,14 @@ const PIN_FILE_MAX: usize = 64 * 1024;
 /// Hands out the PINs typed or stored on this computer, so that ceremonies never touch a
 /// terminal: quorumctl implements it for its prompt, [`PinTable`] for PIN files.
 pub trait PinProvider: fmt::Debug {
-    /// The existing PIN of the card called `card` (its fingerprint, or a custodian's name
-    /// with it), meeting `rule`, the rule of that kind of card; a file looks the card up
-    /// by fingerprint and refuses a PIN that breaks the rule, a keyboard asks again.
-    fn current_pin(&self, fingerprint: &str, rule: PinRule) -> Result<Pin, PinSourceError>;
+    /// The existing PIN of the card `card` names, meeting `rule`, the rule of that kind of
+    /// card; a file looks the card up by fingerprint and refuses a PIN that breaks the
+    /// rule, a keyboard names the custodian and the reader and asks again.
+    fn current_pin(&self, card: &PinFor<'_>, rule: PinRule) -> Result<Pin, PinSourceError>;
 
-    /// A PIN to set on the card, meeting `rule` (a keyboard asks twice, so a typo cannot
-    /// lock the card).
-    fn new_pin(&self, fingerprint: &str, rule: PinRule) -> Result<Pin, PinSourceError>;
+    /// A PIN to set on the card `card` names, meeting `rule` (a keyboard asks twice, so a
+    /// typo cannot lock the card).
+    fn new_pin(&self, card: &PinFor<'_>, rule: PinRule) -> Result<Pin, PinSourceError>;
 
     /// Whether a person types each PIN, so that after a slip a different one may come; a
     /// file would give the same wrong PIN again.
@@ -59,6 +59,38 @@ pub trait PinProvider: fmt::Debug {
 
     /// Where the PINs come from, so the output can say where each PIN is expected.
     fn origin(&self) -> PinOrigin;
+}
+
+/// Whose PIN is asked for and where the card is, so that a prompt names the custodian
+/// (when known) and the reader, not only a fingerprint; the caller words it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PinFor<'a> {
+    /// The custodian's name, when the record or the command gave one (a default
+    /// "custodian K" is no name).
+    pub custodian: Option<&'a str>,
+    /// The card's fingerprint, when known (a blank card being personalised has none yet).
+    pub fingerprint: Option<&'a str>,
+    /// The reader the card is in.
+    pub reader: &'a str,
+}
+
+impl<'a> PinFor<'a> {
+    /// The card with fingerprint `fingerprint` in `reader`, its custodian unnamed.
+    pub fn card(fingerprint: &'a str, reader: &'a str) -> PinFor<'a> {
+        PinFor {
+            custodian: None,
+            fingerprint: Some(fingerprint),
+            reader,
+        }
+    }
+
+    /// The same card, named after its custodian when `name` is a real name.
+    pub fn named(self, name: Option<&'a str>) -> PinFor<'a> {
+        PinFor {
+            custodian: name.filter(|n| !n.trim().is_empty()),
+            ..self
+        }
+    }
 }
 
 /// Where the PINs of this computer come from, so that the output names the source and
@@ -342,6 +374,15 @@ impl fmt::Debug for PinTable {
     }
 }
 
+/// How a PIN file finds a card: by fingerprint; a card without one yet (a blank card being
+/// personalised) takes the line for any card, and errors name its reader.
+fn file_key(card: &PinFor<'_>) -> String {
+    match card.fingerprint {
+        Some(fp) => fp.to_owned(),
+        None => format!("the card in \"{}\"", card.reader),
+    }
+}
+
 /// The PIN table of `--pin-file` / `--pin-fd`; `None` when neither is given (the PINs are
 /// then typed).
 pub fn pin_table(
@@ -357,12 +398,12 @@ pub fn pin_table(
 }
 
 impl PinProvider for PinTable {
-    fn current_pin(&self, fingerprint: &str, rule: PinRule) -> Result<Pin, PinSourceError> {
-        self.require_pin_by_rule(fingerprint, rule)
+    fn current_pin(&self, card: &PinFor<'_>, rule: PinRule) -> Result<Pin, PinSourceError> {
+        self.require_pin_by_rule(&file_key(card), rule)
     }
 
-    fn new_pin(&self, fingerprint: &str, rule: PinRule) -> Result<Pin, PinSourceError> {
-        self.require_pin_by_rule(fingerprint, rule)
+    fn new_pin(&self, card: &PinFor<'_>, rule: PinRule) -> Result<Pin, PinSourceError> {
+        self.require_pin_by_rule(&file_key(card), rule)
     }
 
     fn interactive(&self) -> bool {
@@ -478,7 +519,7 @@ pub(crate) mod tests {
     pub(crate) struct Typed(pub std::cell::RefCell<std::collections::VecDeque<&'static str>>);
 
     impl PinProvider for Typed {
-        fn current_pin(&self, _: &str, rule: PinRule) -> Result<Pin, PinSourceError> {
+        fn current_pin(&self, _: &PinFor<'_>, rule: PinRule) -> Result<Pin, PinSourceError> {
             let typed = self
                 .0
                 .borrow_mut()
@@ -489,8 +530,8 @@ pub(crate) mod tests {
             Ok(pin)
         }
 
-        fn new_pin(&self, fingerprint: &str, rule: PinRule) -> Result<Pin, PinSourceError> {
-            self.current_pin(fingerprint, rule)
+        fn new_pin(&self, card: &PinFor<'_>, rule: PinRule) -> Result<Pin, PinSourceError> {
+            self.current_pin(card, rule)
         }
 
         fn interactive(&self) -> bool {
@@ -508,7 +549,7 @@ pub(crate) mod tests {
         assert!(!error.to_string().contains("9876x"), "{error}");
         let table = PinTable::parse(b"a1b2-c3d4-e5f6-0718 98765x\n", test_file()).unwrap();
         let error = table
-            .current_pin("a1b2-c3d4-e5f6-0718", PinRule::Applet)
+            .current_pin(&PinFor::card("a1b2-c3d4-e5f6-0718", "R"), PinRule::Applet)
             .unwrap_err();
         assert!(!error.to_string().contains("98765x"), "{error}");
     }
@@ -591,11 +632,11 @@ pub(crate) mod tests {
         let source = pin_table(Some(path.as_path()), None).unwrap().unwrap();
         std::fs::remove_file(&path).unwrap();
         let pin = source
-            .current_pin("a1b2-c3d4-e5f6-0718", PinRule::Applet)
+            .current_pin(&PinFor::card("a1b2-c3d4-e5f6-0718", "R"), PinRule::Applet)
             .unwrap();
         assert_eq!(pin.as_bytes(), b"135790");
         let new_pin = source
-            .new_pin("a1b2-c3d4-e5f6-0718", PinRule::Applet)
+            .new_pin(&PinFor::card("a1b2-c3d4-e5f6-0718", "R"), PinRule::Applet)
             .unwrap();
         assert!(new_pin.same_pin(&pin));
     }
@@ -605,11 +646,14 @@ pub(crate) mod tests {
         let text = b"a1b2-c3d4-e5f6-0718 tr0ub4dor-passphrase\nffff-0000-1111-2222 246801\n";
         let table = PinTable::parse(text, test_file()).unwrap();
         let pin = table
-            .current_pin("a1b2-c3d4-e5f6-0718", PinRule::OpenPgpUser)
+            .current_pin(
+                &PinFor::card("a1b2-c3d4-e5f6-0718", "R"),
+                PinRule::OpenPgpUser,
+            )
             .unwrap();
         assert_eq!(pin.as_bytes(), b"tr0ub4dor-passphrase");
         let error = table
-            .current_pin("A1B2-C3D4-E5F6-0718", PinRule::Applet)
+            .current_pin(&PinFor::card("A1B2-C3D4-E5F6-0718", "R"), PinRule::Applet)
             .unwrap_err();
         assert!(
             matches!(
@@ -629,15 +673,20 @@ pub(crate) mod tests {
         assert!(!shown.contains("--"), "{shown}");
         // Digits serve both kinds of card.
         for rule in [PinRule::Applet, PinRule::OpenPgpUser] {
-            assert!(table.new_pin("ffff-0000-1111-2222", rule).is_ok());
+            assert!(table
+                .new_pin(&PinFor::card("ffff-0000-1111-2222", "R"), rule)
+                .is_ok());
         }
         // 13 digits: an OpenPGP PIN, too long for the applet.
         let table = PinTable::parse(b"1234567890123\n", test_file()).unwrap();
         assert!(table
-            .current_pin("ffff-0000-1111-2222", PinRule::OpenPgpUser)
+            .current_pin(
+                &PinFor::card("ffff-0000-1111-2222", "R"),
+                PinRule::OpenPgpUser
+            )
             .is_ok());
         assert!(matches!(
-            table.new_pin("ffff-0000-1111-2222", PinRule::Applet),
+            table.new_pin(&PinFor::card("ffff-0000-1111-2222", "R"), PinRule::Applet),
             Err(PinSourceError::CardRule {
                 error: PinError::Length,
                 ..
@@ -661,7 +710,7 @@ pub(crate) mod tests {
     fn the_typed_test_source_keeps_to_the_rule_too() {
         let typed = Typed(std::cell::RefCell::new(["tr0ub4dor"].into()));
         assert!(matches!(
-            typed.current_pin("fp", PinRule::Applet),
+            typed.current_pin(&PinFor::card("fp", "R"), PinRule::Applet),
             Err(PinSourceError::Rule(PinError::NotDigits))
         ));
     }

@@ -33,7 +33,9 @@ use super::enroll::{check_fits, name_for, write_redoing, EnrolledCardReport, Reg
 use super::inspect::SetMembership;
 use super::log::{Evidence, Fingerprint, Verdict};
 use super::pin_step::{reverify, verify_pin};
+use super::pins::PinFor;
 use super::presence::{Presented, Recalled};
+use super::share::custodian_name;
 use super::share::{open_member_keeping_pin, read_member, LeftTheReader, Refusal, Refused};
 use super::{identify, CardsFrom, CeremonyError, Journal, PinPolicy, Presenter};
 
@@ -601,8 +603,14 @@ fn gather_one(
                 card: seen.clone(),
             }));
         }
-        let pin = verify_pin(&mut p.card, &req.pins, &key.fingerprint(), &reader, out)
-            .map_err(|e| pulled(e.card_left(), seen.pin_failed(e)))?;
+        let fingerprint = key.fingerprint();
+        let pin = verify_pin(
+            &mut p.card,
+            &req.pins,
+            &PinFor::card(&fingerprint, &reader),
+            out,
+        )
+        .map_err(|e| pulled(e.card_left(), seen.pin_failed(e)))?;
         out.tell(Event::Reshare(Told::Registered {
             card: key.fingerprint(),
             n: g.members.len() + 1,
@@ -648,8 +656,12 @@ fn gather_one(
     if is_reuse(req, &key) {
         let pin = match accepted {
             Some(pin) => pin,
-            None => verify_pin(&mut p.card, &req.pins, &key.fingerprint(), &reader, out)
-                .map_err(|e| pulled(e.card_left(), seen.pin_failed(e)))?,
+            None => {
+                let fingerprint = key.fingerprint();
+                let who = PinFor::card(&fingerprint, &reader).named(custodian_name(&member.record));
+                verify_pin(&mut p.card, &req.pins, &who, out)
+                    .map_err(|e| pulled(e.card_left(), seen.pin_failed(e)))?
+            }
         };
         let renewed = renew_key(&mut p.card, &id.select, &seen)?;
         out.tell(Event::Reshare(Told::ReuseRegistered {
@@ -776,8 +788,7 @@ fn write_cards(
                 &mut p.card,
                 &m.card.pin,
                 &req.pins,
-                &m.old_key.unwrap_or(m.card.key).fingerprint(),
-                &reader,
+                &PinFor::card(&m.old_key.unwrap_or(m.card.key).fingerprint(), &reader),
                 out,
             ),
             false => Ok(()),
@@ -876,7 +887,7 @@ fn wipe_one(
     // Erasing an OpenPGP card's share writes its data objects, which needs its user PIN
     // (the applet's FACTORY RESET needs none); a card opened in phase 0 still has it.
     if keeps_key {
-        verify_pin(session, pins, &fp, reader, out).map_err(|e| match e {
+        verify_pin(session, pins, &PinFor::card(&fp, reader), out).map_err(|e| match e {
             CeremonyError::Card { source, .. } => interrupted(
                 2,
                 Cause::WipeFailed {

@@ -22,6 +22,7 @@ use quorum_protocol::sharing::{self, OpenedShare, SetMismatch, UnsealError};
 
 use super::inspect::SetMembership;
 use super::pin_step::{verify_pin, Verified};
+use super::pins::PinFor;
 use super::{CeremonyError, PinPolicy};
 
 /// How a card is named in reports: its fingerprint and place in its set once its record was read.
@@ -56,7 +57,8 @@ impl Who {
         }
     }
 
-    /// The card of the custodian a record is for (its own index).
+    /// The card of the custodian a record is for (its own index); a name that only
+    /// repeats the default "custodian K" is not said twice.
     pub fn custodian(record: &PublicRecord) -> Who {
         let custodian = record
             .custodian(record.index)
@@ -64,12 +66,34 @@ impl Who {
         let fingerprint = custodian.card_key.fingerprint();
         Who {
             text: format!(
-                "{fingerprint} (custodian {} \"{}\")",
-                record.index, custodian.name
+                "{fingerprint} ({})",
+                custodian_label(record.index, &custodian.name)
             ),
             fingerprint: Some(fingerprint),
         }
     }
+}
+
+/// The name a record gives its own custodian, unless it is empty or only the default
+/// "custodian K" (which names nobody), so prompts and lists say a person's name once.
+pub fn custodian_name(record: &PublicRecord) -> Option<&str> {
+    let custodian = record.custodian(record.index)?;
+    real_name(&custodian.name, custodian.index)
+}
+
+/// `custodian K "Alice"`, or `custodian K` when the name is empty or only repeats that
+/// (a default name is not said twice).
+pub fn custodian_label(index: u8, name: &str) -> String {
+    match real_name(name, index) {
+        Some(name) => format!("custodian {index} \"{name}\""),
+        None => format!("custodian {index}"),
+    }
+}
+
+/// `name` unless it is empty or the default "custodian K" for `index`.
+pub fn real_name(name: &str, index: u8) -> Option<&str> {
+    let name = name.trim();
+    (!name.is_empty() && name != format!("custodian {index}")).then_some(name)
 }
 
 /// One card seen during a ceremony that goes on when a card is refused.
@@ -474,8 +498,9 @@ pub fn open_member_keeping_pin(
     reader: &str,
     out: &mut dyn Progress,
 ) -> Result<(OpenedShare, Verified), Refusal> {
-    let pin = verify_pin(card, pins, &member.fingerprint(), reader, out)
-        .map_err(|e| Refusal::new(member.who.clone(), e))?;
+    let fingerprint = member.fingerprint();
+    let who = PinFor::card(&fingerprint, reader).named(custodian_name(&member.record));
+    let pin = verify_pin(card, pins, &who, out).map_err(|e| Refusal::new(member.who.clone(), e))?;
     open_verified(card, member).map(|share| (share, pin))
 }
 
@@ -570,6 +595,19 @@ pub enum Told {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_default_custodian_name_is_not_said_twice() {
+        assert_eq!(custodian_label(2, "custodian 2"), "custodian 2");
+        assert_eq!(custodian_label(2, ""), "custodian 2");
+        assert_eq!(custodian_label(2, "Alice"), "custodian 2 \"Alice\"");
+        assert_eq!(
+            custodian_label(3, "custodian 2"),
+            "custodian 3 \"custodian 2\""
+        );
+        assert_eq!(real_name("custodian 4", 4), None);
+        assert_eq!(real_name(" Dave ", 4), Some("Dave"));
+    }
 
     #[test]
     fn a_card_that_left_the_reader_is_said_to_be_pulled_out_at_any_depth() {

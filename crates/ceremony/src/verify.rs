@@ -19,6 +19,8 @@ use quorum_protocol::crypto::KeyChallenge;
 
 use super::inspect::SetMembership;
 use super::pin_step::verify_pin;
+use super::pins::PinFor;
+use super::share::custodian_name;
 use super::share::{open_verified, read_member, LeftTheReader, Member, Refusal, Refused, Who};
 use super::{CardsFrom, CeremonyError, PinPolicy, Presenter};
 
@@ -220,7 +222,9 @@ fn check_one(
             .check_card_record(&member.record)
             .map_err(|e| Refusal::new(member.who.clone(), Refused::Bundle(e)))?;
     }
-    verify_pin(card, &req.pins, &member.fingerprint(), reader, out).map_err(|e| Failed {
+    let fingerprint = member.fingerprint();
+    let who = PinFor::card(&fingerprint, reader).named(custodian_name(&member.record));
+    verify_pin(card, &req.pins, &who, out).map_err(|e| Failed {
         who: member.who.clone(),
         pin: e.is_pin_failure(),
         left: e.card_left(),

@@ -11,7 +11,7 @@
 use std::io;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
 
-use quorum_ceremony::pins::{PinOrigin, PinProvider, PinSourceError};
+use quorum_ceremony::pins::{PinFor, PinOrigin, PinProvider, PinSourceError};
 use quorum_protocol::pin::{Pin, PinError, PinRule};
 use zeroize::Zeroizing;
 
@@ -23,12 +23,12 @@ const PROMPT_ATTEMPTS: usize = 3;
 pub struct Keyboard;
 
 impl PinProvider for Keyboard {
-    fn current_pin(&self, fingerprint: &str, rule: PinRule) -> Result<Pin, PinSourceError> {
-        prompt_pin(&format!("PIN of card {fingerprint}: "), rule)
+    fn current_pin(&self, card: &PinFor<'_>, rule: PinRule) -> Result<Pin, PinSourceError> {
+        prompt_pin(&pin_prompt(card), rule)
     }
 
-    fn new_pin(&self, fingerprint: &str, rule: PinRule) -> Result<Pin, PinSourceError> {
-        prompt_new_pin(&new_pin_prompt(fingerprint, rule), rule)
+    fn new_pin(&self, card: &PinFor<'_>, rule: PinRule) -> Result<Pin, PinSourceError> {
+        prompt_new_pin(&new_pin_prompt(card, rule), rule)
     }
 
     fn interactive(&self) -> bool {
@@ -40,9 +40,26 @@ impl PinProvider for Keyboard {
     }
 }
 
+/// Whose card and which reader, as a prompt names them: `Alice (card F, reader "R")`,
+/// `card F (reader "R")`, or `the card in reader "R"` when neither is known yet.
+fn whose(card: &PinFor<'_>) -> String {
+    let reader = card.reader;
+    match (card.custodian, card.fingerprint) {
+        (Some(name), Some(fp)) => format!("{name} (card {fp}, reader \"{reader}\")"),
+        (Some(name), None) => format!("{name} (the card in reader \"{reader}\")"),
+        (None, Some(fp)) => format!("card {fp} (reader \"{reader}\")"),
+        (None, None) => format!("the card in reader \"{reader}\""),
+    }
+}
+
+/// The prompt for a card's current PIN, naming the custodian and the reader.
+fn pin_prompt(card: &PinFor<'_>) -> String {
+    format!("PIN of {}: ", whose(card))
+}
+
 /// The prompt for a new PIN, saying what the card's rule allows (`6-12 digits`).
-fn new_pin_prompt(fingerprint: &str, rule: PinRule) -> String {
-    format!("New PIN for card {fingerprint} ({}): ", rule.hint())
+fn new_pin_prompt(card: &PinFor<'_>, rule: PinRule) -> String {
+    format!("New PIN ({}) for {}: ", rule.hint(), whose(card))
 }
 
 /// Asks for an existing PIN on the terminal without echo; re-asks after an entry that
@@ -397,14 +414,38 @@ mod tests {
 
     #[test]
     fn the_new_pin_prompt_says_the_cards_rule() {
+        let card = PinFor::card("a1b2-c3d4-e5f6-0718", "Quorum Sim A 00 00");
         assert_eq!(
-            new_pin_prompt("a1b2-c3d4-e5f6-0718", PinRule::Applet),
-            "New PIN for card a1b2-c3d4-e5f6-0718 (6-12 digits): "
+            new_pin_prompt(&card, PinRule::Applet),
+            "New PIN (6-12 digits) for card a1b2-c3d4-e5f6-0718 (reader \"Quorum Sim A 00 00\"): "
         );
         assert_eq!(
-            new_pin_prompt("a1b2-c3d4-e5f6-0718", PinRule::OpenPgpUser),
-            "New PIN for card a1b2-c3d4-e5f6-0718 (6-127 characters): "
+            new_pin_prompt(&card.named(Some("Alice")), PinRule::OpenPgpUser),
+            "New PIN (6-127 characters) for Alice (card a1b2-c3d4-e5f6-0718, reader \"Quorum Sim A 00 00\"): "
         );
+        let blank = PinFor {
+            custodian: None,
+            fingerprint: None,
+            reader: "Quorum Sim A 00 00",
+        };
+        assert_eq!(
+            new_pin_prompt(&blank, PinRule::Applet),
+            "New PIN (6-12 digits) for the card in reader \"Quorum Sim A 00 00\": "
+        );
+    }
+
+    #[test]
+    fn the_pin_prompt_names_the_custodian_and_the_reader() {
+        let card = PinFor::card("51d4-77cb-be13-c565", "Quorum Sim A 00 00");
+        assert_eq!(
+            pin_prompt(&card.named(Some("Alice"))),
+            "PIN of Alice (card 51d4-77cb-be13-c565, reader \"Quorum Sim A 00 00\"): "
+        );
+        assert_eq!(
+            pin_prompt(&card),
+            "PIN of card 51d4-77cb-be13-c565 (reader \"Quorum Sim A 00 00\"): "
+        );
+        assert_eq!(pin_prompt(&card.named(Some("  "))), pin_prompt(&card));
     }
 
     #[test]

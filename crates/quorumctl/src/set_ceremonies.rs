@@ -9,6 +9,7 @@ use quorum_ceremony::log::{CardOutcome, SetRef};
 use quorum_ceremony::presence::CountOf;
 use quorum_ceremony::reshare::{reshare, ReshareRequest};
 use quorum_ceremony::secret_io::{check_writable, read_master, write_private_file, MasterSource};
+use quorum_ceremony::share::custodian_label;
 use quorum_ceremony::CeremonyError;
 use quorum_pcsc::PcscContext;
 use quorum_protocol::bundle::Bundle;
@@ -166,8 +167,10 @@ pub(crate) fn enroll_set(
     ));
     for c in &outcome.cards {
         report.line(format!(
-            "  custodian {} \"{}\": card {} (written, read back and opened in \"{}\")",
-            c.index, c.name, c.fingerprint, c.reader
+            "  {}: card {} (written, read back and opened in \"{}\")",
+            custodian_label(c.index, &c.name),
+            c.fingerprint,
+            c.reader
         ));
     }
     report.line(format!(
@@ -254,9 +257,8 @@ pub(crate) fn add_new_card(
         .custodian(record.index)
         .expect("a written record lists its own index");
     report.line(format!(
-        "Added custodian {} \"{}\" to set \"{}\" ({}-of-{}), now version {}: card {} in \"{}\".",
-        record.index,
-        custodian.name,
+        "Added {} to set \"{}\" ({}-of-{}), now version {}: card {} in \"{}\".",
+        custodian_label(record.index, &custodian.name),
         record.label,
         record.threshold,
         record.custodians.len(),
@@ -392,8 +394,10 @@ pub(crate) fn reshare_set(
     }
     for c in &done.cards {
         report.line(format!(
-            "  new custodian {} \"{}\": card {} (written, read back and opened in \"{}\")",
-            c.index, c.name, c.fingerprint, c.reader
+            "  new {}: card {} (written, read back and opened in \"{}\")",
+            custodian_label(c.index, &c.name),
+            c.fingerprint,
+            c.reader
         ));
     }
     for fp in &done.wiped {

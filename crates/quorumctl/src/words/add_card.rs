@@ -1,6 +1,7 @@
 //! The words for adding a card to a set.
 
 use quorum_ceremony::add_card::{Stopped, Told};
+use quorum_ceremony::share::custodian_label;
 use quorum_ceremony::CeremonyError;
 
 use super::share::listing;
@@ -25,7 +26,8 @@ pub(crate) fn line(told: &Told) -> String {
             version,
             fingerprint,
         } => format!(
-            "Writing custodian {index} \"{name}\" (set version {version}) to card {fingerprint}."
+            "Writing {} (set version {version}) to card {fingerprint}.",
+            custodian_label(*index, name)
         ),
         Told::Written { fingerprint, index } => format!(
             "Card {fingerprint}: custodian {index} written, read back and opened (it matches its commitment)."

@@ -4,6 +4,7 @@ use quorum_ceremony::enroll::{
     NotReplaceable, PlanRefused, Refusal, Rejection, SoFar, Standing, Told, UnfinishedSet,
     WriteFailure,
 };
+use quorum_ceremony::share::custodian_label;
 use quorum_ceremony::CeremonyError;
 
 /// The line for one event of enrolling a set.
@@ -43,9 +44,7 @@ pub(crate) fn line(told: &Told) -> String {
             threshold,
             cards,
             set_id,
-        } => format!(
-            "Writing set \"{label}\" ({threshold}-of-{cards}, id {set_id}) to the cards."
-        ),
+        } => format!("Writing set \"{label}\" ({threshold}-of-{cards}, id {set_id}) to the cards."),
         Told::PulledOut {
             card,
             reader,
@@ -67,11 +66,10 @@ pub(crate) fn line(told: &Told) -> String {
         Told::Back {
             card,
             holds_new_record: false,
-        } => format!(
-            "Card {card} is back and kept its previous record: writing its share again."
-        ),
+        } => format!("Card {card} is back and kept its previous record: writing its share again."),
         Told::ShareWritten { card, index, name } => format!(
-            "Card {card} (custodian {index} \"{name}\"): share written, read back and opened (it matches its commitment)."
+            "Card {card} ({}): share written, read back and opened (it matches its commitment).",
+            custodian_label(*index, name)
         ),
         Told::Stats { card, stats } => format!("stats: card {card} enroll: {stats}"),
     }
@@ -227,10 +225,9 @@ fn write_failed(f: &WriteFailure) -> String {
         )
     };
     format!(
-        "the set was NOT enrolled: writing card {} (custodian {} \"{}\") in \"{}\" failed: {}; {done}",
+        "the set was NOT enrolled: writing card {} ({}) in \"{}\" failed: {}; {done}",
         f.card.fingerprint,
-        f.card.index,
-        f.card.name,
+        custodian_label(f.card.index, &f.card.name),
         f.card.reader,
         super::error_message(&f.error)
     )

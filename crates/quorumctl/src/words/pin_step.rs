@@ -14,16 +14,28 @@ use quorum_protocol::pin::{PIN_MAX_DIGITS, PIN_MIN_DIGITS};
 pub(crate) fn line(told: &Told) -> String {
     match told {
         Told::Entry { path } => format!("PIN entry: {}.", pin_path(path)),
-        Told::TypeOnKeypad { card, timeout } => format!(
-            "Type the PIN of card {card} on the reader's keypad and press OK{}.",
+        Told::TypeOnKeypad {
+            card,
+            custodian,
+            reader,
+            timeout,
+        } => format!(
+            "Type the PIN of {} on the keypad of reader \"{reader}\" and press OK{}.",
+            holder(custodian.as_deref(), card),
             within(*timeout)
         ),
-        Told::TypeNewOnKeypad => format!(
-            "Type the new PIN ({PIN_MIN_DIGITS}-{PIN_MAX_DIGITS} digits) on the reader's keypad, twice, pressing OK after each."
+        Told::TypeNewOnKeypad { reader } => format!(
+            "Type the new PIN ({PIN_MIN_DIGITS}-{PIN_MAX_DIGITS} digits) on the keypad of reader \"{reader}\", twice, pressing OK after each."
         ),
-        Told::ChangeOnKeypad { card, timeout } => format!(
-            "On the reader's keypad, type the current PIN of card {card}, then the new PIN \
+        Told::ChangeOnKeypad {
+            card,
+            custodian,
+            reader,
+            timeout,
+        } => format!(
+            "On the keypad of reader \"{reader}\", type the current PIN of {}, then the new PIN \
              ({PIN_MIN_DIGITS}-{PIN_MAX_DIGITS} digits) twice, pressing OK after each{}.",
+            holder(custodian.as_deref(), card),
             within(*timeout)
         ),
         Told::Accepted { card, path } => {
@@ -48,6 +60,14 @@ pub(crate) fn line(told: &Told) -> String {
         } => format!(
             "Card {card} in \"{reader}\": nothing was typed on the keypad within {seconds} seconds (no try was used); it waits once more."
         ),
+    }
+}
+
+/// A card by its custodian's name when known: `Alice (card F)`, or `card F`.
+fn holder(custodian: Option<&str>, card: &str) -> String {
+    match custodian {
+        Some(name) => format!("{name} (card {card})"),
+        None => format!("card {card}"),
     }
 }
 
@@ -166,6 +186,7 @@ mod tests {
     #[test]
     fn every_pin_event_reads_as_before() {
         let card = "a1b2-c3d4-e5f6-0718".to_owned();
+        let pad = "Quorum Pinpad A 00 00".to_owned();
         let cases = [
             (
                 Told::Entry {
@@ -176,34 +197,42 @@ mod tests {
             (
                 Told::TypeOnKeypad {
                     card: card.clone(),
+                    custodian: Some("Alice".into()),
+                    reader: pad.clone(),
                     timeout: 30,
                 },
-                "Type the PIN of card a1b2-c3d4-e5f6-0718 on the reader's keypad and press OK (within 30 seconds).",
+                "Type the PIN of Alice (card a1b2-c3d4-e5f6-0718) on the keypad of reader \"Quorum Pinpad A 00 00\" and press OK (within 30 seconds).",
             ),
             (
                 Told::TypeOnKeypad {
                     card: card.clone(),
+                    custodian: None,
+                    reader: pad.clone(),
                     timeout: 0,
                 },
-                "Type the PIN of card a1b2-c3d4-e5f6-0718 on the reader's keypad and press OK.",
+                "Type the PIN of card a1b2-c3d4-e5f6-0718 on the keypad of reader \"Quorum Pinpad A 00 00\" and press OK.",
             ),
             (
-                Told::TypeNewOnKeypad,
-                "Type the new PIN (6-12 digits) on the reader's keypad, twice, pressing OK after each.",
+                Told::TypeNewOnKeypad { reader: pad.clone() },
+                "Type the new PIN (6-12 digits) on the keypad of reader \"Quorum Pinpad A 00 00\", twice, pressing OK after each.",
             ),
             (
                 Told::ChangeOnKeypad {
                     card: card.clone(),
+                    custodian: None,
+                    reader: pad.clone(),
                     timeout: 0,
                 },
-                "On the reader's keypad, type the current PIN of card a1b2-c3d4-e5f6-0718, then the new PIN (6-12 digits) twice, pressing OK after each.",
+                "On the keypad of reader \"Quorum Pinpad A 00 00\", type the current PIN of card a1b2-c3d4-e5f6-0718, then the new PIN (6-12 digits) twice, pressing OK after each.",
             ),
             (
                 Told::ChangeOnKeypad {
                     card: card.clone(),
+                    custodian: Some("Bob".into()),
+                    reader: pad.clone(),
                     timeout: 20,
                 },
-                "On the reader's keypad, type the current PIN of card a1b2-c3d4-e5f6-0718, then the new PIN (6-12 digits) twice, pressing OK after each (within 20 seconds).",
+                "On the keypad of reader \"Quorum Pinpad A 00 00\", type the current PIN of Bob (card a1b2-c3d4-e5f6-0718), then the new PIN (6-12 digits) twice, pressing OK after each (within 20 seconds).",
             ),
             (
                 Told::Accepted {
