@@ -228,7 +228,7 @@ pub fn add_card(
                     },
                     used: true,
                 });
-                presenter.finish(out, p);
+                presenter.finish(out, p, Done::Written);
                 return Ok(AddedCardReport {
                     card,
                     reader,

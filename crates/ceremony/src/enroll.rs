@@ -875,7 +875,7 @@ fn write_cards(
         done[i] = true;
         phase.done(reg, card);
         if phase.written.len() == total {
-            presenter.finish(out, p);
+            presenter.finish(out, p, Done::ShareWritten);
         } else {
             presenter
                 .release(out, p, Done::ShareWritten)

@@ -572,6 +572,10 @@ impl<'a> Presenter<'a> {
     ) -> Result<(), CeremonyError> {
         let reader = presented.reader.clone();
         drop(presented);
+        if self.already_out(&reader) {
+            // pulled out during its step: nothing to ask the custodian
+            return Ok(());
+        }
         if let CardsFrom::AnyReader { .. } = &self.from {
             out.tell(Event::Presence(Told::DoneWith {
                 reader: reader.clone(),
@@ -595,14 +599,25 @@ impl<'a> Presenter<'a> {
         Ok(())
     }
 
-    /// Done with the last card of a ceremony: nothing more is needed from the reader, so
-    /// the card may stay until its custodian takes it.
-    pub fn finish(&mut self, out: &mut dyn Progress, presented: Presented) {
+    /// Done with the last card of a ceremony (`why` says how it went): nothing more is
+    /// needed from the reader, so the card may stay until its custodian takes it.
+    pub fn finish(&mut self, out: &mut dyn Progress, presented: Presented, why: Done) {
         let reader = presented.reader.clone();
         drop(presented);
-        if self.swapping() {
-            out.tell(Event::Presence(Told::LastCard { reader }));
+        if self.swapping() && !self.already_out(&reader) {
+            out.tell(Event::Presence(Told::LastCard { reader, why }));
         }
+    }
+
+    /// Whether the card of `reader` has already left it (pulled out during its step), so
+    /// that nobody is asked to take out a card that is not there. A reader that cannot be
+    /// read counts as holding its card.
+    fn already_out(&self, reader: &str) -> bool {
+        self.ctx.readers().is_ok_and(|all| {
+            all.iter()
+                .find(|r| r.name == reader)
+                .is_some_and(|r| !r.card_present)
+        })
     }
 
     pub(crate) fn open(&self, reader: &str) -> Result<Presented, CeremonyError> {
@@ -733,10 +748,12 @@ pub enum Told {
         /// What happened to it.
         why: Done,
     },
-    /// The last card needed was handled; its custodian may take it.
+    /// The last card of the ceremony was handled; its custodian may take it.
     LastCard {
         /// Its reader.
         reader: String,
+        /// How it went (a failed check is said so).
+        why: Done,
     },
 }
 
@@ -828,6 +845,8 @@ pub enum Done {
     ShareWritten,
     /// Checked.
     Checked,
+    /// Its check failed (the reason was told).
+    CheckFailed,
     /// Its share was opened.
     ShareOpened,
     /// Not used.
@@ -883,4 +902,43 @@ pub enum CountOf {
     Cards,
     /// Reshare: the new set's number of cards.
     NewSetCards,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::in_memory_kit::{fresh_cards, one_reader, Said};
+    use quorum_card::memory::MemoryReaders;
+
+    #[test]
+    fn a_card_already_out_is_not_asked_out() {
+        let cards = fresh_cards(1);
+        let readers = MemoryReaders::new(&["Pad"]);
+        readers.insert("Pad", &cards[0]);
+        let mut presenter =
+            Presenter::new(&readers, one_reader("Pad"), false, &crate::Never).expect("one reader");
+        let presented = presenter.open("Pad").expect("a card");
+        readers.remove("Pad");
+        let mut said = Said::default();
+        presenter
+            .release(&mut said, presented, Done::Checked)
+            .expect("no wait for a removal that happened");
+        assert!(said.presence().is_empty(), "{said}");
+        readers.insert("Pad", &cards[0]);
+        let presented = presenter.open("Pad").expect("a card");
+        readers.remove("Pad");
+        presenter.finish(&mut said, presented, Done::Checked);
+        assert!(said.presence().is_empty(), "{said}");
+        readers.insert("Pad", &cards[0]);
+        let presented = presenter.open("Pad").expect("a card");
+        presenter.finish(&mut said, presented, Done::Checked);
+        assert_eq!(
+            said.presence(),
+            [&Told::LastCard {
+                reader: "Pad".into(),
+                why: Done::Checked
+            }],
+            "{said}"
+        );
+    }
 }

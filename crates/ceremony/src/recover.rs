@@ -509,7 +509,7 @@ impl Run<'_, '_> {
                 let used = outcome.is_ok();
                 self.report(&mut p.card, &p.reader, outcome, out);
                 if self.complete() {
-                    presenter.finish(out, p);
+                    presenter.finish(out, p, Done::opened(used));
                 } else {
                     presenter.release(out, p, Done::opened(used))?;
                 }

@@ -805,7 +805,7 @@ fn write_cards(
         written_line(out, m, card, progress);
         written.push(report(m, card));
         if written.len() == total && !wipe_follows {
-            presenter.finish(out, p);
+            presenter.finish(out, p, Done::Written);
         } else {
             presenter
                 .release(out, p, Done::Written)
@@ -862,7 +862,7 @@ fn wipe(
         }
         wiped.push(o.key.fingerprint());
         if wiped.len() == retire.len() {
-            presenter.finish(out, p);
+            presenter.finish(out, p, Done::Wiped);
         } else {
             presenter
                 .release(out, p, Done::Wiped)

@@ -177,9 +177,14 @@ pub fn verify(
             },
         };
         out.tell(Event::Verify(Told::Checked(check.clone())));
+        let ok = check.ok;
         checks.push(check);
         if checks.len() == total {
-            presenter.finish(out, p);
+            let why = match ok {
+                true => Done::Checked,
+                false => Done::CheckFailed,
+            };
+            presenter.finish(out, p, why);
         } else {
             presenter.release(out, p, Done::Checked)?;
         }

@@ -137,7 +137,8 @@ fn one_reader_registers_each_card_then_writes_each_one_again() {
     );
     assert!(
         said.told(&Event::Presence(Present::LastCard {
-            reader: "Pad".into()
+            reader: "Pad".into(),
+            why: Done::ShareWritten
         })),
         "{said}"
     );

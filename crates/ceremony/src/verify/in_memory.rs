@@ -82,13 +82,22 @@ fn a_wrong_pin_fails_the_card_as_a_pin_failure() {
     let readers = MemoryReaders::new(&["Pad"]);
     readers.then_present_in_turn("Pad", &set.cards.iter().collect::<Vec<_>>());
     let wrong = PinTable::parse(b"999999", crate::pins::tests::test_file()).unwrap();
+    let mut said = Said::default();
     let checks = verify(
         &readers,
         &request(one_reader("Pad"), &wrong, None),
-        &mut Said::default(),
+        &mut said,
     )
     .unwrap();
     assert_eq!(checks.len(), 1);
+    // the last card is not said to be "needed" or fine: its check failed
+    assert!(
+        said.told(&Event::Presence(crate::presence::Told::LastCard {
+            reader: "Pad".into(),
+            why: Done::CheckFailed
+        })),
+        "{said}"
+    );
     assert!(!checks[0].ok && checks[0].pin_failed, "{}", checks[0].note);
     assert!(
         failure(&checks[0]).contains("wrong PIN; 4 tries left"),

@@ -30,9 +30,10 @@ pub(crate) fn line(told: &Told) -> String {
         Told::Remove { reader, why } => {
             format!("Remove the card from \"{reader}\" ({}).", done(why))
         }
-        Told::LastCard { reader } => {
-            format!("That was the last card of this ceremony; its custodian may take it out of \"{reader}\".")
-        }
+        Told::LastCard { reader, why } => format!(
+            "That was the last card of this ceremony ({}); its custodian may take it out of \"{reader}\".",
+            done(why)
+        ),
     }
 }
 
@@ -80,6 +81,7 @@ fn done(why: &Done) -> &'static str {
         Done::Registered => "registered",
         Done::ShareWritten => "share written",
         Done::Checked => "checked",
+        Done::CheckFailed => "its check failed",
         Done::ShareOpened => "share opened",
         Done::Skipped => "skipped",
         Done::Written => "written",
@@ -171,6 +173,24 @@ mod tests {
                 why: Done::ToWipe
             }),
             "Remove the card from \"Pad\" (not needed; it is wiped once the new set is written)."
+        );
+    }
+
+    #[test]
+    fn the_last_card_says_how_it_went() {
+        assert_eq!(
+            line(&Told::LastCard {
+                reader: "R".into(),
+                why: Done::CheckFailed
+            }),
+            "That was the last card of this ceremony (its check failed); its custodian may take it out of \"R\"."
+        );
+        assert_eq!(
+            line(&Told::LastCard {
+                reader: "R".into(),
+                why: Done::Checked
+            }),
+            "That was the last card of this ceremony (checked); its custodian may take it out of \"R\"."
         );
     }
 
