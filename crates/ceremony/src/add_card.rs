@@ -164,10 +164,12 @@ pub fn add_card(
         let wanted = if quorum_done {
             Wanted::NewCard
         } else {
+            let opened: Vec<u8> = shares.iter().map(|s| s.index()).collect();
             Wanted::Quorum {
                 n: shares.len() + 1,
                 need,
                 label: base.label.clone(),
+                any_of: crate::share::not_yet_opened(base, &opened),
             }
         };
         let Some(mut p) = presenter.next(out, &wanted)? else {

@@ -416,6 +416,16 @@ fn register_cards(
         let wanted = Wanted::Custodian {
             n: registered.len() + 1,
             of: count,
+            still: req
+                .names
+                .iter()
+                .filter(|(fp, _)| {
+                    !registered
+                        .iter()
+                        .any(|r| r.key.fingerprint().eq_ignore_ascii_case(fp))
+                })
+                .map(|(_, name)| name.clone())
+                .collect(),
         };
         let batch = presenter.batch(out, &wanted)?;
         if batch.is_empty() {
@@ -818,6 +828,15 @@ fn write_cards(
         let wanted = Wanted::Registered {
             written: phase.written.len(),
             of: total,
+            still: registered
+                .iter()
+                .zip(&done)
+                .filter(|(_, done)| !**done)
+                .map(|(r, _)| {
+                    given_name(req.names, &r.key)
+                        .map_or_else(|| format!("card {}", r.key.fingerprint()), str::to_owned)
+                })
+                .collect(),
         };
         let recalled = presenter
             .recall(out, &wanted, &judge)

@@ -767,6 +767,9 @@ pub enum Wanted {
         n: usize,
         /// The cards the set will have.
         of: usize,
+        /// The custodians named for the set whose cards are not registered yet (empty
+        /// when no names were given).
+        still: Vec<String>,
     },
     /// Enroll's write pass: a card registered for the set.
     Registered {
@@ -774,6 +777,8 @@ pub enum Wanted {
         written: usize,
         /// Cards to write.
         of: usize,
+        /// The custodians (or cards, when unnamed) whose cards are still to be written.
+        still: Vec<String>,
     },
     /// Verify: the next card to check.
     ToCheck {
@@ -786,6 +791,9 @@ pub enum Wanted {
     OfSet {
         /// The set's label, shares opened and shares needed, once known.
         set: Option<(String, usize, usize)>,
+        /// The custodians whose shares are not opened yet, any of whom will do (empty
+        /// until a card shows the set, or when none of them is named).
+        any_of: Vec<String>,
     },
     /// add-card: a custodian card of the set the new card joins.
     Quorum {
@@ -795,6 +803,9 @@ pub enum Wanted {
         need: usize,
         /// The set's label.
         label: String,
+        /// The custodians whose shares are not opened yet, any of whom will do (empty
+        /// when none of them is named).
+        any_of: Vec<String>,
     },
     /// add-card: the new card.
     NewCard,

@@ -465,11 +465,17 @@ impl Run<'_, '_> {
         out: &mut dyn Progress,
     ) -> Result<(), CeremonyError> {
         while !self.complete() {
+            let opened: Vec<u8> = self.shares.iter().map(|s| s.index()).collect();
             let wanted = Wanted::OfSet {
                 set: self
                     .target
                     .as_ref()
                     .map(|(t, _)| (t.label.clone(), self.shares.len(), usize::from(t.threshold))),
+                any_of: self
+                    .target
+                    .as_ref()
+                    .map(|(t, _)| crate::share::not_yet_opened(t, &opened))
+                    .unwrap_or_default(),
             };
             let batch = presenter.batch(out, &wanted)?;
             if batch.is_empty() {

@@ -90,6 +90,26 @@ pub fn custodian_label(index: u8, name: &str) -> String {
     }
 }
 
+/// The custodians of `record`'s set whose index is not in `opened`, by name ("custodian
+/// K" for an unnamed one among named ones), so an insert prompt can say who may still
+/// come; empty when none of them is named (the count says enough).
+pub fn not_yet_opened(record: &PublicRecord, opened: &[u8]) -> Vec<String> {
+    let left: Vec<_> = record
+        .custodians
+        .iter()
+        .filter(|c| !opened.contains(&c.index))
+        .collect();
+    if left.iter().all(|c| real_name(&c.name, c.index).is_none()) {
+        return Vec::new();
+    }
+    left.iter()
+        .map(|c| {
+            real_name(&c.name, c.index)
+                .map_or_else(|| format!("custodian {}", c.index), str::to_owned)
+        })
+        .collect()
+}
+
 /// `name` unless it is empty or the default "custodian K" for `index`.
 pub fn real_name(name: &str, index: u8) -> Option<&str> {
     let name = name.trim();

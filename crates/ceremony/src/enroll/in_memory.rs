@@ -123,7 +123,11 @@ fn one_reader_registers_each_card_then_writes_each_one_again() {
     );
     assert!(
         said.told(&Event::Presence(Present::Insert {
-            wanted: Wanted::Custodian { n: 1, of: 3 },
+            wanted: Wanted::Custodian {
+                n: 1,
+                of: 3,
+                still: Vec::new()
+            },
             reader: Some("Pad".into())
         })),
         "{said}"
@@ -193,7 +197,11 @@ fn any_reader_takes_the_cards_present_then_each_card_inserted() {
     assert_eq!(readers.script_left(), 0);
     assert!(
         said.told(&Event::Presence(Present::Insert {
-            wanted: Wanted::Custodian { n: 3, of: 3 },
+            wanted: Wanted::Custodian {
+                n: 3,
+                of: 3,
+                still: Vec::new()
+            },
             reader: None
         })),
         "{said}"
@@ -708,4 +716,63 @@ fn a_start_the_log_cannot_record_stops_before_any_card_is_written() {
         "{e}"
     );
     assert_eq!(writes(&cards), 0);
+}
+
+#[test]
+fn insert_prompts_name_the_custodians_still_needed() {
+    let cards = fresh_cards(3);
+    let readers = MemoryReaders::new(&["Pad"]);
+    let refs: Vec<&SharedCard> = cards.iter().collect();
+    readers.then_present_in_turn("Pad", &refs);
+    readers.then_present_in_turn("Pad", &[&cards[2], &cards[0], &cards[1]]);
+    let pins = pin_file();
+    let names = [
+        (fingerprint(&cards[0]), "Alice".to_owned()),
+        (fingerprint(&cards[1]), "Bob".to_owned()),
+    ];
+    let mut req = enroll_request(2, "vault", one_reader("Pad"), &pins);
+    req.count = Some(3);
+    req.names = &names;
+    let (result, said) = run(&readers, &req);
+    result.unwrap();
+    let asked: Vec<Wanted> = said
+        .presence()
+        .into_iter()
+        .filter_map(|t| match t {
+            Present::Insert { wanted, .. } => Some(wanted.clone()),
+            _ => None,
+        })
+        .collect();
+    let still = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+    assert_eq!(
+        &asked[..3],
+        [
+            Wanted::Custodian {
+                n: 1,
+                of: 3,
+                still: still(&["Alice", "Bob"])
+            },
+            Wanted::Custodian {
+                n: 2,
+                of: 3,
+                still: still(&["Bob"])
+            },
+            Wanted::Custodian {
+                n: 3,
+                of: 3,
+                still: Vec::new()
+            },
+        ],
+        "{said}"
+    );
+    let third = format!("card {}", fingerprint(&cards[2]));
+    assert_eq!(
+        asked[3],
+        Wanted::Registered {
+            written: 0,
+            of: 3,
+            still: still(&["Alice", "Bob", &third])
+        },
+        "{said}"
+    );
 }

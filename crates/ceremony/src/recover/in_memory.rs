@@ -92,7 +92,10 @@ fn one_reader_takes_custodians_in_turn() {
     assert_eq!(set.cards[1].borrow().log().len(), 0, "never inserted");
     assert!(
         said.told(&Event::Presence(Present::Insert {
-            wanted: Wanted::OfSet { set: None },
+            wanted: Wanted::OfSet {
+                set: None,
+                any_of: Vec::new()
+            },
             reader: Some("Pad".into())
         })),
         "{said}"
@@ -100,7 +103,8 @@ fn one_reader_takes_custodians_in_turn() {
     assert!(
         said.told(&Event::Presence(Present::Insert {
             wanted: Wanted::OfSet {
-                set: Some(("vault".into(), 1, 2))
+                set: Some(("vault".into(), 1, 2)),
+                any_of: Vec::new()
             },
             reader: Some("Pad".into())
         })),

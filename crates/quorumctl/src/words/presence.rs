@@ -9,11 +9,19 @@ pub(crate) fn line(told: &Told) -> String {
         Told::Insert {
             wanted,
             reader: Some(reader),
-        } => format!("Insert {} into \"{reader}\".", wanted_noun(wanted)),
+        } => format!(
+            "Insert {} into \"{reader}\"{}.",
+            wanted_noun(wanted),
+            still_needed(wanted)
+        ),
         Told::Insert {
             wanted,
             reader: None,
-        } => format!("Insert {} into any free reader.", wanted_noun(wanted)),
+        } => format!(
+            "Insert {} into any free reader{}.",
+            wanted_noun(wanted),
+            still_needed(wanted)
+        ),
         Told::PutBack { wanted, reader } => {
             format!("Put {} back into \"{reader}\".", wanted_noun(wanted))
         }
@@ -37,19 +45,77 @@ pub(crate) fn line(told: &Told) -> String {
     }
 }
 
+/// Who is still needed, after an insert prompt: " (still needed: Alice, Dave, Eve)" when
+/// every one of them must come, " (any 2 more of Alice, Dave, Eve)" when any of them will
+/// do, nothing when no names are known (the card's count says it).
+fn still_needed(wanted: &Wanted) -> String {
+    if the_one(wanted).is_some() {
+        return String::new();
+    }
+    match wanted {
+        Wanted::Custodian { n, of, still } if !still.is_empty() => {
+            let unnamed = (of + 1).saturating_sub(*n).saturating_sub(still.len());
+            match unnamed {
+                0 => format!(" (still needed: {})", still.join(", ")),
+                k => format!(" (still needed: {} and {k} more)", still.join(", ")),
+            }
+        }
+        Wanted::Registered { still, .. } if !still.is_empty() => {
+            format!(" (still needed: {})", still.join(", "))
+        }
+        Wanted::OfSet {
+            set: Some((_, opened, need)),
+            any_of,
+        } if !any_of.is_empty() => any_more(need.saturating_sub(*opened), any_of),
+        Wanted::Quorum {
+            n, need, any_of, ..
+        } if !any_of.is_empty() => any_more((need + 1).saturating_sub(*n), any_of),
+        _ => String::new(),
+    }
+}
+
+/// " (any K more of A, B, C)", or " (still needed: A, B)" when every one of them is.
+fn any_more(more: usize, of: &[String]) -> String {
+    match more >= of.len() {
+        true => format!(" (still needed: {})", of.join(", ")),
+        false => format!(" (any {more} more of {})", of.join(", ")),
+    }
+}
+
+/// The one custodian whose card is asked for, when only one named card is left.
+fn the_one(wanted: &Wanted) -> Option<&str> {
+    match wanted {
+        Wanted::Custodian { n, of, still } if still.len() == 1 && n == of => Some(&still[0]),
+        Wanted::Registered { written, of, still } if still.len() == 1 && written + 1 == *of => {
+            Some(&still[0])
+        }
+        _ => None,
+    }
+}
+
 /// The card asked for, as a noun phrase.
 pub(crate) fn wanted_noun(wanted: &Wanted) -> String {
+    if let Some(name) = the_one(wanted) {
+        return match (name.strip_prefix("card "), wanted) {
+            (Some(_), _) => name.to_owned(),
+            (None, Wanted::Custodian { n, of, .. }) => {
+                format!("the card of {name} (custodian card {n} of {of})")
+            }
+            (None, _) => format!("the card of {name} (the last to write)"),
+        };
+    }
     match wanted {
-        Wanted::Custodian { n, of } => format!("custodian card {n} of {of}"),
-        Wanted::Registered { written, of } => {
+        Wanted::Custodian { n, of, .. } => format!("custodian card {n} of {of}"),
+        Wanted::Registered { written, of, .. } => {
             format!("a registered card ({written} of {of} written so far)")
         }
         Wanted::ToCheck { n, of } => format!("custodian card {n} of {of} to check"),
         Wanted::OfSet {
             set: Some((label, opened, need)),
+            ..
         } => format!("a custodian card of set \"{label}\" ({opened} of {need} opened)"),
-        Wanted::OfSet { set: None } => "a custodian card".to_owned(),
-        Wanted::Quorum { n, need, label } => {
+        Wanted::OfSet { set: None, .. } => "a custodian card".to_owned(),
+        Wanted::Quorum { n, need, label, .. } => {
             format!("custodian card {n} of the {need} needed from set \"{label}\"")
         }
         Wanted::NewCard => {
@@ -134,8 +200,87 @@ mod tests {
     use super::*;
 
     #[test]
+    fn an_insert_prompt_says_who_is_still_needed() {
+        let names = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        let insert = |wanted| {
+            line(&Told::Insert {
+                wanted,
+                reader: Some("Pad".into()),
+            })
+        };
+        assert_eq!(
+            insert(Wanted::Custodian {
+                n: 3,
+                of: 5,
+                still: names(&["Alice", "Dave", "Eve"])
+            }),
+            "Insert custodian card 3 of 5 into \"Pad\" (still needed: Alice, Dave, Eve)."
+        );
+        assert_eq!(
+            insert(Wanted::Custodian {
+                n: 2,
+                of: 5,
+                still: names(&["Alice", "Dave"])
+            }),
+            "Insert custodian card 2 of 5 into \"Pad\" (still needed: Alice, Dave and 2 more)."
+        );
+        assert_eq!(
+            insert(Wanted::Registered {
+                written: 1,
+                of: 3,
+                still: names(&["Bob", "card 51d4-77cb-be13-c565"])
+            }),
+            "Insert a registered card (1 of 3 written so far) into \"Pad\" (still needed: Bob, card 51d4-77cb-be13-c565)."
+        );
+        assert_eq!(
+            insert(Wanted::OfSet {
+                set: Some(("vault".into(), 1, 2)),
+                any_of: names(&["Alice", "Dave", "Eve"])
+            }),
+            "Insert a custodian card of set \"vault\" (1 of 2 opened) into \"Pad\" (any 1 more of Alice, Dave, Eve)."
+        );
+        assert_eq!(
+            insert(Wanted::Quorum {
+                n: 1,
+                need: 2,
+                label: "vault".into(),
+                any_of: names(&["Alice", "Bob"])
+            }),
+            "Insert custodian card 1 of the 2 needed from set \"vault\" into \"Pad\" (still needed: Alice, Bob)."
+        );
+        assert_eq!(
+            insert(Wanted::Custodian {
+                n: 5,
+                of: 5,
+                still: names(&["Eve"])
+            }),
+            "Insert the card of Eve (custodian card 5 of 5) into \"Pad\"."
+        );
+        assert_eq!(
+            insert(Wanted::Registered {
+                written: 2,
+                of: 3,
+                still: names(&["Bob"])
+            }),
+            "Insert the card of Bob (the last to write) into \"Pad\"."
+        );
+        assert_eq!(
+            insert(Wanted::Custodian {
+                n: 1,
+                of: 3,
+                still: Vec::new()
+            }),
+            "Insert custodian card 1 of 3 into \"Pad\"."
+        );
+    }
+
+    #[test]
     fn each_way_of_asking_for_a_card_names_the_card_and_the_reader() {
-        let custodian = Wanted::Custodian { n: 2, of: 5 };
+        let custodian = Wanted::Custodian {
+            n: 2,
+            of: 5,
+            still: Vec::new(),
+        };
         assert_eq!(
             line(&Told::Insert {
                 wanted: custodian.clone(),
