@@ -631,6 +631,26 @@ fn readers_and_status_show_each_card_without_a_pin() {
     assert!(line(2).contains("BLANK"), "{listed}");
     assert!(line(3).contains("without the quorum applet"), "{listed}");
     assert!(line(4).contains("no card"), "{listed}");
+    // Readers come by name; a pinpad reader says it has a keypad, even when empty.
+    let names: Vec<&str> = listed
+        .lines()
+        .filter_map(|l| l.split_once(": ").map(|(name, _)| name))
+        .map(|name| name.trim_end_matches(" (keypad)"))
+        .collect();
+    let mut sorted = names.clone();
+    sorted.sort();
+    assert_eq!(names, sorted, "{listed}");
+    for index in crate::pinpad::pinpad_reader_indexes() {
+        let pinpad = crate::pinpad::Pinpad::for_reader(index);
+        let name = pinpad.reader_name();
+        assert!(
+            listed
+                .lines()
+                .any(|l| l.starts_with(&format!("{name} (keypad): "))),
+            "{listed}"
+        );
+    }
+    assert!(!line(0).contains("(keypad)"), "{listed}");
 
     let status = text(&run_ok(&["status", "--reader", farm.reader_name(1)]).stdout);
     assert!(

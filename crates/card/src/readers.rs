@@ -3,6 +3,8 @@
 
 use std::time::Duration;
 
+use quorum_protocol::apdu::ReaderFeatures;
+
 use crate::transport::{Transport, TransportError};
 
 /// One reader as the backend sees it right now.
@@ -71,6 +73,14 @@ pub trait Readers {
         reader: &str,
         timeout: Option<Duration>,
     ) -> Result<bool, TransportError>;
+
+    /// What the reader itself offers (PC/SC Part 10 features: a PIN pad), asked over a
+    /// direct connection that needs no card, so `readers` can mark keypads of empty
+    /// readers too; a backend without reader controls offers none.
+    fn reader_features(&self, reader: &str) -> Result<ReaderFeatures, TransportError> {
+        let _ = reader;
+        Ok(ReaderFeatures::default())
+    }
 
     /// Blocks until anything differs from `known` (a card in or out, a reader plugged or
     /// unplugged), then returns the new list; `None` when `timeout` passes. Pass the list

@@ -16,6 +16,9 @@ use super::{identify, presence::open_card, CeremonyError};
 pub struct ReaderReport {
     /// The reader's name.
     pub reader: String,
+    /// The reader has a keypad quorum can use (PC/SC Part 10 VERIFY PIN DIRECT); `None`
+    /// when the reader did not say (its driver refused a direct connection).
+    pub pinpad: Option<bool>,
     /// What was found.
     pub card: Found,
 }
@@ -228,12 +231,13 @@ impl fmt::Display for Found {
     }
 }
 
-/// Every reader pcscd knows, with what is in it.
+/// Every reader pcscd knows, by name, with whether it has a keypad and what is in it.
 pub fn list_readers(ctx: &dyn Readers, trace: bool) -> Result<Vec<ReaderReport>, CeremonyError> {
-    let readers = ctx.readers()?;
+    let mut readers = ctx.readers()?;
     if readers.is_empty() {
         return Err(TransportError::NoReaders.into());
     }
+    readers.sort_by(|a, b| a.name.cmp(&b.name));
     Ok(readers
         .into_iter()
         .map(|info| {
@@ -249,8 +253,13 @@ pub fn list_readers(ctx: &dyn Readers, trace: bool) -> Result<Vec<ReaderReport>,
                     Err(e) => Found::Unreadable(e.to_string()),
                 }
             };
+            let pinpad = ctx
+                .reader_features(&info.name)
+                .ok()
+                .map(|f| f.pinpad().is_some());
             ReaderReport {
                 reader: info.name,
+                pinpad,
                 card,
             }
         })

@@ -27,8 +27,9 @@ use ::pcsc::{
 use zeroize::Zeroizing;
 
 use quorum_card::readers::{Connection, ReaderInfo, Readers};
-use quorum_card::transport::{RawResponse, Transport, TransportError};
+use quorum_card::transport::{features_from_answer, RawResponse, Transport, TransportError};
 use quorum_protocol::apdu::part10::GET_FEATURE_REQUEST_FUNCTION;
+use quorum_protocol::apdu::ReaderFeatures;
 
 /// Reads one reader's state as pcscd reports it.
 fn info_from_state(state: &ReaderState) -> ReaderInfo {
@@ -169,6 +170,24 @@ impl Readers for PcscContext {
     }
 
     /// Blocks until a card is in `reader` (at once if one is); `None` when `timeout` passes.
+    fn reader_features(&self, reader: &str) -> Result<ReaderFeatures, TransportError> {
+        let name = c_name(reader)?;
+        // SCARD_SHARE_DIRECT reaches the reader's driver with or without a card, and
+        // takes no protocol: nothing is sent to a card.
+        let direct = self
+            .context
+            .connect(&name, ShareMode::Direct, Protocols::UNDEFINED)
+            .map_err(|e| map_error(e, "connecting to the reader directly", reader))?;
+        let mut buffer = Zeroizing::new(vec![0u8; MAX_BUFFER_SIZE_EXTENDED]);
+        let answer = direct
+            .control(feature_request_code(), &[], &mut buffer[..])
+            .map(|a| Zeroizing::new(a.to_vec()))
+            .map_err(|e| map_error(e, "asking the reader's features", reader));
+        // A card in the reader keeps its state.
+        let _ = direct.disconnect(Disposition::LeaveCard);
+        features_from_answer(answer)
+    }
+
     fn wait_for_card(
         &self,
         reader: &str,
@@ -287,8 +306,13 @@ impl Transport for PcscTransport {
     }
 
     fn feature_request_code(&self) -> Option<u32> {
-        u32::try_from(::pcsc::ctl_code(DWORD::from(GET_FEATURE_REQUEST_FUNCTION))).ok()
+        u32::try_from(feature_request_code()).ok()
     }
+}
+
+/// CM_IOCTL_GET_FEATURE_REQUEST on this platform (PC/SC Part 10).
+fn feature_request_code() -> DWORD {
+    ::pcsc::ctl_code(DWORD::from(GET_FEATURE_REQUEST_FUNCTION))
 }
 
 impl std::fmt::Debug for PcscTransport {

@@ -22,14 +22,18 @@ pub(crate) fn readers(trace: bool, report: &mut Report) -> Result<(), Failure> {
     let ctx = PcscContext::establish()?;
     let mut all = Vec::new();
     for r in list_readers(&ctx, trace)? {
-        report.line(format!("{}: {}", r.reader, r.card));
+        let keypad = match r.pinpad {
+            Some(true) => " (keypad)",
+            _ => "",
+        };
+        report.line(format!("{}{keypad}: {}", r.reader, r.card));
         let card = match &r.card {
             Found::Empty => json!(null),
             Found::NoApplet => json!({ "applet": false }),
             Found::Unreadable(why) => json!({ "applet": null, "error": why }),
             Found::Quorum(summary) => card_json(summary),
         };
-        all.push(json!({ "reader": r.reader, "card": card }));
+        all.push(json!({ "reader": r.reader, "pinpad": r.pinpad, "card": card }));
     }
     report.set("readers", Value::Array(all));
     Ok(())
@@ -75,7 +79,10 @@ pub(crate) fn status(args: &CardArgs, trace: bool, report: &mut Report) -> Resul
         report.line(format!("Set id:      {}", set.set_id));
         report.line(format!("Set digest:  {}", set.digest));
         report.line(format!("Key check:   {}", set.key_check));
-        report.line(format!("Custodian:   {} \"{}\"", set.index, set.custodian));
+        report.line(format!(
+            "Custodian:   {}",
+            quorum_ceremony::share::custodian_label(set.index, &set.custodian)
+        ));
     }
     if let Some(share) = &summary.share_in_bundle {
         report.line(format!(
