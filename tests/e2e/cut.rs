@@ -775,7 +775,9 @@ fn cut_inside_reshare_phase_1_record_write_keeps_the_old_set() {
     let chain = err
         .find(">>> 90 14")
         .expect("the new record takes a PUT RECORD chain");
-    let phase_2 = err.find("Phase 2 of 2").expect("phase 2 announced");
+    let phase_2 = err
+        .find("Phase 3 of 3")
+        .expect("the wiping phase announced");
     let tail = err[chain..phase_2]
         .lines()
         .filter(|l| l.starts_with(">>> ") && !l.starts_with(">>> CONTROL"))
@@ -802,7 +804,7 @@ fn cut_inside_reshare_phase_1_record_write_keeps_the_old_set() {
     );
     assert_told("reshare phase 1", k, counts[0], &out, false);
     assert!(
-        text(&out.stderr).contains("stopped in phase 1")
+        text(&out.stderr).contains("stopped in phase 2 of 3")
             && text(&out.stderr).contains("the old set is still complete"),
         "{}",
         show(&out)

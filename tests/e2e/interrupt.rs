@@ -252,7 +252,7 @@ fn ctrl_c_in_reshare_phase_1_keeps_the_old_set_and_replace_unfinished_finishes()
     let (status, _, stderr) = running.finish();
     assert_eq!(status.code(), Some(INTERRUPTED), "{stderr}");
     for said in [
-        "stopped in phase 1",
+        "stopped in phase 2 of 3",
         "stopped on request",
         "the old set is still complete",
         "1 of its 2 cards written",

@@ -102,8 +102,12 @@ fn reshare_3_of_5_to_2_of_3_on_fresh_cards_then_the_old_cards_are_wiped() {
         show(&done)
     );
     let stderr = text(&done.stderr);
-    let phase1 = stderr.find("Phase 1 of 2").expect("phase 1 announced");
-    let phase2 = stderr.find("Phase 2 of 2").expect("phase 2 announced");
+    let phase1 = stderr
+        .find("Phase 2 of 3")
+        .expect("the writing phase announced");
+    let phase2 = stderr
+        .find("Phase 3 of 3")
+        .expect("the wiping phase announced");
     assert!(
         phase1 < phase2,
         "the old cards are wiped only after the new set is written"
@@ -324,7 +328,7 @@ fn reshare_through_one_reader_interrupted_in_each_phase_leaves_a_complete_set() 
     let (status, _, stderr) = running.finish();
     assert!(!status.success());
     assert!(
-        stderr.contains("stopped in phase 0") && stderr.contains("nothing was written"),
+        stderr.contains("stopped in phase 1 of 3") && stderr.contains("nothing was written"),
         "{stderr}"
     );
     assert_eq!(
@@ -347,7 +351,7 @@ fn reshare_through_one_reader_interrupted_in_each_phase_leaves_a_complete_set() 
     let (status, _, stderr) = running.finish();
     assert!(!status.success());
     assert!(
-        stderr.contains("stopped in phase 1")
+        stderr.contains("stopped in phase 2 of 3")
             && stderr.contains("the old set is still complete (5 of its 5")
             && stderr.contains("the new set is NOT complete (1 of its 3"),
         "{stderr}"
@@ -372,7 +376,7 @@ fn reshare_through_one_reader_interrupted_in_each_phase_leaves_a_complete_set() 
             "written, read back and opened",
         );
     }
-    running.expect("Phase 2 of 2");
+    running.expect("Phase 3 of 3");
     swap_in(
         &farm,
         &mut running,
@@ -383,7 +387,7 @@ fn reshare_through_one_reader_interrupted_in_each_phase_leaves_a_complete_set() 
     let (status, _, stderr) = running.finish();
     assert!(!status.success());
     assert!(
-        stderr.contains("stopped in phase 2")
+        stderr.contains("stopped in phase 3 of 3")
             && stderr.contains("the new set is complete (3 of its 3")
             && stderr.contains("the old set is still complete (4 of its 5"),
         "{stderr}"

@@ -328,7 +328,7 @@ pub enum CeremonyError {
         source: crate::bundle_file::BundleUpdateError,
     },
     /// A bundle file given as input cannot be used.
-    #[error("the bundle {}: {source}", .path.display())]
+    #[error("{}", .source.about(.path))]
     Bundle {
         /// The file.
         path: std::path::PathBuf,

@@ -228,6 +228,17 @@ pub enum BundleError {
     },
 }
 
+impl BundleError {
+    /// The error about the bundle file `path`, naming the file once: "the bundle F: ..."
+    /// unless the error already names it ("cannot read the bundle F: ...").
+    pub fn about(&self, path: &std::path::Path) -> String {
+        match self {
+            BundleError::Read { .. } | BundleError::TooLarge { .. } => self.to_string(),
+            _ => format!("the bundle {}: {self}", path.display()),
+        }
+    }
+}
+
 impl From<SetMismatch> for BundleError {
     fn from(m: SetMismatch) -> Self {
         BundleError::Inconsistent(m.to_string())
@@ -748,6 +759,25 @@ impl fmt::Display for BundleSummary {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_error_about_a_bundle_file_names_it_once() {
+        let path = std::path::Path::new("/tmp/vault.json");
+        let unread = BundleError::Read {
+            path: path.into(),
+            source: io::Error::from(io::ErrorKind::NotFound),
+        };
+        let said = unread.about(path);
+        assert_eq!(said.matches("/tmp/vault.json").count(), 1, "{said}");
+        assert!(
+            said.starts_with("cannot read the bundle /tmp/vault.json: "),
+            "{said}"
+        );
+        assert_eq!(
+            BundleError::Empty.about(path),
+            "the bundle /tmp/vault.json: the bundle holds no record"
+        );
+    }
     use crate::crypto::CardKey;
     use crate::sharing::testkit::{open_all, setup};
     use crate::sharing::{add_card, enroll, AddedCard, NewCustodian};

@@ -34,13 +34,7 @@ fn failed(status: ExitStatus, e: &LogError) -> (ExitStatus, String, Vec<String>)
 
 fn inspect(args: &InspectArgs, report: &mut Report) -> Outcome {
     let summary = Bundle::read(&args.bundle)
-        .map_err(|e| {
-            (
-                ExitStatus::File,
-                format!("the bundle {}: {e}", args.bundle.display()),
-                causes(&e),
-            )
-        })?
+        .map_err(|e| (ExitStatus::File, e.about(&args.bundle), causes(&e)))?
         .summary();
     if args.json && !report.json() {
         print!("{}", summary.to_json());

@@ -6,7 +6,7 @@ use quorum_ceremony::CeremonyError;
 /// The line for one event of resharing a set.
 pub(crate) fn line(told: &Told) -> String {
     match told {
-        Told::GatheringBegins => "Phase 0 of 2: open the old set's shares and register the new set's cards; nothing is written yet.".to_owned(),
+        Told::GatheringBegins => "Phase 1 of 3: open the old set's shares and register the new set's cards; nothing is written yet.".to_owned(),
         Told::Skipped { problem } => format!("Skipped: {}.", card_problem(problem)),
         Told::ReplacesUnfinished { card } => format!(
             "{} holds a set whose writing started and never completed (the ceremony log says so): it joins the new set, and its record will be overwritten.",
@@ -30,9 +30,9 @@ pub(crate) fn line(told: &Told) -> String {
             count,
             set_id,
         } => format!(
-            "Phase 1 of 2: writing the new set \"{label}\" ({threshold}-of-{count}, id {set_id}); the old set stays complete until the new one is."
+            "Phase 2 of 3: writing the new set \"{label}\" ({threshold}-of-{count}, id {set_id}); the old set stays complete until the new one is."
         ),
-        Told::WritingBegins => "Phase 1: insert each card registered for the new set again, in any order; the fresh cards first, then the re-used old ones.".to_owned(),
+        Told::WritingBegins => "Insert each card registered for the new set again: the fresh cards first, then the re-used old ones.".to_owned(),
         Told::CardWritten {
             card,
             index,
@@ -50,11 +50,11 @@ pub(crate) fn line(told: &Told) -> String {
                 standing(now)
             )
         }
-        Told::SetWritten { standing: now } => format!("Phase 1 done: {}.", standing(now)),
+        Told::SetWritten { standing: now } => format!("Phase 2 done: {}.", standing(now)),
         Told::Wiping { count } => format!(
-            "Phase 2 of 2: wiping the {count} old card(s) the new set does not use."
+            "Phase 3 of 3: wiping the {count} old card(s) the new set does not use."
         ),
-        Told::WipingBegins => "Phase 2: insert each old card the new set does not use, in any order, to wipe it.".to_owned(),
+        Told::WipingBegins => "Insert each old card the new set does not use, in any order, to wipe it.".to_owned(),
         Told::OldCardWiped {
             card,
             keeps_key: false,
@@ -254,8 +254,8 @@ fn stopped(s: &Stopped) -> String {
         }
     };
     format!(
-        "the reshare stopped in phase {}: {cause}. Where the sets stand: {state}",
-        s.phase
+        "the reshare stopped in phase {} of 3: {cause}. Where the sets stand: {state}",
+        s.phase + 1
     )
 }
 
@@ -320,7 +320,7 @@ mod tests {
     #[test]
     fn each_event_of_a_reshare_has_its_line() {
         let cases: Vec<(Told, &str)> = vec![
-            (Told::GatheringBegins, "Phase 0 of 2: open the old set's shares and register the new set's cards; nothing is written yet."),
+            (Told::GatheringBegins, "Phase 1 of 3: open the old set's shares and register the new set's cards; nothing is written yet."),
             (
                 Told::Skipped { problem: CardProblem::PinBlocked { card: at(Some("R0")) } },
                 "Skipped: card 51d4-77cb in \"R0\" has a blocked PIN.",
@@ -347,11 +347,11 @@ mod tests {
             ),
             (
                 Told::WritingSet { label: "vault 2".into(), threshold: 2, count: 3, set_id: "00ff".into() },
-                "Phase 1 of 2: writing the new set \"vault 2\" (2-of-3, id 00ff); the old set stays complete until the new one is.",
+                "Phase 2 of 3: writing the new set \"vault 2\" (2-of-3, id 00ff); the old set stays complete until the new one is.",
             ),
             (
                 Told::WritingBegins,
-                "Phase 1: insert each card registered for the new set again, in any order; the fresh cards first, then the re-used old ones.",
+                "Insert each card registered for the new set again: the fresh cards first, then the re-used old ones.",
             ),
             (
                 Told::CardWritten { card: "51d4-77cb".into(), index: 1, reused_from: None, standing: standing(0, 1) },
@@ -363,15 +363,15 @@ mod tests {
             ),
             (
                 Told::SetWritten { standing: standing(0, 3) },
-                "Phase 1 done: the old set is still complete (5 of its 5 cards untouched, 3 needed; recover with its cards as before); the new set is complete (3 of its 3 cards written and checked, 2 needed).",
+                "Phase 2 done: the old set is still complete (5 of its 5 cards untouched, 3 needed; recover with its cards as before); the new set is complete (3 of its 3 cards written and checked, 2 needed).",
             ),
             (
                 Told::Wiping { count: 2 },
-                "Phase 2 of 2: wiping the 2 old card(s) the new set does not use.",
+                "Phase 3 of 3: wiping the 2 old card(s) the new set does not use.",
             ),
             (
                 Told::WipingBegins,
-                "Phase 2: insert each old card the new set does not use, in any order, to wipe it.",
+                "Insert each old card the new set does not use, in any order, to wipe it.",
             ),
             (
                 Told::OldCardWiped { card: "cc33".into(), keeps_key: false, standing: standing(3, 3) },
@@ -534,14 +534,14 @@ mod tests {
         );
         assert_eq!(
             error(&gathering).unwrap(),
-            "the reshare stopped in phase 0: cannot recover: only 1 of the 3 shares of the old set \"vault\" could be opened; nothing was written. Where the sets stand: nothing was written, so the old set is as it was"
+            "the reshare stopped in phase 1 of 3: cannot recover: only 1 of the 3 shares of the old set \"vault\" could be opened; nothing was written. Where the sets stand: nothing was written, so the old set is as it was"
         );
         assert_eq!(gathering.exit_status(), ExitStatus::NotEnoughCards);
 
         let written = stopped_error(1, Cause::StopRequested, Some(standing(0, 1)));
         assert_eq!(
             error(&written).unwrap(),
-            "the reshare stopped in phase 1: stopped on request (Ctrl-C or a termination signal) after finishing the card step in progress. Where the sets stand: the old set is still complete (5 of its 5 cards untouched, 3 needed; recover with its cards as before); the new set is NOT complete (1 of its 3 cards written and checked, 2 needed); the new set's written cards hold an unfinished set: run the reshare again with --replace-unfinished (and the same ceremony log) to overwrite them"
+            "the reshare stopped in phase 2 of 3: stopped on request (Ctrl-C or a termination signal) after finishing the card step in progress. Where the sets stand: the old set is still complete (5 of its 5 cards untouched, 3 needed; recover with its cards as before); the new set is NOT complete (1 of its 3 cards written and checked, 2 needed); the new set's written cards hold an unfinished set: run the reshare again with --replace-unfinished (and the same ceremony log) to overwrite them"
         );
         assert_eq!(written.exit_status(), ExitStatus::Interrupted);
 
@@ -563,9 +563,9 @@ mod tests {
             },
             Some(standing(1, 3)),
         );
-        assert!(error(&wipe_failed)
-            .unwrap()
-            .starts_with("the reshare stopped in phase 2: wiping card cc33 in \"R2\" failed: "));
+        assert!(error(&wipe_failed).unwrap().starts_with(
+            "the reshare stopped in phase 3 of 3: wiping card cc33 in \"R2\" failed: "
+        ));
         assert_eq!(wipe_failed.exit_status(), ExitStatus::Incomplete);
 
         let unpublished = stopped_error(
@@ -575,13 +575,13 @@ mod tests {
         );
         assert_eq!(
             error(&unpublished).unwrap(),
-            "the reshare stopped in phase 1: the new set is on its cards, but its bundle could not be written: disk full. Where the sets stand: the old set is still complete (5 of its 5 cards untouched, 3 needed; recover with its cards as before); the new set is complete (3 of its 3 cards written and checked, 2 needed)"
+            "the reshare stopped in phase 2 of 3: the new set is on its cards, but its bundle could not be written: disk full. Where the sets stand: the old set is still complete (5 of its 5 cards untouched, 3 needed; recover with its cards as before); the new set is complete (3 of its 3 cards written and checked, 2 needed)"
         );
         assert_eq!(unpublished.exit_status(), ExitStatus::Incomplete);
 
         let short = stopped_error(1, Cause::NotAllWritten, Some(standing(0, 1)));
         assert!(error(&short).unwrap().starts_with(
-            "the reshare stopped in phase 1: not every registered card was written. "
+            "the reshare stopped in phase 2 of 3: not every registered card was written. "
         ));
 
         let pulled = stopped_error(
