@@ -202,7 +202,10 @@ pub(crate) fn verify_cards(
     for set in checks.iter().filter_map(|c| c.set.as_ref()) {
         if !shown.contains(&set.digest) {
             shown.push(set.digest);
-            report.line(format!("Set \"{}\" as the cards describe it:", set.label));
+            report.line(format!(
+                "Set \"{}\" ({}-of-{}, version {}, id {}) as the cards describe it:",
+                set.label, set.threshold, set.count, set.set_version, set.set_id
+            ));
             report.line(anchor_lines(&set.digest, &set.key_check));
         }
     }

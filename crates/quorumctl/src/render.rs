@@ -10,13 +10,13 @@ use quorum_protocol::crypto::{KeyCheck, SetDigest};
 use serde_json::{json, Value};
 
 /// One card of the final summary: used or skipped, which card, where, what happened.
+/// (What happened to each card was said as it happened: the summary only names them.)
 pub(crate) fn seen_line(c: &SeenCard) -> String {
     format!(
-        "  {} {} in \"{}\": {}",
+        "  {} {} in \"{}\"",
         if c.used { "used   " } else { "skipped" },
         c.who.text,
         c.reader,
-        crate::words::share::note(&c.note)
     )
 }
 

@@ -27,7 +27,10 @@ pub(crate) fn note(n: &Note) -> String {
             opened,
             need,
             from: Some(set),
-        } => format!("share opened ({opened} of {need}) from {set}"),
+        } => format!(
+            "share opened ({opened} of {need}) from set \"{}\" version {}",
+            set.label, set.set_version
+        ),
         Note::ShareOpened {
             opened,
             need,
@@ -116,6 +119,30 @@ mod tests {
         assert_eq!(
             line(&Told::Seen(opened.clone())),
             "Used 51d4-77cb-0000-1111 (custodian 2 \"Bo\"): share opened (1 of 2)"
+        );
+        let from = Note::ShareOpened {
+            opened: 2,
+            need: 2,
+            from: Some(Box::new(quorum_ceremony::inspect::SetMembership {
+                label: "vault".into(),
+                set_id: "00".repeat(16),
+                set_version: 3,
+                index: 2,
+                threshold: 2,
+                count: 3,
+                custodian: "Bo".into(),
+                digest: quorum_protocol::crypto::SetDigest([1; 32]),
+                key_check: quorum_protocol::crypto::KeyCheck([2; 8]),
+            })),
+        };
+        // the custodian is named once (by the card), the set id once (in the result)
+        assert_eq!(
+            line(&Told::Seen(card(true, from.clone()))),
+            "Used 51d4-77cb-0000-1111 (custodian 2 \"Bo\"): share opened (2 of 2) from set \"vault\" version 3"
+        );
+        assert_eq!(
+            crate::render::seen_line(&card(true, from)),
+            "  used    51d4-77cb-0000-1111 (custodian 2 \"Bo\") in \"R0\""
         );
         let not_new = card(
             false,

@@ -10,20 +10,35 @@ pub(crate) fn line(told: &Told) -> String {
     }
 }
 
-/// The line said when a card's check ends.
+/// The line said when a card's check ends: the verdict alone (what was found is in the
+/// result, said once).
 fn checked(c: &CardCheck) -> String {
     format!(
-        "{} {}: {}",
+        "{} {} in \"{}\".",
         if c.ok { "Healthy:" } else { "FAILED: " },
         c.who.text,
-        note(&c.note)
+        c.reader
     )
 }
 
-/// What a card's check found.
+/// What a card's check found, for the result; the set is named once below the results.
 pub(crate) fn note(n: &CheckNote) -> String {
     match n {
-        CheckNote::Passed { .. } => n.to_string(),
+        CheckNote::Passed {
+            no_open,
+            with_bundle,
+            ..
+        } => format!(
+            "PIN accepted; {}{}",
+            match no_open {
+                false => "its share opens and matches its commitment",
+                true => "it answered a fresh key challenge with the key its record lists; its share was not read",
+            },
+            match with_bundle {
+                true => "; its record agrees with the bundle",
+                false => "",
+            }
+        ),
         CheckNote::Failed { reason } => super::share::refused(reason),
     }
 }
@@ -79,12 +94,14 @@ mod tests {
                 with_bundle: true,
             },
         };
-        let id = "00".repeat(16);
         assert_eq!(
             line(&Told::Checked(passed.clone())),
-            format!("Healthy: 51d4-77cb-0000-1111 (custodian 3 \"Bo\"): PIN accepted; the share opens and matches the commitment published for custodian 3 of set \"vault\" (2-of-4, id {id}) (set version 2); the card's record agrees with the bundle")
+            "Healthy: 51d4-77cb-0000-1111 (custodian 3 \"Bo\") in \"R0\"."
         );
-        assert_eq!(note(&passed.note), passed.note.to_string());
+        assert_eq!(
+            note(&passed.note),
+            "PIN accepted; its share opens and matches its commitment; its record agrees with the bundle"
+        );
         let proved = CheckNote::Passed {
             set: Box::new(set()),
             no_open: true,
@@ -92,7 +109,7 @@ mod tests {
         };
         assert_eq!(
             note(&proved),
-            format!("PIN accepted; the card answered a fresh key challenge with the key its record lists for custodian 3 of set \"vault\" (2-of-4, id {id}) (set version 2); its share was not read")
+            "PIN accepted; it answered a fresh key challenge with the key its record lists; its share was not read"
         );
         let failed = CardCheck {
             ok: false,
@@ -106,9 +123,10 @@ mod tests {
             ..passed
         };
         assert_eq!(
-            line(&Told::Checked(failed)),
-            "FAILED:  51d4-77cb-0000-1111 (custodian 3 \"Bo\"): holds no share (state: PERSONALISED)"
+            line(&Told::Checked(failed.clone())),
+            "FAILED:  51d4-77cb-0000-1111 (custodian 3 \"Bo\") in \"R0\"."
         );
+        assert_eq!(note(&failed.note), "holds no share (state: PERSONALISED)");
     }
 
     #[test]
