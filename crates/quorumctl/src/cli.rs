@@ -218,7 +218,8 @@ pub struct EnrollArgs {
     /// Name of the set, stored on every card (for example "root-ca-2026").
     #[arg(long, value_name = "TEXT")]
     pub label: String,
-    /// Custodian names: FINGERPRINT=NAME, repeated (default: "custodian K").
+    /// Custodian names, one per card: FINGERPRINT=NAME, repeated (default: "custodian K");
+    /// add-card takes the same form, or NAME alone (it writes one card).
     #[arg(long = "name", value_name = "FINGERPRINT=NAME")]
     pub names: Vec<String>,
     /// Where to write the public set description (default: LABEL.quorum.json).
@@ -388,8 +389,9 @@ pub struct AddCardArgs {
     /// The new card's fingerprint (needed when several personalised cards are present).
     #[arg(long = "new", value_name = "FINGERPRINT")]
     pub new_card: Option<String>,
-    /// The new custodian's name (default: "custodian K", K the new index).
-    #[arg(long, value_name = "TEXT")]
+    /// The new custodian's name: NAME, or FINGERPRINT=NAME as enroll and reshare take it
+    /// (the fingerprint then picks the new card, as --new does); default: "custodian K".
+    #[arg(long, value_name = "[FINGERPRINT=]NAME")]
     pub name: Option<String>,
     #[command(flatten)]
     pub cards: SwapArgs,

@@ -79,6 +79,26 @@ pub(crate) fn parse_names(names: &[String]) -> Result<Vec<(String, String)>, Fai
         .collect()
 }
 
+/// One custodian's `--name` where one card is meant (add-card): `FINGERPRINT=NAME` as
+/// enroll and reshare take it, or `NAME` alone; the fingerprint, when given, picks the card.
+pub(crate) fn parse_one_name(given: &str) -> (Option<String>, String) {
+    match given.split_once('=') {
+        Some((fp, name)) if looks_like_fingerprint(fp.trim()) => {
+            (Some(fp.trim().to_owned()), name.to_owned())
+        }
+        _ => (None, given.to_owned()),
+    }
+}
+
+/// Four dash-separated groups of four hex digits, as quorumctl shows a card fingerprint.
+fn looks_like_fingerprint(s: &str) -> bool {
+    let groups: Vec<&str> = s.split('-').collect();
+    groups.len() == 4
+        && groups
+            .iter()
+            .all(|g| g.len() == 4 && g.chars().all(|c| c.is_ascii_hexdigit()))
+}
+
 /// A custodian name as the record takes it, refused before any card is touched.
 pub(crate) fn check_custodian_name(option: &str, name: &str) -> Result<(), Failure> {
     record::check_name(name, 0).map_err(|_| {
@@ -229,6 +249,22 @@ pub(crate) fn parse_set_id(s: &str) -> Result<[u8; 16], Failure> {
 #[cfg(test)]
 mod tests {
     use super::readable_by_others;
+    use super::{parse_names, parse_one_name};
+
+    #[test]
+    fn one_name_is_fingerprint_equals_name_or_the_name_alone() {
+        assert_eq!(
+            parse_one_name("51d4-77CB-be13-c565=Alice"),
+            (Some("51d4-77CB-be13-c565".to_owned()), "Alice".to_owned())
+        );
+        assert_eq!(parse_one_name("Alice"), (None, "Alice".to_owned()));
+        // a name with "=" in it stays whole unless a fingerprint comes first
+        assert_eq!(parse_one_name("x=y"), (None, "x=y".to_owned()));
+        assert_eq!(
+            parse_names(&["51d4-77cb-be13-c565=Alice".to_owned()]).unwrap(),
+            [("51d4-77cb-be13-c565".to_owned(), "Alice".to_owned())]
+        );
+    }
     use std::os::unix::fs::PermissionsExt;
 
     #[test]

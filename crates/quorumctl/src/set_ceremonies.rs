@@ -25,7 +25,7 @@ use crate::cli::{AddCardArgs, Cli, EnrollArgs, ReshareArgs};
 use crate::minutes::{replace_evidence, LogJournal, Logged};
 use crate::options::{
     cards_from, check_custodian_name, check_set_options, default_bundle_path, parse_names,
-    parse_set_id, pin_policy, pin_source, read_bundle_records, require_count,
+    parse_one_name, parse_set_id, pin_policy, pin_source, read_bundle_records, require_count,
 };
 use crate::render::{anchor_lines, new_cards_json, seen_json, seen_line, set_json};
 
@@ -218,9 +218,21 @@ pub(crate) fn add_new_card(
     logged: &mut Logged,
     report: &mut Report,
 ) -> Result<(), Failure> {
-    if let Some(name) = &args.name {
+    let (named_card, name) = match args.name.as_deref().map(parse_one_name) {
+        Some((card, name)) => (card, Some(name)),
+        None => (None, None),
+    };
+    if let Some(name) = &name {
         check_custodian_name(&format!("--name {name:?}"), name)?;
     }
+    let new_card = match (args.new_card.as_deref(), named_card.as_deref()) {
+        (Some(new), Some(named)) if !new.eq_ignore_ascii_case(named) => {
+            return Err(Failure::Usage(format!(
+                "--name names card {named} but --new names card {new}: give one card; nothing was done"
+            )))
+        }
+        (new, named) => new.or(named),
+    };
     let (bundle, bundle_records, base) = read_bundle_records(&args.bundle)?;
     // Where the new version goes, checked before any card is touched.
     let update = BundleUpdate::plan(
@@ -235,8 +247,8 @@ pub(crate) fn add_new_card(
     let request = AddCardRequest {
         base: &base,
         bundle_records: &bundle_records,
-        new_card: args.new_card.as_deref(),
-        name: args.name.as_deref(),
+        new_card,
+        name: name.as_deref(),
         from,
         pins: pin_policy(&args.pins, pins.as_ref()),
         trace,
