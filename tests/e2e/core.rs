@@ -88,8 +88,8 @@ fn enroll_3_of_5_then_recover_with_each_of_the_10_three_card_subsets() {
                 present(&farm, &[&custodians[a], &custodians[b], &custodians[c]]);
                 let out = dir.join(format!("recovered-{a}{b}{c}"));
                 let done = run_ok(&[
-                    "--stats",
                     "recover",
+                    "--stats",
                     "--out",
                     out.to_str().unwrap(),
                     "--pin-file",
@@ -280,8 +280,8 @@ fn a_4_kib_master_secret_round_trips() {
     let (custodians, pins, _) = enrolled(&farm, &dir, "big", 2, 3, &master);
     present(&farm, &[&custodians[2], &custodians[0]]);
     let done = run_ok(&[
-        "--stats",
         "recover",
+        "--stats",
         "--out",
         "-",
         "--pin-file",

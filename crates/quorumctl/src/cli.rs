@@ -11,9 +11,6 @@ pub struct Cli {
     /// Print every APDU to standard error (PINs, sealed shares and unseal data redacted).
     #[arg(long, global = true, help_heading = "Global options")]
     pub trace: bool,
-    /// Print the number of APDU round trips per card and operation to standard error.
-    #[arg(long, global = true, help_heading = "Global options")]
-    pub stats: bool,
     /// Ceremony log to append to, or to verify (default: $QUORUM_LOG, else
     /// $XDG_STATE_HOME/quorum/ceremony-log.jsonl or ~/.local/state/quorum/ceremony-log.jsonl).
     #[arg(
@@ -180,6 +177,9 @@ pub struct InitArgs {
 /// Options of `enroll`.
 #[derive(Debug, Args)]
 pub struct EnrollArgs {
+    /// Print the number of APDU round trips per card to standard error (after SELECT).
+    #[arg(long)]
+    pub stats: bool,
     /// Number of cards needed to recover (n), 1 to m (1 needs --allow-single-card).
     #[arg(long, short = 'n', value_name = "N", value_parser = clap::value_parser!(u8).range(1..))]
     pub threshold: u8,
@@ -285,6 +285,9 @@ pub enum AesUseArg {
 /// Options of `recover`.
 #[derive(Debug, Args)]
 pub struct RecoverArgs {
+    /// Print the number of APDU round trips per card to standard error (after SELECT).
+    #[arg(long)]
+    pub stats: bool,
     /// Write the master secret to FILE (mode 0600), or to standard output with `--out -`
     /// (never a terminal); recover needs this or --to-pkcs11.
     #[arg(long, value_name = "FILE")]

@@ -188,7 +188,7 @@ fn run(cli: &Cli, trace: bool, logged: &mut Logged, report: &mut Report) -> Resu
         Command::ExportBundle(args) => export_bundle(args, trace, report),
         Command::Init(args) => init_card(args, trace, logged, report),
         Command::Enroll(args) => enroll_set(cli, args, trace, logged, report),
-        Command::Recover(args) => recover_set(args, trace, cli.stats, logged, report),
+        Command::Recover(args) => recover_set(args, trace, args.stats, logged, report),
         Command::Verify(args) => verify_cards(args, trace, logged, report),
         Command::AddCard(args) => add_new_card(args, trace, logged, report),
         Command::Reshare(args) => reshare_set(cli, args, trace, logged, report),

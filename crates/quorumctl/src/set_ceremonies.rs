@@ -36,7 +36,7 @@ pub(crate) fn enroll_set(
     logged: &mut Logged,
     report: &mut Report,
 ) -> Result<(), Failure> {
-    let stats = cli.stats;
+    let stats = args.stats;
     let names = parse_names(&args.names)?;
     let evidence = replace_evidence(cli, args.replace_unfinished)?;
     require_count(&args.cards, args.shares, CountOf::Cards)?;

@@ -201,12 +201,37 @@ fn a_commands_help_keeps_the_global_options_under_their_own_heading() {
         .split_once("Global options:")
         .expect("a heading for the global options");
     assert!(own.contains("--reader"), "{help}");
-    for option in ["--trace", "--stats", "--log", "--json", "--no-log"] {
+    for option in ["--trace", "--log", "--json", "--no-log"] {
         assert!(
             global.contains(option) && !own.contains(option),
             "{option}: {help}"
         );
     }
+}
+
+#[test]
+fn stats_is_offered_only_where_it_prints() {
+    for command in ["enroll", "recover"] {
+        let help = parse(&[command, "--help"]).unwrap_err().to_string();
+        let (own, _) = help
+            .split_once("Global options:")
+            .expect("a global heading");
+        assert!(own.contains("--stats"), "{help}");
+    }
+    let recover = parse(&["recover", "--out", "x", "--stats"]).expect("recover takes --stats");
+    assert!(matches!(recover.command, crate::cli::Command::Recover(ref a) if a.stats));
+    for command in ["status", "verify", "change-pin", "readers"] {
+        let e = parse(&[command, "--stats"]).unwrap_err();
+        assert_eq!(
+            e.kind(),
+            clap::error::ErrorKind::UnknownArgument,
+            "{command}"
+        );
+    }
+    assert!(!parse(&["status", "--help"])
+        .unwrap_err()
+        .to_string()
+        .contains("--stats"));
 }
 
 #[test]
