@@ -36,12 +36,14 @@ fn add_card_with_a_quorum_then_recover_with_the_new_card() {
     // Custodians 1 and 2 bring their cards; Dora's new card is in reader 2.
     farm.insert(&custodians[0].card, 0);
     farm.insert(&custodians[1].card, 1);
+    // --name FINGERPRINT=NAME, as enroll takes it, names Dora and picks her card.
+    let named = format!("{}=Dora", dora.fingerprint);
     let done = run_ok(&[
         "add-card",
         "--bundle",
         bundle_path.to_str().unwrap(),
         "--name",
-        "Dora",
+        &named,
         "--pin-file",
         pins.to_str().unwrap(),
     ]);
@@ -174,7 +176,7 @@ fn add_card_through_one_reader_names_wrong_and_repeated_cards() {
     assert!(status.success(), "{stderr}");
     let added = text(&stdout);
     assert!(
-        added.contains("\"custodian 4\" to set \"swap-grow\" (2-of-4), now version 2"),
+        added.contains("Added custodian 4 to set \"swap-grow\" (2-of-4), now version 2"),
         "{stderr}"
     );
     // The new card and custodian 2 (who took no part) recover.
