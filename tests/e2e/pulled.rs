@@ -30,7 +30,10 @@ fn a_card_pulled_while_its_pin_is_typed_is_named_and_can_come_back() {
     ]);
     running.expect("Insert a custodian card");
     farm.insert(&custodians[0].card, pad_index);
-    running.expect(&format!("on the keypad of reader \"{}\"", pad.reader_name()));
+    running.expect(&format!(
+        "on the keypad of reader \"{}\"",
+        pad.reader_name()
+    ));
     // The custodian pulls the card while the reader waits for the PIN, then types it.
     farm.pull(pad_index);
     std::thread::sleep(std::time::Duration::from_millis(300));

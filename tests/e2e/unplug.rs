@@ -150,7 +150,10 @@ fn a_reader_unplugged_mid_recovery_stops_it_with_exit_7_and_works_again_once_plu
     let mut running = recovery(&reader, &out, &["--pinpad-timeout", "30"]);
     open_first_share(&mut running, &farm, &pad, &custodians[0], true);
     farm.insert(&custodians[2].card, pad.index());
-    running.expect(&format!("on the keypad of reader \"{}\"", pad.reader_name()));
+    running.expect(&format!(
+        "on the keypad of reader \"{}\"",
+        pad.reader_name()
+    ));
     pad.wait_for_prompt();
     let since = Instant::now();
     pad.unplug();

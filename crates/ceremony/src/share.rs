@@ -78,13 +78,13 @@ impl Who {
 /// "custodian K" (which names nobody), so prompts and lists say a person's name once.
 pub fn custodian_name(record: &PublicRecord) -> Option<&str> {
     let custodian = record.custodian(record.index)?;
-    real_name(&custodian.name, custodian.index)
+    real_name(&custodian.name)
 }
 
-/// `custodian K "Alice"`, or `custodian K` when the name is empty or only repeats that
-/// (a default name is not said twice).
+/// `custodian K "Alice"`, or `custodian K` when the name is empty or a default
+/// "custodian N" (a default name is not said next to the index).
 pub fn custodian_label(index: u8, name: &str) -> String {
-    match real_name(name, index) {
+    match real_name(name) {
         Some(name) => format!("custodian {index} \"{name}\""),
         None => format!("custodian {index}"),
     }
@@ -99,21 +99,22 @@ pub fn not_yet_opened(record: &PublicRecord, opened: &[u8]) -> Vec<String> {
         .iter()
         .filter(|c| !opened.contains(&c.index))
         .collect();
-    if left.iter().all(|c| real_name(&c.name, c.index).is_none()) {
+    if left.iter().all(|c| real_name(&c.name).is_none()) {
         return Vec::new();
     }
     left.iter()
-        .map(|c| {
-            real_name(&c.name, c.index)
-                .map_or_else(|| format!("custodian {}", c.index), str::to_owned)
-        })
+        .map(|c| real_name(&c.name).map_or_else(|| format!("custodian {}", c.index), str::to_owned))
         .collect()
 }
 
-/// `name` unless it is empty or the default "custodian K" for `index`.
-pub fn real_name(name: &str, index: u8) -> Option<&str> {
+/// `name` unless it is empty or a default "custodian K" (K is the custodian's place when
+/// the card joined, which need not be its share index: any number counts as default).
+pub fn real_name(name: &str) -> Option<&str> {
     let name = name.trim();
-    (!name.is_empty() && name != format!("custodian {index}")).then_some(name)
+    let default = name
+        .strip_prefix("custodian ")
+        .is_some_and(|k| !k.is_empty() && k.chars().all(|c| c.is_ascii_digit()));
+    (!name.is_empty() && !default).then_some(name)
 }
 
 /// One card seen during a ceremony that goes on when a card is refused.
@@ -621,12 +622,14 @@ mod tests {
         assert_eq!(custodian_label(2, "custodian 2"), "custodian 2");
         assert_eq!(custodian_label(2, ""), "custodian 2");
         assert_eq!(custodian_label(2, "Alice"), "custodian 2 \"Alice\"");
+        // add-card's default is the custodian's place, not its random share index
+        assert_eq!(custodian_label(252, "custodian 4"), "custodian 252");
         assert_eq!(
-            custodian_label(3, "custodian 2"),
-            "custodian 3 \"custodian 2\""
+            custodian_label(3, "custodian two"),
+            "custodian 3 \"custodian two\""
         );
-        assert_eq!(real_name("custodian 4", 4), None);
-        assert_eq!(real_name(" Dave ", 4), Some("Dave"));
+        assert_eq!(real_name("custodian 4"), None);
+        assert_eq!(real_name(" Dave "), Some("Dave"));
     }
 
     #[test]

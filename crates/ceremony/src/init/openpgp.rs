@@ -161,6 +161,8 @@ pub enum Told {
     },
     /// The reader's keypad waits for the admin PIN.
     AdminPinOnKeypad {
+        /// The reader whose keypad waits (two pinpads may be attached).
+        reader: String,
         /// Seconds it waits.
         timeout: u8,
     },
@@ -442,6 +444,7 @@ fn verify_admin(
             tell(
                 out,
                 Told::AdminPinOnKeypad {
+                    reader: reader.to_owned(),
                     timeout: pins.pinpad_timeout,
                 },
             );

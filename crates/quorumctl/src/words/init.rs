@@ -71,8 +71,8 @@ fn openpgp_line(told: &PgpTold) -> String {
                 Why::Replacing => "replacing the key there, as confirmed".to_owned(),
             }
         ),
-        PgpTold::AdminPinOnKeypad { timeout } => format!(
-            "Type the card's ADMIN PIN on the reader's keypad ({timeout} s); it never enters this computer."
+        PgpTold::AdminPinOnKeypad { reader, timeout } => format!(
+            "Type the card's ADMIN PIN on the keypad of reader \"{reader}\" ({timeout} s); it never enters this computer."
         ),
         PgpTold::AdminPinWrong { tries_left, again } => format!(
             "Wrong admin PIN, {tries_left} tries left; type it again {}.",
@@ -222,6 +222,13 @@ mod tests {
                 again: AskedAgain::OnKeypad
             })),
             "Wrong admin PIN, 2 tries left; type it again on the reader's keypad."
+        );
+        assert_eq!(
+            line(&Told::OpenPgp(PgpTold::AdminPinOnKeypad {
+                reader: "Quorum Pinpad A 00 00".into(),
+                timeout: 30
+            })),
+            "Type the card's ADMIN PIN on the keypad of reader \"Quorum Pinpad A 00 00\" (30 s); it never enters this computer."
         );
         assert_eq!(
             line(&Told::OpenPgp(PgpTold::AdminPinBreaksRule {
