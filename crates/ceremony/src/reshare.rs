@@ -1284,9 +1284,10 @@ pub enum Declined {
 
 /// A reshare that stopped before its end: in which phase, why, and where the sets stand.
 #[derive(Debug, thiserror::Error, serde::Serialize)]
-#[error("the reshare stopped in phase {phase}: {cause}; {}", .standing.as_ref().map_or_else(|| "nothing was written".to_owned(), |s| format!("where the sets stand: {s}")))]
+#[error("the reshare stopped in phase {} of 3: {cause}; {}", .phase + 1, .standing.as_ref().map_or_else(|| "nothing was written".to_owned(), |s| format!("where the sets stand: {s}")))]
 pub struct Stopped {
-    /// 0: gathering (nothing written); 1: writing the new set; 2: wiping the old cards.
+    /// 0: gathering (nothing written); 1: writing the new set; 2: wiping the old cards
+    /// (said to people as phases 1 to 3 of 3).
     pub phase: u8,
     /// What stopped it.
     pub cause: Cause,
