@@ -815,6 +815,9 @@ pub enum Wanted {
         n: usize,
         /// The shares needed, once a card told.
         need: Option<usize>,
+        /// The old set's custodians whose shares are not opened yet, any of whom will do
+        /// (empty until a card shows the set, or when none of them is named).
+        any_of: Vec<String>,
     },
     /// Reshare: the next card of the new set to register.
     NewSet {

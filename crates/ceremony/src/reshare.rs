@@ -442,9 +442,15 @@ fn gather(
                 of: count,
             }
         } else {
+            let opened: Vec<u8> = g.shares.iter().map(|s| s.index()).collect();
             Wanted::OldSet {
                 n: g.shares.len() + 1,
                 need,
+                any_of: g
+                    .old
+                    .as_ref()
+                    .map(|old| crate::share::not_yet_opened(old, &opened))
+                    .unwrap_or_default(),
             }
         };
         let batch = presenter.batch(out, &wanted)?;

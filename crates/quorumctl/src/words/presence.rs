@@ -69,6 +69,11 @@ fn still_needed(wanted: &Wanted) -> String {
         } if !any_of.is_empty() => any_more(need.saturating_sub(*opened), any_of),
         Wanted::Quorum {
             n, need, any_of, ..
+        }
+        | Wanted::OldSet {
+            n,
+            need: Some(need),
+            any_of,
         } if !any_of.is_empty() => any_more((need + 1).saturating_sub(*n), any_of),
         _ => String::new(),
     }
@@ -124,6 +129,7 @@ pub(crate) fn wanted_noun(wanted: &Wanted) -> String {
         Wanted::OldSet {
             n,
             need: Some(need),
+            ..
         } => {
             format!("old-set custodian card {n} of the {need} needed")
         }
@@ -247,6 +253,14 @@ mod tests {
                 any_of: names(&["Alice", "Bob"])
             }),
             "Insert custodian card 1 of the 2 needed from set \"vault\" into \"Pad\" (still needed: Alice, Bob)."
+        );
+        assert_eq!(
+            insert(Wanted::OldSet {
+                n: 2,
+                need: Some(3),
+                any_of: names(&["Bob", "Carol", "Dave", "Eve"])
+            }),
+            "Insert old-set custodian card 2 of the 3 needed into \"Pad\" (any 2 more of Bob, Carol, Dave, Eve)."
         );
         assert_eq!(
             insert(Wanted::Custodian {
