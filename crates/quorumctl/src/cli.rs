@@ -3,6 +3,14 @@
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
+use quorum_ceremony::log::PersonName;
+
+/// A name for the log: 1 to 64 bytes of UTF-8 without control characters.
+fn person_name(text: &str) -> Result<PersonName, String> {
+    PersonName::parse(text).map_err(|_| {
+        "a name is 1 to 64 bytes of text without control characters (tabs, line breaks)".to_owned()
+    })
+}
 
 /// quorumctl: back up a master key to n-of-m custodian smart cards, and restore it.
 #[derive(Debug, Parser)]
@@ -34,6 +42,25 @@ pub struct Cli {
         conflicts_with = "log"
     )]
     pub no_log: bool,
+    /// Who runs this ceremony, as the log line and the minutes name them (default:
+    /// $QUORUM_OPERATOR): 1 to 64 bytes, no control characters.
+    #[arg(
+        long,
+        global = true,
+        help_heading = "Global options",
+        value_name = "NAME",
+        value_parser = person_name
+    )]
+    pub operator: Option<PersonName>,
+    /// A witness of this ceremony, named in its log line; repeat for each witness (at most 32).
+    #[arg(
+        long = "witness",
+        global = true,
+        help_heading = "Global options",
+        value_name = "NAME",
+        value_parser = person_name
+    )]
+    pub witnesses: Vec<PersonName>,
     #[command(subcommand)]
     pub command: Command,
 }
@@ -102,8 +129,9 @@ pub enum LogCommand {
 /// Options of `log verify`.
 #[derive(Debug, Args)]
 pub struct LogVerifyArgs {
-    /// The head recorded in the ceremony minutes (64 hex digits, or the first 8 or more;
-    /// dashes and spaces ignored): the log must end exactly there (catches a cut tail).
+    /// The head recorded in the ceremony minutes, as printed in groups of four or not (64 hex
+    /// digits, or the first 8 or more; spaces and dashes ignored): the log must end exactly
+    /// there (catches a cut tail).
     #[arg(long, value_name = "HASH")]
     pub expect_head: Option<String>,
 }

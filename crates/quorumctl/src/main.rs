@@ -50,6 +50,11 @@ fn main() -> ExitCode {
         return help(&args.command);
     }
     let mut report = Report::new(command_name(&cli.command), cli.json);
+    // Names the log cannot take are a usage error before anything runs: no log line.
+    let provenance = match audit::provenance(&cli) {
+        Ok(p) => p,
+        Err(message) => return report.finish(Err((ExitStatus::Usage, message, Vec::new()))),
+    };
     if let Some(outcome) = audit::run(&cli, &mut report) {
         return report.finish(outcome);
     }
@@ -101,6 +106,7 @@ fn main() -> ExitCode {
             key_check: logged.key_check,
             cards: logged.cards,
             outcome,
+            provenance,
         };
         match audit::log_command(&cli, &entry) {
             Ok(Some(appended)) => report.set(
