@@ -96,6 +96,9 @@ pub enum Command {
     /// Check the hash-chained ceremony log.
     #[command(subcommand)]
     Log(LogCommand),
+    /// Write, check and print the paperwork of an enrollment: its plan and its runbook.
+    #[command(subcommand)]
+    Plan(PlanCommand),
     /// Print the help of quorumctl, or of one command (`quorumctl help log verify`).
     Help(HelpArgs),
 }
@@ -486,4 +489,82 @@ pub struct ExportArgs {
     /// Read only the card in this reader; default: every card present.
     #[arg(long, short = 'r')]
     pub reader: Option<String>,
+}
+
+/// The paperwork commands: a plan reviewed before the ceremony and followed by
+/// `enroll --plan`, and the runbook printed for the people at the table.
+#[derive(Debug, Subcommand)]
+pub enum PlanCommand {
+    /// Write a plan file: the set's label and threshold, each custodian's name and card
+    /// (the operator and witnesses from --operator and --witness).
+    New(PlanNewArgs),
+    /// Check a plan file, and with --cards that the cards present are exactly the planned ones (no PIN).
+    Check(PlanCheckArgs),
+    /// Write the runbook and minutes template of a planned enrollment (Markdown or HTML), to print and sign.
+    Runbook(RunbookArgs),
+}
+
+/// Options of `plan new`.
+#[derive(Debug, Args)]
+pub struct PlanNewArgs {
+    /// Name of the set, as every card will carry it.
+    #[arg(long, value_name = "TEXT")]
+    pub label: String,
+    /// Number of cards needed to recover (n).
+    #[arg(long, short = 'n', value_name = "N", value_parser = clap::value_parser!(u8).range(1..))]
+    pub threshold: u8,
+    /// A custodian and their card: NAME=FINGERPRINT (as init and status show it), once per
+    /// custodian, in share order.
+    #[arg(long, value_name = "NAME=FINGERPRINT", required = true)]
+    pub custodian: Vec<String>,
+    /// Where the enrollment will write the bundle (default: LABEL.quorum.json).
+    #[arg(long, value_name = "FILE")]
+    pub bundle: Option<PathBuf>,
+    /// Where to write the plan.
+    #[arg(long, value_name = "FILE")]
+    pub out: PathBuf,
+    /// Replace FILE if it exists.
+    #[arg(long)]
+    pub force: bool,
+}
+
+/// Options of `plan check`.
+#[derive(Debug, Args)]
+pub struct PlanCheckArgs {
+    /// The plan file.
+    #[arg(value_name = "PLAN")]
+    pub plan: PathBuf,
+    /// Also check that the cards in the readers are exactly the planned ones (no PIN asked).
+    #[arg(long)]
+    pub cards: bool,
+}
+
+/// Options of `plan runbook`.
+#[derive(Debug, Args)]
+pub struct RunbookArgs {
+    /// The plan file.
+    #[arg(value_name = "PLAN")]
+    pub plan: PathBuf,
+    /// Where to write the runbook.
+    #[arg(long, value_name = "FILE")]
+    pub out: PathBuf,
+    /// Markdown or HTML (default: by the --out file's extension, .html for HTML).
+    #[arg(long, value_enum)]
+    pub format: Option<RunbookFormat>,
+    /// After the ceremony: the bundle it wrote, whose set id, digest and key check the
+    /// runbook then carries for the witnesses to compare.
+    #[arg(long, value_name = "FILE")]
+    pub bundle: Option<PathBuf>,
+    /// Replace FILE if it exists.
+    #[arg(long)]
+    pub force: bool,
+}
+
+/// How a runbook is written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum RunbookFormat {
+    /// Markdown, for a repository or a Markdown printer.
+    Markdown,
+    /// One self-contained HTML page, for a browser's print.
+    Html,
 }

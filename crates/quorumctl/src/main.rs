@@ -11,6 +11,7 @@ mod inspection;
 mod memlock;
 mod minutes;
 mod options;
+mod paperwork;
 mod prompt;
 mod recovery;
 mod render;
@@ -40,7 +41,7 @@ use minutes::Logged;
 use recovery::{recover_set, verify_cards};
 use set_ceremonies::{add_new_card, enroll_set, reshare_set};
 
-use cli::{Cli, Command};
+use cli::{Cli, Command, PlanCommand};
 
 fn main() -> ExitCode {
     let hardening = hardening::harden_process();
@@ -56,6 +57,10 @@ fn main() -> ExitCode {
         Err(message) => return report.finish(Err((ExitStatus::Usage, message, Vec::new()))),
     };
     if let Some(outcome) = audit::run(&cli, &mut report) {
+        return report.finish(outcome);
+    }
+    if let Command::Plan(command) = &cli.command {
+        let outcome = paperwork::run(command, cli.trace, &provenance, &mut report);
         return report.finish(outcome);
     }
     let trace = cli.trace
@@ -161,6 +166,9 @@ fn command_name(command: &Command) -> &'static str {
         Command::ExportBundle(_) => "export-bundle",
         Command::Inspect(_) => "inspect",
         Command::Log(_) => "log verify",
+        Command::Plan(PlanCommand::New(_)) => "plan new",
+        Command::Plan(PlanCommand::Check(_)) => "plan check",
+        Command::Plan(PlanCommand::Runbook(_)) => "plan runbook",
         Command::Help(_) => "help",
         other => ceremony_name(other).expect("every other command is a ceremony"),
     }
@@ -183,6 +191,7 @@ fn ceremony_name(command: &Command) -> Option<&'static str> {
         | Command::ExportBundle(_)
         | Command::Inspect(_)
         | Command::Log(_)
+        | Command::Plan(_)
         | Command::Help(_) => None,
     }
 }
@@ -201,6 +210,7 @@ fn run(cli: &Cli, trace: bool, logged: &mut Logged, report: &mut Report) -> Resu
         Command::ChangePin(args) => change(args, trace, logged, report),
         Command::ResetCard(args) => reset(args, trace, logged, report),
         Command::Inspect(_) | Command::Log(_) => unreachable!("answered by audit::run"),
+        Command::Plan(_) => unreachable!("answered by paperwork::run"),
         Command::Help(_) => unreachable!("answered before anything else"),
     }
 }

@@ -43,6 +43,7 @@ fn handles_secret(command: &Command) -> bool {
         | Command::ExportBundle(_)
         | Command::Inspect(_)
         | Command::Log(_)
+        | Command::Plan(_)
         | Command::Help(_) => false,
     }
 }
