@@ -10,16 +10,19 @@ use clap_complete::Shell;
 use crate::cli::{GenerateCommand, GenerateCompletionsArgs, GenerateManArgs};
 use crate::exit::ExitStatus;
 
-/// Runs `generate man` or `generate completions`; prints the files written, or the error.
+/// Runs `generate man` or `generate completions`; says in one line what it wrote, or the error.
 pub(crate) fn run(what: &GenerateCommand) -> ExitCode {
-    let written = match what {
-        GenerateCommand::Man(args) => man(args),
-        GenerateCommand::Completions(args) => completions(args),
-    };
+    let written =
+        match what {
+            GenerateCommand::Man(args) => man(args)
+                .map(|pages| (!pages.is_empty()).then(|| wrote_pages(pages.len(), &args.dir))),
+            GenerateCommand::Completions(args) => completions(args)
+                .map(|files| files.first().map(|f| format!("wrote {}", f.display()))),
+        };
     match written {
-        Ok(files) => {
-            for f in files {
-                eprintln!("wrote {}", f.display());
+        Ok(said) => {
+            if let Some(line) = said {
+                eprintln!("{line}");
             }
             ExitCode::SUCCESS
         }
@@ -28,6 +31,14 @@ pub(crate) fn run(what: &GenerateCommand) -> ExitCode {
             ExitCode::from(ExitStatus::File.code())
         }
     }
+}
+
+/// What `generate man` says when it is done.
+fn wrote_pages(count: usize, dir: &Path) -> String {
+    format!(
+        "wrote {count} man pages to {} (quorumctl.1 and one per command)",
+        dir.display()
+    )
 }
 
 /// What a failed write says: which file, why, what is left, what to do.
@@ -165,6 +176,14 @@ mod tests {
             "{bash}"
         );
         std::fs::remove_dir_all(dir).unwrap();
+    }
+
+    #[test]
+    fn generate_man_says_how_many_pages_and_where() {
+        assert_eq!(
+            wrote_pages(16, Path::new("/usr/share/man/man1")),
+            "wrote 16 man pages to /usr/share/man/man1 (quorumctl.1 and one per command)"
+        );
     }
 
     #[test]
