@@ -44,4 +44,20 @@ mod tests {
             "{text}"
         );
     }
+
+    #[test]
+    fn dash_dash_version_prints_the_long_version_and_dash_v_the_release() {
+        let long = crate::cli::command()
+            .try_get_matches_from(["quorumctl", "--version"])
+            .unwrap_err();
+        assert_eq!(long.kind(), clap::error::ErrorKind::DisplayVersion);
+        assert_eq!(long.to_string(), format!("quorumctl {}\n", long_version()));
+        let short = crate::cli::command()
+            .try_get_matches_from(["quorumctl", "-V"])
+            .unwrap_err();
+        assert_eq!(
+            short.to_string(),
+            format!("quorumctl {}\n", env!("CARGO_PKG_VERSION"))
+        );
+    }
 }
