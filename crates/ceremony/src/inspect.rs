@@ -5,7 +5,7 @@ use std::fmt;
 use quorum_card::card::CardError;
 use quorum_card::readers::Readers;
 use quorum_card::transport::TransportError;
-use quorum_protocol::apdu::LifeCycle;
+use quorum_protocol::apdu::{LifeCycle, ProtocolVersion};
 use quorum_protocol::crypto::{KeyCheck, SetDigest};
 use quorum_protocol::record::PublicRecord;
 
@@ -51,6 +51,10 @@ pub struct CardSummary {
     pub fingerprint: Option<String>,
     /// The set this card belongs to (enrolled cards whose public record is at hand).
     pub set: Option<SetMembership>,
+    /// A quorum-applet card: the protocol version its SELECT answered, which names the
+    /// applet's release (`None` for an OpenPGP card, whose version is in `openpgp`).
+    #[serde(serialize_with = "version_text")]
+    pub applet_protocol: Option<ProtocolVersion>,
     /// An OpenPGP card: what it is (`None` for a quorum-applet card).
     pub openpgp: Option<Box<OpenPgpSummary>>,
     /// An enrolled OpenPGP card whose public record is in its set's bundle: the share its
@@ -87,6 +91,17 @@ fn touch_name<S: serde::Serializer>(
         Some(TouchPolicy::Cached) => s.serialize_str("cached"),
         Some(TouchPolicy::CachedFixed) => s.serialize_str("cached_fixed"),
         Some(TouchPolicy::Unknown(b)) => s.serialize_str(&format!("unknown_{b:02x}")),
+    }
+}
+
+/// A protocol version as the JSON output shows it: "1.1".
+fn version_text<S: serde::Serializer>(
+    version: &Option<ProtocolVersion>,
+    s: S,
+) -> Result<S::Ok, S::Error> {
+    match version {
+        None => s.serialize_none(),
+        Some(v) => s.collect_str(v),
     }
 }
 
@@ -292,6 +307,7 @@ pub fn summarize(
         })
     });
     Ok(CardSummary {
+        applet_protocol: openpgp.is_none().then_some(id.select.version),
         openpgp,
         share_in_bundle,
         state: id.status.state,

@@ -101,6 +101,52 @@ pub enum Command {
     Plan(PlanCommand),
     /// Print the help of quorumctl, or of one command (`quorumctl help log verify`).
     Help(HelpArgs),
+    /// Write the man pages or a shell's completions made from this grammar (for packagers
+    /// and scripts/install; hidden from the ceremony commands).
+    #[command(subcommand, hide = true)]
+    Generate(GenerateCommand),
+}
+
+/// What `generate` writes.
+#[derive(Debug, Subcommand)]
+pub enum GenerateCommand {
+    /// Write man pages (section 1): quorumctl.1 and one per command, such as quorumctl-enroll.1.
+    Man(GenerateManArgs),
+    /// Write the completions of one shell: to standard output, or to --dir under the file
+    /// name that shell looks for (quorumctl, _quorumctl, quorumctl.fish).
+    Completions(GenerateCompletionsArgs),
+}
+
+/// Options of `generate man`.
+#[derive(Debug, Args)]
+pub struct GenerateManArgs {
+    /// Folder to write the pages to (made if missing; pages already there are replaced).
+    #[arg(value_name = "DIR")]
+    pub dir: PathBuf,
+}
+
+/// Options of `generate completions`.
+#[derive(Debug, Args)]
+pub struct GenerateCompletionsArgs {
+    /// The shell.
+    #[arg(value_name = "SHELL")]
+    pub shell: clap_complete::Shell,
+    /// Folder to write the file to (made if missing), instead of standard output.
+    #[arg(long, value_name = "DIR")]
+    pub dir: Option<PathBuf>,
+}
+
+/// The grammar as clap sees it, with the long `--version` (commit and formats).
+pub fn command() -> clap::Command {
+    use clap::CommandFactory;
+    // clap keeps a version as a `&'static str`; this runs once per process.
+    Cli::command().long_version(&*crate::version::long_version().leak())
+}
+
+/// Parses the command line against [`command`], exiting with clap's message on a usage error.
+pub fn parse() -> Cli {
+    use clap::FromArgMatches;
+    Cli::from_arg_matches(&command().get_matches()).unwrap_or_else(|e| e.exit())
 }
 
 /// Options of `help`.

@@ -6,6 +6,7 @@ mod card_ceremonies;
 mod cli;
 mod exit;
 mod failure;
+mod generate;
 mod hardening;
 mod inspection;
 mod memlock;
@@ -21,12 +22,11 @@ mod signals;
 #[cfg(test)]
 mod tests;
 mod token_end;
+mod version;
 mod words;
 
 use crate::failure::Failure;
 use std::process::ExitCode;
-
-use clap::Parser;
 
 use exit::{Exit, ExitStatus};
 use quorum_ceremony::log::{Entry, Message, Outcome};
@@ -46,9 +46,12 @@ use cli::{Cli, Command, PlanCommand};
 fn main() -> ExitCode {
     let hardening = hardening::harden_process();
     signals::install();
-    let cli = Cli::parse();
+    let cli = cli::parse();
     if let Command::Help(args) = &cli.command {
         return help(&args.command);
+    }
+    if let Command::Generate(what) = &cli.command {
+        return generate::run(what);
     }
     let mut report = Report::new(command_name(&cli.command), cli.json);
     // Names the log cannot take are a usage error before anything runs: no log line.
@@ -140,8 +143,7 @@ fn main() -> ExitCode {
 
 /// `quorumctl help [COMMAND...]`: the long help of quorumctl or of the command named.
 fn help(path: &[String]) -> ExitCode {
-    use clap::CommandFactory;
-    let mut command = Cli::command();
+    let mut command = cli::command();
     for (depth, name) in path.iter().enumerate() {
         let Some(sub) = command.find_subcommand(name).cloned() else {
             eprintln!(
@@ -170,6 +172,7 @@ fn command_name(command: &Command) -> &'static str {
         Command::Plan(PlanCommand::Check(_)) => "plan check",
         Command::Plan(PlanCommand::Runbook(_)) => "plan runbook",
         Command::Help(_) => "help",
+        Command::Generate(_) => "generate",
         other => ceremony_name(other).expect("every other command is a ceremony"),
     }
 }
@@ -192,7 +195,8 @@ fn ceremony_name(command: &Command) -> Option<&'static str> {
         | Command::Inspect(_)
         | Command::Log(_)
         | Command::Plan(_)
-        | Command::Help(_) => None,
+        | Command::Help(_)
+        | Command::Generate(_) => None,
     }
 }
 
@@ -211,6 +215,8 @@ fn run(cli: &Cli, trace: bool, logged: &mut Logged, report: &mut Report) -> Resu
         Command::ResetCard(args) => reset(args, trace, logged, report),
         Command::Inspect(_) | Command::Log(_) => unreachable!("answered by audit::run"),
         Command::Plan(_) => unreachable!("answered by paperwork::run"),
-        Command::Help(_) => unreachable!("answered before anything else"),
+        Command::Help(_) | Command::Generate(_) => {
+            unreachable!("answered before anything else")
+        }
     }
 }

@@ -44,7 +44,8 @@ fn handles_secret(command: &Command) -> bool {
         | Command::Inspect(_)
         | Command::Log(_)
         | Command::Plan(_)
-        | Command::Help(_) => false,
+        | Command::Help(_)
+        | Command::Generate(_) => false,
     }
 }
 
