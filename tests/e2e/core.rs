@@ -662,6 +662,11 @@ fn readers_and_status_show_each_card_without_a_pin() {
         "{status}"
     );
     assert!(status.contains("5 of 5 tries left"), "{status}");
+    // The applet's release, by the protocol version its SELECT answers (the simulator's is 1.1).
+    assert!(
+        status.contains("\nCard:        quorum applet, protocol version 1.1\n"),
+        "{status}"
+    );
     let blank_status = text(&run_ok(&["status", "--reader", farm.reader_name(2)]).stdout);
     assert!(
         blank_status

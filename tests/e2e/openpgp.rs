@@ -151,7 +151,8 @@ fn a_set_of_three_applet_cards_and_two_openpgp_cards_recovers_with_any_mix() {
         assert!(
             status.contains("Card:        OpenPGP card, test card serial")
                 && status.contains("Touch:       not needed to open a share")
-                && status.contains("State:       PERSONALISED"),
+                && status.contains("State:       PERSONALISED")
+                && !status.contains("quorum applet, protocol"),
             "{status}"
         );
         pgp_fps.push(fp);

@@ -44,6 +44,7 @@ pub fn quorumctl_via(wrapper: &[&str], args: &[&str]) -> Command {
         cmd.env(k, v);
     }
     cmd.env_remove("QUORUM_TRACE");
+    cmd.env_remove("QUORUM_OPERATOR");
     cmd.env("QUORUM_LOG", log_path());
     cmd.stdin(Stdio::null());
     cmd

@@ -1575,6 +1575,7 @@ mod tests {
             seq,
             time: "2026-01-02T03:04:05Z".to_owned(),
             command: command.to_owned(),
+            provenance: None,
             set_id: Some(hex::encode(record.set_id)),
             set_label: Some(record.label.clone()),
             set_digest: None,

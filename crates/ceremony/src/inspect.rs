@@ -5,7 +5,7 @@ use std::fmt;
 use quorum_card::card::CardError;
 use quorum_card::readers::Readers;
 use quorum_card::transport::TransportError;
-use quorum_protocol::apdu::LifeCycle;
+use quorum_protocol::apdu::{LifeCycle, ProtocolVersion};
 use quorum_protocol::crypto::{KeyCheck, SetDigest};
 use quorum_protocol::record::PublicRecord;
 
@@ -54,6 +54,10 @@ pub struct CardSummary {
     pub fingerprint: Option<String>,
     /// The set this card belongs to (enrolled cards whose public record is at hand).
     pub set: Option<SetMembership>,
+    /// A quorum-applet card: the protocol version its SELECT answered, which names the
+    /// applet's release (`None` for an OpenPGP card, whose version is in `openpgp`).
+    #[serde(serialize_with = "version_text")]
+    pub applet_protocol: Option<ProtocolVersion>,
     /// An OpenPGP card: what it is (`None` for a quorum-applet card).
     pub openpgp: Option<Box<OpenPgpSummary>>,
     /// An enrolled OpenPGP card whose public record is in its set's bundle: the share its
@@ -90,6 +94,17 @@ fn touch_name<S: serde::Serializer>(
         Some(TouchPolicy::Cached) => s.serialize_str("cached"),
         Some(TouchPolicy::CachedFixed) => s.serialize_str("cached_fixed"),
         Some(TouchPolicy::Unknown(b)) => s.serialize_str(&format!("unknown_{b:02x}")),
+    }
+}
+
+/// A protocol version as the JSON output shows it: "1.1".
+fn version_text<S: serde::Serializer>(
+    version: &Option<ProtocolVersion>,
+    s: S,
+) -> Result<S::Ok, S::Error> {
+    match version {
+        None => s.serialize_none(),
+        Some(v) => s.collect_str(v),
     }
 }
 
@@ -305,6 +320,7 @@ pub fn summarize(
         })
     });
     Ok(CardSummary {
+        applet_protocol: openpgp.is_none().then_some(id.select.version),
         openpgp,
         share_in_bundle,
         state: id.status.state,
@@ -367,9 +383,9 @@ pub struct Exported {
     pub used: Vec<PublicPart>,
     /// The cards left out, each with why (no record, unreadable, another set).
     pub skipped: Vec<String>,
-    /// Custodians of the newest version read whose cards were not read (an OpenPGP card
-    /// never holds its record): their records, rebuilt from a record read, since the records
-    /// of one set version differ only in the card's index byte (record-format.md).
+    /// Custodians whose cards were not read (an OpenPGP card never holds its record) and
+    /// whose records were rebuilt from a record read of the version their card holds, since
+    /// the records of one set version differ only in the card's index byte.
     pub rebuilt: Vec<u8>,
 }
 
@@ -408,24 +424,42 @@ pub fn export_bundle(
         .map(|p| &p.record)
         .max_by_key(|r| r.set_version)
         .expect("at least one card of the set was read");
+    // A card holds the record of the version that added its custodian (version 1 lists the
+    // enrolled custodians, each later version appended one); that record can be rebuilt
+    // from any record of the same version read, whose description and MAC it shares.
+    let enrolled = newest.enrolled_count();
     let mut rebuilt = Vec::new();
-    for custodian in &newest.custodians {
-        let read = used.iter().any(|p| {
-            p.record.index == custodian.index && p.record.set_version == newest.set_version
-        });
-        if !read {
-            let record = quorum_protocol::record::PublicRecord {
-                index: custodian.index,
-                ..newest.clone()
-            };
-            publics.push(record.encode().map_err(|e| {
-                CeremonyError::CardsBundle(quorum_protocol::bundle::BundleError::NewRecord {
-                    position: publics.len() + 1,
-                    source: e,
-                })
-            })?);
-            rebuilt.push(custodian.index);
+    for (position, custodian) in newest.custodians.iter().enumerate() {
+        let version = if position < enrolled {
+            1
+        } else {
+            (position - enrolled + 2) as u16
+        };
+        let read = |index: u8| {
+            used.iter()
+                .any(|p| p.record.index == index && p.record.set_version == version)
+        };
+        if read(custodian.index) {
+            continue;
         }
+        let Some(model) = used
+            .iter()
+            .map(|p| &p.record)
+            .find(|r| r.set_version == version)
+        else {
+            continue;
+        };
+        let record = quorum_protocol::record::PublicRecord {
+            index: custodian.index,
+            ..model.clone()
+        };
+        publics.push(record.encode().map_err(|e| {
+            CeremonyError::CardsBundle(quorum_protocol::bundle::BundleError::NewRecord {
+                position: publics.len() + 1,
+                source: e,
+            })
+        })?);
+        rebuilt.push(custodian.index);
     }
     let bundle = quorum_protocol::bundle::Bundle::from_publics(&publics)
         .map_err(CeremonyError::CardsBundle)?;

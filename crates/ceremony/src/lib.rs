@@ -19,6 +19,7 @@ pub mod log;
 mod openpgp_in_memory;
 pub mod pin_step;
 pub mod pins;
+pub mod plan;
 pub mod presence;
 pub mod progress;
 pub mod recover;

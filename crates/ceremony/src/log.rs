@@ -12,6 +12,8 @@ pub mod entry;
 pub mod evidence;
 pub mod line;
 mod time;
+#[cfg(test)]
+mod vectors;
 mod verify;
 
 use std::ffi::OsStr;
@@ -23,11 +25,13 @@ use std::path::{Path, PathBuf};
 
 use thiserror::Error;
 
-pub use entry::{CardEntry, CardOutcome, Entry, Fingerprint, Message, Outcome, SetRef};
+pub use entry::{
+    CardEntry, CardOutcome, Entry, Fingerprint, Message, Outcome, PersonName, Provenance, SetRef,
+};
 pub use evidence::{Evidence, Started, Verdict};
 pub use line::{genesis_hash, LogLine, OutcomeKind, FORMAT, GENESIS};
 pub use time::rfc3339;
-pub use verify::{verify, Verified, MAX_LINE_LEN};
+pub use verify::{verify, Verified, HEAD_PREFIX_MIN, MAX_LINE_LEN};
 
 /// The log's file name in its default directory.
 pub const DEFAULT_LOG_NAME: &str = "ceremony-log.jsonl";
@@ -75,7 +79,7 @@ pub enum Problem {
         found: u64,
     },
     /// Line 1 starts a format 1 log, written before set digests and key check values.
-    #[error("starts a format 1 log (written by an earlier quorumctl, before set digests and key check values); this quorumctl appends format 2 lines only: keep this log with the ceremony minutes and start a new one")]
+    #[error("starts a format 1 log (written by an earlier quorumctl, before set digests and key check values); this quorumctl appends format {FORMAT} lines only: keep this log with the ceremony minutes and start a new one")]
     OldFormat,
     /// Its `prev` is not the previous line's hash although its number fits.
     #[error("does not follow the line before it (its prev is not that line's hash, or the genesis hash for line 1): a line before it was replaced, inserted or removed")]
@@ -173,6 +177,23 @@ pub enum LogError {
     /// A line longer than any reader accepts (a ceremony that met tens of thousands of cards).
     #[error("the log line would be {0} bytes, more than the {MAX_LINE_LEN} a log line may have")]
     LineTooLong(usize),
+    /// An operator or witness name that is empty, too long or holds a control character.
+    #[error("\"{0}\" cannot be logged as a person's name: a name is 1 to 64 bytes of UTF-8 without control characters")]
+    BadName(String),
+    /// More witnesses than a line names.
+    #[error("{0} witnesses were named; a log line names at most {max}", max = entry::MAX_WITNESSES)]
+    TooManyWitnesses(usize),
+    /// The same witness named twice.
+    #[error("the witness \"{}\" was named twice", .0.as_str())]
+    WitnessTwice(PersonName),
+    /// A tool version not of the shape `name/version`.
+    #[error(
+        "\"{0}\" is not a tool version: it is name/version in printable ASCII, at most 64 bytes"
+    )]
+    BadTool(String),
+    /// A protocol version not of the shape `major.minor`.
+    #[error("\"{0}\" is not a protocol version: it is major.minor")]
+    BadProtocol(String),
     /// A command name outside `[a-z][a-z0-9-]*`.
     #[error("\"{0}\" is not a command name: use lowercase letters, digits and dashes, at most 32")]
     BadCommand(&'static str),
@@ -372,6 +393,20 @@ pub(crate) mod tests {
         }
     }
 
+    /// Who wrote the test lines: an operator and two witnesses.
+    pub(crate) fn provenance() -> Provenance {
+        Provenance::new(
+            "quorumctl/0.1.0",
+            "1.1",
+            Some(PersonName::parse("Ada Lovelace").unwrap()),
+            vec![
+                PersonName::parse("Grace Hopper").unwrap(),
+                PersonName::parse("Édouard Lucas").unwrap(),
+            ],
+        )
+        .unwrap()
+    }
+
     pub(crate) fn entry(command: &'static str, n: u8) -> Entry {
         Entry {
             command,
@@ -388,6 +423,7 @@ pub(crate) mod tests {
                 },
             ],
             outcome: Outcome::Ok,
+            provenance: provenance(),
         }
     }
 

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 
 use serde_json::json;
 
-use quorum_ceremony::log::{self, Appended, Entry, Log, LogError};
+use quorum_ceremony::log::{self, Appended, Entry, Log, LogError, PersonName, Provenance};
 use quorum_protocol::bundle::Bundle;
 
 use crate::exit::ExitStatus;
@@ -66,8 +66,11 @@ fn verify(cli: &Cli, args: &LogVerifyArgs, report: &mut Report) -> Outcome {
         "The ceremony log {} is intact: {} lines, head {}.",
         path.display(),
         verified.lines,
-        verified.head
+        crate::words::log::grouped(&verified.head)
     ));
+    if let Some(last) = &verified.last {
+        report.line(crate::words::log::last_line(last));
+    }
     if verified.format != log::FORMAT {
         report.line(format!(
             "It is a format {} log, written by an earlier quorumctl: this one verifies it but appends nothing to it (start a new log for the next ceremony).",
@@ -84,6 +87,21 @@ fn verify(cli: &Cli, args: &LogVerifyArgs, report: &mut Report) -> Outcome {
     report.set("head", json!(verified.head.to_string()));
     report.set("format", json!(verified.format));
     report.set("expected_head", json!(args.expect_head.is_some()));
+    if let Some(last) = &verified.last {
+        let who = last.provenance.as_ref();
+        report.set(
+            "last",
+            json!({
+                "seq": last.seq,
+                "command": last.command,
+                "outcome": last.outcome,
+                "operator": who.and_then(|p| p.operator.as_deref()),
+                "witnesses": who.map(|p| p.witnesses.clone()),
+                "tool": who.map(|p| p.tool.as_str()),
+                "protocol": who.map(|p| p.protocol.as_str()),
+            }),
+        );
+    }
     Ok(())
 }
 
@@ -116,6 +134,42 @@ pub fn log_target(cli: &Cli) -> Option<PathBuf> {
     Some(path)
 }
 
+/// Environment variable naming the operator, below `--operator` in precedence: the person
+/// at the keyboard stays the same for a whole shell session, while witnesses change with
+/// each ceremony and are named on its command line only.
+pub const OPERATOR_ENV: &str = "QUORUM_OPERATOR";
+
+/// Which quorumctl and protocol write this run's log line, and who runs and watches it:
+/// `--operator` (else `QUORUM_OPERATOR` when set and not empty) and every `--witness`.
+/// A usage error's text when the names break the log's rules.
+pub fn provenance(cli: &Cli) -> Result<Provenance, String> {
+    let operator = match &cli.operator {
+        Some(name) => Some(name.clone()),
+        None => match std::env::var_os(OPERATOR_ENV).filter(|v| !v.is_empty()) {
+            None => None,
+            Some(value) => Some(
+                value
+                    .to_str()
+                    .and_then(|v| PersonName::parse(v).ok())
+                    .ok_or_else(|| {
+                        format!("{OPERATOR_ENV} must name the operator in 1 to 64 bytes of text without control characters; give the name with --operator NAME, or unset {OPERATOR_ENV}")
+                    })?,
+            ),
+        },
+    };
+    Provenance::new(
+        concat!("quorumctl/", env!("CARGO_PKG_VERSION")),
+        &format!(
+            "{}.{}",
+            quorum_protocol::apdu::PROTOCOL_MAJOR,
+            quorum_protocol::apdu::PROTOCOL_MINOR
+        ),
+        operator,
+        cli.witnesses.clone(),
+    )
+    .map_err(|e| crate::words::log::message(&e))
+}
+
 /// Appends a command's entry to this run's log (nothing with `--no-log`) and tells the
 /// people at the table the new head, which belongs in the ceremony minutes.
 pub fn log_command(cli: &Cli, entry: &Entry) -> Result<Option<Appended>, LogError> {
@@ -130,10 +184,8 @@ pub fn log_command(cli: &Cli, entry: &Entry) -> Result<Option<Appended>, LogErro
         );
     }
     eprintln!(
-        "Logged as line {} of {}; the log's head is now {} (note it in the ceremony minutes).",
-        appended.seq,
-        path.display(),
-        appended.hash
+        "{}",
+        crate::words::log::logged(appended.seq, &path, &entry.provenance, &appended.hash)
     );
     Ok(Some(appended))
 }

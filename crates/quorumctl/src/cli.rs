@@ -3,6 +3,14 @@
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
+use quorum_ceremony::log::PersonName;
+
+/// A name for the log: 1 to 64 bytes of UTF-8 without control characters.
+fn person_name(text: &str) -> Result<PersonName, String> {
+    PersonName::parse(text).map_err(|_| {
+        "a name is 1 to 64 bytes of text without control characters (tabs, line breaks)".to_owned()
+    })
+}
 
 /// quorumctl: back up a master key to n-of-m custodian smart cards, and restore it.
 #[derive(Debug, Parser)]
@@ -31,6 +39,25 @@ pub struct Cli {
         conflicts_with = "log"
     )]
     pub no_log: bool,
+    /// Who runs this ceremony, as the log line and the minutes name them (default:
+    /// $QUORUM_OPERATOR): 1 to 64 bytes, no control characters.
+    #[arg(
+        long,
+        global = true,
+        help_heading = "Global options",
+        value_name = "NAME",
+        value_parser = person_name
+    )]
+    pub operator: Option<PersonName>,
+    /// A witness of this ceremony, named in its log line; repeat for each witness (at most 32).
+    #[arg(
+        long = "witness",
+        global = true,
+        help_heading = "Global options",
+        value_name = "NAME",
+        value_parser = person_name
+    )]
+    pub witnesses: Vec<PersonName>,
     #[command(subcommand)]
     pub command: Command,
 }
@@ -66,8 +93,57 @@ pub enum Command {
     /// Check the hash-chained ceremony log.
     #[command(subcommand)]
     Log(LogCommand),
+    /// Write, check and print the paperwork of an enrollment: its plan and its runbook.
+    #[command(subcommand)]
+    Plan(PlanCommand),
     /// Print the help of quorumctl, or of one command (`quorumctl help log verify`).
     Help(HelpArgs),
+    /// Write the man pages or a shell's completions made from this grammar (for packagers
+    /// and scripts/install; hidden from the ceremony commands).
+    #[command(subcommand, hide = true)]
+    Generate(GenerateCommand),
+}
+
+/// What `generate` writes.
+#[derive(Debug, Subcommand)]
+pub enum GenerateCommand {
+    /// Write man pages (section 1): quorumctl.1 and one per command, such as quorumctl-enroll.1.
+    Man(GenerateManArgs),
+    /// Write the completions of one shell: to standard output, or to --dir under the file
+    /// name that shell looks for (quorumctl, _quorumctl, quorumctl.fish).
+    Completions(GenerateCompletionsArgs),
+}
+
+/// Options of `generate man`.
+#[derive(Debug, Args)]
+pub struct GenerateManArgs {
+    /// Folder to write the pages to (made if missing; pages already there are replaced).
+    #[arg(value_name = "DIR")]
+    pub dir: PathBuf,
+}
+
+/// Options of `generate completions`.
+#[derive(Debug, Args)]
+pub struct GenerateCompletionsArgs {
+    /// The shell.
+    #[arg(value_name = "SHELL")]
+    pub shell: clap_complete::Shell,
+    /// Folder to write the file to (made if missing), instead of standard output.
+    #[arg(long, value_name = "DIR")]
+    pub dir: Option<PathBuf>,
+}
+
+/// The grammar as clap sees it, with the long `--version` (commit and formats).
+pub fn command() -> clap::Command {
+    use clap::CommandFactory;
+    // clap keeps a version as a `&'static str`; this runs once per process.
+    Cli::command().long_version(&*crate::version::long_version().leak())
+}
+
+/// Parses the command line against [`command`], exiting with clap's message on a usage error.
+pub fn parse() -> Cli {
+    use clap::FromArgMatches;
+    Cli::from_arg_matches(&command().get_matches()).unwrap_or_else(|e| e.exit())
 }
 
 /// Options of `help`.
@@ -99,8 +175,9 @@ pub enum LogCommand {
 /// Options of `log verify`.
 #[derive(Debug, Args)]
 pub struct LogVerifyArgs {
-    /// The head recorded in the ceremony minutes (64 hex digits, or the first 8 or more;
-    /// dashes and spaces ignored): the log must end exactly there (catches a cut tail).
+    /// The head recorded in the ceremony minutes, as printed in groups of four or not (64 hex
+    /// digits, or the first 8 or more; spaces and dashes ignored): the log must end exactly
+    /// there (catches a cut tail).
     #[arg(long, value_name = "HASH")]
     pub expect_head: Option<String>,
 }
@@ -463,4 +540,82 @@ pub struct ExportArgs {
     /// Read only the card in this reader; default: every card present.
     #[arg(long, short = 'r')]
     pub reader: Option<String>,
+}
+
+/// The paperwork commands: a plan reviewed before the ceremony and followed by
+/// `enroll --plan`, and the runbook printed for the people at the table.
+#[derive(Debug, Subcommand)]
+pub enum PlanCommand {
+    /// Write a plan file: the set's label and threshold, each custodian's name and card
+    /// (the operator and witnesses from --operator and --witness).
+    New(PlanNewArgs),
+    /// Check a plan file, and with --cards that the cards present are exactly the planned ones (no PIN).
+    Check(PlanCheckArgs),
+    /// Write the runbook and minutes template of a planned enrollment (Markdown or HTML), to print and sign.
+    Runbook(RunbookArgs),
+}
+
+/// Options of `plan new`.
+#[derive(Debug, Args)]
+pub struct PlanNewArgs {
+    /// Name of the set, as every card will carry it.
+    #[arg(long, value_name = "TEXT")]
+    pub label: String,
+    /// Number of cards needed to recover (n).
+    #[arg(long, short = 'n', value_name = "N", value_parser = clap::value_parser!(u8).range(1..))]
+    pub threshold: u8,
+    /// A custodian and their card: NAME=FINGERPRINT (as init and status show it), once per
+    /// custodian, in share order.
+    #[arg(long, value_name = "NAME=FINGERPRINT", required = true)]
+    pub custodian: Vec<String>,
+    /// Where the enrollment will write the bundle (default: LABEL.quorum.json).
+    #[arg(long, value_name = "FILE")]
+    pub bundle: Option<PathBuf>,
+    /// Where to write the plan.
+    #[arg(long, value_name = "FILE")]
+    pub out: PathBuf,
+    /// Replace FILE if it exists.
+    #[arg(long)]
+    pub force: bool,
+}
+
+/// Options of `plan check`.
+#[derive(Debug, Args)]
+pub struct PlanCheckArgs {
+    /// The plan file.
+    #[arg(value_name = "PLAN")]
+    pub plan: PathBuf,
+    /// Also check that the cards in the readers are exactly the planned ones (no PIN asked).
+    #[arg(long)]
+    pub cards: bool,
+}
+
+/// Options of `plan runbook`.
+#[derive(Debug, Args)]
+pub struct RunbookArgs {
+    /// The plan file.
+    #[arg(value_name = "PLAN")]
+    pub plan: PathBuf,
+    /// Where to write the runbook.
+    #[arg(long, value_name = "FILE")]
+    pub out: PathBuf,
+    /// Markdown or HTML (default: by the --out file's extension, .html for HTML).
+    #[arg(long, value_enum)]
+    pub format: Option<RunbookFormat>,
+    /// After the ceremony: the bundle it wrote, whose set id, digest and key check the
+    /// runbook then carries for the witnesses to compare.
+    #[arg(long, value_name = "FILE")]
+    pub bundle: Option<PathBuf>,
+    /// Replace FILE if it exists.
+    #[arg(long)]
+    pub force: bool,
+}
+
+/// How a runbook is written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum RunbookFormat {
+    /// Markdown, for a repository or a Markdown printer.
+    Markdown,
+    /// One self-contained HTML page, for a browser's print.
+    Html,
 }

@@ -44,6 +44,9 @@ pub(crate) fn status(args: &CardArgs, trace: bool, report: &mut Report) -> Resul
     let reader = choose_reader(&ctx, args.reader.as_deref())?;
     let summary = summarize(&ctx, &reader, trace)?;
     report.line(format!("Reader:      {reader}"));
+    if let Some(version) = summary.applet_protocol {
+        report.line(applet_line(version));
+    }
     if let Some(card) = &summary.openpgp {
         report.line(format!(
             "Card:        OpenPGP card, {} serial {}, application version {} (its own PINs: user PIN for quorum, admin PIN to make its key)",
@@ -155,6 +158,11 @@ pub(crate) fn export_bundle(
     Ok(())
 }
 
+/// The `status` line that names a quorum-applet card's release by the protocol its SELECT answered.
+fn applet_line(version: quorum_protocol::apdu::ProtocolVersion) -> String {
+    format!("Card:        quorum applet, protocol version {version}")
+}
+
 /// What a decryption touch policy means for the custodian when quorum opens the share.
 fn touch_words(touch: quorum_protocol::openpgp::TouchPolicy) -> String {
     use quorum_protocol::openpgp::TouchPolicy;
@@ -168,8 +176,18 @@ fn touch_words(touch: quorum_protocol::openpgp::TouchPolicy) -> String {
 
 #[cfg(test)]
 mod touch_tests {
-    use super::touch_words;
+    use super::{applet_line, touch_words};
+    use quorum_protocol::apdu::ProtocolVersion;
     use quorum_protocol::openpgp::TouchPolicy;
+
+    #[test]
+    fn status_names_the_applet_protocol() {
+        let version = ProtocolVersion { major: 1, minor: 1 };
+        assert_eq!(
+            applet_line(version),
+            "Card:        quorum applet, protocol version 1.1"
+        );
+    }
 
     #[test]
     fn each_touch_policy_tells_the_custodian_what_to_do() {

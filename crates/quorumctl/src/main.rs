@@ -6,11 +6,13 @@ mod card_ceremonies;
 mod cli;
 mod exit;
 mod failure;
+mod generate;
 mod hardening;
 mod inspection;
 mod memlock;
 mod minutes;
 mod options;
+mod paperwork;
 mod prompt;
 mod recovery;
 mod render;
@@ -20,12 +22,11 @@ mod signals;
 #[cfg(test)]
 mod tests;
 mod token_end;
+mod version;
 mod words;
 
 use crate::failure::Failure;
 use std::process::ExitCode;
-
-use clap::Parser;
 
 use exit::{Exit, ExitStatus};
 use quorum_ceremony::log::{Entry, Message, Outcome};
@@ -40,17 +41,29 @@ use minutes::Logged;
 use recovery::{recover_set, verify_cards};
 use set_ceremonies::{add_new_card, enroll_set, reshare_set};
 
-use cli::{Cli, Command};
+use cli::{Cli, Command, PlanCommand};
 
 fn main() -> ExitCode {
     let hardening = hardening::harden_process();
     signals::install();
-    let cli = Cli::parse();
+    let cli = cli::parse();
     if let Command::Help(args) = &cli.command {
         return help(&args.command);
     }
+    if let Command::Generate(what) = &cli.command {
+        return generate::run(what);
+    }
     let mut report = Report::new(command_name(&cli.command), cli.json);
+    // Names the log cannot take are a usage error before anything runs: no log line.
+    let provenance = match audit::provenance(&cli) {
+        Ok(p) => p,
+        Err(message) => return report.finish(Err((ExitStatus::Usage, message, Vec::new()))),
+    };
     if let Some(outcome) = audit::run(&cli, &mut report) {
+        return report.finish(outcome);
+    }
+    if let Command::Plan(command) = &cli.command {
+        let outcome = paperwork::run(command, cli.trace, &provenance, &mut report);
         return report.finish(outcome);
     }
     let trace = cli.trace
@@ -101,6 +114,7 @@ fn main() -> ExitCode {
             key_check: logged.key_check,
             cards: logged.cards,
             outcome,
+            provenance,
         };
         match audit::log_command(&cli, &entry) {
             Ok(Some(appended)) => report.set(
@@ -129,8 +143,7 @@ fn main() -> ExitCode {
 
 /// `quorumctl help [COMMAND...]`: the long help of quorumctl or of the command named.
 fn help(path: &[String]) -> ExitCode {
-    use clap::CommandFactory;
-    let mut command = Cli::command();
+    let mut command = cli::command();
     for (depth, name) in path.iter().enumerate() {
         let Some(sub) = command.find_subcommand(name).cloned() else {
             eprintln!(
@@ -155,7 +168,11 @@ fn command_name(command: &Command) -> &'static str {
         Command::ExportBundle(_) => "export-bundle",
         Command::Inspect(_) => "inspect",
         Command::Log(_) => "log verify",
+        Command::Plan(PlanCommand::New(_)) => "plan new",
+        Command::Plan(PlanCommand::Check(_)) => "plan check",
+        Command::Plan(PlanCommand::Runbook(_)) => "plan runbook",
         Command::Help(_) => "help",
+        Command::Generate(_) => "generate",
         other => ceremony_name(other).expect("every other command is a ceremony"),
     }
 }
@@ -177,7 +194,9 @@ fn ceremony_name(command: &Command) -> Option<&'static str> {
         | Command::ExportBundle(_)
         | Command::Inspect(_)
         | Command::Log(_)
-        | Command::Help(_) => None,
+        | Command::Plan(_)
+        | Command::Help(_)
+        | Command::Generate(_) => None,
     }
 }
 
@@ -195,6 +214,9 @@ fn run(cli: &Cli, trace: bool, logged: &mut Logged, report: &mut Report) -> Resu
         Command::ChangePin(args) => change(args, trace, logged, report),
         Command::ResetCard(args) => reset(args, trace, logged, report),
         Command::Inspect(_) | Command::Log(_) => unreachable!("answered by audit::run"),
-        Command::Help(_) => unreachable!("answered before anything else"),
+        Command::Plan(_) => unreachable!("answered by paperwork::run"),
+        Command::Help(_) | Command::Generate(_) => {
+            unreachable!("answered before anything else")
+        }
     }
 }

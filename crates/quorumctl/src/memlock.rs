@@ -43,7 +43,9 @@ fn handles_secret(command: &Command) -> bool {
         | Command::ExportBundle(_)
         | Command::Inspect(_)
         | Command::Log(_)
-        | Command::Help(_) => false,
+        | Command::Plan(_)
+        | Command::Help(_)
+        | Command::Generate(_) => false,
     }
 }
 

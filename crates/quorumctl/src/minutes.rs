@@ -75,6 +75,7 @@ impl Journal for LogJournal<'_> {
                 })
                 .collect(),
             outcome: Outcome::Started,
+            provenance: crate::audit::provenance(self.cli)?,
         };
         let appended = Log::open(&path)
             .and_then(|log| log.append(&entry))

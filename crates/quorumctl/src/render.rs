@@ -41,6 +41,7 @@ pub(crate) fn seen_json(cards: &[SeenCard]) -> Value {
 pub(crate) fn card_json(summary: &CardSummary) -> Value {
     json!({
         "applet": true,
+        "protocol": summary.applet_protocol.map(|v| v.to_string()),
         "state": summary.state.name(),
         "blocked": summary.blocked,
         "tries_left": summary.tries_left,

@@ -1,7 +1,8 @@
 //! What a ceremony may say about itself in the log. Every field is a public identifier
 //! built from a public type or checked against the shape of one (a fingerprint, a set
-//! id, a label, a command name, an error message), so no PIN, master, DEK or share can
-//! end up in the log by mistake: there is no field that takes arbitrary bytes.
+//! id, a label, a command name, an error message, the name of a person the operator gave
+//! as an option, a tool and protocol version), so no PIN, master, DEK or share can end up
+//! in the log by mistake: there is no field that takes arbitrary bytes.
 
 use std::error::Error;
 
@@ -16,6 +17,12 @@ use super::LogError;
 pub const MAX_MESSAGE_LEN: usize = 1000;
 /// Longest command name, in bytes.
 pub const MAX_COMMAND_LEN: usize = 32;
+/// Longest operator or witness name, in bytes (format 4).
+pub const MAX_NAME_LEN: usize = 64;
+/// Most witnesses one line names (format 4): a room, not a crowd; it also bounds the line.
+pub const MAX_WITNESSES: usize = 32;
+/// Longest tool version (`quorumctl/0.1.0`), in bytes (format 4).
+pub const MAX_TOOL_LEN: usize = 64;
 
 /// One ceremony as the log records it; append it with [`super::Log::append`].
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -30,6 +37,121 @@ pub struct Entry {
     pub cards: Vec<CardEntry>,
     /// How the ceremony ended.
     pub outcome: Outcome,
+    /// Which quorumctl and protocol wrote the line, and who ran and watched the ceremony.
+    pub provenance: Provenance,
+}
+
+/// A person the log names as operator or witness, as given: 1 to [`MAX_NAME_LEN`] bytes
+/// of UTF-8 without control characters (the minutes are printed and read aloud).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct PersonName(String);
+
+impl PersonName {
+    /// Accepts a name of 1 to 64 bytes with no control character; refuses anything else.
+    pub fn parse(text: &str) -> Result<PersonName, LogError> {
+        if text.is_empty() || text.len() > MAX_NAME_LEN || text.chars().any(char::is_control) {
+            return Err(LogError::BadName(
+                text.chars()
+                    .take(80)
+                    .map(|c| if c.is_control() { ' ' } else { c })
+                    .collect(),
+            ));
+        }
+        Ok(PersonName(text.to_owned()))
+    }
+
+    /// The name as given.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl TryFrom<String> for PersonName {
+    type Error = LogError;
+    fn try_from(s: String) -> Result<Self, LogError> {
+        PersonName::parse(&s)
+    }
+}
+
+impl From<PersonName> for String {
+    fn from(n: PersonName) -> String {
+        n.0
+    }
+}
+
+/// Where a line comes from (format 4): the tool and protocol versions that wrote it, so an
+/// auditor knows which rules it followed, and the people who ran and watched the ceremony,
+/// so the line is the minutes' own record of them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Provenance {
+    tool: String,
+    protocol: String,
+    operator: Option<PersonName>,
+    witnesses: Vec<PersonName>,
+}
+
+impl Provenance {
+    /// Checks the shapes: `tool` is `name/version` (printable ASCII, no space, at most 64
+    /// bytes), `protocol` is `major.minor`; at most [`MAX_WITNESSES`] witnesses, none twice.
+    pub fn new(
+        tool: &str,
+        protocol: &str,
+        operator: Option<PersonName>,
+        witnesses: Vec<PersonName>,
+    ) -> Result<Provenance, LogError> {
+        let tool_ok = !tool.is_empty()
+            && tool.len() <= MAX_TOOL_LEN
+            && tool.bytes().all(|b| b.is_ascii_graphic())
+            && tool
+                .split_once('/')
+                .is_some_and(|(name, version)| !name.is_empty() && !version.is_empty());
+        if !tool_ok {
+            return Err(LogError::BadTool(tool.chars().take(80).collect()));
+        }
+        let protocol_ok = protocol.split_once('.').is_some_and(|(major, minor)| {
+            [major, minor]
+                .iter()
+                .all(|n| (1..=3).contains(&n.len()) && n.bytes().all(|b| b.is_ascii_digit()))
+        });
+        if !protocol_ok {
+            return Err(LogError::BadProtocol(protocol.chars().take(80).collect()));
+        }
+        if witnesses.len() > MAX_WITNESSES {
+            return Err(LogError::TooManyWitnesses(witnesses.len()));
+        }
+        for (i, w) in witnesses.iter().enumerate() {
+            if witnesses[..i].contains(w) {
+                return Err(LogError::WitnessTwice(w.clone()));
+            }
+        }
+        Ok(Provenance {
+            tool: tool.to_owned(),
+            protocol: protocol.to_owned(),
+            operator,
+            witnesses,
+        })
+    }
+
+    /// The tool and its version, `name/version`.
+    pub fn tool(&self) -> &str {
+        &self.tool
+    }
+
+    /// The card protocol version the tool speaks, `major.minor`.
+    pub fn protocol(&self) -> &str {
+        &self.protocol
+    }
+
+    /// Who ran the ceremony, when given.
+    pub fn operator(&self) -> Option<&PersonName> {
+        self.operator.as_ref()
+    }
+
+    /// Who watched it, in the order given.
+    pub fn witnesses(&self) -> &[PersonName] {
+        &self.witnesses
+    }
 }
 
 /// A set as the log names it: id and label, both public, either possibly unknown yet.
@@ -320,6 +442,64 @@ mod tests {
         let long = Message::from_error(&Long("é".repeat(MAX_MESSAGE_LEN)));
         assert!(long.as_str().len() <= MAX_MESSAGE_LEN);
         assert!(long.as_str().ends_with('…'));
+    }
+
+    #[test]
+    fn people_and_versions_are_taken_only_in_shape() {
+        let name = |t: &str| PersonName::parse(t).unwrap();
+        assert_eq!(name("Zoë Ångström 王").as_str(), "Zoë Ångström 王");
+        assert_eq!(name(&"é".repeat(32)).as_str().len(), MAX_NAME_LEN);
+        for bad in [
+            "",
+            "Ada\nLovelace",
+            "tab\there",
+            &"x".repeat(65),
+            &"é".repeat(33),
+        ] {
+            assert!(
+                matches!(PersonName::parse(bad), Err(LogError::BadName(_))),
+                "{bad:?}"
+            );
+        }
+        let p = Provenance::new(
+            "quorumctl/0.1.0",
+            "1.1",
+            Some(name("Ada")),
+            vec![name("Bob"), name("Cy")],
+        )
+        .unwrap();
+        assert_eq!((p.tool(), p.protocol()), ("quorumctl/0.1.0", "1.1"));
+        assert_eq!(p.operator().map(PersonName::as_str), Some("Ada"));
+        assert_eq!(p.witnesses().len(), 2);
+        assert!(matches!(
+            Provenance::new("quorumctl/0.1.0", "1.1", None, vec![name("Bob"), name("Bob")]),
+            Err(LogError::WitnessTwice(w)) if w.as_str() == "Bob"
+        ));
+        let many: Vec<PersonName> = (0..=MAX_WITNESSES)
+            .map(|i| name(&format!("w{i}")))
+            .collect();
+        assert!(matches!(
+            Provenance::new("quorumctl/0.1.0", "1.1", None, many),
+            Err(LogError::TooManyWitnesses(33))
+        ));
+        for tool in ["", "quorumctl", "quorumctl 0.1", "/0.1", "quorumctl/"] {
+            assert!(
+                matches!(
+                    Provenance::new(tool, "1.1", None, vec![]),
+                    Err(LogError::BadTool(_))
+                ),
+                "{tool}"
+            );
+        }
+        for protocol in ["", "1", "1.", "v1.1", "1.1.1", "1234.1"] {
+            assert!(
+                matches!(
+                    Provenance::new("q/1", protocol, None, vec![]),
+                    Err(LogError::BadProtocol(_))
+                ),
+                "{protocol}"
+            );
+        }
     }
 
     #[test]

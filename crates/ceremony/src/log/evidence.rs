@@ -226,6 +226,7 @@ mod tests {
                 })
                 .collect(),
             outcome,
+            provenance: crate::log::tests::provenance(),
         }
     }
 

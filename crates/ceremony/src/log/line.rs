@@ -8,14 +8,18 @@
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use super::entry::{valid_command, CardEntry, Entry, Outcome};
+use super::entry::{valid_command, CardEntry, Entry, Outcome, PersonName};
 use super::{LogError, Problem, MAX_LINE_LEN};
 
 /// The string whose SHA-256 is the `prev` of line 1; it also names the format version.
-pub const GENESIS: &str = "quorum-log/3 genesis";
+pub const GENESIS: &str = "quorum-log/4 genesis";
 
 /// The format version this quorumctl writes (named by [`GENESIS`]).
-pub const FORMAT: u8 = 3;
+pub const FORMAT: u8 = 4;
+
+/// The genesis string of format 3 (no `tool`, `protocol`, `operator` or `witnesses`): such
+/// a log is still read and verified, but nothing is appended to it.
+pub const FORMAT_3_GENESIS: &str = "quorum-log/3 genesis";
 
 /// The genesis string of format 2 (no `started` or `interrupted` outcomes, no `pending`
 /// cards): such a log is still read and verified, but nothing is appended to it.
@@ -32,6 +36,11 @@ pub(super) const HASH_HEX_LEN: usize = 64;
 /// The `prev` of the first line: hex SHA-256 of [`GENESIS`].
 pub fn genesis_hash() -> String {
     hex::encode(Sha256::digest(GENESIS.as_bytes()))
+}
+
+/// The `prev` of the first line of a format 3 log.
+pub fn format_3_genesis_hash() -> String {
+    hex::encode(Sha256::digest(FORMAT_3_GENESIS.as_bytes()))
 }
 
 /// The `prev` of the first line of a format 2 log.
@@ -73,6 +82,10 @@ struct Body<'a> {
     seq: u64,
     time: &'a str,
     command: &'a str,
+    operator: Option<&'a PersonName>,
+    witnesses: &'a [PersonName],
+    tool: &'a str,
+    protocol: &'a str,
     set_id: Option<String>,
     set_label: Option<&'a str>,
     set_digest: Option<String>,
@@ -85,7 +98,7 @@ struct Body<'a> {
 
 /// One line as read back from the file, for the verifier and for anyone reading the log.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(try_from = "RawLine")]
 pub struct LogLine {
     /// Position in the chain, 1 for the first line.
     pub seq: u64,
@@ -93,6 +106,8 @@ pub struct LogLine {
     pub time: String,
     /// The quorumctl subcommand.
     pub command: String,
+    /// Format 4: who wrote the line and with what; `None` in a line of format 2 or 3.
+    pub provenance: Option<LineProvenance>,
     /// The set's id in hex, when known.
     pub set_id: Option<String>,
     /// The set's label, when known.
@@ -111,6 +126,90 @@ pub struct LogLine {
     pub prev: String,
     /// Hash of this line's bytes before `,"hash":"`.
     pub hash: String,
+}
+
+/// The format 4 keys of a line as read back: they are all there, or (format 2 or 3) none.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LineProvenance {
+    /// The operator, when one was given.
+    pub operator: Option<String>,
+    /// The witnesses, in the order given (none: empty).
+    pub witnesses: Vec<String>,
+    /// The tool and its version, `quorumctl/0.1.0`.
+    pub tool: String,
+    /// The card protocol version the tool spoke, `1.1`.
+    pub protocol: String,
+}
+
+/// A line as parsed, before the format 4 keys are checked to be all there or all absent.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawLine {
+    seq: u64,
+    time: String,
+    command: String,
+    #[serde(default, deserialize_with = "present")]
+    operator: Option<Option<String>>,
+    #[serde(default, deserialize_with = "present")]
+    witnesses: Option<Option<Vec<String>>>,
+    #[serde(default, deserialize_with = "present")]
+    tool: Option<Option<String>>,
+    #[serde(default, deserialize_with = "present")]
+    protocol: Option<Option<String>>,
+    set_id: Option<String>,
+    set_label: Option<String>,
+    set_digest: Option<String>,
+    key_check: Option<String>,
+    cards: Vec<CardEntry>,
+    outcome: OutcomeKind,
+    message: Option<String>,
+    prev: String,
+    hash: String,
+}
+
+/// A key that may be null: `Some(None)` when it is there with null, `None` when absent.
+fn present<'de, D, T>(d: D) -> Result<Option<Option<T>>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: Deserialize<'de>,
+{
+    Option::<T>::deserialize(d).map(Some)
+}
+
+impl TryFrom<RawLine> for LogLine {
+    type Error = String;
+    fn try_from(r: RawLine) -> Result<LogLine, String> {
+        let provenance = match (r.operator, r.witnesses, r.tool, r.protocol) {
+            (Some(operator), Some(Some(witnesses)), Some(Some(tool)), Some(Some(protocol))) => Some(LineProvenance {
+                operator,
+                witnesses,
+                tool,
+                protocol,
+            }),
+            (None, None, None, None) => None,
+            _ => {
+                return Err(
+                    "it has some of the keys operator, witnesses, tool and protocol but not all, or a null where a string or list belongs"
+                        .to_owned(),
+                )
+            }
+        };
+        Ok(LogLine {
+            seq: r.seq,
+            time: r.time,
+            command: r.command,
+            provenance,
+            set_id: r.set_id,
+            set_label: r.set_label,
+            set_digest: r.set_digest,
+            key_check: r.key_check,
+            cards: r.cards,
+            outcome: r.outcome,
+            message: r.message,
+            prev: r.prev,
+            hash: r.hash,
+        })
+    }
 }
 
 /// Writes an entry as line `seq` after a line whose hash is `prev`; returns the line (with its newline) and its hash.
@@ -133,6 +232,10 @@ pub(super) fn build(
         seq,
         time,
         command: entry.command,
+        operator: entry.provenance.operator(),
+        witnesses: entry.provenance.witnesses(),
+        tool: entry.provenance.tool(),
+        protocol: entry.provenance.protocol(),
         set_id: entry.set.as_ref().and_then(|s| s.id()).map(hex::encode),
         set_label: entry.set.as_ref().and_then(|s| s.label()),
         set_digest: entry
@@ -187,10 +290,27 @@ pub(super) fn check(line: &[u8]) -> Result<LogLine, Problem> {
     Ok(parsed)
 }
 
+/// A line as format 2 or 3 wrote it (without the four keys of format 4), for tests of
+/// older logs: the format 4 line with those keys cut out and its hash recomputed.
+#[cfg(test)]
+pub(super) fn older_line(entry: &Entry, seq: u64, time: &str, prev: &str) -> (String, String) {
+    let (text, _) = build(entry, seq, time, prev).expect("a test entry builds");
+    let start = text
+        .find(",\"operator\":")
+        .expect("format 4 has an operator key");
+    let end = text
+        .find(",\"set_id\":")
+        .expect("every line has a set id key");
+    let content = format!("{}{}", &text[..start], &text[end..]);
+    let content = &content[..content.find(HASH_KEY).expect("a line ends with its hash")];
+    let hash = hex::encode(Sha256::digest(content.as_bytes()));
+    (format!("{content}{HASH_KEY}{hash}\"}}\n"), hash)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::log::entry::{CardOutcome, Fingerprint, Message, SetRef};
+    use crate::log::entry::{CardOutcome, Fingerprint, Message, PersonName, Provenance, SetRef};
     use proptest::prelude::*;
     use quorum_protocol::mutation::any_mutation;
 
@@ -206,6 +326,7 @@ mod tests {
                 outcome: CardOutcome::Ok,
             }],
             outcome: Outcome::Ok,
+            provenance: crate::log::tests::provenance(),
         }
     }
 
@@ -217,8 +338,8 @@ mod tests {
         let content = &line[..line.len() - HASH_KEY.len() - HASH_HEX_LEN - 3];
         assert_eq!(hex::encode(Sha256::digest(content.as_bytes())), hash);
         assert!(content.starts_with(
-            "{\"seq\":1,\"time\":\"2026-01-02T03:04:05Z\",\"command\":\"enroll\",\"set_id\":\"5a5a"
-        ));
+            "{\"seq\":1,\"time\":\"2026-01-02T03:04:05Z\",\"command\":\"enroll\",\"operator\":\"Ada Lovelace\",\"witnesses\":[\"Grace Hopper\",\"Édouard Lucas\"],\"tool\":\"quorumctl/0.1.0\",\"protocol\":\"1.1\",\"set_id\":\"5a5a"
+        ), "{content}");
         let parsed = check(line.trim_end_matches('\n').as_bytes()).unwrap();
         assert_eq!(parsed.seq, 1);
         assert_eq!(parsed.prev, prev);
@@ -229,16 +350,107 @@ mod tests {
         assert_eq!(parsed.cards, entry().cards);
         assert_eq!(parsed.outcome, OutcomeKind::Ok);
         assert_eq!(parsed.message, None);
+        assert_eq!(
+            parsed.provenance,
+            Some(LineProvenance {
+                operator: Some("Ada Lovelace".to_owned()),
+                witnesses: vec!["Grace Hopper".to_owned(), "Édouard Lucas".to_owned()],
+                tool: "quorumctl/0.1.0".to_owned(),
+                protocol: "1.1".to_owned(),
+            })
+        );
+    }
+
+    /// The operator, the witnesses and the versions lie inside the hashed bytes: changing
+    /// any of them is an edit.
+    #[test]
+    fn who_wrote_a_line_is_hashed_with_it() {
+        let (line, _) = build(&entry(), 1, "2026-01-02T03:04:05Z", &genesis_hash()).unwrap();
+        let line = line.trim_end();
+        for (from, to) in [
+            ("Ada Lovelace", "Ada Byron"),
+            ("\"Grace Hopper\",", ""),
+            ("quorumctl/0.1.0", "quorumctl/0.1.1"),
+            ("\"protocol\":\"1.1\"", "\"protocol\":\"1.0\""),
+        ] {
+            assert_eq!(
+                check(line.replace(from, to).as_bytes()),
+                Err(Problem::Edited),
+                "{from}"
+            );
+        }
+    }
+
+    /// No operator and no witness: `null` and `[]`, the keys still there.
+    #[test]
+    fn a_line_without_people_says_so() {
+        let mut e = entry();
+        e.provenance = Provenance::new("quorumctl/0.1.0", "1.1", None, vec![]).unwrap();
+        let (line, _) = build(&e, 1, "2026-01-02T03:04:05Z", &genesis_hash()).unwrap();
+        assert!(line.contains(
+            "\"command\":\"enroll\",\"operator\":null,\"witnesses\":[],\"tool\":\"quorumctl/0.1.0\",\"protocol\":\"1.1\",\"set_id\""
+        ), "{line}");
+        let parsed = check(line.trim_end().as_bytes())
+            .unwrap()
+            .provenance
+            .unwrap();
+        assert_eq!((parsed.operator, parsed.witnesses.len()), (None, 0));
+    }
+
+    /// A line of format 3 (none of the four keys) parses without provenance; a line with
+    /// some of them, or a null where a string or list belongs, is not a log line.
+    #[test]
+    fn the_format_4_keys_are_all_there_or_none() {
+        let (line, _) = older_line(
+            &entry(),
+            1,
+            "2026-01-02T03:04:05Z",
+            &format_3_genesis_hash(),
+        );
+        let parsed = check(line.trim_end().as_bytes()).unwrap();
+        assert_eq!(parsed.provenance, None);
+        assert_eq!(parsed.set_label.as_deref(), Some("root-ca"));
+        let (full, _) = build(&entry(), 1, "2026-01-02T03:04:05Z", &genesis_hash()).unwrap();
+        for (from, to) in [
+            ("\"tool\":\"quorumctl/0.1.0\",", ""),
+            ("\"operator\":\"Ada Lovelace\",", ""),
+            ("\"tool\":\"quorumctl/0.1.0\"", "\"tool\":null"),
+            (
+                "\"witnesses\":[\"Grace Hopper\",\"Édouard Lucas\"]",
+                "\"witnesses\":null",
+            ),
+            (
+                "\"operator\":\"Ada Lovelace\"",
+                "\"operator\":\"Ada\",\"operator\":\"Ada\"",
+            ),
+        ] {
+            let changed = rehash(&full.trim_end().replace(from, to));
+            assert!(
+                matches!(check(changed.as_bytes()), Err(Problem::Malformed(_))),
+                "{from} -> {to}: {changed}"
+            );
+        }
+    }
+
+    /// The line with its hash recomputed over its new bytes.
+    fn rehash(line: &str) -> String {
+        let content = &line[..line.len() - HASH_KEY.len() - HASH_HEX_LEN - 2];
+        let hash = hex::encode(Sha256::digest(content.as_bytes()));
+        format!("{content}{HASH_KEY}{hash}\"}}")
     }
 
     #[test]
     fn the_genesis_hash_is_the_sha256_of_the_genesis_string() {
         assert_eq!(
             genesis_hash(),
-            hex::encode(Sha256::digest(b"quorum-log/3 genesis"))
+            hex::encode(Sha256::digest(b"quorum-log/4 genesis"))
         );
         assert_eq!(
             genesis_hash(),
+            "9c40e36f5d1f5a729ff5db059d40c50aab971fa8c6a8153822f1e04404b1e129"
+        );
+        assert_eq!(
+            format_3_genesis_hash(),
             "32cb7939d4b621ddfc74f9de7b8923ec8e3d7ca9fb6f8a9dff61fa8c6781747d"
         );
         assert_eq!(
@@ -326,6 +538,8 @@ mod tests {
             cards in proptest::collection::vec((any::<[u8; 8]>(), 0u8..4), 0..4),
             failure in proptest::option::of(any::<String>()),
             kind in 0u8..2,
+            operator in proptest::option::of("[a-zA-Z éü漢\"\\-]{1,20}"),
+            witnesses in proptest::collection::btree_set("[a-zA-Z éü漢\"\\-]{1,20}", 0..4),
         ) -> Entry {
             let cards = cards
                 .into_iter()
@@ -349,6 +563,12 @@ mod tests {
                     (Some(text), 0) => Outcome::Failed(Message::from_error(&AnyText(text))),
                     (Some(text), _) => Outcome::Interrupted(Message::from_error(&AnyText(text))),
                 },
+                provenance: Provenance::new(
+                    "quorumctl/0.1.0",
+                    "1.1",
+                    operator.map(|o| PersonName::parse(&o).unwrap()),
+                    witnesses.into_iter().map(|w| PersonName::parse(&w).unwrap()).collect(),
+                ).unwrap(),
             }
         }
     }

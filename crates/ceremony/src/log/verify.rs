@@ -10,7 +10,7 @@ use std::fs::File;
 use std::io::{self, BufRead, BufReader, Read};
 use std::path::Path;
 
-use super::line::{self, genesis_hash};
+use super::line::{self, genesis_hash, LogLine};
 use super::{lock, LogError, Problem};
 
 /// Longest line, newline included, that a writer writes and a reader accepts: it bounds
@@ -24,9 +24,12 @@ pub struct Verified {
     pub lines: u64,
     /// The last line's hash; the genesis hash for an empty log.
     pub head: String,
-    /// The format version its genesis names (3, or 2 for a log an earlier quorumctl wrote,
-    /// which is read and verified but never appended to).
+    /// The format version its genesis names (4, or 3 or 2 for a log an earlier quorumctl
+    /// wrote, which is read and verified but never appended to).
     pub format: u8,
+    /// The last line, which says how the newest ceremony ended and, from format 4 on, who
+    /// ran and watched it; `None` for an empty log.
+    pub last: Option<LogLine>,
 }
 
 /// Verifies the log at `path`; with `expect_head` (the head, or a prefix of at least 8 of its
@@ -53,7 +56,7 @@ pub fn verify(path: &Path, expect_head: Option<&str>) -> Result<Verified, LogErr
             problem,
         },
     })?;
-    let (lines, head, format) = (end.lines, end.head, end.format);
+    let (lines, head, format, last) = (end.lines, end.head, end.format, end.last);
     if let Some(expected) = expected {
         if !head.starts_with(&expected) {
             return Err(match end.found_at {
@@ -75,6 +78,7 @@ pub fn verify(path: &Path, expect_head: Option<&str>) -> Result<Verified, LogErr
         lines,
         head,
         format,
+        last,
     })
 }
 
@@ -115,6 +119,8 @@ pub(super) struct ChainEnd {
     pub(super) found_at: Option<u64>,
     /// The format version named by line 1's `prev` ([`line::FORMAT`] for an empty log).
     pub(super) format: u8,
+    /// The last line, when there is one.
+    pub(super) last: Option<LogLine>,
 }
 
 /// Walks the whole chain from the reader's start; notes where the hash `look_for` occurs.
@@ -126,6 +132,7 @@ pub(super) fn walk(source: impl Read, look_for: Option<&str>) -> Result<ChainEnd
     let mut found_at = matches(&head).then_some(0);
     let mut lines = 0u64;
     let mut format = line::FORMAT;
+    let mut last = None;
     loop {
         let number = lines + 1;
         let bad = |problem| WalkError::Bad(number, problem);
@@ -147,10 +154,33 @@ pub(super) fn walk(source: impl Read, look_for: Option<&str>) -> Result<ChainEnd
             };
             return Err(bad(problem));
         }
-        if number == 1 && parsed.prev == line::format_2_genesis_hash() {
-            // Format 2 lines are format 3 lines without the new outcomes: read on.
-            format = 2;
-            head = parsed.prev.clone();
+        if number == 1 {
+            // Format 3 lines are format 4 lines without the four keys of who wrote them;
+            // format 2 lines are format 3 lines without the new outcomes: read on.
+            let older = if parsed.prev == line::format_3_genesis_hash() {
+                Some(3)
+            } else if parsed.prev == line::format_2_genesis_hash() {
+                Some(2)
+            } else {
+                None
+            };
+            if let Some(older) = older {
+                format = older;
+                head = parsed.prev.clone();
+            }
+        }
+        match (format >= 4, parsed.provenance.is_some()) {
+            (true, false) => {
+                return Err(bad(Problem::Malformed(format!(
+                    "it lacks the keys operator, witnesses, tool and protocol that every line of a format {format} log has"
+                ))))
+            }
+            (false, true) => {
+                return Err(bad(Problem::Malformed(format!(
+                    "it has the keys operator, witnesses, tool and protocol, which no line of a format {format} log has"
+                ))))
+            }
+            _ => {}
         }
         if parsed.prev != head {
             if number == 1 && parsed.prev == line::old_genesis_hash() {
@@ -158,8 +188,9 @@ pub(super) fn walk(source: impl Read, look_for: Option<&str>) -> Result<ChainEnd
             }
             return Err(bad(Problem::Unlinked));
         }
-        head = parsed.hash;
+        head = parsed.hash.clone();
         lines = number;
+        last = Some(parsed);
         if found_at.is_none() && matches(&head) {
             found_at = Some(number);
         }
@@ -169,6 +200,7 @@ pub(super) fn walk(source: impl Read, look_for: Option<&str>) -> Result<ChainEnd
         head,
         found_at,
         format,
+        last,
     })
 }
 
@@ -446,29 +478,116 @@ mod tests {
         assert!(problem.to_string().contains("format 1"), "{problem}");
     }
 
+    /// Logs of formats 2 and 3 (no operator, witnesses or versions) verify, with their
+    /// format named, but nothing is appended to them and the file is left as it was.
     #[test]
-    fn a_format_2_log_still_verifies_but_is_not_appended_to() {
-        let (_d, path, _, _) = five();
-        let (first, hash) = line::build(
+    fn older_logs_still_verify_but_are_not_appended_to() {
+        for (format, genesis) in [
+            (2, line::format_2_genesis_hash()),
+            (3, line::format_3_genesis_hash()),
+        ] {
+            let (_d, path, _, _) = five();
+            let (first, hash) =
+                line::older_line(&entry("enroll", 1), 1, "2026-01-01T00:00:00Z", &genesis);
+            let (second, head) =
+                line::older_line(&entry("recover", 1), 2, "2026-01-01T00:01:00Z", &hash);
+            let text = format!("{first}{second}");
+            std::fs::write(&path, &text).unwrap();
+            let v = verify(&path, Some(&head[..8])).unwrap();
+            assert_eq!(
+                (v.lines, v.head.as_str(), v.format),
+                (2, head.as_str(), format)
+            );
+            assert_eq!(v.last.unwrap().provenance, None);
+            let appender = Log { path: path.clone() };
+            assert!(matches!(
+                appender.append(&entry("recover", 2)),
+                Err(LogError::OlderFormat { format: f, .. }) if f == format
+            ));
+            let e = Log::open(&path).unwrap_err();
+            assert!(
+                matches!(e, LogError::OlderFormat { format: f, .. } if f == format),
+                "{e}"
+            );
+            assert!(
+                e.to_string().contains(&format!("format {format} log")),
+                "{e}"
+            );
+            assert!(e.to_string().contains("still verifies"), "{e}");
+            assert_eq!(std::fs::read_to_string(&path).unwrap(), text);
+        }
+    }
+
+    /// A line without the format 4 keys in a format 4 log, or with them in a format 3 log,
+    /// is not a line of that log, even when it is chained right.
+    #[test]
+    fn lines_of_another_format_are_refused() {
+        let (_d, path, lines, head) = five();
+        let (older, _) = line::older_line(&entry("verify", 6), 6, "2026-01-01T00:00:00Z", &head);
+        std::fs::write(&path, lines.join("\n") + "\n" + &older).unwrap();
+        let (at, problem) = broken(&path);
+        assert_eq!(at, 6);
+        assert!(
+            matches!(&problem, Problem::Malformed(m) if m.contains("lacks the keys operator, witnesses, tool and protocol")),
+            "{problem}"
+        );
+
+        let (first, hash) = line::older_line(
             &entry("enroll", 1),
             1,
             "2026-01-01T00:00:00Z",
-            &line::format_2_genesis_hash(),
-        )
-        .unwrap();
-        std::fs::write(&path, &first).unwrap();
-        let v = verify(&path, None).unwrap();
-        assert_eq!((v.lines, v.head.as_str(), v.format), (1, hash.as_str(), 2));
-        let appender = Log { path: path.clone() };
+            &line::format_3_genesis_hash(),
+        );
+        let (newer, _) =
+            line::build(&entry("recover", 1), 2, "2026-01-01T00:01:00Z", &hash).unwrap();
+        std::fs::write(&path, format!("{first}{newer}")).unwrap();
+        let (at, problem) = broken(&path);
+        assert_eq!(at, 2);
+        assert!(
+            matches!(&problem, Problem::Malformed(m) if m.contains("which no line of a format 3 log has")),
+            "{problem}"
+        );
+    }
+
+    /// The last line comes back with the verdict, so `log verify` can say who ran the newest ceremony.
+    #[test]
+    fn the_last_line_tells_who_wrote_it() {
+        let (_d, path, _, head) = five();
+        let last = verify(&path, None).unwrap().last.unwrap();
+        assert_eq!((last.seq, last.hash.as_str()), (5, head.as_str()));
+        let who = last.provenance.unwrap();
+        assert_eq!(who.operator.as_deref(), Some("Ada Lovelace"));
+        assert_eq!(who.witnesses, ["Grace Hopper", "Édouard Lucas"]);
+        assert_eq!(
+            (who.tool.as_str(), who.protocol.as_str()),
+            ("quorumctl/0.1.0", "1.1")
+        );
+    }
+
+    /// A head as the minutes print it, in groups of four with spaces (or dashes), is
+    /// accepted whole or as a prefix of at least 8 digits.
+    #[test]
+    fn a_grouped_head_is_accepted() {
+        let (_d, path, _, head) = five();
+        let grouped = |digits: &str, sep: &str| {
+            digits
+                .as_bytes()
+                .chunks(4)
+                .map(|c| std::str::from_utf8(c).unwrap())
+                .collect::<Vec<_>>()
+                .join(sep)
+        };
+        for typed in [
+            grouped(&head, " "),
+            grouped(&head[..12], " "),
+            grouped(&head[..16], "-"),
+        ] {
+            assert_eq!(verify(&path, Some(&typed)).unwrap().head, head, "{typed}");
+        }
         assert!(matches!(
-            appender.append(&entry("recover", 2)),
-            Err(LogError::OlderFormat { format: 2, .. })
+            verify(&path, Some(&grouped(&head[..4], " "))),
+            Err(LogError::BadHead(_))
         ));
-        let e = Log::open(&path).unwrap_err();
-        assert!(matches!(e, LogError::OlderFormat { format: 2, .. }), "{e}");
-        assert!(e.to_string().contains("format 2 log"), "{e}");
-        assert!(e.to_string().contains("still verifies"), "{e}");
-        assert_eq!(std::fs::read_to_string(&path).unwrap(), first);
     }
 
     #[test]

@@ -31,6 +31,8 @@ pub const APPLET_AID: [u8; 9] = [0xF0, 0x51, 0x55, 0x4F, 0x52, 0x55, 0x4D, 0x01,
 pub const PACKAGE_AID: [u8; 8] = [0xF0, 0x51, 0x55, 0x4F, 0x52, 0x55, 0x4D, 0x01];
 /// Protocol major version this host speaks; a card with another major is refused.
 pub const PROTOCOL_MAJOR: u8 = 1;
+/// Protocol minor version this host speaks (1.1: key renewal), recorded in each log line.
+pub const PROTOCOL_MINOR: u8 = 1;
 
 /// CLA of the ISO commands (SELECT, VERIFY, CHANGE REFERENCE DATA, GET RESPONSE).
 pub const CLA_ISO: u8 = 0x00;

@@ -62,6 +62,7 @@ mod tests {
             capacity: 4096,
             fingerprint: Some("a1b2-c3d4-e5f6-0718".into()),
             set: None,
+            applet_protocol: None,
             openpgp: None,
             share_in_bundle: None,
         };
