@@ -564,9 +564,10 @@ pub struct PlanNewArgs {
     /// Number of cards needed to recover (n).
     #[arg(long, short = 'n', value_name = "N", value_parser = clap::value_parser!(u8).range(1..))]
     pub threshold: u8,
-    /// A custodian and their card: NAME=FINGERPRINT (as init and status show it), once per
-    /// custodian, in share order.
-    #[arg(long, value_name = "NAME=FINGERPRINT", required = true)]
+    /// A custodian and their card: FINGERPRINT=NAME as enroll's --name takes it (or
+    /// NAME=FINGERPRINT), the fingerprint as init and status show it; once per custodian,
+    /// in share order.
+    #[arg(long, value_name = "FINGERPRINT=NAME", required = true)]
     pub custodian: Vec<String>,
     /// Where the enrollment will write the bundle (default: LABEL.quorum.json).
     #[arg(long, value_name = "FILE")]

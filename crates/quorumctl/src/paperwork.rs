@@ -39,18 +39,31 @@ fn usage(text: String) -> (ExitStatus, String, Vec<String>) {
     (ExitStatus::Usage, text, Vec::new())
 }
 
+/// One `--custodian`: FINGERPRINT=NAME, the form enroll's `--name` takes, or
+/// NAME=FINGERPRINT; the side that is a card fingerprint tells them apart.
+fn planned_custodian(given: &str) -> Option<PlannedCustodian> {
+    let (card, name) = match crate::options::parse_one_name(given) {
+        (Some(card), name) => (card, name),
+        (None, _) => {
+            let (name, card) = given.split_once('=')?;
+            (card.to_owned(), name.to_owned())
+        }
+    };
+    let (name, card) = (name.trim(), card.trim());
+    (!name.is_empty() && !card.is_empty()).then(|| PlannedCustodian {
+        name: name.to_owned(),
+        card: card.to_owned(),
+    })
+}
+
 fn new(args: &PlanNewArgs, provenance: &Provenance, report: &mut Report) -> Outcome {
     let custodians = args
         .custodian
         .iter()
-        .map(|c| match c.split_once('=') {
-            Some((name, card)) if !name.trim().is_empty() => Ok(PlannedCustodian {
-                name: name.trim().to_owned(),
-                card: card.trim().to_owned(),
-            }),
-            _ => Err(usage(format!(
-                "--custodian {c:?}: write it as NAME=FINGERPRINT (the fingerprint as init and status show it); nothing was written"
-            ))),
+        .map(|c| {
+            planned_custodian(c).ok_or_else(|| usage(format!(
+                "--custodian {c:?}: write it as FINGERPRINT=NAME, as enroll's --name takes it, or NAME=FINGERPRINT (the fingerprint as init and status show it); nothing was written"
+            )))
         })
         .collect::<Result<Vec<_>, _>>()?;
     let mut plan = Plan::new(&args.label, args.threshold, custodians)
@@ -594,6 +607,19 @@ fn escape(text: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_custodian_is_fingerprint_equals_name_as_enroll_takes_it_or_the_other_way() {
+        for given in ["51d4-77cb-be13-c565=Alice", "Alice=51d4-77cb-be13-c565"] {
+            let c = planned_custodian(given).expect(given);
+            assert_eq!(
+                (c.name.as_str(), c.card.as_str()),
+                ("Alice", "51d4-77cb-be13-c565")
+            );
+        }
+        assert!(planned_custodian("Alice").is_none());
+        assert!(planned_custodian("=51d4-77cb-be13-c565").is_none());
+    }
 
     fn plan() -> Plan {
         let mut plan = Plan::new(
