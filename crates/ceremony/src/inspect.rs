@@ -482,6 +482,16 @@ mod tests {
     }
 
     #[test]
+    fn readers_are_listed_by_name_with_whether_they_have_a_keypad() {
+        let readers = MemoryReaders::new(&["Zeta 00", "Alpha 01", "Mid 02"]);
+        let listed = list_readers(&readers, false).unwrap();
+        let order: Vec<&str> = listed.iter().map(|r| r.reader.as_str()).collect();
+        assert_eq!(order, ["Alpha 01", "Mid 02", "Zeta 00"]);
+        // in-memory readers have no reader controls, so no keypad
+        assert!(listed.iter().all(|r| r.pinpad == Some(false)));
+    }
+
+    #[test]
     fn export_rebuilds_the_set_s_bundle_and_names_every_card_left_out() {
         let set = EnrolledSet::new(2, 2, "vault");
         let fresh = fresh_cards(1);
