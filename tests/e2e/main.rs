@@ -30,6 +30,7 @@ mod pin_lifecycle;
 mod pinpad;
 mod pinpad_ceremony;
 mod pinpad_smoke;
+mod plan;
 mod pulled;
 mod reshare;
 mod run;

@@ -39,6 +39,9 @@ pub struct EnrollRequest<'a> {
     pub label: &'a str,
     /// Custodian names by card fingerprint.
     pub names: &'a [(String, String)],
+    /// A plan's cards (fingerprints): any other card is refused before its PIN, and with
+    /// every reader in use the planned cards must all be present.
+    pub planned: Option<&'a [String]>,
     /// Where the cards come from.
     pub from: CardsFrom,
     /// How PINs reach the cards.
@@ -395,6 +398,15 @@ fn admit(
         }
     }
     let key = id.key.expect("a personalised card has a key");
+    if let Some(planned) = req.planned {
+        let fingerprint = key.fingerprint();
+        if !planned
+            .iter()
+            .any(|fp| fp.eq_ignore_ascii_case(&fingerprint))
+        {
+            return Err(rejected(&id, &mut p.card, &p.reader, Refusal::NotInPlan));
+        }
+    }
     Ok((key, id.room))
 }
 
@@ -513,6 +525,31 @@ fn check_plan(
     keys: &[CardKey],
     so_far: SoFar,
 ) -> Result<(), CeremonyError> {
+    if let Some(planned) = req.planned {
+        let missing: Vec<(String, String)> = planned
+            .iter()
+            .filter(|fp| {
+                !keys
+                    .iter()
+                    .any(|k| k.fingerprint().eq_ignore_ascii_case(fp))
+            })
+            .map(|fp| {
+                let name = req
+                    .names
+                    .iter()
+                    .find(|(f, _)| f.eq_ignore_ascii_case(fp))
+                    .map(|(_, n)| n.clone())
+                    .unwrap_or_default();
+                (fp.clone(), name)
+            })
+            .collect();
+        if !missing.is_empty() {
+            return Err(CeremonyError::EnrollPlan(PlanRefused::PlannedMissing {
+                missing,
+                so_far,
+            }));
+        }
+    }
     if let Some(count) = req.count {
         if keys.len() != usize::from(count) {
             return Err(CeremonyError::EnrollPlan(PlanRefused::SharesNotPresent {
@@ -1196,6 +1233,8 @@ pub enum Refusal {
     },
     /// It holds a set that may not be overwritten.
     NotReplaceable(Box<NotReplaceable>),
+    /// The ceremony follows a plan that does not name this card.
+    NotInPlan,
 }
 
 impl fmt::Display for Refusal {
@@ -1214,6 +1253,7 @@ impl fmt::Display for Refusal {
                 write!(f, "its record cannot be read: {problem}")
             }
             Refusal::NotReplaceable(why) => write!(f, "{why}"),
+            Refusal::NotInPlan => f.write_str("is not one of the planned cards"),
         }
     }
 }
@@ -1346,6 +1386,13 @@ pub enum PlanRefused {
         /// What had happened.
         so_far: SoFar,
     },
+    /// Cards the plan names are not among the cards present.
+    PlannedMissing {
+        /// Each missing card's fingerprint and its custodian's name.
+        missing: Vec<(String, String)>,
+        /// What had happened.
+        so_far: SoFar,
+    },
     /// A custodian name given for a card that is not among the cards.
     NameNotAmongCards {
         /// The fingerprint as given.
@@ -1373,6 +1420,11 @@ impl fmt::Display for PlanRefused {
                 f,
                 "a threshold of {threshold} needs at least {threshold} cards, but {present} personalised card(s) are present; insert more cards or lower the threshold; {so_far}"
             ),
+            PlanRefused::PlannedMissing { missing, so_far } => write!(
+                f,
+                "the set was NOT enrolled: the planned card(s) {} are not present; {so_far}",
+                missing_cards(missing)
+            ),
             PlanRefused::NameNotAmongCards { fingerprint, cards, so_far } => write!(
                 f,
                 "a custodian name is given for card {fingerprint}, but no card with fingerprint {fingerprint} is among the cards ({}); {so_far}",
@@ -1380,6 +1432,18 @@ impl fmt::Display for PlanRefused {
             ),
         }
     }
+}
+
+/// Planned cards as people know them: "Bob (card 0f0e-…)".
+pub fn missing_cards(missing: &[(String, String)]) -> String {
+    missing
+        .iter()
+        .map(|(fp, name)| match name.is_empty() {
+            true => format!("card {fp}"),
+            false => format!("{name} (card {fp})"),
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// What the check of a freshly written record found wrong.
@@ -1746,6 +1810,7 @@ mod tests {
             count: None,
             label: "root-ca",
             names: &[],
+            planned: None,
             from: CardsFrom::EveryReader {
                 put_back: Some(std::time::Duration::from_secs(1)),
             },

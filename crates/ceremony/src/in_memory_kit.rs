@@ -144,6 +144,7 @@ pub(crate) fn enroll_request<'a>(
         count: None,
         label,
         names: &[],
+        planned: None,
         from,
         pins: policy(source),
         trace: false,

@@ -258,8 +258,9 @@ pub struct EnrollArgs {
     #[arg(long)]
     pub stats: bool,
     /// Number of cards needed to recover (n), 1 to m (1 needs --allow-single-card).
-    #[arg(long, short = 'n', value_name = "N", value_parser = clap::value_parser!(u8).range(1..))]
-    pub threshold: u8,
+    #[arg(long, short = 'n', value_name = "N", value_parser = clap::value_parser!(u8).range(1..),
+          required_unless_present = "plan", conflicts_with = "plan")]
+    pub threshold: Option<u8>,
     /// Allow --threshold 1: any one card, with its PIN, recovers the master alone.
     #[arg(long)]
     pub allow_single_card: bool,
@@ -293,8 +294,17 @@ pub struct EnrollArgs {
     #[arg(long)]
     pub force: bool,
     /// Name of the set, stored on every card (for example "root-ca-2026").
-    #[arg(long, value_name = "TEXT")]
-    pub label: String,
+    #[arg(
+        long,
+        value_name = "TEXT",
+        required_unless_present = "plan",
+        conflicts_with = "plan"
+    )]
+    pub label: Option<String>,
+    /// Follow this plan file (`quorumctl plan new`): its label, threshold, custodians and
+    /// cards; a card it does not name is refused before its PIN is asked.
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["names", "shares"])]
+    pub plan: Option<PathBuf>,
     /// Custodian names, one per card: FINGERPRINT=NAME, repeated (default: "custodian K");
     /// add-card takes the same form, or NAME alone (it writes one card).
     #[arg(long = "name", value_name = "FINGERPRINT=NAME")]

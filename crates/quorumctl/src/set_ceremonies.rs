@@ -37,23 +37,46 @@ pub(crate) fn enroll_set(
     report: &mut Report,
 ) -> Result<(), Failure> {
     let stats = args.stats;
-    let names = parse_names(&args.names)?;
+    let plan = match &args.plan {
+        Some(path) => Some(
+            crate::paperwork::read_plan(path).map_err(|(_, message, _)| Failure::Usage(message))?,
+        ),
+        None => None,
+    };
+    let (label, threshold, names, shares) = match &plan {
+        Some(plan) => (
+            plan.label.clone(),
+            plan.threshold,
+            plan.names(),
+            Some(u8::try_from(plan.custodians.len()).expect("a plan names at most 255 custodians")),
+        ),
+        None => (
+            args.label
+                .clone()
+                .expect("clap requires --label without --plan"),
+            args.threshold
+                .expect("clap requires --threshold without --plan"),
+            parse_names(&args.names)?,
+            args.shares,
+        ),
+    };
+    let planned: Option<Vec<String>> = plan
+        .as_ref()
+        .map(|p| p.custodians.iter().map(|c| c.card.clone()).collect());
     let evidence = replace_evidence(cli, args.replace_unfinished)?;
-    require_count(&args.cards, args.shares, CountOf::Cards)?;
-    check_set_options(
-        &args.label,
-        &names,
-        args.threshold,
-        args.shares,
-        args.allow_single_card,
-    )?;
+    require_count(&args.cards, shares, CountOf::Cards)?;
+    check_set_options(&label, &names, threshold, shares, args.allow_single_card)?;
     if args.out.is_some() && args.generate.is_none() {
         return Err(Failure::Usage("--out is where a --generate'd secret goes; with --in or standard input you already hold the secret".to_owned()));
     }
     let bundle_path = args
         .bundle
         .clone()
-        .unwrap_or_else(|| default_bundle_path(&args.label));
+        .or_else(|| {
+            plan.as_ref()
+                .and_then(|p| p.bundle.as_ref().map(std::path::PathBuf::from))
+        })
+        .unwrap_or_else(|| default_bundle_path(&label));
     check_writable(&bundle_path, args.force)?;
     if let Some(out) = &args.out {
         check_writable(out, args.force)?;
@@ -101,9 +124,10 @@ pub(crate) fn enroll_set(
         let from = cards_from(&ctx, &args.cards)?;
         let request = EnrollRequest {
             master: &master,
-            threshold: args.threshold,
-            count: args.shares,
-            label: &args.label,
+            threshold,
+            count: shares,
+            label: &label,
+            planned: planned.as_deref(),
             names: &names,
             from,
             pins: pin_policy(&args.pins, pins.as_ref()),
@@ -160,8 +184,8 @@ pub(crate) fn enroll_set(
     }
     report.line(format!(
         "Enrolled set \"{}\" ({}-of-{}), id {}.",
-        args.label,
-        args.threshold,
+        label,
+        threshold,
         outcome.cards.len(),
         hex::encode(outcome.enrollment.set_id)
     ));

@@ -776,3 +776,68 @@ fn insert_prompts_name_the_custodians_still_needed() {
         "{said}"
     );
 }
+
+#[test]
+fn a_plan_is_followed_and_every_deviation_refused_before_any_pin() {
+    let cards = fresh_cards(3);
+    let stranger = fresh_cards(1);
+    let planned: Vec<String> = cards.iter().map(fingerprint).collect();
+    let names: Vec<(String, String)> = planned
+        .iter()
+        .zip(["Alice", "Bob", "Eve"])
+        .map(|(fp, n)| (fp.clone(), n.to_owned()))
+        .collect();
+    let pins = pin_file();
+    let planned_request = |from| {
+        let mut req = enroll_request(2, "vault", from, &pins);
+        req.names = &names;
+        req.count = Some(3);
+        req.planned = Some(&planned);
+        req
+    };
+    // A card the plan does not name, with every reader: refused, no PIN asked anywhere.
+    let with_stranger = [cards[0].clone(), stranger[0].clone(), cards[1].clone()];
+    let readers = MemoryReaders::with_cards(&with_stranger);
+    let e = run(&readers, &planned_request(every_reader()))
+        .0
+        .err()
+        .unwrap();
+    match &e {
+        CeremonyError::CardsRefused(rejections) => assert!(
+            rejections.iter().any(|r| matches!(
+                r,
+                Rejection::Refused { why: Refusal::NotInPlan, card, .. } if *card == fingerprint(&stranger[0])
+            )),
+            "{e}"
+        ),
+        other => panic!("{other}"),
+    }
+    assert_eq!(pin_checks(&with_stranger), 0);
+    // A planned card missing: named with its custodian, no PIN asked.
+    let readers = MemoryReaders::with_cards(&cards[..2]);
+    let e = run(&readers, &planned_request(every_reader()))
+        .0
+        .err()
+        .unwrap();
+    assert!(
+        matches!(
+            &e,
+            CeremonyError::EnrollPlan(PlanRefused::PlannedMissing { missing, so_far: SoFar::NoPinAsked })
+                if *missing == [(planned[2].clone(), "Eve".to_owned())]
+        ),
+        "{e}"
+    );
+    assert_eq!(pin_checks(&cards), 0);
+    // One reader: a stranger is turned away before its PIN, the planned cards are enrolled
+    // with the plan's names.
+    let readers = MemoryReaders::new(&["Pad"]);
+    readers.then_present_in_turn("Pad", &[&cards[0], &stranger[0], &cards[1], &cards[2]]);
+    readers.then_present_in_turn("Pad", &[&cards[0], &cards[1], &cards[2]]);
+    let outcome = run(&readers, &planned_request(one_reader("Pad")))
+        .0
+        .unwrap();
+    assert_written(&cards, &outcome);
+    assert_eq!(stranger[0].borrow().pin_checks(), 0);
+    let named: Vec<&str> = outcome.cards.iter().map(|c| c.name.as_str()).collect();
+    assert_eq!(named, ["Alice", "Bob", "Eve"]);
+}

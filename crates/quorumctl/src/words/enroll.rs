@@ -133,6 +133,7 @@ fn refusal(why: &Refusal) -> String {
         ),
         Refusal::RecordUnreadable { problem } => format!("its record cannot be read: {problem}"),
         Refusal::NotReplaceable(why) => not_replaceable(why),
+        Refusal::NotInPlan => "is not one of the plan's cards (take it out, or write the plan again with `quorumctl plan new`)".to_owned(),
     }
 }
 
@@ -180,6 +181,11 @@ fn plan(refused: &PlanRefused) -> String {
         ),
         PlanRefused::ThresholdAboveCards { threshold, present, so_far: s } => format!(
             "--threshold {threshold} needs at least {threshold} cards, but {present} personalised card(s) are present; insert more cards or lower the threshold; {}",
+            so_far(*s)
+        ),
+        PlanRefused::PlannedMissing { missing, so_far: s } => format!(
+            "the set was NOT enrolled: the plan's card(s) {} are not present; insert them (or bring them one by one with --reader or --any-reader); {}",
+            quorum_ceremony::enroll::missing_cards(missing),
             so_far(*s)
         ),
         PlanRefused::NameNotAmongCards { fingerprint: fp, cards, so_far: s } => format!(
@@ -335,6 +341,26 @@ mod tests {
         assert_eq!(
             bundle_needed(&[applet, openpgp]).unwrap(),
             "This set has 1 OpenPGP card(s) (0f0e-0d0c-0b0a-0908 \"Bob\"): they keep only their sealed share, and their public records are in this bundle alone. Keep copies of it with the minutes: recover, verify, add-card and reshare need it (--bundle FILE) whenever one of them takes part. The quorum cards of the set do not need it, and `quorumctl export-bundle` rebuilds it from any one of them."
+        );
+    }
+
+    #[test]
+    fn a_plan_deviation_names_the_cards_and_what_to_do() {
+        let e = CeremonyError::EnrollPlan(PlanRefused::PlannedMissing {
+            missing: vec![
+                ("0f0e-0d0c-0b0a-0908".into(), "Bob".into()),
+                ("a1b2-c3d4-e5f6-0718".into(), String::new()),
+            ],
+            so_far: SoFar::NoPinAsked,
+        });
+        assert_eq!(
+            crate::words::error_message(&e),
+            "the set was NOT enrolled: the plan's card(s) Bob (card 0f0e-0d0c-0b0a-0908), card a1b2-c3d4-e5f6-0718 are not present; insert them (or bring them one by one with --reader or --any-reader); no PIN was asked and nothing was written"
+        );
+        assert!(!e.to_string().contains("--"), "{e}");
+        assert_eq!(
+            refusal(&Refusal::NotInPlan),
+            "is not one of the plan's cards (take it out, or write the plan again with `quorumctl plan new`)"
         );
     }
 
