@@ -26,6 +26,17 @@ fn keyed_card_with_id(openpgp: &OpenPgp, reader: usize) -> (String, String) {
     (id, fp)
 }
 
+/// Two new keyed OpenPGP cards, in OpenPGP readers 0 and 1: each card's id and fingerprint,
+/// and the two fingerprints (for a PIN file).
+fn two_keyed_cards(openpgp: &OpenPgp) -> ([(String, String); 2], [String; 2]) {
+    let pgp = [
+        keyed_card_with_id(openpgp, 0),
+        keyed_card_with_id(openpgp, 1),
+    ];
+    let fps = [pgp[0].1.clone(), pgp[1].1.clone()];
+    (pgp, fps)
+}
+
 /// The `State:` line of the card in `reader`, as `quorumctl status` prints it.
 fn state_of(reader: &str) -> String {
     let status = text(&run_ok(&["status", "--reader", reader]).stdout);
@@ -164,11 +175,7 @@ fn a_reshare_with_any_reader_moves_a_set_onto_both_openpgp_cards_which_recover_a
 
     // The new set, 2-of-3: a fresh applet card and both OpenPGP cards; the second OpenPGP
     // card comes into its reader when quorumctl asks for a card.
-    let pgp = [
-        keyed_card_with_id(&openpgp, 0),
-        keyed_card_with_id(&openpgp, 1),
-    ];
-    let fps = [pgp[0].1.clone(), pgp[1].1.clone()];
+    let (pgp, fps) = two_keyed_cards(&openpgp);
     openpgp.remove(1);
     let pins = pins_for(&dir, "pins", &cards, &fps, USER_PIN);
     present(&farm, &[&old[0], &old[1], &fresh[0]]);
@@ -240,11 +247,7 @@ fn any_reader_enrolls_and_recovers_a_mixed_set_with_openpgp_cards_inserted_when_
     let _cleared = openpgp.cleared();
     let dir = scratch("pgp-modes-any");
     let applet: Vec<Custodian> = personalise(&farm, &dir, 2);
-    let pgp = [
-        keyed_card_with_id(&openpgp, 0),
-        keyed_card_with_id(&openpgp, 1),
-    ];
-    let fps = [pgp[0].1.clone(), pgp[1].1.clone()];
+    let (pgp, fps) = two_keyed_cards(&openpgp);
     openpgp.clear_all();
     let pins = pins_for(&dir, "pins", &applet, &fps, USER_PIN);
 
@@ -327,11 +330,7 @@ fn one_openpgp_reader_recovers_and_checks_a_mixed_set_with_its_openpgp_cards_swa
     let _cleared = openpgp.cleared();
     let dir = scratch("pgp-modes-one-reader");
     let applet: Vec<Custodian> = personalise(&farm, &dir, 1);
-    let pgp = [
-        keyed_card_with_id(&openpgp, 0),
-        keyed_card_with_id(&openpgp, 1),
-    ];
-    let fps = [pgp[0].1.clone(), pgp[1].1.clone()];
+    let (pgp, fps) = two_keyed_cards(&openpgp);
     let pins = pins_for(&dir, "pins", &applet, &fps, USER_PIN);
     let bundle = dir.join("one.quorum.json");
     let secret = enroll_present(&dir, "one-reader-mixed", "2", &pins, &bundle);
@@ -441,11 +440,7 @@ fn one_openpgp_reader_enrolls_and_reshares_an_openpgp_set_card_by_card() {
     let _cleared = openpgp.cleared();
     let dir = scratch("pgp-modes-one-reader-enroll");
     farm.clear_all();
-    let pgp = [
-        keyed_card_with_id(&openpgp, 0),
-        keyed_card_with_id(&openpgp, 1),
-    ];
-    let fps = [pgp[0].1.clone(), pgp[1].1.clone()];
+    let (pgp, fps) = two_keyed_cards(&openpgp);
     openpgp.clear_all();
     let pins = pins_for(&dir, "pins", &[], &fps, USER_PIN);
     let reader = openpgp.reader_name(1).to_owned();
@@ -513,10 +508,7 @@ fn one_openpgp_reader_enrolls_and_reshares_an_openpgp_set_card_by_card() {
     // A reshare through the one reader onto two fresh OpenPGP cards: the old cards' shares
     // opened, the fresh cards registered and written, the old cards' shares wiped.
     openpgp.clear_all();
-    let fresh = [
-        keyed_card_with_id(&openpgp, 0),
-        keyed_card_with_id(&openpgp, 1),
-    ];
+    let (fresh, _) = two_keyed_cards(&openpgp);
     openpgp.clear_all();
     let all_fps: Vec<String> = pgp.iter().chain(&fresh).map(|c| c.1.clone()).collect();
     let all_pins = pins_for(&dir, "all.pins", &[], &all_fps, USER_PIN);
