@@ -475,6 +475,65 @@ fn add_card_gives_a_fresh_openpgp_card_a_share_that_recovers_through_the_updated
     );
 }
 
+/// add-card in the swapping modes: OpenPGP cards open their shares in the quorum and a fresh
+/// OpenPGP card is the new card, through one reader and with cards inserted as they come.
+#[test]
+fn add_card_through_one_reader_and_any_reader_with_openpgp_cards_in_the_quorum() {
+    use crate::add_card::{add_card, AddCardRequest};
+    let set = MixedSet::new("vault");
+    let records = set.bundle_records();
+    let pins = pin_file();
+    let request = |from| AddCardRequest {
+        interrupt: &crate::Never,
+        base: &records[0],
+        bundle_records: &records,
+        new_card: None,
+        name: Some("Dora"),
+        from,
+        pins: policy(&pins),
+        trace: false,
+    };
+    // One reader: two OpenPGP cards and an applet card open the quorum, then the new card.
+    let new = keyed_openpgp();
+    let readers = MemoryReaders::new(&["Pad"]);
+    readers.then_present_in_turn(
+        "Pad",
+        &[
+            &set.openpgp[0] as &dyn Insertable,
+            &set.applets[0],
+            &set.openpgp[1],
+            &new,
+        ],
+    );
+    let mut said = Said::default();
+    let report = add_card(&readers, &request(one_reader("Pad")), &mut said)
+        .unwrap_or_else(|e| panic!("{e}\n{said}"));
+    assert_eq!(report.reader, "Pad");
+    assert_eq!(
+        new.borrow().private_use(0x0101),
+        QuorumHeader::for_record(&report.card.record).encode()
+    );
+    assert_eq!(
+        set.openpgp[0].borrow().count(INS_PSO),
+        1,
+        "blinded DECIPHER once"
+    );
+    // Any reader: an applet card present, the others inserted as asked, the new card last.
+    let other = keyed_openpgp();
+    let readers = MemoryReaders::new(&["A", "B", "C"]);
+    readers.insert("A", &set.applets[1]);
+    readers
+        .then_insert("B", &set.openpgp[1])
+        .then_insert("C", &set.applets[2])
+        .then_remove("B")
+        .then_insert("B", &other);
+    let mut said = Said::default();
+    let report = add_card(&readers, &request(any_reader()), &mut said)
+        .unwrap_or_else(|e| panic!("{e}\n{said}"));
+    assert_eq!(report.reader, "B");
+    assert_eq!(other.borrow().private_use(0x0103), &report.card.sealed[..]);
+}
+
 // ---- reshare ----
 
 mod reshare {
