@@ -44,6 +44,41 @@ pub(crate) fn policy(source: &dyn PinProvider) -> PinPolicy<'_> {
     }
 }
 
+/// A PIN table from PIN-file lines (`FINGERPRINT PIN`, or a PIN for every card).
+pub(crate) fn pin_table(lines: &[String]) -> PinTable {
+    PinTable::parse(lines.join("\n").as_bytes(), crate::pins::tests::test_file()).unwrap()
+}
+
+/// A recovery anchored by `anchor`, cards as `from` brings them, PINs from `pins`.
+pub(crate) fn recover_request(
+    anchor: crate::recover::Anchor,
+    from: CardsFrom,
+    pins: &dyn PinProvider,
+) -> crate::recover::RecoverRequest<'_> {
+    crate::recover::RecoverRequest {
+        fits: None,
+        interrupt: &crate::Never,
+        anchor,
+        from,
+        pins: policy(pins),
+        trace: false,
+        stats: false,
+    }
+}
+
+/// Runs a recovery against `readers` and keeps what it told.
+pub(crate) fn run_recover(
+    readers: &MemoryReaders,
+    req: &crate::recover::RecoverRequest<'_>,
+) -> (
+    Result<crate::recover::Recovered, crate::CeremonyError>,
+    Said,
+) {
+    let mut said = Said::default();
+    let result = crate::recover::recover(readers, req, &mut said);
+    (result, said)
+}
+
 /// Every card in a reader; a card pulled out is not waited for (nobody puts it back).
 pub(crate) fn every_reader() -> CardsFrom {
     CardsFrom::EveryReader {

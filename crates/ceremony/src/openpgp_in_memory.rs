@@ -11,9 +11,8 @@ use quorum_protocol::openpgp::{QuorumHeader, HEADER_LEN};
 
 use crate::in_memory_kit::*;
 use crate::pins::tests::Typed;
-use crate::pins::PinProvider;
 use crate::progress::Event;
-use crate::recover::{recover, Anchor, RecoverRequest, Recovered, Stopped};
+use crate::recover::{Anchor, Recovered, Stopped};
 use crate::share::{Note, Refused, SeenCard, Skip};
 use crate::{CardsFrom, CeremonyError};
 
@@ -28,27 +27,6 @@ fn bundle_anchor(bundle: &Bundle) -> Anchor {
         newest: bundle.newest_record().unwrap(),
         records: bundle.decoded_records().unwrap(),
     }
-}
-
-fn recover_request(anchor: Anchor, from: CardsFrom, pins: &dyn PinProvider) -> RecoverRequest<'_> {
-    RecoverRequest {
-        fits: None,
-        interrupt: &crate::Never,
-        anchor,
-        from,
-        pins: policy(pins),
-        trace: false,
-        stats: false,
-    }
-}
-
-fn run_recover(
-    readers: &MemoryReaders,
-    req: &RecoverRequest<'_>,
-) -> (Result<Recovered, CeremonyError>, Said) {
-    let mut said = Said::default();
-    let result = recover(readers, req, &mut said);
-    (result, said)
 }
 
 /// Recovers with the PIN file from the cards in `readers`, as `from` brings them.
@@ -672,9 +650,7 @@ fn a_pin_table_gives_openpgp_cards_their_own_pin_by_quorums_fingerprint() {
             .iter()
             .map(|c| format!("{} {PIN}", openpgp_key(c).fingerprint())),
     );
-    let table =
-        crate::pins::PinTable::parse(lines.join("\n").as_bytes(), crate::pins::tests::test_file())
-            .unwrap();
+    let table = pin_table(&lines);
     let cards = vec![
         set.openpgp[0].held(),
         set.applets[0].held(),
@@ -713,11 +689,7 @@ fn an_openpgp_card_with_a_passphrase_user_pin_recovers_with_the_applet_cards() {
     for extra in [own_line, PASSPHRASE.to_owned()] {
         let mut lines = applet_lines.clone();
         lines.push(extra);
-        let table = crate::pins::PinTable::parse(
-            lines.join("\n").as_bytes(),
-            crate::pins::tests::test_file(),
-        )
-        .unwrap();
+        let table = pin_table(&lines);
         let cards = vec![
             set.applets[0].held(),
             set.openpgp[0].held(),
@@ -750,8 +722,7 @@ fn an_openpgp_card_with_a_passphrase_user_pin_recovers_with_the_applet_cards() {
 #[test]
 fn a_passphrase_for_an_applet_card_is_refused_before_its_card_is_asked() {
     let set = MixedSet::new("vault");
-    let table =
-        crate::pins::PinTable::parse(b"tr0ub4dor\n", crate::pins::tests::test_file()).unwrap();
+    let table = pin_table(&["tr0ub4dor".to_owned()]);
     let cards: Vec<_> = set.applets.iter().map(Insertable::held).collect();
     let readers = MemoryReaders::with_cards(&cards);
     let (result, said) = run_recover(

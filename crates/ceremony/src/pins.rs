@@ -478,7 +478,7 @@ fn file_pin(field: &[u8]) -> Result<Pin, FormatProblem> {
 }
 
 /// `a1b2-c3d4-e5f6-0718` in lower case, or `None` if the text is not a fingerprint.
-fn normalise_fingerprint(text: &[u8]) -> Option<String> {
+pub(crate) fn normalise_fingerprint(text: &[u8]) -> Option<String> {
     let groups: Vec<&[u8]> = text.split(|&b| b == b'-').collect();
     let well_formed = groups.len() == 4
         && groups

@@ -204,7 +204,7 @@ impl Plan {
         }
         let (mut cards, mut names) = (HashSet::new(), HashSet::new());
         for c in &self.custodians {
-            if !is_fingerprint(&c.card) {
+            if crate::pins::normalise_fingerprint(c.card.as_bytes()).is_none() {
                 return Err(PlanError::Fingerprint {
                     name: c.name.clone(),
                     card: c.card.clone(),
@@ -273,15 +273,6 @@ impl Plan {
                 .collect(),
         }
     }
-}
-
-/// Whether `text` is a card fingerprint as quorum prints it (four groups of four hex digits).
-fn is_fingerprint(text: &str) -> bool {
-    let groups: Vec<&str> = text.split('-').collect();
-    groups.len() == 4
-        && groups
-            .iter()
-            .all(|g| g.len() == 4 && g.bytes().all(|b| b.is_ascii_hexdigit()))
 }
 
 #[cfg(test)]

@@ -409,8 +409,8 @@ impl Runbook {
             record: match done {
                 Some(s) => vec![
                     format!("set id: {}", s.set_id),
-                    format!("set digest: {}", grouped(&s.set_digest)),
-                    format!("key check: {}", grouped(&s.key_check)),
+                    format!("set digest: {}", crate::words::log::grouped(&s.set_digest)),
+                    format!("key check: {}", crate::words::log::grouped(&s.key_check)),
                     format!("log head after: {BLANK}"),
                 ],
                 None => vec![
@@ -587,15 +587,6 @@ impl Runbook {
     }
 }
 
-/// Hex in groups of four, as people read values aloud and compare them.
-fn grouped(hex: &str) -> String {
-    hex.as_bytes()
-        .chunks(4)
-        .map(|c| String::from_utf8_lossy(c).into_owned())
-        .collect::<Vec<_>>()
-        .join(" ")
-}
-
 /// Text made safe inside HTML.
 fn escape(text: &str) -> String {
     text.replace('&', "&amp;")
@@ -692,10 +683,5 @@ mod tests {
             words,
             "the cards present are not the planned ones: not in the plan: card ffff-0000-1111-2222 (take it out, or write the plan again); planned but not present: Bob <b> (card 0f0e-0d0c-0b0a-0908), Eve (card a1b2-c3d4-e5f6-0718); nothing was done"
         );
-    }
-
-    #[test]
-    fn values_are_grouped_for_reading_aloud() {
-        assert_eq!(grouped("0123456789abcdef"), "0123 4567 89ab cdef");
     }
 }

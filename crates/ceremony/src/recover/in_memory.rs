@@ -7,32 +7,11 @@ use quorum_protocol::sharing::RecoverError;
 
 use super::*;
 use crate::in_memory_kit::*;
+use crate::in_memory_kit::{recover_request as request, run_recover as run};
 use crate::pins::tests::Typed;
-use crate::pins::PinProvider;
 use crate::presence::{Told as Present, Wanted};
 use crate::progress::Event;
 use crate::share::{Note, Skip};
-
-fn request(anchor: Anchor, from: CardsFrom, pins: &dyn PinProvider) -> RecoverRequest<'_> {
-    RecoverRequest {
-        fits: None,
-        interrupt: &crate::Never,
-        anchor,
-        from,
-        pins: policy(pins),
-        trace: false,
-        stats: false,
-    }
-}
-
-fn run(
-    readers: &MemoryReaders,
-    req: &RecoverRequest<'_>,
-) -> (Result<Recovered, CeremonyError>, Said) {
-    let mut said = Said::default();
-    let result = recover(readers, req, &mut said);
-    (result, said)
-}
 
 /// The cards said to be used or skipped, in order.
 fn seen(said: &Said) -> Vec<&SeenCard> {
