@@ -9,6 +9,7 @@ mod bad_input;
 mod core;
 mod cut;
 mod dh_cross;
+mod dry_run;
 mod early;
 mod farm;
 mod farm_smoke;

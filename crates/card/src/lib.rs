@@ -8,6 +8,7 @@
 //! - [`custodian`]: the [`custodian::CustodianCard`] trait ceremonies hold cards by;
 //! - [`openpgp`]: a stock OpenPGP card (cv25519) as a custodian card (apdu-spec/openpgp.md);
 //! - [`kind`]: which kind of custodian card is in a reader;
+//! - [`read_only`]: the card a dry run holds, which refuses every command that changes it;
 //! - `memory` (feature `testkit`): in-memory cards and readers that run the applet protocol,
 //!   and an in-memory OpenPGP card.
 
@@ -18,5 +19,6 @@ pub mod kind;
 #[cfg(any(test, feature = "testkit"))]
 pub mod memory;
 pub mod openpgp;
+pub mod read_only;
 pub mod readers;
 pub mod transport;

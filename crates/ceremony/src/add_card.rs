@@ -19,12 +19,16 @@ use quorum_protocol::crypto::CardKey;
 use quorum_protocol::record::PublicRecord;
 use quorum_protocol::sharing::{self, check_same_set, EnrolledCard, NewCustodian, OpenedShare};
 
+use super::dry_run::{
+    cards_present, pin_plan, planned, DryRun, Needed, Part, StillNeeded, Unchecked,
+};
 use super::enroll::{check_fits, write_redoing};
 use super::pin_step::{verify_pin, Verified};
 use super::pins::PinFor;
 use super::presence::Presented;
 use super::share::{
-    open_member, read_member, LeftTheReader, Note, Refusal, Refused, SeenCard, Skip, Unusable, Who,
+    custodian_name, open_member, read_member, LeftTheReader, Member, Note, Refusal, Refused,
+    SeenCard, Skip, Unusable, Who,
 };
 use super::{identify, CardsFrom, CeremonyError, PinPolicy, Presenter};
 
@@ -388,6 +392,19 @@ fn open_quorum_member(
     out: &mut dyn Progress,
 ) -> Result<OpenedShare, Refusal> {
     let member = read_member(&mut p.card)?;
+    let opened: Vec<u8> = shares.iter().map(|s| s.index()).collect();
+    check_quorum_member(req, &member, &opened, quorum_done)?;
+    open_member(&mut p.card, &member, &req.pins, &p.reader, out)
+}
+
+/// Whether a card of the set may open its share now: of the published set, not newer than
+/// the bundle, agreeing with it, not opened already, and the quorum not complete.
+fn check_quorum_member(
+    req: &AddCardRequest<'_>,
+    member: &Member,
+    opened: &[u8],
+    quorum_done: bool,
+) -> Result<(), Refusal> {
     let base = req.base;
     let who = member.who.clone();
     if member.record.set_id != base.set_id {
@@ -424,10 +441,133 @@ fn open_quorum_member(
             },
         ));
     }
-    if shares.iter().any(|s| s.index() == member.record.index) {
+    if opened.contains(&member.record.index) {
         return Err(Refusal::new(who, Refused::AlreadyOpened));
     }
-    open_member(&mut p.card, &member, &req.pins, &p.reader, out)
+    Ok(())
+}
+
+/// The dry run of [`add_card`]: the cards in the readers now judged as the real run judges
+/// them (which would open a share, which is the new card, which would be left out), and
+/// what it would still ask for. With every reader, a quorum or new card missing, or two
+/// possible new cards, is the real run's error. No PIN is asked, nothing is written.
+pub fn dry_run(ctx: &dyn Readers, req: &AddCardRequest<'_>) -> Result<DryRun, CeremonyError> {
+    let base = req.base;
+    let need = usize::from(base.threshold);
+    let records = RecordSource::from_records(req.bundle_records)?;
+    let presented = cards_present(ctx, &req.from, req.trace, &records)?;
+    let swapping = matches!(req.from, CardsFrom::OneReader { .. });
+    let mut opened: Vec<u8> = Vec::new();
+    let mut new_card: Option<String> = None;
+    let mut cards = Vec::new();
+    for mut p in presented {
+        let reader = p.reader.clone();
+        let refused = |card: Option<String>, why: String| {
+            planned(&reader, card, None, Part::Refused { why }, None)
+        };
+        let id = match identify(&mut p.card, &reader) {
+            Ok(id) => id,
+            Err(e) => {
+                cards.push(refused(None, e.to_string()));
+                continue;
+            }
+        };
+        let fingerprint = id.key.map(|k| k.fingerprint());
+        if id.status.blocked {
+            cards.push(refused(fingerprint, Unusable::Blocked.to_string()));
+            continue;
+        }
+        match id.status.state {
+            LifeCycle::Blank => cards.push(refused(None, Unusable::Blank.to_string())),
+            LifeCycle::Personalised => {
+                let fp = fingerprint.expect("a personalised card has a key");
+                if let Some(wanted) = req.new_card.filter(|w| !w.eq_ignore_ascii_case(&fp)) {
+                    let why = Refused::NotTheNewCard(wanted.to_owned()).to_string();
+                    cards.push(refused(Some(fp), why));
+                    continue;
+                }
+                if let Some(first) = &new_card {
+                    return Err(Stopped::TwoNewCards {
+                        first: first.clone(),
+                        second: fp,
+                    }
+                    .into());
+                }
+                if swapping && opened.len() < need {
+                    let why = Refused::NotUsable(Unusable::NotInSetYet).to_string();
+                    cards.push(refused(Some(fp), why));
+                    continue;
+                }
+                let who = PinFor::card(&fp, &reader).named(req.name);
+                let pin = pin_plan(p.card.as_mut(), &req.pins, &who)?;
+                let name = req.name.map(str::to_owned);
+                cards.push(planned(
+                    &reader,
+                    Some(fp.clone()),
+                    name,
+                    Part::NewCard,
+                    Some(pin),
+                ));
+                new_card = Some(fp);
+            }
+            LifeCycle::Enrolled => {
+                let checked = read_member(p.card.as_mut()).and_then(|member| {
+                    check_quorum_member(req, &member, &opened, opened.len() >= need)
+                        .map(|()| member)
+                });
+                match checked {
+                    Ok(member) => {
+                        let fp = member.fingerprint();
+                        let name = custodian_name(&member.record).map(str::to_owned);
+                        let who = PinFor::card(&fp, &reader).named(name.as_deref());
+                        let pin = pin_plan(p.card.as_mut(), &req.pins, &who)?;
+                        let part = Part::OpensShare {
+                            index: member.record.index,
+                        };
+                        cards.push(planned(&reader, Some(fp), name, part, Some(pin)));
+                        opened.push(member.record.index);
+                    }
+                    Err(Refusal {
+                        who,
+                        reason: Refused::QuorumComplete,
+                    }) => cards.push(planned(
+                        &reader,
+                        who.fingerprint,
+                        None,
+                        Part::NotNeeded,
+                        None,
+                    )),
+                    Err(Refusal { who, reason }) => {
+                        cards.push(refused(who.fingerprint, reason.to_string()));
+                    }
+                }
+            }
+        }
+    }
+    let still_needed = if opened.len() < need {
+        Some(StillNeeded {
+            cards: need - opened.len(),
+            any_of: crate::share::not_yet_opened(base, &opened),
+            role: Needed::Quorum,
+        })
+    } else if new_card.is_none() {
+        Some(StillNeeded {
+            cards: 1,
+            any_of: req.name.map(str::to_owned).into_iter().collect(),
+            role: Needed::NewCard,
+        })
+    } else {
+        None
+    };
+    let mut unchecked = vec![Unchecked::Pins];
+    if still_needed.is_some() {
+        unchecked.push(Unchecked::CardsToCome);
+    }
+    Ok(DryRun {
+        cards,
+        still_needed,
+        unchecked,
+    })
 }
 
 /// Computes the new card's record from the quorum, then writes, reads back and opens it.

@@ -20,12 +20,16 @@ use quorum_protocol::crypto::{CardKey, KeyCheck};
 use quorum_protocol::record::PublicRecord;
 use quorum_protocol::sharing::{self, EnrolledCard, Enrollment, NewCustodian};
 
+use super::dry_run::{
+    cards_present, one_by_one, pin_plan, planned, DryRun, Needed, Part, StillNeeded, Unchecked,
+};
 use super::log::{Evidence, Fingerprint, Verdict};
 use super::pin_step::{reverify, verify_pin, Verified};
 use super::pins::PinFor;
 use super::presence::{Presented, Recalled};
 use super::share::{custodian_label, LeftTheReader};
 use super::{identify, CardsFrom, CeremonyError, Identity, Journal, PinPolicy, Presenter, Room};
+use quorum_card::openpgp::RecordSource;
 
 /// What the administrator asked for.
 pub struct EnrollRequest<'a> {
@@ -141,6 +145,122 @@ pub fn enroll(
     };
     let cards = write_cards(&mut presenter, &mut phase, registered, out)?;
     Ok(EnrollOutcome { enrollment, cards })
+}
+
+/// The dry run of [`enroll`]: the cards in the readers now admitted as the real run admits
+/// them (with every reader, a refusal or a plan they cannot make is the real run's error);
+/// once all `m` cards are known, the set is split from a stand-in secret of `master_len`
+/// zero bytes (never the secret) to check that each record fits its card. No PIN is asked,
+/// nothing is written, nothing is logged.
+pub fn dry_run(
+    ctx: &dyn Readers,
+    req: &EnrollRequest<'_>,
+    master_len: Option<usize>,
+    out: &mut dyn Progress,
+) -> Result<DryRun, CeremonyError> {
+    check_threshold(req.threshold, req.count)?;
+    let presented = cards_present(ctx, &req.from, req.trace, &RecordSource::new())?;
+    let whole = !one_by_one(&req.from);
+    let count = match (req.count, whole) {
+        (Some(count), _) => usize::from(count),
+        (None, true) => presented.len(),
+        (None, false) => return Err(CeremonyError::CountNeeded(CountOf::Cards)),
+    };
+    let mut taken: Vec<CardKey> = Vec::new();
+    let mut admitted: Vec<(Presented, CardKey, Room)> = Vec::new();
+    let mut problems = Vec::new();
+    let mut cards = Vec::new();
+    for mut p in presented {
+        if !whole && admitted.len() == count {
+            cards.push(planned(&p.reader, None, None, Part::NotNeeded, None));
+            continue;
+        }
+        match admit(&mut p, req, &taken, out) {
+            Ok((key, room)) => {
+                taken.push(key);
+                admitted.push((p, key, room));
+            }
+            Err(rejection) => {
+                let why = rejection.to_string();
+                cards.push(planned(&p.reader, None, None, Part::Refused { why }, None));
+                problems.push(rejection);
+            }
+        }
+    }
+    if whole {
+        if !problems.is_empty() {
+            return Err(CeremonyError::CardsRefused(problems));
+        }
+        check_plan(req, &taken, SoFar::NoPinAsked)?;
+    }
+    let complete = admitted.len() == count;
+    let mut unchecked = vec![Unchecked::Pins];
+    let sizes: Vec<Option<(u8, (usize, u16))>> = match (complete, master_len) {
+        (true, Some(len)) => {
+            let custodians: Vec<NewCustodian> = admitted
+                .iter()
+                .enumerate()
+                .map(|(i, (_, key, _))| NewCustodian {
+                    card_key: *key,
+                    name: name_for(req.names, key, i + 1),
+                })
+                .collect();
+            let stand_in = vec![0u8; len];
+            let enrollment =
+                sharing::enroll(&stand_in, req.threshold, req.label, &custodians, &mut OsRng)?;
+            let mut sizes = Vec::new();
+            for ((_, key, room), card) in admitted.iter().zip(&enrollment.cards) {
+                check_fits(key, *room, card)?;
+                sizes.push(Some((
+                    card.index(),
+                    room.need_and_have(card.public.len(), card.sealed.len()),
+                )));
+            }
+            sizes
+        }
+        (true, None) => {
+            unchecked.push(Unchecked::RecordSizes);
+            vec![None; admitted.len()]
+        }
+        (false, _) => vec![None; admitted.len()],
+    };
+    for ((mut p, key, room), size) in admitted.into_iter().zip(sizes) {
+        let fingerprint = key.fingerprint();
+        let name = given_name(req.names, &key);
+        let who = PinFor::card(&fingerprint, &p.reader).named(name);
+        let pin = pin_plan(p.card.as_mut(), &req.pins, &who)?;
+        let part = Part::NewShare {
+            index: size.map(|(index, _)| index),
+            size: size.map(|(_, size)| size),
+            record_in_bundle: matches!(room, Room::HeaderAndSealed(_)),
+            reused: false,
+        };
+        let name = name.map(str::to_owned);
+        cards.push(planned(&p.reader, Some(fingerprint), name, part, Some(pin)));
+    }
+    cards.sort_by(|a, b| a.reader.cmp(&b.reader));
+    let still_needed = (!complete).then(|| {
+        unchecked.push(Unchecked::CardsToCome);
+        StillNeeded {
+            cards: count - taken.len().min(count),
+            any_of: req
+                .names
+                .iter()
+                .filter(|(fp, _)| {
+                    !taken
+                        .iter()
+                        .any(|k| k.fingerprint().eq_ignore_ascii_case(fp))
+                })
+                .map(|(_, name)| name.clone())
+                .collect(),
+            role: Needed::Custodians,
+        }
+    });
+    Ok(DryRun {
+        cards,
+        still_needed,
+        unchecked,
+    })
 }
 
 /// Refuses, before any card is asked for a PIN, a threshold no set of these cards can have:

@@ -10,7 +10,10 @@ use quorum_protocol::apdu::LifeCycle;
 use quorum_protocol::crypto::CardKey;
 use quorum_protocol::pin::RetryLimit;
 
+use super::dry_run::{read_only, DryRun, Part, Planned, Unchecked};
+use super::pins::{PinEntry, PinFor, PinSourceError};
 use super::{identify_selected, pin_step, presence::open_card, CeremonyError, PinPolicy};
+use quorum_protocol::pin::PinRule;
 
 pub mod openpgp;
 
@@ -89,6 +92,82 @@ pub fn init_card(
     personalise(card.as_mut(), id, reader, limit, pins, out).map(Done::Applet)
 }
 
+/// The dry run of [`init_card`]: the card's kind and state checked, and what init would do
+/// to it (with which PIN path); nothing is asked, generated or written.
+pub fn dry_run(
+    ctx: &dyn Readers,
+    reader: &str,
+    request: Request<'_>,
+    pins: &PinPolicy<'_>,
+    trace: bool,
+) -> Result<DryRun, CeremonyError> {
+    let mut card = read_only(open_card(ctx, reader, trace)?);
+    let selected = card.select();
+    if card.openpgp_keys().is_some() {
+        if request.retry_limit.is_some() {
+            return Err(CeremonyError::InitRefused {
+                card: None,
+                reader: reader.to_owned(),
+                why: Refusal::RetryLimitOnOpenPgp,
+            });
+        }
+        return openpgp::dry_run(card.as_mut(), reader, &request.openpgp, pins);
+    }
+    let select = selected.map_err(|e| CeremonyError::card(reader, e))?;
+    let id = identify_selected(card.as_mut(), select, reader)?;
+    if request.openpgp.any_given() {
+        return Err(CeremonyError::InitRefused {
+            card: id.key.map(|k| k.fingerprint()),
+            reader: reader.to_owned(),
+            why: Refusal::OpenPgpOptionsOnApplet,
+        });
+    }
+    check_blank(&id, reader)?;
+    let limit = request.retry_limit.unwrap_or(request.default_retry_limit);
+    let pinpad = card.pinpad().map_err(|e| CeremonyError::card(reader, e))?;
+    let entry = PinEntry::choose(pinpad, pins.no_pinpad, pins.source);
+    let mut unchecked = Vec::new();
+    match &entry {
+        PinEntry::Host { source, .. } if !source.interactive() => {
+            let blank = PinFor {
+                custodian: None,
+                fingerprint: None,
+                reader,
+            };
+            let pin = source.new_pin(&blank, PinRule::Applet)?;
+            pin.applet_block().map_err(PinSourceError::Rule)?;
+        }
+        _ => unchecked.push(Unchecked::NewPin),
+    }
+    Ok(DryRun {
+        cards: vec![Planned {
+            reader: reader.to_owned(),
+            card: None,
+            custodian: None,
+            part: Part::Personalise {
+                retry_limit: limit.get(),
+            },
+            pin: Some(entry.path()),
+        }],
+        still_needed: None,
+        unchecked,
+    })
+}
+
+/// Refuses a card that is not blank: a card is initialised once.
+fn check_blank(id: &super::Identity, reader: &str) -> Result<(), CeremonyError> {
+    if id.status.state != LifeCycle::Blank {
+        return Err(CeremonyError::InitRefused {
+            card: id.key.map(|k| k.fingerprint()),
+            reader: reader.to_owned(),
+            why: Refusal::AlreadyPersonalised {
+                state: id.status.state.name(),
+            },
+        });
+    }
+    Ok(())
+}
+
 /// A personalised card, as the custodian should note it.
 #[derive(Debug, Clone)]
 pub struct Initialised {
@@ -124,15 +203,7 @@ fn personalise(
     pins: &PinPolicy<'_>,
     out: &mut dyn Progress,
 ) -> Result<Initialised, CeremonyError> {
-    if id.status.state != LifeCycle::Blank {
-        return Err(CeremonyError::InitRefused {
-            card: id.key.map(|k| k.fingerprint()),
-            reader: reader.to_owned(),
-            why: Refusal::AlreadyPersonalised {
-                state: id.status.state.name(),
-            },
-        });
-    }
+    check_blank(&id, reader)?;
     out.tell(Event::Init(Told::Personalising {
         reader: reader.to_owned(),
         retry_limit: retry_limit.get(),

@@ -8,6 +8,7 @@
 pub mod add_card;
 pub mod bundle_file;
 pub mod change_pin;
+pub mod dry_run;
 pub mod enroll;
 #[cfg(test)]
 mod in_memory_kit;

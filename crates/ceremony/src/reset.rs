@@ -7,7 +7,9 @@ use crate::progress::{Event, Progress};
 use quorum_card::readers::Readers;
 use quorum_protocol::apdu::LifeCycle;
 
+use super::dry_run::{DryRun, Part, Planned};
 use super::inspect::{summarize, CardSummary};
+use super::share::real_name;
 use super::share::LeftTheReader;
 use super::{presence::open_card, CeremonyError};
 
@@ -92,6 +94,52 @@ pub fn reset_card(
         return Err(stopped(Stop::NotBlankAfter));
     }
     Ok(ResetDone { before })
+}
+
+/// The dry run of [`reset_card`]: the card shown, a blank one refused, and a confirmation
+/// given up front checked against it; nothing is erased.
+pub fn dry_run(
+    ctx: &dyn Readers,
+    reader: &str,
+    confirm: Option<&str>,
+    trace: bool,
+) -> Result<DryRun, CeremonyError> {
+    let before = summarize(ctx, reader, trace)?;
+    let stopped = |why| CeremonyError::ResetStopped {
+        card: before.fingerprint.clone(),
+        reader: reader.to_owned(),
+        why,
+    };
+    let Some(fingerprint) = before.fingerprint.clone() else {
+        return Err(stopped(Stop::AlreadyBlank));
+    };
+    if let Some(typed) = confirm {
+        if !same_fingerprint(typed, &fingerprint) {
+            return Err(stopped(Stop::NotConfirmed {
+                typed: typed.trim().to_owned(),
+            }));
+        }
+    }
+    let share = before
+        .set
+        .clone()
+        .filter(|_| before.state == LifeCycle::Enrolled);
+    Ok(DryRun {
+        cards: vec![Planned {
+            reader: reader.to_owned(),
+            card: Some(fingerprint),
+            custodian: share
+                .as_ref()
+                .and_then(|s| real_name(&s.custodian).map(str::to_owned)),
+            part: Part::Erased {
+                share,
+                confirmed: confirm.is_some(),
+            },
+            pin: None,
+        }],
+        still_needed: None,
+        unchecked: Vec::new(),
+    })
 }
 
 /// Why a factory reset was refused or stopped, and so what it did to the card.

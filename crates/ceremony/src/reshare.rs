@@ -29,7 +29,12 @@ use quorum_protocol::sharing::{
 
 pub use standing::Standing;
 
-use super::enroll::{check_fits, name_for, write_redoing, EnrolledCardReport, Registered};
+use super::dry_run::{
+    cards_present, one_by_one, pin_plan, planned, DryRun, Needed, Part, StillNeeded, Unchecked,
+};
+use super::enroll::{
+    check_fits, given_name, name_for, write_redoing, EnrolledCardReport, Registered,
+};
 use super::inspect::SetMembership;
 use super::log::{Evidence, Fingerprint, Verdict};
 use super::pin_step::{reverify, verify_pin};
@@ -149,16 +154,7 @@ fn renew_key(
     select: &SelectInfo,
     seen: &Seen,
 ) -> Result<CardKey, CardProblem> {
-    if card.openpgp().is_some() {
-        return Err(CardProblem::OpenPgpNoKeyRenewal { card: seen.clone() });
-    }
-    if !select.capabilities.key_renewal() {
-        return Err(CardProblem::NoKeyRenewal {
-            card: seen.clone(),
-            major: select.version.major,
-            minor: select.version.minor,
-        });
-    }
+    check_renewable(card, select, seen)?;
     let point = card.prepare_key().map_err(|e| match e.card_left() {
         true => CardProblem::Pulled { card: seen.clone() },
         false => CardProblem::KeyRenewalFailed {
@@ -169,6 +165,215 @@ fn renew_key(
     CardKey::from_card_point(&point).map_err(|e| CardProblem::BadNewKey {
         card: seen.clone(),
         cause: e.to_string(),
+    })
+}
+
+/// Whether a re-used card can be given a new key: an applet card whose protocol has
+/// PREPARE KEY (an OpenPGP card's key is never renewed by quorum).
+fn check_renewable(
+    card: &dyn CustodianCard,
+    select: &SelectInfo,
+    seen: &Seen,
+) -> Result<(), CardProblem> {
+    if card.openpgp().is_some() {
+        return Err(CardProblem::OpenPgpNoKeyRenewal { card: seen.clone() });
+    }
+    if !select.capabilities.key_renewal() {
+        return Err(CardProblem::NoKeyRenewal {
+            card: seen.clone(),
+            major: select.version.major,
+            minor: select.version.minor,
+        });
+    }
+    Ok(())
+}
+
+/// The dry run of [`reshare`]: the cards in the readers now judged as phase 0 judges them
+/// (old cards whose shares would open, new and re-used cards of the new set, old cards
+/// that phase 2 would wipe, cards left out and why), and what phase 0 would still ask
+/// for. No PIN is asked, no key is renewed, nothing is written or wiped.
+pub fn dry_run(ctx: &dyn Readers, req: &ReshareRequest<'_>) -> Result<DryRun, CeremonyError> {
+    check_old_set(req)?;
+    let records = RecordSource::from_records(req.bundle_records)?;
+    let presented = cards_present(ctx, &req.from, req.trace, &records)?;
+    let whole = !one_by_one(&req.from);
+    let mut old: Option<PublicRecord> = None;
+    let mut opened: Vec<u8> = Vec::new();
+    let mut members: Vec<CardKey> = Vec::new();
+    let mut reused: Vec<String> = Vec::new();
+    let mut cards = Vec::new();
+    for mut p in presented {
+        let reader = p.reader.clone();
+        let refused = |card: Option<String>, problem: CardProblem| {
+            let why = problem.to_string();
+            planned(&reader, card, None, Part::Refused { why }, None)
+        };
+        let id = match identify(&mut p.card, &reader) {
+            Ok(id) => id,
+            Err(e) => {
+                let cause = Shared::new(e);
+                cards.push(refused(None, CardProblem::Unidentified { cause }));
+                continue;
+            }
+        };
+        let seen = Seen {
+            card: id.key.map(|k| k.fingerprint()),
+            reader: whole.then(|| reader.clone()),
+        };
+        if id.status.blocked {
+            cards.push(refused(
+                seen.card.clone(),
+                CardProblem::PinBlocked { card: seen },
+            ));
+            continue;
+        }
+        let key = match (id.status.state, id.key) {
+            (LifeCycle::Blank, _) | (_, None) => {
+                cards.push(refused(None, CardProblem::Blank { card: seen }));
+                continue;
+            }
+            (_, Some(key)) => key,
+        };
+        let fingerprint = key.fingerprint();
+        let replaces = match id.status.state {
+            LifeCycle::Enrolled => match unfinished_here(req, p.card.as_mut(), &key, &seen) {
+                Ok(replaces) => replaces,
+                Err(problem) => {
+                    cards.push(refused(Some(fingerprint), problem));
+                    continue;
+                }
+            },
+            _ => None,
+        };
+        if id.status.state == LifeCycle::Personalised || replaces.is_some() {
+            let name = given_name(req.names, &key);
+            let who = PinFor::card(&fingerprint, &reader).named(name);
+            let pin = pin_plan(p.card.as_mut(), &req.pins, &who)?;
+            let part = Part::NewShare {
+                index: None,
+                size: None,
+                record_in_bundle: p.card.openpgp().is_some(),
+                reused: false,
+            };
+            let name = name.map(str::to_owned);
+            cards.push(planned(&reader, Some(fingerprint), name, part, Some(pin)));
+            members.push(key);
+            continue;
+        }
+        let member = match read_member(p.card.as_mut()) {
+            Ok(member) => member,
+            Err(r) => {
+                cards.push(refused(Some(fingerprint), seen.not_a_member(&r)));
+                continue;
+            }
+        };
+        if let Err(e) = of_old_set(req, &old, &member.record) {
+            cards.push(refused(Some(fingerprint), seen.not_of_the_old_set(&e)));
+            continue;
+        }
+        let need = usize::from(member.record.threshold);
+        let opens = opened.len() < need && !opened.contains(&member.record.index);
+        old.get_or_insert_with(|| member.record.clone());
+        let name = custodian_name(&member.record).map(str::to_owned);
+        let who = PinFor::card(&fingerprint, &reader).named(name.as_deref());
+        let part = if is_reuse(req, &key) {
+            if let Err(problem) = check_renewable(p.card.as_ref(), &id.select, &seen) {
+                cards.push(refused(Some(fingerprint), problem));
+                continue;
+            }
+            members.push(key);
+            reused.push(fingerprint.clone());
+            Part::NewShare {
+                index: None,
+                size: None,
+                record_in_bundle: false,
+                reused: true,
+            }
+        } else if opens {
+            Part::OpensShare {
+                index: member.record.index,
+            }
+        } else if req.keep_old {
+            Part::NotNeeded
+        } else {
+            Part::Wiped {
+                keeps_key: p.card.openpgp().is_some(),
+            }
+        };
+        if opens {
+            opened.push(member.record.index);
+        }
+        let asks_pin = opens || matches!(part, Part::NewShare { .. });
+        let pin = match asks_pin {
+            true => Some(pin_plan(p.card.as_mut(), &req.pins, &who)?),
+            false => None,
+        };
+        cards.push(planned(&reader, Some(fingerprint), name, part, pin));
+    }
+    if let Some(missing) = req
+        .reuse
+        .iter()
+        .find(|fp| !reused.iter().any(|r| r.eq_ignore_ascii_case(fp)))
+    {
+        if whole {
+            return Err(CeremonyError::ReshareDeclined(
+                Declined::ReuseNotPresented {
+                    card: missing.clone(),
+                    problems: Vec::new(),
+                },
+            ));
+        }
+    }
+    let count = req.count.map(usize::from);
+    if let (true, Some(count)) = (whole, count) {
+        if members.len() != count {
+            return Err(CeremonyError::ReshareDeclined(Declined::CountMismatch {
+                asked: req.count.unwrap_or_default(),
+                can_join: members.len(),
+                problems: Vec::new(),
+            }));
+        }
+    }
+    let need = old.as_ref().map(|o| usize::from(o.threshold));
+    let still_needed = match need {
+        None => Some(StillNeeded {
+            cards: req.published.map_or(1, |p| usize::from(p.threshold)),
+            any_of: req
+                .published
+                .map(|p| crate::share::not_yet_opened(p, &opened))
+                .unwrap_or_default(),
+            role: Needed::Quorum,
+        }),
+        Some(need) if opened.len() < need => Some(StillNeeded {
+            cards: need - opened.len(),
+            any_of: old
+                .as_ref()
+                .map(|o| crate::share::not_yet_opened(o, &opened))
+                .unwrap_or_default(),
+            role: Needed::Quorum,
+        }),
+        Some(_) => match count {
+            Some(count) if members.len() < count => Some(StillNeeded {
+                cards: count - members.len(),
+                any_of: Vec::new(),
+                role: Needed::NewSet,
+            }),
+            None if members.is_empty() => Some(StillNeeded {
+                cards: 1,
+                any_of: Vec::new(),
+                role: Needed::NewSet,
+            }),
+            _ => None,
+        },
+    };
+    let mut unchecked = vec![Unchecked::Pins];
+    if still_needed.is_some() {
+        unchecked.push(Unchecked::CardsToCome);
+    }
+    Ok(DryRun {
+        cards,
+        still_needed,
+        unchecked,
     })
 }
 

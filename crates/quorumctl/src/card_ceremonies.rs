@@ -59,14 +59,12 @@ pub(crate) fn init_card(
             questions: &mut terminal,
         },
     };
-    let done = init_any(
-        &ctx,
-        &reader,
-        request,
-        &pin_policy(&args.pins, pins.as_ref()),
-        trace,
-        &mut err,
-    )?;
+    let policy = pin_policy(&args.pins, pins.as_ref());
+    if args.dry_run {
+        let dry = quorum_ceremony::init::dry_run(&ctx, &reader, request, &policy, trace)?;
+        return crate::rehearsal::report("init", &dry, false, report);
+    }
+    let done = init_any(&ctx, &reader, request, &policy, trace, &mut err)?;
     logged.card(&done.key().fingerprint(), CardOutcome::Ok);
     match &done {
         Done::Applet(done) => {
@@ -156,11 +154,17 @@ pub(crate) fn change(
         .flatten();
     let ctx = PcscContext::establish()?;
     let reader = choose_reader(&ctx, args.card.reader.as_deref())?;
+    let policy = pin_policy(&args.pins, pins.as_ref());
+    let new = new.as_ref().map(|t| t as &dyn PinProvider);
+    if args.dry_run {
+        let dry = quorum_ceremony::change_pin::dry_run(&ctx, &reader, &policy, new, trace)?;
+        return crate::rehearsal::report("change-pin", &dry, false, report);
+    }
     let fingerprint = change_pin(
         &ctx,
         &reader,
-        &pin_policy(&args.pins, pins.as_ref()),
-        new.as_ref().map(|t| t as &dyn PinProvider),
+        &policy,
+        new,
         trace,
         &mut crate::words::Screen,
     )?;
@@ -179,6 +183,12 @@ pub(crate) fn reset(
     logged: &mut Logged,
     report: &mut Report,
 ) -> Result<(), Failure> {
+    if args.dry_run {
+        let ctx = PcscContext::establish()?;
+        let reader = choose_reader(&ctx, args.card.reader.as_deref())?;
+        let dry = quorum_ceremony::reset::dry_run(&ctx, &reader, args.confirm.as_deref(), trace)?;
+        return crate::rehearsal::report("reset-card", &dry, false, report);
+    }
     if args.confirm.is_none() && !io::stdin().is_terminal() {
         return Err(Failure::Usage(
             "reset-card destroys the card's key and share: confirm on a terminal, or give --confirm FINGERPRINT".to_owned(),

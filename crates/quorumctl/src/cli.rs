@@ -225,6 +225,10 @@ pub struct SwapArgs {
 /// Options of `init`.
 #[derive(Debug, Args)]
 pub struct InitArgs {
+    /// Check the options, the files and the cards in the readers now, and say what each card
+    /// would do: no PIN is asked, no card or file is written, nothing is logged.
+    #[arg(long)]
+    pub dry_run: bool,
     #[command(flatten)]
     pub card: CardArgs,
     /// Wrong PIN entries allowed before the card blocks for good (3 to 10; default 5).
@@ -254,6 +258,10 @@ pub struct InitArgs {
 /// Options of `enroll`.
 #[derive(Debug, Args)]
 pub struct EnrollArgs {
+    /// Check the options, the files and the cards in the readers now, and say what each card
+    /// would do: no PIN is asked, no card or file is written, nothing is logged.
+    #[arg(long)]
+    pub dry_run: bool,
     /// Print the number of APDU round trips per card to standard error (after SELECT).
     #[arg(long)]
     pub stats: bool,
@@ -426,6 +434,10 @@ pub struct RecoverArgs {
 /// Options of `reset-card`.
 #[derive(Debug, Args)]
 pub struct ResetArgs {
+    /// Check the options, the files and the cards in the readers now, and say what each card
+    /// would do: no PIN is asked, no card or file is written, nothing is logged.
+    #[arg(long)]
+    pub dry_run: bool,
     #[command(flatten)]
     pub card: CardArgs,
     /// Confirm without a prompt by giving the card's fingerprint (as `status` shows it).
@@ -436,6 +448,10 @@ pub struct ResetArgs {
 /// Options of `change-pin`.
 #[derive(Debug, Args)]
 pub struct ChangePinArgs {
+    /// Check the options, the files and the cards in the readers now, and say what each card
+    /// would do: no PIN is asked, no card or file is written, nothing is logged.
+    #[arg(long)]
+    pub dry_run: bool,
     #[command(flatten)]
     pub card: CardArgs,
     #[command(flatten)]
@@ -466,6 +482,10 @@ pub struct VerifyArgs {
 /// Options of `add-card`.
 #[derive(Debug, Args)]
 pub struct AddCardArgs {
+    /// Check the options, the files and the cards in the readers now, and say what each card
+    /// would do: no PIN is asked, no card or file is written, nothing is logged.
+    #[arg(long)]
+    pub dry_run: bool,
     /// The set's bundle file: the published description the new card extends. It is
     /// replaced by the new version; the old one is kept as FILE.vN (N: its version).
     #[arg(long, value_name = "FILE")]
@@ -492,6 +512,10 @@ pub struct AddCardArgs {
 /// Options of `reshare`.
 #[derive(Debug, Args)]
 pub struct ReshareArgs {
+    /// Check the options, the files and the cards in the readers now, and say what each card
+    /// would do: no PIN is asked, no card or file is written, nothing is logged.
+    #[arg(long)]
+    pub dry_run: bool,
     /// Number of cards the new set needs to recover (n), 1 to m (1 needs --allow-single-card).
     #[arg(long, short = 'n', value_name = "N", value_parser = clap::value_parser!(u8).range(1..))]
     pub threshold: u8,

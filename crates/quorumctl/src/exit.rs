@@ -160,6 +160,7 @@ impl Exit for crate::failure::Failure {
             Failure::Ceremony(e) => e.exit_status(),
             Failure::Usage(_) => ExitStatus::Usage,
             Failure::Unfinished(_) => ExitStatus::Incomplete,
+            Failure::DryRunShort(_) => ExitStatus::NotEnoughCards,
             Failure::Token(t) => ExitStatus::of_token(&t.error),
             Failure::Also(first, _) => first.exit_status(),
         }

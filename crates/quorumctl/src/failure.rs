@@ -20,6 +20,9 @@ pub(crate) enum Failure {
     /// Cards were changed as asked, but a last step of the CLI's own (writing the bundle or
     /// the generated secret) failed; the message says what is kept and what to do.
     Unfinished(String),
+    /// A dry run with every reader found fewer cards than the ceremony needs: the real run
+    /// would stop; the message says which cards are missing.
+    DryRunShort(String),
 }
 
 impl Failure {
@@ -29,7 +32,9 @@ impl Failure {
             Failure::Ceremony(e) => crate::words::error_message(e),
             Failure::Token(f) => crate::words::token::message(f),
             Failure::Also(first, then) => format!("{}\n{then}", first.message()),
-            Failure::Usage(text) | Failure::Unfinished(text) => text.clone(),
+            Failure::Usage(text) | Failure::Unfinished(text) | Failure::DryRunShort(text) => {
+                text.clone()
+            }
         }
     }
 }
@@ -49,6 +54,7 @@ impl Failure {
             Failure::Also(first, _) => first.typed(),
             Failure::Usage(_) => serde_json::json!({ "kind": "usage" }),
             Failure::Unfinished(_) => serde_json::json!({ "kind": "unfinished" }),
+            Failure::DryRunShort(_) => serde_json::json!({ "kind": "dry_run_short" }),
         }
     }
 }
@@ -85,7 +91,9 @@ impl fmt::Display for Failure {
             Failure::Ceremony(e) => e.fmt(f),
             Failure::Token(t) => t.error.fmt(f),
             Failure::Also(first, _) => first.fmt(f),
-            Failure::Usage(text) | Failure::Unfinished(text) => f.write_str(text),
+            Failure::Usage(text) | Failure::Unfinished(text) | Failure::DryRunShort(text) => {
+                f.write_str(text)
+            }
         }
     }
 }
@@ -96,7 +104,7 @@ impl std::error::Error for Failure {
             Failure::Ceremony(e) => e.source(),
             Failure::Token(t) => t.error.source(),
             Failure::Also(first, _) => first.source(),
-            Failure::Usage(_) | Failure::Unfinished(_) => None,
+            Failure::Usage(_) | Failure::Unfinished(_) | Failure::DryRunShort(_) => None,
         }
     }
 }

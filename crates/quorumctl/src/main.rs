@@ -15,6 +15,7 @@ mod options;
 mod paperwork;
 mod prompt;
 mod recovery;
+mod rehearsal;
 mod render;
 mod report;
 mod set_ceremonies;
@@ -103,7 +104,7 @@ fn main() -> ExitCode {
         && e.exit_status() == ExitStatus::Usage
         && logged.cards.is_empty()
         && logged.set.is_none());
-    if let Some(command) = ceremony.filter(|_| !refused_early) {
+    if let Some(command) = ceremony.filter(|_| !refused_early && !dry_run(&cli.command)) {
         let outcome = match &result {
             Err(e) if stopped => Outcome::Interrupted(Message::from_error(e)),
             other => Outcome::of(other),
@@ -174,6 +175,19 @@ fn command_name(command: &Command) -> &'static str {
         Command::Help(_) => "help",
         Command::Generate(_) => "generate",
         other => ceremony_name(other).expect("every other command is a ceremony"),
+    }
+}
+
+/// Whether the command only rehearses (`--dry-run`): it changes nothing, so it is not logged.
+fn dry_run(command: &Command) -> bool {
+    match command {
+        Command::Init(a) => a.dry_run,
+        Command::Enroll(a) => a.dry_run,
+        Command::AddCard(a) => a.dry_run,
+        Command::Reshare(a) => a.dry_run,
+        Command::ChangePin(a) => a.dry_run,
+        Command::ResetCard(a) => a.dry_run,
+        _ => false,
     }
 }
 

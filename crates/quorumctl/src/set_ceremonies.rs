@@ -6,7 +6,7 @@ use quorum_ceremony::bundle_file::{BundleFile, BundleUpdate};
 use quorum_ceremony::enroll::{enroll, EnrollRequest};
 use quorum_ceremony::inspect::SetMembership;
 use quorum_ceremony::log::{CardOutcome, SetRef};
-use quorum_ceremony::presence::CountOf;
+use quorum_ceremony::presence::{CardsFrom, CountOf};
 use quorum_ceremony::reshare::{reshare, ReshareRequest};
 use quorum_ceremony::secret_io::{check_writable, read_master, write_private_file, MasterSource};
 use quorum_ceremony::share::custodian_label;
@@ -97,6 +97,32 @@ pub(crate) fn enroll_set(
         return Err(Failure::Usage(
             "--key-type names the type of a key in a token (--from-pkcs11 or --generate-in-pkcs11); this enroll reads no token. Nothing was done".to_owned(),
         ));
+    }
+    if args.dry_run {
+        return enroll_dry_run(args, &from_token, report, |master_len| {
+            let ctx = PcscContext::establish()?;
+            let request = EnrollRequest {
+                master: &[],
+                threshold,
+                count: shares,
+                label: &label,
+                planned: planned.as_deref(),
+                names: &names,
+                from: cards_from(&ctx, &args.cards)?,
+                pins: pin_policy(&args.pins, pins.as_ref()),
+                trace,
+                stats,
+                replace_unfinished: evidence.as_ref(),
+                interrupt: &crate::signals::INTERRUPTED,
+            };
+            let dry = quorum_ceremony::enroll::dry_run(
+                &ctx,
+                &request,
+                master_len,
+                &mut crate::words::Screen,
+            )?;
+            Ok(dry)
+        });
     }
     let mut source_token = match &from_token {
         Some(end) => Some(SourceToken::open(
@@ -236,6 +262,29 @@ pub(crate) fn enroll_set(
     Ok(())
 }
 
+/// The dry run of enroll: the secret's length found without using it (a file or standard
+/// input is read and wiped; `--generate` and `--generate-in-pkcs11` give it; a token's key
+/// is not read, since that needs its login), then the cards checked by `cards`.
+fn enroll_dry_run(
+    args: &EnrollArgs,
+    from_token: &Option<TokenEnd>,
+    report: &mut Report,
+    cards: impl FnOnce(Option<usize>) -> Result<quorum_ceremony::dry_run::DryRun, Failure>,
+) -> Result<(), Failure> {
+    let master_len = match (from_token, args.generate_in_pkcs11.is_some()) {
+        (Some(_), true) => Some(usize::from(args.key_bytes)),
+        (Some(_), false) => None,
+        (None, _) => Some(match (&args.input, args.generate) {
+            (_, Some(len)) => usize::from(len),
+            (Some(path), None) => read_master(&MasterSource::File(path.clone()))?.len(),
+            (None, None) => read_master(&MasterSource::Stdin)?.len(),
+        }),
+    };
+    let every = args.cards.reader.is_none() && !args.cards.any_reader;
+    let dry = cards(master_len)?;
+    crate::rehearsal::report("enroll", &dry, every, report)
+}
+
 pub(crate) fn add_new_card(
     args: &AddCardArgs,
     trace: bool,
@@ -278,6 +327,11 @@ pub(crate) fn add_new_card(
         trace,
         interrupt: &crate::signals::INTERRUPTED,
     };
+    if args.dry_run {
+        let every = matches!(request.from, CardsFrom::EveryReader { .. });
+        let dry = quorum_ceremony::add_card::dry_run(&ctx, &request)?;
+        return crate::rehearsal::report("add-card", &dry, every, report);
+    }
     logged.set = Some(SetRef::from_record(&base));
     logged.key_check = Some(base.key_check);
     let done = add_card(&ctx, &request, &mut crate::words::Screen)?;
@@ -383,6 +437,11 @@ pub(crate) fn reshare_set(
         replace_unfinished: evidence.as_ref(),
         interrupt: &crate::signals::INTERRUPTED,
     };
+    if args.dry_run {
+        let every = matches!(request.from, CardsFrom::EveryReader { .. });
+        let dry = quorum_ceremony::reshare::dry_run(&ctx, &request)?;
+        return crate::rehearsal::report("reshare", &dry, every, report);
+    }
     let mut publish = |enrollment: &quorum_protocol::sharing::Enrollment| {
         Bundle::from_enrollment(enrollment)
             .write(&new_bundle, args.force)

@@ -5,6 +5,7 @@ use std::io::Write;
 
 mod add_card;
 mod change_pin;
+pub(crate) mod dry_run;
 pub(crate) mod enroll;
 pub(crate) mod files;
 pub(crate) mod init;

@@ -27,6 +27,13 @@ pub enum CardError {
     /// The reader, pcscd or the connection failed.
     #[error(transparent)]
     Transport(#[from] TransportError),
+    /// A dry run holds the card read-only: this command needs a PIN or changes the card, so
+    /// it was not sent.
+    #[error("was not sent {command}: a dry run asks no PIN and changes no card")]
+    NotInDryRun {
+        /// The command refused.
+        command: &'static str,
+    },
     /// SELECT found no quorum applet.
     #[error("this card has no quorum applet (SELECT answered 6A82): insert a quorum custodian card, or install the applet on this one")]
     AppletNotFound,

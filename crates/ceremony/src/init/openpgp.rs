@@ -15,6 +15,7 @@ use quorum_protocol::crypto::CardKey;
 use quorum_protocol::openpgp::{AdminPin, AlgorithmAttributes};
 
 use super::{Refusal, Told as InitTold};
+use crate::dry_run::{AdminPinFrom, DryRun, Part, Planned};
 use crate::pin_step::AskedAgain;
 use crate::pins::{PinOrigin, PinPath, PinSourceError};
 use crate::progress::{Event, Progress};
@@ -403,6 +404,107 @@ pub fn init(
     // destroyed and are never read without a header (enroll writes 0103 before 0101).
     tell_pins(out, &check);
     Ok(done(key, true, &check))
+}
+
+/// The dry run of [`init`] on an OpenPGP card: its key slot read, and what init would do
+/// (keep the key, or generate one with the admin PIN, destroying the key named); a
+/// confirmation given up front is checked, one asked at the table is left to the real run.
+pub fn dry_run(
+    card: &mut dyn CustodianCard,
+    reader: &str,
+    request: &OpenPgpRequest<'_>,
+    pins: &PinPolicy<'_>,
+) -> Result<DryRun, CeremonyError> {
+    let refused = |card: Option<&CardKey>, why| CeremonyError::InitRefused {
+        card: card.map(CardKey::fingerprint),
+        reader: reader.to_owned(),
+        why,
+    };
+    let on_card = |e: CardError| CeremonyError::card(reader, e);
+    let slot = keys(card).key_slot().map_err(on_card)?;
+    let serial = slot.facts.aid.serial_hex();
+    let present_key = slot.existing.as_ref().and_then(|k| k.card_key);
+    if let Some(header) = &slot.header {
+        return Err(refused(
+            present_key.as_ref(),
+            Refusal::HoldsShare {
+                set_id: hex::encode(header.set_id),
+                set_version: header.set_version,
+                index: header.index,
+            },
+        ));
+    }
+    let destroys = match (&slot.existing, request.replace_key) {
+        (Some(existing), false) => {
+            let Some(key) = existing.card_key else {
+                return Err(refused(
+                    None,
+                    Refusal::OtherKeyPresent {
+                        algorithm: algorithm_name(&existing.algorithm),
+                        fingerprint: existing.fingerprint.map(|f| f.to_string()),
+                    },
+                ));
+            };
+            return Ok(one_card(
+                reader,
+                Some(key.fingerprint()),
+                Part::KeepOpenPgpKey {
+                    confirmed: request.use_existing_key,
+                },
+            ));
+        }
+        (Some(existing), true) => {
+            let names = names_of(existing, &serial);
+            if let Some(typed) = &request.confirm_replace {
+                if !names_it(typed, &names) {
+                    return Err(refused(
+                        present_key.as_ref(),
+                        Refusal::ReplaceNotConfirmed {
+                            typed: typed.trim().to_owned(),
+                            names: names.join(" or "),
+                        },
+                    ));
+                }
+            }
+            Some(names[0].clone())
+        }
+        (None, _) => None,
+    };
+    if slot.facts.decryption_algorithm != AlgorithmAttributes::Cv25519Ecdh
+        && !slot.attributes_changeable
+    {
+        return Err(refused(present_key.as_ref(), Refusal::AttributesFixed));
+    }
+    let pinpad = card.pinpad().map_err(on_card)?.is_some();
+    let admin_pin = match (pinpad && !pins.no_pinpad, &request.admin_pin) {
+        (true, _) => AdminPinFrom::Keypad,
+        (false, Some(_)) => AdminPinFrom::File,
+        (false, None) => AdminPinFrom::Prompt,
+    };
+    Ok(one_card(
+        reader,
+        present_key.map(|k| k.fingerprint()),
+        Part::GenerateOpenPgpKey {
+            confirmed: destroys.is_none() || request.confirm_replace.is_some(),
+            destroys,
+            admin_pin,
+        },
+    ))
+}
+
+/// A dry run's account of the one card init works on.
+fn one_card(reader: &str, card: Option<String>, part: Part) -> DryRun {
+    DryRun {
+        cards: vec![Planned {
+            reader: reader.to_owned(),
+            card,
+            custodian: None,
+            part,
+            pin: None,
+        }],
+        still_needed: None,
+        unchecked: Vec::new(),
+    }
 }
 
 fn tell_pins(out: &mut dyn Progress, slot: &KeySlot) {
