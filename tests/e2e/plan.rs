@@ -4,7 +4,7 @@
 
 use crate::farm::{lock, Farm};
 use crate::fixtures::{personalise, personalise_in, text};
-use crate::run::{pin_file, run, run_ok, scratch, show};
+use crate::run::{log_path, pin_file, run, run_ok, scratch, show};
 
 #[test]
 fn a_plan_is_checked_followed_and_printed_and_a_card_it_does_not_name_is_refused() {
@@ -61,6 +61,10 @@ fn a_plan_is_checked_followed_and_printed_and_a_card_it_does_not_name_is_refused
         book.contains(&format!("quorumctl enroll --plan {plan_path}")),
         "{book}"
     );
+    assert!(
+        book.contains("--dry-run"),
+        "the runbook rehearses first: {book}"
+    );
 
     // A fourth card the plan does not name: the check names it, enroll refuses before any PIN.
     let stranger = personalise_in(&farm, &dir, 3, 3);
@@ -101,8 +105,26 @@ fn a_plan_is_checked_followed_and_printed_and_a_card_it_does_not_name_is_refused
     );
     assert!(!bundle.exists());
 
-    // The stranger out: the plan is followed, with its names and its bundle path.
+    let mut rehearsal = enroll_args.to_vec();
+    rehearsal.push("--dry-run");
+    let refused = run(&rehearsal);
+    assert!(!refused.status.success(), "{}", show(&refused));
+    assert!(
+        text(&refused.stderr).contains("is not one of the plan's cards"),
+        "{}",
+        show(&refused)
+    );
+
+    // The stranger out: the rehearsal passes, and the plan is followed, with its names and
+    // its bundle path.
     farm.remove(3);
+    let rehearsed = run_ok(&rehearsal);
+    assert!(
+        text(&rehearsed.stdout).contains("Nothing stands in the way that a dry run can see"),
+        "{}",
+        show(&rehearsed)
+    );
+    assert!(!bundle.exists(), "a dry run wrote the bundle");
     let enrolled = run_ok(&enroll_args);
     let said = text(&enrolled.stdout);
     assert!(said.contains("Enrolled set \"root-ca\" (2-of-3)"), "{said}");
@@ -134,4 +156,17 @@ fn a_plan_is_checked_followed_and_printed_and_a_card_it_does_not_name_is_refused
         "{html}"
     );
     assert!(html.starts_with("<!DOCTYPE html>"), "{html}");
+    // ... and the log's head after the enrollment, from the verified log
+    let log = std::fs::read_to_string(log_path()).unwrap();
+    let line = log
+        .lines()
+        .rev()
+        .find(|l| l.contains("\"command\":\"enroll\"") && l.contains("\"outcome\":\"ok\""))
+        .expect("the enrollment is logged");
+    let line: serde_json::Value = serde_json::from_str(line).unwrap();
+    let head = line["hash"].as_str().unwrap();
+    assert!(
+        html.contains(&format!("log head after: {} {}", &head[..4], &head[4..8])),
+        "{html}"
+    );
 }

@@ -28,7 +28,7 @@ use thiserror::Error;
 pub use entry::{
     CardEntry, CardOutcome, Entry, Fingerprint, Message, Outcome, PersonName, Provenance, SetRef,
 };
-pub use evidence::{Evidence, Started, Verdict};
+pub use evidence::{read_lines, Evidence, Started, Verdict};
 pub use line::{genesis_hash, LogLine, OutcomeKind, FORMAT, GENESIS};
 pub use time::rfc3339;
 pub use verify::{verify, Verified, HEAD_PREFIX_MIN, MAX_LINE_LEN};

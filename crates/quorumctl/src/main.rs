@@ -64,7 +64,8 @@ fn main() -> ExitCode {
         return report.finish(outcome);
     }
     if let Command::Plan(command) = &cli.command {
-        let outcome = paperwork::run(command, cli.trace, &provenance, &mut report);
+        let log = audit::log_target(&cli);
+        let outcome = paperwork::run(command, cli.trace, &provenance, log.as_deref(), &mut report);
         return report.finish(outcome);
     }
     let trace = cli.trace

@@ -11,6 +11,7 @@ use serde_json::json;
 
 use quorum_ceremony::bundle_file::BundleFile;
 use quorum_ceremony::log::Provenance;
+use quorum_ceremony::log::{LogLine, OutcomeKind};
 use quorum_ceremony::plan::{Deviation, Plan, PlannedCustodian, PLAN_FILE_MAX};
 use quorum_protocol::bundle::{Bundle, BundleSummary};
 
@@ -26,13 +27,43 @@ pub fn run(
     command: &PlanCommand,
     trace: bool,
     provenance: &Provenance,
+    log: Option<&Path>,
     report: &mut Report,
 ) -> Outcome {
     match command {
         PlanCommand::New(args) => new(args, provenance, report),
         PlanCommand::Check(args) => check(args, trace, report),
-        PlanCommand::Runbook(args) => runbook(args, report),
+        PlanCommand::Runbook(args) => runbook(args, log, report),
     }
+}
+
+/// The ceremony log's record of the enrollment of set `set_id`: its last `ok` enroll line,
+/// read from the verified chain; `None` without a log or without such a line. A damaged
+/// log is refused: a runbook never carries a head from an edited log.
+fn enroll_line(
+    log: Option<&Path>,
+    set_id: &str,
+) -> Result<Option<LogLine>, (ExitStatus, String, Vec<String>)> {
+    let Some(path) = log.filter(|p| p.exists()) else {
+        return Ok(None);
+    };
+    let lines = quorum_ceremony::log::read_lines(path).map_err(|e| {
+        (
+            ExitStatus::Log,
+            format!(
+                "{}; no runbook was written (a runbook carries the log's head only from an intact log)",
+                crate::words::log::message(&e)
+            ),
+            Vec::new(),
+        )
+    })?;
+    Ok(lines.into_iter().rev().find(|l| {
+        l.command == "enroll"
+            && l.outcome == OutcomeKind::Ok
+            && l.set_id
+                .as_deref()
+                .is_some_and(|id| id.eq_ignore_ascii_case(set_id))
+    }))
 }
 
 fn usage(text: String) -> (ExitStatus, String, Vec<String>) {
@@ -229,7 +260,7 @@ fn present_fingerprints(trace: bool) -> Result<Vec<String>, (ExitStatus, String,
         .collect())
 }
 
-fn runbook(args: &RunbookArgs, report: &mut Report) -> Outcome {
+fn runbook(args: &RunbookArgs, log: Option<&Path>, report: &mut Report) -> Outcome {
     let plan = read_plan(&args.plan)?;
     let done = match &args.bundle {
         None => None,
@@ -264,7 +295,11 @@ fn runbook(args: &RunbookArgs, report: &mut Report) -> Outcome {
                 Some("html" | "htm") => RunbookFormat::Html,
                 _ => RunbookFormat::Markdown,
             });
-    let book = Runbook::of(&plan, &args.plan, done.as_ref());
+    let logged = match &done {
+        Some(summary) => enroll_line(log, &summary.set_id)?,
+        None => None,
+    };
+    let book = Runbook::of(&plan, &args.plan, done.as_ref(), logged.as_ref());
     let text = match format {
         RunbookFormat::Markdown => book.markdown(),
         RunbookFormat::Html => book.html(),
@@ -274,10 +309,14 @@ fn runbook(args: &RunbookArgs, report: &mut Report) -> Outcome {
         "Wrote the runbook of set \"{}\" to {}{}: print it for the people at the table.",
         plan.label,
         args.out.display(),
-        if done.is_some() {
-            ", with the enrolled set's id, digest and key check from the bundle"
-        } else {
-            ""
+        match (&done, &logged) {
+            (None, _) => String::new(),
+            (Some(_), Some(line)) => format!(
+                ", with the enrolled set's id, digest and key check from the bundle and its log line {} (head {})",
+                line.seq,
+                crate::words::log::grouped(&line.hash)
+            ),
+            (Some(_), None) => ", with the enrolled set's id, digest and key check from the bundle (the ceremony log has no line of its enrollment: its head is left blank)".to_owned(),
         }
     ));
     report.set("runbook", json!(args.out.display().to_string()));
@@ -322,7 +361,13 @@ impl Section {
 }
 
 impl Runbook {
-    fn of(plan: &Plan, plan_path: &Path, done: Option<&BundleSummary>) -> Runbook {
+    fn of(
+        plan: &Plan,
+        plan_path: &Path,
+        done: Option<&BundleSummary>,
+        logged: Option<&LogLine>,
+    ) -> Runbook {
+        let recorded = logged.and_then(|l| l.provenance.as_ref());
         let m = plan.custodians.len();
         let bundle = plan.bundle.clone().unwrap_or_else(|| {
             crate::options::default_bundle_path(&plan.label)
@@ -333,13 +378,16 @@ impl Runbook {
         let mut roles = Section::new("Roles");
         let mut rows = vec![vec![
             "operator".to_owned(),
-            plan.operator.clone().unwrap_or_else(|| BLANK.to_owned()),
+            plan.operator
+                .clone()
+                .or_else(|| recorded.and_then(|p| p.operator.clone()))
+                .unwrap_or_else(|| BLANK.to_owned()),
             BLANK.to_owned(),
         ]];
-        let witnesses: Vec<String> = if plan.witnesses.is_empty() {
-            vec![BLANK.to_owned(), BLANK.to_owned()]
-        } else {
-            plan.witnesses.clone()
+        let witnesses: Vec<String> = match recorded {
+            _ if !plan.witnesses.is_empty() => plan.witnesses.clone(),
+            Some(p) if !p.witnesses.is_empty() => p.witnesses.clone(),
+            _ => vec![BLANK.to_owned(), BLANK.to_owned()],
         };
         rows.extend(
             witnesses
@@ -379,6 +427,17 @@ impl Runbook {
             expect: vec!["The cards present are exactly the planned ones.".into()],
             record: Vec::new(),
         });
+        before.steps.push(Step {
+            what: "The operator rehearses the enrollment: every check that needs no PIN, on the cards and the master file; nothing is written or logged.".into(),
+            command: Some(format!(
+                "quorumctl enroll --plan {plan_file} --in MASTER-FILE --bundle {bundle} --dry-run"
+            )),
+            expect: vec![
+                "Dry run of enroll: no PIN was asked, no card or file was written, nothing was logged.".into(),
+                "Nothing stands in the way that a dry run can see: run the same command without --dry-run.".into(),
+            ],
+            record: Vec::new(),
+        });
 
         let mut ceremony = Section::new("The ceremony");
         ceremony.paragraphs.push(format!(
@@ -411,7 +470,15 @@ impl Runbook {
                     format!("set id: {}", s.set_id),
                     format!("set digest: {}", crate::words::log::grouped(&s.set_digest)),
                     format!("key check: {}", crate::words::log::grouped(&s.key_check)),
-                    format!("log head after: {BLANK}"),
+                    match logged {
+                        Some(l) => format!(
+                            "log head after: {} (line {}, {})",
+                            crate::words::log::grouped(&l.hash),
+                            l.seq,
+                            l.time
+                        ),
+                        None => format!("log head after: {BLANK}"),
+                    },
                 ],
                 None => vec![
                     format!("set id: {BLANK}"),
@@ -639,7 +706,7 @@ mod tests {
 
     #[test]
     fn the_runbook_names_roles_steps_commands_and_blanks_to_fill() {
-        let book = Runbook::of(&plan(), Path::new("root.plan.json"), None).markdown();
+        let book = Runbook::of(&plan(), Path::new("root.plan.json"), None, None).markdown();
         for expected in [
             "# Key ceremony runbook: enrollment of set \"root-ca-2026\"",
             "| operator | Olga | ____________________ |",
@@ -658,17 +725,56 @@ mod tests {
             .lines()
             .filter(|l| l.starts_with(char::is_numeric))
             .count();
-        assert_eq!(steps, 6, "{book}");
+        assert_eq!(steps, 7, "{book}");
+        assert!(
+            book.contains("--bundle root-ca-2026.quorum.json --dry-run"),
+            "the enrollment is rehearsed first: {book}"
+        );
+    }
+
+    #[test]
+    fn the_people_the_log_recorded_fill_the_roles_the_plan_left_blank() {
+        let mut plan = plan();
+        plan.operator = None;
+        plan.witnesses = Vec::new();
+        let line = LogLine {
+            seq: 7,
+            time: "2026-12-05T10:00:00Z".into(),
+            command: "enroll".into(),
+            provenance: Some(quorum_ceremony::log::line::LineProvenance {
+                operator: Some("Ada".into()),
+                witnesses: vec!["Grace".into(), "Alan".into()],
+                tool: "quorumctl/0.1.0".into(),
+                protocol: "1.1".into(),
+            }),
+            set_id: None,
+            set_label: None,
+            set_digest: None,
+            key_check: None,
+            cards: Vec::new(),
+            outcome: OutcomeKind::Ok,
+            message: None,
+            prev: "0".repeat(64),
+            hash: "e1c5".repeat(16),
+        };
+        let book = Runbook::of(&plan, Path::new("p.json"), None, Some(&line)).markdown();
+        for expected in [
+            "| operator | Ada | ____________________ |",
+            "| witness | Grace | ____________________ |",
+            "| witness | Alan | ____________________ |",
+        ] {
+            assert!(book.contains(expected), "missing {expected:?} in:\n{book}");
+        }
     }
 
     #[test]
     fn html_escapes_what_people_typed() {
-        let html = Runbook::of(&plan(), Path::new("p.json"), None).html();
+        let html = Runbook::of(&plan(), Path::new("p.json"), None, None).html();
         assert!(html.starts_with("<!DOCTYPE html>"));
         assert!(html.contains("Bob &lt;b&gt;"), "{html}");
         assert!(!html.contains("Bob <b>"));
         assert!(
-            html.contains("<ol start=\"4\">"),
+            html.contains("<ol start=\"5\">"),
             "step numbers run on: {html}"
         );
     }

@@ -22,6 +22,49 @@ use super::line::{self, LogLine, OutcomeKind};
 use super::verify::{walk, WalkError, MAX_LINE_LEN};
 use super::{lock, LogError};
 
+/// Every line of the log at `path`, after verifying its whole chain under a shared lock, so
+/// that what is read from it (evidence, a runbook's record of a ceremony) never comes
+/// from an edited log. A line appended after the check is checked on its own.
+pub fn read_lines(path: &Path) -> Result<Vec<LogLine>, LogError> {
+    let io_err = |action, source| LogError::Io {
+        path: path.to_path_buf(),
+        action,
+        source,
+    };
+    let mut file = File::open(path).map_err(|e| match e.kind() {
+        io::ErrorKind::NotFound => LogError::Missing(path.to_path_buf()),
+        _ => io_err("open", e),
+    })?;
+    lock(&file, libc::LOCK_SH).map_err(|e| io_err("lock", e))?;
+    walk(&file, None).map_err(|e| match e {
+        WalkError::Io(e) => io_err("read", e),
+        WalkError::Bad(line, problem) => LogError::Broken {
+            path: path.to_path_buf(),
+            line,
+            problem,
+        },
+    })?;
+    file.seek(SeekFrom::Start(0))
+        .map_err(|e| io_err("read", e))?;
+    let mut lines = Vec::new();
+    let mut reader = BufReader::new(&file);
+    let mut buf = Vec::new();
+    loop {
+        buf.clear();
+        let read = (&mut reader)
+            .take(MAX_LINE_LEN as u64)
+            .read_until(b'\n', &mut buf)
+            .map_err(|e| io_err("read", e))?;
+        if read == 0 || buf.pop() != Some(b'\n') {
+            break;
+        }
+        if let Ok(parsed) = line::check(&buf) {
+            lines.push(parsed);
+        }
+    }
+    Ok(lines)
+}
+
 /// The `started` line of a set: which ceremony began writing it, and to which cards.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Started {
@@ -67,51 +110,11 @@ pub struct Evidence {
 }
 
 impl Evidence {
-    /// Reads the log at `path` after verifying its whole chain, under a shared lock, so
+    /// Reads the log at `path` after verifying its whole chain (see [`read_lines`]), so
     /// evidence never comes from an edited log. A format 2 log (written before `started`
     /// lines existed) reads as knowing no started set.
     pub fn read(path: &Path) -> Result<Evidence, LogError> {
-        let io_err = |action, source| LogError::Io {
-            path: path.to_path_buf(),
-            action,
-            source,
-        };
-        let mut file = File::open(path).map_err(|e| match e.kind() {
-            io::ErrorKind::NotFound => LogError::Missing(path.to_path_buf()),
-            _ => io_err("open", e),
-        })?;
-        lock(&file, libc::LOCK_SH).map_err(|e| io_err("lock", e))?;
-        walk(&file, None).map_err(|e| match e {
-            WalkError::Io(e) => io_err("read", e),
-            WalkError::Bad(line, problem) => LogError::Broken {
-                path: path.to_path_buf(),
-                line,
-                problem,
-            },
-        })?;
-        file.seek(SeekFrom::Start(0))
-            .map_err(|e| io_err("read", e))?;
-        let mut evidence = Evidence {
-            path: path.to_path_buf(),
-            sets: HashMap::new(),
-        };
-        let mut reader = BufReader::new(&file);
-        let mut buf = Vec::new();
-        loop {
-            buf.clear();
-            let read = (&mut reader)
-                .take(MAX_LINE_LEN as u64)
-                .read_until(b'\n', &mut buf)
-                .map_err(|e| io_err("read", e))?;
-            if read == 0 || buf.pop() != Some(b'\n') {
-                break;
-            }
-            // The walk above checked every line; one appended since is checked here.
-            if let Ok(parsed) = line::check(&buf) {
-                evidence.note(parsed);
-            }
-        }
-        Ok(evidence)
+        Ok(Evidence::from_lines(path, read_lines(path)?))
     }
 
     /// Builds evidence from lines already read (for tests and other readers of the log).
