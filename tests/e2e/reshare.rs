@@ -101,6 +101,11 @@ fn reshare_3_of_5_to_2_of_3_on_fresh_cards_then_the_old_cards_are_wiped() {
         "{}",
         show(&done)
     );
+    assert!(
+        !stdout.contains("still hold a share"),
+        "every old card was wiped: {}",
+        show(&done)
+    );
     let stderr = text(&done.stderr);
     let phase1 = stderr
         .find("Phase 2 of 3")

@@ -197,10 +197,22 @@ pub(crate) struct EnrolledSet {
 impl EnrolledSet {
     /// An `n`-of-`m` set labelled `label`.
     pub(crate) fn new(threshold: u8, m: usize, label: &str) -> EnrolledSet {
-        let cards = fresh_cards(m);
+        EnrolledSet::named(threshold, label, &vec![""; m])
+    }
+
+    /// A set labelled `label` on one fresh card per name, each custodian named so (an empty
+    /// name: the default "custodian K").
+    pub(crate) fn named(threshold: u8, label: &str, names: &[&str]) -> EnrolledSet {
+        let cards = fresh_cards(names.len());
         let readers = MemoryReaders::with_cards(&cards);
         let pins = pin_file();
-        let req = enroll_request(
+        let given: Vec<(String, String)> = cards
+            .iter()
+            .zip(names)
+            .filter(|(_, name)| !name.is_empty())
+            .map(|(card, name)| (fingerprint(card), (*name).to_owned()))
+            .collect();
+        let mut req = enroll_request(
             threshold,
             label,
             CardsFrom::EveryReader {
@@ -208,6 +220,7 @@ impl EnrolledSet {
             },
             &pins,
         );
+        req.names = &given;
         let outcome = enroll(&readers, &req, &mut crate::NoJournal, &mut Said::default())
             .expect("enrollment");
         drop(readers);

@@ -40,7 +40,7 @@ use super::log::{Evidence, Fingerprint, Verdict};
 use super::pin_step::{reverify, verify_pin};
 use super::pins::PinFor;
 use super::presence::{Presented, Recalled};
-use super::share::custodian_name;
+use super::share::{custodian_label, custodian_name};
 use super::share::{open_member_keeping_pin, read_member, LeftTheReader, Refusal, Refused};
 use super::{identify, CardsFrom, CeremonyError, Journal, PinPolicy, Presenter};
 
@@ -94,6 +94,10 @@ pub struct Reshared {
     pub wiped_keeping_key: Vec<String>,
     /// Where the sets stand at the end.
     pub standing: Standing,
+    /// The old set's cards that still hold their old share (kept, or never presented), by
+    /// custodian label and fingerprint: the people at the table must know which cards can
+    /// still open the old set.
+    pub still_holding: Vec<(String, String)>,
 }
 
 /// A card of the new set, registered in phase 0.
@@ -106,6 +110,9 @@ struct NewMember {
     /// A card holding an unfinished set it replaces (`--replace-unfinished`): the ceremony
     /// that started that set and its master's key check.
     replaces: Option<(String, KeyCheck)>,
+    /// A re-used card's custodian name in the old set, which it keeps unless a new one is
+    /// given: the custodian stays the same person.
+    old_name: Option<String>,
 }
 
 impl NewMember {
@@ -492,7 +499,13 @@ pub fn reshare(
         .enumerate()
         .map(|(i, m)| NewCustodian {
             card_key: m.card.key,
-            name: name_for(req.names, m.old_key.as_ref().unwrap_or(&m.card.key), i + 1),
+            name: match (
+                given_name(req.names, m.old_key.as_ref().unwrap_or(&m.card.key)),
+                &m.old_name,
+            ) {
+                (None, Some(old)) => old.clone(),
+                _ => name_for(req.names, m.old_key.as_ref().unwrap_or(&m.card.key), i + 1),
+            },
         })
         .collect();
     let enrollment = sharing::reshare(
@@ -559,9 +572,24 @@ pub fn reshare(
         }
         wipe(&mut presenter, &g.retire, &req.pins, &mut progress, out)?
     };
+    let changed: Vec<String> = g
+        .members
+        .iter()
+        .filter_map(|m| m.old_key.map(|k| k.fingerprint()))
+        .chain(wiped.iter().cloned())
+        .collect();
+    let still_holding = old_newest
+        .custodians
+        .iter()
+        .filter(|c| !changed.contains(&c.card_key.fingerprint()))
+        .map(|c| (custodian_label(c.index, &c.name), c.card_key.fingerprint()))
+        .collect();
     Ok(Reshared {
+        still_holding,
         enrollment,
-        old: SetMembership::from_record(&old),
+        // The set as it stands now (its newest version: add-card may have grown it since
+        // the record of the first card opened was written).
+        old: SetMembership::from_record(&old_newest),
         cards,
         opened,
         wiped,
@@ -836,6 +864,7 @@ fn gather_one(
             },
             old_key: None,
             replaces,
+            old_name: None,
         });
         return Ok(key);
     }
@@ -888,6 +917,7 @@ fn gather_one(
             },
             old_key: Some(key),
             replaces: None,
+            old_name: custodian_name(&member.record).map(str::to_owned),
         });
     } else {
         g.retire.push(OldCard { reader, key });

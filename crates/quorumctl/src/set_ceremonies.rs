@@ -507,6 +507,9 @@ pub(crate) fn reshare_set(
         "Where the sets stand: {}.",
         crate::words::reshare::standing(&done.standing)
     ));
+    if let Some(line) = crate::words::reshare::still_holding(&done.old.label, &done.still_holding) {
+        report.line(line);
+    }
     report.line(format!("New bundle: {}", new_bundle.display()));
     if let Some(needed) = crate::words::enroll::bundle_needed(&done.cards) {
         report.line(needed);
@@ -527,6 +530,14 @@ pub(crate) fn reshare_set(
     report.set("opened", json!(done.opened));
     report.set("wiped", json!(done.wiped));
     report.set("wiped_keeping_key", json!(done.wiped_keeping_key));
+    report.set(
+        "old_cards_still_holding",
+        json!(done
+            .still_holding
+            .iter()
+            .map(|(who, fp)| json!({ "custodian": who, "fingerprint": fp }))
+            .collect::<Vec<_>>()),
+    );
     report.set(
         "state",
         json!(crate::words::reshare::standing(&done.standing)),

@@ -139,6 +139,109 @@ fn a_new_set_on_a_fresh_and_a_reused_card_renews_the_reused_key_and_wipes_the_re
 }
 
 #[test]
+fn a_reused_card_keeps_its_custodians_name_unless_a_new_one_is_given() {
+    let old = EnrolledSet::named(2, "vault", &["Alice", "Bob", "Carol"]);
+    let fresh = fresh_cards(1).remove(0);
+    let mut cards = old.cards.clone();
+    cards.push(fresh);
+    let readers = MemoryReaders::with_cards(&cards);
+    let reuse = vec![fingerprint(&old.cards[0])];
+    let (result, said, _) = run(
+        &readers,
+        &old,
+        every(Plan {
+            threshold: 2,
+            reuse: &reuse,
+            keep_old: false,
+        }),
+    );
+    let done = result.unwrap_or_else(|e| panic!("{e}\n{said}"));
+    let names: Vec<&str> = done.cards.iter().map(|c| c.name.as_str()).collect();
+    assert!(
+        names.contains(&"Alice"),
+        "the re-used card is still Alice's: {names:?}"
+    );
+    let fresh_name = done
+        .cards
+        .iter()
+        .find(|c| c.name != "Alice")
+        .map(|c| c.name.clone());
+    assert!(
+        fresh_name.is_some_and(|n| n.starts_with("custodian ")),
+        "{names:?}"
+    );
+}
+
+#[test]
+fn the_old_set_is_told_at_its_newest_version_after_a_card_was_added() {
+    let old = EnrolledSet::new(2, 3, "vault");
+    let mut records: Vec<PublicRecord> = Bundle::from_enrollment(&old.outcome.enrollment)
+        .decoded_records()
+        .unwrap();
+    // add-card makes version 2 with a fourth custodian
+    let added = fresh_cards(1).remove(0);
+    let pins = pin_file();
+    let add = crate::add_card::AddCardRequest {
+        interrupt: &crate::Never,
+        base: &records[0],
+        bundle_records: &records,
+        new_card: None,
+        name: Some("Dora"),
+        from: every_reader(),
+        pins: policy(&pins),
+        trace: false,
+    };
+    let readers = MemoryReaders::with_cards(&[old.cards[0].clone(), old.cards[1].clone(), added]);
+    let report = crate::add_card::add_card(&readers, &add, &mut Said::default()).unwrap();
+    drop(readers);
+    records.push(report.card.record.clone());
+    // the reshare opens two version-1 cards; the set it reports is the 2-of-4 of version 2
+    let fresh = fresh_cards(1).remove(0);
+    let readers = MemoryReaders::with_cards(&[old.cards[0].clone(), old.cards[1].clone(), fresh]);
+    let req = ReshareRequest {
+        replace_unfinished: None,
+        interrupt: &crate::Never,
+        old_set: None,
+        published: Some(&report.card.record),
+        bundle_records: &records,
+        threshold: 1,
+        count: None,
+        label: "vault 2",
+        names: &[],
+        reuse: &[],
+        keep_old: true,
+        from: every_reader(),
+        pins: policy(&pins),
+        trace: false,
+    };
+    let done = reshare(
+        &readers,
+        &req,
+        &mut |_: &Enrollment| Ok(()),
+        &mut crate::NoJournal,
+        &mut Said::default(),
+    )
+    .unwrap();
+    assert_eq!(
+        (done.old.threshold, done.old.count, done.old.set_version),
+        (2, 4, 2),
+        "{:?}",
+        done.old
+    );
+    // every old card keeps its share (--keep-old), the two opened and the two never seen
+    let holding: Vec<&str> = done
+        .still_holding
+        .iter()
+        .map(|(who, _)| who.as_str())
+        .collect();
+    assert_eq!(holding.len(), 4, "{holding:?}");
+    assert!(
+        holding.iter().any(|who| who.ends_with("\"Dora\"")),
+        "{holding:?}"
+    );
+}
+
+#[test]
 fn a_plan_that_would_leave_no_complete_set_is_refused_before_anything_is_written() {
     // 2-of-2 onto the same two cards: overwriting either leaves neither set complete.
     let old = EnrolledSet::new(2, 2, "vault");

@@ -74,6 +74,22 @@ pub(crate) fn line(told: &Told) -> String {
     }
 }
 
+/// The old cards that can still open the old set after a reshare, named, with what to do:
+/// `None` when none is left.
+pub(crate) fn still_holding(label: &str, cards: &[(String, String)]) -> Option<String> {
+    if cards.is_empty() {
+        return None;
+    }
+    let list: Vec<String> = cards
+        .iter()
+        .map(|(who, fp)| format!("{who} (card {fp})"))
+        .collect();
+    Some(format!(
+        "Old cards that still hold a share of set \"{label}\" (a quorum of them still recovers the master): {}. Wipe each with `quorumctl reset-card` once the new set is in safe hands, or keep them as the old set.",
+        list.join(", ")
+    ))
+}
+
 /// Which sets can be recovered now, in a sentence.
 pub(crate) fn standing(s: &Standing) -> String {
     let old = format!(
@@ -268,6 +284,27 @@ pub(crate) fn error(e: &CeremonyError) -> Option<String> {
         )),
         CeremonyError::ReshareStopped(s) => Some(stopped(s)),
         _ => None,
+    }
+}
+
+#[cfg(test)]
+mod still_holding_tests {
+    use super::still_holding;
+
+    #[test]
+    fn the_old_cards_left_holding_shares_are_named_with_what_to_do() {
+        assert_eq!(still_holding("vault", &[]), None);
+        let cards = [
+            (
+                "custodian 2 \"Bob\"".to_owned(),
+                "1111-2222-3333-4444".to_owned(),
+            ),
+            ("custodian 3".to_owned(), "5555-6666-7777-8888".to_owned()),
+        ];
+        assert_eq!(
+            still_holding("vault", &cards).unwrap(),
+            "Old cards that still hold a share of set \"vault\" (a quorum of them still recovers the master): custodian 2 \"Bob\" (card 1111-2222-3333-4444), custodian 3 (card 5555-6666-7777-8888). Wipe each with `quorumctl reset-card` once the new set is in safe hands, or keep them as the old set."
+        );
     }
 }
 
