@@ -34,14 +34,23 @@ fn personalise_enroll_recover_and_change_the_pin_on_a_pinpad_reader() {
     let pad = Pinpad::for_reader(pad_index);
     let pad_reader = farm.reader_name(pad_index).to_owned();
 
-    // Personalise on the pinpad: the new PIN typed twice on the keypad.
+    // Personalise on the pinpad: the new PIN typed twice on the keypad; a first entry too
+    // short is asked again, as the prompt asks again, and the card is not touched by it.
     let pad_card = farm.new_card(None);
     farm.insert(&pad_card, pad_index);
+    pad.type_pin("123");
     pad.type_pin(PAD_PIN);
     pad.type_pin(PAD_PIN);
     let init = run_ok(&["--trace", "init", "--reader", &pad_reader]);
     assert!(
         text(&init.stderr).contains("PIN typed on the reader's pinpad"),
+        "{}",
+        show(&init)
+    );
+    assert!(
+        text(&init.stderr).contains(&format!(
+            "The new PIN was not taken: it needs 6 to 12 digits; the card is unchanged. Type the new PIN again, twice, on the keypad of reader \"{pad_reader}\"."
+        )),
         "{}",
         show(&init)
     );

@@ -56,6 +56,10 @@ fn entry<'a>(
 /// try is never spent by a retry, so one slip too many cannot block a card for good.
 pub(crate) const RETRY_WHILE_MORE_THAN: u8 = 1;
 
+/// How many slips typing a new PIN on the keypad (too short or too long, or the two entries
+/// differing) are forgiven at init, as the prompt forgives them: the card is not touched.
+const NEW_PIN_SLIPS_FORGIVEN: u8 = 2;
+
 /// How many keypad time-outs are forgiven (the custodian is asked once more) per card.
 const PINPAD_TIMEOUTS_FORGIVEN: u8 = 1;
 
@@ -157,10 +161,31 @@ pub fn initialise(
     out.tell(Event::Pin(Told::Entry { path: entry.path() }));
     let point = match entry {
         PinEntry::Pinpad(_) => {
-            out.tell(Event::Pin(Told::TypeNewOnKeypad {
-                reader: reader.to_owned(),
-            }));
-            card.initialise_on_pinpad(retry_limit, policy.pinpad_timeout)
+            let mut slips = 0;
+            loop {
+                out.tell(Event::Pin(Told::TypeNewOnKeypad {
+                    reader: reader.to_owned(),
+                }));
+                match card.initialise_on_pinpad(retry_limit, policy.pinpad_timeout) {
+                    // Nothing reached the card (or the blank card refused the block, which
+                    // costs nothing): asked again, as a prompt asks again.
+                    Err(
+                        e @ (CardError::PinpadLength
+                        | CardError::PinpadMismatch
+                        | CardError::PinpadBlockRejected { .. }),
+                    ) if slips < NEW_PIN_SLIPS_FORGIVEN => {
+                        slips += 1;
+                        out.tell(Event::Pin(Told::NewPinAgainOnKeypad {
+                            reader: reader.to_owned(),
+                            slip: match e {
+                                CardError::PinpadMismatch => KeypadSlip::Mismatch,
+                                _ => KeypadSlip::Length,
+                            },
+                        }));
+                    }
+                    other => break other,
+                }
+            }
         }
         PinEntry::Host { source, .. } => {
             // INITIALISE is the applet's alone (an OpenPGP card keeps its own PIN).
@@ -302,6 +327,24 @@ pub enum Told {
         /// The time limit that passed.
         seconds: u8,
     },
+    /// The new PIN typed on the keypad at init was refused before the card took it; the
+    /// keypad asks for it again.
+    NewPinAgainOnKeypad {
+        /// The reader whose keypad asks again.
+        reader: String,
+        /// What was wrong.
+        slip: KeypadSlip,
+    },
+}
+
+/// What was wrong with a new PIN typed on a keypad.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum KeypadSlip {
+    /// Not 6 to 12 digits.
+    Length,
+    /// The two entries differ.
+    Mismatch,
 }
 
 #[cfg(test)]
@@ -345,6 +388,45 @@ mod tests {
         said.0
             .iter()
             .any(|e| matches!(e, Event::Pin(Told::WrongPin { .. })))
+    }
+
+    /// PIN_MODIFY_STRUCTURE of INITIALISE (limit 5, 30 s), as the card layer builds it.
+    const INITIALISE_STRUCTURE_30S: &str = "1E 00 82 0C 00 00 01 0C06 01 02 02 0904 010200 000000 \
+         13000000 80120000 0D 05 FFFFFFFFFFFFFFFFFFFFFFFF 00";
+
+    #[test]
+    fn a_new_pin_slip_on_the_keypad_at_init_is_asked_again_as_the_prompt_asks() {
+        use quorum_card::transport::scripted::MODIFY_DIRECT;
+        let key = format!("04{}", "11".repeat(64));
+        let script = pinpad_reader()
+            .expect_control(MODIFY_DIRECT, INITIALISE_STRUCTURE_30S, "6403")
+            .expect_control(MODIFY_DIRECT, INITIALISE_STRUCTURE_30S, "6402")
+            .expect_control(
+                MODIFY_DIRECT,
+                INITIALISE_STRUCTURE_30S,
+                &format!("{key}9000"),
+            );
+        let mut card = quorum_card::card::Card::with_trace(script, false);
+        let mut said = crate::in_memory_kit::Said::default();
+        let limit = RetryLimit::new(5).unwrap();
+        let typed = Typed::default();
+        let point = initialise(&mut card, &policy(&typed), limit, "Pad", &mut said);
+        assert!(point.is_ok(), "{said}");
+        for slip in [KeypadSlip::Length, KeypadSlip::Mismatch] {
+            let again = Event::Pin(Told::NewPinAgainOnKeypad {
+                reader: "Pad".into(),
+                slip,
+            });
+            assert!(said.told(&again), "{said}");
+        }
+        // a third slip ends it, with the card unchanged
+        let script = pinpad_reader()
+            .expect_control(MODIFY_DIRECT, INITIALISE_STRUCTURE_30S, "6403")
+            .expect_control(MODIFY_DIRECT, INITIALISE_STRUCTURE_30S, "6403")
+            .expect_control(MODIFY_DIRECT, INITIALISE_STRUCTURE_30S, "6403");
+        let mut card = quorum_card::card::Card::with_trace(script, false);
+        let result = initialise(&mut card, &policy(&typed), limit, "Pad", &mut said);
+        assert!(result.is_err());
     }
 
     #[test]

@@ -4,7 +4,7 @@
 
 use quorum_card::card::CardError;
 use quorum_card::transport::TransportError;
-use quorum_ceremony::pin_step::{AskedAgain, NewPinRefusal, Told};
+use quorum_ceremony::pin_step::{AskedAgain, KeypadSlip, NewPinRefusal, Told};
 use quorum_ceremony::pins::{PinOrigin, PinPath, PinSourceError};
 use quorum_ceremony::CeremonyError;
 use quorum_protocol::apdu::LifeCycle;
@@ -59,6 +59,13 @@ pub(crate) fn line(told: &Told) -> String {
             seconds,
         } => format!(
             "Card {card} in \"{reader}\": nothing was typed on the keypad within {seconds} seconds (no try was used); it waits once more."
+        ),
+        Told::NewPinAgainOnKeypad { reader, slip } => format!(
+            "The new PIN was not taken: {}; the card is unchanged. Type the new PIN again, twice, on the keypad of reader \"{reader}\".",
+            match slip {
+                KeypadSlip::Length => format!("it needs {PIN_MIN_DIGITS} to {PIN_MAX_DIGITS} digits"),
+                KeypadSlip::Mismatch => "the two entries differ".to_owned(),
+            }
         ),
     }
 }
@@ -266,6 +273,13 @@ mod tests {
                     seconds: 30,
                 },
                 "Card a1b2-c3d4-e5f6-0718 in \"Pad\": nothing was typed on the keypad within 30 seconds (no try was used); it waits once more.",
+            ),
+            (
+                Told::NewPinAgainOnKeypad {
+                    reader: "Pad".into(),
+                    slip: KeypadSlip::Length,
+                },
+                "The new PIN was not taken: it needs 6 to 12 digits; the card is unchanged. Type the new PIN again, twice, on the keypad of reader \"Pad\".",
             ),
         ];
         for (told, text) in cases {
