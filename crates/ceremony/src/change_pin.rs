@@ -14,7 +14,16 @@ use quorum_protocol::record::PublicRecord;
 
 use super::{identify, pin_step, presence::open_card, CeremonyError, PinPolicy};
 
-/// Changes the PIN of the card in `reader`; returns its fingerprint.
+/// The card whose PIN was changed, as the result names it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PinChanged {
+    /// Its fingerprint.
+    pub fingerprint: String,
+    /// Its custodian's name, from its record when it holds one.
+    pub custodian: Option<String>,
+}
+
+/// Changes the PIN of the card in `reader`.
 pub fn change_pin(
     ctx: &dyn Readers,
     reader: &str,
@@ -22,11 +31,14 @@ pub fn change_pin(
     new: Option<&dyn PinProvider>,
     trace: bool,
     out: &mut dyn Progress,
-) -> Result<String, CeremonyError> {
+) -> Result<PinChanged, CeremonyError> {
     let mut card = open_card(ctx, reader, trace)?;
     let found = checked(card.as_mut(), reader)?;
     pin_step::change(card.as_mut(), pins, new, &found.who(reader), out)?;
-    Ok(found.fingerprint)
+    Ok(PinChanged {
+        fingerprint: found.fingerprint,
+        custodian: found.custodian,
+    })
 }
 
 /// The dry run of [`change_pin`]: the card's checks, where its PINs would be typed, and,

@@ -897,7 +897,8 @@ fn change_pin_changes_an_openpgp_cards_user_pin() {
         false,
         &mut Said::default(),
     )
-    .unwrap();
+    .unwrap()
+    .fingerprint;
     assert_eq!(fingerprint, openpgp_key(&card).fingerprint());
     assert_eq!(card.borrow().count(0x24), 1, "one CHANGE REFERENCE DATA");
     // The new PIN opens the card; the old one no longer does.

@@ -160,7 +160,7 @@ pub(crate) fn change(
         let dry = quorum_ceremony::change_pin::dry_run(&ctx, &reader, &policy, new, trace)?;
         return crate::rehearsal::report("change-pin", &dry, false, report);
     }
-    let fingerprint = change_pin(
+    let changed = change_pin(
         &ctx,
         &reader,
         &policy,
@@ -168,10 +168,13 @@ pub(crate) fn change(
         trace,
         &mut crate::words::Screen,
     )?;
+    let fingerprint = changed.fingerprint;
     logged.card(&fingerprint, CardOutcome::Ok);
-    report.line(format!(
-        "The PIN of card {fingerprint} in \"{reader}\" was changed."
-    ));
+    let whose = match &changed.custodian {
+        Some(name) => format!("{name}'s card {fingerprint}"),
+        None => format!("card {fingerprint}"),
+    };
+    report.line(format!("The PIN of {whose} in \"{reader}\" was changed."));
     report.set("reader", json!(reader));
     report.set("fingerprint", json!(fingerprint));
     Ok(())

@@ -27,6 +27,7 @@ fn run(
         false,
         &mut Said::default(),
     )
+    .map(|changed| changed.fingerprint)
 }
 
 fn accepts(card: &SharedCard, pin: &str) -> bool {
@@ -48,6 +49,55 @@ fn the_pin_is_changed_with_the_current_one() {
     let new = PinTable::parse(b"11223344", PinOrigin::File("new".into())).unwrap();
     run(&card, &current, Some(&new)).unwrap();
     assert!(accepts(&card, "11223344"));
+}
+
+#[test]
+fn the_custodian_of_an_enrolled_card_is_named_in_the_prompt_and_the_result() {
+    /// Types the PINs given and notes whom each prompt named.
+    #[derive(Debug)]
+    struct Noting(Typed, std::cell::RefCell<Vec<Option<String>>>);
+    impl PinProvider for Noting {
+        fn current_pin(
+            &self,
+            who: &PinFor<'_>,
+            rule: quorum_protocol::pin::PinRule,
+        ) -> Result<quorum_protocol::pin::Pin, crate::pins::PinSourceError> {
+            self.1.borrow_mut().push(who.custodian.map(str::to_owned));
+            self.0.current_pin(who, rule)
+        }
+        fn new_pin(
+            &self,
+            who: &PinFor<'_>,
+            rule: quorum_protocol::pin::PinRule,
+        ) -> Result<quorum_protocol::pin::Pin, crate::pins::PinSourceError> {
+            self.current_pin(who, rule)
+        }
+        fn interactive(&self) -> bool {
+            true
+        }
+        fn origin(&self) -> PinOrigin {
+            PinOrigin::Keyboard
+        }
+    }
+    let set = EnrolledSet::named(2, "vault", &["Alice", "Bob"]);
+    let readers = MemoryReaders::with_cards(&set.cards[..1]);
+    let pins = Noting(typed(&[PIN, "13572468"]), Default::default());
+    let changed = change_pin(
+        &readers,
+        "Reader 0",
+        &policy(&pins),
+        None,
+        false,
+        &mut Said::default(),
+    )
+    .unwrap();
+    assert_eq!(changed.custodian.as_deref(), Some("Alice"));
+    let asked = pins.1.borrow();
+    assert_eq!(asked.len(), 2, "{asked:?}");
+    assert!(
+        asked.iter().all(|who| who.as_deref() == Some("Alice")),
+        "{asked:?}"
+    );
 }
 
 #[test]
