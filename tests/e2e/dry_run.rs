@@ -33,6 +33,30 @@ fn dry_runs_say_what_each_card_would_do_and_change_nothing() {
     let dir = scratch("dry-run");
     let (set, _, _) = enrolled(&farm, &dir, "dry", 2, 3, b"a master for dry runs");
     let bundle = dir.join("dry.quorum.json");
+    // the minutes of that finished enrollment, without a plan: from its bundle and its log line
+    let minutes = dir.join("minutes.md");
+    let done = run(&[
+        "plan",
+        "runbook",
+        "--bundle",
+        bundle.to_str().unwrap(),
+        "--out",
+        minutes.to_str().unwrap(),
+    ]);
+    assert!(done.status.success(), "{}", show(&done));
+    let book = std::fs::read_to_string(&minutes).unwrap();
+    assert!(
+        book.starts_with("# Key ceremony minutes: enrollment of set \"dry\""),
+        "{book}"
+    );
+    assert!(
+        book.contains("quorumctl enroll --threshold 2 --label dry --in MASTER-FILE"),
+        "{book}"
+    );
+    assert!(
+        book.contains("log head after: ") && !book.contains("log head after: ____"),
+        "{book}"
+    );
     farm.clear_all();
     let blank = farm.new_card(None);
     farm.insert(&blank, 0);

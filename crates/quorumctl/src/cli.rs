@@ -628,9 +628,10 @@ pub struct PlanCheckArgs {
 /// Options of `plan runbook`.
 #[derive(Debug, Args)]
 pub struct RunbookArgs {
-    /// The plan file.
-    #[arg(value_name = "PLAN")]
-    pub plan: PathBuf,
+    /// The plan file; without it, the minutes of a finished enrollment are made from its
+    /// --bundle (and the ceremony log's line of it).
+    #[arg(value_name = "PLAN", required_unless_present = "bundle")]
+    pub plan: Option<PathBuf>,
     /// Where to write the runbook.
     #[arg(long, value_name = "FILE")]
     pub out: PathBuf,

@@ -261,7 +261,10 @@ fn present_fingerprints(trace: bool) -> Result<Vec<String>, (ExitStatus, String,
 }
 
 fn runbook(args: &RunbookArgs, log: Option<&Path>, report: &mut Report) -> Outcome {
-    let plan = read_plan(&args.plan)?;
+    let plan = match &args.plan {
+        Some(path) => Some(read_plan(path)?),
+        None => None,
+    };
     let done = match &args.bundle {
         None => None,
         Some(path) => {
@@ -274,7 +277,9 @@ fn runbook(args: &RunbookArgs, log: Option<&Path>, report: &mut Report) -> Outco
                     )
                 })?
                 .summary();
-            if summary.label != plan.label || summary.count != plan.custodians.len() {
+            let differs =
+                |plan: &Plan| summary.label != plan.label || summary.count != plan.custodians.len();
+            if let Some(plan) = plan.as_ref().filter(|p| differs(p)) {
                 return Err(usage(format!(
                     "the bundle {} is of set \"{}\" ({}-of-{}), not the planned \"{}\" ({}-of-{}); no runbook was written",
                     path.display(),
@@ -299,14 +304,36 @@ fn runbook(args: &RunbookArgs, log: Option<&Path>, report: &mut Report) -> Outco
         Some(summary) => enroll_line(log, &summary.set_id)?,
         None => None,
     };
-    let book = Runbook::of(&plan, &args.plan, done.as_ref(), logged.as_ref());
+    // Without a plan, the minutes of a finished ceremony: its set as the bundle describes it.
+    let plan = match (plan, &done, &args.bundle) {
+        (Some(plan), _, _) => plan,
+        (None, Some(summary), Some(path)) => Plan {
+            format: quorum_ceremony::plan::PLAN_FORMAT.to_owned(),
+            label: summary.label.clone(),
+            threshold: summary.threshold,
+            custodians: summary
+                .custodians
+                .iter()
+                .map(|c| PlannedCustodian {
+                    name: c.name.clone(),
+                    card: c.fingerprint.clone(),
+                })
+                .collect(),
+            bundle: Some(path.display().to_string()),
+            operator: None,
+            witnesses: Vec::new(),
+        },
+        _ => unreachable!("clap requires a plan or a bundle"),
+    };
+    let book = Runbook::of(&plan, args.plan.as_deref(), done.as_ref(), logged.as_ref());
     let text = match format {
         RunbookFormat::Markdown => book.markdown(),
         RunbookFormat::Html => book.html(),
     };
     write_file(&args.out, text.as_bytes(), args.force)?;
     report.line(format!(
-        "Wrote the runbook of set \"{}\" to {}{}: print it for the people at the table.",
+        "Wrote the {} of set \"{}\" to {}{}: print it for the people at the table.",
+        if args.plan.is_some() { "runbook" } else { "minutes" },
         plan.label,
         args.out.display(),
         match (&done, &logged) {
@@ -363,7 +390,7 @@ impl Section {
 impl Runbook {
     fn of(
         plan: &Plan,
-        plan_path: &Path,
+        plan_path: Option<&Path>,
         done: Option<&BundleSummary>,
         logged: Option<&LogLine>,
     ) -> Runbook {
@@ -374,7 +401,26 @@ impl Runbook {
                 .display()
                 .to_string()
         });
-        let plan_file = plan_path.display().to_string();
+        let plan_file = plan_path.map(|p| p.display().to_string());
+        let enroll_command = match &plan_file {
+            Some(plan_file) => {
+                format!("quorumctl enroll --plan {plan_file} --in MASTER-FILE --bundle {bundle}")
+            }
+            None => {
+                // default names ("custodian K") are what enroll gives without --name
+                let names: String = plan
+                    .custodians
+                    .iter()
+                    .filter(|c| quorum_ceremony::share::real_name(&c.name).is_some())
+                    .map(|c| format!(" --name {}", shell_word(&format!("{}={}", c.card, c.name))))
+                    .collect();
+                format!(
+                    "quorumctl enroll --threshold {} --label {}{names} --in MASTER-FILE --bundle {bundle}",
+                    plan.threshold,
+                    shell_word(&plan.label)
+                )
+            }
+        };
         let mut roles = Section::new("Roles");
         let mut rows = vec![vec![
             "operator".to_owned(),
@@ -404,34 +450,48 @@ impl Runbook {
         roles.table = Some((vec!["role".into(), "name".into(), "signature".into()], rows));
 
         let mut before = Section::new("Before the ceremony");
-        before.steps.push(Step {
-            what: "The operator checks the plan file everyone reviewed.".into(),
-            command: Some(format!("quorumctl plan check {plan_file}")),
-            expect: vec![format!(
-                "The plan {plan_file} is well formed: set \"{}\", {}-of-{m}.",
-                plan.label, plan.threshold
-            )],
-            record: Vec::new(),
-        });
+        if let Some(plan_file) = &plan_file {
+            before.steps.push(Step {
+                what: "The operator checks the plan file everyone reviewed.".into(),
+                command: Some(format!("quorumctl plan check {plan_file}")),
+                expect: vec![format!(
+                    "The plan {plan_file} is well formed: set \"{}\", {}-of-{m}.",
+                    plan.label, plan.threshold
+                )],
+                record: Vec::new(),
+            });
+        }
         before.steps.push(Step {
             what: "The operator verifies the ceremony log and reads its head aloud; a witness compares it with the head in the minutes of the last ceremony.".into(),
             command: Some("quorumctl log verify".into()),
             expect: vec!["The ceremony log … is intact: … lines, head ….".into()],
             record: vec![format!("log head before: {BLANK}")],
         });
-        before.steps.push(Step {
-            what: format!(
-                "Each custodian inserts their card; the operator checks that exactly the {m} planned cards are present (no PIN is asked)."
-            ),
-            command: Some(format!("quorumctl plan check {plan_file} --cards")),
-            expect: vec!["The cards present are exactly the planned ones.".into()],
-            record: Vec::new(),
+        before.steps.push(match &plan_file {
+            Some(plan_file) => Step {
+                what: format!(
+                    "Each custodian inserts their card; the operator checks that exactly the {m} planned cards are present (no PIN is asked)."
+                ),
+                command: Some(format!("quorumctl plan check {plan_file} --cards")),
+                expect: vec!["The cards present are exactly the planned ones.".into()],
+                record: Vec::new(),
+            },
+            None => Step {
+                what: format!(
+                    "Each custodian inserts their card; the operator lists the readers and a witness checks that the {m} cards below are present."
+                ),
+                command: Some("quorumctl readers".into()),
+                expect: plan
+                    .custodians
+                    .iter()
+                    .map(|c| format!("… card {} …", c.card))
+                    .collect(),
+                record: Vec::new(),
+            },
         });
         before.steps.push(Step {
             what: "The operator rehearses the enrollment: every check that needs no PIN, on the cards and the master file; nothing is written or logged.".into(),
-            command: Some(format!(
-                "quorumctl enroll --plan {plan_file} --in MASTER-FILE --bundle {bundle} --dry-run"
-            )),
+            command: Some(format!("{enroll_command} --dry-run")),
             expect: vec![
                 "Dry run of enroll: no PIN was asked, no card or file was written, nothing was logged.".into(),
                 "Nothing stands in the way that a dry run can see: run the same command without --dry-run.".into(),
@@ -445,10 +505,12 @@ impl Runbook {
             plan.threshold
         ));
         ceremony.steps.push(Step {
-            what: "The operator enrolls the set as planned; quorumctl refuses any card the plan does not name before a PIN is asked.".into(),
-            command: Some(format!(
-                "quorumctl enroll --plan {plan_file} --in MASTER-FILE --bundle {bundle}"
-            )),
+            what: match &plan_file {
+                Some(_) => "The operator enrolls the set as planned; quorumctl refuses any card the plan does not name before a PIN is asked.",
+                None => "The operator enrolls the set.",
+            }
+            .into(),
+            command: Some(enroll_command.clone()),
             expect: {
                 let mut lines = vec![format!(
                     "Enrolled set \"{}\" ({}-of-{m}), id ….",
@@ -529,9 +591,13 @@ impl Runbook {
         );
 
         let mut intro = vec![format!(
-            "Set \"{}\": {}-of-{m}. Plan file: {plan_file}. Written by quorumctl {}.",
+            "Set \"{}\": {}-of-{m}. {} Written by quorumctl {}.",
             plan.label,
             plan.threshold,
+            match &plan_file {
+                Some(plan_file) => format!("Plan file: {plan_file}."),
+                None => "No plan file: made from the bundle of the finished ceremony.".to_owned(),
+            },
             env!("CARGO_PKG_VERSION")
         )];
         if let Some(s) = done {
@@ -541,7 +607,15 @@ impl Runbook {
             ));
         }
         Runbook {
-            title: format!("Key ceremony runbook: enrollment of set \"{}\"", plan.label),
+            title: format!(
+                "Key ceremony {}: enrollment of set \"{}\"",
+                if plan_file.is_some() {
+                    "runbook"
+                } else {
+                    "minutes"
+                },
+                plan.label
+            ),
             intro,
             sections: vec![roles, before, ceremony, after, minutes],
         }
@@ -655,6 +729,19 @@ impl Runbook {
 }
 
 /// Text made safe inside HTML.
+/// `text` as one shell word: as it is when it holds only characters a shell leaves alone,
+/// else in single quotes (a single quote inside written as '\'').
+fn shell_word(text: &str) -> String {
+    let plain = !text.is_empty()
+        && text
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-_.=/:,@+".contains(c));
+    match plain {
+        true => text.to_owned(),
+        false => format!("'{}'", text.replace('\'', "'\\''")),
+    }
+}
+
 fn escape(text: &str) -> String {
     text.replace('&', "&amp;")
         .replace('<', "&lt;")
@@ -706,7 +793,7 @@ mod tests {
 
     #[test]
     fn the_runbook_names_roles_steps_commands_and_blanks_to_fill() {
-        let book = Runbook::of(&plan(), Path::new("root.plan.json"), None, None).markdown();
+        let book = Runbook::of(&plan(), Some(Path::new("root.plan.json")), None, None).markdown();
         for expected in [
             "# Key ceremony runbook: enrollment of set \"root-ca-2026\"",
             "| operator | Olga | ____________________ |",
@@ -730,6 +817,24 @@ mod tests {
             book.contains("--bundle root-ca-2026.quorum.json --dry-run"),
             "the enrollment is rehearsed first: {book}"
         );
+    }
+
+    #[test]
+    fn without_a_plan_the_minutes_give_the_enroll_command_that_names_every_card() {
+        let mut plan = plan();
+        plan.label = "root ca".into();
+        let book = Runbook::of(&plan, None, None, None).markdown();
+        for expected in [
+            "# Key ceremony minutes: enrollment of set \"root ca\"",
+            "No plan file: made from the bundle of the finished ceremony.",
+            "   quorumctl readers",
+            "   quorumctl enroll --threshold 2 --label 'root ca' --name 51d4-77cb-be13-c565=Alice",
+        ] {
+            assert!(book.contains(expected), "missing {expected:?} in:\n{book}");
+        }
+        assert!(!book.contains("plan check"), "{book}");
+        assert_eq!(shell_word("it's"), "'it'\\''s'");
+        assert_eq!(shell_word("a1b2=Bob"), "a1b2=Bob");
     }
 
     #[test]
@@ -757,7 +862,7 @@ mod tests {
             prev: "0".repeat(64),
             hash: "e1c5".repeat(16),
         };
-        let book = Runbook::of(&plan, Path::new("p.json"), None, Some(&line)).markdown();
+        let book = Runbook::of(&plan, Some(Path::new("p.json")), None, Some(&line)).markdown();
         for expected in [
             "| operator | Ada | ____________________ |",
             "| witness | Grace | ____________________ |",
@@ -769,7 +874,7 @@ mod tests {
 
     #[test]
     fn html_escapes_what_people_typed() {
-        let html = Runbook::of(&plan(), Path::new("p.json"), None, None).html();
+        let html = Runbook::of(&plan(), Some(Path::new("p.json")), None, None).html();
         assert!(html.starts_with("<!DOCTYPE html>"));
         assert!(html.contains("Bob &lt;b&gt;"), "{html}");
         assert!(!html.contains("Bob <b>"));
