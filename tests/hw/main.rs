@@ -53,6 +53,10 @@ fn main() -> ExitCode {
     };
     let started = Instant::now();
     let outcome = suite.run();
+    if let Err(why) = &outcome {
+        println!("hw: FAILED: {why}");
+        println!("hw: resetting the cards the suite changed");
+    }
     let cleaned = suite.leave_blank();
     let _ = std::fs::remove_dir_all(&suite.dir);
     match (outcome, cleaned) {
@@ -65,10 +69,7 @@ fn main() -> ExitCode {
             println!("hw: 1 passed, 0 failed");
             ExitCode::SUCCESS
         }
-        (outcome, cleaned) => {
-            if let Err(why) = outcome {
-                println!("hw: FAILED: {why}");
-            }
+        (_, cleaned) => {
             match cleaned {
                 Ok(()) if !suite.cards.iter().any(|c| c.touched) => {
                     println!("hw: no card was changed")
@@ -179,7 +180,14 @@ impl Suite {
             self.cards[i].touched = true;
             let doc = self.step(
                 &format!("init in \"{reader}\""),
-                &["init", "--reader", &reader, "--pin-file", path(&pins)],
+                &[
+                    "init",
+                    "--reader",
+                    &reader,
+                    "--pin-file",
+                    path(&pins),
+                    "--no-pinpad",
+                ],
             )?;
             let fingerprint = doc["result"]["fingerprint"]
                 .as_str()
@@ -367,7 +375,7 @@ impl Suite {
         }
         expect(left.is_empty(), || {
             format!(
-                "NOT left BLANK: {}; reset it with quorumctl reset-card --reader READER",
+                "NOT left BLANK: {}; put the card back and reset it: quorumctl reset-card --reader READER",
                 left.join("; ")
             )
         })
@@ -396,30 +404,36 @@ impl Suite {
         .map(drop)
     }
 
-    /// Runs one ceremony step and says it passed.
+    /// Runs one ceremony step and says it passed; a failure shows all quorumctl printed.
     fn step(&self, what: &str, args: &[&str]) -> Result<Value, String> {
         let started = Instant::now();
-        let doc = self
-            .quorumctl_ok(args)
-            .map_err(|why| format!("{what}: {why}"))?;
+        let (doc, out) = self.quorumctl_json(args)?;
+        let Some(doc) = doc else {
+            return Err(format!("{what}:\n{}", show(&out)));
+        };
         println!("hw: ok   {what} ({:.1} s)", started.elapsed().as_secs_f64());
         Ok(doc)
     }
 
-    /// Runs `quorumctl --json ARGS` and returns its document, or what it said on failure.
+    /// Runs `quorumctl --json ARGS` and returns its document, or its error message.
     fn quorumctl_ok(&self, args: &[&str]) -> Result<Value, String> {
+        let (doc, out) = self.quorumctl_json(args)?;
+        doc.ok_or_else(|| {
+            let message = serde_json::from_slice::<Value>(&out.stdout)
+                .ok()
+                .and_then(|d| d["error"]["message"].as_str().map(str::to_owned))
+                .unwrap_or_else(|| String::from_utf8_lossy(&out.stderr).trim().to_owned());
+            format!("`quorumctl {}` failed: {message}", args.join(" "))
+        })
+    }
+
+    /// Runs `quorumctl --json ARGS`: the document when it succeeded, and its output.
+    fn quorumctl_json(&self, args: &[&str]) -> Result<(Option<Value>, Output), String> {
         let out = self.quorumctl(args)?;
-        let doc: Value = serde_json::from_slice(&out.stdout).map_err(|e| {
-            format!(
-                "quorumctl {} printed no JSON document ({e}):\n{}",
-                args[0],
-                show(&out)
-            )
-        })?;
-        expect(out.status.success() && doc["ok"] == true, || {
-            format!("quorumctl {} failed:\n{}", args.join(" "), show(&out))
-        })?;
-        Ok(doc)
+        let doc = serde_json::from_slice::<Value>(&out.stdout)
+            .ok()
+            .filter(|d| out.status.success() && d["ok"] == true);
+        Ok((doc, out))
     }
 
     fn quorumctl(&self, args: &[&str]) -> Result<Output, String> {
