@@ -108,7 +108,13 @@ impl Suite {
             ));
         }
         let dir = std::env::temp_dir().join(format!("quorum-hw-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+        {
+            use std::os::unix::fs::DirBuilderExt;
+            std::fs::DirBuilder::new()
+                .mode(0o700)
+                .create(&dir)
+                .map_err(|e| format!("{}: {e}", dir.display()))?;
+        }
         let suite = Suite {
             cards: Vec::new(),
             dir,
@@ -436,6 +442,7 @@ impl Suite {
         Ok((doc, out))
     }
 
+    /// The real binary, with the caller's environment (its pcscd) and the suite's own log.
     fn quorumctl(&self, args: &[&str]) -> Result<Output, String> {
         Command::new(env!("CARGO_BIN_EXE_quorumctl"))
             .arg("--json")
@@ -479,6 +486,7 @@ fn all_healthy(doc: &Value, m: usize) -> Result<(), String> {
     })
 }
 
+/// `Ok` when `ok`, else the reason `why` gives.
 fn expect(ok: bool, why: impl FnOnce() -> String) -> Result<(), String> {
     if ok {
         Ok(())
@@ -487,10 +495,12 @@ fn expect(ok: bool, why: impl FnOnce() -> String) -> Result<(), String> {
     }
 }
 
+/// A scratch path as a command-line argument.
 fn path(p: &Path) -> &str {
     p.to_str().expect("the scratch directory's path is UTF-8")
 }
 
+/// All a failed quorumctl run printed, for the failure report.
 fn show(out: &Output) -> String {
     format!(
         "exit {:?}\n--- stdout\n{}--- stderr\n{}",
