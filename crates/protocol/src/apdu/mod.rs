@@ -81,3 +81,24 @@ pub const MAX_SHORT_RESPONSE: u16 = 256;
 pub use crate::crypto::wei25519::POINT_LEN;
 /// Length of the UNSEAL answer: the big-endian X coordinate of d·P.
 pub const DH_LEN: usize = 32;
+
+#[cfg(test)]
+mod identity_tests {
+    use super::{APPLET_AID, PACKAGE_AID};
+
+    /// applet/applet.properties is where scripts/cap takes the AIDs from; the host must select
+    /// what the CAP file installs.
+    #[test]
+    fn aids_match_the_applet_properties_that_scripts_cap_reads() {
+        let props = include_str!("../../../../applet/applet.properties");
+        let value = |key: &str| {
+            props
+                .lines()
+                .find_map(|l| l.strip_prefix(key)?.strip_prefix('='))
+                .unwrap_or_else(|| panic!("applet/applet.properties has no {key}"))
+                .to_owned()
+        };
+        assert_eq!(value("applet.aid"), hex::encode_upper(APPLET_AID));
+        assert_eq!(value("package.aid"), hex::encode_upper(PACKAGE_AID));
+    }
+}

@@ -415,6 +415,28 @@ mod tests {
         ));
     }
 
+    /// A card whose ECPublicKey.getW wrote the compressed form (JavaCard allows it; jcardsim
+    /// and the cards we know write 04 ‖ X ‖ Y) is refused, never read as some other key.
+    #[test]
+    fn compressed_card_key_is_refused() {
+        let mut compressed = key()[..33].to_vec();
+        compressed[0] = 0x02;
+        assert!(matches!(
+            parse_public_key(&compressed).unwrap_err(),
+            ParseError::WrongLength {
+                expected: 65,
+                got: 33,
+                ..
+            }
+        ));
+        let mut relabelled = key();
+        relabelled[0] = 0x03;
+        assert!(matches!(
+            parse_public_key(&relabelled).unwrap_err(),
+            ParseError::NotUncompressed { first: 0x03, .. }
+        ));
+    }
+
     #[test]
     fn public_key_and_dh_output_have_exact_lengths() {
         assert_eq!(parse_public_key(&key()).unwrap(), key());

@@ -4,8 +4,12 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 
+import java.io.IOException;
+import java.io.Reader;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
+import java.util.Properties;
 import org.junit.jupiter.api.Test;
 
 class OptionsTest {
@@ -17,6 +21,18 @@ class OptionsTest {
         assertEquals("F051554F52554D0101", Probe.hex(o.applet().aid()));
         assertEquals(0, o.controlPort());
         assertEquals("127.0.0.1", o.vpcdHost());
+    }
+
+    /** The farm installs the applet under the AID and class scripts/cap builds the CAP with. */
+    @Test
+    void defaultAppletIsTheOneInAppletProperties() throws IOException {
+        Properties props = new Properties();
+        try (Reader in = Files.newBufferedReader(Path.of("../../applet/applet.properties"))) {
+            props.load(in);
+        }
+        Options o = Options.parse(new String[] {"--readers", "r.tsv"});
+        assertEquals(props.getProperty("applet.class"), o.applet().className());
+        assertEquals(props.getProperty("applet.aid"), Probe.hex(o.applet().aid()));
     }
 
     @Test
