@@ -230,3 +230,28 @@ fn a_recovery_that_names_no_destination_is_refused_before_any_pin() {
         show(&done)
     );
 }
+
+#[test]
+fn a_reader_of_standard_output_that_goes_away_is_no_panic() {
+    let _guard = lock();
+    let farm = Farm::connect();
+    let dir = scratch("closed-stdout");
+    let (_, _, _) = enrolled(&farm, &dir, "piped", 2, 2, b"piped master");
+    let bundle = dir.join("piped.quorum.json");
+    // `quorumctl readers | head -0`: the reader closes the pipe before anything is written
+    for args in [vec!["readers"], vec!["inspect", bundle.to_str().unwrap()]] {
+        let mut child = crate::run::quorumctl(&args)
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        drop(child.stdout.take());
+        let done = child.wait_with_output().unwrap();
+        assert_eq!(done.status.code(), Some(0), "{args:?}: {}", show(&done));
+        assert!(
+            !text(&done.stderr).contains("panicked"),
+            "{args:?}: {}",
+            show(&done)
+        );
+    }
+}

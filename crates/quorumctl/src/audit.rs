@@ -37,7 +37,7 @@ fn inspect(args: &InspectArgs, report: &mut Report) -> Outcome {
         .map_err(|e| (ExitStatus::File, e.about(&args.bundle), causes(&e)))?
         .summary();
     if args.json && !report.json() {
-        print!("{}", summary.to_json());
+        crate::report::stdout(&summary.to_json());
     } else {
         report.line(format!("Bundle:         {}", args.bundle.display()));
         report.line(summary.to_string());

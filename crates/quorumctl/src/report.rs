@@ -37,7 +37,7 @@ impl Report {
     /// One line of the text result (standard output); nothing in JSON mode.
     pub fn line(&self, text: impl AsRef<str>) {
         if !self.json {
-            println!("{}", text.as_ref());
+            stdout(&format!("{}\n", text.as_ref()));
         }
     }
 
@@ -84,13 +84,22 @@ impl Report {
                     }
                 }
             }
-            println!(
-                "{}",
+            stdout(&format!(
+                "{}\n",
                 serde_json::to_string_pretty(&doc).expect("a report always serialises")
-            );
+            ));
         }
         ExitCode::from(status.code())
     }
+}
+
+/// Writes `text` to standard output. A reader that went away (`quorumctl readers | head`)
+/// is not an error of the run: what it did stands and its exit status says so; the rest of
+/// the output is dropped instead of a panic.
+pub fn stdout(text: &str) {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    let _ = out.write_all(text.as_bytes()).and_then(|()| out.flush());
 }
 
 /// The causes of an error that its own message does not already include, for printing.
