@@ -15,6 +15,7 @@ pub use reshare::{reshare, ReshareError};
 
 pub use set::{check_same_set, newest_of_one_set, SetField, SetMismatch};
 
+use crate::crypto::hpke::ENC_LEN;
 use blahaj::{Share, Sharks};
 use rand::{CryptoRng, RngCore};
 use thiserror::Error;
@@ -444,6 +445,32 @@ where
         let answer = unseal(blinding.card_point()).map_err(DhStep::Card)?;
         blinding.unblind(&answer).map_err(DhStep::BadAnswer)
     })
+}
+
+/// Opens one share the protocol 1.2 way: `enc` came with the card's SELECT answer, and
+/// `unseal` sends the blinded point in UNSEAL P1 = 01 and returns the card's 32-byte X with
+/// the rest of the sealed part (its `ct`). `public` is the card's public part, as the host
+/// holds it: if the card's own differs, HPKE does not open (the public part is the aad).
+pub fn open_share_from_header<R, E>(
+    public: &[u8],
+    enc: &[u8; ENC_LEN],
+    card_key: &CardKey,
+    rng: &mut R,
+    unseal: impl FnOnce(&[u8; POINT_LEN]) -> Result<([u8; 32], Zeroizing<Vec<u8>>), E>,
+) -> Result<OpenedShare, UnsealError<E>>
+where
+    R: RngCore + CryptoRng,
+{
+    let point = SubgroupPoint::from_u(enc).map_err(UnsealError::BadEnc)?;
+    let blinding = Blinding::new(&point, rng);
+    let (answer, ct) = unseal(blinding.card_point()).map_err(UnsealError::Card)?;
+    let mut sealed = Zeroizing::new(Vec::with_capacity(ENC_LEN + ct.len()));
+    sealed.extend_from_slice(enc);
+    sealed.extend_from_slice(&ct);
+    let dh = blinding
+        .unblind(&answer)
+        .map_err(UnsealError::BadCardAnswer)?;
+    open_share_with(public, &sealed, card_key, |_| Ok::<_, DhStep<E>>(dh))
 }
 
 /// Opens one OpenPGP card's share with a single blinded PSO:DECIPHER: `decipher` sends the
@@ -934,6 +961,39 @@ mod tests {
                 .len(),
             1
         );
+    }
+
+    #[test]
+    fn a_share_opens_from_the_select_header_and_one_unseal_that_answers_the_ct() {
+        let mut rng = ChaCha20Rng::seed_from_u64(34);
+        let (cards, people) = setup(3, &mut rng);
+        let en = enroll(b"master", 2, "x", &people, &mut rng).unwrap();
+        let c = &en.cards[1];
+        let enc: [u8; ENC_LEN] = c.sealed[..ENC_LEN].try_into().unwrap();
+        let tail = || Zeroizing::new(c.sealed[ENC_LEN..].to_vec());
+        let opened = open_share_from_header(&c.public, &enc, &cards[1].key(), &mut rng, |p| {
+            cards[1].unseal(p).map(|x| (x, tail()))
+        })
+        .unwrap();
+        let plain = open_share(&c.public, &c.sealed, &cards[1].key(), &mut rng, |p| {
+            cards[1].unseal(p)
+        })
+        .unwrap();
+        assert_eq!(opened.share[..], plain.share[..]);
+        // the held public part of another card (another index) does not open this card's share
+        let other = &en.cards[2].public;
+        let r = open_share_from_header(other, &enc, &cards[1].key(), &mut rng, |p| {
+            cards[1].unseal(p).map(|x| (x, tail()))
+        });
+        assert!(r.is_err());
+        // a public part of the right index whose description differs: HPKE refuses it
+        let mut edited = c.public.clone();
+        let last = edited.len() - 1;
+        edited[last] ^= 1;
+        let r = open_share_from_header(&edited, &enc, &cards[1].key(), &mut rng, |p| {
+            cards[1].unseal(p).map(|x| (x, tail()))
+        });
+        assert!(matches!(r, Err(UnsealError::OpenFailed)), "{r:?}");
     }
 
     #[test]

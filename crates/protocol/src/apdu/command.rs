@@ -170,6 +170,14 @@ impl CommandApdu {
             .secret_response(true)
     }
 
+    /// UNSEAL P1 = 01 (protocol 1.2): the DH step on a blinded point, answered with the
+    /// sealed part after its `enc`, so the share opens without GET RECORD.
+    pub fn unseal_with_sealed(point: &[u8; POINT_LEN]) -> Self {
+        Self::encode(NO_SM_CLA, INS_UNSEAL, 0x01, 0x00, point, NE_MAX)
+            .secret_data_from(0)
+            .secret_response(true)
+    }
+
     /// FACTORY RESET with its magic P1/P2.
     pub fn factory_reset() -> Self {
         Self::encode(

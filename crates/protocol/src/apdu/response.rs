@@ -9,6 +9,8 @@ use std::fmt;
 use zeroize::Zeroizing;
 
 use super::{DH_LEN, POINT_LEN};
+use crate::crypto::hpke::ENC_LEN;
+use crate::record::SET_ID_LEN;
 
 /// Why a response could not be read; says which response and what was wrong.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -47,6 +49,14 @@ pub enum ParseError {
         what: &'static str,
         /// The byte found.
         first: u8,
+    },
+    /// A 1.2 SELECT answer's status names another state than its own first bytes.
+    #[error("the SELECT answer reports state {select} and, in its status, state {status}")]
+    StateDiffers {
+        /// The state in the answer's first 6 bytes.
+        select: LifeCycle,
+        /// The state in its status.
+        status: LifeCycle,
     },
     /// Key presence contradicts the life-cycle state.
     #[error("GET STATUS reports state {state} {problem}")]
@@ -144,6 +154,12 @@ impl Capabilities {
     pub fn key_renewal(self) -> bool {
         self.0 & 0x08 != 0
     }
+
+    /// Bit 4 (protocol 1.2): SELECT answers the card's status and record header, and UNSEAL
+    /// P1 = 01 answers the sealed part with the DH step, so a share opens in two commands.
+    pub fn header_at_select(self) -> bool {
+        self.0 & 0x10 != 0
+    }
 }
 
 /// What SELECT tells about the applet, enough to decide whether to talk to it.
@@ -174,6 +190,85 @@ impl SelectInfo {
             capabilities: Capabilities(d[2]),
             state: LifeCycle::from_byte(d[3])?,
             record_capacity: u16::from_be_bytes([d[4], d[5]]),
+        })
+    }
+}
+
+/// Bytes of a record header in a 1.2 SELECT answer: public bytes 4..22 and the sealed enc.
+pub const RECORD_HEADER_LEN: usize = SET_ID_LEN + 2 + 1 + ENC_LEN;
+
+/// Where an ENROLLED 1.2 card's record stands, told at SELECT before any PIN: which set,
+/// version and share, and the HPKE `enc` its share is sealed with (select.md).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct RecordHeader {
+    /// The set's id (public part bytes 4..19).
+    pub set_id: [u8; SET_ID_LEN],
+    /// The set version of the card's record.
+    pub set_version: u16,
+    /// The card's share index.
+    pub index: u8,
+    /// The sealed part's first 32 bytes: the HPKE encapsulated key.
+    pub enc: [u8; ENC_LEN],
+}
+
+impl RecordHeader {
+    /// Reads the 51 header bytes.
+    pub fn parse(data: &[u8]) -> Result<RecordHeader, ParseError> {
+        let d = need(data, RECORD_HEADER_LEN, "SELECT (record header)")?;
+        let mut set_id = [0u8; SET_ID_LEN];
+        set_id.copy_from_slice(&d[..SET_ID_LEN]);
+        let mut enc = [0u8; ENC_LEN];
+        enc.copy_from_slice(&d[SET_ID_LEN + 3..RECORD_HEADER_LEN]);
+        Ok(RecordHeader {
+            set_id,
+            set_version: u16::from_be_bytes([d[SET_ID_LEN], d[SET_ID_LEN + 1]]),
+            index: d[SET_ID_LEN + 2],
+            enc,
+        })
+    }
+}
+
+/// A whole SELECT answer: what every applet says, and what a 1.2 applet adds (its status as
+/// GET STATUS would give it, and on an ENROLLED card its record header).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct SelectAnswer {
+    /// The first 6 bytes.
+    pub info: SelectInfo,
+    /// The card's status, from a 1.2 applet (capability bit 4).
+    pub status: Option<CardStatus>,
+    /// The record header, from a 1.2 applet holding a record.
+    pub header: Option<RecordHeader>,
+}
+
+impl SelectAnswer {
+    /// Reads the answer; the status and header only when capability bit 4 says they are
+    /// there, and bytes after what this host knows are ignored.
+    pub fn parse(data: &[u8]) -> Result<SelectAnswer, ParseError> {
+        let info = SelectInfo::parse(data)?;
+        if !info.capabilities.header_at_select() {
+            return Ok(SelectAnswer {
+                info,
+                status: None,
+                header: None,
+            });
+        }
+        let rest = &data[SELECT_LEN..];
+        let status = CardStatus::parse(rest)?;
+        if status.state != info.state {
+            return Err(ParseError::StateDiffers {
+                select: info.state,
+                status: status.state,
+            });
+        }
+        let status_len = STATUS_FIXED_LEN + status.public_key.map_or(0, |_| POINT_LEN);
+        let header = match status.state {
+            LifeCycle::Enrolled => Some(RecordHeader::parse(&rest[status_len..])?),
+            _ => None,
+        };
+        Ok(SelectAnswer {
+            info,
+            status: Some(status),
+            header,
         })
     }
 }
@@ -311,6 +406,46 @@ mod tests {
             bytes.extend_from_slice(&key());
         }
         bytes
+    }
+
+    #[test]
+    fn a_1_2_select_answer_carries_the_status_and_the_vectors_record_header() {
+        let path = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../../apdu-spec/vectors/record.json"
+        );
+        let v: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+        let case = &v["cases"][1];
+        let header = hex::decode(case["select_header_hex"].as_str().unwrap()).unwrap();
+        let public = hex::decode(case["public_hex"].as_str().unwrap()).unwrap();
+        let sealed = hex::decode(case["sealed_hex"].as_str().unwrap()).unwrap();
+        let mut answer = vec![1, 2, 0x1F, 2, 0x20, 0x00];
+        answer.extend(status_bytes(2, 0, true));
+        answer.extend(&header);
+        answer.extend([0xEE, 0xEE]); // a later minor version's bytes
+        let parsed = SelectAnswer::parse(&answer).unwrap();
+        assert!(parsed.info.capabilities.header_at_select());
+        assert_eq!(parsed.status.unwrap().public_key, Some(key()));
+        let h = parsed.header.unwrap();
+        assert_eq!(&h.set_id[..], &public[4..20]);
+        assert_eq!(h.set_version, u16::from_be_bytes([public[20], public[21]]));
+        assert_eq!(h.index, public[22]);
+        assert_eq!(h.enc[..], sealed[..32]);
+        // a 1.1 answer carries neither, whatever follows its 6 bytes
+        let old = SelectAnswer::parse(&[1, 1, 0x0F, 2, 0x20, 0x00, 9, 9]).unwrap();
+        assert_eq!((old.status, old.header), (None, None));
+        // a blank 1.2 card: its 11-byte status, no header
+        let mut blank = vec![1, 2, 0x1F, 0, 0x20, 0x00];
+        blank.extend([0, 0, 0, 0, 0x20, 0, 0, 0, 0, 0, 0]);
+        let blank = SelectAnswer::parse(&blank).unwrap();
+        assert_eq!(blank.status.unwrap().state, LifeCycle::Blank);
+        assert_eq!(blank.header, None);
+        // cut short, or a status of another state: refused
+        assert!(SelectAnswer::parse(&answer[..answer.len() - 10]).is_err());
+        let mut other = answer.clone();
+        other[6] = 1;
+        assert!(SelectAnswer::parse(&other).is_err());
     }
 
     #[test]
