@@ -8,7 +8,7 @@
 
 use zeroize::Zeroizing;
 
-use crate::card::{ApduStats, Card, CardError};
+use crate::card::{ApduStats, Card, CardError, Unsealed};
 use crate::custodian::CustodianCard;
 use crate::openpgp::{OpenPgpCard, OpenPgpFacts, RecordSource};
 use crate::transport::Transport;
@@ -158,6 +158,17 @@ impl<T: Transport> CustodianCard for AnyCard<T> {
 
     fn factory_reset(&mut self) -> Result<(), CardError> {
         self.card().factory_reset()
+    }
+
+    fn record_header(&self) -> Option<quorum_protocol::apdu::RecordHeader> {
+        match &self.inner {
+            Inner::Applet(card) => card.record_header(),
+            _ => None,
+        }
+    }
+
+    fn unseal_with_sealed(&mut self, point: &[u8; POINT_LEN]) -> Result<Unsealed, CardError> {
+        self.card().unseal_with_sealed(point)
     }
 
     fn openpgp(&self) -> Option<&OpenPgpFacts> {

@@ -30,8 +30,8 @@ use crate::transport::Transport;
 use quorum_protocol::apdu::part10::PinpadFeatures;
 use quorum_protocol::apdu::{
     parse_dh_output, parse_public_key, CardStatus, CommandApdu, LifeCycle, ParseError,
-    PutRecordStream, RecordKey, RecordPart, SelectInfo, StatusWord, DH_LEN, POINT_LEN,
-    PROTOCOL_MAJOR,
+    PutRecordStream, RecordHeader, RecordKey, RecordPart, SelectAnswer, SelectInfo, StatusWord,
+    DH_LEN, POINT_LEN, PROTOCOL_MAJOR,
 };
 use quorum_protocol::pin::{PinBlock, RetryLimit};
 
@@ -68,6 +68,19 @@ pub struct Card<T: Transport> {
     stats: ApduStats,
     /// The reader's PIN pad once asked for (`None` = not asked yet).
     pinpad: Option<Option<PinpadFeatures>>,
+    /// The status a 1.2 card gave in its SELECT answer, until any other command: the first
+    /// [`Card::status`] after the SELECT answers with it instead of a GET STATUS.
+    fresh_status: Option<CardStatus>,
+    /// The record header of the last SELECT answer (a 1.2 card holding a record).
+    header: Option<RecordHeader>,
+}
+
+/// A protocol 1.2 card's answer to UNSEAL P1 = 01: both are secret to the host's share.
+pub struct Unsealed {
+    /// X of d·P, big-endian (the card's DH step on the blinded point).
+    pub x: Zeroizing<[u8; DH_LEN]>,
+    /// The sealed part after its `enc`: the HPKE ciphertext of the share.
+    pub ct: Zeroizing<Vec<u8>>,
 }
 
 impl<T: Transport> Card<T> {
@@ -92,6 +105,8 @@ impl<T: Transport> Card<T> {
             trace: sink,
             stats: ApduStats::default(),
             pinpad: None,
+            fresh_status: None,
+            header: None,
         }
     }
 
@@ -102,6 +117,8 @@ impl<T: Transport> Card<T> {
             trace: Some(writer),
             stats: ApduStats::default(),
             pinpad: None,
+            fresh_status: None,
+            header: None,
         }
     }
 
@@ -133,6 +150,7 @@ impl<T: Transport> Card<T> {
 
     /// SELECT the applet; refuses a card without it or with another major protocol version.
     pub fn select(&mut self) -> Result<SelectInfo, CardError> {
+        self.header = None;
         let response = self.transmit(&CommandApdu::select())?;
         match response.sw() {
             StatusWord::Success => {
@@ -148,6 +166,14 @@ impl<T: Transport> Card<T> {
                         minor: info.version.minor,
                     });
                 }
+                let answer = SelectAnswer::parse(response.data()).map_err(|source| {
+                    CardError::MalformedResponse {
+                        command: "SELECT",
+                        source,
+                    }
+                })?;
+                self.fresh_status = answer.status;
+                self.header = answer.header;
                 Ok(info)
             }
             StatusWord::AppletNotFound => Err(CardError::AppletNotFound),
@@ -157,6 +183,9 @@ impl<T: Transport> Card<T> {
 
     /// GET STATUS: state, PIN counters, record sizes, public key; needs no PIN.
     pub fn status(&mut self) -> Result<CardStatus, CardError> {
+        if let Some(status) = self.fresh_status.take() {
+            return Ok(status);
+        }
         let data = self.run("GET STATUS", &CommandApdu::get_status())?;
         CardStatus::parse(&data).map_err(|source| CardError::MalformedResponse {
             command: "GET STATUS",
@@ -261,6 +290,28 @@ impl<T: Transport> Card<T> {
         parse_dh_output(&data).map_err(|source| CardError::MalformedResponse {
             command: "UNSEAL",
             source,
+        })
+    }
+
+    /// The record header the last SELECT answered (protocol 1.2, an ENROLLED card): its set,
+    /// version, index and the sealed part's `enc`, known before any PIN.
+    pub fn record_header(&self) -> Option<RecordHeader> {
+        self.header
+    }
+
+    /// UNSEAL P1 = 01 (protocol 1.2): the DH step on a blinded point, and the sealed part
+    /// after its `enc`; needs the PIN. Only for a card whose SELECT set capability bit 4.
+    pub fn unseal_with_sealed(&mut self, point: &[u8; POINT_LEN]) -> Result<Unsealed, CardError> {
+        let data = self.run("UNSEAL", &CommandApdu::unseal_with_sealed(point))?;
+        let dh = parse_dh_output(data.get(..DH_LEN).unwrap_or(&data)).map_err(|source| {
+            CardError::MalformedResponse {
+                command: "UNSEAL",
+                source,
+            }
+        })?;
+        Ok(Unsealed {
+            x: dh,
+            ct: Zeroizing::new(data[DH_LEN..].to_vec()),
         })
     }
 

@@ -4,10 +4,10 @@
 
 use zeroize::Zeroizing;
 
-use crate::card::{ApduStats, Card, CardError};
+use crate::card::{ApduStats, Card, CardError, Unsealed};
 use crate::transport::Transport;
 use quorum_protocol::apdu::part10::PinpadFeatures;
-use quorum_protocol::apdu::{CardStatus, SelectInfo, DH_LEN, POINT_LEN};
+use quorum_protocol::apdu::{CardStatus, RecordHeader, SelectInfo, DH_LEN, POINT_LEN};
 use quorum_protocol::pin::{Pin, PinBlock, RetryLimit};
 
 /// The operations of a custodian card that ceremonies use; each keeps the meaning the
@@ -69,6 +69,19 @@ pub trait CustodianCard {
 
     /// Erases the card's key, PIN and record: the card is blank again.
     fn factory_reset(&mut self) -> Result<(), CardError>;
+
+    /// The record header the card gave at its last SELECT (protocol 1.2: set, version,
+    /// index and the sealed part's `enc`), so a host that holds the public part of that set
+    /// version opens the share without reading the card's record; `None` for older cards.
+    fn record_header(&self) -> Option<RecordHeader> {
+        None
+    }
+
+    /// The DH step on a blinded point answered with the sealed part after its `enc`
+    /// (protocol 1.2, UNSEAL P1 = 01), after the PIN; only for a card with a record header.
+    fn unseal_with_sealed(&mut self, _point: &[u8; POINT_LEN]) -> Result<Unsealed, CardError> {
+        Err(CardError::WithoutHeader)
+    }
 
     /// Round trips since the card was connected or the counts were reset (`--stats`).
     fn stats(&self) -> ApduStats;
@@ -160,6 +173,14 @@ impl<T: Transport> CustodianCard for Card<T> {
         Card::factory_reset(self)
     }
 
+    fn record_header(&self) -> Option<RecordHeader> {
+        Card::record_header(self)
+    }
+
+    fn unseal_with_sealed(&mut self, point: &[u8; POINT_LEN]) -> Result<Unsealed, CardError> {
+        Card::unseal_with_sealed(self, point)
+    }
+
     fn stats(&self) -> ApduStats {
         Card::stats(self)
     }
@@ -242,6 +263,14 @@ impl<C: CustodianCard + ?Sized> CustodianCard for Box<C> {
 
     fn factory_reset(&mut self) -> Result<(), CardError> {
         (**self).factory_reset()
+    }
+
+    fn record_header(&self) -> Option<RecordHeader> {
+        (**self).record_header()
+    }
+
+    fn unseal_with_sealed(&mut self, point: &[u8; POINT_LEN]) -> Result<Unsealed, CardError> {
+        (**self).unseal_with_sealed(point)
     }
 
     fn stats(&self) -> ApduStats {

@@ -5,7 +5,7 @@
 
 use zeroize::Zeroizing;
 
-use crate::card::{ApduStats, CardError};
+use crate::card::{ApduStats, CardError, Unsealed};
 use crate::custodian::CustodianCard;
 use crate::openpgp::{ExistingKey, KeySlot, OpenPgpFacts, OpenPgpKeys};
 use quorum_protocol::apdu::part10::PinpadFeatures;
@@ -94,6 +94,14 @@ impl CustodianCard for ReadOnly {
 
     fn factory_reset(&mut self) -> Result<(), CardError> {
         refused("FACTORY RESET")
+    }
+
+    fn record_header(&self) -> Option<quorum_protocol::apdu::RecordHeader> {
+        self.inner.record_header()
+    }
+
+    fn unseal_with_sealed(&mut self, _: &[u8; POINT_LEN]) -> Result<Unsealed, CardError> {
+        refused("UNSEAL")
     }
 
     fn stats(&self) -> ApduStats {

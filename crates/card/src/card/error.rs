@@ -34,6 +34,10 @@ pub enum CardError {
         /// The command refused.
         command: &'static str,
     },
+    /// UNSEAL P1 = 01 asked of a card whose SELECT gave no record header (protocol 1.1 or
+    /// older, an OpenPGP card): a host bug, never a card's answer.
+    #[error("this card gave no record header at SELECT (protocol 1.1 or older, or an OpenPGP card), so it cannot answer its sealed part with UNSEAL; open its share with GET RECORD and UNSEAL")]
+    WithoutHeader,
     /// SELECT found no quorum applet.
     #[error("this card has no quorum applet (SELECT answered 6A82): insert a quorum custodian card, or install the applet on this one")]
     AppletNotFound,

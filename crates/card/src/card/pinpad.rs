@@ -119,6 +119,8 @@ impl<T: Transport> Card<T> {
         structure: &[u8],
         timeout_secs: u8,
     ) -> Result<Zeroizing<Vec<u8>>, CardError> {
+        // The keypad's command changes the card's PIN state: a SELECT's status is old now.
+        self.fresh_status = None;
         let (answer, sw) = self.pinpad_exchange(code, feature, command, structure)?;
         match sw {
             StatusWord::Success => Ok(answer),

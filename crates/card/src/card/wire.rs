@@ -109,6 +109,8 @@ impl fmt::Debug for Response {
 impl<T: Transport> Card<T> {
     /// Sends one command and follows `61xx` to the end: the one transmit path.
     pub fn transmit(&mut self, command: &CommandApdu) -> Result<Response, CardError> {
+        // Any command may change what a SELECT told (state, PIN counters).
+        self.fresh_status = None;
         let first = self.exchange(command, false)?;
         let mut sw = StatusWord::from_u16(first.sw());
         let mut data = first.into_data();

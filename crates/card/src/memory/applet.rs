@@ -212,7 +212,7 @@ impl fmt::Debug for MemoryApplet {
 }
 
 impl MemoryApplet {
-    /// A blank card with the 1.1 applet and the default capacity, keys drawn from the OS RNG.
+    /// A blank card with the 1.2 applet and the default capacity, keys drawn from the OS RNG.
     pub fn new() -> MemoryApplet {
         MemoryApplet::with_seed(rand::rngs::OsRng.next_u64())
     }
@@ -221,7 +221,7 @@ impl MemoryApplet {
     pub fn with_seed(seed: u64) -> MemoryApplet {
         MemoryApplet {
             installed: true,
-            minor: 1,
+            minor: 2,
             capacity: DEFAULT_CAPACITY,
             rng: StdRng::seed_from_u64(seed),
             queued_keys: Vec::new(),
@@ -259,6 +259,12 @@ impl MemoryApplet {
     /// The same card with a protocol 1.0 applet: no PREPARE KEY, no PUT RECORD P1 = `01`.
     pub fn protocol_1_0(mut self) -> MemoryApplet {
         self.minor = 0;
+        self
+    }
+
+    /// The same card with a protocol 1.1 applet: a 6-byte SELECT answer, no UNSEAL P1 = `01`.
+    pub fn protocol_1_1(mut self) -> MemoryApplet {
+        self.minor = 1;
         self
     }
 
@@ -429,6 +435,14 @@ impl MemoryApplet {
             self.end_session();
             let mut answer = vec![0x01, self.minor, self.capabilities(), self.state.to_byte()];
             answer.extend_from_slice(&self.capacity.to_be_bytes());
+            if self.minor >= 2 {
+                // 1.2 (select.md): the status, and an ENROLLED card's record header.
+                answer.extend_from_slice(&self.status_bytes());
+                if self.state == LifeCycle::Enrolled {
+                    answer.extend_from_slice(&Self::range(&self.public, 4, 23));
+                    answer.extend_from_slice(&Self::range(&self.sealed, 0, 32));
+                }
+            }
             return self.respond(answer, apdu.ne);
         }
         if !self.selected {
@@ -486,11 +500,18 @@ impl MemoryApplet {
     }
 
     fn capabilities(&self) -> u8 {
-        if self.minor >= 1 {
-            0x0F
-        } else {
-            0x07
+        match self.minor {
+            0 => 0x07,
+            1 => 0x0F,
+            _ => 0x1F,
         }
+    }
+
+    /// Bytes `from..to` of a record part, zero-padded where the part is shorter (select.md).
+    fn range(part: &[u8], from: usize, to: usize) -> Vec<u8> {
+        (from..to)
+            .map(|i| part.get(i).copied().unwrap_or(0))
+            .collect()
     }
 
     /// The class check table of README.md.
@@ -587,6 +608,12 @@ impl MemoryApplet {
     fn get_status(&mut self, apdu: &Apdu<'_>) -> Result<(Zeroizing<Vec<u8>>, u16), u16> {
         Self::p1p2(apdu, 0, 0)?;
         Self::no_data(apdu)?;
+        let answer = self.status_bytes();
+        self.ok(answer, apdu.ne)
+    }
+
+    /// The GET STATUS response (get-status.md), also part of a 1.2 SELECT answer.
+    fn status_bytes(&self) -> Vec<u8> {
         let mut answer = vec![self.state.to_byte()];
         if self.state == LifeCycle::Blank {
             answer.extend_from_slice(&[0, 0, 0]);
@@ -610,7 +637,7 @@ impl MemoryApplet {
             }
             _ => answer.push(0),
         }
-        self.ok(answer, apdu.ne)
+        answer
     }
 
     fn generate_key(&mut self) -> KeyPair {
@@ -792,7 +819,13 @@ impl MemoryApplet {
     }
 
     fn unseal(&mut self, apdu: &Apdu<'_>) -> Result<(Zeroizing<Vec<u8>>, u16), u16> {
-        Self::p1p2(apdu, 0, 0)?;
+        // P1 = 01 (1.2): the answer is followed by the sealed part after its enc.
+        let with_sealed = self.minor >= 2 && apdu.p1 == 0x01;
+        if !with_sealed {
+            Self::p1p2(apdu, 0, 0)?;
+        } else {
+            Self::p1p2(apdu, 1, 0)?;
+        }
         self.enrolled()?;
         self.pin_validated()?;
         if apdu.data.len() != POINT_LEN {
@@ -803,7 +836,11 @@ impl MemoryApplet {
         let key = self.key.as_ref().expect("an enrolled card has a key");
         let product = MontgomeryPoint(point.u()) * key.d;
         let x = u_to_wei_x(&product.to_bytes()).map_err(|_| SW_INCORRECT_DATA)?;
-        self.ok(x.to_vec(), apdu.ne)
+        let mut answer = x.to_vec();
+        if with_sealed {
+            answer.extend_from_slice(self.sealed.get(32..).unwrap_or_default());
+        }
+        self.ok(answer, apdu.ne)
     }
 
     fn prepare_key(&mut self, apdu: &Apdu<'_>) -> Result<(Zeroizing<Vec<u8>>, u16), u16> {

@@ -56,6 +56,13 @@ fn enrolled() -> Card<MemoryApplet> {
 fn select_answers_version_capabilities_state_and_capacity() {
     let mut c = Card::with_trace(MemoryApplet::new(), false);
     let (data, sw) = raw(&mut c, "00A4040009F051554F52554D010100");
+    // 1.2: the 6 bytes, then the blank card's 11-byte status (select.md's example)
+    assert_eq!(
+        (hex::encode_upper(data), sw),
+        ("01021F0020000000000020000000000000".into(), SW_OK)
+    );
+    let mut c = Card::with_trace(MemoryApplet::new().protocol_1_1(), false);
+    let (data, sw) = raw(&mut c, "00A4040009F051554F52554D010100");
     assert_eq!(
         (hex::encode_upper(data), sw),
         ("01010F002000".into(), SW_OK)
@@ -66,8 +73,8 @@ fn select_answers_version_capabilities_state_and_capacity() {
     assert_eq!((info.version.minor, info.capabilities.0), (0, 0x07));
     assert!(!info.capabilities.key_renewal());
     assert_eq!(info.record_capacity, 300);
-    // Le below 6: output chaining.
-    let mut c = Card::with_trace(MemoryApplet::new(), false);
+    // Le below the answer's length: output chaining.
+    let mut c = Card::with_trace(MemoryApplet::new().protocol_1_1(), false);
     let (data, sw) = raw(&mut c, "00A4040009F051554F52554D010104");
     assert_eq!((data.len(), sw), (4, 0x6102));
     let (data, sw) = raw(&mut c, "00C0000002");
@@ -754,7 +761,8 @@ fn a_pulled_card_fails_the_transmit_and_leaves_the_reader() {
     let a = shared(MemoryApplet::with_seed(12).personalised(PIN));
     let readers = MemoryReaders::with_cards(std::slice::from_ref(&a));
     let mut c = Card::with_trace(readers.connect("Reader 0").unwrap(), false);
-    readers.pull_after("Reader 0", 2, TransportError::CardRemoved);
+    // one APDU: the SELECT (a 1.2 card's answer carries the status GET STATUS would give)
+    readers.pull_after("Reader 0", 1, TransportError::CardRemoved);
     c.select().unwrap();
     c.status().unwrap();
     assert!(matches!(
