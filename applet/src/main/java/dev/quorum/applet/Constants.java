@@ -35,6 +35,10 @@ final class Constants {
     static final byte P2_PIN_REFERENCE = (byte) 0x81;
     static final byte P1_RECORD_PUBLIC = (byte) 0x00;
     static final byte P1_RECORD_SEALED = (byte) 0x01;
+    /** UNSEAL: X of d·P alone. */
+    static final byte P1_UNSEAL_ANSWER = (byte) 0x00;
+    /** UNSEAL (1.2): X of d·P followed by the sealed part after its enc. */
+    static final byte P1_UNSEAL_WITH_SEALED = (byte) 0x01;
     /** PUT RECORD: keep the active key. */
     static final byte P1_PUT_KEEP_KEY = (byte) 0x00;
     /** PUT RECORD: the commit also makes the pending key (PREPARE KEY) the active one. */
@@ -64,13 +68,22 @@ final class Constants {
 
     // ---- SELECT response ----
     static final byte PROTOCOL_MAJOR = (byte) 0x01;
-    static final byte PROTOCOL_MINOR = (byte) 0x01;
+    static final byte PROTOCOL_MINOR = (byte) 0x02;
     /**
      * bit0 blinded unseal, bit1 PUT RECORD command chaining, bit2 61xx output chaining, bit3 key
-     * renewal (PREPARE KEY, PUT RECORD P1=01).
+     * renewal (PREPARE KEY, PUT RECORD P1=01), bit4 status and record header in this response and
+     * UNSEAL P1=01.
      */
-    static final byte CAPABILITIES = (byte) 0x0F;
-    static final short SELECT_RESPONSE_LENGTH = (short) 6;
+    static final byte CAPABILITIES = (byte) 0x1F;
+    /** Where the GET STATUS response starts: after version, capabilities, state and capacity. */
+    static final short SELECT_STATUS = (short) 6;
+    /** The record header's first range: public part bytes 4..22 (set_id, set_version, index). */
+    static final short HEADER_PUBLIC_OFFSET = (short) 4;
+    static final short HEADER_PUBLIC_LENGTH = (short) 19;
+    /** The record header's second range: the sealed part's first 32 bytes (the HPKE enc). */
+    static final short ENC_LENGTH = (short) 32;
+    /** The record header: 19 public bytes and the 32-byte enc. */
+    static final short HEADER_LENGTH = (short) (HEADER_PUBLIC_LENGTH + ENC_LENGTH);
 
     // ---- GET STATUS response layout ----
     static final short STATUS_STATE = (short) 0;
@@ -108,8 +121,8 @@ final class Constants {
     static final short CAPACITY_MIN = (short) 512;
 
     // ---- Output ----
-    /** Largest response that is not a record: GET STATUS with a key (76 bytes). */
-    static final short RESPONSE_BUFFER_LENGTH = (short) 80;
+    /** Largest response that is not a record: SELECT of an ENROLLED card (6 + 76 + 51 bytes). */
+    static final short RESPONSE_BUFFER_LENGTH = (short) 133;
     /** Ne of a short APDU with Le = 00; also used when Le is absent. */
     static final short MAX_SHORT_NE = (short) 256;
 }

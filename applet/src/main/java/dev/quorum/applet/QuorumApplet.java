@@ -10,7 +10,7 @@ import javacard.security.CryptoException;
 
 /**
  * The quorum custodian applet: an on-card Wei25519 key pair (and room for a pending one, PREPARE
- * KEY), a PIN with a retry counter, and one sealed record (protocol version 1.1, apdu-spec/).
+ * KEY), a PIN with a retry counter, and one sealed record (protocol version 1.2, apdu-spec/).
  * process() does the work shared by every command once — class and chaining checks, receiving,
  * output chaining, wiping, mapping exceptions to documented status words — and hands each
  * instruction to one processXxx method.
@@ -154,17 +154,50 @@ public final class QuorumApplet extends Applet {
 
     // ---------------------------------------------------------------- commands
 
-    /** SELECT of this applet: a new session; returns version, capabilities, state, capacity. */
+    /**
+     * SELECT of this applet: a new session; returns version, capabilities, state, capacity, then
+     * the GET STATUS response (PIN not validated: just cleared) and, when ENROLLED, the record
+     * header, so that a host needs no other command before the PIN.
+     */
     private void processSelect(APDU apdu) {
         pin.resetValidated();
         session.reset();
         byte[] out = session.response;
+        byte state = lifeCycle();
         out[0] = Constants.PROTOCOL_MAJOR;
         out[1] = Constants.PROTOCOL_MINOR;
         out[2] = Constants.CAPABILITIES;
-        out[3] = lifeCycle();
+        out[3] = state;
         Util.setShort(out, (short) 4, store.capacity());
-        respond(apdu, Constants.SELECT_RESPONSE_LENGTH);
+        short length = (short) (Constants.SELECT_STATUS + writeStatus(out, Constants.SELECT_STATUS));
+        if (state == Constants.STATE_ENROLLED) {
+            length = writeRecordHeader(out, length);
+        }
+        respond(apdu, length);
+    }
+
+    /**
+     * The record header at offset: public part bytes 4..22, then the sealed part's first 32
+     * bytes (its enc), each zero-padded if the part is shorter. Returns the offset after it.
+     */
+    private short writeRecordHeader(byte[] out, short offset) {
+        Util.arrayFillNonAtomic(out, offset, Constants.HEADER_LENGTH, (byte) 0);
+        byte[] slot = store.slot(store.activeSlot());
+        short publicLength = store.publicLength();
+        short count = (short) (publicLength - Constants.HEADER_PUBLIC_OFFSET);
+        if (count > Constants.HEADER_PUBLIC_LENGTH) {
+            count = Constants.HEADER_PUBLIC_LENGTH;
+        }
+        if (count > 0) {
+            Util.arrayCopyNonAtomic(slot, Constants.HEADER_PUBLIC_OFFSET, out, offset, count);
+        }
+        offset = (short) (offset + Constants.HEADER_PUBLIC_LENGTH);
+        count = store.sealedLength();
+        if (count > Constants.ENC_LENGTH) {
+            count = Constants.ENC_LENGTH;
+        }
+        Util.arrayCopyNonAtomic(slot, publicLength, out, offset, count);
+        return (short) (offset + Constants.ENC_LENGTH);
     }
 
     /** A SELECT that reached the applet without selecting it (no applet has that AID). */
@@ -178,11 +211,18 @@ public final class QuorumApplet extends Applet {
         byte[] buf = apdu.getBuffer();
         checkP1P2(buf, (byte) 0x00, (byte) 0x00);
         requireLength(lc, (short) 0);
+        respond(apdu, writeStatus(session.response, (short) 0));
+    }
+
+    /**
+     * The GET STATUS response at base (GET STATUS answers it, SELECT after its 6 bytes); returns
+     * its length, 11 in BLANK, 76 otherwise.
+     */
+    private short writeStatus(byte[] out, short base) {
         byte state = lifeCycle();
-        byte[] out = session.response;
-        Util.arrayFillNonAtomic(out, (short) 0, Constants.STATUS_KEY, (byte) 0);
-        out[Constants.STATUS_STATE] = state;
-        Util.setShort(out, Constants.STATUS_CAPACITY, store.capacity());
+        Util.arrayFillNonAtomic(out, base, Constants.STATUS_KEY, (byte) 0);
+        out[(short) (base + Constants.STATUS_STATE)] = state;
+        Util.setShort(out, (short) (base + Constants.STATUS_CAPACITY), store.capacity());
         short length = Constants.STATUS_KEY;
         if (state != Constants.STATE_BLANK) {
             byte flags = 0;
@@ -195,18 +235,18 @@ public final class QuorumApplet extends Applet {
             if (store.hasPendingKey()) {
                 flags |= Constants.FLAG_KEY_PENDING;
             }
-            out[Constants.STATUS_FLAGS] = flags;
-            out[Constants.STATUS_TRIES_LEFT] = pin.triesLeft();
-            out[Constants.STATUS_RETRY_LIMIT] = pin.limit();
+            out[(short) (base + Constants.STATUS_FLAGS)] = flags;
+            out[(short) (base + Constants.STATUS_TRIES_LEFT)] = pin.triesLeft();
+            out[(short) (base + Constants.STATUS_RETRY_LIMIT)] = pin.limit();
             if (state == Constants.STATE_ENROLLED) {
-                Util.setShort(out, Constants.STATUS_PUBLIC_LENGTH, store.publicLength());
-                Util.setShort(out, Constants.STATUS_SEALED_LENGTH, store.sealedLength());
+                Util.setShort(out, (short) (base + Constants.STATUS_PUBLIC_LENGTH), store.publicLength());
+                Util.setShort(out, (short) (base + Constants.STATUS_SEALED_LENGTH), store.sealedLength());
             }
-            short keyLength = activeKey().copyPublic(out, Constants.STATUS_KEY);
-            out[Constants.STATUS_KEY_LENGTH] = (byte) keyLength;
+            short keyLength = activeKey().copyPublic(out, (short) (base + Constants.STATUS_KEY));
+            out[(short) (base + Constants.STATUS_KEY_LENGTH)] = (byte) keyLength;
             length = (short) (Constants.STATUS_KEY + keyLength);
         }
-        respond(apdu, length);
+        return length;
     }
 
     /** INITIALISE: key pair generated on the card, PIN and retry limit set; BLANK only. */
@@ -376,11 +416,16 @@ public final class QuorumApplet extends Applet {
      * UNSEAL: x(d * P) for a point P on Wei25519; the host blinds P, so the result is blinded.
      * The point's checks, all 6A80, in the documented order: X of a low-order point (constant
      * time, before any arithmetic on the point), then encoding and curve equation, then the
-     * prime-order subgroup (two ECDHs in CardKey.agree).
+     * prime-order subgroup (two ECDHs in CardKey.agree). P1=01 (1.2) appends the sealed part
+     * after its enc, read only once the key agreement ran, so that one command opens the share.
      */
     private void processUnseal(APDU apdu, short lc) {
         byte[] buf = apdu.getBuffer();
-        checkP1P2(buf, (byte) 0x00, (byte) 0x00);
+        byte p1 = buf[ISO7816.OFFSET_P1];
+        if ((p1 != Constants.P1_UNSEAL_ANSWER && p1 != Constants.P1_UNSEAL_WITH_SEALED)
+                || buf[ISO7816.OFFSET_P2] != 0) {
+            ISOException.throwIt(Constants.SW_INCORRECT_P1P2);
+        }
         requireState(lifeCycle() == Constants.STATE_ENROLLED);
         requirePin();
         requireLength(lc, Constants.POINT_LENGTH);
@@ -399,7 +444,13 @@ public final class QuorumApplet extends Applet {
             // some platforms throw their own exception for a point they cannot use
             ISOException.throwIt(Constants.SW_WRONG_DATA);
         }
-        respond(apdu, length);
+        session.startOutput(Session.SOURCE_RESPONSE, (short) 0, length);
+        short tail = (short) (store.sealedLength() - Constants.ENC_LENGTH);
+        if (p1 == Constants.P1_UNSEAL_WITH_SEALED && tail > 0) {
+            session.appendOutput(store.activeSlot(),
+                    (short) (store.publicLength() + Constants.ENC_LENGTH), tail);
+        }
+        sendPending(apdu);
     }
 
     /**
@@ -525,11 +576,19 @@ public final class QuorumApplet extends Applet {
         }
         short remaining = session.outputRemaining();
         short count = remaining < ne ? remaining : ne;
-        byte source = session.outputSource();
-        byte[] from = source == Session.SOURCE_RESPONSE ? session.response : store.slot(source);
         byte[] buf = apdu.getBuffer();
-        Util.arrayCopyNonAtomic(from, session.outputOffset(), buf, (short) 0, count);
-        session.advanceOutput(count);
+        // one or two parts (Session): each copy ends at the chunk or at its part's end
+        for (short done = 0; done < count;) {
+            short part = session.partRemaining();
+            if (part > (short) (count - done)) {
+                part = (short) (count - done);
+            }
+            byte source = session.outputSource();
+            byte[] from = source == Session.SOURCE_RESPONSE ? session.response : store.slot(source);
+            Util.arrayCopyNonAtomic(from, session.outputOffset(), buf, done, part);
+            session.advanceOutput(part);
+            done = (short) (done + part);
+        }
         remaining = (short) (remaining - count);
         apdu.setOutgoingLength(count);
         apdu.sendBytes((short) 0, count);

@@ -5,7 +5,8 @@ import javacard.framework.Util;
 
 /**
  * State that lives for one selection only, in RAM cleared on deselect and reset: the PUT RECORD
- * chain in progress and the output waiting for GET RESPONSE.
+ * chain in progress and the output waiting for GET RESPONSE. Output is one part, or two sent back
+ * to back (UNSEAL P1=01: the response buffer, then a range of a record slot).
  */
 final class Session {
 
@@ -19,7 +20,10 @@ final class Session {
     private static final short OUT_SOURCE = (short) 4;
     private static final short OUT_OFFSET = (short) 5;
     private static final short OUT_REMAINING = (short) 6;
-    private static final short VALUE_COUNT = (short) 7;
+    private static final short NEXT_SOURCE = (short) 7;
+    private static final short NEXT_OFFSET = (short) 8;
+    private static final short NEXT_REMAINING = (short) 9;
+    private static final short VALUE_COUNT = (short) 10;
 
     private final short[] values;
     /** Response data that is not a record (may hold a DH output): wiped once sent or dropped. */
@@ -92,6 +96,23 @@ final class Session {
         values[OUT_SOURCE] = source;
         values[OUT_OFFSET] = offset;
         values[OUT_REMAINING] = length;
+        values[NEXT_SOURCE] = 0;
+        values[NEXT_OFFSET] = 0;
+        values[NEXT_REMAINING] = 0;
+    }
+
+    /**
+     * Queues a second part after the one startOutput queued: length bytes of a record slot from
+     * offset (never SOURCE_RESPONSE, which the first part may be). Nothing for length 0.
+     */
+    void appendOutput(byte source, short offset, short length) {
+        if (values[OUT_REMAINING] == 0) {
+            startOutput(source, offset, length);
+            return;
+        }
+        values[NEXT_SOURCE] = source;
+        values[NEXT_OFFSET] = offset;
+        values[NEXT_REMAINING] = length;
     }
 
     /** Whether GET RESPONSE has something to fetch. */
@@ -109,18 +130,38 @@ final class Session {
         return values[OUT_OFFSET];
     }
 
-    /** Bytes still pending. */
+    /** Bytes still pending, both parts. */
     short outputRemaining() {
+        return (short) (values[OUT_REMAINING] + values[NEXT_REMAINING]);
+    }
+
+    /** Bytes still pending in the current part (outputSource, from outputOffset). */
+    short partRemaining() {
         return values[OUT_REMAINING];
     }
 
-    /** Marks count bytes as sent; wipes the response buffer once everything is out. */
+    /**
+     * Marks count bytes of the current part as sent (at most partRemaining). When the part is out,
+     * the next one becomes current and the response buffer is wiped; once everything is out, the
+     * output is dropped (discardOutput).
+     */
     void advanceOutput(short count) {
         values[OUT_OFFSET] = (short) (values[OUT_OFFSET] + count);
         values[OUT_REMAINING] = (short) (values[OUT_REMAINING] - count);
-        if (values[OUT_REMAINING] == 0) {
-            discardOutput();
+        if (values[OUT_REMAINING] != 0) {
+            return;
         }
+        if (values[NEXT_REMAINING] == 0) {
+            discardOutput();
+            return;
+        }
+        Util.arrayFillNonAtomic(response, (short) 0, Constants.RESPONSE_BUFFER_LENGTH, (byte) 0);
+        values[OUT_SOURCE] = values[NEXT_SOURCE];
+        values[OUT_OFFSET] = values[NEXT_OFFSET];
+        values[OUT_REMAINING] = values[NEXT_REMAINING];
+        values[NEXT_SOURCE] = 0;
+        values[NEXT_OFFSET] = 0;
+        values[NEXT_REMAINING] = 0;
     }
 
     /** Drops the pending output and wipes the response buffer. */
@@ -128,6 +169,9 @@ final class Session {
         values[OUT_SOURCE] = 0;
         values[OUT_OFFSET] = 0;
         values[OUT_REMAINING] = 0;
+        values[NEXT_SOURCE] = 0;
+        values[NEXT_OFFSET] = 0;
+        values[NEXT_REMAINING] = 0;
         Util.arrayFillNonAtomic(response, (short) 0, Constants.RESPONSE_BUFFER_LENGTH, (byte) 0);
     }
 }

@@ -131,7 +131,7 @@ final class CardModel {
     Expected process(Apdu a) {
         if (selects(a)) {
             reset();
-            return respond(new int[] {1, 1, 0x0F, state, (capacity >> 8) & 0xFF, capacity & 0xFF}, a);
+            return respond(selectCells(), a);
         }
         // the common checks (README.md, "Checks happen in this order")
         if (a.cla() != 0x00 || a.ins() != 0xC0) {
@@ -220,6 +220,33 @@ final class CardModel {
         return a.p1() == p1 && a.p2() == p2;
     }
 
+    /**
+     * select.md (1.2): version 01 02, capabilities 1F, state, capacity, the GET STATUS response
+     * and, when ENROLLED, the record header: public bytes 4..22 and the sealed part's first 32,
+     * zero-padded where a part is shorter.
+     */
+    private int[] selectCells() {
+        int[] status = statusCells();
+        int[] header = state == ENROLLED ? headerCells() : NONE;
+        int[] cells = new int[6 + status.length + header.length];
+        int[] head = {1, 2, 0x1F, state, (capacity >> 8) & 0xFF, capacity & 0xFF};
+        System.arraycopy(head, 0, cells, 0, 6);
+        System.arraycopy(status, 0, cells, 6, status.length);
+        System.arraycopy(header, 0, cells, 6 + status.length, header.length);
+        return cells;
+    }
+
+    private int[] headerCells() {
+        int[] cells = new int[51];
+        for (int i = 0; i < 19; i++) {
+            cells[i] = 4 + i < pub.length ? pub[4 + i] & 0xFF : 0;
+        }
+        for (int i = 0; i < 32; i++) {
+            cells[19 + i] = i < sealed.length ? sealed[i] & 0xFF : 0;
+        }
+        return cells;
+    }
+
     private Expected getStatus(Apdu a) {
         if (!p1p2(a, 0, 0)) {
             return error(0x6A86);
@@ -227,6 +254,11 @@ final class CardModel {
         if (a.lc() != 0) {
             return error(0x6700);
         }
+        return respond(statusCells(), a);
+    }
+
+    /** get-status.md: 11 bytes in BLANK, 76 otherwise. */
+    private int[] statusCells() {
         int[] cells = new int[state == BLANK ? 11 : 76];
         cells[0] = state;
         cells[4] = (capacity >> 8) & 0xFF;
@@ -246,7 +278,7 @@ final class CardModel {
                 cells[11 + i] = KEY + i;
             }
         }
-        return respond(cells, a);
+        return cells;
     }
 
     /** PIN rules: 6..12 digits, left-justified, FF padding, nothing after the padding. */
@@ -449,7 +481,8 @@ final class CardModel {
     }
 
     private Expected unseal(Apdu a) {
-        if (!p1p2(a, 0, 0)) {
+        // unseal.md: P1 00 the answer alone, 01 (1.2) the answer and the sealed part after its enc
+        if ((a.p1() != 0 && a.p1() != 1) || a.p2() != 0) {
             return error(0x6A86);
         }
         if (state != ENROLLED) {
@@ -480,10 +513,14 @@ final class CardModel {
         if (t == null && WeiMath.multiply(WeiMath.R, p) != null) {
             return error(0x6A80); // not in the prime-order subgroup
         }
-        int[] cells = new int[32];
+        int tail = a.p1() == 1 ? Math.max(0, sealed.length - 32) : 0;
+        int[] cells = new int[32 + tail];
         byte[] x = t == null ? null : product(t);
         for (int i = 0; i < 32; i++) {
             cells[i] = x == null ? ANY : x[i] & 0xFF;
+        }
+        for (int i = 0; i < tail; i++) {
+            cells[32 + i] = sealed[32 + i] & 0xFF;
         }
         return respond(cells, a);
     }

@@ -339,7 +339,8 @@ class FuzzCampaignTest {
         private Apdu unseal() {
             boolean good = random.nextInt(4) != 0;
             List<byte[]> from = good ? goodPoints : badPoints;
-            return new Apdu(0x80, 0x18, 0x00, 0x00, from.get(random.nextInt(from.size())), le());
+            int p1 = random.nextBoolean() ? 0x01 : 0x00;
+            return new Apdu(0x80, 0x18, p1, 0x00, from.get(random.nextInt(from.size())), le());
         }
 
         /** Plans a whole PUT RECORD stream in pieces and returns the first piece. */

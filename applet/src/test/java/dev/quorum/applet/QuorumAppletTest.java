@@ -50,7 +50,7 @@ class QuorumAppletTest {
             SimCard card = SimCard.withParameters(SimCard.capacityParameters(512));
             assertEquals(512, card.parsedStatus().capacity());
             ResponseAPDU select = card.select();
-            assertArrayEquals(HEX.parseHex("01010F0002" + "00"), select.getData());
+            assertArrayEquals(HEX.parseHex("01021F000200" + "0000000002000000000000"), select.getData());
         }
 
         @Test
@@ -130,15 +130,118 @@ class QuorumAppletTest {
         void blankCard() {
             SimCard card = SimCard.blank();
             ResponseAPDU r = card.expect(0x9000, card.select());
-            assertArrayEquals(HEX.parseHex("01010F002000"), r.getData());
+            assertArrayEquals(HEX.parseHex("01021F002000" + "0000000020000000000000"), r.getData());
         }
 
         @Test
-        void withoutLeStillAnswersSixBytes() {
+        void withoutLeStillAnswersEverything() {
             SimCard card = SimCard.blank();
             ResponseAPDU r = card.expect(0x9000,
                     card.transmit(new CommandAPDU(0x00, 0xA4, 0x04, 0x00, SimCard.AID_BYTES)));
-            assertEquals(6, r.getData().length);
+            assertEquals(17, r.getData().length);
+        }
+
+        /** 82 bytes: the 6, then GET STATUS with tries, limit and key, PIN not validated. */
+        @Test
+        void personalisedCardByteForByte() {
+            SimCard card = SimCard.blank();
+            byte[] key = card.expect(0x9000, card.initialise(7, PIN)).getData();
+            card.expect(0x9000, card.verify(PIN));
+            ResponseAPDU r = card.expect(0x9000, card.select());
+            assertArrayEquals(HEX.parseHex("01021F012000" + "0100070720000000000041" + HEX.formatHex(key)),
+                    r.getData());
+        }
+
+        /**
+         * 133 bytes: the 6, GET STATUS with the record lengths (300 = 012C, 81 = 0051), then public
+         * bytes 4..22 and the sealed part's first 32; the validated PIN is cleared by the SELECT.
+         */
+        @Test
+        void enrolledCardByteForByte() {
+            SimCard card = SimCard.enrolled(PUBLIC, SEALED);
+            byte[] key = card.parsedStatus().publicKey();
+            ResponseAPDU r = card.expect(0x9000, card.select());
+            String expected = "01021f022000" + "02000505" + "2000" + "012c" + "0051" + "41" + HEX.formatHex(key)
+                    + HEX.formatHex(Arrays.copyOfRange(PUBLIC, 4, 23)) + HEX.formatHex(Arrays.copyOf(SEALED, 32));
+            assertEquals(expected, HEX.formatHex(r.getData()));
+            assertEquals(133, r.getData().length);
+        }
+
+        /** The status part is what GET STATUS answers right after the SELECT, in every state. */
+        @Test
+        void statusPartIsGetStatus() {
+            SimCard card = SimCard.blank();
+            assertArrayEquals(SimCard.selectAnswer(card.status().getData(), null, null),
+                    card.expect(0x9000, card.select()).getData());
+            card.initialise(LIMIT, PIN);
+            assertArrayEquals(SimCard.selectAnswer(card.status().getData(), null, null),
+                    card.expect(0x9000, card.select()).getData());
+            card.expect(0x9000, card.verify(PIN));
+            card.expect(0x9000, card.putRecord(stream(PUBLIC, SEALED), 255));
+            card.expect(0x9000, card.prepareKey());
+            byte[] answer = card.expect(0x9000, card.select()).getData();
+            byte[] status = card.status().getData();
+            assertEquals(4, status[1], "flags: key pending, PIN not validated");
+            assertArrayEquals(SimCard.selectAnswer(status, PUBLIC, SEALED), answer);
+        }
+
+        @Test
+        void blockedPinIsInTheStatusPart() {
+            SimCard card = SimCard.enrolled(PUBLIC, SEALED);
+            for (int i = 0; i < LIMIT; i++) {
+                card.verify("000000");
+            }
+            byte[] answer = card.expect(0x9000, card.select()).getData();
+            assertEquals(1, answer[7], "flags: blocked");
+            assertEquals(0, answer[8], "tries left");
+            assertArrayEquals(SimCard.selectAnswer(card.status().getData(), PUBLIC, SEALED), answer);
+        }
+
+        /** Parts shorter than the header's ranges give their bytes followed by zeros. */
+        @ParameterizedTest
+        @ValueSource(ints = {1, 4, 5, 22, 23, 24})
+        void shortPartsAreZeroPadded(int length) {
+            byte[] pub = bytes(length, 5);
+            byte[] sealed = bytes(Math.min(length, 33), 6);
+            SimCard card = SimCard.enrolled(pub, sealed);
+            byte[] answer = card.expect(0x9000, card.select()).getData();
+            assertEquals(133, answer.length);
+            byte[] header = Arrays.copyOfRange(answer, 82, 133);
+            byte[] expected = new byte[51];
+            if (length > 4) {
+                System.arraycopy(pub, 4, expected, 0, Math.min(19, length - 4));
+            }
+            System.arraycopy(sealed, 0, expected, 19, Math.min(32, sealed.length));
+            assertArrayEquals(expected, header);
+        }
+
+        /** A new record (committed in the other slot) shows its own header at the next SELECT. */
+        @Test
+        void headerFollowsTheCommittedRecord() {
+            SimCard card = SimCard.enrolled(PUBLIC, SEALED);
+            byte[] pub = bytes(200, 7);
+            byte[] sealed = bytes(81, 8);
+            card.expect(0x9000, card.putRecord(stream(pub, sealed), 255));
+            byte[] answer = card.expect(0x9000, card.select()).getData();
+            assertArrayEquals(SimCard.recordHeader(pub, sealed), Arrays.copyOfRange(answer, 82, 133));
+            // a chain cut short leaves the committed record's header
+            card.expect(0x9000, card.verify(PIN));
+            card.expect(0x9000, card.send(0x90, 0x14, 0x00, 0x00, Arrays.copyOf(stream(PUBLIC, SEALED), 100)));
+            answer = card.expect(0x9000, card.select()).getData();
+            assertArrayEquals(SimCard.recordHeader(pub, sealed), Arrays.copyOfRange(answer, 82, 133));
+        }
+
+        /** Le below the answer's length: 61xx and GET RESPONSE give the rest. */
+        @ParameterizedTest
+        @ValueSource(ints = {1, 6, 17, 82, 132})
+        void smallLeChainsTheOutput(int le) {
+            SimCard card = SimCard.enrolled(PUBLIC, SEALED);
+            byte[] whole = card.expect(0x9000, card.select()).getData();
+            ResponseAPDU first = card.transmit(new CommandAPDU(0x00, 0xA4, 0x04, 0x00, SimCard.AID_BYTES, le));
+            assertEquals(0x6100 | (133 - le), first.getSW());
+            assertArrayEquals(Arrays.copyOf(whole, le), first.getData());
+            ResponseAPDU rest = card.expect(0x9000, card.follow(new CommandAPDU(0x00, 0xC0, 0x00, 0x00, 133 - le)));
+            assertArrayEquals(Arrays.copyOfRange(whole, le, 133), rest.getData());
         }
 
         @Test
@@ -868,10 +971,181 @@ class QuorumAppletTest {
             card.expect(0x6983, card.unseal(WeiMath.encode(WeiMath.G)));
         }
 
-        @Test
-        void wrongP1P2() {
+        @ParameterizedTest
+        @ValueSource(strings = {"0200", "FF00", "0001", "0101", "8000"})
+        void wrongP1P2(String p1p2) {
             SimCard card = SimCard.enrolled(PUBLIC, SEALED);
-            card.expect(0x6A86, card.transmit(new CommandAPDU(0x80, 0x18, 0x01, 0x00, WeiMath.encode(WeiMath.G), 256)));
+            byte[] p = HEX.parseHex(p1p2);
+            card.expect(0x6A86, card.transmit(new CommandAPDU(0x80, 0x18, p[0], p[1], WeiMath.encode(WeiMath.G), 256)));
+            card.expect(0x9000, card.unseal(WeiMath.encode(WeiMath.G)));
+        }
+    }
+
+    /** UNSEAL P1 = 01 (protocol 1.2): X of d·P followed by the sealed part after its enc. */
+    @Nested
+    class UnsealWithSealed {
+        static final byte[] TAIL = Arrays.copyOfRange(SEALED, 32, SEALED.length);
+
+        @Test
+        void answersXThenTheSealedPartAfterEnc() {
+            SimCard card = SimCard.enrolled(PUBLIC, SEALED);
+            byte[] key = card.parsedStatus().publicKey();
+            ResponseAPDU r = card.expect(0x9000, card.unsealWithSealed(WeiMath.encode(WeiMath.G)));
+            assertEquals(HEX.formatHex(xOf(key)) + HEX.formatHex(TAIL), HEX.formatHex(r.getData()));
+            assertEquals(32 + 49, r.getData().length);
+        }
+
+        @Test
+        void blindedPointMatchesHostSideArithmetic() {
+            SimCard card = SimCard.enrolled(PUBLIC, SEALED);
+            byte[] key = card.parsedStatus().publicKey();
+            BigInteger t = WeiMath.randomScalar(new Random(44));
+            byte[] point = WeiMath.encode(WeiMath.multiply(t, WeiMath.G));
+            byte[] r = card.expect(0x9000, card.unsealWithSealed(point)).getData();
+            assertArrayEquals(xOfMultiple(t, key), Arrays.copyOf(r, 32));
+            assertArrayEquals(TAIL, Arrays.copyOfRange(r, 32, r.length));
+            // P1 = 00 on the same point answers the same 32 bytes alone
+            assertArrayEquals(Arrays.copyOf(r, 32), card.expect(0x9000, card.unseal(point)).getData());
+        }
+
+        /** A sealed part of 32 bytes or fewer has nothing after its enc: X alone. */
+        @ParameterizedTest
+        @ValueSource(ints = {1, 31, 32, 33})
+        void shortSealedPart(int length) {
+            byte[] sealed = bytes(length, 9);
+            SimCard card = SimCard.enrolled(PUBLIC, sealed);
+            byte[] key = card.parsedStatus().publicKey();
+            byte[] r = card.expect(0x9000, card.unsealWithSealed(WeiMath.encode(WeiMath.G))).getData();
+            byte[] tail = length > 32 ? Arrays.copyOfRange(sealed, 32, length) : new byte[0];
+            assertEquals(HEX.formatHex(xOf(key)) + HEX.formatHex(tail), HEX.formatHex(r));
+        }
+
+        /**
+         * Le below the answer's length: each chunk ends where Le says, across the end of X too, and
+         * GET RESPONSE gives the rest in order.
+         */
+        @ParameterizedTest
+        @ValueSource(ints = {1, 16, 31, 32, 33, 40, 80})
+        void smallLeChainsTheOutput(int le) {
+            SimCard card = SimCard.enrolled(PUBLIC, SEALED);
+            byte[] key = card.parsedStatus().publicKey();
+            byte[] whole = new byte[81];
+            System.arraycopy(xOf(key), 0, whole, 0, 32);
+            System.arraycopy(TAIL, 0, whole, 32, 49);
+            ResponseAPDU r = card.transmit(new CommandAPDU(0x80, 0x18, 0x01, 0x00, WeiMath.encode(WeiMath.G), le));
+            assertEquals(0x6100 | (81 - le), r.getSW());
+            assertArrayEquals(Arrays.copyOf(whole, le), r.getData());
+            int at = le;
+            while (at < 81) {
+                int n = Math.min(le, 81 - at);
+                r = card.transmit(new CommandAPDU(0x00, 0xC0, 0x00, 0x00, n));
+                assertArrayEquals(Arrays.copyOfRange(whole, at, at + n), r.getData(), "chunk at " + at);
+                at += n;
+                assertEquals(at == 81 ? 0x9000 : 0x6100 | (81 - at), r.getSW(), "status after " + at);
+            }
+            card.expect(0x6985, card.send(0x00, 0xC0, 0x00, 0x00));
+        }
+
+        /** A sealed part longer than 256 bytes: 6100 while 256 or more remain, then 61xx. */
+        @Test
+        void longSealedPartChainsPast256() {
+            byte[] sealed = bytes(700, 10);
+            SimCard card = SimCard.enrolled(PUBLIC, sealed);
+            byte[] key = card.parsedStatus().publicKey();
+            ResponseAPDU first = card.transmit(new CommandAPDU(0x80, 0x18, 0x01, 0x00, WeiMath.encode(WeiMath.G), 256));
+            assertEquals(0x6100, first.getSW());
+            byte[] r = card.expect(0x9000, card.unsealWithSealed(WeiMath.encode(WeiMath.G))).getData();
+            assertEquals(HEX.formatHex(xOf(key)) + HEX.formatHex(Arrays.copyOfRange(sealed, 32, 700)), HEX.formatHex(r));
+        }
+
+        /** Output dropped half way (another command) leaves nothing for GET RESPONSE. */
+        @Test
+        void anotherCommandDropsTheRest() {
+            SimCard card = SimCard.enrolled(PUBLIC, SEALED);
+            ResponseAPDU r = card.transmit(new CommandAPDU(0x80, 0x18, 0x01, 0x00, WeiMath.encode(WeiMath.G), 16));
+            assertEquals(0x6141, r.getSW());
+            card.expect(0x9000, card.status());
+            card.expect(0x6985, card.send(0x00, 0xC0, 0x00, 0x00));
+        }
+
+        @Test
+        void needsPinAndEnrolment() {
+            SimCard card = SimCard.enrolled(PUBLIC, SEALED);
+            card.resetAndSelect();
+            card.expect(0x6982, card.unsealWithSealed(WeiMath.encode(WeiMath.G)));
+            SimCard personalised = SimCard.personalised();
+            personalised.expect(0x9000, personalised.verify(PIN));
+            personalised.expect(0x6985, personalised.unsealWithSealed(WeiMath.encode(WeiMath.G)));
+            SimCard blank = SimCard.blank();
+            blank.expect(0x6985, blank.unsealWithSealed(WeiMath.encode(WeiMath.G)));
+        }
+
+        @Test
+        void blocked() {
+            SimCard card = SimCard.enrolled(PUBLIC, SEALED);
+            for (int i = 0; i < LIMIT; i++) {
+                card.verify("000000");
+            }
+            card.expect(0x6983, card.unsealWithSealed(WeiMath.encode(WeiMath.G)));
+        }
+
+        /** Every bad point is 6A80 with no data: the sealed bytes are never sent. */
+        @Test
+        void badPointsSendNothing() {
+            SimCard card = SimCard.enrolled(PUBLIC, SEALED);
+            List<byte[]> bad = new ArrayList<>();
+            byte[] offCurve = WeiMath.encode(WeiMath.G);
+            offCurve[64] ^= 1;
+            bad.add(offCurve);
+            byte[] prefix = WeiMath.encode(WeiMath.G);
+            prefix[0] = 2;
+            bad.add(prefix);
+            bad.add(WeiMath.encode(WeiMath.torsionPointOfOrder8()));
+            bad.add(WeiMath.encode(WeiMath.add(WeiMath.G, WeiMath.torsionPointOfOrder8())));
+            bad.add(WeiMath.encode(new BigInteger[] {WeiMath.weierstrassX(WeiMath.LOW_ORDER_U[3]), WeiMath.GY}));
+            bad.add(WeiMath.encode(new BigInteger[] {WeiMath.P, WeiMath.GY}));
+            for (byte[] point : bad) {
+                ResponseAPDU r = card.expect(0x6A80, card.unsealWithSealed(point));
+                assertEquals(0, r.getData().length);
+                card.expect(0x6985, card.send(0x00, 0xC0, 0x00, 0x00));
+            }
+            assertTrue(card.parsedStatus().validated(), "a bad point leaves the PIN validated");
+            card.expect(0x9000, card.unsealWithSealed(WeiMath.encode(WeiMath.G)));
+        }
+
+        @ParameterizedTest
+        @ValueSource(ints = {0, 33, 64, 66})
+        void wrongLength(int length) {
+            SimCard card = SimCard.enrolled(PUBLIC, SEALED);
+            byte[] data = Arrays.copyOf(WeiMath.encode(WeiMath.G), length);
+            ResponseAPDU r = length == 0 ? card.send(0x80, 0x18, 0x01, 0x00) : card.unsealWithSealed(data);
+            card.expect(0x6700, r);
+        }
+
+        /** The checks come in the order of P1 = 00: P1/P2, state, PIN, length, point. */
+        @Test
+        void checkOrder() {
+            SimCard blank = SimCard.blank();
+            blank.expect(0x6A86, blank.send(0x80, 0x18, 0x02, 0x00, new byte[3]));
+            blank.expect(0x6985, blank.send(0x80, 0x18, 0x01, 0x00, new byte[3]));
+            SimCard card = SimCard.enrolled(PUBLIC, SEALED);
+            card.resetAndSelect();
+            card.expect(0x6982, card.send(0x80, 0x18, 0x01, 0x00, new byte[3]));
+            card.expect(0x9000, card.verify(PIN));
+            card.expect(0x6700, card.send(0x80, 0x18, 0x01, 0x00, new byte[3]));
+            card.expect(0x6A80, card.send(0x80, 0x18, 0x01, 0x00, new byte[65]));
+        }
+
+        /** After a key renewal P1 = 01 uses the new key and the new record's sealed part. */
+        @Test
+        void followsKeyRenewal() {
+            SimCard card = SimCard.enrolled(PUBLIC, SEALED);
+            byte[] pending = card.expect(0x9000, card.prepareKey()).getData();
+            byte[] sealed = bytes(81, 11);
+            card.expect(0x9000, card.putRecord(stream(PUBLIC, sealed), 255, 0x01));
+            byte[] r = card.expect(0x9000, card.unsealWithSealed(WeiMath.encode(WeiMath.G))).getData();
+            assertEquals(HEX.formatHex(xOf(pending)) + HEX.formatHex(Arrays.copyOfRange(sealed, 32, 81)),
+                    HEX.formatHex(r));
         }
     }
 

@@ -115,7 +115,7 @@ class RandomApduTest {
             if (random.nextInt(8) == 0) {
                 point = Arrays.copyOf(point, random.nextInt(80));
             }
-            return new CommandAPDU(0x80, 0x18, p(0), p(0), point, le());
+            return new CommandAPDU(0x80, 0x18, random.nextBoolean() ? p(0) : p(1), p(0), point, le());
         }
         if (choice < 68) {
             return new CommandAPDU(0x80, 0x1E, p(0xAA), p(0x55));

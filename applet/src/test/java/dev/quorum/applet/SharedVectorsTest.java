@@ -13,7 +13,10 @@ import java.math.BigInteger;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.Paths;
+import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.List;
+import java.util.Random;
 import javacard.security.ECPrivateKey;
 import javacard.security.KeyAgreement;
 import javacard.security.KeyBuilder;
@@ -128,6 +131,65 @@ class SharedVectorsTest {
             assertArrayEquals(pub, card.expect(0x9000, card.getRecord(0)).getData(), name + ": public part");
             assertArrayEquals(sealed, card.expect(0x9000, card.getRecord(1)).getData(), name + ": sealed part");
         }
+    }
+
+    /**
+     * Protocol 1.2 on every record of record.json (the enrolment cases and add_card's records):
+     * after PUT RECORD, SELECT ends with select_header_hex, and UNSEAL P1 = 01 of the blinded enc
+     * answers x(d·t·E) followed by unseal_tail_hex, where x(d·t·E) = x(t·clamp(skE)·K) with the
+     * vector's ephemeral key skE and the card's own public key K (crypto.md §4, §5).
+     */
+    @Test
+    void selectHeaderAndUnsealTail() throws IOException {
+        JSONObject vectors = load("record.json");
+        List<JSONObject> records = new ArrayList<>();
+        JSONArray cases = vectors.getJSONArray("cases");
+        for (int i = 0; i < cases.length(); i++) {
+            records.add(cases.getJSONObject(i));
+        }
+        JSONObject addCard = vectors.getJSONObject("add_card");
+        records.add(addCard.getJSONObject("card"));
+        JSONArray refreshed = addCard.getJSONArray("refreshed");
+        for (int i = 0; i < refreshed.length(); i++) {
+            records.add(refreshed.getJSONObject(i));
+        }
+        Random random = new Random(12);
+        for (JSONObject c : records) {
+            String name = c.optString("name", "record of index " + c.getInt("index"));
+            byte[] sealed = HEX.parseHex(c.getString("sealed_hex"));
+            byte[] stream = HEX.parseHex(c.getString("stream_hex"));
+            int capacity = Math.max(8192, stream.length - 4);
+            SimCard card = SimCard.withParameters(SimCard.capacityParameters(capacity));
+            card.expect(0x9000, card.initialise(SimCard.LIMIT, PIN));
+            card.expect(0x9000, card.verify(PIN));
+            card.expect(0x9000, card.putRecord(stream, 255));
+            byte[] key = card.parsedStatus().publicKey();
+            byte[] answer = card.expect(0x9000, card.select()).getData();
+            assertEquals(133, answer.length, name + ": SELECT answer length");
+            assertEquals(c.getString("select_header_hex"), HEX.formatHex(Arrays.copyOfRange(answer, 82, 133)),
+                    name + ": select_header_hex");
+            byte[] enc = HEX.parseHex(c.getString("enc"));
+            assertArrayEquals(Arrays.copyOf(sealed, 32), enc, name + ": enc is the sealed part's first 32 bytes");
+            BigInteger x = WeiMath.weierstrassX(new BigInteger(1, reverse(enc)));
+            BigInteger[] e = {x, WeiMath.sqrt(WeiMath.rhs(x))};
+            BigInteger t = WeiMath.randomScalar(random);
+            BigInteger skE = new BigInteger(1, reverse(clamp(HEX.parseHex(c.getString("ephemeral_sk")))));
+            byte[] z = WeiMath.fixed(WeiMath.multiply(t.multiply(skE), WeiMath.decode(key))[0]);
+            card.expect(0x9000, card.verify(PIN));
+            byte[] r = card.expect(0x9000, card.unsealWithSealed(WeiMath.encode(WeiMath.multiply(t, e)))).getData();
+            assertEquals(HEX.formatHex(z) + c.getString("unseal_tail_hex"), HEX.formatHex(r), name + ": UNSEAL P1 = 01");
+            assertArrayEquals(sealed, HEX.parseHex(c.getString("enc") + c.getString("unseal_tail_hex")),
+                    name + ": enc and unseal_tail_hex make the sealed part");
+        }
+    }
+
+    /** X25519 scalar clamping (RFC 7748), on the little-endian bytes. */
+    private static byte[] clamp(byte[] k) {
+        byte[] c = k.clone();
+        c[0] &= (byte) 248;
+        c[31] &= 127;
+        c[31] |= 64;
+        return c;
     }
 
     private static byte[] reverse(byte[] b) {

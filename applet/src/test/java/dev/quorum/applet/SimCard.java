@@ -111,6 +111,35 @@ final class SimCard {
         return transmit(new CommandAPDU(0x00, 0xA4, 0x04, 0x00, AID_BYTES, 256));
     }
 
+    /**
+     * What SELECT must answer (select.md, 1.2) on a card whose GET STATUS answers status and, when
+     * ENROLLED, whose record is pub and sealed: version 01 02, capabilities 1F, state, capacity,
+     * the status, then the record header (public bytes 4..22 and the sealed part's first 32,
+     * zero-padded). status must be read with the PIN not validated, as SELECT leaves it.
+     */
+    static byte[] selectAnswer(byte[] status, byte[] pub, byte[] sealed) {
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        out.writeBytes(HEX.parseHex("01021F"));
+        out.write(status[0]);
+        out.write(status[4]);
+        out.write(status[5]);
+        out.writeBytes(status);
+        if (status[0] == 2) {
+            out.writeBytes(recordHeader(pub, sealed));
+        }
+        return out.toByteArray();
+    }
+
+    /** The 51-byte record header of select.md: public bytes 4..22, the sealed part's first 32. */
+    static byte[] recordHeader(byte[] pub, byte[] sealed) {
+        byte[] header = new byte[51];
+        for (int i = 0; i < 19 && 4 + i < pub.length; i++) {
+            header[i] = pub[4 + i];
+        }
+        System.arraycopy(sealed, 0, header, 19, Math.min(32, sealed.length));
+        return header;
+    }
+
     /** Card reset (power cycle) followed by SELECT, as a host reconnecting would do. */
     void resetAndSelect() {
         sim.reset();
@@ -176,6 +205,11 @@ final class SimCard {
 
     ResponseAPDU unseal(byte[] point) {
         return transmit(new CommandAPDU(0x80, 0x18, 0x00, 0x00, point, 256));
+    }
+
+    /** UNSEAL P1 = 01 (1.2): X of d·P, then the sealed part after its enc; 61xx followed. */
+    ResponseAPDU unsealWithSealed(byte[] point) {
+        return follow(new CommandAPDU(0x80, 0x18, 0x01, 0x00, point, 256));
     }
 
     /** PREPARE KEY: 80 1C 00 00 00, answers the pending public key. */

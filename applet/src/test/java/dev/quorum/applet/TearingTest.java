@@ -98,10 +98,11 @@ class TearingTest {
     }
 
     /**
-     * The card's state as read after power-up: SELECT, GET STATUS and the public record; and the
-     * pending key if GET STATUS shows one (revealed by making it active: see observe).
+     * The card's state as read after power-up: SELECT, GET STATUS and the public record; the enc
+     * SELECT's record header shows (empty unless ENROLLED); and the pending key if GET STATUS shows
+     * one (revealed by making it active: see observe).
      */
-    record View(int state, SimCard.Status status, byte[] pub, byte[] pendingKey) {
+    record View(int state, SimCard.Status status, byte[] pub, byte[] enc, byte[] pendingKey) {
         @Override
         public String toString() {
             return "state " + state + ", flags " + status.flags() + ", tries " + status.triesLeft() + "/"
@@ -132,13 +133,20 @@ class TearingTest {
      */
     private static View observe(SimCard card, String pin) {
         card.sim.reset();
-        ResponseAPDU select = card.expect(0x9000, card.select());
-        SimCard.Status status = card.parsedStatus();
-        assertEquals(select.getData()[3], status.state(), "SELECT and GET STATUS disagree on the state");
+        byte[] select = card.expect(0x9000, card.select()).getData();
+        byte[] statusBytes = card.expect(0x9000, card.status()).getData();
+        SimCard.Status status = new SimCard.Status(statusBytes);
+        assertEquals(select[3], status.state(), "SELECT and GET STATUS disagree on the state");
         byte[] pub = new byte[0];
+        byte[] enc = new byte[0];
         if (status.state() == 2) {
             pub = card.expect(0x9000, card.getRecord(0)).getData();
+            enc = Arrays.copyOfRange(select, select.length - 32, select.length);
         }
+        // SELECT (1.2) shows GET STATUS and the committed record's header; the enc needs the PIN
+        byte[] expected = SimCard.selectAnswer(statusBytes, pub, enc);
+        assertEquals(SimCard.HEX.formatHex(expected), SimCard.HEX.formatHex(select),
+                "SELECT's status or record header is not the card's");
         byte[] pendingKey = null;
         if (status.keyPending() && pin != null && !status.blocked()) {
             assertEquals(2, status.state(), "a pending key on a card that is not ENROLLED");
@@ -157,7 +165,7 @@ class TearingTest {
             assertArrayEquals(Arrays.copyOfRange(pendingKey, 1, 33), newX, "the pending key's d does not match its public key");
             assertFalse(Arrays.equals(oldX, newX), "the old key still answers after the renewal");
         }
-        return new View(status.state(), status, pub, pendingKey);
+        return new View(status.state(), status, pub, enc, pendingKey);
     }
 
     private static boolean matches(View v, Known k) {
@@ -196,6 +204,7 @@ class TearingTest {
         }
         if (k.state() == 2) {
             assertArrayEquals(k.sealed(), card.expect(0x9000, card.getRecord(1)).getData(), "sealed part");
+            assertArrayEquals(Arrays.copyOf(k.sealed(), 32), v.enc(), "the enc in SELECT's record header");
             byte[] x = card.expect(0x9000, card.unseal(WeiMath.encode(WeiMath.G))).getData();
             assertArrayEquals(Arrays.copyOfRange(card.parsedStatus().publicKey(), 1, 33), x, "d * G is not the public key");
         }
