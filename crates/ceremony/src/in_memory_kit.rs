@@ -203,7 +203,15 @@ impl EnrolledSet {
     /// A set labelled `label` on one fresh card per name, each custodian named so (an empty
     /// name: the default "custodian K").
     pub(crate) fn named(threshold: u8, label: &str, names: &[&str]) -> EnrolledSet {
-        let cards = fresh_cards(names.len());
+        EnrolledSet::enroll(threshold, label, fresh_cards(names.len()), names)
+    }
+
+    /// A set labelled `label` on these personalised cards (custodians with default names).
+    pub(crate) fn on(threshold: u8, label: &str, cards: &[SharedCard]) -> EnrolledSet {
+        EnrolledSet::enroll(threshold, label, cards.to_vec(), &vec![""; cards.len()])
+    }
+
+    fn enroll(threshold: u8, label: &str, cards: Vec<SharedCard>, names: &[&str]) -> EnrolledSet {
         let readers = MemoryReaders::with_cards(&cards);
         let pins = pin_file();
         let given: Vec<(String, String)> = cards

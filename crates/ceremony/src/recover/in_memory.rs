@@ -461,10 +461,11 @@ fn a_blocked_card_is_skipped_and_the_others_suffice() {
 fn a_card_pulled_during_its_unseal_is_skipped_as_pulled_out() {
     let set = EnrolledSet::new(2, 3, "vault");
     let readers = MemoryReaders::with_cards(&set.cards);
-    // SELECT, GET RECORD, GET STATUS, then VERIFY, GET RECORD (sealed): UNSEAL is lost.
+    // SELECT (with its status), GET RECORD and its GET RESPONSE, then VERIFY: UNSEAL
+    // (P1 = 01) is lost.
     readers.pull_after(
         "Reader 0",
-        5,
+        4,
         quorum_card::transport::TransportError::CardRemoved,
     );
     let pins = pin_file();
@@ -485,11 +486,11 @@ fn a_card_pulled_during_its_unseal_is_skipped_as_pulled_out() {
 fn a_card_pulled_during_its_unseal_and_put_back_is_used_after_all() {
     let set = EnrolledSet::new(2, 2, "vault");
     let readers = MemoryReaders::with_cards(&set.cards);
-    // SELECT, GET RECORD, GET STATUS, then VERIFY, GET RECORD (sealed): UNSEAL is lost;
-    // the custodian puts the card back into the reader it was in.
+    // SELECT (with its status), GET RECORD and its GET RESPONSE, then VERIFY: UNSEAL
+    // (P1 = 01) is lost; the custodian puts the card back into the reader it was in.
     readers.pull_after(
         "Reader 0",
-        5,
+        4,
         quorum_card::transport::TransportError::CardRemoved,
     );
     readers.then_insert("Reader 0", &set.cards[0]);
@@ -503,7 +504,8 @@ fn a_card_pulled_during_its_unseal_and_put_back_is_used_after_all() {
     assert_eq!(recovered.cards.iter().filter(|c| c.used).count(), 2);
     assert_eq!(&recovered.master[..], MASTER);
     // Its PIN was checked again on the new session.
-    assert_eq!(set.cards[0].borrow().pin_checks(), 2);
+    let sent = commands(&set.cards[0]);
+    assert_eq!(set.cards[0].borrow().pin_checks(), 2, "{sent:02X?}");
 }
 
 #[test]
@@ -595,4 +597,135 @@ fn without_a_time_limit_one_reader_waits_until_stopped_never_times_out() {
     );
     // It asked the reader again and again: no limit ended the wait.
     assert!(readers.waits().len() > 100, "{}", readers.waits().len());
+}
+
+/// The commands each card received, by INS, in order (SELECT, VERIFY, UNSEAL, ...).
+fn commands(card: &SharedCard) -> Vec<u8> {
+    card.borrow().log().iter().map(|e| e.ins()).collect()
+}
+
+#[test]
+fn a_1_2_card_opens_its_share_with_two_commands_after_select_and_one_public_read_in_all() {
+    let set = EnrolledSet::new(2, 3, "vault");
+    let readers = MemoryReaders::with_cards(&set.cards[..2]);
+    let pins = pin_file();
+    let (result, said) = run(&readers, &request(Anchor::None, every_reader(), &pins));
+    assert_eq!(&result.unwrap().master[..], MASTER, "{said}");
+    // The first card's public part is read and held; the second's is built from it.
+    let (first, second) = (commands(&set.cards[0]), commands(&set.cards[1]));
+    let after_select = |c: &[u8]| -> Vec<u8> {
+        let last_select = c.iter().rposition(|&i| i == 0xA4).unwrap();
+        c[last_select + 1..].to_vec()
+    };
+    assert_eq!(
+        first.iter().filter(|&&i| i == 0x16).count(),
+        1,
+        "{first:02X?}"
+    );
+    assert_eq!(
+        second.iter().filter(|&&i| i == 0x16).count(),
+        0,
+        "{second:02X?}"
+    );
+    assert!(
+        !first.contains(&0x10) && !second.contains(&0x10),
+        "no GET STATUS"
+    );
+    // After its SELECT, a card of the held version hears VERIFY and UNSEAL P1 = 01 only
+    // (and the VERIFY P1 = FF that ends the session, where the host sends one).
+    let opening: Vec<u8> = after_select(&second)
+        .into_iter()
+        .filter(|&i| i == 0x20 || i == 0x18 || i == 0x16 || i == 0x10)
+        .collect();
+    assert_eq!(&opening[..2], &[0x20, 0x18], "{second:02X?}");
+    let unseal = set.cards[1]
+        .borrow()
+        .log()
+        .iter()
+        .find(|e| e.ins() == 0x18)
+        .map(|e| e.command[2]);
+    assert_eq!(unseal, Some(0x01), "UNSEAL P1 = 01");
+}
+
+#[test]
+fn with_the_bundle_no_card_is_asked_for_its_public_part() {
+    let set = EnrolledSet::new(2, 3, "vault");
+    let readers = MemoryReaders::with_cards(&set.cards[..2]);
+    let pins = pin_file();
+    let (result, said) = run(
+        &readers,
+        &request(bundle_anchor(&set), every_reader(), &pins),
+    );
+    assert_eq!(&result.unwrap().master[..], MASTER, "{said}");
+    for card in &set.cards[..2] {
+        let sent = commands(card);
+        assert!(!sent.contains(&0x16), "no GET RECORD: {sent:02X?}");
+        assert!(!sent.contains(&0x10), "no GET STATUS: {sent:02X?}");
+    }
+}
+
+#[test]
+fn a_held_public_part_that_is_not_the_cards_own_falls_back_to_reading_it() {
+    let set = EnrolledSet::new(2, 3, "vault");
+    let card = &set.cards[1];
+    let own = card.borrow().record().unwrap().0.to_vec();
+    let record = quorum_protocol::record::PublicRecord::decode(&own).unwrap();
+    // Held: the same set version, but a description that differs from the card's.
+    let mut forged = own.clone();
+    let label_at = 26;
+    forged[label_at] ^= 0x01;
+    let mut held = crate::share::HeldRecords::default();
+    held.hold(&forged, &record);
+    let readers = MemoryReaders::with_cards(std::slice::from_ref(card));
+    let mut session = quorum_card::any::AnyCard::new(
+        quorum_card::card::Card::with_trace(readers.connect("Reader 0").unwrap(), false),
+        quorum_card::openpgp::RecordSource::new(),
+    );
+    let member = crate::share::read_member_held(&mut session, &mut held).unwrap();
+    assert!(member.held && member.enc.is_some());
+    let pins = pin_file();
+    crate::pin_step::verify_pin(
+        &mut session,
+        &policy(&pins),
+        &crate::pins::PinFor::card(&member.fingerprint(), "Reader 0"),
+        &mut Said::default(),
+    )
+    .unwrap();
+    let opened = crate::share::open_verified(&mut session, &member).unwrap();
+    assert_eq!(
+        opened.record().label,
+        record.label,
+        "opened with the card's own"
+    );
+    assert_eq!(
+        card.borrow().count(0x16),
+        1,
+        "its own public part read once"
+    );
+}
+
+#[test]
+fn a_1_1_card_still_opens_with_get_record_and_unseal() {
+    let old = quorum_card::memory::shared(
+        quorum_card::memory::MemoryApplet::new()
+            .protocol_1_1()
+            .personalised(PIN),
+    );
+    let set = EnrolledSet::on(2, "vault", &[old.clone(), fresh_cards(1).remove(0)]);
+    let readers = MemoryReaders::with_cards(&set.cards);
+    let pins = pin_file();
+    let (result, said) = run(
+        &readers,
+        &request(bundle_anchor(&set), every_reader(), &pins),
+    );
+    assert_eq!(&result.unwrap().master[..], MASTER, "{said}");
+    let sent = commands(&old);
+    assert!(sent.contains(&0x10), "GET STATUS: {sent:02X?}");
+    let unseal = old
+        .borrow()
+        .log()
+        .iter()
+        .find(|e| e.ins() == 0x18)
+        .map(|e| e.command[2]);
+    assert_eq!(unseal, Some(0x00), "UNSEAL P1 = 00 for a 1.1 card");
 }

@@ -249,10 +249,10 @@ fn a_blocked_card_fails_as_a_pin_failure_without_a_verify() {
 fn a_card_pulled_during_its_check_and_put_back_is_checked_again() {
     let set = EnrolledSet::new(1, 1, "vault");
     let readers = MemoryReaders::with_cards(&set.cards);
-    // SELECT, GET RECORD, GET STATUS, VERIFY, GET RECORD (sealed): the UNSEAL is lost.
+    // SELECT (with its status), GET RECORD, VERIFY: the UNSEAL (P1 = 01) is lost.
     readers.pull_after(
         "Reader 0",
-        5,
+        3,
         quorum_card::transport::TransportError::CardRemoved,
     );
     readers.then_insert("Reader 0", &set.cards[0]);
