@@ -28,17 +28,48 @@ class WipeTest {
     private static final byte[] SEALED = bytes(81, 72);
     private static final byte[] PUB_LONGER = bytes(700, 73);
 
-    /** The applet's record store, read through jcardsim's runtime and the applet's field. */
-    private static RecordStore store(SimCard card) throws ReflectiveOperationException {
+    /** The applet's record store object, read through jcardsim's runtime and the applet's field. */
+    private static Object storeObject(SimCard card) throws ReflectiveOperationException {
         Field runtimeField = Simulator.class.getDeclaredField("runtime");
         runtimeField.setAccessible(true);
         SimulatorRuntime runtime = (SimulatorRuntime) runtimeField.get(card.sim);
         Method getApplet = SimulatorRuntime.class.getDeclaredMethod("getApplet", AID.class);
         getApplet.setAccessible(true);
         Applet applet = (Applet) getApplet.invoke(runtime, SimCard.APPLET_AID);
-        Field storeField = QuorumApplet.class.getDeclaredField("store");
+        Field storeField = applet.getClass().getDeclaredField("store");
         storeField.setAccessible(true);
-        return (RecordStore) storeField.get(applet);
+        return storeField.get(applet);
+    }
+
+    private static RecordStore store(SimCard card) throws ReflectiveOperationException {
+        return (RecordStore) storeObject(card);
+    }
+
+    /**
+     * The two record slots of any card, also one whose applet classes came from another class
+     * loader (TearingTest's instrumented build), where RecordStore is another class.
+     */
+    static byte[][] slots(SimCard card) throws ReflectiveOperationException {
+        Object store = storeObject(card);
+        byte[][] slots = new byte[2][];
+        for (int i = 0; i < 2; i++) {
+            Field slot = store.getClass().getDeclaredField("slot" + i);
+            slot.setAccessible(true);
+            slots[i] = (byte[]) slot.get(store);
+        }
+        return slots;
+    }
+
+    /** Whether every byte of both slots is zero. */
+    static boolean zeroed(byte[][] slots) {
+        for (byte[] slot : slots) {
+            for (byte b : slot) {
+                if (b != 0) {
+                    return false;
+                }
+            }
+        }
+        return true;
     }
 
     /** An enrolled card with a PUB/SEALED record in slot 0, PIN validated. */
