@@ -142,4 +142,29 @@ fn any_reader_enroll_and_recover_with_sixteen_readers() {
     let (status, _, stderr) = running.finish();
     assert!(status.success(), "{stderr}");
     assert_eq!(std::fs::read(&out).unwrap(), b"sixteen readers");
+
+    // The grouped wait stays as responsive to Ctrl-C as one call: a recovery waiting for
+    // its first card ends at once, as interrupted.
+    farm.clear_all();
+    let mut running = Running::start(&[
+        "recover",
+        "--any-reader",
+        "--timeout",
+        "0",
+        "--out",
+        dir.join("never.key").to_str().unwrap(),
+        "--pin-file",
+        pins.to_str().unwrap(),
+    ]);
+    running.expect("into any free reader");
+    std::thread::sleep(std::time::Duration::from_millis(500));
+    let asked = std::time::Instant::now();
+    running.signal(libc::SIGINT);
+    let (status, _, stderr) = running.finish();
+    assert_eq!(status.code(), Some(11), "interrupted: {stderr}");
+    assert!(
+        asked.elapsed() < std::time::Duration::from_secs(2),
+        "Ctrl-C took {:?} to end the wait",
+        asked.elapsed()
+    );
 }
