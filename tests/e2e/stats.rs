@@ -6,14 +6,17 @@ use std::time::{Duration, Instant};
 
 use crate::farm::{lock, Farm, Sim};
 use crate::fixtures::{init_fingerprint, text};
+use crate::pinpad::{pinpad_reader_indexes, Pinpad};
 use crate::run::{pin_file, run_ok, scratch, show};
 
-/// Round trips, commands, GET RESPONSEs, bytes sent and received, as `--stats` prints them.
+/// Round trips, commands, GET RESPONSEs, PIN pad entries, bytes sent and received, as
+/// `--stats` prints them.
 #[derive(Debug, PartialEq, Eq, Default)]
 struct Figures {
     round_trips: u64,
     commands: u64,
     continuations: u64,
+    pinpad_entries: u64,
     sent: u64,
     received: u64,
 }
@@ -25,19 +28,23 @@ fn printed(stderr: &str, reader: &str, command: &str) -> Figures {
     assert_eq!(lines.len(), 1, "one stats line expected:\n{stderr}");
     let rest = lines[0].strip_prefix(&head).unwrap();
     assert!(rest.ends_with(" after SELECT"), "{rest}");
-    // "N APDU round trips (C commands + G GET RESPONSE), S bytes sent, R bytes received"
+    // "N APDU round trips (C commands + G GET RESPONSE[ + P PIN pad entries]), S bytes
+    // sent, R bytes received"
     let numbers: Vec<u64> = rest
         .split(|c: char| !c.is_ascii_digit())
         .filter(|w| !w.is_empty())
         .map(|w| w.parse().unwrap())
         .collect();
-    assert_eq!(numbers.len(), 5, "{rest}");
+    let entries = rest.contains(" PIN pad entries");
+    assert_eq!(numbers.len(), if entries { 6 } else { 5 }, "{rest}");
+    let n = numbers.len();
     Figures {
         round_trips: numbers[0],
         commands: numbers[1],
         continuations: numbers[2],
-        sent: numbers[3],
-        received: numbers[4],
+        pinpad_entries: if entries { numbers[3] } else { 0 },
+        sent: numbers[n - 2],
+        received: numbers[n - 1],
     }
 }
 
@@ -144,4 +151,52 @@ fn stats_of_init_status_and_change_pin_match_pcscds_apdu_log() {
     // Without --stats nothing is said.
     let quiet = run_ok(&["status", "--reader", reader]);
     assert!(!text(&quiet.stderr).contains("stats:"), "{}", show(&quiet));
+}
+
+#[test]
+fn on_a_pinpad_the_pin_entry_is_a_round_trip_and_the_readers_own_queries_are_not() {
+    let _guard = lock();
+    let farm = Farm::connect();
+    farm.clear_all();
+    let index = pinpad_reader_indexes()[0];
+    let pad = Pinpad::for_reader(index);
+    let reader = farm.reader_name(index).to_owned();
+    let card = farm.new_card(None);
+    farm.insert(&card, index);
+    pad.type_pin("97531864");
+    pad.type_pin("97531864");
+    let log = Sim::pcscd_log();
+    let from = std::fs::metadata(&log).map(|m| m.len()).unwrap_or(0);
+    let done = run_ok(&["--trace", "init", "--stats", "--reader", &reader]);
+    let stderr = text(&done.stderr);
+    let said = printed(&stderr, &reader, "init");
+    // The trace shows every reader control: the reader's own queries and the PIN entries.
+    let controls: Vec<&str> = stderr
+        .lines()
+        .filter(|l| l.starts_with(">>> CONTROL "))
+        .collect();
+    let queries = controls
+        .iter()
+        .filter(|l| l.contains("GET FEATURE REQUEST") || l.contains("GET TLV PROPERTIES"))
+        .count() as u64;
+    assert!(queries >= 1, "the feature list was asked for:\n{stderr}");
+    assert!(said.pinpad_entries >= 1, "{stderr}");
+    assert_eq!(
+        said.pinpad_entries,
+        controls.len() as u64 - queries,
+        "only the entries that reach the card count:\n{stderr}"
+    );
+    assert_eq!(
+        said.round_trips,
+        said.commands + said.continuations + said.pinpad_entries
+    );
+    // pcscd logs the APDUs sent with SCardTransmit (the entries go by SCardControl): the
+    // commands and continuations are those.
+    let wire = logged(&log, from, said.commands + 1);
+    assert_eq!(
+        (said.commands, said.continuations),
+        (wire.commands, wire.continuations),
+        "{}",
+        show(&done)
+    );
 }
