@@ -120,7 +120,7 @@ impl Transport for Reporting {
     }
 }
 
-/// The `--stats` line of one card session, worded as recover's per-card line.
+/// The `--stats` line of one card session (and of each card recover used).
 pub(crate) fn line(reader: &str, command: &str, stats: &ApduStats) -> String {
     format!("stats: card in \"{reader}\" {command}: {stats} after SELECT")
 }
