@@ -32,6 +32,15 @@ const CONTROL_TIMEOUT: Duration = Duration::from_secs(60);
 /// Readers for virtual OpenPGP cards the harness asks `scripts/sim` for.
 const OPENPGP_READERS: &str = "2";
 
+/// The farm's readers the harness asks `scripts/sim` for: with its two pinpads and the two
+/// OpenPGP readers, pcscd serves 16, its most (`PCSCLITE_MAX_READERS_CONTEXTS`), so every
+/// any-reader wait watches 17 reader states (16 readers and the plug-and-play entry), more
+/// than pcsc-lite takes in one call.
+pub const FARM_READERS: usize = 12;
+
+/// Every reader pcscd serves in the harness's simulator.
+pub const ALL_READERS: usize = 16;
+
 /// The running simulator, shared by every test of this process.
 pub struct Sim {
     env: Vec<(String, String)>,
@@ -530,10 +539,12 @@ fn repo_root() -> PathBuf {
 fn run_script(script: &Path, command: &str) -> String {
     // pcscd logs every APDU (pcscd -a) for the tests that check what crosses the wire; a
     // running pcscd that does not is restarted by `scripts/sim start`.
-    // Two readers for virtual OpenPGP cards (sim/openpgp-card) besides the farm's.
+    // Two readers for virtual OpenPGP cards (sim/openpgp-card) besides the farm's, and as
+    // many farm readers as fit (see FARM_READERS).
     let out = Command::new(script)
         .arg(command)
         .env("QUORUM_SIM_APDU_LOG", "1")
+        .env("QUORUM_SIM_READERS", FARM_READERS.to_string())
         .env("QUORUM_SIM_OPENPGP", OPENPGP_READERS)
         .output()
         .unwrap_or_else(|e| panic!("cannot run {}: {e}", script.display()));

@@ -36,4 +36,5 @@ mod pulled;
 mod reshare;
 mod run;
 mod secrets;
+mod stats;
 mod unplug;

@@ -1,7 +1,7 @@
 //! A mix of readers: the cards present are used first, then quorumctl waits for the next
 //! card in any reader (fewer readers than cards, without swapping through one reader).
 
-use crate::farm::{lock, Farm};
+use crate::farm::{lock, Farm, ALL_READERS, FARM_READERS};
 use crate::fixtures::{personalise, pins_of, text};
 use crate::run::{scratch, Running};
 
@@ -69,4 +69,102 @@ fn enroll_and_recover_with_cards_present_and_more_inserted_into_any_reader() {
     let (status, _, stderr) = running.finish();
     assert!(status.success(), "{stderr}");
     assert_eq!(std::fs::read(&out).unwrap(), b"a mix of readers");
+}
+
+#[test]
+fn any_reader_enroll_and_recover_with_sixteen_readers() {
+    let _guard = lock();
+    let farm = Farm::connect();
+    // pcscd serves 16 readers (its most): the waits below watch 17 reader states, which
+    // pcsc-lite 1.9.9 refuses in one SCardGetStatusChange.
+    let listed = farm
+        .context()
+        .list_readers_owned()
+        .expect("pcscd lists its readers");
+    assert_eq!(listed.len(), ALL_READERS, "{listed:?}");
+    let dir = scratch("sixteen");
+    let custodians = personalise(&farm, &dir, 3);
+    let pins = pins_of(&dir, "sixteen.pins", &custodians);
+    let master = dir.join("sixteen.master");
+    std::fs::write(&master, b"sixteen readers").unwrap();
+    let bundle = dir.join("sixteen.quorum.json");
+    let last = FARM_READERS - 1;
+
+    // Two cards wait in the first and the last farm reader; the third is asked for and
+    // comes into a reader in the middle.
+    farm.clear_all();
+    farm.insert(&custodians[0].card, 0);
+    farm.insert(&custodians[1].card, last);
+    let mut running = Running::start(&[
+        "enroll",
+        "--threshold",
+        "2",
+        "--shares",
+        "3",
+        "--label",
+        "sixteen",
+        "--in",
+        master.to_str().unwrap(),
+        "--bundle",
+        bundle.to_str().unwrap(),
+        "--any-reader",
+        "--timeout",
+        "30",
+        "--pin-file",
+        pins.to_str().unwrap(),
+    ]);
+    running.expect("into any free reader");
+    farm.insert(&custodians[2].card, 7);
+    let (status, stdout, stderr) = running.finish();
+    assert!(status.success(), "{stderr}");
+    assert!(
+        text(&stdout).contains("Enrolled set \"sixteen\" (2-of-3)"),
+        "{stderr}"
+    );
+
+    // Recover: nothing present at first, then cards into the last reader and reader 4.
+    farm.clear_all();
+    let out = dir.join("sixteen.key");
+    let mut running = Running::start(&[
+        "recover",
+        "--any-reader",
+        "--timeout",
+        "30",
+        "--out",
+        out.to_str().unwrap(),
+        "--pin-file",
+        pins.to_str().unwrap(),
+    ]);
+    running.expect("into any free reader");
+    farm.insert(&custodians[2].card, last);
+    running.expect("into any free reader");
+    farm.insert(&custodians[0].card, 4);
+    let (status, _, stderr) = running.finish();
+    assert!(status.success(), "{stderr}");
+    assert_eq!(std::fs::read(&out).unwrap(), b"sixteen readers");
+
+    // The grouped wait stays as responsive to Ctrl-C as one call: a recovery waiting for
+    // its first card ends at once, as interrupted.
+    farm.clear_all();
+    let mut running = Running::start(&[
+        "recover",
+        "--any-reader",
+        "--timeout",
+        "0",
+        "--out",
+        dir.join("never.key").to_str().unwrap(),
+        "--pin-file",
+        pins.to_str().unwrap(),
+    ]);
+    running.expect("into any free reader");
+    std::thread::sleep(std::time::Duration::from_millis(500));
+    let asked = std::time::Instant::now();
+    running.signal(libc::SIGINT);
+    let (status, _, stderr) = running.finish();
+    assert_eq!(status.code(), Some(11), "interrupted: {stderr}");
+    assert!(
+        asked.elapsed() < std::time::Duration::from_secs(2),
+        "Ctrl-C took {:?} to end the wait",
+        asked.elapsed()
+    );
 }

@@ -285,8 +285,22 @@ impl Transcript {
     fn run_ok(&mut self, args: &[&str]) -> std::process::Output {
         let mut full = vec!["--trace", "--log", self.log.to_str().unwrap()];
         full.extend_from_slice(args);
-        // --stats is offered where it prints: after the command's name
-        if matches!(args.first(), Some(&"enroll" | &"recover")) {
+        // --stats, offered by every command that talks to cards: after the command's name
+        if matches!(
+            args.first(),
+            Some(
+                &"init"
+                    | &"enroll"
+                    | &"recover"
+                    | &"verify"
+                    | &"add-card"
+                    | &"reshare"
+                    | &"change-pin"
+                    | &"reset-card"
+                    | &"status"
+                    | &"export-bundle"
+            )
+        ) {
             full.insert(4, "--stats");
         }
         let out = run(&full);
@@ -490,10 +504,23 @@ fn ceremonies_at_the_most_verbose_level_print_no_secret() {
         commands > 100 && answers == commands,
         "{commands} commands, {answers} answers traced"
     );
-    assert!(
-        stderr.lines().any(|l| l.starts_with("stats: ")),
-        "--stats printed nothing:\n{stderr}"
-    );
+    for command in [
+        "init",
+        "enroll",
+        "recover",
+        "verify",
+        "add-card",
+        "change-pin",
+        "reshare",
+    ] {
+        let said = format!(" {command}: ");
+        assert!(
+            stderr
+                .lines()
+                .any(|l| l.starts_with("stats: ") && l.contains(&said)),
+            "--stats printed nothing for {command}:\n{stderr}"
+        );
+    }
     for mark in [
         ">>> 80 12 00 00 0D 05<REDACTED 12 bytes>", // INITIALISE: the first PIN
         ">>> 00 20 00 81 0C <REDACTED 12 bytes>",   // VERIFY

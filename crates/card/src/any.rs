@@ -65,6 +65,20 @@ impl<T: Transport> AnyCard<T> {
     }
 }
 
+/// The session's figures go to its connection when it ends
+/// ([`Transport::session_ended`]), whichever kind the card turned out to be.
+impl<T: Transport> Drop for AnyCard<T> {
+    fn drop(&mut self) {
+        let card = match &mut self.inner {
+            Inner::Applet(card) => card,
+            Inner::OpenPgp(card) => card.card_mut(),
+            Inner::Moving => return,
+        };
+        let stats = card.stats();
+        card.transport_mut().session_ended(&stats);
+    }
+}
+
 impl<T: Transport> CustodianCard for AnyCard<T> {
     fn select(&mut self) -> Result<SelectInfo, CardError> {
         let applet = match &mut self.inner {
@@ -248,5 +262,60 @@ mod tests {
         assert!(!card.is_openpgp());
         // It stays an applet session: a later SELECT asks the applet again.
         assert!(matches!(card.select(), Err(CardError::AppletNotFound)));
+    }
+}
+
+/// The end of a session, without the in-memory cards of the `testkit` feature.
+#[cfg(test)]
+mod session_tests {
+    use super::*;
+    use crate::transport::scripted::ScriptedTransport;
+    use crate::transport::{RawResponse, TransportError};
+    use std::cell::RefCell;
+    use std::rc::Rc;
+
+    /// A scripted card that keeps what its session reported when it ended.
+    struct Reporting {
+        script: ScriptedTransport,
+        ended: Rc<RefCell<Vec<ApduStats>>>,
+    }
+
+    impl Transport for Reporting {
+        fn transmit(&mut self, command: &[u8]) -> Result<RawResponse, TransportError> {
+            self.script.transmit(command)
+        }
+
+        fn reconnect(&mut self) -> Result<(), TransportError> {
+            self.script.reconnect()
+        }
+
+        fn session_ended(&mut self, stats: &ApduStats) {
+            self.ended.borrow_mut().push(*stats);
+        }
+    }
+
+    #[test]
+    fn a_session_tells_its_connection_what_it_cost_when_it_ends() {
+        let ended = Rc::new(RefCell::new(Vec::new()));
+        let script = ScriptedTransport::new()
+            .expect("00A4040009F051554F52554D010100", "010007012000 9000")
+            .expect("8010000000", "0100050500000000 9000");
+        let mut card = AnyCard::new(
+            Card::with_trace(
+                Reporting {
+                    script,
+                    ended: ended.clone(),
+                },
+                false,
+            ),
+            RecordSource::new(),
+        );
+        card.select().unwrap();
+        let _ = card.status();
+        assert!(ended.borrow().is_empty(), "told only at the end");
+        drop(card);
+        let told = ended.borrow();
+        assert_eq!(told.len(), 1);
+        assert_eq!((told[0].selects, told[0].commands), (1, 1));
     }
 }

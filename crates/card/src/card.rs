@@ -484,7 +484,35 @@ mod tests {
         let info = card.select().unwrap();
         assert_eq!(info.state, LifeCycle::Personalised);
         assert_eq!(info.record_capacity, 8192);
-        assert_eq!(card.stats().round_trips(), 1);
+        // SELECT is counted apart: the figures are after SELECT.
+        assert_eq!(card.stats().round_trips(), 0);
+        assert_eq!(card.stats().selects, 1);
+        assert_eq!(card.stats().bytes_sent + card.stats().bytes_received, 0);
+    }
+
+    #[test]
+    fn bytes_after_select_leave_out_selects_own_bytes() {
+        let answer = status_answer(1);
+        let mut card = scripted_card(
+            ScriptedTransport::new()
+                .expect(SELECT, "010007 01 2000 9000")
+                .expect(GET_STATUS, &answer)
+                .expect(SELECT, "010007 01 2000 9000"),
+        );
+        card.select().unwrap();
+        card.status().unwrap();
+        card.select().unwrap();
+        let stats = card.stats();
+        assert_eq!(
+            (stats.selects, stats.commands, stats.round_trips()),
+            (2, 1, 1)
+        );
+        // GET STATUS alone: its command bytes out, its answer and status word back.
+        assert_eq!(stats.bytes_sent, GET_STATUS.len() as u64 / 2);
+        assert_eq!(
+            stats.bytes_received,
+            answer.replace(' ', "").len() as u64 / 2
+        );
     }
 
     #[test]
@@ -984,12 +1012,14 @@ mod tests {
             let delta = card.stats().since(&before);
             (delta.commands, delta.continuations)
         };
+        // SELECT is no command after SELECT.
         assert_eq!(
             measure(&mut card, &|c| {
                 c.select().unwrap();
             }),
-            (1, 0)
+            (0, 0)
         );
+        assert_eq!(card.stats().selects, 1);
         assert_eq!(
             measure(&mut card, &|c| {
                 c.status().unwrap();
@@ -1032,12 +1062,12 @@ mod tests {
         );
         assert_eq!(measure(&mut card, &|c| c.clear_pin().unwrap()), (1, 0));
         assert_eq!(measure(&mut card, &|c| c.factory_reset().unwrap()), (1, 0));
-        assert_eq!(card.stats().round_trips(), 15);
-        assert_eq!(card.transport().exchanged(), 15);
+        assert_eq!(card.stats().round_trips(), 14);
+        assert_eq!(card.transport().exchanged(), 15, "SELECT went out too");
         assert!(card
             .stats()
             .to_string()
-            .starts_with("15 APDU round trips (13 commands + 2 GET RESPONSE)"));
+            .starts_with("14 APDU round trips (12 commands + 2 GET RESPONSE)"));
         card.reset_stats();
         assert_eq!(card.stats(), ApduStats::default());
     }
@@ -1121,9 +1151,11 @@ mod tests {
         assert_eq!(pinpad.modify_pin_direct, Some(MODIFY_DIRECT));
         // Cached: the script holds a single feature request.
         assert_eq!(card.pinpad().unwrap(), Some(pinpad));
-        assert_eq!(card.stats().controls, 1);
-        assert_eq!(card.stats().round_trips(), 1);
-        assert_eq!(card.stats().bytes_received, 24);
+        // The reader answers the feature request itself: no card round trip, no card bytes.
+        assert_eq!(card.stats().reader_queries, 1);
+        assert_eq!(card.stats().controls, 0);
+        assert_eq!(card.stats().round_trips(), 0);
+        assert_eq!(card.stats().bytes_received, 0);
         assert_eq!(
             trace.text(),
             ">>> CONTROL 42000D48 GET FEATURE REQUEST\n\
@@ -1207,7 +1239,10 @@ mod tests {
     fn verify_on_pinpad_maps_every_reader_and_card_answer() {
         let (card, result) = verify_on_pinpad_answering("9000");
         result.unwrap();
-        assert_eq!(card.stats().controls, 2);
+        // The feature query is the reader's; the PIN entry carries VERIFY to the card.
+        assert_eq!(card.stats().reader_queries, 1);
+        assert_eq!(card.stats().controls, 1);
+        assert_eq!(card.stats().round_trips(), 1);
         assert_eq!(card.stats().commands, 0);
 
         let (_, result) = verify_on_pinpad_answering("63C2");
@@ -1357,7 +1392,7 @@ mod tests {
         assert!(error.to_string().contains("nothing was changed"), "{error}");
         // Verifying still works on that reader.
         card.verify_on_pinpad(30).unwrap();
-        assert_eq!(card.stats().controls, 2);
+        assert_eq!((card.stats().reader_queries, card.stats().controls), (1, 1));
     }
 
     #[test]
@@ -1384,13 +1419,20 @@ mod tests {
         assert!(text.contains("<<< 9000\n"), "{text}");
         assert!(!text.contains("A5A5"), "{text}");
         let stats = card.stats();
+        // SELECT and the feature query are apart: GET RECORD and the keypad's VERIFY remain.
         assert_eq!(
-            (stats.commands, stats.controls, stats.round_trips()),
-            (2, 2, 4)
+            (
+                stats.commands,
+                stats.controls,
+                stats.round_trips(),
+                stats.selects,
+                stats.reader_queries
+            ),
+            (1, 1, 2, 1, 1)
         );
         assert!(
             stats.to_string().starts_with(
-                "4 APDU round trips (2 commands + 0 GET RESPONSE + 2 reader controls)"
+                "2 APDU round trips (1 commands + 0 GET RESPONSE + 1 PIN pad entries)"
             ),
             "{stats}"
         );

@@ -1142,7 +1142,7 @@ pub enum Told {
         /// Custodian name.
         name: String,
     },
-    /// The APDU counts of the session that wrote a card (`stats` asked for).
+    /// The APDU counts of the session that wrote a card after SELECT (`stats` asked for).
     Stats {
         /// The card's fingerprint.
         card: String,
@@ -1155,12 +1155,14 @@ pub enum Told {
 /// [`ApduStats`] as a JSON object of its counts (the card crate has no serde).
 fn counts<S: serde::Serializer>(stats: &ApduStats, s: S) -> Result<S::Ok, S::Error> {
     use serde::ser::SerializeStruct;
-    let mut fields = s.serialize_struct("ApduStats", 5)?;
+    let mut fields = s.serialize_struct("ApduStats", 7)?;
     fields.serialize_field("commands", &stats.commands)?;
     fields.serialize_field("continuations", &stats.continuations)?;
     fields.serialize_field("controls", &stats.controls)?;
     fields.serialize_field("bytes_sent", &stats.bytes_sent)?;
     fields.serialize_field("bytes_received", &stats.bytes_received)?;
+    fields.serialize_field("selects", &stats.selects)?;
+    fields.serialize_field("reader_queries", &stats.reader_queries)?;
     fields.end()
 }
 

@@ -700,7 +700,7 @@ impl Run<'_, '_> {
         if self.req.stats {
             out.tell(Event::Recover(Told::Stats {
                 reader: reader.to_owned(),
-                stats: card.stats().since(&after_select_baseline()),
+                stats: card.stats(),
             }));
         }
         let (who, used, note) = match outcome {
@@ -721,14 +721,6 @@ impl Run<'_, '_> {
         };
         out.tell(Event::Share(crate::share::Told::Seen(card.clone())));
         self.cards.push(card);
-    }
-}
-
-/// The stats baseline: SELECT is the first command, so counting starts after it.
-fn after_select_baseline() -> quorum_card::card::ApduStats {
-    quorum_card::card::ApduStats {
-        commands: 1,
-        ..Default::default()
     }
 }
 

@@ -9,7 +9,9 @@
 //! reset, which also clears the validated state.
 //!
 //! Waiting uses `SCardGetStatusChange` with a timeout: the call blocks in pcscd until a
-//! reader's state changes, so no polling loop burns CPU.
+//! reader's state changes, so no polling loop burns CPU. pcsc-lite takes at most
+//! [`MAX_STATES_PER_CALL`] reader states in one call; more are watched in groups that take
+//! short turns (see [`watch_in_groups`]).
 //!
 //! Reader control commands (`SCardControl`) go through the same exclusive connection:
 //! `quorum_card::card::Card::pinpad` asks for the PC/SC Part 10 feature list with
@@ -30,6 +32,53 @@ use quorum_card::readers::{Connection, ReaderInfo, Readers};
 use quorum_card::transport::{features_from_answer, RawResponse, Transport, TransportError};
 use quorum_protocol::apdu::part10::GET_FEATURE_REQUEST_FUNCTION;
 use quorum_protocol::apdu::ReaderFeatures;
+
+/// The most reader states pcsc-lite accepts in one `SCardGetStatusChange`
+/// (`PCSCLITE_MAX_READERS_CONTEXTS`, 16 in 1.9.9); one more is refused with
+/// `SCARD_E_INVALID_VALUE` ("One or more of the supplied parameters could not be properly
+/// interpreted"). Sixteen readers plus the plug-and-play entry are 17.
+pub const MAX_STATES_PER_CALL: usize = 16;
+
+/// How long one group of reader states is watched before the next group's turn, when the
+/// states do not fit in one call: a change in another group is seen within this much per
+/// group, far below what a person notices.
+pub const GROUP_TURN: Duration = Duration::from_millis(50);
+
+/// Waits until `call` reports a change in any of `states`, calling it with at most
+/// [`MAX_STATES_PER_CALL`] states at a time.
+///
+/// When they fit, this is one blocking call, as pcscd intends. When they do not (16 readers
+/// and the plug-and-play entry), the states are cut into groups, each watched in turn for at
+/// most [`GROUP_TURN`] until one reports a change or `timeout` passes; nothing is lost
+/// between turns, because each state keeps the baseline it is compared against, so a change
+/// that happened during another group's turn is reported at once on this group's next turn.
+/// Splitting rather than leaving the plug-and-play entry out keeps readers plugged in or out
+/// visible (pcscd ≥ 2 may serve more than 16 readers), and short turns keep the caller's
+/// own timeout slices, and so Ctrl-C, as responsive as with one call. Returns the first
+/// error other than a timeout, and `PcscError::Timeout` when `timeout` passes.
+pub fn watch_in_groups<S>(
+    states: &mut [S],
+    timeout: Option<Duration>,
+    mut call: impl FnMut(&mut [S], Option<Duration>) -> Result<(), PcscError>,
+) -> Result<(), PcscError> {
+    if states.len() <= MAX_STATES_PER_CALL {
+        return call(states, timeout);
+    }
+    let deadline = timeout.map(|t| Instant::now() + t);
+    loop {
+        for group in states.chunks_mut(MAX_STATES_PER_CALL) {
+            let left = deadline.map(|d| d.saturating_duration_since(Instant::now()));
+            let turn = left.map_or(GROUP_TURN, |l| l.min(GROUP_TURN));
+            match call(group, Some(turn)) {
+                Err(PcscError::Timeout) => {}
+                other => return other,
+            }
+        }
+        if deadline.is_some_and(|d| Instant::now() >= d) {
+            return Err(PcscError::Timeout);
+        }
+    }
+}
 
 /// Reads one reader's state as pcscd reports it.
 fn info_from_state(state: &ReaderState) -> ReaderInfo {
@@ -153,9 +202,12 @@ impl Readers for PcscContext {
             .iter()
             .map(|name| Ok(ReaderState::new(c_name(name)?, State::UNAWARE)))
             .collect::<Result<Vec<_>, TransportError>>()?;
-        match self.context.get_status_change(Duration::ZERO, &mut states) {
-            Ok(()) | Err(PcscError::Timeout) => {}
-            Err(e) => return Err(map_error(e, "reading reader states", "")),
+        // Every state must be read, so each group has its own zero-timeout call.
+        for group in states.chunks_mut(MAX_STATES_PER_CALL) {
+            match self.context.get_status_change(Duration::ZERO, group) {
+                Ok(()) | Err(PcscError::Timeout) => {}
+                Err(e) => return Err(map_error(e, "reading reader states", "")),
+            }
         }
         Ok(states
             .iter()
@@ -229,7 +281,10 @@ impl Readers for PcscContext {
             PNP_NOTIFICATION(),
             State::from_bits_retain(reader_count),
         ));
-        match self.context.get_status_change(timeout, &mut states) {
+        let context = &self.context;
+        match watch_in_groups(&mut states, timeout, |group, turn| {
+            context.get_status_change(turn, group)
+        }) {
             // A reader of `known` that pcscd no longer knows is a change too.
             Ok(()) | Err(PcscError::UnknownReader) => Ok(Some(self.readers()?)),
             Err(PcscError::Timeout) => Ok(None),
@@ -418,6 +473,70 @@ mod tests {
                 ..
             }
         ));
+    }
+
+    #[test]
+    fn sixteen_states_are_one_blocking_call() {
+        let mut states = [0u8; MAX_STATES_PER_CALL];
+        let mut calls = Vec::new();
+        let result = watch_in_groups(&mut states, None, |group, timeout| {
+            calls.push((group.len(), timeout));
+            Ok(())
+        });
+        assert!(result.is_ok());
+        assert_eq!(calls, [(MAX_STATES_PER_CALL, None)]);
+    }
+
+    #[test]
+    fn seventeen_states_take_turns_and_a_change_in_the_second_group_ends_the_wait() {
+        // 16 readers and the plug-and-play entry; the entry (last) reports a change on the
+        // third round.
+        let mut states: Vec<u8> = (0..17).collect();
+        let mut calls = Vec::new();
+        let result = watch_in_groups(&mut states, None, |group, timeout| {
+            assert!(group.len() <= MAX_STATES_PER_CALL, "pcsc-lite refuses more");
+            calls.push((group[0], group.len(), timeout));
+            let rounds_of_the_entry = calls.iter().filter(|c| c.0 == 16).count();
+            if group.contains(&16) && rounds_of_the_entry == 3 {
+                Ok(())
+            } else {
+                Err(E::Timeout)
+            }
+        });
+        assert!(result.is_ok());
+        let turn = Some(GROUP_TURN);
+        assert_eq!(
+            calls,
+            [(0, 16, turn), (16, 1, turn)].repeat(3),
+            "the groups take turns of GROUP_TURN each"
+        );
+    }
+
+    #[test]
+    fn grouped_states_time_out_and_pass_other_errors_on() {
+        let mut states = [0u8; 40];
+        let started = Instant::now();
+        let mut groups = Vec::new();
+        let timed_out = watch_in_groups(&mut states, Some(Duration::from_millis(120)), |g, t| {
+            groups.push(g.len());
+            std::thread::sleep(t.unwrap());
+            Err(E::Timeout)
+        });
+        assert!(matches!(timed_out, Err(E::Timeout)));
+        assert!(started.elapsed() >= Duration::from_millis(120));
+        assert!(started.elapsed() < Duration::from_secs(2));
+        assert_eq!(&groups[..3], [16, 16, 8]);
+        let mut calls = 0;
+        let failed = watch_in_groups(&mut states, None, |_, _| {
+            calls += 1;
+            Err(if calls == 2 {
+                E::UnknownReader
+            } else {
+                E::Timeout
+            })
+        });
+        assert!(matches!(failed, Err(E::UnknownReader)));
+        assert_eq!(calls, 2);
     }
 
     #[test]

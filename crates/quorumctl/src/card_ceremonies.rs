@@ -45,6 +45,7 @@ pub(crate) fn init_card(
         .map(read_admin_pin)
         .transpose()?;
     let ctx = PcscContext::establish()?;
+    let ctx = crate::stats::Counted::new(ctx, "init", args.card.stats);
     let reader = choose_reader(&ctx, args.card.reader.as_deref())?;
     let mut err = crate::words::Screen;
     let mut terminal = Terminal;
@@ -153,6 +154,7 @@ pub(crate) fn change(
         .transpose()?
         .flatten();
     let ctx = PcscContext::establish()?;
+    let ctx = crate::stats::Counted::new(ctx, "change-pin", args.card.stats);
     let reader = choose_reader(&ctx, args.card.reader.as_deref())?;
     let policy = pin_policy(&args.pins, pins.as_ref());
     let new = new.as_ref().map(|t| t as &dyn PinProvider);
@@ -198,6 +200,7 @@ pub(crate) fn reset(
         ));
     }
     let ctx = PcscContext::establish()?;
+    let ctx = crate::stats::Counted::new(ctx, "reset-card", args.card.stats);
     let reader = choose_reader(&ctx, args.card.reader.as_deref())?;
     let mut ask = |fingerprint: &str| -> io::Result<String> {
         eprint!("{}", crate::words::confirm_reset_prompt(fingerprint));

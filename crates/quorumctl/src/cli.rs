@@ -188,6 +188,9 @@ pub struct CardArgs {
     /// Reader to use (its full name or a unique part of it); default: the only card present.
     #[arg(long, short = 'r')]
     pub reader: Option<String>,
+    /// Print the number of APDU round trips per card to standard error (after SELECT).
+    #[arg(long)]
+    pub stats: bool,
 }
 
 /// Where PINs come from when nobody types them.
@@ -464,6 +467,9 @@ pub struct ChangePinArgs {
 /// Options of `verify`.
 #[derive(Debug, Args)]
 pub struct VerifyArgs {
+    /// Print the number of APDU round trips per card to standard error (after SELECT).
+    #[arg(long)]
+    pub stats: bool,
     /// The set's bundle file: also check that each card's record agrees with it.
     #[arg(long, value_name = "FILE")]
     pub bundle: Option<PathBuf>,
@@ -486,6 +492,9 @@ pub struct AddCardArgs {
     /// would do: no PIN is asked, no card or file is written, nothing is logged.
     #[arg(long)]
     pub dry_run: bool,
+    /// Print the number of APDU round trips per card to standard error (after SELECT).
+    #[arg(long)]
+    pub stats: bool,
     /// The set's bundle file: the published description the new card extends. It is
     /// replaced by the new version; the old one is kept as FILE.vN (N: its version).
     #[arg(long, value_name = "FILE")]
@@ -516,6 +525,9 @@ pub struct ReshareArgs {
     /// would do: no PIN is asked, no card or file is written, nothing is logged.
     #[arg(long)]
     pub dry_run: bool,
+    /// Print the number of APDU round trips per card to standard error (after SELECT).
+    #[arg(long)]
+    pub stats: bool,
     /// Number of cards the new set needs to recover (n), 1 to m (1 needs --allow-single-card).
     #[arg(long, short = 'n', value_name = "N", value_parser = clap::value_parser!(u8).range(1..))]
     pub threshold: u8,
@@ -562,6 +574,9 @@ pub struct ReshareArgs {
 /// Options of `export-bundle`.
 #[derive(Debug, Args)]
 pub struct ExportArgs {
+    /// Print the number of APDU round trips per card to standard error (after SELECT).
+    #[arg(long)]
+    pub stats: bool,
     /// Where to write the bundle.
     #[arg(long, value_name = "FILE")]
     pub out: PathBuf,

@@ -41,6 +41,7 @@ pub(crate) fn readers(trace: bool, report: &mut Report) -> Result<(), Failure> {
 
 pub(crate) fn status(args: &CardArgs, trace: bool, report: &mut Report) -> Result<(), Failure> {
     let ctx = PcscContext::establish()?;
+    let ctx = crate::stats::Counted::new(ctx, "status", args.stats);
     let reader = choose_reader(&ctx, args.reader.as_deref())?;
     let summary = summarize(&ctx, &reader, trace)?;
     report.line(format!("Reader:      {reader}"));
@@ -106,6 +107,7 @@ pub(crate) fn export_bundle(
     let set_id = args.set.as_deref().map(parse_set_id).transpose()?;
     check_writable(&args.out, args.force)?;
     let ctx = PcscContext::establish()?;
+    let ctx = crate::stats::Counted::new(ctx, "export-bundle", args.stats);
     let readers: Vec<String> = match args.reader.as_deref() {
         Some(given) => vec![resolve_reader(&ctx.reader_names()?, given)?],
         None => ctx

@@ -20,6 +20,7 @@ mod render;
 mod report;
 mod set_ceremonies;
 mod signals;
+mod stats;
 #[cfg(test)]
 mod tests;
 mod token_end;

@@ -160,6 +160,7 @@ pub(crate) fn verify_cards(
     let bundle = args.bundle.as_deref().map(read_bundle).transpose()?;
     let pins = pin_source(&args.pins)?;
     let ctx = PcscContext::establish()?;
+    let ctx = crate::stats::Counted::new(ctx, "verify", args.stats);
     let from = cards_from(&ctx, &args.cards)?;
     let request = VerifyRequest {
         bundle: bundle.as_ref(),

@@ -316,6 +316,7 @@ pub(crate) fn add_new_card(
     )?;
     let pins = pin_source(&args.pins)?;
     let ctx = PcscContext::establish()?;
+    let ctx = crate::stats::Counted::new(ctx, "add-card", args.stats);
     let from = cards_from(&ctx, &args.cards)?;
     let request = AddCardRequest {
         base: &base,
@@ -420,6 +421,7 @@ pub(crate) fn reshare_set(
     check_writable(&new_bundle, args.force)?;
     let pins = pin_source(&args.pins)?;
     let ctx = PcscContext::establish()?;
+    let ctx = crate::stats::Counted::new(ctx, "reshare", args.stats);
     let from = cards_from(&ctx, &args.cards)?;
     let request = ReshareRequest {
         old_set,

@@ -210,28 +210,34 @@ fn a_commands_help_keeps_the_global_options_under_their_own_heading() {
 }
 
 #[test]
-fn stats_is_offered_only_where_it_prints() {
-    for command in ["enroll", "recover"] {
+fn stats_is_offered_by_every_command_that_talks_to_cards() {
+    for command in [
+        "init",
+        "enroll",
+        "recover",
+        "verify",
+        "add-card",
+        "reshare",
+        "change-pin",
+        "reset-card",
+        "status",
+        "export-bundle",
+    ] {
         let help = parse(&[command, "--help"]).unwrap_err().to_string();
         let (own, _) = help
             .split_once("Global options:")
             .expect("a global heading");
-        assert!(own.contains("--stats"), "{help}");
+        assert!(own.contains("--stats"), "{command}: {help}");
     }
     let recover = parse(&["recover", "--out", "x", "--stats"]).expect("recover takes --stats");
     assert!(matches!(recover.command, crate::cli::Command::Recover(ref a) if a.stats));
-    for command in ["status", "verify", "change-pin", "readers"] {
-        let e = parse(&[command, "--stats"]).unwrap_err();
-        assert_eq!(
-            e.kind(),
-            clap::error::ErrorKind::UnknownArgument,
-            "{command}"
-        );
-    }
-    assert!(!parse(&["status", "--help"])
-        .unwrap_err()
-        .to_string()
-        .contains("--stats"));
+    let status = parse(&["status", "--stats"]).expect("status takes --stats");
+    assert!(matches!(status.command, crate::cli::Command::Status(ref a) if a.stats));
+    let export = parse(&["export-bundle", "--out", "x", "--stats"]).expect("export takes it");
+    assert!(matches!(export.command, crate::cli::Command::ExportBundle(ref a) if a.stats));
+    // `readers` asks readers, not cards.
+    let e = parse(&["readers", "--stats"]).unwrap_err();
+    assert_eq!(e.kind(), clap::error::ErrorKind::UnknownArgument);
 }
 
 #[test]

@@ -26,7 +26,7 @@ impl<T: Transport> Card<T> {
         let features = match self.transport.feature_request_code() {
             None => ReaderFeatures::default(),
             Some(code) => {
-                let answer = self.control_exchange(code, "GET FEATURE REQUEST", &[]);
+                let answer = self.control_exchange(code, "GET FEATURE REQUEST", &[], false);
                 features_from_answer(answer)?
             }
         };
@@ -38,7 +38,7 @@ impl<T: Transport> Card<T> {
     /// The PIN lengths the reader's keypad takes, from FEATURE_GET_TLV_PROPERTIES at `code`
     /// (traced, counted); a reader that answers with an error states none.
     pub fn pinpad_pin_sizes(&mut self, code: u32) -> Result<PinSizes, CardError> {
-        match self.control_exchange(code, "GET TLV PROPERTIES", &[]) {
+        match self.control_exchange(code, "GET TLV PROPERTIES", &[], false) {
             Ok(answer) => Ok(PinSizes::parse(&answer)),
             Err(error) if error.ends_connection() => Err(error.into()),
             Err(_) => Ok(PinSizes { min: 0, max: None }),
@@ -146,7 +146,7 @@ impl<T: Transport> Card<T> {
         command: &'static str,
         structure: &[u8],
     ) -> Result<(Zeroizing<Vec<u8>>, StatusWord), CardError> {
-        let mut answer = self.control_exchange(code, feature, structure)?;
+        let mut answer = self.control_exchange(code, feature, structure, true)?;
         if answer.len() < 2 {
             return Err(CardError::MalformedResponse {
                 command,

@@ -9,7 +9,7 @@ use zeroize::Zeroizing;
 use super::{Card, CardError};
 use crate::transport::{RawResponse, Transport, TransportError};
 use quorum_protocol::apdu::command::{command_name, redacted_response};
-use quorum_protocol::apdu::{CommandApdu, StatusWord};
+use quorum_protocol::apdu::{CommandApdu, StatusWord, INS_SELECT};
 
 /// Most GET RESPONSE continuations one command may need (256 × 256 bytes = 64 KiB, far
 /// above the largest record); a card that keeps answering 61xx is cut off here.
@@ -19,23 +19,35 @@ pub const MAX_CONTINUATIONS: usize = 256;
 pub const TRACE_ENV: &str = "QUORUM_TRACE";
 
 /// APDU counts of a [`Card`], for `--stats` and for tests that pin round trips down.
+///
+/// Everything but `selects` and `reader_queries` counts what the session cost *after
+/// SELECT*, the figure that compares protocols: a SELECT (and any GET RESPONSE it needs) is
+/// counted in `selects` alone, its bytes nowhere. A reader control that the reader answers
+/// itself (the PIN pad feature query, its TLV properties) reaches no card, so it is no round
+/// trip: it is counted in `reader_queries` alone.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct ApduStats {
-    /// Command APDUs sent (every link of a PUT RECORD chain counts).
+    /// Command APDUs sent after SELECT (every link of a PUT RECORD chain counts).
     pub commands: u64,
-    /// GET RESPONSE continuations asked for by `61xx`.
+    /// GET RESPONSE continuations asked for by `61xx`, SELECT's aside.
     pub continuations: u64,
-    /// Reader control commands (feature request, PIN entry on a PIN pad): each is one more
-    /// exchange, and a PIN pad's carries one command APDU to the card.
+    /// PIN entries on a PIN pad (VERIFY / MODIFY PIN DIRECT): reader control commands that
+    /// each carry one command APDU to the card, so each is a card round trip.
     pub controls: u64,
-    /// Bytes sent in command APDUs and reader control commands.
+    /// Bytes sent in command APDUs and PIN pad structures, SELECT's aside.
     pub bytes_sent: u64,
-    /// Bytes received in response APDUs (status words included) and control answers.
+    /// Bytes received in response APDUs (status words included) and PIN pad answers,
+    /// SELECT's aside.
     pub bytes_received: u64,
+    /// SELECT commands and their continuations: not in the figures above.
+    pub selects: u64,
+    /// Reader control commands the reader answers itself (feature lists, keypad
+    /// properties): no card round trip, not in the figures above.
+    pub reader_queries: u64,
 }
 
 impl ApduStats {
-    /// Every exchange with the card: what costs time on a real reader.
+    /// Every card round trip after SELECT: what costs time on a real reader.
     pub fn round_trips(&self) -> u64 {
         self.commands + self.continuations + self.controls
     }
@@ -48,6 +60,8 @@ impl ApduStats {
             controls: self.controls - earlier.controls,
             bytes_sent: self.bytes_sent - earlier.bytes_sent,
             bytes_received: self.bytes_received - earlier.bytes_received,
+            selects: self.selects - earlier.selects,
+            reader_queries: self.reader_queries - earlier.reader_queries,
         }
     }
 }
@@ -62,7 +76,7 @@ impl fmt::Display for ApduStats {
             self.continuations,
         )?;
         if self.controls > 0 {
-            write!(f, " + {} reader controls", self.controls)?;
+            write!(f, " + {} PIN pad entries", self.controls)?;
         }
         write!(
             f,
@@ -111,7 +125,8 @@ impl<T: Transport> Card<T> {
     pub fn transmit(&mut self, command: &CommandApdu) -> Result<Response, CardError> {
         // Any command may change what a SELECT told (state, PIN counters).
         self.fresh_status = None;
-        let first = self.exchange(command, false)?;
+        let select = command.ins() == INS_SELECT;
+        let first = self.exchange(command, false, select)?;
         let mut sw = StatusWord::from_u16(first.sw());
         let mut data = first.into_data();
         let mut continuations = 0;
@@ -124,7 +139,7 @@ impl<T: Transport> Card<T> {
             }
             let get_response =
                 CommandApdu::get_response(available).secret_response(command.has_secret_response());
-            let next = self.exchange(&get_response, true)?;
+            let next = self.exchange(&get_response, true, select)?;
             continuations += 1;
             sw = StatusWord::from_u16(next.sw());
             if !sw.is_success() {
@@ -138,22 +153,30 @@ impl<T: Transport> Card<T> {
         Ok(Response { data, sw })
     }
 
-    /// One APDU on the wire: trace, count, send, trace the answer.
+    /// One APDU on the wire: trace, count, send, trace the answer. `select`: the APDU is a
+    /// SELECT or one of its continuations, counted apart (see [`ApduStats`]).
     pub(super) fn exchange(
         &mut self,
         command: &CommandApdu,
         continuation: bool,
+        select: bool,
     ) -> Result<RawResponse, CardError> {
         self.trace_line(|| format!(">>> {}", command.redacted()));
-        if continuation {
+        if select {
+            self.stats.selects += 1;
+        } else if continuation {
             self.stats.continuations += 1;
         } else {
             self.stats.commands += 1;
         }
-        self.stats.bytes_sent += command.as_bytes().len() as u64;
+        if !select {
+            self.stats.bytes_sent += command.as_bytes().len() as u64;
+        }
         match self.transport.transmit(command.as_bytes()) {
             Ok(response) => {
-                self.stats.bytes_received += response.data().len() as u64 + 2;
+                if !select {
+                    self.stats.bytes_received += response.data().len() as u64 + 2;
+                }
                 self.trace_line(|| {
                     let line = redacted_response(
                         response.data(),
@@ -173,11 +196,14 @@ impl<T: Transport> Card<T> {
 
     /// One reader control command: trace, count, send, trace the answer. Nothing on this
     /// path is secret (structures hold `FF` templates, answers are feature lists or SWs).
+    /// `to_card`: the control carries a command to the card (a PIN pad entry), a round trip;
+    /// otherwise the reader answers itself and it is counted as a reader query only.
     pub(super) fn control_exchange(
         &mut self,
         code: u32,
         name: &'static str,
         input: &[u8],
+        to_card: bool,
     ) -> Result<Zeroizing<Vec<u8>>, TransportError> {
         self.trace_line(|| {
             let mut line = format!(">>> CONTROL {code:08X} {name}");
@@ -187,11 +213,17 @@ impl<T: Transport> Card<T> {
             }
             line
         });
-        self.stats.controls += 1;
-        self.stats.bytes_sent += input.len() as u64;
+        if to_card {
+            self.stats.controls += 1;
+            self.stats.bytes_sent += input.len() as u64;
+        } else {
+            self.stats.reader_queries += 1;
+        }
         match self.transport.control(code, input) {
             Ok(answer) => {
-                self.stats.bytes_received += answer.len() as u64;
+                if to_card {
+                    self.stats.bytes_received += answer.len() as u64;
+                }
                 self.trace_line(|| match answer.is_empty() {
                     true => "<<< (no data)".to_owned(),
                     false => format!("<<< {}", hex::encode_upper(&answer[..])),

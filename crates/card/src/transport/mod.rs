@@ -96,6 +96,13 @@ pub trait Transport {
     fn feature_request_code(&self) -> Option<u32> {
         None
     }
+
+    /// Told once, when the card session over this connection ends, what it cost (its
+    /// [`crate::card::ApduStats`]): whoever opened the connection can report it (`--stats`)
+    /// without the ceremony that used the card knowing. Nothing happens by default.
+    fn session_ended(&mut self, stats: &crate::card::ApduStats) {
+        let _ = stats;
+    }
 }
 
 /// Reads the outcome of a feature request: a refusal (unsupported, driver error) means the
@@ -127,6 +134,10 @@ impl<T: Transport + ?Sized> Transport for &mut T {
     fn feature_request_code(&self) -> Option<u32> {
         (**self).feature_request_code()
     }
+
+    fn session_ended(&mut self, stats: &crate::card::ApduStats) {
+        (**self).session_ended(stats)
+    }
 }
 
 impl<T: Transport + ?Sized> Transport for Box<T> {
@@ -144,6 +155,10 @@ impl<T: Transport + ?Sized> Transport for Box<T> {
 
     fn feature_request_code(&self) -> Option<u32> {
         (**self).feature_request_code()
+    }
+
+    fn session_ended(&mut self, stats: &crate::card::ApduStats) {
+        (**self).session_ended(stats)
     }
 }
 

@@ -71,7 +71,9 @@ pub(crate) fn line(told: &Told) -> String {
             "Card {card} ({}): share written, read back and opened (it matches its commitment).",
             custodian_label(*index, name)
         ),
-        Told::Stats { card, stats } => format!("stats: card {card} enroll: {stats}"),
+        Told::Stats { card, stats } => {
+            format!("stats: card {card} enroll: {stats} after SELECT")
+        }
     }
 }
 
@@ -465,7 +467,13 @@ mod tests {
             card: FP.into(),
             stats,
         });
-        assert_eq!(said, format!("stats: card {FP} enroll: {stats}"));
+        assert_eq!(
+            said,
+            format!(
+                "stats: card {FP} enroll: 5 APDU round trips (5 commands + 0 GET RESPONSE), \
+                 0 bytes sent, 0 bytes received after SELECT"
+            )
+        );
     }
 
     #[test]

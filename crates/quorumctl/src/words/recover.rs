@@ -8,9 +8,7 @@ use super::share::listing;
 /// The line for one event of recovering the master secret.
 pub(crate) fn line(told: &Told) -> String {
     match told {
-        Told::Stats { reader, stats } => {
-            format!("stats: card in \"{reader}\" recover: {stats} after SELECT")
-        }
+        Told::Stats { reader, stats } => crate::stats::line(reader, "recover", stats),
     }
 }
 

@@ -362,6 +362,7 @@ public final class QuorumApplet extends Applet {
                     || sealedLength > (short) (capacity - publicLength)) {
                 ISOException.throwIt(Constants.SW_NOT_ENOUGH_MEMORY);
             }
+            store.reserve((short) (publicLength + sealedLength));
             session.startChain(publicLength, sealedLength, p1);
             offset = (short) (offset + Constants.RECORD_HEADER_LENGTH);
             length = (short) (length - Constants.RECORD_HEADER_LENGTH);

@@ -30,6 +30,13 @@ final class RecordStore {
     private final byte[] slot1;
     /** Per slot: public length, sealed length (index 2 * slot, 2 * slot + 1). */
     private final short[] lengths;
+    /**
+     * Per slot: how many leading bytes may hold record data, committed or only staged (a torn or
+     * dropped PUT RECORD chain), since the slot was last wiped. It grows before the first byte of
+     * a record is staged and goes back to 0 only once the slot is zeroed, so a wipe that zeroes
+     * this much leaves no record byte behind, and writes no more than was used.
+     */
+    private final short[] used;
 
     /** Allocates both slots in EEPROM (install time only). */
     RecordStore(short capacity) {
@@ -37,6 +44,7 @@ final class RecordStore {
         slot0 = new byte[capacity];
         slot1 = new byte[capacity];
         lengths = new short[4];
+        used = new short[2];
         commit = COMMIT_BLANK;
     }
 
@@ -90,6 +98,23 @@ final class RecordStore {
         return lengths[(short) (2 * activeSlot() + 1)];
     }
 
+    /**
+     * Before the first byte of a record of length bytes is staged: the staging slot's used extent
+     * covers it (one short write, only when it grows). A card pulled between this and the staging
+     * has a used extent larger than its data, which costs a wipe a few bytes and nothing else.
+     */
+    void reserve(short length) {
+        byte slot = stagingSlot();
+        if (length > used[slot]) {
+            used[slot] = length;
+        }
+    }
+
+    /** How many leading bytes of slot 0 or 1 the next wipe zeroes. */
+    short usedLength(byte index) {
+        return used[index];
+    }
+
     /** Stages bytes into the staging slot with a non-atomic copy: nothing reads it before commit. */
     void stage(short offset, byte[] src, short srcOff, short length) {
         Util.arrayCopyNonAtomic(src, srcOff, slot(stagingSlot()), offset, length);
@@ -133,13 +158,26 @@ final class RecordStore {
         commit = COMMIT_BLANK;
     }
 
-    /** Erases both slots and their lengths (the commit byte is left to the caller). */
+    /**
+     * Erases both slots and their lengths (the commit byte is left to the caller): in each slot only
+     * the used extent, which is reset once its bytes are zero, so a wipe cut short is finished by
+     * the next one.
+     */
     void wipe() {
         lengths[0] = 0;
         lengths[1] = 0;
         lengths[2] = 0;
         lengths[3] = 0;
-        Util.arrayFillNonAtomic(slot0, (short) 0, capacity, (byte) 0);
-        Util.arrayFillNonAtomic(slot1, (short) 0, capacity, (byte) 0);
+        wipeSlot((byte) 0);
+        wipeSlot((byte) 1);
+    }
+
+    /** Zeroes the used extent of slot 0 or 1, then forgets it; an unused slot costs no write. */
+    private void wipeSlot(byte index) {
+        short extent = used[index];
+        if (extent != 0) {
+            Util.arrayFillNonAtomic(slot(index), (short) 0, extent, (byte) 0);
+            used[index] = 0;
+        }
     }
 }

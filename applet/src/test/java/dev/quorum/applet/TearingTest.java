@@ -659,6 +659,37 @@ class TearingTest {
                 resetPoints, runs);
     }
 
+    /**
+     * No record byte outlives a wipe however the writes were cut: a replacement record's chain cut
+     * at each of its writes, or a FACTORY RESET cut at each of its writes after the commit point,
+     * then a FACTORY RESET run to its end leaves both slots all zero (the used extents cover
+     * every byte a cut chain or a cut wipe left).
+     */
+    @Test
+    void noRecordByteOutlivesAWipeAfterACutAnywhere() throws ReflectiveOperationException {
+        List<CommandAPDU> replace = putRecordApdus(PUB_B, SEALED_B, 120);
+        int chainPoints = countPoints(enrolled(PUB_A, SEALED_A), replace);
+        int resetPoints = countPoints(enrolled(PUB_A, SEALED_A, PUB_C, SEALED_C), List.of(FACTORY_RESET));
+        int runs = 0;
+        for (int k = 1; k <= chainPoints + resetPoints; k++) {
+            boolean inChain = k <= chainPoints;
+            Before b = inChain ? enrolled(PUB_A, SEALED_A) : enrolled(PUB_A, SEALED_A, PUB_C, SEALED_C);
+            FaultInjector.arm(inChain ? k : k - chainPoints);
+            run(b.card(), inChain ? replace : List.of(FACTORY_RESET));
+            assertTrue(FaultInjector.powerLost(), "cut " + k);
+            FaultInjector.disarm();
+            b.card().sim.reset();
+            b.card().expect(0x9000, b.card().select());
+            b.card().expect(0x9000, b.card().factoryReset());
+            assertTrue(WipeTest.zeroed(WipeTest.slots(b.card())),
+                    (inChain ? "PUT RECORD" : "FACTORY RESET") + " cut before point "
+                            + (inChain ? k : k - chainPoints) + ": a record byte outlived the wipe");
+            runs++;
+        }
+        System.out.printf("Tearing: %d cuts of a record chain or a reset, each wiped afterwards: no record byte left%n",
+                runs);
+    }
+
     private static AssertionError withContext(String where, AssertionError e) {
         String message = String.valueOf(e.getMessage());
         return message.startsWith(where) ? e : new AssertionError(where + ": " + message, e);
