@@ -273,7 +273,7 @@ fn dry_runs_say_what_each_card_would_do_and_change_nothing() {
     // nothing changed anywhere
     let slice = pcscd_log_since(&pcscd, from, 0);
     assert!(
-        slice.contains("APDU: 80 10 00 00"),
+        slice.contains("APDU: 00 A4 04 00"),
         "pcscd logged no APDU:\n{slice}"
     );
     for command in CHANGES {

@@ -623,10 +623,11 @@ fn pcscd_apdu_log_of_a_recovery_holds_no_share_dek_or_dh_output() {
     // The slice is taken before the test's own unblinded UNSEALs below reach pcscd.
     let slice = pcscd_log_since(&log, from, 2);
 
-    // Logging works: one UNSEAL per card, each answered with 32 bytes and 9000.
+    // Logging works: one UNSEAL P1 = 01 per card (protocol 1.2), each answered with 32 bytes
+    // of DH answer, the 49-byte ciphertext of the sealed part, and 9000.
     let lines: Vec<&str> = slice.lines().collect();
     let unseals: Vec<usize> = (0..lines.len())
-        .filter(|&i| lines[i].contains("APDU: 80 18 00 00 41 04 "))
+        .filter(|&i| lines[i].contains("APDU: 80 18 01 00 41 04 "))
         .collect();
     assert_eq!(
         unseals.len(),
@@ -638,7 +639,11 @@ fn pcscd_apdu_log_of_a_recovery_holds_no_share_dek_or_dh_output() {
             .get(i + 1)
             .and_then(|l| l.split("SW: ").nth(1))
             .unwrap_or_else(|| panic!("no response logged after {:?}", lines[i]));
-        assert_eq!(hex_tokens(answer).len(), 34, "UNSEAL answer {answer:?}");
+        assert_eq!(
+            hex_tokens(answer).len(),
+            32 + 49 + 2,
+            "UNSEAL answer {answer:?}"
+        );
         assert!(
             answer.trim_end().ends_with("90 00"),
             "UNSEAL answer {answer:?}"
