@@ -35,7 +35,12 @@ fn leave_a_mark(applet: &str, card: &pcsc::Card, select_response: &[u8]) {
             );
         }
         QUORUM_APPLET => {
-            assert_eq!(select_response.len(), 6, "SELECT answers 6 bytes");
+            // protocol 1.2: the 6 bytes and a blank card's 11-byte status
+            assert_eq!(
+                select_response.len(),
+                17,
+                "SELECT answers 17 bytes when BLANK"
+            );
             assert_eq!(select_response[3], 0x00, "a new card is BLANK");
             let mut init = vec![0x80, 0x12, 0x00, 0x00, 0x0D, 0x03];
             init.extend_from_slice(&PIN_BLOCK);

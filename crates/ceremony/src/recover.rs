@@ -26,8 +26,7 @@ use quorum_protocol::sharing::{self, check_same_set, OpenedShare, SetMismatch};
 use super::inspect::SetMembership;
 use super::presence::Presented;
 use super::share::{
-    open_member, read_member_held, HeldRecords, LeftTheReader, Member, Note, Refusal, Refused,
-    SeenCard, Skip, Who,
+    open_member, read_member, LeftTheReader, Member, Note, Refusal, Refused, SeenCard, Skip, Who,
 };
 use super::{CardsFrom, CeremonyError, PinPolicy, Presenter};
 
@@ -395,7 +394,6 @@ pub fn recover(
         cards: Vec::new(),
         sightings: Sightings::default(),
         disagreeing: 0,
-        held: HeldRecords::from_records(req.anchor.bundle_records()),
     };
     run.gather(&mut presenter, out)?;
     let Run {
@@ -447,9 +445,6 @@ struct Run<'r, 'a> {
     sightings: Sightings,
     /// Cards skipped by a bundle anchor although they carry its set id.
     disagreeing: usize,
-    /// The public parts held (the bundle's, the first card's of each set version), so a
-    /// protocol 1.2 card's own is not read.
-    held: HeldRecords,
 }
 
 impl Run<'_, '_> {
@@ -486,11 +481,10 @@ impl Run<'_, '_> {
             if batch.is_empty() {
                 break;
             }
-            let held = &mut self.held;
             let read: Vec<(Presented, Result<Member, Refusal>)> = batch
                 .into_iter()
                 .map(|mut p| {
-                    let member = read_member_held(&mut p.card, held);
+                    let member = read_member(&mut p.card);
                     (p, member)
                 })
                 .collect();

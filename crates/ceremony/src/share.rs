@@ -13,7 +13,7 @@ use rand::rngs::OsRng;
 use quorum_card::card::CardError;
 use quorum_card::custodian::CustodianCard;
 use quorum_card::transport::TransportError;
-use quorum_protocol::apdu::{LifeCycle, RecordHeader};
+use quorum_protocol::apdu::LifeCycle;
 use quorum_protocol::bundle::BundleError;
 use quorum_protocol::crypto::wei25519::POINT_LEN;
 use quorum_protocol::crypto::{CardKey, PointError, SetDigest};
@@ -281,57 +281,6 @@ pub struct Member {
     /// The sealed part's `enc`, from a protocol 1.2 card's SELECT answer: its share then
     /// opens with VERIFY and one UNSEAL P1 = 01.
     pub enc: Option<[u8; 32]>,
-    /// `public` was built from a held public part of its set version, not read from the
-    /// card: if the share does not open with it, the card's own is read and tried.
-    pub held: bool,
-}
-
-/// The public parts a ceremony holds, one per set version (the bundle's, and the first card
-/// read of each version), so that a protocol 1.2 card's own need not be read: the public
-/// parts of one set version differ only in the index byte (record-format.md), and a 1.2
-/// card tells its set, version and index at SELECT.
-#[derive(Debug, Default)]
-pub struct HeldRecords {
-    by_version: std::collections::HashMap<([u8; 16], u16), Vec<u8>>,
-}
-
-/// Where a public part holds its `index` (record-format.md).
-const INDEX_OFFSET: usize = 22;
-
-impl HeldRecords {
-    /// The records of a bundle. A set version whose records disagree with each other (an
-    /// edited bundle) is not held: its cards are then read, and judged on their own records.
-    pub fn from_records(records: &[PublicRecord]) -> HeldRecords {
-        let mut held = HeldRecords::default();
-        for record in records {
-            let disagreeing = records.iter().any(|other| {
-                other.set_version == record.set_version
-                    && sharing::check_same_set(other, record).is_err()
-            });
-            if let (false, Ok(public)) = (disagreeing, record.encode()) {
-                held.hold(&public, record);
-            }
-        }
-        held
-    }
-
-    /// Keeps `public` (decoded as `record`) for the other cards of its set version.
-    pub fn hold(&mut self, public: &[u8], record: &PublicRecord) {
-        self.by_version
-            .entry((record.set_id, record.set_version))
-            .or_insert_with(|| public.to_vec());
-    }
-
-    /// The public part of the card a header describes, built from the held one of its set
-    /// version; `None` when this ceremony holds none.
-    pub fn for_card(&self, header: &RecordHeader) -> Option<Vec<u8>> {
-        let mut public = self
-            .by_version
-            .get(&(header.set_id, header.set_version))?
-            .clone();
-        *public.get_mut(INDEX_OFFSET)? = header.index;
-        Some(public)
-    }
 }
 
 impl Member {
@@ -497,38 +446,22 @@ impl From<UnsealError<CardError>> for Refused {
 /// carrying a copied record is named before any PIN is sent to it) and unless its PIN is
 /// still usable (a blocked card is named without a VERIFY).
 pub fn read_member(card: &mut dyn CustodianCard) -> Result<Member, Refusal> {
-    read_member_held(card, &mut HeldRecords::default())
-}
-
-/// [`read_member`] for a ceremony that holds public parts: a protocol 1.2 card whose set
-/// version is held is known from its SELECT answer alone (status and record header), and
-/// the first card of each version read is held for the others.
-pub fn read_member_held(
-    card: &mut dyn CustodianCard,
-    held: &mut HeldRecords,
-) -> Result<Member, Refusal> {
     let info = card.select().map_err(|e| Refusal::new(Who::unknown(), e))?;
     if info.state != LifeCycle::Enrolled {
         return Err(Refusal::new(Who::unknown(), Refused::NoShare(info.state)));
     }
     let header = card.record_header();
-    // A 1.2 card's status came with its SELECT: asked now, it costs no command.
+    // A 1.2 card's status came with its SELECT: asked now, it costs no command. The card's
+    // own public part is always read: every check before the PIN is made on what the card
+    // holds, not on another card's or the bundle's copy.
     let status = card
         .status()
         .map_err(|e| Refusal::new(Who::by_key(card), e))?;
-    let (public, from_held) = match header.as_ref().and_then(|h| held.for_card(h)) {
-        Some(public) => (public, true),
-        None => (
-            card.get_record_public()
-                .map_err(|e| Refusal::new(Who::by_key(card), e))?,
-            false,
-        ),
-    };
+    let public = card
+        .get_record_public()
+        .map_err(|e| Refusal::new(Who::by_key(card), e))?;
     let record = PublicRecord::decode(&public)
         .map_err(|e| Refusal::new(Who::unknown(), Refused::Unreadable(e)))?;
-    if !from_held {
-        held.hold(&public, &record);
-    }
     let listed = record
         .custodian(record.index)
         .expect("a decoded record lists its own index")
@@ -578,7 +511,6 @@ pub fn read_member_held(
         key,
         who,
         enc,
-        held: from_held,
     })
 }
 
@@ -611,29 +543,21 @@ pub fn open_member_keeping_pin(
 
 /// GET RECORD (sealed) and UNSEAL on a card whose PIN was accepted in this session: the
 /// member's share, opened and checked against its commitment. A protocol 1.2 card whose
-/// `enc` came at SELECT answers its sealed part with its UNSEAL (one command); when the
-/// public part was built from a held one and the share does not open with it, the card's
-/// own public part is read and the same answer opened with it (a card of another
-/// description is then refused by what its own record says, as a 1.1 card would be).
+/// `enc` came at SELECT answers its sealed part with its UNSEAL: one command.
 pub fn open_verified(
     card: &mut dyn CustodianCard,
     member: &Member,
 ) -> Result<OpenedShare, Refusal> {
     let refuse = |e: UnsealError<CardError>| Refusal::new(member.who.clone(), e);
     if let (Some(enc), Some(_)) = (member.enc, card.record_header()) {
-        let unsealed = sharing::unseal_from_header(&enc, &mut OsRng, |point| {
-            card.unseal_with_sealed(point).map(|u| (*u.x, u.ct))
-        })
-        .map_err(refuse)?;
-        return match unsealed.open(&member.public, &member.key) {
-            Err(UnsealError::OpenFailed) if member.held => {
-                let own = card
-                    .get_record_public()
-                    .map_err(|e| Refusal::new(member.who.clone(), e))?;
-                unsealed.open(&own, &member.key).map_err(refuse)
-            }
-            other => other.map_err(refuse),
-        };
+        return sharing::open_share_from_header(
+            &member.public,
+            &enc,
+            &member.key,
+            &mut OsRng,
+            |point| card.unseal_with_sealed(point).map(|u| (*u.x, u.ct)),
+        )
+        .map_err(refuse);
     }
     let sealed = card
         .get_record_sealed()

@@ -605,50 +605,7 @@ fn commands(card: &SharedCard) -> Vec<u8> {
 }
 
 #[test]
-fn a_1_2_card_opens_its_share_with_two_commands_after_select_and_one_public_read_in_all() {
-    let set = EnrolledSet::new(2, 3, "vault");
-    let readers = MemoryReaders::with_cards(&set.cards[..2]);
-    let pins = pin_file();
-    let (result, said) = run(&readers, &request(Anchor::None, every_reader(), &pins));
-    assert_eq!(&result.unwrap().master[..], MASTER, "{said}");
-    // The first card's public part is read and held; the second's is built from it.
-    let (first, second) = (commands(&set.cards[0]), commands(&set.cards[1]));
-    let after_select = |c: &[u8]| -> Vec<u8> {
-        let last_select = c.iter().rposition(|&i| i == 0xA4).unwrap();
-        c[last_select + 1..].to_vec()
-    };
-    assert_eq!(
-        first.iter().filter(|&&i| i == 0x16).count(),
-        1,
-        "{first:02X?}"
-    );
-    assert_eq!(
-        second.iter().filter(|&&i| i == 0x16).count(),
-        0,
-        "{second:02X?}"
-    );
-    assert!(
-        !first.contains(&0x10) && !second.contains(&0x10),
-        "no GET STATUS"
-    );
-    // After its SELECT, a card of the held version hears VERIFY and UNSEAL P1 = 01 only
-    // (and the VERIFY P1 = FF that ends the session, where the host sends one).
-    let opening: Vec<u8> = after_select(&second)
-        .into_iter()
-        .filter(|&i| i == 0x20 || i == 0x18 || i == 0x16 || i == 0x10)
-        .collect();
-    assert_eq!(&opening[..2], &[0x20, 0x18], "{second:02X?}");
-    let unseal = set.cards[1]
-        .borrow()
-        .log()
-        .iter()
-        .find(|e| e.ins() == 0x18)
-        .map(|e| e.command[2]);
-    assert_eq!(unseal, Some(0x01), "UNSEAL P1 = 01");
-}
-
-#[test]
-fn with_the_bundle_no_card_is_asked_for_its_public_part() {
+fn a_1_2_card_opens_its_share_with_its_own_record_verify_and_one_unseal() {
     let set = EnrolledSet::new(2, 3, "vault");
     let readers = MemoryReaders::with_cards(&set.cards[..2]);
     let pins = pin_file();
@@ -659,49 +616,24 @@ fn with_the_bundle_no_card_is_asked_for_its_public_part() {
     assert_eq!(&result.unwrap().master[..], MASTER, "{said}");
     for card in &set.cards[..2] {
         let sent = commands(card);
-        assert!(!sent.contains(&0x16), "no GET RECORD: {sent:02X?}");
-        assert!(!sent.contains(&0x10), "no GET STATUS: {sent:02X?}");
+        // After its SELECT (which brought its status and its record header): its own public
+        // part (GET RECORD, judged before any PIN), VERIFY, UNSEAL P1 = 01. No GET STATUS,
+        // no GET RECORD of the sealed part.
+        let last_select = sent.iter().rposition(|&i| i == 0xA4).unwrap();
+        let after: Vec<u8> = sent[last_select + 1..]
+            .iter()
+            .copied()
+            .filter(|&i| i != 0xC0)
+            .collect();
+        assert_eq!(after, [0x16, 0x20, 0x18], "{sent:02X?}");
+        let unseal = card
+            .borrow()
+            .log()
+            .iter()
+            .find(|e| e.ins() == 0x18)
+            .map(|e| e.command[2]);
+        assert_eq!(unseal, Some(0x01), "UNSEAL P1 = 01");
     }
-}
-
-#[test]
-fn a_held_public_part_that_is_not_the_cards_own_falls_back_to_reading_it() {
-    let set = EnrolledSet::new(2, 3, "vault");
-    let card = &set.cards[1];
-    let own = card.borrow().record().unwrap().0.to_vec();
-    let record = quorum_protocol::record::PublicRecord::decode(&own).unwrap();
-    // Held: the same set version, but a description that differs from the card's.
-    let mut forged = own.clone();
-    let label_at = 26;
-    forged[label_at] ^= 0x01;
-    let mut held = crate::share::HeldRecords::default();
-    held.hold(&forged, &record);
-    let readers = MemoryReaders::with_cards(std::slice::from_ref(card));
-    let mut session = quorum_card::any::AnyCard::new(
-        quorum_card::card::Card::with_trace(readers.connect("Reader 0").unwrap(), false),
-        quorum_card::openpgp::RecordSource::new(),
-    );
-    let member = crate::share::read_member_held(&mut session, &mut held).unwrap();
-    assert!(member.held && member.enc.is_some());
-    let pins = pin_file();
-    crate::pin_step::verify_pin(
-        &mut session,
-        &policy(&pins),
-        &crate::pins::PinFor::card(&member.fingerprint(), "Reader 0"),
-        &mut Said::default(),
-    )
-    .unwrap();
-    let opened = crate::share::open_verified(&mut session, &member).unwrap();
-    assert_eq!(
-        opened.record().label,
-        record.label,
-        "opened with the card's own"
-    );
-    assert_eq!(
-        card.borrow().count(0x16),
-        1,
-        "its own public part read once"
-    );
 }
 
 #[test]
