@@ -19,9 +19,7 @@ use quorum_protocol::crypto::CardKey;
 use quorum_protocol::record::PublicRecord;
 use quorum_protocol::sharing::{self, check_same_set, EnrolledCard, NewCustodian, OpenedShare};
 
-use super::dry_run::{
-    cards_present, pin_plan, planned, DryRun, Needed, Part, StillNeeded, Unchecked,
-};
+use super::dry_run::{cards_present, pin_plan, planned, DryRun, Needed, Part, StillNeeded};
 use super::enroll::{check_fits, write_redoing};
 use super::pin_step::{verify_pin, Verified};
 use super::pins::PinFor;
@@ -559,15 +557,7 @@ pub fn dry_run(ctx: &dyn Readers, req: &AddCardRequest<'_>) -> Result<DryRun, Ce
     } else {
         None
     };
-    let mut unchecked = vec![Unchecked::Pins];
-    if still_needed.is_some() {
-        unchecked.push(Unchecked::CardsToCome);
-    }
-    Ok(DryRun {
-        cards,
-        still_needed,
-        unchecked,
-    })
+    Ok(DryRun::of_quorum(cards, still_needed))
 }
 
 /// Computes the new card's record from the quorum, then writes, reads back and opens it.

@@ -162,6 +162,22 @@ pub enum Unchecked {
     NewPin,
 }
 
+impl DryRun {
+    /// The account of a ceremony that opens a quorum: PINs are the real run's to check, and
+    /// so are the cards still to come, when some are.
+    pub(crate) fn of_quorum(cards: Vec<Planned>, still_needed: Option<StillNeeded>) -> DryRun {
+        let mut unchecked = vec![Unchecked::Pins];
+        if still_needed.is_some() {
+            unchecked.push(Unchecked::CardsToCome);
+        }
+        DryRun {
+            cards,
+            still_needed,
+            unchecked,
+        }
+    }
+}
+
 /// One card's entry.
 pub(crate) fn planned(
     reader: &str,

@@ -79,15 +79,7 @@ pub fn init_card(
         }
         return openpgp::init(card.as_mut(), reader, request.openpgp, pins, out).map(Done::OpenPgp);
     }
-    let select = selected.map_err(|e| CeremonyError::card(reader, e))?;
-    let id = identify_selected(card.as_mut(), select, reader)?;
-    if request.openpgp.any_given() {
-        return Err(CeremonyError::InitRefused {
-            card: id.key.map(|k| k.fingerprint()),
-            reader: reader.to_owned(),
-            why: Refusal::OpenPgpOptionsOnApplet,
-        });
-    }
+    let id = applet_card(card.as_mut(), selected, reader, &request)?;
     let limit = request.retry_limit.unwrap_or(request.default_retry_limit);
     personalise(card.as_mut(), id, reader, limit, pins, out).map(Done::Applet)
 }
@@ -113,15 +105,7 @@ pub fn dry_run(
         }
         return openpgp::dry_run(card.as_mut(), reader, &request.openpgp, pins);
     }
-    let select = selected.map_err(|e| CeremonyError::card(reader, e))?;
-    let id = identify_selected(card.as_mut(), select, reader)?;
-    if request.openpgp.any_given() {
-        return Err(CeremonyError::InitRefused {
-            card: id.key.map(|k| k.fingerprint()),
-            reader: reader.to_owned(),
-            why: Refusal::OpenPgpOptionsOnApplet,
-        });
-    }
+    let id = applet_card(card.as_mut(), selected, reader, &request)?;
     check_blank(&id, reader)?;
     let limit = request.retry_limit.unwrap_or(request.default_retry_limit);
     let pinpad = card.pinpad().map_err(|e| CeremonyError::card(reader, e))?;
@@ -152,6 +136,25 @@ pub fn dry_run(
         still_needed: None,
         unchecked,
     })
+}
+
+/// A quorum-applet card identified after its SELECT; OpenPGP choices given for it are refused.
+fn applet_card(
+    card: &mut dyn CustodianCard,
+    selected: Result<quorum_protocol::apdu::SelectInfo, quorum_card::card::CardError>,
+    reader: &str,
+    request: &Request<'_>,
+) -> Result<super::Identity, CeremonyError> {
+    let select = selected.map_err(|e| CeremonyError::card(reader, e))?;
+    let id = identify_selected(card, select, reader)?;
+    if request.openpgp.any_given() {
+        return Err(CeremonyError::InitRefused {
+            card: id.key.map(|k| k.fingerprint()),
+            reader: reader.to_owned(),
+            why: Refusal::OpenPgpOptionsOnApplet,
+        });
+    }
+    Ok(id)
 }
 
 /// Refuses a card that is not blank: a card is initialised once.

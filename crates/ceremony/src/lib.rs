@@ -85,6 +85,24 @@ impl Journal for NoJournal {
     }
 }
 
+/// The applet's largest record capacity, its install parameter `7FFF` (applet/README.md).
+pub const MAX_RECORD_CAPACITY: usize = 0x7FFF;
+
+/// What to do about a record of `size` bytes that a card cannot hold: the install parameter
+/// of a quorum applet that would hold it, or, beyond any card, a smaller set.
+pub fn record_room_advice(size: usize) -> String {
+    if size <= MAX_RECORD_CAPACITY {
+        format!(
+            "Install the quorum applet on the cards with a record capacity of at least {size} bytes (`gp --install quorum.cap --params {:04X}`, applet/README.md), or use a shorter master secret, label or names",
+            size.max(512)
+        )
+    } else {
+        format!(
+            "No quorum card holds a record of {size} bytes (at most {MAX_RECORD_CAPACITY}): use a shorter master secret, label or names, or fewer custodians"
+        )
+    }
+}
+
 /// Why a ceremony stopped: typed, so the caller words it and scripts read it (`Serialize`
 /// gives `{"kind": …, "detail": …}`; errors of other crates serialise as their text).
 #[derive(Debug, Error, serde::Serialize)]
@@ -146,7 +164,7 @@ pub enum CeremonyError {
         error: Box<CeremonyError>,
     },
     /// A card's record of a new set is larger than the card holds; nothing was written.
-    #[error("the set was NOT enrolled: the record for card {card} is {size} bytes but the card holds at most {capacity} bytes; nothing was written. Use a shorter master secret, label or names, or cards installed with a larger record capacity")]
+    #[error("the set was NOT enrolled: the record for card {card} is {size} bytes but the card holds at most {capacity} bytes; nothing was written. {}", record_room_advice(*.size))]
     RecordTooLarge {
         /// The card's fingerprint.
         card: String,
@@ -560,6 +578,25 @@ pub fn choose_reader(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_record_too_large_names_the_install_parameter_that_holds_it() {
+        let e = CeremonyError::RecordTooLarge {
+            card: "51d4-77cb".into(),
+            size: 19080,
+            capacity: 8192,
+        };
+        assert!(
+            e.to_string().ends_with("nothing was written. Install the quorum applet on the cards with a record capacity of at least 19080 bytes (`gp --install quorum.cap --params 4A88`, applet/README.md), or use a shorter master secret, label or names"),
+            "{e}"
+        );
+        assert!(record_room_advice(40000)
+            .starts_with("No quorum card holds a record of 40000 bytes (at most 32767)"));
+        assert!(
+            record_room_advice(100).contains("--params 0200"),
+            "the applet's smallest"
+        );
+    }
 
     #[test]
     fn an_error_serialises_as_its_kind_and_typed_detail() {

@@ -37,14 +37,11 @@ pub fn reset_card(
     trace: bool,
     out: &mut dyn Progress,
 ) -> Result<ResetDone, CeremonyError> {
-    let before = summarize(ctx, reader, trace)?;
+    let (before, fingerprint) = shown(ctx, reader, trace)?;
     let stopped = |why| CeremonyError::ResetStopped {
         card: before.fingerprint.clone(),
         reader: reader.to_owned(),
         why,
-    };
-    let Some(fingerprint) = before.fingerprint.clone() else {
-        return Err(stopped(Stop::AlreadyBlank));
     };
     out.tell(Event::Reset(Told::AboutToReset {
         reader: reader.to_owned(),
@@ -96,6 +93,24 @@ pub fn reset_card(
     Ok(ResetDone { before })
 }
 
+/// The card in `reader` as a reset would show it, and its fingerprint; a blank card is
+/// refused (there is nothing to reset).
+fn shown(
+    ctx: &dyn Readers,
+    reader: &str,
+    trace: bool,
+) -> Result<(CardSummary, String), CeremonyError> {
+    let before = summarize(ctx, reader, trace)?;
+    match before.fingerprint.clone() {
+        Some(fingerprint) => Ok((before, fingerprint)),
+        None => Err(CeremonyError::ResetStopped {
+            card: None,
+            reader: reader.to_owned(),
+            why: Stop::AlreadyBlank,
+        }),
+    }
+}
+
 /// The dry run of [`reset_card`]: the card shown, a blank one refused, and a confirmation
 /// given up front checked against it; nothing is erased.
 pub fn dry_run(
@@ -104,14 +119,11 @@ pub fn dry_run(
     confirm: Option<&str>,
     trace: bool,
 ) -> Result<DryRun, CeremonyError> {
-    let before = summarize(ctx, reader, trace)?;
+    let (before, fingerprint) = shown(ctx, reader, trace)?;
     let stopped = |why| CeremonyError::ResetStopped {
         card: before.fingerprint.clone(),
         reader: reader.to_owned(),
         why,
-    };
-    let Some(fingerprint) = before.fingerprint.clone() else {
-        return Err(stopped(Stop::AlreadyBlank));
     };
     if let Some(typed) = confirm {
         if !same_fingerprint(typed, &fingerprint) {

@@ -30,7 +30,7 @@ use quorum_protocol::sharing::{
 pub use standing::Standing;
 
 use super::dry_run::{
-    cards_present, one_by_one, pin_plan, planned, DryRun, Needed, Part, StillNeeded, Unchecked,
+    cards_present, one_by_one, pin_plan, planned, DryRun, Needed, Part, StillNeeded,
 };
 use super::enroll::{
     check_fits, given_name, name_for, write_redoing, EnrolledCardReport, Registered,
@@ -373,15 +373,7 @@ pub fn dry_run(ctx: &dyn Readers, req: &ReshareRequest<'_>) -> Result<DryRun, Ce
             _ => None,
         },
     };
-    let mut unchecked = vec![Unchecked::Pins];
-    if still_needed.is_some() {
-        unchecked.push(Unchecked::CardsToCome);
-    }
-    Ok(DryRun {
-        cards,
-        still_needed,
-        unchecked,
-    })
+    Ok(DryRun::of_quorum(cards, still_needed))
 }
 
 /// With `--replace-unfinished`: whether the card holds a set the ceremony log shows was
