@@ -516,8 +516,9 @@ fn unseal_with_scalar(card: &EnrolledCard, d: &Scalar) -> Vec<u8> {
 /// commands that write it and the sealed part, and blinded PSO:DECIPHER cases with every
 /// intermediate value (t, t·E, the card's answer, the unblinded X25519(k, E)).
 fn openpgp_vectors() -> Value {
+    use quorum_protocol::apdu::part10::{PinModify, PinVerify};
     use quorum_protocol::crypto::anchor::SetDigest;
-    use quorum_protocol::openpgp::{command, PrivateUse, QuorumHeader};
+    use quorum_protocol::openpgp::{command, PinRef, PrivateUse, QuorumHeader};
     let mut rng = rng_for("openpgp.json");
     let mut set_id = [0u8; 16];
     rng.fill_bytes(&mut set_id);
@@ -581,6 +582,15 @@ fn openpgp_vectors() -> Value {
             "put_data_0103_apdu": hex::encode(put_sealed.as_bytes()),
         },
         "decipher": cases,
+        "pinpad": {
+            "comment": "PC/SC Part 10 structures for an OpenPGP card's user PIN on a keypad (openpgp.md, PINs): timeout 30 s, maximum 25 (a reader whose bMaxPINSize is 25, below the card's 127)",
+            "verify_pin_direct_user": hex::encode(
+                PinVerify::openpgp(PinRef::UserDecipher, 25, 30).encode().expect("well formed")
+            ),
+            "modify_pin_direct_user": hex::encode(
+                PinModify::openpgp_user(25, 30).encode().expect("well formed")
+            ),
+        },
     })
 }
 
