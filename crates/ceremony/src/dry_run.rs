@@ -11,7 +11,7 @@ use quorum_card::readers::Readers;
 use quorum_protocol::pin::PinRule;
 
 use crate::inspect::SetMembership;
-use crate::pin_step::{pin_rule, PinPolicy};
+use crate::pin_step::{entry, pin_rule, PinPolicy};
 use crate::pins::{PinEntry, PinFor, PinPath};
 use crate::presence::{open_card_with, CardsFrom, Presented};
 use crate::CeremonyError;
@@ -254,10 +254,7 @@ pub(crate) fn pin_plan(
     policy: &PinPolicy<'_>,
     who: &PinFor<'_>,
 ) -> Result<PinPath, CeremonyError> {
-    let pinpad = card
-        .pinpad()
-        .map_err(|e| CeremonyError::card(who.reader, e))?;
-    let entry = PinEntry::choose(pinpad, policy.no_pinpad, policy.source);
+    let entry = entry(card, policy, who.reader)?;
     if let PinEntry::Host { source, .. } = &entry {
         if !source.interactive() {
             let rule: PinRule = pin_rule(card);

@@ -108,8 +108,7 @@ pub fn dry_run(
     let id = applet_card(card.as_mut(), selected, reader, &request)?;
     check_blank(&id, reader)?;
     let limit = request.retry_limit.unwrap_or(request.default_retry_limit);
-    let pinpad = card.pinpad().map_err(|e| CeremonyError::card(reader, e))?;
-    let entry = PinEntry::choose(pinpad, pins.no_pinpad, pins.source);
+    let entry = pin_step::entry(card.as_mut(), pins, reader)?;
     let mut unchecked = Vec::new();
     match &entry {
         PinEntry::Host { source, .. } if !source.interactive() => {

@@ -42,7 +42,8 @@ pub fn pin_rule(card: &dyn CustodianCard) -> PinRule {
     }
 }
 
-fn entry<'a>(
+/// Which way this card's PIN travels: its reader's keypad, unless `--no-pinpad` or none.
+pub(crate) fn entry<'a>(
     card: &mut dyn CustodianCard,
     policy: &PinPolicy<'a>,
     reader: &str,

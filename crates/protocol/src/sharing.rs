@@ -447,52 +447,9 @@ where
     })
 }
 
-/// The first half of opening a share the protocol 1.2 way: `enc` came with the card's
-/// SELECT answer, and `unseal` sends the blinded point in UNSEAL P1 = 01 and returns the
-/// card's 32-byte X with the rest of the sealed part (its `ct`). The result opens the share
-/// with a public part ([`HeaderUnseal::open`]); a host that built the card's public part from
-/// another card's may open again with the card's own without asking the card again.
-pub fn unseal_from_header<R, E>(
-    enc: &[u8; ENC_LEN],
-    rng: &mut R,
-    unseal: impl FnOnce(&[u8; POINT_LEN]) -> Result<([u8; 32], Zeroizing<Vec<u8>>), E>,
-) -> Result<HeaderUnseal, UnsealError<E>>
-where
-    R: RngCore + CryptoRng,
-{
-    let point = SubgroupPoint::from_u(enc).map_err(UnsealError::BadEnc)?;
-    let blinding = Blinding::new(&point, rng);
-    let (answer, ct) = unseal(blinding.card_point()).map_err(UnsealError::Card)?;
-    let mut sealed = Zeroizing::new(Vec::with_capacity(ENC_LEN + ct.len()));
-    sealed.extend_from_slice(enc);
-    sealed.extend_from_slice(&ct);
-    let dh = blinding
-        .unblind(&answer)
-        .map_err(UnsealError::BadCardAnswer)?;
-    Ok(HeaderUnseal { sealed, dh })
-}
-
-/// A card's sealed part and unblinded DH output, both secret, ready to open its share.
-pub struct HeaderUnseal {
-    sealed: Zeroizing<Vec<u8>>,
-    dh: Zeroizing<[u8; 32]>,
-}
-
-impl HeaderUnseal {
-    /// Opens the share with `public` as the card's public part (the HPKE aad): a public
-    /// part other than the card's own does not open.
-    pub fn open<E>(
-        &self,
-        public: &[u8],
-        card_key: &CardKey,
-    ) -> Result<OpenedShare, UnsealError<E>> {
-        open_share_with(public, &self.sealed, card_key, |_| {
-            Ok::<_, DhStep<E>>(self.dh.clone())
-        })
-    }
-}
-
-/// [`unseal_from_header`] and [`HeaderUnseal::open`] in one.
+/// Opens one share the protocol 1.2 way: `enc` came with the card's SELECT answer, and
+/// `unseal` sends the blinded point in UNSEAL P1 = 01 and returns the card's 32-byte X with
+/// the rest of the sealed part (its `ct`). `public` is the card's public part, the HPKE aad.
 pub fn open_share_from_header<R, E>(
     public: &[u8],
     enc: &[u8; ENC_LEN],
@@ -503,7 +460,15 @@ pub fn open_share_from_header<R, E>(
 where
     R: RngCore + CryptoRng,
 {
-    unseal_from_header(enc, rng, unseal)?.open(public, card_key)
+    let point = SubgroupPoint::from_u(enc).map_err(UnsealError::BadEnc)?;
+    let blinding = Blinding::new(&point, rng);
+    let (answer, ct) = unseal(blinding.card_point()).map_err(UnsealError::Card)?;
+    let mut sealed = Zeroizing::new(Vec::with_capacity(ENC_LEN + ct.len()));
+    sealed.extend_from_slice(enc);
+    sealed.extend_from_slice(&ct);
+    open_share_with(public, &sealed, card_key, |_| {
+        blinding.unblind(&answer).map_err(DhStep::BadAnswer)
+    })
 }
 
 /// Opens one OpenPGP card's share with a single blinded PSO:DECIPHER: `decipher` sends the

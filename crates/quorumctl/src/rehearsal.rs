@@ -14,13 +14,12 @@ pub(crate) fn report(
     every_reader: bool,
     report: &mut Report,
 ) -> Result<(), Failure> {
-    let mut lines = crate::words::dry_run::lines(command, dry);
+    let lines = crate::words::dry_run::lines(command, dry);
     report.set(
         "dry_run",
         serde_json::to_value(dry).unwrap_or(serde_json::Value::Null),
     );
     if let (true, Some(still)) = (every_reader, &dry.still_needed) {
-        lines.pop();
         for line in &lines {
             eprintln!("{line}");
         }
@@ -33,5 +32,6 @@ pub(crate) fn report(
     for line in &lines {
         report.line(line);
     }
+    report.line(crate::words::dry_run::GO_AHEAD);
     Ok(())
 }

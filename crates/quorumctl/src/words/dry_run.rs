@@ -6,7 +6,8 @@ use quorum_ceremony::pins::PinPath;
 
 use super::pin_step::pin_path;
 
-/// The report of a dry run of `command`, one line per entry.
+/// The report of a dry run of `command`, one line per entry; the verdict ([`GO_AHEAD`] or
+/// the refusal) is the caller's.
 pub(crate) fn lines(command: &str, dry: &DryRun) -> Vec<String> {
     let mut lines = vec![format!(
         "Dry run of {command}: no PIN was asked, no card or file was written, nothing was logged."
@@ -43,12 +44,12 @@ pub(crate) fn lines(command: &str, dry: &DryRun) -> Vec<String> {
     if !left.is_empty() {
         lines.push(format!("Left to the real run: {}.", left.join("; ")));
     }
-    lines.push(
-        "Nothing stands in the way that a dry run can see: run the same command without --dry-run."
-            .to_owned(),
-    );
     lines
 }
+
+/// The last line of a dry run the real run would go through.
+pub(crate) const GO_AHEAD: &str =
+    "Nothing stands in the way that a dry run can see: run the same command without --dry-run.";
 
 /// One card: where it is, whose it is, what it would do and where its PIN would be typed.
 fn card_line(c: &Planned) -> String {
@@ -205,8 +206,11 @@ mod tests {
                 "  \"Plain 00 00\": card: would be left out: is blank",
                 "Still needed: 2 more custodian cards: Dave, Eve; asked for as the ceremony goes.",
                 "Left to the real run: each PIN, by its card; the cards still to come, as they are inserted.",
-                "Nothing stands in the way that a dry run can see: run the same command without --dry-run.",
             ]
+        );
+        assert_eq!(
+            GO_AHEAD,
+            "Nothing stands in the way that a dry run can see: run the same command without --dry-run."
         );
     }
 
