@@ -68,13 +68,13 @@ final class Constants {
 
     // ---- SELECT response ----
     static final byte PROTOCOL_MAJOR = (byte) 0x01;
-    static final byte PROTOCOL_MINOR = (byte) 0x02;
+    static final byte PROTOCOL_MINOR = (byte) 0x03;
     /**
      * bit0 blinded unseal, bit1 PUT RECORD command chaining, bit2 61xx output chaining, bit3 key
      * renewal (PREPARE KEY, PUT RECORD P1=01), bit4 status and record header in this response and
-     * UNSEAL P1=01.
+     * UNSEAL P1=01, bit5 the public digest after the record header.
      */
-    static final byte CAPABILITIES = (byte) 0x1F;
+    static final byte CAPABILITIES = (byte) 0x3F;
     /** Where the GET STATUS response starts: after version, capabilities, state and capacity. */
     static final short SELECT_STATUS = (short) 6;
     /** The record header's first range: public part bytes 4..22 (set_id, set_version, index). */
@@ -84,6 +84,13 @@ final class Constants {
     static final short ENC_LENGTH = (short) 32;
     /** The record header: 19 public bytes and the 32-byte enc. */
     static final short HEADER_LENGTH = (short) (HEADER_PUBLIC_LENGTH + ENC_LENGTH);
+    /** The public digest after the record header (1.3): SHA-256 of the public part. */
+    static final short DIGEST_LENGTH = (short) 32;
+    /**
+     * Bytes of the public part given to the digest in one call: chunking keeps each call's input
+     * short on any card (a multiple of SHA-256's 64-byte block).
+     */
+    static final short DIGEST_CHUNK = (short) 256;
 
     // ---- GET STATUS response layout ----
     static final short STATUS_STATE = (short) 0;
@@ -121,7 +128,10 @@ final class Constants {
     static final short CAPACITY_MIN = (short) 512;
 
     // ---- Output ----
-    /** Largest response that is not a record: SELECT of an ENROLLED card (6 + 76 + 51 bytes). */
+    /**
+     * Largest response that is not a record: SELECT of an ENROLLED card up to its record header
+     * (6 + 76 + 51 bytes; the public digest after it is sent from EEPROM as a second part).
+     */
     static final short RESPONSE_BUFFER_LENGTH = (short) 133;
     /** Ne of a short APDU with Le = 00; also used when Le is absent. */
     static final short MAX_SHORT_NE = (short) 256;

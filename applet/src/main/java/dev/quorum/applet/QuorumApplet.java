@@ -10,7 +10,7 @@ import javacard.security.CryptoException;
 
 /**
  * The quorum custodian applet: an on-card Wei25519 key pair (and room for a pending one, PREPARE
- * KEY), a PIN with a retry counter, and one sealed record (protocol version 1.2, apdu-spec/).
+ * KEY), a PIN with a retry counter, and one sealed record (protocol version 1.3, apdu-spec/).
  * process() does the work shared by every command once — class and chaining checks, receiving,
  * output chaining, wiping, mapping exceptions to documented status words — and hands each
  * instruction to one processXxx method.
@@ -157,7 +157,8 @@ public final class QuorumApplet extends Applet {
     /**
      * SELECT of this applet: a new session; returns version, capabilities, state, capacity, then
      * the GET STATUS response (PIN not validated: just cleared) and, when ENROLLED, the record
-     * header, so that a host needs no other command before the PIN.
+     * header and the public digest (sent from EEPROM as a second part), so that a host needs no
+     * other command before the PIN.
      */
     private void processSelect(APDU apdu) {
         pin.resetValidated();
@@ -170,10 +171,14 @@ public final class QuorumApplet extends Applet {
         out[3] = state;
         Util.setShort(out, (short) 4, store.capacity());
         short length = (short) (Constants.SELECT_STATUS + writeStatus(out, Constants.SELECT_STATUS));
-        if (state == Constants.STATE_ENROLLED) {
-            length = writeRecordHeader(out, length);
+        if (state != Constants.STATE_ENROLLED) {
+            respond(apdu, length);
+            return;
         }
-        respond(apdu, length);
+        length = writeRecordHeader(out, length);
+        session.startOutput(Session.SOURCE_RESPONSE, (short) 0, length);
+        session.appendOutput(Session.SOURCE_DIGESTS, store.digestOffset(), Constants.DIGEST_LENGTH);
+        sendPending(apdu);
     }
 
     /**
@@ -330,8 +335,9 @@ public final class QuorumApplet extends Applet {
 
     /**
      * PUT RECORD: one APDU of the stream public length(2) || sealed length(2) || public || sealed.
-     * Bytes go to the staging slot; the last APDU commits with one byte write, which with P1=01 also
-     * makes the pending key the active one; the old key is then destroyed. Every APDU of a chain
+     * Bytes go to the staging slot; the last APDU writes the slot's lengths and public digest
+     * (SHA-256 of the public part as staged), then commits with one byte write, which with P1=01
+     * also makes the pending key the active one; the old key is then destroyed. Every APDU of a chain
      * carries the P1 of its first one.
      */
     private void processPutRecord(byte[] buf, byte cla, short lc) {
@@ -382,7 +388,8 @@ public final class QuorumApplet extends Applet {
             ISOException.throwIt(Constants.SW_WRONG_LENGTH);
         }
         CardKey oldKey = activeKey();
-        store.commitStaged(session.chainPublic(), session.chainSealed(), renewKey);
+        // the public digest is computed into the APDU buffer: its data is staged already
+        store.commitStaged(session.chainPublic(), session.chainSealed(), renewKey, buf, (short) 0);
         session.abortChain();
         if (renewKey) {
             // after the commit: the old key is the spare slot, which nothing reads until the next
@@ -585,7 +592,8 @@ public final class QuorumApplet extends Applet {
                 part = (short) (count - done);
             }
             byte source = session.outputSource();
-            byte[] from = source == Session.SOURCE_RESPONSE ? session.response : store.slot(source);
+            byte[] from = source == Session.SOURCE_RESPONSE ? session.response
+                    : source == Session.SOURCE_DIGESTS ? store.digests() : store.slot(source);
             Util.arrayCopyNonAtomic(from, session.outputOffset(), buf, done, part);
             session.advanceOutput(part);
             done = (short) (done + part);

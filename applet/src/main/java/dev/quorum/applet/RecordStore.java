@@ -1,13 +1,15 @@
 package dev.quorum.applet;
 
 import javacard.framework.Util;
+import javacard.security.MessageDigest;
 
 /**
- * The persistent commit byte and the two record slots. The commit byte holds the life-cycle
- * state, which record slot is active, which of the two key slots is active and whether the other
- * key slot holds a pending key (PREPARE KEY), so that one single-byte EEPROM write (atomic on every
- * JavaCard) commits INITIALISE, every PUT RECORD (also one that makes the pending key active),
- * PREPARE KEY and FACTORY RESET: a card pulled before that write keeps what it had.
+ * The persistent commit byte, the two record slots and each slot's public digest (protocol 1.3).
+ * The commit byte holds the life-cycle state, which record slot is active, which of the two key
+ * slots is active and whether the other key slot holds a pending key (PREPARE KEY), so that one
+ * single-byte EEPROM write (atomic on every JavaCard) commits INITIALISE, every PUT RECORD (also one
+ * that makes the pending key active), PREPARE KEY and FACTORY RESET: a card pulled before that
+ * write keeps what it had.
  */
 final class RecordStore {
 
@@ -37,9 +39,22 @@ final class RecordStore {
      * this much leaves no record byte behind, and writes no more than was used.
      */
     private final short[] used;
+    /**
+     * Per slot: SHA-256 of its public part (32 bytes at 32 * slot), written before the commit byte
+     * that makes the slot active, so SELECT never shows a digest of a record it does not hold.
+     */
+    private final byte[] digests;
+    /** SHA-256 for the public digest; a card without it cannot install the applet. */
+    private final MessageDigest sha256;
 
-    /** Allocates both slots in EEPROM (install time only). */
+    /**
+     * Allocates both slots in EEPROM (install time only). SHA-256 first: on a card without it
+     * getInstance throws CryptoException (NO_SUCH_ALGORITHM) and the install fails before the
+     * large allocations.
+     */
     RecordStore(short capacity) {
+        sha256 = MessageDigest.getInstance(MessageDigest.ALG_SHA_256, false);
+        digests = new byte[(short) (2 * Constants.DIGEST_LENGTH)];
         this.capacity = capacity;
         slot0 = new byte[capacity];
         slot1 = new byte[capacity];
@@ -98,6 +113,16 @@ final class RecordStore {
         return lengths[(short) (2 * activeSlot() + 1)];
     }
 
+    /** The array holding both slots' public digests (read at digestOffset()). */
+    byte[] digests() {
+        return digests;
+    }
+
+    /** Where the committed record's public digest starts in digests(). */
+    short digestOffset() {
+        return (short) (Constants.DIGEST_LENGTH * activeSlot());
+    }
+
     /**
      * Before the first byte of a record of length bytes is staged: the staging slot's used extent
      * covers it (one short write, only when it grows). A card pulled between this and the staging
@@ -121,14 +146,17 @@ final class RecordStore {
     }
 
     /**
-     * Records the staged lengths, then makes the staging slot active with one byte write. With
-     * withPendingKey the same write makes the pending key active (and no key pending); otherwise the
-     * key bits stay as they are, a pending key included.
+     * Records the staged lengths and the staged public part's digest, then makes the staging slot
+     * active with one byte write. With withPendingKey the same write makes the pending key active
+     * (and no key pending); otherwise the key bits stay as they are, a pending key included.
+     * scratch (transient, 32 bytes from scratchOffset) receives the digest before it is copied.
      */
-    void commitStaged(short publicLength, short sealedLength, boolean withPendingKey) {
+    void commitStaged(short publicLength, short sealedLength, boolean withPendingKey,
+            byte[] scratch, short scratchOffset) {
         byte slot = stagingSlot();
         lengths[(short) (2 * slot)] = publicLength;
         lengths[(short) (2 * slot + 1)] = sealedLength;
+        digestPublic(slot, publicLength, scratch, scratchOffset);
         byte next = slot == 0 ? COMMIT_ENROLLED_SLOT0 : COMMIT_ENROLLED_SLOT1;
         if (withPendingKey) {
             next |= (byte) (commit & ACTIVE_KEY_1) == 0 ? ACTIVE_KEY_1 : (byte) 0;
@@ -136,6 +164,25 @@ final class RecordStore {
             next |= (byte) (commit & (byte) (ACTIVE_KEY_1 | KEY_PENDING));
         }
         commit = next;
+    }
+
+    /**
+     * SHA-256 of slot's first publicLength bytes into its public digest. Hashed in chunks of
+     * DIGEST_CHUNK bytes (update, then doFinal on the rest), so no card sees a longer input than
+     * that in one call; computed into transient scratch, then copied, so the digest's EEPROM
+     * bytes are written by one copy (the staging slot's digest: nothing reads it before commit).
+     */
+    private void digestPublic(byte slot, short publicLength, byte[] scratch, short scratchOffset) {
+        byte[] data = slot(slot);
+        sha256.reset();
+        short offset = 0;
+        while ((short) (publicLength - offset) > Constants.DIGEST_CHUNK) {
+            sha256.update(data, offset, Constants.DIGEST_CHUNK);
+            offset = (short) (offset + Constants.DIGEST_CHUNK);
+        }
+        sha256.doFinal(data, offset, (short) (publicLength - offset), scratch, scratchOffset);
+        Util.arrayCopyNonAtomic(scratch, scratchOffset, digests,
+                (short) (Constants.DIGEST_LENGTH * slot), Constants.DIGEST_LENGTH);
     }
 
     /** Commit point of INITIALISE: personalised, no record, key slot 0 active, nothing pending. */
@@ -159,15 +206,16 @@ final class RecordStore {
     }
 
     /**
-     * Erases both slots and their lengths (the commit byte is left to the caller): in each slot only
-     * the used extent, which is reset once its bytes are zero, so a wipe cut short is finished by
-     * the next one.
+     * Erases both slots, their lengths and their public digests (the commit byte is left to the
+     * caller): in each slot only the used extent, which is reset once its bytes are zero, so a wipe
+     * cut short is finished by the next one.
      */
     void wipe() {
         lengths[0] = 0;
         lengths[1] = 0;
         lengths[2] = 0;
         lengths[3] = 0;
+        Util.arrayFillNonAtomic(digests, (short) 0, (short) digests.length, (byte) 0);
         wipeSlot((byte) 0);
         wipeSlot((byte) 1);
     }

@@ -6,12 +6,15 @@ import javacard.framework.Util;
 /**
  * State that lives for one selection only, in RAM cleared on deselect and reset: the PUT RECORD
  * chain in progress and the output waiting for GET RESPONSE. Output is one part, or two sent back
- * to back (UNSEAL P1=01: the response buffer, then a range of a record slot).
+ * to back (UNSEAL P1=01: the response buffer, then a range of a record slot; SELECT of an ENROLLED
+ * card: the response buffer, then the public digest).
  */
 final class Session {
 
     /** Output source: the response buffer below (0 and 1 are record slots). */
     static final byte SOURCE_RESPONSE = (byte) 2;
+    /** Output source: the record slots' public digests (RecordStore.digests()). */
+    static final byte SOURCE_DIGESTS = (byte) 3;
 
     private static final short CHAIN_PUBLIC = (short) 0;
     private static final short CHAIN_SEALED = (short) 1;
@@ -91,7 +94,7 @@ final class Session {
 
     // ---- Output chaining ----
 
-    /** Queues length bytes of a source (record slot 0/1 or SOURCE_RESPONSE) from offset. */
+    /** Queues length bytes of a source (record slot 0/1, SOURCE_RESPONSE or SOURCE_DIGESTS) from offset. */
     void startOutput(byte source, short offset, short length) {
         values[OUT_SOURCE] = source;
         values[OUT_OFFSET] = offset;
@@ -102,8 +105,9 @@ final class Session {
     }
 
     /**
-     * Queues a second part after the one startOutput queued: length bytes of a record slot from
-     * offset (never SOURCE_RESPONSE, which the first part may be). Nothing for length 0.
+     * Queues a second part after the one startOutput queued: length bytes of a record slot or of
+     * SOURCE_DIGESTS from offset (never SOURCE_RESPONSE, which the first part may be). Nothing for
+     * length 0.
      */
     void appendOutput(byte source, short offset, short length) {
         if (values[OUT_REMAINING] == 0) {

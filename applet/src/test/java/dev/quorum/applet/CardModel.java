@@ -221,15 +221,15 @@ final class CardModel {
     }
 
     /**
-     * select.md (1.2): version 01 02, capabilities 1F, state, capacity, the GET STATUS response
+     * select.md (1.3): version 01 03, capabilities 3F, state, capacity, the GET STATUS response
      * and, when ENROLLED, the record header: public bytes 4..22 and the sealed part's first 32,
-     * zero-padded where a part is shorter.
+     * zero-padded where a part is shorter, then the public digest, SHA-256 of the public part.
      */
     private int[] selectCells() {
         int[] status = statusCells();
         int[] header = state == ENROLLED ? headerCells() : NONE;
         int[] cells = new int[6 + status.length + header.length];
-        int[] head = {1, 2, 0x1F, state, (capacity >> 8) & 0xFF, capacity & 0xFF};
+        int[] head = {1, 3, 0x3F, state, (capacity >> 8) & 0xFF, capacity & 0xFF};
         System.arraycopy(head, 0, cells, 0, 6);
         System.arraycopy(status, 0, cells, 6, status.length);
         System.arraycopy(header, 0, cells, 6 + status.length, header.length);
@@ -237,12 +237,16 @@ final class CardModel {
     }
 
     private int[] headerCells() {
-        int[] cells = new int[51];
+        int[] cells = new int[51 + 32];
         for (int i = 0; i < 19; i++) {
             cells[i] = 4 + i < pub.length ? pub[4 + i] & 0xFF : 0;
         }
         for (int i = 0; i < 32; i++) {
             cells[19 + i] = i < sealed.length ? sealed[i] & 0xFF : 0;
+        }
+        byte[] digest = SimCard.sha256(pub);
+        for (int i = 0; i < 32; i++) {
+            cells[51 + i] = digest[i] & 0xFF;
         }
         return cells;
     }

@@ -50,7 +50,7 @@ class QuorumAppletTest {
             SimCard card = SimCard.withParameters(SimCard.capacityParameters(512));
             assertEquals(512, card.parsedStatus().capacity());
             ResponseAPDU select = card.select();
-            assertArrayEquals(HEX.parseHex("01021F000200" + "0000000002000000000000"), select.getData());
+            assertArrayEquals(HEX.parseHex("01033F000200" + "0000000002000000000000"), select.getData());
         }
 
         @Test
@@ -130,7 +130,7 @@ class QuorumAppletTest {
         void blankCard() {
             SimCard card = SimCard.blank();
             ResponseAPDU r = card.expect(0x9000, card.select());
-            assertArrayEquals(HEX.parseHex("01021F002000" + "0000000020000000000000"), r.getData());
+            assertArrayEquals(HEX.parseHex("01033F002000" + "0000000020000000000000"), r.getData());
         }
 
         @Test
@@ -148,23 +148,25 @@ class QuorumAppletTest {
             byte[] key = card.expect(0x9000, card.initialise(7, PIN)).getData();
             card.expect(0x9000, card.verify(PIN));
             ResponseAPDU r = card.expect(0x9000, card.select());
-            assertArrayEquals(HEX.parseHex("01021F012000" + "0100070720000000000041" + HEX.formatHex(key)),
+            assertArrayEquals(HEX.parseHex("01033F012000" + "0100070720000000000041" + HEX.formatHex(key)),
                     r.getData());
         }
 
         /**
-         * 133 bytes: the 6, GET STATUS with the record lengths (300 = 012C, 81 = 0051), then public
-         * bytes 4..22 and the sealed part's first 32; the validated PIN is cleared by the SELECT.
+         * 165 bytes: the 6, GET STATUS with the record lengths (300 = 012C, 81 = 0051), then public
+         * bytes 4..22, the sealed part's first 32 and SHA-256 of the public part; the validated PIN
+         * is cleared by the SELECT.
          */
         @Test
         void enrolledCardByteForByte() {
             SimCard card = SimCard.enrolled(PUBLIC, SEALED);
             byte[] key = card.parsedStatus().publicKey();
             ResponseAPDU r = card.expect(0x9000, card.select());
-            String expected = "01021f022000" + "02000505" + "2000" + "012c" + "0051" + "41" + HEX.formatHex(key)
-                    + HEX.formatHex(Arrays.copyOfRange(PUBLIC, 4, 23)) + HEX.formatHex(Arrays.copyOf(SEALED, 32));
+            String expected = "01033f022000" + "02000505" + "2000" + "012c" + "0051" + "41" + HEX.formatHex(key)
+                    + HEX.formatHex(Arrays.copyOfRange(PUBLIC, 4, 23)) + HEX.formatHex(Arrays.copyOf(SEALED, 32))
+                    + HEX.formatHex(SimCard.sha256(PUBLIC));
             assertEquals(expected, HEX.formatHex(r.getData()));
-            assertEquals(133, r.getData().length);
+            assertEquals(165, r.getData().length);
         }
 
         /** The status part is what GET STATUS answers right after the SELECT, in every state. */
@@ -205,7 +207,8 @@ class QuorumAppletTest {
             byte[] sealed = bytes(Math.min(length, 33), 6);
             SimCard card = SimCard.enrolled(pub, sealed);
             byte[] answer = card.expect(0x9000, card.select()).getData();
-            assertEquals(133, answer.length);
+            assertEquals(165, answer.length);
+            assertArrayEquals(SimCard.sha256(pub), Arrays.copyOfRange(answer, 133, 165), "public digest");
             byte[] header = Arrays.copyOfRange(answer, 82, 133);
             byte[] expected = new byte[51];
             if (length > 4) {
@@ -215,7 +218,10 @@ class QuorumAppletTest {
             assertArrayEquals(expected, header);
         }
 
-        /** A new record (committed in the other slot) shows its own header at the next SELECT. */
+        /**
+         * A new record (committed in the other slot) shows its own header and digest at the next
+         * SELECT.
+         */
         @Test
         void headerFollowsTheCommittedRecord() {
             SimCard card = SimCard.enrolled(PUBLIC, SEALED);
@@ -224,24 +230,29 @@ class QuorumAppletTest {
             card.expect(0x9000, card.putRecord(stream(pub, sealed), 255));
             byte[] answer = card.expect(0x9000, card.select()).getData();
             assertArrayEquals(SimCard.recordHeader(pub, sealed), Arrays.copyOfRange(answer, 82, 133));
-            // a chain cut short leaves the committed record's header
+            assertArrayEquals(SimCard.sha256(pub), Arrays.copyOfRange(answer, 133, 165));
+            // a chain cut short leaves the committed record's header and digest
             card.expect(0x9000, card.verify(PIN));
             card.expect(0x9000, card.send(0x90, 0x14, 0x00, 0x00, Arrays.copyOf(stream(PUBLIC, SEALED), 100)));
             answer = card.expect(0x9000, card.select()).getData();
             assertArrayEquals(SimCard.recordHeader(pub, sealed), Arrays.copyOfRange(answer, 82, 133));
+            assertArrayEquals(SimCard.sha256(pub), Arrays.copyOfRange(answer, 133, 165));
         }
 
-        /** Le below the answer's length: 61xx and GET RESPONSE give the rest. */
+        /**
+         * Le below the answer's length: 61xx and GET RESPONSE give the rest, also where a chunk
+         * ends inside or at the boundary of the response buffer and the digest sent after it.
+         */
         @ParameterizedTest
-        @ValueSource(ints = {1, 6, 17, 82, 132})
+        @ValueSource(ints = {1, 6, 17, 82, 132, 133, 134, 164})
         void smallLeChainsTheOutput(int le) {
             SimCard card = SimCard.enrolled(PUBLIC, SEALED);
             byte[] whole = card.expect(0x9000, card.select()).getData();
             ResponseAPDU first = card.transmit(new CommandAPDU(0x00, 0xA4, 0x04, 0x00, SimCard.AID_BYTES, le));
-            assertEquals(0x6100 | (133 - le), first.getSW());
+            assertEquals(0x6100 | (165 - le), first.getSW());
             assertArrayEquals(Arrays.copyOf(whole, le), first.getData());
-            ResponseAPDU rest = card.expect(0x9000, card.follow(new CommandAPDU(0x00, 0xC0, 0x00, 0x00, 133 - le)));
-            assertArrayEquals(Arrays.copyOfRange(whole, le, 133), rest.getData());
+            ResponseAPDU rest = card.expect(0x9000, card.follow(new CommandAPDU(0x00, 0xC0, 0x00, 0x00, 165 - le)));
+            assertArrayEquals(Arrays.copyOfRange(whole, le, 165), rest.getData());
         }
 
         @Test
@@ -281,6 +292,103 @@ class QuorumAppletTest {
             card.expect(0x6A80, card.send(0x00, 0xA4, 0x04, 0x00, HEX.parseHex("A000000003000000")));
             card.expect(0x6A86, card.send(0x00, 0xA4, 0x00, 0x0C, HEX.parseHex("3F00")));
             card.expect(0x9000, card.status());
+        }
+    }
+
+    /**
+     * The public digest (1.3): SELECT of an ENROLLED card ends with SHA-256 of the public part that
+     * GET RECORD P1 = 00 returns, whichever slot and whichever PUT RECORD wrote it; a card without
+     * a record shows none.
+     */
+    @Nested
+    class PublicDigest {
+
+        /** The last 32 bytes of SELECT's answer, which must be 165 bytes long (ENROLLED). */
+        private byte[] selectDigest(SimCard card) {
+            byte[] answer = card.expect(0x9000, card.select()).getData();
+            assertEquals(165, answer.length, "SELECT of an ENROLLED card");
+            return Arrays.copyOfRange(answer, 133, 165);
+        }
+
+        /** SHA-256 of what GET RECORD P1 = 00 answers. */
+        private byte[] digestOfPublicPart(SimCard card) {
+            return SimCard.sha256(card.expect(0x9000, card.getRecord(0)).getData());
+        }
+
+        @Test
+        void putRecordKeepingTheKey() {
+            SimCard card = SimCard.enrolled(PUBLIC, SEALED);
+            assertArrayEquals(digestOfPublicPart(card), selectDigest(card));
+            assertArrayEquals(SimCard.sha256(PUBLIC), selectDigest(card));
+        }
+
+        /** PUT RECORD P1 = 01 (key renewal) computes it too, on the same commit that switches the key. */
+        @Test
+        void putRecordRenewingTheKey() {
+            SimCard card = SimCard.enrolled(PUBLIC, SEALED);
+            card.expect(0x9000, card.prepareKey());
+            byte[] pub = bytes(333, 11);
+            card.expect(0x9000, card.putRecord(stream(pub, bytes(81, 12)), 255, 0x01));
+            assertFalse(card.parsedStatus().keyPending());
+            assertArrayEquals(SimCard.sha256(pub), selectDigest(card));
+            assertArrayEquals(digestOfPublicPart(card), selectDigest(card));
+        }
+
+        /** A second record goes to the other slot, a third back to the first: each shows its own. */
+        @Test
+        void replacementRecordsInBothSlots() {
+            SimCard card = SimCard.enrolled(PUBLIC, SEALED);
+            byte[] second = bytes(700, 13);
+            byte[] third = bytes(120, 14);
+            card.expect(0x9000, card.verify(PIN));
+            card.expect(0x9000, card.putRecord(stream(second, SEALED), 255));
+            assertArrayEquals(SimCard.sha256(second), selectDigest(card));
+            assertArrayEquals(digestOfPublicPart(card), selectDigest(card));
+            card.expect(0x9000, card.verify(PIN));
+            card.expect(0x9000, card.putRecord(stream(third, SEALED), 255));
+            assertArrayEquals(SimCard.sha256(third), selectDigest(card));
+            assertArrayEquals(digestOfPublicPart(card), selectDigest(card));
+        }
+
+        /**
+         * Public parts around SHA-256's padding edges (55, 56, 64 bytes) and the applet's 256-byte
+         * hashing chunks (255, 256, 257, 512, 513).
+         */
+        @ParameterizedTest
+        @ValueSource(ints = {1, 55, 56, 63, 64, 65, 255, 256, 257, 511, 512, 513, 1000})
+        void publicPartLengths(int length) {
+            byte[] pub = bytes(length, 15);
+            SimCard card = SimCard.enrolled(pub, SEALED);
+            assertArrayEquals(SimCard.sha256(pub), selectDigest(card));
+        }
+
+        /** The largest record a card can hold (capacity 7FFF), nearly all of it public. */
+        @Test
+        void largestRecord() {
+            SimCard card = SimCard.withParameters(SimCard.capacityParameters(0x7FFF));
+            byte[] pub = bytes(0x7FFF - 81, 16);
+            card.expect(0x9000, card.initialise(LIMIT, PIN));
+            card.expect(0x9000, card.verify(PIN));
+            card.expect(0x9000, card.putRecord(stream(pub, SEALED), 255));
+            assertArrayEquals(SimCard.sha256(pub), selectDigest(card));
+        }
+
+        /**
+         * FACTORY RESET and INITIALISE leave no digest: a blank (17 bytes) or personalised (82
+         * bytes) card has no record header; enrolled again, the card shows the new record's digest.
+         */
+        @Test
+        void factoryResetAndInitialiseLeaveNone() {
+            SimCard card = SimCard.enrolled(PUBLIC, SEALED);
+            card.expect(0x9000, card.factoryReset());
+            assertEquals(17, card.expect(0x9000, card.select()).getData().length);
+            card.expect(0x9000, card.initialise(LIMIT, PIN));
+            assertEquals(82, card.expect(0x9000, card.select()).getData().length);
+            byte[] pub = bytes(250, 17);
+            card.expect(0x9000, card.verify(PIN));
+            card.expect(0x9000, card.putRecord(stream(pub, SEALED), 255));
+            assertArrayEquals(SimCard.sha256(pub), selectDigest(card));
+            assertArrayEquals(digestOfPublicPart(card), selectDigest(card));
         }
     }
 

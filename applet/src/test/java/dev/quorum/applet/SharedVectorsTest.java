@@ -134,8 +134,9 @@ class SharedVectorsTest {
     }
 
     /**
-     * Protocol 1.2 on every record of record.json (the enrolment cases and add_card's records):
-     * after PUT RECORD, SELECT ends with select_header_hex, and UNSEAL P1 = 01 of the blinded enc
+     * Protocol 1.3 on every record of record.json (the enrolment cases and add_card's records):
+     * after PUT RECORD, SELECT ends with select_header_hex (83 bytes: the 1.2 header and the public
+     * digest), and UNSEAL P1 = 01 of the blinded enc
      * answers x(d·t·E) followed by unseal_tail_hex, where x(d·t·E) = x(t·clamp(skE)·K) with the
      * vector's ephemeral key skE and the card's own public key K (crypto.md §4, §5).
      */
@@ -165,9 +166,11 @@ class SharedVectorsTest {
             card.expect(0x9000, card.putRecord(stream, 255));
             byte[] key = card.parsedStatus().publicKey();
             byte[] answer = card.expect(0x9000, card.select()).getData();
-            assertEquals(133, answer.length, name + ": SELECT answer length");
-            assertEquals(c.getString("select_header_hex"), HEX.formatHex(Arrays.copyOfRange(answer, 82, 133)),
+            assertEquals(165, answer.length, name + ": SELECT answer length");
+            assertEquals(c.getString("select_header_hex"), HEX.formatHex(Arrays.copyOfRange(answer, 82, 165)),
                     name + ": select_header_hex");
+            assertArrayEquals(SimCard.sha256(HEX.parseHex(c.getString("public_hex"))),
+                    Arrays.copyOfRange(answer, 133, 165), name + ": the public digest is SHA-256 of public_hex");
             byte[] enc = HEX.parseHex(c.getString("enc"));
             assertArrayEquals(Arrays.copyOf(sealed, 32), enc, name + ": enc is the sealed part's first 32 bytes");
             BigInteger x = WeiMath.weierstrassX(new BigInteger(1, reverse(enc)));

@@ -6,6 +6,8 @@ import com.licel.jcardsim.smartcardio.CardSimulator;
 import com.licel.jcardsim.utils.AIDUtil;
 import java.io.ByteArrayOutputStream;
 import java.nio.charset.StandardCharsets;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
 import java.util.Arrays;
 import java.util.HexFormat;
 import javacard.framework.AID;
@@ -112,22 +114,33 @@ final class SimCard {
     }
 
     /**
-     * What SELECT must answer (select.md, 1.2) on a card whose GET STATUS answers status and, when
-     * ENROLLED, whose record is pub and sealed: version 01 02, capabilities 1F, state, capacity,
+     * What SELECT must answer (select.md, 1.3) on a card whose GET STATUS answers status and, when
+     * ENROLLED, whose record is pub and sealed: version 01 03, capabilities 3F, state, capacity,
      * the status, then the record header (public bytes 4..22 and the sealed part's first 32,
-     * zero-padded). status must be read with the PIN not validated, as SELECT leaves it.
+     * zero-padded) and the public digest, SHA-256 of pub. status must be read with the PIN not
+     * validated, as SELECT leaves it.
      */
     static byte[] selectAnswer(byte[] status, byte[] pub, byte[] sealed) {
         ByteArrayOutputStream out = new ByteArrayOutputStream();
-        out.writeBytes(HEX.parseHex("01021F"));
+        out.writeBytes(HEX.parseHex("01033F"));
         out.write(status[0]);
         out.write(status[4]);
         out.write(status[5]);
         out.writeBytes(status);
         if (status[0] == 2) {
             out.writeBytes(recordHeader(pub, sealed));
+            out.writeBytes(sha256(pub));
         }
         return out.toByteArray();
+    }
+
+    /** SHA-256 (the JDK's, independent of the card's): the public digest of a public part. */
+    static byte[] sha256(byte[] data) {
+        try {
+            return MessageDigest.getInstance("SHA-256").digest(data);
+        } catch (NoSuchAlgorithmException e) {
+            throw new AssertionError(e);
+        }
     }
 
     /** The 51-byte record header of select.md: public bytes 4..22, the sealed part's first 32. */

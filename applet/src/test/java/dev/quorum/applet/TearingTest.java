@@ -141,9 +141,11 @@ class TearingTest {
         byte[] enc = new byte[0];
         if (status.state() == 2) {
             pub = card.expect(0x9000, card.getRecord(0)).getData();
-            enc = Arrays.copyOfRange(select, select.length - 32, select.length);
+            enc = Arrays.copyOfRange(select, select.length - 64, select.length - 32);
         }
-        // SELECT (1.2) shows GET STATUS and the committed record's header; the enc needs the PIN
+        // SELECT (1.3) shows GET STATUS, the committed record's header and its public digest, which
+        // must be SHA-256 of the public part GET RECORD just returned (old record with old digest,
+        // or new with new, after a cut anywhere); the enc needs the PIN
         byte[] expected = SimCard.selectAnswer(statusBytes, pub, enc);
         assertEquals(SimCard.HEX.formatHex(expected), SimCard.HEX.formatHex(select),
                 "SELECT's status or record header is not the card's");
@@ -662,8 +664,8 @@ class TearingTest {
     /**
      * No record byte outlives a wipe however the writes were cut: a replacement record's chain cut
      * at each of its writes, or a FACTORY RESET cut at each of its writes after the commit point,
-     * then a FACTORY RESET run to its end leaves both slots all zero (the used extents cover
-     * every byte a cut chain or a cut wipe left).
+     * then a FACTORY RESET run to its end leaves both slots and both public digests all zero (the
+     * used extents cover every byte a cut chain or a cut wipe left).
      */
     @Test
     void noRecordByteOutlivesAWipeAfterACutAnywhere() throws ReflectiveOperationException {
@@ -684,6 +686,9 @@ class TearingTest {
             assertTrue(WipeTest.zeroed(WipeTest.slots(b.card())),
                     (inChain ? "PUT RECORD" : "FACTORY RESET") + " cut before point "
                             + (inChain ? k : k - chainPoints) + ": a record byte outlived the wipe");
+            assertArrayEquals(new byte[64], WipeTest.digests(b.card()),
+                    (inChain ? "PUT RECORD" : "FACTORY RESET") + " cut before point "
+                            + (inChain ? k : k - chainPoints) + ": a public digest outlived the wipe");
             runs++;
         }
         System.out.printf("Tearing: %d cuts of a record chain or a reset, each wiped afterwards: no record byte left%n",

@@ -3,6 +3,7 @@ package dev.quorum.applet;
 import static dev.quorum.applet.SimCard.PIN;
 import static dev.quorum.applet.SimCard.bytes;
 import static dev.quorum.applet.SimCard.stream;
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
 import com.licel.jcardsim.base.Simulator;
@@ -58,6 +59,17 @@ class WipeTest {
             slots[i] = (byte[]) slot.get(store);
         }
         return slots;
+    }
+
+    /**
+     * Both slots' public digests (one array, 32 bytes a slot), also of a card whose applet
+     * classes came from another class loader.
+     */
+    static byte[] digests(SimCard card) throws ReflectiveOperationException {
+        Object store = storeObject(card);
+        Field digests = store.getClass().getDeclaredField("digests");
+        digests.setAccessible(true);
+        return (byte[]) digests.get(store);
     }
 
     /** Whether every byte of both slots is zero. */
@@ -132,6 +144,29 @@ class WipeTest {
         assertEquals(CAPACITY - used1, count(slot1, used1, CAPACITY, CANARY));
         assertEquals(0, store.usedLength((byte) 0));
         assertEquals(0, store.usedLength((byte) 1));
+    }
+
+    /**
+     * Both slots' public digests are written by PUT RECORD (slot 0, then slot 1) and zeroed by
+     * FACTORY RESET, and by INITIALISE after a reset cut off after its commit point.
+     */
+    @Test
+    void factoryResetAndInitialiseZeroBothDigests() throws Exception {
+        SimCard card = enrolled();
+        card.expect(0x9000, card.putRecord(stream(PUB_LONGER, SEALED), 255));
+        byte[] digests = digests(card);
+        assertEquals(64, digests.length);
+        assertArrayEquals(SimCard.sha256(PUB), Arrays.copyOfRange(digests, 0, 32), "slot 0's digest");
+        assertArrayEquals(SimCard.sha256(PUB_LONGER), Arrays.copyOfRange(digests, 32, 64), "slot 1's digest");
+        card.expect(0x9000, card.factoryReset());
+        assertArrayEquals(new byte[64], digests, "FACTORY RESET zeroes both digests");
+
+        card = enrolled();
+        card.expect(0x9000, card.putRecord(stream(PUB_LONGER, SEALED), 255));
+        store(card).commitBlank();
+        digests = digests(card);
+        card.expect(0x9000, card.initialise(SimCard.LIMIT, PIN));
+        assertArrayEquals(new byte[64], digests, "INITIALISE zeroes both digests");
     }
 
     @Test
