@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.io.IOException;
 import java.io.InputStream;
+import java.lang.reflect.Field;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -13,6 +14,7 @@ import java.util.Arrays;
 import java.util.List;
 import java.util.Set;
 import java.util.stream.Stream;
+import javacard.security.MessageDigest;
 import javax.smartcardio.ResponseAPDU;
 import org.junit.jupiter.api.Test;
 import org.objectweb.asm.ClassReader;
@@ -66,6 +68,77 @@ class PlatformDifferencesTest {
         }
         assertTrue(calls > 100, "read the applet's classes under " + classes.toAbsolutePath());
         assertEquals(List.of(), found);
+    }
+
+    /**
+     * MessageDigest SHA-256: jcardsim hashes any input length in one call; what a card's
+     * implementation takes in one update or doFinal over an EEPROM array is not documented
+     * anywhere we know. The applet never asks for more than 256 bytes a call (the public part in
+     * 256-byte chunks, the rest in doFinal) and resets the object first (a hash cut off by a power
+     * loss leaves nothing behind). The card's own MessageDigest is wrapped here to record each
+     * call; QuorumAppletTest$PublicDigest checks the digests themselves.
+     */
+    @Test
+    void publicDigestIsHashedInChunksOf256Bytes() throws ReflectiveOperationException {
+        for (int length : new int[] {1, 256, 257, 512, 5000}) {
+            SimCard card = SimCard.personalised();
+            Object store = WipeTest.storeObject(card);
+            Field field = store.getClass().getDeclaredField("sha256");
+            field.setAccessible(true);
+            Recording recording = new Recording((MessageDigest) field.get(store));
+            field.set(store, recording);
+            byte[] pub = SimCard.bytes(length, 61);
+            card.expect(0x9000, card.verify(SimCard.PIN));
+            card.expect(0x9000, card.putRecord(SimCard.stream(pub, QuorumAppletTest.SEALED), 255));
+            List<String> calls = recording.calls;
+            List<String> expected = new ArrayList<>();
+            expected.add("reset");
+            for (int i = 0; i < (length - 1) / 256; i++) {
+                expected.add("update 256");
+            }
+            expected.add("doFinal " + (length - (length - 1) / 256 * 256));
+            assertEquals(expected, calls, "public part of " + length + " bytes");
+            byte[] answer = card.expect(0x9000, card.select()).getData();
+            assertArrayEquals(SimCard.sha256(pub), Arrays.copyOfRange(answer, 133, 165));
+        }
+    }
+
+    /** A MessageDigest that records each call's kind and input length and delegates. */
+    private static final class Recording extends MessageDigest {
+        private final MessageDigest inner;
+        final List<String> calls = new ArrayList<>();
+
+        Recording(MessageDigest inner) {
+            this.inner = inner;
+        }
+
+        @Override
+        public byte getAlgorithm() {
+            return inner.getAlgorithm();
+        }
+
+        @Override
+        public byte getLength() {
+            return inner.getLength();
+        }
+
+        @Override
+        public short doFinal(byte[] in, short inOffset, short inLength, byte[] out, short outOffset) {
+            calls.add("doFinal " + inLength);
+            return inner.doFinal(in, inOffset, inLength, out, outOffset);
+        }
+
+        @Override
+        public void update(byte[] in, short inOffset, short inLength) {
+            calls.add("update " + inLength);
+            inner.update(in, inOffset, inLength);
+        }
+
+        @Override
+        public void reset() {
+            calls.add("reset");
+            inner.reset();
+        }
     }
 
     /**

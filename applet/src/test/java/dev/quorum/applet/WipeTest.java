@@ -30,7 +30,7 @@ class WipeTest {
     private static final byte[] PUB_LONGER = bytes(700, 73);
 
     /** The applet's record store object, read through jcardsim's runtime and the applet's field. */
-    private static Object storeObject(SimCard card) throws ReflectiveOperationException {
+    static Object storeObject(SimCard card) throws ReflectiveOperationException {
         Field runtimeField = Simulator.class.getDeclaredField("runtime");
         runtimeField.setAccessible(true);
         SimulatorRuntime runtime = (SimulatorRuntime) runtimeField.get(card.sim);
