@@ -691,7 +691,7 @@ class TearingTest {
                             + (inChain ? k : k - chainPoints) + ": a public digest outlived the wipe");
             runs++;
         }
-        System.out.printf("Tearing: %d cuts of a record chain or a reset, each wiped afterwards: no record byte left%n",
+        System.out.printf("Tearing: %d cuts of a record chain or a reset, each wiped afterwards: no record byte or public digest left%n",
                 runs);
     }
 
