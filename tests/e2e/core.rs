@@ -108,9 +108,11 @@ fn enroll_3_of_5_then_recover_with_each_of_the_10_three_card_subsets() {
     assert_eq!(subsets, 10);
 }
 
-/// Protocol 1.2: after its SELECT (which brought its status and record header) each card's
-/// share opened with GET RECORD of its own public part, VERIFY and UNSEAL P1 = 01
-/// (continuations aside): no GET STATUS, no GET RECORD of the sealed part.
+/// Protocol 1.3: after its SELECT (which brought its status, its record header and the
+/// digest of its public part) the first card's share opened with GET RECORD of its public
+/// part, VERIFY and UNSEAL P1 = 01, and every other card's, whose digest vouched for the
+/// first card's part with its own index, with VERIFY and UNSEAL P1 = 01 alone: at most 300
+/// bytes on the wire whatever the master's size (continuations aside in the count).
 fn assert_unseal_round_trips(stderr: &str, cards: usize) {
     let lines: Vec<&str> = stderr
         .lines()
@@ -121,18 +123,27 @@ fn assert_unseal_round_trips(stderr: &str, cards: usize) {
         cards,
         "one stats line per card expected:\n{stderr}"
     );
-    for line in lines {
-        let commands: u64 = line
-            .split('(')
-            .nth(1)
-            .and_then(|s| s.split(" commands").next())
+    let number = |line: &str, before: &str| -> u64 {
+        line.split(before)
+            .next()
+            .and_then(|s| s.rsplit([' ', '(']).next())
             .and_then(|n| n.trim().parse().ok())
-            .unwrap_or_else(|| panic!("unreadable stats line: {line}"));
-        assert_eq!(
-            commands, 3,
-            "GET RECORD, VERIFY and UNSEAL after SELECT: {line}"
-        );
+            .unwrap_or_else(|| panic!("unreadable stats line: {line}"))
+    };
+    let mut read = 0;
+    for line in lines {
+        let commands = number(line, " commands");
+        let bytes = number(line, " bytes sent") + number(line, " bytes received");
+        match commands {
+            3 => read += 1,
+            2 => assert!(bytes <= 300, "{bytes} bytes for a card not read: {line}"),
+            _ => panic!("GET RECORD (first card only), VERIFY and UNSEAL after SELECT: {line}"),
+        }
     }
+    assert_eq!(
+        read, 1,
+        "only the first card's public part is read:\n{stderr}"
+    );
 }
 
 #[test]
@@ -662,9 +673,9 @@ fn readers_and_status_show_each_card_without_a_pin() {
         "{status}"
     );
     assert!(status.contains("5 of 5 tries left"), "{status}");
-    // The applet's release, by the protocol version its SELECT answers (the simulator's is 1.2).
+    // The applet's release, by the protocol version its SELECT answers (the simulator's is 1.3).
     assert!(
-        status.contains("\nCard:        quorum applet, protocol version 1.2\n"),
+        status.contains("\nCard:        quorum applet, protocol version 1.3\n"),
         "{status}"
     );
     let blank_status = text(&run_ok(&["status", "--reader", farm.reader_name(2)]).stdout);

@@ -105,7 +105,7 @@ fn enroll_refuses_impossible_options_before_any_pin() {
         show(&done)
     );
     let slice = pcscd_log_since(&log, from, 0);
-    // the log is on: the count and name checks read every card (SELECT, whose 1.2 answer
+    // the log is on: the count and name checks read every card (SELECT, whose 1.2+ answer
     // carries the status) ...
     assert!(
         slice.contains("APDU: 00 A4 04 00"),

@@ -35,7 +35,7 @@ fn leave_a_mark(applet: &str, card: &pcsc::Card, select_response: &[u8]) {
             );
         }
         QUORUM_APPLET => {
-            // protocol 1.2: the 6 bytes and a blank card's 11-byte status
+            // protocol 1.2 and later: the 6 bytes and a blank card's 11-byte status
             assert_eq!(
                 select_response.len(),
                 17,

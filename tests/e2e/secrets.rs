@@ -623,7 +623,7 @@ fn pcscd_apdu_log_of_a_recovery_holds_no_share_dek_or_dh_output() {
     // The slice is taken before the test's own unblinded UNSEALs below reach pcscd.
     let slice = pcscd_log_since(&log, from, 2);
 
-    // Logging works: one UNSEAL P1 = 01 per card (protocol 1.2), each answered with 32 bytes
+    // Logging works: one UNSEAL P1 = 01 per card (protocol 1.2 and later), each answered with 32 bytes
     // of DH answer, the 49-byte ciphertext of the sealed part, and 9000.
     let lines: Vec<&str> = slice.lines().collect();
     let unseals: Vec<usize> = (0..lines.len())

@@ -136,7 +136,7 @@ fn stats_of_init_status_and_change_pin_match_pcscds_apdu_log() {
         "{}",
         show(&done)
     );
-    // Protocol 1.2: a personalised card's SELECT answer holds all status shows.
+    // Protocol 1.2 and later: a personalised card's SELECT answer holds all status shows.
     let status = check(&["status", "--stats", "--reader", reader], reader, "status");
     let said = printed(&text(&status.stderr), reader, "status");
     assert_eq!(said.round_trips, 0, "{}", show(&status));

@@ -25,8 +25,8 @@ use super::pin_step::{verify_pin, Verified};
 use super::pins::PinFor;
 use super::presence::Presented;
 use super::share::{
-    custodian_name, open_member, read_member, LeftTheReader, Member, Note, Refusal, Refused,
-    SeenCard, Skip, Unusable, Who,
+    custodian_name, open_member, read_member, read_member_held, HeldRecords, LeftTheReader, Member,
+    Note, Refusal, Refused, SeenCard, Skip, Unusable, Who,
 };
 use super::{identify, CardsFrom, CeremonyError, PinPolicy, Presenter};
 
@@ -150,6 +150,7 @@ pub fn add_card(
     // With one reader the new card comes last; otherwise it may wait in its reader.
     let swapping = presenter.one_reader();
     let mut shares: Vec<OpenedShare> = Vec::new();
+    let mut held = HeldRecords::from_records(req.bundle_records);
     let mut new_card: Option<NewCard> = None;
     let mut seen: Vec<SeenCard> = Vec::new();
     out.tell(Event::AddCard(Told::Starting {
@@ -178,7 +179,14 @@ pub fn add_card(
             break;
         };
         let role = loop {
-            let role = classify(&mut p, req, &shares, new_card.is_some(), swapping, out);
+            let role = classify(
+                &mut p,
+                req,
+                (&shares, &mut held),
+                new_card.is_some(),
+                swapping,
+                out,
+            );
             // A card pulled out mid-step is asked back (with every reader) and judged again.
             let pulled = match &role {
                 Role::Skipped(Refusal { who, reason }) if reason.card_left() => {
@@ -318,7 +326,7 @@ pub fn add_card(
 fn classify(
     p: &mut Presented,
     req: &AddCardRequest<'_>,
-    shares: &[OpenedShare],
+    (shares, held): (&[OpenedShare], &mut HeldRecords),
     have_new: bool,
     swapping: bool,
     out: &mut dyn Progress,
@@ -374,7 +382,7 @@ fn classify(
                 Err(e) => Role::Skipped(Refusal::new(who_of(Some(key)), e)),
             }
         }
-        LifeCycle::Enrolled => match open_quorum_member(p, req, shares, quorum_done, out) {
+        LifeCycle::Enrolled => match open_quorum_member(p, req, (shares, held), quorum_done, out) {
             Ok(share) => Role::Share(share),
             Err(refusal) => Role::Skipped(refusal),
         },
@@ -385,11 +393,11 @@ fn classify(
 fn open_quorum_member(
     p: &mut Presented,
     req: &AddCardRequest<'_>,
-    shares: &[OpenedShare],
+    (shares, held): (&[OpenedShare], &mut HeldRecords),
     quorum_done: bool,
     out: &mut dyn Progress,
 ) -> Result<OpenedShare, Refusal> {
-    let member = read_member(&mut p.card)?;
+    let member = read_member_held(&mut p.card, held)?;
     let opened: Vec<u8> = shares.iter().map(|s| s.index()).collect();
     check_quorum_member(req, &member, &opened, quorum_done)?;
     open_member(&mut p.card, &member, &req.pins, &p.reader, out)

@@ -26,7 +26,8 @@ use quorum_protocol::sharing::{self, check_same_set, OpenedShare, SetMismatch};
 use super::inspect::SetMembership;
 use super::presence::Presented;
 use super::share::{
-    open_member, read_member, LeftTheReader, Member, Note, Refusal, Refused, SeenCard, Skip, Who,
+    open_member, read_member_held, HeldRecords, LeftTheReader, Member, Note, Refusal, Refused,
+    SeenCard, Skip, Who,
 };
 use super::{CardsFrom, CeremonyError, PinPolicy, Presenter};
 
@@ -394,6 +395,7 @@ pub fn recover(
         cards: Vec::new(),
         sightings: Sightings::default(),
         disagreeing: 0,
+        held: HeldRecords::from_records(req.anchor.bundle_records()),
     };
     run.gather(&mut presenter, out)?;
     let Run {
@@ -445,6 +447,9 @@ struct Run<'r, 'a> {
     sightings: Sightings,
     /// Cards skipped by a bundle anchor although they carry its set id.
     disagreeing: usize,
+    /// The public parts held (the bundle's, each card's as read), so that a protocol 1.3
+    /// card that vouches for one is not read again.
+    held: HeldRecords,
 }
 
 impl Run<'_, '_> {
@@ -481,10 +486,11 @@ impl Run<'_, '_> {
             if batch.is_empty() {
                 break;
             }
+            let held = &mut self.held;
             let read: Vec<(Presented, Result<Member, Refusal>)> = batch
                 .into_iter()
                 .map(|mut p| {
-                    let member = read_member(&mut p.card);
+                    let member = read_member_held(&mut p.card, held);
                     (p, member)
                 })
                 .collect();

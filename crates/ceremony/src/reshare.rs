@@ -41,7 +41,10 @@ use super::pin_step::{reverify, verify_pin};
 use super::pins::PinFor;
 use super::presence::{Presented, Recalled};
 use super::share::{custodian_label, custodian_name};
-use super::share::{open_member_keeping_pin, read_member, LeftTheReader, Refusal, Refused};
+use super::share::{
+    open_member_keeping_pin, read_member, read_member_held, HeldRecords, LeftTheReader, Refusal,
+    Refused,
+};
 use super::{identify, CardsFrom, CeremonyError, Journal, PinPolicy, Presenter};
 
 /// What the administrator asked for.
@@ -424,6 +427,9 @@ struct Gathered {
     old: Option<PublicRecord>,
     members: Vec<NewMember>,
     retire: Vec<OldCard>,
+    /// Public parts held (the bundle's, each old card's as read), so that a protocol 1.3
+    /// card that vouches for one is not read again.
+    held: HeldRecords,
 }
 
 /// Refuses a set named to reshare that is not the bundle's, before any card is touched.
@@ -649,7 +655,10 @@ fn gather(
     count: usize,
     out: &mut dyn Progress,
 ) -> Result<Gathered, CeremonyError> {
-    let mut g = Gathered::default();
+    let mut g = Gathered {
+        held: HeldRecords::from_records(req.bundle_records),
+        ..Gathered::default()
+    };
     let mut problems = Vec::new();
     let mut registering = false;
     loop {
@@ -860,7 +869,7 @@ fn gather_one(
         });
         return Ok(key);
     }
-    let member = read_member(&mut p.card)
+    let member = read_member_held(&mut p.card, &mut g.held)
         .map_err(|r| pulled(r.reason.card_left(), seen.not_a_member(&r)))?;
     of_old_set(req, &g.old, &member.record).map_err(|e| seen.not_of_the_old_set(&e))?;
     let need = usize::from(member.record.threshold);

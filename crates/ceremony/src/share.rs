@@ -13,12 +13,13 @@ use rand::rngs::OsRng;
 use quorum_card::card::CardError;
 use quorum_card::custodian::CustodianCard;
 use quorum_card::transport::TransportError;
-use quorum_protocol::apdu::LifeCycle;
+use quorum_protocol::apdu::{LifeCycle, RecordHeader};
 use quorum_protocol::bundle::BundleError;
 use quorum_protocol::crypto::wei25519::POINT_LEN;
 use quorum_protocol::crypto::{CardKey, PointError, SetDigest};
-use quorum_protocol::record::{PublicRecord, RecordError};
-use quorum_protocol::sharing::{self, OpenedShare, SetMismatch, UnsealError};
+use quorum_protocol::record::{PublicRecord, RecordDecoder, RecordError};
+use quorum_protocol::sharing::{self, OpenedShare, PublicPart, SetMismatch, UnsealError};
+use sha2::{Digest, Sha256};
 
 use super::inspect::SetMembership;
 use super::pin_step::{verify_pin, Verified};
@@ -283,6 +284,59 @@ pub struct Member {
     pub enc: Option<[u8; 32]>,
 }
 
+/// The public parts a ceremony holds (the bundle's, and each card's as read), each set
+/// version's description decoded once: a protocol 1.3 card whose public digest is that of a
+/// held part with its own index holds exactly those bytes, so it is judged on them before
+/// its PIN without GET RECORD (select.md); any other card's own part is read, and decoded
+/// against the held ones.
+#[derive(Debug, Default)]
+pub struct HeldRecords {
+    decoder: RecordDecoder,
+}
+
+impl HeldRecords {
+    /// Holds the first record of each set version of a bundle (any other of that version
+    /// differs only in its index, or is an edit that a card's digest will not match).
+    pub fn from_records(records: &[PublicRecord]) -> HeldRecords {
+        let mut held = HeldRecords::default();
+        for record in records {
+            if held.decoder.knows(&record.set_id, record.set_version) {
+                continue;
+            }
+            if let Ok(bytes) = record.encode() {
+                held.decoder.remember(&bytes, record);
+            }
+        }
+        held
+    }
+
+    /// The public part the header's card holds and its decoding, when its digest vouches for
+    /// a held part with the card's index; `None` means the card's own must be read.
+    fn vouched(&self, header: &RecordHeader) -> Option<(Vec<u8>, PublicRecord)> {
+        let digest = header.public_digest?;
+        let (bytes, record) =
+            self.decoder
+                .at_index(&header.set_id, header.set_version, header.index)?;
+        (Sha256::digest(&bytes)[..] == digest[..]).then_some((bytes, record))
+    }
+
+    /// Reads `card`'s public part: from the held ones if its digest vouches for one, else
+    /// with GET RECORD (decoded against the held ones, and then held).
+    fn read(&mut self, card: &mut dyn CustodianCard) -> Result<(Vec<u8>, PublicRecord), Refusal> {
+        if let Some(found) = card.record_header().and_then(|h| self.vouched(&h)) {
+            return Ok(found);
+        }
+        let public = card
+            .get_record_public()
+            .map_err(|e| Refusal::new(Who::by_key(card), e))?;
+        let record = self
+            .decoder
+            .decode(&public)
+            .map_err(|e| Refusal::new(Who::unknown(), Refused::Unreadable(e)))?;
+        Ok((public, record))
+    }
+}
+
 impl Member {
     /// The card's set, index and custodian name, for messages.
     pub fn membership(&self) -> SetMembership {
@@ -446,22 +500,27 @@ impl From<UnsealError<CardError>> for Refused {
 /// carrying a copied record is named before any PIN is sent to it) and unless its PIN is
 /// still usable (a blocked card is named without a VERIFY).
 pub fn read_member(card: &mut dyn CustodianCard) -> Result<Member, Refusal> {
+    read_member_held(card, &mut HeldRecords::default())
+}
+
+/// [`read_member`] for a ceremony that holds public parts ([`HeldRecords`]): a protocol 1.3
+/// card that vouches for a held one with its digest needs no command after its SELECT (its
+/// status came with it), and every part read is decoded against, and then held with, the
+/// ones before. Every check before the PIN is made on bytes the card holds.
+pub fn read_member_held(
+    card: &mut dyn CustodianCard,
+    held: &mut HeldRecords,
+) -> Result<Member, Refusal> {
     let info = card.select().map_err(|e| Refusal::new(Who::unknown(), e))?;
     if info.state != LifeCycle::Enrolled {
         return Err(Refusal::new(Who::unknown(), Refused::NoShare(info.state)));
     }
     let header = card.record_header();
-    // A 1.2 card's status came with its SELECT: asked now, it costs no command. The card's
-    // own public part is always read: every check before the PIN is made on what the card
-    // holds, not on another card's or the bundle's copy.
+    // A 1.2 card's status came with its SELECT: asked now, it costs no command.
     let status = card
         .status()
         .map_err(|e| Refusal::new(Who::by_key(card), e))?;
-    let public = card
-        .get_record_public()
-        .map_err(|e| Refusal::new(Who::by_key(card), e))?;
-    let record = PublicRecord::decode(&public)
-        .map_err(|e| Refusal::new(Who::unknown(), Refused::Unreadable(e)))?;
+    let (public, record) = held.read(card)?;
     let listed = record
         .custodian(record.index)
         .expect("a decoded record lists its own index")
@@ -551,7 +610,7 @@ pub fn open_verified(
     let refuse = |e: UnsealError<CardError>| Refusal::new(member.who.clone(), e);
     if let (Some(enc), Some(_)) = (member.enc, card.record_header()) {
         return sharing::open_share_from_header(
-            &member.public,
+            PublicPart::new(&member.public, &member.record),
             &enc,
             &member.key,
             &mut OsRng,
@@ -562,8 +621,8 @@ pub fn open_verified(
     let sealed = card
         .get_record_sealed()
         .map_err(|e| Refusal::new(member.who.clone(), e))?;
-    sharing::open_share(
-        &member.public,
+    sharing::open_share_decoded(
+        PublicPart::new(&member.public, &member.record),
         &sealed,
         &member.key,
         &mut OsRng,

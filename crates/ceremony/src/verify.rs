@@ -21,7 +21,9 @@ use super::inspect::SetMembership;
 use super::pin_step::verify_pin;
 use super::pins::PinFor;
 use super::share::custodian_name;
-use super::share::{open_verified, read_member, LeftTheReader, Member, Refusal, Refused, Who};
+use super::share::{
+    open_verified, read_member_held, HeldRecords, LeftTheReader, Member, Refusal, Refused, Who,
+};
 use super::{CardsFrom, CeremonyError, PinPolicy, Presenter};
 
 /// What to check.
@@ -125,12 +127,13 @@ pub fn verify(
 ) -> Result<Vec<CardCheck>, CeremonyError> {
     // OpenPGP cards' public records come from the bundle; a bundle whose records cannot be
     // read gives none, and each card's check against it names the problem.
-    let records = req
-        .bundle
-        .and_then(|b| b.decoded_records().ok())
-        .map(|records| RecordSource::from_records(&records))
+    let decoded = req.bundle.and_then(|b| b.decoded_records().ok());
+    let records = decoded
+        .as_deref()
+        .map(RecordSource::from_records)
         .transpose()?
         .unwrap_or_default();
+    let mut held = HeldRecords::from_records(decoded.as_deref().unwrap_or_default());
     let mut presenter =
         Presenter::new(ctx, req.from.clone(), req.trace, req.interrupt)?.with_records(records);
     let total = presenter.pass_size(req.count);
@@ -145,7 +148,7 @@ pub fn verify(
         };
         let reader = p.reader.clone();
         let checked = loop {
-            match check_one(&mut p.card, &reader, req, out) {
+            match check_one(&mut p.card, &reader, (req, &mut held), out) {
                 Err(Failed {
                     left: true,
                     who:
@@ -217,10 +220,10 @@ impl From<Refusal> for Failed {
 fn check_one(
     card: &mut dyn CustodianCard,
     reader: &str,
-    req: &VerifyRequest<'_>,
+    (req, held): (&VerifyRequest<'_>, &mut HeldRecords),
     out: &mut dyn Progress,
 ) -> Result<(Who, SetMembership, CheckNote), Failed> {
-    let member = read_member(card)?;
+    let member = read_member_held(card, held)?;
     let set = member.membership();
     if let Some(bundle) = req.bundle {
         bundle

@@ -12,7 +12,7 @@ use crate::crypto::anchor::{grouped_hex, SET_DIGEST_SHOWN};
 use crate::crypto::commitment::COMMITMENT_LEN;
 use crate::crypto::hpke::TAG_LEN;
 use crate::crypto::SetDigest;
-use crate::record::{Custodian, PublicRecord, RecordError};
+use crate::record::{Custodian, PublicRecord, RecordDecoder, RecordError};
 use crate::sharing::{check_same_set, newest_of_one_set, Enrollment, SetField, SetMismatch};
 
 /// Format tag of the bundles this build writes and reads (3: record format 2, with the set digest, key check value and description MAC).
@@ -425,14 +425,17 @@ impl Bundle {
 
     /// The records decoded, each on its own: hex and record rules only.
     fn decode_each(&self) -> Result<Vec<PublicRecord>, BundleError> {
+        let mut decoder = RecordDecoder::new();
         self.records
             .iter()
             .map(|r| {
                 let bytes = hex::decode(&r.public).map_err(|_| BundleError::Hex(r.index))?;
-                PublicRecord::decode(&bytes).map_err(|source| BundleError::Record {
-                    index: r.index,
-                    source,
-                })
+                decoder
+                    .decode(&bytes)
+                    .map_err(|source| BundleError::Record {
+                        index: r.index,
+                        source,
+                    })
             })
             .collect()
     }

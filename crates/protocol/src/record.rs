@@ -403,6 +403,87 @@ pub fn share_info(set_id: &[u8; SET_ID_LEN], index: u8) -> [u8; 32] {
     info
 }
 
+/// Where a public part holds the card's `index`: after magic, set id and set version. The
+/// public parts of one set version differ in this byte only (record-format.md).
+pub const INDEX_OFFSET: usize = 4 + SET_ID_LEN + 2;
+
+/// Decodes public parts, each set version's description once: a part equal to one already
+/// decoded but for its index byte is the same record with that index, so the m card keys
+/// of a large set are not validated again for every card (and a card's part is never
+/// trusted for another's: the bytes are compared whole).
+#[derive(Debug, Default, Clone)]
+pub struct RecordDecoder {
+    known: std::collections::HashMap<([u8; SET_ID_LEN], u16), (Vec<u8>, PublicRecord)>,
+}
+
+impl RecordDecoder {
+    /// A decoder that knows nothing yet.
+    pub fn new() -> RecordDecoder {
+        RecordDecoder::default()
+    }
+
+    /// [`PublicRecord::decode`], the same answer for the same bytes, in time linear in the
+    /// bytes when a part of their set version was decoded before.
+    pub fn decode(&mut self, bytes: &[u8]) -> Result<PublicRecord, RecordError> {
+        if let Some(record) = self.same_but_index(bytes) {
+            return Ok(record);
+        }
+        let record = PublicRecord::decode(bytes)?;
+        self.known
+            .entry((record.set_id, record.set_version))
+            .or_insert_with(|| (bytes.to_vec(), record.clone()));
+        Ok(record)
+    }
+
+    /// Whether a part of this set version is known.
+    pub fn knows(&self, set_id: &[u8; SET_ID_LEN], set_version: u16) -> bool {
+        self.known.contains_key(&(*set_id, set_version))
+    }
+
+    /// Keeps `record` (whose encoding is `bytes`) for the parts of its set version to come.
+    pub fn remember(&mut self, bytes: &[u8], record: &PublicRecord) {
+        self.known
+            .entry((record.set_id, record.set_version))
+            .or_insert_with(|| (bytes.to_vec(), record.clone()));
+    }
+
+    /// The public part a card of this set version holds at `index`, and its decoding, if
+    /// a part of that version is known and lists `index`: the known bytes with the index
+    /// byte set, which a caller must still show to be the card's own (select.md, the
+    /// public digest).
+    pub fn at_index(
+        &self,
+        set_id: &[u8; SET_ID_LEN],
+        set_version: u16,
+        index: u8,
+    ) -> Option<(Vec<u8>, PublicRecord)> {
+        let (bytes, record) = self.known.get(&(*set_id, set_version))?;
+        record.custodian(index)?;
+        let mut bytes = bytes.clone();
+        bytes[INDEX_OFFSET] = index;
+        let mut record = record.clone();
+        record.index = index;
+        Some((bytes, record))
+    }
+
+    /// The known record of `bytes`' set version with `bytes`' index, when `bytes` equal its
+    /// part in every byte but the index and the index is listed (else `decode` would refuse).
+    fn same_but_index(&self, bytes: &[u8]) -> Option<PublicRecord> {
+        let head = bytes.get(..INDEX_OFFSET)?;
+        let set_id: [u8; SET_ID_LEN] = head[4..4 + SET_ID_LEN].try_into().ok()?;
+        let version = u16::from_be_bytes([head[INDEX_OFFSET - 2], head[INDEX_OFFSET - 1]]);
+        let index = *bytes.get(INDEX_OFFSET)?;
+        let (known, _) = self.known.get(&(set_id, version))?;
+        let same = known.len() == bytes.len()
+            && known[..INDEX_OFFSET] == bytes[..INDEX_OFFSET]
+            && known[INDEX_OFFSET + 1..] == bytes[INDEX_OFFSET + 1..];
+        if !same {
+            return None;
+        }
+        self.at_index(&set_id, version, index).map(|(_, r)| r)
+    }
+}
+
 /// The sealed part: HPKE enc ‖ ciphertext of the 33-byte share.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct SealedShare {
@@ -925,6 +1006,42 @@ mod tests {
             let truncated = matches!(PublicRecord::decode(short), Err(RecordError::Truncated { .. }));
             prop_assert!(truncated, "a strict prefix of a record must be reported as truncated");
         }
+
+        /// A decoder that knows a record's set version answers every damaged copy of it (the
+        /// index byte included) exactly as a fresh decode does.
+        #[test]
+        fn the_decoder_answers_as_decode_does(r in arb_record(), at in any::<proptest::sample::Index>(), byte in any::<u8>(), index_only: bool) {
+            let good = r.encode().unwrap();
+            let mut decoder = RecordDecoder::new();
+            prop_assert_eq!(decoder.decode(&good), Ok(r.clone()));
+            let mut bytes = good.clone();
+            let i = if index_only { INDEX_OFFSET } else { at.index(bytes.len()) };
+            bytes[i] = byte;
+            prop_assert_eq!(decoder.decode(&bytes), PublicRecord::decode(&bytes));
+            prop_assert_eq!(decoder.decode(&good), Ok(r));
+        }
+    }
+
+    #[test]
+    fn the_decoder_gives_another_index_of_a_known_version_only_if_listed() {
+        let r = sample();
+        let bytes = r.encode().unwrap();
+        let mut decoder = RecordDecoder::new();
+        assert_eq!(decoder.at_index(&r.set_id, 1, 3), None);
+        decoder.decode(&bytes).unwrap();
+        let (third, record) = decoder.at_index(&r.set_id, 1, 3).unwrap();
+        assert_eq!(PublicRecord::decode(&third).unwrap(), record);
+        assert_eq!(record.index, 3);
+        assert_eq!(
+            decoder.at_index(&r.set_id, 1, 4),
+            None,
+            "custodian 4 is not listed"
+        );
+        assert_eq!(
+            decoder.at_index(&r.set_id, 2, 3),
+            None,
+            "no version 2 is known"
+        );
     }
 
     /// Valid records with one or two custodians, encoded once (each decode validates every card key, which is slow in debug builds).

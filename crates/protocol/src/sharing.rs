@@ -440,6 +440,47 @@ pub fn open_share<R, E>(
 where
     R: RngCore + CryptoRng,
 {
+    let record = PublicRecord::decode(public)?;
+    open_share_decoded(
+        PublicPart::new(public, &record),
+        sealed,
+        card_key,
+        rng,
+        unseal,
+    )
+}
+
+/// A card's public part with its decoding, so that a ceremony decodes a record (and
+/// validates its m card keys) once, not again to open the share.
+#[derive(Clone, Copy, Debug)]
+pub struct PublicPart<'a> {
+    bytes: &'a [u8],
+    record: &'a PublicRecord,
+}
+
+impl<'a> PublicPart<'a> {
+    /// `bytes` as the card stores them (the HPKE aad) and `record`, their decoding; the
+    /// caller decoded one from the other (checked in debug builds).
+    pub fn new(bytes: &'a [u8], record: &'a PublicRecord) -> PublicPart<'a> {
+        debug_assert!(
+            record.encode().is_ok_and(|e| e == bytes),
+            "a public part's bytes and decoding disagree"
+        );
+        PublicPart { bytes, record }
+    }
+}
+
+/// [`open_share`] for a public part already decoded.
+pub fn open_share_decoded<R, E>(
+    public: PublicPart<'_>,
+    sealed: &[u8],
+    card_key: &CardKey,
+    rng: &mut R,
+    unseal: impl FnOnce(&[u8; POINT_LEN]) -> Result<[u8; 32], E>,
+) -> Result<OpenedShare, UnsealError<E>>
+where
+    R: RngCore + CryptoRng,
+{
     open_share_with(public, sealed, card_key, |enc| {
         let blinding = Blinding::new(enc, rng);
         let answer = unseal(blinding.card_point()).map_err(DhStep::Card)?;
@@ -451,7 +492,7 @@ where
 /// `unseal` sends the blinded point in UNSEAL P1 = 01 and returns the card's 32-byte X with
 /// the rest of the sealed part (its `ct`). `public` is the card's public part, the HPKE aad.
 pub fn open_share_from_header<R, E>(
-    public: &[u8],
+    public: PublicPart<'_>,
     enc: &[u8; ENC_LEN],
     card_key: &CardKey,
     rng: &mut R,
@@ -483,7 +524,8 @@ pub fn open_share_x25519<R, E>(
 where
     R: RngCore + CryptoRng,
 {
-    open_share_with(public, sealed, card_key, |enc| {
+    let record = PublicRecord::decode(public)?;
+    open_share_with(PublicPart::new(public, &record), sealed, card_key, |enc| {
         let blinding = Blinding::new(enc, rng);
         let answer = decipher(blinding.card_u()).map_err(DhStep::Card)?;
         blinding.unblind_u(&answer).map_err(DhStep::BadAnswer)
@@ -492,12 +534,15 @@ where
 
 /// The checks and HPKE open around one card's blinded DH step, whatever the card kind.
 fn open_share_with<E>(
-    public: &[u8],
+    public: PublicPart<'_>,
     sealed: &[u8],
     card_key: &CardKey,
     dh: impl FnOnce(&SubgroupPoint) -> Result<Zeroizing<[u8; 32]>, DhStep<E>>,
 ) -> Result<OpenedShare, UnsealError<E>> {
-    let record = PublicRecord::decode(public)?;
+    let PublicPart {
+        bytes: public,
+        record,
+    } = public;
     let sealed = SealedShare::decode(sealed)?;
     let named = &record
         .custodian(record.index)
@@ -544,7 +589,10 @@ fn open_share_with<E>(
             index: record.index,
         });
     }
-    Ok(OpenedShare { record, share })
+    Ok(OpenedShare {
+        record: record.clone(),
+        share,
+    })
 }
 
 /// Why the master could not be recovered from the opened shares.
@@ -696,20 +744,19 @@ pub fn recover_checking<'a>(
     Ok(master)
 }
 
-/// Checks that the shares are a quorum of one set: records of one set pairwise, distinct indices, at least n. Returns the newest record.
+/// Checks that the shares are a quorum of one set: records of one set pairwise (in linear time), distinct indices, at least n. Returns the newest record.
 fn quorum<'a>(shares: &[&'a OpenedShare]) -> Result<&'a PublicRecord, RecoverError> {
     let newest = shares
         .iter()
         .map(|s| &s.record)
         .max_by_key(|r| r.set_version)
         .ok_or(RecoverError::NoShares)?;
-    for (j, s) in shares.iter().enumerate() {
-        for e in &shares[..j] {
-            check_same_set(&e.record, &s.record)?;
-            if e.index() == s.index() {
-                return Err(RecoverError::DuplicateShare(s.index()));
-            }
-        }
+    let mut one_set = set::OneSet::default();
+    for s in shares {
+        one_set.admit_distinct(&s.record).map_err(|e| match e {
+            set::NotOfOneSet::Mismatch(m) => RecoverError::Mismatch(m),
+            set::NotOfOneSet::Duplicate(index) => RecoverError::DuplicateShare(index),
+        })?;
     }
     let need = usize::from(newest.threshold);
     if shares.len() < need {
@@ -969,7 +1016,10 @@ mod tests {
         let c = &en.cards[1];
         let enc: [u8; ENC_LEN] = c.sealed[..ENC_LEN].try_into().unwrap();
         let tail = || Zeroizing::new(c.sealed[ENC_LEN..].to_vec());
-        let opened = open_share_from_header(&c.public, &enc, &cards[1].key(), &mut rng, |p| {
+        let decoded = |public: &[u8]| PublicRecord::decode(public).unwrap();
+        let own = decoded(&c.public);
+        let part = PublicPart::new(&c.public, &own);
+        let opened = open_share_from_header(part, &enc, &cards[1].key(), &mut rng, |p| {
             cards[1].unseal(p).map(|x| (x, tail()))
         })
         .unwrap();
@@ -979,7 +1029,8 @@ mod tests {
         .unwrap();
         assert_eq!(opened.share[..], plain.share[..]);
         // the held public part of another card (another index) does not open this card's share
-        let other = &en.cards[2].public;
+        let other = decoded(&en.cards[2].public);
+        let other = PublicPart::new(&en.cards[2].public, &other);
         let r = open_share_from_header(other, &enc, &cards[1].key(), &mut rng, |p| {
             cards[1].unseal(p).map(|x| (x, tail()))
         });
@@ -988,7 +1039,9 @@ mod tests {
         let mut edited = c.public.clone();
         let last = edited.len() - 1;
         edited[last] ^= 1;
-        let r = open_share_from_header(&edited, &enc, &cards[1].key(), &mut rng, |p| {
+        let edited_record = decoded(&edited);
+        let edited = PublicPart::new(&edited, &edited_record);
+        let r = open_share_from_header(edited, &enc, &cards[1].key(), &mut rng, |p| {
             cards[1].unseal(p).map(|x| (x, tail()))
         });
         assert!(matches!(r, Err(UnsealError::OpenFailed)), "{r:?}");

@@ -12,6 +12,7 @@ use curve25519_dalek::montgomery::MontgomeryPoint;
 use curve25519_dalek::scalar::Scalar;
 use rand::rngs::StdRng;
 use rand::{RngCore, SeedableRng};
+use sha2::{Digest, Sha256};
 use zeroize::Zeroizing;
 
 use quorum_protocol::apdu::{
@@ -183,6 +184,8 @@ pub struct MemoryApplet {
     pending_key: Option<KeyPair>,
     public: Vec<u8>,
     sealed: Zeroizing<Vec<u8>>,
+    /// SHA-256 of `public`, computed when PUT RECORD committed it (protocol 1.3).
+    public_digest: [u8; 32],
     // Transient state.
     selected: bool,
     validated: bool,
@@ -212,7 +215,7 @@ impl fmt::Debug for MemoryApplet {
 }
 
 impl MemoryApplet {
-    /// A blank card with the 1.2 applet and the default capacity, keys drawn from the OS RNG.
+    /// A blank card with the 1.3 applet and the default capacity, keys drawn from the OS RNG.
     pub fn new() -> MemoryApplet {
         MemoryApplet::with_seed(rand::rngs::OsRng.next_u64())
     }
@@ -221,7 +224,7 @@ impl MemoryApplet {
     pub fn with_seed(seed: u64) -> MemoryApplet {
         MemoryApplet {
             installed: true,
-            minor: 2,
+            minor: 3,
             capacity: DEFAULT_CAPACITY,
             rng: StdRng::seed_from_u64(seed),
             queued_keys: Vec::new(),
@@ -233,6 +236,7 @@ impl MemoryApplet {
             pending_key: None,
             public: Vec::new(),
             sealed: Zeroizing::new(Vec::new()),
+            public_digest: [0; 32],
             selected: false,
             validated: false,
             chain: None,
@@ -265,6 +269,12 @@ impl MemoryApplet {
     /// The same card with a protocol 1.1 applet: a 6-byte SELECT answer, no UNSEAL P1 = `01`.
     pub fn protocol_1_1(mut self) -> MemoryApplet {
         self.minor = 1;
+        self
+    }
+
+    /// The same card with a protocol 1.2 applet: a record header without the public digest.
+    pub fn protocol_1_2(mut self) -> MemoryApplet {
+        self.minor = 2;
         self
     }
 
@@ -441,6 +451,9 @@ impl MemoryApplet {
                 if self.state == LifeCycle::Enrolled {
                     answer.extend_from_slice(&Self::range(&self.public, 4, 23));
                     answer.extend_from_slice(&Self::range(&self.sealed, 0, 32));
+                    if self.minor >= 3 {
+                        answer.extend_from_slice(&self.public_digest);
+                    }
                 }
             }
             return self.respond(answer, apdu.ne);
@@ -503,7 +516,8 @@ impl MemoryApplet {
         match self.minor {
             0 => 0x07,
             1 => 0x0F,
-            _ => 0x1F,
+            2 => 0x1F,
+            _ => 0x3F,
         }
     }
 
@@ -669,6 +683,7 @@ impl MemoryApplet {
             return Err(SW_INCORRECT_DATA);
         }
         self.public.clear();
+        self.public_digest = [0; 32];
         self.sealed = Zeroizing::new(Vec::new());
         let key = self.generate_key();
         let point = key.point;
@@ -794,6 +809,7 @@ impl MemoryApplet {
         }
         // The commit point: record (and with P1 = 01 the key) switch at once.
         self.public = chain.staged[..chain.public_len].to_vec();
+        self.public_digest = Sha256::digest(&self.public).into();
         self.sealed = Zeroizing::new(chain.staged[chain.public_len..].to_vec());
         if chain.p1 == 0x01 {
             self.key = self.pending_key.take();
@@ -865,6 +881,7 @@ impl MemoryApplet {
         self.tries_left = 0;
         self.retry_limit = 0;
         self.public.clear();
+        self.public_digest = [0; 32];
         self.sealed = Zeroizing::new(Vec::new());
         Self::done()
     }

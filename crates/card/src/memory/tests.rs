@@ -56,7 +56,13 @@ fn enrolled() -> Card<MemoryApplet> {
 fn select_answers_version_capabilities_state_and_capacity() {
     let mut c = Card::with_trace(MemoryApplet::new(), false);
     let (data, sw) = raw(&mut c, "00A4040009F051554F52554D010100");
-    // 1.2: the 6 bytes, then the blank card's 11-byte status (select.md's example)
+    // 1.3: the 6 bytes, then the blank card's 11-byte status (select.md's example)
+    assert_eq!(
+        (hex::encode_upper(data), sw),
+        ("01033F0020000000000020000000000000".into(), SW_OK)
+    );
+    let mut c = Card::with_trace(MemoryApplet::new().protocol_1_2(), false);
+    let (data, sw) = raw(&mut c, "00A4040009F051554F52554D010100");
     assert_eq!(
         (hex::encode_upper(data), sw),
         ("01021F0020000000000020000000000000".into(), SW_OK)
@@ -891,3 +897,32 @@ fn a_turn_through_one_reader_may_mix_the_kinds() {
 }
 
 use std::rc::Rc;
+
+#[test]
+fn a_1_3_card_vouches_for_its_public_part_with_the_digest_made_at_commit() {
+    use sha2::{Digest, Sha256};
+    let mut c = enrolled();
+    c.select().unwrap();
+    let header = c.record_header().expect("an enrolled 1.3 card's header");
+    assert_eq!(header.public_digest, Some(Sha256::digest(b"pub").into()));
+    // A second record goes to the other slot: its digest replaces the first.
+    c.verify(&pin(PIN)).unwrap();
+    c.put_record(&PutRecordStream::encode(b"public2", b"se").unwrap())
+        .unwrap();
+    c.select().unwrap();
+    let digest = c.record_header().unwrap().public_digest;
+    assert_eq!(digest, Some(Sha256::digest(b"public2").into()));
+    assert_eq!(c.get_record_public().unwrap(), b"public2");
+    // A 1.2 card sends the header without it.
+    let mut old = card(MemoryApplet::with_seed(1).protocol_1_2().personalised(PIN));
+    old.verify(&pin(PIN)).unwrap();
+    old.put_record(&PutRecordStream::encode(b"pub", b"se").unwrap())
+        .unwrap();
+    old.select().unwrap();
+    assert_eq!(old.record_header().unwrap().public_digest, None);
+    // A factory reset leaves no header and no digest.
+    c.verify(&pin(PIN)).unwrap();
+    c.factory_reset().unwrap();
+    c.select().unwrap();
+    assert_eq!(c.record_header(), None);
+}

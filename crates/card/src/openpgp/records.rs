@@ -7,7 +7,7 @@ use std::rc::Rc;
 
 use quorum_protocol::bundle::{Bundle, BundleError};
 use quorum_protocol::openpgp::QuorumHeader;
-use quorum_protocol::record::{PublicRecord, RecordError};
+use quorum_protocol::record::{PublicRecord, RecordDecoder, RecordError};
 
 /// One known public record: decoded for the header check, and its bytes as written.
 struct Entry {
@@ -22,6 +22,8 @@ struct Entry {
 #[derive(Clone, Default)]
 pub struct RecordSource {
     entries: Rc<RefCell<Vec<Entry>>>,
+    /// Decodes each set version's description once (a large set's keys are validated once).
+    decoder: Rc<RefCell<RecordDecoder>>,
 }
 
 impl fmt::Debug for RecordSource {
@@ -64,21 +66,23 @@ impl RecordSource {
     pub fn from_records(records: &[PublicRecord]) -> Result<RecordSource, RecordError> {
         let source = RecordSource::new();
         for record in records {
-            source.add(&record.encode()?)?;
+            source.keep(record.clone(), record.encode()?);
         }
         Ok(source)
     }
 
     /// Adds (or replaces) the record of its set id, version and index; returns it decoded.
     pub fn add(&self, public: &[u8]) -> Result<PublicRecord, RecordError> {
-        let record = PublicRecord::decode(public)?;
+        let record = self.decoder.borrow_mut().decode(public)?;
+        self.keep(record.clone(), public.to_vec());
+        Ok(record)
+    }
+
+    /// Files `record`, whose encoding is `bytes`, in its place.
+    fn keep(&self, record: PublicRecord, bytes: Vec<u8>) {
         let mut entries = self.entries.borrow_mut();
         entries.retain(|e| !same_place(&e.record, &record));
-        entries.push(Entry {
-            record: record.clone(),
-            bytes: public.to_vec(),
-        });
-        Ok(record)
+        entries.push(Entry { record, bytes });
     }
 
     /// The bytes of the record a card's header names (set id, version, index and set digest).

@@ -274,12 +274,12 @@ fn a_custodian_card_pulled_while_opening_and_put_back_still_counts() {
     let new = fresh_cards(1).remove(0);
     let cards = vec![set.cards[0].clone(), set.cards[1].clone(), new.clone()];
     let readers = MemoryReaders::with_cards(&cards);
-    // Reader 0: SELECT (identify; a 1.2 answer carries the status), SELECT, GET RECORD and
-    // its GET RESPONSE (its record), VERIFY: the UNSEAL (P1 = 01) is lost; the custodian
-    // puts it back.
+    // Reader 0: SELECT (identify; a 1.3 answer carries the status), SELECT (its header's
+    // digest vouches for the bundle's record: no GET RECORD), VERIFY: the UNSEAL (P1 = 01)
+    // is lost; the custodian puts it back.
     readers.pull_after(
         "Reader 0",
-        5,
+        3,
         quorum_card::transport::TransportError::CardRemoved,
     );
     readers.then_insert("Reader 0", &set.cards[0]);

@@ -604,8 +604,19 @@ fn commands(card: &SharedCard) -> Vec<u8> {
     card.borrow().log().iter().map(|e| e.ins()).collect()
 }
 
+/// The commands a card received after its last SELECT, GET RESPONSE apart.
+fn after_last_select(card: &SharedCard) -> Vec<u8> {
+    let sent = commands(card);
+    let last_select = sent.iter().rposition(|&i| i == 0xA4).unwrap();
+    sent[last_select + 1..]
+        .iter()
+        .copied()
+        .filter(|&i| i != 0xC0)
+        .collect()
+}
+
 #[test]
-fn a_1_2_card_opens_its_share_with_its_own_record_verify_and_one_unseal() {
+fn a_1_3_card_that_vouches_for_the_bundles_record_opens_with_verify_and_one_unseal() {
     let set = EnrolledSet::new(2, 3, "vault");
     let readers = MemoryReaders::with_cards(&set.cards[..2]);
     let pins = pin_file();
@@ -615,17 +626,11 @@ fn a_1_2_card_opens_its_share_with_its_own_record_verify_and_one_unseal() {
     );
     assert_eq!(&result.unwrap().master[..], MASTER, "{said}");
     for card in &set.cards[..2] {
-        let sent = commands(card);
-        // After its SELECT (which brought its status and its record header): its own public
-        // part (GET RECORD, judged before any PIN), VERIFY, UNSEAL P1 = 01. No GET STATUS,
-        // no GET RECORD of the sealed part.
-        let last_select = sent.iter().rposition(|&i| i == 0xA4).unwrap();
-        let after: Vec<u8> = sent[last_select + 1..]
-            .iter()
-            .copied()
-            .filter(|&i| i != 0xC0)
-            .collect();
-        assert_eq!(after, [0x16, 0x20, 0x18], "{sent:02X?}");
+        // After its SELECT (which brought its status, its record header and the digest of
+        // its public part, equal to the bundle's record's): VERIFY, UNSEAL P1 = 01. No GET
+        // STATUS, no GET RECORD.
+        let after = after_last_select(card);
+        assert_eq!(after, [0x20, 0x18], "{:02X?}", commands(card));
         let unseal = card
             .borrow()
             .log()
@@ -634,6 +639,45 @@ fn a_1_2_card_opens_its_share_with_its_own_record_verify_and_one_unseal() {
             .map(|e| e.command[2]);
         assert_eq!(unseal, Some(0x01), "UNSEAL P1 = 01");
     }
+}
+
+#[test]
+fn without_a_bundle_only_the_first_card_of_a_version_is_read() {
+    let set = EnrolledSet::new(3, 4, "vault");
+    let readers = MemoryReaders::with_cards(&set.cards[..3]);
+    let pins = pin_file();
+    let (result, said) = run(&readers, &request(Anchor::None, every_reader(), &pins));
+    assert_eq!(&result.unwrap().master[..], MASTER, "{said}");
+    let read: Vec<bool> = set.cards[..3]
+        .iter()
+        .map(|c| commands(c).contains(&0x16))
+        .collect();
+    assert_eq!(read, [true, false, false], "GET RECORD sent");
+    for card in &set.cards[1..3] {
+        assert_eq!(after_last_select(card), [0x20, 0x18]);
+    }
+}
+
+#[test]
+fn a_1_2_card_and_a_card_unlike_the_held_record_are_read_with_get_record() {
+    let old = quorum_card::memory::shared(
+        quorum_card::memory::MemoryApplet::new()
+            .protocol_1_2()
+            .personalised(PIN),
+    );
+    let mut cards = fresh_cards(2);
+    cards.insert(0, old.clone());
+    let set = EnrolledSet::on(2, "vault", &cards);
+    let readers = MemoryReaders::with_cards(&set.cards[..2]);
+    let pins = pin_file();
+    let (result, said) = run(
+        &readers,
+        &request(bundle_anchor(&set), every_reader(), &pins),
+    );
+    assert_eq!(&result.unwrap().master[..], MASTER, "{said}");
+    // A 1.2 card tells no digest: its own public part is read, then VERIFY, UNSEAL P1 = 01.
+    assert_eq!(after_last_select(&old), [0x16, 0x20, 0x18]);
+    assert_eq!(after_last_select(&set.cards[1]), [0x20, 0x18]);
 }
 
 #[test]

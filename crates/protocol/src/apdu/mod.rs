@@ -21,7 +21,7 @@ pub use command::{CommandApdu, RecordKey, RecordPart};
 pub use part10::{FeatureError, PinModify, PinVerify, PinpadFeatures, ReaderFeatures};
 pub use response::{
     parse_dh_output, parse_public_key, Capabilities, CardStatus, LifeCycle, ParseError,
-    ProtocolVersion, RecordHeader, SelectAnswer, SelectInfo, RECORD_HEADER_LEN,
+    ProtocolVersion, RecordHeader, SelectAnswer, SelectInfo, PUBLIC_DIGEST_LEN, RECORD_HEADER_LEN,
 };
 pub use status::StatusWord;
 
@@ -32,8 +32,9 @@ pub const PACKAGE_AID: [u8; 8] = [0xF0, 0x51, 0x55, 0x4F, 0x52, 0x55, 0x4D, 0x01
 /// Protocol major version this host speaks; a card with another major is refused.
 pub const PROTOCOL_MAJOR: u8 = 1;
 /// Protocol minor version this host speaks (1.1: key renewal; 1.2: the card's status and
-/// record header at SELECT, UNSEAL with the sealed part), recorded in each log line.
-pub const PROTOCOL_MINOR: u8 = 2;
+/// record header at SELECT, UNSEAL with the sealed part; 1.3: the public digest in the header),
+/// recorded in each log line.
+pub const PROTOCOL_MINOR: u8 = 3;
 
 /// CLA of the ISO commands (SELECT, VERIFY, CHANGE REFERENCE DATA, GET RESPONSE).
 pub const CLA_ISO: u8 = 0x00;

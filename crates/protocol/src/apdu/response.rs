@@ -160,6 +160,12 @@ impl Capabilities {
     pub fn header_at_select(self) -> bool {
         self.0 & 0x10 != 0
     }
+
+    /// Bit 5 (protocol 1.3): the record header ends with SHA-256 of the card's public part,
+    /// so a host holding a byte-identical copy need not read it again.
+    pub fn public_digest(self) -> bool {
+        self.0 & 0x20 != 0
+    }
 }
 
 /// What SELECT tells about the applet, enough to decide whether to talk to it.
@@ -197,6 +203,9 @@ impl SelectInfo {
 /// Bytes of a record header in a 1.2 SELECT answer: public bytes 4..22 and the sealed enc.
 pub const RECORD_HEADER_LEN: usize = SET_ID_LEN + 2 + 1 + ENC_LEN;
 
+/// Bytes of the public digest a 1.3 card appends to its record header (SHA-256).
+pub const PUBLIC_DIGEST_LEN: usize = 32;
+
 /// Where an ENROLLED 1.2 card's record stands, told at SELECT before any PIN: which set,
 /// version and share, and the HPKE `enc` its share is sealed with (select.md).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -209,12 +218,16 @@ pub struct RecordHeader {
     pub index: u8,
     /// The sealed part's first 32 bytes: the HPKE encapsulated key.
     pub enc: [u8; ENC_LEN],
+    /// SHA-256 of the card's public part, from a 1.3 card (capability bit 5).
+    pub public_digest: Option<[u8; PUBLIC_DIGEST_LEN]>,
 }
 
 impl RecordHeader {
-    /// Reads the 51 header bytes.
-    pub fn parse(data: &[u8]) -> Result<RecordHeader, ParseError> {
-        let d = need(data, RECORD_HEADER_LEN, "SELECT (record header)")?;
+    /// Reads the 51 header bytes, and the 32-byte public digest after them when the card
+    /// announces it (`with_digest`).
+    pub fn parse(data: &[u8], with_digest: bool) -> Result<RecordHeader, ParseError> {
+        let len = RECORD_HEADER_LEN + if with_digest { PUBLIC_DIGEST_LEN } else { 0 };
+        let d = need(data, len, "SELECT (record header)")?;
         let mut set_id = [0u8; SET_ID_LEN];
         set_id.copy_from_slice(&d[..SET_ID_LEN]);
         let mut enc = [0u8; ENC_LEN];
@@ -224,6 +237,11 @@ impl RecordHeader {
             set_version: u16::from_be_bytes([d[SET_ID_LEN], d[SET_ID_LEN + 1]]),
             index: d[SET_ID_LEN + 2],
             enc,
+            public_digest: with_digest.then(|| {
+                let mut digest = [0u8; PUBLIC_DIGEST_LEN];
+                digest.copy_from_slice(&d[RECORD_HEADER_LEN..len]);
+                digest
+            }),
         })
     }
 }
@@ -262,7 +280,10 @@ impl SelectAnswer {
         }
         let status_len = STATUS_FIXED_LEN + status.public_key.map_or(0, |_| POINT_LEN);
         let header = match status.state {
-            LifeCycle::Enrolled => Some(RecordHeader::parse(&rest[status_len..])?),
+            LifeCycle::Enrolled => Some(RecordHeader::parse(
+                &rest[status_len..],
+                info.capabilities.public_digest(),
+            )?),
             _ => None,
         };
         Ok(SelectAnswer {
@@ -409,7 +430,7 @@ mod tests {
     }
 
     #[test]
-    fn a_1_2_select_answer_carries_the_status_and_the_vectors_record_header() {
+    fn a_1_3_select_answer_carries_the_status_and_the_vectors_record_header() {
         let path = concat!(
             env!("CARGO_MANIFEST_DIR"),
             "/../../apdu-spec/vectors/record.json"
@@ -420,7 +441,8 @@ mod tests {
         let header = hex::decode(case["select_header_hex"].as_str().unwrap()).unwrap();
         let public = hex::decode(case["public_hex"].as_str().unwrap()).unwrap();
         let sealed = hex::decode(case["sealed_hex"].as_str().unwrap()).unwrap();
-        let mut answer = vec![1, 2, 0x1F, 2, 0x20, 0x00];
+        assert_eq!(header.len(), RECORD_HEADER_LEN + PUBLIC_DIGEST_LEN);
+        let mut answer = vec![1, 3, 0x3F, 2, 0x20, 0x00];
         answer.extend(status_bytes(2, 0, true));
         answer.extend(&header);
         answer.extend([0xEE, 0xEE]); // a later minor version's bytes
@@ -432,6 +454,15 @@ mod tests {
         assert_eq!(h.set_version, u16::from_be_bytes([public[20], public[21]]));
         assert_eq!(h.index, public[22]);
         assert_eq!(h.enc[..], sealed[..32]);
+        use sha2::{Digest, Sha256};
+        assert_eq!(h.public_digest, Some(Sha256::digest(&public).into()));
+        // a 1.2 answer: the same header without the digest (bit 5 clear)
+        let mut older = vec![1, 2, 0x1F, 2, 0x20, 0x00];
+        older.extend(status_bytes(2, 0, true));
+        older.extend(&header[..RECORD_HEADER_LEN]);
+        let older = SelectAnswer::parse(&older).unwrap().header.unwrap();
+        assert_eq!((older.index, older.enc), (h.index, h.enc));
+        assert_eq!(older.public_digest, None);
         // a 1.1 answer carries neither, whatever follows its 6 bytes
         let old = SelectAnswer::parse(&[1, 1, 0x0F, 2, 0x20, 0x00, 9, 9]).unwrap();
         assert_eq!((old.status, old.header), (None, None));
@@ -441,8 +472,9 @@ mod tests {
         let blank = SelectAnswer::parse(&blank).unwrap();
         assert_eq!(blank.status.unwrap().state, LifeCycle::Blank);
         assert_eq!(blank.header, None);
-        // cut short, or a status of another state: refused
-        assert!(SelectAnswer::parse(&answer[..answer.len() - 10]).is_err());
+        // cut short (into the digest, or into the header), or a status of another state: refused
+        assert!(SelectAnswer::parse(&answer[..answer.len() - 3]).is_err());
+        assert!(SelectAnswer::parse(&answer[..answer.len() - 40]).is_err());
         let mut other = answer.clone();
         other[6] = 1;
         assert!(SelectAnswer::parse(&other).is_err());

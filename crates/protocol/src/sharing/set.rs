@@ -138,12 +138,90 @@ pub fn newest_of_one_set<'a>(
     records: impl IntoIterator<Item = &'a PublicRecord>,
 ) -> Result<Option<&'a PublicRecord>, SetMismatch> {
     let records: Vec<&PublicRecord> = records.into_iter().collect();
-    for (j, b) in records.iter().enumerate() {
-        for a in &records[..j] {
-            check_same_set(a, b)?;
-        }
+    let mut seen = OneSet::default();
+    for record in &records {
+        seen.admit(record)?;
     }
     Ok(records.into_iter().max_by_key(|r| r.set_version))
+}
+
+/// Records admitted one by one, each checked against every one before it as [`check_same_set`]
+/// would pairwise, in time linear in the records: records of one version that agree with each
+/// other carry the same fields, so comparing a record with the first of each version seen
+/// gives the same verdict, and the same first disagreement, as comparing it with all of them.
+pub(crate) struct OneSet<'a> {
+    /// The first record of each set version, in the order they came.
+    firsts: Vec<(usize, &'a PublicRecord)>,
+    /// Where each index was first seen (its position among the admitted records).
+    indices: [Option<usize>; 256],
+    /// Records admitted so far.
+    count: usize,
+}
+
+/// What [`OneSet::admit`] found wrong with a record: the first earlier record it disagrees
+/// with, or the first that has its index, whichever came first (the disagreement when both).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum NotOfOneSet {
+    /// It disagrees with an earlier record.
+    Mismatch(SetMismatch),
+    /// An earlier record has the same index.
+    Duplicate(u8),
+}
+
+impl Default for OneSet<'_> {
+    fn default() -> Self {
+        OneSet {
+            firsts: Vec::new(),
+            indices: [None; 256],
+            count: 0,
+        }
+    }
+}
+
+impl<'a> OneSet<'a> {
+    /// Admits `record` if it agrees with every record admitted before; repeated indices allowed.
+    pub(crate) fn admit(&mut self, record: &'a PublicRecord) -> Result<(), SetMismatch> {
+        if let Some((_, m)) = self.first_mismatch(record) {
+            return Err(m);
+        }
+        self.keep(record);
+        Ok(())
+    }
+
+    /// Admits `record` if it agrees with every record before it and no record before it has
+    /// its index.
+    pub(crate) fn admit_distinct(&mut self, record: &'a PublicRecord) -> Result<(), NotOfOneSet> {
+        let duplicate = self.indices[usize::from(record.index)];
+        let mismatch = self.first_mismatch(record);
+        match (mismatch, duplicate) {
+            (Some((at, m)), Some(d)) if at <= d => Err(NotOfOneSet::Mismatch(m)),
+            (_, Some(_)) => Err(NotOfOneSet::Duplicate(record.index)),
+            (Some((_, m)), None) => Err(NotOfOneSet::Mismatch(m)),
+            (None, None) => {
+                self.keep(record);
+                Ok(())
+            }
+        }
+    }
+
+    /// The first version's first record that `record` disagrees with, and its position.
+    fn first_mismatch(&self, record: &PublicRecord) -> Option<(usize, SetMismatch)> {
+        self.firsts
+            .iter()
+            .find_map(|(at, first)| check_same_set(first, record).err().map(|m| (*at, m)))
+    }
+
+    fn keep(&mut self, record: &'a PublicRecord) {
+        if !self
+            .firsts
+            .iter()
+            .any(|(_, first)| first.set_version == record.set_version)
+        {
+            self.firsts.push((self.count, record));
+        }
+        self.indices[usize::from(record.index)].get_or_insert(self.count);
+        self.count += 1;
+    }
 }
 
 #[cfg(test)]
@@ -325,5 +403,56 @@ mod tests {
             newest_of_one_set([&v1, &fork, &v3]).unwrap_err().field,
             SetField::Custodians
         );
+    }
+
+    /// The pairwise rule [`OneSet`] stands for: each record against every one before it,
+    /// set first, then the index, the first failing pair reported.
+    fn pairwise(records: &[PublicRecord]) -> Result<(), NotOfOneSet> {
+        for (j, s) in records.iter().enumerate() {
+            for e in &records[..j] {
+                check_same_set(e, s).map_err(NotOfOneSet::Mismatch)?;
+                if e.index == s.index {
+                    return Err(NotOfOneSet::Duplicate(s.index));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(1000))]
+
+        /// The linear check finds exactly what comparing every pair finds, and names the
+        /// same first disagreement, on mixes of versions, damaged records and repeated indices.
+        #[test]
+        fn one_set_in_linear_time_is_the_pairwise_check(
+            cards in proptest::collection::vec((1u16..=3, 1u8..=6, 0u8..8), 1..9),
+        ) {
+            static VERSIONS: std::sync::OnceLock<Vec<PublicRecord>> = std::sync::OnceLock::new();
+            let versions = VERSIONS.get_or_init(|| (1..=3).map(|v| version(v, 1)).collect());
+            let records: Vec<PublicRecord> = cards
+                .iter()
+                .map(|&(v, index, damage)| {
+                    let mut r = versions[usize::from(v) - 1].clone();
+                    r.index = index;
+                    match damage {
+                        1 => r.threshold = 1,
+                        2 => r.mac[0] ^= 1,
+                        3 => r.custodians.pop().map(drop).unwrap_or(()),
+                        _ => {}
+                    }
+                    r
+                })
+                .collect();
+            let mut one = OneSet::default();
+            let linear = records.iter().try_for_each(|r| one.admit_distinct(r));
+            proptest::prop_assert_eq!(linear, pairwise(&records));
+            let mut one = OneSet::default();
+            let admitted = records.iter().try_for_each(|r| one.admit(r));
+            let reference = records.iter().enumerate().try_for_each(|(j, s)| {
+                records[..j].iter().try_for_each(|e| check_same_set(e, s))
+            });
+            proptest::prop_assert_eq!(admitted, reference);
+        }
     }
 }
