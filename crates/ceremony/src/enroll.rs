@@ -18,7 +18,7 @@ use quorum_protocol::apdu::{LifeCycle, RecordKey};
 use quorum_protocol::crypto::wei25519::POINT_LEN;
 use quorum_protocol::crypto::{CardKey, KeyCheck};
 use quorum_protocol::record::PublicRecord;
-use quorum_protocol::sharing::{self, EnrolledCard, Enrollment, NewCustodian};
+use quorum_protocol::sharing::{self, EnrolledCard, Enrollment, NewCustodian, PublicPart};
 
 use super::dry_run::{
     cards_present, one_by_one, pin_plan, planned, DryRun, Needed, Part, StillNeeded, Unchecked,
@@ -880,8 +880,8 @@ pub(super) fn check_opens(
     card: &EnrolledCard,
     reader: &str,
 ) -> Result<(), CeremonyError> {
-    sharing::open_share(
-        &card.public,
+    sharing::open_share_decoded(
+        PublicPart::new(&card.public, &card.record),
         &card.sealed,
         &key,
         &mut OsRng,
