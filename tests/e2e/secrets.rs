@@ -525,9 +525,8 @@ fn ceremonies_at_the_most_verbose_level_print_no_secret() {
         ">>> 80 12 00 00 0D 05<REDACTED 12 bytes>", // INITIALISE: the first PIN
         ">>> 00 20 00 81 0C <REDACTED 12 bytes>",   // VERIFY
         ">>> 00 24 00 81 18 <REDACTED 24 bytes>",   // CHANGE REFERENCE DATA
-        ">>> 80 18 00 00 41 <REDACTED 65 bytes> 00", // UNSEAL: the blinded point
-        "<<< <REDACTED 32 bytes> 9000",             // UNSEAL: the card's answer
-        "<<< <REDACTED 81 bytes> 9000",             // GET RECORD of the sealed part
+        ">>> 80 18 01 00 41 <REDACTED 65 bytes> 00", // UNSEAL P1 = 01: the blinded point
+        "<<< <REDACTED 81 bytes> 9000", // its answer: the DH step and the sealed part's ct
     ] {
         assert!(stderr.contains(mark), "no {mark:?} in the trace");
     }

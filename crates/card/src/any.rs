@@ -185,6 +185,13 @@ impl<T: Transport> CustodianCard for AnyCard<T> {
         self.card().unseal_with_sealed(point)
     }
 
+    fn capabilities(&self) -> Option<quorum_protocol::apdu::Capabilities> {
+        match &self.inner {
+            Inner::Applet(card) => card.capabilities(),
+            _ => None,
+        }
+    }
+
     fn openpgp(&self) -> Option<&OpenPgpFacts> {
         self.openpgp_facts()
     }

@@ -29,9 +29,9 @@ use zeroize::Zeroizing;
 use crate::transport::Transport;
 use quorum_protocol::apdu::part10::PinpadFeatures;
 use quorum_protocol::apdu::{
-    parse_dh_output, parse_public_key, CardStatus, CommandApdu, LifeCycle, ParseError,
-    PutRecordStream, RecordHeader, RecordKey, RecordPart, SelectAnswer, SelectInfo, StatusWord,
-    DH_LEN, POINT_LEN, PROTOCOL_MAJOR,
+    parse_dh_output, parse_public_key, Capabilities, CardStatus, CommandApdu, LifeCycle,
+    ParseError, PutRecordStream, RecordHeader, RecordKey, RecordPart, SelectAnswer, SelectInfo,
+    StatusWord, DH_LEN, POINT_LEN, PROTOCOL_MAJOR,
 };
 use quorum_protocol::pin::{PinBlock, RetryLimit};
 
@@ -73,6 +73,8 @@ pub struct Card<T: Transport> {
     fresh_status: Option<CardStatus>,
     /// The record header of the last SELECT answer (a 1.2 card holding a record).
     header: Option<RecordHeader>,
+    /// The capabilities the last SELECT answered.
+    capabilities: Option<Capabilities>,
 }
 
 /// A protocol 1.2 card's answer to UNSEAL P1 = 01: both are secret to the host's share.
@@ -107,6 +109,7 @@ impl<T: Transport> Card<T> {
             pinpad: None,
             fresh_status: None,
             header: None,
+            capabilities: None,
         }
     }
 
@@ -119,6 +122,7 @@ impl<T: Transport> Card<T> {
             pinpad: None,
             fresh_status: None,
             header: None,
+            capabilities: None,
         }
     }
 
@@ -151,6 +155,7 @@ impl<T: Transport> Card<T> {
     /// SELECT the applet; refuses a card without it or with another major protocol version.
     pub fn select(&mut self) -> Result<SelectInfo, CardError> {
         self.header = None;
+        self.capabilities = None;
         let response = self.transmit(&CommandApdu::select())?;
         match response.sw() {
             StatusWord::Success => {
@@ -174,6 +179,7 @@ impl<T: Transport> Card<T> {
                 })?;
                 self.fresh_status = answer.status;
                 self.header = answer.header;
+                self.capabilities = Some(info.capabilities);
                 Ok(info)
             }
             StatusWord::AppletNotFound => Err(CardError::AppletNotFound),
@@ -297,6 +303,11 @@ impl<T: Transport> Card<T> {
     /// version, index and the sealed part's `enc`, known before any PIN.
     pub fn record_header(&self) -> Option<RecordHeader> {
         self.header
+    }
+
+    /// The capabilities the last SELECT answered (`None` before a SELECT succeeded).
+    pub fn capabilities(&self) -> Option<Capabilities> {
+        self.capabilities
     }
 
     /// UNSEAL P1 = 01 (protocol 1.2): the DH step on a blinded point, and the sealed part

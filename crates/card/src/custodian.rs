@@ -7,7 +7,9 @@ use zeroize::Zeroizing;
 use crate::card::{ApduStats, Card, CardError, Unsealed};
 use crate::transport::Transport;
 use quorum_protocol::apdu::part10::PinpadFeatures;
-use quorum_protocol::apdu::{CardStatus, RecordHeader, SelectInfo, DH_LEN, POINT_LEN};
+use quorum_protocol::apdu::{
+    Capabilities, CardStatus, RecordHeader, SelectInfo, DH_LEN, POINT_LEN,
+};
 use quorum_protocol::pin::{Pin, PinBlock, RetryLimit};
 
 /// The operations of a custodian card that ceremonies use; each keeps the meaning the
@@ -81,6 +83,13 @@ pub trait CustodianCard {
     /// (protocol 1.2, UNSEAL P1 = 01), after the PIN; only for a card with a record header.
     fn unseal_with_sealed(&mut self, _point: &[u8; POINT_LEN]) -> Result<Unsealed, CardError> {
         Err(CardError::WithoutHeader)
+    }
+
+    /// The applet's capabilities from its last SELECT, so a ceremony knows which commands
+    /// it may use (a record written is checked the 1.3 way, or read back); `None` for a card
+    /// that is not the quorum applet.
+    fn capabilities(&self) -> Option<Capabilities> {
+        None
     }
 
     /// Round trips since the card was connected or the counts were reset (`--stats`).
@@ -177,6 +186,10 @@ impl<T: Transport> CustodianCard for Card<T> {
         Card::record_header(self)
     }
 
+    fn capabilities(&self) -> Option<Capabilities> {
+        Card::capabilities(self)
+    }
+
     fn unseal_with_sealed(&mut self, point: &[u8; POINT_LEN]) -> Result<Unsealed, CardError> {
         Card::unseal_with_sealed(self, point)
     }
@@ -267,6 +280,10 @@ impl<C: CustodianCard + ?Sized> CustodianCard for Box<C> {
 
     fn record_header(&self) -> Option<RecordHeader> {
         (**self).record_header()
+    }
+
+    fn capabilities(&self) -> Option<Capabilities> {
+        (**self).capabilities()
     }
 
     fn unseal_with_sealed(&mut self, point: &[u8; POINT_LEN]) -> Result<Unsealed, CardError> {

@@ -100,6 +100,10 @@ impl CustodianCard for ReadOnly {
         self.inner.record_header()
     }
 
+    fn capabilities(&self) -> Option<quorum_protocol::apdu::Capabilities> {
+        self.inner.capabilities()
+    }
+
     fn unseal_with_sealed(&mut self, _: &[u8; POINT_LEN]) -> Result<Unsealed, CardError> {
         refused("UNSEAL")
     }

@@ -9,12 +9,14 @@ use std::fmt;
 use std::path::PathBuf;
 
 use rand::rngs::OsRng;
+use sha2::{Digest, Sha256};
 use zeroize::Zeroizing;
 
 use quorum_card::card::{ApduStats, CardError};
 use quorum_card::custodian::CustodianCard;
 use quorum_card::readers::Readers;
-use quorum_protocol::apdu::{LifeCycle, RecordKey};
+use quorum_protocol::apdu::{LifeCycle, RecordHeader, RecordKey};
+use quorum_protocol::crypto::hpke::ENC_LEN;
 use quorum_protocol::crypto::wei25519::POINT_LEN;
 use quorum_protocol::crypto::{CardKey, KeyCheck};
 use quorum_protocol::record::PublicRecord;
@@ -735,14 +737,19 @@ pub(super) fn write_and_check(
     check_written(session, reader, key, card)
 }
 
-/// Reads a written record back, compares both parts, and opens the new share: from here on
-/// the card holds the new record, so a failure must not read as "nothing changed".
+/// Checks a written record and opens the new share: from here on the card holds the new
+/// record, so a failure must not read as "nothing changed". A protocol 1.3 card is checked
+/// without reading its record back ([`check_vouched`]); an older card's is read back and
+/// compared byte for byte.
 fn check_written(
     session: &mut dyn CustodianCard,
     reader: &str,
     key: CardKey,
     card: &EnrolledCard,
 ) -> Result<(), CeremonyError> {
+    if vouches(session) {
+        return check_vouched(session, reader, key, card);
+    }
     let public = session
         .get_record_public()
         .map_err(|e| after_commit(key, reader, e))?;
@@ -757,6 +764,71 @@ fn check_written(
         });
     }
     check_opens(session, key, card, reader)
+}
+
+/// Whether the card tells the digest of its public part at SELECT (protocol 1.3) and
+/// answers its sealed part with UNSEAL P1 = 01, so a record written need not be read back.
+fn vouches(session: &dyn CustodianCard) -> bool {
+    session
+        .capabilities()
+        .is_some_and(|c| c.header_at_select() && c.public_digest())
+}
+
+/// The 1.3 check of a written record, in two commands instead of reading it back: UNSEAL
+/// P1 = 01 (the PIN is still valid) answers the sealed part after its `enc`, which must be
+/// the one written and open, with the public part written as its aad, to the share its
+/// commitment names; then SELECT (which ends the PIN session) answers the record header and
+/// the SHA-256 of the public part the card holds, which must be those of the record written.
+fn check_vouched(
+    session: &mut dyn CustodianCard,
+    reader: &str,
+    key: CardKey,
+    card: &EnrolledCard,
+) -> Result<(), CeremonyError> {
+    let differs = || CeremonyError::WrittenWrong {
+        card: key.fingerprint(),
+        reader: reader.to_owned(),
+        problem: WriteCheck::Differs,
+    };
+    let (enc, ct) = card.sealed.split_at(ENC_LEN);
+    let enc: [u8; ENC_LEN] = enc.try_into().expect("a sealed part starts with its enc");
+    let mut same_ct = false;
+    let opened = sharing::open_share_from_header(
+        PublicPart::new(&card.public, &card.record),
+        &enc,
+        &key,
+        &mut OsRng,
+        |point| {
+            let unsealed = session.unseal_with_sealed(point)?;
+            same_ct = unsealed.ct[..] == *ct;
+            Ok((*unsealed.x, unsealed.ct))
+        },
+    );
+    match opened {
+        Err(e @ sharing::UnsealError::Card(_)) => return Err(does_not_open(key, reader, e)),
+        _ if !same_ct => return Err(differs()),
+        Err(e) => return Err(does_not_open(key, reader, e)),
+        Ok(_) => {}
+    }
+    session.select().map_err(|e| after_commit(key, reader, e))?;
+    match session.record_header() {
+        Some(header) if holds_written(&header, card) => Ok(()),
+        _ => Err(differs()),
+    }
+}
+
+/// Whether a 1.3 card's SELECT header is that of the record written: its set, version,
+/// index, `enc` and the SHA-256 of its public part.
+fn holds_written(header: &RecordHeader, card: &EnrolledCard) -> bool {
+    let digest: [u8; 32] = Sha256::digest(&card.public).into();
+    (header.set_id, header.set_version, header.index)
+        == (
+            card.record.set_id,
+            card.record.set_version,
+            card.record.index,
+        )
+        && header.enc[..] == card.sealed[..ENC_LEN]
+        && header.public_digest == Some(digest)
 }
 
 /// One card's write step, redone when the card is pulled out too early: the custodian is
@@ -837,12 +909,18 @@ fn resume(
 ) -> Result<(), CeremonyError> {
     let fingerprint = key.fingerprint();
     let id = identify(session, reader)?;
+    // A 1.3 card's SELECT (in identify) said what it holds; an older card's is read.
     let holds_new = id.status.state == LifeCycle::Enrolled
         && id.key == Some(key)
-        && session
-            .get_record_public()
-            .map_err(|e| CeremonyError::card(reader, e))?
-            == card.public;
+        && match session.record_header() {
+            Some(header) if vouches(session) => holds_written(&header, card),
+            _ => {
+                session
+                    .get_record_public()
+                    .map_err(|e| CeremonyError::card(reader, e))?
+                    == card.public
+            }
+        };
     reverify(session, pin, pins, &PinFor::card(&fingerprint, reader), out)?;
     out.tell(Event::Enroll(Told::Back {
         card: fingerprint,
@@ -888,18 +966,22 @@ pub(super) fn check_opens(
         |point: &[u8; POINT_LEN]| session.unseal(point).map(|x| *x),
     )
     .map(drop)
-    .map_err(|e| {
-        if e.card_left() {
-            return unchecked(key, reader);
-        }
-        CeremonyError::WrittenWrong {
-            card: key.fingerprint(),
-            reader: reader.to_owned(),
-            problem: WriteCheck::DoesNotOpen {
-                problem: e.to_string(),
-            },
-        }
-    })
+    .map_err(|e| does_not_open(key, reader, e))
+}
+
+/// A written share that did not open: the card left the reader (its record is unchecked),
+/// or what it holds does not open.
+fn does_not_open(key: CardKey, reader: &str, e: sharing::UnsealError<CardError>) -> CeremonyError {
+    if e.card_left() {
+        return unchecked(key, reader);
+    }
+    CeremonyError::WrittenWrong {
+        card: key.fingerprint(),
+        reader: reader.to_owned(),
+        problem: WriteCheck::DoesNotOpen {
+            problem: e.to_string(),
+        },
+    }
 }
 
 /// The error of a card whose write step failed: which card, why, and which cards already

@@ -171,6 +171,8 @@ pub struct MemoryApplet {
     // The card itself.
     installed: bool,
     minor: u8,
+    /// A faulty card: it stores the public part with its last byte flipped.
+    flips_public: bool,
     capacity: u16,
     rng: StdRng,
     /// Scalars the next key generations use (vectors and reproducible tests).
@@ -225,6 +227,7 @@ impl MemoryApplet {
         MemoryApplet {
             installed: true,
             minor: 3,
+            flips_public: false,
             capacity: DEFAULT_CAPACITY,
             rng: StdRng::seed_from_u64(seed),
             queued_keys: Vec::new(),
@@ -269,6 +272,13 @@ impl MemoryApplet {
     /// The same card with a protocol 1.1 applet: a 6-byte SELECT answer, no UNSEAL P1 = `01`.
     pub fn protocol_1_1(mut self) -> MemoryApplet {
         self.minor = 1;
+        self
+    }
+
+    /// The same card, faulty: every record it commits has its public part's last byte
+    /// flipped (and its digest is of what it stores), for tests of the write check.
+    pub fn flipping_the_public_part(mut self) -> MemoryApplet {
+        self.flips_public = true;
         self
     }
 
@@ -809,6 +819,11 @@ impl MemoryApplet {
         }
         // The commit point: record (and with P1 = 01 the key) switch at once.
         self.public = chain.staged[..chain.public_len].to_vec();
+        if self.flips_public {
+            if let Some(last) = self.public.last_mut() {
+                *last ^= 1;
+            }
+        }
         self.public_digest = Sha256::digest(&self.public).into();
         self.sealed = Zeroizing::new(chain.staged[chain.public_len..].to_vec());
         if chain.p1 == 0x01 {

@@ -472,7 +472,8 @@ fn a_card_pulled_after_accepting_its_record_is_reported_unchecked_and_the_set_un
     let links = links_of_a_2_of_3_record();
     let cards = fresh_cards(3);
     let readers = MemoryReaders::with_cards(&cards);
-    // SELECT, GET STATUS, VERIFY to register; the PUT RECORD links; then GET RECORD is lost.
+    // SELECT, GET STATUS, VERIFY to register; the PUT RECORD links; then the check's UNSEAL
+    // is lost.
     readers.pull_after("Reader 1", 3 + links, TransportError::CardRemoved);
     let pins = pin_file();
     let req = enroll_request(2, "x", every_reader(), &pins);
@@ -840,4 +841,65 @@ fn a_plan_is_followed_and_every_deviation_refused_before_any_pin() {
     assert_eq!(stranger[0].borrow().pin_checks(), 0);
     let named: Vec<&str> = outcome.cards.iter().map(|c| c.name.as_str()).collect();
     assert_eq!(named, ["Alice", "Bob", "Eve"]);
+}
+
+/// The commands a card received after its last PUT RECORD, by INS (GET RESPONSE apart).
+fn after_the_write(card: &SharedCard) -> Vec<u8> {
+    let sent: Vec<u8> = card.borrow().log().iter().map(|e| e.ins()).collect();
+    let last_put = sent.iter().rposition(|&i| i == 0x14).expect("a PUT RECORD");
+    sent[last_put + 1..]
+        .iter()
+        .copied()
+        .filter(|&i| i != 0xC0)
+        .collect()
+}
+
+#[test]
+fn a_1_3_card_is_checked_without_reading_its_record_back_and_a_1_2_card_is_read() {
+    let mut cards = fresh_cards(2);
+    cards.push(shared(MemoryApplet::new().protocol_1_2().personalised(PIN)));
+    let readers = MemoryReaders::with_cards(&cards);
+    let pins = pin_file();
+    let req = enroll_request(2, "x", every_reader(), &pins);
+    let (result, said) = run(&readers, &req);
+    let outcome = result.unwrap_or_else(|e| panic!("{e}\n{said}"));
+    assert_written(&cards, &outcome);
+    for card in &cards[..2] {
+        // UNSEAL P1 = 01 (the sealed part and the share), then SELECT (the header and the
+        // public part's digest): the record is not read back.
+        assert_eq!(after_the_write(card), [0x18, 0xA4]);
+    }
+    // GET RECORD public and sealed, UNSEAL
+    assert_eq!(after_the_write(&cards[2]), [0x16, 0x16, 0x18]);
+}
+
+#[test]
+fn a_card_that_stores_another_public_part_is_caught_by_the_write_check() {
+    for faulty in [
+        MemoryApplet::new().flipping_the_public_part(),
+        MemoryApplet::new()
+            .protocol_1_2()
+            .flipping_the_public_part(),
+    ] {
+        let mut cards = fresh_cards(1);
+        cards.push(shared(faulty.personalised(PIN)));
+        let readers = MemoryReaders::with_cards(&cards);
+        let pins = pin_file();
+        let req = enroll_request(2, "x", every_reader(), &pins);
+        let e = run(&readers, &req).0.err().unwrap();
+        let CeremonyError::EnrollWriteFailed(failure) = &e else {
+            panic!("{e}");
+        };
+        assert!(
+            matches!(
+                failure.error,
+                CeremonyError::WrittenWrong {
+                    problem: WriteCheck::Differs,
+                    ..
+                }
+            ),
+            "{e}"
+        );
+        assert_eq!(failure.card.fingerprint, fingerprint(&cards[1]));
+    }
 }
