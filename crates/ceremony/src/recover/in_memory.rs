@@ -615,29 +615,37 @@ fn after_last_select(card: &SharedCard) -> Vec<u8> {
         .collect()
 }
 
-#[test]
-fn a_1_3_card_that_vouches_for_the_bundles_record_opens_with_verify_and_one_unseal() {
-    let set = EnrolledSet::new(2, 3, "vault");
-    let readers = MemoryReaders::with_cards(&set.cards[..2]);
+/// Recovers `set` from `cards` with its bundle as the anchor, every reader.
+fn recover_with_bundle(set: &EnrolledSet, cards: &[SharedCard]) {
+    let readers = MemoryReaders::with_cards(cards);
     let pins = pin_file();
     let (result, said) = run(
         &readers,
-        &request(bundle_anchor(&set), every_reader(), &pins),
+        &request(bundle_anchor(set), every_reader(), &pins),
     );
     assert_eq!(&result.unwrap().master[..], MASTER, "{said}");
+}
+
+/// The P1 of the UNSEAL a card received.
+fn unseal_p1(card: &SharedCard) -> Option<u8> {
+    card.borrow()
+        .log()
+        .iter()
+        .find(|e| e.ins() == 0x18)
+        .map(|e| e.command[2])
+}
+
+#[test]
+fn a_1_3_card_that_vouches_for_the_bundles_record_opens_with_verify_and_one_unseal() {
+    let set = EnrolledSet::new(2, 3, "vault");
+    recover_with_bundle(&set, &set.cards[..2]);
     for card in &set.cards[..2] {
         // After its SELECT (which brought its status, its record header and the digest of
         // its public part, equal to the bundle's record's): VERIFY, UNSEAL P1 = 01. No GET
         // STATUS, no GET RECORD.
         let after = after_last_select(card);
         assert_eq!(after, [0x20, 0x18], "{:02X?}", commands(card));
-        let unseal = card
-            .borrow()
-            .log()
-            .iter()
-            .find(|e| e.ins() == 0x18)
-            .map(|e| e.command[2]);
-        assert_eq!(unseal, Some(0x01), "UNSEAL P1 = 01");
+        assert_eq!(unseal_p1(card), Some(0x01), "UNSEAL P1 = 01");
     }
 }
 
@@ -659,7 +667,30 @@ fn without_a_bundle_only_the_first_card_of_a_version_is_read() {
 }
 
 #[test]
-fn a_1_2_card_and_a_card_unlike_the_held_record_are_read_with_get_record() {
+fn a_card_whose_digest_is_not_the_held_records_is_read_and_judged_on_its_own_record() {
+    // Card 2's record says the same set id and version as card 1's, but its description
+    // was edited (a forger with the card and its PIN): its digest is not that of card 1's
+    // record with its index, so it is read, and refused before any PIN.
+    let set = EnrolledSet::new(2, 3, "vault");
+    let written = &set.outcome.enrollment.cards[1];
+    let mut edited = written.record.clone();
+    edited.label = "vaulT".into();
+    write_record(&set.cards[1], &edited.encode().unwrap(), &written.sealed);
+    let readers = MemoryReaders::with_cards(&set.cards[..2]);
+    let pins = pin_file();
+    let (result, said) = run(&readers, &request(Anchor::None, every_reader(), &pins));
+    assert!(result.is_err(), "{said}");
+    assert!(
+        commands(&set.cards[1]).contains(&0x16),
+        "its own record read"
+    );
+    for card in &set.cards[..2] {
+        assert!(!commands(card).contains(&0x20), "no PIN sent: {said}");
+    }
+}
+
+#[test]
+fn a_1_2_card_in_a_1_3_set_is_read_with_get_record() {
     let old = quorum_card::memory::shared(
         quorum_card::memory::MemoryApplet::new()
             .protocol_1_2()
@@ -668,13 +699,7 @@ fn a_1_2_card_and_a_card_unlike_the_held_record_are_read_with_get_record() {
     let mut cards = fresh_cards(2);
     cards.insert(0, old.clone());
     let set = EnrolledSet::on(2, "vault", &cards);
-    let readers = MemoryReaders::with_cards(&set.cards[..2]);
-    let pins = pin_file();
-    let (result, said) = run(
-        &readers,
-        &request(bundle_anchor(&set), every_reader(), &pins),
-    );
-    assert_eq!(&result.unwrap().master[..], MASTER, "{said}");
+    recover_with_bundle(&set, &set.cards[..2]);
     // A 1.2 card tells no digest: its own public part is read, then VERIFY, UNSEAL P1 = 01.
     assert_eq!(after_last_select(&old), [0x16, 0x20, 0x18]);
     assert_eq!(after_last_select(&set.cards[1]), [0x20, 0x18]);
@@ -688,20 +713,8 @@ fn a_1_1_card_still_opens_with_get_record_and_unseal() {
             .personalised(PIN),
     );
     let set = EnrolledSet::on(2, "vault", &[old.clone(), fresh_cards(1).remove(0)]);
-    let readers = MemoryReaders::with_cards(&set.cards);
-    let pins = pin_file();
-    let (result, said) = run(
-        &readers,
-        &request(bundle_anchor(&set), every_reader(), &pins),
-    );
-    assert_eq!(&result.unwrap().master[..], MASTER, "{said}");
+    recover_with_bundle(&set, &set.cards);
     let sent = commands(&old);
     assert!(sent.contains(&0x10), "GET STATUS: {sent:02X?}");
-    let unseal = old
-        .borrow()
-        .log()
-        .iter()
-        .find(|e| e.ins() == 0x18)
-        .map(|e| e.command[2]);
-    assert_eq!(unseal, Some(0x00), "UNSEAL P1 = 00 for a 1.1 card");
+    assert_eq!(unseal_p1(&old), Some(0x00), "UNSEAL P1 = 00 for a 1.1 card");
 }
