@@ -256,7 +256,8 @@ pub fn write(out: &Path) {
                 s.m,
                 s.secret_len,
                 format!("{order}{}", s.ceremony),
-                s.mode.clone(),
+                // one-reader first
+                format!("{}{}", u8::from(s.mode != "one-reader"), s.mode),
             ))
             .or_default()
             .push(s);
@@ -350,9 +351,14 @@ fn markdown(r: &Value) -> String {
             );
             continue;
         }
+        // A ceremony of one card has no others.
+        let others = |key: &str| match c["cards"].as_u64() {
+            Some(1) => "—".to_owned(),
+            _ => format!("{:.0}", c[key].as_f64().unwrap_or(0.0)),
+        };
         let _ = writeln!(
             md,
-            "| {} | {} | {} | {} | {} B | {} | {} / {:.0} | {} / {:.0} | {:.0} | {:.2} ms ({:.2}–{:.2}) | {:.1} s | {} |",
+            "| {} | {} | {} | {} | {} B | {} | {} / {} | {} / {} | {:.0} | {:.2} ms ({:.2}–{:.2}) | {:.1} s | {} |",
             c["ceremony"].as_str().unwrap_or(""),
             c["mode"].as_str().unwrap_or(""),
             c["m"],
@@ -360,9 +366,9 @@ fn markdown(r: &Value) -> String {
             c["secret_len"],
             c["runs"],
             c["first_card"]["round_trips"],
-            c["other_cards_round_trips_max"].as_f64().unwrap_or(0.0),
+            others("other_cards_round_trips_max"),
             c["first_card_bytes"],
-            c["other_cards_bytes_max"].as_f64().unwrap_or(0.0),
+            others("other_cards_bytes_max"),
             c["select_bytes_per_card"].as_f64().unwrap_or(0.0),
             c["cpu_ms_per_card_median"].as_f64().unwrap_or(0.0),
             c["cpu_ms_per_card_min"].as_f64().unwrap_or(0.0),
