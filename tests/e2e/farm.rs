@@ -41,6 +41,38 @@ pub const FARM_READERS: usize = 12;
 /// Every reader pcscd serves in the harness's simulator.
 pub const ALL_READERS: usize = 16;
 
+/// How many readers of each kind `scripts/sim` is asked for: the e2e tests' unless a harness
+/// of its own (tests/bench) sets another shape with [`Shape::set`] before the simulator starts.
+#[derive(Debug, Clone, Copy)]
+pub struct Shape {
+    /// vpcd readers the card farm serves (QUORUM_SIM_READERS).
+    pub farm_readers: usize,
+    /// Pinpad readers after them (QUORUM_SIM_PINPADS); None: scripts/sim's default.
+    pub pinpads: Option<usize>,
+    /// Readers for virtual OpenPGP cards (QUORUM_SIM_OPENPGP).
+    pub openpgp: usize,
+}
+
+static SHAPE: OnceLock<Shape> = OnceLock::new();
+
+impl Shape {
+    /// Chooses the simulator's shape for this process; only before [`Sim::ensure`].
+    pub fn set(shape: Shape) {
+        assert!(
+            SHAPE.set(shape).is_ok(),
+            "the simulator's shape is chosen once"
+        );
+    }
+
+    fn get() -> Shape {
+        *SHAPE.get_or_init(|| Shape {
+            farm_readers: FARM_READERS,
+            pinpads: None,
+            openpgp: OPENPGP_READERS.parse().expect("a count"),
+        })
+    }
+}
+
 /// The running simulator, shared by every test of this process.
 pub struct Sim {
     env: Vec<(String, String)>,
@@ -74,12 +106,18 @@ impl Sim {
                 .find(|(k, _)| k == "QUORUM_SIM_DIR")
                 .map(|(_, v)| v.clone())
                 .unwrap_or_else(|| panic!("`scripts/sim env` printed no QUORUM_SIM_DIR"));
+            // Empty when the shape has no OpenPGP readers (tests/bench).
             let openpgp_control = env
                 .iter()
                 .find(|(k, _)| k == "QUORUM_SIM_OPENPGP_CONTROL")
                 .map(|(_, v)| v.clone())
                 .unwrap_or_else(|| {
-                    panic!("`scripts/sim env` printed no QUORUM_SIM_OPENPGP_CONTROL")
+                    assert_eq!(
+                        Shape::get().openpgp,
+                        0,
+                        "`scripts/sim env` printed no QUORUM_SIM_OPENPGP_CONTROL"
+                    );
+                    String::new()
                 });
             for (k, v) in &env {
                 std::env::set_var(k, v);
@@ -162,6 +200,17 @@ impl Farm {
         self.request(&format!("insert {card} {reader_index}"));
         let took = self.wait_for_reader(reader_index, true);
         eprintln!("farm: {card} in reader {reader_index} ({name}), pcscd saw it after {took:?}");
+    }
+
+    /// Puts each card into its reader and returns once pcscd reports a card in every one:
+    /// the waits overlap, so many cards go in about as fast as one.
+    pub fn insert_all(&self, placed: &[(&str, usize)]) {
+        for (card, reader_index) in placed {
+            self.request(&format!("insert {card} {reader_index}"));
+        }
+        for (_, reader_index) in placed {
+            self.wait_for_reader(*reader_index, true);
+        }
     }
 
     /// Pulls the card out of reader `reader_index` (no-op when empty) and returns once
@@ -541,11 +590,16 @@ fn run_script(script: &Path, command: &str) -> String {
     // running pcscd that does not is restarted by `scripts/sim start`.
     // Two readers for virtual OpenPGP cards (sim/openpgp-card) besides the farm's, and as
     // many farm readers as fit (see FARM_READERS).
-    let out = Command::new(script)
+    let shape = Shape::get();
+    let mut cmd = Command::new(script);
+    if let Some(pinpads) = shape.pinpads {
+        cmd.env("QUORUM_SIM_PINPADS", pinpads.to_string());
+    }
+    let out = cmd
         .arg(command)
         .env("QUORUM_SIM_APDU_LOG", "1")
-        .env("QUORUM_SIM_READERS", FARM_READERS.to_string())
-        .env("QUORUM_SIM_OPENPGP", OPENPGP_READERS)
+        .env("QUORUM_SIM_READERS", shape.farm_readers.to_string())
+        .env("QUORUM_SIM_OPENPGP", shape.openpgp.to_string())
         .output()
         .unwrap_or_else(|e| panic!("cannot run {}: {e}", script.display()));
     let stderr = String::from_utf8_lossy(&out.stderr);

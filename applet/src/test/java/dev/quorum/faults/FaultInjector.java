@@ -28,6 +28,12 @@ public final class FaultInjector {
     private static int count;
     private static boolean lost;
     private static int site;
+    /** Persistent write operations since the last arm() (a copy or fill is one), for the footprint report. */
+    private static int operations;
+    /** Bytes those operations wrote into persistent arrays (field and key-object updates add none). */
+    private static int bytes;
+    /** The most bytes one of them wrote. */
+    private static int largest;
 
     private FaultInjector() {
     }
@@ -45,6 +51,9 @@ public final class FaultInjector {
         }
         armedAt = k;
         count = 0;
+        operations = 0;
+        bytes = 0;
+        largest = 0;
         lost = false;
         TRACE.clear();
     }
@@ -81,6 +90,7 @@ public final class FaultInjector {
     /** A field write or a key-object update: one point, always persistent. */
     public static void write(int id) {
         site = id;
+        operation(0);
         point("");
     }
 
@@ -88,12 +98,14 @@ public final class FaultInjector {
     public static void bastore(Object array, int index, int value) {
         if (array instanceof boolean[] flags) {
             if (persistent(array)) {
+                operation(1);
                 point("");
             }
             flags[index] = (value & 1) != 0;
         } else {
             byte[] bytes = (byte[]) array;
             if (persistent(array)) {
+                operation(1);
                 point("");
             }
             bytes[index] = (byte) value;
@@ -103,6 +115,7 @@ public final class FaultInjector {
     /** sastore on a short[]. */
     public static void sastore(short[] array, int index, int value) {
         if (persistent(array)) {
+            operation(2);
             point("");
         }
         array[index] = (short) value;
@@ -123,6 +136,7 @@ public final class FaultInjector {
     /** Util.arrayFillNonAtomic. */
     public static short arrayFillNonAtomic(byte[] array, short offset, short length, byte value) {
         if (persistent(array)) {
+            operation(length);
             point("before");
             if (length >= 2) {
                 Util.arrayFillNonAtomic(array, offset, (short) (length / 2), value);
@@ -135,6 +149,7 @@ public final class FaultInjector {
     /** Util.setShort: two bytes, not assumed atomic. */
     public static short setShort(byte[] array, short offset, short value) {
         if (persistent(array)) {
+            operation(2);
             point("before");
             array[offset] = (byte) (value >> 8);
             point("half");
@@ -146,11 +161,36 @@ public final class FaultInjector {
         if (!persistent(dest)) {
             return;
         }
+        operation(length);
         point("before");
         if (length >= 2 && src != dest) {
             Util.arrayCopyNonAtomic(src, srcOff, dest, destOff, (short) (length / 2));
             point("half");
         }
+    }
+
+    /** Persistent write operations since the last arm(): a copy, a fill or a field update is one. */
+    public static int operations() {
+        return operations;
+    }
+
+    /** Bytes written into persistent arrays since the last arm(). */
+    public static int bytesWritten() {
+        return bytes;
+    }
+
+    /** The most bytes a single operation wrote since the last arm(). */
+    public static int largestWrite() {
+        return largest;
+    }
+
+    private static void operation(int length) {
+        if (armedAt == 0) {
+            return;
+        }
+        operations++;
+        bytes += length;
+        largest = Math.max(largest, length);
     }
 
     private static boolean persistent(Object array) {
