@@ -95,6 +95,9 @@ pub(super) struct Registered {
     pub(super) key: CardKey,
     pub(super) capacity: Room,
     pub(super) pin: Verified,
+    /// What registering the card cost (`--stats`), counted in when it is written in another
+    /// session.
+    pub(super) registration: ApduStats,
 }
 
 /// Runs the whole enrollment; on any card failure the set is reported as not enrolled.
@@ -612,6 +615,7 @@ fn register_cards(
                         key,
                         capacity,
                         pin,
+                        registration: p.card.stats(),
                     });
                     presenter.keep(out, p, key, Done::Registered)?;
                 }
@@ -1026,17 +1030,12 @@ impl EnrolledCardReport {
     }
 }
 
-/// With `--stats`, the APDU counts of the session that wrote the card.
-fn print_stats(
-    out: &mut dyn Progress,
-    req: &EnrollRequest<'_>,
-    key: &CardKey,
-    session: &dyn CustodianCard,
-) {
+/// With `--stats`, the APDU counts of the card: its registration and its write.
+fn print_stats(out: &mut dyn Progress, req: &EnrollRequest<'_>, key: &CardKey, stats: ApduStats) {
     if req.stats {
         out.tell(Event::Enroll(Told::Stats {
             card: key.fingerprint(),
-            stats: session.stats(),
+            stats,
         }));
     }
 }
@@ -1129,7 +1128,13 @@ fn write_cards(
             index: card.index(),
             name: report(reg, card).name,
         }));
-        print_stats(out, req, &reg.key, &p.card);
+        // A card inserted again was registered in a session of its own.
+        let earlier = if fresh {
+            reg.registration
+        } else {
+            ApduStats::default()
+        };
+        print_stats(out, req, &reg.key, p.card.stats().plus(&earlier));
         done[i] = true;
         phase.done(reg, card);
         if phase.written.len() == total {

@@ -16,6 +16,7 @@ use quorum_card::custodian::CustodianCard;
 use quorum_card::readers::Readers;
 use quorum_protocol::bundle::Bundle;
 use quorum_protocol::crypto::KeyChallenge;
+use quorum_protocol::record::PublicRecord;
 
 use super::inspect::SetMembership;
 use super::pin_step::verify_pin;
@@ -133,7 +134,10 @@ pub fn verify(
         .map(RecordSource::from_records)
         .transpose()?
         .unwrap_or_default();
-    let mut held = HeldRecords::from_records(decoded.as_deref().unwrap_or_default());
+    let mut known = Known {
+        held: HeldRecords::from_records(decoded.as_deref().unwrap_or_default()),
+        newest: req.bundle.and_then(|b| b.newest_record().ok()),
+    };
     let mut presenter =
         Presenter::new(ctx, req.from.clone(), req.trace, req.interrupt)?.with_records(records);
     let total = presenter.pass_size(req.count);
@@ -148,7 +152,7 @@ pub fn verify(
         };
         let reader = p.reader.clone();
         let checked = loop {
-            match check_one(&mut p.card, &reader, (req, &mut held), out) {
+            match check_one(&mut p.card, &reader, (req, &mut known), out) {
                 Err(Failed {
                     left: true,
                     who:
@@ -217,18 +221,28 @@ impl From<Refusal> for Failed {
     }
 }
 
+/// What a verification knows before the cards: the public parts held and the bundle's
+/// newest record, each decoded once.
+struct Known {
+    held: HeldRecords,
+    newest: Option<PublicRecord>,
+}
+
 fn check_one(
     card: &mut dyn CustodianCard,
     reader: &str,
-    (req, held): (&VerifyRequest<'_>, &mut HeldRecords),
+    (req, known): (&VerifyRequest<'_>, &mut Known),
     out: &mut dyn Progress,
 ) -> Result<(Who, SetMembership, CheckNote), Failed> {
-    let member = read_member_held(card, held)?;
+    let member = read_member_held(card, &mut known.held)?;
     let set = member.membership();
     if let Some(bundle) = req.bundle {
-        bundle
-            .check_card_record(&member.record)
-            .map_err(|e| Refusal::new(member.who.clone(), Refused::Bundle(e)))?;
+        // A bundle whose newest record cannot be had says why, card by card.
+        match &known.newest {
+            Some(newest) => Bundle::check_card_record_against(newest, &member.record),
+            None => bundle.check_card_record(&member.record),
+        }
+        .map_err(|e| Refusal::new(member.who.clone(), Refused::Bundle(e)))?;
     }
     let fingerprint = member.fingerprint();
     let who = PinFor::card(&fingerprint, reader).named(custodian_name(&member.record));

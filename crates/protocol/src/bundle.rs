@@ -501,8 +501,16 @@ impl Bundle {
     /// (card key, commitment) equal to the bundle's for that index; and the rest of the set
     /// description of one set with the bundle's newest record (older versions are prefixes).
     pub fn check_card_record(&self, record: &PublicRecord) -> Result<(), BundleError> {
+        Bundle::check_card_record_against(&self.newest_record()?, record)
+    }
+
+    /// [`Bundle::check_card_record`] against the bundle's newest record, decoded once by a
+    /// caller that checks many cards.
+    pub fn check_card_record_against(
+        newest: &PublicRecord,
+        record: &PublicRecord,
+    ) -> Result<(), BundleError> {
         record.validate().map_err(BundleError::CardRecord)?;
-        let newest = self.newest_record()?;
         if record.set_id != newest.set_id {
             return Err(BundleError::CardOtherSet {
                 card: hex::encode(record.set_id),
@@ -538,7 +546,7 @@ impl Bundle {
                 index: record.index,
             });
         }
-        check_same_set(&newest, record).map_err(|m| BundleError::CardDisagrees {
+        check_same_set(newest, record).map_err(|m| BundleError::CardDisagrees {
             index: record.index,
             field: m.field,
             card_version: record.set_version,

@@ -52,6 +52,20 @@ impl ApduStats {
         self.commands + self.continuations + self.controls
     }
 
+    /// The counts of two sessions with one card together (a card registered in one
+    /// session and written in another).
+    pub fn plus(&self, other: &ApduStats) -> ApduStats {
+        ApduStats {
+            commands: self.commands + other.commands,
+            continuations: self.continuations + other.continuations,
+            controls: self.controls + other.controls,
+            bytes_sent: self.bytes_sent + other.bytes_sent,
+            bytes_received: self.bytes_received + other.bytes_received,
+            selects: self.selects + other.selects,
+            reader_queries: self.reader_queries + other.reader_queries,
+        }
+    }
+
     /// The counts accumulated since an earlier snapshot (per-operation figures).
     pub fn since(&self, earlier: &ApduStats) -> ApduStats {
         ApduStats {

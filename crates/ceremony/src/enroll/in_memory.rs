@@ -903,3 +903,39 @@ fn a_card_that_stores_another_public_part_is_caught_by_the_write_check() {
         assert_eq!(failure.card.fingerprint, fingerprint(&cards[1]));
     }
 }
+
+#[test]
+fn stats_count_every_command_a_card_received_in_both_its_sessions() {
+    let cards = fresh_cards(2);
+    let readers = MemoryReaders::new(&["Pad"]);
+    let refs: Vec<&SharedCard> = cards.iter().collect();
+    readers.then_present_in_turn("Pad", &refs);
+    readers.then_present_in_turn("Pad", &refs);
+    let pins = pin_file();
+    let mut req = enroll_request(2, "vault", one_reader("Pad"), &pins);
+    req.count = Some(2);
+    req.stats = true;
+    let (result, said) = run(&readers, &req);
+    result.unwrap();
+    for card in &cards {
+        let fp = fingerprint(card);
+        let stats = said
+            .0
+            .iter()
+            .find_map(|e| match e {
+                Event::Enroll(Told::Stats { card, stats }) if *card == fp => Some(*stats),
+                _ => None,
+            })
+            .expect("a stats line per card");
+        // Registered in one session (VERIFY), written in another (VERIFY again, PUT RECORD,
+        // the check): every command after SELECT, whichever session sent it.
+        let sent = card
+            .borrow()
+            .log()
+            .iter()
+            .filter(|e| !matches!(e.ins(), 0xA4 | 0xC0))
+            .count();
+        assert_eq!(stats.commands, sent as u64, "{fp}");
+        assert_eq!(card.borrow().pin_checks(), 2);
+    }
+}
