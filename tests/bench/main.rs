@@ -238,7 +238,7 @@ fn enroll(farm: &Farm, root: &Path, mode: Mode, m: usize, secret_len: usize) -> 
     };
     let (n_s, m_s) = (n.to_string(), m.to_string());
     let label = format!("bench-{m}");
-    let mut args: Vec<String> = [
+    let base = [
         "enroll",
         "--stats",
         "--threshold",
@@ -251,25 +251,27 @@ fn enroll(farm: &Farm, root: &Path, mode: Mode, m: usize, secret_len: usize) -> 
         master.to_str().unwrap(),
         "--bundle",
         set.bundle.to_str().unwrap(),
-        "--pin-file",
-        set.pins.to_str().unwrap(),
-        "--timeout",
-        "60",
-    ]
-    .iter()
-    .map(|s| s.to_string())
-    .collect();
+    ];
+    let sample = swapping(farm, &set, mode, &base, &set.cards);
+    (set, sample)
+}
+
+/// Runs a ceremony of `set` whose cards are swapped in `mode`: `base` with the PIN file, a
+/// timeout and the mode's options, `cards` the ones it uses.
+fn swapping(farm: &Farm, set: &Set, mode: Mode, base: &[&str], cards: &[String]) -> Sample {
+    let pins = set.pins.to_str().unwrap();
+    let mut args: Vec<String> = base.iter().map(|s| s.to_string()).collect();
+    args.extend(["--pin-file", pins, "--timeout", "60"].map(String::from));
     args.extend(mode_args(farm, mode));
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
-    let mut table = Table::new(farm, mode, &set.cards, m);
-    let sample = measure(&mut table, &set, "enroll", mode, &args);
-    (set, sample)
+    let mut table = Table::new(farm, mode, cards, cards.len());
+    measure(&mut table, set, base[0], mode, &args)
 }
 
 /// Recovers `set` in `mode` with its first n cards.
 fn recover(farm: &Farm, set: &Set, mode: Mode) -> Sample {
     let out = set.dir.join("recovered");
-    let mut args: Vec<String> = [
+    let base = [
         "recover",
         "--stats",
         "--bundle",
@@ -277,18 +279,8 @@ fn recover(farm: &Farm, set: &Set, mode: Mode) -> Sample {
         "--out",
         out.to_str().unwrap(),
         "--force",
-        "--pin-file",
-        set.pins.to_str().unwrap(),
-        "--timeout",
-        "60",
-    ]
-    .iter()
-    .map(|s| s.to_string())
-    .collect();
-    args.extend(mode_args(farm, mode));
-    let args: Vec<&str> = args.iter().map(String::as_str).collect();
-    let mut table = Table::new(farm, mode, &set.cards[..set.n], set.n);
-    let sample = measure(&mut table, set, "recover", mode, &args);
+    ];
+    let sample = swapping(farm, set, mode, &base, &set.cards[..set.n]);
     if sample.success {
         assert_eq!(
             std::fs::read(&out).unwrap(),
