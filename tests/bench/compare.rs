@@ -88,17 +88,10 @@ fn cpu_of(mut cmd: Command, input: &[u8]) -> Ran {
     std::io::Read::read_to_end(&mut stdout, &mut out).unwrap();
     let _ = feeder.join();
     let err = err_reader.join().unwrap();
-    let pid = i32::try_from(child.id()).unwrap();
-    let mut status = 0;
-    // SAFETY: rusage is plain data that wait4 fills.
-    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
-    // SAFETY: wait4 on our own child.
-    let rc = unsafe { libc::wait4(pid, &mut status, 0, &mut usage) };
-    assert_eq!(rc, pid, "wait4: {}", std::io::Error::last_os_error());
-    let ms = |t: libc::timeval| t.tv_sec as f64 * 1e3 + t.tv_usec as f64 / 1e3;
+    let (ok, cpu_ms) = crate::drive::reap(&child);
     Ran {
-        ok: libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0,
-        cpu_ms: ms(usage.ru_utime) + ms(usage.ru_stime),
+        ok,
+        cpu_ms,
         stdout: out,
         stderr: err,
     }

@@ -174,6 +174,18 @@ pub fn run(table: &mut Table<'_>, args: &[&str], log: &std::path::Path) -> Finis
             }
         }
     }
+    let (success, cpu_ms) = reap(&child);
+    Finished {
+        success,
+        cpu_ms,
+        wall: started.elapsed(),
+        stderr: said.join("\n"),
+    }
+}
+
+/// Waits for `child` with wait4: whether it exited 0, and its CPU time (user + system) in
+/// milliseconds, the figure the bench reports for every process it times.
+pub fn reap(child: &std::process::Child) -> (bool, f64) {
     let pid = i32::try_from(child.id()).expect("a pid fits an i32");
     let mut status = 0;
     // SAFETY: rusage is plain data that wait4 fills.
@@ -182,10 +194,8 @@ pub fn run(table: &mut Table<'_>, args: &[&str], log: &std::path::Path) -> Finis
     let rc = unsafe { libc::wait4(pid, &mut status, 0, &mut usage) };
     assert_eq!(rc, pid, "wait4: {}", std::io::Error::last_os_error());
     let ms = |t: libc::timeval| t.tv_sec as f64 * 1e3 + t.tv_usec as f64 / 1e3;
-    Finished {
-        success: libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0,
-        cpu_ms: ms(usage.ru_utime) + ms(usage.ru_stime),
-        wall: started.elapsed(),
-        stderr: said.join("\n"),
-    }
+    (
+        libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0,
+        ms(usage.ru_utime) + ms(usage.ru_stime),
+    )
 }

@@ -17,6 +17,7 @@ use quorum_card::readers::Readers;
 use quorum_protocol::bundle::Bundle;
 use quorum_protocol::crypto::KeyChallenge;
 use quorum_protocol::record::PublicRecord;
+use quorum_protocol::sharing::newest_of_one_set;
 
 use super::inspect::SetMembership;
 use super::pin_step::verify_pin;
@@ -136,7 +137,9 @@ pub fn verify(
         .unwrap_or_default();
     let mut known = Known {
         held: HeldRecords::from_records(decoded.as_deref().unwrap_or_default()),
-        newest: req.bundle.and_then(|b| b.newest_record().ok()),
+        newest: decoded
+            .as_deref()
+            .and_then(|d| newest_of_one_set(d).ok().flatten().cloned()),
     };
     let mut presenter =
         Presenter::new(ctx, req.from.clone(), req.trace, req.interrupt)?.with_records(records);

@@ -429,9 +429,7 @@ impl RecordDecoder {
             return Ok(record);
         }
         let record = PublicRecord::decode(bytes)?;
-        self.known
-            .entry((record.set_id, record.set_version))
-            .or_insert_with(|| (bytes.to_vec(), record.clone()));
+        self.remember(bytes, &record);
         Ok(record)
     }
 
