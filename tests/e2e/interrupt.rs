@@ -95,11 +95,19 @@ fn ctrl_c_in_enroll_write_phase_then_replace_unfinished_finishes_without_a_reset
     running.expect("Insert a registered card (0 of 3 written so far)");
     farm.insert(&cards[0].card, 0);
     running.expect("share written, read back and opened");
-    // quorumctl now waits for the card to be taken out: the custodian presses Ctrl-C.
+    // quorumctl now waits for the card to be taken out: the custodian presses Ctrl-C, which
+    // ends the wait blocked in pcscd at once (the wait breaker, not the end of a slice).
     running.expect("Remove the card");
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    let asked = std::time::Instant::now();
     running.signal(libc::SIGINT);
     let (status, _, stderr) = running.finish();
     assert_eq!(status.code(), Some(INTERRUPTED), "{stderr}");
+    assert!(
+        asked.elapsed() < quorum_ceremony::interrupt::WAIT_SLICE,
+        "Ctrl-C took {:?} to end the wait",
+        asked.elapsed()
+    );
     for said in [
         "stopped on request (Ctrl-C or a termination signal)",
         "1 of its 3 cards hold their share of this unfinished set",

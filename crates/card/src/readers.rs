@@ -1,6 +1,7 @@
 //! The readers a ceremony draws its cards from, behind a trait so that ceremonies run the
 //! same over pcscd (`quorum-pcsc`) and over in-memory readers in tests.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use quorum_protocol::apdu::ReaderFeatures;
@@ -46,6 +47,10 @@ impl ReaderInfo {
 /// cards of several readers (and, later, of several kinds) side by side.
 pub type Connection = Box<dyn Transport>;
 
+/// Ends every wait a [`Readers`] backend is blocked in, when called from another thread:
+/// a stop request (Ctrl-C) reaches a wait at once, so waits need not wake up to look.
+pub type WaitBreaker = Arc<dyn Fn() + Send + Sync>;
+
 /// Lists readers, connects to the card in one, and waits for cards to come and go: what a
 /// ceremony needs from a reader backend. Waiting blocks in the backend (no busy polling).
 pub trait Readers {
@@ -90,4 +95,10 @@ pub trait Readers {
         known: &[ReaderInfo],
         timeout: Option<Duration>,
     ) -> Result<Option<Vec<ReaderInfo>>, TransportError>;
+
+    /// A handle that ends this backend's blocked waits from another thread (a wait so ended
+    /// fails); `None` for a backend whose waits do not block.
+    fn wait_breaker(&self) -> Option<WaitBreaker> {
+        None
+    }
 }

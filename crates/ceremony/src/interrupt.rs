@@ -31,8 +31,10 @@ impl Interrupt for Never {
 }
 
 /// How long one slice of a wait for a card lasts: the longest a stop request waits to be
-/// seen while nobody inserts or removes a card (the reader waits block in the backend).
-pub const WAIT_SLICE: Duration = Duration::from_millis(200);
+/// seen while nobody inserts or removes a card, when the backend's wait breaker
+/// ([`quorum_card::readers::Readers::wait_breaker`], which quorumctl calls on Ctrl-C) did
+/// not end the wait at once. Long, because each wake-up costs CPU in the PC/SC client.
+pub const WAIT_SLICE: Duration = Duration::from_secs(5);
 
 /// Why a sliced wait ended without its event.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -9,9 +9,11 @@
 //! reset, which also clears the validated state.
 //!
 //! Waiting uses `SCardGetStatusChange` with a timeout: the call blocks in pcscd until a
-//! reader's state changes, so no polling loop burns CPU. pcsc-lite takes at most
-//! [`MAX_STATES_PER_CALL`] reader states in one call; more are watched in groups that take
-//! short turns (see [`watch_in_groups`]).
+//! reader's state changes, so no polling loop burns CPU (each call costs about half a
+//! millisecond of client CPU in pcsc-lite 1.9.9, so waits are long, not sliced thin; a stop
+//! request ends them through [`Readers::wait_breaker`], pcsc-lite's `SCardCancel`).
+//! pcsc-lite takes at most [`MAX_STATES_PER_CALL`] reader states in one call; more are
+//! watched in groups, each blocking in its own thread (see [`watch_in_groups`]).
 //!
 //! Reader control commands (`SCardControl`) go through the same exclusive connection:
 //! `quorum_card::card::Card::pinpad` asks for the PC/SC Part 10 feature list with
@@ -19,6 +21,8 @@
 //! the custodian has typed the PIN (or the reader's timeout passes).
 
 use std::ffi::CString;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{mpsc, Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 use ::pcsc::ffi::DWORD;
@@ -28,7 +32,7 @@ use ::pcsc::{
 };
 use zeroize::Zeroizing;
 
-use quorum_card::readers::{Connection, ReaderInfo, Readers};
+use quorum_card::readers::{Connection, ReaderInfo, Readers, WaitBreaker};
 use quorum_card::transport::{features_from_answer, RawResponse, Transport, TransportError};
 use quorum_protocol::apdu::part10::GET_FEATURE_REQUEST_FUNCTION;
 use quorum_protocol::apdu::ReaderFeatures;
@@ -39,45 +43,78 @@ use quorum_protocol::apdu::ReaderFeatures;
 /// interpreted"). Sixteen readers plus the plug-and-play entry are 17.
 pub const MAX_STATES_PER_CALL: usize = 16;
 
-/// How long one group of reader states is watched before the next group's turn, when the
-/// states do not fit in one call: a change in another group is seen within this much per
-/// group, far below what a person notices.
-pub const GROUP_TURN: Duration = Duration::from_millis(50);
+/// How often the states watched in groups are cancelled again until every group's call
+/// has ended: a call may not have reached its blocking point when the first cancel came.
+const CANCEL_RETRY: Duration = Duration::from_millis(5);
 
 /// Waits until `call` reports a change in any of `states`, calling it with at most
 /// [`MAX_STATES_PER_CALL`] states at a time.
 ///
-/// When they fit, this is one blocking call, as pcscd intends. When they do not (16 readers
-/// and the plug-and-play entry), the states are cut into groups, each watched in turn for at
-/// most [`GROUP_TURN`] until one reports a change or `timeout` passes; nothing is lost
-/// between turns, because each state keeps the baseline it is compared against, so a change
-/// that happened during another group's turn is reported at once on this group's next turn.
-/// Splitting rather than leaving the plug-and-play entry out keeps readers plugged in or out
-/// visible (pcscd ≥ 2 may serve more than 16 readers), and short turns keep the caller's
-/// own timeout slices, and so Ctrl-C, as responsive as with one call. Returns the first
-/// error other than a timeout, and `PcscError::Timeout` when `timeout` passes.
-pub fn watch_in_groups<S>(
+/// When they fit, this is one blocking call on the first context, as pcscd intends. When
+/// they do not (16 readers and the plug-and-play entry), the states are cut into groups
+/// and each group blocks in its own thread on its own context (pcsc-lite serves one call
+/// per context at a time), so the wait costs no CPU whatever the number of readers; the
+/// first group to return ends the wait and the others are cancelled (`cancel`, repeated
+/// every [`CANCEL_RETRY`] until each has returned). Splitting rather than leaving the
+/// plug-and-play entry out keeps readers plugged in or out visible (pcscd ≥ 2 may serve
+/// more than 16 readers). Returns the first group's result: `Ok` on a change,
+/// `PcscError::Timeout` when `timeout` passes, `PcscError::Cancelled` when the wait was
+/// broken from outside, any other error as it came. `contexts` needs one per group.
+pub fn watch_in_groups<C: Sync, S: Send>(
     states: &mut [S],
     timeout: Option<Duration>,
-    mut call: impl FnMut(&mut [S], Option<Duration>) -> Result<(), PcscError>,
+    contexts: &[C],
+    call: impl Fn(&C, &mut [S], Option<Duration>) -> Result<(), PcscError> + Sync,
+    cancel: impl Fn(&C) + Sync,
 ) -> Result<(), PcscError> {
-    if states.len() <= MAX_STATES_PER_CALL {
-        return call(states, timeout);
+    let groups: Vec<&mut [S]> = states.chunks_mut(MAX_STATES_PER_CALL).collect();
+    if groups.len() > contexts.len() {
+        return Err(PcscError::InvalidValue);
     }
-    let deadline = timeout.map(|t| Instant::now() + t);
-    loop {
-        for group in states.chunks_mut(MAX_STATES_PER_CALL) {
-            let left = deadline.map(|d| d.saturating_duration_since(Instant::now()));
-            let turn = left.map_or(GROUP_TURN, |l| l.min(GROUP_TURN));
-            match call(group, Some(turn)) {
-                Err(PcscError::Timeout) => {}
-                other => return other,
+    if groups.len() <= 1 {
+        return match groups.into_iter().next() {
+            Some(group) => call(&contexts[0], group, timeout),
+            None => Ok(()),
+        };
+    }
+    let count = groups.len();
+    let over = AtomicBool::new(false);
+    std::thread::scope(|scope| {
+        let (done, reports) = mpsc::channel();
+        for (index, (group, context)) in groups.into_iter().zip(contexts).enumerate() {
+            let (done, over, call) = (done.clone(), &over, &call);
+            scope.spawn(move || {
+                let result = if over.load(Ordering::SeqCst) {
+                    Err(PcscError::Cancelled)
+                } else {
+                    call(context, group, timeout)
+                };
+                let _ = done.send((index, result));
+            });
+        }
+        drop(done);
+        let Ok((first, result)) = reports.recv() else {
+            return Err(PcscError::InternalError);
+        };
+        over.store(true, Ordering::SeqCst);
+        let mut pending: Vec<usize> = (0..count).filter(|&i| i != first).collect();
+        while !pending.is_empty() {
+            for &index in &pending {
+                cancel(&contexts[index]);
+            }
+            match reports.recv_timeout(CANCEL_RETRY) {
+                Ok((index, _)) => pending.retain(|&p| p != index),
+                Err(mpsc::RecvTimeoutError::Timeout) => {}
+                Err(mpsc::RecvTimeoutError::Disconnected) => break,
             }
         }
-        if deadline.is_some_and(|d| Instant::now() >= d) {
-            return Err(PcscError::Timeout);
-        }
-    }
+        result
+    })
+}
+
+/// A new context with pcscd.
+fn establish_context() -> Result<Context, TransportError> {
+    Context::establish(Scope::User).map_err(|e| map_error(e, "connecting to pcscd", ""))
 }
 
 /// Reads one reader's state as pcscd reports it.
@@ -113,14 +150,28 @@ fn unavailable(state: &ReaderState) -> bool {
 /// A session with pcscd; everything reader-related starts here.
 pub struct PcscContext {
     context: Context,
+    /// Every context of this session, `context` first, then those made for watching
+    /// readers in groups: what the wait breaker cancels.
+    contexts: Arc<Mutex<Vec<Context>>>,
 }
 
 impl PcscContext {
     /// Connects to pcscd (`PCSCLITE_CSOCK_NAME` chooses a private daemon's socket).
     pub fn establish() -> Result<PcscContext, TransportError> {
-        let context =
-            Context::establish(Scope::User).map_err(|e| map_error(e, "connecting to pcscd", ""))?;
-        Ok(PcscContext { context })
+        let context = establish_context()?;
+        Ok(PcscContext {
+            contexts: Arc::new(Mutex::new(vec![context.clone()])),
+            context,
+        })
+    }
+
+    /// One context per group of reader states, made once and kept for later waits.
+    fn group_contexts(&self, groups: usize) -> Result<Vec<Context>, TransportError> {
+        let mut contexts = self.contexts.lock().unwrap_or_else(PoisonError::into_inner);
+        while contexts.len() < groups {
+            contexts.push(establish_context()?);
+        }
+        Ok(contexts[..groups].to_vec())
     }
 
     /// Opens the card in `reader` exclusively, keeping the PC/SC connection's own type
@@ -281,15 +332,39 @@ impl Readers for PcscContext {
             PNP_NOTIFICATION(),
             State::from_bits_retain(reader_count),
         ));
-        let context = &self.context;
-        match watch_in_groups(&mut states, timeout, |group, turn| {
-            context.get_status_change(turn, group)
-        }) {
+        let contexts = self.group_contexts(states.len().div_ceil(MAX_STATES_PER_CALL))?;
+        match watch_in_groups(
+            &mut states,
+            timeout,
+            &contexts,
+            |context, group, timeout| context.get_status_change(timeout, group),
+            |context| {
+                // Not blocked (yet, or any more): nothing to cancel; the caller retries.
+                let _ = context.cancel();
+            },
+        ) {
             // A reader of `known` that pcscd no longer knows is a change too.
             Ok(()) | Err(PcscError::UnknownReader) => Ok(Some(self.readers()?)),
             Err(PcscError::Timeout) => Ok(None),
             Err(e) => Err(map_error(e, "waiting for a reader change", "")),
         }
+    }
+
+    /// Cancels the blocking calls of every context of this session (pcsc-lite's
+    /// `SCardCancel`, which another thread may call); the breaker holds the session weakly.
+    fn wait_breaker(&self) -> Option<WaitBreaker> {
+        let contexts = Arc::downgrade(&self.contexts);
+        Some(Arc::new(move || {
+            if let Some(contexts) = contexts.upgrade() {
+                for context in contexts
+                    .lock()
+                    .unwrap_or_else(PoisonError::into_inner)
+                    .iter()
+                {
+                    let _ = context.cancel();
+                }
+            }
+        }))
     }
 }
 
@@ -475,68 +550,151 @@ mod tests {
         ));
     }
 
-    #[test]
-    fn sixteen_states_are_one_blocking_call() {
-        let mut states = [0u8; MAX_STATES_PER_CALL];
-        let mut calls = Vec::new();
-        let result = watch_in_groups(&mut states, None, |group, timeout| {
-            calls.push((group.len(), timeout));
-            Ok(())
-        });
-        assert!(result.is_ok());
-        assert_eq!(calls, [(MAX_STATES_PER_CALL, None)]);
+    /// A stand-in for a pcsc-lite context: it records the calls made on it and whether it
+    /// was cancelled.
+    #[derive(Default)]
+    struct FakeContext {
+        calls: Mutex<Vec<(u8, usize, Option<Duration>)>>,
+        cancelled: AtomicBool,
     }
 
-    #[test]
-    fn seventeen_states_take_turns_and_a_change_in_the_second_group_ends_the_wait() {
-        // 16 readers and the plug-and-play entry; the entry (last) reports a change on the
-        // third round.
-        let mut states: Vec<u8> = (0..17).collect();
-        let mut calls = Vec::new();
-        let result = watch_in_groups(&mut states, None, |group, timeout| {
-            assert!(group.len() <= MAX_STATES_PER_CALL, "pcsc-lite refuses more");
-            calls.push((group[0], group.len(), timeout));
-            let rounds_of_the_entry = calls.iter().filter(|c| c.0 == 16).count();
-            if group.contains(&16) && rounds_of_the_entry == 3 {
-                Ok(())
-            } else {
-                Err(E::Timeout)
+    impl FakeContext {
+        fn record(&self, group: &[u8], timeout: Option<Duration>) {
+            self.calls
+                .lock()
+                .unwrap()
+                .push((group[0], group.len(), timeout));
+        }
+
+        /// Blocks as SCardGetStatusChange does until it is cancelled.
+        fn block(&self) -> Result<(), E> {
+            while !self.cancelled.load(Ordering::SeqCst) {
+                std::thread::sleep(Duration::from_millis(1));
             }
-        });
-        assert!(result.is_ok());
-        let turn = Some(GROUP_TURN);
-        assert_eq!(
-            calls,
-            [(0, 16, turn), (16, 1, turn)].repeat(3),
-            "the groups take turns of GROUP_TURN each"
-        );
+            Err(E::Cancelled)
+        }
+    }
+
+    fn cancel(context: &FakeContext) {
+        context.cancelled.store(true, Ordering::SeqCst);
     }
 
     #[test]
-    fn grouped_states_time_out_and_pass_other_errors_on() {
+    fn sixteen_states_are_one_blocking_call_on_the_first_context() {
+        let mut states = [0u8; MAX_STATES_PER_CALL];
+        let contexts = [FakeContext::default(), FakeContext::default()];
+        let result = watch_in_groups(
+            &mut states,
+            None,
+            &contexts,
+            |context, group, timeout| {
+                context.record(group, timeout);
+                Ok(())
+            },
+            cancel,
+        );
+        assert!(result.is_ok());
+        assert_eq!(*contexts[0].calls.lock().unwrap(), [(0, 16, None)]);
+        assert!(contexts[1].calls.lock().unwrap().is_empty());
+        assert!(!contexts[0].cancelled.load(Ordering::SeqCst));
+    }
+
+    #[test]
+    fn seventeen_states_block_in_two_groups_and_a_change_in_either_ends_the_wait() {
+        // 16 readers and the plug-and-play entry, which reports a change while the first
+        // group still blocks: the first group is cancelled.
+        let mut states: Vec<u8> = (0..17).collect();
+        let contexts = [FakeContext::default(), FakeContext::default()];
+        let result = watch_in_groups(
+            &mut states,
+            None,
+            &contexts,
+            |context, group, timeout| {
+                assert!(group.len() <= MAX_STATES_PER_CALL, "pcsc-lite refuses more");
+                context.record(group, timeout);
+                if group.contains(&16) {
+                    std::thread::sleep(Duration::from_millis(10));
+                    Ok(())
+                } else {
+                    context.block()
+                }
+            },
+            cancel,
+        );
+        assert!(result.is_ok());
+        assert_eq!(*contexts[0].calls.lock().unwrap(), [(0, 16, None)]);
+        assert_eq!(*contexts[1].calls.lock().unwrap(), [(16, 1, None)]);
+        assert!(contexts[0].cancelled.load(Ordering::SeqCst));
+        assert!(!contexts[1].cancelled.load(Ordering::SeqCst));
+    }
+
+    #[test]
+    fn grouped_states_time_out_pass_errors_on_and_end_when_broken_from_outside() {
         let mut states = [0u8; 40];
-        let started = Instant::now();
-        let mut groups = Vec::new();
-        let timed_out = watch_in_groups(&mut states, Some(Duration::from_millis(120)), |g, t| {
-            groups.push(g.len());
-            std::thread::sleep(t.unwrap());
-            Err(E::Timeout)
-        });
+        let contexts: Vec<FakeContext> = (0..3).map(|_| FakeContext::default()).collect();
+        let timed_out = watch_in_groups(
+            &mut states,
+            Some(Duration::from_millis(20)),
+            &contexts,
+            |context, group, timeout| {
+                context.record(group, timeout);
+                std::thread::sleep(timeout.unwrap());
+                Err(E::Timeout)
+            },
+            cancel,
+        );
         assert!(matches!(timed_out, Err(E::Timeout)));
-        assert!(started.elapsed() >= Duration::from_millis(120));
-        assert!(started.elapsed() < Duration::from_secs(2));
-        assert_eq!(&groups[..3], [16, 16, 8]);
-        let mut calls = 0;
-        let failed = watch_in_groups(&mut states, None, |_, _| {
-            calls += 1;
-            Err(if calls == 2 {
-                E::UnknownReader
-            } else {
-                E::Timeout
-            })
-        });
+        let groups: Vec<usize> = contexts
+            .iter()
+            .map(|c| c.calls.lock().unwrap()[0].1)
+            .collect();
+        assert_eq!(groups, [16, 16, 8]);
+
+        let contexts: Vec<FakeContext> = (0..3).map(|_| FakeContext::default()).collect();
+        let failed = watch_in_groups(
+            &mut states,
+            None,
+            &contexts,
+            |context, group, _| {
+                if group[0] == 0 && group.len() == 8 {
+                    return Err(E::UnknownReader);
+                }
+                context.block()
+            },
+            cancel,
+        );
         assert!(matches!(failed, Err(E::UnknownReader)));
-        assert_eq!(calls, 2);
+
+        // A stop request cancels every context (the wait breaker): the wait says so.
+        let contexts: Vec<FakeContext> = (0..2).map(|_| FakeContext::default()).collect();
+        let broken = std::thread::scope(|scope| {
+            scope.spawn(|| {
+                std::thread::sleep(Duration::from_millis(10));
+                contexts.iter().for_each(cancel);
+            });
+            watch_in_groups(
+                &mut states[..17],
+                None,
+                &contexts,
+                |context, _, _| context.block(),
+                cancel,
+            )
+        });
+        assert!(matches!(broken, Err(E::Cancelled)));
+    }
+
+    #[test]
+    fn too_few_contexts_for_the_groups_are_refused_before_any_call() {
+        let mut states = [0u8; 17];
+        let contexts = [FakeContext::default()];
+        let result = watch_in_groups(
+            &mut states,
+            None,
+            &contexts,
+            |_, _, _| panic!("no call without a context per group"),
+            cancel,
+        );
+        assert!(matches!(result, Err(E::InvalidValue)));
     }
 
     #[test]

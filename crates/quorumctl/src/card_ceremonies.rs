@@ -12,7 +12,6 @@ use quorum_ceremony::log::CardOutcome;
 use quorum_ceremony::pins::{pin_table, PinProvider};
 use quorum_ceremony::pins::{PinOrigin, PinSourceError};
 use quorum_ceremony::reset::{reset_card, Confirmation};
-use quorum_pcsc::PcscContext;
 use quorum_protocol::openpgp::AdminPin;
 use quorum_protocol::pin::RetryLimit;
 use zeroize::Zeroizing;
@@ -44,7 +43,7 @@ pub(crate) fn init_card(
         .as_deref()
         .map(read_admin_pin)
         .transpose()?;
-    let ctx = PcscContext::establish()?;
+    let ctx = crate::signals::establish()?;
     let ctx = crate::stats::Counted::new(ctx, "init", args.card.stats);
     let reader = choose_reader(&ctx, args.card.reader.as_deref())?;
     let mut err = crate::words::Screen;
@@ -153,7 +152,7 @@ pub(crate) fn change(
         .map(|p| pin_table(Some(p), None))
         .transpose()?
         .flatten();
-    let ctx = PcscContext::establish()?;
+    let ctx = crate::signals::establish()?;
     let ctx = crate::stats::Counted::new(ctx, "change-pin", args.card.stats);
     let reader = choose_reader(&ctx, args.card.reader.as_deref())?;
     let policy = pin_policy(&args.pins, pins.as_ref());
@@ -189,7 +188,7 @@ pub(crate) fn reset(
     report: &mut Report,
 ) -> Result<(), Failure> {
     if args.dry_run {
-        let ctx = PcscContext::establish()?;
+        let ctx = crate::signals::establish()?;
         let reader = choose_reader(&ctx, args.card.reader.as_deref())?;
         let dry = quorum_ceremony::reset::dry_run(&ctx, &reader, args.confirm.as_deref(), trace)?;
         return crate::rehearsal::report("reset-card", &dry, false, report);
@@ -199,7 +198,7 @@ pub(crate) fn reset(
             "reset-card destroys the card's key and share: confirm on a terminal, or give --confirm FINGERPRINT".to_owned(),
         ));
     }
-    let ctx = PcscContext::establish()?;
+    let ctx = crate::signals::establish()?;
     let ctx = crate::stats::Counted::new(ctx, "reset-card", args.card.stats);
     let reader = choose_reader(&ctx, args.card.reader.as_deref())?;
     let mut ask = |fingerprint: &str| -> io::Result<String> {

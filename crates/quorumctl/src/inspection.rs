@@ -6,7 +6,6 @@ use quorum_ceremony::bundle_file::BundleFile;
 use quorum_ceremony::inspect::{list_readers, summarize, Exported, Found};
 use quorum_ceremony::secret_io::check_writable;
 use quorum_ceremony::{choose_reader, resolve_reader};
-use quorum_pcsc::PcscContext;
 
 use quorum_protocol::apdu::LifeCycle;
 use serde_json::{json, Value};
@@ -19,7 +18,7 @@ use crate::options::parse_set_id;
 use crate::render::card_json;
 
 pub(crate) fn readers(trace: bool, report: &mut Report) -> Result<(), Failure> {
-    let ctx = PcscContext::establish()?;
+    let ctx = crate::signals::establish()?;
     let mut all = Vec::new();
     for r in list_readers(&ctx, trace)? {
         let keypad = match r.pinpad {
@@ -40,7 +39,7 @@ pub(crate) fn readers(trace: bool, report: &mut Report) -> Result<(), Failure> {
 }
 
 pub(crate) fn status(args: &CardArgs, trace: bool, report: &mut Report) -> Result<(), Failure> {
-    let ctx = PcscContext::establish()?;
+    let ctx = crate::signals::establish()?;
     let ctx = crate::stats::Counted::new(ctx, "status", args.stats);
     let reader = choose_reader(&ctx, args.reader.as_deref())?;
     let summary = summarize(&ctx, &reader, trace)?;
@@ -106,7 +105,7 @@ pub(crate) fn export_bundle(
 ) -> Result<(), Failure> {
     let set_id = args.set.as_deref().map(parse_set_id).transpose()?;
     check_writable(&args.out, args.force)?;
-    let ctx = PcscContext::establish()?;
+    let ctx = crate::signals::establish()?;
     let ctx = crate::stats::Counted::new(ctx, "export-bundle", args.stats);
     let readers: Vec<String> = match args.reader.as_deref() {
         Some(given) => vec![resolve_reader(&ctx.reader_names()?, given)?],

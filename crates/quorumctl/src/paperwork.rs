@@ -247,7 +247,7 @@ pub(crate) fn deviation_words(deviation: &Deviation) -> String {
 /// The fingerprints of the personalised or enrolled cards in the readers (no PIN).
 fn present_fingerprints(trace: bool) -> Result<Vec<String>, (ExitStatus, String, Vec<String>)> {
     let failed = |status: ExitStatus, message: String| (status, message, Vec::new());
-    let ctx = quorum_pcsc::PcscContext::establish()
+    let ctx = crate::signals::establish()
         .map_err(|e| failed(ExitStatus::Pcsc, crate::words::error_message(&e.into())))?;
     let readers = quorum_ceremony::inspect::list_readers(&ctx, trace)
         .map_err(|e| failed(ExitStatus::Pcsc, crate::words::error_message(&e)))?;

@@ -8,7 +8,6 @@ use quorum_ceremony::recover::{recover, RecoverRequest};
 use quorum_ceremony::secret_io::{check_writable, write_private_file, write_stdout, SecretIoError};
 use quorum_ceremony::verify::{verify, CardCheck, VerifyRequest};
 use quorum_ceremony::CeremonyError;
-use quorum_pcsc::PcscContext;
 use quorum_protocol::crypto::SetDigest;
 
 use serde_json::{json, Value};
@@ -82,7 +81,7 @@ pub(crate) fn recover_set(
         Destination::Token(into) => into.fits(len),
         _ => true,
     };
-    let ctx = PcscContext::establish()?;
+    let ctx = crate::signals::establish()?;
     let from = cards_from(&ctx, &args.cards)?;
     let request = RecoverRequest {
         anchor,
@@ -159,7 +158,7 @@ pub(crate) fn verify_cards(
 ) -> Result<(), Failure> {
     let bundle = args.bundle.as_deref().map(read_bundle).transpose()?;
     let pins = pin_source(&args.pins)?;
-    let ctx = PcscContext::establish()?;
+    let ctx = crate::signals::establish()?;
     let ctx = crate::stats::Counted::new(ctx, "verify", args.stats);
     let from = cards_from(&ctx, &args.cards)?;
     let request = VerifyRequest {

@@ -11,7 +11,6 @@ use quorum_ceremony::reshare::{reshare, ReshareRequest};
 use quorum_ceremony::secret_io::{check_writable, read_master, write_private_file, MasterSource};
 use quorum_ceremony::share::custodian_label;
 use quorum_ceremony::CeremonyError;
-use quorum_pcsc::PcscContext;
 use quorum_protocol::bundle::Bundle;
 
 use serde_json::json;
@@ -100,7 +99,7 @@ pub(crate) fn enroll_set(
     }
     if args.dry_run {
         return enroll_dry_run(args, &from_token, report, |master_len| {
-            let ctx = PcscContext::establish()?;
+            let ctx = crate::signals::establish()?;
             let request = EnrollRequest {
                 master: &[],
                 threshold,
@@ -146,7 +145,7 @@ pub(crate) fn enroll_set(
     };
     // The card part: cards found, PINs taken, the set written, read back and opened.
     let mut enroll_cards = || -> Result<EnrollOutcome, Failure> {
-        let ctx = PcscContext::establish()?;
+        let ctx = crate::signals::establish()?;
         let from = cards_from(&ctx, &args.cards)?;
         let request = EnrollRequest {
             master: &master,
@@ -315,7 +314,7 @@ pub(crate) fn add_new_card(
         args.force,
     )?;
     let pins = pin_source(&args.pins)?;
-    let ctx = PcscContext::establish()?;
+    let ctx = crate::signals::establish()?;
     let ctx = crate::stats::Counted::new(ctx, "add-card", args.stats);
     let from = cards_from(&ctx, &args.cards)?;
     let request = AddCardRequest {
@@ -420,7 +419,7 @@ pub(crate) fn reshare_set(
         .unwrap_or_else(|| default_bundle_path(&args.label));
     check_writable(&new_bundle, args.force)?;
     let pins = pin_source(&args.pins)?;
-    let ctx = PcscContext::establish()?;
+    let ctx = crate::signals::establish()?;
     let ctx = crate::stats::Counted::new(ctx, "reshare", args.stats);
     let from = cards_from(&ctx, &args.cards)?;
     let request = ReshareRequest {

@@ -11,7 +11,7 @@ use std::time::Duration;
 use zeroize::Zeroizing;
 
 use quorum_card::card::ApduStats;
-use quorum_card::readers::{Connection, ReaderInfo, Readers};
+use quorum_card::readers::{Connection, ReaderInfo, Readers, WaitBreaker};
 use quorum_card::transport::{RawResponse, Transport, TransportError};
 use quorum_protocol::apdu::ReaderFeatures;
 
@@ -86,6 +86,10 @@ impl<R: Readers> Readers for Counted<R> {
         timeout: Option<Duration>,
     ) -> Result<Option<Vec<ReaderInfo>>, TransportError> {
         self.inner.wait_for_change(known, timeout)
+    }
+
+    fn wait_breaker(&self) -> Option<WaitBreaker> {
+        self.inner.wait_breaker()
     }
 }
 
