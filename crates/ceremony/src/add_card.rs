@@ -144,7 +144,7 @@ pub fn add_card(
 ) -> Result<AddedCardReport, CeremonyError> {
     let base = req.base;
     let need = usize::from(base.threshold);
-    let records = RecordSource::from_records(req.bundle_records)?;
+    let records = RecordSource::from_records(req.bundle_records);
     let mut presenter =
         Presenter::new(ctx, req.from.clone(), req.trace, req.interrupt)?.with_records(records);
     // With one reader the new card comes last; otherwise it may wait in its reader.
@@ -460,7 +460,7 @@ fn check_quorum_member(
 pub fn dry_run(ctx: &dyn Readers, req: &AddCardRequest<'_>) -> Result<DryRun, CeremonyError> {
     let base = req.base;
     let need = usize::from(base.threshold);
-    let records = RecordSource::from_records(req.bundle_records)?;
+    let records = RecordSource::from_records(req.bundle_records);
     let presented = cards_present(ctx, &req.from, req.trace, &records)?;
     let swapping = matches!(req.from, CardsFrom::OneReader { .. });
     let mut opened: Vec<u8> = Vec::new();

@@ -6,6 +6,7 @@ use std::io::{self, Read};
 use std::path::{Path, PathBuf};
 
 use quorum_protocol::bundle::{Bundle, BundleError, MAX_BUNDLE_BYTES};
+use quorum_protocol::record::PublicRecord;
 
 use crate::secret_io::{check_writable, write_private_file, SecretIoError};
 
@@ -14,34 +15,47 @@ pub trait BundleFile: Sized {
     /// Reads and parses a bundle file (see [`Bundle::parse`]), refusing files no bundle could be.
     fn read(path: &Path) -> Result<Self, BundleError>;
 
+    /// [`BundleFile::read`], also returning the records decoded (see
+    /// [`Bundle::parse_decoded`]), for a ceremony that uses them.
+    fn read_decoded(path: &Path) -> Result<(Self, Vec<PublicRecord>), BundleError>;
+
     /// Writes the bundle (never over an existing file unless `force`).
     fn write(&self, path: &Path, force: bool) -> Result<(), SecretIoError>;
 }
 
 impl BundleFile for Bundle {
     fn read(path: &Path) -> Result<Bundle, BundleError> {
-        let read_err = |source| BundleError::Read {
-            path: path.to_path_buf(),
-            source,
-        };
-        let file = File::open(path).map_err(read_err)?;
-        let len = file.metadata().map_err(read_err)?.len();
-        if len > MAX_BUNDLE_BYTES {
-            return Err(BundleError::TooLarge {
-                path: path.to_path_buf(),
-                len,
-            });
-        }
-        let mut text = String::new();
-        file.take(MAX_BUNDLE_BYTES)
-            .read_to_string(&mut text)
-            .map_err(read_err)?;
-        Bundle::parse(&text)
+        Bundle::parse(&bundle_text(path)?)
+    }
+
+    fn read_decoded(path: &Path) -> Result<(Bundle, Vec<PublicRecord>), BundleError> {
+        Bundle::parse_decoded(&bundle_text(path)?)
     }
 
     fn write(&self, path: &Path, force: bool) -> Result<(), SecretIoError> {
         write_private_file(path, self.to_json().as_bytes(), force)
     }
+}
+
+/// A bundle file's text, refusing a file larger than any bundle could be.
+fn bundle_text(path: &Path) -> Result<String, BundleError> {
+    let read_err = |source| BundleError::Read {
+        path: path.to_path_buf(),
+        source,
+    };
+    let file = File::open(path).map_err(read_err)?;
+    let len = file.metadata().map_err(read_err)?.len();
+    if len > MAX_BUNDLE_BYTES {
+        return Err(BundleError::TooLarge {
+            path: path.to_path_buf(),
+            len,
+        });
+    }
+    let mut text = String::new();
+    file.take(MAX_BUNDLE_BYTES)
+        .read_to_string(&mut text)
+        .map_err(read_err)?;
+    Ok(text)
 }
 
 /// Where a set's next bundle version goes (add-card): a file of its own, or the old path

@@ -385,7 +385,7 @@ pub fn recover(
     req: &RecoverRequest<'_>,
     out: &mut dyn Progress,
 ) -> Result<Recovered, CeremonyError> {
-    let records = RecordSource::from_records(req.anchor.bundle_records())?;
+    let records = RecordSource::from_records(req.anchor.bundle_records());
     let mut presenter =
         Presenter::new(ctx, req.from.clone(), req.trace, req.interrupt)?.with_records(records);
     let mut run = Run {

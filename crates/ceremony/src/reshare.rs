@@ -204,7 +204,7 @@ fn check_renewable(
 /// for. No PIN is asked, no key is renewed, nothing is written or wiped.
 pub fn dry_run(ctx: &dyn Readers, req: &ReshareRequest<'_>) -> Result<DryRun, CeremonyError> {
     check_old_set(req)?;
-    let records = RecordSource::from_records(req.bundle_records)?;
+    let records = RecordSource::from_records(req.bundle_records);
     let presented = cards_present(ctx, &req.from, req.trace, &records)?;
     let whole = !one_by_one(&req.from);
     let mut old: Option<PublicRecord> = None;
@@ -454,7 +454,7 @@ pub fn reshare(
     out: &mut dyn Progress,
 ) -> Result<Reshared, CeremonyError> {
     check_old_set(req)?;
-    let records = RecordSource::from_records(req.bundle_records)?;
+    let records = RecordSource::from_records(req.bundle_records);
     let mut presenter =
         Presenter::new(ctx, req.from.clone(), req.trace, req.interrupt)?.with_records(records);
     out.tell(Event::Reshare(Told::GatheringBegins));

@@ -133,7 +133,6 @@ pub fn verify(
     let records = decoded
         .as_deref()
         .map(RecordSource::from_records)
-        .transpose()?
         .unwrap_or_default();
     let mut known = Known {
         held: HeldRecords::from_records(decoded.as_deref().unwrap_or_default()),

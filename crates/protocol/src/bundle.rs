@@ -328,6 +328,12 @@ impl Bundle {
 
     /// Parses a bundle and checks that its records decode, are versions of one set, and match its summary.
     pub fn parse(json: &str) -> Result<Bundle, BundleError> {
+        Bundle::parse_decoded(json).map(|(bundle, _)| bundle)
+    }
+
+    /// [`Bundle::parse`], also returning the records its checks decoded (in the bundle's
+    /// order, as [`Bundle::decoded_records`] gives them), so a ceremony decodes them once.
+    pub fn parse_decoded(json: &str) -> Result<(Bundle, Vec<PublicRecord>), BundleError> {
         let tag: FormatTag = serde_json::from_str(json).map_err(json_error)?;
         if let Some(serde_json::Value::String(format)) = tag.format {
             if OLD_BUNDLE_FORMATS.contains(&format.as_str()) {
@@ -338,12 +344,13 @@ impl Bundle {
             }
         }
         let bundle: Bundle = serde_json::from_str(json).map_err(json_error)?;
-        bundle.check()?;
-        Ok(bundle)
+        let records = bundle.check()?;
+        Ok((bundle, records))
     }
 
-    /// Every check of [`Bundle::parse`] after the JSON, so a bundle built here passes what a reader demands.
-    fn check(&self) -> Result<(), BundleError> {
+    /// Every check of [`Bundle::parse`] after the JSON, so a bundle built here passes what a
+    /// reader demands; returns the records decoded on the way.
+    fn check(&self) -> Result<Vec<PublicRecord>, BundleError> {
         if self.format != BUNDLE_FORMAT {
             return Err(BundleError::Format(self.format.clone()));
         }
@@ -370,7 +377,7 @@ impl Bundle {
                 newest.set_version
             )));
         }
-        Ok(())
+        Ok(records)
     }
 
     /// The set digest of the set the bundle describes (from its newest record): what `recover --expect` compares.
@@ -429,7 +436,7 @@ impl Bundle {
         self.records
             .iter()
             .map(|r| {
-                let bytes = hex::decode(&r.public).map_err(|_| BundleError::Hex(r.index))?;
+                let bytes = unhex(&r.public).ok_or(BundleError::Hex(r.index))?;
                 decoder
                     .decode(&bytes)
                     .map_err(|source| BundleError::Record {
@@ -571,6 +578,14 @@ fn bundle_custodian(c: &Custodian) -> BundleCustodian {
         card_key: hex::encode(c.card_key.to_x25519()),
         commitment: hex::encode(c.commitment),
     }
+}
+
+/// The bytes of a hex string (`None` if it is not one): one pass into a buffer of the
+/// right size, the bulk of reading a large set's bundle.
+fn unhex(text: &str) -> Option<Vec<u8>> {
+    let mut bytes = vec![0u8; text.len() / 2];
+    hex::decode_to_slice(text, &mut bytes).ok()?;
+    Some(bytes)
 }
 
 /// Checks that a decoded record is the one its bundle entry says: same index, same version.
@@ -862,6 +877,13 @@ mod tests {
         let (b, keys) = bundle();
         let read = Bundle::parse(&b.to_json()).unwrap();
         assert_eq!(read, b);
+        let (again, decoded) = Bundle::parse_decoded(&b.to_json()).unwrap();
+        assert_eq!(again, b);
+        assert_eq!(
+            decoded,
+            b.decoded_records().unwrap(),
+            "the records the checks decoded"
+        );
         assert_eq!(read.format, "quorum-bundle/3");
         assert_eq!(read.set_digest, newest_digest(&read));
         let newest = read.newest_record().unwrap();
@@ -1201,10 +1223,12 @@ mod tests {
             BundleError::Format(f) if f == "quorum-bundle/4"
         ));
         assert!(matches!(parse(&|b| b.records.clear()), BundleError::Empty));
-        assert!(matches!(
-            parse(&|b| b.records[1].public.push('x')),
-            BundleError::Hex(2)
-        ));
+        for damage in ["x", "xy", "0"] {
+            assert!(matches!(
+                parse(&|b| b.records[1].public.push_str(damage)),
+                BundleError::Hex(2)
+            ));
+        }
         assert!(matches!(
             parse(&|b| {
                 let n = b.records[0].public.len();

@@ -189,13 +189,10 @@ pub(crate) fn read_bundle(path: &std::path::Path) -> Result<Bundle, Failure> {
 pub(crate) fn read_bundle_records(
     path: &std::path::Path,
 ) -> Result<(Bundle, Vec<PublicRecord>, PublicRecord), Failure> {
-    let bundle = read_bundle(path)?;
-    let records = bundle
-        .decoded_records()
-        .map_err(|source| CeremonyError::Bundle {
-            path: path.to_path_buf(),
-            source,
-        })?;
+    let (bundle, records) = Bundle::read_decoded(path).map_err(|source| CeremonyError::Bundle {
+        path: path.to_path_buf(),
+        source,
+    })?;
     let newest = records
         .iter()
         .max_by_key(|r| r.set_version)

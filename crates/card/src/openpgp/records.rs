@@ -1,7 +1,7 @@
 //! [`RecordSource`]: the public records a host knows, for the OpenPGP cards that do not
 //! store theirs (apdu-spec/openpgp.md, "The public record lives in the bundle").
 
-use std::cell::RefCell;
+use std::cell::{OnceCell, RefCell};
 use std::fmt;
 use std::rc::Rc;
 
@@ -9,10 +9,11 @@ use quorum_protocol::bundle::{Bundle, BundleError};
 use quorum_protocol::openpgp::QuorumHeader;
 use quorum_protocol::record::{PublicRecord, RecordDecoder, RecordError};
 
-/// One known public record: decoded for the header check, and its bytes as written.
+/// One known public record: decoded for the header check, and its bytes as written
+/// (encoded from the record when first asked for: a set of applet cards never asks).
 struct Entry {
     record: PublicRecord,
-    bytes: Vec<u8>,
+    bytes: OnceCell<Vec<u8>>,
 }
 
 /// The public records a ceremony knows (a bundle's, or the ones an enrollment is writing),
@@ -63,23 +64,23 @@ impl RecordSource {
     }
 
     /// The records given (a bundle's, already read and checked by the caller).
-    pub fn from_records(records: &[PublicRecord]) -> Result<RecordSource, RecordError> {
+    pub fn from_records(records: &[PublicRecord]) -> RecordSource {
         let source = RecordSource::new();
         for record in records {
-            source.keep(record.clone(), record.encode()?);
+            source.keep(record.clone(), OnceCell::new());
         }
-        Ok(source)
+        source
     }
 
     /// Adds (or replaces) the record of its set id, version and index; returns it decoded.
     pub fn add(&self, public: &[u8]) -> Result<PublicRecord, RecordError> {
         let record = self.decoder.borrow_mut().decode(public)?;
-        self.keep(record.clone(), public.to_vec());
+        self.keep(record.clone(), OnceCell::from(public.to_vec()));
         Ok(record)
     }
 
-    /// Files `record`, whose encoding is `bytes`, in its place.
-    fn keep(&self, record: PublicRecord, bytes: Vec<u8>) {
+    /// Files `record`, whose encoding is `bytes` (if known), in its place.
+    fn keep(&self, record: PublicRecord, bytes: OnceCell<Vec<u8>>) {
         let mut entries = self.entries.borrow_mut();
         entries.retain(|e| !same_place(&e.record, &record));
         entries.push(Entry { record, bytes });
@@ -87,11 +88,14 @@ impl RecordSource {
 
     /// The bytes of the record a card's header names (set id, version, index and set digest).
     pub fn find(&self, header: &QuorumHeader) -> Option<Vec<u8>> {
-        self.entries
-            .borrow()
-            .iter()
-            .find(|e| header.names(&e.record))
-            .map(|e| e.bytes.clone())
+        let entries = self.entries.borrow();
+        let entry = entries.iter().find(|e| header.names(&e.record))?;
+        if let Some(bytes) = entry.bytes.get() {
+            return Some(bytes.clone());
+        }
+        // A record that decoded encodes again (the bundle's records were decoded).
+        let bytes = entry.record.encode().ok()?;
+        Some(entry.bytes.get_or_init(|| bytes).clone())
     }
 
     /// How many records the source holds.
