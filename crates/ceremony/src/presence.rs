@@ -418,8 +418,10 @@ impl<'a> Presenter<'a> {
     ) -> Result<Presented, CeremonyError> {
         let deadline = timeout.map(|t| Instant::now() + t);
         let mut asked = false;
+        // The list a wait for a change returns is read again after it, so it serves the
+        // next round as is.
+        let mut readers = self.ctx.readers()?;
         loop {
-            let readers = self.ctx.readers()?;
             self.handed
                 .retain(|h| readers.iter().any(|r| &r.name == h && r.card_present));
             let fresh = readers
@@ -443,7 +445,7 @@ impl<'a> Presenter<'a> {
                 self.ctx.wait_for_change(&readers, Some(slice))
             })?;
             match changed {
-                Ok(_) if !left.is_some_and(|l| l.is_zero()) => {}
+                Ok(now) if !left.is_some_and(|l| l.is_zero()) => readers = now,
                 Err(WaitEnd::Interrupted) => return Err(CeremonyError::Interrupted),
                 _ => {
                     return Err(CeremonyError::WaitTimedOut {

@@ -12,8 +12,9 @@
 //! reader's state changes, so no polling loop burns CPU (each call costs about half a
 //! millisecond of client CPU in pcsc-lite 1.9.9, so waits are long, not sliced thin; a stop
 //! request ends them through [`Readers::wait_breaker`], pcsc-lite's `SCardCancel`).
-//! pcsc-lite takes at most [`MAX_STATES_PER_CALL`] reader states in one call; more are
-//! watched in groups, each blocking in its own thread (see [`watch_in_groups`]).
+//! pcsc-lite before 2.5.0 takes at most [`MAX_STATES_PER_CALL`] reader states in one call;
+//! see [`watch_plan`] for how 16 readers still take one call, and [`watch_in_groups`] for
+//! more.
 //!
 //! Reader control commands (`SCardControl`) go through the same exclusive connection:
 //! `quorum_card::card::Card::pinpad` asks for the PC/SC Part 10 feature list with
@@ -37,11 +38,46 @@ use quorum_card::transport::{features_from_answer, RawResponse, Transport, Trans
 use quorum_protocol::apdu::part10::GET_FEATURE_REQUEST_FUNCTION;
 use quorum_protocol::apdu::ReaderFeatures;
 
-/// The most reader states pcsc-lite accepts in one `SCardGetStatusChange`
+/// The most reader states pcsc-lite before 2.5.0 accepts in one `SCardGetStatusChange`
 /// (`PCSCLITE_MAX_READERS_CONTEXTS`, 16 in 1.9.9); one more is refused with
-/// `SCARD_E_INVALID_VALUE` ("One or more of the supplied parameters could not be properly
-/// interpreted"). Sixteen readers plus the plug-and-play entry are 17.
+/// `SCARD_E_INVALID_PARAMETER` ("One or more of the supplied parameters could not be
+/// properly interpreted"). Sixteen readers plus the plug-and-play entry are 17. Its daemon
+/// serves at most as many readers; 2.5.0 made both unlimited.
 pub const MAX_STATES_PER_CALL: usize = 16;
+
+/// How a wait for a change watches the known readers and the plug-and-play entry.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WatchPlan {
+    /// One blocking call, with or without the plug-and-play entry.
+    OneCall {
+        /// The entry that reports readers plugged in or out is watched too.
+        plug_and_play: bool,
+    },
+    /// Groups of at most [`MAX_STATES_PER_CALL`] states, each in its own thread.
+    Groups,
+}
+
+/// How to watch `readers` known readers when the PC/SC client is `limited` to
+/// [`MAX_STATES_PER_CALL`] states per call (it refused more once).
+///
+/// An unlimited client takes them all in one call. A limited one is older than 2.5.0, and
+/// so is its daemon unless they come from different systems (a container's library talking
+/// to the host's pcscd): when exactly 16 readers are known, no 17th can be plugged in, and a
+/// reader unplugged changes its own state, so the plug-and-play entry is left out and one
+/// call still sees everything. More than 16 readers (a newer daemon) take groups.
+pub fn watch_plan(readers: usize, limited: bool) -> WatchPlan {
+    if !limited || readers < MAX_STATES_PER_CALL {
+        WatchPlan::OneCall {
+            plug_and_play: true,
+        }
+    } else if readers == MAX_STATES_PER_CALL {
+        WatchPlan::OneCall {
+            plug_and_play: false,
+        }
+    } else {
+        WatchPlan::Groups
+    }
+}
 
 /// How often the states watched in groups are cancelled again until every group's call
 /// has ended: a call may not have reached its blocking point when the first cancel came.
@@ -51,13 +87,12 @@ const CANCEL_RETRY: Duration = Duration::from_millis(5);
 /// [`MAX_STATES_PER_CALL`] states at a time.
 ///
 /// When they fit, this is one blocking call on the first context, as pcscd intends. When
-/// they do not (16 readers and the plug-and-play entry), the states are cut into groups
-/// and each group blocks in its own thread on its own context (pcsc-lite serves one call
-/// per context at a time), so the wait costs no CPU whatever the number of readers; the
-/// first group to return ends the wait and the others are cancelled (`cancel`, repeated
-/// every [`CANCEL_RETRY`] until each has returned). Splitting rather than leaving the
-/// plug-and-play entry out keeps readers plugged in or out visible (pcscd ≥ 2 may serve
-/// more than 16 readers). Returns the first group's result: `Ok` on a change,
+/// they do not (a client older than 2.5.0 with a newer daemon serving more than 16
+/// readers), the states are cut into groups and each group blocks in its own thread on its
+/// own context (pcsc-lite serves one call per context at a time), so the wait costs no CPU
+/// whatever the number of readers; the first group to return ends the wait and the others
+/// are cancelled (`cancel`, repeated every [`CANCEL_RETRY`] until each has returned).
+/// Returns the first group's result: `Ok` on a change,
 /// `PcscError::Timeout` when `timeout` passes, `PcscError::Cancelled` when the wait was
 /// broken from outside, any other error as it came. `contexts` needs one per group.
 pub fn watch_in_groups<C: Sync, S: Send>(
@@ -153,6 +188,8 @@ pub struct PcscContext {
     /// Every context of this session, `context` first, then those made for watching
     /// readers in groups: what the wait breaker cancels.
     contexts: Arc<Mutex<Vec<Context>>>,
+    /// The PC/SC client refused more than [`MAX_STATES_PER_CALL`] states in one call.
+    limited: AtomicBool,
 }
 
 impl PcscContext {
@@ -162,6 +199,7 @@ impl PcscContext {
         Ok(PcscContext {
             contexts: Arc::new(Mutex::new(vec![context.clone()])),
             context,
+            limited: AtomicBool::new(false),
         })
     }
 
@@ -318,6 +356,8 @@ impl Readers for PcscContext {
         known: &[ReaderInfo],
         timeout: Option<Duration>,
     ) -> Result<Option<Vec<ReaderInfo>>, TransportError> {
+        let limited = self.limited.load(Ordering::Relaxed);
+        let plan = watch_plan(known.len(), limited);
         let mut states = Vec::with_capacity(known.len() + 1);
         for info in known {
             // The baseline came from this backend, so it fits a DWORD.
@@ -328,21 +368,38 @@ impl Readers for PcscContext {
         // The PnP pseudo-reader reports readers being plugged in or out; pcsc-lite keeps the
         // number of readers it last reported in the upper 16 bits.
         let reader_count = DWORD::from(u16::try_from(known.len()).unwrap_or(u16::MAX)) << 16;
-        states.push(ReaderState::new(
-            PNP_NOTIFICATION(),
-            State::from_bits_retain(reader_count),
-        ));
-        let contexts = self.group_contexts(states.len().div_ceil(MAX_STATES_PER_CALL))?;
-        match watch_in_groups(
-            &mut states,
-            timeout,
-            &contexts,
-            |context, group, timeout| context.get_status_change(timeout, group),
-            |context| {
-                // Not blocked (yet, or any more): nothing to cancel; the caller retries.
-                let _ = context.cancel();
-            },
-        ) {
+        if plan
+            != (WatchPlan::OneCall {
+                plug_and_play: false,
+            })
+        {
+            states.push(ReaderState::new(
+                PNP_NOTIFICATION(),
+                State::from_bits_retain(reader_count),
+            ));
+        }
+        let result = match plan {
+            WatchPlan::OneCall { .. } => self.context.get_status_change(timeout, &mut states),
+            WatchPlan::Groups => {
+                let contexts = self.group_contexts(states.len().div_ceil(MAX_STATES_PER_CALL))?;
+                watch_in_groups(
+                    &mut states,
+                    timeout,
+                    &contexts,
+                    |context, group, timeout| context.get_status_change(timeout, group),
+                    |context| {
+                        // Not blocked (yet, or any more): nothing to cancel; retried.
+                        let _ = context.cancel();
+                    },
+                )
+            }
+        };
+        match result {
+            // pcsc-lite before 2.5.0 refuses more than 16 states: learnt once, asked again.
+            Err(PcscError::InvalidParameter) if !limited && states.len() > MAX_STATES_PER_CALL => {
+                self.limited.store(true, Ordering::Relaxed);
+                self.wait_for_change(known, timeout)
+            }
             // A reader of `known` that pcscd no longer knows is a change too.
             Ok(()) | Err(PcscError::UnknownReader) => Ok(Some(self.readers()?)),
             Err(PcscError::Timeout) => Ok(None),
@@ -681,6 +738,31 @@ mod tests {
             )
         });
         assert!(matches!(broken, Err(E::Cancelled)));
+    }
+
+    #[test]
+    fn sixteen_readers_take_one_call_and_more_take_groups_only_on_a_limited_client() {
+        let with_entry = WatchPlan::OneCall {
+            plug_and_play: true,
+        };
+        for readers in [0, 1, 15, 16, 17, 40] {
+            assert_eq!(
+                watch_plan(readers, false),
+                with_entry,
+                "{readers} unlimited"
+            );
+        }
+        for readers in [0, 1, 15] {
+            assert_eq!(watch_plan(readers, true), with_entry, "{readers} limited");
+        }
+        assert_eq!(
+            watch_plan(16, true),
+            WatchPlan::OneCall {
+                plug_and_play: false
+            },
+            "16 readers and the entry are 17 states: the entry is left out"
+        );
+        assert_eq!(watch_plan(17, true), WatchPlan::Groups);
     }
 
     #[test]
