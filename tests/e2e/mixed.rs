@@ -75,8 +75,9 @@ fn enroll_and_recover_with_cards_present_and_more_inserted_into_any_reader() {
 fn any_reader_enroll_and_recover_with_sixteen_readers() {
     let _guard = lock();
     let farm = Farm::connect();
-    // pcscd serves 16 readers (its most): the waits below watch 17 reader states, which
-    // pcsc-lite 1.9.9 refuses in one SCardGetStatusChange.
+    // pcscd serves 16 readers (its most): 16 readers and the plug-and-play entry are 17
+    // reader states, which pcsc-lite 1.9.9 refuses in one SCardGetStatusChange (the
+    // backend then leaves the entry out: quorum_pcsc::watch_plan).
     let listed = farm
         .context()
         .list_readers_owned()
@@ -143,8 +144,8 @@ fn any_reader_enroll_and_recover_with_sixteen_readers() {
     assert!(status.success(), "{stderr}");
     assert_eq!(std::fs::read(&out).unwrap(), b"sixteen readers");
 
-    // The grouped wait stays as responsive to Ctrl-C as one call: a recovery waiting for
-    // its first card ends at once, as interrupted.
+    // A wait over 16 readers ends at once on Ctrl-C (the wait breaker): a recovery waiting
+    // for its first card ends as interrupted.
     farm.clear_all();
     let mut running = Running::start(&[
         "recover",

@@ -636,20 +636,23 @@ mod tests {
         context.cancelled.store(true, Ordering::SeqCst);
     }
 
+    /// Watches `states` on `contexts` without a timeout, cancelling with [`cancel`].
+    fn watch(
+        states: &mut [u8],
+        contexts: &[FakeContext],
+        call: impl Fn(&FakeContext, &mut [u8], Option<Duration>) -> Result<(), E> + Sync,
+    ) -> Result<(), E> {
+        watch_in_groups(states, None, contexts, call, cancel)
+    }
+
     #[test]
     fn sixteen_states_are_one_blocking_call_on_the_first_context() {
         let mut states = [0u8; MAX_STATES_PER_CALL];
         let contexts = [FakeContext::default(), FakeContext::default()];
-        let result = watch_in_groups(
-            &mut states,
-            None,
-            &contexts,
-            |context, group, timeout| {
-                context.record(group, timeout);
-                Ok(())
-            },
-            cancel,
-        );
+        let result = watch(&mut states, &contexts, |context, group, timeout| {
+            context.record(group, timeout);
+            Ok(())
+        });
         assert!(result.is_ok());
         assert_eq!(*contexts[0].calls.lock().unwrap(), [(0, 16, None)]);
         assert!(contexts[1].calls.lock().unwrap().is_empty());
@@ -662,22 +665,16 @@ mod tests {
         // group still blocks: the first group is cancelled.
         let mut states: Vec<u8> = (0..17).collect();
         let contexts = [FakeContext::default(), FakeContext::default()];
-        let result = watch_in_groups(
-            &mut states,
-            None,
-            &contexts,
-            |context, group, timeout| {
-                assert!(group.len() <= MAX_STATES_PER_CALL, "pcsc-lite refuses more");
-                context.record(group, timeout);
-                if group.contains(&16) {
-                    std::thread::sleep(Duration::from_millis(10));
-                    Ok(())
-                } else {
-                    context.block()
-                }
-            },
-            cancel,
-        );
+        let result = watch(&mut states, &contexts, |context, group, timeout| {
+            assert!(group.len() <= MAX_STATES_PER_CALL, "pcsc-lite refuses more");
+            context.record(group, timeout);
+            if group.contains(&16) {
+                std::thread::sleep(Duration::from_millis(10));
+                Ok(())
+            } else {
+                context.block()
+            }
+        });
         assert!(result.is_ok());
         assert_eq!(*contexts[0].calls.lock().unwrap(), [(0, 16, None)]);
         assert_eq!(*contexts[1].calls.lock().unwrap(), [(16, 1, None)]);
@@ -708,18 +705,12 @@ mod tests {
         assert_eq!(groups, [16, 16, 8]);
 
         let contexts: Vec<FakeContext> = (0..3).map(|_| FakeContext::default()).collect();
-        let failed = watch_in_groups(
-            &mut states,
-            None,
-            &contexts,
-            |context, group, _| {
-                if group[0] == 0 && group.len() == 8 {
-                    return Err(E::UnknownReader);
-                }
-                context.block()
-            },
-            cancel,
-        );
+        let failed = watch(&mut states, &contexts, |context, group, _| {
+            if group[0] == 0 && group.len() == 8 {
+                return Err(E::UnknownReader);
+            }
+            context.block()
+        });
         assert!(matches!(failed, Err(E::UnknownReader)));
 
         // A stop request cancels every context (the wait breaker): the wait says so.
@@ -729,13 +720,9 @@ mod tests {
                 std::thread::sleep(Duration::from_millis(10));
                 contexts.iter().for_each(cancel);
             });
-            watch_in_groups(
-                &mut states[..17],
-                None,
-                &contexts,
-                |context, _, _| context.block(),
-                cancel,
-            )
+            watch(&mut states[..17], &contexts, |context, _, _| {
+                context.block()
+            })
         });
         assert!(matches!(broken, Err(E::Cancelled)));
     }
@@ -769,13 +756,9 @@ mod tests {
     fn too_few_contexts_for_the_groups_are_refused_before_any_call() {
         let mut states = [0u8; 17];
         let contexts = [FakeContext::default()];
-        let result = watch_in_groups(
-            &mut states,
-            None,
-            &contexts,
-            |_, _, _| panic!("no call without a context per group"),
-            cancel,
-        );
+        let result = watch(&mut states, &contexts, |_, _, _| {
+            panic!("no call without a context per group")
+        });
         assert!(matches!(result, Err(E::InvalidValue)));
     }
 
