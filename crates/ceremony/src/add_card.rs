@@ -25,8 +25,8 @@ use super::pin_step::{verify_pin, Verified};
 use super::pins::PinFor;
 use super::presence::Presented;
 use super::share::{
-    custodian_name, open_member, read_member, read_member_held, HeldRecords, LeftTheReader, Member,
-    Note, Refusal, Refused, SeenCard, Skip, Unusable, Who,
+    custodian_name, open_member, read_member, read_member_held, LeftTheReader, Member, Note,
+    Refusal, Refused, SeenCard, Skip, Unusable, Who,
 };
 use super::{identify, CardsFrom, CeremonyError, PinPolicy, Presenter};
 
@@ -145,12 +145,11 @@ pub fn add_card(
     let base = req.base;
     let need = usize::from(base.threshold);
     let records = RecordSource::from_records(req.bundle_records);
-    let mut presenter =
-        Presenter::new(ctx, req.from.clone(), req.trace, req.interrupt)?.with_records(records);
+    let mut presenter = Presenter::new(ctx, req.from.clone(), req.trace, req.interrupt)?
+        .with_records(records.clone());
     // With one reader the new card comes last; otherwise it may wait in its reader.
     let swapping = presenter.one_reader();
     let mut shares: Vec<OpenedShare> = Vec::new();
-    let mut held = HeldRecords::from_records(req.bundle_records);
     let mut new_card: Option<NewCard> = None;
     let mut seen: Vec<SeenCard> = Vec::new();
     out.tell(Event::AddCard(Told::Starting {
@@ -182,7 +181,7 @@ pub fn add_card(
             let role = classify(
                 &mut p,
                 req,
-                (&shares, &mut held),
+                (&shares, &records),
                 new_card.is_some(),
                 swapping,
                 out,
@@ -326,7 +325,7 @@ pub fn add_card(
 fn classify(
     p: &mut Presented,
     req: &AddCardRequest<'_>,
-    (shares, held): (&[OpenedShare], &mut HeldRecords),
+    (shares, records): (&[OpenedShare], &RecordSource),
     have_new: bool,
     swapping: bool,
     out: &mut dyn Progress,
@@ -382,10 +381,12 @@ fn classify(
                 Err(e) => Role::Skipped(Refusal::new(who_of(Some(key)), e)),
             }
         }
-        LifeCycle::Enrolled => match open_quorum_member(p, req, (shares, held), quorum_done, out) {
-            Ok(share) => Role::Share(share),
-            Err(refusal) => Role::Skipped(refusal),
-        },
+        LifeCycle::Enrolled => {
+            match open_quorum_member(p, req, (shares, records), quorum_done, out) {
+                Ok(share) => Role::Share(share),
+                Err(refusal) => Role::Skipped(refusal),
+            }
+        }
     }
 }
 
@@ -393,11 +394,11 @@ fn classify(
 fn open_quorum_member(
     p: &mut Presented,
     req: &AddCardRequest<'_>,
-    (shares, held): (&[OpenedShare], &mut HeldRecords),
+    (shares, records): (&[OpenedShare], &RecordSource),
     quorum_done: bool,
     out: &mut dyn Progress,
 ) -> Result<OpenedShare, Refusal> {
-    let member = read_member_held(&mut p.card, held)?;
+    let member = read_member_held(&mut p.card, records)?;
     let opened: Vec<u8> = shares.iter().map(|s| s.index()).collect();
     check_quorum_member(req, &member, &opened, quorum_done)?;
     open_member(&mut p.card, &member, &req.pins, &p.reader, out)

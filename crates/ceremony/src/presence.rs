@@ -161,6 +161,12 @@ impl<'a> Presenter<'a> {
         self
     }
 
+    /// The public records known to this ceremony (shared, not copied, by cloning): the
+    /// same store judges applet cards by their public digest.
+    pub fn records(&self) -> &RecordSource {
+        &self.records
+    }
+
     /// Whether the operator asked to stop: ceremonies check it between card steps.
     pub fn interrupted(&self) -> bool {
         self.interrupt.requested()

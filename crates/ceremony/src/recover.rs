@@ -26,8 +26,8 @@ use quorum_protocol::sharing::{self, check_same_set, OpenedShare, SetMismatch};
 use super::inspect::SetMembership;
 use super::presence::Presented;
 use super::share::{
-    open_member, read_member_held, HeldRecords, LeftTheReader, Member, Note, Refusal, Refused,
-    SeenCard, Skip, Who,
+    open_member, read_member_held, LeftTheReader, Member, Note, Refusal, Refused, SeenCard, Skip,
+    Who,
 };
 use super::{CardsFrom, CeremonyError, PinPolicy, Presenter};
 
@@ -386,8 +386,8 @@ pub fn recover(
     out: &mut dyn Progress,
 ) -> Result<Recovered, CeremonyError> {
     let records = RecordSource::from_records(req.anchor.bundle_records());
-    let mut presenter =
-        Presenter::new(ctx, req.from.clone(), req.trace, req.interrupt)?.with_records(records);
+    let mut presenter = Presenter::new(ctx, req.from.clone(), req.trace, req.interrupt)?
+        .with_records(records.clone());
     let mut run = Run {
         req,
         target: None,
@@ -395,7 +395,7 @@ pub fn recover(
         cards: Vec::new(),
         sightings: Sightings::default(),
         disagreeing: 0,
-        held: HeldRecords::from_records(req.anchor.bundle_records()),
+        records,
     };
     run.gather(&mut presenter, out)?;
     let Run {
@@ -447,9 +447,10 @@ struct Run<'r, 'a> {
     sightings: Sightings,
     /// Cards skipped by a bundle anchor although they carry its set id.
     disagreeing: usize,
-    /// The public parts held (the bundle's, each card's as read), so that a protocol 1.3
-    /// card that vouches for one is not read again.
-    held: HeldRecords,
+    /// The public parts known (the bundle's, each card's as read), shared with the
+    /// presenter's OpenPGP cards, so that a protocol 1.3 card that vouches for one is not
+    /// read again.
+    records: RecordSource,
 }
 
 impl Run<'_, '_> {
@@ -486,11 +487,10 @@ impl Run<'_, '_> {
             if batch.is_empty() {
                 break;
             }
-            let held = &mut self.held;
             let read: Vec<(Presented, Result<Member, Refusal>)> = batch
                 .into_iter()
                 .map(|mut p| {
-                    let member = read_member_held(&mut p.card, held);
+                    let member = read_member_held(&mut p.card, &self.records);
                     (p, member)
                 })
                 .collect();

@@ -42,8 +42,7 @@ use super::pins::PinFor;
 use super::presence::{Presented, Recalled};
 use super::share::{custodian_label, custodian_name};
 use super::share::{
-    open_member_keeping_pin, read_member, read_member_held, HeldRecords, LeftTheReader, Refusal,
-    Refused,
+    open_member_keeping_pin, read_member, read_member_held, LeftTheReader, Refusal, Refused,
 };
 use super::{identify, CardsFrom, CeremonyError, Journal, PinPolicy, Presenter};
 
@@ -427,9 +426,9 @@ struct Gathered {
     old: Option<PublicRecord>,
     members: Vec<NewMember>,
     retire: Vec<OldCard>,
-    /// Public parts held (the bundle's, each old card's as read), so that a protocol 1.3
-    /// card that vouches for one is not read again.
-    held: HeldRecords,
+    /// Public parts known (the presenter's: the bundle's, each old card's as read), so that
+    /// a protocol 1.3 card that vouches for one is not read again.
+    records: RecordSource,
 }
 
 /// Refuses a set named to reshare that is not the bundle's, before any card is touched.
@@ -656,7 +655,7 @@ fn gather(
     out: &mut dyn Progress,
 ) -> Result<Gathered, CeremonyError> {
     let mut g = Gathered {
-        held: HeldRecords::from_records(req.bundle_records),
+        records: presenter.records().clone(),
         ..Gathered::default()
     };
     let mut problems = Vec::new();
@@ -870,7 +869,7 @@ fn gather_one(
         });
         return Ok(key);
     }
-    let member = read_member_held(&mut p.card, &mut g.held)
+    let member = read_member_held(&mut p.card, &g.records)
         .map_err(|r| pulled(r.reason.card_left(), seen.not_a_member(&r)))?;
     of_old_set(req, &g.old, &member.record).map_err(|e| seen.not_of_the_old_set(&e))?;
     let need = usize::from(member.record.threshold);

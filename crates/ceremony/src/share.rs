@@ -12,14 +12,14 @@ use rand::rngs::OsRng;
 
 use quorum_card::card::CardError;
 use quorum_card::custodian::CustodianCard;
+use quorum_card::openpgp::RecordSource;
 use quorum_card::transport::TransportError;
-use quorum_protocol::apdu::{LifeCycle, RecordHeader};
+use quorum_protocol::apdu::LifeCycle;
 use quorum_protocol::bundle::BundleError;
 use quorum_protocol::crypto::wei25519::POINT_LEN;
 use quorum_protocol::crypto::{CardKey, PointError, SetDigest};
-use quorum_protocol::record::{PublicRecord, RecordDecoder, RecordError};
+use quorum_protocol::record::{PublicRecord, RecordError};
 use quorum_protocol::sharing::{self, OpenedShare, PublicPart, SetMismatch, UnsealError};
-use sha2::{Digest, Sha256};
 
 use super::inspect::SetMembership;
 use super::pin_step::{verify_pin, Verified};
@@ -284,57 +284,22 @@ pub struct Member {
     pub enc: Option<[u8; 32]>,
 }
 
-/// The public parts a ceremony holds (the bundle's, and each card's as read), each set
-/// version's description decoded once: a protocol 1.3 card whose public digest is that of a
-/// held part with its own index holds exactly those bytes, so it is judged on them before
-/// its PIN without GET RECORD (select.md); any other card's own part is read, and decoded
-/// against the held ones.
-#[derive(Debug, Default)]
-pub struct HeldRecords {
-    decoder: RecordDecoder,
-}
-
-impl HeldRecords {
-    /// Holds the first record of each set version of a bundle (any other of that version
-    /// differs only in its index, or is an edit that a card's digest will not match).
-    pub fn from_records(records: &[PublicRecord]) -> HeldRecords {
-        let mut held = HeldRecords::default();
-        for record in records {
-            if held.decoder.knows(&record.set_id, record.set_version) {
-                continue;
-            }
-            if let Ok(bytes) = record.encode() {
-                held.decoder.remember(&bytes, record);
-            }
-        }
-        held
+/// Reads `card`'s public part: from `records` if its digest vouches for a known one, else
+/// with GET RECORD (decoded against the known ones, whose descriptions it then joins).
+fn read_public(
+    records: &RecordSource,
+    card: &mut dyn CustodianCard,
+) -> Result<(Vec<u8>, PublicRecord), Refusal> {
+    if let Some(found) = card.record_header().and_then(|h| records.vouched(&h)) {
+        return Ok(found);
     }
-
-    /// The public part the header's card holds and its decoding, when its digest vouches for
-    /// a held part with the card's index; `None` means the card's own must be read.
-    fn vouched(&self, header: &RecordHeader) -> Option<(Vec<u8>, PublicRecord)> {
-        let digest = header.public_digest?;
-        let (bytes, record) =
-            self.decoder
-                .at_index(&header.set_id, header.set_version, header.index)?;
-        (Sha256::digest(&bytes)[..] == digest[..]).then_some((bytes, record))
-    }
-
-    /// Reads `card`'s public part: from the held ones if its digest vouches for one, else
-    /// with GET RECORD (decoded against the held ones, and then held).
-    fn read(&mut self, card: &mut dyn CustodianCard) -> Result<(Vec<u8>, PublicRecord), Refusal> {
-        if let Some(found) = card.record_header().and_then(|h| self.vouched(&h)) {
-            return Ok(found);
-        }
-        let public = card
-            .get_record_public()
-            .map_err(|e| Refusal::new(Who::by_key(card), e))?;
-        let record = self
-            .decoder
-            .decode(&public)
-            .map_err(|e| Refusal::new(Who::unknown(), Refused::Unreadable(e)))?;
-        Ok((public, record))
-    }
+    let public = card
+        .get_record_public()
+        .map_err(|e| Refusal::new(Who::by_key(card), e))?;
+    let record = records
+        .decode(&public)
+        .map_err(|e| Refusal::new(Who::unknown(), Refused::Unreadable(e)))?;
+    Ok((public, record))
 }
 
 impl Member {
@@ -500,16 +465,16 @@ impl From<UnsealError<CardError>> for Refused {
 /// carrying a copied record is named before any PIN is sent to it) and unless its PIN is
 /// still usable (a blocked card is named without a VERIFY).
 pub fn read_member(card: &mut dyn CustodianCard) -> Result<Member, Refusal> {
-    read_member_held(card, &mut HeldRecords::default())
+    read_member_held(card, &RecordSource::new())
 }
 
-/// [`read_member`] for a ceremony that holds public parts ([`HeldRecords`]): a protocol 1.3
-/// card that vouches for a held one with its digest needs no command after its SELECT (its
-/// status came with it), and every part read is decoded against, and then held with, the
-/// ones before. Every check before the PIN is made on bytes the card holds.
+/// [`read_member`] for a ceremony that holds public parts (a [`RecordSource`]): a protocol
+/// 1.3 card that vouches for a known one with its digest needs no command after its SELECT
+/// (its status came with it), and every part read is decoded against, and then known with,
+/// the ones before. Every check before the PIN is made on bytes the card holds.
 pub fn read_member_held(
     card: &mut dyn CustodianCard,
-    held: &mut HeldRecords,
+    records: &RecordSource,
 ) -> Result<Member, Refusal> {
     let info = card.select().map_err(|e| Refusal::new(Who::unknown(), e))?;
     if info.state != LifeCycle::Enrolled {
@@ -520,7 +485,7 @@ pub fn read_member_held(
     let status = card
         .status()
         .map_err(|e| Refusal::new(Who::by_key(card), e))?;
-    let (public, record) = held.read(card)?;
+    let (public, record) = read_public(records, card)?;
     let listed = record
         .custodian(record.index)
         .expect("a decoded record lists its own index")

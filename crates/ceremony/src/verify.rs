@@ -23,9 +23,7 @@ use super::inspect::SetMembership;
 use super::pin_step::verify_pin;
 use super::pins::PinFor;
 use super::share::custodian_name;
-use super::share::{
-    open_verified, read_member_held, HeldRecords, LeftTheReader, Member, Refusal, Refused, Who,
-};
+use super::share::{open_verified, read_member_held, LeftTheReader, Member, Refusal, Refused, Who};
 use super::{CardsFrom, CeremonyError, PinPolicy, Presenter};
 
 /// What to check.
@@ -135,7 +133,7 @@ pub fn verify(
         .map(RecordSource::from_records)
         .unwrap_or_default();
     let mut known = Known {
-        held: HeldRecords::from_records(decoded.as_deref().unwrap_or_default()),
+        records: records.clone(),
         newest: decoded
             .as_deref()
             .and_then(|d| newest_of_one_set(d).ok().flatten().cloned()),
@@ -223,10 +221,10 @@ impl From<Refusal> for Failed {
     }
 }
 
-/// What a verification knows before the cards: the public parts held and the bundle's
-/// newest record, each decoded once.
+/// What a verification knows before the cards: the public parts known (shared with the
+/// presenter's OpenPGP cards) and the bundle's newest record, each decoded once.
 struct Known {
-    held: HeldRecords,
+    records: RecordSource,
     newest: Option<PublicRecord>,
 }
 
@@ -236,7 +234,7 @@ fn check_one(
     (req, known): (&VerifyRequest<'_>, &mut Known),
     out: &mut dyn Progress,
 ) -> Result<(Who, SetMembership, CheckNote), Failed> {
-    let member = read_member_held(card, &mut known.held)?;
+    let member = read_member_held(card, &known.records)?;
     let set = member.membership();
     if let Some(bundle) = req.bundle {
         // A bundle whose newest record cannot be had says why, card by card.

@@ -1,10 +1,15 @@
 //! [`RecordSource`]: the public records a host knows, for the OpenPGP cards that do not
-//! store theirs (apdu-spec/openpgp.md, "The public record lives in the bundle").
+//! store theirs (apdu-spec/openpgp.md, "The public record lives in the bundle"), and for
+//! the protocol 1.3 applet cards whose public digest vouches for one (select.md), which
+//! then need no GET RECORD.
 
 use std::cell::{OnceCell, RefCell};
 use std::fmt;
 use std::rc::Rc;
 
+use sha2::{Digest, Sha256};
+
+use quorum_protocol::apdu::RecordHeader;
 use quorum_protocol::bundle::{Bundle, BundleError};
 use quorum_protocol::openpgp::QuorumHeader;
 use quorum_protocol::record::{PublicRecord, RecordDecoder, RecordError};
@@ -63,13 +68,43 @@ impl RecordSource {
         Ok(source)
     }
 
-    /// The records given (a bundle's, already read and checked by the caller).
+    /// The records given (a bundle's, already read and checked by the caller). The first of
+    /// each set version is encoded at once, so that applet cards can be judged on it; any
+    /// other of that version differs only in its index (or is an edit that a card's digest
+    /// will not match), and is encoded only if an OpenPGP card asks for it.
     pub fn from_records(records: &[PublicRecord]) -> RecordSource {
         let source = RecordSource::new();
         for record in records {
-            source.keep(record.clone(), OnceCell::new());
+            let bytes = OnceCell::new();
+            let mut decoder = source.decoder.borrow_mut();
+            if !decoder.knows(&record.set_id, record.set_version) {
+                if let Ok(encoded) = record.encode() {
+                    decoder.remember(&encoded, record);
+                    let _ = bytes.set(encoded);
+                }
+            }
+            source.keep(record.clone(), bytes);
         }
         source
+    }
+
+    /// The public part an applet card holds and its decoding, when the public digest of its
+    /// SELECT header is that of a known part with the card's index (select.md): the card
+    /// then holds exactly these bytes. `None`: the card's own part must be read.
+    pub fn vouched(&self, header: &RecordHeader) -> Option<(Vec<u8>, PublicRecord)> {
+        let digest = header.public_digest?;
+        let (bytes, record) =
+            self.decoder
+                .borrow()
+                .at_index(&header.set_id, header.set_version, header.index)?;
+        (Sha256::digest(&bytes)[..] == digest[..]).then_some((bytes, record))
+    }
+
+    /// Decodes a public part read from an applet card, against the known ones (a part of a
+    /// known set version is not decoded again), and keeps its description for the cards
+    /// to come; it is not filed for OpenPGP cards.
+    pub fn decode(&self, public: &[u8]) -> Result<PublicRecord, RecordError> {
+        self.decoder.borrow_mut().decode(public)
     }
 
     /// Adds (or replaces) the record of its set id, version and index; returns it decoded.
