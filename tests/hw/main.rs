@@ -1,5 +1,6 @@
 //! The hardware suite: the ceremonies of the end-to-end tests (init, enroll, status, verify,
-//! recover, change-pin, reset-card) run by the real quorumctl against the readers named in
+//! recover with every reader and with any reader, verify through one reader, change-pin,
+//! reset-card) run by the real quorumctl against the readers named in
 //! `QUORUM_HW_READERS` (comma-separated PC/SC reader names, each holding a card with the
 //! quorum applet installed, see applet/README.md), through whatever pcscd the environment
 //! points at: the system's with real readers, or the simulator's for a dry run
@@ -208,6 +209,7 @@ impl Suite {
             self.dir.join("set.quorum.json"),
             self.dir.join("recovered.key"),
         );
+        let again = self.dir.join("recovered-any-reader.key");
         let doc = self.step(
             &format!("enroll {n}-of-{m}"),
             &[
@@ -262,34 +264,56 @@ impl Suite {
         )?;
         all_healthy(&doc, m)?;
 
-        let doc = self.step(
-            "recover",
-            &[
-                "recover",
+        // Every reader, then any reader: the cards as they sit are the cards present.
+        for (mode, out) in [(None, &recovered), (Some("--any-reader"), &again)] {
+            let mut args = vec!["recover"];
+            args.extend(mode);
+            args.extend([
                 "--bundle",
                 path(&bundle),
                 "--out",
-                path(&recovered),
+                path(out),
+                "--pin-file",
+                path(&pins),
+                "--no-pinpad",
+            ]);
+            let what = mode.map_or("recover".to_owned(), |m| format!("recover {m}"));
+            let doc = self.step(&what, &args)?;
+            let (enrolled, back) = (std::fs::read(&master), std::fs::read(out));
+            expect(
+                matches!((&enrolled, &back), (Ok(a), Ok(b)) if a == b),
+                || "the recovered master is missing or differs from the enrolled one".to_owned(),
+            )?;
+            let used = doc["result"]["cards"]
+                .as_array()
+                .map_or(0, |c| c.iter().filter(|c| c["result"] == "used").count());
+            expect(used == n, || format!("recover used {used} cards, not {n}"))?;
+            expect(doc["result"]["set_digest"] == digest, || {
+                format!(
+                    "recover names set digest {}, enroll named {digest}",
+                    doc["result"]["set_digest"]
+                )
+            })?;
+        }
+
+        // One reader: the card in the first reader checked through that reader alone.
+        let first = self.cards[0].reader.clone();
+        let doc = self.step(
+            &format!("verify --reader \"{first}\""),
+            &[
+                "verify",
+                "--reader",
+                &first,
+                "--count",
+                "1",
+                "--bundle",
+                path(&bundle),
                 "--pin-file",
                 path(&pins),
                 "--no-pinpad",
             ],
         )?;
-        let (enrolled, back) = (std::fs::read(&master), std::fs::read(&recovered));
-        expect(
-            matches!((&enrolled, &back), (Ok(a), Ok(b)) if a == b),
-            || "the recovered master is missing or differs from the enrolled one".to_owned(),
-        )?;
-        let used = doc["result"]["cards"]
-            .as_array()
-            .map_or(0, |c| c.iter().filter(|c| c["result"] == "used").count());
-        expect(used == n, || format!("recover used {used} cards, not {n}"))?;
-        expect(doc["result"]["set_digest"] == digest, || {
-            format!(
-                "recover names set digest {}, enroll named {digest}",
-                doc["result"]["set_digest"]
-            )
-        })?;
+        all_healthy(&doc, 1)?;
 
         for (from, to) in [(&pins, &other), (&other, &pins)] {
             for card in &self.cards {
