@@ -81,7 +81,7 @@ pub fn watch_plan(readers: usize, limited: bool) -> WatchPlan {
 
 /// How often the states watched in groups are cancelled again until every group's call
 /// has ended: a call may not have reached its blocking point when the first cancel came.
-const CANCEL_RETRY: Duration = Duration::from_millis(5);
+pub const CANCEL_RETRY: Duration = Duration::from_millis(5);
 
 /// Waits until `call` reports a change in any of `states`, calling it with at most
 /// [`MAX_STATES_PER_CALL`] states at a time.
