@@ -80,35 +80,25 @@ fn ceremony_row(runs: &[&Sample]) -> Value {
     );
     obj.insert("first_card".into(), json!(first));
     obj.insert("first_card_bytes".into(), json!(first.bytes()));
+    // Over the cards after the first: none (a one-card ceremony) reads as 0.
+    let most = |v: &[f64]| v.iter().copied().fold(0.0, f64::max);
+    let middle = |v: &[f64]| if v.is_empty() { 0.0 } else { median(v) };
     obj.insert(
         "other_cards_round_trips_max".into(),
-        json!(other_trips.iter().copied().fold(0.0, f64::max)),
+        json!(most(&other_trips)),
     );
     obj.insert(
         "other_cards_round_trips_median".into(),
-        json!(if others.is_empty() {
-            0.0
-        } else {
-            median(&other_trips)
-        }),
+        json!(middle(&other_trips)),
     );
-    obj.insert(
-        "other_cards_bytes_max".into(),
-        json!(other_bytes.iter().copied().fold(0.0, f64::max)),
-    );
+    obj.insert("other_cards_bytes_max".into(), json!(most(&other_bytes)));
     obj.insert(
         "other_cards_bytes_median".into(),
-        json!(if others.is_empty() {
-            0.0
-        } else {
-            median(&other_bytes)
-        }),
+        json!(middle(&other_bytes)),
     );
     obj.insert(
         "all_cards_round_trips_max".into(),
-        json!(first
-            .round_trips
-            .max(other_trips.iter().copied().fold(0.0, f64::max) as u64)),
+        json!(first.round_trips.max(most(&other_trips) as u64)),
     );
     obj.insert(
         "selects_per_card".into(),

@@ -9,9 +9,10 @@
 //! reset, which also clears the validated state.
 //!
 //! Waiting uses `SCardGetStatusChange` with a timeout: the call blocks in pcscd until a
-//! reader's state changes, so no polling loop burns CPU (each call costs about half a
-//! millisecond of client CPU in pcsc-lite 1.9.9, so waits are long, not sliced thin; a stop
-//! request ends them through [`Readers::wait_breaker`], pcsc-lite's `SCardCancel`).
+//! reader's state changes, so no polling loop burns CPU. A call that times out costs up to
+//! a millisecond of client CPU in pcsc-lite 1.9.9 (it spins until the millisecond has
+//! passed), so waits are long, not sliced thin; a stop request ends them through
+//! [`Readers::wait_breaker`], pcsc-lite's `SCardCancel`.
 //! pcsc-lite before 2.5.0 takes at most [`MAX_STATES_PER_CALL`] reader states in one call;
 //! see [`watch_plan`] for how 16 readers still take one call, and [`watch_in_groups`] for
 //! more.
@@ -55,6 +56,16 @@ pub enum WatchPlan {
     },
     /// Groups of at most [`MAX_STATES_PER_CALL`] states, each in its own thread.
     Groups,
+}
+
+impl WatchPlan {
+    /// Whether the plug-and-play entry is among the states watched.
+    pub fn plug_and_play(self) -> bool {
+        match self {
+            WatchPlan::OneCall { plug_and_play } => plug_and_play,
+            WatchPlan::Groups => true,
+        }
+    }
 }
 
 /// How to watch `readers` known readers when the PC/SC client is `limited` to
@@ -368,11 +379,7 @@ impl Readers for PcscContext {
         // The PnP pseudo-reader reports readers being plugged in or out; pcsc-lite keeps the
         // number of readers it last reported in the upper 16 bits.
         let reader_count = DWORD::from(u16::try_from(known.len()).unwrap_or(u16::MAX)) << 16;
-        if plan
-            != (WatchPlan::OneCall {
-                plug_and_play: false,
-            })
-        {
+        if plan.plug_and_play() {
             states.push(ReaderState::new(
                 PNP_NOTIFICATION(),
                 State::from_bits_retain(reader_count),
@@ -750,6 +757,14 @@ mod tests {
             "16 readers and the entry are 17 states: the entry is left out"
         );
         assert_eq!(watch_plan(17, true), WatchPlan::Groups);
+        let watched: Vec<bool> = [(15, true), (16, true), (17, true), (16, false)]
+            .map(|(readers, limited)| watch_plan(readers, limited).plug_and_play())
+            .to_vec();
+        assert_eq!(
+            watched,
+            [true, false, true, true],
+            "the entry is left out only then"
+        );
     }
 
     #[test]

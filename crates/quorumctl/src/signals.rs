@@ -8,9 +8,10 @@
 //! The handlers are installed without `SA_RESTART`, so a blocking read (the PIN prompt)
 //! returns EINTR. A wait for a card blocks in pcscd, which ignores signals: the handler
 //! wakes a watcher thread through a pipe, and the watcher calls the wait breaker of every
-//! PC/SC session ([`establish`]), which ends the wait at once. A third signal ends the process at once with the shell's 128 + N, for a
-//! step that hangs; a card being written then keeps its old record or the new one (PUT
-//! RECORD commits at its last piece), but no log line is written.
+//! PC/SC session ([`establish`]), which ends the wait at once. A third signal ends the
+//! process at once with the shell's 128 + N, for a step that hangs; a card being written
+//! then keeps its old record or the new one (PUT RECORD commits at its last piece), but no
+//! log line is written.
 
 use std::sync::atomic::{AtomicBool, AtomicI32, AtomicU32, Ordering};
 use std::sync::{Mutex, PoisonError};

@@ -56,16 +56,7 @@ impl RecordSource {
 
     /// Every record of a set's bundle, checked as the bundle files them (index, version).
     pub fn from_bundle(bundle: &Bundle) -> Result<RecordSource, BundleError> {
-        bundle.decoded_records()?;
-        let source = RecordSource::new();
-        for filed in &bundle.records {
-            let bytes = hex::decode(&filed.public).map_err(|_| BundleError::Hex(filed.index))?;
-            source.add(&bytes).map_err(|source| BundleError::Record {
-                index: filed.index,
-                source,
-            })?;
-        }
-        Ok(source)
+        Ok(RecordSource::from_records(&bundle.decoded_records()?))
     }
 
     /// The records given (a bundle's, already read and checked by the caller). The first of
