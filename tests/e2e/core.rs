@@ -673,9 +673,9 @@ fn readers_and_status_show_each_card_without_a_pin() {
         "{status}"
     );
     assert!(status.contains("5 of 5 tries left"), "{status}");
-    // The applet's release, by the protocol version its SELECT answers (the simulator's is 1.3).
+    // The applet's release, by the protocol version its SELECT answers (the simulator's is 1.4).
     assert!(
-        status.contains("\nCard:        quorum applet, protocol version 1.3\n"),
+        status.contains("\nCard:        quorum applet, protocol version 1.4\n"),
         "{status}"
     );
     let blank_status = text(&run_ok(&["status", "--reader", farm.reader_name(2)]).stdout);

@@ -194,6 +194,17 @@ fn answered(out: &Output, prefix: &str) -> usize {
         .count()
 }
 
+/// The PUT RECORD APDUs of a `--trace` run sent in extended-length form (Lc `00 HH LL`).
+fn extended_put_records(out: &Output) -> usize {
+    text(&out.stderr)
+        .lines()
+        .filter(|l| {
+            let words: Vec<&str> = l.split(' ').collect();
+            words.len() > 5 && words[..3] == [">>>", "80", "14"] && words[5].len() == 6
+        })
+        .count()
+}
+
 /// Arms a pull of the card in `reader` right after its `k`-th answer, runs quorumctl,
 /// checks the card was pulled, and puts it back once pcscd has seen it go.
 fn cut(farm: &Farm, reader: usize, card: &str, k: u32, args: &[&str]) -> Output {
@@ -517,9 +528,12 @@ fn cut_add_card_leaves_the_new_card_personalised_or_enrolled() {
     };
     let args = add(&pins_with(&newcomer), &dir.join("counted.json"));
     let (counts, out) = count_apdus(&farm, &[1], &strs(&args));
-    assert!(
-        traced(&out, "90 14") >= 1,
-        "the record takes a PUT RECORD chain"
+    // Protocol 1.4 through readers that carry extended APDUs: the new card's record is one
+    // extended-length PUT RECORD (Lc of 3 bytes), so the sweep cuts right before and after it.
+    assert_eq!(
+        (traced(&out, "90 14"), extended_put_records(&out)),
+        (0, 1),
+        "the record goes in one extended APDU"
     );
     let err = text(&out.stderr);
     let opened = err
@@ -641,6 +655,10 @@ fn cut_enroll_of_two_cards_leaves_each_personalised_or_enrolled() {
         (args, bundle)
     };
     farm.clear_all();
+    // Readers that carry short APDUs only (they answer an extended one 6700 themselves): each
+    // record is sent again as a chain of short APDUs, to be cut between any two links.
+    farm.short_apdus_only(0, true);
+    farm.short_apdus_only(1, true);
     let mut cards = [
         personalise_in(&farm, &dir, 0, 1),
         personalise_in(&farm, &dir, 1, 2),
@@ -649,9 +667,17 @@ fn cut_enroll_of_two_cards_leaves_each_personalised_or_enrolled() {
     let (args, _) = enroll(&pins);
     let (counts, out) = count_apdus(&farm, &[0, 1], &strs(&args));
     assert_eq!(
-        traced(&out, "90 14"),
+        (extended_put_records(&out), traced(&out, "90 14")),
+        (2, 2),
+        "each record: an extended APDU refused, then a PUT RECORD chain"
+    );
+    assert_eq!(
+        text(&out.stderr)
+            .matches("did not carry an extended-length APDU (status 6700); PUT RECORD again in short APDUs")
+            .count(),
         2,
-        "each record takes a PUT RECORD chain"
+        "{}",
+        show(&out)
     );
     for (reader, apdus) in [(0usize, counts[0]), (1, counts[1])] {
         cards = [renewed(0, &cards[0]), renewed(1, &cards[1])];
@@ -764,6 +790,8 @@ fn cut_inside_reshare_phase_1_record_write_keeps_the_old_set() {
     let farm = Farm::connect();
     let dir = scratch("cut-reshare");
     let (old, _, old_bundle) = one_card_set(&farm, &dir, "cut-old");
+    // The fresh card's reader carries short APDUs only: its record takes a chain.
+    farm.short_apdus_only(1, true);
     let fresh = personalise_in(&farm, &dir, 1, 1);
     let pins = pins_of(&dir, "reshare.pins", &[old, fresh]);
     // Where the fresh card's PUT RECORD chain starts, from a run without a cut: its APDUs
@@ -786,19 +814,23 @@ fn cut_inside_reshare_phase_1_record_write_keeps_the_old_set() {
 
     // Again with a new old set and a new fresh card, cut right after the chain's first link.
     let (old, _, old_bundle) = one_card_set(&farm, &dir, "cut-old-2");
+    farm.short_apdus_only(1, true);
     let fresh = personalise_in(&farm, &dir, 1, 2);
     let pins = pins_of(&dir, "reshare.pins", &[old, fresh.clone()]);
     let new_bundle = dir.join("cut-new.json");
     let mut args = reshare_args(&old_bundle, &new_bundle, &pins);
     args.push("--trace".to_owned());
     let out = cut(&farm, 1, &fresh.card, k, &strs(&args));
+    // The extended APDU answered 6700 by the reader, then the chain in short APDUs: its first
+    // link answered, its last one sent and cut off.
     assert_eq!(
         (
+            extended_put_records(&out),
             answered(&out, "90 14"),
             traced(&out, "80 14"),
             answered(&out, "80 14")
         ),
-        (1, 1, 0),
+        (1, 1, 2, 1),
         "the cut came between the chain's links:\n{}",
         show(&out)
     );

@@ -239,11 +239,21 @@ impl Farm {
             .unwrap_or_else(|_| panic!("farm answered {line:?} with {answered:?}, not a count"))
     }
 
-    /// Pulls every card out and returns once pcscd reports every reader empty, so a
-    /// test starts from a known state whatever the previous one left.
+    /// Makes reader `reader_index` carry short APDUs only (`on`), as a T=0 link or a
+    /// short-APDU reader does: it answers an extended-length APDU `6700` itself, so quorumctl
+    /// sends PUT RECORD again as a chain of short APDUs; `off` carries both again.
+    pub fn short_apdus_only(&self, reader_index: usize, on: bool) {
+        let word = if on { "on" } else { "off" };
+        self.request(&format!("short-apdus {reader_index} {word}"));
+    }
+
+    /// Pulls every card out and returns once pcscd reports every reader empty, every reader
+    /// carrying extended APDUs again, so a test starts from a known state whatever the
+    /// previous one left.
     pub fn clear_all(&self) {
         self.request("clear");
         for i in 0..self.readers.len() {
+            self.short_apdus_only(i, false);
             self.wait_for_reader(i, false);
         }
     }

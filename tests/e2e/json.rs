@@ -50,7 +50,7 @@ fn every_command_answers_in_json_and_export_bundle_rebuilds_the_bundle() {
 
     let (doc, _) = json_run(&["status", "--reader", farm.reader_name(1)]);
     assert_eq!(doc["result"]["card"]["set"]["index"], 2, "{doc}");
-    assert_eq!(doc["result"]["card"]["protocol"], "1.3", "{doc}");
+    assert_eq!(doc["result"]["card"]["protocol"], "1.4", "{doc}");
     assert_eq!(
         doc["result"]["card"]["fingerprint"],
         custodians[1].fingerprint.as_str()

@@ -264,7 +264,7 @@ fn operator_and_witnesses_land_in_the_line_and_a_grouped_head_is_taken_back() {
     let lines: Vec<&str> = text_of_log.lines().collect();
     assert_eq!(lines.len(), 2, "{text_of_log}");
     let tool = format!(
-        "\"tool\":\"quorumctl/{}\",\"protocol\":\"1.3\"",
+        "\"tool\":\"quorumctl/{}\",\"protocol\":\"1.4\"",
         env!("CARGO_PKG_VERSION")
     );
     assert!(
@@ -313,7 +313,7 @@ fn operator_and_witnesses_land_in_the_line_and_a_grouped_head_is_taken_back() {
         );
         assert!(
             said.contains(&format!(
-                "Line 2, the newest, records recover (failed), written by quorumctl/{} for protocol 1.3: operator Eve Adams; no witness named.",
+                "Line 2, the newest, records recover (failed), written by quorumctl/{} for protocol 1.4: operator Eve Adams; no witness named.",
                 env!("CARGO_PKG_VERSION")
             )),
             "{said}"

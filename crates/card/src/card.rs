@@ -30,8 +30,8 @@ use crate::transport::Transport;
 use quorum_protocol::apdu::part10::PinpadFeatures;
 use quorum_protocol::apdu::{
     parse_dh_output, parse_public_key, Capabilities, CardStatus, CommandApdu, LifeCycle,
-    ParseError, PutRecordStream, RecordHeader, RecordKey, RecordPart, SelectAnswer, SelectInfo,
-    StatusWord, DH_LEN, POINT_LEN, PROTOCOL_MAJOR,
+    ParseError, Pieces, PutRecordStream, RecordHeader, RecordKey, RecordPart, SelectAnswer,
+    SelectInfo, StatusWord, DH_LEN, POINT_LEN, PROTOCOL_MAJOR,
 };
 use quorum_protocol::pin::{PinBlock, RetryLimit};
 
@@ -75,6 +75,18 @@ pub struct Card<T: Transport> {
     header: Option<RecordHeader>,
     /// The capabilities the last SELECT answered.
     capabilities: Option<Capabilities>,
+    /// The reader refused an extended-length APDU on this connection (T=0, or a reader that
+    /// exchanges short APDUs only): PUT RECORD goes in short APDUs from then on.
+    short_apdus_only: bool,
+}
+
+/// Whether the reader carried a PUT RECORD chain: an extended first APDU that it (or the
+/// runtime) refused is sent again in short APDUs.
+enum Carried {
+    /// The chain ran: the record is committed.
+    Yes,
+    /// The first, extended-length APDU was refused (why, for the trace); nothing was staged.
+    No(String),
 }
 
 /// A protocol 1.2 card's answer to UNSEAL P1 = 01: both are secret to the host's share.
@@ -110,6 +122,7 @@ impl<T: Transport> Card<T> {
             fresh_status: None,
             header: None,
             capabilities: None,
+            short_apdus_only: false,
         }
     }
 
@@ -123,6 +136,7 @@ impl<T: Transport> Card<T> {
             fresh_status: None,
             header: None,
             capabilities: None,
+            short_apdus_only: false,
         }
     }
 
@@ -239,7 +253,9 @@ impl<T: Transport> Card<T> {
         self.run("CHANGE REFERENCE DATA", &command).map(drop)
     }
 
-    /// Writes a PUT RECORD stream as a chain; the card replaces its record only at the end.
+    /// Writes a PUT RECORD stream, in one extended-length APDU when the card (capability bit 6)
+    /// and the reader carry it, else as a chain of short ones; the card replaces its record only
+    /// at the end.
     pub fn put_record(&mut self, stream: &[u8]) -> Result<(), CardError> {
         self.put_record_for(stream, RecordKey::Present)
     }
@@ -261,8 +277,44 @@ impl<T: Transport> Card<T> {
 
     fn put_record_for(&mut self, stream: &[u8], key: RecordKey) -> Result<(), CardError> {
         let stream = PutRecordStream::parse(stream)?;
-        for link in stream.commands(key) {
-            let response = self.transmit(&link)?;
+        let extended =
+            !self.short_apdus_only && self.capabilities.is_some_and(|c| c.extended_put_record());
+        if extended {
+            match self.put_record_in(&stream, key, Pieces::Extended)? {
+                Carried::Yes => return Ok(()),
+                Carried::No(why) => {
+                    // Nothing was staged: the first APDU never reached the applet, or its
+                    // error status aborted the chain (put-record.md). Send it again, short.
+                    self.short_apdus_only = true;
+                    self.trace_line(|| {
+                        format!("--- the reader did not carry an extended-length APDU ({why}); PUT RECORD again in short APDUs")
+                    });
+                }
+            }
+        }
+        match self.put_record_in(&stream, key, Pieces::Short)? {
+            Carried::Yes => Ok(()),
+            Carried::No(_) => unreachable!("short APDUs are never refused as extended ones"),
+        }
+    }
+
+    /// Sends the stream as one chain of `pieces`; an extended first APDU that the reader or the
+    /// runtime refuses (a transport failure that leaves the connection up, or `6700`) is told
+    /// apart from every other failure.
+    fn put_record_in(
+        &mut self,
+        stream: &PutRecordStream<'_>,
+        key: RecordKey,
+        pieces: Pieces,
+    ) -> Result<Carried, CardError> {
+        for (index, link) in stream.commands(key, pieces).iter().enumerate() {
+            let probe = index == 0 && link.is_extended();
+            let response = match self.transmit(link) {
+                Err(CardError::Transport(error)) if probe && !error.ends_connection() => {
+                    return Ok(Carried::No(error.to_string()))
+                }
+                other => other?,
+            };
             match response.sw() {
                 StatusWord::Success => {}
                 StatusWord::NotEnoughMemory => {
@@ -270,10 +322,11 @@ impl<T: Transport> Card<T> {
                         size: stream.record_len(),
                     })
                 }
+                StatusWord::WrongLength if probe => return Ok(Carried::No("status 6700".into())),
                 sw => return Err(self.status_error("PUT RECORD", sw)),
             }
         }
-        Ok(())
+        Ok(Carried::Yes)
     }
 
     /// GET RECORD of the public part (set description and wrapped master); no PIN.

@@ -130,20 +130,35 @@ pub(super) struct Apdu<'a> {
     pub(super) data: &'a [u8],
     /// Ne: Le absent is treated as `00` (256), as the spec says for every data response.
     pub(super) ne: usize,
+    /// Extended-length form (3-byte Lc or Le): only PUT RECORD takes it, from protocol 1.4.
+    pub(super) extended: bool,
 }
 
 impl<'a> Apdu<'a> {
-    /// Parses a short APDU; `None` for anything else (the runtime answers `6700`).
+    /// Parses a short or extended APDU; `None` for a malformed one (the runtime answers `6700`).
     pub(super) fn parse(bytes: &'a [u8]) -> Option<Apdu<'a>> {
         let (header, body) = (bytes.get(..4)?, &bytes[4..]);
         let le = |b: u8| if b == 0 { 256 } else { usize::from(b) };
-        let (data, ne) = match body {
-            [] => (&body[..0], 256),
-            [le_byte] => (&body[..0], le(*le_byte)),
-            [0, ..] => return None, // extended length
-            [lc, rest @ ..] if rest.len() == usize::from(*lc) => (rest, 256),
+        let le2 = |hi: u8, lo: u8| match u16::from_be_bytes([hi, lo]) {
+            0 => 65536,
+            n => usize::from(n),
+        };
+        let (data, ne, extended) = match body {
+            [] => (&body[..0], 256, false),
+            [le_byte] => (&body[..0], le(*le_byte), false),
+            [0, hi, lo] => (&body[..0], le2(*hi, *lo), true),
+            [0, hi, lo, rest @ ..] => {
+                let lc = usize::from(u16::from_be_bytes([*hi, *lo]));
+                match rest.len().checked_sub(lc) {
+                    _ if lc == 0 => return None,
+                    Some(0) => (rest, 256, true),
+                    Some(2) => (&rest[..lc], le2(rest[lc], rest[lc + 1]), true),
+                    _ => return None,
+                }
+            }
+            [lc, rest @ ..] if rest.len() == usize::from(*lc) => (rest, 256, false),
             [lc, rest @ ..] if rest.len() == usize::from(*lc) + 1 => {
-                (&rest[..rest.len() - 1], le(rest[rest.len() - 1]))
+                (&rest[..rest.len() - 1], le(rest[rest.len() - 1]), false)
             }
             _ => return None,
         };
@@ -154,6 +169,7 @@ impl<'a> Apdu<'a> {
             p2: header[3],
             data,
             ne,
+            extended,
         })
     }
 }
@@ -173,6 +189,9 @@ pub struct MemoryApplet {
     minor: u8,
     /// A faulty card: it stores the public part with its last byte flipped.
     flips_public: bool,
+    /// In a reader that exchanges short APDUs only (T=0, or a short-APDU CCID reader): an
+    /// extended-length APDU never reaches the card and the transmit fails.
+    short_apdu_reader: bool,
     capacity: u16,
     rng: StdRng,
     /// Scalars the next key generations use (vectors and reproducible tests).
@@ -217,7 +236,7 @@ impl fmt::Debug for MemoryApplet {
 }
 
 impl MemoryApplet {
-    /// A blank card with the 1.3 applet and the default capacity, keys drawn from the OS RNG.
+    /// A blank card with the 1.4 applet and the default capacity, keys drawn from the OS RNG.
     pub fn new() -> MemoryApplet {
         MemoryApplet::with_seed(rand::rngs::OsRng.next_u64())
     }
@@ -226,8 +245,9 @@ impl MemoryApplet {
     pub fn with_seed(seed: u64) -> MemoryApplet {
         MemoryApplet {
             installed: true,
-            minor: 3,
+            minor: 4,
             flips_public: false,
+            short_apdu_reader: false,
             capacity: DEFAULT_CAPACITY,
             rng: StdRng::seed_from_u64(seed),
             queued_keys: Vec::new(),
@@ -285,6 +305,20 @@ impl MemoryApplet {
     /// The same card with a protocol 1.2 applet: a record header without the public digest.
     pub fn protocol_1_2(mut self) -> MemoryApplet {
         self.minor = 2;
+        self
+    }
+
+    /// The same card with a protocol 1.3 applet: PUT RECORD in short APDUs only (its runtime
+    /// answers any extended-length APDU `6700`).
+    pub fn protocol_1_3(mut self) -> MemoryApplet {
+        self.minor = 3;
+        self
+    }
+
+    /// The same card in a reader that carries short APDUs only: an extended-length APDU fails
+    /// to transmit (as pcsc-lite reports SCARD_E_NOT_TRANSACTED) without reaching the card.
+    pub fn in_a_short_apdu_reader(mut self) -> MemoryApplet {
+        self.short_apdu_reader = true;
         self
     }
 
@@ -444,13 +478,17 @@ impl MemoryApplet {
         let Some(apdu) = Apdu::parse(command) else {
             return (none(), SW_WRONG_LENGTH);
         };
+        if apdu.extended && self.minor < 4 {
+            // The runtime of an applet without ExtendedLength refuses the form itself.
+            return (none(), SW_WRONG_LENGTH);
+        }
         if !self.installed {
             return match apdu.ins {
                 INS_SELECT => (none(), SW_APPLET_NOT_FOUND),
                 _ => (none(), SW_INS_NOT_SUPPORTED),
             };
         }
-        if self.selects_applet(&apdu) {
+        if !apdu.extended && self.selects_applet(&apdu) {
             self.selected = true;
             self.end_session();
             let mut answer = vec![0x01, self.minor, self.capabilities(), self.state.to_byte()];
@@ -482,6 +520,11 @@ impl MemoryApplet {
         if let ClassCheck::Refused(sw) = check {
             self.chain = None;
             return (none(), sw);
+        }
+        if apdu.extended && apdu.ins != INS_PUT_RECORD {
+            // 1.4: only PUT RECORD takes the extended form (README.md, *Class check*).
+            self.chain = None;
+            return (none(), SW_WRONG_LENGTH);
         }
         let result = match apdu.ins {
             INS_SELECT => Err(if (apdu.p1, apdu.p2) != (0x04, 0x00) {
@@ -527,7 +570,8 @@ impl MemoryApplet {
             0 => 0x07,
             1 => 0x0F,
             2 => 0x1F,
-            _ => 0x3F,
+            3 => 0x3F,
+            _ => 0x7F,
         }
     }
 
@@ -940,6 +984,9 @@ pub fn select_apdu() -> Vec<u8> {
 
 impl Transport for MemoryApplet {
     fn transmit(&mut self, command: &[u8]) -> Result<RawResponse, TransportError> {
+        if self.short_apdu_reader && command.len() > 5 && command[4] == 0 {
+            return Err(TransportError::ExchangeFailed);
+        }
         let (data, sw) = self.process(command);
         Ok(RawResponse::new(data, sw))
     }

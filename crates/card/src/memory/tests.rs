@@ -56,7 +56,13 @@ fn enrolled() -> Card<MemoryApplet> {
 fn select_answers_version_capabilities_state_and_capacity() {
     let mut c = Card::with_trace(MemoryApplet::new(), false);
     let (data, sw) = raw(&mut c, "00A4040009F051554F52554D010100");
-    // 1.3: the 6 bytes, then the blank card's 11-byte status (select.md's example)
+    // 1.4: the 6 bytes, then the blank card's 11-byte status (select.md's example)
+    assert_eq!(
+        (hex::encode_upper(data), sw),
+        ("01047F0020000000000020000000000000".into(), SW_OK)
+    );
+    let mut c = Card::with_trace(MemoryApplet::new().protocol_1_3(), false);
+    let (data, sw) = raw(&mut c, "00A4040009F051554F52554D010100");
     assert_eq!(
         (hex::encode_upper(data), sw),
         ("01033F0020000000000020000000000000".into(), SW_OK)
@@ -354,7 +360,11 @@ fn put_record_needs_the_pin_and_commits_only_at_the_last_apdu() {
     ));
     c.verify(&pin(PIN)).unwrap();
     c.put_record(&stream).unwrap();
-    assert_eq!(c.transport().count(0x14), 5, "one refused and four links");
+    assert_eq!(
+        c.transport().count(0x14),
+        2,
+        "one refused, then the stream in one extended APDU"
+    );
     let (public, sealed) = c
         .transport()
         .record()
@@ -378,14 +388,132 @@ fn put_record_needs_the_pin_and_commits_only_at_the_last_apdu() {
     ));
 }
 
+/// A personalised card in `applet`'s form, PIN validated.
+fn validated(applet: MemoryApplet) -> Card<MemoryApplet> {
+    let mut c = card(applet.personalised(PIN));
+    c.verify(&pin(PIN)).unwrap();
+    c
+}
+
+/// The PUT RECORD APDUs the card saw: (CLA, extended form, data length).
+fn put_record_apdus(c: &Card<MemoryApplet>) -> Vec<(u8, bool, usize)> {
+    c.transport()
+        .log()
+        .iter()
+        .filter(|e| e.command[1] == 0x14)
+        .map(|e| {
+            let extended = e.command[4] == 0;
+            let len = e.command.len() - if extended { 7 } else { 5 };
+            (e.command[0], extended, len)
+        })
+        .collect()
+}
+
+#[test]
+fn a_1_4_card_takes_a_21_kb_record_in_one_extended_apdu() {
+    let mut c = validated(MemoryApplet::with_seed(7).capacity(0x6000));
+    let stream = PutRecordStream::encode(&[0x5A; 20919], &[0xA5; 81]).unwrap();
+    c.put_record(&stream).unwrap();
+    assert_eq!(put_record_apdus(&c), [(0x80, true, 21004)]);
+    let (public, sealed) = c.transport().record().unwrap();
+    assert_eq!((public, sealed), (&[0x5A; 20919][..], &[0xA5; 81][..]));
+    // A stream that fits a short APDU goes in a short one.
+    c.transport_mut().clear_log();
+    c.put_record(&PutRecordStream::encode(b"pub", b"se").unwrap())
+        .unwrap();
+    assert_eq!(put_record_apdus(&c), [(0x80, false, 9)]);
+}
+
+#[test]
+fn a_1_3_card_gets_short_apdus_and_its_runtime_refuses_the_extended_form() {
+    let mut c = validated(MemoryApplet::with_seed(7).protocol_1_3());
+    let stream = PutRecordStream::encode(&[0x5A; 700], &[0xA5; 81]).unwrap();
+    c.put_record(&stream).unwrap();
+    let links = put_record_apdus(&c);
+    assert_eq!(links.len(), 4);
+    assert!(links.iter().all(|&(_, extended, _)| !extended));
+    // 785 bytes in extended form: 6700, nothing staged.
+    let mut apdu = hex::decode("80140000000000").unwrap();
+    apdu[5..7].copy_from_slice(&785u16.to_be_bytes());
+    apdu.extend_from_slice(&stream);
+    assert_eq!(raw_bytes(&mut c, &apdu).1, SW_WRONG_LENGTH);
+    assert!(!c.transport().chain_in_progress());
+}
+
+#[test]
+fn only_put_record_takes_the_extended_form_and_any_other_aborts_a_chain() {
+    let mut c = validated(MemoryApplet::with_seed(7));
+    c.put_record(&PutRecordStream::encode(b"pub", b"se").unwrap())
+        .unwrap();
+    // GET STATUS with an extended Le, VERIFY with an extended Lc, GET RECORD P1 = 00 with both.
+    for apdu in [
+        "80100000000100",
+        "00200081000008 2612345FFFFFFFFF",
+        "80160000000001010000",
+    ] {
+        assert_eq!(raw(&mut c, apdu).1, SW_WRONG_LENGTH, "{apdu}");
+    }
+    // The PIN is still validated (VERIFY never ran) and the record unchanged.
+    assert_eq!(c.get_record_sealed().unwrap().as_slice(), b"se");
+    // Within a chain: 6883 first, as for any other command, and the chain is gone.
+    let stream = PutRecordStream::encode(&[1; 300], &[2; 81]).unwrap();
+    let links = PutRecordStream::parse(&stream).unwrap().commands(
+        quorum_protocol::apdu::RecordKey::Present,
+        quorum_protocol::apdu::Pieces::Short,
+    );
+    assert_eq!(raw_bytes(&mut c, links[0].as_bytes()).1, SW_OK);
+    assert_eq!(raw(&mut c, "80100000000100").1, SW_CHAIN_ABORTED);
+    assert!(!c.transport().chain_in_progress());
+    // Extended and short pieces mix in one chain.
+    let extended = PutRecordStream::parse(&stream).unwrap().commands(
+        quorum_protocol::apdu::RecordKey::Present,
+        quorum_protocol::apdu::Pieces::Extended,
+    );
+    let mut first = extended[0].as_bytes()[..7 + 300].to_vec();
+    first[0] = 0x90;
+    first[5..7].copy_from_slice(&300u16.to_be_bytes());
+    assert_eq!(raw_bytes(&mut c, &first).1, SW_OK);
+    let mut last = vec![0x80, 0x14, 0x00, 0x00, 85];
+    last.extend_from_slice(&stream[300..]);
+    assert_eq!(raw_bytes(&mut c, &last).1, SW_OK);
+    assert_eq!(c.transport().record().unwrap().0, &[1; 300][..]);
+}
+
+#[test]
+fn a_reader_without_extended_apdus_gets_the_record_again_in_short_ones() {
+    let mut c = validated(
+        MemoryApplet::with_seed(7)
+            .capacity(0x6000)
+            .in_a_short_apdu_reader(),
+    );
+    let stream = PutRecordStream::encode(&[0x5A; 20919], &[0xA5; 81]).unwrap();
+    c.put_record(&stream).unwrap();
+    // The extended APDU never reached the card: 83 short links did, and the record is whole.
+    let links = put_record_apdus(&c);
+    assert_eq!(links.len(), 21004usize.div_ceil(255));
+    assert!(links
+        .iter()
+        .all(|&(_, extended, len)| !extended && len <= 255));
+    assert_eq!(c.transport().record().unwrap().0, &[0x5A; 20919][..]);
+    assert_eq!(
+        c.stats().commands,
+        1 + 1 + 83,
+        "VERIFY, the refused APDU, the links"
+    );
+    // The connection remembers: the next record goes short at once.
+    c.put_record(&stream).unwrap();
+    assert_eq!(c.stats().commands, 1 + 1 + 83 + 83);
+}
+
 #[test]
 fn an_interrupted_chain_keeps_the_previous_record() {
     let mut c = enrolled();
     // Zero bytes: a later link read as a header announces P = 0.
     let stream = PutRecordStream::encode(&[0; 400], &[8; 81]).unwrap();
-    let links = PutRecordStream::parse(&stream)
-        .unwrap()
-        .commands(quorum_protocol::apdu::RecordKey::Present);
+    let links = PutRecordStream::parse(&stream).unwrap().commands(
+        quorum_protocol::apdu::RecordKey::Present,
+        quorum_protocol::apdu::Pieces::Short,
+    );
     assert_eq!(raw_bytes(&mut c, links[0].as_bytes()).1, SW_OK);
     assert!(c.transport().chain_in_progress());
     // Any other command: 6883, not executed, chain gone.

@@ -214,10 +214,11 @@ fn a_new_card_pulled_after_its_record_is_unfinished_with_what_to_do() {
     let new = fresh_cards(1).remove(0);
     let cards = vec![set.cards[0].clone(), new.clone()];
     let readers = MemoryReaders::with_cards(&cards);
-    // SELECT, GET STATUS, VERIFY; then the record's PUT RECORD links; GET RECORD is lost.
+    // SELECT, GET STATUS, VERIFY; then the record's PUT RECORD (one extended APDU); the check is lost.
     let links = {
         let sample = EnrolledSet::new(1, 2, "vault");
-        (4 + sample.outcome.enrollment.cards[0].public.len() + 81).div_ceil(255)
+        (4 + sample.outcome.enrollment.cards[0].public.len() + 81)
+            .div_ceil(quorum_protocol::apdu::MAX_EXTENDED_DATA)
     };
     readers.pull_after(
         "Reader 1",

@@ -460,11 +460,12 @@ fn a_wrong_pin_typed_is_asked_again_and_a_wrong_pin_from_a_file_stops_with_nothi
     assert_eq!(writes(&cards), 0);
 }
 
-/// The number of PUT RECORD links of one card's record in a 2-of-3 set labelled "x".
+/// The number of PUT RECORD APDUs of one card's record in a 2-of-3 set labelled "x": one
+/// extended-length APDU on a 1.4 card.
 fn links_of_a_2_of_3_record() -> usize {
     let sample = EnrolledSet::new(2, 3, "x");
     let card = &sample.outcome.enrollment.cards[1];
-    (4 + card.public.len() + card.sealed.len()).div_ceil(255)
+    (4 + card.public.len() + card.sealed.len()).div_ceil(quorum_protocol::apdu::MAX_EXTENDED_DATA)
 }
 
 #[test]
@@ -510,7 +511,8 @@ fn a_card_pulled_after_accepting_its_record_is_reported_unchecked_and_the_set_un
 fn a_card_pulled_during_the_first_write_leaves_nothing_written() {
     let cards = fresh_cards(2);
     let readers = MemoryReaders::with_cards(&cards);
-    readers.pull_after("Reader 0", 3, TransportError::ExchangeFailed);
+    // SELECT, VERIFY; the PUT RECORD fails (the retry in short APDUs finds the card gone).
+    readers.pull_after("Reader 0", 2, TransportError::ExchangeFailed);
     let pins = pin_file();
     let req = enroll_request(2, "x", every_reader(), &pins);
     let e = run(&readers, &req).0.err().unwrap();
@@ -557,8 +559,8 @@ fn a_card_pulled_during_its_pin_and_put_back_is_registered_and_written() {
 fn a_card_pulled_while_written_and_put_back_is_written_again() {
     let cards = fresh_cards(2);
     let readers = MemoryReaders::with_cards(&cards);
-    // SELECT, GET STATUS, VERIFY to register; the first PUT RECORD link is lost.
-    readers.pull_after("Reader 0", 3, TransportError::CardRemoved);
+    // SELECT, VERIFY to register; the PUT RECORD (one extended APDU) is lost.
+    readers.pull_after("Reader 0", 2, TransportError::CardRemoved);
     readers.then_insert("Reader 0", &cards[0]);
     let pins = pin_file();
     let req = enroll_request(2, "x", every_reader_put_back(), &pins);

@@ -1,4 +1,5 @@
-//! The PUT RECORD stream and its split into a chain of short APDUs.
+//! The PUT RECORD stream and its split into a chain of APDUs: short ones for any card, or
+//! extended-length ones for a card with capability bit 6 (protocol 1.4).
 //!
 //! Stream = public length (2) ‖ sealed length (2) ‖ public ‖ sealed, both lengths ≥ 1.
 //! It is checked here before anything is sent, so a malformed record is refused by the
@@ -8,7 +9,7 @@
 use zeroize::Zeroizing;
 
 use super::command::{CommandApdu, RecordKey};
-use super::MAX_SHORT_DATA;
+use super::{MAX_EXTENDED_DATA, MAX_SHORT_DATA};
 
 /// Size of the stream header: two big-endian lengths.
 pub const STREAM_HEADER_LEN: usize = 4;
@@ -43,6 +44,26 @@ pub enum StreamError {
         /// Its length.
         len: usize,
     },
+}
+
+/// How the stream is cut into APDUs: what the card and the reader can carry.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Pieces {
+    /// Short APDUs of up to 255 bytes: every card and reader.
+    Short,
+    /// Extended-length APDUs of up to 32,767 bytes (capability bit 6, protocol 1.4): the whole
+    /// stream of any record up to 32,763 bytes in one APDU.
+    Extended,
+}
+
+impl Pieces {
+    /// The most stream bytes one APDU carries.
+    pub fn max_len(self) -> usize {
+        match self {
+            Pieces::Short => MAX_SHORT_DATA,
+            Pieces::Extended => MAX_EXTENDED_DATA,
+        }
+    }
 }
 
 /// A PUT RECORD stream whose header matches its body; only such a stream is ever chained.
@@ -127,20 +148,22 @@ impl<'a> PutRecordStream<'a> {
         self.bytes
     }
 
-    /// How many APDUs the chain takes, for progress display and round-trip estimates.
-    pub fn chain_len(&self) -> usize {
-        self.bytes.len().div_ceil(MAX_SHORT_DATA)
+    /// How many APDUs the chain takes in `pieces`, for progress display and round-trip estimates.
+    pub fn chain_len(&self, pieces: Pieces) -> usize {
+        self.bytes.len().div_ceil(pieces.max_len())
     }
 
-    /// The chain: full 255-byte links with CLA 90, then the last APDU with CLA 80.
-    pub fn commands(&self, key: RecordKey) -> Vec<CommandApdu> {
+    /// The chain: full links of `pieces.max_len()` bytes with CLA 90, then the last APDU with
+    /// CLA 80 (the only one when the stream fits).
+    pub fn commands(&self, key: RecordKey, pieces: Pieces) -> Vec<CommandApdu> {
         let sealed_offset = self.sealed_offset();
-        let links = self.chain_len();
+        let piece = pieces.max_len();
+        let links = self.chain_len(pieces);
         self.bytes
-            .chunks(MAX_SHORT_DATA)
+            .chunks(piece)
             .enumerate()
             .map(|(index, chunk)| {
-                let start = index * MAX_SHORT_DATA;
+                let start = index * piece;
                 let end = start + chunk.len();
                 let secret_from =
                     (sealed_offset < end).then(|| sealed_offset.saturating_sub(start));
@@ -169,7 +192,7 @@ mod tests {
     use proptest::prelude::*;
 
     /// Largest stream the reassembly oracle holds (iso7816's Command is fixed-capacity).
-    const ORACLE_CAPACITY: usize = 9000;
+    const ORACLE_CAPACITY: usize = 70000;
 
     /// Reassembles a chain the way a card does, with iso7816's own chaining support.
     fn reassemble(commands: &[CommandApdu]) -> Vec<u8> {
@@ -237,10 +260,10 @@ mod tests {
     fn four_kib_record_takes_seventeen_links() {
         let stream = PutRecordStream::encode(&vec![0x11; 4096 - 81], &[0xA5; 81]).unwrap();
         let parsed = PutRecordStream::parse(&stream).unwrap();
-        let commands = parsed.commands(RecordKey::Present);
+        let commands = parsed.commands(RecordKey::Present, Pieces::Short);
         // 4 + 4096 = 4100 bytes = 16 × 255 + 20.
         assert_eq!(commands.len(), 17);
-        assert_eq!(parsed.chain_len(), 17);
+        assert_eq!(parsed.chain_len(Pieces::Short), 17);
         assert!(commands[..16]
             .iter()
             .all(|c| c.cla() == 0x90 && c.data().len() == 255));
@@ -254,7 +277,7 @@ mod tests {
         let stream = PutRecordStream::encode(&[0x22; 300], &[0xA5; 81]).unwrap();
         let commands = PutRecordStream::parse(&stream)
             .unwrap()
-            .commands(RecordKey::Present);
+            .commands(RecordKey::Present, Pieces::Short);
         assert_eq!(commands.len(), 2);
         assert_eq!(commands[0].secret_data_offset(), None);
         assert_eq!(commands[1].secret_data_offset(), Some(304 - 255));
@@ -267,7 +290,7 @@ mod tests {
         let stream = PutRecordStream::encode(&[1, 2, 3], &[4]).unwrap();
         let commands = PutRecordStream::parse(&stream)
             .unwrap()
-            .commands(RecordKey::Present);
+            .commands(RecordKey::Present, Pieces::Short);
         assert_eq!(commands.len(), 1);
         assert_eq!(
             hex::encode_upper(commands[0].as_bytes()),
@@ -276,29 +299,70 @@ mod tests {
         assert_eq!(commands[0].secret_data_offset(), Some(7));
     }
 
+    #[test]
+    fn an_extended_record_goes_in_one_apdu_up_to_32763_bytes() {
+        // 4 + 21,000 bytes: one extended APDU, CLA 80, Lc 00 52 0C, no Le.
+        let stream = PutRecordStream::encode(&vec![0x33; 20919], &[0xA5; 81]).unwrap();
+        let parsed = PutRecordStream::parse(&stream).unwrap();
+        let commands = parsed.commands(RecordKey::Pending, Pieces::Extended);
+        assert_eq!((commands.len(), parsed.chain_len(Pieces::Extended)), (1, 1));
+        let bytes = commands[0].as_bytes();
+        assert_eq!(bytes[..7], [0x80, 0x14, 0x01, 0x00, 0x00, 0x52, 0x0C]);
+        assert_eq!(bytes.len(), 7 + 21004);
+        assert_eq!(commands[0].data(), &stream[..]);
+        assert_eq!(commands[0].ne(), 0);
+        assert_eq!(commands[0].secret_data_offset(), Some(4 + 20919));
+        assert!(commands[0]
+            .redacted()
+            .starts_with("80 14 01 00 00520C 51B7005133"));
+        assert!(commands[0].redacted().ends_with("<REDACTED 81 bytes>"));
+        assert_eq!(reassemble(&commands), &stream[..]);
+        // The largest record that fits: 32,763 bytes, the whole stream a 32,767-byte APDU.
+        let stream = PutRecordStream::encode(&vec![0x44; 32763 - 81], &[0xA5; 81]).unwrap();
+        let parsed = PutRecordStream::parse(&stream).unwrap();
+        let commands = parsed.commands(RecordKey::Present, Pieces::Extended);
+        assert_eq!(commands.len(), 1);
+        assert_eq!(commands[0].as_bytes()[4..7], [0x00, 0x7F, 0xFF]);
+        // One byte more and it is a chain of two: 32,767 bytes with CLA 90, then 1 with CLA 80.
+        let stream = PutRecordStream::encode(&vec![0x44; 32764 - 81], &[0xA5; 81]).unwrap();
+        let commands = PutRecordStream::parse(&stream)
+            .unwrap()
+            .commands(RecordKey::Present, Pieces::Extended);
+        assert_eq!(commands.len(), 2);
+        assert_eq!((commands[0].cla(), commands[0].data().len()), (0x90, 32767));
+        assert_eq!((commands[1].cla(), commands[1].data().len()), (0x80, 1));
+        assert_eq!(hex::encode_upper(commands[1].as_bytes()), "8014000001A5");
+        assert_eq!(reassemble(&commands), &stream[..]);
+    }
+
     proptest! {
         #[test]
         fn chain_split_and_reassembly_round_trip(
             public in proptest::collection::vec(any::<u8>(), 1..4000),
             sealed in proptest::collection::vec(any::<u8>(), 1..600),
+            short in any::<bool>(),
         ) {
+            // Extended pieces: these streams fit one APDU, short or extended by its length.
+            let pieces = if short { Pieces::Short } else { Pieces::Extended };
+            let piece = pieces.max_len();
             let stream = PutRecordStream::encode(&public, &sealed).unwrap();
             let parsed = PutRecordStream::parse(&stream).unwrap();
             prop_assert_eq!(parsed.public_len(), public.len());
             prop_assert_eq!(parsed.sealed_len(), sealed.len());
-            let commands = parsed.commands(RecordKey::Present);
-            prop_assert_eq!(commands.len(), stream.len().div_ceil(255));
+            let commands = parsed.commands(RecordKey::Present, pieces);
+            prop_assert_eq!(commands.len(), stream.len().div_ceil(piece));
             for (index, command) in commands.iter().enumerate() {
                 let last = index + 1 == commands.len();
                 prop_assert_eq!(is_chain_link(command.cla()), !last);
-                prop_assert!(command.data().len() <= 255);
-                prop_assert!(last || command.data().len() == 255);
+                prop_assert!(command.data().len() <= piece);
+                prop_assert_eq!(command.is_extended(), command.data().len() > 255);
+                prop_assert!(last || command.data().len() == piece);
                 // Whatever a trace shows of this link lies before the sealed part.
                 let shown = command.secret_data_offset().unwrap_or(command.data().len());
-                prop_assert!(shown == 0 || index * 255 + shown <= parsed.sealed_offset());
+                prop_assert!(shown == 0 || index * piece + shown <= parsed.sealed_offset());
                 if let Some(offset) = command.secret_data_offset() {
                     // ... and the redaction starts exactly where the sealed part does.
-                    prop_assert_eq!(index * 255 + offset, parsed.sealed_offset().max(index * 255));
+                    prop_assert_eq!(index * piece + offset, parsed.sealed_offset().max(index * piece));
                 }
             }
             // Every sealed byte is in a redacted range.

@@ -4,7 +4,7 @@
 //! of its bytes are secret (PIN blocks, the sealed record part, UNSEAL points) and whether
 //! its response is secret, so that the one transmit path can trace it with those parts
 //! redacted. Encoding goes through `iso7816`'s `CommandBuilder`; all commands are short
-//! APDUs.
+//! APDUs except PUT RECORD's extended-length pieces (protocol 1.4).
 
 use std::fmt;
 
@@ -15,8 +15,8 @@ use zeroize::Zeroizing;
 use super::{
     APPLET_AID, CLA_PROPRIETARY, INS_CHANGE_REFERENCE_DATA, INS_FACTORY_RESET, INS_GET_RECORD,
     INS_GET_RESPONSE, INS_GET_STATUS, INS_INITIALISE, INS_SELECT, INS_UNSEAL, INS_VERIFY,
-    MAX_SHORT_DATA, MAX_SHORT_RESPONSE, P1_FACTORY_RESET, P1_VERIFY_CLEAR, P2_FACTORY_RESET,
-    P2_PIN, POINT_LEN,
+    MAX_EXTENDED_DATA, MAX_SHORT_DATA, MAX_SHORT_RESPONSE, P1_FACTORY_RESET, P1_VERIFY_CLEAR,
+    P2_FACTORY_RESET, P2_PIN, POINT_LEN,
 };
 use crate::pin::{PinBlock, RetryLimit, PIN_BLOCK_LEN};
 
@@ -78,7 +78,8 @@ impl RecordKey {
     }
 }
 
-/// One encoded short command APDU plus what a trace must not show.
+/// One encoded command APDU (short, or a PUT RECORD piece in extended form) plus what a trace
+/// must not show.
 pub struct CommandApdu {
     bytes: Zeroizing<Vec<u8>>,
     secret_data_from: Option<usize>,
@@ -200,7 +201,8 @@ impl CommandApdu {
         Self::encode(ZERO_CLA, INS_GET_RESPONSE, 0x00, 0x00, &[], ne)
     }
 
-    /// One APDU of a PUT RECORD chain (used by [`super::PutRecordStream::commands`]).
+    /// One APDU of a PUT RECORD chain (used by [`super::PutRecordStream::commands`]); extended
+    /// form when `data` has more than 255 bytes.
     pub(crate) fn put_record_part(
         data: &[u8],
         last: bool,
@@ -224,9 +226,11 @@ impl CommandApdu {
         Self::encode(NO_SM_CLA, super::INS_PREPARE_KEY, 0x00, 0x00, &[], NE_MAX)
     }
 
-    /// Encodes a command whose sizes the caller has already bounded (also the OpenPGP builders').
+    /// Encodes a command whose sizes the caller has already bounded (also the OpenPGP builders'):
+    /// short, or extended form for more than 255 bytes of data and no Le (PUT RECORD only).
     pub(crate) fn encode(class: Class, ins: u8, p1: u8, p2: u8, data: &[u8], ne: u16) -> Self {
-        debug_assert!(data.len() <= MAX_SHORT_DATA && ne <= MAX_SHORT_RESPONSE);
+        debug_assert!(ne <= MAX_SHORT_RESPONSE);
+        debug_assert!(data.len() <= MAX_SHORT_DATA || (data.len() <= MAX_EXTENDED_DATA && ne == 0));
         let builder = CommandBuilder::new(class, Instruction::from(ins), p1, p2, data, ne);
         let mut bytes = Zeroizing::new(vec![0u8; builder.required_len()]);
         let mut writer: &mut [u8] = &mut bytes[..];
@@ -306,8 +310,8 @@ impl CommandApdu {
         let layout = self.layout();
         let b = &self.bytes;
         let mut line = format!("{:02X} {:02X} {:02X} {:02X}", b[0], b[1], b[2], b[3]);
-        if let Some(lc) = layout.lc {
-            line.push_str(&format!(" {lc:02X} "));
+        if !layout.lc.is_empty() {
+            line.push_str(&format!(" {} ", hex::encode_upper(&b[layout.lc.clone()])));
             let data = &b[layout.data];
             let shown = self.secret_data_from.unwrap_or(data.len()).min(data.len());
             line.push_str(&hex::encode_upper(&data[..shown]));
@@ -321,35 +325,46 @@ impl CommandApdu {
         line
     }
 
-    /// Where Lc, the data and Le sit in the encoded bytes (short APDUs only).
+    /// Where Lc, the data and Le sit in the encoded bytes: a short APDU, or an extended one
+    /// with data and no Le (the only extended form this host builds).
     fn layout(&self) -> Layout {
         let b = &self.bytes;
         match b.len() {
             4 => Layout {
-                lc: None,
+                lc: 4..4,
                 data: 4..4,
                 le: None,
             },
             5 => Layout {
-                lc: None,
+                lc: 5..5,
                 data: 5..5,
                 le: Some(b[4]),
             },
+            n if b[4] == 0 => Layout {
+                lc: 4..7,
+                data: 7..n,
+                le: None,
+            },
             n => {
-                let lc = b[4];
-                let end = 5 + usize::from(lc);
+                let end = 5 + usize::from(b[4]);
                 Layout {
-                    lc: Some(lc),
+                    lc: 4..5,
                     data: 5..end,
                     le: (n > end).then(|| b[n - 1]),
                 }
             }
         }
     }
+
+    /// Whether the APDU is in extended-length form (a PUT RECORD piece of protocol 1.4).
+    pub fn is_extended(&self) -> bool {
+        self.layout().lc.len() == 3
+    }
 }
 
 struct Layout {
-    lc: Option<u8>,
+    /// The Lc bytes (empty without data, 3 in extended form).
+    lc: std::ops::Range<usize>,
     data: std::ops::Range<usize>,
     le: Option<u8>,
 }

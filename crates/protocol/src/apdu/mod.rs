@@ -4,7 +4,7 @@
 //!
 //! - [`command`]: builders for every command APDU, each marking which bytes are secret so
 //!   that traces can redact them;
-//! - [`chain`]: the PUT RECORD stream and its split into a chain of short APDUs;
+//! - [`chain`]: the PUT RECORD stream and its split into a chain of short or extended APDUs;
 //! - [`status`]: the typed status word;
 //! - [`response`]: parsers for the fixed-layout responses;
 //! - [`part10`]: PC/SC Part 10 PIN pad readers: their feature list and the structures that
@@ -16,7 +16,7 @@ pub mod part10;
 pub mod response;
 pub mod status;
 
-pub use chain::{PutRecordStream, StreamError};
+pub use chain::{Pieces, PutRecordStream, StreamError};
 pub use command::{CommandApdu, RecordKey, RecordPart};
 pub use part10::{FeatureError, PinModify, PinVerify, PinpadFeatures, ReaderFeatures};
 pub use response::{
@@ -32,9 +32,9 @@ pub const PACKAGE_AID: [u8; 8] = [0xF0, 0x51, 0x55, 0x4F, 0x52, 0x55, 0x4D, 0x01
 /// Protocol major version this host speaks; a card with another major is refused.
 pub const PROTOCOL_MAJOR: u8 = 1;
 /// Protocol minor version this host speaks (1.1: key renewal; 1.2: the card's status and
-/// record header at SELECT, UNSEAL with the sealed part; 1.3: the public digest in the header),
-/// recorded in each log line.
-pub const PROTOCOL_MINOR: u8 = 3;
+/// record header at SELECT, UNSEAL with the sealed part; 1.3: the public digest in the header;
+/// 1.4: PUT RECORD in extended-length APDUs), recorded in each log line.
+pub const PROTOCOL_MINOR: u8 = 4;
 
 /// CLA of the ISO commands (SELECT, VERIFY, CHANGE REFERENCE DATA, GET RESPONSE).
 pub const CLA_ISO: u8 = 0x00;
@@ -77,6 +77,8 @@ pub const P2_FACTORY_RESET: u8 = 0x55;
 
 /// Largest command data field of a short APDU.
 pub const MAX_SHORT_DATA: usize = 255;
+/// Largest PUT RECORD data field in extended form (protocol 1.4): JavaCard's `short` Lc.
+pub const MAX_EXTENDED_DATA: usize = 32767;
 /// Largest response data field of a short APDU (Le = 00).
 pub const MAX_SHORT_RESPONSE: u16 = 256;
 /// Length of an uncompressed Wei25519 point `04 ‖ X ‖ Y`: the crypto module's, one value.

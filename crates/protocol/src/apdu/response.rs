@@ -166,6 +166,12 @@ impl Capabilities {
     pub fn public_digest(self) -> bool {
         self.0 & 0x20 != 0
     }
+
+    /// Bit 6 (protocol 1.4): PUT RECORD takes extended-length APDUs, so a whole record goes to
+    /// the card in one command when the reader carries them.
+    pub fn extended_put_record(self) -> bool {
+        self.0 & 0x40 != 0
+    }
 }
 
 /// What SELECT tells about the applet, enough to decide whether to talk to it.
@@ -490,6 +496,13 @@ mod tests {
         assert_eq!(info.state, LifeCycle::Enrolled);
         assert_eq!(info.record_capacity, 8192);
         assert_eq!(info.version.to_string(), "1.0");
+        assert!(!info.capabilities.extended_put_record());
+        // 1.4: bit 6 alone tells extended-length PUT RECORD
+        let info = SelectInfo::parse(&[1, 4, 0x7F, 0, 0x20, 0x00]).unwrap();
+        assert_eq!(info.version.to_string(), "1.4");
+        assert!(info.capabilities.extended_put_record());
+        assert!(!Capabilities(0x3F).extended_put_record());
+        assert!(Capabilities(0x40).extended_put_record());
     }
 
     #[test]

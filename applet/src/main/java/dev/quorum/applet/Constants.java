@@ -1,5 +1,7 @@
 package dev.quorum.applet;
 
+import javacard.framework.ISO7816;
+
 /**
  * Protocol numbers in one place, so that the code can be read side by side with apdu-spec/.
  */
@@ -68,13 +70,14 @@ final class Constants {
 
     // ---- SELECT response ----
     static final byte PROTOCOL_MAJOR = (byte) 0x01;
-    static final byte PROTOCOL_MINOR = (byte) 0x03;
+    static final byte PROTOCOL_MINOR = (byte) 0x04;
     /**
      * bit0 blinded unseal, bit1 PUT RECORD command chaining, bit2 61xx output chaining, bit3 key
      * renewal (PREPARE KEY, PUT RECORD P1=01), bit4 status and record header in this response and
-     * UNSEAL P1=01, bit5 the public digest after the record header.
+     * UNSEAL P1=01, bit5 the public digest after the record header, bit6 (1.4) PUT RECORD accepts
+     * extended-length APDUs.
      */
-    static final byte CAPABILITIES = (byte) 0x3F;
+    static final byte CAPABILITIES = (byte) 0x7F;
     /** Where the GET STATUS response starts: after version, capabilities, state and capacity. */
     static final short SELECT_STATUS = (short) 6;
     /** The record header's first range: public part bytes 4..22 (set_id, set_version, index). */
@@ -116,6 +119,12 @@ final class Constants {
     static final byte RETRY_LIMIT_MAX = (byte) 10;
     static final short INITIALISE_DATA_LENGTH = (short) 13;
     static final short CHANGE_DATA_LENGTH = (short) 24;
+    /**
+     * Added to a data length when wiping command data from ISO7816.OFFSET_CDATA: an APDU in extended
+     * form has its data 2 bytes further on (ISO7816.OFFSET_EXT_CDATA), and is refused (6700) after
+     * the runtime received its first bytes into the buffer.
+     */
+    static final short EXT_CDATA_SHIFT = (short) (ISO7816.OFFSET_EXT_CDATA - ISO7816.OFFSET_CDATA);
 
     // ---- Points and key agreement ----
     static final short COORDINATE_LENGTH = (short) 32;

@@ -7,15 +7,20 @@ import javacard.framework.ISOException;
 import javacard.framework.JCSystem;
 import javacard.framework.Util;
 import javacard.security.CryptoException;
+import javacardx.apdu.ExtendedLength;
 
 /**
  * The quorum custodian applet: an on-card Wei25519 key pair (and room for a pending one, PREPARE
- * KEY), a PIN with a retry counter, and one sealed record (protocol version 1.3, apdu-spec/).
+ * KEY), a PIN with a retry counter, and one sealed record (protocol version 1.4, apdu-spec/).
  * process() does the work shared by every command once — class and chaining checks, receiving,
  * output chaining, wiping, mapping exceptions to documented status words — and hands each
  * instruction to one processXxx method.
+ * <p>
+ * ExtendedLength (1.4): PUT RECORD takes its pieces in extended-length APDUs too, received chunk by
+ * chunk into the staging slot (the APDU buffer need not hold the data field); every other command
+ * answers an APDU in extended form 6700 after the class checks, as the runtime did before 1.4.
  */
-public final class QuorumApplet extends Applet {
+public final class QuorumApplet extends Applet implements ExtendedLength {
 
     /** The two key slots; the commit byte (RecordStore) names the active one and a pending one. */
     private final CardKey key0;
@@ -95,7 +100,16 @@ public final class QuorumApplet extends Applet {
             }
             byte cla = buf[ISO7816.OFFSET_CLA];
             checkClassAndChaining(cla, ins);
-            short lc = receive(apdu);
+            // the first bytes of the data field, as many as the runtime puts in the buffer at once
+            short received = apdu.setIncomingAndReceive();
+            if (ins == Constants.INS_PUT_RECORD) {
+                processPutRecord(apdu, cla, received);
+                return;
+            }
+            if (isExtended(apdu)) {
+                ISOException.throwIt(Constants.SW_WRONG_LENGTH);
+            }
+            short lc = receiveRest(apdu, received);
             switch (ins) {
                 case Constants.INS_SELECT:
                     processForwardedSelect(buf);
@@ -111,9 +125,6 @@ public final class QuorumApplet extends Applet {
                     break;
                 case Constants.INS_CHANGE_REFERENCE_DATA:
                     processChangeReferenceData(buf, lc);
-                    break;
-                case Constants.INS_PUT_RECORD:
-                    processPutRecord(buf, cla, lc);
                     break;
                 case Constants.INS_GET_RECORD:
                     processGetRecord(apdu, lc);
@@ -339,8 +350,15 @@ public final class QuorumApplet extends Applet {
      * (SHA-256 of the public part as staged), then commits with one byte write, which with P1=01
      * also makes the pending key the active one; the old key is then destroyed. Every APDU of a chain
      * carries the P1 of its first one.
+     * <p>
+     * The APDU is short or (1.4) extended, with up to 32767 bytes of data; received holds how many
+     * of them setIncomingAndReceive put in the buffer. The rest is received chunk by chunk, each
+     * chunk staged as it arrives: on a real card the buffer of an extended APDU may be a few hundred
+     * bytes. The header is gathered first (it may span chunks); the length check uses Lc, before
+     * any byte of this APDU is staged.
      */
-    private void processPutRecord(byte[] buf, byte cla, short lc) {
+    private void processPutRecord(APDU apdu, byte cla, short received) {
+        byte[] buf = apdu.getBuffer();
         byte p1 = buf[ISO7816.OFFSET_P1];
         if ((p1 != Constants.P1_PUT_KEEP_KEY && p1 != Constants.P1_PUT_PENDING_KEY)
                 || buf[ISO7816.OFFSET_P2] != 0
@@ -351,11 +369,18 @@ public final class QuorumApplet extends Applet {
         requireState(lifeCycle() != Constants.STATE_BLANK);
         requireState(!renewKey || store.hasPendingKey());
         requirePin();
-        short offset = ISO7816.OFFSET_CDATA;
+        short dataOffset = apdu.getOffsetCdata();
+        short lc = apdu.getIncomingLength();
+        // offset and inBuffer: where this APDU's next unstaged bytes are in the buffer, how many
+        short offset = dataOffset;
+        short inBuffer = received;
         short length = lc;
         if (!session.chainActive()) {
             if (length < Constants.RECORD_HEADER_LENGTH) {
                 ISOException.throwIt(Constants.SW_WRONG_DATA);
+            }
+            while (inBuffer < Constants.RECORD_HEADER_LENGTH) {
+                inBuffer = (short) (inBuffer + receiveChunk(apdu, (short) (dataOffset + inBuffer)));
             }
             short publicLength = Util.getShort(buf, offset);
             short sealedLength = Util.getShort(buf, (short) (offset + 2));
@@ -371,20 +396,33 @@ public final class QuorumApplet extends Applet {
             store.reserve((short) (publicLength + sealedLength));
             session.startChain(publicLength, sealedLength, p1);
             offset = (short) (offset + Constants.RECORD_HEADER_LENGTH);
+            inBuffer = (short) (inBuffer - Constants.RECORD_HEADER_LENGTH);
             length = (short) (length - Constants.RECORD_HEADER_LENGTH);
         }
         short total = (short) (session.chainPublic() + session.chainSealed());
-        short received = session.chainReceived();
-        if (length > (short) (total - received)) {
+        short sofar = session.chainReceived();
+        if (length > (short) (total - sofar)) {
             ISOException.throwIt(Constants.SW_WRONG_LENGTH);
         }
-        store.stage(received, buf, offset, length);
-        received = (short) (received + length);
+        // stage what is in the buffer, then each further chunk, received at the data offset
+        short left = length;
+        while (true) {
+            if (inBuffer > 0) {
+                store.stage(sofar, buf, offset, inBuffer);
+                sofar = (short) (sofar + inBuffer);
+                left = (short) (left - inBuffer);
+            }
+            if (left <= 0) {
+                break;
+            }
+            offset = dataOffset;
+            inBuffer = receiveChunk(apdu, dataOffset);
+        }
         if ((byte) (cla & Constants.CLA_CHAINING_BIT) != 0) {
-            session.setChainReceived(received);
+            session.setChainReceived(sofar);
             return;
         }
-        if (received != total) {
+        if (sofar != total) {
             ISOException.throwIt(Constants.SW_WRONG_LENGTH);
         }
         CardKey oldKey = activeKey();
@@ -556,15 +594,38 @@ public final class QuorumApplet extends Applet {
         }
     }
 
-    /** Receives the whole command data field (short APDUs) and returns Lc. */
-    private static short receive(APDU apdu) {
-        short received = apdu.setIncomingAndReceive();
+    /**
+     * Whether the APDU is in extended form (Lc or Le of 3 bytes; setIncomingAndReceive already
+     * called): its data, if any, starts at ISO7816.OFFSET_EXT_CDATA. jcardsim reports that offset
+     * for every extended case, 2E (extended Le, no data) included.
+     */
+    private static boolean isExtended(APDU apdu) {
+        return apdu.getOffsetCdata() == ISO7816.OFFSET_EXT_CDATA;
+    }
+
+    /**
+     * Receives the rest of a short APDU's data field (at most 255 bytes: the buffer holds it) after
+     * the received bytes setIncomingAndReceive gave, and returns Lc.
+     */
+    private static short receiveRest(APDU apdu, short received) {
         short lc = apdu.getIncomingLength();
         while (received < lc) {
             received = (short) (received
-                    + apdu.receiveBytes((short) (ISO7816.OFFSET_CDATA + received)));
+                    + receiveChunk(apdu, (short) (ISO7816.OFFSET_CDATA + received)));
         }
         return lc;
+    }
+
+    /**
+     * The next chunk of the data field, received at offset; at least one byte (a runtime that has
+     * none left while the caller expects more breaks the loop with 6700 rather than spin).
+     */
+    private static short receiveChunk(APDU apdu, short offset) {
+        short count = apdu.receiveBytes(offset);
+        if (count <= 0) {
+            ISOException.throwIt(Constants.SW_WRONG_LENGTH);
+        }
+        return count;
     }
 
     /** Queues length bytes of session.response and sends the first chunk. */
@@ -635,9 +696,12 @@ public final class QuorumApplet extends Applet {
         }
     }
 
-    /** Overwrites command data that may hold a PIN block (never called after output was sent). */
+    /**
+     * Overwrites command data that may hold a PIN block (never called after output was sent), at
+     * ISO7816.OFFSET_CDATA or, for an APDU in extended form (refused), ISO7816.OFFSET_EXT_CDATA.
+     */
     private static void wipeCommandData(byte[] buf, short length) {
-        Util.arrayFillNonAtomic(buf, ISO7816.OFFSET_CDATA, length, (byte) 0);
+        Util.arrayFillNonAtomic(buf, ISO7816.OFFSET_CDATA, (short) (length + Constants.EXT_CDATA_SHIFT), (byte) 0);
     }
 
     /** 6A86 unless P1 and P2 are as given. */

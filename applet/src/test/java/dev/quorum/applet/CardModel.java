@@ -221,7 +221,7 @@ final class CardModel {
     }
 
     /**
-     * select.md (1.3): version 01 03, capabilities 3F, state, capacity, the GET STATUS response
+     * select.md (1.4): version 01 04, capabilities 7F, state, capacity, the GET STATUS response
      * and, when ENROLLED, the record header: public bytes 4..22 and the sealed part's first 32,
      * zero-padded where a part is shorter, then the public digest, SHA-256 of the public part.
      */
@@ -229,7 +229,7 @@ final class CardModel {
         int[] status = statusCells();
         int[] header = state == ENROLLED ? headerCells() : NONE;
         int[] cells = new int[6 + status.length + header.length];
-        int[] head = {1, 3, 0x3F, state, (capacity >> 8) & 0xFF, capacity & 0xFF};
+        int[] head = {1, 4, 0x7F, state, (capacity >> 8) & 0xFF, capacity & 0xFF};
         System.arraycopy(head, 0, cells, 0, 6);
         System.arraycopy(status, 0, cells, 6, status.length);
         System.arraycopy(header, 0, cells, 6 + status.length, header.length);

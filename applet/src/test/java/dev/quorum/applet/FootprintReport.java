@@ -141,6 +141,9 @@ class FootprintReport {
         rows.add(measure("INITIALISE", () -> card.initialise(SimCard.LIMIT, SimCard.PIN)));
         rows.add(measure("VERIFY (right PIN)", () -> card.verify(SimCard.PIN)));
         rows.add(measure("PUT RECORD (whole chain, " + record.length + " bytes)", () -> card.putRecord(record, CHUNK)));
+        // protocol 1.4: the same stream again, as one extended-length APDU (into the other slot)
+        rows.add(measure("PUT RECORD (one extended APDU, " + record.length + " bytes)",
+                () -> card.transmit(ExtendedLengthTest.putExtended(0x80, 0x00, record))));
         rows.add(measure("GET RECORD (public part)", () -> card.getRecord(0x00)));
         rows.add(measure("UNSEAL P1 = 01", () -> card.unsealWithSealed(point)));
         rows.add(measure("VERIFY (wrong PIN)", () -> card.verify("000000")));

@@ -50,7 +50,7 @@ class QuorumAppletTest {
             SimCard card = SimCard.withParameters(SimCard.capacityParameters(512));
             assertEquals(512, card.parsedStatus().capacity());
             ResponseAPDU select = card.select();
-            assertArrayEquals(HEX.parseHex("01033F000200" + "0000000002000000000000"), select.getData());
+            assertArrayEquals(HEX.parseHex("01047F000200" + "0000000002000000000000"), select.getData());
         }
 
         @Test
@@ -130,7 +130,7 @@ class QuorumAppletTest {
         void blankCard() {
             SimCard card = SimCard.blank();
             ResponseAPDU r = card.expect(0x9000, card.select());
-            assertArrayEquals(HEX.parseHex("01033F002000" + "0000000020000000000000"), r.getData());
+            assertArrayEquals(HEX.parseHex("01047F002000" + "0000000020000000000000"), r.getData());
         }
 
         @Test
@@ -148,7 +148,7 @@ class QuorumAppletTest {
             byte[] key = card.expect(0x9000, card.initialise(7, PIN)).getData();
             card.expect(0x9000, card.verify(PIN));
             ResponseAPDU r = card.expect(0x9000, card.select());
-            assertArrayEquals(HEX.parseHex("01033F012000" + "0100070720000000000041" + HEX.formatHex(key)),
+            assertArrayEquals(HEX.parseHex("01047F012000" + "0100070720000000000041" + HEX.formatHex(key)),
                     r.getData());
         }
 
@@ -162,7 +162,7 @@ class QuorumAppletTest {
             SimCard card = SimCard.enrolled(PUBLIC, SEALED);
             byte[] key = card.parsedStatus().publicKey();
             ResponseAPDU r = card.expect(0x9000, card.select());
-            String expected = "01033f022000" + "02000505" + "2000" + "012c" + "0051" + "41" + HEX.formatHex(key)
+            String expected = "01047f022000" + "02000505" + "2000" + "012c" + "0051" + "41" + HEX.formatHex(key)
                     + HEX.formatHex(Arrays.copyOfRange(PUBLIC, 4, 23)) + HEX.formatHex(Arrays.copyOf(SEALED, 32))
                     + HEX.formatHex(SimCard.sha256(PUBLIC));
             assertEquals(expected, HEX.formatHex(r.getData()));

@@ -114,15 +114,15 @@ final class SimCard {
     }
 
     /**
-     * What SELECT must answer (select.md, 1.3) on a card whose GET STATUS answers status and, when
-     * ENROLLED, whose record is pub and sealed: version 01 03, capabilities 3F, state, capacity,
+     * What SELECT must answer (select.md, 1.4) on a card whose GET STATUS answers status and, when
+     * ENROLLED, whose record is pub and sealed: version 01 04, capabilities 7F, state, capacity,
      * the status, then the record header (public bytes 4..22 and the sealed part's first 32,
      * zero-padded) and the public digest, SHA-256 of pub. status must be read with the PIN not
      * validated, as SELECT leaves it.
      */
     static byte[] selectAnswer(byte[] status, byte[] pub, byte[] sealed) {
         ByteArrayOutputStream out = new ByteArrayOutputStream();
-        out.writeBytes(HEX.parseHex("01033F"));
+        out.writeBytes(HEX.parseHex("01047F"));
         out.write(status[0]);
         out.write(status[4]);
         out.write(status[5]);

@@ -11,6 +11,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.fail;
 
 import dev.quorum.faults.FaultInjector;
+import dev.quorum.faults.SmallBuffer;
+import dev.quorum.faults.SmallBufferClassLoader;
 import dev.quorum.faults.TearingClassLoader;
 import java.nio.file.Path;
 import java.nio.file.Paths;
@@ -55,19 +57,27 @@ class TearingTest {
     private static final byte[] PUB_C = bytes(230, 45);
     private static final byte[] SEALED_C = bytes(60, 46);
 
+    private static Class<? extends Applet> tearing;
+    /** The tearing build that also receives in chunks of a small buffer (SmallBuffer). */
+    private static Class<? extends Applet> tearingSmallBuffer;
+    /** The build freshCard installs. */
     private static Class<? extends Applet> instrumented;
 
     @BeforeAll
     static void loadInstrumentedApplet() throws ClassNotFoundException {
         Path classes = Paths.get(System.getProperty("quorum.card.classes", "target/classes"));
         ClassLoader loader = new TearingClassLoader(classes, TearingTest.class.getClassLoader());
-        instrumented = loader.loadClass(QuorumApplet.class.getName()).asSubclass(Applet.class);
-        assertNotSame(QuorumApplet.class, instrumented, "the applet was not loaded through the instrumenting loader");
+        tearing = loader.loadClass(QuorumApplet.class.getName()).asSubclass(Applet.class);
+        assertNotSame(QuorumApplet.class, tearing, "the applet was not loaded through the instrumenting loader");
+        tearingSmallBuffer = new SmallBufferClassLoader(classes, TearingTest.class.getClassLoader(), true)
+                .loadClass(QuorumApplet.class.getName()).asSubclass(Applet.class);
+        instrumented = tearing;
     }
 
     @AfterEach
     void powerBack() {
         FaultInjector.disarm();
+        instrumented = tearing;
     }
 
     // ---------------------------------------------------------------- what a host can see
@@ -345,6 +355,43 @@ class TearingTest {
         return apdus;
     }
 
+    /** PUT RECORD in extended APDUs (1.4): pieces of at most chunk bytes, each one extended APDU. */
+    private static List<CommandAPDU> extendedPutRecordApdus(byte[] pub, byte[] sealed, int chunk, int p1) {
+        byte[] s = stream(pub, sealed);
+        List<CommandAPDU> apdus = new ArrayList<>();
+        for (int off = 0; off < s.length; off += chunk) {
+            int end = Math.min(s.length, off + chunk);
+            apdus.add(new CommandAPDU(ExtendedLengthTest.putExtended(end == s.length ? 0x80 : 0x90, p1,
+                    Arrays.copyOfRange(s, off, end))));
+        }
+        return apdus;
+    }
+
+    /** The PUT RECORD scenarios with extended APDUs (1.4): the whole stream in one APDU, or a chain. */
+    private static List<Scenario> extendedScenarios() {
+        List<Scenario> list = new ArrayList<>();
+        list.add(new Scenario("PUT RECORD, first record, one extended APDU", () -> {
+            Before b = personalised(0);
+            b.card().expect(0x9000, b.card().verify(PIN));
+            return b;
+        }, extendedPutRecordApdus(PUB_B, SEALED_B, 4096, 0x00), 0x9000, b -> List.of(pers(b, PIN, LIMIT)),
+                b -> enr(b, PIN, LIMIT, PUB_B, SEALED_B), "RecordStore.commit"));
+        list.add(new Scenario("PUT RECORD, replacement, one extended APDU (into slot 0)",
+                () -> enrolled(PUB_A, SEALED_A, PUB_C, SEALED_C), extendedPutRecordApdus(PUB_B, SEALED_B, 4096, 0x00),
+                0x9000, b -> List.of(enr(b, PIN, LIMIT, PUB_C, SEALED_C)), b -> enr(b, PIN, LIMIT, PUB_B, SEALED_B),
+                "RecordStore.commit"));
+        list.add(new Scenario("PUT RECORD, replacement, chain of 2 extended APDUs (into slot 1)",
+                () -> enrolled(PUB_A, SEALED_A), extendedPutRecordApdus(PUB_B, SEALED_B, 300, 0x00), 0x9000,
+                b -> List.of(enr(b, PIN, LIMIT, PUB_A, SEALED_A)), b -> enr(b, PIN, LIMIT, PUB_B, SEALED_B),
+                "RecordStore.commit"));
+        list.add(new Scenario("PUT RECORD P1=01, one extended APDU (record slot 1, key slot 1)",
+                () -> withPendingKey(PUB_A, SEALED_A), extendedPutRecordApdus(PUB_B, SEALED_B, 4096, 0x01), 0x9000,
+                b -> List.of(enr(b, PIN, LIMIT, PUB_A, SEALED_A).withPending("ENROLLED A, old key, key pending", b.pending(), null)),
+                b -> new Known("ENROLLED B, new key", 2, LIMIT, LIMIT, PIN, b.pending(), null, PUB_B, SEALED_B),
+                "RecordStore.commit"));
+        return list;
+    }
+
     private static List<Scenario> scenarios() {
         List<Scenario> list = new ArrayList<>();
         Known newPersonalised = new Known("PERSONALISED (new)", 1, LIMIT, LIMIT, NEW_PIN, null, null, null, null);
@@ -440,6 +487,7 @@ class TearingTest {
                 List.of(FACTORY_RESET), 0x9000,
                 b -> List.of(enr(b, PIN, LIMIT, PUB_A, SEALED_A).withPending("ENROLLED, key pending", b.pending(), null)),
                 b -> blank(), "RecordStore.commit"));
+        list.addAll(extendedScenarios());
         return list;
     }
 
@@ -718,6 +766,25 @@ class TearingTest {
         }
         report.append(String.format("Tearing: %d scenarios, %d injection points, %d cut-and-recover runs%n",
                 scenarios().size(), total, runs));
+        System.out.print(report);
+    }
+
+    /**
+     * The extended PUT RECORD scenarios again on the tearing build that receives in 32-byte chunks
+     * of a 261-byte buffer (as a real card whose buffer cannot hold the data field): each chunk is
+     * staged as it arrives, so there are many more staging writes to cut, with the same guarantee.
+     */
+    @Test
+    void extendedPutRecordReceivedInChunksShowsOldOrNewStateAfterACutAtAnyWrite() {
+        StringBuilder report = new StringBuilder("Tearing, extended PUT RECORD received in 32-byte chunks\n");
+        SmallBuffer.configure(261, 32);
+        instrumented = tearingSmallBuffer;
+        int total = 0;
+        for (Scenario s : extendedScenarios()) {
+            total += tearEverywhere(s, report);
+        }
+        assertTrue(SmallBuffer.mostCallsPerApdu() > 10, "the data field was not received in chunks");
+        report.append(String.format("Tearing (chunked): %d scenarios, %d injection points%n", extendedScenarios().size(), total));
         System.out.print(report);
     }
 }

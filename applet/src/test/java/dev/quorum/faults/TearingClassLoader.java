@@ -1,8 +1,5 @@
 package dev.quorum.faults;
 
-import java.io.IOException;
-import java.io.UncheckedIOException;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Set;
 import org.objectweb.asm.ClassReader;
@@ -23,47 +20,22 @@ import org.objectweb.asm.Opcodes;
  * key object (set*, clearKey, KeyPair.genKeyPair) and OwnerPIN's update/check/reset methods. Any
  * other array store is refused at load time, so new card code cannot slip past the count.
  */
-public final class TearingClassLoader extends ClassLoader {
+public final class TearingClassLoader extends RewritingClassLoader {
 
     private static final String INJECTOR = "dev/quorum/faults/FaultInjector";
     private static final Set<String> UTIL_WRITES = Set.of("arrayCopy", "arrayCopyNonAtomic",
             "arrayFillNonAtomic", "setShort");
     private static final Set<String> PIN_WRITES = Set.of("check", "update", "reset", "resetAndUnblock");
 
-    private final Path classes;
 
     /** Instruments the classes found under a class directory (target/classes). */
     public TearingClassLoader(Path classes, ClassLoader parent) {
-        super(parent);
-        this.classes = classes;
+        super(classes, parent);
     }
 
     @Override
-    protected Class<?> loadClass(String name, boolean resolve) throws ClassNotFoundException {
-        synchronized (getClassLoadingLock(name)) {
-            Class<?> loaded = findLoadedClass(name);
-            if (loaded == null) {
-                Path file = classes.resolve(name.replace('.', '/') + ".class");
-                if (Files.isRegularFile(file)) {
-                    byte[] code = instrument(read(file));
-                    loaded = defineClass(name, code, 0, code.length);
-                } else {
-                    loaded = getParent().loadClass(name);
-                }
-            }
-            if (resolve) {
-                resolveClass(loaded);
-            }
-            return loaded;
-        }
-    }
-
-    private static byte[] read(Path file) {
-        try {
-            return Files.readAllBytes(file);
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
-        }
+    byte[] rewrite(byte[] classFile) {
+        return instrument(classFile);
     }
 
     /** The class file with its persistent writes routed through the injector. */

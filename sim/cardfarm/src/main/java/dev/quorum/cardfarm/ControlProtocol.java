@@ -64,6 +64,8 @@ final class ControlProtocol {
             "remove READER         -> ok CARD | ok -",
             "pull-after READER N   -> ok ANSWERED  (pull the card after N more APDUs; 0 disarms;",
             "                         ANSWERED = APDUs it answered since its insertion)",
+            "short-apdus READER on|off -> ok    (on: the reader answers extended-length APDUs 6700",
+            "                         itself, as a T=0 or short-APDU reader refuses them)",
             "clear                 -> ok N      (pulls every card; N were in)",
             "list                  -> ok N, then N lines: CARD READER|- APPLET|-",
             "readers               -> ok N, then N lines: INDEX PORT empty|connecting|connected CARD|- NAME",
@@ -100,6 +102,17 @@ final class ControlProtocol {
                     int reader = readerIndex(words[1]);
                     int apdus = number(words[2], MAX_PULL_AFTER, "APDU count");
                     return Reply.ok(Integer.toString(farm.pullAfter(reader, apdus)));
+                });
+                case "short-apdus" -> expect(words, 2, "short-apdus READER on|off", () -> {
+                    int reader = readerIndex(words[1]);
+                    boolean on = switch (words[2].toLowerCase(Locale.ROOT)) {
+                        case "on" -> true;
+                        case "off" -> false;
+                        default -> throw new FarmException(
+                                "short-apdus takes on or off, got '" + oneLine(words[2]) + "'");
+                    };
+                    farm.shortApdusOnly(reader, on);
+                    return Reply.ok("");
                 });
                 case "clear" -> expect(words, 0, "clear", () -> Reply.ok(Integer.toString(farm.clear())));
                 case "list" -> expect(words, 0, "list", () -> Reply.listing(cardRows()));

@@ -116,6 +116,12 @@ final class Farm implements AutoCloseable {
         return answered;
     }
 
+    /** Makes a reader carry short APDUs only (extended ones answered 6700 by it), or any again. */
+    synchronized void shortApdusOnly(int reader, boolean on) throws FarmException {
+        reader(reader).shortApdusOnly(on);
+        LOG.info("reader " + reader + (on ? ": short APDUs only" : ": short and extended APDUs"));
+    }
+
     /** Pulls every card out; returns how many were in. */
     synchronized int clear() {
         int pulled = 0;

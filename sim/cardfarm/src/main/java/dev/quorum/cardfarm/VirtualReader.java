@@ -48,6 +48,8 @@ final class VirtualReader {
     private final InetSocketAddress vpcd;
     private SimCard card;
     private Session session;
+    /** A reader that carries short APDUs only: it answers an extended-length one 6700 itself. */
+    private volatile boolean shortApdusOnly;
 
     VirtualReader(int index, String name, InetSocketAddress vpcd) {
         this.index = index;
@@ -97,6 +99,25 @@ final class VirtualReader {
         }
         session.pullLeft = apdus;
         return session.answered;
+    }
+
+    /**
+     * Makes the reader carry short APDUs only (as a T=0 link or a short-APDU reader does) or
+     * any APDU again; it stays so across cards. An extended-length command APDU is then
+     * answered {@code 6700} by the reader: the card never sees it and it is not counted.
+     */
+    void shortApdusOnly(boolean on) {
+        shortApdusOnly = on;
+    }
+
+    /** Whether the reader carries short APDUs only, for the {@code readers} command. */
+    boolean carriesShortApdusOnly() {
+        return shortApdusOnly;
+    }
+
+    /** ISO 7816-4 extended form: a byte 00 after the header, then a 2-byte Lc or Le. */
+    static boolean isExtended(byte[] apdu) {
+        return apdu.length >= 7 && apdu[4] == 0;
     }
 
     /**
@@ -249,6 +270,8 @@ final class VirtualReader {
                 if (frame.length == 1) {
                     control(frame[0] & 0xFF, out);
                     acknowledgeNow(s);
+                } else if (frame.length > 1 && shortApdusOnly && isExtended(frame)) {
+                    VpcdFrames.write(out, new byte[] {0x67, 0x00});
                 } else if (frame.length > 1) {
                     byte[] answer = inserted.transmit(frame);
                     // Counted before it is sent: whoever has the answer also sees the count.

@@ -135,7 +135,7 @@ class ControlProtocolTest {
     void helpListsEveryCommand() {
         List<String> lines = ask("help");
         assertEquals("ok " + (lines.size() - 1), lines.get(0));
-        for (String cmd : List.of("ping", "new", "insert", "remove", "pull-after", "clear", "list", "readers", "quit", "shutdown")) {
+        for (String cmd : List.of("ping", "new", "insert", "remove", "pull-after", "short-apdus", "clear", "list", "readers", "quit", "shutdown")) {
             assertEquals(true, lines.stream().anyMatch(l -> l.startsWith(cmd + " ")), cmd);
         }
     }
@@ -160,5 +160,14 @@ class ControlProtocolTest {
         assertEquals("err usage: pull-after READER N", one("pull-after 2"));
         assertEquals("ok c1", one("remove 2"));
         assertEquals("err reader 2 is empty; insert a card first", one("pull-after 2 0"));
+    }
+
+    @Test
+    void shortApdusTakesAReaderAndOnOrOff() {
+        assertEquals("ok", one("short-apdus 1 on"), "an empty reader too: it is the reader's own setting");
+        assertEquals("ok", one("SHORT-APDUS 1 OFF"));
+        assertEquals("err short-apdus takes on or off, got 'yes'", one("short-apdus 1 yes"));
+        assertEquals("err reader must be a number 0..3, got 4", one("short-apdus 4 on"));
+        assertEquals("err usage: short-apdus READER on|off", one("short-apdus 1"));
     }
 }

@@ -161,6 +161,29 @@ class VirtualReaderTest {
     }
 
     @Test
+    void aShortApduReaderAnswersExtendedOnes6700ItselfAndCountsNone() throws Exception {
+        try (FakeVpcd vpcd = new FakeVpcd()) {
+            VirtualReader reader = new VirtualReader(0, "Test 00 00", vpcd.address());
+            reader.insert(card);
+            vpcd.acceptCard();
+            vpcd.send(Probe.SELECT);
+            reader.shortApdusOnly(true);
+            assertTrue(reader.carriesShortApdusOnly());
+            // PUT of C0DE in extended form: Lc 00 00 02.
+            byte[] extended = hex("80" + String.format("%02X", ProbeApplet.INS_PUT) + "0000000002C0DE");
+            assertEquals("6700", hex(vpcd.send(extended)), "the reader's own answer");
+            assertEquals(0x9000, sw(vpcd.send(command(ProbeApplet.INS_PUT, hex("BEEF")))), "short ones pass");
+            assertEquals(2, reader.pullAfter(0), "SELECT and the short PUT: the refused one never reached the card");
+            reader.shortApdusOnly(false);
+            assertTrue(!reader.carriesShortApdusOnly());
+            assertEquals(0x6700, sw(vpcd.send(extended)),
+                    "now the card's runtime answers it (the probe applet has no ExtendedLength)");
+            assertEquals(3, reader.pullAfter(0));
+            reader.remove();
+        }
+    }
+
+    @Test
     void everyCommandApduCountsGetResponseAndRefusedOnesIncluded() throws Exception {
         try (FakeVpcd vpcd = new FakeVpcd()) {
             VirtualReader reader = new VirtualReader(0, "Test 00 00", vpcd.address());
