@@ -194,14 +194,19 @@ fn answered(out: &Output, prefix: &str) -> usize {
         .count()
 }
 
-/// The PUT RECORD APDUs of a `--trace` run sent in extended-length form (Lc `00 HH LL`).
+/// Whether a `--trace` line sends an APDU in extended-length form (Lc `00 HH LL`, traced as one
+/// 6-digit word), which a short-APDU reader answers itself: the card never sees it.
+pub(crate) fn sends_extended(line: &str) -> bool {
+    line.starts_with(">>> ")
+        && !line.starts_with(">>> CONTROL")
+        && line.split(' ').nth(5).is_some_and(|lc| lc.len() == 6)
+}
+
+/// The PUT RECORD APDUs of a `--trace` run sent in extended-length form.
 fn extended_put_records(out: &Output) -> usize {
     text(&out.stderr)
         .lines()
-        .filter(|l| {
-            let words: Vec<&str> = l.split(' ').collect();
-            words.len() > 5 && words[..3] == [">>>", "80", "14"] && words[5].len() == 6
-        })
+        .filter(|l| l.starts_with(">>> 80 14") && sends_extended(l))
         .count()
 }
 

@@ -9,7 +9,7 @@ use std::path::Path;
 
 use serde_json::Value;
 
-use crate::cut::{reader_events, wait_until_seen_out};
+use crate::cut::{reader_events, sends_extended, wait_until_seen_out};
 use crate::farm::{lock, Farm};
 use crate::fixtures::{enrolled, personalise, personalise_in, pins_of, present, text, Custodian};
 use crate::run::{log_path, quorumctl, run, run_ok, scratch, show, Running, Terminal};
@@ -341,12 +341,10 @@ fn ctrl_c_at_a_host_pin_prompt_gives_the_terminal_its_echo_back() {
 /// The position (1-based, among the card's command APDUs) of the first traced APDU
 /// starting with `prefix` in a `--trace` run where every APDU went to one card.
 fn position_of(stderr: &str, prefix: &str) -> u32 {
-    // An extended-length APDU (Lc of 3 bytes) is answered by a short-APDU reader itself: the
-    // card never sees it, and the farm's count of answered APDUs leaves it out too.
-    let extended = |l: &str| l.split(' ').nth(5).is_some_and(|lc| lc.len() == 6);
+    // The farm's count of answered APDUs leaves out those a short-APDU reader answered itself.
     stderr
         .lines()
-        .filter(|l| l.starts_with(">>> ") && !l.starts_with(">>> CONTROL") && !extended(l))
+        .filter(|l| l.starts_with(">>> ") && !l.starts_with(">>> CONTROL") && !sends_extended(l))
         .position(|l| l.starts_with(&format!(">>> {prefix}")))
         .map(|p| p as u32 + 1)
         .unwrap_or_else(|| panic!("no {prefix} APDU traced:\n{stderr}"))

@@ -279,22 +279,25 @@ impl<T: Transport> Card<T> {
         let stream = PutRecordStream::parse(stream)?;
         let extended =
             !self.short_apdus_only && self.capabilities.is_some_and(|c| c.extended_put_record());
-        if extended {
-            match self.put_record_in(&stream, key, Pieces::Extended)? {
+        let mut pieces = if extended {
+            Pieces::Extended
+        } else {
+            Pieces::Short
+        };
+        // Ends at the latest with short pieces, which the reader never refuses as extended ones.
+        loop {
+            match self.put_record_in(&stream, key, pieces)? {
                 Carried::Yes => return Ok(()),
                 Carried::No(why) => {
                     // Nothing was staged: the first APDU never reached the applet, or its
                     // error status aborted the chain (put-record.md). Send it again, short.
                     self.short_apdus_only = true;
+                    pieces = Pieces::Short;
                     self.trace_line(|| {
                         format!("--- the reader did not carry an extended-length APDU ({why}); PUT RECORD again in short APDUs")
                     });
                 }
             }
-        }
-        match self.put_record_in(&stream, key, Pieces::Short)? {
-            Carried::Yes => Ok(()),
-            Carried::No(_) => unreachable!("short APDUs are never refused as extended ones"),
         }
     }
 

@@ -150,9 +150,8 @@ impl<'a> Apdu<'a> {
             [0, hi, lo, rest @ ..] => {
                 let lc = usize::from(u16::from_be_bytes([*hi, *lo]));
                 match rest.len().checked_sub(lc) {
-                    _ if lc == 0 => return None,
-                    Some(0) => (rest, 256, true),
-                    Some(2) => (&rest[..lc], le2(rest[lc], rest[lc + 1]), true),
+                    Some(0) if lc > 0 => (rest, 256, true),
+                    Some(2) if lc > 0 => (&rest[..lc], le2(rest[lc], rest[lc + 1]), true),
                     _ => return None,
                 }
             }
@@ -984,7 +983,7 @@ pub fn select_apdu() -> Vec<u8> {
 
 impl Transport for MemoryApplet {
     fn transmit(&mut self, command: &[u8]) -> Result<RawResponse, TransportError> {
-        if self.short_apdu_reader && command.len() > 5 && command[4] == 0 {
+        if self.short_apdu_reader && Apdu::parse(command).is_some_and(|apdu| apdu.extended) {
             return Err(TransportError::ExchangeFailed);
         }
         let (data, sw) = self.process(command);
